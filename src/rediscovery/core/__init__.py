@@ -1,0 +1,1 @@
+"""Shared infrastructure: errors, run directories, executor, plotting style."""

@@ -1,0 +1,1 @@
+"""The cosmology pipeline: supernovae and the CMB to (H0, Ωm, ΩΛ)."""

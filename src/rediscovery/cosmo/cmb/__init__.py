@@ -1,0 +1,1 @@
+"""CMB cosmology stages: simulate, map-making, spectra, theory, likelihood."""

@@ -1,0 +1,1 @@
+"""Command-line verbs of the cosmology pipeline, one module per stage (see rediscovery.cli)."""

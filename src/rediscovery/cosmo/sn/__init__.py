@@ -1,0 +1,1 @@
+"""Supernova cosmology stages: simulate, detect, photometry, light curves, Hubble diagram."""

@@ -1,0 +1,1 @@
+"""Classifiers behind one interface: BDTs (xgboost, lightgbm, sklearn) and a torch MLP."""
