@@ -32,7 +32,7 @@ __all__ = [
     "weighted_ks",
 ]
 
-#: File names of the real sample inside the reference folder (``$REDISCOVERY_REFERENCE_DATA/higgsml``).
+#: Files of the real sample in the reference folder (``$REDISCOVERY_REFERENCE_DATA/higgsml``).
 REFERENCE_FILES = ("train_sml_sig.csv", "train_sml_bg.csv")
 
 _CLASSES = {1: "signal", 0: "background"}
