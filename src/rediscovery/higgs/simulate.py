@@ -140,7 +140,7 @@ class DetectorModel:
     met_resolution: float = 0.55  # k in σ(E_x,y^miss) = k √ΣE_T  [√GeV]
     #: pile-up / underlying-event ΣE_T: Gamma(shape, scale) [GeV]
     ue_sumet_shape: float = 2.0
-    ue_sumet_scale: float = 12.0
+    ue_sumet_scale: float = 10.0
     fake_tau_fraction_mean: float = 0.80  # p_T(τ_h fake)/p_T(jet)
     fake_tau_fraction_sigma: float = 0.12
 
@@ -184,7 +184,7 @@ _PROCS: tuple[_Proc, ...] = (
     _Proc("ggH", "htautau", True, 0.908, 0.155, 2.0, 3.0, 0.10),
     _Proc("VBFH", "htautau", True, 0.092, 0.188, 1.0, 3.0, 0.12),
     _Proc("ztautau", "ztautau", False, 0.1137, 0.200, 3.0, 3.0, 0.05),
-    _Proc("wjets", "wjets", False, 0.8661, 0.400, 2.2, 3.0, 0.20),
+    _Proc("wjets", "wjets", False, 0.8661, 0.400, 1.0, 3.0, 0.20),
     _Proc("ttbar", "ttbar", False, 0.0177, 0.042, 0.8, 3.0, 0.15),
     _Proc("diboson", "diboson", False, 0.0025, 0.015, 1.0, 3.0, 0.15),
 )
