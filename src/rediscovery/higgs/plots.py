@@ -95,7 +95,7 @@ def plot_feature_comparison(
     ax.errorbar(centres, hr / nr / widths, yerr=np.sqrt(hr2) / nr / widths, fmt="o",
                 markersize=2.5, color="black", label=labels[1], linewidth=0.8)
     ax.set_xlabel(xlabel)
-    unit = " / GeV" if "GeV" in xlabel else ""
+    unit = " / GeV" if "GeV" in xlabel and feature != "PRI_jet_num" else ""
     ax.set_ylabel(f"fraction{unit}" if feature == "PRI_jet_num" else f"normalised events{unit}")
     if ks is not None and np.isfinite(ks):
         ax.text(0.97, 0.95, f"KS = {ks:.3f}", transform=ax.transAxes, ha="right", va="top",

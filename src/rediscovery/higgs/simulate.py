@@ -201,6 +201,7 @@ _ISR_KMAX = 4
 #: power-law index of the p_T spectrum of jets that fake τ_h in W+jets: steeper than the
 #: radiation spectrum because the fake rate falls with p_T
 _FAKE_JET_INDEX = 4.5
+_FAKE_JET_ETA_SIGMA = 1.5
 _SOFT_SIGMA = 5.0  # GeV, per-component unclustered recoil
 _JET_ETA_LOST = 4.9  # beyond the calorimeter: the parton is lost (fake MET)
 
@@ -478,7 +479,7 @@ def _gen_wjets(rng, n, proc: _Proc, nuis) -> _Truth:
     _, tau_cut = _precut_thresholds(nuis)
     fpt = np.maximum(_ISR_PT_MIN, tau_cut[0] / r) * rng.random(n) ** (
         -1.0 / (_FAKE_JET_INDEX - 1.0))
-    feta = rng.normal(0.0, 1.3, n)
+    feta = rng.normal(0.0, _FAKE_JET_ETA_SIGMA, n)
     fphi = rng.uniform(-np.pi, np.pi, n)
     sumx, sumy = sumx + fpt * np.cos(fphi), sumy + fpt * np.sin(fphi)
     pt = np.column_stack([fpt, pt])

@@ -111,6 +111,11 @@ def jet_multiplicity_fractions(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index", columns=[0, 1, 2, 3])
 
 
+def _kish(w: np.ndarray) -> float:
+    s2 = float(np.sum(w * w))
+    return float(np.sum(w)) ** 2 / s2 if s2 > 0 else 0.0
+
+
 def compare_to_reference(sim: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
     """Per feature and class, the weighted KS distance and weighted means (simulated vs real).
 
@@ -120,7 +125,9 @@ def compare_to_reference(sim: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns ``feature, class, ks, mean_sim, mean_real, n_sim, n_real``.
+        Columns ``feature, class, ks, mean_sim, mean_real, n_sim, n_real, neff_sim,
+        neff_real`` (``neff``: Kish effective sample size :math:`(Σw)^2/Σw^2` of the events
+        where the feature is defined, for the statistical scale of ``ks``).
     """
     out = []
     for lab, name in _CLASSES.items():
@@ -138,5 +145,7 @@ def compare_to_reference(sim: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
                 "mean_real": float(np.average(xr[mr], weights=wr[mr])) if mr.any() else np.nan,
                 "n_sim": int(ms.sum()),
                 "n_real": int(mr.sum()),
+                "neff_sim": _kish(ws[ms]),
+                "neff_real": _kish(wr[mr]),
             })
     return pd.DataFrame(out)
