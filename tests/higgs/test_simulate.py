@@ -159,7 +159,8 @@ def test_jet_nan_pattern(events):
     all_pt = events["PRI_jet_all_pt"]
     assert np.all(all_pt[nj == 0] == 0)
     lead = events["PRI_jet_leading_pt"].fillna(0) + events["PRI_jet_subleading_pt"].fillna(0)
-    np.testing.assert_allclose(all_pt[nj <= 2], lead[nj <= 2], rtol=1e-12)
+    # (generation runs in float32: equal to single precision)
+    np.testing.assert_allclose(all_pt[nj <= 2], lead[nj <= 2], rtol=1e-6)
     assert np.all(all_pt[nj == 3] > lead[nj == 3] + SELECTION.jet_pt_min)
     # no other column is undefined
     others = [c for c in PRI_COLUMNS if c not in JET_COLUMNS_LEADING + JET_COLUMNS_SUBLEADING]
