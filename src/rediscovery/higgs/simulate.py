@@ -3,12 +3,12 @@ r"""Fast physics-based simulation of the HiggsML lepton + hadronic-tau channel.
 Every event is built from physics, fully vectorised with NumPy (no loop over events):
 
 1. **Production.** A boson (H, Z, W, a tt̄ or WW system) recoils against initial-state
-   radiation: a Poisson number of radiated partons with a power-law transverse-momentum
-   spectrum plus an unclustered soft term; the boson transverse momentum is minus their vector
-   sum ("boson pT from recoil"). Its mass follows a Breit–Wigner (Z, W, and the W's inside tt̄
-   and WW) or is fixed (H, m_H = 125 GeV); its rapidity is Gaussian, truncated at the kinematic
-   limit. VBF Higgs production adds two forward tagging jets with large Δη and m_jj that take
-   the Higgs recoil.
+   radiation: a geometric number of radiated partons (staircase scaling) with a power-law
+   transverse-momentum spectrum plus an unclustered soft term; the boson transverse momentum
+   is minus their vector sum ("boson pT from recoil"). Its mass follows a Breit–Wigner (Z, W,
+   and the W's inside tt̄ and WW) or is fixed (H, m_H = 125 GeV); its rapidity is Gaussian,
+   truncated at the kinematic limit. VBF Higgs production adds two forward tagging jets with
+   large Δη and m_jj that take the Higgs recoil.
 2. **Decays** are done exactly with two-body decays in the parent rest frame plus Lorentz
    boosts: H/Z → ττ (isotropic, resp. 1 + cos²θ), W → ℓν, t → bW. Tau decays: leptonic
    τ → ℓνν with the Michel spectrum of the charged-lepton energy, :math:`dΓ/dx ∝ x^2(3 - 2x)`,
@@ -169,7 +169,7 @@ class _Proc:
     signal: bool
     share: float  # fraction of its class total weight
     count_share: float  # default fraction of generated events (of all events)
-    isr_rate: float  # Poisson mean of radiated partons above _ISR_PT_MIN
+    isr_rate: float  # mean number of radiated partons above _ISR_PT_MIN (geometric)
     isr_index: float  # power-law index α of the radiation p_T spectrum
     eff_guess: float = 0.3
 
@@ -181,12 +181,12 @@ class _Proc:
 # 0.513, 0.444, ...), tt̄ 1.8 % (0.227). Diboson is absent from HiggsML; it gets 0.25 % taken
 # from W+jets (σ(WW)·BR ≈ 1 % of σ(W)·BR before selection, CMS/ATLAS 8 TeV).
 _PROCS: tuple[_Proc, ...] = (
-    _Proc("ggH", "htautau", True, 0.908, 0.155, 2.0, 3.0, 0.10),
-    _Proc("VBFH", "htautau", True, 0.092, 0.188, 1.0, 3.0, 0.12),
-    _Proc("ztautau", "ztautau", False, 0.1137, 0.200, 3.0, 3.0, 0.05),
-    _Proc("wjets", "wjets", False, 0.8661, 0.400, 1.0, 3.0, 0.20),
-    _Proc("ttbar", "ttbar", False, 0.0177, 0.042, 0.8, 3.0, 0.15),
-    _Proc("diboson", "diboson", False, 0.0025, 0.015, 1.0, 3.0, 0.15),
+    _Proc("ggH", "htautau", True, 0.908, 0.155, 3.0, 3.0, 0.10),
+    _Proc("VBFH", "htautau", True, 0.092, 0.188, 1.2, 3.0, 0.12),
+    _Proc("ztautau", "ztautau", False, 0.1137, 0.200, 4.5, 3.0, 0.05),
+    _Proc("wjets", "wjets", False, 0.8661, 0.400, 1.3, 3.0, 0.20),
+    _Proc("ttbar", "ttbar", False, 0.0177, 0.042, 1.0, 3.0, 0.15),
+    _Proc("diboson", "diboson", False, 0.0025, 0.015, 1.3, 3.0, 0.15),
 )
 
 #: Expected number of selected events per internal sub-process at the HiggsML luminosity
@@ -244,16 +244,19 @@ class _Draw:
     def gamma(self, shape, scale, size):
         return float(scale) * self.rng.standard_gamma(shape, size, dtype=_F)
 
-    def poisson_truncated(self, rate, kmax, size):
-        """min(Poisson(rate), kmax), by inverting the CDF of the truncated variable."""
-        k = np.arange(kmax)
-        logpmf = k * np.log(rate) - rate - np.cumsum(np.log(np.maximum(k, 1)))
-        cdf = np.cumsum(np.exp(logpmf)).astype(_F)
-        return np.searchsorted(cdf, self.rng.random(size, dtype=_F), side="right")
+    def discrete(self, pmf, size):
+        """Draws of 0..len(pmf)-1 with probabilities ``pmf`` (inverse CDF by table)."""
+        cdf = np.cumsum(np.asarray(pmf, dtype=np.float64))[:-1] / np.sum(pmf)
+        return np.searchsorted(cdf.astype(_F), self.rng.random(size, dtype=_F), side="right")
 
 
-# --------------------------------------------------------------------------------------------
-# four-vector helpers (arrays of shape (n,) or (n, k)); columns E, px, py, pz
+def _multiplicity_pmf(mean, kmax):
+    """Parton multiplicity: geometric ("staircase scaling", constant ratio of successive jet
+    multiplicities, as measured in W/Z + jets) with the given mean, truncated at kmax."""
+    q = mean / (1.0 + mean)
+    pmf = (1.0 - q) * q ** np.arange(kmax + 1)
+    pmf[-1] += q ** (kmax + 1)  # the tail goes to the last bin
+    return pmf
 
 
 def _ptetaphi_to_p(pt, eta, phi):
@@ -431,14 +434,14 @@ class _Truth:
 
 
 def _radiation(rng, n, rate, index, kmax=_ISR_KMAX):
-    """Radiated partons: Poisson(rate) count (at most kmax), p_T ∝ p_T^-α above _ISR_PT_MIN,
-    uniform φ; plus the unclustered soft recoil (Gaussian, per component).
+    """Radiated partons: geometric count of mean ``rate`` (at most kmax), p_T ∝ p_T^-α above
+    _ISR_PT_MIN, uniform φ; plus the unclustered soft recoil (Gaussian, per component).
 
     Returns (pt, phi) of shape (n, kmax) (p_T = 0 for absent partons), their summed (px, py),
     and the soft term (sx, sy). The pseudorapidities, which do not enter the recoil, are drawn
     later by :func:`_parton_eta` for the events that survive the generator-level cuts.
     """
-    k = rng.poisson_truncated(rate, kmax, n)
+    k = rng.discrete(_multiplicity_pmf(rate, kmax), n)
     u = 1.0 - rng.random((n, kmax))
     # inverse CDF of the power law; index 3 (the default) is 1/√u, cheaper than a power
     shape = 1.0 / np.sqrt(u) if index == 3.0 else u ** (-1.0 / (index - 1.0))
