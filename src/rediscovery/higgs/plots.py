@@ -75,11 +75,13 @@ def plot_feature_comparison(
 
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 3))
-    xlabel, (lo, hi) = FEATURE_AXIS.get(feature, (feature, (None, None)))
     xs, xr = _values(sim, feature), _values(ref, feature)
     ws, wr = sim[WEIGHT].to_numpy(float), ref[WEIGHT].to_numpy(float)
-    if lo is None:
+    if feature in FEATURE_AXIS:
+        xlabel, (lo, hi) = FEATURE_AXIS[feature]
+    else:
         both = np.concatenate([xs[np.isfinite(xs)], xr[np.isfinite(xr)]])
+        xlabel = feature
         lo, hi = np.percentile(both, [0.5, 99.5]) if both.size else (0.0, 1.0)
     edges = np.arange(-0.5, 4.0, 1.0) if feature == "PRI_jet_num" else np.linspace(lo, hi, bins + 1)
     widths = np.diff(edges)

@@ -405,6 +405,11 @@ def _precut_thresholds(nuis):
     return lep, tau
 
 
+def _loosen(cut):
+    """Parent-level version of a (p_T, |η|) pre-cut: 70 % of the p_T, 0.5 more in |η|."""
+    return 0.7 * cut[0], cut[1] + 0.5
+
+
 def _take(mask, *items):
     """Index arrays (or tuples of arrays) by ``mask`` along the first axis."""
     idx = np.flatnonzero(mask)
@@ -543,7 +548,9 @@ def _gen_boson_tautau(rng, n, proc: _Proc, nuis, higgs: bool, vbf: bool) -> _Tru
     boson = _boson(rng, mass, qx, qy, y_sigma)
     t1, t2 = _ditau_taus(rng, boson, mass, spin1=not higgs)
     lep_cut, tau_cut = _precut_thresholds(nuis)
-    keep = _precut(t2, *tau_cut) & _precut(t1, *lep_cut)
+    # on the parent τ's the pre-cuts are looser still: a visible daughter can be more central
+    # and carry more p_T than its parent (opening angle ~ m_τ/E)
+    keep = _precut(t2, *_loosen(tau_cut)) & _precut(t1, *_loosen(lep_cut))
     if tag_eta is not None:
         (tag_eta,) = _take(keep, tag_eta)
     t1, t2, pt, phi, sx, sy = _take(keep, t1, t2, pt, phi, sx, sy)
@@ -565,9 +572,10 @@ def _gen_wjets(rng, n, proc: _Proc, nuis) -> _Truth:
         rng, n, proc.isr_rate, proc.isr_index, _ISR_KMAX - 1)
     # a fake τ_h needs a jet: W + ≥ 1 parton, the first column, whose p_T spectrum is steeper
     # than the radiation's because fake rates fall with p_T (_FAKE_JET_INDEX)
-    # It is drawn directly above the p_T that can give a selected τ_h: for a scale-free power
-    # law this truncated draw gives exactly the selected events that plain rejection would
-    # (weights are normalised to the selected yield, so the rejected part needs no counting).
+    # It is drawn directly above the p_T that can give a selected τ_h, t/r: for a given
+    # response r and a scale-free power law, this truncated draw gives exactly the events that
+    # plain rejection would keep (weights are normalised to the selected yield, so the rejected
+    # part needs no counting). r ~ N(0.80, 0.12) is thus the response of *selected* fakes.
     r = _fake_fraction(rng, n)
     _, tau_cut = _precut_thresholds(nuis)
     fpt = np.maximum(_ISR_PT_MIN, tau_cut[0] / r) * (1.0 - rng.random(n)) ** (

@@ -141,13 +141,14 @@ def validate_sim(
             "simulation": peak_position(visible_mass(s), s[WEIGHT]),
             "real": peak_position(visible_mass(r), r[WEIGHT]),
         }
+    ks_by_class: dict[str, dict[str, float]] = {
+        str(name): dict(zip(g["feature"], g["ks"], strict=True))
+        for name, g in table.groupby("class")
+    }
     summary = {
         "events": events,
         "seed": seed,
-        "ks": {
-            name: dict(zip(g["feature"], g["ks"], strict=True))
-            for name, g in table.groupby("class")
-        },
+        "ks": ks_by_class,
         "jet_fractions": {
             "simulation": {k: [float(x) for x in v] for k, v in jets_sim.iterrows()},
             "real": {k: [float(x) for x in v] for k, v in jets_ref.iterrows()},
@@ -157,8 +158,7 @@ def validate_sim(
     write_json(out / "validation.json", summary)
     written = []
     for lab, name in ((1, "signal"), (0, "background")):
-        ks = summary["ks"][name]
-        fig = plot_validation_grid(sim, ref, lab, ks=ks)
+        fig = plot_validation_grid(sim, ref, lab, ks=ks_by_class[name])
         path = out / f"validation_{name}.png"
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=110, format="png")
@@ -169,9 +169,8 @@ def validate_sim(
     rt.add_column("feature")
     rt.add_column("signal", justify="right")
     rt.add_column("background", justify="right")
-    for feat in summary["ks"]["signal"]:
-        rt.add_row(feat, f"{summary['ks']['signal'][feat]:.3f}",
-                   f"{summary['ks']['background'][feat]:.3f}")
+    for feat, ks_sig in ks_by_class["signal"].items():
+        rt.add_row(feat, f"{ks_sig:.3f}", f"{ks_by_class['background'][feat]:.3f}")
     console.print(rt)
     jt = Table(title="jet multiplicity fractions (weighted)")
     jt.add_column("class")
