@@ -28,8 +28,10 @@ from rediscovery.higgs.schema import (
     WEIGHT,
 )
 from rediscovery.higgs.simulate import (
+    NUISANCE_PRIORS,
     PROCESS_YIELDS,
     SELECTION,
+    draw_nuisances,
     simulate_events,
     simulate_pseudo_data,
 )
@@ -268,6 +270,28 @@ def test_pseudo_data_mu_scales_signal_expectation():
         2.0 * 1e-4 * PROCESS_YIELDS["ggH"], rel=1e-12)
 
 
+def test_drawn_nuisances_follow_their_priors():
+    draws = pd.DataFrame([draw_nuisances(seed) for seed in range(400)])
+    for name, (kind, centre, width, lo, hi) in NUISANCE_PRIORS.items():
+        x = draws[name]
+        assert x.between(lo, hi).all(), name
+        if kind == "normal" and name in ("tes", "jes", "ttbar_scale"):
+            # unclipped within ±5σ: mean within 4 standard errors, width within 15 %
+            assert abs(x.mean() - centre) < 4 * width / np.sqrt(len(x)), name
+            assert x.std() == pytest.approx(width, rel=0.15), name
+    assert draw_nuisances(3) == draw_nuisances(3)
+
+
+def test_pseudo_data_with_drawn_nuisances_records_them():
+    _, truth = simulate_pseudo_data(lumi_factor=1e-4, seed=9, nuisances="draw")
+    assert truth["nuisances"]["tes"] != 1.0
+    nominal = PROCESS_YIELDS["ttbar"] * 1e-4
+    assert truth["expected_events"]["ttbar"] == pytest.approx(
+        nominal * truth["nuisances"]["ttbar_scale"] * truth["nuisances"]["bkg_scale"])
+    with pytest.raises(ConfigError, match="draw"):
+        simulate_pseudo_data(lumi_factor=1e-4, seed=9, nuisances="random")
+
+
 # ------------------------------------------------------------------------------ validation
 
 
@@ -373,6 +397,26 @@ def test_cli_pseudo_data_writes_truth(tmp_path):
     df = pd.read_parquet(out)
     assert LABEL not in df.columns and PROCESS not in df.columns
     assert len(df) == truth["n_events"]
+
+
+def test_cli_pseudo_data_draw_nuisances_stays_blind(tmp_path, capsys):
+    out = tmp_path / "data.parquet"
+    code = main(["higgs", "simulate", "--pseudo-data", "--lumi", "0.001", "--seed", "5",
+                 "--draw-nuisances", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    truth = json.loads((tmp_path / "truth.json").read_text())
+    assert f"{truth['nuisances']['tes']:.3f}" not in printed
+    assert "ggH" not in printed
+
+
+def test_cli_nuisance_option(tmp_path, capsys):
+    out = tmp_path / "e.parquet"
+    assert main(["higgs", "simulate", "--events", "500", "--seed", "1", "--nuisance",
+                 "tes=1.03", "--out", str(out)]) == 0
+    assert main(["higgs", "simulate", "--events", "500", "--seed", "1", "--nuisance",
+                 "tes", "--out", str(out)]) != 0
+    assert "NAME=VALUE" in capsys.readouterr().err
 
 
 def test_cli_bad_format_is_one_line_error(tmp_path, capsys):

@@ -70,11 +70,13 @@ __all__ = [
     "BACKGROUND_TOTAL",
     "DETECTOR",
     "NUISANCE_DEFAULTS",
+    "NUISANCE_PRIORS",
     "PROCESS_YIELDS",
     "SELECTION",
     "SIGNAL_TOTAL",
     "DetectorModel",
     "Selection",
+    "draw_nuisances",
     "simulate_events",
     "simulate_pseudo_data",
 ]
@@ -158,6 +160,31 @@ NUISANCE_DEFAULTS: dict[str, float] = {
     "ttbar_scale": 1.0,
     "diboson_scale": 1.0,
 }
+
+#: Priors from which :func:`draw_nuisances` draws hidden nuisance values: (kind, centre, width,
+#: low clip, high clip); ``lognormal`` draws exp(N(log centre, width)). They follow the
+#: test-time draws of the Fair Universe HiggsML Uncertainty Challenge (2024): τ and jet energy
+#: scales 1 ± 1 %, soft MET LogNormal(0, 1) clipped to [0, 5] GeV, total background ± 0.1 %,
+#: tt̄ ± 2 %, diboson ± 25 %.
+NUISANCE_PRIORS: dict[str, tuple[str, float, float, float, float]] = {
+    "tes": ("normal", 1.0, 0.01, 0.9, 1.1),
+    "jes": ("normal", 1.0, 0.01, 0.9, 1.1),
+    "soft_met": ("lognormal", 1.0, 1.0, 0.0, 5.0),
+    "bkg_scale": ("normal", 1.0, 0.001, 0.99, 1.01),
+    "ttbar_scale": ("normal", 1.0, 0.02, 0.8, 1.2),
+    "diboson_scale": ("normal", 1.0, 0.25, 0.0, 2.0),
+}
+
+
+def draw_nuisances(seed: int | np.random.Generator) -> dict[str, float]:
+    """Draw one set of nuisance values from :data:`NUISANCE_PRIORS` (for hidden truths)."""
+    rng = _rng(seed)
+    out = {}
+    for name, (kind, centre, width, lo, hi) in NUISANCE_PRIORS.items():
+        z = rng.standard_normal()
+        value = centre * np.exp(width * z) if kind == "lognormal" else centre + width * z
+        out[name] = float(np.clip(value, lo, hi))
+    return out
 
 
 @dataclass(frozen=True)
@@ -1012,7 +1039,7 @@ def simulate_pseudo_data(
     lumi_factor: float = 1.0,
     mu: float = 1.0,
     seed: int | np.random.Generator,
-    nuisances: Mapping[str, float] | None = None,
+    nuisances: Mapping[str, float] | str | None = None,
     processes: Iterable[str] | None = None,
     n_threads: int | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -1022,6 +1049,20 @@ def simulate_pseudo_data(
     :math:`N_p \\sim \\mathrm{Poisson}(ν_p)`, :math:`ν_p = L\\,μ_p T_p` (the summed weight of
     :func:`simulate_events` times ``lumi_factor``), then that many selected events are
     generated. The result has unit weights and no ``Label``/``Process``.
+
+    Parameters
+    ----------
+    lumi_factor
+        Luminosity relative to the HiggsML one (1: ≈ 411,700 expected events).
+    mu
+        True signal strength.
+    seed
+        Integer seed or Generator (the truth records an integer seed).
+    nuisances
+        Nuisance values (keys of :data:`NUISANCE_DEFAULTS`; default nominal), or ``"draw"``
+        to draw hidden values from :data:`NUISANCE_PRIORS` with the seed's random stream.
+    processes, n_threads
+        As in :func:`simulate_events`.
 
     Returns
     -------
@@ -1037,8 +1078,13 @@ def simulate_pseudo_data(
         raise ConfigError(f"mu: expected a finite non-negative signal strength, got {mu!r}")
     rng = _rng(seed)
     procs = _select_procs(processes)
-    nuis = _nuisances(nuisances)
-    gen_rng, count_rng, shuffle_rng = rng.spawn(3)
+    gen_rng, count_rng, shuffle_rng, nuisance_rng = rng.spawn(4)
+    if isinstance(nuisances, str):
+        if nuisances != "draw":
+            raise ConfigError(f"nuisances: expected a mapping or 'draw', got {nuisances!r}")
+        nuis = _nuisances(draw_nuisances(nuisance_rng))
+    else:
+        nuis = _nuisances(nuisances)
     expected = {p.name: lumi_factor * _yield(p, mu, nuis) for p in procs}
     counts = count_rng.poisson([expected[p.name] for p in procs])
     parts = _generate_processes(gen_rng, procs, counts, nuis, n_threads)

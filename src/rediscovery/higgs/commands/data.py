@@ -51,6 +51,14 @@ def simulate(
     lumi: float = typer.Option(
         1.0, "--lumi", min=0.0, help="Luminosity factor of --pseudo-data (1 = HiggsML)."
     ),
+    nuisance: list[str] = typer.Option(
+        [], "--nuisance", help="NAME=VALUE (tes, jes, soft_met, bkg_scale, ttbar_scale, "
+        "diboson_scale); repeatable."
+    ),
+    draw_nuisances: bool = typer.Option(
+        False, "--draw-nuisances", help="With --pseudo-data: draw hidden nuisance values from "
+        "their priors (recorded only in truth.json)."
+    ),
     threads: int | None = typer.Option(None, "--threads", min=1, help="Generation threads."),
 ) -> None:
     """Simulate H→ττ lepton-hadron events (HiggsML primary schema) or pseudo-data."""
@@ -60,31 +68,47 @@ def simulate(
 
     if fmt is not None and fmt.lower() not in {"parquet", "csv"}:
         raise InputError(f"--format {fmt!r}: expected 'parquet' or 'csv'")
+    nuisances = _parse_nuisances(nuisance)
     console = Console()
     if pseudo_data:
         if lumi <= 0:
             raise InputError(f"--lumi {lumi}: expected a positive luminosity factor")
+        if draw_nuisances and nuisances:
+            raise InputError("--draw-nuisances and --nuisance exclude each other")
         with console.status("simulating pseudo-data …"):
-            df, truth = simulate_pseudo_data(lumi_factor=lumi, mu=mu, seed=seed,
-                                             n_threads=threads)
+            df, truth = simulate_pseudo_data(
+                lumi_factor=lumi, mu=mu, seed=seed, n_threads=threads,
+                nuisances="draw" if draw_nuisances else nuisances,
+            )
         write_events(df, out, format=fmt)
         truth_path = out.parent / "truth.json"
         write_json(truth_path, truth)
-        table = Table(title=f"pseudo-data: {out}")
-        table.add_column("sub-process")
-        table.add_column("expected", justify="right")
-        table.add_column("observed", justify="right")
-        for name, exp in truth["expected_events"].items():
-            table.add_row(name, f"{exp:,.1f}", f"{truth['generated_events'][name]:,}")
-        table.add_row("[bold]total[/bold]", f"{sum(truth['expected_events'].values()):,.1f}",
-                      f"{truth['n_events']:,}")
-        console.print(table)
+        # the per-process counts, μ and nuisances stay in truth.json: print nothing that
+        # would unblind the analysis
+        console.print(f"pseudo-data: {truth['n_events']:,} events (unit weights, no labels) "
+                      f"written to {out}")
         console.print(f"truth (never read by the analysis): {truth_path}")
         return
+    if draw_nuisances:
+        raise InputError("--draw-nuisances needs --pseudo-data (labelled events are nominal "
+                         "unless --nuisance is given)")
     with console.status(f"simulating {events:,} events …"):
-        df = simulate_events(events, seed=seed, mu=mu, n_threads=threads)
+        df = simulate_events(events, seed=seed, mu=mu, n_threads=threads, nuisances=nuisances)
     write_events(df, out, format=fmt)
     console.print(_summary_table(df, f"simulated events: {out}"))
+
+
+def _parse_nuisances(items: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise InputError(f"--nuisance {item!r}: expected NAME=VALUE, e.g. tes=1.02") from None
+    return out
 
 
 def _default_reference() -> Path:
