@@ -282,3 +282,35 @@ def test_der_columns_order():
     out = derived_features(pd.DataFrame([_event()]), mmc=False)
     assert tuple(out.columns) == DER_CLOSED_FORM
     assert DER_CLOSED_FORM == DER_COLUMNS[1:]
+
+
+# ------------------------------------------------------------------------------------------
+# missing-mass estimator
+# ------------------------------------------------------------------------------------------
+def test_missing_mass_against_official_mmc(real):
+    """On 600 real signal and 600 background events (the official DER_mass_MMC is the ATLAS MMC,
+    Elagin et al. 2011): the signal median sits within 5 GeV of the official one (121.6 GeV on
+    this sample), the signal 68% half-width within 35% of the official one, the correlation on
+    all events above 0.6 and the undefined fractions agree to 3 points."""
+    sel = pd.concat([real[real["Label"] == 1].iloc[:600], real[real["Label"] == 0].iloc[:600]])
+    ours = missing_mass(sel, n_points=512)
+    off = sel["DER_mass_MMC"].to_numpy()
+    sig = (sel["Label"] == 1).to_numpy()
+    both = np.isfinite(ours) & np.isfinite(off)
+    assert np.corrcoef(ours[both], off[both])[0, 1] > 0.6
+    med_o, med_r = np.nanmedian(ours[sig]), np.nanmedian(off[sig])
+    assert abs(med_o - med_r) < 5.0
+    width = lambda x: np.diff(np.nanpercentile(x, [16, 84]))[0] / 2  # noqa: E731
+    assert width(ours[sig]) < 1.35 * width(off[sig])
+    assert abs(np.isnan(ours).mean() - np.isnan(off).mean()) < 0.03
+
+
+def test_missing_mass_deterministic_and_nan_inputs():
+    rows = [_event(), _event(PRI_lep_pt=np.nan), _event(PRI_met_sumet=np.nan)]
+    df = pd.DataFrame(rows)
+    a = missing_mass(df, n_points=256, seed=3)
+    b = missing_mass(df, n_points=256, seed=3)
+    np.testing.assert_array_equal(a, b)
+    assert np.isfinite(a[0]) and np.isnan(a[1]) and np.isnan(a[2])
+    with pytest.raises(InputError, match="n_points"):
+        missing_mass(df, n_points=0)
