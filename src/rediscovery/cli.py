@@ -16,7 +16,6 @@ import importlib
 import logging
 import sys
 
-import click
 import typer
 
 from rediscovery import __version__
@@ -89,14 +88,18 @@ def main(argv: list[str] | None = None) -> int:
             raise
         typer.echo(f"error: {exc}", err=True)
         code = exc.exit_code
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        code = exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         typer.echo("aborted", err=True)
         code = 130
+    except typer.TyperException as exc:  # click usage errors (typer vendors click)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            typer.echo(f"error: {exc}", err=True)
+        code = int(getattr(exc, "exit_code", 2))
     if argv is None:
         sys.exit(code)
     return code

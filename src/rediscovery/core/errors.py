@@ -76,7 +76,8 @@ class ConvergenceError(RediscoveryError, RuntimeError):
     Attributes
     ----------
     details
-        Diagnostic values (e.g. ``{"edm": 3.2}`` or ``{"autocorr_tau": [...]}``) so callers can react.
+        Diagnostic values (e.g. ``{"edm": 3.2}`` or ``{"autocorr_tau": [...]}``) so callers
+        can react.
     """
 
     exit_code = 3

@@ -118,7 +118,9 @@ def _map_dask(func, items, scheduler, prog, label):  # type: ignore[no-untyped-d
     try:
         from distributed import Client, as_completed
     except ImportError as exc:  # pragma: no cover - dependency declared
-        raise ConfigError("a dask scheduler was given but dask.distributed is not installed") from exc
+        raise ConfigError(
+            "a dask scheduler was given but dask.distributed is not installed"
+        ) from exc
     own = not isinstance(scheduler, Client)
     client = Client(scheduler) if own else scheduler
     try:

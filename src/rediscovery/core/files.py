@@ -57,7 +57,8 @@ def _json_default(obj: Any) -> Any:
 
 def write_json(path: str | os.PathLike[str], data: Any) -> Path:
     """Write ``data`` as indented JSON atomically (numpy values converted)."""
-    return write_text(path, json.dumps(data, indent=2, default=_json_default, allow_nan=True) + "\n")
+    text = json.dumps(data, indent=2, default=_json_default, allow_nan=True)
+    return write_text(path, text + "\n")
 
 
 def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:

@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from rediscovery import __version__
-from rediscovery.core.errors import InputError, StageError
+from rediscovery.core.errors import InputError
 from rediscovery.core.files import file_sha256, write_json, write_text
 
 __all__ = ["Run", "StageContext", "environment_versions", "fingerprint"]
@@ -169,7 +169,6 @@ class Run:
             log.info("stage %s: inputs and config unchanged, skipped", name)
             yield ctx
             return
-        # anything downstream of a re-run stage is stale
         self.manifest["stages"][name] = {
             "status": "running",
             "fingerprint": fp,
@@ -187,8 +186,6 @@ class Run:
             entry["error"] = f"{type(exc).__name__}: {exc}"
             entry["seconds"] = time.perf_counter() - t0
             self.save()
-            if isinstance(exc, StageError):
-                raise
             raise
         entry = self.manifest["stages"][name]
         entry["status"] = "done"

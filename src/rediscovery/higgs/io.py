@@ -1,0 +1,325 @@
+"""Readers and writers of the Higgs events table.
+
+Formats read by :func:`read_events` (detected from the file's columns, not its name):
+
+* the package's own Parquet (the events-table contract, ``docs/architecture.md``);
+* the Kaggle HiggsML ``training.csv`` / ``test.csv`` (``Label`` ``s``/``b``, -999.0 undefined);
+* the CERN Open Data ``atlas-higgs-challenge-2014-v2.csv`` (adds ``KaggleSet`` and
+  ``KaggleWeight``, kept as they are; ``Weight`` is the full-set weight);
+* the Fair Universe HiggsML Uncertainty Challenge Parquet naming (``PRI_had_*`` for
+  ``PRI_tau_*``, ``PRI_n_jets`` for ``PRI_jet_num``, ``labels``, ``weights``,
+  ``detailed_labels`` for ``Process``).
+
+Inside the package undefined values are NaN; the HiggsML sentinel ``-999.0`` is converted here,
+in both directions. Every problem is reported as an
+:class:`~rediscovery.core.errors.InputError` naming the file and the column.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rediscovery.core.errors import InputError
+from rediscovery.core.files import atomic_path
+from rediscovery.higgs.schema import (
+    EVENT_ID,
+    LABEL,
+    PRI_COLUMNS,
+    PROCESS,
+    SENTINEL,
+    SET,
+    WEIGHT,
+)
+
+__all__ = ["SPLIT_NAMES", "read_events", "split_events", "validate_events", "write_events"]
+
+log = logging.getLogger(__name__)
+
+#: Names of the three splits written by :func:`split_events`.
+SPLIT_NAMES: tuple[str, str, str] = ("train", "valid", "test")
+
+#: Fair Universe (HiggsML Uncertainty Challenge) names -> contract names.
+_FAIR_UNIVERSE_ALIASES = {
+    "PRI_had_pt": "PRI_tau_pt",
+    "PRI_had_eta": "PRI_tau_eta",
+    "PRI_had_phi": "PRI_tau_phi",
+    "PRI_n_jets": "PRI_jet_num",
+    "DER_deltar_had_lep": "DER_deltar_tau_lep",
+    "DER_pt_ratio_lep_had": "DER_pt_ratio_lep_tau",
+    "labels": LABEL,
+    "weights": WEIGHT,
+    "detailed_labels": PROCESS,
+}
+
+_PARQUET_SUFFIXES = {".parquet", ".pq"}
+_CSV_SUFFIXES = {".csv", ".txt", ".gz"}
+
+
+def _float_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if c.startswith(("PRI_", "DER_", "NEW_"))]
+
+
+def read_events(path: str | os.PathLike[str], *, require_primaries: bool = True) -> pd.DataFrame:
+    """Read an events table in any supported format and return it in the package convention.
+
+    Parameters
+    ----------
+    path
+        Parquet or CSV file (HiggsML Kaggle, CERN Open Data, Fair Universe or our own).
+    require_primaries
+        Fail if any of the 17 ``PRI_*`` columns is missing (default). Fair Universe files have
+        no ``PRI_met_sumet``; it is added as NaN with a warning.
+
+    Returns
+    -------
+    DataFrame
+        ``EventId`` int64, the ``PRI_*`` (and any ``DER_*``/``NEW_*``) columns as float64 with
+        NaN for undefined values (``PRI_jet_num`` as int64), ``Weight`` float64 and ``Label``
+        int8 (1 signal, 0 background) when present, other columns as read.
+
+    Raises
+    ------
+    InputError
+        The file is missing, empty, not a table, misses a required column, holds non-numeric
+        values in a numeric column or an unknown label.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file does not exist", path=p)
+    if p.is_dir():
+        raise InputError("is a directory, expected an events file (.parquet or .csv)", path=p)
+    if p.stat().st_size == 0:
+        raise InputError("file is empty, expected an events table", path=p)
+    df = _read_table(p)
+    if len(df.columns) == 0 or len(df) == 0:
+        raise InputError("no events in file (empty table)", path=p)
+    df = df.rename(columns={c: c.strip() for c in df.columns})
+    aliased = {k: v for k, v in _FAIR_UNIVERSE_ALIASES.items() if k in df.columns}
+    if aliased:
+        log.info("%s: Fair Universe naming detected, renaming %s", p, aliased)
+        df = df.rename(columns=aliased)
+        if "PRI_met_sumet" not in df.columns:
+            log.warning("%s: no PRI_met_sumet column (Fair Universe format); filled with NaN", p)
+            df["PRI_met_sumet"] = np.nan
+    return validate_events(df, source=p, require_primaries=require_primaries)
+
+
+def _read_table(p: Path) -> pd.DataFrame:
+    suffix = p.suffix.lower()
+    try:
+        if suffix in _PARQUET_SUFFIXES:
+            return pd.read_parquet(p)
+        if suffix in _CSV_SUFFIXES:
+            # CRLF line endings are handled by the C parser; strip stray '\r' in the last column
+            return pd.read_csv(p, skipinitialspace=True)
+    except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        kind = "Parquet" if suffix in _PARQUET_SUFFIXES else "CSV"
+        raise InputError(f"cannot be read as a {kind} table ({exc})", path=p) from exc
+    # unknown suffix: try Parquet then CSV
+    try:
+        return pd.read_parquet(p)
+    except (OSError, ValueError):
+        pass
+    try:
+        return pd.read_csv(p, skipinitialspace=True)
+    except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"is neither Parquet nor CSV (suffix {suffix!r}); expected an events table", path=p
+        ) from exc
+
+
+def validate_events(
+    df: pd.DataFrame,
+    *,
+    source: str | os.PathLike[str] | None = None,
+    require_primaries: bool = True,
+) -> pd.DataFrame:
+    """Check an events frame and convert it to the package convention (a new frame).
+
+    Converts ``-999.0`` to NaN in ``PRI_``/``DER_``/``NEW_`` columns, ``Label`` ``s``/``b`` to
+    1/0, and sets the dtypes of the contract. See :func:`read_events` for the errors raised.
+    """
+    src = "<DataFrame>" if source is None else source
+    out = df.copy()
+    if require_primaries:
+        missing = [c for c in PRI_COLUMNS if c not in out.columns]
+        if missing:
+            raise InputError(
+                f"missing required column(s) {missing}; an events table needs the 17 HiggsML "
+                f"primary columns {list(PRI_COLUMNS)}",
+                path=src,
+                column=missing[0],
+            )
+    for col in _float_columns(out):
+        out[col] = _to_float(out[col], src, col)
+        values = out[col].to_numpy()
+        out[col] = np.where(values == SENTINEL, np.nan, values)
+    if "PRI_jet_num" in out.columns:
+        jn = out["PRI_jet_num"].to_numpy()
+        bad = ~np.isfinite(jn) | (jn < 0) | (jn != np.round(jn))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"expected a non-negative integer jet count, found {jn[row]!r} at row {row}",
+                path=src,
+                column="PRI_jet_num",
+            )
+        out["PRI_jet_num"] = jn.astype(np.int64)
+    if EVENT_ID in out.columns:
+        ids = _to_float(out[EVENT_ID], src, EVENT_ID).to_numpy()
+        if not np.all(np.isfinite(ids)) or np.any(ids != np.round(ids)):
+            raise InputError("expected integer event identifiers", path=src, column=EVENT_ID)
+        out[EVENT_ID] = ids.astype(np.int64)
+    else:
+        out.insert(0, EVENT_ID, np.arange(len(out), dtype=np.int64))
+    if WEIGHT in out.columns:
+        w = _to_float(out[WEIGHT], src, WEIGHT)
+        if not np.all(np.isfinite(w.to_numpy())):
+            row = int(np.flatnonzero(~np.isfinite(w.to_numpy()))[0])
+            raise InputError(f"weights must be finite, found {w.iloc[row]} at row {row}",
+                             path=src, column=WEIGHT)
+        out[WEIGHT] = w.to_numpy(dtype=np.float64)
+    if LABEL in out.columns:
+        out[LABEL] = _to_label(out[LABEL], src)
+    if PROCESS in out.columns:
+        out[PROCESS] = out[PROCESS].astype(str)
+    return out
+
+
+def _to_float(series: pd.Series, src: str | os.PathLike[str], col: str) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series):
+        raise InputError("expected numbers, found booleans", path=src, column=col)
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype(np.float64)
+    num = pd.to_numeric(series, errors="coerce")
+    bad = num.isna() & series.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"expected numbers, found {series.iloc[row]!r} at row {row}", path=src, column=col
+        )
+    return num.astype(np.float64)
+
+
+def _to_label(series: pd.Series, src: str | os.PathLike[str]) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = series.to_numpy(dtype=np.float64)
+        ok = np.isin(values, (0.0, 1.0))
+        if not ok.all():
+            row = int(np.flatnonzero(~ok)[0])
+            raise InputError(
+                f"unknown label {series.iloc[row]!r} at row {row}; expected 1/0 or 's'/'b'",
+                path=src,
+                column=LABEL,
+            )
+        return pd.Series(values.astype(np.int8), index=series.index, name=LABEL)
+    text = series.astype(str).str.strip().str.lower()
+    mapping = {"s": 1, "b": 0, "1": 1, "0": 0, "signal": 1, "background": 0}
+    mapped = text.map(mapping)
+    if mapped.isna().any():
+        row = int(np.flatnonzero(mapped.isna().to_numpy())[0])
+        raise InputError(
+            f"unknown label {series.iloc[row]!r} at row {row}; expected 's'/'b' or 1/0",
+            path=src,
+            column=LABEL,
+        )
+    return mapped.astype(np.int8).rename(LABEL)
+
+
+def write_events(
+    df: pd.DataFrame, path: str | os.PathLike[str], *, format: str | None = None
+) -> Path:
+    """Write an events table atomically.
+
+    Parameters
+    ----------
+    df
+        Events in the package convention (NaN for undefined values).
+    path
+        Destination. The format follows ``format`` or else the suffix (``.csv`` -> HiggsML CSV,
+        anything else -> Parquet).
+    format
+        ``"parquet"`` or ``"csv"`` (HiggsML CSV: NaN written as ``-999.0``, ``Label`` as
+        ``s``/``b``, as in the official files).
+    """
+    p = Path(path)
+    fmt = (format or ("csv" if p.suffix.lower() == ".csv" else "parquet")).lower()
+    if fmt not in {"parquet", "csv"}:
+        raise InputError(f"unknown events format {format!r}; expected 'parquet' or 'csv'")
+    with atomic_path(p) as tmp:
+        if fmt == "parquet":
+            df.to_parquet(tmp, index=False)
+        else:
+            out = df.copy()
+            cols = _float_columns(out)
+            out[cols] = out[cols].fillna(SENTINEL)
+            if LABEL in out.columns:
+                out[LABEL] = np.where(out[LABEL].to_numpy() == 1, "s", "b")
+            out.to_csv(tmp, index=False, float_format="%.6g")
+    return p
+
+
+def split_events(
+    df: pd.DataFrame,
+    fractions: Sequence[float] = (1 / 3, 1 / 3, 1 / 3),
+    *,
+    seed: int | np.random.Generator,
+    names: Sequence[str] = SPLIT_NAMES,
+) -> pd.DataFrame:
+    """Randomly split events into named sets and renormalise the weights of each set.
+
+    Each event goes to one set (column ``Set``); the weights of each set are scaled so that,
+    per class (``Label``), they sum to the class totals of the full table: every split is then a
+    complete, smaller-statistics estimate of the same physics (as in the HiggsML challenge).
+
+    Parameters
+    ----------
+    df
+        Events with ``Weight`` and ``Label``.
+    fractions
+        Fractions of events per set; must be positive and sum to 1.
+    seed
+        Seed or generator of the random assignment.
+    names
+        Names of the sets (default ``train``, ``valid``, ``test``).
+
+    Returns
+    -------
+    DataFrame
+        A new frame with the ``Set`` column and renormalised ``Weight``.
+    """
+    fr = np.asarray(fractions, dtype=float)
+    if len(fr) != len(names) or np.any(fr <= 0) or not np.isclose(fr.sum(), 1.0):
+        raise InputError(
+            f"fractions {list(fractions)} must be {len(names)} positive numbers summing to 1"
+        )
+    for col in (WEIGHT, LABEL):
+        if col not in df.columns:
+            raise InputError("required to split events", column=col)
+    n = len(df)
+    if n < len(names):
+        raise InputError(f"cannot split {n} events into {len(names)} sets")
+    rng = np.random.default_rng(seed)
+    edges = np.round(np.cumsum(fr) * n).astype(int)
+    set_index = np.empty(n, dtype=np.int64)
+    set_index[rng.permutation(n)] = np.searchsorted(edges, np.arange(n), side="right")
+    out = df.copy()
+    out[SET] = pd.Categorical.from_codes(set_index, categories=list(names))
+    w = out[WEIGHT].to_numpy(dtype=np.float64).copy()
+    lab = out[LABEL].to_numpy()
+    for cls in np.unique(lab):
+        total = w[lab == cls].sum()
+        for k in range(len(names)):
+            sel = (lab == cls) & (set_index == k)
+            part = w[sel].sum()
+            if part > 0:
+                w[sel] *= total / part
+    out[WEIGHT] = w
+    return out
+

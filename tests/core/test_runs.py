@@ -1,0 +1,83 @@
+"""Run directory: provenance and stage skipping (rediscovery.core.runs)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from rediscovery.core.errors import InputError
+from rediscovery.core.files import atomic_path, write_json
+from rediscovery.core.runs import Run
+
+
+def test_manifest_records_config_seed_versions(tmp_path):
+    run = Run.create(tmp_path / "r", config={"seed": 3, "events": 10}, seed=3)
+    cfg = yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())
+    assert cfg == {"seed": 3, "events": 10}
+    mf = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert mf["seed"] == 3
+    assert {"python", "rediscovery", "numpy"} <= set(mf["versions"])
+    assert run.path == tmp_path / "r"
+
+
+def test_stage_skipped_unless_inputs_or_config_change(tmp_path):
+    inp = tmp_path / "in.txt"
+    inp.write_text("a")
+    calls = []
+
+    def do(run, cfg, force=False):
+        with run.stage("s", inputs=[inp], config=cfg, outputs=["out.txt"], force=force) as st:
+            if not st.skipped:
+                calls.append(1)
+                (st.dir / "out.txt").write_text("x")
+                st.results["n"] = len(calls)
+
+    run = Run.create(tmp_path / "r", config={}, seed=0)
+    do(run, {"k": 1})
+    do(run, {"k": 1})
+    assert len(calls) == 1
+    mf = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    st = mf["stages"]["s"]
+    assert st["status"] == "done" and str(inp) in st["inputs"] and st["seconds"] >= 0
+    do(run, {"k": 2})  # config changed
+    assert len(calls) == 2
+    inp.write_text("b")  # input changed
+    do(Run.create(tmp_path / "r", config={}, seed=0), {"k": 2})
+    assert len(calls) == 3
+    do(run, {"k": 2}, force=True)
+    assert len(calls) == 4
+    (run.path / "s" / "out.txt").unlink()  # output lost -> re-run
+    do(run, {"k": 2})
+    assert len(calls) == 5
+
+
+def test_failed_stage_is_recorded_and_rerun(tmp_path):
+    run = Run.create(tmp_path / "r", config={}, seed=0)
+    with pytest.raises(RuntimeError), run.stage("bad", config={}):
+        raise RuntimeError("boom")
+    assert run.manifest["stages"]["bad"]["status"] == "failed"
+    assert "boom" in run.manifest["stages"]["bad"]["error"]
+    with run.stage("bad", config={}) as st:
+        assert not st.skipped
+
+
+def test_missing_input_is_an_input_error(tmp_path):
+    run = Run.create(tmp_path / "r", config={}, seed=0)
+    with pytest.raises(InputError, match="does not exist"), run.stage(
+        "s", inputs=[tmp_path / "missing.parquet"]
+    ):
+        pass
+    with pytest.raises(InputError, match="not a run directory"):
+        Run.open(tmp_path / "nowhere")
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    target = tmp_path / "results.json"
+    write_json(target, {"a": 1})
+    with pytest.raises(ZeroDivisionError), atomic_path(target) as tmp:
+        tmp.write_text("partial")
+        _ = 1 / 0
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert list(tmp_path.iterdir()) == [target]
