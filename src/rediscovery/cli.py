@@ -41,6 +41,7 @@ app.add_typer(cosmo_app, name="cosmo")
 COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("higgs", "rediscovery.higgs.commands.data"),
     ("cosmo", "rediscovery.cosmo.commands.cmb"),
+    ("higgs", "rediscovery.higgs.commands.systematics"),
 )
 
 
