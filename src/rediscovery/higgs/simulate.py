@@ -59,6 +59,7 @@ from rediscovery.core.errors import ConfigError
 from rediscovery.higgs.schema import (
     EVENT_ID,
     LABEL,
+    PHI_COLUMNS,
     PRI_COLUMNS,
     PROCESS,
     PROCESSES,
@@ -812,17 +813,14 @@ def _detector(
     return cols, ok
 
 
-def _to_output(column: str, values: np.ndarray) -> np.ndarray:
-    """Cast a column to float64; angles are wrapped again to (-π, π] in double precision."""
-    out = values.astype(np.float64)
-    if column.endswith("_phi"):
-        out = np.mod(out + np.pi, 2 * np.pi) - np.pi
-        out = np.where(out == -np.pi, np.pi, out)
-    return out
+def _generate_selected(
+    rng, proc: _Proc, n: int, nuis: Mapping[str, float]
+) -> list[dict[str, np.ndarray]]:
+    """Generate batches of ``proc`` until ``n`` events pass the selection.
 
-
-def _generate_selected(rng, proc: _Proc, n: int, nuis: Mapping[str, float]) -> dict:
-    """Generate batches of ``proc`` until ``n`` events pass the selection; keep the first n."""
+    Returns the selected events as a list of column dicts (working precision) holding exactly
+    ``n`` events in total.
+    """
     rng = _Draw(rng)
     chunks: list[dict[str, np.ndarray]] = []
     have, tried, passed = 0, 0, 0
@@ -831,16 +829,15 @@ def _generate_selected(rng, proc: _Proc, n: int, nuis: Mapping[str, float]) -> d
         need = n - have
         batch = int(min(max(need / max(eff, 1e-3) * 1.15 + 64, 256), 2_000_000))
         cols, ok = _detector(rng, _generate_truth(rng, batch, proc, nuis), nuis)
-        idx = np.flatnonzero(ok)
+        idx = np.flatnonzero(ok)[:need]
         tried += batch
-        passed += idx.size
+        passed += int(ok.sum())
         eff = max(passed / tried, 1e-3)
         if idx.size:
-            chunks.append({c: _to_output(c, v[idx]) for c, v in cols.items()})
+            chunks.append({c: cols[c][idx] for c in PRI_COLUMNS})
             have += idx.size
-    if len(chunks) == 1:
-        return {c: chunks[0][c][:n] for c in PRI_COLUMNS}
-    return {c: np.concatenate([ch[c] for ch in chunks])[:n] for c in PRI_COLUMNS}
+    log.debug("%s: %d events, selection efficiency %.3f", proc.name, n, eff)
+    return chunks
 
 
 #: events per independent generation task (each with its own spawned random stream), so the
@@ -854,7 +851,7 @@ def _generate_processes(
     counts,
     nuis: Mapping[str, float],
     n_threads: int | None,
-) -> list[tuple[_Proc, dict]]:
+) -> list[tuple[_Proc, list[dict[str, np.ndarray]]]]:
     """Generate ``counts[i]`` selected events of each process, in chunks run on threads.
 
     NumPy releases the GIL in its array kernels and random generators, so threads give a real
@@ -875,11 +872,11 @@ def _generate_processes(
             results = list(pool.map(lambda t: _generate_selected(t[2], t[0], t[1], nuis), tasks))
     else:
         results = [_generate_selected(child, proc, size, nuis) for proc, size, child in tasks]
-    parts: list[tuple[_Proc, dict]] = []
+    parts: list[tuple[_Proc, list[dict[str, np.ndarray]]]] = []
     for proc in procs:
-        mine = [r for (p, _, _), r in zip(tasks, results, strict=True) if p is proc]
+        mine = [c for (p, _, _), r in zip(tasks, results, strict=True) if p is proc for c in r]
         if mine:
-            parts.append((proc, {c: np.concatenate([m[c] for m in mine]) for c in PRI_COLUMNS}))
+            parts.append((proc, mine))
     return parts
 
 
@@ -935,18 +932,34 @@ def _allocate(n: int, shares: np.ndarray) -> np.ndarray:
 
 
 def _assemble(
-    parts: list[tuple[_Proc, dict]], rng: np.random.Generator
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Concatenate the processes, shuffle the rows, number the events."""
-    data = {c: np.concatenate([p[1][c] for p in parts]) for c in PRI_COLUMNS}
-    n = data[PRI_COLUMNS[0]].shape[0]
-    perm = rng.permutation(n)
-    df = pd.DataFrame({EVENT_ID: np.arange(n, dtype=np.int64)})
-    for c in PRI_COLUMNS:
-        df[c] = data[c][perm]
+    parts: list[tuple[_Proc, list[dict[str, np.ndarray]]]], rng: np.random.Generator
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Shuffle the events of all processes into one table numbered 0..N-1.
+
+    Each chunk is scattered straight to its shuffled rows of the float64 output columns (one
+    pass, no intermediate concatenation). Returns the table and, per row, the index in
+    ``parts`` of its sub-process.
+    """
+    n = sum(len(ch["PRI_tau_pt"]) for _, chunks in parts for ch in chunks)
+    perm = rng.permutation(n)  # row j of the table is event perm[j] of the concatenation
+    dest = np.empty(n, dtype=np.int64)
+    dest[perm] = np.arange(n)
+    cols = {c: np.empty(n, dtype=np.float64) for c in PRI_COLUMNS}
+    part_of = np.empty(n, dtype=np.int16)
+    start = 0
+    for k, (_, chunks) in enumerate(parts):
+        for ch in chunks:
+            rows = dest[start:start + len(ch["PRI_tau_pt"])]
+            for c in PRI_COLUMNS:
+                cols[c][rows] = ch[c]
+            part_of[rows] = k
+            start += len(rows)
+    for c in PHI_COLUMNS:  # wrap again in double precision: float32(π) > π
+        x = cols[c]
+        cols[c] = np.where(x > np.pi, x - 2 * np.pi, np.where(x <= -np.pi, x + 2 * np.pi, x))
+    df = pd.DataFrame({EVENT_ID: np.arange(n, dtype=np.int64), **cols})
     df["PRI_jet_num"] = df["PRI_jet_num"].astype(np.int64)
-    names = np.concatenate([np.full(len(p[1][PRI_COLUMNS[0]]), p[0].name) for p in parts])
-    return df, perm, names
+    return df, part_of
 
 
 def simulate_events(
@@ -1008,16 +1021,13 @@ def simulate_events(
     counts = _allocate(int(n_events), np.array([shares[p.name] for p in procs], dtype=float))
     gen_rng, shuffle_rng = rng.spawn(2)
     parts = _generate_processes(gen_rng, procs, counts, nuis, n_threads)
-    weights = [np.full(len(d[PRI_COLUMNS[0]]), _yield(p, mu, nuis) / len(d[PRI_COLUMNS[0]]))
-               for p, d in parts]
-    df, perm, names = _assemble(parts, shuffle_rng)
-    names = names[perm]
-    df[WEIGHT] = np.concatenate(weights)[perm]
-    df[LABEL] = np.isin(names, [p.name for p in procs if p.signal]).astype(np.int8)
-    process = np.empty(len(names), dtype=object)
-    for p in procs:
-        process[names == p.name] = p.process
-    df[PROCESS] = pd.Categorical(process, categories=list(PROCESSES))
+    df, part_of = _assemble(parts, shuffle_rng)
+    sizes = [sum(len(ch["PRI_tau_pt"]) for ch in chunks) for _, chunks in parts]
+    weight = np.array([_yield(p, mu, nuis) / m for (p, _), m in zip(parts, sizes, strict=True)])
+    df[WEIGHT] = weight[part_of]
+    df[LABEL] = np.array([p.signal for p, _ in parts], dtype=np.int8)[part_of]
+    codes = np.array([PROCESSES.index(p.process) for p, _ in parts], dtype=np.int8)
+    df[PROCESS] = pd.Categorical.from_codes(codes[part_of], categories=list(PROCESSES))
     return df
 
 
@@ -1089,7 +1099,7 @@ def simulate_pseudo_data(
     counts = count_rng.poisson([expected[p.name] for p in procs])
     parts = _generate_processes(gen_rng, procs, counts, nuis, n_threads)
     if parts:
-        df, _, _ = _assemble(parts, shuffle_rng)
+        df, _ = _assemble(parts, shuffle_rng)
     else:
         df = pd.DataFrame(
             {EVENT_ID: np.zeros(0, np.int64), **{c: np.zeros(0) for c in PRI_COLUMNS}}
