@@ -188,7 +188,7 @@ def test_met_and_sumet_consistent_with_event_content(events):
     assert z["PRI_met"].median() < w["PRI_met"].median()
 
 
-@pytest.mark.parametrize("name", ["ztautau", "ggH"])
+@pytest.mark.parametrize("name", ["ztautau", "ggH", "wjets", "ttbar"])
 def test_generator_precuts_never_remove_selectable_events(monkeypatch, name):
     # The generator-level pre-cuts only skip work: every event passing the selection when they
     # are disabled must satisfy them. Record their masks while letting everything through.

@@ -654,6 +654,11 @@ def _gen_ttbar(rng, n, proc: _Proc, nuis) -> _Truth:
     b1, w1 = _two_body(t1, _M_TOP, _M_B, mw1, _isotropic(rng, n))
     b2, w2 = _two_body(t2, _M_TOP, _M_B, mw2, _isotropic(rng, n))
     lep, nu = _two_body(w1, mw1, 0.0, 0.0, _isotropic(rng, n))
+    lep_cut, _ = _precut_thresholds(nuis)
+    keep = _precut(lep, *lep_cut)
+    pt, eta, phi, sx, sy, b1, b2, w2, mw2, lep, nu = _take(
+        keep, pt, eta, phi, sx, sy, b1, b2, w2, mw2, lep, nu)
+    n = len(sx)
     q1, q2 = _two_body(w2, mw2, 0.0, 0.0, _isotropic(rng, n))
     # half of the selected tt̄ lepton–hadron events have a real τ_h from W → τν (ATLAS 2015)
     real_tau = rng.uniform(0.0, 1.0, n) < 0.5
