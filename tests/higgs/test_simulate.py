@@ -446,3 +446,10 @@ def test_cli_validate_sim_missing_reference(tmp_path, capsys):
                  "--reference", str(tmp_path / "nowhere")])
     assert code != 0
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_cli_validate_sim_needs_reference_or_env(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("REDISCOVERY_REFERENCE_DATA", raising=False)
+    code = main(["higgs", "validate-sim", "--out", str(tmp_path / "v"), "--events", "1000"])
+    assert code != 0
+    assert "REDISCOVERY_REFERENCE_DATA" in capsys.readouterr().err
