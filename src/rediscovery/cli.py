@@ -43,6 +43,7 @@ COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("higgs", "rediscovery.higgs.commands.pipeline"),
     ("cosmo", "rediscovery.cosmo.commands.cmb"),
     ("higgs", "rediscovery.higgs.commands.systematics"),
+    ("higgs", "rediscovery.higgs.commands.features"),
 )
 
 
