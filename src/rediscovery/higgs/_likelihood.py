@@ -36,7 +36,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import gammaln, xlogy
 
 __all__: list[str] = []  # private module: the public API is rediscovery.higgs.stat
 
@@ -64,7 +64,19 @@ class _Arrays:
     def __post_init__(self) -> None:
         self.s_h = 0.5 * (self.dhi + self.dlo)
         self.a_h = 0.0625 * (self.dhi - self.dlo)
-        self.c4 = code4_coefficients(np.exp(self.loglo), np.exp(self.loghi))
+        self.c4 = code4_coefficients(np.exp(self.loglo), np.exp(self.loghi))  # (K, S, 6)
+        self.has_histo = [bool(np.any(self.dhi[k]) or np.any(self.dlo[k]))
+                          for k in range(self.n_alpha)]
+        self.has_norm = [bool(np.any(self.loghi[k]) or np.any(self.loglo[k]))
+                         for k in range(self.n_alpha)]
+        self.sig_f = self.is_signal.astype(float)
+        self.pow6 = np.arange(1, 7, dtype=float)
+        # rows: [S_k], [A_k], [δ⁺_k], [−(−δ⁻_k)] for the code-4p branches, flattened (S·B)
+        k_n = self.n_alpha
+        self.hist_basis = np.concatenate([self.s_h, self.a_h, self.dhi, self.dlo]).reshape(
+            4 * k_n, self.nominal.size)
+        self.sig_nom = self.nominal[self.is_signal].sum(axis=0)
+        self.bkg_nom = self.nominal[~self.is_signal].sum(axis=0)
 
     @property
     def n_alpha(self) -> int:
@@ -107,39 +119,55 @@ def _rates_jac(arr: _Arrays, mu: float, alpha: np.ndarray, jac: bool):  # type: 
     Shape modifiers: HistFactory code 4p (pyhf ``code4p``), linear for |α| > 1 and the
     polynomial ``α S + α² (15 − 10α² + 3α⁴) A`` inside, with ``S = (δ⁺ + δ⁻)/2``,
     ``A = (δ⁺ − δ⁻)/16``. Normalisations: code 4 (:func:`code4_coefficients`).
+    This is the fit's hot path: every branch is folded into coefficient vectors so that the
+    shape is one matrix-vector product whatever the number K of modifiers.
     """
-    shape = arr.nominal
-    norm = np.ones(arr.nominal.shape[0])
-    k_n = arr.n_alpha
-    if k_n:
-        a = alpha
-        a2 = a * a
-        hi3 = (a > 1)[:, None, None]
-        lo3 = (a < -1)[:, None, None]
-        a3 = a[:, None, None]
-        poly_h = a3 * arr.s_h + (a2 * (15.0 + a2 * (-10.0 + 3.0 * a2)))[:, None, None] * arr.a_h
-        delta = np.where(hi3, a3 * arr.dhi, np.where(lo3, a3 * arr.dlo, poly_h))
-        shape = shape + delta.sum(axis=0)
-        pw = a[:, None] ** np.arange(1, 7)[None, :]  # (K, 6)
-        poly_n = 1.0 + np.einsum("ksi,ki->ks", arr.c4, pw)
-        up2 = (a >= 1)[:, None]
-        dn2 = (a <= -1)[:, None]
-        f = np.where(up2, np.exp(a[:, None] * arr.loghi),
-                     np.where(dn2, np.exp(-a[:, None] * arr.loglo), poly_n))
-        norm = np.prod(f, axis=0)
-    factor = norm * np.where(arr.is_signal, mu, 1.0)
+    a = alpha
+    a2 = a * a
+    n_s, n_b = arr.nominal.shape
+    k_n = a.size
+    if k_n == 0:
+        per_sample = (1.0 + (mu - 1.0) * arr.sig_f)[:, None] * arr.nominal
+        return per_sample, (arr.sig_nom[None, :].copy() if jac else None)
+    ak = a[:, None]
+    pw = ak ** arr.pow6  # (K, 6)
+    poly = 1.0 + np.matmul(arr.c4, pw[:, :, None])[..., 0]  # (K, S)
+    p4 = a2 * (15.0 + a2 * (-10.0 + 3.0 * a2))
+    if np.abs(a).max() < 1.0:  # common case: every modifier on its polynomial branch
+        shape = arr.nominal + (np.concatenate([a, p4]) @ arr.hist_basis[:2 * k_n]).reshape(
+            n_s, n_b)
+        norm = np.exp(np.log(poly).sum(axis=0))
+        up = dn = hi = lo = None
+        mid = np.ones(k_n, dtype=bool)
+        poly_safe = poly
+    else:
+        hi = a > 1
+        lo = a < -1
+        mid = ~(hi | lo)
+        coef = np.concatenate([a * mid, p4 * mid, a * hi, a * lo])
+        shape = arr.nominal + (coef @ arr.hist_basis).reshape(n_s, n_b)
+        up = (a >= 1)[:, None]
+        dn = (a <= -1)[:, None]
+        poly_safe = np.where(up | dn, 1.0, poly)
+        logf = np.where(up, ak * arr.loghi, np.where(dn, -ak * arr.loglo, np.log(poly_safe)))
+        norm = np.exp(logf.sum(axis=0))
+    factor = norm * (1.0 + (mu - 1.0) * arr.sig_f)
     per_sample = factor[:, None] * shape
     if not jac:
         return per_sample, None
-    out = np.empty((1 + k_n, shape.shape[1]))
-    out[0] = (norm * arr.is_signal) @ shape
-    if k_n:
-        ddelta = np.where(hi3, arr.dhi, np.where(lo3, arr.dlo, arr.s_h + (
-            a * (30.0 + a2 * (-40.0 + 18.0 * a2)))[:, None, None] * arr.a_h))
-        dpw = np.arange(1, 7)[None, :] * a[:, None] ** np.arange(0, 6)[None, :]
-        dpoly = np.einsum("ksi,ki->ks", arr.c4, dpw)
-        dlogf = np.where(up2, arr.loghi, np.where(dn2, -arr.loglo, dpoly / poly_n))
-        out[1:] = np.einsum("s,ksb->kb", factor, ddelta) + dlogf @ per_sample
+    out = np.empty((1 + k_n, n_b))
+    out[0] = (norm * arr.sig_f) @ shape
+    dp4 = a * (30.0 + a2 * (-40.0 + 18.0 * a2))
+    dpoly = np.matmul(arr.c4, (arr.pow6 * ak ** (arr.pow6 - 1))[:, :, None])[..., 0]
+    basis = arr.hist_basis.reshape(4, k_n, -1)
+    if hi is None:
+        ddelta = basis[0] + dp4[:, None] * basis[1]
+        dlogf = dpoly / poly_safe
+    else:
+        ddelta = (mid[:, None] * (basis[0] + dp4[:, None] * basis[1])
+                  + hi[:, None] * basis[2] + lo[:, None] * basis[3])
+        dlogf = np.where(up, arr.loghi, np.where(dn, -arr.loglo, dpoly / poly_safe))
+    out[1:] = factor @ ddelta.reshape(k_n, n_s, n_b) + dlogf @ per_sample
     return per_sample, out
 
 
@@ -148,19 +176,29 @@ def rates(arr: _Arrays, mu: float, alpha: np.ndarray) -> np.ndarray:
     return _rates_jac(arr, mu, np.asarray(alpha, dtype=float), False)[0]
 
 
+def _total(arr: _Arrays, mu: float, alpha: np.ndarray, jac: bool):  # type: ignore[no-untyped-def]
+    """Total yield A (B,) at γ = 1 and (if ``jac``) dA/d(μ, α) (1+K, B)."""
+    if arr.n_alpha == 0:
+        total = mu * arr.sig_nom + arr.bkg_nom
+        return total, (arr.sig_nom[None, :] if jac else None)
+    per_sample, j = _rates_jac(arr, mu, alpha, jac)
+    return per_sample.sum(axis=0), j
+
+
 def _rates_and_jac(arr: _Arrays, mu: float, alpha: np.ndarray):  # type: ignore[no-untyped-def]
-    """Total yield A (B,) at γ = 1 and its Jacobian dA/d(μ, α) (1+K, B)."""
-    per_sample, jac = _rates_jac(arr, mu, alpha, True)
-    return per_sample.sum(axis=0), jac
+    return _total(arr, mu, alpha, True)
 
 
-def profile_gamma(total: np.ndarray, n: np.ndarray, sigma: np.ndarray, aux: np.ndarray,
-                  free: np.ndarray) -> np.ndarray:
-    """Conditional MLE of the per-bin MC-stat factors γ_b at fixed yields ``total``."""
-    s2 = np.where(free, sigma**2, 0.0)
+def profile_gamma(total: np.ndarray, n: np.ndarray, s2: np.ndarray, aux: np.ndarray) -> np.ndarray:
+    """Conditional MLE of the per-bin MC-stat factors γ_b at fixed yields ``total``.
+
+    Positive root of ``γ² + (A σ² − a) γ − n σ² = 0`` in a cancellation-free form;
+    bins with ``σ² = 0`` (and a = 1) give γ = 1.
+    """
     p = total * s2 - aux
-    root = 0.5 * (-p + np.sqrt(p * p + 4.0 * n * s2))
-    return np.where(free, root, 1.0)
+    q = np.sqrt(p * p + 4.0 * n * s2)
+    pos = p > 0
+    return np.where(pos, 2.0 * n * s2 / np.where(pos, p + q, 1.0), 0.5 * (q - p))
 
 
 class Likelihood:
@@ -176,86 +214,83 @@ class Likelihood:
         self.arr = arr
         self.n = np.asarray(observed, dtype=float)
         nb = arr.nominal.shape[1]
-        self.aux_gamma = np.ones(nb) if aux_gamma is None else np.asarray(aux_gamma, float)
+        self.free = arr.gamma_free
+        aux = np.ones(nb) if aux_gamma is None else np.asarray(aux_gamma, float).copy()
+        aux[~self.free] = 1.0  # a gamma without MC-stat uncertainty is fixed at 1
+        self.aux_gamma = aux
         self.aux_alpha = (np.zeros(arr.n_alpha) if aux_alpha is None
                           else np.asarray(aux_alpha, float))
-        self.free = arr.gamma_free
-        # pyhf keeps a unit-width constraint for fixed gammas (sigma = 0 bins): same constant here
+        # pyhf keeps a unit-width constraint for fixed gammas (sigma = 0 bins): same constant
         self.sig_eff = np.where(self.free, arr.sigma, 1.0)
+        self.inv_var = np.where(self.free, 1.0 / self.sig_eff**2, 0.0)
+        self.s2 = np.where(self.free, arr.sigma**2, 0.0)
         const = float(gammaln(self.n + 1.0).sum())
         if arr.has_staterror:
             const += float(np.sum(np.log(self.sig_eff) + _LOG_SQRT_2PI))
-            # fixed gammas sit at 1: their constraint term is (1 - a)^2 / 2
-            fixed = ~self.free
-            const += float(np.sum(0.5 * (1.0 - self.aux_gamma[fixed]) ** 2))
         const += arr.n_alpha * _LOG_SQRT_2PI
         self.const = const
         self.calls = 0
 
     # -- profiled in gamma -------------------------------------------------------------
-    def _split(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        theta = np.asarray(theta, dtype=float)
-        return float(theta[0]), theta[1:]
-
     def gamma_hat(self, theta: np.ndarray) -> np.ndarray:
-        mu, alpha = self._split(theta)
-        total = rates(self.arr, mu, alpha).sum(axis=0)
+        total, _ = _total(self.arr, float(theta[0]), np.asarray(theta[1:], float), False)
         if not self.arr.has_staterror:
             return np.ones_like(total)
-        return profile_gamma(total, self.n, self.arr.sigma, self.aux_gamma, self.free)
+        return profile_gamma(total, self.n, self.s2, self.aux_gamma)
 
     def nll_profiled(self, theta: np.ndarray) -> float:
         self.calls += 1
-        mu, alpha = self._split(theta)
-        total = rates(self.arr, mu, alpha).sum(axis=0)
-        return self._nll_at(total, alpha)
-
-    def _nll_at(self, total: np.ndarray, alpha: np.ndarray) -> float:
+        alpha = np.asarray(theta[1:], dtype=float)
+        total, _ = _total(self.arr, float(theta[0]), alpha, False)
         if self.arr.has_staterror:
-            g = profile_gamma(total, self.n, self.arr.sigma, self.aux_gamma, self.free)
+            g = profile_gamma(total, self.n, self.s2, self.aux_gamma)
             lam = g * total
-            cons = np.sum(np.where(self.free, 0.5 * ((g - self.aux_gamma) / self.sig_eff) ** 2, 0))
+            d = g - self.aux_gamma
+            cons = 0.5 * float(d @ (d * self.inv_var))
         else:
             lam = total
             cons = 0.0
-        if np.any(lam <= 0):
-            return math.inf
-        val = np.sum(lam - self.n * np.log(lam)) + cons
-        val += 0.5 * np.sum((alpha - self.aux_alpha) ** 2)
-        return float(val + self.const)
+        if lam.min() <= 0:
+            if lam.min() < 0 or np.any(self.n[lam == 0] > 0):
+                return math.inf
+        val = float((lam - xlogy(self.n, lam)).sum()) + cons
+        if self.arr.n_alpha:
+            da = alpha - self.aux_alpha
+            val += 0.5 * float(da @ da)
+        return val + self.const
 
     def grad_profiled(self, theta: np.ndarray) -> np.ndarray:
-        mu, alpha = self._split(theta)
-        total, jac = _rates_and_jac(self.arr, mu, alpha)
+        alpha = np.asarray(theta[1:], dtype=float)
+        total, jac = _total(self.arr, float(theta[0]), alpha, True)
         if self.arr.has_staterror:
-            g = profile_gamma(total, self.n, self.arr.sigma, self.aux_gamma, self.free)
+            g = profile_gamma(total, self.n, self.s2, self.aux_gamma)
         else:
-            g = np.ones_like(total)
-        dA = g - self.n / total
-        grad = jac @ dA
-        grad[1:] += alpha - self.aux_alpha
+            g = 1.0
+        grad = jac @ (g - self.n / total)
+        if self.arr.n_alpha:
+            grad[1:] += alpha - self.aux_alpha
         return grad
 
     # -- full parameter set ------------------------------------------------------------
     def nll_full(self, pars: np.ndarray) -> float:
         pars = np.asarray(pars, dtype=float)
         k = self.arr.n_alpha
-        mu, alpha, gamma = float(pars[0]), pars[1:1 + k], pars[1 + k:]
-        total = rates(self.arr, mu, alpha).sum(axis=0)
+        alpha, gamma = pars[1:1 + k], pars[1 + k:]
+        total, _ = _total(self.arr, float(pars[0]), alpha, False)
         lam = gamma * total if self.arr.has_staterror else total
         if np.any(lam <= 0):
             return math.inf
-        val = np.sum(lam - self.n * np.log(lam)) + 0.5 * np.sum((alpha - self.aux_alpha) ** 2)
+        val = np.sum(lam - xlogy(self.n, lam)) + 0.5 * np.sum((alpha - self.aux_alpha) ** 2)
         if self.arr.has_staterror:
-            val += np.sum(np.where(self.free,
-                                   0.5 * ((gamma - self.aux_gamma) / self.sig_eff) ** 2, 0.0))
+            d = gamma - self.aux_gamma
+            val += 0.5 * float(d @ (d * self.inv_var))
         return float(val + self.const)
 
     def grad_full(self, pars: np.ndarray) -> np.ndarray:
         pars = np.asarray(pars, dtype=float)
         k = self.arr.n_alpha
-        mu, alpha = float(pars[0]), pars[1:1 + k]
-        total, jac = _rates_and_jac(self.arr, mu, alpha)
+        alpha = pars[1:1 + k]
+        total, jac = _total(self.arr, float(pars[0]), alpha, True)
         if not self.arr.has_staterror:
             grad = jac @ (1.0 - self.n / total)
             grad[1:] += alpha - self.aux_alpha
@@ -266,6 +301,5 @@ class Likelihood:
         out = np.empty(pars.size)
         out[:1 + k] = jac @ (gamma * w)
         out[1:1 + k] += alpha - self.aux_alpha
-        out[1 + k:] = total * w + np.where(self.free,
-                                           (gamma - self.aux_gamma) / self.sig_eff**2, 0.0)
+        out[1 + k:] = total * w + (gamma - self.aux_gamma) * self.inv_var
         return out

@@ -27,7 +27,7 @@ class MinuitEngine:
 
     def __init__(self, model: BinnedModel, observed: np.ndarray,
                  aux_gamma: np.ndarray | None = None, aux_alpha: np.ndarray | None = None,
-                 mu_bounds: tuple[float, float] | None = None, strategy: int = 1) -> None:
+                 mu_bounds: tuple[float, float] | None = None, strategy: int = 0) -> None:
         self.model = model
         self.lik = Likelihood(model._arrays, observed, aux_gamma, aux_alpha)
         self.mu_bounds = mu_bounds if mu_bounds is not None else model.mu_bounds

@@ -43,6 +43,7 @@ from scipy import optimize, stats
 from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.higgs._binning import BinningResult, choose_binning
 from rediscovery.higgs._model import SIGNAL, BinnedModel, HistoSys, NormSys
+from rediscovery.higgs.toys import ToyResult, run_toys
 
 __all__ = [
     "CL_68",
@@ -53,6 +54,7 @@ __all__ = [
     "HistoSys",
     "LikelihoodScan",
     "NormSys",
+    "ToyResult",
     "asimov_data",
     "asimov_significance",
     "choose_binning",
@@ -60,6 +62,7 @@ __all__ = [
     "fit",
     "likelihood_scan",
     "profile_interval",
+    "run_toys",
     "upper_limit",
     "workspace",
 ]
@@ -349,8 +352,9 @@ def upper_limit(model: BinnedModel, observed: np.ndarray, backend: Backend = "mi
 # -- the fit ------------------------------------------------------------------------------------
 def fit(model: BinnedModel, observed: np.ndarray, backend: Backend = "minuit", *,
         aux_gamma: np.ndarray | None = None, aux_alpha: np.ndarray | None = None,
-        interval: bool = True, significance: bool = True, limit: bool = True,
-        nuisances: bool = True, impacts: bool = True, stat_only: bool = True) -> FitResult:
+        interval: bool = True, significance: bool = True, expected: bool = True,
+        limit: bool = True, nuisances: bool = True, impacts: bool = True,
+        stat_only: bool = True) -> FitResult:
     """Fit the signal strength μ to observed counts and compute intervals and significances.
 
     Parameters
@@ -363,7 +367,7 @@ def fit(model: BinnedModel, observed: np.ndarray, backend: Backend = "minuit", *
         ``"minuit"`` (own likelihood, fast) or ``"pyhf"`` (HistFactory reference).
     aux_gamma, aux_alpha
         Auxiliary data of the constraints (pseudo-experiments); default: nominal (1 and 0).
-    interval, significance, limit, nuisances, impacts, stat_only
+    interval, significance, expected, limit, nuisances, impacts, stat_only
         Which parts to compute (toys switch the slow ones off). ``impacts`` and ``stat_only``
         are computed with the minuit engine whatever the back-end (pyhf returns no MINOS).
 
@@ -404,6 +408,7 @@ def fit(model: BinnedModel, observed: np.ndarray, backend: Backend = "minuit", *
         if not ok_q:
             res.converged = False
             res.messages.append("background-only fit (mu = 0) did not converge")
+    if expected:
         res.z_expected = _expected_z(model, backend)
     if limit:
         res.cls_upper_limit, ok_l = upper_limit(model, obs, backend,
@@ -423,9 +428,9 @@ def fit(model: BinnedModel, observed: np.ndarray, backend: Backend = "minuit", *
     return res
 
 
-def _expected_z(model: BinnedModel, backend: str) -> float:
-    """Median discovery significance: sqrt(q0) on the Asimov data at μ = 1 (CCGV eq. 24)."""
-    eng = _engine(model, asimov_data(model, 1.0), backend)
+def _expected_z(model: BinnedModel, backend: str, mu: float = 1.0) -> float:
+    """Median discovery significance: sqrt(q0) on the Asimov data at μ (CCGV eq. 24)."""
+    eng = _engine(model, asimov_data(model, mu), backend)
     pars, nll_hat, _ = eng.minimize()
     q0, _ = _q0(eng, float(pars[0]), nll_hat)
     return math.sqrt(q0)
