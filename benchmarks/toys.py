@@ -42,7 +42,8 @@ def benchmark_model(seed: int = 1, n_bins: int = 20) -> BinnedModel:
         NormSys("ttbar_xsec", {"ttbar": (0.98, 1.02)}),
         NormSys("wjets_xsec", {"wjets": (0.75, 1.25)}),
         NormSys("lumi", {"signal": (0.98, 1.02), "ztautau": (0.98, 1.02)}),
-        HistoSys("tes", {"ztautau": (bkg["ztautau"] * (1 - 0.03 * x), bkg["ztautau"] * (1 + 0.03 * x)),
+        HistoSys("tes", {"ztautau": (bkg["ztautau"] * (1 - 0.03 * x),
+                                     bkg["ztautau"] * (1 + 0.03 * x)),
                          "signal": (sig * (1 - 0.02 * x), sig * (1 + 0.02 * x))}),
         HistoSys("jes", {"ttbar": (bkg["ttbar"] * (1 + 0.02 * x), bkg["ttbar"] * (1 - 0.02 * x))}),
     ]

@@ -42,6 +42,7 @@ from scipy import optimize, stats
 
 from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.higgs._binning import BinningResult, choose_binning
+from rediscovery.higgs._histograms import ams_best, histogram_observed, model_from_scores
 from rediscovery.higgs._model import SIGNAL, BinnedModel, HistoSys, NormSys
 from rediscovery.higgs.toys import ToyResult, run_toys
 
@@ -55,12 +56,15 @@ __all__ = [
     "LikelihoodScan",
     "NormSys",
     "ToyResult",
+    "ams_best",
     "asimov_data",
     "asimov_significance",
     "choose_binning",
     "cls",
     "fit",
+    "histogram_observed",
     "likelihood_scan",
+    "model_from_scores",
     "profile_interval",
     "run_toys",
     "upper_limit",
