@@ -143,7 +143,7 @@ def choose_binning(signal_scores: object, signal_weights: object, bkg_scores: ob
     finals_a = np.asarray(finals)
     if not np.isfinite(finals_a).any():
         raise InputError(
-            f"no binning has >= {min_bkg} expected background events in every bin "
+            f"no binning has >= {min_bkg:g} expected background events in every bin "
             f"(total background {cb[-1]:.6g}); lower min_bkg or add background MC"
         )
     top = np.nanmax(finals_a[np.isfinite(finals_a)])

@@ -103,7 +103,7 @@ def plot_stacked(model: BinnedModel, observed: np.ndarray, *, mu: float = 1.0,
         order = sorted(bkg_names, key=lambda n: per[n].sum())
         mplhep.histplot([per[n] / width for n in order] + [per[SIGNAL] / width], edges,
                         stack=True, histtype="fill", ax=ax,
-                        label=order + [rf"$H\to\tau\tau$ ($\mu$ = {mu:.2f})"])
+                        label=[*order, rf"$H\to\tau\tau$ ($\mu$ = {mu:.2f})"])
         ax.stairs((total + mc_err) / width, edges, baseline=(total - mc_err) / width,
                   fill=True, hatch="///", alpha=0.3, color="grey", label="MC stat. unc.")
         centers = 0.5 * (edges[1:] + edges[:-1])
