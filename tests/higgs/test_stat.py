@@ -298,6 +298,7 @@ def test_ams_best_matches_brute_force() -> None:
     lab = (rng.uniform(size=300) < x).astype(int)
     w = np.where(lab == 1, 0.5, 3.0)
     ams, thr = stat.ams_best(x, w, lab)
+    assert 0.0 <= thr <= 1.0
     best = 0.0
     for t in x:
         s = w[(x >= t) & (lab == 1)].sum()
