@@ -75,6 +75,9 @@ def main() -> None:
     ap.add_argument("--n-fits", type=int, default=2000)
     ap.add_argument("--n-pyhf", type=int, default=20)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--agreement", action="store_true",
+                    help="also fit one pseudo-data set with both back-ends and print the "
+                         "relative differences (slow: the pyhf interval takes a minute)")
     args = ap.parse_args()
     model = benchmark_model()
     print(f"model: {model.n_bins} bins, {len(model.alpha_names)} nuisance parameters + "
@@ -91,6 +94,20 @@ def main() -> None:
     rp = _rate(model, args.n_pyhf, "pyhf", False, 1)
     print(f"pyhf fits/s, 1 process                : {rp:8.2f}")
     print(f"time ratio pyhf / minuit (1 process)  : {r1 / rp:8.1f}")
+    if args.agreement:
+        counts, _, _ = generate_toy(model, 1.0, np.random.default_rng(42))
+        res = {}
+        for be in ("minuit", "pyhf"):
+            t0 = time.perf_counter()
+            res[be] = fit(model, counts, be, nuisances=False)
+            print(f"{be:6s}: mu = {res[be].mu_hat:.6f} [{res[be].mu_lo:.6f}, "
+                  f"{res[be].mu_hi:.6f}]  Z_obs = {res[be].z_discovery:.5f}  "
+                  f"Z_exp = {res[be].z_expected:.5f}  CLs95 = {res[be].cls_upper_limit:.5f}"
+                  f"  ({time.perf_counter() - t0:.1f} s)")
+        for key in ("mu_hat", "mu_lo", "mu_hi", "z_discovery", "z_expected",
+                    "cls_upper_limit"):
+            a, b = getattr(res["minuit"], key), getattr(res["pyhf"], key)
+            print(f"  relative difference {key:16s}: {abs(a - b) / abs(b):.2e}")
 
 
 if __name__ == "__main__":
