@@ -113,7 +113,7 @@ def code4_coefficients(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.linalg.solve(mat, flat).T.reshape(rhs.shape)
 
 
-def _rates_jac(arr: _Arrays, mu: float, alpha: np.ndarray, jac: bool):  # type: ignore[no-untyped-def]
+def _rates_jac(arr: _Arrays, mu: float, alpha: np.ndarray, jac: bool):
     """Per-sample yields (S, B) at γ = 1 and, if asked, dA/d(μ, α) of their sum (1+K, B).
 
     Shape modifiers: HistFactory code 4p (pyhf ``code4p``), linear for |α| > 1 and the
@@ -160,13 +160,13 @@ def _rates_jac(arr: _Arrays, mu: float, alpha: np.ndarray, jac: bool):  # type: 
     dp4 = a * (30.0 + a2 * (-40.0 + 18.0 * a2))
     dpoly = np.matmul(arr.c4, (arr.pow6 * ak ** (arr.pow6 - 1))[:, :, None])[..., 0]
     basis = arr.hist_basis.reshape(4, k_n, -1)
-    if hi is None:
+    if hi is None or lo is None:
         ddelta = basis[0] + dp4[:, None] * basis[1]
         dlogf = dpoly / poly_safe
     else:
         ddelta = (mid[:, None] * (basis[0] + dp4[:, None] * basis[1])
                   + hi[:, None] * basis[2] + lo[:, None] * basis[3])
-        dlogf = np.where(up, arr.loghi, np.where(dn, -arr.loglo, dpoly / poly_safe))
+        dlogf = np.where(up, arr.loghi, np.where(dn, -arr.loglo, dpoly / poly_safe))  # type: ignore[arg-type]
     out[1:] = factor @ ddelta.reshape(k_n, n_s, n_b) + dlogf @ per_sample
     return per_sample, out
 
@@ -176,7 +176,7 @@ def rates(arr: _Arrays, mu: float, alpha: np.ndarray) -> np.ndarray:
     return _rates_jac(arr, mu, np.asarray(alpha, dtype=float), False)[0]
 
 
-def _total(arr: _Arrays, mu: float, alpha: np.ndarray, jac: bool):  # type: ignore[no-untyped-def]
+def _total(arr: _Arrays, mu: float, alpha: np.ndarray, jac: bool):
     """Total yield A (B,) at γ = 1 and (if ``jac``) dA/d(μ, α) (1+K, B)."""
     if arr.n_alpha == 0:
         total = mu * arr.sig_nom + arr.bkg_nom
@@ -185,7 +185,7 @@ def _total(arr: _Arrays, mu: float, alpha: np.ndarray, jac: bool):  # type: igno
     return per_sample.sum(axis=0), j
 
 
-def _rates_and_jac(arr: _Arrays, mu: float, alpha: np.ndarray):  # type: ignore[no-untyped-def]
+def _rates_and_jac(arr: _Arrays, mu: float, alpha: np.ndarray):
     return _total(arr, mu, alpha, True)
 
 
@@ -265,7 +265,7 @@ class Likelihood:
         if self.arr.has_staterror:
             g = profile_gamma(total, self.n, self.s2, self.aux_gamma)
         else:
-            g = 1.0
+            g = np.ones_like(total)
         grad = jac @ (g - self.n / total)
         if self.arr.n_alpha:
             grad[1:] += alpha - self.aux_alpha

@@ -30,12 +30,12 @@ class MinuitEngine:
                  mu_bounds: tuple[float, float] | None = None, strategy: int = 0) -> None:
         self.model = model
         self.lik = Likelihood(model._arrays, observed, aux_gamma, aux_alpha)
-        self.mu_bounds = mu_bounds if mu_bounds is not None else model.mu_bounds
+        self.mu_bounds = mu_bounds if mu_bounds is not None else model.mu_range
         self.names = ("mu", *model.alpha_names)
         self.strategy = strategy
         self.minuit = None  # the last free fit (for MINOS)
 
-    def _make(self, x0: np.ndarray):  # type: ignore[no-untyped-def]
+    def _make(self, x0: np.ndarray):
         from iminuit import Minuit
 
         m = Minuit(self.lik.nll_profiled, x0, grad=self.lik.grad_profiled, name=self.names)
@@ -96,7 +96,7 @@ class MinuitEngine:
         return float(lo), float(hi), ok
 
     # -- full parameter set: nuisance uncertainties and impacts ---------------------------
-    def _full_minuit(self, pars: np.ndarray):  # type: ignore[no-untyped-def]
+    def _full_minuit(self, pars: np.ndarray):
         from iminuit import Minuit
 
         names = self.model.parameter_names

@@ -170,6 +170,12 @@ class BinnedModel:
 
     # -- derived ----------------------------------------------------------------------
     @property
+    def mu_range(self) -> tuple[float, float]:
+        """The resolved fit range of μ (``mu_bounds`` after defaults)."""
+        assert self.mu_bounds is not None
+        return (float(self.mu_bounds[0]), float(self.mu_bounds[1]))
+
+    @property
     def n_bins(self) -> int:
         return int(self.signal.size)
 
@@ -210,7 +216,7 @@ class BinnedModel:
         return (self.background_sumw2 or {}).get(name, np.zeros(self.n_bins))
 
     def expected(self, mu: float = 1.0, alphas: Mapping[str, float] | None = None,
-                 gammas: np.ndarray | None = None, *, per_sample: bool = False):  # type: ignore[no-untyped-def]
+                 gammas: np.ndarray | None = None, *, per_sample: bool = False):
         """Expected yields per bin (events) at the given parameters.
 
         Returns the total (n_bins,) or, with ``per_sample=True``, a dict sample → yields.
@@ -271,7 +277,7 @@ class BinnedModel:
                 seen.add((sy.name, sample, kind))
                 i = names.index(sample)
                 if isinstance(sy, NormSys):
-                    lo, hi = (float(v) for v in val)
+                    lo, hi = (float(v) for v in val)  # type: ignore[arg-type]
                     if not (lo > 0 and hi > 0 and math.isfinite(lo) and math.isfinite(hi)):
                         raise InputError(f"systematic {sy.name!r}, sample {sample!r}: "
                                          f"normsys factors must be finite and > 0, got {val}")

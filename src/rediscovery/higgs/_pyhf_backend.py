@@ -28,7 +28,7 @@ PYHF_TOLERANCE = 1e-4
 
 
 @contextlib.contextmanager
-def _optimizer(opt):  # type: ignore[no-untyped-def]
+def _optimizer(opt):
     """Temporarily make ``opt`` pyhf's optimiser (pyhf.infer calls read the global one)."""
     import pyhf
 
@@ -63,7 +63,7 @@ def workspace_spec(model: BinnedModel, observed: np.ndarray | None = None) -> di
         samples.append({"name": name, "data": model.sample_yields(name).tolist(),
                         "modifiers": mods})
     obs = model.expected(1.0) if observed is None else np.asarray(observed, float)
-    lo, hi = model.mu_bounds  # type: ignore[misc]
+    lo, hi = model.mu_range
     return {
         "channels": [{"name": CHANNEL, "samples": samples}],
         "observations": [{"name": CHANNEL, "data": obs.tolist()}],
@@ -75,19 +75,19 @@ def workspace_spec(model: BinnedModel, observed: np.ndarray | None = None) -> di
 
 
 @functools.lru_cache(maxsize=8)
-def _pdf_from_json(spec_json: str):  # type: ignore[no-untyped-def]
+def _pdf_from_json(spec_json: str):
     import pyhf
 
     ws = pyhf.Workspace(json.loads(spec_json))
     return ws.model()
 
 
-def pyhf_model(model: BinnedModel):  # type: ignore[no-untyped-def]
+def pyhf_model(model: BinnedModel):
     """The pyhf ``Model`` of ``model`` (cached on the workspace JSON)."""
     return _pdf_from_json(json.dumps(workspace_spec(model), sort_keys=True))
 
 
-def to_pyhf_pars(model: BinnedModel, pdf, mu: float, alphas: np.ndarray,  # type: ignore[no-untyped-def]
+def to_pyhf_pars(model: BinnedModel, pdf, mu: float, alphas: np.ndarray,
                  gammas: np.ndarray | None) -> np.ndarray:
     pars = np.asarray(pdf.config.suggested_init(), dtype=float)
     pars[pdf.config.par_slice("mu")] = mu
@@ -98,7 +98,7 @@ def to_pyhf_pars(model: BinnedModel, pdf, mu: float, alphas: np.ndarray,  # type
     return pars
 
 
-def from_pyhf_pars(model: BinnedModel, pdf, pars: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+def from_pyhf_pars(model: BinnedModel, pdf, pars: np.ndarray) -> np.ndarray:
     """pyhf parameter vector → ours: (μ, α..., γ...)."""
     out = [np.atleast_1d(pars[pdf.config.par_slice("mu")])]
     out += [np.atleast_1d(pars[pdf.config.par_slice(nm)]) for nm in model.alpha_names]
@@ -107,7 +107,7 @@ def from_pyhf_pars(model: BinnedModel, pdf, pars: np.ndarray) -> np.ndarray:  # 
     return np.concatenate(out).astype(float)
 
 
-def pyhf_data(model: BinnedModel, pdf, observed: np.ndarray,  # type: ignore[no-untyped-def]
+def pyhf_data(model: BinnedModel, pdf, observed: np.ndarray,
               aux_gamma: np.ndarray | None = None,
               aux_alpha: np.ndarray | None = None) -> np.ndarray:
     """Main + auxiliary data in pyhf's ordering."""
@@ -137,7 +137,7 @@ class PyhfEngine:
         self.data = pyhf_data(model, self.pdf, observed, aux_gamma, aux_alpha)
         self.init = np.asarray(self.pdf.config.suggested_init(), dtype=float)
         bounds = [list(b) for b in self.pdf.config.suggested_bounds()]
-        lo, hi = mu_bounds if mu_bounds is not None else model.mu_bounds  # type: ignore[misc]
+        lo, hi = mu_bounds if mu_bounds is not None else model.mu_range
         bounds[self.pdf.config.poi_index] = [lo, hi]
         for nm in model.alpha_names:
             for i in range(*self._slice(nm)):
@@ -177,7 +177,7 @@ class PyhfEngine:
     def cls(self, mu: float) -> float:
         """Asymptotic CLs with q̃_μ from :func:`pyhf.infer.hypotest` (μ ≥ 0 bounds)."""
         bounds = [list(b) for b in self.bounds]
-        bounds[self.pdf.config.poi_index] = [0.0, self.model.mu_bounds[1]]  # type: ignore[index]
+        bounds[self.pdf.config.poi_index] = [0.0, self.model.mu_range[1]]
         with _optimizer(self.optimizer):
             val = self.pyhf.infer.hypotest(mu, self.data, self.pdf, self.init.tolist(),
                                            bounds,

@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 
-def _style():  # type: ignore[no-untyped-def]
+def _style():
     import logging
 
     import matplotlib.pyplot as plt
@@ -36,7 +36,7 @@ def _style():  # type: ignore[no-untyped-def]
     return plt.style.context(mplhep.style.ATLAS)
 
 
-def plot_likelihood_scan(scan, *, ax=None, interval_68: tuple[float, float] | None = None,  # type: ignore[no-untyped-def]
+def plot_likelihood_scan(scan, *, ax=None, interval_68: tuple[float, float] | None = None,
                          interval_95: tuple[float, float] | None = None, label: str | None = None):
     """−2Δln L against μ with the 1σ and 2σ levels and crossings.
 
@@ -74,7 +74,7 @@ def plot_likelihood_scan(scan, *, ax=None, interval_68: tuple[float, float] | No
 
 def plot_stacked(model: BinnedModel, observed: np.ndarray, *, mu: float = 1.0,
                  alphas: Mapping[str, float] | None = None, gammas: np.ndarray | None = None,
-                 title: str = "pre-fit", axes=None):  # type: ignore[no-untyped-def]
+                 title: str = "pre-fit", axes=None):
     """Stacked expected score histogram (backgrounds + μ·signal) with data and a ratio panel.
 
     Pass the post-fit ``mu``, ``alphas`` and ``gammas`` (from ``FitResult.parameters``) for the
@@ -128,7 +128,7 @@ def plot_stacked(model: BinnedModel, observed: np.ndarray, *, mu: float = 1.0,
     return fig
 
 
-def plot_pulls(pulls: Mapping[str, float], constraints: Mapping[str, float], *, ax=None,  # type: ignore[no-untyped-def]
+def plot_pulls(pulls: Mapping[str, float], constraints: Mapping[str, float], *, ax=None,
                max_params: int = 40):
     """Post-fit pulls (θ̂ − θ0)/σ_prior with the constraints σ_post/σ_prior as error bars."""
     import matplotlib.pyplot as plt
@@ -151,7 +151,7 @@ def plot_pulls(pulls: Mapping[str, float], constraints: Mapping[str, float], *, 
     return fig
 
 
-def plot_impacts(impacts: Mapping[str, tuple[float, float]], *, ax=None, top: int = 20):  # type: ignore[no-untyped-def]
+def plot_impacts(impacts: Mapping[str, tuple[float, float]], *, ax=None, top: int = 20):
     """Ranked post-fit impacts Δμ of the nuisance parameters (largest first)."""
     import matplotlib.pyplot as plt
 
@@ -171,7 +171,7 @@ def plot_impacts(impacts: Mapping[str, tuple[float, float]], *, ax=None, top: in
     return fig
 
 
-def plot_toy_pulls(toys: Any, *, ax=None, bins: int = 30):  # type: ignore[no-untyped-def]
+def plot_toy_pulls(toys: Any, *, ax=None, bins: int = 30):
     """Histogram of toy pulls with the unit Gaussian and the fitted mean and width."""
     import matplotlib.pyplot as plt
 

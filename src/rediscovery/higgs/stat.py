@@ -192,7 +192,7 @@ def _check_observed(model: BinnedModel, observed: object) -> np.ndarray:
 
 def _engine(model: BinnedModel, observed: np.ndarray, backend: str,
             aux_gamma: np.ndarray | None = None, aux_alpha: np.ndarray | None = None,
-            mu_bounds: tuple[float, float] | None = None):  # type: ignore[no-untyped-def]
+            mu_bounds: tuple[float, float] | None = None):
     if backend == "minuit":
         from rediscovery.higgs._minuit_backend import MinuitEngine
 
@@ -204,7 +204,7 @@ def _engine(model: BinnedModel, observed: np.ndarray, backend: str,
     raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
 
 
-def _q0(engine, mu_hat: float, nll_hat: float) -> tuple[float, bool]:  # type: ignore[no-untyped-def]
+def _q0(engine, mu_hat: float, nll_hat: float) -> tuple[float, bool]:
     """Discovery statistic q0 (CCGV eq. 12) given the free fit."""
     if mu_hat <= 0:
         return 0.0, True
@@ -212,7 +212,7 @@ def _q0(engine, mu_hat: float, nll_hat: float) -> tuple[float, bool]:  # type: i
     return max(0.0, 2.0 * (nll0 - nll_hat)), ok
 
 
-def _root_interval(engine, mu_hat: float, nll_hat: float, level: float,  # type: ignore[no-untyped-def]
+def _root_interval(engine, mu_hat: float, nll_hat: float, level: float,
                    bounds: tuple[float, float], pars: np.ndarray) -> tuple[float, float, bool]:
     """Solve 2(NLL(μ) − NLL_min) = level on each side of μ̂ (brentq on profiled fits)."""
     ok_all = True
@@ -266,7 +266,7 @@ def profile_interval(model: BinnedModel, observed: np.ndarray, cl: float = CL_68
         m.minos("mu", cl=nsig)
         me = m.merrors["mu"]
         return float(m.values["mu"] + me.lower), float(m.values["mu"] + me.upper)
-    lo, hi, _ = _root_interval(eng, float(pars[0]), nll_hat, level, model.mu_bounds, pars)
+    lo, hi, _ = _root_interval(eng, float(pars[0]), nll_hat, level, model.mu_range, pars)
     return lo, hi
 
 
@@ -278,7 +278,7 @@ class _MinuitCLs:
                  aux_gamma: np.ndarray | None, aux_alpha: np.ndarray | None) -> None:
         from rediscovery.higgs._minuit_backend import MinuitEngine
 
-        bounds = (0.0, model.mu_bounds[1])  # type: ignore[index]
+        bounds = (0.0, model.mu_range[1])
         self.data = MinuitEngine(model, observed, aux_gamma, aux_alpha, bounds)
         pars_hat, self.nll_hat, ok1 = self.data.minimize()
         self.mu_hat = float(pars_hat[0])
@@ -294,7 +294,7 @@ class _MinuitCLs:
         self.ok = ok1 and ok2 and ok3
 
     @staticmethod
-    def _qtilde(engine, mu: float, mu_hat: float, nll_hat: float) -> tuple[float, bool]:  # type: ignore[no-untyped-def]
+    def _qtilde(engine, mu: float, mu_hat: float, nll_hat: float) -> tuple[float, bool]:
         if mu_hat > mu:
             return 0.0, True
         _, val, ok = engine.minimize(fixed_mu=mu)
@@ -334,7 +334,7 @@ def upper_limit(model: BinnedModel, observed: np.ndarray, backend: Backend = "mi
     else:
         eng = _engine(model, obs, backend, aux_gamma, aux_alpha)
         fn = eng.cls
-    hi_bound = float(model.mu_bounds[1])  # type: ignore[index]
+    hi_bound = float(model.mu_range[1])
     lo = 0.0
     # find a bracket by doubling from a scale set by the expected background
     step = max(1e-3, 2.0 * math.sqrt(float(model.background_total.sum())) /
@@ -389,7 +389,7 @@ def fit(model: BinnedModel, observed: np.ndarray, backend: Backend = "minuit", *
     if not ok:
         res.converged = False
         res.messages.append("global fit did not converge (Minuit/SciPy reported failure)")
-    lo_b, hi_b = model.mu_bounds  # type: ignore[misc]
+    lo_b, hi_b = model.mu_range
     span = hi_b - lo_b
     if min(pars[0] - lo_b, hi_b - pars[0]) < 1e-6 * span:
         res.converged = False
@@ -400,7 +400,7 @@ def fit(model: BinnedModel, observed: np.ndarray, backend: Backend = "minuit", *
         if backend == "minuit":
             lo, hi, ok_i = eng.minos()
         else:
-            lo, hi, ok_i = _root_interval(eng, res.mu_hat, nll_hat, 1.0, model.mu_bounds, pars)
+            lo, hi, ok_i = _root_interval(eng, res.mu_hat, nll_hat, 1.0, model.mu_range, pars)
         res.mu_lo, res.mu_hi = lo, hi
         if not ok_i:
             res.converged = False
@@ -440,7 +440,7 @@ def _expected_z(model: BinnedModel, backend: str, mu: float = 1.0) -> float:
     return math.sqrt(q0)
 
 
-def _post_fit_nuisances(model: BinnedModel, obs: np.ndarray, eng, pars: np.ndarray,  # type: ignore[no-untyped-def]
+def _post_fit_nuisances(model: BinnedModel, obs: np.ndarray, eng, pars: np.ndarray,
                         res: FitResult, backend: str, aux_gamma, aux_alpha, *,
                         impacts: bool, stat_only: bool) -> None:
     from rediscovery.higgs._minuit_backend import MinuitEngine
@@ -508,8 +508,8 @@ def likelihood_scan(model: BinnedModel, observed: np.ndarray, mu_values: np.ndar
         if backend == "minuit":
             lo, hi, _ = eng.minos()
         else:
-            lo, hi, _ = _root_interval(eng, mu_hat, nll_hat, 1.0, model.mu_bounds, pars)
-        a, b = model.mu_bounds  # type: ignore[misc]
+            lo, hi, _ = _root_interval(eng, mu_hat, nll_hat, 1.0, model.mu_range, pars)
+        a, b = model.mu_range
         mu_values = np.linspace(max(a, mu_hat - 3 * (mu_hat - lo)),
                                 min(b, mu_hat + 3 * (hi - mu_hat)), 81)
     mu_values = np.asarray(mu_values, dtype=float)

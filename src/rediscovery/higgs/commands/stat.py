@@ -72,6 +72,7 @@ def fit_command(
         model, binning = stat.model_from_scores(mc, min_bkg=min_bkg, max_bins=max_bins)
     except InputError as exc:
         raise InputError(str(exc), path=scores) from exc
+    assert model.edges is not None
     counts = stat.histogram_observed(data["score"].to_numpy(dtype=float), model.edges)
     ams, ams_cut = stat.ams_best(mc["score"].to_numpy(float), mc["Weight"].to_numpy(float),
                                  mc["Label"].to_numpy())
