@@ -357,7 +357,8 @@ def check_templates(templates: Templates, *, tol: float = 0.5, min_rel_shift: fl
 
 
 def build_model(templates: Templates, *, nuisances: Sequence[str] | None = None,
-                mc_stat: bool = True, mu_bounds: tuple[float, float] | None = None) -> Any:
+                mc_stat: bool = True, mu_bounds: tuple[float, float] | None = None,
+                extra_sumw2: Mapping[str, np.ndarray] | None = None) -> Any:
     """A :class:`~rediscovery.higgs.stat.BinnedModel` with the nuisance modifiers.
 
     Parameters
@@ -370,6 +371,9 @@ def build_model(templates: Templates, *, nuisances: Sequence[str] | None = None,
         Include the Barlow–Beeston-lite MC-statistics factors.
     mu_bounds
         Fit range of μ (default: that of the BinnedModel).
+    extra_sumw2
+        Sample → additional sums of squared weights per bin, added to the templates' (e.g. the
+        MC noise of an independent pseudo-data pool, see :mod:`rediscovery.higgs.challenge`).
     """
     from rediscovery.higgs.stat import BinnedModel, HistoSys, NormSys
 
@@ -399,8 +403,10 @@ def build_model(templates: Templates, *, nuisances: Sequence[str] | None = None,
             raise ConfigError(f"unknown nuisance {n!r}")
     kw: dict[str, Any] = {"systematics": mods, "edges": templates.edges}
     if mc_stat:
-        kw["signal_sumw2"] = templates.sumw2[SIGNAL_SAMPLE]
-        kw["background_sumw2"] = {b: templates.sumw2[b] for b in bkgs}
+        extra = extra_sumw2 or {}
+        z = np.zeros(templates.edges.size - 1)
+        kw["signal_sumw2"] = templates.sumw2[SIGNAL_SAMPLE] + extra.get(SIGNAL_SAMPLE, z)
+        kw["background_sumw2"] = {b: templates.sumw2[b] + extra.get(b, z) for b in bkgs}
     if mu_bounds is not None:
         kw["mu_bounds"] = mu_bounds
     return BinnedModel(templates.nominal[SIGNAL_SAMPLE], {b: templates.nominal[b] for b in bkgs},
