@@ -118,7 +118,9 @@ def plot_interval_widths(tables: Mapping[str, pd.DataFrame] | pd.DataFrame, ax: 
             w = (t[f"{tag}_hi"] - t[f"{tag}_lo"]).to_numpy()
             w = w[np.isfinite(w)]
             lab = f"{name} {tag}".strip() + f" (mean {w.mean():.3f})" if w.size else tag
-            ax.hist(w, bins=30, histtype="step", lw=1.5, label=lab)
+            if w.size:
+                nb = 30 if np.ptp(w) > 1e-9 * np.abs(w).max() else 1
+                ax.hist(w, bins=nb, histtype="step", lw=1.5, label=lab)
     ax.set_xlabel("68.27% interval width on μ")
     ax.set_ylabel("pseudo-experiments")
     ax.legend(fontsize="small")
