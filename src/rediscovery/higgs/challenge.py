@@ -62,6 +62,7 @@ __all__ = [
     "ChallengeSetup",
     "challenge_score",
     "coverage_penalty",
+    "expected_breakdown",
     "run_challenge",
     "run_pseudo_experiment",
 ]
@@ -290,6 +291,21 @@ def run_challenge(setup: ChallengeSetup, n_pseudo: int, *, seed: int = 0,
                      progress=progress, desc="pseudo-experiments")
     table = pd.DataFrame([r for chunk in rows for r in chunk])
     return ChallengeResult(table=table, summary=summarise(table))
+
+
+def expected_breakdown(setup: ChallengeSetup, mu: float = 1.0) -> dict[str, float]:
+    """Breakdown of the expected μ uncertainty (Asimov data at ``mu``, nominal nuisances).
+
+    Half-widths of the 68.27% interval: ``total``, ``stat``, ``mc_stat`` and each nuisance
+    (:func:`~rediscovery.higgs.syst_fit.fit_with_systematics`), for the model of ``setup``.
+    """
+    from rediscovery.higgs.stat import asimov_data
+    from rediscovery.higgs.syst_fit import fit_with_systematics
+
+    model = _models(setup)[0]
+    res = fit_with_systematics(model, asimov_data(model, mu), prefit_impacts=False,
+                               significance=False)
+    return dict(res.breakdown)
 
 
 def simulated_sets(n_train: int, n_templates: int, n_pool: int, *,

@@ -210,18 +210,20 @@ def challenge_cmd(
             setup = ch.prepare_setup(train, tmpl, pool, mode=mode, seed=seed,
                                      n_estimators=n_estimators, max_depth=4)
         setup.lumi_factor = lumi_factor
+        expected = ch.expected_breakdown(setup)
         res = ch.run_challenge(setup, n_pseudo, seed=seed, scheduler=scheduler,
                                n_workers=n_workers)
         res.table.to_csv(out / f"pseudo_experiments_{mode}.csv", index=False)
         summaries[mode] = {**res.summary, "n_bins": int(setup.templates.edges.size - 1),
-                           "template_warnings": len(caught)}
+                           "template_warnings": len(caught), "expected_breakdown": expected}
         tables[mode] = res.table
         _save_fig(plots_syst.plot_mu_hat_vs_true(res.table, "syst"),
                   out / f"mu_hat_vs_true_{mode}.png")
         s, st = res.summary["syst"], res.summary["stat"]
         typer.echo(f"{mode:>13s}: width {s['width']:.3f} coverage {s['coverage']:.3f} "
                    f"score {s['score']:.3f} | stat-only width {st['width']:.3f} coverage "
-                   f"{st['coverage']:.3f} | failed fits {s['n_failed']}")
+                   f"{st['coverage']:.3f} | failed fits {s['n_failed']} | expected Δμ (Asimov"
+                   f" μ=1) total {expected['total']:.3f} stat {expected['stat']:.3f}")
     _save_fig(plots_syst.plot_interval_widths(tables), out / "interval_widths.png")
     write_json(out / "challenge.json", {"n_pseudo": n_pseudo, "seed": seed,
                                         "n_train": n_train, "n_templates": n_templates,
