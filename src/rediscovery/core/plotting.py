@@ -1,0 +1,39 @@
+"""Plotting style and figure saving shared by every ``plots`` module.
+
+matplotlib is imported inside the functions (the core never draws), with the non-interactive
+Agg backend when no display is configured, so plots work in CI, on a server and in notebooks.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from rediscovery.core.files import atomic_path
+
+__all__ = ["hep_style", "savefig"]
+
+
+def hep_style(experiment: str = "ATLAS") -> None:
+    """Apply the mplhep style of ``experiment`` (``"ATLAS"``, ``"CMS"``, …) to matplotlib."""
+    import matplotlib
+
+    if not os.environ.get("DISPLAY") and matplotlib.get_backend().lower() != "agg":
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mplhep
+
+    plt.style.use(getattr(mplhep.style, experiment))
+
+
+def savefig(fig: Any, path: str | os.PathLike[str], *, dpi: int = 120, close: bool = True) -> Path:
+    """Save a matplotlib figure atomically (PNG, PDF or SVG by suffix) and optionally close it."""
+    p = Path(path)
+    with atomic_path(p) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=p.suffix.lstrip(".") or "png")
+    if close:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return p
