@@ -391,7 +391,8 @@ def build_model(templates: Templates, *, nuisances: Sequence[str] | None = None,
                 raise ConfigError(f"no templates for shape nuisance {n!r}; rebuild the "
                                   "templates with it")
             lo, hi = templates.shifted[n][-1.0], templates.shifted[n][1.0]
-            mods.append(HistoSys(n, {s: (lo[s], hi[s]) for s in templates.samples}))
+            mods.append(HistoSys(n, {s: (lo[s].tolist(), hi[s].tolist())
+                                     for s in templates.samples}))
         elif n in NORM_NUISANCES:
             p = templates.priors[n]
             procs = NORM_NUISANCES[n] or bkgs
