@@ -321,7 +321,7 @@ def test_visible_mass_matches_official_der_mass_vis(reference):
 # whose 99.9 % two-sample KS critical value is 1.95 √(1/n_sim + 1/n_real) ≈ 0.04. Azimuthal
 # angles are uniform by isotropy, so their distance must stay below that statistical value.
 # For the rest the distance measures the mismodelling of a fast simulation; measured values
-# (docs/higgs-simulation.md) are ≤ 0.10 for signal and ≤ 0.16 for background, and the limits
+# (docs/higgs-simulation.md) are ≤ 0.11 for signal and ≤ 0.14 for background, and the limits
 # leave a margin for seed-to-seed fluctuations while catching any real regression.
 KS_MAX = {"signal": 0.14, "background": 0.20}
 KS_C_999 = 1.95  # c(α) = √(-ln(α/2)/2) for α = 0.001
