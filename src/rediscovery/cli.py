@@ -43,6 +43,9 @@ COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("higgs", "rediscovery.higgs.commands.pipeline"),
     ("cosmo", "rediscovery.cosmo.commands.cmb"),
     ("higgs", "rediscovery.higgs.commands.systematics"),
+    ("higgs", "rediscovery.higgs.commands.features"),
+    ("higgs", "rediscovery.higgs.commands.stat"),
+    ("cosmo", "rediscovery.cosmo.commands.sn"),
 )
 
 

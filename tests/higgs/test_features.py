@@ -22,6 +22,7 @@ from rediscovery.higgs.features import (
     derived_features,
     missing_mass,
 )
+from rediscovery.higgs.io import read_events
 from rediscovery.higgs.schema import DER_COLUMNS, PRI_COLUMNS
 
 #: Rounding of the HiggsML CSV files (3 decimals): every stored value is within ±5e-4 of the truth.
@@ -29,21 +30,11 @@ HALF_ULP = 5.0e-4
 TAU_MASS = 1.77686  # GeV, PDG
 
 
-def _read(path: Path) -> pd.DataFrame:
-    try:
-        from rediscovery.higgs.io import read_events
-    except ImportError:  # io stage not merged yet: same conventions by hand
-        df = pd.read_csv(path).replace(-999.0, np.nan)
-        df["Label"] = (df["Label"] == "s").astype(np.int8)
-        return df
-    return read_events(path)
-
-
 @pytest.fixture(scope="module")
 def real(reference_data: Path) -> pd.DataFrame:
     folder = reference_data / "higgsml"
-    return pd.concat([_read(folder / "train_sml_sig.csv"), _read(folder / "train_sml_bg.csv")],
-                     ignore_index=True)
+    return pd.concat([read_events(folder / "train_sml_sig.csv"),
+                      read_events(folder / "train_sml_bg.csv")], ignore_index=True)
 
 
 @pytest.fixture(scope="module")

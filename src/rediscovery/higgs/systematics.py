@@ -362,6 +362,10 @@ def apply_systematics(
 
             if der:
                 do_mmc = ("DER_mass_MMC" in der) if mmc is None else bool(mmc)
+                if not do_mmc and "DER_mass_MMC" in der and (tes != 1.0 or jes != 1.0
+                                                             or soft_met > 0):
+                    log.warning("DER_mass_MMC is kept at its unshifted values (mmc=False); "
+                                "drop the column or pass mmc=True to recompute it")
                 out = features.add_derived_features(out, mmc=do_mmc)
                 out = out.drop(columns=[c for c in DER_COLUMNS
                                         if c in out.columns and c not in der])
