@@ -199,7 +199,7 @@ class _Proc:
     count_share: float  # default fraction of generated events (of all events)
     isr_rate: float  # mean number of radiated partons above _ISR_PT_MIN (geometric)
     isr_index: float  # power-law index α of the radiation p_T spectrum
-    eff_guess: float = 0.3
+    eff_guess: float = 0.3  # selection efficiency (measured) to size the first batch
 
 
 # Shares of the class totals derived from the real HiggsML sample's weight structure (each
@@ -209,12 +209,12 @@ class _Proc:
 # 0.513, 0.444, ...), tt̄ 1.8 % (0.227). Diboson is absent from HiggsML; it gets 0.25 % taken
 # from W+jets (σ(WW)·BR ≈ 1 % of σ(W)·BR before selection, CMS/ATLAS 8 TeV).
 _PROCS: tuple[_Proc, ...] = (
-    _Proc("ggH", "htautau", True, 0.908, 0.155, 3.0, 3.0, 0.10),
-    _Proc("VBFH", "htautau", True, 0.092, 0.188, 1.2, 3.0, 0.12),
-    _Proc("ztautau", "ztautau", False, 0.1137, 0.200, 4.5, 3.0, 0.05),
-    _Proc("wjets", "wjets", False, 0.8661, 0.400, 1.3, 3.0, 0.20),
-    _Proc("ttbar", "ttbar", False, 0.0177, 0.042, 1.0, 3.0, 0.15),
-    _Proc("diboson", "diboson", False, 0.0025, 0.015, 1.3, 3.0, 0.15),
+    _Proc("ggH", "htautau", True, 0.908, 0.155, 3.0, 3.0, 0.155),
+    _Proc("VBFH", "htautau", True, 0.092, 0.188, 1.2, 3.0, 0.187),
+    _Proc("ztautau", "ztautau", False, 0.1137, 0.200, 4.5, 3.0, 0.063),
+    _Proc("wjets", "wjets", False, 0.8661, 0.400, 1.3, 3.0, 0.156),
+    _Proc("ttbar", "ttbar", False, 0.0177, 0.042, 1.0, 3.0, 0.080),
+    _Proc("diboson", "diboson", False, 0.0025, 0.015, 1.3, 3.0, 0.35),
 )
 
 #: Expected number of selected events per internal sub-process at the HiggsML luminosity
@@ -832,7 +832,9 @@ def _generate_selected(
     eff = proc.eff_guess
     while have < n:
         need = n - have
-        batch = int(min(max(need / max(eff, 1e-3) * 1.15 + 64, 256), 2_000_000))
+        # a batch just large enough on average (events beyond ``need`` are wasted work); a
+        # short fall is made up by a second, small batch
+        batch = int(min(max(need / max(eff, 1e-3) * 1.03 + 64, 256), 2_000_000))
         cols, ok = _detector(rng, _generate_truth(rng, batch, proc, nuis), nuis)
         idx = np.flatnonzero(ok)[:need]
         tried += batch
