@@ -818,33 +818,72 @@ def _detector(
     return cols, ok
 
 
+_SHAPE_NUISANCES = ("tes", "jes", "soft_met")
+
+
+def _shifted(nuis: Mapping[str, float]) -> bool:
+    """True if a nuisance that changes the event kinematics is away from nominal."""
+    return any(nuis[k] != NUISANCE_DEFAULTS[k] for k in _SHAPE_NUISANCES)
+
+
+@dataclass
+class _Batches:
+    """Selected events of one generation task and the counts that fix the yield ratio."""
+
+    chunks: list[dict[str, np.ndarray]]
+    passed: int  # events passing with the requested nuisances, in all generated batches
+    passed_nominal: int  # the same events through the nominal detector
+
+
 def _generate_selected(
-    rng, proc: _Proc, n: int, nuis: Mapping[str, float]
-) -> list[dict[str, np.ndarray]]:
+    rng, proc: _Proc, n: int, nuis: Mapping[str, float], *, stop_on_nominal: bool = False
+) -> _Batches:
     """Generate batches of ``proc`` until ``n`` events pass the selection.
 
-    Returns the selected events as a list of column dicts (working precision) holding exactly
-    ``n`` events in total.
+    With nuisances away from nominal, every batch also goes through the nominal detector with
+    the same random numbers (common random numbers), so that the yield ratio
+    ``passed / passed_nominal`` is measured on identical events: a τ energy scale above 1
+    lets more events pass the p_T thresholds, as it would in data. The generator-level cuts
+    then cover both settings. With ``stop_on_nominal`` the generation stops at the n-th event
+    passing the *nominal* selection and returns the events passing the shifted one among the
+    same generated events (used for pseudo-data, whose counts are drawn at nominal).
     """
     rng = _Draw(rng)
+    shifted = _shifted(nuis)
+    gen_nuis = dict(nuis, tes=max(nuis["tes"], 1.0)) if shifted else nuis
+    nominal = dict(NUISANCE_DEFAULTS)
     chunks: list[dict[str, np.ndarray]] = []
-    have, tried, passed = 0, 0, 0
+    have, tried, passed, passed_nom = 0, 0, 0, 0
     eff = proc.eff_guess
     while have < n:
         need = n - have
         # a batch just large enough on average (events beyond ``need`` are wasted work); a
         # short fall is made up by a second, small batch
         batch = int(min(max(need / max(eff, 1e-3) * 1.03 + 64, 256), 2_000_000))
-        cols, ok = _detector(rng, _generate_truth(rng, batch, proc, nuis), nuis)
-        idx = np.flatnonzero(ok)[:need]
+        truth = _generate_truth(rng, batch, proc, gen_nuis)
+        if shifted:
+            state = rng.rng.bit_generator.state
+            _, ok_nom = _detector(rng, truth, nominal)
+            rng.rng.bit_generator.state = state
+        cols, ok = _detector(rng, truth, nuis)
+        if not shifted:
+            ok_nom = ok
+        if stop_on_nominal:
+            nom_idx = np.flatnonzero(ok_nom)
+            end = nom_idx[need - 1] + 1 if nom_idx.size >= need else batch
+            idx = np.flatnonzero(ok[:end])
+            have += min(nom_idx.size, need)
+        else:
+            idx = np.flatnonzero(ok)[:need]
+            have += idx.size
         tried += batch
         passed += int(ok.sum())
-        eff = max(passed / tried, 1e-3)
+        passed_nom += int(ok_nom.sum())
+        eff = max((passed_nom if stop_on_nominal else passed) / tried, 1e-3)
         if idx.size:
             chunks.append({c: cols[c][idx] for c in PRI_COLUMNS})
-            have += idx.size
     log.debug("%s: %d events, selection efficiency %.3f", proc.name, n, eff)
-    return chunks
+    return _Batches(chunks, passed, passed_nom)
 
 
 #: events per independent generation task (each with its own spawned random stream), so the
@@ -858,10 +897,13 @@ def _generate_processes(
     counts,
     nuis: Mapping[str, float],
     n_threads: int | None,
-) -> list[tuple[_Proc, list[dict[str, np.ndarray]]]]:
+    *,
+    stop_on_nominal: bool = False,
+) -> list[tuple[_Proc, list[dict[str, np.ndarray]], float]]:
     """Generate ``counts[i]`` selected events of each process, in chunks run on threads.
 
-    NumPy releases the GIL in its array kernels and random generators, so threads give a real
+    Returns (process, chunks, yield ratio shifted/nominal) per process with events. NumPy
+    releases the GIL in its array kernels and random generators, so threads give a real
     speed-up on several cores without copying the arrays between processes.
     """
     tasks = []
@@ -873,17 +915,25 @@ def _generate_processes(
         sizes = [_CHUNK] * (n_p // _CHUNK) + ([n_p % _CHUNK] if n_p % _CHUNK else [])
         for size, child in zip(sizes, stream.spawn(len(sizes)), strict=True):
             tasks.append((proc, size, child))
+
+    def run(task):
+        proc, size, child = task
+        return _generate_selected(child, proc, size, nuis, stop_on_nominal=stop_on_nominal)
+
     workers = n_threads if n_threads is not None else min(2, os.cpu_count() or 1)
     if workers > 1 and len(tasks) > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(lambda t: _generate_selected(t[2], t[0], t[1], nuis), tasks))
+            results = list(pool.map(run, tasks))
     else:
-        results = [_generate_selected(child, proc, size, nuis) for proc, size, child in tasks]
-    parts: list[tuple[_Proc, list[dict[str, np.ndarray]]]] = []
+        results = [run(t) for t in tasks]
+    parts = []
     for proc in procs:
-        mine = [c for (p, _, _), r in zip(tasks, results, strict=True) if p is proc for c in r]
-        if mine:
-            parts.append((proc, mine))
+        mine = [r for (p, _, _), r in zip(tasks, results, strict=True) if p is proc]
+        chunks = [c for r in mine for c in r.chunks]
+        if chunks:
+            nom = sum(r.passed_nominal for r in mine)
+            ratio = sum(r.passed for r in mine) / nom if nom else 1.0
+            parts.append((proc, chunks, ratio))
     return parts
 
 
@@ -939,7 +989,7 @@ def _allocate(n: int, shares: np.ndarray) -> np.ndarray:
 
 
 def _assemble(
-    parts: list[tuple[_Proc, list[dict[str, np.ndarray]]]], rng: np.random.Generator
+    parts: list[tuple[_Proc, list[dict[str, np.ndarray]], float]], rng: np.random.Generator
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Shuffle the events of all processes into one table numbered 0..N-1.
 
@@ -947,14 +997,14 @@ def _assemble(
     pass, no intermediate concatenation). Returns the table and, per row, the index in
     ``parts`` of its sub-process.
     """
-    n = sum(len(ch["PRI_tau_pt"]) for _, chunks in parts for ch in chunks)
+    n = sum(len(ch["PRI_tau_pt"]) for _, chunks, _ in parts for ch in chunks)
     perm = rng.permutation(n)  # row j of the table is event perm[j] of the concatenation
     dest = np.empty(n, dtype=np.int64)
     dest[perm] = np.arange(n)
     cols = {c: np.empty(n, dtype=np.float64) for c in PRI_COLUMNS}
     part_of = np.empty(n, dtype=np.int16)
     start = 0
-    for k, (_, chunks) in enumerate(parts):
+    for k, (_, chunks, _) in enumerate(parts):
         for ch in chunks:
             rows = dest[start:start + len(ch["PRI_tau_pt"])]
             for c in PRI_COLUMNS:
@@ -993,8 +1043,10 @@ def simulate_events(
         Subset of :data:`rediscovery.higgs.schema.PROCESSES` to generate (default: all). Each
         process keeps its own total weight, so the sums describe that subset at full luminosity.
     nuisances
-        Values of :data:`NUISANCE_DEFAULTS` keys (``tes``, ``jes``, ``soft_met`` change the
-        detector response; ``bkg_scale``, ``ttbar_scale``, ``diboson_scale`` scale weights).
+        Values of :data:`NUISANCE_DEFAULTS` keys. ``tes``, ``jes``, ``soft_met`` change the
+        detector response, and the weights follow the change of selected yield (measured with
+        the same random numbers through the nominal detector: w = μ T_p R_p / N_p);
+        ``bkg_scale``, ``ttbar_scale``, ``diboson_scale`` scale the weights.
     count_shares
         Fraction of generated events per internal sub-process (``ggH``, ``VBFH``, ``ztautau``,
         ``wjets``, ``ttbar``, ``diboson``); default close to the HiggsML training set (34 %
@@ -1029,11 +1081,14 @@ def simulate_events(
     gen_rng, shuffle_rng = rng.spawn(2)
     parts = _generate_processes(gen_rng, procs, counts, nuis, n_threads)
     df, part_of = _assemble(parts, shuffle_rng)
-    sizes = [sum(len(ch["PRI_tau_pt"]) for ch in chunks) for _, chunks in parts]
-    weight = np.array([_yield(p, mu, nuis) / m for (p, _), m in zip(parts, sizes, strict=True)])
+    # w = μ T_p R_p / N_p, with R_p the yield ratio of shifted to nominal detector (1 at nominal)
+    weight = np.array([
+        _yield(p, mu, nuis) * ratio / sum(len(ch["PRI_tau_pt"]) for ch in chunks)
+        for p, chunks, ratio in parts
+    ])
     df[WEIGHT] = weight[part_of]
-    df[LABEL] = np.array([p.signal for p, _ in parts], dtype=np.int8)[part_of]
-    codes = np.array([PROCESSES.index(p.process) for p, _ in parts], dtype=np.int8)
+    df[LABEL] = np.array([p.signal for p, _, _ in parts], dtype=np.int8)[part_of]
+    codes = np.array([PROCESSES.index(p.process) for p, _, _ in parts], dtype=np.int8)
     df[PROCESS] = pd.Categorical.from_codes(codes[part_of], categories=list(PROCESSES))
     return df
 
@@ -1065,7 +1120,10 @@ def simulate_pseudo_data(
     For each sub-process the number of events is drawn as
     :math:`N_p \\sim \\mathrm{Poisson}(ν_p)`, :math:`ν_p = L\\,μ_p T_p` (the summed weight of
     :func:`simulate_events` times ``lumi_factor``), then that many selected events are
-    generated. The result has unit weights and no ``Label``/``Process``.
+    generated. With τ/jet energy scales or soft term away from nominal, N_p is drawn for the
+    nominal selection and the events passing the shifted selection among the same generated
+    events are kept, so the observed yield moves with the nuisances as it would in data. The
+    result has unit weights and no ``Label``/``Process``.
 
     Parameters
     ----------
@@ -1085,9 +1143,11 @@ def simulate_pseudo_data(
     -------
     data, truth
         ``data``: ``EventId``, the 17 ``PRI_*`` columns and ``Weight`` (= 1.0).
-        ``truth``: ``mu``, ``lumi_factor``, ``seed``, ``nuisances``, ``expected_events`` and
-        ``generated_events`` per sub-process, ``n_events`` — to be written to ``truth.json``
-        beside the data and never read by analysis code.
+        ``truth``: ``mu``, ``lumi_factor``, ``seed``, ``nuisances``, per sub-process
+        ``expected_events`` (ν_p, including the yield change of the shifted τ/jet scales),
+        ``nominal_selection_events`` (the Poisson draw at nominal selection) and
+        ``generated_events`` (the events in the data), ``n_events`` — to be written to
+        ``truth.json`` beside the data and never read by analysis code.
     """
     if not np.isfinite(lumi_factor) or lumi_factor <= 0:
         raise ConfigError(f"lumi_factor: expected a positive number, got {lumi_factor!r}")
@@ -1102,9 +1162,14 @@ def simulate_pseudo_data(
         nuis = _nuisances(draw_nuisances(nuisance_rng))
     else:
         nuis = _nuisances(nuisances)
-    expected = {p.name: lumi_factor * _yield(p, mu, nuis) for p in procs}
-    counts = count_rng.poisson([expected[p.name] for p in procs])
-    parts = _generate_processes(gen_rng, procs, counts, nuis, n_threads)
+    # counts are drawn for the nominal selection; with shifted τ/jet scales or soft term the
+    # events passing the shifted selection among the same generated events are kept, so the
+    # observed yield follows the nuisances as it would in data
+    nominal_expected = {p.name: lumi_factor * _yield(p, mu, nuis) for p in procs}
+    counts = count_rng.poisson([nominal_expected[p.name] for p in procs])
+    parts = _generate_processes(gen_rng, procs, counts, nuis, n_threads, stop_on_nominal=True)
+    ratios = {p.name: r for p, _, r in parts}
+    expected = {k: v * ratios.get(k, 1.0) for k, v in nominal_expected.items()}
     if parts:
         df, _ = _assemble(parts, shuffle_rng)
     else:
@@ -1119,7 +1184,10 @@ def simulate_pseudo_data(
         "seed": seed if not isinstance(seed, np.random.Generator) else None,
         "nuisances": nuis,
         "expected_events": expected,
-        "generated_events": {p.name: int(k) for p, k in zip(procs, counts, strict=True)},
+        "nominal_selection_events": {p.name: int(k) for p, k in zip(procs, counts, strict=True)},
+        "generated_events": {
+            p.name: sum(len(ch["PRI_tau_pt"]) for ch in chunks) for p, chunks, _ in parts
+        },
         "n_events": len(df),
         "selection": asdict(SELECTION),
         "signal_processes": list(SIGNAL_PROCESSES),
