@@ -48,7 +48,10 @@ class _Draw:
         u1 = 1.0 - self.rng.random(h, dtype=_F)  # (0, 1]: log is finite
         ang = (2 * np.pi) * self.rng.random(h, dtype=_F)
         r = np.sqrt(-2.0 * np.log(u1))
-        return np.concatenate([r * np.cos(ang), r * np.sin(ang)])[:m].reshape(shape)
+        out = np.empty(2 * h, dtype=_F)
+        np.multiply(r, np.cos(ang), out=out[:h])
+        np.multiply(r, np.sin(ang), out=out[h:])
+        return out[:m].reshape(shape)
 
     def normal(self, mu, sigma, size):
         return float(mu) + float(sigma) * self.standard_normal(size)

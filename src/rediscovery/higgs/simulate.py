@@ -152,7 +152,7 @@ class DetectorModel:
     jet_noise: float = 3.0
     jet_stochastic: float = 0.65
     jet_constant: float = 0.04
-    angle_resolution: float = 0.01  # on η and φ of every object
+    angle_resolution: float = 0.01  # on η and φ of τ_h and lepton (jet angles: as generated)
     met_resolution: float = 0.55  # k in σ(E_x,y^miss) = k √ΣE_T  [√GeV]
     #: pile-up / underlying-event ΣE_T: Gamma(shape, scale) [GeV]
     ue_sumet_shape: float = 2.0
@@ -550,8 +550,9 @@ def _detector(
     safe = np.maximum(jpt_true, 1.0)
     rel = np.sqrt((det.jet_noise / safe) ** 2 + det.jet_stochastic**2 / safe + det.jet_constant**2)
     jpt = jpt_true * np.maximum(1.0 + rel * rng.standard_normal(jpt_true.shape), 0.0) * nuis["jes"]
-    jeta = t.jet_eta + rng.normal(0.0, ang, jpt_true.shape)
-    jphi = _wrap(t.jet_phi + rng.normal(0.0, ang, jpt_true.shape))
+    # jet directions are taken as measured: a 0.01 smearing is invisible next to the jet
+    # energy resolution and would cost two normal deviates per parton
+    jeta, jphi = t.jet_eta, t.jet_phi
     in_calo = np.abs(jeta) < _JET_ETA_LOST
     reco = in_calo & (jpt > sel.jet_pt_reco_min) & (np.abs(jeta) < sel.jet_eta_max)
     counted = reco & (jpt > sel.jet_pt_min)
@@ -802,21 +803,24 @@ def _assemble(
     perm = rng.permutation(n)  # row j of the table is event perm[j] of the concatenation
     dest = np.empty(n, dtype=np.int64)
     dest[perm] = np.arange(n)
-    cols = {c: np.empty(n, dtype=np.float64) for c in PRI_COLUMNS}
+    # one (17, n) float64 block: pandas keeps it as is (no consolidation copy)
+    block = np.empty((len(PRI_COLUMNS), n), dtype=np.float64)
     part_of = np.empty(n, dtype=np.int16)
     start = 0
     for k, (_, chunks, _) in enumerate(parts):
         for ch in chunks:
             rows = dest[start:start + len(ch["PRI_tau_pt"])]
-            for c in PRI_COLUMNS:
-                cols[c][rows] = ch[c]
+            for j, c in enumerate(PRI_COLUMNS):
+                block[j, rows] = ch[c]
             part_of[rows] = k
             start += len(rows)
     for c in PHI_COLUMNS:  # wrap again in double precision: float32(π) > π
-        x = cols[c]
-        cols[c] = np.where(x > np.pi, x - 2 * np.pi, np.where(x <= -np.pi, x + 2 * np.pi, x))
-    df = pd.DataFrame({EVENT_ID: np.arange(n, dtype=np.int64), **cols})
+        x = block[PRI_COLUMNS.index(c)]
+        x[x > np.pi] -= 2 * np.pi
+        x[x <= -np.pi] += 2 * np.pi
+    df = pd.DataFrame(block.T, columns=list(PRI_COLUMNS), copy=False)
     df["PRI_jet_num"] = df["PRI_jet_num"].astype(np.int64)
+    df.insert(0, EVENT_ID, np.arange(n, dtype=np.int64))
     return df, part_of
 
 
