@@ -7,7 +7,8 @@ Usage (from the repository root)::
 The real HiggsML sample (9,998 events) is tiled to 800k events. Prints events per second of
 the 12 closed-form DER_ features (target ≥ 2 M events/s), of a row-by-row Python baseline
 (``DataFrame.apply`` with the ``math`` module, on 20k events) and their ratio, then the rate of
-the missing-mass likelihood scan at two integration settings.
+the missing-mass likelihood scan at two integration settings, and finally the scan's accuracy
+against the official DER_mass_MMC of the real sample (signal peak, width, undefined fraction).
 """
 
 from __future__ import annotations
@@ -73,14 +74,18 @@ def main() -> None:
     big = pri.iloc[np.resize(np.arange(len(pri)), N_EVENTS)].reset_index(drop=True)
 
     derived_features(big.iloc[:1000], mmc=False)  # warm-up
-    times = []
+    times, cpu = [], []
     for _ in range(5):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         derived_features(big, mmc=False)
         times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
     rate = N_EVENTS / min(times)
+    # the CPU-time rate is what an unshared core delivers (single-threaded NumPy code)
     print(f"DER_ closed-form (12 features + validation), {N_EVENTS:,} events: "
-          f"{min(times) * 1e3:.0f} ms, {rate / 1e6:.2f} M events/s (target >= 2 M/s)")
+          f"wall {min(times) * 1e3:.0f} ms = {rate / 1e6:.2f} M events/s, "
+          f"CPU {min(cpu) * 1e3:.0f} ms"
+          f" = {N_EVENTS / min(cpu) / 1e6:.2f} M events/s (target >= 2 M/s)")
 
     n_base = 20_000
     t = time.perf_counter()
@@ -88,7 +93,8 @@ def main() -> None:
     t_base = time.perf_counter() - t
     rate_base = n_base / t_base
     ours = derived_features(pri.iloc[np.resize(np.arange(len(pri)), n_base)], mmc=False)
-    agree = np.allclose(np.array(base.tolist()), ours.to_numpy(), equal_nan=True, rtol=1e-9)
+    agree = np.allclose(np.array(base.tolist()), ours.to_numpy(), equal_nan=True, rtol=1e-9,
+                        atol=1e-5)
     print(f"baseline row-by-row DataFrame.apply + math: {rate_base / 1e3:.1f} k events/s; "
           f"speed-up x{rate / rate_base:.0f} (same values: {agree})")
 
@@ -96,11 +102,31 @@ def main() -> None:
     sub = pri.iloc[:n_mmc]
     missing_mass(sub.iloc[:300], n_points=64)  # build the decay-angle tables once
     for n_points in (1024, 128):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         missing_mass(sub, n_points=n_points)
-        dt = time.perf_counter() - t
-        print(f"missing-mass scan, {n_points} points x up to 2 configurations/event: "
-              f"{n_mmc / dt:,.0f} events/s ({n_mmc:,} events, {dt:.1f} s)")
+        dt, dc = time.perf_counter() - t, time.process_time() - c
+        print(f"missing-mass scan, {n_points} points x up to 2 configurations/event: wall "
+              f"{n_mmc / dt:,.0f} events/s, CPU {n_mmc / dc:,.0f} events/s ({n_mmc:,} events)")
+
+    # accuracy of the scan against the official DER_mass_MMC (the ATLAS MMC) on all 9,998 events
+    ours = missing_mass(real)
+    off = real["DER_mass_MMC"].to_numpy()
+    sig = (real["Label"] == 1).to_numpy()
+    both = np.isfinite(ours) & np.isfinite(off)
+    print("missing mass vs official DER_mass_MMC (real sample, 1024 points):")
+    for name, sel in (("signal", sig), ("background", ~sig)):
+        for who, m in (("ours", ours), ("official", off)):
+            v = m[sel]
+            f = v[np.isfinite(v)]
+            h, e = np.histogram(f, bins=np.arange(0, 300, 5))
+            mode = e[np.argmax(np.convolve(h, np.ones(3), "same"))] + 2.5
+            q16, q50, q84 = np.percentile(f, [16, 50, 84])
+            print(f"  {name:10s} {who:8s} mode {mode:6.1f} GeV  median {q50:6.1f} GeV  "
+                  f"68% half-width {(q84 - q16) / 2:5.1f} GeV  undefined {np.isnan(v).mean():.3f}")
+        c = np.corrcoef(ours[both & sel], off[both & sel])[0, 1]
+        print(f"  {name:10s} correlation with official: {c:.3f}")
+    print(f"  all: correlation {np.corrcoef(ours[both], off[both])[0, 1]:.3f}, undefined ours "
+          f"{np.isnan(ours).mean():.3f} official {np.isnan(off).mean():.3f}")
 
 
 if __name__ == "__main__":

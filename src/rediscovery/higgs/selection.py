@@ -89,7 +89,7 @@ class StudyConfig:
     max_forward: int = 8
     backward_start: int = 16
     permutation_repeats: int = 2
-    mmc_points: int = 128
+    mmc_points: int = 256
 
 
 @dataclass
@@ -124,7 +124,7 @@ def _auc(score: Array, y: Array, w: Array) -> float:
 # data
 # ---------------------------------------------------------------------------------------------
 def prepare_features(df: pd.DataFrame, *, recompute_der: bool = False,
-                     mmc_points: int = 128) -> pd.DataFrame:
+                     mmc_points: int = 256) -> pd.DataFrame:
     """Events with PRI_, DER_ (computed where absent) and all NEW_ features.
 
     Parameters
