@@ -40,6 +40,7 @@ app.add_typer(cosmo_app, name="cosmo")
 #: (sub-app name, module) pairs; each module defines ``app: typer.Typer``.
 COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("higgs", "rediscovery.higgs.commands.data"),
+    ("higgs", "rediscovery.higgs.commands.models"),
 )
 
 
