@@ -40,6 +40,12 @@ app.add_typer(cosmo_app, name="cosmo")
 #: (sub-app name, module) pairs; each module defines ``app: typer.Typer``.
 COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("higgs", "rediscovery.higgs.commands.data"),
+    ("higgs", "rediscovery.higgs.commands.pipeline"),
+    ("cosmo", "rediscovery.cosmo.commands.cmb"),
+    ("higgs", "rediscovery.higgs.commands.systematics"),
+    ("higgs", "rediscovery.higgs.commands.features"),
+    ("higgs", "rediscovery.higgs.commands.stat"),
+    ("cosmo", "rediscovery.cosmo.commands.sn"),
     ("higgs", "rediscovery.higgs.commands.models"),
 )
 
@@ -61,6 +67,24 @@ def _root(
     """Rediscover the Higgs boson and dark energy from data."""
     level = logging.DEBUG if debug else (logging.WARNING if quiet else logging.INFO)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+
+
+@app.command("unblind")
+def unblind_cmd(run: str = typer.Argument(..., help="A finished run directory.")) -> None:
+    """Compare a run's results with the hidden truth of its simulation (truth.json)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rediscovery.core.unblind import unblind
+
+    table = Table(title=f"unblinded: {run}")
+    for col in ("parameter", "true", "estimate", "68% interval", "pull", "covered"):
+        table.add_column(col, justify="right")
+    for r in unblind(run):
+        table.add_row(r["parameter"], f"{r['true']:.4g}", f"{r['estimate']:.4g}",
+                      f"[{r['lo68']:.4g}, {r['hi68']:.4g}]", f"{r['pull']:+.2f}",
+                      "yes" if r["covered"] else "NO")
+    Console().print(table)
 
 
 def _register() -> None:

@@ -150,9 +150,12 @@ def validate_events(
     if require_primaries:
         missing = [c for c in PRI_COLUMNS if c not in out.columns]
         if missing:
+            if len(missing) == len(PRI_COLUMNS):
+                what = "none of the 17 HiggsML PRI_* columns found: is this an events table?"
+            else:
+                what = f"missing required column(s) {missing}"
             raise InputError(
-                f"missing required column(s) {missing}; an events table needs the 17 HiggsML "
-                f"primary columns {list(PRI_COLUMNS)}",
+                f"{what} (the events-table contract is in docs/higgs-events.md)",
                 path=src,
                 column=missing[0],
             )

@@ -1,0 +1,84 @@
+"""Unblinding: compare a finished run's results with the simulation's hidden truth.
+
+Simulators write ``truth.json`` beside their data; no analysis stage reads it. This module is
+the only reader: it finds every ``truth.json`` in a run directory and compares it with the
+run's ``results.json`` (Higgs: μ̂ and its interval) and ``*_posterior.json`` files (cosmology:
+posterior mean, standard deviation and 68% interval of each parameter).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from rediscovery.core.errors import InputError
+
+__all__ = ["unblind"]
+
+#: truth key -> result key of the Higgs results contract
+_HIGGS_KEYS = {"mu": "mu_hat"}
+
+
+def _flat_truth(truth: dict[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for k, v in truth.items():
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            out[k] = float(v)
+        elif isinstance(v, dict):
+            for k2, v2 in v.items():
+                if isinstance(v2, int | float) and not isinstance(v2, bool):
+                    out.setdefault(k2, float(v2))
+    return out
+
+
+def unblind(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Rows ``{parameter, true, estimate, lo68, hi68, pull, covered}`` for a finished run.
+
+    ``pull`` is (estimate − true)/σ with σ the half-width of the interval on the side of the
+    truth; ``covered`` tells whether the 68% interval contains the truth.
+    """
+    root = Path(run_dir)
+    truths = sorted(root.rglob("truth.json"))
+    if not truths:
+        raise InputError("no truth.json in the run: nothing to unblind (real data?)", path=root)
+    truth: dict[str, float] = {}
+    for t in truths:
+        truth.update(_flat_truth(json.loads(t.read_text())))
+    estimates: dict[str, tuple[float, float, float]] = {}
+    results = root / "results.json"
+    if results.exists():
+        r = json.loads(results.read_text())
+        if "mu_hat" in r and "mu_68" in r:
+            estimates["mu"] = (float(r["mu_hat"]), *map(float, r["mu_68"]))
+    for post in sorted(root.rglob("*_posterior.json")):
+        p = json.loads(post.read_text())
+        params = p.get("parameters", p)
+        for name, s in params.items():
+            if isinstance(s, dict) and {"mean", "lo68", "hi68"} <= set(s):
+                estimates.setdefault(name, (float(s["mean"]), float(s["lo68"]), float(s["hi68"])))
+    if not estimates:
+        raise InputError("no results.json or *_posterior.json: is the run finished?", path=root)
+    rows = []
+    for name, (est, lo, hi) in estimates.items():
+        if name not in truth:
+            continue
+        true = truth[name]
+        half = (est - lo) if true < est else (hi - est)
+        rows.append({
+            "parameter": name,
+            "true": true,
+            "estimate": est,
+            "lo68": lo,
+            "hi68": hi,
+            "pull": (est - true) / half if half > 0 else math.nan,
+            "covered": bool(lo <= true <= hi),
+        })
+    if not rows:
+        raise InputError(
+            f"truth parameters {sorted(truth)} match none of the estimates {sorted(estimates)}",
+            path=root,
+        )
+    return rows

@@ -1,0 +1,338 @@
+"""Gaussian likelihood of a binned CMB TT spectrum, and the MCMC fit built on it.
+
+.. math::
+
+    -2 \\ln L(\\theta) = (\\hat D - B D(\\theta))^T C^{-1} (\\hat D - B D(\\theta)),
+
+with :math:`\\hat D` the binned data (μK²), :math:`D(\\theta)` the unbinned theory D_ℓ^TT on
+ℓ = 2 … lmax (CAMB or the emulator), :math:`B` the binning operator and :math:`C` the data
+covariance: the given covariance or, by default, diagonal errors.
+
+Binning operators (:func:`binning_matrix`):
+
+* ``"planck"``: the Planck 2018 high-ℓ binning (Planck 2018 V, arXiv:1907.12875, §3.4):
+  :math:`C_b = \\sum_{\\ell\\in b} w_\\ell C_\\ell` with :math:`w_\\ell \\propto \\ell(\\ell+1)`,
+  reported as :math:`D_b = \\ell_{\\rm eff}(\\ell_{\\rm eff}+1) C_b / 2\\pi` at the
+  ℓ(ℓ+1)-weighted :math:`\\ell_{\\rm eff}`. It reproduces the "BestFit" column of
+  ``COM_PowerSpect_CMB-TT-binned_R3.01.txt`` from the unbinned best-fit theory to 10⁻⁶
+  (tested);
+* ``"uniform"``: the plain mean of D_ℓ over the bin (what a simulated-spectrum stage writes).
+
+Asymmetric errors (σ₋ ≠ σ₊, e.g. Planck's low-ℓ bins): ``errors="average"`` (default) uses
+(σ₋ + σ₊)/2; ``errors="split"`` uses σ₊ where the model is above the data and σ₋ below (a
+split normal, continuous in the likelihood value). Planck's binned TT at ℓ ≥ 30 is symmetric,
+so the choice matters only for other inputs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.cosmo.cmb.io import BinnedSpectrum
+from rediscovery.cosmo.cmb.theory import PARAM_LABELS, PLANCK2018_BEST_FIT
+from rediscovery.cosmo.mcmc import Prior
+
+__all__ = [
+    "PLANCK2018_TAU_PRIOR",
+    "CMBFit",
+    "CMBLikelihood",
+    "binning_matrix",
+    "fit_cmb",
+]
+
+log = logging.getLogger(__name__)
+
+#: Gaussian prior on τ from Planck 2018 lowE (Planck 2018 VI, arXiv:1807.06209, eq. 19 /
+#: Table 2: τ = 0.054 ± 0.007 for the combined likelihood), as (mean, sigma).
+PLANCK2018_TAU_PRIOR = (0.054, 0.007)
+
+#: Starting-ball widths for the MCMC (about the Planck TT 1σ, Planck 2018 VI Table 2).
+_STEP = {"H0": 1.0, "ombh2": 2.2e-4, "omch2": 2e-3, "ns": 6e-3, "ln10As": 0.016, "tau": 0.007,
+         "omk": 0.01, "mnu": 0.05}
+
+
+def binning_matrix(ell_min: np.ndarray, ell_max: np.ndarray, ell: np.ndarray,
+                   weighting: str = "planck") -> np.ndarray:
+    """Matrix B (n_bins, n_ell) such that binned D = B @ D_ℓ on the multipoles ``ell``.
+
+    Parameters
+    ----------
+    ell_min, ell_max
+        Inclusive bin edges.
+    ell
+        Multipoles of the unbinned theory (contiguous, e.g. 2 … lmax).
+    weighting
+        ``"planck"`` or ``"uniform"`` (see module docstring).
+    """
+    ell = np.asarray(ell)
+    ell_min = np.asarray(ell_min, dtype=int)
+    ell_max = np.asarray(ell_max, dtype=int)
+    if ell_max.max() > ell[-1] or ell_min.min() < ell[0]:
+        raise InputError(f"the spectrum spans ℓ = {ell_min.min()}-{ell_max.max()} but the theory "
+                         f"covers only ℓ = {ell[0]}-{ell[-1]}; restrict the ℓ range "
+                         "(--lmin/--lmax) or compute the theory to higher ℓ")
+    if weighting not in ("planck", "uniform"):
+        raise ConfigError(f"unknown binning weighting {weighting!r}; expected 'planck' or "
+                          "'uniform'")
+    bmat = np.zeros((len(ell_min), len(ell)))
+    for b, (lo, hi) in enumerate(zip(ell_min, ell_max, strict=True)):
+        m = (ell >= lo) & (ell <= hi)
+        ll = ell[m].astype(float)
+        if weighting == "uniform":
+            bmat[b, m] = 1.0 / m.sum()
+        else:
+            w = ll * (ll + 1)
+            leff = np.sum(w * ll) / np.sum(w)
+            # D_b = ℓeff(ℓeff+1)/2π Σ w C_ℓ / Σ w and C_ℓ = 2π D_ℓ / ℓ(ℓ+1) = 2π D_ℓ / w
+            bmat[b, m] = leff * (leff + 1) / np.sum(w)
+    return bmat
+
+
+class CMBLikelihood:
+    """Gaussian log-likelihood of a binned TT spectrum for a theory (emulator or CAMB).
+
+    Parameters
+    ----------
+    spectrum
+        The binned data.
+    theory
+        :class:`~rediscovery.cosmo.cmb.emulator.CMBEmulator` or
+        :class:`~rediscovery.cosmo.cmb.theory.CAMBTheory` (anything with ``ell`` and
+        ``__call__(params) -> D_ℓ``; ``predict``/``names`` enable batched evaluation).
+    free
+        Names of the sampled parameters.
+    fixed
+        Values of the other parameters (default: the Planck 2018 best fit).
+    errors
+        ``"average"`` or ``"split"`` for asymmetric errors (ignored with a covariance).
+    weighting
+        Binning operator, ``"planck"`` or ``"uniform"``.
+    fallback
+        A second theory (typically CAMB) used for points outside the emulator's box; without
+        it such points raise :class:`~rediscovery.cosmo.cmb.emulator.OutOfBoxError`
+        (:meth:`log_like`) or get -inf (:meth:`log_like_many`, for samplers).
+    """
+
+    def __init__(self, spectrum: BinnedSpectrum, theory: Any, *, free: Sequence[str],
+                 fixed: Mapping[str, float] | None = None, errors: str = "average",
+                 weighting: str = "planck", fallback: Any = None) -> None:
+        if errors not in ("average", "split"):
+            raise ConfigError(f"errors must be 'average' or 'split', got {errors!r}")
+        self.spectrum = spectrum
+        self.theory = theory
+        self.free = list(free)
+        if not self.free:
+            raise ConfigError("at least one free parameter is needed")
+        unknown = [p for p in self.free if p not in PLANCK2018_BEST_FIT]
+        if unknown:
+            raise ConfigError(f"unknown parameter(s) {unknown}; expected some of "
+                              f"{list(PLANCK2018_BEST_FIT)}")
+        self.fixed = {k: v for k, v in PLANCK2018_BEST_FIT.items() if k not in self.free}
+        self.fixed.update({k: float(v) for k, v in (fixed or {}).items() if k not in self.free})
+        self.errors = errors
+        self.fallback = fallback
+        self.bmat = binning_matrix(spectrum.ell_min, spectrum.ell_max, theory.ell, weighting)
+        if spectrum.cov is not None:
+            self._cinv = np.linalg.inv(spectrum.cov)
+        else:
+            self._cinv = None
+        # the emulator's parameter vector: free ones from theta, the rest from `fixed`
+        self._names = list(getattr(theory, "names", []))
+        if self._names:
+            for k in self.free:
+                if k not in self._names:
+                    raise ConfigError(f"parameter {k!r} is not emulated ({self._names}); use "
+                                      "--theory camb to free it")
+            for k, v in self.fixed.items():
+                if k not in self._names:
+                    theory.params_vector({k: v})  # raises if the emulator fixed it differently
+
+    def params(self, theta: Sequence[float]) -> dict[str, float]:
+        """The full parameter dict of a free-parameter vector."""
+        p = dict(self.fixed)
+        p.update(dict(zip(self.free, (float(t) for t in theta), strict=True)))
+        return p
+
+    def binned_theory(self, theta: Sequence[float]) -> np.ndarray:
+        """Binned model D_b (μK²) at ``theta``."""
+        return self.bmat @ self._theory_one(self.params(theta))
+
+    def _theory_one(self, p: Mapping[str, float]) -> np.ndarray:
+        from rediscovery.cosmo.cmb.emulator import OutOfBoxError
+
+        try:
+            return self.theory(p)
+        except OutOfBoxError:
+            if self.fallback is None:
+                raise
+            log.debug("outside the emulator box, falling back to %s", self.fallback.name)
+            return self.fallback(p)
+
+    def chi2_binned(self, model: np.ndarray) -> np.ndarray:
+        """χ² of binned models (n, n_bins) or (n_bins,) against the data."""
+        r = self.spectrum.dl - np.atleast_2d(model)
+        if self._cinv is not None:
+            return np.einsum("ni,ij,nj->n", r, self._cinv, r)
+        s = self.spectrum
+        if self.errors == "split":
+            sig = np.where(r < 0, s.dl_err_hi, s.dl_err_lo)  # model above data: σ₊
+        else:
+            sig = s.dl_err
+        return np.sum((r / sig) ** 2, axis=1)
+
+    def log_like(self, theta: Sequence[float]) -> float:
+        """ln L = −χ²/2 at one free-parameter vector (raises outside the emulator box)."""
+        return float(-0.5 * self.chi2_binned(self.binned_theory(theta))[0])
+
+    def log_like_many(self, thetas: np.ndarray) -> np.ndarray:
+        """ln L for a batch (n, n_free); -inf where the emulator cannot evaluate (no fallback)."""
+        thetas = np.atleast_2d(np.asarray(thetas, dtype=float))
+        if not self._names:
+            return np.array([self._safe_one(t) for t in thetas])
+        x = np.empty((len(thetas), len(self._names)))
+        for j, k in enumerate(self._names):
+            x[:, j] = thetas[:, self.free.index(k)] if k in self.free else \
+                self.fixed.get(k, PLANCK2018_BEST_FIT[k])
+        out = np.full(len(thetas), -np.inf)
+        ok = self.theory.in_box(x)
+        if ok.any():
+            model = self.theory.predict(x[ok], check=False) @ self.bmat.T
+            out[ok] = -0.5 * self.chi2_binned(model)
+        if self.fallback is not None and (~ok).any():
+            out[~ok] = [self._safe_one(t) for t in thetas[~ok]]
+        return out
+
+    def _safe_one(self, theta: np.ndarray) -> float:
+        try:
+            return -0.5 * float(self.chi2_binned(self.bmat @ self._fallback_or_theory(theta))[0])
+        except InputError:
+            return -np.inf
+
+    def _fallback_or_theory(self, theta: np.ndarray) -> np.ndarray:
+        p = self.params(theta)
+        if self._names and self.fallback is not None:
+            return self.fallback(p)
+        return self._theory_one(p)
+
+
+@dataclass
+class CMBFit:
+    """Result of :func:`fit_cmb`: the MCMC result plus the likelihood and best-fit model."""
+
+    result: Any  # rediscovery.cosmo.mcmc.MCMCResult
+    likelihood: CMBLikelihood
+    best_fit: dict[str, float]
+    chi2_best: float
+    n_bins: int
+
+    def summary(self) -> dict[str, Any]:
+        """Posterior summary (``cmb_posterior.json`` contract) with derived Ωm and the fit χ²."""
+        out = self.result.summary()
+        out["best_fit"] = self.best_fit
+        out["chi2_best"] = self.chi2_best
+        out["n_bins"] = self.n_bins
+        out["dof"] = self.n_bins - len(self.likelihood.free)
+        out["fixed"] = self.likelihood.fixed
+        th = self.likelihood.theory
+        out["theory"] = getattr(th, "name", type(th).__name__)
+        om = self.derived_omega_m()
+        if om is not None:
+            lo, med, hi = np.quantile(om, [0.15865525393145707, 0.5, 0.8413447460685429])
+            out["derived"] = {"Om": {"mean": float(om.mean()), "std": float(om.std(ddof=1)),
+                                     "median": float(med), "lo68": float(lo), "hi68": float(hi)}}
+        return out
+
+    def derived_omega_m(self) -> np.ndarray | None:
+        """Samples of Ωm = (ωb + ωc + ων)/h² (None if none of H0, ωb, ωc is free)."""
+        from rediscovery.cosmo.cmb.theory import omega_m
+
+        lk = self.likelihood
+        if not {"H0", "ombh2", "omch2"} & set(lk.free):
+            return None
+        s = self.result.samples
+        cols = {k: (s[:, lk.free.index(k)] if k in lk.free else lk.fixed[k])
+                for k in ("H0", "ombh2", "omch2", "mnu")}
+        return np.asarray(omega_m(cols))
+
+
+def fit_cmb(
+    likelihood: CMBLikelihood,
+    *,
+    seed: int,
+    priors: Mapping[str, Any] | None = None,
+    n_walkers: int = 32,
+    n_steps: int = 4000,
+    burn: int | None = None,
+    progress: bool = True,
+    start: Mapping[str, float] | None = None,
+) -> CMBFit:
+    """Sample the posterior of ``likelihood.free`` with :func:`rediscovery.cosmo.mcmc.run_mcmc`.
+
+    Parameters
+    ----------
+    likelihood
+        The likelihood.
+    seed
+        Seed of the sampler.
+    priors
+        ``{name: Prior}``; free parameters without one get a Uniform prior over the emulator's
+        box (or a wide physical range with CAMB).
+    n_walkers, n_steps, burn, progress
+        Passed to :func:`~rediscovery.cosmo.mcmc.run_mcmc`.
+    start
+        Centre of the starting ball (default: Planck 2018 best fit).
+    """
+    from rediscovery.cosmo.mcmc import Uniform, run_mcmc
+
+    free = likelihood.free
+    pri: dict[str, Any] = dict(priors or {})
+    box = getattr(likelihood.theory, "box", {})
+    wide = {"H0": (20.0, 120.0), "ombh2": (0.005, 0.1), "omch2": (0.001, 0.99), "ns": (0.5, 1.5),
+            "ln10As": (1.6, 4.0), "tau": (0.01, 0.8), "omk": (-0.3, 0.3), "mnu": (0.0, 5.0)}
+    for k in free:
+        lo, hi = box.get(k, wide[k])
+        if k in pri:
+            # keep the user's prior, but never let walkers leave the emulator's box
+            if k in box and likelihood.fallback is None:
+                user = pri[k]
+                pri[k] = _Truncated(user, lo, hi)
+        else:
+            pri[k] = Uniform(lo, hi)
+    center = np.array([(start or {}).get(k, PLANCK2018_BEST_FIT[k]) for k in free])
+    scale = np.array([_STEP[k] for k in free]) * 0.3
+    vectorize = hasattr(likelihood.theory, "predict") and bool(getattr(likelihood, "_names", []))
+    res = run_mcmc(likelihood.log_like_many if vectorize else likelihood.log_like,
+                   center, scale, names=free, seed=seed, n_walkers=n_walkers, n_steps=n_steps,
+                   burn=burn, progress=progress, priors=pri, vectorize=vectorize,
+                   labels=[PARAM_LABELS[k].split(" [")[0].strip("$") for k in free],
+                   desc="CMB MCMC")
+    # best fit = the post-burn-in sample of highest posterior
+    s = res.samples
+    i = int(np.argmax(res.log_prob))
+    best = dict(zip(free, (float(v) for v in s[i]), strict=True))
+    chi2 = -2.0 * likelihood.log_like([best[k] for k in free])
+    return CMBFit(res, likelihood, likelihood.params([best[k] for k in free]), float(chi2),
+                  likelihood.spectrum.n_bins)
+
+
+@dataclass(frozen=True)
+class _Truncated(Prior):
+    """A prior restricted to [lo, hi] (the emulator's box); same interface as mcmc priors."""
+
+    prior: Any
+    lo: float
+    hi: float
+
+    def log_prob(self, x: np.ndarray | float) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        inside = (x >= self.lo) & (x <= self.hi)
+        return np.where(inside, self.prior.log_prob(x), -np.inf)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return np.clip(self.prior.sample(rng, size), self.lo, self.hi)

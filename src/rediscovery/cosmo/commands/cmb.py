@@ -1,0 +1,213 @@
+"""``rediscovery cosmo cmb-emulator train`` and ``rediscovery cosmo cmb-fit``: the CMB stage."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from rediscovery.core.errors import ConfigError
+
+app = typer.Typer()
+emulator_app = typer.Typer(help="Train and check the CAMB emulator of D_ℓ^TT.",
+                           no_args_is_help=True)
+app.add_typer(emulator_app, name="cmb-emulator")
+
+log = logging.getLogger(__name__)
+
+
+def _parse_box(items: list[str] | None) -> dict[str, tuple[float, float]] | None:
+    from rediscovery.cosmo.cmb.emulator import DEFAULT_BOX
+
+    if not items:
+        return None
+    box = dict(DEFAULT_BOX)
+    for item in items:
+        try:
+            name, rng = item.split("=", 1)
+            lo, hi = (float(v) for v in rng.split(","))
+        except ValueError as exc:
+            raise ConfigError(f"--box expects NAME=LO,HI (e.g. omk=-0.05,0.05), got {item!r}") \
+                from exc
+        box[name.strip()] = (lo, hi)
+    return box
+
+
+@emulator_app.command("train")
+def train(
+    samples: int = typer.Option(1200, "--samples", help="Training CAMB spectra (Latin hypercube)."),
+    out: Path = typer.Option(..., "--out", help="Emulator file to write (.npz)."),
+    test_samples: int = typer.Option(100, "--test-samples",
+                                      help="Held-out CAMB spectra for the accuracy figures."),
+    cache: Path = typer.Option(None, "--cache",
+                               help="HDF5 cache of spectra (default: OUT with .h5); re-running "
+                                    "resumes from it."),
+    seed: int = typer.Option(2018, "--seed", help="Seed of the design."),
+    box: list[str] = typer.Option(None, "--box",
+                                  help="Override a range, NAME=LO,HI (repeatable); new names "
+                                       "(omk, mnu) extend the box."),
+    n_pca: int = typer.Option(24, "--n-pca", help="Principal components of ln D_ℓ kept."),
+    scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
+    workers: int = typer.Option(None, "--workers", help="Local worker processes."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Compute CAMB spectra on a Latin hypercube (resumable) and fit the emulator."""
+    from rediscovery.core.files import write_json
+    from rediscovery.cosmo.cmb.emulator import (
+        accuracy_report,
+        fit_emulator,
+        generate_training_set,
+        read_training_set,
+    )
+
+    cache = cache or out.with_suffix(".h5")
+    generate_training_set(cache, samples, n_test=test_samples, box=_parse_box(box), seed=seed,
+                          scheduler=scheduler, n_workers=workers, progress=progress)
+    tr = read_training_set(cache, "train")
+    emu = fit_emulator(tr["params"], tr["tt"], names=tr["names"], box=tr["box"],
+                       fixed=tr["fixed"], ell=tr["ell"], n_pca=n_pca, seed=seed,
+                       progress=progress)
+    emu.metadata["seed"] = seed
+    if test_samples > 0:
+        te = read_training_set(cache, "test")
+        emu.metadata["held_out"] = accuracy_report(emu, te["params"], te["tt"])
+        typer.echo(f"held-out accuracy ({test_samples} CAMB spectra, 30<ℓ<2000): "
+                   f"max |ΔD/D| = {emu.metadata['held_out']['max_rel_err']:.2e}, "
+                   f"99th pct = {emu.metadata['held_out']['p99_rel_err']:.2e}")
+    emu.save(out)
+    write_json(out.with_suffix(".json"), {"names": emu.names, "box": emu.box,
+                                          "fixed": emu.fixed, **emu.metadata})
+    typer.echo(f"wrote {out}")
+
+
+def _parse_prior(text: str | None, name: str):  # type: ignore[no-untyped-def]
+    from rediscovery.cosmo.mcmc import Gaussian
+
+    if text is None or text.lower() == "none":
+        return None
+    try:
+        mu, sigma = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise ConfigError(f"--{name}-prior expects MEAN,SIGMA (e.g. 0.054,0.007) or 'none', "
+                          f"got {text!r}") from exc
+    return Gaussian(mu, sigma)
+
+
+@app.command("cmb-fit")
+def cmb_fit(
+    spectrum: Path = typer.Argument(..., help="Binned spectrum file (μK²)."),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    fmt: str = typer.Option("csv", "--format", help="csv | planck-binned."),
+    params: str = typer.Option("H0,ombh2,omch2,ns,ln10As,tau", "--params",
+                               help="Free parameters, comma separated; others fixed at the "
+                                    "Planck 2018 best fit."),
+    theory: str = typer.Option("emulator", "--theory", help="emulator | camb."),
+    emulator: Path = typer.Option(None, "--emulator",
+                                  help="Emulator file (default: the one shipped)."),
+    fallback_camb: bool = typer.Option(False, "--fallback-camb",
+                                       help="Call CAMB outside the emulator's box instead of "
+                                            "rejecting the point."),
+    tau_prior: str = typer.Option("0.054,0.007", "--tau-prior",
+                                  help="Gaussian τ prior MEAN,SIGMA (Planck 2018 lowE) or none."),
+    cov: Path = typer.Option(None, "--cov", help="Covariance of the bins (.npy or text, μK⁴)."),
+    errors: str = typer.Option("average", "--errors",
+                               help="Asymmetric errors: average | split."),
+    binning: str = typer.Option(None, "--binning",
+                                help="planck | uniform (default: planck for planck-binned "
+                                     "files, uniform for csv)."),
+    lmin: int = typer.Option(None, "--lmin", help="Drop bins below this ℓ."),
+    lmax: int = typer.Option(None, "--lmax", help="Drop bins above this ℓ."),
+    walkers: int = typer.Option(32, "--walkers"),
+    steps: int = typer.Option(6000, "--steps"),
+    burn: int = typer.Option(None, "--burn"),
+    seed: int = typer.Option(0, "--seed"),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Fit cosmological parameters to a binned TT spectrum by MCMC (emcee)."""
+    import numpy as np
+
+    from rediscovery.cosmo.cmb.io import read_spectrum
+    from rediscovery.cosmo.cmb.likelihood import CMBLikelihood, fit_cmb
+    from rediscovery.cosmo.cmb.theory import CAMBTheory, camb_spectra
+    from rediscovery.cosmo.mcmc import write_posterior
+
+    if fmt not in ("csv", "planck-binned"):
+        raise ConfigError(f"--format must be csv or planck-binned, got {fmt!r}")
+    if theory not in ("emulator", "camb"):
+        raise ConfigError(f"--theory must be emulator or camb, got {theory!r}")
+    data = read_spectrum(spectrum, fmt, cov=cov)
+    if data.kind != "TT":
+        raise ConfigError(f"cmb-fit fits TT spectra; {spectrum} holds {data.kind}")
+    keep = np.ones(data.n_bins, dtype=bool)
+    if lmin is not None:
+        keep &= data.ell_min >= lmin
+    if lmax is not None:
+        keep &= data.ell_max <= lmax
+    if not keep.any():
+        raise ConfigError(f"no bins left in ℓ range [{lmin}, {lmax}]")
+    data = data.select(keep)
+    free = [p.strip() for p in params.split(",") if p.strip()]
+    if theory == "emulator":
+        from rediscovery.cosmo.cmb.emulator import load_emulator
+
+        th = load_emulator(emulator)
+        fb = CAMBTheory(lmax=th.lmax) if fallback_camb else None
+    else:
+        th = CAMBTheory(lmax=max(int(data.ell_max.max()), 100))
+        fb = None
+        log.warning("--theory camb: every likelihood call runs CAMB (~1-3 s); expect hours")
+    lk = CMBLikelihood(data, th, free=free, errors=errors,
+                       weighting=binning or ("planck" if fmt == "planck-binned" else "uniform"),
+                       fallback=fb)
+    priors = {}
+    tp = _parse_prior(tau_prior, "tau")
+    if tp is not None and "tau" in free:
+        priors["tau"] = tp
+    fit = fit_cmb(lk, seed=seed, priors=priors, n_walkers=walkers, n_steps=steps, burn=burn,
+                  progress=progress)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = fit.summary()
+    extra = {k: summary[k] for k in ("best_fit", "chi2_best", "n_bins", "dof", "fixed", "theory")}
+    if "derived" in summary:
+        extra["derived"] = summary["derived"]
+    extra["data"] = str(spectrum)
+    extra["priors"] = {k: repr(v) for k, v in priors.items()}
+    write_posterior(fit.result, out / "cmb_posterior.json", extra=extra)
+    _plots(fit, data, out, camb_spectra if theory == "camb" else None)
+    res = fit.result
+    for k in free:
+        s = summary[k]
+        typer.echo(f"{k:>7s} = {s['median']:.5g}  +{s['hi68'] - s['median']:.2g} "
+                   f"-{s['median'] - s['lo68']:.2g}")
+    if "derived" in summary:
+        s = summary["derived"]["Om"]
+        typer.echo(f"{'Om':>7s} = {s['median']:.4g}  ± {s['std']:.2g} (derived)")
+    typer.echo(f"χ²_best = {fit.chi2_best:.1f} for {summary['dof']} dof; converged: "
+               f"{res.converged} (τ_max = {np.nanmax(res.autocorr_tau):.1f}, "
+               f"max R̂−1 = {np.nanmax(res.rhat) - 1:.3g})")
+    typer.echo(f"wrote {out / 'cmb_posterior.json'}")
+
+
+def _plots(fit, data, out: Path, camb_fn) -> None:  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rediscovery.core.files import atomic_path
+    from rediscovery.cosmo.cmb.plots import plot_spectrum_fit
+    from rediscovery.cosmo.plots import plot_trace, triangle_plot
+
+    lk = fit.likelihood
+    dl = lk._theory_one(fit.best_fit)
+    figs = {
+        "cmb_fit.png": plot_spectrum_fit(data, lk.theory.ell, dl, lk.bmat @ dl,
+                                         label=f"best fit ({getattr(lk.theory, 'name', '')})"),
+        "cmb_triangle.png": triangle_plot(fit.result),
+        "cmb_trace.png": plot_trace(fit.result),
+    }
+    for name, fig in figs.items():
+        with atomic_path(out / name) as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+        plt.close(fig)

@@ -1,0 +1,286 @@
+r"""Vectorised Friedmann-Lemaître-Robertson-Walker distances for (w)CDM with curvature.
+
+The expansion rate, with :math:`a = 1/(1+z)`,
+
+.. math::
+
+    E(z)^2 = \frac{H(z)^2}{H_0^2} = \Omega_r (1+z)^4 + \Omega_m (1+z)^3 + \Omega_k (1+z)^2
+             + \Omega_\Lambda (1+z)^{3(1+w)}, \qquad
+    \Omega_k = 1 - \Omega_m - \Omega_\Lambda - \Omega_r,
+
+the line-of-sight comoving distance :math:`D_C = D_H \int_0^z dz'/E(z')` with the Hubble
+distance :math:`D_H = c/H_0`, the transverse comoving distance (Hogg 1999, astro-ph/9905116,
+eq. 16)
+
+.. math::
+
+    D_M = \begin{cases}
+      D_H \sinh(\sqrt{\Omega_k} D_C/D_H)/\sqrt{\Omega_k} & \Omega_k > 0 \text{ (open)}\\
+      D_C & \Omega_k = 0\\
+      D_H \sin(\sqrt{-\Omega_k} D_C/D_H)/\sqrt{-\Omega_k} & \Omega_k < 0 \text{ (closed)}
+    \end{cases}
+
+the luminosity distance :math:`D_L = (1+z) D_M` and the distance modulus
+:math:`\mu = 5\log_{10}(D_L/\mathrm{Mpc}) + 25`.
+
+Why not astropy.cosmology: it is the reference these functions are tested against (to 1e-6),
+but it evaluates one scipy ``quad`` per redshift for curved models and carries units, which is
+too slow inside an MCMC that calls it ~10⁵ times. Here the integral is done once for all
+redshifts: ~130 knots (geometric below z = 0.1, every 0.02 above) cut [0, z_max] into
+intervals, each integrated with 4-point Gauss-Legendre; a cumulative sum gives D_C at the
+knots and a cubic Hermite interpolation (with the exact derivative D_H/E) gives it at every
+redshift. For fixed redshifts (an MCMC) :class:`DistanceGrid` precomputes all of this. The
+cosmological parameters broadcast, so one call evaluates all walkers of an ensemble.
+
+Radiation is ignored by default (``omega_r=0``), as in astropy with ``Tcmb0=0``: at z < 2 it
+changes distances by < 0.05% (Ω_r ≈ 9e-5). Pass ``omega_r`` to include it as a massless
+(relativistic) component; :func:`omega_radiation` computes it from T_CMB and N_eff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rediscovery.core.errors import InputError
+
+__all__ = [
+    "C_KM_S",
+    "DistanceGrid",
+    "comoving_distance",
+    "distance_modulus",
+    "efunc",
+    "hubble_free_luminosity_distance",
+    "luminosity_distance",
+    "omega_radiation",
+]
+
+#: Speed of light in km/s (exact, SI definition).
+C_KM_S = 299792.458
+#: Integration knots: 0, then _N_GEO geometric knots from _Z_GEO0 to _Z_LIN, then one every
+#: _MAX_DZ; 4-point Gauss-Legendre per interval. Between knots D_C is interpolated by a cubic
+#: Hermite polynomial with its exact derivative dD_C/dz = D_H/E(z) (error ∝ Δz⁴ / 384, below
+#: 1e-8 relative for 0 < z < 10, tested against astropy to 1e-6).
+_GL_ORDER = 4
+_MAX_DZ = 0.02
+_Z_GEO0, _Z_LIN, _N_GEO = 1e-5, 0.1, 40
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(_GL_ORDER)
+#: |Ω_k| below which the curvature branch is replaced by its Taylor expansion.
+_FLAT_TOL = 1e-8
+
+
+def omega_radiation(h0: float, tcmb0: float = 2.7255, n_eff: float = 3.046) -> float:
+    """Radiation density today (photons + massless neutrinos) for H0 in km/s/Mpc, T_CMB in K.
+
+    Ω_γ h² = 2.4728e-5 (T/2.7255 K)⁴ ... computed here from the Stefan-Boltzmann law as in
+    astropy: Ω_γ = 4σT⁴/c³ / ρ_crit; neutrinos add 7/8 (4/11)^{4/3} N_eff Ω_γ.
+    """
+    from scipy import constants as k
+
+    sigma_sb = k.physical_constants["Stefan-Boltzmann constant"][0]
+    g = k.G
+    h0_si = h0 * 1e3 / (k.parsec * 1e6)  # 1/s
+    rho_crit = 3 * h0_si**2 / (8 * np.pi * g)  # kg/m^3
+    rho_gamma = 4 * sigma_sb * tcmb0**4 / k.c**3
+    omega_gamma = rho_gamma / rho_crit
+    return float(omega_gamma * (1 + 7 / 8 * (4 / 11) ** (4 / 3) * n_eff))
+
+
+def efunc(z: np.ndarray | float, om: np.ndarray | float, ol: np.ndarray | float,
+          w: np.ndarray | float = -1.0, omega_r: float = 0.0) -> np.ndarray:
+    """E(z) = H(z)/H0; NaN where E² ≤ 0 (no Big Bang / bounce region). Parameters broadcast."""
+    zp1 = 1.0 + np.asarray(z, dtype=float)
+    om, ol, w = (np.asarray(v, dtype=float) for v in (om, ol, w))
+    ok = 1.0 - om - ol - omega_r
+    de = ol if np.all(w == -1.0) else ol * zp1 ** (3.0 * (1.0 + w))
+    e2 = zp1**2 * (ok + zp1 * (om + omega_r * zp1)) + de
+    return np.sqrt(np.where(e2 > 0, e2, np.nan))
+
+
+def _powers(z: np.ndarray) -> tuple[np.ndarray, ...]:
+    zp1 = 1.0 + z
+    return zp1, zp1 * zp1, zp1 * zp1 * zp1, np.log(zp1)
+
+
+def _inv_efunc(pows: tuple[np.ndarray, ...], om: np.ndarray, ol: np.ndarray, w: np.ndarray,
+               omega_r: float) -> np.ndarray:
+    """1/E(z) from cached powers of (1+z) (the hot loop of an MCMC); NaN where E² ≤ 0."""
+    _zp1, zp2, zp3, lnzp1 = pows
+    ok = 1.0 - om - ol - omega_r
+    e2 = om * zp3 + ok * zp2
+    if np.all(w == -1.0):
+        e2 = e2 + ol
+    else:
+        e2 = e2 + ol * np.exp(3.0 * (1.0 + w) * lnzp1)
+    if omega_r:
+        e2 = e2 + omega_r * zp2 * zp2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv = e2 ** -0.5
+    return np.where(e2 > 0, inv, np.nan)
+
+
+@dataclass(frozen=True)
+class DistanceGrid:
+    """Integration nodes for a fixed set of redshifts; build once, evaluate many cosmologies.
+
+    Parameters
+    ----------
+    z
+        Redshifts (any shape), all > 0.
+
+    Examples
+    --------
+    >>> g = DistanceGrid(np.array([0.1, 0.5, 1.0]))
+    >>> g.hubble_free_dl(0.3, 0.7).shape
+    (3,)
+    """
+
+    z: np.ndarray
+    _knots: np.ndarray
+    _nodes: np.ndarray
+    _weights: np.ndarray
+    _index: np.ndarray
+    _basis: np.ndarray
+    _n_int: int
+    _pow_nodes: tuple[np.ndarray, ...]
+    _pow_knots: tuple[np.ndarray, ...]
+
+    def __init__(self, z: np.ndarray | float) -> None:
+        z = np.asarray(z, dtype=float)
+        if z.size == 0:
+            raise InputError("no redshifts given", column="z")
+        if not np.all(np.isfinite(z)) or np.any(z <= 0):
+            bad = np.flatnonzero(~(np.isfinite(z) & (z > 0)).ravel())[:5]
+            raise InputError(f"redshifts must be finite and > 0; bad entries at index "
+                             f"{bad.tolist()}", column="z")
+        zmax = float(z.max())
+        # knots: geometric below _Z_LIN (relative accuracy at tiny z), then every _MAX_DZ
+        n_lin = max(1, int(np.ceil((zmax - _Z_LIN) / _MAX_DZ))) if zmax > _Z_LIN else 0
+        knots = np.concatenate([[0.0], np.geomspace(_Z_GEO0, _Z_LIN, _N_GEO)])
+        if n_lin:
+            knots = np.concatenate([knots, np.linspace(_Z_LIN, zmax, n_lin + 1)[1:]])
+        knots = knots[knots <= max(zmax, _Z_GEO0) * (1 + 1e-12)]
+        if knots[-1] < zmax:
+            knots = np.append(knots, zmax)
+        a, b = knots[:-1], knots[1:]
+        half, mid = 0.5 * (b - a), 0.5 * (a + b)
+        nodes = (mid[:, None] + half[:, None] * _GL_X[None, :]).ravel()
+        weights = (half[:, None] * _GL_W[None, :]).ravel()
+        # cubic Hermite interpolation of D_C between knots with its exact derivative 1/E
+        i = np.clip(np.searchsorted(knots, z, side="right") - 1, 0, a.size - 1)
+        h = b[i] - a[i]
+        t = (z - a[i]) / h
+        t2, t3 = t * t, t * t * t
+        basis = np.stack([2 * t3 - 3 * t2 + 1, (t3 - 2 * t2 + t) * h, -2 * t3 + 3 * t2,
+                          (t3 - t2) * h])
+        object.__setattr__(self, "z", z)
+        object.__setattr__(self, "_knots", knots)
+        object.__setattr__(self, "_nodes", nodes)
+        object.__setattr__(self, "_weights", weights)
+        object.__setattr__(self, "_index", i)
+        object.__setattr__(self, "_basis", basis)
+        object.__setattr__(self, "_n_int", a.size)
+        object.__setattr__(self, "_pow_nodes", _powers(nodes))
+        object.__setattr__(self, "_pow_knots", _powers(knots))
+
+    def comoving_dimensionless(self, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+        """D_C / D_H = ∫₀ᶻ dz'/E(z'); shape ``broadcast(om, ol, w).shape + z.shape``."""
+        om, ol, w = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (om, ol, w)))
+        pshape = om.shape
+        ex = (..., None)
+        inv_e = _inv_efunc(self._pow_nodes, om[ex], ol[ex], w[ex], omega_r)
+        seg = (inv_e * self._weights).reshape((*pshape, self._n_int, _GL_ORDER)).sum(-1)
+        cum = np.concatenate([np.zeros((*pshape, 1)), np.cumsum(seg, axis=-1)], axis=-1)
+        deriv = _inv_efunc(self._pow_knots, om[ex], ol[ex], w[ex], omega_r)
+        i = self._index
+        b0, b1, b2, b3 = self._basis
+        return (b0 * cum[..., i] + b1 * deriv[..., i] + b2 * cum[..., i + 1]
+                + b3 * deriv[..., i + 1])
+
+    def transverse_dimensionless(self, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+        """D_M / D_H with the sinh/sin curvature branches (Hogg 1999, eq. 16)."""
+        dc = self.comoving_dimensionless(om, ol, w, omega_r)
+        ok = 1.0 - np.asarray(om, dtype=float) - np.asarray(ol, dtype=float) - omega_r
+        if ok.ndim == 0:  # one model: evaluate only its branch
+            okf = float(ok)
+            if abs(okf) < _FLAT_TOL:
+                return dc * (1.0 + okf * dc**2 / 6.0)
+            sq = np.sqrt(abs(okf))
+            return np.sinh(sq * dc) / sq if okf > 0 else np.sin(sq * dc) / sq
+        ok = np.broadcast_to(ok, dc.shape[: dc.ndim - self.z.ndim])
+        # evaluate each branch only on the models (rows) that need it
+        out = np.empty_like(dc)
+        flat = np.abs(ok) < _FLAT_TOL
+        opened = ~flat & (ok > 0)
+        closed = ~flat & (ok < 0)
+        if flat.any():
+            d, k = dc[flat], ok[flat][(...,) + (None,) * self.z.ndim]
+            out[flat] = d * (1.0 + k * d * d / 6.0)
+        if opened.any():
+            sq = np.sqrt(ok[opened])[(...,) + (None,) * self.z.ndim]
+            out[opened] = np.sinh(sq * dc[opened]) / sq
+        if closed.any():
+            sq = np.sqrt(-ok[closed])[(...,) + (None,) * self.z.ndim]
+            out[closed] = np.sin(sq * dc[closed]) / sq
+        return out
+
+    def hubble_free_dl(self, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+        """Hubble-free luminosity distance D_L H0 / c = (1+z) D_M / D_H (dimensionless).
+
+        NaN where the model has no Big Bang (E² ≤ 0 somewhere below z) and, for closed
+        models, beyond the antipode (D_M ≤ 0).
+        """
+        dm = self.transverse_dimensionless(om, ol, w, omega_r)
+        dl = (1.0 + self.z) * dm
+        return np.where(dl > 0, dl, np.nan)
+
+    def distance_modulus(self, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+        """μ = 5 log10(D_L / Mpc) + 25 with H0 in km/s/Mpc (broadcast with the others)."""
+        dl = self.hubble_free_dl(om, ol, w, omega_r)
+        h0 = np.asarray(h0, dtype=float)[(...,) + (None,) * self.z.ndim]
+        with np.errstate(invalid="ignore"):
+            return 5.0 * np.log10(dl * (C_KM_S / h0)) + 25.0
+
+
+def comoving_distance(z, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Line-of-sight comoving distance D_C in Mpc (H0 in km/s/Mpc)."""
+    h0 = np.asarray(h0, dtype=float)
+    g = DistanceGrid(z)
+    return g.comoving_dimensionless(om, ol, w, omega_r) * (C_KM_S / h0)[(...,) + (None,) * g.z.ndim]
+
+
+def hubble_free_luminosity_distance(z, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """D_L H0 / c (dimensionless); see :meth:`DistanceGrid.hubble_free_dl`."""
+    return DistanceGrid(z).hubble_free_dl(om, ol, w, omega_r)
+
+
+def luminosity_distance(z, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Luminosity distance D_L = (1+z) D_M in Mpc.
+
+    Parameters
+    ----------
+    z
+        Redshifts > 0 (any shape).
+    h0
+        Hubble constant in km/s/Mpc.
+    om, ol
+        Ω_m and Ω_Λ today (Ω_k = 1 − Ω_m − Ω_Λ − Ω_r).
+    w
+        Dark-energy equation of state (constant; −1 is a cosmological constant).
+    omega_r
+        Radiation density (default 0, i.e. ignored; see the module notes).
+
+    Returns
+    -------
+    ndarray
+        Shape ``broadcast(h0, om, ol, w).shape + z.shape``, in Mpc.
+    """
+    g = DistanceGrid(z)
+    h0 = np.asarray(h0, dtype=float)[(...,) + (None,) * g.z.ndim]
+    return g.hubble_free_dl(om, ol, w, omega_r) * (C_KM_S / h0)
+
+
+def distance_modulus(z, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Distance modulus μ = 5 log10(D_L/Mpc) + 25 in magnitudes."""
+    return DistanceGrid(z).distance_modulus(h0, om, ol, w, omega_r)

@@ -1,0 +1,324 @@
+"""Readers and writers for supernova artifacts: Hubble tables, light curves, redshifts.
+
+Hubble tables on input (all give redshift ``z``, distance modulus ``mu`` in mag and its
+covariance in mag²):
+
+``csv``
+    Columns ``z, mu, mu_err`` (optionally ``sn_id`` and more), one row per SN; an optional
+    covariance file (``--cov``) replaces ``diag(mu_err²)``: a CSV/whitespace N×N matrix, or N²
+    values (optionally preceded by N) flattened row-major.
+``union2.1``
+    The Supernova Cosmology Project's ``SCPUnion2.1_mu_vs_z.txt`` (Suzuki et al. 2012,
+    arXiv:1105.3470): tab-separated ``name, z, mu, sigma_mu, P_lowmass``, ``#`` comments;
+    μ computed for h = 0.7.
+``jla-binned``
+    JLA's ``jla_mub.txt`` (``z mu``, 31 log-spaced bins; Betoule et al. 2014, arXiv:1401.4064,
+    appendix E) with ``jla_mub_covmatrix.txt`` (31×31 flattened row-major, no size line),
+    which is required: the binned moduli are strongly correlated.
+
+Every reader validates as it reads and raises :class:`~rediscovery.core.errors.InputError`
+naming the file and the row (1-based data row) or column at fault.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rediscovery.core.errors import InputError
+from rediscovery.core.files import atomic_path
+
+__all__ = [
+    "HUBBLE_FORMATS",
+    "LIGHTCURVE_COLUMNS",
+    "HubbleTable",
+    "read_covariance",
+    "read_hubble_table",
+    "read_lightcurves",
+    "read_redshifts",
+    "write_csv",
+]
+
+HUBBLE_FORMATS = ("csv", "union2.1", "jla-binned")
+#: sncosmo's photometric-table convention (time in MJD days, flux with zero point zp in zpsys).
+LIGHTCURVE_COLUMNS = ("sn_id", "time", "band", "flux", "fluxerr", "zp", "zpsys")
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass
+class HubbleTable:
+    """Distance moduli with their covariance.
+
+    Attributes
+    ----------
+    z
+        Redshifts, shape (n,).
+    mu
+        Distance moduli in mag, shape (n,).
+    cov
+        Covariance of ``mu`` in mag², shape (n, n) (diagonal when only errors were given).
+    sn_id
+        Names (or bin labels), shape (n,).
+    source
+        Where it was read from (for messages and provenance).
+    extra
+        Other columns of the input, aligned with the rows.
+    """
+
+    z: np.ndarray
+    mu: np.ndarray
+    cov: np.ndarray
+    sn_id: np.ndarray
+    source: str = "<memory>"
+    extra: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __post_init__(self) -> None:
+        self.z = np.asarray(self.z, dtype=float)
+        self.mu = np.asarray(self.mu, dtype=float)
+        self.cov = np.asarray(self.cov, dtype=float)
+        self.sn_id = np.asarray(self.sn_id).astype(str)
+        _validate_hubble(self)
+
+    @property
+    def n(self) -> int:
+        return int(self.z.size)
+
+    @property
+    def mu_err(self) -> np.ndarray:
+        """Square root of the covariance diagonal (mag)."""
+        return np.sqrt(np.diag(self.cov))
+
+    @property
+    def is_diagonal(self) -> bool:
+        return bool(np.all(self.cov == np.diag(np.diag(self.cov))))
+
+    def to_frame(self) -> pd.DataFrame:
+        df = pd.DataFrame({"sn_id": self.sn_id, "z": self.z, "mu": self.mu, "mu_err": self.mu_err})
+        if not self.extra.empty:
+            df = pd.concat([df, self.extra.reset_index(drop=True)], axis=1)
+        return df
+
+
+def _row_list(mask: np.ndarray, limit: int = 5) -> str:
+    rows = (np.flatnonzero(mask) + 1)[:limit].tolist()
+    more = " …" if mask.sum() > limit else ""
+    return f"row(s) {rows}{more}"
+
+
+def _validate_hubble(t: HubbleTable) -> None:
+    n = t.z.size
+    src = t.source
+    if t.z.ndim != 1 or n == 0:
+        raise InputError("a Hubble table needs at least one row", path=src)
+    if t.mu.shape != (n,):
+        raise InputError(f"mu has {t.mu.size} values for {n} redshifts", path=src, column="mu")
+    for name, arr in (("z", t.z), ("mu", t.mu)):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            raise InputError(f"non-finite values in {_row_list(bad)}", path=src, column=name)
+    bad = t.z <= 0
+    if bad.any():
+        raise InputError(f"redshifts must be > 0; {_row_list(bad)} have z <= 0", path=src,
+                         column="z")
+    if t.cov.shape != (n, n):
+        raise InputError(f"covariance has shape {t.cov.shape}, expected ({n}, {n}) for {n} "
+                         "rows", path=src, column="cov")
+    if not np.all(np.isfinite(t.cov)):
+        raise InputError("covariance has non-finite entries", path=src, column="cov")
+    d = np.diag(t.cov)
+    bad = d <= 0
+    if bad.any():
+        raise InputError(f"errors must be > 0; {_row_list(bad)} have a non-positive variance",
+                         path=src, column="mu_err")
+    if not np.allclose(t.cov, t.cov.T, rtol=1e-8, atol=1e-12 * d.max()):
+        raise InputError("covariance is not symmetric", path=src, column="cov")
+    try:
+        np.linalg.cholesky(t.cov)
+    except np.linalg.LinAlgError:
+        ev = np.linalg.eigvalsh(t.cov).min()
+        raise InputError(f"covariance is not positive definite (smallest eigenvalue {ev:.3g})",
+                         path=src, column="cov") from None
+
+
+def read_covariance(path: PathLike, n: int) -> np.ndarray:
+    """Read an n×n covariance: a square text matrix, or n² values (optionally after ``n``).
+
+    Raises
+    ------
+    InputError
+        If the file cannot be parsed or its size does not match ``n``.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("covariance file not found", path=p)
+    try:
+        text = p.read_text().replace(",", " ")
+        vals = np.array([float(v) for line in text.splitlines()
+                         if line.strip() and not line.lstrip().startswith("#")
+                         for v in line.split()])
+    except ValueError as exc:
+        raise InputError(f"cannot parse covariance ({exc})", path=p) from None
+    if vals.size == n * n + 1 and int(vals[0]) == n:
+        vals = vals[1:]
+    if vals.size != n * n:
+        raise InputError(f"covariance has {vals.size} values, expected {n}x{n} = {n * n} for the "
+                         f"{n} rows of the table", path=p)
+    return vals.reshape(n, n)
+
+
+def _read_csv_table(path: Path, cov: PathLike | None) -> HubbleTable:
+    try:
+        df = pd.read_csv(path, comment="#")
+    except Exception as exc:
+        raise InputError(f"cannot read as CSV ({exc})", path=path) from None
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in ("z", "mu", "mu_err") if c not in df.columns]
+    if missing:
+        raise InputError(f"missing column(s) {missing}; a Hubble CSV needs z, mu, mu_err "
+                         f"(found {list(df.columns)})", path=path)
+    for c in ("z", "mu", "mu_err"):
+        vals = pd.to_numeric(df[c], errors="coerce")
+        if vals.isna().any():
+            raise InputError(f"non-numeric or empty values in {_row_list(vals.isna().to_numpy())}",
+                             path=path, column=c)
+        df[c] = vals.astype(float)
+    err = df["mu_err"].to_numpy()
+    if np.any(err <= 0):
+        raise InputError(f"errors must be > 0; {_row_list(err <= 0)}", path=path, column="mu_err")
+    ids = df["sn_id"].astype(str) if "sn_id" in df.columns else pd.Series(
+        [f"row{i + 1}" for i in range(len(df))])
+    c = np.diag(err**2) if cov is None else read_covariance(cov, len(df))
+    extra = df.drop(columns=[k for k in ("sn_id", "z", "mu", "mu_err") if k in df.columns])
+    return HubbleTable(df["z"].to_numpy(), df["mu"].to_numpy(), c, ids.to_numpy(),
+                       source=str(path if cov is None else f"{path} (+ {cov})"), extra=extra)
+
+
+def _read_union(path: Path, cov: PathLike | None) -> HubbleTable:
+    rows = []
+    for lineno, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) < 4:
+            raise InputError(f"line {lineno}: expected name, z, mu, sigma_mu[, P_lowmass], got "
+                             f"{len(parts)} fields", path=path)
+        try:
+            vals = [float(v) for v in parts[1:5]]
+        except ValueError:
+            raise InputError(f"line {lineno}: non-numeric value in {parts[1:5]}",
+                             path=path) from None
+        rows.append((parts[0], *vals, *([np.nan] * (4 - len(vals)))))
+    if not rows:
+        raise InputError("no data rows (is this SCPUnion2.1_mu_vs_z.txt?)", path=path)
+    df = pd.DataFrame(rows, columns=["sn_id", "z", "mu", "mu_err", "p_lowmass"])
+    err = df["mu_err"].to_numpy()
+    if np.any(err <= 0):
+        raise InputError(f"sigma_mu must be > 0; {_row_list(err <= 0)}", path=path,
+                         column="sigma_mu")
+    c = np.diag(err**2) if cov is None else read_covariance(cov, len(df))
+    return HubbleTable(df["z"].to_numpy(), df["mu"].to_numpy(), c, df["sn_id"].to_numpy(),
+                       source=str(path), extra=df[["p_lowmass"]])
+
+
+def _read_jla_binned(path: Path, cov: PathLike | None) -> HubbleTable:
+    if cov is None:
+        guess = path.with_name("jla_mub_covmatrix.txt")
+        if not guess.is_file():
+            raise InputError("the JLA binned moduli are correlated: give their covariance "
+                             "(jla_mub_covmatrix.txt) with --cov", path=path)
+        cov = guess
+    try:
+        a = np.loadtxt(path, comments="#", ndmin=2)
+    except ValueError as exc:
+        raise InputError(f"cannot parse 'z mu' rows ({exc})", path=path) from None
+    if a.shape[1] != 2:
+        raise InputError(f"expected 2 columns (z, mu), found {a.shape[1]}", path=path)
+    c = read_covariance(cov, a.shape[0])
+    return HubbleTable(a[:, 0], a[:, 1], c, np.array([f"bin{i + 1}" for i in range(len(a))]),
+                       source=f"{path} (+ {cov})")
+
+
+def read_hubble_table(path: PathLike, format: str = "csv",
+                      cov: PathLike | None = None) -> HubbleTable:
+    """Read a Hubble table in one of :data:`HUBBLE_FORMATS`.
+
+    Parameters
+    ----------
+    path
+        The table.
+    format
+        ``"csv"``, ``"union2.1"`` or ``"jla-binned"`` (see the module notes).
+    cov
+        Optional covariance file (required for ``jla-binned``; by default looked for as
+        ``jla_mub_covmatrix.txt`` beside the table).
+    """
+    p = Path(path)
+    if format not in HUBBLE_FORMATS:
+        raise InputError(f"unknown Hubble-table format {format!r}; expected one of "
+                         f"{list(HUBBLE_FORMATS)}", path=p)
+    if not p.is_file():
+        raise InputError("file not found", path=p)
+    reader = {"csv": _read_csv_table, "union2.1": _read_union, "jla-binned": _read_jla_binned}
+    return reader[format](p, cov)
+
+
+def read_lightcurves(path: PathLike) -> pd.DataFrame:
+    """Read ``lightcurves.csv`` (:data:`LIGHTCURVE_COLUMNS`) and validate it.
+
+    Raises InputError for missing columns, non-numeric or non-finite values, or
+    non-positive ``fluxerr`` (naming the rows and SNe).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("file not found", path=p)
+    df = pd.read_csv(p, dtype={"sn_id": str, "band": str, "zpsys": str})
+    missing = [c for c in LIGHTCURVE_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(f"missing column(s) {missing}; light curves need "
+                         f"{list(LIGHTCURVE_COLUMNS)}", path=p)
+    for c in ("time", "flux", "fluxerr", "zp"):
+        vals = pd.to_numeric(df[c], errors="coerce")
+        bad = ~np.isfinite(vals.to_numpy(dtype=float))
+        if bad.any():
+            raise InputError(f"non-numeric or non-finite values in {_row_list(bad)} (SN "
+                             f"{df.loc[bad, 'sn_id'].iloc[0]})", path=p, column=c)
+        df[c] = vals.astype(float)
+    bad = df["fluxerr"].to_numpy() <= 0
+    if bad.any():
+        raise InputError(f"fluxerr must be > 0; {_row_list(bad)} (SN "
+                         f"{df.loc[bad, 'sn_id'].iloc[0]})", path=p, column="fluxerr")
+    return df
+
+
+def read_redshifts(path: PathLike) -> pd.DataFrame:
+    """Read ``redshifts.csv`` (``sn_id, z`` [, ``z_err``]) and validate z > 0."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("file not found", path=p)
+    df = pd.read_csv(p, dtype={"sn_id": str})
+    missing = [c for c in ("sn_id", "z") if c not in df.columns]
+    if missing:
+        raise InputError(f"missing column(s) {missing}; redshifts need sn_id, z", path=p)
+    z = pd.to_numeric(df["z"], errors="coerce").to_numpy(dtype=float)
+    bad = ~(np.isfinite(z) & (z > 0))
+    if bad.any():
+        raise InputError(f"redshifts must be > 0; {_row_list(bad)} (SN "
+                         f"{df.loc[bad, 'sn_id'].iloc[0]})", path=p, column="z")
+    df["z"] = z
+    dup = df["sn_id"].duplicated()
+    if dup.any():
+        raise InputError(f"duplicate sn_id {df.loc[dup, 'sn_id'].iloc[0]!r}", path=p,
+                         column="sn_id")
+    return df
+
+
+def write_csv(df: pd.DataFrame, path: PathLike, *, float_format: str | None = None) -> Path:
+    """Write a DataFrame to CSV atomically (no index)."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, float_format=float_format)
+    return Path(path)

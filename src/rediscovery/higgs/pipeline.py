@@ -1,0 +1,306 @@
+"""The whole Higgs analysis as a chain of stages in a run directory.
+
+``rediscovery higgs run --out runs/NAME`` runs, in order:
+
+========== ======================================= =========================================
+stage      reads                                   writes (in ``<run>/<stage>/``)
+========== ======================================= =========================================
+simulate   (config only)                           ``mc.parquet`` (labelled, weighted MC),
+                                                   ``observed.parquet`` (pseudo-data),
+                                                   ``truth.json`` (hidden μ; never read here)
+features   ``simulate/mc.parquet``,                ``mc.parquet``, ``observed.parquet`` with
+           ``simulate/observed.parquet``           the ``DER_*`` and ``NEW_*`` columns
+train      ``features/mc.parquet``                 ``model/`` (library format + JSON),
+                                                   ``metrics.json``, ``scores.parquet``
+evaluate   ``train/model``, ``train/scores``,      ``mc_scores.parquet`` (test split),
+           ``features/observed.parquet``           ``observed_scores.parquet``
+fit        ``evaluate/*.parquet``                  ``fit.json``, ``workspace.json``, plots
+========== ======================================= =========================================
+
+then ``results.json`` (the results contract) and ``report.html`` at the top of the run.
+
+Every stage is a function ``stage(inputs: dict[str, Path], out: Path, config: HiggsRunConfig)
+-> dict`` returning a small JSON-ready summary. A team replaces one with its own function of
+the same signature: ``--stage train=mypackage.module:function``. A stage whose inputs and
+configuration are unchanged is skipped on re-run; ``--force STAGE`` re-runs it and every stage
+after it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.core.files import write_json
+from rediscovery.core.report import write_report
+from rediscovery.core.runs import Run
+from rediscovery.higgs.schema import SET
+
+__all__ = [
+    "STAGES",
+    "HiggsRunConfig",
+    "load_stage_function",
+    "run_pipeline",
+    "stage_evaluate",
+    "stage_features",
+    "stage_fit",
+    "stage_simulate",
+    "stage_train",
+]
+
+log = logging.getLogger(__name__)
+
+StageFunction = Callable[[dict[str, Path], Path, "HiggsRunConfig"], dict[str, Any]]
+
+
+class HiggsRunConfig(BaseModel):
+    """Configuration of ``rediscovery higgs run`` (written to ``config.yaml``).
+
+    The hidden true signal strength of the pseudo-data is drawn from ``U(mu_range)`` with the
+    run's seed unless ``mu_true`` is given; it is written to ``simulate/truth.json`` only.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = Field(1, description="master seed of every random step")
+    events: int = Field(200_000, ge=3_000, description="simulated MC events (all processes)")
+    lumi_factor: float = Field(1.0, gt=0, description="pseudo-data luminosity / HiggsML's")
+    mu_true: float | None = Field(None, ge=0, description="true μ of the pseudo-data (hidden)")
+    mu_range: tuple[float, float] = Field((0.5, 1.5), description="range of the hidden μ draw")
+    mmc: bool = Field(False, description="compute DER_mass_MMC (slow: ~5k events/s)")
+    new_features: bool = Field(True, description="add the NEW_ features")
+    model: Literal["xgboost", "lightgbm", "hgb", "nn"] = "xgboost"
+    features: str = Field("all", description="'pri', 'all' or a comma-separated list")
+    model_params: dict[str, Any] = Field(default_factory=dict)
+    balance_classes: bool = True
+    n_threads: int = Field(2, ge=1)
+    n_bootstrap: int = Field(50, ge=2)
+    backend: Literal["minuit", "pyhf"] = "minuit"
+    min_bkg_per_bin: float = Field(10.0, gt=0, description="min. expected background per bin")
+    max_bins: int = Field(20, ge=1)
+
+
+def _hidden_mu(cfg: HiggsRunConfig) -> float:
+    if cfg.mu_true is not None:
+        return float(cfg.mu_true)
+    lo, hi = cfg.mu_range
+    # a stream of its own, so that changing other settings never changes the hidden truth
+    rng = np.random.default_rng([cfg.seed, 0x6D75])
+    return float(rng.uniform(lo, hi))
+
+
+# -- stages -----------------------------------------------------------------------------------
+def stage_simulate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
+    """Simulate the labelled MC sample and the blinded pseudo-data (with its ``truth.json``)."""
+    from rediscovery.higgs.io import write_events
+    from rediscovery.higgs.simulate import simulate_events, simulate_pseudo_data
+
+    mc = simulate_events(cfg.events, seed=np.random.default_rng([cfg.seed, 1]))
+    write_events(mc, out / "mc.parquet")
+    data, truth = simulate_pseudo_data(
+        lumi_factor=cfg.lumi_factor, mu=_hidden_mu(cfg), seed=np.random.default_rng([cfg.seed, 2])
+    )
+    write_events(data, out / "observed.parquet")
+    write_json(out / "truth.json", truth)
+    return {"mc_events": len(mc), "observed_events": len(data)}
+
+
+def stage_features(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
+    """Add the ``DER_*`` (and ``NEW_*``) features to the MC and to the pseudo-data."""
+    from rediscovery.higgs.features import add_derived_features, add_new_features
+    from rediscovery.higgs.io import read_events, write_events
+
+    counts = {}
+    for name in ("mc", "observed"):
+        df = add_derived_features(read_events(inputs[name]), mmc=cfg.mmc)
+        if cfg.new_features:
+            df = add_new_features(df)
+        write_events(df, out / f"{name}.parquet")
+        counts[f"{name}_columns"] = df.shape[1]
+    return counts
+
+
+def stage_train(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
+    """Split the MC 1:1:1, train the classifier on ``train``, evaluate on ``test``."""
+    from rediscovery.higgs.io import read_events
+    from rediscovery.higgs.models.workflow import train_classifier
+
+    mc = read_events(inputs["mc"])
+    feats: str | list[str] = cfg.features
+    if cfg.features not in ("pri", "all"):
+        feats = [f.strip() for f in cfg.features.split(",") if f.strip()]
+    res = train_classifier(
+        mc, cfg.model, features=feats, params=cfg.model_params,
+        balance_classes=cfg.balance_classes, seed=cfg.seed, n_bootstrap=cfg.n_bootstrap,
+        n_threads=cfg.n_threads,
+    )
+    res.model.save(out / "model")
+    write_json(out / "metrics.json", res.metrics)
+    res.scores.to_parquet(out / "scores.parquet", index=False)
+    try:
+        from rediscovery.higgs import plots_models
+
+        plots_models.plot_training_summary(res, out)
+    except (ImportError, AttributeError):  # plotting layer absent: metrics are still written
+        log.info("no training plots (rediscovery.higgs.plots_models.plot_training_summary)")
+    return {k: res.metrics[k] for k in ("auc", "auc_err", "ams_best", "ams_best_err")}
+
+
+def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
+    """Keep the MC ``test`` split as templates and score the pseudo-data with the model."""
+    from rediscovery.higgs.io import read_events
+    from rediscovery.higgs.models import load_model
+    from rediscovery.higgs.models.workflow import score_events
+
+    scores = pd.read_parquet(inputs["scores"])
+    test = scores[scores[SET].astype(str) == "test"].reset_index(drop=True)
+    if test.empty:
+        raise InputError("no events of the 'test' split", path=inputs["scores"], column=SET)
+    test.to_parquet(out / "mc_scores.parquet", index=False)
+    model = load_model(inputs["model"])
+    observed = read_events(inputs["observed"])
+    score_events(model, observed).to_parquet(out / "observed_scores.parquet", index=False)
+    return {"mc_test_events": len(test), "observed_events": len(observed)}
+
+
+def stage_fit(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
+    """Binned profile-likelihood fit of μ to the observed score histogram (``higgs fit``)."""
+    from rediscovery.higgs.commands.stat import fit_command
+
+    fit_command(scores=inputs["mc_scores"], observed=inputs["observed_scores"], out=out,
+                backend=cfg.backend, min_bkg=cfg.min_bkg_per_bin, max_bins=cfg.max_bins,
+                cross_check=True, plots=True)
+    result = json.loads((out / "fit.json").read_text())
+    return {k: result[k] for k in ("mu_hat", "mu_68", "z_discovery_observed", "converged")
+            if k in result}
+
+
+#: Stage name -> (built-in function, {input name: path relative to the run}).
+STAGES: dict[str, tuple[StageFunction, dict[str, str]]] = {
+    "simulate": (stage_simulate, {}),
+    "features": (stage_features, {"mc": "simulate/mc.parquet",
+                                  "observed": "simulate/observed.parquet"}),
+    "train": (stage_train, {"mc": "features/mc.parquet"}),
+    "evaluate": (stage_evaluate, {"model": "train/model", "scores": "train/scores.parquet",
+                                  "observed": "features/observed.parquet"}),
+    "fit": (stage_fit, {"mc_scores": "evaluate/mc_scores.parquet",
+                        "observed_scores": "evaluate/observed_scores.parquet"}),
+}
+
+_OUTPUTS = {
+    "simulate": ["mc.parquet", "observed.parquet", "truth.json"],
+    "features": ["mc.parquet", "observed.parquet"],
+    "train": ["metrics.json", "scores.parquet", "model"],
+    "evaluate": ["mc_scores.parquet", "observed_scores.parquet"],
+    "fit": ["fit.json"],
+}
+
+
+def load_stage_function(spec: str) -> StageFunction:
+    """Import ``package.module:function`` (a replacement stage)."""
+    mod, sep, attr = spec.partition(":")
+    if not sep or not mod or not attr:
+        raise ConfigError(f"stage function {spec!r}: expected 'package.module:function'")
+    try:
+        func = getattr(importlib.import_module(mod), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"stage function {spec!r} cannot be imported: {exc}") from exc
+    if not callable(func):
+        raise ConfigError(f"stage function {spec!r} is not callable")
+    return func  # type: ignore[no-any-return]
+
+
+def _input_files(paths: Mapping[str, Path]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths.values():
+        files.extend(sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p])
+    return files
+
+
+def run_pipeline(
+    out: str | Path,
+    config: HiggsRunConfig | None = None,
+    *,
+    replace: Mapping[str, str] | None = None,
+    force: Sequence[str] = (),
+    until: str | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) the Higgs analysis in the run directory ``out``.
+
+    Parameters
+    ----------
+    out
+        Run directory (created).
+    config
+        The configuration (defaults otherwise).
+    replace
+        ``{stage: "package.module:function"}`` replacement stages.
+    force
+        Stages to re-run even if unchanged; every later stage re-runs too.
+    until
+        Stop after this stage.
+
+    Returns
+    -------
+    dict
+        The content of ``results.json`` (empty if stopped before the fit).
+    """
+    cfg = config or HiggsRunConfig()
+    replace = dict(replace or {})
+    unknown = sorted((set(replace) | set(force) | ({until} if until else set())) - set(STAGES))
+    if unknown:
+        raise ConfigError(f"unknown stage(s) {unknown}; stages are {list(STAGES)}")
+    run = Run.create(out, config={"higgs": cfg.model_dump(mode="json"), "replace": replace},
+                     seed=cfg.seed)
+    first_forced = min((list(STAGES).index(s) for s in force), default=len(STAGES))
+    config_json = cfg.model_dump(mode="json")
+    for i, (name, (builtin, rel_inputs)) in enumerate(STAGES.items()):
+        func = load_stage_function(replace[name]) if name in replace else builtin
+        inputs = {k: run.path / v for k, v in rel_inputs.items()}
+        for k, p in inputs.items():
+            if not p.exists():
+                raise InputError(f"input {k!r} of stage {name!r} is missing; run the earlier "
+                                 "stages first", path=p)
+        stage_cfg = {"config": config_json, "function": replace.get(name, "builtin")}
+        with run.stage(name, inputs=_input_files(inputs), config=stage_cfg,
+                       outputs=_OUTPUTS[name], force=i >= first_forced) as st:
+            if not st.skipped:
+                log.info("stage %s: running", name)
+                st.results.update(func(inputs, st.dir, cfg) or {})
+        if name == until:
+            break
+    results: dict[str, Any] = {}
+    if (run.path / "fit" / "fit.json").exists() and until in (None, "fit"):
+        results = _results(run.path)
+        write_json(run.path / "results.json", results)
+    write_report(run.path, title=f"rediscovery Higgs run {run.path.name}")
+    return results
+
+
+def _results(root: Path) -> dict[str, Any]:
+    """The results contract: fit.json plus the classifier's AUC and best AMS."""
+    fit = json.loads((root / "fit" / "fit.json").read_text())
+    metrics_path = root / "train" / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    out = dict(fit)
+    for key in ("auc", "auc_err", "ams_best", "ams_best_err"):
+        if key in metrics:
+            out.setdefault(key, metrics[key])
+    return out
+
+
+def summarise(results: Mapping[str, Any]) -> dict[str, Any]:
+    """The headline numbers of a results dict (for printing)."""
+    keys = ("mu_hat", "mu_68", "mu_stat_68", "z_discovery_observed", "z_discovery_expected",
+            "auc", "ams_best", "converged")
+    return {k: results[k] for k in keys if k in results}
+

@@ -1,0 +1,1125 @@
+r"""Fast physics-based simulation of the HiggsML lepton + hadronic-tau channel.
+
+Every event is built from physics, fully vectorised with NumPy (no loop over events):
+
+1. **Production.** A boson (H, Z, W, a tt̄ or WW system) recoils against initial-state
+   radiation: a geometric number of radiated partons (staircase scaling) with a power-law
+   transverse-momentum spectrum plus an unclustered soft term; the boson transverse momentum
+   is minus their vector sum ("boson pT from recoil"). Its mass follows a Breit–Wigner (Z, W,
+   and the W's inside tt̄ and WW) or is fixed (H, m_H = 125 GeV); its rapidity is Gaussian,
+   truncated at the kinematic limit. VBF Higgs production adds two forward tagging jets with
+   large Δη and m_jj that take the Higgs recoil.
+2. **Decays** are done exactly with two-body decays in the parent rest frame plus Lorentz
+   boosts: H/Z → ττ (isotropic, resp. 1 + cos²θ), W → ℓν, t → bW. Tau decays: leptonic
+   τ → ℓνν with the Michel spectrum of the charged-lepton energy, :math:`dΓ/dx ∝ x^2(3 - 2x)`,
+   :math:`x = 2E_ℓ/m_τ` (unpolarised, massless lepton); hadronic τ → hν with h = π, ρ or a1
+   (masses, widths and branching fractions from the PDG), isotropic in the τ rest frame,
+   giving the flat visible-energy fraction of a two-body decay. All neutrinos go to the missing
+   transverse momentum.
+3. **Fake taus.** In W+jets and in half of the tt̄ events the hadronic tau is a mis-identified
+   quark/gluon jet carrying a fraction ~ N(0.8, 0.12) of the jet momentum; the rest of the jet
+   joins the soft term.
+4. **Detector.** Gaussian smearing of τ_h (8 %), lepton (2 %) and jets (stochastic ⊕ noise ⊕
+   constant terms); the soft term is smeared with a resolution :math:`σ = k\sqrt{ΣE_T}` per
+   component. The reconstructed MET is minus the vector sum of every reconstructed object and
+   the soft term, so mis-measurements and lost forward jets propagate to it, and
+   ``PRI_met_sumet`` is the scalar sum of all reconstructed objects plus the soft term plus the
+   pile-up/underlying-event activity.
+5. **Selection**: the thresholds of :data:`SELECTION` (checked against the minima of the real
+   HiggsML sample: τ p_T > 20 GeV, lepton p_T > 26 GeV, |η| < 2.5 for both, jets counted with
+   p_T > 30 GeV and |η| < 4.5, ΔR(τ, ℓ) > 0.2, b-jet veto). Events failing it are not returned;
+   each process is generated in batches until the requested number passes.
+
+Weights are cross-section weights :math:`w_p = μ_p T_p / N_p`: :math:`T_p` is the expected
+number of selected events of process *p* at the HiggsML luminosity (see :data:`PROCESS_YIELDS`)
+and :math:`N_p` the number generated, so the summed weights do not depend on the number of
+events (signal 691.989, background 410,999.847, the totals of the HiggsML training set).
+
+References
+----------
+C. Adam-Bourdarios et al., *The Higgs boson machine learning challenge*, HiggsML documentation
+v1.8 (2014). Particle Data Group, R.L. Workman et al., PTEP 2022, 083C01 (masses, widths,
+τ branching fractions). LHC Higgs Cross Section WG, CERN-2013-004 (8 TeV cross sections).
+ATLAS Collaboration, JHEP 04 (2015) 117 (H→ττ evidence, lepton–hadron selection).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rediscovery.core.errors import ConfigError
+from rediscovery.higgs.schema import (
+    EVENT_ID,
+    LABEL,
+    PHI_COLUMNS,
+    PRI_COLUMNS,
+    PROCESS,
+    PROCESSES,
+    SIGNAL_PROCESSES,
+    WEIGHT,
+)
+
+__all__ = [
+    "BACKGROUND_TOTAL",
+    "DETECTOR",
+    "NUISANCE_DEFAULTS",
+    "NUISANCE_PRIORS",
+    "PROCESS_YIELDS",
+    "SELECTION",
+    "SIGNAL_TOTAL",
+    "DetectorModel",
+    "Selection",
+    "draw_nuisances",
+    "simulate_events",
+    "simulate_pseudo_data",
+]
+
+log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------------------------
+# Published constants (GeV). PDG 2022 unless stated.
+_M_TAU = 1.77686
+_M_Z, _GAMMA_Z = 91.1876, 2.4952
+_M_W, _GAMMA_W = 80.377, 2.085
+_M_TOP = 172.5
+_M_B = 4.78
+_M_H = 125.0
+_SQRT_S = 8000.0  # LHC 2012 centre-of-mass energy of the HiggsML sample
+#: hadronic τ decay modes: (mass GeV, width GeV, branching fraction) for π, ρ(770), a1(1260);
+#: the BRs are τ→πν 10.82 %, τ→ππ0ν 25.49 %, τ→3h ν (1- and 3-prong) 18.3 % (PDG).
+_TAU_HAD_MODES = ((0.13957, 0.0, 0.1082), (0.7753, 0.1491, 0.2549), (1.230, 0.420, 0.183))
+
+#: Summed weight of the HiggsML training set (documentation v1.8; also the data README).
+SIGNAL_TOTAL = 691.989
+BACKGROUND_TOTAL = 410_999.847
+
+
+@dataclass(frozen=True)
+class Selection:
+    """HiggsML-like lepton + hadronic-tau selection (GeV, radians).
+
+    The thresholds reproduce the minima of the real HiggsML sample: PRI_tau_pt ≥ 20.000,
+    PRI_lep_pt ≥ 26.004 (single-lepton trigger plateau), |η| ≤ 2.49 for both, jets counted with
+    p_T ≥ 30.0 and |η| ≤ 4.49, DER_deltar_tau_lep ≥ 0.228.
+    """
+
+    tau_pt_min: float = 20.0
+    tau_eta_max: float = 2.5
+    lep_pt_min: float = 26.0
+    lep_eta_max: float = 2.5
+    jet_pt_min: float = 30.0
+    jet_eta_max: float = 4.5
+    #: jets between this and ``jet_pt_min`` are reconstructed (enter MET and ΣE_T) but not counted
+    jet_pt_reco_min: float = 20.0
+    deltar_min: float = 0.2
+    #: b-tagging (for the b-jet veto applied to tt̄): p_T, |η| range and efficiency
+    btag_pt_min: float = 30.0
+    btag_eta_max: float = 2.5
+    btag_efficiency: float = 0.70
+
+
+SELECTION = Selection()
+
+
+@dataclass(frozen=True)
+class DetectorModel:
+    """Resolution parameters of the detector simulation (GeV unless stated)."""
+
+    tau_pt_resolution: float = 0.08  # σ(p_T)/p_T of τ_h
+    lep_pt_resolution: float = 0.02  # σ(p_T)/p_T of e/μ
+    #: jet σ(p_T)/p_T = N/p_T ⊕ S/√p_T ⊕ C (ATLAS-like calorimeter)
+    jet_noise: float = 3.0
+    jet_stochastic: float = 0.65
+    jet_constant: float = 0.04
+    angle_resolution: float = 0.01  # on η and φ of every object
+    met_resolution: float = 0.55  # k in σ(E_x,y^miss) = k √ΣE_T  [√GeV]
+    #: pile-up / underlying-event ΣE_T: Gamma(shape, scale) [GeV]
+    ue_sumet_shape: float = 2.0
+    ue_sumet_scale: float = 10.0
+    fake_tau_fraction_mean: float = 0.80  # p_T(τ_h fake)/p_T(jet)
+    fake_tau_fraction_sigma: float = 0.12
+
+
+DETECTOR = DetectorModel()
+
+#: Nuisance parameters understood by the simulator and their nominal values: τ energy scale,
+#: jet energy scale, extra soft-MET noise σ in GeV, and background normalisation factors
+#: (used by :func:`simulate_pseudo_data`).
+NUISANCE_DEFAULTS: dict[str, float] = {
+    "tes": 1.0,
+    "jes": 1.0,
+    "soft_met": 0.0,
+    "bkg_scale": 1.0,
+    "ttbar_scale": 1.0,
+    "diboson_scale": 1.0,
+}
+
+#: Priors from which :func:`draw_nuisances` draws hidden nuisance values: (kind, centre, width,
+#: low clip, high clip); ``lognormal`` draws exp(N(log centre, width)). They follow the
+#: test-time draws of the Fair Universe HiggsML Uncertainty Challenge (2024): τ and jet energy
+#: scales 1 ± 1 %, soft MET LogNormal(0, 1) clipped to [0, 5] GeV, total background ± 0.1 %,
+#: tt̄ ± 2 %, diboson ± 25 %.
+NUISANCE_PRIORS: dict[str, tuple[str, float, float, float, float]] = {
+    "tes": ("normal", 1.0, 0.01, 0.9, 1.1),
+    "jes": ("normal", 1.0, 0.01, 0.9, 1.1),
+    "soft_met": ("lognormal", 1.0, 1.0, 0.0, 5.0),
+    "bkg_scale": ("normal", 1.0, 0.001, 0.99, 1.01),
+    "ttbar_scale": ("normal", 1.0, 0.02, 0.8, 1.2),
+    "diboson_scale": ("normal", 1.0, 0.25, 0.0, 2.0),
+}
+
+
+def draw_nuisances(seed: int | np.random.Generator) -> dict[str, float]:
+    """Draw one set of nuisance values from :data:`NUISANCE_PRIORS` (for hidden truths)."""
+    rng = _rng(seed)
+    out = {}
+    for name, (kind, centre, width, lo, hi) in NUISANCE_PRIORS.items():
+        z = rng.standard_normal()
+        value = centre * np.exp(width * z) if kind == "lognormal" else centre + width * z
+        out[name] = float(np.clip(value, lo, hi))
+    return out
+
+
+@dataclass(frozen=True)
+class _Proc:
+    """One generated sub-process."""
+
+    name: str  # internal name
+    process: str  # value of the Process column
+    signal: bool
+    share: float  # fraction of its class total weight
+    count_share: float  # default fraction of generated events (of all events)
+    isr_rate: float  # mean number of radiated partons above _ISR_PT_MIN (geometric)
+    isr_index: float  # power-law index α of the radiation p_T spectrum
+    eff_guess: float = 0.3
+
+
+# Shares of the class totals derived from the real HiggsML sample's weight structure (each
+# HiggsML process sample has its own weight values): signal = gluon fusion 88 % (weight 0.00572)
+# + VBF 9 % (0.00046) + VH 3 % (0.00081, not simulated: counted with gluon fusion); background
+# = W+jets 86.9 % (continuous weights, transverse mass peaking near m_W), Z→ττ 11.4 % (weights
+# 0.513, 0.444, ...), tt̄ 1.8 % (0.227). Diboson is absent from HiggsML; it gets 0.25 % taken
+# from W+jets (σ(WW)·BR ≈ 1 % of σ(W)·BR before selection, CMS/ATLAS 8 TeV).
+_PROCS: tuple[_Proc, ...] = (
+    _Proc("ggH", "htautau", True, 0.908, 0.155, 3.0, 3.0, 0.10),
+    _Proc("VBFH", "htautau", True, 0.092, 0.188, 1.2, 3.0, 0.12),
+    _Proc("ztautau", "ztautau", False, 0.1137, 0.200, 4.5, 3.0, 0.05),
+    _Proc("wjets", "wjets", False, 0.8661, 0.400, 1.3, 3.0, 0.20),
+    _Proc("ttbar", "ttbar", False, 0.0177, 0.042, 1.0, 3.0, 0.15),
+    _Proc("diboson", "diboson", False, 0.0025, 0.015, 1.3, 3.0, 0.15),
+)
+
+#: Expected number of selected events per internal sub-process at the HiggsML luminosity
+#: (the summed weight of that sub-process for μ = 1).
+PROCESS_YIELDS: dict[str, float] = {
+    p.name: p.share * (SIGNAL_TOTAL if p.signal else BACKGROUND_TOTAL) for p in _PROCS
+}
+
+_ISR_PT_MIN = 15.0  # GeV, lower edge of the radiated-parton spectrum
+_ISR_ETA_SIGMA = 1.9
+_ISR_KMAX = 4
+#: power-law index of the p_T spectrum of jets that fake τ_h in W+jets: steeper than the
+#: radiation spectrum because the fake rate falls with p_T
+_FAKE_JET_INDEX = 4.5
+_FAKE_JET_ETA_SIGMA = 1.5
+_SOFT_SIGMA = 5.0  # GeV, per-component unclustered recoil
+_JET_ETA_LOST = 4.9  # beyond the calorimeter: the parton is lost (fake MET)
+
+_F = np.float32  # working precision of the generation (outputs are float64)
+
+
+class _Draw:
+    """Single-precision random draws with the ``numpy.random.Generator`` method names used here.
+
+    The generation works in float32: its relative precision (6e-8) is far below any detector
+    resolution, and NumPy's float32 random numbers and transcendental functions are several
+    times faster. Normal deviates use the Box–Muller transform (exact) on float32 uniforms.
+    Python-float constants keep arrays in float32 (NEP 50); outputs are cast to float64.
+    """
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+
+    def random(self, size):
+        return self.rng.random(size, dtype=_F)
+
+    def uniform(self, lo, hi, size):
+        return float(lo) + float(hi - lo) * self.rng.random(size, dtype=_F)
+
+    def standard_normal(self, size):
+        shape = (size,) if np.isscalar(size) else tuple(size)
+        m = int(np.prod(shape))
+        h = (m + 1) // 2
+        u1 = 1.0 - self.rng.random(h, dtype=_F)  # (0, 1]: log is finite
+        ang = (2 * np.pi) * self.rng.random(h, dtype=_F)
+        r = np.sqrt(-2.0 * np.log(u1))
+        return np.concatenate([r * np.cos(ang), r * np.sin(ang)])[:m].reshape(shape)
+
+    def normal(self, mu, sigma, size):
+        return float(mu) + float(sigma) * self.standard_normal(size)
+
+    def exponential(self, scale, size):
+        return float(scale) * self.rng.standard_exponential(size, dtype=_F)
+
+    def gamma(self, shape, scale, size):
+        return float(scale) * self.rng.standard_gamma(shape, size, dtype=_F)
+
+    def discrete(self, pmf, size):
+        """Draws of 0..len(pmf)-1 with probabilities ``pmf`` (inverse CDF by table)."""
+        cdf = np.cumsum(np.asarray(pmf, dtype=np.float64))[:-1] / np.sum(pmf)
+        return np.searchsorted(cdf.astype(_F), self.rng.random(size, dtype=_F), side="right")
+
+
+def _multiplicity_pmf(mean, kmax):
+    """Parton multiplicity: geometric ("staircase scaling", constant ratio of successive jet
+    multiplicities, as measured in W/Z + jets) with the given mean, truncated at kmax."""
+    q = mean / (1.0 + mean)
+    pmf = (1.0 - q) * q ** np.arange(kmax + 1)
+    pmf[-1] += q ** (kmax + 1)  # the tail goes to the last bin
+    return pmf
+
+
+def _ptetaphi_to_p(pt, eta, phi):
+    return pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
+
+
+def _p_to_ptetaphi(px, py, pz):
+    pt = np.hypot(px, py)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eta = np.arcsinh(np.where(pt > 0, pz / np.where(pt > 0, pt, 1.0), 0.0))
+    return pt, eta, np.arctan2(py, px)
+
+
+def _wrap(phi):
+    """Map angles in (-3π, 3π) to (-π, π] (outputs are re-wrapped in float64 at the end)."""
+    return np.where(phi > np.pi, phi - 2 * np.pi, np.where(phi <= -np.pi, phi + 2 * np.pi, phi))
+
+
+def _isotropic(rng, n):
+    cos_t = rng.uniform(-1.0, 1.0, n)
+    sin_t = np.sqrt(1.0 - cos_t**2)
+    phi = rng.uniform(-np.pi, np.pi, n)
+    return sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t
+
+
+def _one_plus_cos2(rng, n):
+    """Directions with dN/dcosθ ∝ 1 + cos²θ about the beam axis (spin-1 boson → fermions).
+
+    Inverse CDF: c³ + 3c + (4 - 8u) = 0, solved with Cardano's formula.
+    """
+    q = 4.0 * rng.uniform(0.0, 1.0, n) - 2.0
+    r = np.sqrt(q * q + 1.0)
+    cos_t = np.cbrt(q + r) + np.cbrt(q - r)
+    sin_t = np.sqrt(np.clip(1.0 - cos_t**2, 0.0, None))
+    phi = rng.uniform(-np.pi, np.pi, n)
+    return sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t
+
+
+def _boost(e, px, py, pz, parent, mass):
+    r"""Boost four-vectors (e, p) from the rest frame of ``parent`` (E, P; mass M) to the lab.
+
+    With γ = E/M and β = P/E: :math:`E' = (E e + P·p)/M`,
+    :math:`p' = p + P\,[(P·p)/(M(E + M)) + e/M]`.
+    """
+    pe, ppx, ppy, ppz = parent
+    dot = ppx * px + ppy * py + ppz * pz
+    f = dot / (mass * (pe + mass)) + e / mass
+    return (pe * e + dot) / mass, px + f * ppx, py + f * ppy, pz + f * ppz
+
+
+def _two_body(parent, mass, m1, m2, direction):
+    """Decay ``parent`` = (E, px, py, pz) of mass ``mass`` into masses m1, m2 (GeV).
+
+    ``direction`` is the unit vector of daughter 1 in the parent rest frame; masses may be
+    scalars or arrays. Returns the two daughters' lab four-vectors.
+    """
+    m2sq = mass * mass
+    lam = (m2sq - (m1 + m2) ** 2) * (m2sq - (m1 - m2) ** 2)
+    pstar = np.sqrt(np.maximum(lam, 0.0)) / (2.0 * mass)
+    e1 = np.sqrt(pstar * pstar + m1 * m1)
+    e2 = np.sqrt(pstar * pstar + m2 * m2)
+    if np.ndim(pstar) == 0:  # all masses fixed: keep Python floats (no float64 promotion)
+        pstar, e1, e2 = float(pstar), float(e1), float(e2)
+    ux, uy, uz = direction
+    kx, ky, kz = pstar * ux, pstar * uy, pstar * uz
+    d1 = _boost(e1, kx, ky, kz, parent, mass)
+    d2 = _boost(e2, -kx, -ky, -kz, parent, mass)
+    return d1, d2
+
+
+def _sub(a, b):
+    return tuple(x - y for x, y in zip(a, b, strict=True))
+
+
+def _breit_wigner(rng, n, m0, gamma, lo, hi):
+    """Relativistic-approximation (Cauchy) mass distribution truncated to [lo, hi] GeV."""
+    a, b = np.arctan((lo - m0) / (gamma / 2)), np.arctan((hi - m0) / (gamma / 2))
+    return m0 + gamma / 2 * np.tan(rng.uniform(a, b, n))
+
+
+def _boson(rng, mass, qx, qy, y_sigma):
+    """Lab four-vector of a system of mass ``mass`` with transverse momentum (qx, qy)."""
+    n = qx.shape[0]
+    mt = np.sqrt(mass**2 + qx**2 + qy**2)
+    ymax = np.log(_SQRT_S / mt)
+    y = np.clip(rng.normal(0.0, y_sigma, n), -ymax, ymax)
+    return mt * np.cosh(y), qx, qy, mt * np.sinh(y)
+
+
+def _tau_leptonic(rng, tau):
+    """τ → ℓνν: returns (lepton four-vector, neutrinos four-vector).
+
+    The charged-lepton energy fraction x = 2E/m_τ in the τ rest frame follows the unpolarised
+    Michel spectrum 2x²(3 - 2x); its CDF 2x³ - x⁴ is inverted with Newton steps.
+    """
+    n = tau[0].shape[0]
+    u = rng.uniform(0.0, 1.0, n)
+    x = np.cbrt(u / 2.0) * 1.1
+    for _ in range(5):
+        x = np.clip(x - (2 * x**3 - x**4 - u) / (6 * x**2 - 4 * x**3 + 1e-12), 1e-6, 1.0)
+    el = 0.5 * _M_TAU * x
+    ux, uy, uz = _isotropic(rng, n)
+    lep = _boost(el, el * ux, el * uy, el * uz, tau, _M_TAU)
+    return lep, _sub(tau, lep)
+
+
+def _tau_hadronic(rng, tau):
+    """τ → hν with h = π, ρ or a1 (PDG branching fractions), isotropic: (visible, neutrino)."""
+    n = tau[0].shape[0]
+    brs = np.array([m[2] for m in _TAU_HAD_MODES])
+    mode = np.searchsorted(np.cumsum(brs / brs.sum()), rng.uniform(0.0, 1.0, n))
+    mvis = np.empty(n, dtype=_F)
+    for k, (m0, width, _) in enumerate(_TAU_HAD_MODES):
+        sel = mode == k
+        if width == 0.0:
+            mvis[sel] = m0
+        else:
+            mvis[sel] = _breit_wigner(rng, int(sel.sum()), m0, width, 0.3, _M_TAU - 0.05)
+    vis, nu = _two_body(tau, _M_TAU, mvis, 0.0, _isotropic(rng, n))
+    return vis, nu
+
+
+def _ditau_taus(rng, boson, mass, spin1):
+    """Boson → ττ (isotropic for a scalar, 1 + cos²θ for a vector boson): two τ four-vectors."""
+    n = boson[0].shape[0]
+    d = _one_plus_cos2(rng, n) if spin1 else _isotropic(rng, n)
+    return _two_body(boson, mass, _M_TAU, _M_TAU, d)
+
+
+def _precut(vec, pt_min, eta_max):
+    """Loose generator-level cut on a lab four-vector: p_T > pt_min and |η| < eta_max.
+
+    Used only with thresholds 5 σ of the resolution below the selection, so it removes events
+    that could not pass the selection anyway (saves the cost of decaying and smearing them).
+    """
+    pt = np.hypot(vec[1], vec[2])
+    return (pt > pt_min) & (np.abs(vec[3]) < pt * float(np.sinh(eta_max)))
+
+
+def _precut_thresholds(nuis):
+    det, sel = DETECTOR, SELECTION
+    eta_pad = 5 * det.angle_resolution
+    lep = (sel.lep_pt_min / (1 + 5 * det.lep_pt_resolution), sel.lep_eta_max + eta_pad)
+    tau = (sel.tau_pt_min / (nuis["tes"] * (1 + 5 * det.tau_pt_resolution)),
+           sel.tau_eta_max + eta_pad)
+    return lep, tau
+
+
+def _loosen(cut):
+    """Parent-level version of a (p_T, |η|) pre-cut: 70 % of the p_T, 0.5 more in |η|."""
+    return 0.7 * cut[0], cut[1] + 0.5
+
+
+def _take(mask, *items):
+    """Index arrays (or tuples of arrays) by ``mask`` along the first axis."""
+    idx = np.flatnonzero(mask)
+    return [tuple(a[idx] for a in it) if isinstance(it, tuple) else it[idx] for it in items]
+
+
+# --------------------------------------------------------------------------------------------
+# radiation and event content
+
+
+@dataclass
+class _Truth:
+    """Generator-level content of a batch (GeV): visible τ_h, lepton, jets (n, k), ν, soft."""
+
+    tau: tuple
+    lep: tuple
+    jet_pt: np.ndarray
+    jet_eta: np.ndarray
+    jet_phi: np.ndarray
+    nu_x: np.ndarray
+    nu_y: np.ndarray
+    soft_x: np.ndarray
+    soft_y: np.ndarray
+    is_b: np.ndarray | None = None
+    fake_tau: np.ndarray | None = None  # bool: τ_h is a mis-identified jet
+    ok: np.ndarray = field(default_factory=lambda: np.ones(0, bool))
+
+
+def _radiation(rng, n, rate, index, kmax=_ISR_KMAX):
+    """Radiated partons: geometric count of mean ``rate`` (at most kmax), p_T ∝ p_T^-α above
+    _ISR_PT_MIN, uniform φ; plus the unclustered soft recoil (Gaussian, per component).
+
+    Returns (pt, phi) of shape (n, kmax) (p_T = 0 for absent partons), their summed (px, py),
+    and the soft term (sx, sy). The pseudorapidities, which do not enter the recoil, are drawn
+    later by :func:`_parton_eta` for the events that survive the generator-level cuts.
+    """
+    k = rng.discrete(_multiplicity_pmf(rate, kmax), n)
+    u = 1.0 - rng.random((n, kmax))
+    # inverse CDF of the power law; index 3 (the default) is 1/√u, cheaper than a power
+    shape = 1.0 / np.sqrt(u) if index == 3.0 else u ** (-1.0 / (index - 1.0))
+    pt = _ISR_PT_MIN * shape * (np.arange(kmax)[None, :] < k[:, None])
+    phi = rng.uniform(-np.pi, np.pi, (n, kmax))
+    sumx = _rowsum(pt * np.cos(phi))
+    sumy = _rowsum(pt * np.sin(phi))
+    soft = rng.normal(0.0, _SOFT_SIGMA, (2, n))
+    return pt, phi, sumx, sumy, soft[0], soft[1]
+
+
+def _parton_eta(rng, shape):
+    """Pseudorapidities of radiated partons: Gaussian, σ = _ISR_ETA_SIGMA."""
+    return rng.normal(0.0, _ISR_ETA_SIGMA, shape)
+
+
+def _recoil(sumx, sumy, soft_x, soft_y):
+    """Transverse momentum balancing the radiation (partons + soft term)."""
+    return -(sumx + soft_x), -(sumy + soft_y)
+
+
+def _parton_sums(pt, phi):
+    return _rowsum(pt * np.cos(phi)), _rowsum(pt * np.sin(phi))
+
+
+def _rowsum(a):
+    """Sum over the (few) columns of an (n, k) array.
+
+    Adding columns is ~20x faster than ``np.sum(a, axis=1)`` for k ≤ 8 (strided reduction).
+    """
+    out = a[:, 0].copy()
+    for j in range(1, a.shape[1]):
+        out += a[:, j]
+    return out
+
+
+def _top2(pt, eta, phi):
+    """Leading and subleading entries by p_T of each row (p_T = 0: no entry), by column scans.
+
+    Returns (pt1, eta1, phi1, pt2, eta2, phi2); a missing entry has p_T = 0.
+    """
+    z = np.zeros(pt.shape[0], dtype=pt.dtype)
+    p1, e1, f1, p2, e2, f2 = z, z, z, z, z, z
+    for j in range(pt.shape[1]):
+        p, e, f = pt[:, j], eta[:, j], phi[:, j]
+        first = p > p1
+        second = ~first & (p > p2)
+        p2 = np.where(first, p1, np.where(second, p, p2))
+        e2 = np.where(first, e1, np.where(second, e, e2))
+        f2 = np.where(first, f1, np.where(second, f, f2))
+        p1 = np.where(first, p, p1)
+        e1 = np.where(first, e, e1)
+        f1 = np.where(first, f, f1)
+    return p1, e1, f1, p2, e2, f2
+
+
+def _fake_from_jets(rng, pt, eta, phi, candidates):
+    """Pick one candidate jet per event (uniformly) to fake a τ_h.
+
+    Returns (index, has_candidate, fraction r of the jet momentum taken by the fake τ_h).
+    """
+    n, k = pt.shape
+    score = np.where(candidates, rng.uniform(0.0, 1.0, (n, k)), -1.0)
+    idx = np.argmax(score, axis=1)
+    has = np.take_along_axis(score, idx[:, None], 1)[:, 0] >= 0
+    return idx, has, _fake_fraction(rng, n)
+
+
+def _fake_fraction(rng, n):
+    """Fraction of a jet's p_T reconstructed as the fake τ_h."""
+    mean, sigma = DETECTOR.fake_tau_fraction_mean, DETECTOR.fake_tau_fraction_sigma
+    return np.clip(rng.normal(mean, sigma, n), 0.3, 1.0)
+
+
+def _gen_boson_tautau(rng, n, proc: _Proc, nuis, higgs: bool, vbf: bool) -> _Truth:
+    kmax = 2 if vbf else _ISR_KMAX
+    pt, phi, sumx, sumy, sx, sy = _radiation(rng, n, proc.isr_rate, proc.isr_index, kmax)
+    tag_eta = None
+    if vbf:
+        # Two tagging quarks from WW/ZZ fusion: p_T ~ Gamma (peak ≈ m_W/2), opposite forward
+        # hemispheres with |Δη| ≈ 4.5 on average, independent azimuths.
+        tag_pt = rng.gamma(2.6, 24.0, (n, 2))
+        side = np.where(rng.random(n) < 0.5, 1.0, -1.0)[:, None]
+        tag_eta = side * np.column_stack(
+            [rng.normal(2.3, 1.1, n), -rng.normal(2.3, 1.1, n)]
+        )
+        tag_phi = rng.uniform(-np.pi, np.pi, (n, 2))
+        tx, ty = _parton_sums(tag_pt, tag_phi)
+        sumx, sumy = sumx + tx, sumy + ty
+        pt = np.concatenate([tag_pt, pt], axis=1)
+        phi = np.concatenate([tag_phi, phi], axis=1)
+    qx, qy = _recoil(sumx, sumy, sx, sy)
+    if higgs:
+        mass = _M_H
+        y_sigma = 1.7 if vbf else 1.8
+    else:
+        mass = _breit_wigner(rng, n, _M_Z, _GAMMA_Z, 60.0, 250.0)
+        y_sigma = 2.0
+    boson = _boson(rng, mass, qx, qy, y_sigma)
+    t1, t2 = _ditau_taus(rng, boson, mass, spin1=not higgs)
+    lep_cut, tau_cut = _precut_thresholds(nuis)
+    # on the parent τ's the pre-cuts are looser still: a visible daughter can be more central
+    # and carry more p_T than its parent (opening angle ~ m_τ/E)
+    keep = _precut(t2, *_loosen(tau_cut)) & _precut(t1, *_loosen(lep_cut))
+    if tag_eta is not None:
+        (tag_eta,) = _take(keep, tag_eta)
+    t1, t2, pt, phi, sx, sy = _take(keep, t1, t2, pt, phi, sx, sy)
+    lep, nu1 = _tau_leptonic(rng, t1)
+    keep = _precut(lep, *lep_cut)
+    if tag_eta is not None:
+        (tag_eta,) = _take(keep, tag_eta)
+    t2, lep, nu1, pt, phi, sx, sy = _take(keep, t2, lep, nu1, pt, phi, sx, sy)
+    eta = _parton_eta(rng, pt.shape)
+    if tag_eta is not None:
+        eta[:, :2] = tag_eta
+    had, nu2 = _tau_hadronic(rng, t2)
+    return _Truth(had, lep, pt, eta, phi, nu1[1] + nu2[1], nu1[2] + nu2[2], sx, sy,
+                  ok=np.ones(len(sx), bool))
+
+
+def _gen_wjets(rng, n, proc: _Proc, nuis) -> _Truth:
+    pt, phi, sumx, sumy, sx, sy = _radiation(
+        rng, n, proc.isr_rate, proc.isr_index, _ISR_KMAX - 1)
+    # a fake τ_h needs a jet: W + ≥ 1 parton, the first column, whose p_T spectrum is steeper
+    # than the radiation's because fake rates fall with p_T (_FAKE_JET_INDEX)
+    # It is drawn directly above the p_T that can give a selected τ_h, t/r: for a given
+    # response r and a scale-free power law, this truncated draw gives exactly the events that
+    # plain rejection would keep (weights are normalised to the selected yield, so the rejected
+    # part needs no counting). r ~ N(0.80, 0.12) is thus the response of *selected* fakes.
+    r = _fake_fraction(rng, n)
+    _, tau_cut = _precut_thresholds(nuis)
+    fpt = np.maximum(_ISR_PT_MIN, tau_cut[0] / r) * (1.0 - rng.random(n)) ** (
+        -1.0 / (_FAKE_JET_INDEX - 1.0))
+    fphi = rng.uniform(-np.pi, np.pi, n)
+    sumx, sumy = sumx + fpt * np.cos(fphi), sumy + fpt * np.sin(fphi)
+    pt = np.column_stack([fpt, pt])
+    phi = np.column_stack([fphi, phi])
+    qx, qy = _recoil(sumx, sumy, sx, sy)
+    mass = _breit_wigner(rng, n, _M_W, _GAMMA_W, 40.0, 200.0)
+    w = _boson(rng, mass, qx, qy, 2.0)
+    lep, nu = _two_body(w, mass, 0.0, 0.0, _one_plus_cos2(rng, n))
+    lep_cut, _ = _precut_thresholds(nuis)
+    keep = _precut(lep, *lep_cut)
+    lep, nu, pt, phi, sx, sy, r = _take(keep, lep, nu, pt, phi, sx, sy, r)
+    m = len(r)
+    eta = _parton_eta(rng, pt.shape)
+    eta[:, 0] = rng.normal(0.0, _FAKE_JET_ETA_SIGMA, m)
+    return _fake_assembly(lep, nu, pt, eta, phi, sx, sy, np.zeros(m, np.int64),
+                          np.ones(m, bool), r)
+
+
+def _fake_assembly(lep, nu, pt, eta, phi, sx, sy, idx, has, r, is_b=None):
+    n = pt.shape[0]
+    rows = np.arange(n)
+    jpt, jeta, jphi = pt[rows, idx], eta[rows, idx], phi[rows, idx]
+    tpt = r * jpt
+    tau = (tpt * np.cosh(jeta), *_ptetaphi_to_p(tpt, jeta, jphi))
+    # the rest of the jet (1 - r) stays in the calorimeter as soft activity
+    sx = sx + (1 - r) * jpt * np.cos(jphi)
+    sy = sy + (1 - r) * jpt * np.sin(jphi)
+    pt = pt.copy()
+    pt[rows, idx] = np.where(has, 0.0, pt[rows, idx])
+    return _Truth(tau, lep, pt, eta, phi, nu[1], nu[2], sx, sy, is_b=is_b,
+                  fake_tau=np.ones(n, bool), ok=has)
+
+
+def _gen_ttbar(rng, n, proc: _Proc, nuis) -> _Truth:
+    pt, phi, sumx, sumy, sx, sy = _radiation(rng, n, proc.isr_rate, proc.isr_index, 2)
+    eta = _parton_eta(rng, pt.shape)
+    qx, qy = _recoil(sumx, sumy, sx, sy)
+    # tt̄ invariant mass: threshold 2 m_t plus an exponential tail (falling gluon luminosity)
+    mass = 2 * _M_TOP + 10.0 + rng.exponential(110.0, n)
+    system = _boson(rng, mass, qx, qy, 1.1)
+    t1, t2 = _two_body(system, mass, _M_TOP, _M_TOP, _isotropic(rng, n))
+    mw1 = _breit_wigner(rng, n, _M_W, _GAMMA_W, 60.0, 100.0)
+    mw2 = _breit_wigner(rng, n, _M_W, _GAMMA_W, 60.0, 100.0)
+    b1, w1 = _two_body(t1, _M_TOP, _M_B, mw1, _isotropic(rng, n))
+    b2, w2 = _two_body(t2, _M_TOP, _M_B, mw2, _isotropic(rng, n))
+    lep, nu = _two_body(w1, mw1, 0.0, 0.0, _isotropic(rng, n))
+    lep_cut, _ = _precut_thresholds(nuis)
+    keep = _precut(lep, *lep_cut)
+    pt, eta, phi, sx, sy, b1, b2, w2, mw2, lep, nu = _take(
+        keep, pt, eta, phi, sx, sy, b1, b2, w2, mw2, lep, nu)
+    n = len(sx)
+    q1, q2 = _two_body(w2, mw2, 0.0, 0.0, _isotropic(rng, n))
+    # half of the selected tt̄ lepton–hadron events have a real τ_h from W → τν (ATLAS 2015)
+    real_tau = rng.uniform(0.0, 1.0, n) < 0.5
+    tau_true, nu_w = _two_body(w2, mw2, _M_TAU, 0.0, _isotropic(rng, n))
+    had, nu_t = _tau_hadronic(rng, tau_true)
+    parts = [_p_to_ptetaphi(*v[1:]) for v in (b1, b2, q1, q2)]
+    dpt = np.column_stack([p[0] for p in parts])
+    deta = np.column_stack([p[1] for p in parts])
+    dphi = np.column_stack([p[2] for p in parts])
+    # real τ: the W2 quarks do not exist
+    dpt[:, 2:] = np.where(real_tau[:, None], np.float32(0.0), dpt[:, 2:])
+    jpt = np.concatenate([dpt, pt], axis=1)
+    jeta = np.concatenate([deta, eta], axis=1)
+    jphi = np.concatenate([dphi, phi], axis=1)
+    is_b = np.zeros(jpt.shape, bool)
+    is_b[:, :2] = True
+    cand = (jpt > 0) & (np.abs(jeta) < 2.6)
+    cand[:, :2] = False  # light-quark and gluon jets fake τ_h far more often than b jets
+    idx, has, r = _fake_from_jets(rng, jpt, jeta, jphi, cand)
+    fake = _fake_assembly(lep, nu, jpt, jeta, jphi, sx, sy, idx, has, r, is_b=is_b)
+    # overlay the real-τ events
+    rt = real_tau
+    tau = tuple(np.where(rt, a, b) for a, b in zip(had, fake.tau, strict=True))
+    nu_x = np.where(rt, nu[1] + nu_w[1] + nu_t[1], nu[1])
+    nu_y = np.where(rt, nu[2] + nu_w[2] + nu_t[2], nu[2])
+    return _Truth(
+        tau, lep,
+        np.where(rt[:, None], jpt, fake.jet_pt), jeta, jphi, nu_x, nu_y,
+        np.where(rt, sx, fake.soft_x), np.where(rt, sy, fake.soft_y),
+        is_b=is_b, fake_tau=~rt, ok=rt | has,
+    )
+
+
+def _gen_diboson(rng, n, proc: _Proc, nuis) -> _Truth:
+    pt, phi, sumx, sumy, sx, sy = _radiation(rng, n, proc.isr_rate, proc.isr_index)
+    eta = _parton_eta(rng, pt.shape)
+    qx, qy = _recoil(sumx, sumy, sx, sy)
+    mass = 2 * _M_W + 5.0 + rng.exponential(90.0, n)
+    system = _boson(rng, mass, qx, qy, 1.6)
+    mw1 = _breit_wigner(rng, n, _M_W, _GAMMA_W, 60.0, 100.0)
+    mw2 = _breit_wigner(rng, n, _M_W, _GAMMA_W, 60.0, 100.0)
+    w1, w2 = _two_body(system, mass, mw1, mw2, _one_plus_cos2(rng, n))
+    lep, nu1 = _two_body(w1, mw1, 0.0, 0.0, _isotropic(rng, n))
+    tau, nu2 = _two_body(w2, mw2, _M_TAU, 0.0, _isotropic(rng, n))
+    had, nu3 = _tau_hadronic(rng, tau)
+    nx = nu1[1] + nu2[1] + nu3[1]
+    ny = nu1[2] + nu2[2] + nu3[2]
+    return _Truth(had, lep, pt, eta, phi, nx, ny, sx, sy, ok=np.ones(n, bool))
+
+
+def _generate_truth(rng, n, proc: _Proc, nuis) -> _Truth:
+    if proc.name == "ggH":
+        return _gen_boson_tautau(rng, n, proc, nuis, higgs=True, vbf=False)
+    if proc.name == "VBFH":
+        return _gen_boson_tautau(rng, n, proc, nuis, higgs=True, vbf=True)
+    if proc.name == "ztautau":
+        return _gen_boson_tautau(rng, n, proc, nuis, higgs=False, vbf=False)
+    if proc.name == "wjets":
+        return _gen_wjets(rng, n, proc, nuis)
+    if proc.name == "ttbar":
+        return _gen_ttbar(rng, n, proc, nuis)
+    return _gen_diboson(rng, n, proc, nuis)
+
+
+# --------------------------------------------------------------------------------------------
+# detector and selection
+
+
+def _detector(
+    rng, t: _Truth, nuis: Mapping[str, float]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Smear, reconstruct MET and ΣE_T, apply the selection. Returns (PRI columns, pass mask)."""
+    det, sel = DETECTOR, SELECTION
+    n = t.nu_x.shape[0]
+    ang = det.angle_resolution
+
+    tau_pt, tau_eta, tau_phi = _p_to_ptetaphi(*t.tau[1:])
+    tau_pt = tau_pt * rng.normal(1.0, det.tau_pt_resolution, n) * nuis["tes"]
+    tau_eta = tau_eta + rng.normal(0.0, ang, n)
+    tau_phi = _wrap(tau_phi + rng.normal(0.0, ang, n))
+    lep_pt, lep_eta, lep_phi = _p_to_ptetaphi(*t.lep[1:])
+    lep_pt = lep_pt * rng.normal(1.0, det.lep_pt_resolution, n)
+    lep_eta = lep_eta + rng.normal(0.0, ang, n)
+    lep_phi = _wrap(lep_phi + rng.normal(0.0, ang, n))
+
+    # jets: resolution N/pT ⊕ S/√pT ⊕ C, scaled by the jet energy scale
+    jpt_true = t.jet_pt
+    safe = np.maximum(jpt_true, 1.0)
+    rel = np.sqrt((det.jet_noise / safe) ** 2 + det.jet_stochastic**2 / safe + det.jet_constant**2)
+    jpt = jpt_true * np.maximum(1.0 + rel * rng.standard_normal(jpt_true.shape), 0.0) * nuis["jes"]
+    jeta = t.jet_eta + rng.normal(0.0, ang, jpt_true.shape)
+    jphi = _wrap(t.jet_phi + rng.normal(0.0, ang, jpt_true.shape))
+    in_calo = np.abs(jeta) < _JET_ETA_LOST
+    reco = in_calo & (jpt > sel.jet_pt_reco_min) & (np.abs(jeta) < sel.jet_eta_max)
+    counted = reco & (jpt > sel.jet_pt_min)
+    # partons below the jet threshold but inside the calorimeter join the soft term
+    soft_jet = in_calo & ~reco & (jpt_true > 0)
+    cphi, sphi = np.cos(jphi), np.sin(jphi)
+    soft_x = t.soft_x + _rowsum(np.where(soft_jet, jpt * cphi, 0.0))
+    soft_y = t.soft_y + _rowsum(np.where(soft_jet, jpt * sphi, 0.0))
+    soft_sumet = _rowsum(np.where(soft_jet, jpt, 0.0))
+    ue_sumet = rng.gamma(det.ue_sumet_shape, det.ue_sumet_scale, n)
+    jet_sumet = _rowsum(np.where(reco, jpt, 0.0))
+    sumet = tau_pt + lep_pt + jet_sumet + soft_sumet + np.hypot(soft_x, soft_y) + ue_sumet
+
+    # soft term resolution k √ΣE_T (+ the soft_met nuisance, extra Gaussian σ in GeV)
+    sigma = np.sqrt(det.met_resolution**2 * sumet + nuis["soft_met"] ** 2)
+    soft_x = soft_x + sigma * rng.standard_normal(n)
+    soft_y = soft_y + sigma * rng.standard_normal(n)
+    met_x = -(tau_pt * np.cos(tau_phi) + lep_pt * np.cos(lep_phi) + soft_x
+              + _rowsum(np.where(reco, jpt * cphi, 0.0)))
+    met_y = -(tau_pt * np.sin(tau_phi) + lep_pt * np.sin(lep_phi) + soft_y
+              + _rowsum(np.where(reco, jpt * sphi, 0.0)))
+
+    # leading and subleading counted jets
+    cpt = np.where(counted, jpt, 0.0)
+    pt1, eta1, phi1, pt2, eta2, phi2 = _top2(cpt, jeta, jphi)
+    njet = _rowsum(counted.astype(np.int8))
+    lead = njet >= 1
+    sub = njet >= 2
+
+    dphi = _wrap(tau_phi - lep_phi)
+    deltar = np.hypot(tau_eta - lep_eta, dphi)
+    ok = (
+        t.ok
+        & (tau_pt > sel.tau_pt_min) & (np.abs(tau_eta) < sel.tau_eta_max)
+        & (lep_pt > sel.lep_pt_min) & (np.abs(lep_eta) < sel.lep_eta_max)
+        & (deltar > sel.deltar_min)
+    )
+    if t.is_b is not None:
+        tag = (
+            t.is_b & reco & (jpt > sel.btag_pt_min) & (np.abs(jeta) < sel.btag_eta_max)
+            & (rng.uniform(0.0, 1.0, jpt.shape) < sel.btag_efficiency)
+        )
+        ok &= _rowsum(tag.astype(np.int8)) == 0
+
+    nan = np.nan
+    cols = {
+        "PRI_tau_pt": tau_pt,
+        "PRI_tau_eta": tau_eta,
+        "PRI_tau_phi": tau_phi,
+        "PRI_lep_pt": lep_pt,
+        "PRI_lep_eta": lep_eta,
+        "PRI_lep_phi": lep_phi,
+        "PRI_met": np.hypot(met_x, met_y),
+        "PRI_met_phi": _wrap(np.arctan2(met_y, met_x)),
+        "PRI_met_sumet": sumet,
+        "PRI_jet_num": np.minimum(njet, 3).astype(np.float64),
+        "PRI_jet_leading_pt": np.where(lead, pt1, nan),
+        "PRI_jet_leading_eta": np.where(lead, eta1, nan),
+        "PRI_jet_leading_phi": np.where(lead, phi1, nan),
+        "PRI_jet_subleading_pt": np.where(sub, pt2, nan),
+        "PRI_jet_subleading_eta": np.where(sub, eta2, nan),
+        "PRI_jet_subleading_phi": np.where(sub, phi2, nan),
+        "PRI_jet_all_pt": _rowsum(cpt),
+    }
+    return cols, ok
+
+
+def _generate_selected(
+    rng, proc: _Proc, n: int, nuis: Mapping[str, float]
+) -> list[dict[str, np.ndarray]]:
+    """Generate batches of ``proc`` until ``n`` events pass the selection.
+
+    Returns the selected events as a list of column dicts (working precision) holding exactly
+    ``n`` events in total.
+    """
+    rng = _Draw(rng)
+    chunks: list[dict[str, np.ndarray]] = []
+    have, tried, passed = 0, 0, 0
+    eff = proc.eff_guess
+    while have < n:
+        need = n - have
+        batch = int(min(max(need / max(eff, 1e-3) * 1.15 + 64, 256), 2_000_000))
+        cols, ok = _detector(rng, _generate_truth(rng, batch, proc, nuis), nuis)
+        idx = np.flatnonzero(ok)[:need]
+        tried += batch
+        passed += int(ok.sum())
+        eff = max(passed / tried, 1e-3)
+        if idx.size:
+            chunks.append({c: cols[c][idx] for c in PRI_COLUMNS})
+            have += idx.size
+    log.debug("%s: %d events, selection efficiency %.3f", proc.name, n, eff)
+    return chunks
+
+
+#: events per independent generation task (each with its own spawned random stream), so the
+#: result does not depend on the number of threads
+_CHUNK = 50_000
+
+
+def _generate_processes(
+    rng: np.random.Generator,
+    procs: tuple[_Proc, ...],
+    counts,
+    nuis: Mapping[str, float],
+    n_threads: int | None,
+) -> list[tuple[_Proc, list[dict[str, np.ndarray]]]]:
+    """Generate ``counts[i]`` selected events of each process, in chunks run on threads.
+
+    NumPy releases the GIL in its array kernels and random generators, so threads give a real
+    speed-up on several cores without copying the arrays between processes.
+    """
+    tasks = []
+    streams = rng.spawn(len(procs))
+    for proc, n_p, stream in zip(procs, counts, streams, strict=True):
+        n_p = int(n_p)
+        if n_p <= 0:
+            continue
+        sizes = [_CHUNK] * (n_p // _CHUNK) + ([n_p % _CHUNK] if n_p % _CHUNK else [])
+        for size, child in zip(sizes, stream.spawn(len(sizes)), strict=True):
+            tasks.append((proc, size, child))
+    workers = n_threads if n_threads is not None else min(2, os.cpu_count() or 1)
+    if workers > 1 and len(tasks) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda t: _generate_selected(t[2], t[0], t[1], nuis), tasks))
+    else:
+        results = [_generate_selected(child, proc, size, nuis) for proc, size, child in tasks]
+    parts: list[tuple[_Proc, list[dict[str, np.ndarray]]]] = []
+    for proc in procs:
+        mine = [c for (p, _, _), r in zip(tasks, results, strict=True) if p is proc for c in r]
+        if mine:
+            parts.append((proc, mine))
+    return parts
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+
+
+def _rng(seed: int | np.random.Generator) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ConfigError(f"seed: expected an integer or numpy Generator, got {seed!r}")
+    return np.random.default_rng(int(seed))
+
+
+def _select_procs(processes: Iterable[str] | None) -> tuple[_Proc, ...]:
+    if processes is None:
+        return _PROCS
+    wanted = [processes] if isinstance(processes, str) else list(processes)
+    unknown = sorted(set(wanted) - set(PROCESSES))
+    if unknown or not wanted:
+        raise ConfigError(
+            f"processes: unknown {unknown or 'empty list'}; expected names from {list(PROCESSES)}"
+        )
+    return tuple(p for p in _PROCS if p.process in wanted)
+
+
+def _nuisances(given: Mapping[str, float] | None) -> dict[str, float]:
+    out = dict(NUISANCE_DEFAULTS)
+    for key, value in (given or {}).items():
+        if key not in out:
+            raise ConfigError(
+                f"nuisance {key!r} is unknown; expected one of {sorted(NUISANCE_DEFAULTS)}"
+            )
+        out[key] = float(value)
+    return out
+
+
+def _allocate(n: int, shares: np.ndarray) -> np.ndarray:
+    """Split n events by ``shares`` (largest remainder), at least one per process if n allows."""
+    raw = shares / shares.sum() * n
+    counts = np.floor(raw).astype(np.int64)
+    if n >= len(shares):
+        counts = np.maximum(counts, 1)
+    while counts.sum() > n:
+        counts[np.argmax(counts)] -= 1
+    order = np.argsort(-(raw - np.floor(raw)), kind="stable")
+    i = 0
+    while counts.sum() < n:
+        counts[order[i % len(order)]] += 1
+        i += 1
+    return counts
+
+
+def _assemble(
+    parts: list[tuple[_Proc, list[dict[str, np.ndarray]]]], rng: np.random.Generator
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Shuffle the events of all processes into one table numbered 0..N-1.
+
+    Each chunk is scattered straight to its shuffled rows of the float64 output columns (one
+    pass, no intermediate concatenation). Returns the table and, per row, the index in
+    ``parts`` of its sub-process.
+    """
+    n = sum(len(ch["PRI_tau_pt"]) for _, chunks in parts for ch in chunks)
+    perm = rng.permutation(n)  # row j of the table is event perm[j] of the concatenation
+    dest = np.empty(n, dtype=np.int64)
+    dest[perm] = np.arange(n)
+    cols = {c: np.empty(n, dtype=np.float64) for c in PRI_COLUMNS}
+    part_of = np.empty(n, dtype=np.int16)
+    start = 0
+    for k, (_, chunks) in enumerate(parts):
+        for ch in chunks:
+            rows = dest[start:start + len(ch["PRI_tau_pt"])]
+            for c in PRI_COLUMNS:
+                cols[c][rows] = ch[c]
+            part_of[rows] = k
+            start += len(rows)
+    for c in PHI_COLUMNS:  # wrap again in double precision: float32(π) > π
+        x = cols[c]
+        cols[c] = np.where(x > np.pi, x - 2 * np.pi, np.where(x <= -np.pi, x + 2 * np.pi, x))
+    df = pd.DataFrame({EVENT_ID: np.arange(n, dtype=np.int64), **cols})
+    df["PRI_jet_num"] = df["PRI_jet_num"].astype(np.int64)
+    return df, part_of
+
+
+def simulate_events(
+    n_events: int,
+    *,
+    seed: int | np.random.Generator,
+    mu: float = 1.0,
+    processes: Iterable[str] | None = None,
+    nuisances: Mapping[str, float] | None = None,
+    count_shares: Mapping[str, float] | None = None,
+    n_threads: int | None = None,
+) -> pd.DataFrame:
+    """Simulate ``n_events`` selected lepton + hadronic-tau events with cross-section weights.
+
+    Parameters
+    ----------
+    n_events
+        Number of events returned (all pass :data:`SELECTION`).
+    seed
+        Integer seed or ``numpy.random.Generator``; the output is a deterministic function of it.
+    mu
+        Signal strength: signal weights are multiplied by μ (the event kinematics do not change).
+    processes
+        Subset of :data:`rediscovery.higgs.schema.PROCESSES` to generate (default: all). Each
+        process keeps its own total weight, so the sums describe that subset at full luminosity.
+    nuisances
+        Values of :data:`NUISANCE_DEFAULTS` keys (``tes``, ``jes``, ``soft_met`` change the
+        detector response; ``bkg_scale``, ``ttbar_scale``, ``diboson_scale`` scale weights).
+    count_shares
+        Fraction of generated events per internal sub-process (``ggH``, ``VBFH``, ``ztautau``,
+        ``wjets``, ``ttbar``, ``diboson``); default close to the HiggsML training set (34 %
+        signal). Weights are rescaled accordingly, so sums do not depend on it.
+    n_threads
+        Threads used for generation (default: up to 2). The result does not depend on it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``EventId`` (int64), the 17 ``PRI_*`` columns (GeV, radians in (-π, π], NaN where
+        undefined, ``PRI_jet_num`` integer-valued float), ``Weight`` (float64:
+        :math:`w = μ_p T_p / N_p`), ``Label`` (int8, 1 = signal), ``Process`` (categorical).
+        Summed weights: 691.989 μ for signal, 410,999.847 for background (all processes).
+    """
+    if isinstance(n_events, bool) or not isinstance(n_events, (int, np.integer)) or n_events < 1:
+        raise ConfigError(f"n_events: expected a positive integer, got {n_events!r}")
+    if not np.isfinite(mu) or mu < 0:
+        raise ConfigError(f"mu: expected a finite non-negative signal strength, got {mu!r}")
+    rng = _rng(seed)
+    procs = _select_procs(processes)
+    nuis = _nuisances(nuisances)
+    shares = dict((p.name, p.count_share) for p in procs)
+    if count_shares is not None:
+        bad = sorted(set(count_shares) - set(shares))
+        if bad:
+            raise ConfigError(
+                f"count_shares: unknown sub-processes {bad}; expected {sorted(shares)}"
+            )
+        shares.update({k: float(v) for k, v in count_shares.items()})
+    counts = _allocate(int(n_events), np.array([shares[p.name] for p in procs], dtype=float))
+    gen_rng, shuffle_rng = rng.spawn(2)
+    parts = _generate_processes(gen_rng, procs, counts, nuis, n_threads)
+    df, part_of = _assemble(parts, shuffle_rng)
+    sizes = [sum(len(ch["PRI_tau_pt"]) for ch in chunks) for _, chunks in parts]
+    weight = np.array([_yield(p, mu, nuis) / m for (p, _), m in zip(parts, sizes, strict=True)])
+    df[WEIGHT] = weight[part_of]
+    df[LABEL] = np.array([p.signal for p, _ in parts], dtype=np.int8)[part_of]
+    codes = np.array([PROCESSES.index(p.process) for p, _ in parts], dtype=np.int8)
+    df[PROCESS] = pd.Categorical.from_codes(codes[part_of], categories=list(PROCESSES))
+    return df
+
+
+def _yield(proc: _Proc, mu: float, nuis: Mapping[str, float]) -> float:
+    """Expected selected events of ``proc`` at the HiggsML luminosity, given μ and nuisances."""
+    y = PROCESS_YIELDS[proc.name]
+    if proc.signal:
+        return y * mu
+    y *= nuis["bkg_scale"]
+    if proc.process == "ttbar":
+        y *= nuis["ttbar_scale"]
+    elif proc.process == "diboson":
+        y *= nuis["diboson_scale"]
+    return y
+
+
+def simulate_pseudo_data(
+    *,
+    lumi_factor: float = 1.0,
+    mu: float = 1.0,
+    seed: int | np.random.Generator,
+    nuisances: Mapping[str, float] | str | None = None,
+    processes: Iterable[str] | None = None,
+    n_threads: int | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Simulate an unlabelled "observed" data set with Poisson-fluctuated process counts.
+
+    For each sub-process the number of events is drawn as
+    :math:`N_p \\sim \\mathrm{Poisson}(ν_p)`, :math:`ν_p = L\\,μ_p T_p` (the summed weight of
+    :func:`simulate_events` times ``lumi_factor``), then that many selected events are
+    generated. The result has unit weights and no ``Label``/``Process``.
+
+    Parameters
+    ----------
+    lumi_factor
+        Luminosity relative to the HiggsML one (1: ≈ 411,700 expected events).
+    mu
+        True signal strength.
+    seed
+        Integer seed or Generator (the truth records an integer seed).
+    nuisances
+        Nuisance values (keys of :data:`NUISANCE_DEFAULTS`; default nominal), or ``"draw"``
+        to draw hidden values from :data:`NUISANCE_PRIORS` with the seed's random stream.
+    processes, n_threads
+        As in :func:`simulate_events`.
+
+    Returns
+    -------
+    data, truth
+        ``data``: ``EventId``, the 17 ``PRI_*`` columns and ``Weight`` (= 1.0).
+        ``truth``: ``mu``, ``lumi_factor``, ``seed``, ``nuisances``, ``expected_events`` and
+        ``generated_events`` per sub-process, ``n_events`` — to be written to ``truth.json``
+        beside the data and never read by analysis code.
+    """
+    if not np.isfinite(lumi_factor) or lumi_factor <= 0:
+        raise ConfigError(f"lumi_factor: expected a positive number, got {lumi_factor!r}")
+    if not np.isfinite(mu) or mu < 0:
+        raise ConfigError(f"mu: expected a finite non-negative signal strength, got {mu!r}")
+    rng = _rng(seed)
+    procs = _select_procs(processes)
+    gen_rng, count_rng, shuffle_rng, nuisance_rng = rng.spawn(4)
+    if isinstance(nuisances, str):
+        if nuisances != "draw":
+            raise ConfigError(f"nuisances: expected a mapping or 'draw', got {nuisances!r}")
+        nuis = _nuisances(draw_nuisances(nuisance_rng))
+    else:
+        nuis = _nuisances(nuisances)
+    expected = {p.name: lumi_factor * _yield(p, mu, nuis) for p in procs}
+    counts = count_rng.poisson([expected[p.name] for p in procs])
+    parts = _generate_processes(gen_rng, procs, counts, nuis, n_threads)
+    if parts:
+        df, _ = _assemble(parts, shuffle_rng)
+    else:
+        df = pd.DataFrame(
+            {EVENT_ID: np.zeros(0, np.int64), **{c: np.zeros(0) for c in PRI_COLUMNS}}
+        )
+        df["PRI_jet_num"] = df["PRI_jet_num"].astype(np.int64)
+    df[WEIGHT] = 1.0
+    truth = {
+        "mu": float(mu),
+        "lumi_factor": float(lumi_factor),
+        "seed": seed if not isinstance(seed, np.random.Generator) else None,
+        "nuisances": nuis,
+        "expected_events": expected,
+        "generated_events": {p.name: int(k) for p, k in zip(procs, counts, strict=True)},
+        "n_events": len(df),
+        "selection": asdict(SELECTION),
+        "signal_processes": list(SIGNAL_PROCESSES),
+    }
+    return df, truth
