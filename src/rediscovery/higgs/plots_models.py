@@ -7,6 +7,7 @@ is imported inside the functions. The numbers come from :mod:`rediscovery.higgs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ __all__ = [
     "plot_roc",
     "plot_score_distributions",
     "plot_training_history",
+    "plot_training_summary",
 ]
 
 
@@ -174,3 +176,46 @@ def plot_training_history(history: Sequence[Mapping[str, float]], *, ax: Any = N
     ax.set_ylabel("weighted binary cross-entropy")
     ax.legend()
     return ax
+
+
+def plot_training_summary(result: Any, out: str | Path) -> dict[str, Path]:
+    """Write the standard training plots of a
+    :class:`~rediscovery.higgs.models.workflow.TrainingResult` into ``out``.
+
+    Files: ``roc.png``, ``scores.png`` (train vs test, KS p-values), ``ams.png``,
+    ``calibration.png`` (training weighting) and, for the network, ``history.png``.
+    Returns ``{name: path}``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rediscovery.core.plotting import savefig
+    from rediscovery.higgs.models import training_weights
+
+    d = Path(out)
+    sc = result.scores
+    tr, te = sc[sc["Set"] == "train"], sc[sc["Set"] == "test"]
+    test = (te["score"], te["Weight"], te["Label"])
+    paths: dict[str, Path] = {}
+    fig, ax = plt.subplots()
+    plot_roc({f"{result.metrics['model']} (test)": test}, ax=ax)
+    paths["roc"] = savefig(fig, d / "roc.png")
+    fig, ax = plt.subplots()
+    plot_score_distributions((tr["score"], tr["Weight"], tr["Label"]), test, ax=ax)
+    paths["scores"] = savefig(fig, d / "scores.png")
+    fig, ax = plt.subplots()
+    plot_ams_curve(*test, ax=ax)
+    paths["ams"] = savefig(fig, d / "ams.png")
+    fig, ax = plt.subplots()
+    cw = training_weights(te["Label"].to_numpy(), te["Weight"].to_numpy(),
+                          balance_classes=result.metrics["balance_classes"])
+    plot_calibration(te["score"], cw, te["Label"], ax=ax)
+    paths["calibration"] = savefig(fig, d / "calibration.png")
+    history = result.model.training_info_.get("history")
+    if history:
+        fig, ax = plt.subplots()
+        plot_training_history(history, ax=ax)
+        paths["history"] = savefig(fig, d / "history.png")
+    return paths

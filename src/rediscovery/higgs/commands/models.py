@@ -87,45 +87,13 @@ def train(
     write_json(out / "metrics.json", result.metrics)
     _write_parquet(result.scores, out / "scores.parquet")
     if plots:
-        _train_plots(result, out)
+        from rediscovery.higgs.plots_models import plot_training_summary
+
+        plot_training_summary(result, out)
     m = result.metrics
     typer.echo(f"{model}: test AUC = {m['auc']:.4f} ± {m['auc_err']:.4f}, best AMS = "
                f"{m['ams_best']:.3f} ± {m['ams_best_err']:.3f} (score ≥ "
                f"{m['ams_threshold']:.3f}); wrote {out}")
-
-
-def _train_plots(result: Any, out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from rediscovery.core.plotting import savefig
-    from rediscovery.higgs import plots_models as pm
-    from rediscovery.higgs.models import training_weights
-
-    sc = result.scores
-    tr, te = sc[sc["Set"] == "train"], sc[sc["Set"] == "test"]
-    test = (te["score"], te["Weight"], te["Label"])
-    fig, ax = plt.subplots()
-    pm.plot_roc({f"{result.metrics['model']} (test)": test}, ax=ax)
-    savefig(fig, out / "roc.png")
-    fig, ax = plt.subplots()
-    pm.plot_score_distributions((tr["score"], tr["Weight"], tr["Label"]), test, ax=ax)
-    savefig(fig, out / "scores.png")
-    fig, ax = plt.subplots()
-    pm.plot_ams_curve(*test, ax=ax)
-    savefig(fig, out / "ams.png")
-    fig, ax = plt.subplots()
-    cw = training_weights(te["Label"].to_numpy(), te["Weight"].to_numpy(),
-                          balance_classes=result.metrics["balance_classes"])
-    pm.plot_calibration(te["score"], cw, te["Label"], ax=ax)
-    savefig(fig, out / "calibration.png")
-    history = result.model.training_info_.get("history")
-    if history:
-        fig, ax = plt.subplots()
-        pm.plot_training_history(history, ax=ax)
-        savefig(fig, out / "history.png")
 
 
 @app.command("evaluate")
