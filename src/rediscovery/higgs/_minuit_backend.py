@@ -69,7 +69,7 @@ class MinuitEngine:
             x, f = xn, fn
         return x
 
-    def _make(self, x0: np.ndarray):  # type: ignore[no-untyped-def]
+    def _make(self, x0: np.ndarray):
         from iminuit import Minuit
 
         m = Minuit(self.lik.nll_profiled, x0, grad=self.lik.grad_profiled,
