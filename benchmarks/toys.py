@@ -78,6 +78,9 @@ def main() -> None:
     ap.add_argument("--agreement", action="store_true",
                     help="also fit one pseudo-data set with both back-ends and print the "
                          "relative differences (slow: the pyhf interval takes a minute)")
+    ap.add_argument("--ensembles", type=int, default=0, metavar="N",
+                    help="also run N toys at mu = 1 (coverage, pulls) and N at mu = 0 "
+                         "(q0 tails vs the asymptotic half-chi2 law) and print the summaries")
     args = ap.parse_args()
     model = benchmark_model()
     print(f"model: {model.n_bins} bins, {len(model.alpha_names)} nuisance parameters + "
@@ -97,6 +100,17 @@ def main() -> None:
     rp = _rate(model, args.n_pyhf, "pyhf", False, 1)
     print(f"pyhf fits/s, 1 process                : {rp:8.2f}")
     print(f"time ratio pyhf / minuit (1 process)  : {r1 / rp:8.1f}")
+    if args.ensembles:
+        from rediscovery.higgs.toys import run_toys
+
+        for mu_true in (1.0, 0.0):
+            t0 = time.perf_counter()
+            toys = run_toys(model, mu_true, args.ensembles, seed=2026, n_workers=args.workers,
+                            progress=False)
+            summ = toys.summary()
+            print(f"toys at mu = {mu_true:g} ({time.perf_counter() - t0:.0f} s):")
+            for key, val in summ.items():
+                print(f"  {key:18s}: {val}")
     if args.agreement:
         counts, _, _ = generate_toy(model, 1.0, np.random.default_rng(42))
         res = {}
