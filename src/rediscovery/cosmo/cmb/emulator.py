@@ -534,6 +534,10 @@ def fit_emulator(
     if np.any(tt <= 0) or not np.all(np.isfinite(tt)):
         raise InputError("training spectra must be positive and finite to take their log")
     n, d = params.shape
+    while degree > 0 and len(_monomials(d, degree)) > n // 10:
+        # a polynomial with too many terms for the data would interpolate, not smooth
+        degree -= 1
+        log.info("polynomial degree lowered to %d for %d training spectra", degree, n)
     emu = CMBEmulator(names=names, box={k: tuple(box[k]) for k in names}, fixed=dict(fixed),
                       ell=np.asarray(ell), mean_=np.empty(0), basis_=np.empty((0, 0)),
                       exponents_=_monomials(d, degree), poly_coef_=np.empty(0),

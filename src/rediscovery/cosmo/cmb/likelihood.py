@@ -138,6 +138,11 @@ class CMBLikelihood:
         self.errors = errors
         self.fallback = fallback
         self.bmat = binning_matrix(spectrum.ell_min, spectrum.ell_max, theory.ell, weighting)
+        # sparse copy (≈ one non-zero per ℓ) for batched evaluation: a dense product costs more
+        # than the emulator itself
+        from scipy import sparse
+
+        self._bsp = sparse.csr_matrix(self.bmat)
         if spectrum.cov is not None:
             self._cinv = np.linalg.inv(spectrum.cov)
         else:
@@ -202,7 +207,7 @@ class CMBLikelihood:
         out = np.full(len(thetas), -np.inf)
         ok = self.theory.in_box(x)
         if ok.any():
-            model = self.theory.predict(x[ok], check=False) @ self.bmat.T
+            model = (self._bsp @ self.theory.predict(x[ok], check=False).T).T
             out[ok] = -0.5 * self.chi2_binned(model)
         if self.fallback is not None and (~ok).any():
             out[~ok] = [self._safe_one(t) for t in thetas[~ok]]
@@ -307,11 +312,16 @@ def fit_cmb(
     center = np.array([(start or {}).get(k, PLANCK2018_BEST_FIT[k]) for k in free])
     scale = np.array([_STEP[k] for k in free]) * 0.3
     vectorize = hasattr(likelihood.theory, "predict") and bool(getattr(likelihood, "_names", []))
-    res = run_mcmc(likelihood.log_like_many if vectorize else likelihood.log_like,
-                   center, scale, names=free, seed=seed, n_walkers=n_walkers, n_steps=n_steps,
-                   burn=burn, progress=progress, priors=pri, vectorize=vectorize,
-                   labels=[PARAM_LABELS[k].split(" [")[0].strip("$") for k in free],
-                   desc="CMB MCMC")
+    from threadpoolctl import threadpool_limits
+
+    # the batched linear algebra is small: one BLAS thread is fastest and fair to other jobs
+    with threadpool_limits(limits=1):
+        res = run_mcmc(likelihood.log_like_many if vectorize else likelihood.log_like,
+                       center, scale, names=free, seed=seed, n_walkers=n_walkers,
+                       n_steps=n_steps, burn=burn, progress=progress, priors=pri,
+                       vectorize=vectorize,
+                       labels=[PARAM_LABELS[k].split(" [")[0].strip("$") for k in free],
+                       desc="CMB MCMC")
     # best fit = the post-burn-in sample of highest posterior
     s = res.samples
     i = int(np.argmax(res.log_prob))
