@@ -143,10 +143,7 @@ class CMBLikelihood:
         from scipy import sparse
 
         self._bsp = sparse.csr_matrix(self.bmat)
-        if spectrum.cov is not None:
-            self._cinv = np.linalg.inv(spectrum.cov)
-        else:
-            self._cinv = None
+        self._cinv = None if spectrum.cov is None else np.linalg.inv(spectrum.cov)
         # the emulator's parameter vector: free ones from theta, the rest from `fixed`
         self._names = list(getattr(theory, "names", []))
         if self._names:
@@ -158,13 +155,13 @@ class CMBLikelihood:
                 if k not in self._names:
                     theory.params_vector({k: v})  # raises if the emulator fixed it differently
 
-    def params(self, theta: Sequence[float]) -> dict[str, float]:
+    def params(self, theta: Sequence[float] | np.ndarray) -> dict[str, float]:
         """The full parameter dict of a free-parameter vector."""
         p = dict(self.fixed)
         p.update(dict(zip(self.free, (float(t) for t in theta), strict=True)))
         return p
 
-    def binned_theory(self, theta: Sequence[float]) -> np.ndarray:
+    def binned_theory(self, theta: Sequence[float] | np.ndarray) -> np.ndarray:
         """Binned model D_b (μK²) at ``theta``."""
         return self.bmat @ self._theory_one(self.params(theta))
 
@@ -191,7 +188,7 @@ class CMBLikelihood:
             sig = s.dl_err
         return np.sum((r / sig) ** 2, axis=1)
 
-    def log_like(self, theta: Sequence[float]) -> float:
+    def log_like(self, theta: Sequence[float] | np.ndarray) -> float:
         """ln L = −χ²/2 at one free-parameter vector (raises outside the emulator box)."""
         return float(-0.5 * self.chi2_binned(self.binned_theory(theta))[0])
 
@@ -316,7 +313,8 @@ def fit_cmb(
 
     # the batched linear algebra is small: one BLAS thread is fastest and fair to other jobs
     with threadpool_limits(limits=1):
-        res = run_mcmc(likelihood.log_like_many if vectorize else likelihood.log_like,
+        lnlike: Any = likelihood.log_like_many if vectorize else likelihood.log_like
+        res = run_mcmc(lnlike,
                        center, scale, names=free, seed=seed, n_walkers=n_walkers,
                        n_steps=n_steps, burn=burn, progress=progress, priors=pri,
                        vectorize=vectorize,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -109,7 +110,7 @@ def _camb_accuracy() -> dict[str, float]:
     return dict(CAMB_ACCURACY)
 
 
-def _per_ell(emu, te) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _per_ell(emu: Any, te: dict[str, Any]) -> dict[str, float]:
     import numpy as np
 
     rel = np.abs(emu.predict(te["params"]) / te["tt"] - 1)
@@ -120,7 +121,7 @@ def _per_ell(emu, te) -> dict[str, float]:  # type: ignore[no-untyped-def]
     return out
 
 
-def _parse_prior(text: str | None, name: str):  # type: ignore[no-untyped-def]
+def _parse_prior(text: str | None, name: str) -> Any:
     from rediscovery.cosmo.mcmc import Gaussian
 
     if text is None or text.lower() == "none":
@@ -168,7 +169,7 @@ def cmb_fit(
 
     from rediscovery.cosmo.cmb.io import read_spectrum
     from rediscovery.cosmo.cmb.likelihood import CMBLikelihood, fit_cmb
-    from rediscovery.cosmo.cmb.theory import CAMBTheory, camb_spectra
+    from rediscovery.cosmo.cmb.theory import CAMBTheory
     from rediscovery.cosmo.mcmc import write_posterior
 
     if fmt not in ("csv", "planck-binned"):
@@ -190,7 +191,7 @@ def cmb_fit(
     if theory == "emulator":
         from rediscovery.cosmo.cmb.emulator import load_emulator
 
-        th = load_emulator(emulator)
+        th: Any = load_emulator(emulator)
         fb = CAMBTheory(lmax=th.lmax) if fallback_camb else None
     else:
         th = CAMBTheory(lmax=max(int(data.ell_max.max()), 100))
@@ -213,7 +214,7 @@ def cmb_fit(
     extra["data"] = str(spectrum)
     extra["priors"] = {k: repr(v) for k, v in priors.items()}
     write_posterior(fit.result, out / "cmb_posterior.json", extra=extra)
-    _plots(fit, data, out, camb_spectra if theory == "camb" else None)
+    _plots(fit, data, out)
     res = fit.result
     for k in free:
         s = summary[k]
@@ -228,7 +229,7 @@ def cmb_fit(
     typer.echo(f"wrote {out / 'cmb_posterior.json'}")
 
 
-def _plots(fit, data, out: Path, camb_fn) -> None:  # type: ignore[no-untyped-def]
+def _plots(fit: Any, data: Any, out: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
