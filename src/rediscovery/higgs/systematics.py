@@ -332,8 +332,9 @@ def apply_systematics(
         met_y = met_y + rng.normal(0.0, soft_met, size=n_in)
 
     new["PRI_tau_pt"] = tau_pt
-    new["PRI_met"] = np.hypot(met_x, met_y)
-    new["PRI_met_phi"] = np.arctan2(met_y, met_x)
+    if tes != 1.0 or jes != 1.0 or soft_met > 0:  # else keep MET bit for bit (no round trip)
+        new["PRI_met"] = np.hypot(met_x, met_y)
+        new["PRI_met_phi"] = np.arctan2(met_y, met_x)
 
     # Selection re-applied: jets below threshold leave the event (monotone scaling keeps the
     # pt ordering, so a failing sub-leading jet means every softer jet fails too).
