@@ -195,3 +195,24 @@ def test_cli_templates_and_syst_fit(tmp_path, capsys):
                  str(tmp_path / "data.parquet"), "--model", str(tmp_path / "model"),
                  "--out", str(tmp_path / "g")])
     assert code == 2
+
+
+def test_breakdown_by_fixing_equals_removing_on_asimov(templates):
+    # On Asimov data every α̂ = 0, so fixing α_k at its best fit is the same as removing its
+    # modifier from the model: an independent computation of each share with stat.fit.
+    from rediscovery.higgs.stat import fit
+
+    model = build_model(templates)
+    obs = asimov_data(model, 1.0)
+    res = fit_with_systematics(model, obs, prefit_impacts=False)
+    tot = res.breakdown["total"]
+    for n in ("tes", "jes", "bkg_scale"):
+        red = build_model(templates, nuisances=[k for k in model.alpha_names if k != n])
+        r = fit(red, obs, significance=False, limit=False, nuisances=False, impacts=False,
+                stat_only=False)
+        w = 0.5 * (r.mu_hi - r.mu_lo)
+        # compare the widths (the share sqrt(tot² − w²) amplifies MINOS' tolerance when small)
+        w_fixed = math.sqrt(tot**2 - res.breakdown[n] ** 2)
+        assert w_fixed == pytest.approx(w, rel=2e-3)
+        if res.breakdown[n] > 0.1 * tot:
+            assert res.breakdown[n] == pytest.approx(math.sqrt(tot**2 - w**2), rel=0.02)

@@ -473,14 +473,33 @@ class SystFitResult:
 
 
 def _fixed_interval(eng: Any, pars: np.ndarray, fixed: Sequence[int]) -> float:
-    """Half-width of the MINOS interval of μ with the parameters ``fixed`` held at ``pars``."""
+    """Half-width of the MINOS interval of μ with the parameters ``fixed`` held at ``pars``.
+
+    ``nan`` (with a warning) when MIGRAD or MINOS fails: a breakdown entry is never made up.
+    """
     m = eng._full_minuit(pars)  # the stat module's full-parameter Minuit (private helper)
     for i in fixed:
         m.fixed[i] = True
     m.migrad()
-    m.minos("mu", cl=1.0)
-    me = m.merrors["mu"]
+    if not m.valid:
+        m.strategy = 2
+        m.migrad()
+    try:
+        m.minos("mu", cl=1.0)
+        me = m.merrors["mu"]
+        ok = bool(m.valid and me.is_valid and not me.at_lower_limit and not me.at_upper_limit)
+    except RuntimeError:
+        ok = False
+    if not ok:
+        names = [m.parameters[i] for i in fixed]
+        log.warning("uncertainty breakdown: the fit with %s fixed did not converge; its share "
+                    "is reported as nan", names if len(names) < 4 else f"{len(names)} params")
+        return math.nan
     return 0.5 * float(me.upper - me.lower)
+
+
+def _share(total: float, width: float) -> float:
+    return math.sqrt(max(total**2 - width**2, 0.0)) if math.isfinite(width) else math.nan
 
 
 def fit_with_systematics(model: Any, observed: np.ndarray, *, backend: str = "minuit",
@@ -532,9 +551,8 @@ def fit_with_systematics(model: Any, observed: np.ndarray, *, backend: str = "mi
         br["stat"] = _fixed_interval(eng, pars, all_nuis) if all_nuis else float(tot)
         gam = [i for i, n in enumerate(names) if n.startswith("gamma_stat_")]
         if gam:
-            br["mc_stat"] = math.sqrt(max(tot**2 - _fixed_interval(eng, pars, gam) ** 2, 0.0))
+            br["mc_stat"] = _share(tot, _fixed_interval(eng, pars, gam))
         for n in alphas:
-            w = _fixed_interval(eng, pars, [names.index(n)])
-            br[n] = math.sqrt(max(tot**2 - w**2, 0.0))
+            br[n] = _share(tot, _fixed_interval(eng, pars, [names.index(n)]))
         out.breakdown = br
     return out
