@@ -6,7 +6,9 @@ alters an independent pool of simulated events with them
 (:func:`~rediscovery.higgs.systematics.apply_systematics`), scores it with the classifier,
 histograms it with the analysis binning, Poisson-fluctuates every bin of the expectation
 ``μ s_b + Σ_p b_pb`` (the histogram-level equivalent of drawing Poisson numbers of events), and
-fits it with the model built from templates (:mod:`rediscovery.higgs.syst_fit`). The same data
+fits it with the model built from templates (:mod:`rediscovery.higgs.syst_fit`; global fit
+started from the best of several points, :func:`~rediscovery.higgs.syst_fit.best_start`). The
+same data
 are also fitted with a statistics-only model (no nuisances, no MC-statistics terms) for
 comparison.
 
@@ -44,6 +46,7 @@ from rediscovery.core.errors import ConfigError
 from rediscovery.higgs.syst_fit import (
     SIGNAL_SAMPLE,
     Templates,
+    best_start,
     build_model,
     histogram_samples,
 )
@@ -191,8 +194,9 @@ def run_pseudo_experiment(setup: ChallengeSetup, seed: int,
                            "n_events": float(observed.sum())}
     for tag, model in zip(("syst", "stat"), models, strict=True):
         try:
+            init = best_start(model, observed) if model.alpha_names else None
             res = fit(model, observed, backend="minuit", significance=False, limit=False,
-                      nuisances=False, impacts=False, stat_only=False)
+                      nuisances=False, impacts=False, stat_only=False, init=init)
             mh, lo, hi, ok = _interval(res)
         except Exception as exc:  # a failed fit is recorded, never dropped silently
             log.warning("pseudo-experiment %d, %s fit failed: %s", seed, tag, exc)

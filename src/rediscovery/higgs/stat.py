@@ -358,7 +358,7 @@ def fit(model: BinnedModel, observed: np.ndarray, backend: Backend = "minuit", *
         aux_gamma: np.ndarray | None = None, aux_alpha: np.ndarray | None = None,
         interval: bool = True, significance: bool = True, expected: bool = True,
         limit: bool = True, nuisances: bool = True, impacts: bool = True,
-        stat_only: bool = True) -> FitResult:
+        stat_only: bool = True, init: np.ndarray | None = None) -> FitResult:
     """Fit the signal strength μ to observed counts and compute intervals and significances.
 
     Parameters
@@ -374,6 +374,9 @@ def fit(model: BinnedModel, observed: np.ndarray, backend: Backend = "minuit", *
     interval, significance, expected, limit, nuisances, impacts, stat_only
         Which parts to compute (toys switch the slow ones off). ``impacts`` and ``stat_only``
         are computed with the minuit engine whatever the back-end (pyhf returns no MINOS).
+    init
+        Starting values ``(μ, α...)`` of the global fit (default μ = 1, α = 0), e.g. the best
+        of several starts when the likelihood has more than one minimum.
 
     Returns
     -------
@@ -383,7 +386,7 @@ def fit(model: BinnedModel, observed: np.ndarray, backend: Backend = "minuit", *
     """
     obs = _check_observed(model, observed)
     eng = _engine(model, obs, backend, aux_gamma, aux_alpha)
-    pars, nll_hat, ok = eng.minimize()
+    pars, nll_hat, ok = eng.minimize(init=init)
     names = model.parameter_names
     res = FitResult(backend=backend, mu_hat=float(pars[0]), nll_min=float(nll_hat))
     if not ok:

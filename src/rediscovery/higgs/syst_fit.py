@@ -60,6 +60,7 @@ __all__ = [
     "SystFitResult",
     "TemplateWarning",
     "Templates",
+    "best_start",
     "build_model",
     "build_templates",
     "check_templates",
@@ -502,11 +503,44 @@ def _share(total: float, width: float) -> float:
     return math.sqrt(max(total**2 - width**2, 0.0)) if math.isfinite(width) else math.nan
 
 
+def best_start(model: Any, observed: np.ndarray, *, aux_alpha: np.ndarray | None = None,
+               aux_gamma: np.ndarray | None = None,
+               nuisances: Sequence[str] = SHAPE_NUISANCES,
+               points: Sequence[float] = (-1.0, 1.0)) -> np.ndarray:
+    """Starting point of the global fit: the lowest minimum over a few starts.
+
+    With non-linear shape responses the profile likelihood in (μ, α) can have more than one
+    minimum (measured: a pseudo-data set shifted by tes = +1σ where the default start μ = 1,
+    α = 0 converged, with a valid MIGRAD and EDM 10⁻¹⁰, to a minimum 1.8 units of NLL above
+    the global one, at μ̂ = 1.69 instead of 0.83). The fit is started from the default and from
+    each shape nuisance at ``points`` (others 0); the parameters of the lowest valid minimum
+    are returned, to be passed as ``init`` to :func:`rediscovery.higgs.stat.fit`.
+    """
+    from rediscovery.higgs._minuit_backend import MinuitEngine
+
+    obs = np.asarray(observed, dtype=float)
+    eng = MinuitEngine(model, obs, aux_gamma, aux_alpha)
+    best, best_nll, _ = eng.minimize()
+    names = list(model.alpha_names)
+    for n in names:
+        if n not in nuisances:
+            continue
+        for a in points:
+            x = np.zeros(1 + len(names))
+            x[0] = 1.0
+            x[1 + names.index(n)] = float(a)
+            p, v, ok = eng.minimize(init=x)
+            if ok and v < best_nll - 1e-6:
+                best, best_nll = p, v
+    return np.asarray(best, dtype=float)
+
+
 def fit_with_systematics(model: Any, observed: np.ndarray, *, backend: str = "minuit",
                          prefit_impacts: bool = True, breakdown: bool = True,
                          significance: bool = True, limit: bool = False,
                          aux_alpha: np.ndarray | None = None,
-                         aux_gamma: np.ndarray | None = None) -> SystFitResult:
+                         aux_gamma: np.ndarray | None = None,
+                         multistart: bool = True) -> SystFitResult:
     """Fit μ with nuisance parameters, with pulls, impacts and the uncertainty breakdown.
 
     Parameters
@@ -524,13 +558,17 @@ def fit_with_systematics(model: Any, observed: np.ndarray, *, backend: str = "mi
     significance, limit, aux_alpha, aux_gamma
         Passed to :func:`rediscovery.higgs.stat.fit` (auxiliary data: the constraint centres,
         default 0 for the α's and 1 for the γ's).
+    multistart
+        Start the global fit from the best of several points (:func:`best_start`).
     """
     from rediscovery.higgs._minuit_backend import MinuitEngine
     from rediscovery.higgs.stat import fit
 
     obs = np.asarray(observed, dtype=float)
+    init = (best_start(model, obs, aux_alpha=aux_alpha, aux_gamma=aux_gamma)
+            if multistart and model.alpha_names else None)
     res = fit(model, obs, backend=backend, significance=significance,  # type: ignore[arg-type]
-              limit=limit, aux_alpha=aux_alpha, aux_gamma=aux_gamma)
+              limit=limit, aux_alpha=aux_alpha, aux_gamma=aux_gamma, init=init)
     out = SystFitResult(fit=res)
     names = model.parameter_names
     pars = np.array([res.parameters[n] for n in names])
