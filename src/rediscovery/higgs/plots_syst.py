@@ -83,6 +83,8 @@ def plot_impacts(result: Mapping[str, Any], ax: Any = None, top: int = 20) -> An
     cons = np.array([nuis[n]["constraint"] for n in names], dtype=float)
     twin.errorbar(pulls, y, xerr=cons, fmt="ko", ms=4, label="pull (θ̂−θ₀)/σ")
     twin.set_xlim(-2.5, 2.5)
+    for v, ls in ((0.0, ":"), (-1.0, "--"), (1.0, "--")):
+        twin.axvline(v, color="grey", ls=ls, lw=0.7)
     twin.set_xlabel("pull (θ̂ − θ₀)/Δθ, bars: post-fit/pre-fit σ")
     return ax
 
