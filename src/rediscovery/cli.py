@@ -44,6 +44,9 @@ COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("cosmo", "rediscovery.cosmo.commands.cmb"),
     ("higgs", "rediscovery.higgs.commands.systematics"),
     ("higgs", "rediscovery.higgs.commands.features"),
+    ("higgs", "rediscovery.higgs.commands.stat"),
+    ("cosmo", "rediscovery.cosmo.commands.sn"),
+    ("higgs", "rediscovery.higgs.commands.models"),
 )
 
 

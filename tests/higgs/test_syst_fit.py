@@ -152,3 +152,46 @@ def test_bad_template_requests(events):
         build_templates(events, _scorer, EDGES, grid=(0.5,))
     with pytest.raises(ConfigError, match="unknown"):
         build_templates(events, _scorer, EDGES, nuisances=("tes", "lumi"))
+
+
+def test_cli_templates_and_syst_fit(tmp_path, capsys):
+    models = pytest.importorskip("rediscovery.higgs.models")
+    import json
+
+    from rediscovery.cli import main
+    from rediscovery.higgs.io import write_events
+
+    ev = make_events(n=3000, seed=12)
+    sig = ev["Label"].to_numpy() == 1
+    ev.loc[sig, "PRI_tau_pt"] *= 1.6
+    ev["Weight"] = np.where(sig, 0.2, 1.0)
+    feats = ["PRI_tau_pt", "PRI_lep_pt", "PRI_met", "PRI_jet_num"]
+    m = models.make_model("xgboost", feats, n_estimators=15, max_depth=2)
+    m.fit(ev[feats], ev["Label"].to_numpy(), ev["Weight"].to_numpy())
+    m.save(tmp_path / "model")
+    write_events(ev, tmp_path / "mc.parquet")
+    data = make_events(n=3000, seed=13)[[c for c in ev.columns if c.startswith("PRI_")]]
+    data["Weight"] = 1.0
+    write_events(data, tmp_path / "data.parquet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TemplateWarning)
+        code = main(["higgs", "templates", "--events", str(tmp_path / "mc.parquet"),
+                     "--model", str(tmp_path / "model"), "--out", str(tmp_path / "t"),
+                     "--max-bins", "4", "--min-bkg", "200", "--nuisances", "tes,bkg_scale"])
+    assert code == 0, capsys.readouterr().err
+    assert (tmp_path / "t" / "templates.json").exists()
+    code = main(["higgs", "syst-fit", "--templates", str(tmp_path / "t" / "templates.json"),
+                 "--observed", str(tmp_path / "data.parquet"), "--model",
+                 str(tmp_path / "model"), "--out", str(tmp_path / "f")])
+    assert code == 0, capsys.readouterr().err
+    fitd = json.loads((tmp_path / "f" / "fit.json").read_text())
+    assert set(fitd["nuisances"]) == {"tes", "bkg_scale"}
+    assert {"total", "stat", "tes", "bkg_scale"} <= set(fitd["breakdown"])
+    assert (tmp_path / "f" / "impacts.png").exists()
+    assert "mu_hat" in capsys.readouterr().out
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    code = main(["higgs", "syst-fit", "--templates", str(bad), "--observed",
+                 str(tmp_path / "data.parquet"), "--model", str(tmp_path / "model"),
+                 "--out", str(tmp_path / "g")])
+    assert code == 2

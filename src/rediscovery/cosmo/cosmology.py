@@ -98,6 +98,28 @@ def efunc(z: np.ndarray | float, om: np.ndarray | float, ol: np.ndarray | float,
     return np.sqrt(np.where(e2 > 0, e2, np.nan))
 
 
+def _powers(z: np.ndarray) -> tuple[np.ndarray, ...]:
+    zp1 = 1.0 + z
+    return zp1, zp1 * zp1, zp1 * zp1 * zp1, np.log(zp1)
+
+
+def _inv_efunc(pows: tuple[np.ndarray, ...], om: np.ndarray, ol: np.ndarray, w: np.ndarray,
+               omega_r: float) -> np.ndarray:
+    """1/E(z) from cached powers of (1+z) (the hot loop of an MCMC); NaN where E² ≤ 0."""
+    _zp1, zp2, zp3, lnzp1 = pows
+    ok = 1.0 - om - ol - omega_r
+    e2 = om * zp3 + ok * zp2
+    if np.all(w == -1.0):
+        e2 = e2 + ol
+    else:
+        e2 = e2 + ol * np.exp(3.0 * (1.0 + w) * lnzp1)
+    if omega_r:
+        e2 = e2 + omega_r * zp2 * zp2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv = e2 ** -0.5
+    return np.where(e2 > 0, inv, np.nan)
+
+
 @dataclass(frozen=True)
 class DistanceGrid:
     """Integration nodes for a fixed set of redshifts; build once, evaluate many cosmologies.
@@ -121,6 +143,8 @@ class DistanceGrid:
     _index: np.ndarray
     _basis: np.ndarray
     _n_int: int
+    _pow_nodes: tuple[np.ndarray, ...]
+    _pow_knots: tuple[np.ndarray, ...]
 
     def __init__(self, z: np.ndarray | float) -> None:
         z = np.asarray(z, dtype=float)
@@ -157,16 +181,18 @@ class DistanceGrid:
         object.__setattr__(self, "_index", i)
         object.__setattr__(self, "_basis", basis)
         object.__setattr__(self, "_n_int", a.size)
+        object.__setattr__(self, "_pow_nodes", _powers(nodes))
+        object.__setattr__(self, "_pow_knots", _powers(knots))
 
     def comoving_dimensionless(self, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
         """D_C / D_H = ∫₀ᶻ dz'/E(z'); shape ``broadcast(om, ol, w).shape + z.shape``."""
         om, ol, w = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (om, ol, w)))
         pshape = om.shape
         ex = (..., None)
-        inv_e = 1.0 / efunc(self._nodes, om[ex], ol[ex], w[ex], omega_r)
+        inv_e = _inv_efunc(self._pow_nodes, om[ex], ol[ex], w[ex], omega_r)
         seg = (inv_e * self._weights).reshape((*pshape, self._n_int, _GL_ORDER)).sum(-1)
         cum = np.concatenate([np.zeros((*pshape, 1)), np.cumsum(seg, axis=-1)], axis=-1)
-        deriv = 1.0 / efunc(self._knots, om[ex], ol[ex], w[ex], omega_r)
+        deriv = _inv_efunc(self._pow_knots, om[ex], ol[ex], w[ex], omega_r)
         i = self._index
         b0, b1, b2, b3 = self._basis
         return (b0 * cum[..., i] + b1 * deriv[..., i] + b2 * cum[..., i + 1]
@@ -182,16 +208,22 @@ class DistanceGrid:
                 return dc * (1.0 + okf * dc**2 / 6.0)
             sq = np.sqrt(abs(okf))
             return np.sinh(sq * dc) / sq if okf > 0 else np.sin(sq * dc) / sq
-        ok = np.broadcast_to(ok, np.broadcast_shapes(np.shape(ok), np.shape(w)))
-        ok = ok[(...,) + (None,) * self.z.ndim]
-        sq = np.sqrt(np.abs(ok))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            x = sq * dc
-            open_ = np.sinh(x) / np.where(sq > 0, sq, 1.0)
-            closed = np.sin(x) / np.where(sq > 0, sq, 1.0)
-        # |Ω_k| tiny: D_M = D_C (1 + Ω_k D_C²/6), the common Taylor limit of both branches
-        flat = dc * (1.0 + ok * dc**2 / 6.0)
-        return np.where(np.abs(ok) < _FLAT_TOL, flat, np.where(ok > 0, open_, closed))
+        ok = np.broadcast_to(ok, dc.shape[: dc.ndim - self.z.ndim])
+        # evaluate each branch only on the models (rows) that need it
+        out = np.empty_like(dc)
+        flat = np.abs(ok) < _FLAT_TOL
+        opened = ~flat & (ok > 0)
+        closed = ~flat & (ok < 0)
+        if flat.any():
+            d, k = dc[flat], ok[flat][(...,) + (None,) * self.z.ndim]
+            out[flat] = d * (1.0 + k * d * d / 6.0)
+        if opened.any():
+            sq = np.sqrt(ok[opened])[(...,) + (None,) * self.z.ndim]
+            out[opened] = np.sinh(sq * dc[opened]) / sq
+        if closed.any():
+            sq = np.sqrt(-ok[closed])[(...,) + (None,) * self.z.ndim]
+            out[closed] = np.sin(sq * dc[closed]) / sq
+        return out
 
     def hubble_free_dl(self, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
         """Hubble-free luminosity distance D_L H0 / c = (1+z) D_M / D_H (dimensionless).

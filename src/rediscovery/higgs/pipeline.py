@@ -12,8 +12,9 @@ features   ``simulate/mc.parquet``,                ``mc.parquet``, ``observed.pa
            ``simulate/observed.parquet``           the ``DER_*`` and ``NEW_*`` columns
 train      ``features/mc.parquet``                 ``model/`` (library format + JSON),
                                                    ``metrics.json``, ``scores.parquet``
-evaluate   ``train/model``, ``train/scores``,      ``mc_scores.parquet`` (test split),
-           ``features/observed.parquet``           ``observed_scores.parquet``
+evaluate   ``train/model``, ``train/scores``,      ``mc_scores.parquet`` (test split, weights
+           ``features/observed.parquet``           scaled to the data luminosity),
+                                                   ``observed_scores.parquet``
 fit        ``evaluate/*.parquet``                  ``fit.json``, ``workspace.json``, plots
 ========== ======================================= =========================================
 
@@ -43,7 +44,7 @@ from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.core.files import write_json
 from rediscovery.core.report import write_report
 from rediscovery.core.runs import Run
-from rediscovery.higgs.schema import SET
+from rediscovery.higgs.schema import SET, WEIGHT
 
 __all__ = [
     "STAGES",
@@ -165,6 +166,9 @@ def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
     test = scores[scores[SET].astype(str) == "test"].reset_index(drop=True)
     if test.empty:
         raise InputError("no events of the 'test' split", path=inputs["scores"], column=SET)
+    # MC weights are normalised to the HiggsML luminosity; the templates must describe the
+    # pseudo-data's luminosity (known to the analysis, unlike μ)
+    test[WEIGHT] = test[WEIGHT].to_numpy(dtype=float) * cfg.lumi_factor
     test.to_parquet(out / "mc_scores.parquet", index=False)
     model = load_model(inputs["model"])
     observed = read_events(inputs["observed"])
@@ -173,17 +177,13 @@ def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
 
 
 def stage_fit(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
-    """Binned profile-likelihood fit of μ to the observed score histogram."""
-    from rediscovery.higgs.commands.stat import fit_scores
+    """Binned profile-likelihood fit of μ to the observed score histogram (``higgs fit``)."""
+    from rediscovery.higgs.commands.stat import fit_command
 
-    result = fit_scores(
-        pd.read_parquet(inputs["mc_scores"]),
-        pd.read_parquet(inputs["observed_scores"]),
-        out,
-        backend=cfg.backend,
-        min_bkg=cfg.min_bkg_per_bin,
-        max_bins=cfg.max_bins,
-    )
+    fit_command(scores=inputs["mc_scores"], observed=inputs["observed_scores"], out=out,
+                backend=cfg.backend, min_bkg=cfg.min_bkg_per_bin, max_bins=cfg.max_bins,
+                cross_check=True, plots=True)
+    result = json.loads((out / "fit.json").read_text())
     return {k: result[k] for k in ("mu_hat", "mu_68", "z_discovery_observed", "converged")
             if k in result}
 

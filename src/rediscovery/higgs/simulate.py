@@ -3,12 +3,12 @@ r"""Fast physics-based simulation of the HiggsML lepton + hadronic-tau channel.
 Every event is built from physics, fully vectorised with NumPy (no loop over events):
 
 1. **Production.** A boson (H, Z, W, a tt̄ or WW system) recoils against initial-state
-   radiation: a Poisson number of radiated partons with a power-law transverse-momentum
-   spectrum plus an unclustered soft term; the boson transverse momentum is minus their vector
-   sum ("boson pT from recoil"). Its mass follows a Breit–Wigner (Z, W, and the W's inside tt̄
-   and WW) or is fixed (H, m_H = 125 GeV); its rapidity is Gaussian, truncated at the kinematic
-   limit. VBF Higgs production adds two forward tagging jets with large Δη and m_jj that take
-   the Higgs recoil.
+   radiation: a geometric number of radiated partons (staircase scaling) with a power-law
+   transverse-momentum spectrum plus an unclustered soft term; the boson transverse momentum
+   is minus their vector sum ("boson pT from recoil"). Its mass follows a Breit–Wigner (Z, W,
+   and the W's inside tt̄ and WW) or is fixed (H, m_H = 125 GeV); its rapidity is Gaussian,
+   truncated at the kinematic limit. VBF Higgs production adds two forward tagging jets with
+   large Δη and m_jj that take the Higgs recoil.
 2. **Decays** are done exactly with two-body decays in the parent rest frame plus Lorentz
    boosts: H/Z → ττ (isotropic, resp. 1 + cos²θ), W → ℓν, t → bW. Tau decays: leptonic
    τ → ℓνν with the Michel spectrum of the charged-lepton energy, :math:`dΓ/dx ∝ x^2(3 - 2x)`,
@@ -56,9 +56,28 @@ import numpy as np
 import pandas as pd
 
 from rediscovery.core.errors import ConfigError
+from rediscovery.higgs._kinematics import (
+    _M_TAU,
+    _boson,
+    _breit_wigner,
+    _ditau_taus,
+    _Draw,
+    _isotropic,
+    _multiplicity_pmf,
+    _one_plus_cos2,
+    _p_to_ptetaphi,
+    _ptetaphi_to_p,
+    _rowsum,
+    _tau_hadronic,
+    _tau_leptonic,
+    _top2,
+    _two_body,
+    _wrap,
+)
 from rediscovery.higgs.schema import (
     EVENT_ID,
     LABEL,
+    PHI_COLUMNS,
     PRI_COLUMNS,
     PROCESS,
     PROCESSES,
@@ -70,11 +89,13 @@ __all__ = [
     "BACKGROUND_TOTAL",
     "DETECTOR",
     "NUISANCE_DEFAULTS",
+    "NUISANCE_PRIORS",
     "PROCESS_YIELDS",
     "SELECTION",
     "SIGNAL_TOTAL",
     "DetectorModel",
     "Selection",
+    "draw_nuisances",
     "simulate_events",
     "simulate_pseudo_data",
 ]
@@ -83,16 +104,11 @@ log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------------------------
 # Published constants (GeV). PDG 2022 unless stated.
-_M_TAU = 1.77686
 _M_Z, _GAMMA_Z = 91.1876, 2.4952
 _M_W, _GAMMA_W = 80.377, 2.085
 _M_TOP = 172.5
 _M_B = 4.78
 _M_H = 125.0
-_SQRT_S = 8000.0  # LHC 2012 centre-of-mass energy of the HiggsML sample
-#: hadronic τ decay modes: (mass GeV, width GeV, branching fraction) for π, ρ(770), a1(1260);
-#: the BRs are τ→πν 10.82 %, τ→ππ0ν 25.49 %, τ→3h ν (1- and 3-prong) 18.3 % (PDG).
-_TAU_HAD_MODES = ((0.13957, 0.0, 0.1082), (0.7753, 0.1491, 0.2549), (1.230, 0.420, 0.183))
 
 #: Summed weight of the HiggsML training set (documentation v1.8; also the data README).
 SIGNAL_TOTAL = 691.989
@@ -136,7 +152,7 @@ class DetectorModel:
     jet_noise: float = 3.0
     jet_stochastic: float = 0.65
     jet_constant: float = 0.04
-    angle_resolution: float = 0.01  # on η and φ of every object
+    angle_resolution: float = 0.01  # on η and φ of τ_h and lepton (jet angles: as generated)
     met_resolution: float = 0.55  # k in σ(E_x,y^miss) = k √ΣE_T  [√GeV]
     #: pile-up / underlying-event ΣE_T: Gamma(shape, scale) [GeV]
     ue_sumet_shape: float = 2.0
@@ -159,6 +175,31 @@ NUISANCE_DEFAULTS: dict[str, float] = {
     "diboson_scale": 1.0,
 }
 
+#: Priors from which :func:`draw_nuisances` draws hidden nuisance values: (kind, centre, width,
+#: low clip, high clip); ``lognormal`` draws exp(N(log centre, width)). They follow the
+#: test-time draws of the Fair Universe HiggsML Uncertainty Challenge (2024): τ and jet energy
+#: scales 1 ± 1 %, soft MET LogNormal(0, 1) clipped to [0, 5] GeV, total background ± 0.1 %,
+#: tt̄ ± 2 %, diboson ± 25 %.
+NUISANCE_PRIORS: dict[str, tuple[str, float, float, float, float]] = {
+    "tes": ("normal", 1.0, 0.01, 0.9, 1.1),
+    "jes": ("normal", 1.0, 0.01, 0.9, 1.1),
+    "soft_met": ("lognormal", 1.0, 1.0, 0.0, 5.0),
+    "bkg_scale": ("normal", 1.0, 0.001, 0.99, 1.01),
+    "ttbar_scale": ("normal", 1.0, 0.02, 0.8, 1.2),
+    "diboson_scale": ("normal", 1.0, 0.25, 0.0, 2.0),
+}
+
+
+def draw_nuisances(seed: int | np.random.Generator) -> dict[str, float]:
+    """Draw one set of nuisance values from :data:`NUISANCE_PRIORS` (for hidden truths)."""
+    rng = _rng(seed)
+    out = {}
+    for name, (kind, centre, width, lo, hi) in NUISANCE_PRIORS.items():
+        z = rng.standard_normal()
+        value = centre * np.exp(width * z) if kind == "lognormal" else centre + width * z
+        out[name] = float(np.clip(value, lo, hi))
+    return out
+
 
 @dataclass(frozen=True)
 class _Proc:
@@ -169,9 +210,9 @@ class _Proc:
     signal: bool
     share: float  # fraction of its class total weight
     count_share: float  # default fraction of generated events (of all events)
-    isr_rate: float  # Poisson mean of radiated partons above _ISR_PT_MIN
+    isr_rate: float  # mean number of radiated partons above _ISR_PT_MIN (geometric)
     isr_index: float  # power-law index α of the radiation p_T spectrum
-    eff_guess: float = 0.3
+    eff_guess: float = 0.3  # selection efficiency (measured) to size the first batch
 
 
 # Shares of the class totals derived from the real HiggsML sample's weight structure (each
@@ -181,12 +222,12 @@ class _Proc:
 # 0.513, 0.444, ...), tt̄ 1.8 % (0.227). Diboson is absent from HiggsML; it gets 0.25 % taken
 # from W+jets (σ(WW)·BR ≈ 1 % of σ(W)·BR before selection, CMS/ATLAS 8 TeV).
 _PROCS: tuple[_Proc, ...] = (
-    _Proc("ggH", "htautau", True, 0.908, 0.155, 2.0, 3.0, 0.10),
-    _Proc("VBFH", "htautau", True, 0.092, 0.188, 1.0, 3.0, 0.12),
-    _Proc("ztautau", "ztautau", False, 0.1137, 0.200, 3.0, 3.0, 0.05),
-    _Proc("wjets", "wjets", False, 0.8661, 0.400, 1.0, 3.0, 0.20),
-    _Proc("ttbar", "ttbar", False, 0.0177, 0.042, 0.8, 3.0, 0.15),
-    _Proc("diboson", "diboson", False, 0.0025, 0.015, 1.0, 3.0, 0.15),
+    _Proc("ggH", "htautau", True, 0.908, 0.155, 3.0, 3.0, 0.155),
+    _Proc("VBFH", "htautau", True, 0.092, 0.188, 1.2, 3.0, 0.187),
+    _Proc("ztautau", "ztautau", False, 0.1137, 0.200, 4.5, 3.0, 0.063),
+    _Proc("wjets", "wjets", False, 0.8661, 0.400, 1.3, 3.0, 0.156),
+    _Proc("ttbar", "ttbar", False, 0.0177, 0.042, 1.0, 3.0, 0.080),
+    _Proc("diboson", "diboson", False, 0.0025, 0.015, 1.3, 3.0, 0.35),
 )
 
 #: Expected number of selected events per internal sub-process at the HiggsML luminosity
@@ -205,137 +246,6 @@ _FAKE_JET_ETA_SIGMA = 1.5
 _SOFT_SIGMA = 5.0  # GeV, per-component unclustered recoil
 _JET_ETA_LOST = 4.9  # beyond the calorimeter: the parton is lost (fake MET)
 
-
-# --------------------------------------------------------------------------------------------
-# four-vector helpers (arrays of shape (n,) or (n, k)); columns E, px, py, pz
-
-
-def _ptetaphi_to_p(pt, eta, phi):
-    return pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-
-
-def _p_to_ptetaphi(px, py, pz):
-    pt = np.hypot(px, py)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        eta = np.arcsinh(np.where(pt > 0, pz / np.where(pt > 0, pt, 1.0), 0.0))
-    return pt, eta, np.arctan2(py, px)
-
-
-def _wrap(phi):
-    """Map angles to (-π, π]."""
-    out = np.mod(phi + np.pi, 2 * np.pi) - np.pi
-    return np.where(out == -np.pi, np.pi, out)
-
-
-def _isotropic(rng, n):
-    cos_t = rng.uniform(-1.0, 1.0, n)
-    sin_t = np.sqrt(1.0 - cos_t**2)
-    phi = rng.uniform(-np.pi, np.pi, n)
-    return sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t
-
-
-def _one_plus_cos2(rng, n):
-    """Directions with dN/dcosθ ∝ 1 + cos²θ about the beam axis (spin-1 boson → fermions).
-
-    Inverse CDF: c³ + 3c + (4 - 8u) = 0, solved with Cardano's formula.
-    """
-    q = 4.0 * rng.uniform(0.0, 1.0, n) - 2.0
-    r = np.sqrt(q * q + 1.0)
-    cos_t = np.cbrt(q + r) + np.cbrt(q - r)
-    sin_t = np.sqrt(np.clip(1.0 - cos_t**2, 0.0, None))
-    phi = rng.uniform(-np.pi, np.pi, n)
-    return sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t
-
-
-def _boost(e, px, py, pz, parent, mass):
-    r"""Boost four-vectors (e, p) from the rest frame of ``parent`` (E, P; mass M) to the lab.
-
-    With γ = E/M and β = P/E: :math:`E' = (E e + P·p)/M`,
-    :math:`p' = p + P\,[(P·p)/(M(E + M)) + e/M]`.
-    """
-    pe, ppx, ppy, ppz = parent
-    dot = ppx * px + ppy * py + ppz * pz
-    f = dot / (mass * (pe + mass)) + e / mass
-    return (pe * e + dot) / mass, px + f * ppx, py + f * ppy, pz + f * ppz
-
-
-def _two_body(parent, mass, m1, m2, direction):
-    """Decay ``parent`` = (E, px, py, pz) of mass ``mass`` into masses m1, m2 (GeV).
-
-    ``direction`` is the unit vector of daughter 1 in the parent rest frame; masses may be
-    scalars or arrays. Returns the two daughters' lab four-vectors.
-    """
-    m2sq = mass * mass
-    lam = (m2sq - (m1 + m2) ** 2) * (m2sq - (m1 - m2) ** 2)
-    pstar = np.sqrt(np.maximum(lam, 0.0)) / (2.0 * mass)
-    ux, uy, uz = direction
-    kx, ky, kz = pstar * ux, pstar * uy, pstar * uz
-    e1 = np.sqrt(pstar * pstar + m1 * m1)
-    e2 = np.sqrt(pstar * pstar + m2 * m2)
-    d1 = _boost(e1, kx, ky, kz, parent, mass)
-    d2 = _boost(e2, -kx, -ky, -kz, parent, mass)
-    return d1, d2
-
-
-def _sub(a, b):
-    return tuple(x - y for x, y in zip(a, b, strict=True))
-
-
-def _breit_wigner(rng, n, m0, gamma, lo, hi):
-    """Relativistic-approximation (Cauchy) mass distribution truncated to [lo, hi] GeV."""
-    a, b = np.arctan((lo - m0) / (gamma / 2)), np.arctan((hi - m0) / (gamma / 2))
-    return m0 + gamma / 2 * np.tan(rng.uniform(a, b, n))
-
-
-def _boson(rng, mass, qx, qy, y_sigma):
-    """Lab four-vector of a system of mass ``mass`` with transverse momentum (qx, qy)."""
-    n = qx.shape[0]
-    mt = np.sqrt(mass**2 + qx**2 + qy**2)
-    ymax = np.log(_SQRT_S / mt)
-    y = np.clip(rng.normal(0.0, y_sigma, n), -ymax, ymax)
-    return mt * np.cosh(y), qx, qy, mt * np.sinh(y)
-
-
-def _tau_leptonic(rng, tau):
-    """τ → ℓνν: returns (lepton four-vector, neutrinos four-vector).
-
-    The charged-lepton energy fraction x = 2E/m_τ in the τ rest frame follows the unpolarised
-    Michel spectrum 2x²(3 - 2x); its CDF 2x³ - x⁴ is inverted with Newton steps.
-    """
-    n = tau[0].shape[0]
-    u = rng.uniform(0.0, 1.0, n)
-    x = np.cbrt(u / 2.0) * 1.1
-    for _ in range(5):
-        x = np.clip(x - (2 * x**3 - x**4 - u) / (6 * x**2 - 4 * x**3 + 1e-12), 1e-6, 1.0)
-    el = 0.5 * _M_TAU * x
-    ux, uy, uz = _isotropic(rng, n)
-    lep = _boost(el, el * ux, el * uy, el * uz, tau, _M_TAU)
-    return lep, _sub(tau, lep)
-
-
-def _tau_hadronic(rng, tau):
-    """τ → hν with h = π, ρ or a1 (PDG branching fractions), isotropic: (visible, neutrino)."""
-    n = tau[0].shape[0]
-    brs = np.array([m[2] for m in _TAU_HAD_MODES])
-    mode = np.searchsorted(np.cumsum(brs / brs.sum()), rng.uniform(0.0, 1.0, n))
-    mvis = np.empty(n)
-    for k, (m0, width, _) in enumerate(_TAU_HAD_MODES):
-        sel = mode == k
-        if width == 0.0:
-            mvis[sel] = m0
-        else:
-            mvis[sel] = _breit_wigner(rng, int(sel.sum()), m0, width, 0.3, _M_TAU - 0.05)
-    vis, nu = _two_body(tau, _M_TAU, mvis, 0.0, _isotropic(rng, n))
-    return vis, nu
-
-
-def _ditau_taus(rng, boson, mass, spin1):
-    """Boson → ττ (isotropic for a scalar, 1 + cos²θ for a vector boson): two τ four-vectors."""
-    n = boson[0].shape[0]
-    d = _one_plus_cos2(rng, n) if spin1 else _isotropic(rng, n)
-    return _two_body(boson, mass, _M_TAU, _M_TAU, d)
-
-
 def _precut(vec, pt_min, eta_max):
     """Loose generator-level cut on a lab four-vector: p_T > pt_min and |η| < eta_max.
 
@@ -343,7 +253,7 @@ def _precut(vec, pt_min, eta_max):
     that could not pass the selection anyway (saves the cost of decaying and smearing them).
     """
     pt = np.hypot(vec[1], vec[2])
-    return (pt > pt_min) & (np.abs(vec[3]) < pt * np.sinh(eta_max))
+    return (pt > pt_min) & (np.abs(vec[3]) < pt * float(np.sinh(eta_max)))
 
 
 def _precut_thresholds(nuis):
@@ -353,6 +263,11 @@ def _precut_thresholds(nuis):
     tau = (sel.tau_pt_min / (nuis["tes"] * (1 + 5 * det.tau_pt_resolution)),
            sel.tau_eta_max + eta_pad)
     return lep, tau
+
+
+def _loosen(cut):
+    """Parent-level version of a (p_T, |η|) pre-cut: 70 % of the p_T, 0.5 more in |η|."""
+    return 0.7 * cut[0], cut[1] + 0.5
 
 
 def _take(mask, *items):
@@ -384,23 +299,28 @@ class _Truth:
 
 
 def _radiation(rng, n, rate, index, kmax=_ISR_KMAX):
-    """Radiated partons: Poisson(rate) count (at most kmax), p_T ∝ p_T^-α above _ISR_PT_MIN,
-    Gaussian η, uniform φ; plus the unclustered soft recoil (Gaussian, per component).
+    """Radiated partons: geometric count of mean ``rate`` (at most kmax), p_T ∝ p_T^-α above
+    _ISR_PT_MIN, uniform φ; plus the unclustered soft recoil (Gaussian, per component).
 
-    Returns (pt, eta, phi) of shape (n, kmax) (p_T = 0 for absent partons), their summed
-    (px, py), and the soft term (sx, sy).
+    Returns (pt, phi) of shape (n, kmax) (p_T = 0 for absent partons), their summed (px, py),
+    and the soft term (sx, sy). The pseudorapidities, which do not enter the recoil, are drawn
+    later by :func:`_parton_eta` for the events that survive the generator-level cuts.
     """
-    k = np.minimum(rng.poisson(rate, n), kmax)
-    u = rng.random((n, kmax))
+    k = rng.discrete(_multiplicity_pmf(rate, kmax), n)
+    u = 1.0 - rng.random((n, kmax))
     # inverse CDF of the power law; index 3 (the default) is 1/√u, cheaper than a power
     shape = 1.0 / np.sqrt(u) if index == 3.0 else u ** (-1.0 / (index - 1.0))
     pt = _ISR_PT_MIN * shape * (np.arange(kmax)[None, :] < k[:, None])
-    eta = rng.standard_normal((n, kmax)) * _ISR_ETA_SIGMA
-    phi = rng.random((n, kmax)) * (2 * np.pi) - np.pi
-    sumx = np.sum(pt * np.cos(phi), axis=1)
-    sumy = np.sum(pt * np.sin(phi), axis=1)
-    soft = rng.standard_normal((2, n)) * _SOFT_SIGMA
-    return pt, eta, phi, sumx, sumy, soft[0], soft[1]
+    phi = rng.uniform(-np.pi, np.pi, (n, kmax))
+    sumx = _rowsum(pt * np.cos(phi))
+    sumy = _rowsum(pt * np.sin(phi))
+    soft = rng.normal(0.0, _SOFT_SIGMA, (2, n))
+    return pt, phi, sumx, sumy, soft[0], soft[1]
+
+
+def _parton_eta(rng, shape):
+    """Pseudorapidities of radiated partons: Gaussian, σ = _ISR_ETA_SIGMA."""
+    return rng.normal(0.0, _ISR_ETA_SIGMA, shape)
 
 
 def _recoil(sumx, sumy, soft_x, soft_y):
@@ -409,7 +329,7 @@ def _recoil(sumx, sumy, soft_x, soft_y):
 
 
 def _parton_sums(pt, phi):
-    return np.sum(pt * np.cos(phi), axis=1), np.sum(pt * np.sin(phi), axis=1)
+    return _rowsum(pt * np.cos(phi)), _rowsum(pt * np.sin(phi))
 
 
 def _fake_from_jets(rng, pt, eta, phi, candidates):
@@ -432,7 +352,8 @@ def _fake_fraction(rng, n):
 
 def _gen_boson_tautau(rng, n, proc: _Proc, nuis, higgs: bool, vbf: bool) -> _Truth:
     kmax = 2 if vbf else _ISR_KMAX
-    pt, eta, phi, sumx, sumy, sx, sy = _radiation(rng, n, proc.isr_rate, proc.isr_index, kmax)
+    pt, phi, sumx, sumy, sx, sy = _radiation(rng, n, proc.isr_rate, proc.isr_index, kmax)
+    tag_eta = None
     if vbf:
         # Two tagging quarks from WW/ZZ fusion: p_T ~ Gamma (peak ≈ m_W/2), opposite forward
         # hemispheres with |Δη| ≈ 4.5 on average, independent azimuths.
@@ -445,7 +366,6 @@ def _gen_boson_tautau(rng, n, proc: _Proc, nuis, higgs: bool, vbf: bool) -> _Tru
         tx, ty = _parton_sums(tag_pt, tag_phi)
         sumx, sumy = sumx + tx, sumy + ty
         pt = np.concatenate([tag_pt, pt], axis=1)
-        eta = np.concatenate([tag_eta, eta], axis=1)
         phi = np.concatenate([tag_phi, phi], axis=1)
     qx, qy = _recoil(sumx, sumy, sx, sy)
     if higgs:
@@ -457,44 +377,54 @@ def _gen_boson_tautau(rng, n, proc: _Proc, nuis, higgs: bool, vbf: bool) -> _Tru
     boson = _boson(rng, mass, qx, qy, y_sigma)
     t1, t2 = _ditau_taus(rng, boson, mass, spin1=not higgs)
     lep_cut, tau_cut = _precut_thresholds(nuis)
-    keep = _precut(t2, *tau_cut) & _precut(t1, *lep_cut)
-    t1, t2, pt, eta, phi, sx, sy = _take(keep, t1, t2, pt, eta, phi, sx, sy)
+    # on the parent τ's the pre-cuts are looser still: a visible daughter can be more central
+    # and carry more p_T than its parent (opening angle ~ m_τ/E)
+    keep = _precut(t2, *_loosen(tau_cut)) & _precut(t1, *_loosen(lep_cut))
+    if tag_eta is not None:
+        (tag_eta,) = _take(keep, tag_eta)
+    t1, t2, pt, phi, sx, sy = _take(keep, t1, t2, pt, phi, sx, sy)
     lep, nu1 = _tau_leptonic(rng, t1)
     keep = _precut(lep, *lep_cut)
-    t2, lep, nu1, pt, eta, phi, sx, sy = _take(keep, t2, lep, nu1, pt, eta, phi, sx, sy)
+    if tag_eta is not None:
+        (tag_eta,) = _take(keep, tag_eta)
+    t2, lep, nu1, pt, phi, sx, sy = _take(keep, t2, lep, nu1, pt, phi, sx, sy)
+    eta = _parton_eta(rng, pt.shape)
+    if tag_eta is not None:
+        eta[:, :2] = tag_eta
     had, nu2 = _tau_hadronic(rng, t2)
     return _Truth(had, lep, pt, eta, phi, nu1[1] + nu2[1], nu1[2] + nu2[2], sx, sy,
                   ok=np.ones(len(sx), bool))
 
 
 def _gen_wjets(rng, n, proc: _Proc, nuis) -> _Truth:
-    pt, eta, phi, sumx, sumy, sx, sy = _radiation(
+    pt, phi, sumx, sumy, sx, sy = _radiation(
         rng, n, proc.isr_rate, proc.isr_index, _ISR_KMAX - 1)
     # a fake τ_h needs a jet: W + ≥ 1 parton, the first column, whose p_T spectrum is steeper
     # than the radiation's because fake rates fall with p_T (_FAKE_JET_INDEX)
-    # It is drawn directly above the p_T that can give a selected τ_h: for a scale-free power
-    # law this truncated draw gives exactly the selected events that plain rejection would
-    # (weights are normalised to the selected yield, so the rejected part needs no counting).
+    # It is drawn directly above the p_T that can give a selected τ_h, t/r: for a given
+    # response r and a scale-free power law, this truncated draw gives exactly the events that
+    # plain rejection would keep (weights are normalised to the selected yield, so the rejected
+    # part needs no counting). r ~ N(0.80, 0.12) is thus the response of *selected* fakes.
     r = _fake_fraction(rng, n)
     _, tau_cut = _precut_thresholds(nuis)
-    fpt = np.maximum(_ISR_PT_MIN, tau_cut[0] / r) * rng.random(n) ** (
+    fpt = np.maximum(_ISR_PT_MIN, tau_cut[0] / r) * (1.0 - rng.random(n)) ** (
         -1.0 / (_FAKE_JET_INDEX - 1.0))
-    feta = rng.normal(0.0, _FAKE_JET_ETA_SIGMA, n)
     fphi = rng.uniform(-np.pi, np.pi, n)
     sumx, sumy = sumx + fpt * np.cos(fphi), sumy + fpt * np.sin(fphi)
     pt = np.column_stack([fpt, pt])
-    eta = np.column_stack([feta, eta])
     phi = np.column_stack([fphi, phi])
-    idx, has = np.zeros(n, np.int64), np.ones(n, bool)
     qx, qy = _recoil(sumx, sumy, sx, sy)
     mass = _breit_wigner(rng, n, _M_W, _GAMMA_W, 40.0, 200.0)
     w = _boson(rng, mass, qx, qy, 2.0)
     lep, nu = _two_body(w, mass, 0.0, 0.0, _one_plus_cos2(rng, n))
     lep_cut, _ = _precut_thresholds(nuis)
     keep = _precut(lep, *lep_cut)
-    lep, nu, pt, eta, phi, sx, sy, idx, has, r = _take(
-        keep, lep, nu, pt, eta, phi, sx, sy, idx, has, r)
-    return _fake_assembly(lep, nu, pt, eta, phi, sx, sy, idx, has, r)
+    lep, nu, pt, phi, sx, sy, r = _take(keep, lep, nu, pt, phi, sx, sy, r)
+    m = len(r)
+    eta = _parton_eta(rng, pt.shape)
+    eta[:, 0] = rng.normal(0.0, _FAKE_JET_ETA_SIGMA, m)
+    return _fake_assembly(lep, nu, pt, eta, phi, sx, sy, np.zeros(m, np.int64),
+                          np.ones(m, bool), r)
 
 
 def _fake_assembly(lep, nu, pt, eta, phi, sx, sy, idx, has, r, is_b=None):
@@ -513,7 +443,8 @@ def _fake_assembly(lep, nu, pt, eta, phi, sx, sy, idx, has, r, is_b=None):
 
 
 def _gen_ttbar(rng, n, proc: _Proc, nuis) -> _Truth:
-    pt, eta, phi, sumx, sumy, sx, sy = _radiation(rng, n, proc.isr_rate, proc.isr_index, 2)
+    pt, phi, sumx, sumy, sx, sy = _radiation(rng, n, proc.isr_rate, proc.isr_index, 2)
+    eta = _parton_eta(rng, pt.shape)
     qx, qy = _recoil(sumx, sumy, sx, sy)
     # tt̄ invariant mass: threshold 2 m_t plus an exponential tail (falling gluon luminosity)
     mass = 2 * _M_TOP + 10.0 + rng.exponential(110.0, n)
@@ -524,6 +455,11 @@ def _gen_ttbar(rng, n, proc: _Proc, nuis) -> _Truth:
     b1, w1 = _two_body(t1, _M_TOP, _M_B, mw1, _isotropic(rng, n))
     b2, w2 = _two_body(t2, _M_TOP, _M_B, mw2, _isotropic(rng, n))
     lep, nu = _two_body(w1, mw1, 0.0, 0.0, _isotropic(rng, n))
+    lep_cut, _ = _precut_thresholds(nuis)
+    keep = _precut(lep, *lep_cut)
+    pt, eta, phi, sx, sy, b1, b2, w2, mw2, lep, nu = _take(
+        keep, pt, eta, phi, sx, sy, b1, b2, w2, mw2, lep, nu)
+    n = len(sx)
     q1, q2 = _two_body(w2, mw2, 0.0, 0.0, _isotropic(rng, n))
     # half of the selected tt̄ lepton–hadron events have a real τ_h from W → τν (ATLAS 2015)
     real_tau = rng.uniform(0.0, 1.0, n) < 0.5
@@ -534,7 +470,7 @@ def _gen_ttbar(rng, n, proc: _Proc, nuis) -> _Truth:
     deta = np.column_stack([p[1] for p in parts])
     dphi = np.column_stack([p[2] for p in parts])
     # real τ: the W2 quarks do not exist
-    dpt[:, 2:] = np.where(real_tau[:, None], 0.0, dpt[:, 2:])
+    dpt[:, 2:] = np.where(real_tau[:, None], np.float32(0.0), dpt[:, 2:])
     jpt = np.concatenate([dpt, pt], axis=1)
     jeta = np.concatenate([deta, eta], axis=1)
     jphi = np.concatenate([dphi, phi], axis=1)
@@ -558,7 +494,8 @@ def _gen_ttbar(rng, n, proc: _Proc, nuis) -> _Truth:
 
 
 def _gen_diboson(rng, n, proc: _Proc, nuis) -> _Truth:
-    pt, eta, phi, sumx, sumy, sx, sy = _radiation(rng, n, proc.isr_rate, proc.isr_index)
+    pt, phi, sumx, sumy, sx, sy = _radiation(rng, n, proc.isr_rate, proc.isr_index)
+    eta = _parton_eta(rng, pt.shape)
     qx, qy = _recoil(sumx, sumy, sx, sy)
     mass = 2 * _M_W + 5.0 + rng.exponential(90.0, n)
     system = _boson(rng, mass, qx, qy, 1.6)
@@ -613,19 +550,20 @@ def _detector(
     safe = np.maximum(jpt_true, 1.0)
     rel = np.sqrt((det.jet_noise / safe) ** 2 + det.jet_stochastic**2 / safe + det.jet_constant**2)
     jpt = jpt_true * np.maximum(1.0 + rel * rng.standard_normal(jpt_true.shape), 0.0) * nuis["jes"]
-    jeta = t.jet_eta + rng.normal(0.0, ang, jpt_true.shape)
-    jphi = _wrap(t.jet_phi + rng.normal(0.0, ang, jpt_true.shape))
+    # jet directions are taken as measured: a 0.01 smearing is invisible next to the jet
+    # energy resolution and would cost two normal deviates per parton
+    jeta, jphi = t.jet_eta, t.jet_phi
     in_calo = np.abs(jeta) < _JET_ETA_LOST
     reco = in_calo & (jpt > sel.jet_pt_reco_min) & (np.abs(jeta) < sel.jet_eta_max)
     counted = reco & (jpt > sel.jet_pt_min)
     # partons below the jet threshold but inside the calorimeter join the soft term
     soft_jet = in_calo & ~reco & (jpt_true > 0)
     cphi, sphi = np.cos(jphi), np.sin(jphi)
-    soft_x = t.soft_x + np.sum(np.where(soft_jet, jpt * cphi, 0.0), axis=1)
-    soft_y = t.soft_y + np.sum(np.where(soft_jet, jpt * sphi, 0.0), axis=1)
-    soft_sumet = np.sum(np.where(soft_jet, jpt, 0.0), axis=1)
+    soft_x = t.soft_x + _rowsum(np.where(soft_jet, jpt * cphi, 0.0))
+    soft_y = t.soft_y + _rowsum(np.where(soft_jet, jpt * sphi, 0.0))
+    soft_sumet = _rowsum(np.where(soft_jet, jpt, 0.0))
     ue_sumet = rng.gamma(det.ue_sumet_shape, det.ue_sumet_scale, n)
-    jet_sumet = np.sum(np.where(reco, jpt, 0.0), axis=1)
+    jet_sumet = _rowsum(np.where(reco, jpt, 0.0))
     sumet = tau_pt + lep_pt + jet_sumet + soft_sumet + np.hypot(soft_x, soft_y) + ue_sumet
 
     # soft term resolution k √ΣE_T (+ the soft_met nuisance, extra Gaussian σ in GeV)
@@ -633,17 +571,14 @@ def _detector(
     soft_x = soft_x + sigma * rng.standard_normal(n)
     soft_y = soft_y + sigma * rng.standard_normal(n)
     met_x = -(tau_pt * np.cos(tau_phi) + lep_pt * np.cos(lep_phi) + soft_x
-              + np.sum(np.where(reco, jpt * cphi, 0.0), axis=1))
+              + _rowsum(np.where(reco, jpt * cphi, 0.0)))
     met_y = -(tau_pt * np.sin(tau_phi) + lep_pt * np.sin(lep_phi) + soft_y
-              + np.sum(np.where(reco, jpt * sphi, 0.0), axis=1))
+              + _rowsum(np.where(reco, jpt * sphi, 0.0)))
 
-    # counted jets sorted by p_T (at most _ISR_KMAX + 4 columns: a tiny sort)
+    # leading and subleading counted jets
     cpt = np.where(counted, jpt, 0.0)
-    order = np.argsort(-cpt, axis=1, kind="stable")
-    cpt_s = np.take_along_axis(cpt, order, 1)
-    jeta_s = np.take_along_axis(jeta, order, 1)
-    jphi_s = np.take_along_axis(jphi, order, 1)
-    njet = np.sum(counted, axis=1)
+    pt1, eta1, phi1, pt2, eta2, phi2 = _top2(cpt, jeta, jphi)
+    njet = _rowsum(counted.astype(np.int8))
     lead = njet >= 1
     sub = njet >= 2
 
@@ -660,7 +595,7 @@ def _detector(
             t.is_b & reco & (jpt > sel.btag_pt_min) & (np.abs(jeta) < sel.btag_eta_max)
             & (rng.uniform(0.0, 1.0, jpt.shape) < sel.btag_efficiency)
         )
-        ok &= ~np.any(tag, axis=1)
+        ok &= _rowsum(tag.astype(np.int8)) == 0
 
     nan = np.nan
     cols = {
@@ -674,36 +609,83 @@ def _detector(
         "PRI_met_phi": _wrap(np.arctan2(met_y, met_x)),
         "PRI_met_sumet": sumet,
         "PRI_jet_num": np.minimum(njet, 3).astype(np.float64),
-        "PRI_jet_leading_pt": np.where(lead, cpt_s[:, 0], nan),
-        "PRI_jet_leading_eta": np.where(lead, jeta_s[:, 0], nan),
-        "PRI_jet_leading_phi": np.where(lead, jphi_s[:, 0], nan),
-        "PRI_jet_subleading_pt": np.where(sub, cpt_s[:, 1], nan),
-        "PRI_jet_subleading_eta": np.where(sub, jeta_s[:, 1], nan),
-        "PRI_jet_subleading_phi": np.where(sub, jphi_s[:, 1], nan),
-        "PRI_jet_all_pt": np.sum(cpt, axis=1),
+        "PRI_jet_leading_pt": np.where(lead, pt1, nan),
+        "PRI_jet_leading_eta": np.where(lead, eta1, nan),
+        "PRI_jet_leading_phi": np.where(lead, phi1, nan),
+        "PRI_jet_subleading_pt": np.where(sub, pt2, nan),
+        "PRI_jet_subleading_eta": np.where(sub, eta2, nan),
+        "PRI_jet_subleading_phi": np.where(sub, phi2, nan),
+        "PRI_jet_all_pt": _rowsum(cpt),
     }
     return cols, ok
 
 
-def _generate_selected(rng, proc: _Proc, n: int, nuis: Mapping[str, float]) -> dict:
-    """Generate batches of ``proc`` until ``n`` events pass the selection; keep the first n."""
+_SHAPE_NUISANCES = ("tes", "jes", "soft_met")
+
+
+def _shifted(nuis: Mapping[str, float]) -> bool:
+    """True if a nuisance that changes the event kinematics is away from nominal."""
+    return any(nuis[k] != NUISANCE_DEFAULTS[k] for k in _SHAPE_NUISANCES)
+
+
+@dataclass
+class _Batches:
+    """Selected events of one generation task and the counts that fix the yield ratio."""
+
+    chunks: list[dict[str, np.ndarray]]
+    passed: int  # events passing with the requested nuisances, in all generated batches
+    passed_nominal: int  # the same events through the nominal detector
+
+
+def _generate_selected(
+    rng, proc: _Proc, n: int, nuis: Mapping[str, float], *, stop_on_nominal: bool = False
+) -> _Batches:
+    """Generate batches of ``proc`` until ``n`` events pass the selection.
+
+    With nuisances away from nominal, every batch also goes through the nominal detector with
+    the same random numbers (common random numbers), so that the yield ratio
+    ``passed / passed_nominal`` is measured on identical events: a τ energy scale above 1
+    lets more events pass the p_T thresholds, as it would in data. The generator-level cuts
+    then cover both settings. With ``stop_on_nominal`` the generation stops at the n-th event
+    passing the *nominal* selection and returns the events passing the shifted one among the
+    same generated events (used for pseudo-data, whose counts are drawn at nominal).
+    """
+    rng = _Draw(rng)
+    shifted = _shifted(nuis)
+    gen_nuis = dict(nuis, tes=max(nuis["tes"], 1.0)) if shifted else nuis
+    nominal = dict(NUISANCE_DEFAULTS)
     chunks: list[dict[str, np.ndarray]] = []
-    have, tried, passed = 0, 0, 0
+    have, tried, passed, passed_nom = 0, 0, 0, 0
     eff = proc.eff_guess
     while have < n:
         need = n - have
-        batch = int(min(max(need / max(eff, 1e-3) * 1.15 + 64, 256), 2_000_000))
-        cols, ok = _detector(rng, _generate_truth(rng, batch, proc, nuis), nuis)
-        idx = np.flatnonzero(ok)
-        tried += batch
-        passed += idx.size
-        eff = max(passed / tried, 1e-3)
-        if idx.size:
-            chunks.append({c: v[idx] for c, v in cols.items()})
+        # a batch just large enough on average (events beyond ``need`` are wasted work); a
+        # short fall is made up by a second, small batch
+        batch = int(min(max(need / max(eff, 1e-3) * 1.03 + 64, 256), 2_000_000))
+        truth = _generate_truth(rng, batch, proc, gen_nuis)
+        if shifted:
+            state = rng.rng.bit_generator.state
+            _, ok_nom = _detector(rng, truth, nominal)
+            rng.rng.bit_generator.state = state
+        cols, ok = _detector(rng, truth, nuis)
+        if not shifted:
+            ok_nom = ok
+        if stop_on_nominal:
+            nom_idx = np.flatnonzero(ok_nom)
+            end = nom_idx[need - 1] + 1 if nom_idx.size >= need else batch
+            idx = np.flatnonzero(ok[:end])
+            have += min(nom_idx.size, need)
+        else:
+            idx = np.flatnonzero(ok)[:need]
             have += idx.size
-    if len(chunks) == 1:
-        return {c: chunks[0][c][:n] for c in PRI_COLUMNS}
-    return {c: np.concatenate([ch[c] for ch in chunks])[:n] for c in PRI_COLUMNS}
+        tried += batch
+        passed += int(ok.sum())
+        passed_nom += int(ok_nom.sum())
+        eff = max((passed_nom if stop_on_nominal else passed) / tried, 1e-3)
+        if idx.size:
+            chunks.append({c: cols[c][idx] for c in PRI_COLUMNS})
+    log.debug("%s: %d events, selection efficiency %.3f", proc.name, n, eff)
+    return _Batches(chunks, passed, passed_nom)
 
 
 #: events per independent generation task (each with its own spawned random stream), so the
@@ -717,10 +699,13 @@ def _generate_processes(
     counts,
     nuis: Mapping[str, float],
     n_threads: int | None,
-) -> list[tuple[_Proc, dict]]:
+    *,
+    stop_on_nominal: bool = False,
+) -> list[tuple[_Proc, list[dict[str, np.ndarray]], float]]:
     """Generate ``counts[i]`` selected events of each process, in chunks run on threads.
 
-    NumPy releases the GIL in its array kernels and random generators, so threads give a real
+    Returns (process, chunks, yield ratio shifted/nominal) per process with events. NumPy
+    releases the GIL in its array kernels and random generators, so threads give a real
     speed-up on several cores without copying the arrays between processes.
     """
     tasks = []
@@ -732,17 +717,25 @@ def _generate_processes(
         sizes = [_CHUNK] * (n_p // _CHUNK) + ([n_p % _CHUNK] if n_p % _CHUNK else [])
         for size, child in zip(sizes, stream.spawn(len(sizes)), strict=True):
             tasks.append((proc, size, child))
+
+    def run(task):
+        proc, size, child = task
+        return _generate_selected(child, proc, size, nuis, stop_on_nominal=stop_on_nominal)
+
     workers = n_threads if n_threads is not None else min(2, os.cpu_count() or 1)
     if workers > 1 and len(tasks) > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(lambda t: _generate_selected(t[2], t[0], t[1], nuis), tasks))
+            results = list(pool.map(run, tasks))
     else:
-        results = [_generate_selected(child, proc, size, nuis) for proc, size, child in tasks]
-    parts: list[tuple[_Proc, dict]] = []
+        results = [run(t) for t in tasks]
+    parts = []
     for proc in procs:
         mine = [r for (p, _, _), r in zip(tasks, results, strict=True) if p is proc]
-        if mine:
-            parts.append((proc, {c: np.concatenate([m[c] for m in mine]) for c in PRI_COLUMNS}))
+        chunks = [c for r in mine for c in r.chunks]
+        if chunks:
+            nom = sum(r.passed_nominal for r in mine)
+            ratio = sum(r.passed for r in mine) / nom if nom else 1.0
+            parts.append((proc, chunks, ratio))
     return parts
 
 
@@ -798,18 +791,37 @@ def _allocate(n: int, shares: np.ndarray) -> np.ndarray:
 
 
 def _assemble(
-    parts: list[tuple[_Proc, dict]], rng: np.random.Generator
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Concatenate the processes, shuffle the rows, number the events."""
-    data = {c: np.concatenate([p[1][c] for p in parts]) for c in PRI_COLUMNS}
-    n = data[PRI_COLUMNS[0]].shape[0]
-    perm = rng.permutation(n)
-    df = pd.DataFrame({EVENT_ID: np.arange(n, dtype=np.int64)})
-    for c in PRI_COLUMNS:
-        df[c] = data[c][perm]
+    parts: list[tuple[_Proc, list[dict[str, np.ndarray]], float]], rng: np.random.Generator
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Shuffle the events of all processes into one table numbered 0..N-1.
+
+    Each chunk is scattered straight to its shuffled rows of the float64 output columns (one
+    pass, no intermediate concatenation). Returns the table and, per row, the index in
+    ``parts`` of its sub-process.
+    """
+    n = sum(len(ch["PRI_tau_pt"]) for _, chunks, _ in parts for ch in chunks)
+    perm = rng.permutation(n)  # row j of the table is event perm[j] of the concatenation
+    dest = np.empty(n, dtype=np.int64)
+    dest[perm] = np.arange(n)
+    # one (17, n) float64 block: pandas keeps it as is (no consolidation copy)
+    block = np.empty((len(PRI_COLUMNS), n), dtype=np.float64)
+    part_of = np.empty(n, dtype=np.int16)
+    start = 0
+    for k, (_, chunks, _) in enumerate(parts):
+        for ch in chunks:
+            rows = dest[start:start + len(ch["PRI_tau_pt"])]
+            for j, c in enumerate(PRI_COLUMNS):
+                block[j, rows] = ch[c]
+            part_of[rows] = k
+            start += len(rows)
+    for c in PHI_COLUMNS:  # wrap again in double precision: float32(π) > π
+        x = block[PRI_COLUMNS.index(c)]
+        x[x > np.pi] -= 2 * np.pi
+        x[x <= -np.pi] += 2 * np.pi
+    df = pd.DataFrame(block.T, columns=list(PRI_COLUMNS), copy=False)
     df["PRI_jet_num"] = df["PRI_jet_num"].astype(np.int64)
-    names = np.concatenate([np.full(len(p[1][PRI_COLUMNS[0]]), p[0].name) for p in parts])
-    return df, perm, names
+    df.insert(0, EVENT_ID, np.arange(n, dtype=np.int64))
+    return df, part_of
 
 
 def simulate_events(
@@ -836,8 +848,10 @@ def simulate_events(
         Subset of :data:`rediscovery.higgs.schema.PROCESSES` to generate (default: all). Each
         process keeps its own total weight, so the sums describe that subset at full luminosity.
     nuisances
-        Values of :data:`NUISANCE_DEFAULTS` keys (``tes``, ``jes``, ``soft_met`` change the
-        detector response; ``bkg_scale``, ``ttbar_scale``, ``diboson_scale`` scale weights).
+        Values of :data:`NUISANCE_DEFAULTS` keys. ``tes``, ``jes``, ``soft_met`` change the
+        detector response, and the weights follow the change of selected yield (measured with
+        the same random numbers through the nominal detector: w = μ T_p R_p / N_p);
+        ``bkg_scale``, ``ttbar_scale``, ``diboson_scale`` scale the weights.
     count_shares
         Fraction of generated events per internal sub-process (``ggH``, ``VBFH``, ``ztautau``,
         ``wjets``, ``ttbar``, ``diboson``); default close to the HiggsML training set (34 %
@@ -871,16 +885,16 @@ def simulate_events(
     counts = _allocate(int(n_events), np.array([shares[p.name] for p in procs], dtype=float))
     gen_rng, shuffle_rng = rng.spawn(2)
     parts = _generate_processes(gen_rng, procs, counts, nuis, n_threads)
-    weights = [np.full(len(d[PRI_COLUMNS[0]]), _yield(p, mu, nuis) / len(d[PRI_COLUMNS[0]]))
-               for p, d in parts]
-    df, perm, names = _assemble(parts, shuffle_rng)
-    names = names[perm]
-    df[WEIGHT] = np.concatenate(weights)[perm]
-    df[LABEL] = np.isin(names, [p.name for p in procs if p.signal]).astype(np.int8)
-    process = np.empty(len(names), dtype=object)
-    for p in procs:
-        process[names == p.name] = p.process
-    df[PROCESS] = pd.Categorical(process, categories=list(PROCESSES))
+    df, part_of = _assemble(parts, shuffle_rng)
+    # w = μ T_p R_p / N_p, with R_p the yield ratio of shifted to nominal detector (1 at nominal)
+    weight = np.array([
+        _yield(p, mu, nuis) * ratio / sum(len(ch["PRI_tau_pt"]) for ch in chunks)
+        for p, chunks, ratio in parts
+    ])
+    df[WEIGHT] = weight[part_of]
+    df[LABEL] = np.array([p.signal for p, _, _ in parts], dtype=np.int8)[part_of]
+    codes = np.array([PROCESSES.index(p.process) for p, _, _ in parts], dtype=np.int8)
+    df[PROCESS] = pd.Categorical.from_codes(codes[part_of], categories=list(PROCESSES))
     return df
 
 
@@ -902,7 +916,7 @@ def simulate_pseudo_data(
     lumi_factor: float = 1.0,
     mu: float = 1.0,
     seed: int | np.random.Generator,
-    nuisances: Mapping[str, float] | None = None,
+    nuisances: Mapping[str, float] | str | None = None,
     processes: Iterable[str] | None = None,
     n_threads: int | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -911,15 +925,34 @@ def simulate_pseudo_data(
     For each sub-process the number of events is drawn as
     :math:`N_p \\sim \\mathrm{Poisson}(ν_p)`, :math:`ν_p = L\\,μ_p T_p` (the summed weight of
     :func:`simulate_events` times ``lumi_factor``), then that many selected events are
-    generated. The result has unit weights and no ``Label``/``Process``.
+    generated. With τ/jet energy scales or soft term away from nominal, N_p is drawn for the
+    nominal selection and the events passing the shifted selection among the same generated
+    events are kept, so the observed yield moves with the nuisances as it would in data. The
+    result has unit weights and no ``Label``/``Process``.
+
+    Parameters
+    ----------
+    lumi_factor
+        Luminosity relative to the HiggsML one (1: ≈ 411,700 expected events).
+    mu
+        True signal strength.
+    seed
+        Integer seed or Generator (the truth records an integer seed).
+    nuisances
+        Nuisance values (keys of :data:`NUISANCE_DEFAULTS`; default nominal), or ``"draw"``
+        to draw hidden values from :data:`NUISANCE_PRIORS` with the seed's random stream.
+    processes, n_threads
+        As in :func:`simulate_events`.
 
     Returns
     -------
     data, truth
         ``data``: ``EventId``, the 17 ``PRI_*`` columns and ``Weight`` (= 1.0).
-        ``truth``: ``mu``, ``lumi_factor``, ``seed``, ``nuisances``, ``expected_events`` and
-        ``generated_events`` per sub-process, ``n_events`` — to be written to ``truth.json``
-        beside the data and never read by analysis code.
+        ``truth``: ``mu``, ``lumi_factor``, ``seed``, ``nuisances``, per sub-process
+        ``expected_events`` (ν_p, including the yield change of the shifted τ/jet scales),
+        ``nominal_selection_events`` (the Poisson draw at nominal selection) and
+        ``generated_events`` (the events in the data), ``n_events`` — to be written to
+        ``truth.json`` beside the data and never read by analysis code.
     """
     if not np.isfinite(lumi_factor) or lumi_factor <= 0:
         raise ConfigError(f"lumi_factor: expected a positive number, got {lumi_factor!r}")
@@ -927,13 +960,23 @@ def simulate_pseudo_data(
         raise ConfigError(f"mu: expected a finite non-negative signal strength, got {mu!r}")
     rng = _rng(seed)
     procs = _select_procs(processes)
-    nuis = _nuisances(nuisances)
-    gen_rng, count_rng, shuffle_rng = rng.spawn(3)
-    expected = {p.name: lumi_factor * _yield(p, mu, nuis) for p in procs}
-    counts = count_rng.poisson([expected[p.name] for p in procs])
-    parts = _generate_processes(gen_rng, procs, counts, nuis, n_threads)
+    gen_rng, count_rng, shuffle_rng, nuisance_rng = rng.spawn(4)
+    if isinstance(nuisances, str):
+        if nuisances != "draw":
+            raise ConfigError(f"nuisances: expected a mapping or 'draw', got {nuisances!r}")
+        nuis = _nuisances(draw_nuisances(nuisance_rng))
+    else:
+        nuis = _nuisances(nuisances)
+    # counts are drawn for the nominal selection; with shifted τ/jet scales or soft term the
+    # events passing the shifted selection among the same generated events are kept, so the
+    # observed yield follows the nuisances as it would in data
+    nominal_expected = {p.name: lumi_factor * _yield(p, mu, nuis) for p in procs}
+    counts = count_rng.poisson([nominal_expected[p.name] for p in procs])
+    parts = _generate_processes(gen_rng, procs, counts, nuis, n_threads, stop_on_nominal=True)
+    ratios = {p.name: r for p, _, r in parts}
+    expected = {k: v * ratios.get(k, 1.0) for k, v in nominal_expected.items()}
     if parts:
-        df, _, _ = _assemble(parts, shuffle_rng)
+        df, _ = _assemble(parts, shuffle_rng)
     else:
         df = pd.DataFrame(
             {EVENT_ID: np.zeros(0, np.int64), **{c: np.zeros(0) for c in PRI_COLUMNS}}
@@ -946,7 +989,10 @@ def simulate_pseudo_data(
         "seed": seed if not isinstance(seed, np.random.Generator) else None,
         "nuisances": nuis,
         "expected_events": expected,
-        "generated_events": {p.name: int(k) for p, k in zip(procs, counts, strict=True)},
+        "nominal_selection_events": {p.name: int(k) for p, k in zip(procs, counts, strict=True)},
+        "generated_events": {
+            p.name: sum(len(ch["PRI_tau_pt"]) for ch in chunks) for p, chunks, _ in parts
+        },
         "n_events": len(df),
         "selection": asdict(SELECTION),
         "signal_processes": list(SIGNAL_PROCESSES),

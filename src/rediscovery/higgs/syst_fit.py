@@ -7,13 +7,16 @@ from Monte Carlo events altered with :func:`~rediscovery.higgs.systematics.apply
 * **shape nuisances** (``tes``, ``jes``, ``soft_met``) move events between score bins and across
   the selection thresholds. Their templates at α = ±1 (one prior standard deviation; for the
   log-normal soft MET, ``soft_met = e^{±1}`` GeV around the median 1 GeV) become pyhf
-  ``histosys`` modifiers (absolute yields, so they carry the normalisation change too), with
-  HistFactory's piece-wise linear interpolation (Cranmer et al. 2012, CERN-OPEN-2012-016).
+  ``histosys`` modifiers (absolute yields, so they carry the normalisation change too),
+  interpolated as pyhf's default (code 4p: smooth polynomial for |α| < 1, linear beyond;
+  Cranmer et al. 2012, CERN-OPEN-2012-016, and the pyhf documentation).
   Templates on a finer grid of α are kept to check that the interpolation is adequate
   (:func:`check_templates` warns, naming the bin, where it is not).
 * **normalisation nuisances** (``ttbar_scale``, ``diboson_scale``, ``bkg_scale``) only scale
   weights, so their effect is known exactly: ``normsys`` modifiers with factors ``1 ∓ σ``
-  (σ = 2%, 25%, 0.1% as in the Fair Universe challenge).
+  (σ = 2%, 25%, 0.1% as in the Fair Universe challenge), exponential interpolation (code 4)
+  — close to the challenge's Gaussian prior on the factor for the small σ's, a log-normal-like
+  approximation of it for the 25% diboson one.
 
 The soft-MET templates reuse one seed (common random numbers): the Gaussian soft term is
 ``soft_met · z`` with the same ``z`` per event in every template, so template differences are
@@ -313,8 +316,9 @@ def check_templates(templates: Templates, *, tol: float = 0.5, min_rel_shift: fl
     """Warn where a shape template is too irregular for piece-wise linear interpolation.
 
     For each shape nuisance, sample and bin, the yields ``y(α)`` on the grid points inside
-    ``[-1, 1]`` (e.g. α = ±0.5) are compared with the fit's interpolation between α = −1, 0, +1
-    (pyhf histosys "code0"). A bin is flagged when the largest deviation exceeds ``tol`` times
+    ``[-1, 1]`` (e.g. α = ±0.5) are compared with the fit model's interpolation from the
+    α = −1, 0, +1 templates (:func:`build_model`, i.e. whatever interpolation code the stat
+    module uses). A bin is flagged when the largest deviation exceeds ``tol`` times
     the larger ±1σ shift ``Δ``, provided that shift is relevant (more than ``min_rel_shift`` of
     the bin's nominal yield) and the deviation is significant: more than ``n_sigma`` times the
     MC noise of a migration, estimated as ``sqrt(Δ w + w²)`` with ``w = Σw²/Σw`` the bin's
@@ -333,11 +337,12 @@ def check_templates(templates: Templates, *, tol: float = 0.5, min_rel_shift: fl
         inner = np.array([a for a in sorted(by_alpha) if abs(a) < 1.0 and a != 0.0])
         if inner.size == 0:
             continue
+        model = build_model(templates, nuisances=(n,), mc_stat=False)
+        pred = [model.expected(1.0, {n: float(a)}, per_sample=True) for a in inner]
         for s, nom in templates.nominal.items():
             ys = np.array([by_alpha[a][s] for a in inner])  # (A, B)
             hi, lo = by_alpha[1.0][s], by_alpha[-1.0][s]
-            interp = np.where(inner[:, None] >= 0, nom + inner[:, None] * (hi - nom),
-                              nom + inner[:, None] * (nom - lo))
+            interp = np.array([p[s] for p in pred])
             scale = np.maximum(np.abs(hi - nom), np.abs(nom - lo))
             relevant = scale > min_rel_shift * np.maximum(nom, 1e-300)
             dev = np.max(np.abs(ys - interp), axis=0)
@@ -357,7 +362,8 @@ def check_templates(templates: Templates, *, tol: float = 0.5, min_rel_shift: fl
 
 
 def build_model(templates: Templates, *, nuisances: Sequence[str] | None = None,
-                mc_stat: bool = True, mu_bounds: tuple[float, float] | None = None) -> Any:
+                mc_stat: bool = True, mu_bounds: tuple[float, float] | None = None,
+                extra_sumw2: Mapping[str, np.ndarray] | None = None) -> Any:
     """A :class:`~rediscovery.higgs.stat.BinnedModel` with the nuisance modifiers.
 
     Parameters
@@ -370,6 +376,9 @@ def build_model(templates: Templates, *, nuisances: Sequence[str] | None = None,
         Include the Barlow–Beeston-lite MC-statistics factors.
     mu_bounds
         Fit range of μ (default: that of the BinnedModel).
+    extra_sumw2
+        Sample → additional sums of squared weights per bin, added to the templates' (e.g. the
+        MC noise of an independent pseudo-data pool, see :mod:`rediscovery.higgs.challenge`).
     """
     from rediscovery.higgs.stat import BinnedModel, HistoSys, NormSys
 
@@ -382,7 +391,8 @@ def build_model(templates: Templates, *, nuisances: Sequence[str] | None = None,
                 raise ConfigError(f"no templates for shape nuisance {n!r}; rebuild the "
                                   "templates with it")
             lo, hi = templates.shifted[n][-1.0], templates.shifted[n][1.0]
-            mods.append(HistoSys(n, {s: (lo[s], hi[s]) for s in templates.samples}))
+            mods.append(HistoSys(n, {s: (lo[s].tolist(), hi[s].tolist())
+                                     for s in templates.samples}))
         elif n in NORM_NUISANCES:
             p = templates.priors[n]
             procs = NORM_NUISANCES[n] or bkgs
@@ -399,8 +409,10 @@ def build_model(templates: Templates, *, nuisances: Sequence[str] | None = None,
             raise ConfigError(f"unknown nuisance {n!r}")
     kw: dict[str, Any] = {"systematics": mods, "edges": templates.edges}
     if mc_stat:
-        kw["signal_sumw2"] = templates.sumw2[SIGNAL_SAMPLE]
-        kw["background_sumw2"] = {b: templates.sumw2[b] for b in bkgs}
+        extra = extra_sumw2 or {}
+        z = np.zeros(templates.edges.size - 1)
+        kw["signal_sumw2"] = templates.sumw2[SIGNAL_SAMPLE] + extra.get(SIGNAL_SAMPLE, z)
+        kw["background_sumw2"] = {b: templates.sumw2[b] + extra.get(b, z) for b in bkgs}
     if mu_bounds is not None:
         kw["mu_bounds"] = mu_bounds
     return BinnedModel(templates.nominal[SIGNAL_SAMPLE], {b: templates.nominal[b] for b in bkgs},

@@ -9,18 +9,17 @@ and colour :math:`c` (Tripp 1998, A&A 331, 815; Betoule et al. 2014, eq. 4):
 
 :func:`fit_tripp` fits α, β, the intrinsic dispersion σ_int and the offset :math:`\mathcal{M}`
 (absolute magnitude plus 5 log10 of the Hubble constant, degenerate with each other) by
-maximum likelihood with iminuit, with a flat ΛCDM Ω_m as nuisance parameter:
+maximum likelihood with iminuit, with a flat ΛCDM Ω_m as nuisance parameter and the
+hierarchical (latent x1, c) likelihood of March et al. 2011 that avoids the regression
+dilution of α and β by the x1 and c errors (see :func:`fit_tripp`). :func:`standardise` then
+applies α, β with a *calibrated* absolute magnitude M (the distance-ladder input; only H0
+depends on it), with the error
 
 .. math::
 
-    -2\ln L = \sum_i \frac{(m_{B,i} + \alpha x_{1,i} - \beta c_i - \mathcal{M}
-               - \mu_{70}(z_i; \Omega_m))^2}{\sigma_i^2} + \ln \sigma_i^2 ,\quad
-    \sigma_i^2 = V_{m_B} + \alpha^2 V_{x_1} + \beta^2 V_c + 2\alpha V_{m_B x_1}
+    \sigma_\mu^2 = V_{m_B} + \alpha^2 V_{x_1} + \beta^2 V_c + 2\alpha V_{m_B x_1}
                  - 2\beta V_{m_B c} - 2\alpha\beta V_{x_1 c} + \sigma_\mathrm{pec}^2
-                 + \sigma_\mathrm{int}^2
-
-(March et al. 2011 discuss the ln σ² term). :func:`standardise` then applies α, β with a
-*calibrated* absolute magnitude M (the distance-ladder input; only H0 depends on it).
+                 + \sigma_\mathrm{int}^2 .
 
 Cosmology fit and the M–H0 degeneracy
 -------------------------------------
@@ -28,7 +27,8 @@ For a Hubble table (μ_i, C) the model is :math:`\mu_\mathrm{th} = 5\log_{10}\ha
 + 25 + 5\log_{10}(c/H_0) + \delta M`. The offset :math:`\Delta = \delta M - 5\log_{10}(H_0/70)`
 enters linearly, so it is marginalised analytically with a flat prior (Goliath et al. 2001,
 A&A 380, 6; Conley et al. 2011, appendix C): with :math:`r = \mu - \mu_{70}(\theta)`,
-:math:`A = r^T C^{-1} r`, :math:`B = \mathbf 1^T C^{-1} r`, :math:`E = \mathbf 1^T C^{-1} \mathbf 1`,
+:math:`A = r^T C^{-1} r`, :math:`B = \mathbf 1^T C^{-1} r`,
+:math:`E = \mathbf 1^T C^{-1} \mathbf 1`,
 
 .. math:: \chi^2_\mathrm{marg}(\theta) = A - B^2/E .
 
@@ -323,12 +323,13 @@ class TrippResult:
     om_nuisance: float
     n_sne: int
     sigma_pec_kms: float = SIGMA_PEC_KMS
+    population: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "beta": self.beta, "sigma_int": self.sigma_int,
                 "offset_h70": self.offset, "errors": self.errors,
                 "om_nuisance_flat_lcdm": self.om_nuisance, "n_sne": self.n_sne,
-                "sigma_pec_kms": self.sigma_pec_kms}
+                "sigma_pec_kms": self.sigma_pec_kms, "population": self.population}
 
 
 _SALT_COLS = ("z", "mb", "x1", "c", "mb_err", "x1_err", "c_err", "cov_mb_x1", "cov_mb_c",
@@ -353,8 +354,30 @@ def _tripp_var(fits: pd.DataFrame, alpha: float, beta: float, sigma_pec: float) 
     return v + v_pec
 
 
+def _salt_cov(fits: pd.DataFrame) -> np.ndarray:
+    """Per-SN measurement covariance of (m_B, x1, c), shape (n, 3, 3)."""
+    n = len(fits)
+    c = np.empty((n, 3, 3))
+    c[:, 0, 0] = fits["mb_err"].to_numpy() ** 2
+    c[:, 1, 1] = fits["x1_err"].to_numpy() ** 2
+    c[:, 2, 2] = fits["c_err"].to_numpy() ** 2
+    c[:, 0, 1] = c[:, 1, 0] = fits["cov_mb_x1"].to_numpy()
+    c[:, 0, 2] = c[:, 2, 0] = fits["cov_mb_c"].to_numpy()
+    c[:, 1, 2] = c[:, 2, 1] = fits["cov_x1_c"].to_numpy()
+    return c
+
+
 def fit_tripp(fits: pd.DataFrame, *, sigma_pec_kms: float = SIGMA_PEC_KMS) -> TrippResult:
-    """Fit α, β, σ_int and the offset 𝓜 (with flat-ΛCDM Ω_m as nuisance) by maximum likelihood.
+    r"""Fit α, β, σ_int and the offset 𝓜 with a hierarchical model of the SALT2 population.
+
+    The naive χ² fit of the Tripp relation is biased low in α and β by the measurement
+    errors of x1 and c (regression dilution; March et al. 2011, MNRAS 418, 2308). Following
+    March et al., the true stretch and colour are latent variables with Gaussian populations
+    x1* ~ N(x̄1, R_x²), c* ~ N(c̄, R_c²), marginalised analytically: the observed
+    d_i = (m_B, x1, c) is Gaussian with mean (μ_70(z_i; Ω_m) + 𝓜 − α x̄1 + β c̄, x̄1, c̄) and
+    covariance C_i + A Σ Aᵀ + diag(σ_pec,i², 0, 0), with A = [[1, −α, β], [0, 1, 0],
+    [0, 0, 1]], Σ = diag(σ_int², R_x², R_c²). −2 ln L = Σ_i rᵢᵀ Sᵢ⁻¹ rᵢ + ln det Sᵢ is
+    minimised with iminuit (flat ΛCDM Ω_m is a nuisance parameter).
 
     Parameters
     ----------
@@ -362,29 +385,44 @@ def fit_tripp(fits: pd.DataFrame, *, sigma_pec_kms: float = SIGMA_PEC_KMS) -> Tr
         SALT2 results with columns ``z, mb, x1, c, mb_err, x1_err, c_err, cov_mb_x1, cov_mb_c,
         cov_x1_c`` (one row per SN passing the quality cuts).
     sigma_pec_kms
-        Peculiar-velocity dispersion added in quadrature (km/s).
+        Peculiar-velocity dispersion added to m_B in quadrature (km/s).
     """
     from iminuit import Minuit
 
     _check_salt_table(fits)
     z = fits["z"].to_numpy(dtype=float)
     grid = DistanceGrid(z)
-    mb, x1, c = (fits[k].to_numpy(dtype=float) for k in ("mb", "x1", "c"))
+    d = fits[["mb", "x1", "c"]].to_numpy(dtype=float)
+    cmeas = _salt_cov(fits)
+    cmeas[:, 0, 0] += (5.0 / _LN10 * sigma_pec_kms / (C_KM_S * z)) ** 2
 
-    def nll2(alpha: float, beta: float, log_sigma_int: float, offset: float, om: float) -> float:
+    def nll2(alpha: float, beta: float, log_sigma_int: float, offset: float, om: float,
+             x1_mean: float, log_rx: float, c_mean: float, log_rc: float) -> float:
         mu = 5.0 * np.log10(grid.hubble_free_dl(om, 1.0 - om) * (C_KM_S / H0_REF)) + 25.0
-        var = _tripp_var(fits, alpha, beta, sigma_pec_kms) + np.exp(2 * log_sigma_int)
-        if np.any(var <= 0) or not np.all(np.isfinite(mu)):
+        if not np.all(np.isfinite(mu)):
             return 1e30
-        r = mb + alpha * x1 - beta * c - offset - mu
-        return float(np.sum(r * r / var + np.log(var)))
+        si2, rx2, rc2 = np.exp(2 * log_sigma_int), np.exp(2 * log_rx), np.exp(2 * log_rc)
+        pop = np.array([[si2 + alpha**2 * rx2 + beta**2 * rc2, -alpha * rx2, beta * rc2],
+                        [-alpha * rx2, rx2, 0.0], [beta * rc2, 0.0, rc2]])
+        cov = cmeas + pop
+        r = d - np.column_stack([mu + offset - alpha * x1_mean + beta * c_mean,
+                                 np.full_like(mu, x1_mean), np.full_like(mu, c_mean)])
+        sign, logdet = np.linalg.slogdet(cov)
+        if np.any(sign <= 0):
+            return 1e30
+        sol = np.linalg.solve(cov, r[:, :, None])[:, :, 0]
+        return float(np.sum(np.einsum("ij,ij->i", r, sol) + logdet))
 
-    offset0 = float(np.median(mb - 5.0 * np.log10(grid.hubble_free_dl(0.3, 0.7)
-                                                  * (C_KM_S / H0_REF)) - 25.0))
-    m = Minuit(nll2, alpha=0.14, beta=3.0, log_sigma_int=np.log(0.1), offset=offset0, om=0.3)
+    offset0 = float(np.median(d[:, 0] - 5.0 * np.log10(grid.hubble_free_dl(0.3, 0.7)
+                                                        * (C_KM_S / H0_REF)) - 25.0))
+    m = Minuit(nll2, alpha=0.14, beta=3.0, log_sigma_int=np.log(0.1), offset=offset0, om=0.3,
+               x1_mean=float(np.mean(d[:, 1])), log_rx=np.log(max(np.std(d[:, 1]), 0.1)),
+               c_mean=float(np.mean(d[:, 2])), log_rc=np.log(max(np.std(d[:, 2]), 0.01)))
     m.errordef = Minuit.LEAST_SQUARES
     m.limits["om"] = (0.0, 1.0)
     m.limits["log_sigma_int"] = (np.log(1e-3), np.log(2.0))
+    m.limits["log_rx"] = (np.log(1e-2), np.log(10.0))
+    m.limits["log_rc"] = (np.log(1e-3), np.log(2.0))
     m.limits["alpha"] = (-1.0, 1.0)
     m.limits["beta"] = (-2.0, 8.0)
     m.migrad()
@@ -400,7 +438,11 @@ def fit_tripp(fits: pd.DataFrame, *, sigma_pec_kms: float = SIGMA_PEC_KMS) -> Tr
              errs["alpha"], p["beta"], errs["beta"], sig)
     return TrippResult(alpha=float(p["alpha"]), beta=float(p["beta"]), sigma_int=sig,
                        offset=float(p["offset"]), errors=errs, om_nuisance=float(p["om"]),
-                       n_sne=len(fits), sigma_pec_kms=sigma_pec_kms)
+                       n_sne=len(fits), sigma_pec_kms=sigma_pec_kms,
+                       population={"x1_mean": float(p["x1_mean"]),
+                                   "x1_sigma": float(np.exp(p["log_rx"])),
+                                   "c_mean": float(p["c_mean"]),
+                                   "c_sigma": float(np.exp(p["log_rc"]))})
 
 
 def standardise(fits: pd.DataFrame, tripp: TrippResult, abs_mag: float) -> pd.DataFrame:

@@ -210,7 +210,8 @@ def _read_union(path: Path, cov: PathLike | None) -> HubbleTable:
         try:
             vals = [float(v) for v in parts[1:5]]
         except ValueError:
-            raise InputError(f"line {lineno}: non-numeric value in {parts[1:5]}", path=path) from None
+            raise InputError(f"line {lineno}: non-numeric value in {parts[1:5]}",
+                             path=path) from None
         rows.append((parts[0], *vals, *([np.nan] * (4 - len(vals)))))
     if not rows:
         raise InputError("no data rows (is this SCPUnion2.1_mu_vs_z.txt?)", path=path)

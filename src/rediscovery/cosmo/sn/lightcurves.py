@@ -78,7 +78,7 @@ def _fit_one(task: tuple[str, float, dict[str, np.ndarray], bool]) -> dict[str, 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res, fitted = sncosmo.fit_lc(
+            res, _fitted = sncosmo.fit_lc(
                 data, model, ["t0", "x0", "x1", "c"],
                 bounds={"t0": (t_guess - 20 * (1 + z), t_guess + 20 * (1 + z)),
                         "x1": (-5.0, 5.0), "c": (-0.5, 1.0)},

@@ -109,7 +109,7 @@ def _source() -> Any:
 
 
 def salt2_model() -> Any:
-    """A fresh :class:`sncosmo.Model` with the offline SALT2 source (parameters z, t0, x0, x1, c)."""
+    """A fresh :class:`sncosmo.Model` with the offline SALT2 source (z, t0, x0, x1, c)."""
     import sncosmo
 
     return sncosmo.Model(source=_source())

@@ -3,8 +3,11 @@ r"""Simulate SN Ia light curves in a universe with given or hidden (H0, Ω_m, Ω
 The population (defaults in :class:`SNPopulation`) follows the Tripp relation
 (Tripp 1998; Betoule et al. 2014 eq. 4) in reverse:
 
-.. math:: m_B = \mu(z; H_0, \Omega_m, \Omega_\Lambda) + M - \alpha x_1 + \beta c + \delta_\mathrm{int},
-          \quad x_1 \sim N(0, 1),\ c \sim N(0, 0.1^2),\ \delta_\mathrm{int} \sim N(0, \sigma_\mathrm{int}^2)
+.. math::
+
+    m_B = \mu(z; H_0, \Omega_m, \Omega_\Lambda) + M - \alpha x_1 + \beta c
+          + \delta_\mathrm{int},\quad x_1 \sim N(0, 1),\ c \sim N(0, 0.1^2),\
+          \delta_\mathrm{int} \sim N(0, \sigma_\mathrm{int}^2)
 
 with α = 0.14, β = 3.1 (JLA: 0.141, 3.10), σ_int = 0.1 mag and M = −19.25 (rest-frame B, AB;
 close to the Cepheid-calibrated value of Riess et al. 2022). m_B sets the SALT2 x0
@@ -134,7 +137,7 @@ def _rate_pdf(z: np.ndarray, om: float, ol: float) -> np.ndarray:
 def sample_redshifts(n: int, rng: np.random.Generator, survey: Survey, om: float,
                      ol: float) -> np.ndarray:
     """Draw ``n`` cosmological redshifts (module notes) by inverse-CDF on a fine grid."""
-    n_low = int(round(survey.low_z_fraction * n))
+    n_low = round(survey.low_z_fraction * n)
     out = []
     for k, (lo, hi) in ((n_low, (survey.z_min, survey.low_z_max)),
                         (n - n_low, (survey.z_min, survey.z_max))):

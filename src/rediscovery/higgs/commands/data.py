@@ -51,6 +51,14 @@ def simulate(
     lumi: float = typer.Option(
         1.0, "--lumi", min=0.0, help="Luminosity factor of --pseudo-data (1 = HiggsML)."
     ),
+    nuisance: list[str] = typer.Option(
+        [], "--nuisance", help="NAME=VALUE (tes, jes, soft_met, bkg_scale, ttbar_scale, "
+        "diboson_scale); repeatable."
+    ),
+    draw_nuisances: bool = typer.Option(
+        False, "--draw-nuisances", help="With --pseudo-data: draw hidden nuisance values from "
+        "their priors (recorded only in truth.json)."
+    ),
     threads: int | None = typer.Option(None, "--threads", min=1, help="Generation threads."),
 ) -> None:
     """Simulate H→ττ lepton-hadron events (HiggsML primary schema) or pseudo-data."""
@@ -60,31 +68,47 @@ def simulate(
 
     if fmt is not None and fmt.lower() not in {"parquet", "csv"}:
         raise InputError(f"--format {fmt!r}: expected 'parquet' or 'csv'")
+    nuisances = _parse_nuisances(nuisance)
     console = Console()
     if pseudo_data:
         if lumi <= 0:
             raise InputError(f"--lumi {lumi}: expected a positive luminosity factor")
+        if draw_nuisances and nuisances:
+            raise InputError("--draw-nuisances and --nuisance exclude each other")
         with console.status("simulating pseudo-data …"):
-            df, truth = simulate_pseudo_data(lumi_factor=lumi, mu=mu, seed=seed,
-                                             n_threads=threads)
+            df, truth = simulate_pseudo_data(
+                lumi_factor=lumi, mu=mu, seed=seed, n_threads=threads,
+                nuisances="draw" if draw_nuisances else nuisances,
+            )
         write_events(df, out, format=fmt)
         truth_path = out.parent / "truth.json"
         write_json(truth_path, truth)
-        table = Table(title=f"pseudo-data: {out}")
-        table.add_column("sub-process")
-        table.add_column("expected", justify="right")
-        table.add_column("observed", justify="right")
-        for name, exp in truth["expected_events"].items():
-            table.add_row(name, f"{exp:,.1f}", f"{truth['generated_events'][name]:,}")
-        table.add_row("[bold]total[/bold]", f"{sum(truth['expected_events'].values()):,.1f}",
-                      f"{truth['n_events']:,}")
-        console.print(table)
+        # the per-process counts, μ and nuisances stay in truth.json: print nothing that
+        # would unblind the analysis
+        console.print(f"pseudo-data: {truth['n_events']:,} events (unit weights, no labels) "
+                      f"written to {out}")
         console.print(f"truth (never read by the analysis): {truth_path}")
         return
+    if draw_nuisances:
+        raise InputError("--draw-nuisances needs --pseudo-data (labelled events are nominal "
+                         "unless --nuisance is given)")
     with console.status(f"simulating {events:,} events …"):
-        df = simulate_events(events, seed=seed, mu=mu, n_threads=threads)
+        df = simulate_events(events, seed=seed, mu=mu, n_threads=threads, nuisances=nuisances)
     write_events(df, out, format=fmt)
     console.print(_summary_table(df, f"simulated events: {out}"))
+
+
+def _parse_nuisances(items: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise InputError(f"--nuisance {item!r}: expected NAME=VALUE, e.g. tes=1.02") from None
+    return out
 
 
 def _default_reference() -> Path:
@@ -141,13 +165,14 @@ def validate_sim(
             "simulation": peak_position(visible_mass(s), s[WEIGHT]),
             "real": peak_position(visible_mass(r), r[WEIGHT]),
         }
+    ks_by_class: dict[str, dict[str, float]] = {
+        str(name): dict(zip(g["feature"], g["ks"], strict=True))
+        for name, g in table.groupby("class")
+    }
     summary = {
         "events": events,
         "seed": seed,
-        "ks": {
-            name: dict(zip(g["feature"], g["ks"], strict=True))
-            for name, g in table.groupby("class")
-        },
+        "ks": ks_by_class,
         "jet_fractions": {
             "simulation": {k: [float(x) for x in v] for k, v in jets_sim.iterrows()},
             "real": {k: [float(x) for x in v] for k, v in jets_ref.iterrows()},
@@ -157,8 +182,7 @@ def validate_sim(
     write_json(out / "validation.json", summary)
     written = []
     for lab, name in ((1, "signal"), (0, "background")):
-        ks = summary["ks"][name]
-        fig = plot_validation_grid(sim, ref, lab, ks=ks)
+        fig = plot_validation_grid(sim, ref, lab, ks=ks_by_class[name])
         path = out / f"validation_{name}.png"
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=110, format="png")
@@ -169,9 +193,8 @@ def validate_sim(
     rt.add_column("feature")
     rt.add_column("signal", justify="right")
     rt.add_column("background", justify="right")
-    for feat in summary["ks"]["signal"]:
-        rt.add_row(feat, f"{summary['ks']['signal'][feat]:.3f}",
-                   f"{summary['ks']['background'][feat]:.3f}")
+    for feat, ks_sig in ks_by_class["signal"].items():
+        rt.add_row(feat, f"{ks_sig:.3f}", f"{ks_by_class['background'][feat]:.3f}")
     console.print(rt)
     jt = Table(title="jet multiplicity fractions (weighted)")
     jt.add_column("class")

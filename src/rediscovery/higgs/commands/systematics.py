@@ -45,3 +45,191 @@ def alter(
     write_json(output_path.with_name(output_path.name + ".json"), meta)
     typer.echo(f"{output_path}: {len(out)} events ({out.attrs['n_removed']} removed by the "
                f"re-applied selection, {out.attrs['n_jets_removed']} jets dropped)")
+
+
+def _save_fig(ax, path: Path) -> None:  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rediscovery.core.files import atomic_path
+
+    fig = ax.figure
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=120)
+    plt.close(fig)
+
+
+def _scorer_for(model_dir: Path):  # type: ignore[no-untyped-def]
+    from rediscovery.higgs.models import load_model
+    from rediscovery.higgs.syst_training import ClassifierScorer
+
+    model = load_model(model_dir)
+    feats = list(model.features_ or model.features or [])
+    return ClassifierScorer(model=model, features=feats), feats
+
+
+def _with_features(df, feats):  # type: ignore[no-untyped-def]
+    """Add the DER_/NEW_ columns a model needs (DER_mass_MMC only if it is one of them)."""
+    from rediscovery.higgs import features as fe
+
+    need_der = [c for c in feats if c.startswith("DER_") and c not in df.columns]
+    if need_der:
+        df = fe.add_derived_features(df, mmc="DER_mass_MMC" in need_der)
+    need_new = [c for c in feats if c.startswith("NEW_") and c not in df.columns]
+    if need_new:
+        df = fe.add_new_features(df, names=need_new)
+    return df
+
+
+@app.command("templates")
+def templates_cmd(
+    events: Path = typer.Option(..., "--events", help="Labelled, weighted MC events file."),
+    model_dir: Path = typer.Option(..., "--model", help="Saved classifier directory."),
+    out: Path = typer.Option(..., "--out", help="Output directory."),
+    max_bins: int = typer.Option(10, "--max-bins", help="Maximum number of score bins."),
+    min_bkg: float = typer.Option(100.0, "--min-bkg", help="Minimum expected background/bin."),
+    nuisances: str = typer.Option("tes,jes,soft_met,ttbar_scale,diboson_scale,bkg_scale",
+                                  "--nuisances", help="Comma-separated nuisances to carry."),
+    weight_scale: float = typer.Option(1.0, "--weight-scale",
+                                       help="Factor on MC weights (luminosity ratio)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the soft-MET terms."),
+) -> None:
+    """Score templates at shifted nuisances (±1σ and a grid) → templates.json and plots."""
+    import numpy as np
+
+    from rediscovery.higgs import plots_syst
+    from rediscovery.higgs.io import read_events
+    from rediscovery.higgs.stat import choose_binning
+    from rediscovery.higgs.syst_fit import build_templates
+
+    scorer, feats = _scorer_for(model_dir)
+    df = _with_features(read_events(events), feats)
+    s = scorer(df)
+    sig = df["Label"].to_numpy() == 1
+    w = df["Weight"].to_numpy() * weight_scale
+    binning = choose_binning(s[sig], w[sig], s[~sig], w[~sig], min_bkg=min_bkg,
+                             max_bins=max_bins, score_range=(0.0, 1.0))
+    names = [n.strip() for n in nuisances.split(",") if n.strip()]
+    t = build_templates(df, scorer, binning.edges, nuisances=names, seed=seed,
+                        weight_scale=weight_scale)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "templates.json", {**t.to_dict(), "model": str(model_dir),
+                                        "events": str(events), "seed": seed,
+                                        "z_asimov_no_syst": float(binning.z_asimov)})
+    for n in t.shifted:
+        for smp in ("signal", *t.backgrounds[:1]):
+            _save_fig(plots_syst.plot_templates(t, n, smp), out / f"templates_{n}_{smp}.png")
+    typer.echo(f"{out / 'templates.json'}: {binning.n_bins} bins, nuisances {list(t.nuisances)}"
+               f", expected Z without systematics {binning.z_asimov:.2f}"
+               f" (total signal {float(np.sum(t.nominal['signal'])):.1f})")
+
+
+@app.command("syst-fit")
+def syst_fit_cmd(
+    templates: Path = typer.Option(..., "--templates", help="templates.json."),
+    observed: Path = typer.Option(..., "--observed", help="Observed (pseudo-)data events."),
+    model_dir: Path = typer.Option(..., "--model", help="Saved classifier directory."),
+    out: Path = typer.Option(..., "--out", help="Output directory."),
+    backend: str = typer.Option("minuit", "--backend", help="minuit or pyhf."),
+    stat_only: bool = typer.Option(False, "--stat-only", help="Fit without nuisances."),
+) -> None:
+    """Fit μ with nuisance parameters: fit.json (pulls, impacts, breakdown) and plots."""
+    import json
+
+    import numpy as np
+
+    from rediscovery.core.errors import InputError
+    from rediscovery.higgs import plots_syst
+    from rediscovery.higgs.io import read_events
+    from rediscovery.higgs.syst_fit import Templates, build_model, fit_with_systematics
+
+    try:
+        t = Templates.from_dict(json.loads(templates.read_text()))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read templates ({exc})", path=templates) from exc
+    scorer, feats = _scorer_for(model_dir)
+    data = _with_features(read_events(observed), feats)
+    s = scorer(data)
+    w = data["Weight"].to_numpy() if "Weight" in data.columns else np.ones(len(data))
+    idx = np.clip(np.searchsorted(t.edges, s, side="right") - 1, 0, t.edges.size - 2)
+    counts = np.bincount(idx, weights=w, minlength=t.edges.size - 1)
+    model = build_model(t, nuisances=() if stat_only else None)
+    res = fit_with_systematics(model, counts, backend=backend)
+    d = res.to_dict()
+    d["observed"] = counts.tolist()
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "fit.json", d)
+    if d["nuisances"]:
+        _save_fig(plots_syst.plot_impacts(d), out / "impacts.png")
+    lo, hi = d["mu_68"]
+    typer.echo(f"mu_hat = {d['mu_hat']:.4f}  68% [{lo:.4f}, {hi:.4f}]  "
+               f"stat [{d['mu_stat_68'][0]:.4f}, {d['mu_stat_68'][1]:.4f}]  "
+               f"converged={d['converged']}")
+    for k, v in sorted(d["breakdown"].items(), key=lambda kv: -kv[1]):
+        typer.echo(f"  Δμ {k:>14s}: {v:.4f}")
+
+
+@app.command("challenge")
+def challenge_cmd(
+    n_pseudo: int = typer.Option(1000, "--n-pseudo", help="Number of pseudo-experiments."),
+    out: Path = typer.Option(..., "--out", help="Output directory."),
+    modes: str = typer.Option("nominal", "--training",
+                              help="Comma-separated: nominal, augmented, parameterised."),
+    n_train: int = typer.Option(30000, "--n-train", help="Simulated training events."),
+    n_templates: int = typer.Option(100000, "--n-templates", help="Simulated template events."),
+    n_pool: int = typer.Option(100000, "--n-pool", help="Simulated pseudo-data pool events."),
+    lumi_factor: float = typer.Option(1.0, "--lumi-factor",
+                                      help="Pseudo-data luminosity / HiggsML luminosity."),
+    n_estimators: int = typer.Option(100, "--n-estimators", help="BDT trees."),
+    pool_mc_stat: bool = typer.Option(False, "--pool-mc-stat/--no-pool-mc-stat",
+                                      help="Model the pool's MC noise too (γ terms)."),
+    seed: int = typer.Option(0, "--seed", help="Base seed."),
+    scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
+    n_workers: int = typer.Option(None, "--n-workers", help="Local worker processes."),
+) -> None:
+    """Fair Universe-style evaluation: μ ~ U(0.1, 3), nuisances from priors, fits, score."""
+    import warnings
+
+    from rediscovery.core.errors import ConfigError
+    from rediscovery.higgs import challenge as ch
+    from rediscovery.higgs import plots_syst
+    from rediscovery.higgs.syst_fit import TemplateWarning
+    from rediscovery.higgs.syst_training import TRAINING_MODES
+
+    chosen = [m.strip() for m in modes.split(",") if m.strip()]
+    bad = [m for m in chosen if m not in TRAINING_MODES]
+    if bad or not chosen:
+        raise ConfigError(f"--training: unknown modes {bad}; choose among {TRAINING_MODES}")
+    out.mkdir(parents=True, exist_ok=True)
+    train, tmpl, pool = ch.simulated_sets(n_train, n_templates, n_pool, seed=seed)
+    summaries, tables = {}, {}
+    for mode in chosen:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TemplateWarning)
+            setup = ch.prepare_setup(train, tmpl, pool, mode=mode, seed=seed,
+                                     n_estimators=n_estimators, max_depth=4)
+        setup.lumi_factor = lumi_factor
+        setup.pool_mc_stat = pool_mc_stat
+        expected = ch.expected_breakdown(setup)
+        res = ch.run_challenge(setup, n_pseudo, seed=seed, scheduler=scheduler,
+                               n_workers=n_workers)
+        res.table.to_csv(out / f"pseudo_experiments_{mode}.csv", index=False)
+        summaries[mode] = {**res.summary, "n_bins": int(setup.templates.edges.size - 1),
+                           "template_warnings": len(caught), "expected_breakdown": expected}
+        tables[mode] = res.table
+        _save_fig(plots_syst.plot_mu_hat_vs_true(res.table, "syst"),
+                  out / f"mu_hat_vs_true_{mode}.png")
+        s, st = res.summary["syst"], res.summary["stat"]
+        typer.echo(f"{mode:>13s}: width {s['width']:.3f} coverage {s['coverage']:.3f} "
+                   f"score {s['score']:.3f} | stat-only width {st['width']:.3f} coverage "
+                   f"{st['coverage']:.3f} | failed fits {s['n_failed']} | expected Δμ (Asimov"
+                   f" μ=1) total {expected['total']:.3f} stat {expected['stat']:.3f}")
+    _save_fig(plots_syst.plot_interval_widths(tables), out / "interval_widths.png")
+    write_json(out / "challenge.json", {"n_pseudo": n_pseudo, "seed": seed,
+                                        "n_train": n_train, "n_templates": n_templates,
+                                        "n_pool": n_pool, "lumi_factor": lumi_factor,
+                                        "pool_mc_stat": pool_mc_stat,
+                                        "results": summaries})

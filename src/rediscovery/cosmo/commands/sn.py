@@ -1,0 +1,143 @@
+"""``rediscovery cosmo sn-simulate | sn-lightcurves | sn-fit``: the supernova stages.
+
+Thin wiring: every number is computed by :mod:`rediscovery.cosmo.sn` and
+:mod:`rediscovery.cosmo.mcmc`; see docs/cosmo-supernovae.md for the file contracts.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from rediscovery.core.errors import ConfigError
+
+app = typer.Typer()
+log = logging.getLogger(__name__)
+
+
+@app.command("sn-simulate")
+def sn_simulate(
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    n_sne: int = typer.Option(200, "--n-sne", help="Number of supernovae."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (also draws hidden parameters)."),
+    h0: float = typer.Option(None, "--h0", help="H0 in km/s/Mpc (hidden draw if omitted)."),
+    om: float = typer.Option(None, "--om", help="Ωm (hidden draw if omitted)."),
+    ol: float = typer.Option(None, "--ol", help="ΩΛ (hidden draw if omitted)."),
+    z_max: float = typer.Option(0.8, "--z-max", help="Largest redshift of the survey sample."),
+    cadence: float = typer.Option(4.0, "--cadence", help="Days between visits per band."),
+) -> None:
+    """Simulate SALT2 light curves: lightcurves.csv, redshifts.csv, truth.json (+ truth_sne.csv)."""
+    from rediscovery.core.files import write_json
+    from rediscovery.cosmo.sn.io import write_csv
+    from rediscovery.cosmo.sn.simulate import Survey, draw_truth, simulate_lightcurves
+
+    truth = draw_truth(seed, h0, om, ol)
+    lcs, zs, params = simulate_lightcurves(n_sne, truth, seed=seed,
+                                           survey=Survey(z_max=z_max, cadence=cadence))
+    write_csv(lcs, out / "lightcurves.csv")
+    write_csv(zs, out / "redshifts.csv")
+    write_csv(params, out / "truth_sne.csv")
+    write_json(out / "truth.json", truth.to_dict())
+    typer.echo(f"{n_sne} SNe, {len(lcs)} points -> {out}/lightcurves.csv, redshifts.csv "
+               f"(truth {'hidden' if truth.hidden else 'given'} in truth.json)")
+
+
+@app.command("sn-lightcurves")
+def sn_lightcurves(
+    lightcurves: Path = typer.Option(..., "--lightcurves", help="lightcurves.csv (sncosmo cols)."),
+    redshifts: Path = typer.Option(..., "--redshifts", help="redshifts.csv (sn_id, z)."),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    abs_mag: float = typer.Option(-19.25, "--abs-mag",
+                                  help="Calibrated absolute magnitude M_B (AB); sets H0 only."),
+    modelcov: bool = typer.Option(False, "--modelcov/--no-modelcov",
+                                  help="Include the SALT2 model covariance (real data)."),
+    drop_sparse: bool = typer.Option(False, "--drop-sparse",
+                                     help="Flag and skip SNe with too few points."),
+    workers: int = typer.Option(None, "--workers", help="Local worker processes."),
+    scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Fit SALT2 to every SN, standardise (Tripp), write salt2_fits.csv, tripp.json, hubble.csv."""
+    from rediscovery.core.files import write_json
+    from rediscovery.cosmo.sn.hubble import fit_tripp, standardise
+    from rediscovery.cosmo.sn.io import read_lightcurves, read_redshifts, write_csv
+    from rediscovery.cosmo.sn.lightcurves import fit_lightcurves
+
+    lcs = read_lightcurves(lightcurves)
+    zs = read_redshifts(redshifts)
+    fits = fit_lightcurves(lcs, zs, drop_sparse=drop_sparse, modelcov=modelcov,
+                           n_workers=workers, scheduler=scheduler, progress=progress,
+                           source=str(lightcurves))
+    write_csv(fits, out / "salt2_fits.csv")
+    good = fits[fits["quality"]].reset_index(drop=True)
+    tripp = fit_tripp(good)
+    hub = standardise(good, tripp, abs_mag)
+    write_json(out / "tripp.json", {**tripp.to_dict(), "abs_mag": abs_mag,
+                                    "n_fitted": len(fits), "n_pass_quality": len(good)})
+    write_csv(hub, out / "hubble.csv")
+    typer.echo(f"{len(good)}/{len(fits)} SNe pass the quality cuts; alpha={tripp.alpha:.3f}"
+               f"±{tripp.errors['alpha']:.3f} beta={tripp.beta:.2f}±{tripp.errors['beta']:.2f} "
+               f"sigma_int={tripp.sigma_int:.3f} -> {out}/hubble.csv")
+
+
+@app.command("sn-fit")
+def sn_fit(
+    table: Path = typer.Argument(..., help="Hubble table."),
+    fmt: str = typer.Option("csv", "--format", help="csv | union2.1 | jla-binned."),
+    cov: Path = typer.Option(None, "--cov", help="Covariance file of mu (mag^2)."),
+    model: str = typer.Option("flat-lcdm", "--model", help="flat-lcdm | lcdm | flat-wcdm."),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    seed: int = typer.Option(0, "--seed"),
+    n_steps: int = typer.Option(6000, "--n-steps", help="MCMC steps per walker."),
+    n_walkers: int = typer.Option(32, "--n-walkers"),
+    truth: Path = typer.Option(None, "--truth",
+                               help="truth.json to mark on the plots (unblinding only)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """MCMC fit of a Hubble table: sn_posterior.json, sn_chain.parquet and plots."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rediscovery.core.errors import InputError
+    from rediscovery.cosmo.mcmc import write_posterior
+    from rediscovery.cosmo.plots import triangle_plot
+    from rediscovery.cosmo.sn.hubble import MODELS, fit_hubble
+    from rediscovery.cosmo.sn.io import read_hubble_table
+    from rediscovery.cosmo.sn.plots import plot_hubble_diagram, plot_om_ol
+
+    if model not in MODELS:
+        raise ConfigError(f"--model {model!r} unknown; expected one of {list(MODELS)}")
+    tab = read_hubble_table(table, fmt, cov)
+    res = fit_hubble(tab, model, seed=seed, n_steps=n_steps, n_walkers=n_walkers,
+                     progress=progress)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = res.summary()
+    write_posterior(res.mcmc, out / "sn_posterior.json",
+                    extra={k: v for k, v in summary.items() if k not in res.mcmc.summary()})
+    tr = None
+    if truth is not None:
+        try:
+            tr = json.loads(Path(truth).read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read truth ({exc})", path=truth) from None
+    fig = plot_hubble_diagram(res)
+    fig.savefig(out / "hubble_diagram.png", dpi=120, bbox_inches="tight")
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    plot_om_ol(res, ax=ax, truth=tr)
+    fig.savefig(out / "om_ol.png", dpi=120, bbox_inches="tight")
+    truths = None if tr is None else {k: tr.get(k) for k in res.mcmc.names}
+    fig = triangle_plot(res.mcmc, truths=truths)
+    fig.savefig(out / "triangle.png", dpi=100, bbox_inches="tight")
+    plt.close("all")
+    ev = summary["dark_energy_evidence"]
+    parts = [f"{n} = {summary[n]['mean']:.3f} ± {summary[n]['std']:.3f}" for n in res.mcmc.names]
+    typer.echo(f"{model}: " + ", ".join(parts)
+               + f"; P(ΩΛ>0) = {ev['p_omega_lambda_positive']:.4f}, Δχ²(ΩΛ=0) = "
+               f"{ev['delta_chi2']:.1f}; converged: {summary['converged']} -> "
+               f"{out}/sn_posterior.json")

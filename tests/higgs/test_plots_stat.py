@@ -1,0 +1,37 @@
+"""Smoke tests of the statistics plots: they draw, label their axes and return figures."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+
+from rediscovery.higgs import plots_stat, stat
+
+matplotlib.use("Agg")
+
+
+def _model() -> stat.BinnedModel:
+    x = np.linspace(0.1, 0.9, 5)
+    return stat.BinnedModel(10 * x**2 + 1, {"a": 100 * (1 - x) + 5, "b": 50 * (1 - x) + 5},
+                            background_sumw2={"a": 100 * (1 - x) + 5},
+                            systematics=[stat.NormSys("n", {"b": (0.9, 1.1)})],
+                            edges=np.linspace(0, 1, 6))
+
+
+def test_plots_draw() -> None:
+    import matplotlib.pyplot as plt
+
+    m = _model()
+    obs = np.random.default_rng(0).poisson(m.expected(1.0)).astype(float)
+    res = stat.fit(m, obs, limit=False)
+    scan = stat.likelihood_scan(m, obs, np.linspace(res.mu_lo - 1, res.mu_hi + 1, 21))
+    fig = plots_stat.plot_likelihood_scan(scan)
+    assert "mu" in fig.axes[0].get_xlabel()
+    fig2 = plots_stat.plot_stacked(m, obs, mu=res.mu_hat, title="post-fit")
+    assert len(fig2.axes) == 2 and fig2.axes[1].get_ylabel() == "data / pred."
+    fig3 = plots_stat.plot_pulls(res.pulls, res.constraints)
+    fig4 = plots_stat.plot_impacts(res.impacts)
+    toys = stat.run_toys(m, 1.0, 20, seed=1, n_workers=1, progress=False)
+    fig5 = plots_stat.plot_toy_pulls(toys)
+    for f in (fig, fig2, fig3, fig4, fig5):
+        plt.close(f)
