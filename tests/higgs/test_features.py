@@ -323,3 +323,19 @@ def test_plot_mass_comparison_draws_four_histograms():
     assert len(ax.patches) == 4
     assert "GeV" in ax.get_xlabel()
     plt.close(ax.figure)
+
+
+def test_missing_mass_recovers_simulated_resonances():
+    """Simulation truth (rediscovery.higgs.simulate: m_H = 125 GeV, m_Z = 91.19 GeV): the median
+    of the missing mass of H→ττ events lies within 5 GeV of 125 GeV and that of Z→ττ within
+    10 GeV of 91.19 GeV (the MMC is biased slightly high for the Z; ATLAS sees the same), and
+    almost every H→ττ event is defined (measured: 0.2% undefined)."""
+    from rediscovery.higgs.simulate import simulate_events
+
+    ev = simulate_events(2500, seed=11)
+    m = missing_mass(ev, n_points=512)
+    h = m[(ev["Process"] == "htautau").to_numpy()]
+    z = m[(ev["Process"] == "ztautau").to_numpy()]
+    assert abs(np.nanmedian(h) - 125.0) < 5.0
+    assert abs(np.nanmedian(z) - 91.19) < 10.0
+    assert np.isnan(h).mean() < 0.02
