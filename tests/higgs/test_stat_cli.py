@@ -50,7 +50,8 @@ def test_fit_cli_writes_contract_and_plots(tmp_path: Path, capsys: pytest.Captur
     assert lo < res["mu_hat"] < hi
     assert res["mu_stat_68"][0] >= lo and res["mu_stat_68"][1] <= hi
     assert res["cross_check"]["backend"] == "pyhf"
-    assert res["cross_check"]["max_rel_diff_mu"] < 1e-3
+    assert res["cross_check"]["rel_diff_mu_hat"] < 1e-3
+    assert res["cross_check"]["rel_diff_z_discovery"] < 1e-3
     assert res["n_bins"] <= 5 and len(res["edges"]) == res["n_bins"] + 1
     assert res["nuisances"] and all("pull" in v for v in res["nuisances"].values())
     for name in ("workspace.json", "prefit.png", "postfit.png", "likelihood_scan.png",
