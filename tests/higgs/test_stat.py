@@ -305,3 +305,13 @@ def test_ams_best_matches_brute_force() -> None:
         b = w[(x >= t) & (lab == 0)].sum()
         best = max(best, math.sqrt(2 * ((s + b + 10) * math.log(1 + s / (b + 10)) - s)))
     assert ams == pytest.approx(best, rel=1e-12)
+
+
+def test_nuisance_at_bound_is_flagged_by_name() -> None:
+    """A normalisation far outside its prior (data 3× the background) ends at α = 5."""
+    model = BinnedModel([0.01, 0.01], {"b": [100.0, 100.0]},
+                        systematics=[NormSys("bnorm", {"b": (0.99, 1.01)})])
+    res = stat.fit(model, [300.0, 300.0], "minuit", interval=False, limit=False,
+                   nuisances=False)
+    assert not res.converged
+    assert any("'bnorm'" in m for m in res.messages)

@@ -43,11 +43,13 @@ from scipy import optimize, stats
 from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.higgs._binning import BinningResult, choose_binning
 from rediscovery.higgs._histograms import ams_best, histogram_observed, model_from_scores
-from rediscovery.higgs._model import SIGNAL, BinnedModel, HistoSys, NormSys
+from rediscovery.higgs._model import ALPHA_BOUNDS, SIGNAL, BinnedModel, HistoSys, NormSys
 from rediscovery.higgs.toys import ToyResult, run_toys
 
 __all__ = [
+    "BACKENDS",
     "CL_68",
+    "CL_95_45",
     "SIGNAL",
     "BinnedModel",
     "BinningResult",
@@ -396,6 +398,11 @@ def fit(model: BinnedModel, observed: np.ndarray, backend: Backend = "minuit", *
         res.messages.append(f"parameter 'mu' is at its bound ({pars[0]:.6g} in "
                             f"[{lo_b}, {hi_b}]); widen BinnedModel(mu_bounds=...)")
     res.parameters = {n: float(v) for n, v in zip(names, pars, strict=True)}
+    for nm in model.alpha_names:
+        if abs(res.parameters[nm]) >= ALPHA_BOUNDS[1] - 1e-6:
+            res.converged = False
+            res.messages.append(f"parameter {nm!r} is at its bound ({res.parameters[nm]:.4g}); "
+                                "the template or its prior is inconsistent with the data")
     if interval:
         if backend == "minuit":
             lo, hi, ok_i = eng.minos()
