@@ -309,8 +309,8 @@ def test_ams_best_matches_brute_force() -> None:
 
 def test_nuisance_at_bound_is_flagged_by_name() -> None:
     """A normalisation far outside its prior (data 3× the background) ends at α = 5."""
-    model = BinnedModel([0.01, 0.01], {"b": [100.0, 100.0]},
-                        systematics=[NormSys("bnorm", {"b": (0.99, 1.01)})])
+    model = BinnedModel([1.0, 1.0], {"b": [100.0, 100.0]}, mu_bounds=(-1.0, 1.0),
+                        systematics=[NormSys("bnorm", {"b": (0.8, 1.2)})])
     res = stat.fit(model, [300.0, 300.0], "minuit", interval=False, limit=False,
                    nuisances=False)
     assert not res.converged
