@@ -74,6 +74,12 @@ def test_fit_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> Non
     code = main(["higgs", "fit", "--scores", str(scores), "--observed",
                  str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o")])
     assert code == 2 and "missing.csv" in capsys.readouterr().err
+    bad_obs = tmp_path / "bad_obs.csv"
+    pd.DataFrame({"score": [0.5, float("nan")]}).to_csv(bad_obs, index=False)
+    code = main(["higgs", "fit", "--scores", str(scores), "--observed", str(bad_obs),
+                 "--out", str(tmp_path / "o"), "--min-bkg", "50"])
+    err = capsys.readouterr().err
+    assert code == 2 and "bad_obs.csv" in err and "row 1" in err
 
 
 def test_fit_cli_non_convergence_flagged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

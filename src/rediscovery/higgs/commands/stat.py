@@ -73,7 +73,11 @@ def fit_command(
     except InputError as exc:
         raise InputError(str(exc), path=scores) from exc
     assert model.edges is not None
-    counts = stat.histogram_observed(data["score"].to_numpy(dtype=float), model.edges)
+    try:
+        counts = stat.histogram_observed(pd.to_numeric(data["score"], errors="coerce")
+                                         .to_numpy(dtype=float), model.edges)
+    except InputError as exc:
+        raise InputError(str(exc), path=observed) from exc
     ams, ams_cut = stat.ams_best(mc["score"].to_numpy(float), mc["Weight"].to_numpy(float),
                                  mc["Label"].to_numpy())
     out.mkdir(parents=True, exist_ok=True)
