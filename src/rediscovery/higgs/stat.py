@@ -7,7 +7,8 @@ arXiv:1103.0354) and, when the systematics stage provides them, normalisation (`
 and shape (``histosys``) modifiers. Two independent back-ends evaluate it:
 
 ``backend="pyhf"``
-    the HEP reference implementation (pyhf, doi:10.21105/joss.02823) with its SciPy optimiser;
+    the HEP reference implementation (pyhf, doi:10.21105/joss.02823): its likelihood,
+    minimised with pyhf's Minuit optimiser;
 ``backend="minuit"``
     this package's own likelihood (:mod:`rediscovery.higgs._likelihood`) with iminuit and the
     γ_b profiled analytically: ~1 ms per fit, what the pseudo-experiments use.
@@ -390,7 +391,7 @@ def fit(model: BinnedModel, observed: np.ndarray, backend: Backend = "minuit", *
     res = FitResult(backend=backend, mu_hat=float(pars[0]), nll_min=float(nll_hat))
     if not ok:
         res.converged = False
-        res.messages.append("global fit did not converge (Minuit/SciPy reported failure)")
+        res.messages.append("global fit did not converge (Minuit reported an invalid minimum)")
     lo_b, hi_b = model.mu_range
     span = hi_b - lo_b
     if min(pars[0] - lo_b, hi_b - pars[0]) < 1e-6 * span:
