@@ -269,6 +269,12 @@ def test_unknown_new_feature():
         add_new_features(pd.DataFrame([_event()]), ["NEW_nope"])
 
 
+def test_empty_table():
+    empty = pd.DataFrame([_event()]).iloc[:0]
+    assert add_derived_features(empty).shape == (0, len(PRI_COLUMNS) + 13)
+    assert len(add_new_features(empty)) == 0
+
+
 def test_der_columns_order():
     out = derived_features(pd.DataFrame([_event()]), mmc=False)
     assert tuple(out.columns) == DER_CLOSED_FORM
