@@ -77,7 +77,7 @@ class HiggsRunConfig(BaseModel):
     lumi_factor: float = Field(1.0, gt=0, description="pseudo-data luminosity / HiggsML's")
     mu_true: float | None = Field(None, ge=0, description="true μ of the pseudo-data (hidden)")
     mu_range: tuple[float, float] = Field((0.5, 1.5), description="range of the hidden μ draw")
-    mmc: bool = Field(False, description="compute DER_mass_MMC (slow: ~5k events/s)")
+    mmc: bool = Field(False, description="compute DER_mass_MMC (slow: ~2k events/s per core)")
     new_features: bool = Field(True, description="add the NEW_ features")
     model: Literal["xgboost", "lightgbm", "hgb", "nn"] = "xgboost"
     features: str = Field("all", description="'pri', 'all' or a comma-separated list")
