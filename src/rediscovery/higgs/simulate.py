@@ -56,6 +56,24 @@ import numpy as np
 import pandas as pd
 
 from rediscovery.core.errors import ConfigError
+from rediscovery.higgs._kinematics import (
+    _M_TAU,
+    _boson,
+    _breit_wigner,
+    _ditau_taus,
+    _Draw,
+    _isotropic,
+    _multiplicity_pmf,
+    _one_plus_cos2,
+    _p_to_ptetaphi,
+    _ptetaphi_to_p,
+    _rowsum,
+    _tau_hadronic,
+    _tau_leptonic,
+    _top2,
+    _two_body,
+    _wrap,
+)
 from rediscovery.higgs.schema import (
     EVENT_ID,
     LABEL,
@@ -86,16 +104,11 @@ log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------------------------
 # Published constants (GeV). PDG 2022 unless stated.
-_M_TAU = 1.77686
 _M_Z, _GAMMA_Z = 91.1876, 2.4952
 _M_W, _GAMMA_W = 80.377, 2.085
 _M_TOP = 172.5
 _M_B = 4.78
 _M_H = 125.0
-_SQRT_S = 8000.0  # LHC 2012 centre-of-mass energy of the HiggsML sample
-#: hadronic τ decay modes: (mass GeV, width GeV, branching fraction) for π, ρ(770), a1(1260);
-#: the BRs are τ→πν 10.82 %, τ→ππ0ν 25.49 %, τ→3h ν (1- and 3-prong) 18.3 % (PDG).
-_TAU_HAD_MODES = ((0.13957, 0.0, 0.1082), (0.7753, 0.1491, 0.2549), (1.230, 0.420, 0.183))
 
 #: Summed weight of the HiggsML training set (documentation v1.8; also the data README).
 SIGNAL_TOTAL = 691.989
@@ -139,7 +152,7 @@ class DetectorModel:
     jet_noise: float = 3.0
     jet_stochastic: float = 0.65
     jet_constant: float = 0.04
-    angle_resolution: float = 0.01  # on η and φ of every object
+    angle_resolution: float = 0.01  # on η and φ of τ_h and lepton (jet angles: as generated)
     met_resolution: float = 0.55  # k in σ(E_x,y^miss) = k √ΣE_T  [√GeV]
     #: pile-up / underlying-event ΣE_T: Gamma(shape, scale) [GeV]
     ue_sumet_shape: float = 2.0
@@ -199,7 +212,7 @@ class _Proc:
     count_share: float  # default fraction of generated events (of all events)
     isr_rate: float  # mean number of radiated partons above _ISR_PT_MIN (geometric)
     isr_index: float  # power-law index α of the radiation p_T spectrum
-    eff_guess: float = 0.3
+    eff_guess: float = 0.3  # selection efficiency (measured) to size the first batch
 
 
 # Shares of the class totals derived from the real HiggsML sample's weight structure (each
@@ -209,12 +222,12 @@ class _Proc:
 # 0.513, 0.444, ...), tt̄ 1.8 % (0.227). Diboson is absent from HiggsML; it gets 0.25 % taken
 # from W+jets (σ(WW)·BR ≈ 1 % of σ(W)·BR before selection, CMS/ATLAS 8 TeV).
 _PROCS: tuple[_Proc, ...] = (
-    _Proc("ggH", "htautau", True, 0.908, 0.155, 3.0, 3.0, 0.10),
-    _Proc("VBFH", "htautau", True, 0.092, 0.188, 1.2, 3.0, 0.12),
-    _Proc("ztautau", "ztautau", False, 0.1137, 0.200, 4.5, 3.0, 0.05),
-    _Proc("wjets", "wjets", False, 0.8661, 0.400, 1.3, 3.0, 0.20),
-    _Proc("ttbar", "ttbar", False, 0.0177, 0.042, 1.0, 3.0, 0.15),
-    _Proc("diboson", "diboson", False, 0.0025, 0.015, 1.3, 3.0, 0.15),
+    _Proc("ggH", "htautau", True, 0.908, 0.155, 3.0, 3.0, 0.155),
+    _Proc("VBFH", "htautau", True, 0.092, 0.188, 1.2, 3.0, 0.187),
+    _Proc("ztautau", "ztautau", False, 0.1137, 0.200, 4.5, 3.0, 0.063),
+    _Proc("wjets", "wjets", False, 0.8661, 0.400, 1.3, 3.0, 0.156),
+    _Proc("ttbar", "ttbar", False, 0.0177, 0.042, 1.0, 3.0, 0.080),
+    _Proc("diboson", "diboson", False, 0.0025, 0.015, 1.3, 3.0, 0.35),
 )
 
 #: Expected number of selected events per internal sub-process at the HiggsML luminosity
@@ -232,187 +245,6 @@ _FAKE_JET_INDEX = 4.5
 _FAKE_JET_ETA_SIGMA = 1.5
 _SOFT_SIGMA = 5.0  # GeV, per-component unclustered recoil
 _JET_ETA_LOST = 4.9  # beyond the calorimeter: the parton is lost (fake MET)
-
-_F = np.float32  # working precision of the generation (outputs are float64)
-
-
-class _Draw:
-    """Single-precision random draws with the ``numpy.random.Generator`` method names used here.
-
-    The generation works in float32: its relative precision (6e-8) is far below any detector
-    resolution, and NumPy's float32 random numbers and transcendental functions are several
-    times faster. Normal deviates use the Box–Muller transform (exact) on float32 uniforms.
-    Python-float constants keep arrays in float32 (NEP 50); outputs are cast to float64.
-    """
-
-    def __init__(self, rng: np.random.Generator) -> None:
-        self.rng = rng
-
-    def random(self, size):
-        return self.rng.random(size, dtype=_F)
-
-    def uniform(self, lo, hi, size):
-        return float(lo) + float(hi - lo) * self.rng.random(size, dtype=_F)
-
-    def standard_normal(self, size):
-        shape = (size,) if np.isscalar(size) else tuple(size)
-        m = int(np.prod(shape))
-        h = (m + 1) // 2
-        u1 = 1.0 - self.rng.random(h, dtype=_F)  # (0, 1]: log is finite
-        ang = (2 * np.pi) * self.rng.random(h, dtype=_F)
-        r = np.sqrt(-2.0 * np.log(u1))
-        return np.concatenate([r * np.cos(ang), r * np.sin(ang)])[:m].reshape(shape)
-
-    def normal(self, mu, sigma, size):
-        return float(mu) + float(sigma) * self.standard_normal(size)
-
-    def exponential(self, scale, size):
-        return float(scale) * self.rng.standard_exponential(size, dtype=_F)
-
-    def gamma(self, shape, scale, size):
-        return float(scale) * self.rng.standard_gamma(shape, size, dtype=_F)
-
-    def discrete(self, pmf, size):
-        """Draws of 0..len(pmf)-1 with probabilities ``pmf`` (inverse CDF by table)."""
-        cdf = np.cumsum(np.asarray(pmf, dtype=np.float64))[:-1] / np.sum(pmf)
-        return np.searchsorted(cdf.astype(_F), self.rng.random(size, dtype=_F), side="right")
-
-
-def _multiplicity_pmf(mean, kmax):
-    """Parton multiplicity: geometric ("staircase scaling", constant ratio of successive jet
-    multiplicities, as measured in W/Z + jets) with the given mean, truncated at kmax."""
-    q = mean / (1.0 + mean)
-    pmf = (1.0 - q) * q ** np.arange(kmax + 1)
-    pmf[-1] += q ** (kmax + 1)  # the tail goes to the last bin
-    return pmf
-
-
-def _ptetaphi_to_p(pt, eta, phi):
-    return pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-
-
-def _p_to_ptetaphi(px, py, pz):
-    pt = np.hypot(px, py)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        eta = np.arcsinh(np.where(pt > 0, pz / np.where(pt > 0, pt, 1.0), 0.0))
-    return pt, eta, np.arctan2(py, px)
-
-
-def _wrap(phi):
-    """Map angles in (-3π, 3π) to (-π, π] (outputs are re-wrapped in float64 at the end)."""
-    return np.where(phi > np.pi, phi - 2 * np.pi, np.where(phi <= -np.pi, phi + 2 * np.pi, phi))
-
-
-def _isotropic(rng, n):
-    cos_t = rng.uniform(-1.0, 1.0, n)
-    sin_t = np.sqrt(1.0 - cos_t**2)
-    phi = rng.uniform(-np.pi, np.pi, n)
-    return sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t
-
-
-def _one_plus_cos2(rng, n):
-    """Directions with dN/dcosθ ∝ 1 + cos²θ about the beam axis (spin-1 boson → fermions).
-
-    Inverse CDF: c³ + 3c + (4 - 8u) = 0, solved with Cardano's formula.
-    """
-    q = 4.0 * rng.uniform(0.0, 1.0, n) - 2.0
-    r = np.sqrt(q * q + 1.0)
-    cos_t = np.cbrt(q + r) + np.cbrt(q - r)
-    sin_t = np.sqrt(np.clip(1.0 - cos_t**2, 0.0, None))
-    phi = rng.uniform(-np.pi, np.pi, n)
-    return sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t
-
-
-def _boost(e, px, py, pz, parent, mass):
-    r"""Boost four-vectors (e, p) from the rest frame of ``parent`` (E, P; mass M) to the lab.
-
-    With γ = E/M and β = P/E: :math:`E' = (E e + P·p)/M`,
-    :math:`p' = p + P\,[(P·p)/(M(E + M)) + e/M]`.
-    """
-    pe, ppx, ppy, ppz = parent
-    dot = ppx * px + ppy * py + ppz * pz
-    f = dot / (mass * (pe + mass)) + e / mass
-    return (pe * e + dot) / mass, px + f * ppx, py + f * ppy, pz + f * ppz
-
-
-def _two_body(parent, mass, m1, m2, direction):
-    """Decay ``parent`` = (E, px, py, pz) of mass ``mass`` into masses m1, m2 (GeV).
-
-    ``direction`` is the unit vector of daughter 1 in the parent rest frame; masses may be
-    scalars or arrays. Returns the two daughters' lab four-vectors.
-    """
-    m2sq = mass * mass
-    lam = (m2sq - (m1 + m2) ** 2) * (m2sq - (m1 - m2) ** 2)
-    pstar = np.sqrt(np.maximum(lam, 0.0)) / (2.0 * mass)
-    e1 = np.sqrt(pstar * pstar + m1 * m1)
-    e2 = np.sqrt(pstar * pstar + m2 * m2)
-    if np.ndim(pstar) == 0:  # all masses fixed: keep Python floats (no float64 promotion)
-        pstar, e1, e2 = float(pstar), float(e1), float(e2)
-    ux, uy, uz = direction
-    kx, ky, kz = pstar * ux, pstar * uy, pstar * uz
-    d1 = _boost(e1, kx, ky, kz, parent, mass)
-    d2 = _boost(e2, -kx, -ky, -kz, parent, mass)
-    return d1, d2
-
-
-def _sub(a, b):
-    return tuple(x - y for x, y in zip(a, b, strict=True))
-
-
-def _breit_wigner(rng, n, m0, gamma, lo, hi):
-    """Relativistic-approximation (Cauchy) mass distribution truncated to [lo, hi] GeV."""
-    a, b = np.arctan((lo - m0) / (gamma / 2)), np.arctan((hi - m0) / (gamma / 2))
-    return m0 + gamma / 2 * np.tan(rng.uniform(a, b, n))
-
-
-def _boson(rng, mass, qx, qy, y_sigma):
-    """Lab four-vector of a system of mass ``mass`` with transverse momentum (qx, qy)."""
-    n = qx.shape[0]
-    mt = np.sqrt(mass**2 + qx**2 + qy**2)
-    ymax = np.log(_SQRT_S / mt)
-    y = np.clip(rng.normal(0.0, y_sigma, n), -ymax, ymax)
-    return mt * np.cosh(y), qx, qy, mt * np.sinh(y)
-
-
-def _tau_leptonic(rng, tau):
-    """τ → ℓνν: returns (lepton four-vector, neutrinos four-vector).
-
-    The charged-lepton energy fraction x = 2E/m_τ in the τ rest frame follows the unpolarised
-    Michel spectrum 2x²(3 - 2x); its CDF 2x³ - x⁴ is inverted with Newton steps.
-    """
-    n = tau[0].shape[0]
-    u = rng.uniform(0.0, 1.0, n)
-    x = np.cbrt(u / 2.0) * 1.1
-    for _ in range(5):
-        x = np.clip(x - (2 * x**3 - x**4 - u) / (6 * x**2 - 4 * x**3 + 1e-12), 1e-6, 1.0)
-    el = 0.5 * _M_TAU * x
-    ux, uy, uz = _isotropic(rng, n)
-    lep = _boost(el, el * ux, el * uy, el * uz, tau, _M_TAU)
-    return lep, _sub(tau, lep)
-
-
-def _tau_hadronic(rng, tau):
-    """τ → hν with h = π, ρ or a1 (PDG branching fractions), isotropic: (visible, neutrino)."""
-    n = tau[0].shape[0]
-    brs = np.array([m[2] for m in _TAU_HAD_MODES])
-    mode = np.searchsorted(np.cumsum(brs / brs.sum()), rng.uniform(0.0, 1.0, n))
-    mvis = np.empty(n, dtype=_F)
-    for k, (m0, width, _) in enumerate(_TAU_HAD_MODES):
-        sel = mode == k
-        if width == 0.0:
-            mvis[sel] = m0
-        else:
-            mvis[sel] = _breit_wigner(rng, int(sel.sum()), m0, width, 0.3, _M_TAU - 0.05)
-    vis, nu = _two_body(tau, _M_TAU, mvis, 0.0, _isotropic(rng, n))
-    return vis, nu
-
-
-def _ditau_taus(rng, boson, mass, spin1):
-    """Boson → ττ (isotropic for a scalar, 1 + cos²θ for a vector boson): two τ four-vectors."""
-    n = boson[0].shape[0]
-    d = _one_plus_cos2(rng, n) if spin1 else _isotropic(rng, n)
-    return _two_body(boson, mass, _M_TAU, _M_TAU, d)
-
 
 def _precut(vec, pt_min, eta_max):
     """Loose generator-level cut on a lab four-vector: p_T > pt_min and |η| < eta_max.
@@ -498,37 +330,6 @@ def _recoil(sumx, sumy, soft_x, soft_y):
 
 def _parton_sums(pt, phi):
     return _rowsum(pt * np.cos(phi)), _rowsum(pt * np.sin(phi))
-
-
-def _rowsum(a):
-    """Sum over the (few) columns of an (n, k) array.
-
-    Adding columns is ~20x faster than ``np.sum(a, axis=1)`` for k ≤ 8 (strided reduction).
-    """
-    out = a[:, 0].copy()
-    for j in range(1, a.shape[1]):
-        out += a[:, j]
-    return out
-
-
-def _top2(pt, eta, phi):
-    """Leading and subleading entries by p_T of each row (p_T = 0: no entry), by column scans.
-
-    Returns (pt1, eta1, phi1, pt2, eta2, phi2); a missing entry has p_T = 0.
-    """
-    z = np.zeros(pt.shape[0], dtype=pt.dtype)
-    p1, e1, f1, p2, e2, f2 = z, z, z, z, z, z
-    for j in range(pt.shape[1]):
-        p, e, f = pt[:, j], eta[:, j], phi[:, j]
-        first = p > p1
-        second = ~first & (p > p2)
-        p2 = np.where(first, p1, np.where(second, p, p2))
-        e2 = np.where(first, e1, np.where(second, e, e2))
-        f2 = np.where(first, f1, np.where(second, f, f2))
-        p1 = np.where(first, p, p1)
-        e1 = np.where(first, e, e1)
-        f1 = np.where(first, f, f1)
-    return p1, e1, f1, p2, e2, f2
 
 
 def _fake_from_jets(rng, pt, eta, phi, candidates):
@@ -749,8 +550,9 @@ def _detector(
     safe = np.maximum(jpt_true, 1.0)
     rel = np.sqrt((det.jet_noise / safe) ** 2 + det.jet_stochastic**2 / safe + det.jet_constant**2)
     jpt = jpt_true * np.maximum(1.0 + rel * rng.standard_normal(jpt_true.shape), 0.0) * nuis["jes"]
-    jeta = t.jet_eta + rng.normal(0.0, ang, jpt_true.shape)
-    jphi = _wrap(t.jet_phi + rng.normal(0.0, ang, jpt_true.shape))
+    # jet directions are taken as measured: a 0.01 smearing is invisible next to the jet
+    # energy resolution and would cost two normal deviates per parton
+    jeta, jphi = t.jet_eta, t.jet_phi
     in_calo = np.abs(jeta) < _JET_ETA_LOST
     reco = in_calo & (jpt > sel.jet_pt_reco_min) & (np.abs(jeta) < sel.jet_eta_max)
     counted = reco & (jpt > sel.jet_pt_min)
@@ -818,31 +620,72 @@ def _detector(
     return cols, ok
 
 
+_SHAPE_NUISANCES = ("tes", "jes", "soft_met")
+
+
+def _shifted(nuis: Mapping[str, float]) -> bool:
+    """True if a nuisance that changes the event kinematics is away from nominal."""
+    return any(nuis[k] != NUISANCE_DEFAULTS[k] for k in _SHAPE_NUISANCES)
+
+
+@dataclass
+class _Batches:
+    """Selected events of one generation task and the counts that fix the yield ratio."""
+
+    chunks: list[dict[str, np.ndarray]]
+    passed: int  # events passing with the requested nuisances, in all generated batches
+    passed_nominal: int  # the same events through the nominal detector
+
+
 def _generate_selected(
-    rng, proc: _Proc, n: int, nuis: Mapping[str, float]
-) -> list[dict[str, np.ndarray]]:
+    rng, proc: _Proc, n: int, nuis: Mapping[str, float], *, stop_on_nominal: bool = False
+) -> _Batches:
     """Generate batches of ``proc`` until ``n`` events pass the selection.
 
-    Returns the selected events as a list of column dicts (working precision) holding exactly
-    ``n`` events in total.
+    With nuisances away from nominal, every batch also goes through the nominal detector with
+    the same random numbers (common random numbers), so that the yield ratio
+    ``passed / passed_nominal`` is measured on identical events: a τ energy scale above 1
+    lets more events pass the p_T thresholds, as it would in data. The generator-level cuts
+    then cover both settings. With ``stop_on_nominal`` the generation stops at the n-th event
+    passing the *nominal* selection and returns the events passing the shifted one among the
+    same generated events (used for pseudo-data, whose counts are drawn at nominal).
     """
     rng = _Draw(rng)
+    shifted = _shifted(nuis)
+    gen_nuis = dict(nuis, tes=max(nuis["tes"], 1.0)) if shifted else nuis
+    nominal = dict(NUISANCE_DEFAULTS)
     chunks: list[dict[str, np.ndarray]] = []
-    have, tried, passed = 0, 0, 0
+    have, tried, passed, passed_nom = 0, 0, 0, 0
     eff = proc.eff_guess
     while have < n:
         need = n - have
-        batch = int(min(max(need / max(eff, 1e-3) * 1.15 + 64, 256), 2_000_000))
-        cols, ok = _detector(rng, _generate_truth(rng, batch, proc, nuis), nuis)
-        idx = np.flatnonzero(ok)[:need]
+        # a batch just large enough on average (events beyond ``need`` are wasted work); a
+        # short fall is made up by a second, small batch
+        batch = int(min(max(need / max(eff, 1e-3) * 1.03 + 64, 256), 2_000_000))
+        truth = _generate_truth(rng, batch, proc, gen_nuis)
+        if shifted:
+            state = rng.rng.bit_generator.state
+            _, ok_nom = _detector(rng, truth, nominal)
+            rng.rng.bit_generator.state = state
+        cols, ok = _detector(rng, truth, nuis)
+        if not shifted:
+            ok_nom = ok
+        if stop_on_nominal:
+            nom_idx = np.flatnonzero(ok_nom)
+            end = nom_idx[need - 1] + 1 if nom_idx.size >= need else batch
+            idx = np.flatnonzero(ok[:end])
+            have += min(nom_idx.size, need)
+        else:
+            idx = np.flatnonzero(ok)[:need]
+            have += idx.size
         tried += batch
         passed += int(ok.sum())
-        eff = max(passed / tried, 1e-3)
+        passed_nom += int(ok_nom.sum())
+        eff = max((passed_nom if stop_on_nominal else passed) / tried, 1e-3)
         if idx.size:
             chunks.append({c: cols[c][idx] for c in PRI_COLUMNS})
-            have += idx.size
     log.debug("%s: %d events, selection efficiency %.3f", proc.name, n, eff)
-    return chunks
+    return _Batches(chunks, passed, passed_nom)
 
 
 #: events per independent generation task (each with its own spawned random stream), so the
@@ -856,10 +699,13 @@ def _generate_processes(
     counts,
     nuis: Mapping[str, float],
     n_threads: int | None,
-) -> list[tuple[_Proc, list[dict[str, np.ndarray]]]]:
+    *,
+    stop_on_nominal: bool = False,
+) -> list[tuple[_Proc, list[dict[str, np.ndarray]], float]]:
     """Generate ``counts[i]`` selected events of each process, in chunks run on threads.
 
-    NumPy releases the GIL in its array kernels and random generators, so threads give a real
+    Returns (process, chunks, yield ratio shifted/nominal) per process with events. NumPy
+    releases the GIL in its array kernels and random generators, so threads give a real
     speed-up on several cores without copying the arrays between processes.
     """
     tasks = []
@@ -871,17 +717,25 @@ def _generate_processes(
         sizes = [_CHUNK] * (n_p // _CHUNK) + ([n_p % _CHUNK] if n_p % _CHUNK else [])
         for size, child in zip(sizes, stream.spawn(len(sizes)), strict=True):
             tasks.append((proc, size, child))
+
+    def run(task):
+        proc, size, child = task
+        return _generate_selected(child, proc, size, nuis, stop_on_nominal=stop_on_nominal)
+
     workers = n_threads if n_threads is not None else min(2, os.cpu_count() or 1)
     if workers > 1 and len(tasks) > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(lambda t: _generate_selected(t[2], t[0], t[1], nuis), tasks))
+            results = list(pool.map(run, tasks))
     else:
-        results = [_generate_selected(child, proc, size, nuis) for proc, size, child in tasks]
-    parts: list[tuple[_Proc, list[dict[str, np.ndarray]]]] = []
+        results = [run(t) for t in tasks]
+    parts = []
     for proc in procs:
-        mine = [c for (p, _, _), r in zip(tasks, results, strict=True) if p is proc for c in r]
-        if mine:
-            parts.append((proc, mine))
+        mine = [r for (p, _, _), r in zip(tasks, results, strict=True) if p is proc]
+        chunks = [c for r in mine for c in r.chunks]
+        if chunks:
+            nom = sum(r.passed_nominal for r in mine)
+            ratio = sum(r.passed for r in mine) / nom if nom else 1.0
+            parts.append((proc, chunks, ratio))
     return parts
 
 
@@ -937,7 +791,7 @@ def _allocate(n: int, shares: np.ndarray) -> np.ndarray:
 
 
 def _assemble(
-    parts: list[tuple[_Proc, list[dict[str, np.ndarray]]]], rng: np.random.Generator
+    parts: list[tuple[_Proc, list[dict[str, np.ndarray]], float]], rng: np.random.Generator
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Shuffle the events of all processes into one table numbered 0..N-1.
 
@@ -945,25 +799,28 @@ def _assemble(
     pass, no intermediate concatenation). Returns the table and, per row, the index in
     ``parts`` of its sub-process.
     """
-    n = sum(len(ch["PRI_tau_pt"]) for _, chunks in parts for ch in chunks)
+    n = sum(len(ch["PRI_tau_pt"]) for _, chunks, _ in parts for ch in chunks)
     perm = rng.permutation(n)  # row j of the table is event perm[j] of the concatenation
     dest = np.empty(n, dtype=np.int64)
     dest[perm] = np.arange(n)
-    cols = {c: np.empty(n, dtype=np.float64) for c in PRI_COLUMNS}
+    # one (17, n) float64 block: pandas keeps it as is (no consolidation copy)
+    block = np.empty((len(PRI_COLUMNS), n), dtype=np.float64)
     part_of = np.empty(n, dtype=np.int16)
     start = 0
-    for k, (_, chunks) in enumerate(parts):
+    for k, (_, chunks, _) in enumerate(parts):
         for ch in chunks:
             rows = dest[start:start + len(ch["PRI_tau_pt"])]
-            for c in PRI_COLUMNS:
-                cols[c][rows] = ch[c]
+            for j, c in enumerate(PRI_COLUMNS):
+                block[j, rows] = ch[c]
             part_of[rows] = k
             start += len(rows)
     for c in PHI_COLUMNS:  # wrap again in double precision: float32(π) > π
-        x = cols[c]
-        cols[c] = np.where(x > np.pi, x - 2 * np.pi, np.where(x <= -np.pi, x + 2 * np.pi, x))
-    df = pd.DataFrame({EVENT_ID: np.arange(n, dtype=np.int64), **cols})
+        x = block[PRI_COLUMNS.index(c)]
+        x[x > np.pi] -= 2 * np.pi
+        x[x <= -np.pi] += 2 * np.pi
+    df = pd.DataFrame(block.T, columns=list(PRI_COLUMNS), copy=False)
     df["PRI_jet_num"] = df["PRI_jet_num"].astype(np.int64)
+    df.insert(0, EVENT_ID, np.arange(n, dtype=np.int64))
     return df, part_of
 
 
@@ -991,8 +848,10 @@ def simulate_events(
         Subset of :data:`rediscovery.higgs.schema.PROCESSES` to generate (default: all). Each
         process keeps its own total weight, so the sums describe that subset at full luminosity.
     nuisances
-        Values of :data:`NUISANCE_DEFAULTS` keys (``tes``, ``jes``, ``soft_met`` change the
-        detector response; ``bkg_scale``, ``ttbar_scale``, ``diboson_scale`` scale weights).
+        Values of :data:`NUISANCE_DEFAULTS` keys. ``tes``, ``jes``, ``soft_met`` change the
+        detector response, and the weights follow the change of selected yield (measured with
+        the same random numbers through the nominal detector: w = μ T_p R_p / N_p);
+        ``bkg_scale``, ``ttbar_scale``, ``diboson_scale`` scale the weights.
     count_shares
         Fraction of generated events per internal sub-process (``ggH``, ``VBFH``, ``ztautau``,
         ``wjets``, ``ttbar``, ``diboson``); default close to the HiggsML training set (34 %
@@ -1027,11 +886,14 @@ def simulate_events(
     gen_rng, shuffle_rng = rng.spawn(2)
     parts = _generate_processes(gen_rng, procs, counts, nuis, n_threads)
     df, part_of = _assemble(parts, shuffle_rng)
-    sizes = [sum(len(ch["PRI_tau_pt"]) for ch in chunks) for _, chunks in parts]
-    weight = np.array([_yield(p, mu, nuis) / m for (p, _), m in zip(parts, sizes, strict=True)])
+    # w = μ T_p R_p / N_p, with R_p the yield ratio of shifted to nominal detector (1 at nominal)
+    weight = np.array([
+        _yield(p, mu, nuis) * ratio / sum(len(ch["PRI_tau_pt"]) for ch in chunks)
+        for p, chunks, ratio in parts
+    ])
     df[WEIGHT] = weight[part_of]
-    df[LABEL] = np.array([p.signal for p, _ in parts], dtype=np.int8)[part_of]
-    codes = np.array([PROCESSES.index(p.process) for p, _ in parts], dtype=np.int8)
+    df[LABEL] = np.array([p.signal for p, _, _ in parts], dtype=np.int8)[part_of]
+    codes = np.array([PROCESSES.index(p.process) for p, _, _ in parts], dtype=np.int8)
     df[PROCESS] = pd.Categorical.from_codes(codes[part_of], categories=list(PROCESSES))
     return df
 
@@ -1063,7 +925,10 @@ def simulate_pseudo_data(
     For each sub-process the number of events is drawn as
     :math:`N_p \\sim \\mathrm{Poisson}(ν_p)`, :math:`ν_p = L\\,μ_p T_p` (the summed weight of
     :func:`simulate_events` times ``lumi_factor``), then that many selected events are
-    generated. The result has unit weights and no ``Label``/``Process``.
+    generated. With τ/jet energy scales or soft term away from nominal, N_p is drawn for the
+    nominal selection and the events passing the shifted selection among the same generated
+    events are kept, so the observed yield moves with the nuisances as it would in data. The
+    result has unit weights and no ``Label``/``Process``.
 
     Parameters
     ----------
@@ -1083,9 +948,11 @@ def simulate_pseudo_data(
     -------
     data, truth
         ``data``: ``EventId``, the 17 ``PRI_*`` columns and ``Weight`` (= 1.0).
-        ``truth``: ``mu``, ``lumi_factor``, ``seed``, ``nuisances``, ``expected_events`` and
-        ``generated_events`` per sub-process, ``n_events`` — to be written to ``truth.json``
-        beside the data and never read by analysis code.
+        ``truth``: ``mu``, ``lumi_factor``, ``seed``, ``nuisances``, per sub-process
+        ``expected_events`` (ν_p, including the yield change of the shifted τ/jet scales),
+        ``nominal_selection_events`` (the Poisson draw at nominal selection) and
+        ``generated_events`` (the events in the data), ``n_events`` — to be written to
+        ``truth.json`` beside the data and never read by analysis code.
     """
     if not np.isfinite(lumi_factor) or lumi_factor <= 0:
         raise ConfigError(f"lumi_factor: expected a positive number, got {lumi_factor!r}")
@@ -1100,9 +967,14 @@ def simulate_pseudo_data(
         nuis = _nuisances(draw_nuisances(nuisance_rng))
     else:
         nuis = _nuisances(nuisances)
-    expected = {p.name: lumi_factor * _yield(p, mu, nuis) for p in procs}
-    counts = count_rng.poisson([expected[p.name] for p in procs])
-    parts = _generate_processes(gen_rng, procs, counts, nuis, n_threads)
+    # counts are drawn for the nominal selection; with shifted τ/jet scales or soft term the
+    # events passing the shifted selection among the same generated events are kept, so the
+    # observed yield follows the nuisances as it would in data
+    nominal_expected = {p.name: lumi_factor * _yield(p, mu, nuis) for p in procs}
+    counts = count_rng.poisson([nominal_expected[p.name] for p in procs])
+    parts = _generate_processes(gen_rng, procs, counts, nuis, n_threads, stop_on_nominal=True)
+    ratios = {p.name: r for p, _, r in parts}
+    expected = {k: v * ratios.get(k, 1.0) for k, v in nominal_expected.items()}
     if parts:
         df, _ = _assemble(parts, shuffle_rng)
     else:
@@ -1117,7 +989,10 @@ def simulate_pseudo_data(
         "seed": seed if not isinstance(seed, np.random.Generator) else None,
         "nuisances": nuis,
         "expected_events": expected,
-        "generated_events": {p.name: int(k) for p, k in zip(procs, counts, strict=True)},
+        "nominal_selection_events": {p.name: int(k) for p, k in zip(procs, counts, strict=True)},
+        "generated_events": {
+            p.name: sum(len(ch["PRI_tau_pt"]) for ch in chunks) for p, chunks, _ in parts
+        },
         "n_events": len(df),
         "selection": asdict(SELECTION),
         "signal_processes": list(SIGNAL_PROCESSES),
