@@ -21,7 +21,7 @@ import logging
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -189,8 +189,8 @@ def run_study(
     *,
     features: Sequence[str],
     n_trials: int = 20,
-    sampler: Literal["tpe", "random", "grid"] = "tpe",
-    objective: Literal["ams", "auc"] = "ams",
+    sampler: str = "tpe",
+    objective: str = "ams",
     storage: str | None = None,
     study_name: str | None = None,
     seed: int = 0,
@@ -248,7 +248,7 @@ def run_study(
         raise ConfigError(f"sampler {sampler!r}: choose one of {SAMPLERS}")
     if n_trials < 1:
         raise ConfigError(f"n_trials must be >= 1, got {n_trials}")
-    if n_workers > 1 and storage is None:
+    if (n_workers > 1 or scheduler is not None) and storage is None:
         raise ConfigError("parallel HPO workers share the study through storage: give a URL")
     _split(df)
     missing = [c for c in features if c not in df.columns]
@@ -276,6 +276,7 @@ def run_study(
     shares = [n_trials // n + (1 if k < n_trials % n else 0) for k in range(n)]
     tasks = [{**task, "n_trials": s, "seed": seed + k} for k, s in enumerate(shares) if s]
     map_tasks(_optimise, tasks, scheduler=scheduler, n_workers=n, desc="HPO workers")
+    assert storage is not None  # checked above
     return optuna.load_study(study_name=name, storage=storage)
 
 
