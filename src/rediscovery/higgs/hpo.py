@@ -2,9 +2,11 @@
 
 * Samplers: ``tpe`` (tree-structured Parzen estimator, Bergstra et al. 2011), ``random`` and
   ``grid`` (a small per-model grid, :data:`GRIDS`), all seeded.
-* Objective: the validation-set AMS (best cut, :func:`rediscovery.higgs.metrics.best_ams`)
-  or the weighted AUC, computed with the physics weights. The validation set also drives the
-  early stopping, so the best value is slightly optimistic: quote the test-set numbers of
+* Objective: the weighted validation AUC (default) or the validation-set AMS (best cut,
+  :func:`rediscovery.higgs.metrics.best_ams`), with the physics weights. The AMS of a small
+  validation set is noisy (about ±0.2 with 10k events), so maximising it picks fluctuations;
+  see ``docs/higgs-classifiers.md``. The validation set also drives the early stopping, so
+  the best value is slightly optimistic: quote the test-set numbers of
   ``rediscovery higgs train --params best_params.json``.
 * Pruning for the network: the objective on the validation set is reported after every
   epoch and optuna's ``MedianPruner`` stops trials that fall below the median of earlier
@@ -190,7 +192,7 @@ def run_study(
     features: Sequence[str],
     n_trials: int = 20,
     sampler: str = "tpe",
-    objective: str = "ams",
+    objective: str = "auc",
     storage: str | None = None,
     study_name: str | None = None,
     seed: int = 0,
@@ -215,7 +217,8 @@ def run_study(
     sampler
         ``tpe``, ``random`` or ``grid``.
     objective
-        ``ams`` (best validation AMS) or ``auc``; maximised.
+        ``auc`` (weighted validation AUC, the default) or ``ams`` (best validation AMS; noisy
+        on small validation sets, see docs/higgs-classifiers.md); maximised.
     storage
         SQLAlchemy URL (e.g. ``sqlite:///study.db``, ``postgresql://…``); ``None`` keeps the
         study in memory (single process only). An existing study of that name is resumed.
