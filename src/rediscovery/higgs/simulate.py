@@ -271,8 +271,8 @@ def _loosen(cut):
 
 
 def _take(mask, *items):
-    """Index arrays (or tuples of arrays) by ``mask`` along the first axis."""
-    idx = np.flatnonzero(mask)
+    """Index arrays (or tuples of arrays) by ``mask`` (boolean or indices) on the first axis."""
+    idx = np.flatnonzero(mask) if mask.dtype == bool else mask
     return [tuple(a[idx] for a in it) if isinstance(it, tuple) else it[idx] for it in items]
 
 
@@ -379,15 +379,15 @@ def _gen_boson_tautau(rng, n, proc: _Proc, nuis, higgs: bool, vbf: bool) -> _Tru
     lep_cut, tau_cut = _precut_thresholds(nuis)
     # on the parent τ's the pre-cuts are looser still: a visible daughter can be more central
     # and carry more p_T than its parent (opening angle ~ m_τ/E)
-    keep = _precut(t2, *_loosen(tau_cut)) & _precut(t1, *_loosen(lep_cut))
-    if tag_eta is not None:
-        (tag_eta,) = _take(keep, tag_eta)
-    t1, t2, pt, phi, sx, sy = _take(keep, t1, t2, pt, phi, sx, sy)
+    keep1 = np.flatnonzero(_precut(t2, *_loosen(tau_cut)) & _precut(t1, *_loosen(lep_cut)))
+    t1, t2 = _take(keep1, t1, t2)
     lep, nu1 = _tau_leptonic(rng, t1)
-    keep = _precut(lep, *lep_cut)
+    keep2 = np.flatnonzero(_precut(lep, *lep_cut))
+    t2, lep, nu1 = _take(keep2, t2, lep, nu1)
+    # the radiation arrays are gathered once, for the events that survived both cuts
+    pt, phi, sx, sy = _take(keep1[keep2], pt, phi, sx, sy)
     if tag_eta is not None:
-        (tag_eta,) = _take(keep, tag_eta)
-    t2, lep, nu1, pt, phi, sx, sy = _take(keep, t2, lep, nu1, pt, phi, sx, sy)
+        (tag_eta,) = _take(keep1[keep2], tag_eta)
     eta = _parton_eta(rng, pt.shape)
     if tag_eta is not None:
         eta[:, :2] = tag_eta
