@@ -608,7 +608,7 @@ def _detector(
         "PRI_met": np.hypot(met_x, met_y),
         "PRI_met_phi": _wrap(np.arctan2(met_y, met_x)),
         "PRI_met_sumet": sumet,
-        "PRI_jet_num": np.minimum(njet, 3).astype(np.float64),
+        "PRI_jet_num": np.minimum(njet, 3).astype(np.float32),
         "PRI_jet_leading_pt": np.where(lead, pt1, nan),
         "PRI_jet_leading_eta": np.where(lead, eta1, nan),
         "PRI_jet_leading_phi": np.where(lead, phi1, nan),
@@ -803,17 +803,20 @@ def _assemble(
     perm = rng.permutation(n)  # row j of the table is event perm[j] of the concatenation
     dest = np.empty(n, dtype=np.int64)
     dest[perm] = np.arange(n)
-    # one (17, n) float64 block: pandas keeps it as is (no consolidation copy)
-    block = np.empty((len(PRI_COLUMNS), n), dtype=np.float64)
+    # one (17, n) block, shuffled in the working precision (half the memory traffic of the
+    # random-access scatter), then widened to float64; pandas keeps it without a copy
+    block32 = np.empty((len(PRI_COLUMNS), n), dtype=np.float32)
     part_of = np.empty(n, dtype=np.int16)
     start = 0
     for k, (_, chunks, _) in enumerate(parts):
         for ch in chunks:
             rows = dest[start:start + len(ch["PRI_tau_pt"])]
             for j, c in enumerate(PRI_COLUMNS):
-                block[j, rows] = ch[c]
+                block32[j, rows] = ch[c]
             part_of[rows] = k
             start += len(rows)
+    block = block32.astype(np.float64)
+    del block32
     for c in PHI_COLUMNS:  # wrap again in double precision: float32(π) > π
         x = block[PRI_COLUMNS.index(c)]
         x[x > np.pi] -= 2 * np.pi
