@@ -46,6 +46,7 @@ COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("higgs", "rediscovery.higgs.commands.features"),
     ("higgs", "rediscovery.higgs.commands.stat"),
     ("cosmo", "rediscovery.cosmo.commands.sn"),
+    ("higgs", "rediscovery.higgs.commands.models"),
 )
 
 

@@ -28,5 +28,5 @@ def test_higgs_and_cosmo_results_against_truth(tmp_path, capsys):
 
 
 def test_no_truth_is_a_clear_error(tmp_path):
-    with pytest.raises(InputError, match="no truth.json"):
+    with pytest.raises(InputError, match=r"no truth\.json"):
         unblind(tmp_path)

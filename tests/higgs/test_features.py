@@ -305,3 +305,21 @@ def test_missing_mass_deterministic_and_nan_inputs():
     assert np.isfinite(a[0]) and np.isnan(a[1]) and np.isnan(a[2])
     with pytest.raises(InputError, match="n_points"):
         missing_mass(df, n_points=0)
+
+
+def test_plot_mass_comparison_draws_four_histograms():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rediscovery.higgs.plots_features import plot_mass_comparison
+
+    rng = np.random.default_rng(0)
+    m = rng.normal(120, 20, 200)
+    m[:5] = np.nan
+    label = np.repeat([0, 1], 100)
+    ax = plot_mass_comparison(m, m + 1, label)
+    assert len(ax.patches) == 4
+    assert "GeV" in ax.get_xlabel()
+    plt.close(ax.figure)

@@ -349,3 +349,83 @@ def test_xgboost_on_real_higgsml_sample(reference_data):
     m = make_model("xgboost", feats, n_estimators=60, max_depth=4, seed=0)
     m.fit(tr, tr.Label, tr.Weight, va, va.Label, va.Weight)
     assert weighted_auc(m.predict(te), te.Weight, te.Label) > 0.85
+
+
+# --------------------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture(scope="module")
+def events_file(tmp_path_factory):
+    from rediscovery.higgs.io import write_events
+
+    path = tmp_path_factory.mktemp("cli") / "events.parquet"
+    df = synthetic_events(2400, seed=31)
+    df.insert(0, "EventId", np.arange(len(df), dtype=np.int64) + 100000)
+    df["Process"] = np.where(df.Label == 1, "htautau", "ztautau")
+    write_events(df, path)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "nn"])
+def test_cli_train_and_evaluate(kind, events_file, tmp_path, capsys):
+    from rediscovery.cli import main
+
+    out = tmp_path / "train"
+    # plots once (with the network's history plot): they dominate the run time
+    extra = (["--param", "max_epochs=4"] if kind == "nn"
+             else ["--param", "n_estimators=30", "--no-plots"])
+    code = main(["-q", "higgs", "train", "--data", str(events_file), "--model", kind,
+                 "--out", str(out), "--bootstrap", "10", *extra])
+    assert code == 0, capsys.readouterr().err
+    assert "test AUC" in capsys.readouterr().out
+    m = json.loads((out / "metrics.json").read_text())
+    for key in ("auc", "auc_err", "ams_best", "ams_best_err", "ams_threshold", "overtraining",
+                "calibration", "n_test"):
+        assert key in m
+    assert m["auc"] > 0.65 and 0 < m["auc_err"] < 0.05  # random: 0.50 ± 0.02 on 800 events
+    assert m["n_train"] + m["n_valid"] + m["n_test"] == 2400
+    if kind == "nn":
+        for png in ("roc.png", "scores.png", "ams.png", "calibration.png", "history.png"):
+            assert (out / png).stat().st_size > 5000, png
+    else:
+        assert not (out / "roc.png").exists()
+    train_scores = pd.read_parquet(out / "scores.parquet")
+    assert set(train_scores.Set) == {"train", "valid", "test"}
+
+    scores = tmp_path / "scores.parquet"
+    code = main(["-q", "higgs", "evaluate", "--model", str(out), "--data", str(events_file),
+                 "--out", str(scores)])
+    assert code == 0, capsys.readouterr().err
+    df = pd.read_parquet(scores)
+    assert list(df.columns) == ["EventId", "score", "Weight", "Label", "Process"]
+    # the same model scores the same events identically in train and evaluate
+    merged = train_scores.merge(df, on="EventId", suffixes=("_train", "_eval"))
+    np.testing.assert_array_equal(merged.score_train, merged.score_eval)
+
+
+def test_cli_errors(events_file, tmp_path, capsys):
+    from rediscovery.cli import main
+
+    code = main(["higgs", "train", "--data", str(events_file), "--model", "svm",
+                 "--out", str(tmp_path / "x")])
+    assert code != 0 and "choose one of" in capsys.readouterr().err
+    code = main(["higgs", "train", "--data", str(events_file), "--model", "xgboost",
+                 "--features", "PRI_met,NEW_nothing", "--out", str(tmp_path / "x")])
+    assert code == 2 and "NEW_nothing" in capsys.readouterr().err
+    out = tmp_path / "m"
+    assert main(["-q", "higgs", "train", "--data", str(events_file), "--model", "xgboost",
+                 "--param", "n_estimators=5", "--out", str(out), "--no-plots",
+                 "--bootstrap", "2"]) == 0
+    # evaluating a file without one of the model's features
+    df = pd.read_parquet(events_file).drop(columns=["PRI_met"])
+    bad = tmp_path / "bad.parquet"
+    df.to_parquet(bad)
+    code = main(["higgs", "evaluate", "--model", str(out), "--data", str(bad),
+                 "--out", str(tmp_path / "s.parquet")])
+    err = capsys.readouterr().err
+    assert code == 2 and "PRI_met" in err
+    # corrupt model file
+    (out / "model" / "model.xgb.json").write_text("{}")
+    code = main(["higgs", "evaluate", "--model", str(out), "--data", str(events_file),
+                 "--out", str(tmp_path / "s.parquet")])
+    assert code == 2 and "checksum" in capsys.readouterr().err

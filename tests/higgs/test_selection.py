@@ -14,9 +14,6 @@ from rediscovery.higgs.io import read_events, write_events
 from rediscovery.higgs.selection import (
     METHODS,
     StudyConfig,
-    _ams,
-    _auc,
-    _best_ams,
     feature_study,
     separation,
 )
@@ -24,34 +21,6 @@ from rediscovery.higgs.selection import (
 TINY = StudyConfig(n_events=3000, n_folds=2, n_estimators=8, num_leaves=7, k_grid=(1, 3),
                    n_random=2, search_events=1500, n_candidates=2, max_forward=2,
                    backward_start=4, permutation_repeats=1, mmc_points=32)
-
-
-def test_ams_matches_higgsml_definition():
-    """HiggsML doc v1.8 eq. (7); for s << b it tends to s/√(b + b_reg)."""
-    s, b = 3.0, 40.0
-    expected = np.sqrt(2 * ((s + b + 10) * np.log(1 + s / (b + 10)) - s))
-    assert _ams(np.array(s), np.array(b)) == pytest.approx(expected, rel=1e-12)
-    assert _ams(np.array(0.5), np.array(1e5)) == pytest.approx(0.5 / np.sqrt(1e5 + 10), rel=1e-4)
-
-
-def test_best_ams_is_the_maximum_over_cuts():
-    rng = np.random.default_rng(1)
-    y = rng.integers(0, 2, 400)
-    score = rng.normal(size=400) + y
-    w = rng.uniform(0.5, 2, 400)
-    brute = max(_ams(np.array(w[(score >= t) & (y == 1)].sum()),
-                     np.array(w[(score >= t) & (y == 0)].sum())) for t in score)
-    assert _best_ams(score, y, w) == pytest.approx(float(brute), rel=1e-12)
-
-
-def test_weighted_auc_matches_sklearn():
-    from sklearn.metrics import roc_auc_score
-
-    rng = np.random.default_rng(2)
-    y = rng.integers(0, 2, 1000)
-    score = np.round(rng.normal(size=1000) + y, 1)  # with ties
-    w = rng.uniform(0.1, 3, 1000)
-    assert _auc(score, y, w) == pytest.approx(roc_auc_score(y, score, sample_weight=w), rel=1e-12)
 
 
 def test_separation_limits():

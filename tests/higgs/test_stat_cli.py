@@ -97,3 +97,15 @@ def test_fit_cli_non_convergence_flagged(tmp_path: Path, monkeypatch: pytest.Mon
     res = json.loads((out / "fit.json").read_text())
     assert res["converged"] is False and res["mu_hat"] is None and res["mu_68"] is None
     assert "'mu'" in capsys.readouterr().err
+
+
+def test_toys_cli(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    scores, _ = write_inputs(tmp_path, n_s=500, n_b=4000)
+    out = tmp_path / "toys"
+    code = main(["higgs", "toys", "--scores", str(scores), "--out", str(out), "--n-toys", "20",
+                 "--seed", "3", "--workers", "1", "--min-bkg", "100", "--max-bins", "4"])
+    assert code == 0, capsys.readouterr().err
+    summ = json.loads((out / "toys.json").read_text())
+    assert summ["n_toys"] == 20 and 0 <= summ["coverage"] <= 1
+    assert len(pd.read_parquet(out / "toys.parquet")) == 20
+    assert (out / "toy_pulls.png").stat().st_size > 0

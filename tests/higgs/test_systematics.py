@@ -205,3 +205,20 @@ def test_cli_alter_writes_shifted_file(tmp_path, capsys):
     code = main(["higgs", "alter", str(src), str(dst), "--tes", "-1"])
     assert code == 2
     assert "tes" in capsys.readouterr().err
+
+
+def test_real_higgsml_sample_identity_and_conservation(reference_data):
+    # The real HiggsML events pass the default thresholds (τ ≥ 20, ℓ ≥ 26, jets ≥ 30 GeV are
+    # the sample's minima, data README / simulate.SELECTION): nominal values change nothing.
+    from rediscovery.higgs.io import read_events
+
+    df = read_events(reference_data / "higgsml" / "train_sml_sig.csv")
+    pri = [c for c in df.columns if c.startswith("PRI_")]
+    out = apply_systematics(df, recompute_derived=False)
+    assert out.attrs["n_removed"] == 0 and out.attrs["n_jets_removed"] == 0
+    pd.testing.assert_frame_equal(out[pri], df[pri])
+    up = apply_systematics(df, tes=1.02, jes=1.02, recompute_derived=False)
+    x0, y0 = _vis_sum(df)
+    x1, y1 = _vis_sum(up)
+    np.testing.assert_allclose(x1, x0, atol=1e-9 * (1 + np.abs(x0).max()))
+    np.testing.assert_allclose(y1, y0, atol=1e-9 * (1 + np.abs(y0).max()))

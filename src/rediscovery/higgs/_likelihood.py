@@ -271,6 +271,38 @@ class Likelihood:
             grad[1:] += alpha - self.aux_alpha
         return grad
 
+    def grad_hess_profiled(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Gradient and Gauss–Newton Hessian of the profiled NLL from one yield evaluation.
+
+        Hessian: ``J diag(n/A² − 1/(n/γ² + 1/σ²)) Jᵀ + diag(0, 1, …, 1)``, the Poisson curvature
+        in the yields minus the part absorbed by profiling γ (Schur complement of the γ block),
+        plus the unit constraints of the α's; terms with second derivatives of the yields
+        (weighted by the residuals 1 − n/λ) are dropped. It only seeds Migrad and MINOS (fewer
+        function calls): the minimum, the intervals and the reported errors
+        (:meth:`MinuitEngine.covariance`) do not depend on it.
+        """
+        alpha = np.asarray(theta[1:], dtype=float)
+        total, jac = _total(self.arr, float(theta[0]), alpha, True)
+        w = self.n / (total * total)
+        if self.arr.has_staterror:
+            g = profile_gamma(total, self.n, self.s2, self.aux_gamma)
+            g2 = g * g
+            hgg = np.divide(self.n, g2, out=np.zeros_like(g2), where=g2 > 0) + self.inv_var
+            w = w - self.free / np.where(self.free, hgg, 1.0)
+        else:
+            g = np.ones_like(total)
+        grad = jac @ (g - self.n / total)
+        hess = (jac * w) @ jac.T
+        if self.arr.n_alpha:
+            grad[1:] += alpha - self.aux_alpha
+            idx = np.arange(1, 1 + self.arr.n_alpha)
+            hess[idx, idx] += 1.0
+        return grad, hess
+
+    def hess_profiled(self, theta: np.ndarray) -> np.ndarray:
+        """Gauss–Newton Hessian of the profiled NLL (see :meth:`grad_hess_profiled`)."""
+        return self.grad_hess_profiled(theta)[1]
+
     # -- full parameter set ------------------------------------------------------------
     def nll_full(self, pars: np.ndarray) -> float:
         pars = np.asarray(pars, dtype=float)

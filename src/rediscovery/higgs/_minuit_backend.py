@@ -15,9 +15,9 @@ from rediscovery.higgs._model import ALPHA_BOUNDS, BinnedModel
 
 __all__: list[str] = []
 
-#: Minuit convergence tolerance (EDM < 2e-3 · tol · errordef); 1e-4 keeps μ̂ and MINOS
-#: crossings at the 1e-5 level, far below the 1e-3 agreement target with pyhf.
-MINUIT_TOL = 1e-4
+#: Minuit convergence tolerance (EDM < 2e-3 · tol · errordef); 1e-5 keeps μ̂ and MINOS
+#: crossings at the 1e-6 level, far below the 1e-3 agreement target with pyhf.
+MINUIT_TOL = 1e-5
 #: pyhf's default bounds of the staterror factors γ.
 GAMMA_BOUNDS = (1e-10, 10.0)
 
@@ -35,10 +35,45 @@ class MinuitEngine:
         self.strategy = strategy
         self.minuit = None  # the last free fit (for MINOS)
 
+    def _newton_start(self, x: np.ndarray, free: np.ndarray, n_iter: int = 4) -> np.ndarray:
+        """A few damped Gauss–Newton steps towards the minimum before Migrad starts.
+
+        Uses the analytic gradient and the Gauss–Newton Hessian of the profiled NLL; each step
+        is halved until the NLL decreases and is clipped to the parameter limits. Migrad then
+        starts next to the minimum and converges in one or two iterations (~3× fewer calls);
+        the result is Migrad's, to its tolerance.
+        """
+        lo = np.r_[self.mu_bounds[0], np.full(len(self.names) - 1, ALPHA_BOUNDS[0])]
+        hi = np.r_[self.mu_bounds[1], np.full(len(self.names) - 1, ALPHA_BOUNDS[1])]
+        f = self.lik.nll_profiled(x)
+        if not np.isfinite(f):
+            return x
+        for _ in range(n_iter):
+            g_all, h_all = self.lik.grad_hess_profiled(x)
+            g = g_all[free]
+            h = h_all[np.ix_(free, free)]
+            try:
+                step = np.linalg.solve(h, g)
+            except np.linalg.LinAlgError:
+                return x
+            t = 1.0
+            while t > 1e-3:
+                xn = x.copy()
+                xn[free] = np.clip(x[free] - t * step, lo[free], hi[free])
+                fn = self.lik.nll_profiled(xn)
+                if fn < f:
+                    break
+                t *= 0.5
+            else:
+                return x
+            x, f = xn, fn
+        return x
+
     def _make(self, x0: np.ndarray):
         from iminuit import Minuit
 
-        m = Minuit(self.lik.nll_profiled, x0, grad=self.lik.grad_profiled, name=self.names)
+        m = Minuit(self.lik.nll_profiled, x0, grad=self.lik.grad_profiled,
+                   hessian=self.lik.hess_profiled, name=self.names)
         m.errordef = Minuit.LIKELIHOOD
         m.tol = MINUIT_TOL
         m.strategy = self.strategy
@@ -61,6 +96,10 @@ class MinuitEngine:
             theta = x0
             ok = True
         else:
+            free = np.ones(len(self.names), dtype=bool)
+            if fixed_mu is not None:
+                free[0] = False
+            x0 = self._newton_start(x0, free)
             m = self._make(x0)
             if fixed_mu is not None:
                 m.fixed["mu"] = True

@@ -41,6 +41,7 @@ to bound memory (about 40 temporaries of chunk_size x n_points float64).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from functools import lru_cache
 
 import numpy as np
@@ -180,7 +181,7 @@ _ALPHA_SCALE = 20.0
 
 
 def _invisible_momentum(p_vis: Array, cos_a: Array, m_mis: Array | float
-                        ) -> tuple[Array, Array, Array, Array]:
+                        ) -> tuple[Array, Array, NDArray[np.bool_], NDArray[np.bool_]]:
     """|p_mis| from the τ-mass constraint at opening angle α to a massless visible system.
 
     m_τ² = m_mis² + 2 (E E_mis - |p_vis| |p_mis| cos α) with E = |p_vis|; writing K = (m_τ² -
@@ -354,11 +355,11 @@ def mmc_mass(
     pts = u.copy()
     pts[:, 4] = TAU_MASS * np.sqrt(np.clip(1 - _michel_quantile(u[:, 4]), 0, 1))
 
-    starts = range(0, idx.size, chunk_size)
+    starts: Iterable[int] = range(0, idx.size, chunk_size)
     if progress:
         from rich.progress import track
 
-        starts = track(starts, description="missing mass", total=len(starts))
+        starts = track(starts, description="missing mass", total=-(-idx.size // chunk_size))
     for s in starts:
         sel = idx[s:s + chunk_size]
         out[sel] = _chunk_mass({key: v[sel] for key, v in k.items()}, pts, met_resolution,

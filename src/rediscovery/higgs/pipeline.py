@@ -173,17 +173,13 @@ def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
 
 
 def stage_fit(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
-    """Binned profile-likelihood fit of μ to the observed score histogram."""
-    from rediscovery.higgs.commands.stat import fit_scores
+    """Binned profile-likelihood fit of μ to the observed score histogram (``higgs fit``)."""
+    from rediscovery.higgs.commands.stat import fit_command
 
-    result = fit_scores(
-        pd.read_parquet(inputs["mc_scores"]),
-        pd.read_parquet(inputs["observed_scores"]),
-        out,
-        backend=cfg.backend,
-        min_bkg=cfg.min_bkg_per_bin,
-        max_bins=cfg.max_bins,
-    )
+    fit_command(scores=inputs["mc_scores"], observed=inputs["observed_scores"], out=out,
+                backend=cfg.backend, min_bkg=cfg.min_bkg_per_bin, max_bins=cfg.max_bins,
+                cross_check=True, plots=True)
+    result = json.loads((out / "fit.json").read_text())
     return {k: result[k] for k in ("mu_hat", "mu_68", "z_discovery_observed", "converged")
             if k in result}
 

@@ -24,7 +24,8 @@ its top-k features:
 It also evaluates the fixed sets PRI_ only, PRI_ + DER_, and PRI_ + DER_ + NEW_ to show how much
 the derived features add.
 
-AMS: HiggsML documentation v1.8 eq. (7) with b_reg = 10, at the best threshold on each
+AMS (:func:`rediscovery.higgs.metrics.best_ams`): HiggsML documentation v1.8 eq. (7) with
+b_reg = 10, at the best threshold on each
 held-out fold, with the fold's weights scaled by n_events / n_fold so that they estimate the
 full sample's yields; the best-threshold maximum is optimistic by construction, identically
 for every feature set. Uncertainties are the standard error of the mean over the k folds.
@@ -47,10 +48,10 @@ from numpy.typing import NDArray
 
 from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.higgs.features import NEW_FEATURES, add_derived_features, add_new_features
+from rediscovery.higgs.metrics import AMS_B_REG, best_ams, weighted_auc
 from rediscovery.higgs.schema import DER_COLUMNS, LABEL, PRI_COLUMNS, WEIGHT
 
 __all__ = [
-    "AMS_B_REG",
     "METHODS",
     "StudyConfig",
     "StudyResult",
@@ -63,8 +64,6 @@ log = logging.getLogger(__name__)
 
 Array = NDArray[np.float64]
 
-#: AMS regularisation term b_reg (HiggsML documentation v1.8, eq. 7).
-AMS_B_REG = 10.0
 #: Ranking methods of the study, in the order of the table.
 METHODS: tuple[str, ...] = ("gain", "split", "permutation", "correlation", "separation",
                             "forward", "backward", "random")
@@ -90,7 +89,7 @@ class StudyConfig:
     max_forward: int = 8
     backward_start: int = 16
     permutation_repeats: int = 2
-    mmc_points: int = 128
+    mmc_points: int = 256
 
 
 @dataclass
@@ -113,48 +112,19 @@ class StudyResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-# ---------------------------------------------------------------------------------------------
-# metrics (private until rediscovery.higgs.metrics lands in main; same definitions)
-# ---------------------------------------------------------------------------------------------
-def _ams(s: Array, b: Array, b_reg: float = AMS_B_REG) -> Array:
-    """AMS = √(2((s + b + b_reg) ln(1 + s/(b + b_reg)) - s)), HiggsML doc v1.8 eq. (7)."""
-    br = b + b_reg
-    return np.sqrt(np.maximum(2 * ((s + br) * np.log1p(s / br) - s), 0.0))
-
-
 def _best_ams(score: Array, y: Array, w: Array) -> float:
-    """Maximum AMS over thresholds "select score ≥ t" (ties kept together)."""
-    order = np.argsort(-score, kind="stable")
-    sc, ys, ws = score[order], y[order], w[order]
-    s = np.cumsum(np.where(ys == 1, ws, 0.0))
-    b = np.cumsum(np.where(ys == 1, 0.0, ws))
-    last = np.r_[sc[1:] != sc[:-1], True]  # only cut between distinct scores
-    return float(np.max(_ams(s[last], b[last])))
+    return best_ams(score, w, y, b_reg=AMS_B_REG)[1]
 
 
-def _auc(score: Array, y: Array, w: Array | None = None) -> float:
-    """(Weighted) ROC AUC by the rank-sum formula with tie correction."""
-    if w is None:
-        w = np.ones_like(score)
-    order = np.argsort(score, kind="stable")
-    sc, ys, ws = score[order], y[order], w[order]
-    wb = np.where(ys == 1, 0.0, ws)
-    ws_ = np.where(ys == 1, ws, 0.0)
-    # group ties
-    bounds = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1], True])
-    cum_b = np.r_[0.0, np.cumsum(wb)]
-    grp_b = cum_b[bounds[1:]] - cum_b[bounds[:-1]]
-    grp_s = np.add.reduceat(ws_, bounds[:-1])
-    below_b = cum_b[bounds[:-1]]
-    total = grp_s.sum() * grp_b.sum()
-    return float(np.sum(grp_s * (below_b + 0.5 * grp_b)) / total)
+def _auc(score: Array, y: Array, w: Array) -> float:
+    return weighted_auc(score, w, y)
 
 
 # ---------------------------------------------------------------------------------------------
 # data
 # ---------------------------------------------------------------------------------------------
 def prepare_features(df: pd.DataFrame, *, recompute_der: bool = False,
-                     mmc_points: int = 128) -> pd.DataFrame:
+                     mmc_points: int = 256) -> pd.DataFrame:
     """Events with PRI_, DER_ (computed where absent) and all NEW_ features.
 
     Parameters

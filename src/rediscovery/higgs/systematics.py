@@ -265,56 +265,61 @@ def apply_systematics(
             raise InputError(f"{bad.size} NaN/inf values (first at row {int(bad[0])}); this "
                              "primary is defined for every event", column=c)
 
-    out = df.copy()
-    n_in = len(out)
+    # New column values are collected in ``new`` and the frame is built once at the end:
+    # assigning a dozen columns to a copy fragments pandas' blocks and costs more than the
+    # physics (measured in benchmarks/systematics.py).
+    src = df
+    new: dict[str, np.ndarray] = {}
+    n_in = len(src)
     wscales = {"ttbar": ttbar_scale, "diboson": diboson_scale}
     if any(v is not None for v in (ttbar_scale, diboson_scale, bkg_scale)):
-        if WEIGHT not in out.columns:
+        if WEIGHT not in src.columns:
             raise InputError("a process scale factor was given but the table has no weights",
                              column=WEIGHT)
-        w = out[WEIGHT].to_numpy(dtype=float).copy()
+        w = src[WEIGHT].to_numpy(dtype=float).copy()
         if ttbar_scale is not None or diboson_scale is not None:
-            if PROCESS not in out.columns:
+            if PROCESS not in src.columns:
                 raise InputError("ttbar_scale/diboson_scale need the process of each event",
                                  column=PROCESS)
-            proc = out[PROCESS].astype(str).to_numpy()
-            unknown = sorted(set(np.unique(proc)) - set(PROCESSES))
+            proc = src[PROCESS]
+            # hash-based (pd.unique), not np.unique on strings: sorting 10^5 objects is slow
+            unknown = sorted({str(p) for p in pd.unique(proc)} - set(PROCESSES))
             if unknown:
                 raise InputError(f"unknown process names {unknown}; expected some of "
                                  f"{list(PROCESSES)}", column=PROCESS)
             for pname, sc in wscales.items():
                 if sc is None:
                     continue
-                sel = proc == pname
+                sel = (proc == pname).to_numpy()
                 if not sel.any():
                     log.warning("%s_scale=%g given but no %r events in the table", pname, sc,
                                 pname)
                 w[sel] *= float(sc)
         if bkg_scale is not None:
-            if LABEL not in out.columns:
+            if LABEL not in src.columns:
                 raise InputError("bkg_scale needs the label of each event", column=LABEL)
-            w[out[LABEL].to_numpy() == 0] *= float(bkg_scale)
-        out[WEIGHT] = w
+            w[src[LABEL].to_numpy() == 0] *= float(bkg_scale)
+        new[WEIGHT] = w
 
-    njet = out["PRI_jet_num"].to_numpy(dtype=float)
+    njet = src["PRI_jet_num"].to_numpy(dtype=float)
     has1, has2 = njet >= 1, njet >= 2
-    met_x, met_y = _xy(out["PRI_met"].to_numpy(dtype=float), out["PRI_met_phi"].to_numpy(float))
+    met_x, met_y = _xy(src["PRI_met"].to_numpy(dtype=float), src["PRI_met_phi"].to_numpy(float))
 
-    tau_pt = out["PRI_tau_pt"].to_numpy(dtype=float)
+    tau_pt = src["PRI_tau_pt"].to_numpy(dtype=float)
     if tes != 1.0:
-        tx, ty = _xy(tau_pt, out["PRI_tau_phi"].to_numpy(dtype=float))
+        tx, ty = _xy(tau_pt, src["PRI_tau_phi"].to_numpy(dtype=float))
         met_x = met_x - (tes - 1.0) * tx
         met_y = met_y - (tes - 1.0) * ty
         tau_pt = tau_pt * tes
 
-    j1 = out["PRI_jet_leading_pt"].to_numpy(dtype=float)
-    j2 = out["PRI_jet_subleading_pt"].to_numpy(dtype=float)
-    jall = out["PRI_jet_all_pt"].to_numpy(dtype=float)
+    j1 = src["PRI_jet_leading_pt"].to_numpy(dtype=float)
+    j2 = src["PRI_jet_subleading_pt"].to_numpy(dtype=float)
+    jall = src["PRI_jet_all_pt"].to_numpy(dtype=float)
     if jes != 1.0:
         for pt, phi_col, present in ((j1, "PRI_jet_leading_phi", has1),
                                      (j2, "PRI_jet_subleading_phi", has2)):
             jx, jy = _xy(np.where(present, pt, 0.0),
-                         np.where(present, out[phi_col].to_numpy(dtype=float), 0.0))
+                         np.where(present, src[phi_col].to_numpy(dtype=float), 0.0))
             met_x = met_x - (jes - 1.0) * jx
             met_y = met_y - (jes - 1.0) * jy
         j1 = np.where(has1, j1 * jes, j1)
@@ -326,9 +331,10 @@ def apply_systematics(
         met_x = met_x + rng.normal(0.0, soft_met, size=n_in)
         met_y = met_y + rng.normal(0.0, soft_met, size=n_in)
 
-    out["PRI_tau_pt"] = tau_pt
-    out["PRI_met"] = np.hypot(met_x, met_y)
-    out["PRI_met_phi"] = np.arctan2(met_y, met_x)
+    new["PRI_tau_pt"] = tau_pt
+    if tes != 1.0 or jes != 1.0 or soft_met > 0:  # else keep MET bit for bit (no round trip)
+        new["PRI_met"] = np.hypot(met_x, met_y)
+        new["PRI_met_phi"] = np.arctan2(met_y, met_x)
 
     # Selection re-applied: jets below threshold leave the event (monotone scaling keeps the
     # pt ordering, so a failing sub-leading jet means every softer jet fails too).
@@ -338,26 +344,29 @@ def apply_systematics(
     jall = np.where(lose1, 0.0, np.where(lose2, j1, jall))
     new_njet = np.where(lose1, 0, np.where(lose2, 1, njet))
     for col in ("PRI_jet_subleading_pt", "PRI_jet_subleading_eta", "PRI_jet_subleading_phi"):
-        src = j2 if col == "PRI_jet_subleading_pt" else out[col].to_numpy(dtype=float)
-        out[col] = np.where(lose2 | lose1, np.nan, src)
+        val = j2 if col == "PRI_jet_subleading_pt" else src[col].to_numpy(dtype=float)
+        new[col] = np.where(lose2 | lose1, np.nan, val)
     for col in ("PRI_jet_leading_pt", "PRI_jet_leading_eta", "PRI_jet_leading_phi"):
-        src = j1 if col == "PRI_jet_leading_pt" else out[col].to_numpy(dtype=float)
-        out[col] = np.where(lose1, np.nan, src)
-    out["PRI_jet_all_pt"] = jall
-    out["PRI_jet_num"] = new_njet.astype(df["PRI_jet_num"].dtype)
+        val = j1 if col == "PRI_jet_leading_pt" else src[col].to_numpy(dtype=float)
+        new[col] = np.where(lose1, np.nan, val)
+    new["PRI_jet_all_pt"] = jall
+    new["PRI_jet_num"] = new_njet.astype(df["PRI_jet_num"].dtype)
 
-    keep = (out["PRI_tau_pt"].to_numpy() >= thr.tau_pt) & (out["PRI_lep_pt"].to_numpy()
-                                                           >= thr.lep_pt)
+    keep = (new["PRI_tau_pt"] >= thr.tau_pt) & (src["PRI_lep_pt"].to_numpy() >= thr.lep_pt)
     n_removed = int(n_in - keep.sum())
     n_jets_removed = int(jets_lost[keep].sum())  # in the events that stay
-    if n_removed:
-        out = out.loc[keep]
-    out = out.reset_index(drop=True)
+    take = None if n_removed == 0 else np.flatnonzero(keep)
+    data = {}
+    for c in src.columns:
+        col = new[c] if c in new else src[c].array
+        data[c] = (col.copy() if take is None else col.take(take)) if c not in new else (
+            col if take is None else col[take])
+    out = pd.DataFrame(data, index=pd.RangeIndex(n_in - n_removed), copy=False)
 
     if recompute_derived and len(out):
         der = [c for c in out.columns if c in DER_COLUMNS]
-        new = [c for c in out.columns if str(c).startswith("NEW_")]
-        if der or new:
+        new_feats = [c for c in out.columns if str(c).startswith("NEW_")]
+        if der or new_feats:
             from rediscovery.higgs import features
 
             if der:
@@ -366,11 +375,12 @@ def apply_systematics(
                                                              or soft_met > 0):
                     log.warning("DER_mass_MMC is kept at its unshifted values (mmc=False); "
                                 "drop the column or pass mmc=True to recompute it")
-                out = features.add_derived_features(out, mmc=do_mmc)
-                out = out.drop(columns=[c for c in DER_COLUMNS
-                                        if c in out.columns and c not in der])
-            if new:
-                out = features.add_new_features(out, names=new)
+                fresh = features.derived_features(out, mmc=do_mmc)
+                out = pd.DataFrame({c: (fresh[c].to_numpy() if c in der and c in fresh.columns
+                                        else out[c].array) for c in out.columns},
+                                   index=out.index, copy=False)
+            if new_feats:
+                out = features.add_new_features(out, names=new_feats)
 
     out.attrs = {
         "systematics": {"tes": float(tes), "jes": float(jes), "soft_met": float(soft_met),

@@ -534,7 +534,13 @@ def fit_emulator(
     if np.any(tt <= 0) or not np.all(np.isfinite(tt)):
         raise InputError("training spectra must be positive and finite to take their log")
     n, d = params.shape
-    emu = CMBEmulator(names=names, box={k: tuple(box[k]) for k in names}, fixed=dict(fixed),
+    while degree > 0 and len(_monomials(d, degree)) > n // 10:
+        # a polynomial with too many terms for the data would interpolate, not smooth
+        degree -= 1
+        log.info("polynomial degree lowered to %d for %d training spectra", degree, n)
+    emu = CMBEmulator(names=names,
+                      box={k: (float(box[k][0]), float(box[k][1])) for k in names},
+                      fixed=dict(fixed),
                       ell=np.asarray(ell), mean_=np.empty(0), basis_=np.empty((0, 0)),
                       exponents_=_monomials(d, degree), poly_coef_=np.empty(0),
                       x_train_=np.empty(0), gp_alpha_=np.empty(0), gp_inv_ls2_=np.empty(0))
@@ -595,7 +601,7 @@ def accuracy_report(
     *,
     ell_range: tuple[int, int] = (30, 2000),
     binned_sigma: tuple[np.ndarray, np.ndarray] | None = None,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Held-out accuracy of an emulator against CAMB spectra.
 
     Parameters
@@ -620,7 +626,7 @@ def accuracy_report(
     rel = pred / tt - 1.0
     m = (emu.ell > ell_range[0]) & (emu.ell < ell_range[1])
     per = np.abs(rel[:, m]).max(axis=1)
-    out = {
+    out: dict[str, Any] = {
         "n_test": len(tt),
         "ell_range": list(ell_range),
         "max_rel_err": float(per.max()),

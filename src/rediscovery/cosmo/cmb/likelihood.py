@@ -138,10 +138,12 @@ class CMBLikelihood:
         self.errors = errors
         self.fallback = fallback
         self.bmat = binning_matrix(spectrum.ell_min, spectrum.ell_max, theory.ell, weighting)
-        if spectrum.cov is not None:
-            self._cinv = np.linalg.inv(spectrum.cov)
-        else:
-            self._cinv = None
+        # sparse copy (≈ one non-zero per ℓ) for batched evaluation: a dense product costs more
+        # than the emulator itself
+        from scipy import sparse
+
+        self._bsp = sparse.csr_matrix(self.bmat)
+        self._cinv = None if spectrum.cov is None else np.linalg.inv(spectrum.cov)
         # the emulator's parameter vector: free ones from theta, the rest from `fixed`
         self._names = list(getattr(theory, "names", []))
         if self._names:
@@ -153,13 +155,13 @@ class CMBLikelihood:
                 if k not in self._names:
                     theory.params_vector({k: v})  # raises if the emulator fixed it differently
 
-    def params(self, theta: Sequence[float]) -> dict[str, float]:
+    def params(self, theta: Sequence[float] | np.ndarray) -> dict[str, float]:
         """The full parameter dict of a free-parameter vector."""
         p = dict(self.fixed)
         p.update(dict(zip(self.free, (float(t) for t in theta), strict=True)))
         return p
 
-    def binned_theory(self, theta: Sequence[float]) -> np.ndarray:
+    def binned_theory(self, theta: Sequence[float] | np.ndarray) -> np.ndarray:
         """Binned model D_b (μK²) at ``theta``."""
         return self.bmat @ self._theory_one(self.params(theta))
 
@@ -186,7 +188,7 @@ class CMBLikelihood:
             sig = s.dl_err
         return np.sum((r / sig) ** 2, axis=1)
 
-    def log_like(self, theta: Sequence[float]) -> float:
+    def log_like(self, theta: Sequence[float] | np.ndarray) -> float:
         """ln L = −χ²/2 at one free-parameter vector (raises outside the emulator box)."""
         return float(-0.5 * self.chi2_binned(self.binned_theory(theta))[0])
 
@@ -202,7 +204,7 @@ class CMBLikelihood:
         out = np.full(len(thetas), -np.inf)
         ok = self.theory.in_box(x)
         if ok.any():
-            model = self.theory.predict(x[ok], check=False) @ self.bmat.T
+            model = (self._bsp @ self.theory.predict(x[ok], check=False).T).T
             out[ok] = -0.5 * self.chi2_binned(model)
         if self.fallback is not None and (~ok).any():
             out[~ok] = [self._safe_one(t) for t in thetas[~ok]]
@@ -307,11 +309,17 @@ def fit_cmb(
     center = np.array([(start or {}).get(k, PLANCK2018_BEST_FIT[k]) for k in free])
     scale = np.array([_STEP[k] for k in free]) * 0.3
     vectorize = hasattr(likelihood.theory, "predict") and bool(getattr(likelihood, "_names", []))
-    res = run_mcmc(likelihood.log_like_many if vectorize else likelihood.log_like,
-                   center, scale, names=free, seed=seed, n_walkers=n_walkers, n_steps=n_steps,
-                   burn=burn, progress=progress, priors=pri, vectorize=vectorize,
-                   labels=[PARAM_LABELS[k].split(" [")[0].strip("$") for k in free],
-                   desc="CMB MCMC")
+    from threadpoolctl import threadpool_limits
+
+    # the batched linear algebra is small: one BLAS thread is fastest and fair to other jobs
+    with threadpool_limits(limits=1):
+        lnlike: Any = likelihood.log_like_many if vectorize else likelihood.log_like
+        res = run_mcmc(lnlike,
+                       center, scale, names=free, seed=seed, n_walkers=n_walkers,
+                       n_steps=n_steps, burn=burn, progress=progress, priors=pri,
+                       vectorize=vectorize,
+                       labels=[PARAM_LABELS[k].split(" [")[0].strip("$") for k in free],
+                       desc="CMB MCMC")
     # best fit = the post-burn-in sample of highest posterior
     s = res.samples
     i = int(np.argmax(res.log_prob))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from rediscovery.core.errors import ConfigError
+from rediscovery.core.errors import ConfigError, InputError
 
 app = typer.Typer()
 emulator_app = typer.Typer(help="Train and check the CAMB emulator of D_ℓ^TT.",
@@ -48,6 +49,11 @@ def train(
                                   help="Override a range, NAME=LO,HI (repeatable); new names "
                                        "(omk, mnu) extend the box."),
     n_pca: int = typer.Option(24, "--n-pca", help="Principal components of ln D_ℓ kept."),
+    degree: int = typer.Option(1, "--degree", help="Degree of the polynomial trend under the GP."),
+    fit_only: bool = typer.Option(False, "--fit-only",
+                                  help="Skip CAMB: fit on the spectra already in the cache (if "
+                                       "the test group is empty, the last --test-samples "
+                                       "training spectra are held out instead)."),
     scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
     workers: int = typer.Option(None, "--workers", help="Local worker processes."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
@@ -62,16 +68,33 @@ def train(
     )
 
     cache = cache or out.with_suffix(".h5")
-    generate_training_set(cache, samples, n_test=test_samples, box=_parse_box(box), seed=seed,
-                          scheduler=scheduler, n_workers=workers, progress=progress)
+    if not fit_only:
+        generate_training_set(cache, samples, n_test=test_samples, box=_parse_box(box),
+                              seed=seed, scheduler=scheduler, n_workers=workers,
+                              progress=progress)
     tr = read_training_set(cache, "train")
-    emu = fit_emulator(tr["params"], tr["tt"], names=tr["names"], box=tr["box"],
-                       fixed=tr["fixed"], ell=tr["ell"], n_pca=n_pca, seed=seed,
-                       progress=progress)
-    emu.metadata["seed"] = seed
+    x, tt = tr["params"], tr["tt"]
+    te = None
     if test_samples > 0:
-        te = read_training_set(cache, "test")
+        try:
+            te = read_training_set(cache, "test")
+        except InputError:
+            te = None
+        if te is None or len(te["tt"]) == 0:
+            if len(tt) <= 2 * test_samples:
+                raise ConfigError(f"only {len(tt)} spectra in {cache}: too few to hold out "
+                                  f"{test_samples}")
+            te = {"params": x[-test_samples:], "tt": tt[-test_samples:]}
+            x, tt = x[:-test_samples], tt[:-test_samples]
+            log.info("held out the last %d cached training spectra for the accuracy test",
+                     test_samples)
+    emu = fit_emulator(x, tt, names=tr["names"], box=tr["box"], fixed=tr["fixed"],
+                       ell=tr["ell"], n_pca=n_pca, degree=degree, seed=seed, progress=progress)
+    emu.metadata.update({"seed": seed, "design_samples": samples, "cache_spectra": len(tr["tt"]),
+                         "camb_accuracy": _camb_accuracy()})
+    if te is not None:
         emu.metadata["held_out"] = accuracy_report(emu, te["params"], te["tt"])
+        emu.metadata["held_out"]["max_rel_err_per_ell_bin"] = _per_ell(emu, te)
         typer.echo(f"held-out accuracy ({test_samples} CAMB spectra, 30<ℓ<2000): "
                    f"max |ΔD/D| = {emu.metadata['held_out']['max_rel_err']:.2e}, "
                    f"99th pct = {emu.metadata['held_out']['p99_rel_err']:.2e}")
@@ -81,7 +104,24 @@ def train(
     typer.echo(f"wrote {out}")
 
 
-def _parse_prior(text: str | None, name: str):  # type: ignore[no-untyped-def]
+def _camb_accuracy() -> dict[str, float]:
+    from rediscovery.cosmo.cmb.theory import CAMB_ACCURACY
+
+    return dict(CAMB_ACCURACY)
+
+
+def _per_ell(emu: Any, te: dict[str, Any]) -> dict[str, float]:
+    import numpy as np
+
+    rel = np.abs(emu.predict(te["params"]) / te["tt"] - 1)
+    out = {}
+    for lo, hi in ((2, 30), (30, 500), (500, 1000), (1000, 2000), (2000, 2509)):
+        m = (emu.ell >= lo) & (emu.ell < hi)
+        out[f"{lo}-{hi - 1}"] = float(rel[:, m].max())
+    return out
+
+
+def _parse_prior(text: str | None, name: str) -> Any:
     from rediscovery.cosmo.mcmc import Gaussian
 
     if text is None or text.lower() == "none":
@@ -129,7 +169,7 @@ def cmb_fit(
 
     from rediscovery.cosmo.cmb.io import read_spectrum
     from rediscovery.cosmo.cmb.likelihood import CMBLikelihood, fit_cmb
-    from rediscovery.cosmo.cmb.theory import CAMBTheory, camb_spectra
+    from rediscovery.cosmo.cmb.theory import CAMBTheory
     from rediscovery.cosmo.mcmc import write_posterior
 
     if fmt not in ("csv", "planck-binned"):
@@ -151,7 +191,7 @@ def cmb_fit(
     if theory == "emulator":
         from rediscovery.cosmo.cmb.emulator import load_emulator
 
-        th = load_emulator(emulator)
+        th: Any = load_emulator(emulator)
         fb = CAMBTheory(lmax=th.lmax) if fallback_camb else None
     else:
         th = CAMBTheory(lmax=max(int(data.ell_max.max()), 100))
@@ -174,7 +214,7 @@ def cmb_fit(
     extra["data"] = str(spectrum)
     extra["priors"] = {k: repr(v) for k, v in priors.items()}
     write_posterior(fit.result, out / "cmb_posterior.json", extra=extra)
-    _plots(fit, data, out, camb_spectra if theory == "camb" else None)
+    _plots(fit, data, out)
     res = fit.result
     for k in free:
         s = summary[k]
@@ -189,7 +229,7 @@ def cmb_fit(
     typer.echo(f"wrote {out / 'cmb_posterior.json'}")
 
 
-def _plots(fit, data, out: Path, camb_fn) -> None:  # type: ignore[no-untyped-def]
+def _plots(fit: Any, data: Any, out: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -153,3 +153,46 @@ def _plots(stat: Any, model: Any, counts: np.ndarray, res: Any, out: Path) -> No
         _save(plots_stat.plot_pulls(res.pulls, res.constraints), out / "pulls.png")
     if res.impacts:
         _save(plots_stat.plot_impacts(res.impacts), out / "impacts.png")
+
+
+@app.command("toys")
+def toys_command(
+    scores: Path = typer.Option(..., "--scores", help="MC events: score, Weight, Label "
+                                "[, Process] (Parquet or CSV); defines the model."),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    mu_true: float = typer.Option(1.0, "--mu-true", help="True signal strength of the toys."),
+    n_toys: int = typer.Option(1000, "--n-toys", help="Number of pseudo-experiments."),
+    seed: int = typer.Option(0, help="Root seed (toy i uses SeedSequence(seed).spawn(n)[i])."),
+    backend: str = typer.Option("minuit", help="Fit back-end for every toy."),
+    scheduler: str | None = typer.Option(None, help="dask scheduler tcp://HOST:PORT "
+                                         "(default: local processes)."),
+    workers: int | None = typer.Option(None, help="Local worker processes."),
+    min_bkg: float = typer.Option(10.0, help="Minimum expected background per bin (events)."),
+    max_bins: int = typer.Option(20, help="Maximum number of bins."),
+) -> None:
+    """Pseudo-experiments: coverage, bias, pulls, toy vs asymptotic significance."""
+    from rediscovery.higgs import plots_stat, stat
+
+    if backend not in stat.BACKENDS:
+        raise InputError(f"--backend must be one of {stat.BACKENDS}, got {backend!r}")
+    if n_toys < 2:
+        raise InputError(f"--n-toys must be >= 2, got {n_toys}")
+    mc = _read_table(scores, "scores")
+    try:
+        model, _ = stat.model_from_scores(mc, min_bkg=min_bkg, max_bins=max_bins)
+    except InputError as exc:
+        raise InputError(str(exc), path=scores) from exc
+    res = stat.run_toys(model, mu_true, n_toys, seed, backend, scheduler, n_workers=workers)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = res.summary()
+    write_json(out / "toys.json", summary)
+    table = pd.DataFrame({"mu_hat": res.mu_hat, "mu_lo": res.mu_lo, "mu_hi": res.mu_hi,
+                          "q0": res.q0, "converged": res.converged})
+    with atomic_path(out / "toys.parquet") as tmp:
+        table.to_parquet(tmp)
+    _save(plots_stat.plot_toy_pulls(res), out / "toy_pulls.png")
+    cov, cov_e = res.coverage
+    pw, pw_e = res.pull_width
+    typer.echo(f"{res.n_converged}/{res.n_toys} toys: coverage {cov:.3f} ± {cov_e:.3f} "
+               f"(nominal {summary['nominal_coverage']:.4f}), pull width {pw:.3f} ± {pw_e:.3f}"
+               f" -> {out / 'toys.json'}")

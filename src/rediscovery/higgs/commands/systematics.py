@@ -184,6 +184,8 @@ def challenge_cmd(
     lumi_factor: float = typer.Option(1.0, "--lumi-factor",
                                       help="Pseudo-data luminosity / HiggsML luminosity."),
     n_estimators: int = typer.Option(100, "--n-estimators", help="BDT trees."),
+    pool_mc_stat: bool = typer.Option(False, "--pool-mc-stat/--no-pool-mc-stat",
+                                      help="Model the pool's MC noise too (γ terms)."),
     seed: int = typer.Option(0, "--seed", help="Base seed."),
     scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
     n_workers: int = typer.Option(None, "--n-workers", help="Local worker processes."),
@@ -210,6 +212,7 @@ def challenge_cmd(
             setup = ch.prepare_setup(train, tmpl, pool, mode=mode, seed=seed,
                                      n_estimators=n_estimators, max_depth=4)
         setup.lumi_factor = lumi_factor
+        setup.pool_mc_stat = pool_mc_stat
         expected = ch.expected_breakdown(setup)
         res = ch.run_challenge(setup, n_pseudo, seed=seed, scheduler=scheduler,
                                n_workers=n_workers)
@@ -228,4 +231,5 @@ def challenge_cmd(
     write_json(out / "challenge.json", {"n_pseudo": n_pseudo, "seed": seed,
                                         "n_train": n_train, "n_templates": n_templates,
                                         "n_pool": n_pool, "lumi_factor": lumi_factor,
+                                        "pool_mc_stat": pool_mc_stat,
                                         "results": summaries})

@@ -1,0 +1,162 @@
+"""``rediscovery higgs train`` / ``evaluate`` / ``hpo``: the classifier stages."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from rediscovery.core.errors import ConfigError, InputError
+
+app = typer.Typer()
+logger = logging.getLogger(__name__)
+
+_MODEL_HELP = "Classifier: xgboost, lightgbm, hgb (scikit-learn) or nn (torch MLP)."
+_FEATURES_HELP = ("Features: 'pri' (17 PRI_), 'all' (PRI_ + DER_ + NEW_; DER_ computed if "
+                  "absent) or a comma-separated list of columns.")
+
+
+def _parse_params(params: Path | None, param: list[str] | None) -> dict[str, Any]:
+    """Hyper-parameters from a JSON file (e.g. hpo's best_params.json) and key=value pairs."""
+    out: dict[str, Any] = {}
+    if params is not None:
+        try:
+            data = json.loads(Path(params).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"cannot read hyper-parameters ({exc})", path=params) from exc
+        if not isinstance(data, dict):
+            raise InputError("expected a JSON object of hyper-parameters", path=params)
+        out.update(data.get("params", data))
+    for item in param or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--param {item!r}: expected KEY=VALUE")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def _write_parquet(df: Any, path: Path) -> None:
+    from rediscovery.core.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
+
+
+@app.command("train")
+def train(
+    data: Path = typer.Option(..., "--data", help="Labelled events (Parquet or HiggsML CSV)."),
+    model: str = typer.Option(..., "--model", help=_MODEL_HELP),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    features: str = typer.Option("pri", "--features", help=_FEATURES_HELP),
+    params: Path | None = typer.Option(None, "--params",
+                                       help="JSON file of hyper-parameters."),
+    param: list[str] | None = typer.Option(None, "--param",
+                                           help="Hyper-parameter KEY=VALUE (repeatable)."),
+    balance: bool = typer.Option(True, "--balance/--no-balance",
+                                 help="Class-balanced training weights."),
+    seed: int = typer.Option(0, "--seed", help="Seed of split, training and bootstrap."),
+    bootstrap: int = typer.Option(100, "--bootstrap", help="Bootstrap replicas for errors."),
+    threads: int = typer.Option(1, "--threads", help="CPU threads of the library."),
+    plots: bool = typer.Option(True, "--plots/--no-plots", help="Write the PNG plots."),
+) -> None:
+    """Train a classifier; write the model, metrics.json, scores.parquet and plots.
+
+    The data are split 1:1:1 (train/valid/test) unless they have a Set column; metrics are
+    on the test split with the physics weights.
+    """
+    from rediscovery.core.files import write_json
+    from rediscovery.higgs.io import read_events
+    from rediscovery.higgs.models import MODEL_KINDS
+    from rediscovery.higgs.models.workflow import train_classifier
+
+    if model not in MODEL_KINDS:
+        raise ConfigError(f"--model {model!r}: choose one of {', '.join(MODEL_KINDS)}")
+    hp = _parse_params(params, param)
+    df = read_events(data)
+    result = train_classifier(df, model, features=features, params=hp, balance_classes=balance,
+                              seed=seed, n_bootstrap=bootstrap, n_threads=threads)
+    out.mkdir(parents=True, exist_ok=True)
+    result.model.save(out / "model")
+    result.metrics["data"] = str(data)
+    write_json(out / "metrics.json", result.metrics)
+    _write_parquet(result.scores, out / "scores.parquet")
+    if plots:
+        from rediscovery.higgs.plots_models import plot_training_summary
+
+        plot_training_summary(result, out)
+    m = result.metrics
+    typer.echo(f"{model}: test AUC = {m['auc']:.4f} ± {m['auc_err']:.4f}, best AMS = "
+               f"{m['ams_best']:.3f} ± {m['ams_best_err']:.3f} (score ≥ "
+               f"{m['ams_threshold']:.3f}); wrote {out}")
+
+
+@app.command("evaluate")
+def evaluate(
+    model: Path = typer.Option(..., "--model", help="Model folder written by 'train'."),
+    data: Path = typer.Option(..., "--data", help="Events to score (Parquet or CSV)."),
+    out: Path = typer.Option(..., "--out", help="Output Parquet: EventId, score, Weight, ..."),
+    subset: str | None = typer.Option(None, "--set",
+                                      help="Only events of this Set (e.g. test)."),
+    threads: int = typer.Option(1, "--threads", help="CPU threads."),
+) -> None:
+    """Score events with a trained model; writes EventId, score and the Weight, Label,
+    Process, Set columns that exist (input of 'rediscovery higgs fit --scores')."""
+    from rediscovery.higgs.io import read_events
+    from rediscovery.higgs.models import load_model
+    from rediscovery.higgs.models.workflow import prepare_features, score_events
+    from rediscovery.higgs.schema import SET
+
+    mdir = model / "model" if (model / "model" / "model.json").is_file() else model
+    clf = load_model(mdir, n_threads=threads)
+    df = read_events(data)
+    if subset is not None:
+        if SET not in df.columns:
+            raise InputError(f"--set {subset}: the data have no Set column", path=data)
+        df = df[df[SET].astype(str) == subset]
+        if df.empty:
+            raise InputError(f"no events with Set == {subset!r}", path=data, column=SET)
+    df, _ = prepare_features(df, list(clf.features_ or []))
+    scores = score_events(clf, df)
+    _write_parquet(scores, out)
+    typer.echo(f"scored {len(scores)} events with the {clf.kind} model; wrote {out}")
+
+
+@app.command("hpo")
+def hpo(
+    data: Path = typer.Option(..., "--data", help="Labelled events (Parquet or HiggsML CSV)."),
+    model: str = typer.Option(..., "--model", help=_MODEL_HELP),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    trials: int = typer.Option(20, "--trials", help="Number of trials."),
+    sampler: str = typer.Option("tpe", "--sampler", help="tpe, random or grid."),
+    objective: str = typer.Option("ams", "--objective", help="Validation ams or auc."),
+    features: str = typer.Option("pri", "--features", help=_FEATURES_HELP),
+    storage: str | None = typer.Option(
+        None, "--storage",
+        help="SQLAlchemy URL of the study (default sqlite:///OUT/study.db)."),
+    study_name: str | None = typer.Option(None, "--study-name", help="Study name."),
+    seed: int = typer.Option(0, "--seed", help="Seed of split, sampler and training."),
+    threads: int = typer.Option(1, "--threads", help="CPU threads per trial."),
+    plots: bool = typer.Option(True, "--plots/--no-plots", help="Write optuna plots."),
+) -> None:
+    """Hyper-parameter search with optuna; writes best_params.json, trials.csv and plots."""
+    from rediscovery.higgs import hpo as hpo_mod
+    from rediscovery.higgs.io import read_events
+    from rediscovery.higgs.models.workflow import prepare_features, split_if_needed
+
+    df = read_events(data)
+    df, feats = prepare_features(df, features)
+    df = split_if_needed(df, seed=seed)
+    out.mkdir(parents=True, exist_ok=True)
+    url = storage or f"sqlite:///{(out / 'study.db').resolve()}"
+    study = hpo_mod.run_study(df, model, features=feats, n_trials=trials, sampler=sampler,
+                              objective=objective, storage=url, study_name=study_name,
+                              seed=seed, n_threads=threads)
+    hpo_mod.write_study(study, out, plots=plots, model=model, features=feats)
+    typer.echo(f"{model}: best validation {objective} = {study.best_value:.4f} after "
+               f"{len(study.trials)} trials; wrote {out}")
