@@ -10,9 +10,9 @@ from rediscovery.cli import main
 from rediscovery.core.errors import ConfigError
 from rediscovery.higgs.pipeline import HiggsRunConfig, run_pipeline
 
-# small and fast: 6k MC events, pseudo-data at 5% of the HiggsML luminosity (~20k events)
+# small and fast: 20k MC events, pseudo-data at 5% of the HiggsML luminosity (~20k events)
 SMALL = {
-    "seed": 3, "events": 6000, "lumi_factor": 0.05, "n_bootstrap": 5,
+    "seed": 3, "events": 20000, "lumi_factor": 0.05, "n_bootstrap": 5,
     "model_params": {"n_estimators": 40, "max_depth": 3}, "max_bins": 8,
 }
 

@@ -66,14 +66,24 @@ class MinuitEngine:
                 t *= 0.5
             else:
                 return x
+            converged = f - fn < 1e-7  # well below Migrad's EDM goal: stop early
             x, f = xn, fn
+            if converged:
+                break
         return x
 
     def _make(self, x0: np.ndarray):
         from iminuit import Minuit
 
+        # The Gauss–Newton Hessian of the profiled NLL speeds Migrad up, but it can lose
+        # positive-definiteness far from the minimum (poorly populated templates); Migrad's
+        # C++ core then fails, so it is only passed where it is positive-definite at the start.
+        try:
+            hess_ok = bool(np.all(np.linalg.eigvalsh(self.lik.hess_profiled(x0)) > 0))
+        except np.linalg.LinAlgError:
+            hess_ok = False
         m = Minuit(self.lik.nll_profiled, x0, grad=self.lik.grad_profiled,
-                   hessian=self.lik.hess_profiled, name=self.names)
+                   hessian=self.lik.hess_profiled if hess_ok else None, name=self.names)
         m.errordef = Minuit.LIKELIHOOD
         m.tol = MINUIT_TOL
         m.strategy = self.strategy

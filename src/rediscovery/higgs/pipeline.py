@@ -12,8 +12,9 @@ features   ``simulate/mc.parquet``,                ``mc.parquet``, ``observed.pa
            ``simulate/observed.parquet``           the ``DER_*`` and ``NEW_*`` columns
 train      ``features/mc.parquet``                 ``model/`` (library format + JSON),
                                                    ``metrics.json``, ``scores.parquet``
-evaluate   ``train/model``, ``train/scores``,      ``mc_scores.parquet`` (test split),
-           ``features/observed.parquet``           ``observed_scores.parquet``
+evaluate   ``train/model``, ``train/scores``,      ``mc_scores.parquet`` (test split, weights
+           ``features/observed.parquet``           scaled to the data luminosity),
+                                                   ``observed_scores.parquet``
 fit        ``evaluate/*.parquet``                  ``fit.json``, ``workspace.json``, plots
 ========== ======================================= =========================================
 
@@ -43,7 +44,7 @@ from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.core.files import write_json
 from rediscovery.core.report import write_report
 from rediscovery.core.runs import Run
-from rediscovery.higgs.schema import SET
+from rediscovery.higgs.schema import SET, WEIGHT
 
 __all__ = [
     "STAGES",
@@ -76,7 +77,7 @@ class HiggsRunConfig(BaseModel):
     lumi_factor: float = Field(1.0, gt=0, description="pseudo-data luminosity / HiggsML's")
     mu_true: float | None = Field(None, ge=0, description="true μ of the pseudo-data (hidden)")
     mu_range: tuple[float, float] = Field((0.5, 1.5), description="range of the hidden μ draw")
-    mmc: bool = Field(False, description="compute DER_mass_MMC (slow: ~5k events/s)")
+    mmc: bool = Field(False, description="compute DER_mass_MMC (slow: ~2k events/s per core)")
     new_features: bool = Field(True, description="add the NEW_ features")
     model: Literal["xgboost", "lightgbm", "hgb", "nn"] = "xgboost"
     features: str = Field("all", description="'pri', 'all' or a comma-separated list")
@@ -165,6 +166,9 @@ def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
     test = scores[scores[SET].astype(str) == "test"].reset_index(drop=True)
     if test.empty:
         raise InputError("no events of the 'test' split", path=inputs["scores"], column=SET)
+    # MC weights are normalised to the HiggsML luminosity; the templates must describe the
+    # pseudo-data's luminosity (known to the analysis, unlike μ)
+    test[WEIGHT] = test[WEIGHT].to_numpy(dtype=float) * cfg.lumi_factor
     test.to_parquet(out / "mc_scores.parquet", index=False)
     model = load_model(inputs["model"])
     observed = read_events(inputs["observed"])

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 __all__ = [
     "DER_COLUMNS",
-    "EVENT_ID",
     "JET_COLUMNS_LEADING",
     "JET_COLUMNS_SUBLEADING",
     "LABEL",
@@ -23,6 +22,7 @@ __all__ = [
     "SET",
     "SIGNAL_PROCESSES",
     "WEIGHT",
+    "EVENT_ID",
 ]
 
 #: The HiggsML "undefined" sentinel, converted to/from NaN at the I/O boundary.
