@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = [
     "DER_COLUMNS",
+    "EVENT_ID",
     "JET_COLUMNS_LEADING",
     "JET_COLUMNS_SUBLEADING",
     "LABEL",
@@ -22,7 +23,6 @@ __all__ = [
     "SET",
     "SIGNAL_PROCESSES",
     "WEIGHT",
-    "EVENT_ID",
 ]
 
 #: The HiggsML "undefined" sentinel, converted to/from NaN at the I/O boundary.
