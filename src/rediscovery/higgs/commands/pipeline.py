@@ -43,7 +43,7 @@ def run_cmd(
 
     Stages: simulate, features, train, evaluate, fit. Unchanged stages are skipped on re-run.
     """
-    data = {}
+    data: dict[str, object] = {}
     if config is not None:
         try:
             data = yaml.safe_load(config.read_text()) or {}
