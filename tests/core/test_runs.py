@@ -81,3 +81,15 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
         _ = 1 / 0
     assert json.loads(target.read_text()) == {"a": 1}
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_atomic_write_uses_normal_file_permissions(tmp_path):
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        path = write_json(tmp_path / "r.json", {"a": 1})
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

@@ -269,6 +269,12 @@ def test_unknown_new_feature():
         add_new_features(pd.DataFrame([_event()]), ["NEW_nope"])
 
 
+def test_empty_table():
+    empty = pd.DataFrame([_event()]).iloc[:0]
+    assert add_derived_features(empty).shape == (0, len(PRI_COLUMNS) + 13)
+    assert len(add_new_features(empty)) == 0
+
+
 def test_der_columns_order():
     out = derived_features(pd.DataFrame([_event()]), mmc=False)
     assert tuple(out.columns) == DER_CLOSED_FORM
@@ -323,3 +329,19 @@ def test_plot_mass_comparison_draws_four_histograms():
     assert len(ax.patches) == 4
     assert "GeV" in ax.get_xlabel()
     plt.close(ax.figure)
+
+
+def test_missing_mass_recovers_simulated_resonances():
+    """Simulation truth (rediscovery.higgs.simulate: m_H = 125 GeV, m_Z = 91.19 GeV): the median
+    of the missing mass of H→ττ events lies within 5 GeV of 125 GeV and that of Z→ττ within
+    10 GeV of 91.19 GeV (the MMC is biased slightly high for the Z; ATLAS sees the same), and
+    almost every H→ττ event is defined (measured: 0.2% undefined)."""
+    from rediscovery.higgs.simulate import simulate_events
+
+    ev = simulate_events(2500, seed=11)
+    m = missing_mass(ev, n_points=512)
+    h = m[(ev["Process"] == "htautau").to_numpy()]
+    z = m[(ev["Process"] == "ztautau").to_numpy()]
+    assert abs(np.nanmedian(h) - 125.0) < 5.0
+    assert abs(np.nanmedian(z) - 91.19) < 10.0
+    assert np.isnan(h).mean() < 0.02

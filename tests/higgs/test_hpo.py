@@ -88,7 +88,7 @@ def test_sqlite_storage_resumes(events, tmp_path):
     study = hpo.run_study(events, "xgboost", features=FEATS, n_trials=2, storage=url,
                           base_params=FAST_XGB)
     assert len(study.trials) == 4
-    loaded = optuna.load_study(study_name="xgboost-ams", storage=url)
+    loaded = optuna.load_study(study_name="xgboost-auc", storage=url)
     assert loaded.best_value == study.best_value
     assert loaded.user_attrs["features"] == FEATS
 
@@ -108,7 +108,7 @@ def test_write_study(events, tmp_path):
     paths = hpo.write_study(study, tmp_path, model="xgboost", features=FEATS)
     best = json.loads((tmp_path / "best_params.json").read_text())
     assert best["params"] == study.best_params and best["best_value"] == study.best_value
-    assert best["objective"] == "ams" and best["features"] == FEATS
+    assert best["objective"] == "auc" and best["features"] == FEATS
     trials = pd.read_csv(tmp_path / "trials.csv")
     assert len(trials) == 3 and "params_max_depth" in trials.columns
     assert paths["history"].stat().st_size > 5000

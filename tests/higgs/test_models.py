@@ -429,3 +429,16 @@ def test_cli_errors(events_file, tmp_path, capsys):
     code = main(["higgs", "evaluate", "--model", str(out), "--data", str(events_file),
                  "--out", str(tmp_path / "s.parquet")])
     assert code == 2 and "checksum" in capsys.readouterr().err
+
+
+def test_prepare_features_computes_der_when_absent():
+    from rediscovery.higgs.models.workflow import prepare_features
+
+    df = synthetic_events(50, seed=2)
+    df["PRI_jet_num"] = df["PRI_jet_num"].astype(np.int64)
+    out, feats = prepare_features(df, "PRI_met,DER_mass_vis,DER_pt_h")
+    assert feats == ["PRI_met", "DER_mass_vis", "DER_pt_h"]
+    assert "DER_mass_MMC" not in out.columns  # the slow MMC only when asked for
+    assert np.all(out["DER_mass_vis"] > 0)
+    same, feats_pri = prepare_features(df, "pri")
+    assert same is df and feats_pri == list(PRI_COLUMNS)

@@ -83,3 +83,13 @@ def test_a_team_replaces_the_fit_stage(finished_run, tmp_path):
     assert results["team"] == "counting"
     stages = json.loads((copy / "manifest.json").read_text())["stages"]
     assert stages["fit"]["config"]["function"] == "_custom_stage:counting_fit"
+
+
+def test_cli_rejects_bad_configuration(tmp_path, capsys):
+    assert main(["higgs", "run", "--out", str(tmp_path / "r"), "--events", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "events" in err and "3000" in err
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("higgs:\n  model: perceptron\n")
+    assert main(["higgs", "run", "--out", str(tmp_path / "r"), "--config", str(cfg)]) == 2
+    assert "model" in capsys.readouterr().err

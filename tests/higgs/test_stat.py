@@ -305,3 +305,13 @@ def test_ams_best_matches_brute_force() -> None:
         b = w[(x >= t) & (lab == 0)].sum()
         best = max(best, math.sqrt(2 * ((s + b + 10) * math.log(1 + s / (b + 10)) - s)))
     assert ams == pytest.approx(best, rel=1e-12)
+
+
+def test_nuisance_at_bound_is_flagged_by_name() -> None:
+    """A normalisation far outside its prior (data 3× the background) ends at α = 5."""
+    model = BinnedModel([1.0, 1.0], {"b": [100.0, 100.0]}, mu_bounds=(-1.0, 1.0),
+                        systematics=[NormSys("bnorm", {"b": (0.8, 1.2)})])
+    res = stat.fit(model, [300.0, 300.0], "minuit", interval=False, limit=False,
+                   nuisances=False)
+    assert not res.converged
+    assert any("'bnorm'" in m for m in res.messages)

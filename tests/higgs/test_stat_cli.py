@@ -50,7 +50,8 @@ def test_fit_cli_writes_contract_and_plots(tmp_path: Path, capsys: pytest.Captur
     assert lo < res["mu_hat"] < hi
     assert res["mu_stat_68"][0] >= lo and res["mu_stat_68"][1] <= hi
     assert res["cross_check"]["backend"] == "pyhf"
-    assert res["cross_check"]["max_rel_diff_mu"] < 1e-3
+    assert res["cross_check"]["rel_diff_mu_hat"] < 1e-3
+    assert res["cross_check"]["rel_diff_z_discovery"] < 1e-3
     assert res["n_bins"] <= 5 and len(res["edges"]) == res["n_bins"] + 1
     assert res["nuisances"] and all("pull" in v for v in res["nuisances"].values())
     for name in ("workspace.json", "prefit.png", "postfit.png", "likelihood_scan.png",
@@ -73,6 +74,12 @@ def test_fit_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> Non
     code = main(["higgs", "fit", "--scores", str(scores), "--observed",
                  str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o")])
     assert code == 2 and "missing.csv" in capsys.readouterr().err
+    bad_obs = tmp_path / "bad_obs.csv"
+    pd.DataFrame({"score": [0.5, float("nan")]}).to_csv(bad_obs, index=False)
+    code = main(["higgs", "fit", "--scores", str(scores), "--observed", str(bad_obs),
+                 "--out", str(tmp_path / "o"), "--min-bkg", "50"])
+    err = capsys.readouterr().err
+    assert code == 2 and "bad_obs.csv" in err and "row 1" in err
 
 
 def test_fit_cli_non_convergence_flagged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

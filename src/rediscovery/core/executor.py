@@ -39,7 +39,7 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _progress(total: int, desc: str, enabled: bool):  # type: ignore[no-untyped-def]
+def _progress(total: int, desc: str, enabled: bool):
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -114,7 +114,7 @@ def map_tasks(
     return results
 
 
-def _map_dask(func, items, scheduler, prog, label):  # type: ignore[no-untyped-def]
+def _map_dask(func, items, scheduler, prog, label):
     try:
         from distributed import Client, as_completed
     except ImportError as exc:  # pragma: no cover - dependency declared

@@ -52,7 +52,8 @@ def unblind(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     if results.exists():
         r = json.loads(results.read_text())
         if "mu_hat" in r and "mu_68" in r:
-            estimates["mu"] = (float(r["mu_hat"]), *map(float, r["mu_68"]))
+            lo, hi = (float(v) for v in r["mu_68"])
+            estimates["mu"] = (float(r["mu_hat"]), lo, hi)
     for post in sorted(root.rglob("*_posterior.json")):
         p = json.loads(post.read_text())
         params = p.get("parameters", p)

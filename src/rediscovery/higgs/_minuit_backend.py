@@ -66,7 +66,10 @@ class MinuitEngine:
                 t *= 0.5
             else:
                 return x
+            converged = f - fn < 1e-7  # well below Migrad's EDM goal: stop early
             x, f = xn, fn
+            if converged:
+                break
         return x
 
     def _make(self, x0: np.ndarray):

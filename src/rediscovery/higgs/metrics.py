@@ -485,7 +485,7 @@ def calibration_curve(
         raise InputError("calibration needs scores in [0, 1]", column="score")
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     idx = np.searchsorted(edges[1:-1], sc, side="right")
-    wsum = np.bincount(idx, weights=w, minlength=n_bins)
+    wsum = np.bincount(idx, weights=w, minlength=n_bins).astype(np.float64)
     wscore = np.bincount(idx, weights=w * sc, minlength=n_bins)
     wsig = np.bincount(idx, weights=w * y, minlength=n_bins)
     keep = wsum > 0

@@ -368,5 +368,6 @@ def mmc_mass(
         missing = np.isnan(out) & usable
         if missing.any():
             out[missing] = collinear_mass(df.iloc[np.flatnonzero(missing)])
-    log.debug("missing mass: %d events, %.1f%% undefined", n, 100 * np.isnan(out).mean())
+    if n:
+        log.debug("missing mass: %d events, %.1f%% undefined", n, 100 * np.isnan(out).mean())
     return out

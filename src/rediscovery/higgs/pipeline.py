@@ -72,22 +72,28 @@ class HiggsRunConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seed: int = Field(1, description="master seed of every random step")
-    events: int = Field(200_000, ge=3_000, description="simulated MC events (all processes)")
-    lumi_factor: float = Field(1.0, gt=0, description="pseudo-data luminosity / HiggsML's")
-    mu_true: float | None = Field(None, ge=0, description="true μ of the pseudo-data (hidden)")
-    mu_range: tuple[float, float] = Field((0.5, 1.5), description="range of the hidden μ draw")
-    mmc: bool = Field(False, description="compute DER_mass_MMC (slow: ~5k events/s)")
-    new_features: bool = Field(True, description="add the NEW_ features")
+    seed: int = Field(default=1, description="master seed of every random step")
+    events: int = Field(default=200_000, ge=3_000,
+                        description="simulated MC events (all processes)")
+    lumi_factor: float = Field(default=1.0, gt=0,
+                               description="pseudo-data luminosity / HiggsML's")
+    mu_true: float | None = Field(default=None, ge=0,
+                                  description="true μ of the pseudo-data (hidden)")
+    mu_range: tuple[float, float] = Field(default=(0.5, 1.5),
+                                          description="range of the hidden μ draw")
+    mmc: bool = Field(default=False,
+                      description="compute DER_mass_MMC (slow: ~2k events/s per core)")
+    new_features: bool = Field(default=True, description="add the NEW_ features")
     model: Literal["xgboost", "lightgbm", "hgb", "nn"] = "xgboost"
-    features: str = Field("all", description="'pri', 'all' or a comma-separated list")
+    features: str = Field(default="all", description="'pri', 'all' or a comma-separated list")
     model_params: dict[str, Any] = Field(default_factory=dict)
     balance_classes: bool = True
-    n_threads: int = Field(2, ge=1)
-    n_bootstrap: int = Field(50, ge=2)
+    n_threads: int = Field(default=2, ge=1)
+    n_bootstrap: int = Field(default=50, ge=2)
     backend: Literal["minuit", "pyhf"] = "minuit"
-    min_bkg_per_bin: float = Field(10.0, gt=0, description="min. expected background per bin")
-    max_bins: int = Field(20, ge=1)
+    min_bkg_per_bin: float = Field(default=10.0, gt=0,
+                                   description="min. expected background per bin")
+    max_bins: int = Field(default=20, ge=1)
 
 
 def _hidden_mu(cfg: HiggsRunConfig) -> float:
@@ -220,7 +226,7 @@ def load_stage_function(spec: str) -> StageFunction:
         raise ConfigError(f"stage function {spec!r} cannot be imported: {exc}") from exc
     if not callable(func):
         raise ConfigError(f"stage function {spec!r} is not callable")
-    return func  # type: ignore[no-any-return]
+    return func
 
 
 def _input_files(paths: Mapping[str, Path]) -> list[Path]:

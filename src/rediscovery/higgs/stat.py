@@ -7,7 +7,8 @@ arXiv:1103.0354) and, when the systematics stage provides them, normalisation (`
 and shape (``histosys``) modifiers. Two independent back-ends evaluate it:
 
 ``backend="pyhf"``
-    the HEP reference implementation (pyhf, doi:10.21105/joss.02823) with its SciPy optimiser;
+    the HEP reference implementation (pyhf, doi:10.21105/joss.02823): its likelihood,
+    minimised with pyhf's Minuit optimiser;
 ``backend="minuit"``
     this package's own likelihood (:mod:`rediscovery.higgs._likelihood`) with iminuit and the
     γ_b profiled analytically: ~1 ms per fit, what the pseudo-experiments use.
@@ -43,11 +44,13 @@ from scipy import optimize, stats
 from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.higgs._binning import BinningResult, choose_binning
 from rediscovery.higgs._histograms import ams_best, histogram_observed, model_from_scores
-from rediscovery.higgs._model import SIGNAL, BinnedModel, HistoSys, NormSys
+from rediscovery.higgs._model import ALPHA_BOUNDS, SIGNAL, BinnedModel, HistoSys, NormSys
 from rediscovery.higgs.toys import ToyResult, run_toys
 
 __all__ = [
+    "BACKENDS",
     "CL_68",
+    "CL_95_45",
     "SIGNAL",
     "BinnedModel",
     "BinningResult",
@@ -391,7 +394,7 @@ def fit(model: BinnedModel, observed: np.ndarray, backend: Backend = "minuit", *
     res = FitResult(backend=backend, mu_hat=float(pars[0]), nll_min=float(nll_hat))
     if not ok:
         res.converged = False
-        res.messages.append("global fit did not converge (Minuit/SciPy reported failure)")
+        res.messages.append("global fit did not converge (Minuit reported an invalid minimum)")
     lo_b, hi_b = model.mu_range
     span = hi_b - lo_b
     if min(pars[0] - lo_b, hi_b - pars[0]) < 1e-6 * span:
@@ -399,6 +402,11 @@ def fit(model: BinnedModel, observed: np.ndarray, backend: Backend = "minuit", *
         res.messages.append(f"parameter 'mu' is at its bound ({pars[0]:.6g} in "
                             f"[{lo_b}, {hi_b}]); widen BinnedModel(mu_bounds=...)")
     res.parameters = {n: float(v) for n, v in zip(names, pars, strict=True)}
+    for nm in model.alpha_names:
+        if abs(res.parameters[nm]) >= ALPHA_BOUNDS[1] - 1e-6:
+            res.converged = False
+            res.messages.append(f"parameter {nm!r} is at its bound ({res.parameters[nm]:.4g}); "
+                                "the template or its prior is inconsistent with the data")
     if interval:
         if backend == "minuit":
             lo, hi, ok_i = eng.minos()

@@ -48,6 +48,7 @@ def feature_study_cmd(
     n_estimators: int = typer.Option(40, help="Trees per LightGBM model."),
     n_random: int = typer.Option(3, help="Random feature orderings averaged."),
     threads: int = typer.Option(1, help="LightGBM threads per model (1: robust when shared)."),
+    workers: int = typer.Option(2, help="Cross-validation folds trained in parallel."),
     seed: int = typer.Option(2014, help="Seed of subsampling, folds, permutations."),
 ) -> None:
     """Importance and selection study: table (CSV) and AUC/AMS-vs-features plot."""
@@ -68,7 +69,8 @@ def feature_study_cmd(
             raise ConfigError("--simulate needs rediscovery.higgs.simulate; use --data") from exc
         df = simulate_events(int(simulate), seed=seed)  # type: ignore[arg-type]
     cfg = StudyConfig(n_events=n_events, n_folds=n_folds, n_estimators=n_estimators,
-                      n_random=n_random, n_threads=threads, seed=seed)
+                      n_random=n_random, n_threads=threads, n_workers=workers,
+                      seed=seed)
     res = feature_study(df, cfg)
     out.mkdir(parents=True, exist_ok=True)
     from rediscovery.core.files import atomic_path

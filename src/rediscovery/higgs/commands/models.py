@@ -134,7 +134,8 @@ def hpo(
     out: Path = typer.Option(..., "--out", help="Output folder."),
     trials: int = typer.Option(20, "--trials", help="Number of trials."),
     sampler: str = typer.Option("tpe", "--sampler", help="tpe, random or grid."),
-    objective: str = typer.Option("ams", "--objective", help="Validation ams or auc."),
+    objective: str = typer.Option("auc", "--objective",
+                                  help="Validation auc (default, low noise) or ams."),
     features: str = typer.Option("pri", "--features", help=_FEATURES_HELP),
     storage: str | None = typer.Option(
         None, "--storage",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 import yaml
@@ -43,7 +44,7 @@ def run_cmd(
 
     Stages: simulate, features, train, evaluate, fit. Unchanged stages are skipped on re-run.
     """
-    data = {}
+    data: dict[str, Any] = {}
     if config is not None:
         try:
             data = yaml.safe_load(config.read_text()) or {}
@@ -54,7 +55,7 @@ def run_cmd(
         if value is not None:
             data[key] = value
     try:
-        cfg = HiggsRunConfig(**data)
+        cfg = HiggsRunConfig.model_validate(data)
     except ValueError as exc:
         raise ConfigError(f"invalid configuration: {exc}".replace("\n", "; ")) from exc
     results = run_pipeline(out, cfg, replace=_parse_replacements(stage), force=force,

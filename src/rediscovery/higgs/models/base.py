@@ -238,7 +238,7 @@ class Classifier(ABC):
                     f"({list(features)}), got shape {arr.shape}"
                 )
         if np.any(np.isinf(arr)):
-            bad = [features[j] for j in np.flatnonzero(np.isinf(arr).any(axis=0))]
+            bad = [features[int(j)] for j in np.flatnonzero(np.isinf(arr).any(axis=0))]
             raise InputError("infinite feature values (missing values must be NaN)",
                              column=bad[0])
         return arr
@@ -324,15 +324,17 @@ class Classifier(ABC):
                 raise InputError("give both X_val and y_val (and optionally w_val)")
             val = self._check_training(X_val, y_val, w_val, "validation")
         tw = training_weights(ya, wa, balance_classes=self.balance_classes)
-        vtw = None if val is None else training_weights(
-            val[1], val[2], balance_classes=self.balance_classes)
+        val_train = None
+        if val is not None:
+            val_train = (val[0], val[1],
+                         training_weights(val[1], val[2], balance_classes=self.balance_classes))
         self.training_info_ = {
             "n_train": int(ya.size),
             "n_valid": 0 if val is None else int(val[1].size),
             "data_sha256": _array_hash(Xa, ya, wa),
         }
         logger.info("training %s on %d events x %d features", self.kind, *Xa.shape)
-        self._fit(Xa, ya, tw, None if val is None else (val[0], val[1], vtw))
+        self._fit(Xa, ya, tw, val_train)
         return self
 
     def predict(self, X: ArrayLike | pd.DataFrame) -> NDArray[np.float64]:

@@ -184,8 +184,8 @@ class LightGBMClassifier(Classifier):
         self.training_info_["n_trees"] = int(best)
 
     def _predict(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
-        return self.booster_.predict(X, num_iteration=self.best_iteration_,
-                                     num_threads=self.n_threads)
+        return np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_,
+                                                num_threads=self.n_threads), dtype=np.float64)
 
     def _save_model(self, path: Path) -> dict[str, Any]:
         with atomic_path(path) as tmp:

@@ -63,10 +63,12 @@ def _build_network(n_in: int, params: dict[str, Any], mean, std, missing_idx):
             self.net = nn.Sequential(*layers)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
+            mean, std = self.get_buffer("mean"), self.get_buffer("std")
+            missing_idx = self.get_buffer("missing_idx")
             miss = torch.isnan(x)
-            z = torch.where(miss, torch.zeros_like(x), (x - self.mean) / self.std)
-            if self.missing_idx.numel():
-                z = torch.cat([z, miss[:, self.missing_idx].to(z.dtype)], dim=1)
+            z = torch.where(miss, torch.zeros_like(x), (x - mean) / std)
+            if missing_idx.numel():
+                z = torch.cat([z, miss[:, missing_idx].to(z.dtype)], dim=1)
             return self.net(z).squeeze(-1)
 
     return _MLP()

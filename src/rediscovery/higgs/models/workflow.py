@@ -38,13 +38,13 @@ def prepare_features(df: pd.DataFrame, spec: str | list[str]) -> tuple[pd.DataFr
     """Resolve ``spec`` (``pri``, ``all`` or a list) on ``df``, computing ``DER_*`` if needed.
 
     With ``all`` or an explicit ``DER_*`` name and no ``DER_*`` column in ``df``, the derived
-    features are computed with :func:`rediscovery.higgs.features.add_derived_features` when
-    that module is available; otherwise ``all`` uses the columns present (logged).
+    features are computed with :func:`rediscovery.higgs.features.add_derived_features` (the
+    slow ``DER_mass_MMC`` only for ``all`` or when listed).
     """
-    wanted_der = (isinstance(spec, str) and spec.strip().lower() == "all") or any(
-        c.strip() in DER_COLUMNS
-        for c in (spec.split(",") if isinstance(spec, str) else spec)
-    )
+    is_all = isinstance(spec, str) and spec.strip().lower() == "all"
+    names = [] if is_all else [c.strip() for c in (spec.split(",") if isinstance(spec, str)
+                                                   else spec)]
+    wanted_der = is_all or any(c in DER_COLUMNS for c in names)
     if wanted_der and not any(c in df.columns for c in DER_COLUMNS):
         try:
             from rediscovery.higgs.features import add_derived_features
@@ -52,8 +52,10 @@ def prepare_features(df: pd.DataFrame, spec: str | list[str]) -> tuple[pd.DataFr
             logger.warning("no DER_ columns in the data and rediscovery.higgs.features is not "
                            "available: 'all' uses the columns present")
         else:
-            logger.info("computing the DER_ features")
-            df = add_derived_features(df)
+            # the missing-mass estimator is the slow part: only when asked for
+            mmc = is_all or "DER_mass_MMC" in names
+            logger.info("computing the DER_ features (MMC: %s)", mmc)
+            df = add_derived_features(df, mmc=mmc)
     return df, resolve_features(list(df.columns), spec)
 
 
