@@ -308,16 +308,15 @@ def fit_cmb(
             pri[k] = Uniform(lo, hi)
     center = np.array([(start or {}).get(k, PLANCK2018_BEST_FIT[k]) for k in free])
     scale = np.array([_STEP[k] for k in free]) * 0.3
-    vectorize = hasattr(likelihood.theory, "predict") and bool(getattr(likelihood, "_names", []))
     from threadpoolctl import threadpool_limits
 
     # the batched linear algebra is small: one BLAS thread is fastest and fair to other jobs
     with threadpool_limits(limits=1):
-        lnlike: Any = likelihood.log_like_many if vectorize else likelihood.log_like
-        res = run_mcmc(lnlike,
+        # log_like_many batches the emulator and, with CAMB, turns failed points into -inf
+        res = run_mcmc(likelihood.log_like_many,
                        center, scale, names=free, seed=seed, n_walkers=n_walkers,
                        n_steps=n_steps, burn=burn, progress=progress, priors=pri,
-                       vectorize=vectorize,
+                       vectorize=True,
                        labels=[PARAM_LABELS[k].split(" [")[0].strip("$") for k in free],
                        desc="CMB MCMC")
     # best fit = the post-burn-in sample of highest posterior
