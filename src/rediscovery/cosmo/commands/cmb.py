@@ -248,7 +248,7 @@ def _plots(fit: Any, data: Any, out: Path) -> None:
     figs = {
         "cmb_fit.png": plot_spectrum_fit(data, lk.theory.ell, dl, lk.bmat @ dl,
                                          label=f"best fit ({getattr(lk.theory, 'name', '')})"),
-        "cmb_triangle.png": triangle_plot(fit.result),
+        "cmb_triangle.png": triangle_plot(fit.result, title_fmt=".4g"),
         "cmb_trace.png": plot_trace(fit.result),
     }
     for name, fig in figs.items():
