@@ -114,10 +114,8 @@ def plot_stacked(model: BinnedModel, observed: np.ndarray, *, mu: float = 1.0,
         ax.legend(fontsize=9, ncol=2)
         ax.set_title(title, loc="right", fontsize=12)
         # not ATLAS data: label the figure as this package's simulation, in the ATLAS-like style
-        ax.text(0.02, 0.97, "rediscovery", transform=ax.transAxes, va="top", ha="left",
-                fontweight="bold", fontstyle="italic", fontsize=13)
-        ax.text(0.21, 0.97, "Simulation", transform=ax.transAxes, va="top", ha="left",
-                fontsize=13)
+        ax.text(0.02, 0.97, r"$\bf{\it{rediscovery}}$ simulation", transform=ax.transAxes,
+                va="top", ha="left", fontsize=13)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = obs / total
             r_err = np.sqrt(obs) / total
