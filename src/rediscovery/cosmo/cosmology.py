@@ -184,7 +184,7 @@ class DistanceGrid:
         object.__setattr__(self, "_pow_nodes", _powers(nodes))
         object.__setattr__(self, "_pow_knots", _powers(knots))
 
-    def comoving_dimensionless(self, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def comoving_dimensionless(self, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:
         """D_C / D_H = ∫₀ᶻ dz'/E(z'); shape ``broadcast(om, ol, w).shape + z.shape``."""
         om, ol, w = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (om, ol, w)))
         pshape = om.shape
@@ -198,7 +198,7 @@ class DistanceGrid:
         return (b0 * cum[..., i] + b1 * deriv[..., i] + b2 * cum[..., i + 1]
                 + b3 * deriv[..., i + 1])
 
-    def transverse_dimensionless(self, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def transverse_dimensionless(self, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:
         """D_M / D_H with the sinh/sin curvature branches (Hogg 1999, eq. 16)."""
         dc = self.comoving_dimensionless(om, ol, w, omega_r)
         ok = 1.0 - np.asarray(om, dtype=float) - np.asarray(ol, dtype=float) - omega_r
@@ -225,7 +225,7 @@ class DistanceGrid:
             out[closed] = np.sin(sq * dc[closed]) / sq
         return out
 
-    def hubble_free_dl(self, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def hubble_free_dl(self, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:
         """Hubble-free luminosity distance D_L H0 / c = (1+z) D_M / D_H (dimensionless).
 
         NaN where the model has no Big Bang (E² ≤ 0 somewhere below z) and, for closed
@@ -235,7 +235,7 @@ class DistanceGrid:
         dl = (1.0 + self.z) * dm
         return np.where(dl > 0, dl, np.nan)
 
-    def distance_modulus(self, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def distance_modulus(self, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:
         """μ = 5 log10(D_L / Mpc) + 25 with H0 in km/s/Mpc (broadcast with the others)."""
         dl = self.hubble_free_dl(om, ol, w, omega_r)
         h0 = np.asarray(h0, dtype=float)[(...,) + (None,) * self.z.ndim]
@@ -243,19 +243,19 @@ class DistanceGrid:
             return 5.0 * np.log10(dl * (C_KM_S / h0)) + 25.0
 
 
-def comoving_distance(z, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+def comoving_distance(z, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:
     """Line-of-sight comoving distance D_C in Mpc (H0 in km/s/Mpc)."""
     h0 = np.asarray(h0, dtype=float)
     g = DistanceGrid(z)
     return g.comoving_dimensionless(om, ol, w, omega_r) * (C_KM_S / h0)[(...,) + (None,) * g.z.ndim]
 
 
-def hubble_free_luminosity_distance(z, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+def hubble_free_luminosity_distance(z, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:
     """D_L H0 / c (dimensionless); see :meth:`DistanceGrid.hubble_free_dl`."""
     return DistanceGrid(z).hubble_free_dl(om, ol, w, omega_r)
 
 
-def luminosity_distance(z, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+def luminosity_distance(z, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:
     """Luminosity distance D_L = (1+z) D_M in Mpc.
 
     Parameters
@@ -281,6 +281,6 @@ def luminosity_distance(z, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarr
     return g.hubble_free_dl(om, ol, w, omega_r) * (C_KM_S / h0)
 
 
-def distance_modulus(z, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+def distance_modulus(z, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:
     """Distance modulus μ = 5 log10(D_L/Mpc) + 25 in magnitudes."""
     return DistanceGrid(z).distance_modulus(h0, om, ol, w, omega_r)

@@ -307,7 +307,7 @@ class MCMCResult:
             out["warnings"] = list(self.messages)
         return out
 
-    def to_dataframe(self):  # type: ignore[no-untyped-def]
+    def to_dataframe(self):
         """Post-burn-in samples as a DataFrame: ``step, walker, <names>, log_prob``."""
         import pandas as pd
 

@@ -113,7 +113,9 @@ def plot_stacked(model: BinnedModel, observed: np.ndarray, *, mu: float = 1.0,
         ax.set_ylabel("events / unit score")
         ax.legend(fontsize=9, ncol=2)
         ax.set_title(title, loc="right", fontsize=12)
-        mplhep.atlas.text("Simulation", ax=ax, loc=0)
+        # not ATLAS data: label the figure as this package's simulation, in the ATLAS-like style
+        ax.text(0.02, 0.97, r"$\bf{\it{rediscovery}}$ simulation", transform=ax.transAxes,
+                va="top", ha="left", fontsize=13)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = obs / total
             r_err = np.sqrt(obs) / total

@@ -162,3 +162,24 @@ def test_shipped_emulator_at_planck_best_fit(reference_data):
     dl = emu(PLANCK2018_BEST_FIT)
     m = (emu.ell > 30) & (emu.ell < 2000)
     assert np.max(np.abs(dl[m] / ref[m, 1] - 1)) < 0.01
+
+
+def test_cli_train(tmp_path, monkeypatch, capsys):
+    from rediscovery.cli import main
+
+    monkeypatch.setattr(emod, "camb_spectra", fake_spectra)
+    out = tmp_path / "emu.npz"
+    args = ["cosmo", "cmb-emulator", "train", "--samples", "24", "--test-samples", "4",
+            "--out", str(out), "--workers", "1", "--n-pca", "4", "--degree", "0",
+            "--no-progress"]
+    assert main(args) == 0
+    assert "held-out accuracy (4 CAMB spectra" in capsys.readouterr().out
+    emu = load_emulator(out)
+    assert emu.metadata["held_out"]["n_test"] == 4
+    assert emu.metadata["n_train"] == 24
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["box"]["H0"] == list(DEFAULT_BOX["H0"])
+    # resume: nothing left to compute, CAMB is not called again
+    monkeypatch.setattr(emod, "camb_spectra", None)
+    assert main([*args, "--fit-only"]) == 0
+    assert main([*args[:-1], "--box", "H0=70", "--no-progress"]) == 2

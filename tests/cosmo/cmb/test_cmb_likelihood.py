@@ -140,7 +140,7 @@ def test_planck_tt_fit_recovers_h0(planck_tt):
 def test_planck_tt_fit_six_parameters_tau_prior(planck_tt):
     emu = load_emulator()
     lk = CMBLikelihood(planck_tt, emu, free=["H0", "ombh2", "omch2", "ns", "ln10As", "tau"])
-    fit = fit_cmb(lk, seed=2, priors={"tau": Gaussian(*PLANCK2018_TAU_PRIOR)}, n_steps=12000,
+    fit = fit_cmb(lk, seed=2, priors={"tau": Gaussian(*PLANCK2018_TAU_PRIOR)}, n_steps=20000,
                   progress=False)
     assert abs(fit.summary()["H0"]["median"] - 67.4) < 2.0
     assert fit.result.converged, fit.result.messages

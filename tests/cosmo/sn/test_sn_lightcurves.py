@@ -49,6 +49,8 @@ def test_hidden_truth_is_drawn():
     t = draw_truth(42)
     assert t.hidden and 60 <= t.H0 <= 80 and 0.2 <= t.Om <= 0.4 and 0.5 <= t.OL <= 0.9
     assert draw_truth(42).H0 == t.H0
+    flat = draw_truth(42, flat=True)
+    assert flat.Om + flat.OL == pytest.approx(1.0) and flat.Om == t.Om
 
 
 def test_salt2_fits_recover_simulated_parameters(simulated):

@@ -18,7 +18,8 @@ emulator inside a documented prior box (:data:`DEFAULT_BOX`). Construction:
 Prediction is plain NumPy (kernel vector times stored weights), so the saved file is an
 ``.npz`` of arrays plus JSON metadata: no pickle. This is in the spirit of CosmoPower
 (Spurio Mancini et al. 2022, MNRAS 511, 1771), which uses PCA + neural networks on ~10⁵
-spectra; with ~10³ CAMB spectra affordable here, a GP interpolates far better than a network.
+spectra; with the few hundred CAMB spectra affordable here a GP is the better interpolator
+(measured: 0.05 % held-out max error from 286 spectra, see docs/cosmo-cmb.md).
 """
 
 from __future__ import annotations

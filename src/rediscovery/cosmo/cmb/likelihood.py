@@ -308,16 +308,14 @@ def fit_cmb(
             pri[k] = Uniform(lo, hi)
     center = np.array([(start or {}).get(k, PLANCK2018_BEST_FIT[k]) for k in free])
     scale = np.array([_STEP[k] for k in free]) * 0.3
-    vectorize = hasattr(likelihood.theory, "predict") and bool(getattr(likelihood, "_names", []))
-    from threadpoolctl import threadpool_limits
-
     # the batched linear algebra is small: one BLAS thread is fastest and fair to other jobs
-    with threadpool_limits(limits=1):
-        lnlike: Any = likelihood.log_like_many if vectorize else likelihood.log_like
-        res = run_mcmc(lnlike,
+    # (threadpoolctl comes with scikit-learn, a declared dependency)
+    with _one_blas_thread():
+        # log_like_many batches the emulator and, with CAMB, turns failed points into -inf
+        res = run_mcmc(likelihood.log_like_many,
                        center, scale, names=free, seed=seed, n_walkers=n_walkers,
                        n_steps=n_steps, burn=burn, progress=progress, priors=pri,
-                       vectorize=vectorize,
+                       vectorize=True,
                        labels=[PARAM_LABELS[k].split(" [")[0].strip("$") for k in free],
                        desc="CMB MCMC")
     # best fit = the post-burn-in sample of highest posterior
@@ -327,6 +325,16 @@ def fit_cmb(
     chi2 = -2.0 * likelihood.log_like([best[k] for k in free])
     return CMBFit(res, likelihood, likelihood.params([best[k] for k in free]), float(chi2),
                   likelihood.spectrum.n_bins)
+
+
+def _one_blas_thread() -> Any:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - installed with scikit-learn
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,9 @@ def train(
                                        "(omk, mnu) extend the box."),
     n_pca: int = typer.Option(24, "--n-pca", help="Principal components of ln D_ℓ kept."),
     degree: int = typer.Option(1, "--degree", help="Degree of the polynomial trend under the GP."),
+    gp_subsample: int = typer.Option(600, "--gp-subsample",
+                                     help="Spectra used to optimise the GP hyper-parameters "
+                                          "(all are used for the weights)."),
     fit_only: bool = typer.Option(False, "--fit-only",
                                   help="Skip CAMB: fit on the spectra already in the cache (if "
                                        "the test group is empty, the last --test-samples "
@@ -89,7 +92,8 @@ def train(
             log.info("held out the last %d cached training spectra for the accuracy test",
                      test_samples)
     emu = fit_emulator(x, tt, names=tr["names"], box=tr["box"], fixed=tr["fixed"],
-                       ell=tr["ell"], n_pca=n_pca, degree=degree, seed=seed, progress=progress)
+                       ell=tr["ell"], n_pca=n_pca, degree=degree, gp_subsample=gp_subsample,
+                       seed=seed, progress=progress)
     emu.metadata.update({"seed": seed, "design_samples": samples, "cache_spectra": len(tr["tt"]),
                          "camb_accuracy": _camb_accuracy()})
     if te is not None:
@@ -158,8 +162,10 @@ def cmb_fit(
                                      "files, uniform for csv)."),
     lmin: int = typer.Option(None, "--lmin", help="Drop bins below this ℓ."),
     lmax: int = typer.Option(None, "--lmax", help="Drop bins above this ℓ."),
-    walkers: int = typer.Option(32, "--walkers"),
-    steps: int = typer.Option(6000, "--steps"),
+    walkers: int = typer.Option(32, "--walkers", help="emcee walkers."),
+    steps: int = typer.Option(12000, "--steps",
+                              help="Steps per walker (12000 converge the 6-parameter Planck "
+                                   "TT fit: N > 50τ and split-R̂ − 1 < 0.01)."),
     burn: int = typer.Option(None, "--burn"),
     seed: int = typer.Option(0, "--seed"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
@@ -244,7 +250,7 @@ def _plots(fit: Any, data: Any, out: Path) -> None:
     figs = {
         "cmb_fit.png": plot_spectrum_fit(data, lk.theory.ell, dl, lk.bmat @ dl,
                                          label=f"best fit ({getattr(lk.theory, 'name', '')})"),
-        "cmb_triangle.png": triangle_plot(fit.result),
+        "cmb_triangle.png": triangle_plot(fit.result, title_fmt=".4g"),
         "cmb_trace.png": plot_trace(fit.result),
     }
     for name, fig in figs.items():

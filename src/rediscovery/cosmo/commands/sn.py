@@ -27,13 +27,14 @@ def sn_simulate(
     ol: float = typer.Option(None, "--ol", help="ΩΛ (hidden draw if omitted)."),
     z_max: float = typer.Option(0.8, "--z-max", help="Largest redshift of the survey sample."),
     cadence: float = typer.Option(4.0, "--cadence", help="Days between visits per band."),
+    flat: bool = typer.Option(False, "--flat", help="Hidden universe is flat (ΩΛ = 1 − Ωm)."),
 ) -> None:
     """Simulate SALT2 light curves: lightcurves.csv, redshifts.csv, truth.json (+ truth_sne.csv)."""
     from rediscovery.core.files import write_json
     from rediscovery.cosmo.sn.io import write_csv
     from rediscovery.cosmo.sn.simulate import Survey, draw_truth, simulate_lightcurves
 
-    truth = draw_truth(seed, h0, om, ol)
+    truth = draw_truth(seed, h0, om, ol, flat=flat)
     lcs, zs, params = simulate_lightcurves(n_sne, truth, seed=seed,
                                            survey=Survey(z_max=z_max, cadence=cadence))
     write_csv(lcs, out / "lightcurves.csv")

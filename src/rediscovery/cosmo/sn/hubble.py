@@ -119,6 +119,8 @@ class HubbleLikelihood:
     def __init__(self, table: HubbleTable) -> None:
         self.table = table
         self.grid = DistanceGrid(table.z)
+        self._w: np.ndarray | None
+        self._linv: np.ndarray | None
         if table.is_diagonal:
             self._w = 1.0 / np.sqrt(np.diag(table.cov))
             self._linv = None
@@ -134,25 +136,25 @@ class HubbleLikelihood:
             return r * self._w
         return r @ self._linv.T
 
-    def mu70(self, om, ol, w=-1.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def mu70(self, om, ol, w=-1.0) -> np.ndarray:
         """Model distance modulus for H0 = 70 km/s/Mpc, shape (..., n)."""
         dl = self.grid.hubble_free_dl(om, ol, w)
         with np.errstate(invalid="ignore", divide="ignore"):
             return 5.0 * np.log10(dl * (C_KM_S / H0_REF)) + 25.0
 
-    def terms(self, om, ol, w=-1.0) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    def terms(self, om, ol, w=-1.0) -> tuple[np.ndarray, np.ndarray]:
         """(A, B) of the marginalisation (module notes); NaN for unphysical models."""
         r = self.table.mu - self.mu70(om, ol, w)
         rw = self._whiten(r)
         return np.sum(rw * rw, axis=-1), rw @ self._one_w
 
-    def chi2(self, om, ol, w=-1.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def chi2(self, om, ol, w=-1.0) -> np.ndarray:
         """Marginalised χ² = A − B²/E (∞ where the model has no valid distances)."""
         a, b = self.terms(om, ol, w)
         c2 = a - b * b / self.E
         return np.where(np.isfinite(c2), c2, np.inf)
 
-    def offset(self, om, ol, w=-1.0) -> tuple[np.ndarray, float]:  # type: ignore[no-untyped-def]
+    def offset(self, om, ol, w=-1.0) -> tuple[np.ndarray, float]:
         """Best-fit offset Δ = B/E (mag) and its conditional error 1/√E."""
         _, b = self.terms(om, ol, w)
         return b / self.E, float(1.0 / np.sqrt(self.E))
@@ -218,7 +220,7 @@ class SNFitResult:
         return s
 
 
-def _minimise(fun, x0, bounds):  # type: ignore[no-untyped-def]
+def _minimise(fun, x0, bounds):
     from scipy.optimize import minimize
 
     best = None

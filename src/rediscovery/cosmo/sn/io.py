@@ -192,9 +192,9 @@ def _read_csv_table(path: Path, cov: PathLike | None) -> HubbleTable:
         raise InputError(f"errors must be > 0; {_row_list(err <= 0)}", path=path, column="mu_err")
     ids = df["sn_id"].astype(str) if "sn_id" in df.columns else pd.Series(
         [f"row{i + 1}" for i in range(len(df))])
-    c = np.diag(err**2) if cov is None else read_covariance(cov, len(df))
+    cmat = np.diag(err**2) if cov is None else read_covariance(cov, len(df))
     extra = df.drop(columns=[k for k in ("sn_id", "z", "mu", "mu_err") if k in df.columns])
-    return HubbleTable(df["z"].to_numpy(), df["mu"].to_numpy(), c, ids.to_numpy(),
+    return HubbleTable(df["z"].to_numpy(), df["mu"].to_numpy(), cmat, ids.to_numpy(),
                        source=str(path if cov is None else f"{path} (+ {cov})"), extra=extra)
 
 

@@ -116,10 +116,15 @@ class Truth:
 
 
 def draw_truth(seed: int, h0: float | None = None, om: float | None = None,
-               ol: float | None = None) -> Truth:
-    """Draw the parameters not given: H0 ~ U(60, 80), Ω_m ~ U(0.2, 0.4), Ω_Λ ~ U(0.5, 0.9)."""
+               ol: float | None = None, *, flat: bool = False) -> Truth:
+    """Draw the parameters not given: H0 ~ U(60, 80), Ω_m ~ U(0.2, 0.4), Ω_Λ ~ U(0.5, 0.9).
+
+    With ``flat=True`` a missing Ω_Λ is 1 − Ω_m (a flat universe).
+    """
     rng = np.random.default_rng([seed, 7])
     drawn = [rng.uniform(60, 80), rng.uniform(0.2, 0.4), rng.uniform(0.5, 0.9)]
+    if flat:
+        drawn[2] = 1.0 - (om if om is not None else drawn[1])
     vals = [v if v is not None else d for v, d in zip((h0, om, ol), drawn, strict=True)]
     hidden = any(v is None for v in (h0, om, ol))
     return Truth(H0=float(vals[0]), Om=float(vals[1]), OL=float(vals[2]), seed=seed,

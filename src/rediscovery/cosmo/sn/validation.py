@@ -49,7 +49,8 @@ def run_universe(task: _Task) -> dict[str, Any]:
         simulate_lightcurves,
     )
 
-    truth = draw_truth(task.seed)
+    # a flat model is tested on flat universes (on curved ones it is simply misspecified)
+    truth = draw_truth(task.seed, flat=task.model.startswith("flat"))
     if task.mode == "hubble":
         df = simulate_hubble_table(task.n_sne, truth, seed=task.seed)
         extra: dict[str, Any] = {}
