@@ -40,25 +40,9 @@ def default_workers() -> int:
 
 
 def _progress(total: int, desc: str, enabled: bool):
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from rediscovery.core.progress import progress_bar
 
-    prog = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        disable=not enabled,
-        transient=True,
-    )
-    return prog, total, desc
+    return progress_bar(enabled=enabled), total, desc
 
 
 def map_tasks(

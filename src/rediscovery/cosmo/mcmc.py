@@ -479,18 +479,9 @@ def run_mcmc(
     # emcee draws its moves from a legacy RandomState; seed it from our Generator
     sampler.random_state = np.random.RandomState(int(rng.integers(2**31 - 1))).get_state()
 
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from rediscovery.core.progress import progress_bar
 
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), disable=not progress,
-                  transient=True) as prog:
+    with progress_bar(enabled=progress) as prog:
         bar = prog.add_task(desc, total=n_steps)
         for _ in sampler.sample(p0, iterations=n_steps):
             prog.advance(bar)

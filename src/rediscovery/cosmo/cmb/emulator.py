@@ -236,18 +236,10 @@ def generate_training_set(
             return path
         workers = default_workers() if n_workers is None else int(n_workers)
         size = chunk_size or max(4, 4 * workers)
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from rediscovery.core.progress import progress_bar
 
-        with Progress(TextColumn("[bold]CAMB spectra"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), TimeRemainingColumn(), disable=not progress) as prog:
-            bar = prog.add_task("camb", total=n_total, completed=n_total - len(todo))
+        with progress_bar(enabled=progress, transient=False) as prog:
+            bar = prog.add_task("CAMB spectra", total=n_total, completed=n_total - len(todo))
             for start in range(0, len(todo), size):
                 chunk = todo[start:start + size]
                 results = map_tasks(_camb_task, [t for _, t in chunk], scheduler=scheduler,
