@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.core.errors import ConfigError, ConvergenceError, InputError
 from rediscovery.core.files import write_json
 from rediscovery.core.report import write_report
 from rediscovery.core.runs import Run
@@ -183,15 +183,18 @@ def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
 
 
 def stage_fit(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
-    """Binned profile-likelihood fit of μ to the observed score histogram (``higgs fit``)."""
-    from rediscovery.higgs.commands.stat import fit_command
+    """Binned profile-likelihood fit of μ to the observed score histogram."""
+    from rediscovery.higgs.score_fit import fit_scores, write_fit
 
-    fit_command(scores=inputs["mc_scores"], observed=inputs["observed_scores"], out=out,
-                backend=cfg.backend, min_bkg=cfg.min_bkg_per_bin, max_bins=cfg.max_bins,
-                cross_check=True, plots=True)
-    result = json.loads((out / "fit.json").read_text())
-    return {k: result[k] for k in ("mu_hat", "mu_68", "z_discovery_observed", "converged")
-            if k in result}
+    sf = fit_scores(pd.read_parquet(inputs["mc_scores"]),
+                    pd.read_parquet(inputs["observed_scores"]), backend=cfg.backend,
+                    min_bkg=cfg.min_bkg_per_bin, max_bins=cfg.max_bins,
+                    source=inputs["mc_scores"])
+    write_fit(sf, out)
+    if not sf.payload["converged"]:
+        raise ConvergenceError(f"fit did not converge ({'; '.join(sf.result.messages)}); "
+                               f"flagged in {out / 'fit.json'}", messages=sf.result.messages)
+    return {k: sf.payload[k] for k in ("mu_hat", "mu_68", "z_discovery_observed", "converged")}
 
 
 #: Stage name -> (built-in function, {input name: path relative to the run}).

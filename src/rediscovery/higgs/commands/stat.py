@@ -7,7 +7,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import typer
 
@@ -60,104 +59,28 @@ def fit_command(
 ) -> None:
     """Binned likelihood fit of the classifier score: μ̂, intervals, significance, limit."""
     from rediscovery.higgs import stat
+    from rediscovery.higgs.score_fit import fit_scores, write_fit
 
     if backend not in stat.BACKENDS:
         raise InputError(f"--backend must be one of {stat.BACKENDS}, got {backend!r}")
     mc = _read_table(scores, "scores")
     data = _read_table(observed, "observed")
-    if "score" not in data.columns:
-        raise InputError(f"observed table lacks column 'score' (found {list(data.columns)})",
-                         path=observed, column="score")
     try:
-        model, binning = stat.model_from_scores(mc, min_bkg=min_bkg, max_bins=max_bins)
+        sf = fit_scores(mc, data, backend=backend, min_bkg=min_bkg, max_bins=max_bins,
+                        cross_check=cross_check, source=scores)
     except InputError as exc:
-        raise InputError(str(exc), path=scores) from exc
-    assert model.edges is not None
-    try:
-        counts = stat.histogram_observed(pd.to_numeric(data["score"], errors="coerce")
-                                         .to_numpy(dtype=float), model.edges)
-    except InputError as exc:
-        raise InputError(str(exc), path=observed) from exc
-    ams, ams_cut = stat.ams_best(mc["score"].to_numpy(float), mc["Weight"].to_numpy(float),
-                                 mc["Label"].to_numpy())
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "workspace.json", stat.workspace(model, counts))
-    res = stat.fit(model, counts, backend)  # type: ignore[arg-type]
-    payload: dict[str, Any] = {
-        "converged": res.converged,
-        "messages": res.messages,
-        "backend": backend,
-        "n_bins": model.n_bins,
-        "edges": model.edges,
-        "n_observed": int(counts.sum()),
-        "expected_signal": float(model.signal.sum()),
-        "expected_background": float(model.background_total.sum()),
-        "ams_best": ams,
-        "ams_best_threshold": ams_cut,
-        "z_asimov_binning": None if binning is None else binning.z_asimov,
-        "inputs": {"scores": str(scores), "observed": str(observed)},
-    }
-    if res.converged:
-        payload.update({
-            "mu_hat": res.mu_hat,
-            "mu_68": [res.mu_lo, res.mu_hi],
-            "mu_stat_68": [res.mu_stat_lo, res.mu_stat_hi],
-            "z_discovery_observed": res.z_discovery,
-            "z_discovery_expected": res.z_expected,
-            "cls_upper_limit_95": _nan_to_none(res.cls_upper_limit),
-            "nuisances": {n: {"value": res.parameters[n], "error": res.errors.get(n),
-                              "pull": res.pulls[n], "constraint": res.constraints[n],
-                              "impact": list(res.impacts.get(n, (math.nan, math.nan)))}
-                          for n in res.pulls},
-        })
-        if cross_check:
-            other = "pyhf" if backend == "minuit" else "minuit"
-            # μ̂ and q0 only (three fits): the interval agreement is covered by the tests
-            # and benchmarks/toys.py --agreement, and costs a minute with pyhf on 20 bins
-            chk = stat.fit(model, counts, other, interval=False, limit=False,  # type: ignore[arg-type]
-                           nuisances=False, expected=False)
-            payload["cross_check"] = {
-                "backend": other, "converged": chk.converged, "mu_hat": chk.mu_hat,
-                "z_discovery_observed": chk.z_discovery,
-                "rel_diff_mu_hat": abs(chk.mu_hat - res.mu_hat) / max(abs(res.mu_hat), 1e-12),
-                "rel_diff_z_discovery": abs(chk.z_discovery - res.z_discovery)
-                / max(res.z_discovery, 1e-12),
-            }
-    else:
-        for key in ("mu_hat", "mu_68", "mu_stat_68", "z_discovery_observed",
-                    "z_discovery_expected", "cls_upper_limit_95"):
-            payload[key] = None
-    write_json(out / "fit.json", payload)
-    if plots:
-        _plots(stat, model, counts, res, out)
+        if exc.path is None:
+            raise InputError(str(exc), path=observed) from exc
+        raise
+    write_fit(sf, out, plots=plots,
+              extra={"inputs": {"scores": str(scores), "observed": str(observed)}})
+    res, ams = sf.result, sf.payload["ams_best"]
     if not res.converged:
         raise ConvergenceError(f"fit did not converge ({'; '.join(res.messages)}); "
                                f"flagged in {out / 'fit.json'}", messages=res.messages)
     typer.echo(f"mu = {res.mu_hat:.3f} +{res.mu_hi - res.mu_hat:.3f} "
                f"-{res.mu_hat - res.mu_lo:.3f}  Z_obs = {res.z_discovery:.2f}  "
                f"Z_exp = {res.z_expected:.2f}  AMS_best = {ams:.2f}  -> {out / 'fit.json'}")
-
-
-def _plots(stat: Any, model: Any, counts: np.ndarray, res: Any, out: Path) -> None:
-    from rediscovery.higgs import plots_stat
-
-    _save(plots_stat.plot_stacked(model, counts, title="pre-fit"), out / "prefit.png")
-    if not res.converged:
-        return
-    k = len(model.alpha_names)
-    names = model.parameter_names
-    alphas = {n: res.parameters[n] for n in names[1:1 + k]}
-    gammas = np.array([res.parameters[n] for n in names[1 + k:]]) if model.has_staterror \
-        else None
-    _save(plots_stat.plot_stacked(model, counts, mu=res.mu_hat, alphas=alphas, gammas=gammas,
-                                  title="post-fit"), out / "postfit.png")
-    scan = stat.likelihood_scan(model, counts, backend=res.backend)
-    _save(plots_stat.plot_likelihood_scan(scan, interval_68=(res.mu_lo, res.mu_hi)),
-          out / "likelihood_scan.png")
-    if res.pulls:
-        _save(plots_stat.plot_pulls(res.pulls, res.constraints), out / "pulls.png")
-    if res.impacts:
-        _save(plots_stat.plot_impacts(res.impacts), out / "impacts.png")
 
 
 @app.command("toys")
