@@ -39,14 +39,15 @@ app.add_typer(cosmo_app, name="cosmo")
 
 #: (sub-app name, module) pairs; each module defines ``app: typer.Typer``.
 COMMAND_MODULES: tuple[tuple[str, str], ...] = (
+    # in pipeline order, which is the order of `rediscovery higgs --help`
     ("higgs", "rediscovery.higgs.commands.data"),
-    ("higgs", "rediscovery.higgs.commands.pipeline"),
-    ("cosmo", "rediscovery.cosmo.commands.cmb"),
-    ("higgs", "rediscovery.higgs.commands.systematics"),
     ("higgs", "rediscovery.higgs.commands.features"),
-    ("higgs", "rediscovery.higgs.commands.stat"),
-    ("cosmo", "rediscovery.cosmo.commands.sn"),
     ("higgs", "rediscovery.higgs.commands.models"),
+    ("higgs", "rediscovery.higgs.commands.stat"),
+    ("higgs", "rediscovery.higgs.commands.systematics"),
+    ("higgs", "rediscovery.higgs.commands.pipeline"),
+    ("cosmo", "rediscovery.cosmo.commands.sn"),
+    ("cosmo", "rediscovery.cosmo.commands.cmb"),
 )
 
 
