@@ -358,9 +358,12 @@ def apply_systematics(
     take = None if n_removed == 0 else np.flatnonzero(keep)
     data = {}
     for c in src.columns:
-        col = new[c] if c in new else src[c].array
-        data[c] = (col.copy() if take is None else col.take(take)) if c not in new else (
-            col if take is None else col[take])
+        if c in new:
+            arr = new[c]
+            data[c] = arr if take is None else arr[take]
+        else:
+            ext = src[c].array
+            data[c] = ext.copy() if take is None else ext.take(take)
     out = pd.DataFrame(data, index=pd.RangeIndex(n_in - n_removed), copy=False)
 
     if recompute_derived and len(out):

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from rediscovery.core.files import write_json
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+
+    from rediscovery.higgs.syst_training import ClassifierScorer
 
 app = typer.Typer()
 log = logging.getLogger(__name__)
@@ -47,22 +54,26 @@ def alter(
                f"re-applied selection, {out.attrs['n_jets_removed']} jets dropped)")
 
 
-def _save_fig(ax, path: Path) -> None:  # type: ignore[no-untyped-def]
+def _save_fig(ax: Axes, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from rediscovery.core.files import atomic_path
 
     fig = ax.figure
+    if not isinstance(fig, Figure):  # a SubFigure cannot be saved on its own
+        raise TypeError(f"cannot save {path}: the axes are on a {type(fig).__name__}, "
+                        "not a top-level Figure")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=120)
     plt.close(fig)
 
 
-def _scorer_for(model_dir: Path):  # type: ignore[no-untyped-def]
+def _scorer_for(model_dir: Path) -> tuple[ClassifierScorer, list[str]]:
     from rediscovery.higgs.models import load_model
     from rediscovery.higgs.syst_training import ClassifierScorer
 
@@ -71,7 +82,7 @@ def _scorer_for(model_dir: Path):  # type: ignore[no-untyped-def]
     return ClassifierScorer(model=model, features=feats), feats
 
 
-def _with_features(df, feats):  # type: ignore[no-untyped-def]
+def _with_features(df: pd.DataFrame, feats: list[str]) -> pd.DataFrame:
     """Add the DER_/NEW_ columns a model needs (DER_mass_MMC only if it is one of them)."""
     from rediscovery.higgs import features as fe
 
