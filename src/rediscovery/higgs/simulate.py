@@ -531,45 +531,83 @@ def _generate_truth(rng, n, proc: _Proc, nuis) -> _Truth:
 def _detector(
     rng, t: _Truth, nuis: Mapping[str, float]
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Smear, reconstruct MET and ΣE_T, apply the selection. Returns (PRI columns, pass mask)."""
+    """Smear, reconstruct MET and ΣE_T, apply the selection.
+
+    Returns (PRI columns of the *selected* events only, in batch order; pass mask over the
+    batch). The τ_h and lepton are smeared first and the selection cuts that do not depend on
+    the nuisances (lepton p_T and |η|, τ_h |η|, ΔR, ``t.ok``) are applied before the jets, MET
+    and ΣE_T are built, so that work is spent only on events that can still pass. The random
+    numbers of the jets are then drawn for the same events whatever the nuisances, which keeps
+    the common random numbers of the shifted/nominal yield ratio exact.
+    """
     det, sel = DETECTOR, SELECTION
     n = t.nu_x.shape[0]
     ang = det.angle_resolution
 
     tau_pt, tau_eta, tau_phi = _p_to_ptetaphi(*t.tau[1:])
-    tau_pt = tau_pt * rng.normal(1.0, det.tau_pt_resolution, n) * nuis["tes"]
+    tau_pt = tau_pt * rng.normal(1.0, det.tau_pt_resolution, n)
     tau_eta = tau_eta + rng.normal(0.0, ang, n)
     tau_phi = _wrap(tau_phi + rng.normal(0.0, ang, n))
     lep_pt, lep_eta, lep_phi = _p_to_ptetaphi(*t.lep[1:])
     lep_pt = lep_pt * rng.normal(1.0, det.lep_pt_resolution, n)
     lep_eta = lep_eta + rng.normal(0.0, ang, n)
     lep_phi = _wrap(lep_phi + rng.normal(0.0, ang, n))
+    dphi = _wrap(tau_phi - lep_phi)
+    deltar = np.hypot(tau_eta - lep_eta, dphi)
+    # cuts independent of the nuisances (τ energy scale enters only the τ_h p_T cut below)
+    pre = np.flatnonzero(
+        t.ok
+        & (np.abs(tau_eta) < sel.tau_eta_max)
+        & (lep_pt > sel.lep_pt_min) & (np.abs(lep_eta) < sel.lep_eta_max)
+        & (deltar > sel.deltar_min)
+    )
+    tau_pt, tau_eta, tau_phi, lep_pt, lep_eta, lep_phi = _take(
+        pre, tau_pt, tau_eta, tau_phi, lep_pt, lep_eta, lep_phi)
+    tau_pt = tau_pt * nuis["tes"]
+    jpt_true, jeta, jphi, soft_x, soft_y = _take(
+        pre, t.jet_pt, t.jet_eta, t.jet_phi, t.soft_x, t.soft_y)
+    m = pre.size
 
     # jets: resolution N/pT ⊕ S/√pT ⊕ C, scaled by the jet energy scale
-    jpt_true = t.jet_pt
     safe = np.maximum(jpt_true, 1.0)
     rel = np.sqrt((det.jet_noise / safe) ** 2 + det.jet_stochastic**2 / safe + det.jet_constant**2)
     jpt = jpt_true * np.maximum(1.0 + rel * rng.standard_normal(jpt_true.shape), 0.0) * nuis["jes"]
     # jet directions are taken as measured: a 0.01 smearing is invisible next to the jet
     # energy resolution and would cost two normal deviates per parton
-    jeta, jphi = t.jet_eta, t.jet_phi
     in_calo = np.abs(jeta) < _JET_ETA_LOST
     reco = in_calo & (jpt > sel.jet_pt_reco_min) & (np.abs(jeta) < sel.jet_eta_max)
     counted = reco & (jpt > sel.jet_pt_min)
+    ok = tau_pt > sel.tau_pt_min
+    if t.is_b is not None:
+        tag = (
+            t.is_b[pre] & reco & (jpt > sel.btag_pt_min) & (np.abs(jeta) < sel.btag_eta_max)
+            & (rng.uniform(0.0, 1.0, jpt.shape) < sel.btag_efficiency)
+        )
+        ok &= _rowsum(tag.astype(np.int8)) == 0
+    # the soft-term resolution draws are made for all m events (fixed stream), then everything
+    # that remains is computed for the selected events only
+    ue_sumet = rng.gamma(det.ue_sumet_shape, det.ue_sumet_scale, m)
+    soft_noise = rng.standard_normal((2, m))
+    keep = np.flatnonzero(ok)
+    (tau_pt, tau_eta, tau_phi, lep_pt, lep_eta, lep_phi, jpt_true, jpt, jeta, jphi, reco,
+     counted, in_calo, soft_x, soft_y, ue_sumet) = _take(
+        keep, tau_pt, tau_eta, tau_phi, lep_pt, lep_eta, lep_phi, jpt_true, jpt, jeta, jphi,
+        reco, counted, in_calo, soft_x, soft_y, ue_sumet)
+    noise_x, noise_y = soft_noise[0][keep], soft_noise[1][keep]
+
     # partons below the jet threshold but inside the calorimeter join the soft term
     soft_jet = in_calo & ~reco & (jpt_true > 0)
     cphi, sphi = np.cos(jphi), np.sin(jphi)
-    soft_x = t.soft_x + _rowsum(np.where(soft_jet, jpt * cphi, 0.0))
-    soft_y = t.soft_y + _rowsum(np.where(soft_jet, jpt * sphi, 0.0))
+    soft_x = soft_x + _rowsum(np.where(soft_jet, jpt * cphi, 0.0))
+    soft_y = soft_y + _rowsum(np.where(soft_jet, jpt * sphi, 0.0))
     soft_sumet = _rowsum(np.where(soft_jet, jpt, 0.0))
-    ue_sumet = rng.gamma(det.ue_sumet_shape, det.ue_sumet_scale, n)
     jet_sumet = _rowsum(np.where(reco, jpt, 0.0))
     sumet = tau_pt + lep_pt + jet_sumet + soft_sumet + np.hypot(soft_x, soft_y) + ue_sumet
 
     # soft term resolution k √ΣE_T (+ the soft_met nuisance, extra Gaussian σ in GeV)
     sigma = np.sqrt(det.met_resolution**2 * sumet + nuis["soft_met"] ** 2)
-    soft_x = soft_x + sigma * rng.standard_normal(n)
-    soft_y = soft_y + sigma * rng.standard_normal(n)
+    soft_x = soft_x + sigma * noise_x
+    soft_y = soft_y + sigma * noise_y
     met_x = -(tau_pt * np.cos(tau_phi) + lep_pt * np.cos(lep_phi) + soft_x
               + _rowsum(np.where(reco, jpt * cphi, 0.0)))
     met_y = -(tau_pt * np.sin(tau_phi) + lep_pt * np.sin(lep_phi) + soft_y
@@ -582,21 +620,8 @@ def _detector(
     lead = njet >= 1
     sub = njet >= 2
 
-    dphi = _wrap(tau_phi - lep_phi)
-    deltar = np.hypot(tau_eta - lep_eta, dphi)
-    ok = (
-        t.ok
-        & (tau_pt > sel.tau_pt_min) & (np.abs(tau_eta) < sel.tau_eta_max)
-        & (lep_pt > sel.lep_pt_min) & (np.abs(lep_eta) < sel.lep_eta_max)
-        & (deltar > sel.deltar_min)
-    )
-    if t.is_b is not None:
-        tag = (
-            t.is_b & reco & (jpt > sel.btag_pt_min) & (np.abs(jeta) < sel.btag_eta_max)
-            & (rng.uniform(0.0, 1.0, jpt.shape) < sel.btag_efficiency)
-        )
-        ok &= _rowsum(tag.astype(np.int8)) == 0
-
+    passed = np.zeros(n, bool)
+    passed[pre[keep]] = True
     nan = np.nan
     cols = {
         "PRI_tau_pt": tau_pt,
@@ -617,7 +642,7 @@ def _detector(
         "PRI_jet_subleading_phi": np.where(sub, phi2, nan),
         "PRI_jet_all_pt": _rowsum(cpt),
     }
-    return cols, ok
+    return cols, passed
 
 
 _SHAPE_NUISANCES = ("tes", "jes", "soft_met")
@@ -670,20 +695,22 @@ def _generate_selected(
         cols, ok = _detector(rng, truth, nuis)
         if not shifted:
             ok_nom = ok
+        # ``cols`` hold the selected events in batch order: the first k of them are the
+        # first k events of the batch that pass
         if stop_on_nominal:
             nom_idx = np.flatnonzero(ok_nom)
             end = nom_idx[need - 1] + 1 if nom_idx.size >= need else batch
-            idx = np.flatnonzero(ok[:end])
+            k = int(np.count_nonzero(ok[:end]))
             have += min(nom_idx.size, need)
         else:
-            idx = np.flatnonzero(ok)[:need]
-            have += idx.size
+            k = min(int(np.count_nonzero(ok)), need)
+            have += k
         tried += batch
         passed += int(ok.sum())
         passed_nom += int(ok_nom.sum())
         eff = max((passed_nom if stop_on_nominal else passed) / tried, 1e-3)
-        if idx.size:
-            chunks.append({c: cols[c][idx] for c in PRI_COLUMNS})
+        if k:
+            chunks.append({c: cols[c][:k] for c in PRI_COLUMNS})
     log.debug("%s: %d events, selection efficiency %.3f", proc.name, n, eff)
     return _Batches(chunks, passed, passed_nom)
 
@@ -791,32 +818,49 @@ def _allocate(n: int, shares: np.ndarray) -> np.ndarray:
 
 
 def _assemble(
-    parts: list[tuple[_Proc, list[dict[str, np.ndarray]], float]], rng: np.random.Generator
+    parts: list[tuple[_Proc, list[dict[str, np.ndarray]], float]],
+    rng: np.random.Generator,
+    n_threads: int | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Shuffle the events of all processes into one table numbered 0..N-1.
 
-    Each chunk is scattered straight to its shuffled rows of the float64 output columns (one
-    pass, no intermediate concatenation). Returns the table and, per row, the index in
+    Each chunk is scattered straight to its shuffled rows of the output columns (one pass, no
+    intermediate concatenation); the 17 columns are independent and are filled on up to
+    ``n_threads`` threads (NumPy releases the GIL in the scatter and the cast), so the result
+    does not depend on the thread count. Returns the table and, per row, the index in
     ``parts`` of its sub-process.
     """
     n = sum(len(ch["PRI_tau_pt"]) for _, chunks, _ in parts for ch in chunks)
     perm = rng.permutation(n)  # row j of the table is event perm[j] of the concatenation
     dest = np.empty(n, dtype=np.int64)
     dest[perm] = np.arange(n)
-    # one (17, n) block, shuffled in the working precision (half the memory traffic of the
-    # random-access scatter), then widened to float64; pandas keeps it without a copy
-    block32 = np.empty((len(PRI_COLUMNS), n), dtype=np.float32)
     part_of = np.empty(n, dtype=np.int16)
+    pieces = []  # (destination rows, chunk)
     start = 0
     for k, (_, chunks, _) in enumerate(parts):
         for ch in chunks:
             rows = dest[start:start + len(ch["PRI_tau_pt"])]
-            for j, c in enumerate(PRI_COLUMNS):
-                block32[j, rows] = ch[c]
             part_of[rows] = k
+            pieces.append((rows, ch))
             start += len(rows)
-    block = block32.astype(np.float64)
-    del block32
+    # one (17, n) float64 block; each column is shuffled in the working precision (half the
+    # memory traffic of the random-access scatter), then widened; pandas keeps it without a copy
+    block = np.empty((len(PRI_COLUMNS), n), dtype=np.float64)
+
+    def fill(j):
+        c = PRI_COLUMNS[j]
+        col32 = np.empty(n, dtype=np.float32)
+        for rows, ch in pieces:
+            col32[rows] = ch[c]
+        block[j] = col32
+
+    workers = n_threads if n_threads is not None else min(2, os.cpu_count() or 1)
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(fill, range(len(PRI_COLUMNS))))
+    else:
+        for j in range(len(PRI_COLUMNS)):
+            fill(j)
     for c in PHI_COLUMNS:  # wrap again in double precision: float32(π) > π
         x = block[PRI_COLUMNS.index(c)]
         x[x > np.pi] -= 2 * np.pi
@@ -888,7 +932,7 @@ def simulate_events(
     counts = _allocate(int(n_events), np.array([shares[p.name] for p in procs], dtype=float))
     gen_rng, shuffle_rng = rng.spawn(2)
     parts = _generate_processes(gen_rng, procs, counts, nuis, n_threads)
-    df, part_of = _assemble(parts, shuffle_rng)
+    df, part_of = _assemble(parts, shuffle_rng, n_threads)
     # w = μ T_p R_p / N_p, with R_p the yield ratio of shifted to nominal detector (1 at nominal)
     weight = np.array([
         _yield(p, mu, nuis) * ratio / sum(len(ch["PRI_tau_pt"]) for ch in chunks)
@@ -979,7 +1023,7 @@ def simulate_pseudo_data(
     ratios = {p.name: r for p, _, r in parts}
     expected = {k: v * ratios.get(k, 1.0) for k, v in nominal_expected.items()}
     if parts:
-        df, _ = _assemble(parts, shuffle_rng)
+        df, _ = _assemble(parts, shuffle_rng, n_threads)
     else:
         df = pd.DataFrame(
             {EVENT_ID: np.zeros(0, np.int64), **{c: np.zeros(0) for c in PRI_COLUMNS}}
