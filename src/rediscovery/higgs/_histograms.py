@@ -41,6 +41,7 @@ def _require(df: pd.DataFrame, cols: list[str], what: str) -> None:
 
 def model_from_scores(scores: pd.DataFrame, *, edges: np.ndarray | None = None,
                       min_bkg: float = 10.0, max_bins: int = 20, n_candidates: int = 200,
+                      max_rel_stat: float | None = None,
                       mc_stat: bool = True) -> tuple[BinnedModel, BinningResult | None]:
     """Histogram MC scores into a :class:`BinnedModel` (binning chosen unless ``edges``).
 
@@ -51,7 +52,7 @@ def model_from_scores(scores: pd.DataFrame, *, edges: np.ndarray | None = None,
         (1 signal, 0 background) and optionally ``Process`` (backgrounds are split by it).
     edges
         Fixed bin edges; default: :func:`~rediscovery.higgs.stat.choose_binning`.
-    min_bkg, max_bins, n_candidates
+    min_bkg, max_bins, n_candidates, max_rel_stat
         Passed to ``choose_binning``.
     mc_stat
         Add the Barlow–Beeston-lite MC-statistics factors (sums of squared weights).
@@ -75,7 +76,8 @@ def model_from_scores(scores: pd.DataFrame, *, edges: np.ndarray | None = None,
     binning = None
     if edges is None:
         binning = choose_binning(s[sig], w[sig], s[~sig], w[~sig], min_bkg=min_bkg,
-                                 max_bins=max_bins, n_candidates=n_candidates)
+                                 max_bins=max_bins, n_candidates=n_candidates,
+                                 max_rel_stat=max_rel_stat)
         edges = binning.edges
     edges = np.asarray(edges, dtype=float)
     clipped = np.clip(s, edges[0], edges[-1])

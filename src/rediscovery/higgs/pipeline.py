@@ -94,6 +94,8 @@ class HiggsRunConfig(BaseModel):
     min_bkg_per_bin: float = Field(default=10.0, gt=0,
                                    description="min. expected background per bin")
     max_bins: int = Field(default=20, ge=1)
+    max_rel_stat: float | None = Field(
+        default=0.2, gt=0, description="max. relative MC-stat. uncertainty of bkg per bin")
 
 
 def _hidden_mu(cfg: HiggsRunConfig) -> float:
@@ -169,13 +171,20 @@ def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
     from rediscovery.higgs.models.workflow import score_events
 
     scores = pd.read_parquet(inputs["scores"])
-    test = scores[scores[SET].astype(str) == "test"].reset_index(drop=True)
-    if test.empty:
-        raise InputError("no events of the 'test' split", path=inputs["scores"], column=SET)
-    # MC weights are normalised to the HiggsML luminosity; the templates must describe the
-    # pseudo-data's luminosity (known to the analysis, unlike μ)
-    test[WEIGHT] = test[WEIGHT].to_numpy(dtype=float) * cfg.lumi_factor
-    test.to_parquet(out / "mc_scores.parquet", index=False)
+    parts = {}
+    for name in ("valid", "test"):
+        part = scores[scores[SET].astype(str) == name].reset_index(drop=True)
+        if part.empty:
+            raise InputError(f"no events of the {name!r} split", path=inputs["scores"],
+                             column=SET)
+        # MC weights are normalised to the HiggsML luminosity; the templates must describe
+        # the pseudo-data's luminosity (known to the analysis, unlike μ)
+        part[WEIGHT] = part[WEIGHT].to_numpy(dtype=float) * cfg.lumi_factor
+        parts[name] = part
+    # templates from the test split; the binning is optimised on the independent valid split
+    parts["test"].to_parquet(out / "mc_scores.parquet", index=False)
+    parts["valid"].to_parquet(out / "binning_scores.parquet", index=False)
+    test = parts["test"]
     model = load_model(inputs["model"])
     observed = read_events(inputs["observed"])
     score_events(model, observed).to_parquet(out / "observed_scores.parquet", index=False)
@@ -189,7 +198,8 @@ def stage_fit(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[s
     sf = fit_scores(pd.read_parquet(inputs["mc_scores"]),
                     pd.read_parquet(inputs["observed_scores"]), backend=cfg.backend,
                     min_bkg=cfg.min_bkg_per_bin, max_bins=cfg.max_bins,
-                    source=inputs["mc_scores"])
+                    max_rel_stat=cfg.max_rel_stat, source=inputs["mc_scores"],
+                    binning_scores=pd.read_parquet(inputs["binning_scores"]))
     write_fit(sf, out)
     if not sf.payload["converged"]:
         raise ConvergenceError(f"fit did not converge ({'; '.join(sf.result.messages)}); "
@@ -206,6 +216,7 @@ STAGES: dict[str, tuple[StageFunction, dict[str, str]]] = {
     "evaluate": (stage_evaluate, {"model": "train/model", "scores": "train/scores.parquet",
                                   "observed": "features/observed.parquet"}),
     "fit": (stage_fit, {"mc_scores": "evaluate/mc_scores.parquet",
+                        "binning_scores": "evaluate/binning_scores.parquet",
                         "observed_scores": "evaluate/observed_scores.parquet"}),
 }
 
@@ -213,7 +224,7 @@ _OUTPUTS = {
     "simulate": ["mc.parquet", "observed.parquet", "truth.json"],
     "features": ["mc.parquet", "observed.parquet"],
     "train": ["metrics.json", "scores.parquet", "model"],
-    "evaluate": ["mc_scores.parquet", "observed_scores.parquet"],
+    "evaluate": ["mc_scores.parquet", "binning_scores.parquet", "observed_scores.parquet"],
     "fit": ["fit.json"],
 }
 

@@ -49,6 +49,8 @@ def fit_scores(
     max_bins: int = 20,
     cross_check: bool = True,
     source: str | Path | None = None,
+    binning_scores: pd.DataFrame | None = None,
+    max_rel_stat: float | None = None,
 ) -> ScoreFit:
     """Fit μ to the observed classifier scores with templates from the MC scores.
 
@@ -67,6 +69,13 @@ def fit_scores(
         Repeat the central fit (μ̂, q0) with the other back-end and record the agreement.
     source
         Name of the scores file, for error messages.
+    binning_scores
+        An independent MC sample (same columns as ``mc``) on which the binning is optimised.
+        Optimising the bins on the template sample itself picks edges where the background
+        MC fluctuated low, which biases μ̂ upwards when the MC is small; ``higgs run`` passes
+        the classifier's validation split here and builds the templates from the test split.
+    max_rel_stat
+        Maximum relative MC-statistical uncertainty of the background per bin (binning).
 
     Returns
     -------
@@ -80,7 +89,16 @@ def fit_scores(
         raise InputError(f"observed table lacks column 'score' (found {list(observed.columns)})",
                          column="score")
     try:
-        model, binning = stat.model_from_scores(mc, min_bkg=min_bkg, max_bins=max_bins)
+        edges = None
+        binning = None
+        if binning_scores is not None:
+            _, binning = stat.model_from_scores(binning_scores, min_bkg=min_bkg,
+                                                max_bins=max_bins, max_rel_stat=max_rel_stat)
+            assert binning is not None
+            edges = binning.edges
+        model, own = stat.model_from_scores(mc, edges=edges, min_bkg=min_bkg,
+                                            max_bins=max_bins, max_rel_stat=max_rel_stat)
+        binning = binning or own
     except InputError as exc:
         raise InputError(str(exc), path=source) from exc
     assert model.edges is not None
