@@ -27,11 +27,12 @@ def hep_style(experiment: str = "ATLAS") -> None:
     plt.style.use(getattr(mplhep.style, experiment))
 
 
-def savefig(fig: Any, path: str | os.PathLike[str], *, dpi: int = 120, close: bool = True) -> Path:
+def savefig(fig: Any, path: str | os.PathLike[str], *, dpi: int = 120, close: bool = True,
+            bbox_inches: str | None = "tight") -> Path:
     """Save a matplotlib figure atomically (PNG, PDF or SVG by suffix) and optionally close it."""
     p = Path(path)
     with atomic_path(p) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=p.suffix.lstrip(".") or "png")
+        fig.savefig(tmp, dpi=dpi, bbox_inches=bbox_inches, format=p.suffix.lstrip(".") or "png")
     if close:
         import matplotlib.pyplot as plt
 

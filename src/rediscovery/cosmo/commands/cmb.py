@@ -239,9 +239,8 @@ def _plots(fit: Any, data: Any, out: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    from rediscovery.core.files import atomic_path
+    from rediscovery.core.plotting import savefig
     from rediscovery.cosmo.cmb.plots import plot_spectrum_fit
     from rediscovery.cosmo.plots import plot_trace, triangle_plot
 
@@ -254,6 +253,4 @@ def _plots(fit: Any, data: Any, out: Path) -> None:
         "cmb_trace.png": plot_trace(fit.result),
     }
     for name, fig in figs.items():
-        with atomic_path(out / name) as tmp:
-            fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-        plt.close(fig)
+        savefig(fig, out / name, dpi=110)

@@ -135,9 +135,9 @@ def validate_sim(
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     from rediscovery.core.files import atomic_path, write_json
+    from rediscovery.core.plotting import savefig
     from rediscovery.higgs.plots import plot_validation_grid
     from rediscovery.higgs.schema import LABEL, WEIGHT
     from rediscovery.higgs.simulate import simulate_events
@@ -184,9 +184,7 @@ def validate_sim(
     for lab, name in ((1, "signal"), (0, "background")):
         fig = plot_validation_grid(sim, ref, lab, ks=ks_by_class[name])
         path = out / f"validation_{name}.png"
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=110, format="png")
-        plt.close(fig)
+        savefig(fig, path, dpi=110, bbox_inches=None)
         written.append(path)
 
     rt = Table(title="weighted Kolmogorov–Smirnov distance, simulation vs HiggsML sample")

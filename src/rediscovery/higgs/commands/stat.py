@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import typer
 
 from rediscovery.core.errors import ConvergenceError, InputError
 from rediscovery.core.files import atomic_path, write_json
+from rediscovery.core.plotting import savefig
 
 app = typer.Typer()
 log = logging.getLogger(__name__)
@@ -33,14 +33,6 @@ def _read_table(path: Path, what: str) -> pd.DataFrame:
 
 def _nan_to_none(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
-
-
-def _save(fig: Any, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
 
 
 @app.command("fit")
@@ -119,7 +111,7 @@ def toys_command(
                           "q0": res.q0, "converged": res.converged})
     with atomic_path(out / "toys.parquet") as tmp:
         table.to_parquet(tmp)
-    _save(plots_stat.plot_toy_pulls(res), out / "toy_pulls.png")
+    savefig(plots_stat.plot_toy_pulls(res), out / "toy_pulls.png")
     cov, cov_e = res.coverage
     pw, pw_e = res.pull_width
     typer.echo(f"{res.n_converged}/{res.n_toys} toys: coverage {cov:.3f} ± {cov_e:.3f} "

@@ -58,19 +58,16 @@ def _save_fig(ax: Axes, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
-    from rediscovery.core.files import atomic_path
+    from rediscovery.core.plotting import savefig
 
     fig = ax.figure
     if not isinstance(fig, Figure):  # a SubFigure cannot be saved on its own
         raise TypeError(f"cannot save {path}: the axes are on a {type(fig).__name__}, "
                         "not a top-level Figure")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=120)
-    plt.close(fig)
+    savefig(fig, path, dpi=120, bbox_inches=None)
 
 
 def _scorer_for(model_dir: Path) -> tuple[ClassifierScorer, list[str]]:
