@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 
 import pandas as pd
@@ -29,10 +28,6 @@ def _read_table(path: Path, what: str) -> pd.DataFrame:
     except Exception as exc:  # pyarrow/pandas parse errors -> one clear message
         raise InputError(f"cannot read {what} table: {exc}", path=path) from exc
     raise InputError(f"unknown {what} format {suffix!r}: expected .parquet or .csv", path=path)
-
-
-def _nan_to_none(x: float) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
 
 
 @app.command("fit")
