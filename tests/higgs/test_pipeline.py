@@ -10,9 +10,10 @@ from rediscovery.cli import main
 from rediscovery.core.errors import ConfigError
 from rediscovery.higgs.pipeline import HiggsRunConfig, run_pipeline
 
-# small and fast: 20k MC events, pseudo-data at 5% of the HiggsML luminosity (~20k events)
+# small and fast: 20k MC events, 40k template events, pseudo-data at 5% of the HiggsML
+# luminosity (~20k events)
 SMALL = {
-    "seed": 3, "events": 20000, "lumi_factor": 0.05, "n_bootstrap": 5,
+    "seed": 3, "events": 20000, "template_events": 40000, "lumi_factor": 0.05, "n_bootstrap": 5,
     "model_params": {"n_estimators": 40, "max_depth": 3}, "max_bins": 8,
 }
 
@@ -42,6 +43,33 @@ def test_run_writes_the_results_contract(finished_run):
     assert (out / "simulate" / "truth.json").exists()
     for st in manifest["stages"].values():
         assert not any("truth" in p for p in st["inputs"])
+
+
+def test_templates_are_a_separate_yield_proportional_sample(finished_run):
+    import numpy as np
+    import pandas as pd
+
+    from rediscovery.higgs.simulate import BACKGROUND_TOTAL, SIGNAL_TOTAL
+
+    out, _ = finished_run
+    ev = out / "evaluate"
+    tpl, binning = (pd.read_parquet(ev / f) for f in ("mc_scores.parquet",
+                                                        "binning_scores.parquet"))
+    # two disjoint halves of the 40k-event template sample (not the training MC)
+    assert len(tpl) + len(binning) == SMALL["template_events"]
+    assert abs(len(tpl) - len(binning)) < 0.02 * SMALL["template_events"]
+    assert not set(tpl["EventId"]) & set(binning["EventId"])
+    lumi = SMALL["lumi_factor"]
+    for half in (tpl, binning):  # each half alone describes the data luminosity
+        sig = half["Label"] == 1
+        assert half.loc[sig, "Weight"].sum() == pytest.approx(SIGNAL_TOTAL * lumi, rel=0.05)
+        assert half.loc[~sig, "Weight"].sum() == pytest.approx(BACKGROUND_TOTAL * lumi,
+                                                               rel=0.02)
+        # background processes are sampled in proportion to their yields: one weight for all
+        w = half.loc[~sig].groupby("Process", observed=True)["Weight"].mean()
+        assert w.max() / w.min() < 1.2, w
+    # 4 % signal events (binomial error on 20k events: 0.14 %)
+    assert np.mean(tpl["Label"] == 1) == pytest.approx(0.04, abs=0.006)
 
 
 def test_rerun_skips_and_force_reruns_downstream(finished_run, caplog):

@@ -5,18 +5,32 @@
 ========== ======================================= =========================================
 stage      reads                                   writes (in ``<run>/<stage>/``)
 ========== ======================================= =========================================
-simulate   (config only)                           ``mc.parquet`` (labelled, weighted MC),
+simulate   (config only)                           ``mc.parquet`` (labelled, weighted MC for
+                                                   training), ``templates.parquet`` (a larger
+                                                   MC sample for the fit templates),
                                                    ``observed.parquet`` (pseudo-data),
                                                    ``truth.json`` (hidden μ; never read here)
-features   ``simulate/mc.parquet``,                ``mc.parquet``, ``observed.parquet`` with
-           ``simulate/observed.parquet``           the ``DER_*`` and ``NEW_*`` columns
+features   ``simulate/{mc,templates,observed}``    the same three tables with the ``DER_*``
+                                                   and ``NEW_*`` columns
 train      ``features/mc.parquet``                 ``model/`` (library format + JSON),
                                                    ``metrics.json``, ``scores.parquet``
-evaluate   ``train/model``, ``train/scores``,      ``mc_scores.parquet`` (test split, weights
-           ``features/observed.parquet``           scaled to the data luminosity),
+evaluate   ``train/model``,                        ``mc_scores.parquet`` (template half),
+           ``features/templates.parquet``,         ``binning_scores.parquet`` (binning half;
+           ``features/observed.parquet``           weights scaled to the data luminosity),
                                                    ``observed_scores.parquet``
 fit        ``evaluate/*.parquet``                  ``fit.json``, ``workspace.json``, plots
 ========== ======================================= =========================================
+
+The fit templates do not come from the classifier's training sample: that sample has 34 %
+signal (good for training) and only ~80k W+jets events per 200k, each standing for ~13 data
+events in a test split, while the pseudo-data at the HiggsML luminosity hold ~356k W+jets
+events. Templates that coarse dominate the interval and, because the Barlow–Beeston-lite
+Gaussian treatment of MC statistics is poor for bins of a few heavily weighted events, biased
+μ̂ upwards (5 unblinded runs: pulls −0.5 … +3.1). The template sample instead has background
+events in proportion to their expected yields (weights ≈ 0.9 data events per event in each half
+at the default 1,000,000 events) and 4 % signal; one random half optimises the binning, the
+other half gives the templates (optimising the edges on the templates themselves would pick
+downward fluctuations of the background).
 
 then ``results.json`` (the results contract) and ``report.html`` at the top of the run.
 
@@ -44,7 +58,7 @@ from rediscovery.core.errors import ConfigError, ConvergenceError, InputError
 from rediscovery.core.files import write_json
 from rediscovery.core.report import write_report
 from rediscovery.core.runs import Run
-from rediscovery.higgs.schema import SET, WEIGHT
+from rediscovery.higgs.schema import WEIGHT
 
 __all__ = [
     "STAGES",
@@ -56,6 +70,7 @@ __all__ = [
     "stage_fit",
     "stage_simulate",
     "stage_train",
+    "template_count_shares",
 ]
 
 log = logging.getLogger(__name__)
@@ -74,7 +89,10 @@ class HiggsRunConfig(BaseModel):
 
     seed: int = Field(default=1, description="master seed of every random step")
     events: int = Field(default=200_000, ge=3_000,
-                        description="simulated MC events (all processes)")
+                        description="simulated MC events for training (all processes)")
+    template_events: int = Field(
+        default=1_000_000, ge=10_000,
+        description="events of the separate MC sample for the fit templates and binning")
     lumi_factor: float = Field(default=1.0, gt=0,
                                description="pseudo-data luminosity / HiggsML's")
     mu_true: float | None = Field(default=None, ge=0,
@@ -98,6 +116,30 @@ class HiggsRunConfig(BaseModel):
         default=0.2, gt=0, description="max. relative MC-stat. uncertainty of bkg per bin")
 
 
+#: Fraction of signal events in the template sample (the background processes share the rest
+#: in proportion to their expected yields); VBF gets a quarter of it, above its 9 % of the
+#: signal yield, because it populates the highest-score bins.
+TEMPLATE_SIGNAL_FRACTION = 0.04
+
+
+def template_count_shares(signal_fraction: float = TEMPLATE_SIGNAL_FRACTION) -> dict[str, float]:
+    """Event shares per sub-process of the template sample (see :func:`simulate_events`).
+
+    Background sub-processes get events in proportion to their expected yields, so every
+    background event carries about the same weight and no process is represented by a few
+    heavily weighted events (W+jets has 87 % of the background yield but only 40 % of the
+    training sample's events).
+    """
+    from rediscovery.higgs.simulate import PROCESS_YIELDS
+
+    signal = ("ggH", "VBFH")  # the simulator's signal sub-processes
+    bkg = {k: v for k, v in PROCESS_YIELDS.items() if k not in signal}
+    total = sum(bkg.values())
+    shares = {k: (1 - signal_fraction) * v / total for k, v in bkg.items()}
+    shares.update({"ggH": 0.75 * signal_fraction, "VBFH": 0.25 * signal_fraction})
+    return shares
+
+
 def _hidden_mu(cfg: HiggsRunConfig) -> float:
     if cfg.mu_true is not None:
         return float(cfg.mu_true)
@@ -115,12 +157,19 @@ def stage_simulate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
 
     mc = simulate_events(cfg.events, seed=np.random.default_rng([cfg.seed, 1]))
     write_events(mc, out / "mc.parquet")
+    del mc
+    templates = simulate_events(cfg.template_events, seed=np.random.default_rng([cfg.seed, 3]),
+                                count_shares=template_count_shares())
+    write_events(templates, out / "templates.parquet")
+    n_templates = len(templates)
+    del templates
     data, truth = simulate_pseudo_data(
         lumi_factor=cfg.lumi_factor, mu=_hidden_mu(cfg), seed=np.random.default_rng([cfg.seed, 2])
     )
     write_events(data, out / "observed.parquet")
     write_json(out / "truth.json", truth)
-    return {"mc_events": len(mc), "observed_events": len(data)}
+    return {"mc_events": cfg.events, "template_events": n_templates,
+            "observed_events": len(data)}
 
 
 def stage_features(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
@@ -129,7 +178,7 @@ def stage_features(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
     from rediscovery.higgs.io import read_events, write_events
 
     counts = {}
-    for name in ("mc", "observed"):
+    for name in ("mc", "templates", "observed"):
         df = add_derived_features(read_events(inputs[name]), mmc=cfg.mmc)
         if cfg.new_features:
             df = add_new_features(df)
@@ -165,30 +214,31 @@ def stage_train(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict
 
 
 def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
-    """Keep the MC ``test`` split as templates and score the pseudo-data with the model."""
+    """Score the template sample and the pseudo-data; split the templates into two halves.
+
+    One random half (weights doubled) optimises the binning, the other builds the templates;
+    weights are scaled to the pseudo-data's luminosity (known to the analysis, unlike μ).
+    """
     from rediscovery.higgs.io import read_events
     from rediscovery.higgs.models import load_model
     from rediscovery.higgs.models.workflow import score_events
 
-    scores = pd.read_parquet(inputs["scores"])
-    parts = {}
-    for name in ("valid", "test"):
-        part = scores[scores[SET].astype(str) == name].reset_index(drop=True)
-        if part.empty:
-            raise InputError(f"no events of the {name!r} split", path=inputs["scores"],
-                             column=SET)
-        # MC weights are normalised to the HiggsML luminosity; the templates must describe
-        # the pseudo-data's luminosity (known to the analysis, unlike μ)
-        part[WEIGHT] = part[WEIGHT].to_numpy(dtype=float) * cfg.lumi_factor
-        parts[name] = part
-    # templates from the test split; the binning is optimised on the independent valid split
-    parts["test"].to_parquet(out / "mc_scores.parquet", index=False)
-    parts["valid"].to_parquet(out / "binning_scores.parquet", index=False)
-    test = parts["test"]
     model = load_model(inputs["model"])
+    templates = read_events(inputs["templates"])
+    if templates.empty:
+        raise InputError("the template sample has no events", path=inputs["templates"])
+    scored = score_events(model, templates)
+    del templates
+    scored[WEIGHT] = scored[WEIGHT].to_numpy(dtype=float) * (2.0 * cfg.lumi_factor)
+    binning_half = np.random.default_rng([cfg.seed, 4]).random(len(scored)) < 0.5
+    scored[~binning_half].reset_index(drop=True).to_parquet(out / "mc_scores.parquet",
+                                                             index=False)
+    scored[binning_half].reset_index(drop=True).to_parquet(out / "binning_scores.parquet",
+                                                            index=False)
     observed = read_events(inputs["observed"])
     score_events(model, observed).to_parquet(out / "observed_scores.parquet", index=False)
-    return {"mc_test_events": len(test), "observed_events": len(observed)}
+    return {"template_events": int((~binning_half).sum()),
+            "binning_events": int(binning_half.sum()), "observed_events": len(observed)}
 
 
 def stage_fit(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
@@ -211,9 +261,11 @@ def stage_fit(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[s
 STAGES: dict[str, tuple[StageFunction, dict[str, str]]] = {
     "simulate": (stage_simulate, {}),
     "features": (stage_features, {"mc": "simulate/mc.parquet",
+                                  "templates": "simulate/templates.parquet",
                                   "observed": "simulate/observed.parquet"}),
     "train": (stage_train, {"mc": "features/mc.parquet"}),
-    "evaluate": (stage_evaluate, {"model": "train/model", "scores": "train/scores.parquet",
+    "evaluate": (stage_evaluate, {"model": "train/model",
+                                  "templates": "features/templates.parquet",
                                   "observed": "features/observed.parquet"}),
     "fit": (stage_fit, {"mc_scores": "evaluate/mc_scores.parquet",
                         "binning_scores": "evaluate/binning_scores.parquet",
@@ -221,8 +273,8 @@ STAGES: dict[str, tuple[StageFunction, dict[str, str]]] = {
 }
 
 _OUTPUTS = {
-    "simulate": ["mc.parquet", "observed.parquet", "truth.json"],
-    "features": ["mc.parquet", "observed.parquet"],
+    "simulate": ["mc.parquet", "templates.parquet", "observed.parquet", "truth.json"],
+    "features": ["mc.parquet", "templates.parquet", "observed.parquet"],
     "train": ["metrics.json", "scores.parquet", "model"],
     "evaluate": ["mc_scores.parquet", "binning_scores.parquet", "observed_scores.parquet"],
     "fit": ["fit.json"],

@@ -31,7 +31,10 @@ def run_cmd(
     out: Path = typer.Option(..., "--out", help="Run directory (created; re-runs resume)."),
     config: Path | None = typer.Option(None, "--config", help="YAML file of HiggsRunConfig."),
     seed: int | None = typer.Option(None, help="Master seed (overrides the config)."),
-    events: int | None = typer.Option(None, help="Simulated MC events (overrides the config)."),
+    events: int | None = typer.Option(None, help="Simulated MC events for training "
+                                      "(overrides the config)."),
+    template_events: int | None = typer.Option(
+        None, help="Events of the template MC sample (overrides the config)."),
     model: str | None = typer.Option(None, help="xgboost | lightgbm | hgb | nn."),
     mmc: bool | None = typer.Option(None, "--mmc/--no-mmc", help="Compute DER_mass_MMC."),
     stage: list[str] = typer.Option(
@@ -51,7 +54,8 @@ def run_cmd(
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"{config}: cannot read the YAML configuration ({exc})") from exc
         data = data.get("higgs", data)
-    for key, value in {"seed": seed, "events": events, "model": model, "mmc": mmc}.items():
+    for key, value in {"seed": seed, "events": events, "template_events": template_events,
+                       "model": model, "mmc": mmc}.items():
         if value is not None:
             data[key] = value
     try:

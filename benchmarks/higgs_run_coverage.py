@@ -1,0 +1,74 @@
+"""Closure of the whole Higgs chain: unblinded pulls of `rediscovery higgs run` over seeds.
+
+Usage::
+
+    python benchmarks/higgs_run_coverage.py --seeds 1-20 --out /tmp/coverage [--events N]
+        [--template-events N] [--lumi L]
+
+Each seed is one complete, independent analysis (new training MC, new template MC, new
+pseudo-data with a hidden μ ~ U(0.5, 1.5), new classifier, new binning and fit), run through
+:func:`rediscovery.higgs.pipeline.run_pipeline` exactly as the CLI does. The script then reads
+each run's ``truth.json`` (as ``rediscovery unblind`` does) and prints per seed the true μ, μ̂,
+the 68 % interval, the pull (μ̂ − μ)/σ (σ: the half-width of the interval on the side of the
+truth), and at the end the coverage of the 68 % intervals (binomial error) and the mean and
+width of the pulls. A correct chain gives coverage ≈ 0.68, mean ≈ 0, width ≈ 1. About 45 s per
+seed on 2 idle cores at the defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rediscovery.higgs.pipeline import HiggsRunConfig, run_pipeline
+
+
+def _seeds(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        out.extend(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", default="1-10", help="e.g. 1-20 or 1,4,7")
+    ap.add_argument("--out", type=Path, required=True, help="folder of the run directories")
+    ap.add_argument("--events", type=int, default=None)
+    ap.add_argument("--template-events", type=int, default=None)
+    ap.add_argument("--lumi", type=float, default=None)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    overrides = {k: v for k, v in {"events": args.events, "template_events":
+                                   args.template_events, "lumi_factor": args.lumi}.items()
+                 if v is not None}
+    pulls, covered = [], []
+    print(f"{'seed':>4} {'true mu':>8} {'mu_hat':>7} {'68% interval':>17} {'pull':>6} "
+          f"{'Z_obs':>6} {'s':>5}")
+    for seed in _seeds(args.seeds):
+        t0 = time.perf_counter()
+        out = args.out / f"seed{seed}"
+        res = run_pipeline(out, HiggsRunConfig(seed=seed, **overrides))
+        truth = json.loads((out / "simulate" / "truth.json").read_text())["mu"]
+        mu, (lo, hi) = res["mu_hat"], res["mu_68"]
+        sigma = (hi - mu) if mu < truth else (mu - lo)
+        pulls.append((mu - truth) / sigma)
+        covered.append(lo <= truth <= hi)
+        print(f"{seed:4d} {truth:8.3f} {mu:7.3f} [{lo:6.3f}, {hi:6.3f}] {pulls[-1]:+6.2f} "
+              f"{res['z_discovery_observed']:6.2f} {time.perf_counter() - t0:5.0f}", flush=True)
+    p, c = np.array(pulls), np.array(covered, dtype=float)
+    n = len(p)
+    print(f"\n{n} runs: coverage of the 68% intervals {c.mean():.3f} ± "
+          f"{np.sqrt(max(c.mean() * (1 - c.mean()), 0.68 * 0.32) / n):.3f}; pull mean "
+          f"{p.mean():+.3f} ± {p.std(ddof=1) / np.sqrt(n):.3f}, width {p.std(ddof=1):.3f} ± "
+          f"{p.std(ddof=1) / np.sqrt(2 * (n - 1)):.3f}")
+
+
+if __name__ == "__main__":
+    main()
