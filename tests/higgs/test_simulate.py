@@ -192,22 +192,23 @@ def test_met_and_sumet_consistent_with_event_content(events):
 def test_generator_precuts_never_remove_selectable_events(monkeypatch, name):
     # The generator-level pre-cuts only skip work: every event passing the selection when they
     # are disabled must satisfy them. Record their masks while letting everything through.
+    from rediscovery.higgs import _events as ev
     from rediscovery.higgs import simulate as sim
 
     masks = []
-    original = sim._precut
+    original = ev._precut
 
     def record(vec, pt_min, eta_max):
         mask = original(vec, pt_min, eta_max)
         masks.append(mask)
         return np.ones_like(mask)
 
-    monkeypatch.setattr(sim, "_precut", record)
-    proc = next(p for p in sim._PROCS if p.name == name)
+    monkeypatch.setattr(ev, "_precut", record)
+    proc = next(p for p in ev._PROCS if p.name == name)
     nuis = sim._nuisances(None)
     rng = sim._Draw(np.random.default_rng(12))
-    truth = sim._generate_truth(rng, 300_000, proc, nuis)
-    _, ok = sim._detector(rng, truth, nuis)
+    truth = ev._generate_truth(rng, 300_000, proc, nuis)
+    _, ok = ev._detector(rng, truth, nuis)
     assert ok.sum() > 5_000
     kept = np.logical_and.reduce(masks)
     assert not np.any(ok & ~kept)
