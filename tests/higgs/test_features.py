@@ -313,6 +313,20 @@ def test_missing_mass_deterministic_and_nan_inputs():
         missing_mass(df, n_points=0)
 
 
+def test_invisible_momentum_at_tiny_opening_angles():
+    # cos α rounds to 1 below α ~ 1e-8 (reached when m_νν is close to m_τ): the roots must
+    # follow the small-angle limit p = K (1 + cos α) / sin²α ≈ 2K/α², not overflow
+    from rediscovery.higgs.mmc import TAU_MASS, _invisible_momentum
+
+    alpha = np.array([1e-9, 1e-6, 1e-3])
+    p_vis = np.full(3, 40.0)
+    p1, _, ok1, _ = _invisible_momentum(p_vis, np.cos(alpha), np.sin(alpha), 0.0)
+    k = 0.5 * TAU_MASS**2 / p_vis
+    assert ok1.all()
+    np.testing.assert_allclose(p1, k * (1 + np.cos(alpha)) / np.sin(alpha) ** 2, rtol=1e-12)
+    assert np.all(np.isfinite(p1 * p1))
+
+
 def test_plot_mass_comparison_draws_four_histograms():
     import matplotlib
 

@@ -180,7 +180,7 @@ _ALPHA_DECADES = 3.0
 _ALPHA_SCALE = 20.0
 
 
-def _invisible_momentum(p_vis: Array, cos_a: Array, m_mis: Array | float
+def _invisible_momentum(p_vis: Array, cos_a: Array, sin_a: Array, m_mis: Array | float
                         ) -> tuple[Array, Array, NDArray[np.bool_], NDArray[np.bool_]]:
     """|p_mis| from the τ-mass constraint at opening angle α to a massless visible system.
 
@@ -188,9 +188,11 @@ def _invisible_momentum(p_vis: Array, cos_a: Array, m_mis: Array | float
     m_mis²) / (2 |p_vis|), √(p² + m_mis²) = p cos α + K has the roots
     p = (K cos α ± √(K² - m_mis² sin²α)) / sin²α, valid if p ≥ 0 and p cos α + K ≥ 0.
     Returns both roots and their validity masks (for m_mis = 0 only the + root exists).
+    sin²α is taken from ``sin_a``, not 1 - cos²α: for the tiny angles allowed when m_mis is
+    close to m_τ, cos α rounds to 1 and 1 - cos²α to 0, which made the roots overflow.
     """
     k = 0.5 * (TAU_MASS**2 - m_mis**2) / p_vis
-    sin2 = np.maximum(1.0 - cos_a * cos_a, 1e-300)
+    sin2 = np.maximum(sin_a * sin_a, 1e-300)
     disc = k * k - m_mis**2 * sin2
     ok = disc >= 0
     root = np.sqrt(np.where(ok, disc, 0.0))
@@ -235,7 +237,7 @@ def _chunk_mass(k: dict[str, Array], pts: Array, met_resolution: float, bin_widt
         n, e1, e2 = _basis(vx, vy, vz)
         ca, sa = np.cos(alpha), np.sin(alpha)
         d = ca * n + sa * (np.cos(psi) * e1 + np.sin(psi) * e2)  # (3, C, N)
-        roots = _invisible_momentum(p_vis, ca, m_mis)
+        roots = _invisible_momentum(p_vis, ca, sa, m_mis)
         for p_m, ok in ((roots[0], roots[2]), (roots[1], roots[3])):
             if kind == "had" and ok is roots[3]:
                 continue
