@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 
 import typer
@@ -106,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    # commands only write figures to files: never open a GUI backend (read at matplotlib import)
+    os.environ.setdefault("MPLBACKEND", "Agg")
     try:
         rv = app(args=args, standalone_mode=False, prog_name="rediscovery")
         code = rv if isinstance(rv, int) else 0

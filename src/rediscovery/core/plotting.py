@@ -1,7 +1,8 @@
 """Plotting style and figure saving shared by every ``plots`` module.
 
-matplotlib is imported inside the functions (the core never draws), with the non-interactive
-Agg backend when no display is configured, so plots work in CI, on a server and in notebooks.
+matplotlib is imported inside the functions (the core never draws). Library code never
+chooses a backend: matplotlib falls back to Agg by itself where there is no display, and a
+notebook keeps its inline backend. Only the CLI commands select Agg explicitly.
 """
 
 from __future__ import annotations
@@ -17,10 +18,6 @@ __all__ = ["hep_style", "savefig"]
 
 def hep_style(experiment: str = "ATLAS") -> None:
     """Apply the mplhep style of ``experiment`` (``"ATLAS"``, ``"CMS"``, …) to matplotlib."""
-    import matplotlib
-
-    if not os.environ.get("DISPLAY") and matplotlib.get_backend().lower() != "agg":
-        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import mplhep
 

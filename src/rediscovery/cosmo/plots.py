@@ -40,9 +40,6 @@ def triangle_plot(result: Any, *, params: Sequence[str] | None = None,
     matplotlib.figure.Figure
     """
     import corner
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
 
     names = list(result.names)
     params = names if params is None else list(params)

@@ -326,9 +326,6 @@ def write_study(
 
 
 def _plots(study: Any, d: Path, n_done: int) -> dict[str, Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import optuna
     from optuna.visualization import matplotlib as ovm
 

@@ -28,10 +28,6 @@ __all__ = [
 def _axes(ax: Any) -> Any:
     if ax is not None:
         return ax
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
-        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     _, ax = plt.subplots(figsize=(6.4, 4.8))
@@ -186,9 +182,6 @@ def plot_training_summary(result: Any, out: str | Path) -> dict[str, Path]:
     ``calibration.png`` (training weighting) and, for the network, ``history.png``.
     Returns ``{name: path}``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from rediscovery.core.plotting import savefig
