@@ -52,7 +52,7 @@ def run_notebook(path: Path, parameters: str) -> dict:
         # IPython magics and shell escapes are not Python
         code = "\n".join(line for line in code.splitlines()
                          if not line.lstrip().startswith(("%", "!")))
-        exec(compile(code, f"{path.name}[cell {i}]", "exec"), namespace)  # noqa: S102
+        exec(compile(code, f"{path.name}[cell {i}]", "exec"), namespace)
         plt.close("all")
     return namespace
 

@@ -35,3 +35,17 @@ def test_plots_draw() -> None:
     fig5 = plots_stat.plot_toy_pulls(toys)
     for f in (fig, fig2, fig3, fig4, fig5):
         plt.close(f)
+
+
+def test_postfit_plot_uses_the_fitted_parameters(monkeypatch) -> None:
+    m = _model()
+    obs = np.random.default_rng(1).poisson(m.expected(1.5)).astype(float)
+    res = stat.fit(m, obs, limit=False)
+    seen = {}
+    monkeypatch.setattr(plots_stat, "plot_stacked", lambda *a, **kw: seen.update(kw))
+    plots_stat.plot_postfit(m, obs, res)
+    assert seen["mu"] == res.mu_hat and seen["title"] == "post-fit"
+    assert seen["alphas"] == {"n": res.parameters["n"]}
+    gammas = [v for k, v in res.parameters.items() if k.startswith("gamma")]
+    np.testing.assert_array_equal(seen["gammas"], gammas)
+    assert len(gammas) == m.n_bins

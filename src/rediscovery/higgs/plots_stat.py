@@ -19,6 +19,7 @@ from rediscovery.higgs._model import SIGNAL, BinnedModel
 __all__ = [
     "plot_impacts",
     "plot_likelihood_scan",
+    "plot_postfit",
     "plot_pulls",
     "plot_stacked",
     "plot_toy_pulls",
@@ -128,6 +129,18 @@ def plot_stacked(model: BinnedModel, observed: np.ndarray, *, mu: float = 1.0,
         lim = float(np.nanmax(np.abs(ratio - 1) + r_err)) if obs.size else 0.1
         rax.set_ylim(1 - min(max(1.2 * lim, 0.02), 1.0), 1 + min(max(1.2 * lim, 0.02), 1.0))
     return fig
+
+
+def plot_postfit(model: BinnedModel, observed: np.ndarray, result: Any, *, axes=None):
+    """:func:`plot_stacked` at the best fit of ``result`` (a converged ``stat.FitResult``):
+    μ̂, the nuisance parameters α̂ and the MC-statistics factors γ̂ taken from it."""
+    k = len(model.alpha_names)
+    names = model.parameter_names
+    alphas = {n: result.parameters[n] for n in names[1:1 + k]}
+    gammas = (np.array([result.parameters[n] for n in names[1 + k:]]) if model.has_staterror
+              else None)
+    return plot_stacked(model, observed, mu=result.mu_hat, alphas=alphas, gammas=gammas,
+                        title="post-fit", axes=axes)
 
 
 def plot_pulls(pulls: Mapping[str, float], constraints: Mapping[str, float], *, ax=None,

@@ -170,13 +170,7 @@ def _plots(model: stat.BinnedModel, counts: np.ndarray, res: stat.FitResult, out
     savefig(plots_stat.plot_stacked(model, counts, title="pre-fit"), out / "prefit.png")
     if not res.converged:
         return
-    k = len(model.alpha_names)
-    names = model.parameter_names
-    alphas = {n: res.parameters[n] for n in names[1:1 + k]}
-    gammas = (np.array([res.parameters[n] for n in names[1 + k:]]) if model.has_staterror
-              else None)
-    savefig(plots_stat.plot_stacked(model, counts, mu=res.mu_hat, alphas=alphas, gammas=gammas,
-                                    title="post-fit"), out / "postfit.png")
+    savefig(plots_stat.plot_postfit(model, counts, res), out / "postfit.png")
     scan = stat.likelihood_scan(model, counts, backend=res.backend)  # type: ignore[arg-type]
     savefig(plots_stat.plot_likelihood_scan(scan, interval_68=(res.mu_lo, res.mu_hi)),
             out / "likelihood_scan.png")
