@@ -20,6 +20,10 @@ SMALL_PARAMETERS = {
     "higgs_analysis.ipynb": (
         "N_TRAIN = 20_000\nN_TEMPLATES = 40_000\nLUMI = 0.05\nSEED = 3\nN_THREADS = 1\n"
     ),
+    "cosmology_dark_energy.ipynb": (
+        "SEED = 3\nN_SNE = 150\nMU_ERR = 0.15\nSN_WALKERS = 16\nSN_STEPS = 1000\n"
+        "CMB_WALKERS = 16\nCMB_STEPS = 1000\nFIT_PLANCK = True\nPROGRESS = False\n"
+    ),
 }
 
 
@@ -71,8 +75,32 @@ def _check_higgs(ns: dict) -> None:
     assert 0.8 < ns["training"].metrics["auc"] <= 1.0
 
 
+def _within(samples, truth: float, n_sigma: float = 4.0) -> bool:
+    return abs(float(samples.mean()) - truth) < n_sigma * float(samples.std())
+
+
+def _check_cosmology(ns: dict) -> None:
+    # simulation truth: posterior means within 4σ of the hidden universes (flat truth, so the
+    # flat-ΛCDM fit is the right model), finite split-R̂ for every chain
+    truth = ns["truth"]
+    flat, curved = ns["flat_fit"], ns["curved_fit"]
+    for res in (flat.mcmc, curved.mcmc, ns["cmb_fit"].result):
+        assert all(math.isfinite(r) for r in res.rhat)
+    assert _within(flat.mcmc.get("Om"), truth.Om)
+    assert _within(flat.h0_samples, truth.H0)
+    assert _within(curved.mcmc.get("Om"), truth.Om) and _within(curved.mcmc.get("OL"), truth.OL)
+    assert 0.0 <= curved.p_lambda_positive <= 1.0 and curved.delta_chi2_no_de >= 0.0
+    for name, value in ns["cmb_truth"].items():
+        assert _within(ns["cmb_fit"].result.get(name), value)
+    assert set(ns["sn_pulls"]) and all(math.isfinite(p) for p in ns["cmb_pulls"].values())
+    planck = ns["planck_fit"]
+    if planck is not None:  # reference data present: Planck 2018 VI, H0 = 67.36 ± 0.54
+        assert abs(float(planck.result.get("H0").mean()) - 67.36) < 3.0
+
+
 #: per notebook: what its results must look like after the small run
 CHECKS = {
+    "cosmology_dark_energy.ipynb": _check_cosmology,
     "higgs_analysis.ipynb": _check_higgs,
 }
 
