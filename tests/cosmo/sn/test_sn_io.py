@@ -101,6 +101,20 @@ def test_hubble_table_validation_in_memory():
         HubbleTable(np.array([0.1, 0.2]), np.array([38.0, 39.0]), np.eye(3), np.array(["a", "b"]))
 
 
+def test_hubble_table_from_a_simulated_frame():
+    from rediscovery.cosmo.sn.simulate import draw_truth, simulate_hubble_table
+
+    df = simulate_hubble_table(50, draw_truth(1), seed=2, mu_err=0.12)
+    t = HubbleTable.from_frame(df, source="sim")
+    np.testing.assert_array_equal(t.mu, df["mu"])
+    np.testing.assert_allclose(t.mu_err, 0.12)
+    assert t.is_diagonal and list(t.sn_id[:1]) == [df["sn_id"][0]]
+    with pytest.raises(InputError, match=r"sim: missing column\(s\) \['mu_err'\]"):
+        HubbleTable.from_frame(df.drop(columns="mu_err"), source="sim")
+    with pytest.raises(InputError, match="column 'mu'.*non-numeric"):
+        HubbleTable.from_frame(df.assign(mu="x"), source="sim")
+
+
 def test_lightcurve_and_redshift_readers(tmp_path):
     lc = pd.DataFrame({"sn_id": ["a"] * 2, "time": [1.0, 2.0], "band": ["bessellb"] * 2,
                        "flux": [1.0, 2.0], "fluxerr": [0.1, 0.1], "zp": [27.5] * 2,

@@ -97,6 +97,39 @@ class HubbleTable:
     def is_diagonal(self) -> bool:
         return bool(np.all(self.cov == np.diag(np.diag(self.cov))))
 
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame, *, cov: np.ndarray | None = None,
+                   source: str = "<memory>") -> HubbleTable:
+        """A table from a DataFrame with columns ``z``, ``mu``, ``mu_err`` (mag) and optionally
+        ``sn_id`` (e.g. the output of :func:`rediscovery.cosmo.sn.simulate.simulate_hubble_table`).
+
+        ``cov`` (mag², (n, n)) replaces the diagonal ``mu_err²``; other columns go to ``extra``.
+        Raises :class:`InputError` naming ``source`` and the column for missing, non-numeric
+        or non-positive-error values.
+        """
+        df = df.copy()
+        df.columns = [str(c).strip() for c in df.columns]
+        missing = [c for c in ("z", "mu", "mu_err") if c not in df.columns]
+        if missing:
+            raise InputError(f"missing column(s) {missing}; a Hubble table needs z, mu, mu_err "
+                             f"(found {list(df.columns)})", path=source)
+        for c in ("z", "mu", "mu_err"):
+            vals = pd.to_numeric(df[c], errors="coerce")
+            if vals.isna().any():
+                raise InputError("non-numeric or empty values in "
+                                 f"{_row_list(vals.isna().to_numpy())}", path=source, column=c)
+            df[c] = vals.astype(float)
+        err = df["mu_err"].to_numpy()
+        if np.any(err <= 0):
+            raise InputError(f"errors must be > 0; {_row_list(err <= 0)}", path=source,
+                             column="mu_err")
+        ids = (df["sn_id"].astype(str) if "sn_id" in df.columns
+               else pd.Series([f"row{i + 1}" for i in range(len(df))]))
+        extra = df.drop(columns=[k for k in ("sn_id", "z", "mu", "mu_err") if k in df.columns])
+        return cls(df["z"].to_numpy(), df["mu"].to_numpy(),
+                   np.diag(err**2) if cov is None else cov, ids.to_numpy(), source=source,
+                   extra=extra.reset_index(drop=True))
+
     def to_frame(self) -> pd.DataFrame:
         df = pd.DataFrame({"sn_id": self.sn_id, "z": self.z, "mu": self.mu, "mu_err": self.mu_err})
         if not self.extra.empty:
@@ -176,26 +209,9 @@ def _read_csv_table(path: Path, cov: PathLike | None) -> HubbleTable:
         df = pd.read_csv(path, comment="#")
     except Exception as exc:
         raise InputError(f"cannot read as CSV ({exc})", path=path) from None
-    df.columns = [str(c).strip() for c in df.columns]
-    missing = [c for c in ("z", "mu", "mu_err") if c not in df.columns]
-    if missing:
-        raise InputError(f"missing column(s) {missing}; a Hubble CSV needs z, mu, mu_err "
-                         f"(found {list(df.columns)})", path=path)
-    for c in ("z", "mu", "mu_err"):
-        vals = pd.to_numeric(df[c], errors="coerce")
-        if vals.isna().any():
-            raise InputError(f"non-numeric or empty values in {_row_list(vals.isna().to_numpy())}",
-                             path=path, column=c)
-        df[c] = vals.astype(float)
-    err = df["mu_err"].to_numpy()
-    if np.any(err <= 0):
-        raise InputError(f"errors must be > 0; {_row_list(err <= 0)}", path=path, column="mu_err")
-    ids = df["sn_id"].astype(str) if "sn_id" in df.columns else pd.Series(
-        [f"row{i + 1}" for i in range(len(df))])
-    cmat = np.diag(err**2) if cov is None else read_covariance(cov, len(df))
-    extra = df.drop(columns=[k for k in ("sn_id", "z", "mu", "mu_err") if k in df.columns])
-    return HubbleTable(df["z"].to_numpy(), df["mu"].to_numpy(), cmat, ids.to_numpy(),
-                       source=str(path if cov is None else f"{path} (+ {cov})"), extra=extra)
+    cmat = None if cov is None else read_covariance(cov, len(df))
+    return HubbleTable.from_frame(df, cov=cmat,
+                                  source=str(path if cov is None else f"{path} (+ {cov})"))
 
 
 def _read_union(path: Path, cov: PathLike | None) -> HubbleTable:

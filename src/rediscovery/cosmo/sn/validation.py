@@ -63,8 +63,8 @@ def run_universe(task: _Task) -> dict[str, Any]:
         pop = SNPopulation()
         extra = {"alpha": tr.alpha, "alpha_err": tr.errors["alpha"], "beta": tr.beta,
                  "beta_err": tr.errors["beta"], "alpha_true": pop.alpha, "beta_true": pop.beta}
-    table = HubbleTable(df["z"], df["mu"], np.diag(df["mu_err"].to_numpy() ** 2), df["sn_id"],
-                        source=f"universe {task.seed}")
+    table = HubbleTable.from_frame(df[["sn_id", "z", "mu", "mu_err"]],
+                                  source=f"universe {task.seed}")
     res = fit_hubble(table, task.model, seed=task.seed, n_steps=task.n_steps,
                      n_walkers=task.n_walkers, progress=False)
     s = res.summary()
