@@ -119,6 +119,19 @@ def test_planck_likelihood_definition():
         CMBDistancePriorLikelihood.from_name("wmap9")
 
 
+def test_simulate_draws_from_the_covariance():
+    """Mock data vectors scatter around the truth with the published covariance: the mean χ² of
+    400 draws is 3 (χ²₃) within 4 standard errors (σ = √(6/400) ≈ 0.12), and seeds reproduce."""
+    cmb = CMBDistancePriorLikelihood.planck2018()
+    truth = {"H0": 68.0, "Om": 0.31, "OL": 0.69, "ombh2": 0.0224}
+    x = distance_priors(truth["H0"], truth["Om"], truth["OL"], truth["ombh2"])
+    chi2 = np.array([cmb.simulate(truth, seed=s).chi2_vector(x) for s in range(400)])
+    assert chi2.mean() == pytest.approx(3.0, abs=4 * np.sqrt(6 / 400))
+    np.testing.assert_array_equal(cmb.simulate(truth, seed=5).mean, cmb.simulate(truth, 5).mean)
+    with pytest.raises(InputError, match="ombh2"):
+        cmb.simulate({"H0": 68.0, "Om": 0.31, "OL": 0.69}, seed=1)
+
+
 def test_planck_best_fit_near_published_priors():
     """At the Planck 2018 best fit (Planck 2018 VI, Table 2, TT,TE,EE+lowE+lensing) R matches the
     published prior within 1σ; ℓ_A is 0.3 % (≈9σ_ℓA) high. Known convention difference: the
