@@ -49,6 +49,7 @@ COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("higgs", "rediscovery.higgs.commands.pipeline"),
     ("cosmo", "rediscovery.cosmo.commands.sn"),
     ("cosmo", "rediscovery.cosmo.commands.cmb"),
+    ("cosmo", "rediscovery.cosmo.commands.joint"),
 )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_trace", "triangle_plot"]
+__all__ = ["plot_om_ol_joint", "plot_trace", "triangle_plot"]
 
 
 def triangle_plot(result: Any, *, params: Sequence[str] | None = None,
@@ -78,3 +78,52 @@ def plot_trace(result: Any, *, fig: Any = None, max_walkers: int = 32) -> Any:
         ax.set_ylabel(f"${result.labels[j]}$" if result.labels else result.names[j])
     axes[-1].set_xlabel("step")
     return fig
+
+
+def plot_om_ol_joint(results: Mapping[str, Any], *, ax: Any = None,
+                     truth: Mapping[str, float] | None = None) -> Any:
+    """68%/95% contours of several (Ω_m, Ω_Λ) posteriors (e.g. SN only, CMB only, joint).
+
+    Parameters
+    ----------
+    results
+        ``{label: (om_samples, ol_samples)}``.
+    ax
+        Axes to draw into (default: a new figure).
+    truth
+        Optional ``{"Om", "OL"}`` marked with a star.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With the flat line Ω_Λ = 1 − Ω_m and the q0 = 0 (acceleration) line.
+    """
+    import corner
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 5))
+    x = np.linspace(0, 1.5, 10)
+    ax.plot(x, 1 - x, color="k", lw=1, label=r"flat: $\Omega_\Lambda = 1-\Omega_m$")
+    ax.plot(x, x / 2, color="0.5", lw=1, ls="--", label=r"$q_0=0$")
+    handles = []
+    for i, (label, (om, ol)) in enumerate(results.items()):
+        om, ol = np.asarray(om, dtype=float), np.asarray(ol, dtype=float)
+        color = f"C{i}"
+        corner.hist2d(om, ol, ax=ax, levels=(1 - np.exp(-0.5), 1 - np.exp(-2.0)),
+                      plot_datapoints=False, plot_density=False, fill_contours=True,
+                      smooth=1.0, color=color, bins=40,
+                      range=[(om.min(), om.max()), (ol.min(), ol.max())])
+        handles.append(Patch(color=color, label=f"{label} (68/95%)"))
+    if truth is not None:
+        ax.plot(truth["Om"], truth["OL"], "k*", ms=10, label="truth")
+    ax.set_xlim(0, 1.0)
+    ax.set_ylim(0, 1.4)
+    ax.set_xlabel(r"$\Omega_m$")
+    ax.set_ylabel(r"$\Omega_\Lambda$")
+    h0, l0 = ax.get_legend_handles_labels()
+    ax.legend(handles=h0 + handles, labels=l0 + [h.get_label() for h in handles],
+              loc="upper right", fontsize=8)
+    ax.set_title("SN Ia + CMB distance priors, curved ΛCDM", fontsize=9)
+    return ax.figure
