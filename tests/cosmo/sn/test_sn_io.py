@@ -111,7 +111,7 @@ def test_hubble_table_from_a_simulated_frame():
     assert t.is_diagonal and list(t.sn_id[:1]) == [df["sn_id"][0]]
     with pytest.raises(InputError, match=r"sim: missing column\(s\) \['mu_err'\]"):
         HubbleTable.from_frame(df.drop(columns="mu_err"), source="sim")
-    with pytest.raises(InputError, match="column 'mu'.*non-numeric"):
+    with pytest.raises(InputError, match=r"column 'mu'.*non-numeric"):
         HubbleTable.from_frame(df.assign(mu="x"), source="sim")
 
 
