@@ -70,6 +70,8 @@ def _root(
     """Rediscover the Higgs boson and dark energy from data."""
     level = logging.DEBUG if debug else (logging.WARNING if quiet else logging.INFO)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    if not debug:  # pyhf narrates every workspace and modifier it builds at INFO
+        logging.getLogger("pyhf").setLevel(max(level, logging.WARNING))
 
 
 @app.command("unblind")

@@ -192,6 +192,7 @@ class Run:
         entry["seconds"] = round(time.perf_counter() - t0, 4)
         entry["results"] = _plain(ctx.results)
         self.save()
+        log.info("stage %s: done in %.1f s", name, entry["seconds"])
 
     def invalidate(self, names: Iterable[str]) -> None:
         """Mark stages as needing a re-run (used for ``--force STAGE`` and downstream)."""
