@@ -251,6 +251,13 @@ def stage_fit(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[s
                     max_rel_stat=cfg.max_rel_stat, source=inputs["mc_scores"],
                     binning_scores=pd.read_parquet(inputs["binning_scores"]))
     write_fit(sf, out)
+    p = sf.payload
+    if p["converged"] and p["mu_stat_68"][1] > p["mu_stat_68"][0]:
+        ratio = (p["mu_68"][1] - p["mu_68"][0]) / (p["mu_stat_68"][1] - p["mu_stat_68"][0])
+        if ratio > 1.5:  # default sizes give ~1.3
+            log.warning("the templates' MC statistics dominate the interval (%.1f× the "
+                        "statistical width): raise template_events (now %d)", ratio,
+                        cfg.template_events)
     if not sf.payload["converged"]:
         raise ConvergenceError(f"fit did not converge ({'; '.join(sf.result.messages)}); "
                                f"flagged in {out / 'fit.json'}", messages=sf.result.messages)
