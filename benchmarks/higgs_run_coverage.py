@@ -43,6 +43,9 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=None)
     ap.add_argument("--template-events", type=int, default=None)
     ap.add_argument("--lumi", type=float, default=None)
+    ap.add_argument("--keep-events", action="store_true",
+                    help="keep the event tables of each run (~500 MB per run at the defaults); "
+                         "by default only the scores, fits and truth are kept")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     overrides = {k: v for k, v in {"events": args.events, "template_events":
@@ -56,6 +59,10 @@ def main() -> None:
         out = args.out / f"seed{seed}"
         res = run_pipeline(out, HiggsRunConfig(seed=seed, **overrides))
         truth = json.loads((out / "simulate" / "truth.json").read_text())["mu"]
+        if not args.keep_events:
+            for stage in ("simulate", "features"):
+                for f in (out / stage).glob("*.parquet"):
+                    f.unlink()
         mu, (lo, hi) = res["mu_hat"], res["mu_68"]
         sigma = (hi - mu) if mu < truth else (mu - lo)
         pulls.append((mu - truth) / sigma)
