@@ -58,11 +58,20 @@ def input_files(paths: Mapping[str, Path]) -> list[Path]:
 
 def check_stage_names(stages: Sequence[str], *, replace: Mapping[str, str] | None = None,
                       force: Sequence[str] = (), until: str | None = None) -> None:
-    """Raise :class:`ConfigError` if ``replace``/``force``/``until`` name an unknown stage."""
+    """Validate stage names and replacements before anything runs.
+
+    Raises
+    ------
+    ConfigError
+        If ``replace``/``force``/``until`` name an unknown stage, or a replacement function
+        cannot be imported.
+    """
     named = set(replace or {}) | set(force) | ({until} if until else set())
     unknown = sorted(named - set(stages))
     if unknown:
         raise ConfigError(f"unknown stage(s) {unknown}; stages are {list(stages)}")
+    for spec in (replace or {}).values():
+        load_stage_function(spec)
 
 
 def run_stages(

@@ -86,7 +86,7 @@ class CosmoRunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     seed: int = Field(default=1, ge=0, description="master seed of every random step")
-    n_sne: int = Field(default=140, ge=10, description="simulated supernovae")
+    n_sne: int = Field(default=150, ge=10, description="simulated supernovae")
     z_max: float = Field(default=0.8, gt=0.1, le=2.0, description="largest SN redshift")
     cadence: float = Field(default=4.0, gt=0, description="days between visits per band")
     flat: bool = Field(default=False, description="hidden universe flat (Ω_Λ = 1 − Ω_m)")
@@ -99,8 +99,8 @@ class CosmoRunConfig(BaseModel):
     abs_mag: float = Field(default=-19.25, description="calibrated M_B (AB mag); sets H0 of "
                            "the SN-only Hubble table only")
     n_workers: int = Field(default=2, ge=1, description="processes for the SALT2 fits")
-    sn_steps: int = Field(default=3000, ge=200, description="SN-only MCMC steps per walker")
-    joint_steps: int = Field(default=3000, ge=200, description="joint MCMC steps per walker")
+    sn_steps: int = Field(default=10000, ge=200, description="SN-only MCMC steps per walker")
+    joint_steps: int = Field(default=20000, ge=200, description="joint MCMC steps per walker")
     n_walkers: int = Field(default=32, ge=8, description="MCMC walkers")
     cmb_only_in_figure: bool = Field(
         default=True, description="also sample the CMB-only posterior for the (Ω_m, Ω_Λ) "
