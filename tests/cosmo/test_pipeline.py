@@ -86,6 +86,7 @@ def test_rerun_skips_and_force_reruns_downstream(finished_run):
     run_pipeline(out, CosmoRunConfig(**{**SMALL, "progress": True}))  # presentation only
     after = json.loads((out / "manifest.json").read_text())["stages"]
     assert all(after[s]["started"] == before[s]["started"] for s in before)
+    assert run_pipeline(out, CosmoRunConfig(**SMALL), until="lightcurves") == {}
     run_pipeline(out, CosmoRunConfig(**SMALL), force=["sn_fit"])
     again = json.loads((out / "manifest.json").read_text())["stages"]
     assert again["sn_fit"]["started"] != before["sn_fit"]["started"]
