@@ -50,6 +50,7 @@ COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("cosmo", "rediscovery.cosmo.commands.sn"),
     ("cosmo", "rediscovery.cosmo.commands.cmb"),
     ("cosmo", "rediscovery.cosmo.commands.joint"),
+    ("cosmo", "rediscovery.cosmo.commands.pipeline"),
 )
 
 

@@ -43,7 +43,6 @@ after it.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -54,8 +53,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from rediscovery.core.errors import ConfigError, ConvergenceError, InputError
+from rediscovery.core.errors import ConvergenceError, InputError
 from rediscovery.core.files import write_json
+from rediscovery.core.pipeline import check_stage_names, load_stage_function, run_stages
 from rediscovery.core.report import write_report
 from rediscovery.core.runs import Run
 from rediscovery.higgs.schema import WEIGHT
@@ -76,6 +76,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 StageFunction = Callable[[dict[str, Path], Path, "HiggsRunConfig"], dict[str, Any]]
+
+# load_stage_function now lives in rediscovery.core.pipeline (shared with `cosmo run`);
+# re-exported here for existing callers.
 
 
 class HiggsRunConfig(BaseModel):
@@ -288,27 +291,6 @@ _OUTPUTS = {
 }
 
 
-def load_stage_function(spec: str) -> StageFunction:
-    """Import ``package.module:function`` (a replacement stage)."""
-    mod, sep, attr = spec.partition(":")
-    if not sep or not mod or not attr:
-        raise ConfigError(f"stage function {spec!r}: expected 'package.module:function'")
-    try:
-        func = getattr(importlib.import_module(mod), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"stage function {spec!r} cannot be imported: {exc}") from exc
-    if not callable(func):
-        raise ConfigError(f"stage function {spec!r} is not callable")
-    return func
-
-
-def _input_files(paths: Mapping[str, Path]) -> list[Path]:
-    files: list[Path] = []
-    for p in paths.values():
-        files.extend(sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p])
-    return files
-
-
 def run_pipeline(
     out: str | Path,
     config: HiggsRunConfig | None = None,
@@ -339,28 +321,11 @@ def run_pipeline(
     """
     cfg = config or HiggsRunConfig()
     replace = dict(replace or {})
-    unknown = sorted((set(replace) | set(force) | ({until} if until else set())) - set(STAGES))
-    if unknown:
-        raise ConfigError(f"unknown stage(s) {unknown}; stages are {list(STAGES)}")
+    check_stage_names(list(STAGES), replace=replace, force=force, until=until)
     run = Run.create(out, config={"higgs": cfg.model_dump(mode="json"), "replace": replace},
                      seed=cfg.seed)
-    first_forced = min((list(STAGES).index(s) for s in force), default=len(STAGES))
-    config_json = cfg.model_dump(mode="json")
-    for i, (name, (builtin, rel_inputs)) in enumerate(STAGES.items()):
-        func = load_stage_function(replace[name]) if name in replace else builtin
-        inputs = {k: run.path / v for k, v in rel_inputs.items()}
-        for k, p in inputs.items():
-            if not p.exists():
-                raise InputError(f"input {k!r} of stage {name!r} is missing; run the earlier "
-                                 "stages first", path=p)
-        stage_cfg = {"config": config_json, "function": replace.get(name, "builtin")}
-        with run.stage(name, inputs=_input_files(inputs), config=stage_cfg,
-                       outputs=_OUTPUTS[name], force=i >= first_forced) as st:
-            if not st.skipped:
-                log.info("stage %s: running", name)
-                st.results.update(func(inputs, st.dir, cfg) or {})
-        if name == until:
-            break
+    run_stages(run, STAGES, _OUTPUTS, cfg, config_json=cfg.model_dump(mode="json"),
+               replace=replace, force=force, until=until)
     results: dict[str, Any] = {}
     if (run.path / "fit" / "fit.json").exists() and until in (None, "fit"):
         results = _results(run.path)

@@ -1,0 +1,417 @@
+"""The cosmology analysis (supernovae + CMB → H0, Ω_m, Ω_Λ) as a chain of stages in a run.
+
+``rediscovery cosmo run --out runs/NAME`` runs, in order:
+
+=========== ======================================== =========================================
+stage       reads                                    writes (in ``<run>/<stage>/``)
+=========== ======================================== =========================================
+simulate    (config only)                            ``lightcurves.csv``, ``redshifts.csv``
+                                                     (SALT2 photometry of ``n_sne`` SNe),
+                                                     ``cmb_distance_priors.json`` (mock
+                                                     Planck-2018-like R, ℓ_A, ω_b at the same
+                                                     cosmology), ``truth.json`` and
+                                                     ``truth_sne.csv`` (never read here)
+lightcurves ``simulate/{lightcurves,redshifts}.csv`` ``salt2_fits.csv``, ``tripp.json``,
+                                                     ``hubble.csv`` (distance moduli)
+sn_fit      ``lightcurves/hubble.csv``               ``sn_posterior.json``,
+                                                     ``sn_chain.parquet`` (curved ΛCDM:
+                                                     Ω_m, Ω_Λ), Hubble diagram, plots
+joint       ``lightcurves/hubble.csv``,              ``joint_posterior.json``,
+            ``simulate/cmb_distance_priors.json``,   ``joint_chain.parquet`` (curved ΛCDM:
+            ``sn_fit/sn_chain.parquet``              ω_m, Ω_m, Ω_k, ω_b; derived H0, Ω_Λ),
+                                                     ``om_ol_joint.png``
+=========== ======================================== =========================================
+
+then ``results.json`` (:func:`cosmo_results`) and ``report.html`` at the top of the run.
+
+The hidden cosmology is drawn by :func:`rediscovery.cosmo.sn.simulate.draw_truth` from the
+run's seed (curved by default: H0 ~ U(60, 80), Ω_m ~ U(0.2, 0.4), Ω_Λ ~ U(0.5, 0.9)); the CMB
+needs a baryon density too, fixed to Planck's ω_b = 0.02236 (Chen, Huang & Wang 2019, Table I)
+unless configured. Both go to ``simulate/truth.json`` only, which no stage lists as an input;
+``rediscovery unblind RUN`` compares them with the posteriors.
+
+Every stage is a function ``stage(inputs: dict[str, Path], out: Path, config:
+CosmoRunConfig) -> dict`` returning a small JSON-ready summary; ``--stage
+joint=mypackage.module:function`` replaces one, ``--force STAGE`` re-runs it and every later
+stage, unchanged stages are skipped (:mod:`rediscovery.core.pipeline`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from rediscovery.core.errors import InputError
+from rediscovery.core.files import write_json
+from rediscovery.core.pipeline import StageFunction, check_stage_names, run_stages
+from rediscovery.core.report import write_report
+from rediscovery.core.runs import Run
+
+__all__ = [
+    "PLANCK_OMBH2",
+    "STAGES",
+    "CosmoRunConfig",
+    "cosmo_results",
+    "read_cmb_priors",
+    "run_pipeline",
+    "stage_joint",
+    "stage_lightcurves",
+    "stage_simulate",
+    "stage_sn_fit",
+    "summarise",
+]
+
+log = logging.getLogger(__name__)
+
+#: Physical baryon density ω_b = Ω_b h² of the simulated universe: the Planck 2018 value of the
+#: distance priors (Chen, Huang & Wang 2019, JCAP 02, 028, Table I).
+PLANCK_OMBH2 = 0.02236
+
+_Q68 = (0.5 * (1 - 0.682689492137), 0.5 * (1 + 0.682689492137))
+
+
+class CosmoRunConfig(BaseModel):
+    """Configuration of ``rediscovery cosmo run`` (written to ``config.yaml``).
+
+    The hidden (H0, Ω_m, Ω_Λ) are drawn from the run's seed unless given (``h0_true`` etc.);
+    they are written to ``simulate/truth.json`` only.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = Field(default=1, ge=0, description="master seed of every random step")
+    n_sne: int = Field(default=150, ge=10, description="simulated supernovae")
+    z_max: float = Field(default=0.8, gt=0.1, le=2.0, description="largest SN redshift")
+    cadence: float = Field(default=4.0, gt=0, description="days between visits per band")
+    flat: bool = Field(default=False, description="hidden universe flat (Ω_Λ = 1 − Ω_m)")
+    h0_true: float | None = Field(default=None, gt=0, description="true H0 in km/s/Mpc (hidden)")
+    om_true: float | None = Field(default=None, gt=0, lt=1, description="true Ω_m (hidden)")
+    ol_true: float | None = Field(default=None, ge=-0.5, lt=1.5,
+                                  description="true Ω_Λ (hidden)")
+    ombh2_true: float = Field(default=PLANCK_OMBH2, gt=0.015, lt=0.03,
+                              description="true ω_b = Ω_b h² (for the CMB)")
+    abs_mag: float = Field(default=-19.25, description="calibrated M_B (AB mag); sets H0 of "
+                           "the SN-only Hubble table only")
+    n_workers: int = Field(default=2, ge=1, description="processes for the SALT2 fits")
+    sn_steps: int = Field(default=10000, ge=200, description="SN-only MCMC steps per walker")
+    joint_steps: int = Field(default=20000, ge=200, description="joint MCMC steps per walker")
+    n_walkers: int = Field(default=32, ge=8, description="MCMC walkers")
+    cmb_only_in_figure: bool = Field(
+        default=True, description="also sample the CMB-only posterior for the (Ω_m, Ω_Λ) "
+        "figure (illustration only)")
+    progress: bool = Field(default=True, description="progress bars")
+
+
+def _seed(cfg: CosmoRunConfig, stream: int) -> int:
+    """An integer seed of its own per random step (changing one never shifts the others)."""
+    return int(np.random.SeedSequence([cfg.seed, stream]).generate_state(1)[0])
+
+
+# -- stages -----------------------------------------------------------------------------------
+def stage_simulate(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[str, Any]:
+    """Draw the hidden cosmology; simulate SALT2 light curves and the CMB distance priors.
+
+    Writes ``lightcurves.csv``, ``redshifts.csv``, ``truth_sne.csv``, ``truth.json`` and
+    ``cmb_distance_priors.json`` (``{"names", "mean", "cov", "name"}``: a draw from
+    N(x(truth), C) with the Planck 2018 covariance C, :meth:`CMBDistancePriorLikelihood
+    .simulate`).
+    """
+    from rediscovery.cosmo.cosmology import omega_radiation
+    from rediscovery.cosmo.joint import N_EFF, T_CMB, CMBDistancePriorLikelihood
+    from rediscovery.cosmo.sn.io import write_csv
+    from rediscovery.cosmo.sn.simulate import Survey, draw_truth, simulate_lightcurves
+
+    truth = draw_truth(cfg.seed, cfg.h0_true, cfg.om_true, cfg.ol_true, flat=cfg.flat)
+    lcs, zs, params = simulate_lightcurves(cfg.n_sne, truth, seed=cfg.seed,
+                                           survey=Survey(z_max=cfg.z_max, cadence=cfg.cadence))
+    write_csv(lcs, out / "lightcurves.csv")
+    write_csv(zs, out / "redshifts.csv")
+    write_csv(params, out / "truth_sne.csv")
+    cosmo = {"H0": truth.H0, "Om": truth.Om, "OL": truth.OL, "ombh2": cfg.ombh2_true}
+    cmb = CMBDistancePriorLikelihood.planck2018().simulate(cosmo, seed=_seed(cfg, 0x434D42))
+    write_json(out / "cmb_distance_priors.json", {
+        "names": ["R", "lA", "ombh2"], "mean": cmb.mean.tolist(), "cov": cmb.cov.tolist(),
+        "name": cmb.name,
+        "reference": "mock draw with the covariance of Chen, Huang & Wang 2019 (Table I)"})
+    # curvature in the joint fit's convention, radiation included (Ω_r ~ 1e-4)
+    o_rad = omega_radiation(100.0, T_CMB, N_EFF) / (truth.H0 / 100.0) ** 2
+    write_json(out / "truth.json", {
+        **truth.to_dict(), "ombh2": cfg.ombh2_true, "Ok": 1.0 - truth.Om - truth.OL - o_rad,
+        "note": "ombh2 fixed by the run configuration (Planck 2018: 0.02236); "
+                "Ok = 1 - Om - OL - Omega_r(H0)"})
+    return {"n_sne": cfg.n_sne, "photometric_points": len(lcs), "hidden": truth.hidden}
+
+
+def stage_lightcurves(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig
+                      ) -> dict[str, Any]:
+    """Fit SALT2 to every SN and standardise (Tripp): ``salt2_fits.csv``, ``tripp.json``,
+    ``hubble.csv`` (as ``rediscovery cosmo sn-lightcurves``)."""
+    from rediscovery.cosmo.sn.hubble import fit_tripp, standardise
+    from rediscovery.cosmo.sn.io import read_lightcurves, read_redshifts, write_csv
+    from rediscovery.cosmo.sn.lightcurves import fit_lightcurves
+
+    fits = fit_lightcurves(read_lightcurves(inputs["lightcurves"]),
+                           read_redshifts(inputs["redshifts"]), drop_sparse=True,
+                           n_workers=cfg.n_workers, progress=cfg.progress,
+                           source=str(inputs["lightcurves"]))
+    write_csv(fits, out / "salt2_fits.csv")
+    good = fits[fits["quality"]].reset_index(drop=True)
+    if len(good) < 5:
+        raise InputError(f"only {len(good)} of {len(fits)} SNe pass the SALT2 quality cuts; "
+                         "need at least 5 for the Tripp fit", path=inputs["lightcurves"])
+    tripp = fit_tripp(good)
+    write_json(out / "tripp.json", {**tripp.to_dict(), "abs_mag": cfg.abs_mag,
+                                    "n_fitted": len(fits), "n_pass_quality": len(good)})
+    write_csv(standardise(good, tripp, cfg.abs_mag), out / "hubble.csv")
+    return {"n_fitted": len(fits), "n_pass_quality": len(good), "alpha": tripp.alpha,
+            "beta": tripp.beta, "sigma_int": tripp.sigma_int}
+
+
+def stage_sn_fit(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[str, Any]:
+    """SN-only curved-ΛCDM MCMC of the Hubble table (as ``rediscovery cosmo sn-fit --model
+    lcdm``): ``sn_posterior.json``, ``sn_chain.parquet``, Hubble diagram and (Ω_m, Ω_Λ)."""
+    import matplotlib.pyplot as plt
+
+    from rediscovery.core.plotting import savefig
+    from rediscovery.cosmo.mcmc import write_posterior
+    from rediscovery.cosmo.plots import triangle_plot
+    from rediscovery.cosmo.sn.hubble import fit_hubble
+    from rediscovery.cosmo.sn.io import read_hubble_table
+    from rediscovery.cosmo.sn.plots import plot_hubble_diagram, plot_om_ol
+
+    res = fit_hubble(read_hubble_table(inputs["hubble"], "csv"), "lcdm",
+                     seed=_seed(cfg, 0x534E), n_steps=cfg.sn_steps, n_walkers=cfg.n_walkers,
+                     progress=cfg.progress)
+    summary = res.summary()
+    write_posterior(res.mcmc, out / "sn_posterior.json",
+                    extra={k: v for k, v in summary.items() if k not in res.mcmc.summary()})
+    savefig(plot_hubble_diagram(res), out / "hubble_diagram.png")
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    plot_om_ol(res, ax=ax)
+    savefig(fig, out / "om_ol.png")
+    savefig(triangle_plot(res.mcmc), out / "triangle.png", dpi=100)
+    ev = summary["dark_energy_evidence"]
+    return {"Om": summary["Om"]["mean"], "OL": summary["OL"]["mean"],
+            "p_omega_lambda_positive": ev["p_omega_lambda_positive"],
+            "converged": summary["converged"]}
+
+
+def read_cmb_priors(path: Path) -> Any:
+    """Read ``cmb_distance_priors.json`` back into a
+    :class:`~rediscovery.cosmo.joint.CMBDistancePriorLikelihood`.
+
+    Raises
+    ------
+    InputError
+        Unreadable file, missing ``mean``/``cov`` or an invalid covariance.
+    """
+    from rediscovery.cosmo.joint import CMBDistancePriorLikelihood
+
+    try:
+        data = json.loads(Path(path).read_text())
+        mean, cov = data["mean"], data["cov"]
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the CMB distance priors ({exc})", path=path) from None
+    except (KeyError, TypeError):
+        raise InputError("the CMB distance priors need 'mean' (R, lA, ombh2) and 'cov' (3x3)",
+                         path=path) from None
+    try:
+        return CMBDistancePriorLikelihood(np.asarray(mean, dtype=float),
+                                          np.asarray(cov, dtype=float),
+                                          name=str(data.get("name", "custom")))
+    except InputError as exc:
+        raise InputError(str(exc), path=path) from None
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"the CMB distance priors are not numeric ({exc})", path=path) from None
+
+
+def _interval(x: np.ndarray) -> dict[str, Any]:
+    lo, med, hi = np.quantile(x, [_Q68[0], 0.5, _Q68[1]])
+    return {"mean": float(np.mean(x)), "std": float(np.std(x, ddof=1)), "median": float(med),
+            "lo68": float(lo), "hi68": float(hi), "derived": True}
+
+
+def stage_joint(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[str, Any]:
+    """Joint SN + CMB distance-prior MCMC in curved ΛCDM (as ``rediscovery cosmo joint-fit``).
+
+    ``joint_posterior.json`` holds the sampled ω_m, Ω_m, Ω_k, ω_b and the derived H0 and Ω_Λ
+    (:func:`~rediscovery.cosmo.joint.joint_params`) in the posterior contract, so that
+    ``rediscovery unblind`` compares them with ``truth.json``. The (Ω_m, Ω_Λ) figure overlays
+    the SN-only chain of ``sn_fit`` (and, if configured, a CMB-only chain).
+    """
+    import pandas as pd
+
+    from rediscovery.core.plotting import savefig
+    from rediscovery.cosmo.joint import fit_joint, joint_params
+    from rediscovery.cosmo.mcmc import write_posterior
+    from rediscovery.cosmo.plots import plot_om_ol_joint
+    from rediscovery.cosmo.sn.io import read_hubble_table
+
+    table = read_hubble_table(inputs["hubble"], "csv")
+    cmb = read_cmb_priors(inputs["cmb"])
+    res = fit_joint(table, cmb, model="lcdm", seed=_seed(cfg, 0x4A54),
+                    n_walkers=cfg.n_walkers, n_steps=cfg.joint_steps, progress=cfg.progress)
+    p = joint_params("lcdm", res.samples)
+    derived = {k: _interval(p[k]) for k in ("H0", "OL")}
+    sn_chain = pd.read_parquet(inputs["sn_chain"])
+    missing = [c for c in ("Om", "OL") if c not in sn_chain.columns]
+    if missing:
+        raise InputError(f"SN-only chain lacks columns {missing}", path=inputs["sn_chain"])
+    planes: dict[str, tuple[np.ndarray, np.ndarray]] = {
+        "SN only": (sn_chain["Om"].to_numpy(), sn_chain["OL"].to_numpy())}
+    separate: dict[str, Any] = {}
+    if cfg.cmb_only_in_figure:
+        # illustration: a thin degeneracy line cut by the prior bounds, rarely "converged";
+        # its convergence warnings would read as a problem of the joint fit, so silenced
+        loggers = [logging.getLogger(n) for n in ("rediscovery.cosmo.mcmc", "emcee")]
+        levels = [lg.level for lg in loggers]
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        try:
+            cmb_only = fit_joint(None, cmb, model="lcdm", seed=_seed(cfg, 0x434F),
+                                 n_walkers=cfg.n_walkers, n_steps=cfg.joint_steps,
+                                 progress=cfg.progress)
+        finally:
+            for lg, level in zip(loggers, levels, strict=True):
+                lg.setLevel(level)
+        pc = joint_params("lcdm", cmb_only.samples)
+        planes["CMB only"] = (pc["Om"], pc["OL"])
+        separate["CMB only"] = {"converged": bool(cmb_only.converged),
+                                **{k: {"mean": float(pc[k].mean()),
+                                       "std": float(pc[k].std(ddof=1))}
+                                   for k in ("Om", "OL", "Ok")}}
+    planes["SN + CMB"] = (p["Om"], p["OL"])
+    write_posterior(res, out / "joint_posterior.json",
+                    extra={**derived, "model": "lcdm", "cmb": cmb.name,
+                           "hubble_table": inputs["hubble"].name, "separate_fits": separate})
+    savefig(plot_om_ol_joint(planes), out / "om_ol_joint.png")
+    return {"H0": derived["H0"]["mean"], "Om": float(p["Om"].mean()),
+            "OL": derived["OL"]["mean"], "converged": bool(res.converged)}
+
+
+#: Stage name -> (built-in function, {input name: path relative to the run}).
+STAGES: dict[str, tuple[StageFunction, dict[str, str]]] = {
+    "simulate": (stage_simulate, {}),
+    "lightcurves": (stage_lightcurves, {"lightcurves": "simulate/lightcurves.csv",
+                                        "redshifts": "simulate/redshifts.csv"}),
+    "sn_fit": (stage_sn_fit, {"hubble": "lightcurves/hubble.csv"}),
+    "joint": (stage_joint, {"hubble": "lightcurves/hubble.csv",
+                            "cmb": "simulate/cmb_distance_priors.json",
+                            "sn_chain": "sn_fit/sn_chain.parquet"}),
+}
+
+_OUTPUTS = {
+    "simulate": ["lightcurves.csv", "redshifts.csv", "cmb_distance_priors.json", "truth.json"],
+    "lightcurves": ["salt2_fits.csv", "tripp.json", "hubble.csv"],
+    "sn_fit": ["sn_posterior.json", "sn_chain.parquet"],
+    "joint": ["joint_posterior.json"],
+}
+
+
+def run_pipeline(
+    out: str | Path,
+    config: CosmoRunConfig | None = None,
+    *,
+    replace: Mapping[str, str] | None = None,
+    force: Sequence[str] = (),
+    until: str | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) the cosmology analysis in the run directory ``out``.
+
+    Parameters
+    ----------
+    out
+        Run directory (created).
+    config
+        The configuration (defaults otherwise).
+    replace
+        ``{stage: "package.module:function"}`` replacement stages.
+    force
+        Stages to re-run even if unchanged; every later stage re-runs too.
+    until
+        Stop after this stage.
+
+    Returns
+    -------
+    dict
+        The content of ``results.json`` (:func:`cosmo_results`; empty if stopped before the
+        joint fit).
+    """
+    cfg = config or CosmoRunConfig()
+    replace = dict(replace or {})
+    check_stage_names(list(STAGES), replace=replace, force=force, until=until)
+    run = Run.create(out, config={"cosmo": cfg.model_dump(mode="json"), "replace": replace},
+                     seed=cfg.seed)
+    # progress is presentation only: it must not change any stage's fingerprint
+    run_stages(run, STAGES, _OUTPUTS, cfg,
+               config_json=cfg.model_dump(mode="json", exclude={"progress"}),
+               replace=replace, force=force, until=until)
+    results: dict[str, Any] = {}
+    if (run.path / "joint" / "joint_posterior.json").exists() and until in (None, "joint"):
+        results = cosmo_results(run.path)
+        write_json(run.path / "results.json", results)
+    write_report(run.path, title=f"rediscovery cosmology run {run.path.name}")
+    return results
+
+
+def _param_rows(post: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    keys = ("mean", "std", "lo68", "hi68")
+    return {n: {k: post[n][k] for k in keys} for n in names
+            if isinstance(post.get(n), dict) and set(keys) <= set(post[n])}
+
+
+def cosmo_results(root: Path) -> dict[str, Any]:
+    """The cosmology results contract of a run (``results.json``).
+
+    Returns
+    -------
+    dict
+        ``joint``: ``{H0, Om, OL, Ok, ombh2: {mean, std, lo68, hi68}}`` of the SN + CMB fit
+        (H0 in km/s/Mpc); ``sn_only``: ``{Om, OL: ...}`` of the SN-only fit;
+        ``p_omega_lambda_positive`` (SN only) and ``delta_chi2_no_dark_energy``;
+        ``converged_joint``, ``converged_sn``, ``converged`` (both); ``tripp`` (α, β, σ_int)
+        and ``n_sne`` when the light-curve stage wrote ``tripp.json``.
+    """
+    def load(rel: str) -> dict[str, Any]:
+        path = root / rel
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read {rel} ({exc})", path=path) from None
+
+    joint = load("joint/joint_posterior.json")
+    out: dict[str, Any] = {"model": "lcdm (curved)",
+                           "joint": _param_rows(joint, ("H0", "Om", "OL", "Ok", "ombh2")),
+                           "converged_joint": bool(joint.get("converged", False))}
+    if (root / "sn_fit" / "sn_posterior.json").exists():
+        sn = load("sn_fit/sn_posterior.json")
+        ev = sn.get("dark_energy_evidence", {})
+        out["sn_only"] = _param_rows(sn, ("Om", "OL"))
+        out["p_omega_lambda_positive"] = ev.get("p_omega_lambda_positive")
+        out["delta_chi2_no_dark_energy"] = ev.get("delta_chi2")
+        out["converged_sn"] = bool(sn.get("converged", False))
+    out["converged"] = out["converged_joint"] and out.get("converged_sn", True)
+    if (root / "lightcurves" / "tripp.json").exists():
+        tr = load("lightcurves/tripp.json")
+        out["tripp"] = {k: tr[k] for k in ("alpha", "beta", "sigma_int") if k in tr}
+        out["n_sne"] = {k: tr[k] for k in ("n_fitted", "n_pass_quality") if k in tr}
+    return out
+
+
+def summarise(results: Mapping[str, Any]) -> dict[str, str]:
+    """The headline numbers of a results dict as printable strings."""
+    rows: dict[str, str] = {}
+    for label, key in (("SN + CMB", "joint"), ("SN only", "sn_only")):
+        for name, s in results.get(key, {}).items():
+            if name in ("H0", "Om", "OL", "Ok"):
+                rows[f"{name} ({label})"] = f"{s['mean']:.4g} ± {s['std']:.2g}"
+    if results.get("p_omega_lambda_positive") is not None:
+        rows["P(ΩΛ > 0) (SN only)"] = f"{results['p_omega_lambda_positive']:.4f}"
+    rows["converged"] = str(results.get("converged"))
+    return rows
