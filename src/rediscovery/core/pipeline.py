@@ -2,7 +2,7 @@
 
 A pipeline is an ordered mapping ``{stage name: (function, {input name: path relative to the
 run})}`` plus, per stage, the output file names that must exist for a skip to be valid.
-:func:`run_stages` walks it inside a :class:`~rediscovery.core.runs.Run`: a stage whose input
+:func:`run_stages` opens a :class:`~rediscovery.core.runs.Run` and walks it: a stage whose input
 files and configuration are unchanged is skipped, ``force`` re-runs a stage and every later
 one, ``replace`` swaps a stage for ``package.module:function`` of the same signature
 ``stage(inputs: dict[str, Path], out: Path, config) -> dict``.
@@ -14,15 +14,20 @@ import importlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.core.runs import Run
 
-__all__ = ["StageFunction", "check_stage_names", "input_files", "load_stage_function",
-           "run_stages"]
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+__all__ = ["StageFunction", "check_stage_names", "input_files", "load_run_config",
+           "load_stage_function", "parse_replacements", "print_run_summary", "run_stages"]
 
 log = logging.getLogger(__name__)
+
+ConfigModel = TypeVar("ConfigModel", bound="BaseModel")
 
 #: ``stage(inputs, out, config) -> JSON-ready summary``
 StageFunction = Callable[[dict[str, Path], Path, Any], dict[str, Any]]
@@ -46,6 +51,62 @@ def load_stage_function(spec: str) -> StageFunction:
     if not callable(func):
         raise ConfigError(f"stage function {spec!r} is not callable")
     return func
+
+
+def parse_replacements(items: Sequence[str]) -> dict[str, str]:
+    """``["STAGE=package.module:function", ...]`` (the CLI's ``--stage``) as a dict."""
+    out = {}
+    for item in items:
+        stage, sep, func = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--stage {item!r}: expected STAGE=package.module:function")
+        out[stage.strip()] = func.strip()
+    return out
+
+
+def load_run_config(model: type[ConfigModel], section: str, path: Path | None,
+                    overrides: Mapping[str, Any]) -> ConfigModel:
+    """A run configuration from an optional YAML file (its ``section`` or the whole mapping)
+    with the non-``None`` ``overrides`` (CLI options) on top, validated by ``model``.
+
+    Raises
+    ------
+    ConfigError
+        Unreadable YAML, a file that is not a mapping, or values the model rejects.
+    """
+    import yaml
+
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read the YAML configuration ({exc})") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of {model.__name__} fields")
+        data = data.get(section, data)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return model.model_validate(data)
+    except ValueError as exc:
+        raise ConfigError(f"invalid configuration: {exc}".replace("\n", "; ")) from exc
+
+
+def print_run_summary(title: str, rows: Mapping[str, str], out: Path,
+                      stages: Sequence[str]) -> None:
+    """Print the headline results of a run (a two-column table) and where its report is."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if rows:
+        table = Table(title=f"{title} {out} (blinded: `rediscovery unblind {out}`)")
+        table.add_column("result")
+        table.add_column("value", justify="right")
+        for k, v in rows.items():
+            table.add_row(k, v)
+        console.print(table)
+    console.print(f"report: {out / 'report.html'}   stages: {', '.join(stages)}")
 
 
 def input_files(paths: Mapping[str, Path]) -> list[Path]:
@@ -75,36 +136,48 @@ def check_stage_names(stages: Sequence[str], *, replace: Mapping[str, str] | Non
 
 
 def run_stages(
-    run: Run,
+    out: str | Path,
     stages: Mapping[str, tuple[StageFunction, Mapping[str, str]]],
     outputs: Mapping[str, Sequence[str]],
     config: Any,
     *,
-    config_json: Mapping[str, Any],
+    section: str,
+    config_json: Mapping[str, Any] | None = None,
     replace: Mapping[str, str] | None = None,
     force: Sequence[str] = (),
     until: str | None = None,
-) -> None:
-    """Run (or skip) every stage of ``stages`` in order in ``run``.
+) -> Run:
+    """Open the run directory ``out`` and run (or skip) every stage of ``stages`` in order.
+
+    Stage names and replacements are validated first, so that a bad request writes nothing.
 
     Parameters
     ----------
-    run
-        The run directory.
+    out
+        The run directory (created; an existing one is resumed).
     stages
         ``{name: (built-in function, {input name: path relative to the run})}``.
     outputs
         ``{name: [file names in <run>/<name>/]}`` that must exist for a skip.
     config
-        The configuration object handed to every stage function.
+        The configuration (a pydantic model with a ``seed``) handed to every stage function;
+        written to ``config.yaml`` under ``section``.
+    section
+        Key of the configuration in ``config.yaml`` (``"higgs"``, ``"cosmo"``).
     config_json
-        Its JSON form (enters every stage's fingerprint).
+        The JSON form entering every stage's fingerprint (default: the whole configuration;
+        leave out settings that do not change results, such as progress bars).
     replace
         ``{stage: "package.module:function"}`` replacement stages.
     force
         Stages to re-run even if unchanged; every later stage re-runs too.
     until
         Stop after this stage.
+
+    Returns
+    -------
+    Run
+        The run, for the caller's results and report.
 
     Raises
     ------
@@ -115,6 +188,9 @@ def run_stages(
     """
     replace = dict(replace or {})
     check_stage_names(list(stages), replace=replace, force=force, until=until)
+    full_json = config.model_dump(mode="json")
+    run = Run.create(out, config={section: full_json, "replace": replace}, seed=config.seed)
+    fingerprint_json = dict(full_json if config_json is None else config_json)
     first_forced = min((list(stages).index(s) for s in force), default=len(stages))
     for i, (name, (builtin, rel_inputs)) in enumerate(stages.items()):
         func = load_stage_function(replace[name]) if name in replace else builtin
@@ -123,7 +199,7 @@ def run_stages(
             if not p.exists():
                 raise InputError(f"input {k!r} of stage {name!r} is missing; run the earlier "
                                  "stages first", path=p)
-        stage_cfg = {"config": dict(config_json), "function": replace.get(name, "builtin")}
+        stage_cfg = {"config": fingerprint_json, "function": replace.get(name, "builtin")}
         with run.stage(name, inputs=input_files(inputs), config=stage_cfg,
                        outputs=outputs[name], force=i >= first_forced) as st:
             if not st.skipped:
@@ -131,3 +207,4 @@ def run_stages(
                 st.results.update(func(inputs, st.dir, config) or {})
         if name == until:
             break
+    return run

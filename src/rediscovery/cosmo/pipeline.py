@@ -49,9 +49,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rediscovery.core.errors import InputError
 from rediscovery.core.files import write_json
-from rediscovery.core.pipeline import StageFunction, check_stage_names, run_stages
+from rediscovery.core.pipeline import StageFunction, run_stages
 from rediscovery.core.report import write_report
-from rediscovery.core.runs import Run
 
 __all__ = [
     "PLANCK_OMBH2",
@@ -344,14 +343,10 @@ def run_pipeline(
         joint fit).
     """
     cfg = config or CosmoRunConfig()
-    replace = dict(replace or {})
-    check_stage_names(list(STAGES), replace=replace, force=force, until=until)
-    run = Run.create(out, config={"cosmo": cfg.model_dump(mode="json"), "replace": replace},
-                     seed=cfg.seed)
     # progress is presentation only: it must not change any stage's fingerprint
-    run_stages(run, STAGES, _OUTPUTS, cfg,
-               config_json=cfg.model_dump(mode="json", exclude={"progress"}),
-               replace=replace, force=force, until=until)
+    run = run_stages(out, STAGES, _OUTPUTS, cfg, section="cosmo",
+                     config_json=cfg.model_dump(mode="json", exclude={"progress"}),
+                     replace=replace, force=force, until=until)
     results: dict[str, Any] = {}
     if (run.path / "joint" / "joint_posterior.json").exists() and until in (None, "joint"):
         results = cosmo_results(run.path)

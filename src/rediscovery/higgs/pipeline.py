@@ -55,9 +55,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rediscovery.core.errors import ConvergenceError, InputError
 from rediscovery.core.files import write_json
-from rediscovery.core.pipeline import check_stage_names, load_stage_function, run_stages
+from rediscovery.core.pipeline import load_stage_function, run_stages
 from rediscovery.core.report import write_report
-from rediscovery.core.runs import Run
 from rediscovery.higgs.schema import WEIGHT
 
 __all__ = [
@@ -320,12 +319,8 @@ def run_pipeline(
         The content of ``results.json`` (empty if stopped before the fit).
     """
     cfg = config or HiggsRunConfig()
-    replace = dict(replace or {})
-    check_stage_names(list(STAGES), replace=replace, force=force, until=until)
-    run = Run.create(out, config={"higgs": cfg.model_dump(mode="json"), "replace": replace},
-                     seed=cfg.seed)
-    run_stages(run, STAGES, _OUTPUTS, cfg, config_json=cfg.model_dump(mode="json"),
-               replace=replace, force=force, until=until)
+    run = run_stages(out, STAGES, _OUTPUTS, cfg, section="higgs", replace=replace, force=force,
+                     until=until)
     results: dict[str, Any] = {}
     if (run.path / "fit" / "fit.json").exists() and until in (None, "fit"):
         results = _results(run.path)

@@ -7,27 +7,13 @@ Thin wiring around :func:`rediscovery.cosmo.pipeline.run_pipeline`; see docs/arc
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
-import yaml
-from rich.console import Console
-from rich.table import Table
 
-from rediscovery.core.errors import ConfigError
+from rediscovery.core.pipeline import load_run_config, parse_replacements, print_run_summary
 from rediscovery.cosmo.pipeline import STAGES, CosmoRunConfig, run_pipeline, summarise
 
 app = typer.Typer()
-
-
-def _parse_replacements(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        stage, sep, func = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--stage {item!r}: expected STAGE=package.module:function")
-        out[stage.strip()] = func.strip()
-    return out
 
 
 @app.command("run")
@@ -56,32 +42,10 @@ def run_cmd(
     Stages: simulate, lightcurves, sn_fit, joint. Unchanged stages are skipped on re-run;
     the hidden truth stays in simulate/truth.json (`rediscovery unblind RUN`).
     """
-    data: dict[str, Any] = {}
-    if config is not None:
-        try:
-            data = yaml.safe_load(config.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{config}: cannot read the YAML configuration ({exc})") from exc
-        if not isinstance(data, dict):
-            raise ConfigError(f"{config}: expected a mapping of CosmoRunConfig fields")
-        data = data.get("cosmo", data)
-    for key, value in {"seed": seed, "n_sne": n_sne, "sn_steps": sn_steps,
-                       "joint_steps": joint_steps, "n_workers": workers, "flat": flat,
-                       "progress": progress}.items():
-        if value is not None:
-            data[key] = value
-    try:
-        cfg = CosmoRunConfig.model_validate(data)
-    except ValueError as exc:
-        raise ConfigError(f"invalid configuration: {exc}".replace("\n", "; ")) from exc
-    results = run_pipeline(out, cfg, replace=_parse_replacements(stage), force=force,
+    cfg = load_run_config(CosmoRunConfig, "cosmo", config, {
+        "seed": seed, "n_sne": n_sne, "sn_steps": sn_steps, "joint_steps": joint_steps,
+        "n_workers": workers, "flat": flat, "progress": progress})
+    results = run_pipeline(out, cfg, replace=parse_replacements(stage), force=force,
                            until=until)
-    console = Console()
-    if results:
-        table = Table(title=f"Cosmology run {out} (blinded: `rediscovery unblind {out}`)")
-        table.add_column("result")
-        table.add_column("value", justify="right")
-        for k, v in summarise(results).items():
-            table.add_row(k, v)
-        console.print(table)
-    console.print(f"report: {out / 'report.html'}   stages: {', '.join(STAGES)}")
+    print_run_summary("Cosmology run", summarise(results) if results else {}, out,
+                      list(STAGES))
