@@ -18,13 +18,13 @@ seed on 2 idle cores at the defaults.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
 from pathlib import Path
 
 import numpy as np
 
+from rediscovery.core.unblind import unblind
 from rediscovery.higgs.pipeline import HiggsRunConfig, run_pipeline
 
 
@@ -58,15 +58,15 @@ def main() -> None:
         t0 = time.perf_counter()
         out = args.out / f"seed{seed}"
         res = run_pipeline(out, HiggsRunConfig(seed=seed, **overrides))
-        truth = json.loads((out / "simulate" / "truth.json").read_text())["mu"]
         if not args.keep_events:
             for stage in ("simulate", "features"):
                 for f in (out / stage).glob("*.parquet"):
                     f.unlink()
-        mu, (lo, hi) = res["mu_hat"], res["mu_68"]
-        sigma = (hi - mu) if mu < truth else (mu - lo)
-        pulls.append((mu - truth) / sigma)
-        covered.append(lo <= truth <= hi)
+        # the comparison with the hidden truth is `rediscovery unblind`'s
+        row = next(r for r in unblind(out) if r["parameter"] == "mu")
+        truth, mu, lo, hi = row["true"], row["estimate"], row["lo68"], row["hi68"]
+        pulls.append(row["pull"])
+        covered.append(row["covered"])
         print(f"{seed:4d} {truth:8.3f} {mu:7.3f} [{lo:6.3f}, {hi:6.3f}] {pulls[-1]:+6.2f} "
               f"{res['z_discovery_observed']:6.2f} {time.perf_counter() - t0:5.0f}", flush=True)
     p, c = np.array(pulls), np.array(covered, dtype=float)
