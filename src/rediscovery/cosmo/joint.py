@@ -69,8 +69,10 @@ __all__ = [
     "JointLikelihood",
     "cmb_distances",
     "distance_priors",
+    "fit_cmb_only",
     "fit_joint",
     "joint_params",
+    "separate_fit_summary",
     "sound_horizon",
     "z_star",
 ]
@@ -546,3 +548,33 @@ def fit_joint(table: HubbleTable | None, cmb: CMBDistancePriorLikelihood | str |
                     progress=progress, priors=spec["priors"], vectorize=True,
                     labels=spec["labels"], rhat_threshold=rhat_threshold,
                     desc=f"{'+'.join(parts)} {model} MCMC")
+
+
+def fit_cmb_only(cmb: CMBDistancePriorLikelihood, *, model: str = "lcdm", seed: int = 0,
+                 n_walkers: int = 32, n_steps: int = 12000,
+                 progress: bool = True) -> MCMCResult:
+    """The CMB-only chain drawn beside the joint fit in the (Ω_m, Ω_Λ) plane (illustration).
+
+    With H0 free the distance priors alone constrain a thin degeneracy line that runs into the
+    prior bounds, so this chain is rarely "converged". Its convergence warnings (ours and
+    emcee's) would read as a failure of the joint fit and are silenced here; the result still
+    carries ``converged`` and ``messages``.
+    """
+    loggers = [logging.getLogger(n) for n in ("rediscovery.cosmo.mcmc", "emcee")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        return fit_joint(None, cmb, model=model, seed=seed, n_walkers=n_walkers,
+                         n_steps=n_steps, progress=progress)
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def separate_fit_summary(model: str, result: MCMCResult) -> dict[str, Any]:
+    """``converged`` and the mean/std of Ω_m, Ω_Λ, Ω_k of a single-probe fit (for the JSON)."""
+    p = joint_params(model, result.samples)
+    return {"converged": bool(result.converged),
+            **{k: {"mean": float(p[k].mean()), "std": float(p[k].std(ddof=1))}
+               for k in ("Om", "OL", "Ok")}}

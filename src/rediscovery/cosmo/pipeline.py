@@ -247,7 +247,12 @@ def stage_joint(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict
     import pandas as pd
 
     from rediscovery.core.plotting import savefig
-    from rediscovery.cosmo.joint import fit_joint, joint_params
+    from rediscovery.cosmo.joint import (
+        fit_cmb_only,
+        fit_joint,
+        joint_params,
+        separate_fit_summary,
+    )
     from rediscovery.cosmo.mcmc import write_posterior
     from rediscovery.cosmo.plots import plot_om_ol_joint
     from rediscovery.cosmo.sn.io import read_hubble_table
@@ -266,25 +271,12 @@ def stage_joint(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict
         "SN only": (sn_chain["Om"].to_numpy(), sn_chain["OL"].to_numpy())}
     separate: dict[str, Any] = {}
     if cfg.cmb_only_in_figure:
-        # illustration: a thin degeneracy line cut by the prior bounds, rarely "converged";
-        # its convergence warnings would read as a problem of the joint fit, so silenced
-        loggers = [logging.getLogger(n) for n in ("rediscovery.cosmo.mcmc", "emcee")]
-        levels = [lg.level for lg in loggers]
-        for lg in loggers:
-            lg.setLevel(logging.ERROR)
-        try:
-            cmb_only = fit_joint(None, cmb, model="lcdm", seed=_seed(cfg, 0x434F),
-                                 n_walkers=cfg.n_walkers, n_steps=cfg.joint_steps,
-                                 progress=cfg.progress)
-        finally:
-            for lg, level in zip(loggers, levels, strict=True):
-                lg.setLevel(level)
+        cmb_only = fit_cmb_only(cmb, model="lcdm", seed=_seed(cfg, 0x434F),
+                                n_walkers=cfg.n_walkers, n_steps=cfg.joint_steps,
+                                progress=cfg.progress)
         pc = joint_params("lcdm", cmb_only.samples)
         planes["CMB only"] = (pc["Om"], pc["OL"])
-        separate["CMB only"] = {"converged": bool(cmb_only.converged),
-                                **{k: {"mean": float(pc[k].mean()),
-                                       "std": float(pc[k].std(ddof=1))}
-                                   for k in ("Om", "OL", "Ok")}}
+        separate["CMB only"] = separate_fit_summary("lcdm", cmb_only)
     planes["SN + CMB"] = (p["Om"], p["OL"])
     write_posterior(res, out / "joint_posterior.json",
                     extra={**derived, "model": "lcdm", "cmb": cmb.name,

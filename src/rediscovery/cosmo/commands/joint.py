@@ -7,8 +7,6 @@ Thin wiring: every number is computed by :mod:`rediscovery.cosmo.joint` and
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -17,20 +15,6 @@ from rediscovery.core.errors import ConfigError
 
 app = typer.Typer()
 log = logging.getLogger(__name__)
-
-
-@contextmanager
-def _quiet(names: tuple[str, ...]) -> Iterator[None]:
-    """Raise the given loggers to ERROR for the duration of the block."""
-    loggers = [logging.getLogger(n) for n in names]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
 
 
 @app.command("joint-fit")
@@ -57,8 +41,10 @@ def joint_fit(
         CMB_SOURCES,
         JOINT_MODELS,
         CMBDistancePriorLikelihood,
+        fit_cmb_only,
         fit_joint,
         joint_params,
+        separate_fit_summary,
     )
     from rediscovery.cosmo.mcmc import write_posterior
     from rediscovery.cosmo.plots import plot_om_ol_joint
@@ -86,23 +72,14 @@ def joint_fit(
         # thin degeneracy line ending on the prior bounds: illustrative, rarely "converged"
         others["SN only"] = fit_joint(tab, None, model=model, seed=seed + 1,
                                       n_walkers=n_walkers, n_steps=n_steps, progress=progress)
-        # its convergence warnings would read as a problem of the joint fit: silenced here,
-        # recorded as "converged": false in the JSON and explained in one line instead
-        with _quiet(("rediscovery.cosmo.mcmc", "emcee.autocorr", "emcee")):
-            others["CMB only"] = fit_joint(None, like_cmb, model=model, seed=seed + 2,
-                                           n_walkers=n_walkers, n_steps=n_steps,
-                                           progress=progress)
+        others["CMB only"] = fit_cmb_only(like_cmb, model=model, seed=seed + 2,
+                                          n_walkers=n_walkers, n_steps=n_steps,
+                                          progress=progress)
         if not others["CMB only"].converged:
             typer.echo("note: the CMB-only chain (drawn in the figure only) samples a "
                        "degeneracy line cut by the prior bounds; it is not converged and not "
                        "used in the result")
-    separate_summary = {}
-    for label, r in others.items():
-        pp = joint_params(model, r.samples)
-        separate_summary[label] = {
-            "converged": bool(r.converged),
-            **{k: {"mean": float(pp[k].mean()), "std": float(pp[k].std(ddof=1))}
-               for k in ("Om", "OL", "Ok")}}
+    separate_summary = {label: separate_fit_summary(model, r) for label, r in others.items()}
     out.mkdir(parents=True, exist_ok=True)
     write_posterior(res, out / "joint_posterior.json",
                     extra={"model": model, "cmb": cmb, "hubble_table": str(table),
