@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rediscovery.higgs.features import derived_features, missing_mass
-from rediscovery.higgs.io import read_events
+from rediscovery.higgs.events.io import read_events
+from rediscovery.higgs.features.derived import derived_features, missing_mass
 from rediscovery.higgs.schema import PRI_COLUMNS
 
 N_EVENTS = 800_000

@@ -9,7 +9,8 @@ Takes a finished ``rediscovery higgs run`` directory, treats its template histog
 toy draws (a) new templates — per process and bin a Poisson number of MC events of that
 process's mean weight, so the templates fluctuate like a sample of the same size — and (b)
 Poisson pseudo-data at signal strength ``--mu``; then fits with the Barlow–Beeston-lite model
-of :mod:`rediscovery.higgs.stat`. Prints the coverage of the 68 % intervals and the pull mean
+of :mod:`rediscovery.higgs.stats.inference`. Prints the coverage of the 68 % intervals and the pull
+mean
 and width: a check of the statistical treatment of finite MC on the run's own binning,
 independent of the simulator (session 2: 1,000 toys on a default run, coverage
 0.680 ± 0.015, pull mean +0.05, width 1.02; ~0.1 s per toy).
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rediscovery.higgs import stat
+from rediscovery.higgs.stats import inference as stat
 
 
 def main() -> None:

@@ -21,8 +21,8 @@ import time
 
 import numpy as np
 
+from rediscovery.higgs.events.simulate import simulate_events
 from rediscovery.higgs.schema import PRI_COLUMNS
-from rediscovery.higgs.simulate import simulate_events
 
 
 def _best(func, repeat: int) -> tuple[float, float]:

@@ -25,9 +25,9 @@ def _best(fn, repeat: int = 5) -> float:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    from rediscovery.higgs.features import add_derived_features
-    from rediscovery.higgs.simulate import simulate_events
-    from rediscovery.higgs.systematics import apply_systematics
+    from rediscovery.higgs.events.simulate import simulate_events
+    from rediscovery.higgs.features.derived import add_derived_features
+    from rediscovery.higgs.systematics.variations import apply_systematics
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
     df = simulate_events(n, seed=1)

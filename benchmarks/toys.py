@@ -18,8 +18,8 @@ import time
 import numpy as np
 
 from rediscovery.core.executor import map_tasks
-from rediscovery.higgs.stat import BinnedModel, HistoSys, NormSys, choose_binning, fit
-from rediscovery.higgs.toys import generate_toy
+from rediscovery.higgs.stats.inference import BinnedModel, HistoSys, NormSys, choose_binning, fit
+from rediscovery.higgs.stats.toys import generate_toy
 
 
 def benchmark_model(seed: int = 1, n_bins: int = 20) -> BinnedModel:
@@ -101,7 +101,7 @@ def main() -> None:
     print(f"pyhf fits/s, 1 process                : {rp:8.2f}")
     print(f"time ratio pyhf / minuit (1 process)  : {r1 / rp:8.1f}")
     if args.ensembles:
-        from rediscovery.higgs.toys import run_toys
+        from rediscovery.higgs.stats.toys import run_toys
 
         for mu_true in (1.0, 0.0):
             t0 = time.perf_counter()

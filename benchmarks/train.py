@@ -58,7 +58,7 @@ def speed(args: argparse.Namespace) -> None:
     import lightgbm as lgb
     import xgboost as xgb
 
-    from rediscovery.higgs.models import (
+    from rediscovery.higgs.classifiers import (
         LightGBMClassifier,
         MLPClassifier,
         XGBoostClassifier,
@@ -99,11 +99,11 @@ def speed(args: argparse.Namespace) -> None:
 
 
 def table(args: argparse.Namespace) -> None:
-    from rediscovery.higgs.features import add_derived_features
-    from rediscovery.higgs.io import split_events
-    from rediscovery.higgs.models import MODEL_KINDS
-    from rediscovery.higgs.models.workflow import train_classifier
-    from rediscovery.higgs.simulate import simulate_events
+    from rediscovery.higgs.classifiers import MODEL_KINDS
+    from rediscovery.higgs.classifiers.workflow import train_classifier
+    from rediscovery.higgs.events.io import split_events
+    from rediscovery.higgs.events.simulate import simulate_events
+    from rediscovery.higgs.features.derived import add_derived_features
 
     t0 = time.perf_counter()
     df = simulate_events(args.events, seed=args.seed)

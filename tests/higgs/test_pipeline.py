@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -49,7 +50,7 @@ def test_templates_are_a_separate_yield_proportional_sample(finished_run):
     import numpy as np
     import pandas as pd
 
-    from rediscovery.higgs.simulate import BACKGROUND_TOTAL, SIGNAL_TOTAL
+    from rediscovery.higgs.events.simulate import BACKGROUND_TOTAL, SIGNAL_TOTAL
 
     out, _ = finished_run
     ev = out / "evaluate"
@@ -100,9 +101,10 @@ def test_replacement_stage_and_bad_stage_names(finished_run, tmp_path):
         run_pipeline(out, HiggsRunConfig(**SMALL), replace={"fit": "nowhere.mod:func"})
 
 
-def test_a_team_replaces_the_fit_stage(finished_run, tmp_path):
+def test_a_team_replaces_the_fit_stage(finished_run, tmp_path, monkeypatch):
     import shutil
 
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
     out, _ = finished_run
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)

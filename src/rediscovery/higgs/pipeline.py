@@ -132,7 +132,7 @@ def template_count_shares(signal_fraction: float = TEMPLATE_SIGNAL_FRACTION) -> 
     heavily weighted events (W+jets has 87 % of the background yield but only 40 % of the
     training sample's events).
     """
-    from rediscovery.higgs.simulate import PROCESS_YIELDS
+    from rediscovery.higgs.events.simulate import PROCESS_YIELDS
 
     signal = ("ggH", "VBFH")  # the simulator's signal sub-processes
     bkg = {k: v for k, v in PROCESS_YIELDS.items() if k not in signal}
@@ -154,8 +154,8 @@ def _hidden_mu(cfg: HiggsRunConfig) -> float:
 # -- stages -----------------------------------------------------------------------------------
 def stage_simulate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
     """Simulate the labelled MC sample and the blinded pseudo-data (with its ``truth.json``)."""
-    from rediscovery.higgs.io import write_events
-    from rediscovery.higgs.simulate import simulate_events, simulate_pseudo_data
+    from rediscovery.higgs.events.io import write_events
+    from rediscovery.higgs.events.simulate import simulate_events, simulate_pseudo_data
 
     mc = simulate_events(cfg.events, seed=np.random.default_rng([cfg.seed, 1]))
     write_events(mc, out / "mc.parquet")
@@ -176,8 +176,8 @@ def stage_simulate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
 
 def stage_features(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
     """Add the ``DER_*`` (and ``NEW_*``) features to the MC and to the pseudo-data."""
-    from rediscovery.higgs.features import add_derived_features, add_new_features
-    from rediscovery.higgs.io import read_events, write_events
+    from rediscovery.higgs.events.io import read_events, write_events
+    from rediscovery.higgs.features.derived import add_derived_features, add_new_features
 
     counts = {}
     for name in ("mc", "templates", "observed"):
@@ -191,8 +191,8 @@ def stage_features(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
 
 def stage_train(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
     """Split the MC 1:1:1, train the classifier on ``train``, evaluate on ``test``."""
-    from rediscovery.higgs.io import read_events
-    from rediscovery.higgs.models.workflow import train_classifier
+    from rediscovery.higgs.classifiers.workflow import train_classifier
+    from rediscovery.higgs.events.io import read_events
 
     mc = read_events(inputs["mc"])
     feats: str | list[str] = cfg.features
@@ -207,11 +207,11 @@ def stage_train(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict
     write_json(out / "metrics.json", res.metrics)
     res.scores.to_parquet(out / "scores.parquet", index=False)
     try:
-        from rediscovery.higgs import plots_models
+        from rediscovery.higgs.classifiers import plots as plots_models
 
         plots_models.plot_training_summary(res, out)
     except (ImportError, AttributeError):  # plotting layer absent: metrics are still written
-        log.info("no training plots (rediscovery.higgs.plots_models.plot_training_summary)")
+        log.info("no training plots (rediscovery.higgs.classifiers.plots.plot_training_summary)")
     return {k: res.metrics[k] for k in ("auc", "auc_err", "ams_best", "ams_best_err")}
 
 
@@ -221,9 +221,9 @@ def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
     One random half (weights doubled) optimises the binning, the other builds the templates;
     weights are scaled to the pseudo-data's luminosity (known to the analysis, unlike μ).
     """
-    from rediscovery.higgs.io import read_events
-    from rediscovery.higgs.models import load_model
-    from rediscovery.higgs.models.workflow import score_events
+    from rediscovery.higgs.classifiers import load_model
+    from rediscovery.higgs.classifiers.workflow import score_events
+    from rediscovery.higgs.events.io import read_events
 
     model = load_model(inputs["model"])
     templates = read_events(inputs["templates"])
@@ -245,7 +245,7 @@ def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
 
 def stage_fit(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
     """Binned profile-likelihood fit of μ to the observed score histogram."""
-    from rediscovery.higgs.score_fit import fit_scores, write_fit
+    from rediscovery.higgs.stats.score_fit import fit_scores, write_fit
 
     sf = fit_scores(pd.read_parquet(inputs["mc_scores"]),
                     pd.read_parquet(inputs["observed_scores"]), backend=cfg.backend,

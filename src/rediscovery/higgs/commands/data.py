@@ -63,8 +63,8 @@ def simulate(
 ) -> None:
     """Simulate H→ττ lepton-hadron events (HiggsML primary schema) or pseudo-data."""
     from rediscovery.core.files import write_json
-    from rediscovery.higgs.io import write_events
-    from rediscovery.higgs.simulate import simulate_events, simulate_pseudo_data
+    from rediscovery.higgs.events.io import write_events
+    from rediscovery.higgs.events.simulate import simulate_events, simulate_pseudo_data
 
     if fmt is not None and fmt.lower() not in {"parquet", "csv"}:
         raise InputError(f"--format {fmt!r}: expected 'parquet' or 'csv'")
@@ -138,16 +138,16 @@ def validate_sim(
 
     from rediscovery.core.files import atomic_path, write_json
     from rediscovery.core.plotting import savefig
-    from rediscovery.higgs.plots import plot_validation_grid
-    from rediscovery.higgs.schema import LABEL, WEIGHT
-    from rediscovery.higgs.simulate import simulate_events
-    from rediscovery.higgs.validation import (
+    from rediscovery.higgs.events.plots import plot_validation_grid
+    from rediscovery.higgs.events.simulate import simulate_events
+    from rediscovery.higgs.events.validation import (
         compare_to_reference,
         jet_multiplicity_fractions,
         load_reference,
         peak_position,
         visible_mass,
     )
+    from rediscovery.higgs.schema import LABEL, WEIGHT
 
     ref = load_reference(reference if reference is not None else _default_reference())
     console = Console()

@@ -23,8 +23,8 @@ def features_cmd(
     seed: int = typer.Option(20140512, help="Seed of the missing-mass integration points."),
 ) -> None:
     """Add the 13 DER_ features (and NEW_ ones) to an events file."""
-    from rediscovery.higgs.features import add_derived_features, add_new_features
-    from rediscovery.higgs.io import read_events, write_events
+    from rediscovery.higgs.events.io import read_events, write_events
+    from rediscovery.higgs.features.derived import add_derived_features, add_new_features
 
     df = read_events(inp)
     try:
@@ -54,19 +54,17 @@ def feature_study_cmd(
     """Importance and selection study: table (CSV) and AUC/AMS-vs-features plot."""
     from rediscovery.core.files import write_json
     from rediscovery.core.plotting import savefig
-    from rediscovery.higgs.io import read_events
-    from rediscovery.higgs.plots_features import plot_selection_curves
-    from rediscovery.higgs.selection import StudyConfig, feature_study
+    from rediscovery.higgs.events.io import read_events
+    from rediscovery.higgs.features.plots import plot_selection_curves
+    from rediscovery.higgs.features.selection import StudyConfig, feature_study
 
     if (data is None) == (simulate is None):
         raise ConfigError("give exactly one of --data PATH or --simulate N")
     if data is not None:
         df = read_events(data)
     else:
-        try:
-            from rediscovery.higgs.simulate import simulate_events
-        except ImportError as exc:  # the simulator is another stage
-            raise ConfigError("--simulate needs rediscovery.higgs.simulate; use --data") from exc
+        from rediscovery.higgs.events.simulate import simulate_events
+
         df = simulate_events(int(simulate), seed=seed)  # type: ignore[arg-type]
     cfg = StudyConfig(n_events=n_events, n_folds=n_folds, n_estimators=n_estimators,
                       n_random=n_random, n_threads=threads, n_workers=workers,

@@ -71,9 +71,9 @@ def train(
     on the test split with the physics weights.
     """
     from rediscovery.core.files import write_json
-    from rediscovery.higgs.io import read_events
-    from rediscovery.higgs.models import MODEL_KINDS
-    from rediscovery.higgs.models.workflow import train_classifier
+    from rediscovery.higgs.classifiers import MODEL_KINDS
+    from rediscovery.higgs.classifiers.workflow import train_classifier
+    from rediscovery.higgs.events.io import read_events
 
     if model not in MODEL_KINDS:
         raise ConfigError(f"--model {model!r}: choose one of {', '.join(MODEL_KINDS)}")
@@ -87,7 +87,7 @@ def train(
     write_json(out / "metrics.json", result.metrics)
     _write_parquet(result.scores, out / "scores.parquet")
     if plots:
-        from rediscovery.higgs.plots_models import plot_training_summary
+        from rediscovery.higgs.classifiers.plots import plot_training_summary
 
         plot_training_summary(result, out)
     m = result.metrics
@@ -107,9 +107,9 @@ def evaluate(
 ) -> None:
     """Score events with a trained model; writes EventId, score and the Weight, Label,
     Process, Set columns that exist (input of 'rediscovery higgs fit --scores')."""
-    from rediscovery.higgs.io import read_events
-    from rediscovery.higgs.models import load_model
-    from rediscovery.higgs.models.workflow import prepare_features, score_events
+    from rediscovery.higgs.classifiers import load_model
+    from rediscovery.higgs.classifiers.workflow import prepare_features, score_events
+    from rediscovery.higgs.events.io import read_events
     from rediscovery.higgs.schema import SET
 
     mdir = model / "model" if (model / "model" / "model.json").is_file() else model
@@ -146,9 +146,9 @@ def hpo(
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write optuna plots."),
 ) -> None:
     """Hyper-parameter search with optuna; writes best_params.json, trials.csv and plots."""
-    from rediscovery.higgs import hpo as hpo_mod
-    from rediscovery.higgs.io import read_events
-    from rediscovery.higgs.models.workflow import prepare_features, split_if_needed
+    from rediscovery.higgs.classifiers import hpo as hpo_mod
+    from rediscovery.higgs.classifiers.workflow import prepare_features, split_if_needed
+    from rediscovery.higgs.events.io import read_events
 
     df = read_events(data)
     df, feats = prepare_features(df, features)

@@ -45,8 +45,8 @@ def fit_command(
     plots: bool = typer.Option(True, help="Write the PNG plots."),
 ) -> None:
     """Binned likelihood fit of the classifier score: μ̂, intervals, significance, limit."""
-    from rediscovery.higgs import stat
-    from rediscovery.higgs.score_fit import fit_scores, write_fit
+    from rediscovery.higgs.stats import inference as stat
+    from rediscovery.higgs.stats.score_fit import fit_scores, write_fit
 
     if backend not in stat.BACKENDS:
         raise InputError(f"--backend must be one of {stat.BACKENDS}, got {backend!r}")
@@ -87,7 +87,8 @@ def toys_command(
     max_bins: int = typer.Option(20, help="Maximum number of bins."),
 ) -> None:
     """Pseudo-experiments: coverage, bias, pulls, toy vs asymptotic significance."""
-    from rediscovery.higgs import plots_stat, stat
+    from rediscovery.higgs.stats import inference as stat
+    from rediscovery.higgs.stats import plots as plots_stat
 
     if backend not in stat.BACKENDS:
         raise InputError(f"--backend must be one of {stat.BACKENDS}, got {backend!r}")

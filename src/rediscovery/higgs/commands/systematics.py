@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from rediscovery.higgs.syst_training import ClassifierScorer
+    from rediscovery.higgs.systematics.training import ClassifierScorer
 
 app = typer.Typer()
 log = logging.getLogger(__name__)
@@ -40,8 +40,8 @@ def alter(
     Writes OUT and OUT.json beside it (values applied, events and jets removed by the
     re-applied selection).
     """
-    from rediscovery.higgs.io import read_events, write_events
-    from rediscovery.higgs.systematics import apply_systematics
+    from rediscovery.higgs.events.io import read_events, write_events
+    from rediscovery.higgs.systematics.variations import apply_systematics
 
     df = read_events(input_path)
     out = apply_systematics(df, tes=tes, jes=jes, soft_met=soft_met, ttbar_scale=ttbar_scale,
@@ -71,8 +71,8 @@ def _save_fig(ax: Axes, path: Path) -> None:
 
 
 def _scorer_for(model_dir: Path) -> tuple[ClassifierScorer, list[str]]:
-    from rediscovery.higgs.models import load_model
-    from rediscovery.higgs.syst_training import ClassifierScorer
+    from rediscovery.higgs.classifiers import load_model
+    from rediscovery.higgs.systematics.training import ClassifierScorer
 
     model = load_model(model_dir)
     feats = list(model.features_ or model.features or [])
@@ -81,7 +81,7 @@ def _scorer_for(model_dir: Path) -> tuple[ClassifierScorer, list[str]]:
 
 def _with_features(df: pd.DataFrame, feats: list[str]) -> pd.DataFrame:
     """Add the DER_/NEW_ columns a model needs (DER_mass_MMC only if it is one of them)."""
-    from rediscovery.higgs import features as fe
+    from rediscovery.higgs.features import derived as fe
 
     need_der = [c for c in feats if c.startswith("DER_") and c not in df.columns]
     if need_der:
@@ -108,10 +108,10 @@ def templates_cmd(
     """Score templates at shifted nuisances (±1σ and a grid) → templates.json and plots."""
     import numpy as np
 
-    from rediscovery.higgs import plots_syst
-    from rediscovery.higgs.io import read_events
-    from rediscovery.higgs.stat import choose_binning
-    from rediscovery.higgs.syst_fit import build_templates
+    from rediscovery.higgs.events.io import read_events
+    from rediscovery.higgs.stats.inference import choose_binning
+    from rediscovery.higgs.systematics import plots as plots_syst
+    from rediscovery.higgs.systematics.fit import build_templates
 
     scorer, feats = _scorer_for(model_dir)
     df = _with_features(read_events(events), feats)
@@ -150,9 +150,9 @@ def syst_fit_cmd(
     import numpy as np
 
     from rediscovery.core.errors import InputError
-    from rediscovery.higgs import plots_syst
-    from rediscovery.higgs.io import read_events
-    from rediscovery.higgs.syst_fit import Templates, build_model, fit_with_systematics
+    from rediscovery.higgs.events.io import read_events
+    from rediscovery.higgs.systematics import plots as plots_syst
+    from rediscovery.higgs.systematics.fit import Templates, build_model, fit_with_systematics
 
     try:
         t = Templates.from_dict(json.loads(templates.read_text()))
@@ -202,10 +202,10 @@ def challenge_cmd(
     import warnings
 
     from rediscovery.core.errors import ConfigError
-    from rediscovery.higgs import challenge as ch
-    from rediscovery.higgs import plots_syst
-    from rediscovery.higgs.syst_fit import TemplateWarning
-    from rediscovery.higgs.syst_training import TRAINING_MODES
+    from rediscovery.higgs.systematics import challenge as ch
+    from rediscovery.higgs.systematics import plots as plots_syst
+    from rediscovery.higgs.systematics.fit import TemplateWarning
+    from rediscovery.higgs.systematics.training import TRAINING_MODES
 
     chosen = [m.strip() for m in modes.split(",") if m.strip()]
     bad = [m for m in chosen if m not in TRAINING_MODES]

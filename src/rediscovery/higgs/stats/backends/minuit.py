@@ -1,0 +1,216 @@
+"""iminuit back-end: minimise :class:`~rediscovery.higgs.stats.likelihood.Likelihood`.
+
+Minuit (James & Roos 1975) through iminuit (Dembinski et al., doi:10.5281/zenodo.3949207) sees
+only μ and the modifier parameters α; the MC-statistics factors γ are profiled analytically
+inside the likelihood. The full parameter set (with γ) is used only for post-fit uncertainties
+of the nuisance parameters and their impacts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rediscovery.higgs.stats.likelihood import Likelihood
+from rediscovery.higgs.stats.model import ALPHA_BOUNDS, BinnedModel
+
+__all__: list[str] = []
+
+#: Minuit convergence tolerance (EDM < 2e-3 · tol · errordef); 1e-5 keeps μ̂ and MINOS
+#: crossings at the 1e-6 level, far below the 1e-3 agreement target with pyhf.
+MINUIT_TOL = 1e-5
+#: pyhf's default bounds of the staterror factors γ.
+GAMMA_BOUNDS = (1e-10, 10.0)
+
+
+class MinuitEngine:
+    """Fits of one dataset with iminuit; same interface as the pyhf engine."""
+
+    def __init__(self, model: BinnedModel, observed: np.ndarray,
+                 aux_gamma: np.ndarray | None = None, aux_alpha: np.ndarray | None = None,
+                 mu_bounds: tuple[float, float] | None = None, strategy: int = 0) -> None:
+        self.model = model
+        self.lik = Likelihood(model._arrays, observed, aux_gamma, aux_alpha)
+        self.mu_bounds = mu_bounds if mu_bounds is not None else model.mu_range
+        self.names = ("mu", *model.alpha_names)
+        self.strategy = strategy
+        self.minuit = None  # the last free fit (for MINOS)
+
+    def _newton_start(self, x: np.ndarray, free: np.ndarray, n_iter: int = 4) -> np.ndarray:
+        """A few damped Gauss–Newton steps towards the minimum before Migrad starts.
+
+        Uses the analytic gradient and the Gauss–Newton Hessian of the profiled NLL; each step
+        is halved until the NLL decreases and is clipped to the parameter limits. Migrad then
+        starts next to the minimum and converges in one or two iterations (~3× fewer calls);
+        the result is Migrad's, to its tolerance.
+        """
+        lo = np.r_[self.mu_bounds[0], np.full(len(self.names) - 1, ALPHA_BOUNDS[0])]
+        hi = np.r_[self.mu_bounds[1], np.full(len(self.names) - 1, ALPHA_BOUNDS[1])]
+        f = self.lik.nll_profiled(x)
+        if not np.isfinite(f):
+            return x
+        for _ in range(n_iter):
+            g_all, h_all = self.lik.grad_hess_profiled(x)
+            g = g_all[free]
+            h = h_all[np.ix_(free, free)]
+            try:
+                step = np.linalg.solve(h, g)
+            except np.linalg.LinAlgError:
+                return x
+            t = 1.0
+            while t > 1e-3:
+                xn = x.copy()
+                xn[free] = np.clip(x[free] - t * step, lo[free], hi[free])
+                fn = self.lik.nll_profiled(xn)
+                if fn < f:
+                    break
+                t *= 0.5
+            else:
+                return x
+            converged = f - fn < 1e-7  # well below Migrad's EDM goal: stop early
+            x, f = xn, fn
+            if converged:
+                break
+        return x
+
+    def _make(self, x0: np.ndarray):
+        from iminuit import Minuit
+
+        # The Gauss–Newton Hessian of the profiled NLL speeds Migrad up, but it can lose
+        # positive-definiteness far from the minimum (poorly populated templates); Migrad's
+        # C++ core then fails, so it is only passed where it is positive-definite at the start.
+        try:
+            hess_ok = bool(np.all(np.linalg.eigvalsh(self.lik.hess_profiled(x0)) > 0))
+        except np.linalg.LinAlgError:
+            hess_ok = False
+        m = Minuit(self.lik.nll_profiled, x0, grad=self.lik.grad_profiled,
+                   hessian=self.lik.hess_profiled if hess_ok else None, name=self.names)
+        m.errordef = Minuit.LIKELIHOOD
+        m.tol = MINUIT_TOL
+        m.strategy = self.strategy
+        m.print_level = 0
+        m.limits["mu"] = self.mu_bounds
+        for nm in self.names[1:]:
+            m.limits[nm] = ALPHA_BOUNDS
+        return m
+
+    def minimize(self, fixed_mu: float | None = None,
+                 init: np.ndarray | None = None) -> tuple[np.ndarray, float, bool]:
+        """Return (full parameter vector μ, α..., γ..., NLL, valid)."""
+        x0 = np.zeros(len(self.names))
+        x0[0] = 1.0
+        if init is not None:
+            x0[:] = init[:len(self.names)]
+        if fixed_mu is not None:
+            x0[0] = fixed_mu
+        if fixed_mu is not None and len(self.names) == 1:
+            theta = x0
+            ok = True
+        else:
+            free = np.ones(len(self.names), dtype=bool)
+            if fixed_mu is not None:
+                free[0] = False
+            x0 = self._newton_start(x0, free)
+            m = self._make(x0)
+            if fixed_mu is not None:
+                m.fixed["mu"] = True
+            m.migrad()
+            if not m.valid:  # one retry from the reached point with a stricter strategy
+                m.strategy = 2
+                m.migrad()
+            theta = np.asarray(m.values, dtype=float)
+            ok = bool(m.valid)
+            if fixed_mu is None:
+                self.minuit = m
+        val = self.lik.nll_profiled(theta)
+        return self.full_pars(theta), val, ok
+
+    def full_pars(self, theta: np.ndarray) -> np.ndarray:
+        if not self.model.has_staterror:
+            return np.asarray(theta, dtype=float)
+        return np.concatenate([theta, self.lik.gamma_hat(theta)])
+
+    def minos(self) -> tuple[float, float, bool]:
+        """Profile-likelihood 68.27% interval of μ (ΔNLL = 0.5) from MINOS on the free fit."""
+        m = self.minuit
+        assert m is not None
+        m.minos("mu", cl=1.0)  # cl >= 1 is read by iminuit as "number of sigmas"
+        me = m.merrors["mu"]
+        lo = m.values["mu"] + me.lower
+        hi = m.values["mu"] + me.upper
+        ok = bool(me.is_valid)
+        if me.at_lower_limit:
+            lo, ok = self.mu_bounds[0], False
+        if me.at_upper_limit:
+            hi, ok = self.mu_bounds[1], False
+        return float(lo), float(hi), ok
+
+    # -- full parameter set: nuisance uncertainties and impacts ---------------------------
+    def _full_minuit(self, pars: np.ndarray):
+        from iminuit import Minuit
+
+        names = self.model.parameter_names
+        m = Minuit(self.lik.nll_full, np.asarray(pars, float), grad=self.lik.grad_full,
+                   name=names)
+        m.errordef = Minuit.LIKELIHOOD
+        m.tol = MINUIT_TOL
+        m.print_level = 0
+        m.limits["mu"] = self.mu_bounds
+        for nm in self.model.alpha_names:
+            m.limits[nm] = ALPHA_BOUNDS
+        if self.model.has_staterror:
+            free = self.lik.free
+            for i in range(self.model.n_bins):
+                nm = f"gamma_stat_{i}"
+                m.limits[nm] = GAMMA_BOUNDS
+                if not free[i]:
+                    m.fixed[nm] = True
+        return m
+
+    def covariance(self, pars: np.ndarray) -> np.ndarray:
+        """Covariance of all parameters: inverse Hessian of the full NLL at ``pars``.
+
+        The Hessian is built from central differences of the *analytic* gradient. Minuit's
+        HESSE (numerical second differences of the NLL) came out up to 30% low against MINOS
+        on 20-bin models with strongly correlated nuisances, for pyhf's likelihood as for
+        ours; this Hessian reproduces the MINOS widths. Fixed parameters get zero rows.
+        """
+        pars = np.asarray(pars, dtype=float)
+        n = pars.size
+        free = np.ones(n, dtype=bool)
+        if self.model.has_staterror:
+            free[1 + len(self.model.alpha_names):] = self.lik.free
+        idx = np.flatnonzero(free)
+        hess = np.empty((idx.size, idx.size))
+        for j, i in enumerate(idx):
+            h = 1e-5 * max(1.0, abs(pars[i]))
+            up, dn = pars.copy(), pars.copy()
+            up[i] += h
+            dn[i] -= h
+            hess[:, j] = (self.lik.grad_full(up)[idx] - self.lik.grad_full(dn)[idx]) / (2 * h)
+        hess = 0.5 * (hess + hess.T)
+        cov = np.zeros((n, n))
+        cov[np.ix_(idx, idx)] = np.linalg.pinv(hess)
+        return cov
+
+    def uncertainties(self, pars: np.ndarray) -> np.ndarray:
+        """Parabolic errors of every parameter at ``pars`` (0 for fixed ones)."""
+        return np.sqrt(np.maximum(np.diag(self.covariance(pars)), 0.0))
+
+    def fit_with_fixed(self, pars: np.ndarray, index: int, value: float) -> float:
+        """μ̂ with parameter ``index`` fixed at ``value`` (for impacts)."""
+        start = np.asarray(pars, float).copy()
+        start[index] = value
+        m = self._full_minuit(start)
+        m.fixed[index] = True
+        m.migrad()
+        return float(m.values["mu"])
+
+    def stat_only_interval(self, pars: np.ndarray) -> tuple[float, float]:
+        """68.27% interval of μ with every nuisance fixed at its best-fit value."""
+        m = self._full_minuit(pars)
+        for nm in self.model.parameter_names[1:]:
+            m.fixed[nm] = True
+        m.migrad()
+        m.minos("mu", cl=1.0)
+        me = m.merrors["mu"]
+        return float(m.values["mu"] + me.lower), float(m.values["mu"] + me.upper)

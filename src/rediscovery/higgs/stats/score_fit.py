@@ -1,0 +1,181 @@
+"""From classifier scores to the measurement: the statistics stage as one library call.
+
+:func:`fit_scores` histograms the MC scores with the optimised binning
+(:func:`rediscovery.higgs.stats.inference.choose_binning`), builds the HistFactory-like
+:class:`~rediscovery.higgs.stats.inference.BinnedModel`, fits the observed score histogram and
+returns the
+``fit.json`` payload (the results contract of ``docs/architecture.md``) with the objects behind
+it; :func:`write_fit` writes ``fit.json``, ``workspace.json`` and the plots. The CLI
+``rediscovery higgs fit`` and the ``fit`` stage of ``rediscovery higgs run`` both call these.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rediscovery.core.errors import InputError
+from rediscovery.core.files import write_json
+from rediscovery.core.plotting import savefig
+from rediscovery.higgs.stats import inference as stat
+
+__all__ = ["ScoreFit", "fit_scores", "write_fit"]
+
+
+@dataclass
+class ScoreFit:
+    """Result of :func:`fit_scores`: the ``fit.json`` payload and the objects it came from."""
+
+    payload: dict[str, Any]
+    model: stat.BinnedModel
+    counts: np.ndarray
+    result: stat.FitResult
+
+
+def _nan_to_none(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def fit_scores(
+    mc: pd.DataFrame,
+    observed: pd.DataFrame,
+    *,
+    backend: str = "minuit",
+    min_bkg: float = 10.0,
+    max_bins: int = 20,
+    cross_check: bool = True,
+    source: str | Path | None = None,
+    binning_scores: pd.DataFrame | None = None,
+    max_rel_stat: float | None = None,
+) -> ScoreFit:
+    """Fit μ to the observed classifier scores with templates from the MC scores.
+
+    Parameters
+    ----------
+    mc
+        MC events with ``score``, ``Weight`` (expected events at the data's luminosity),
+        ``Label`` and optionally ``Process`` (one background sample per process).
+    observed
+        Observed events with a ``score`` column (unit weights).
+    backend
+        ``"minuit"`` (own likelihood, fast) or ``"pyhf"`` (HistFactory reference).
+    min_bkg, max_bins
+        Binning constraints: minimum expected background per bin, maximum number of bins.
+    cross_check
+        Repeat the central fit (μ̂, q0) with the other back-end and record the agreement.
+    source
+        Name of the scores file, for error messages.
+    binning_scores
+        An independent MC sample (same columns as ``mc``) on which the binning is optimised.
+        Optimising the bins on the template sample itself picks edges where the background
+        MC fluctuated low, which biases μ̂ upwards when the MC is small; ``higgs run`` passes
+        the classifier's validation split here and builds the templates from the test split.
+    max_rel_stat
+        Maximum relative MC-statistical uncertainty of the background per bin (binning).
+
+    Returns
+    -------
+    ScoreFit
+        ``payload["converged"]`` is ``False`` (and every result ``None``) when the fit failed;
+        ``payload["messages"]`` says why.
+    """
+    if backend not in stat.BACKENDS:
+        raise InputError(f"backend must be one of {stat.BACKENDS}, got {backend!r}")
+    if "score" not in observed.columns:
+        raise InputError(f"observed table lacks column 'score' (found {list(observed.columns)})",
+                         column="score")
+    try:
+        edges = None
+        binning = None
+        if binning_scores is not None:
+            _, binning = stat.model_from_scores(binning_scores, min_bkg=min_bkg,
+                                                max_bins=max_bins, max_rel_stat=max_rel_stat)
+            assert binning is not None
+            edges = binning.edges
+        model, own = stat.model_from_scores(mc, edges=edges, min_bkg=min_bkg,
+                                            max_bins=max_bins, max_rel_stat=max_rel_stat)
+        binning = binning or own
+    except InputError as exc:
+        raise InputError(str(exc), path=source) from exc
+    assert model.edges is not None
+    counts = stat.histogram_observed(observed["score"].to_numpy(dtype=float), model.edges)
+    ams, ams_cut = stat.ams_best(mc["score"].to_numpy(float), mc["Weight"].to_numpy(float),
+                                 mc["Label"].to_numpy())
+    res = stat.fit(model, counts, backend)  # type: ignore[arg-type]
+    payload: dict[str, Any] = {
+        "converged": res.converged,
+        "messages": res.messages,
+        "backend": backend,
+        "n_bins": model.n_bins,
+        "edges": model.edges,
+        "n_observed": int(counts.sum()),
+        "expected_signal": float(model.signal.sum()),
+        "expected_background": float(model.background_total.sum()),
+        "ams_best": ams,
+        "ams_best_threshold": ams_cut,
+        "z_asimov_binning": None if binning is None else binning.z_asimov,
+    }
+    if res.converged:
+        payload.update({
+            "mu_hat": res.mu_hat,
+            "mu_68": [res.mu_lo, res.mu_hi],
+            "mu_stat_68": [res.mu_stat_lo, res.mu_stat_hi],
+            "z_discovery_observed": res.z_discovery,
+            "z_discovery_expected": res.z_expected,
+            "cls_upper_limit_95": _nan_to_none(res.cls_upper_limit),
+            "nuisances": {n: {"value": res.parameters[n], "error": res.errors.get(n),
+                              "pull": res.pulls[n], "constraint": res.constraints[n],
+                              "impact": list(res.impacts.get(n, (math.nan, math.nan)))}
+                          for n in res.pulls},
+        })
+        if cross_check:
+            other = "pyhf" if backend == "minuit" else "minuit"
+            # μ̂ and q0 only (three fits): the interval agreement is covered by the tests
+            # and benchmarks/toys.py --agreement, and costs a minute with pyhf on 20 bins
+            chk = stat.fit(model, counts, other, interval=False, limit=False,  # type: ignore[arg-type]
+                           nuisances=False, expected=False)
+            payload["cross_check"] = {
+                "backend": other, "converged": chk.converged, "mu_hat": chk.mu_hat,
+                "z_discovery_observed": chk.z_discovery,
+                "rel_diff_mu_hat": abs(chk.mu_hat - res.mu_hat) / max(abs(res.mu_hat), 1e-12),
+                "rel_diff_z_discovery": abs(chk.z_discovery - res.z_discovery)
+                / max(res.z_discovery, 1e-12),
+            }
+    else:
+        for key in ("mu_hat", "mu_68", "mu_stat_68", "z_discovery_observed",
+                    "z_discovery_expected", "cls_upper_limit_95"):
+            payload[key] = None
+    return ScoreFit(payload=payload, model=model, counts=counts, result=res)
+
+
+def write_fit(fit: ScoreFit, out: str | Path, *, plots: bool = True,
+              extra: dict[str, Any] | None = None) -> Path:
+    """Write ``fit.json``, the pyhf ``workspace.json`` and (optionally) the PNG plots."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "workspace.json", stat.workspace(fit.model, fit.counts))
+    write_json(out / "fit.json", {**fit.payload, **(extra or {})})
+    if plots:
+        _plots(fit.model, fit.counts, fit.result, out)
+    return out / "fit.json"
+
+
+def _plots(model: stat.BinnedModel, counts: np.ndarray, res: stat.FitResult, out: Path) -> None:
+    from rediscovery.higgs.stats import plots as plots_stat
+
+    savefig(plots_stat.plot_stacked(model, counts, title="pre-fit"), out / "prefit.png")
+    if not res.converged:
+        return
+    savefig(plots_stat.plot_postfit(model, counts, res), out / "postfit.png")
+    scan = stat.likelihood_scan(model, counts, backend=res.backend)  # type: ignore[arg-type]
+    savefig(plots_stat.plot_likelihood_scan(scan, interval_68=(res.mu_lo, res.mu_hi)),
+            out / "likelihood_scan.png")
+    if res.pulls:
+        savefig(plots_stat.plot_pulls(res.pulls, res.constraints), out / "pulls.png")
+    if res.impacts:
+        savefig(plots_stat.plot_impacts(res.impacts), out / "impacts.png")

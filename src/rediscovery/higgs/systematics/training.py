@@ -1,0 +1,212 @@
+"""Systematics-aware training: data augmentation over nuisances and parameterised classifiers.
+
+Three ways to train the signal/background classifier whose score the fit histograms:
+
+``nominal``
+    on nominal simulation only (the classifiers stage's default).
+``augmented``
+    on ``n_copies`` copies of the training set, each altered with its own draw of the nuisance
+    parameters from their priors
+    (:func:`~rediscovery.higgs.systematics.variations.draw_nuisances`), weights
+    divided by ``n_copies``: the classifier sees the spread of detector conditions it will meet
+    and learns features that are robust to them (data augmentation, e.g. Estrade et al.,
+    "Adversarial learning to eliminate systematic errors", 2017, and the Fair Universe starting
+    kits).
+``parameterised``
+    the same altered copies with the standardised nuisance values α as extra inputs
+    (``ALPHA_tes``, ``ALPHA_jes``, ``ALPHA_soft_met``): a classifier parameterised in the
+    nuisance parameters (Baldi, Cranmer, Faucett, Sadowski, Whiteson, "Parameterized neural
+    networks for high-energy physics", Eur. Phys. J. C 76 (2016) 235, arXiv:1601.07913). The
+    copies are placed on a grid of α, the way that paper trains on a grid of masses.
+    When scoring for the fit we evaluate it at fixed α (default 0, the prior mean: one
+    histogram for the data and for every template), which keeps the HistFactory model valid;
+    the more ambitious use (re-evaluating the data at each profiled α) is not implemented.
+
+The classifier itself is any model of :mod:`rediscovery.higgs.classifiers` (default XGBoost).
+:class:`ClassifierScorer` turns a fitted classifier into the ``scorer(df) -> scores`` callable
+that :func:`~rediscovery.higgs.systematics.fit.build_templates` and the challenge use.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.higgs.schema import LABEL, WEIGHT
+from rediscovery.higgs.systematics.variations import (
+    FAIR_UNIVERSE_PRIORS,
+    NuisancePrior,
+    apply_systematics,
+    draw_nuisances,
+)
+
+__all__ = [
+    "PARAMETERISED_NUISANCES",
+    "TRAINING_MODES",
+    "ClassifierScorer",
+    "alpha_column",
+    "augment",
+    "train_classifier",
+]
+
+log = logging.getLogger(__name__)
+
+#: Training modes understood by :func:`train_classifier`.
+TRAINING_MODES: tuple[str, ...] = ("nominal", "augmented", "parameterised")
+#: Nuisances given as inputs to the parameterised classifier (the kinematic ones).
+PARAMETERISED_NUISANCES: tuple[str, ...] = ("tes", "jes", "soft_met")
+
+
+def alpha_column(name: str) -> str:
+    """Name of the input column holding the standardised nuisance α of ``name``."""
+    return f"ALPHA_{name}"
+
+
+@dataclass
+class ClassifierScorer:
+    """A fitted classifier as a ``scorer(df) -> scores`` callable (picklable).
+
+    Parameters
+    ----------
+    model
+        Fitted classifier with ``predict(DataFrame) -> scores``.
+    features
+        Event feature columns it reads.
+    alphas
+        For a parameterised classifier: nuisance name → α at which to evaluate it.
+    """
+
+    model: Any
+    features: list[str]
+    alphas: dict[str, float] = field(default_factory=dict)
+
+    def __call__(self, df: pd.DataFrame) -> np.ndarray:
+        missing = [c for c in self.features if c not in df.columns]
+        if missing:
+            raise InputError(f"events lack the classifier features {missing}",
+                             column=missing[0])
+        X = df[self.features].copy()
+        for n, a in self.alphas.items():
+            X[alpha_column(n)] = float(a)
+        return np.asarray(self.model.predict(X), dtype=float)
+
+
+def augment(df: pd.DataFrame, *, n_copies: int, seed: int,
+            priors: Mapping[str, NuisancePrior] = FAIR_UNIVERSE_PRIORS,
+            grid: Sequence[float] | None = None,
+            parameterised: Sequence[str] = ()) -> pd.DataFrame:
+    """Copies of ``df`` altered with different nuisance values, weights divided by the count.
+
+    Parameters
+    ----------
+    df
+        Nominal labelled events (with the ``DER_*`` columns the classifier uses).
+    n_copies
+        Number of altered copies.
+    seed
+        Seed of the nuisance draws and of the soft-MET terms.
+    priors
+        Priors of the random draws (default: the challenge's).
+    grid
+        If given, each copy puts every nuisance of ``parameterised`` at one value of α from
+        this grid (cycled, shifted per nuisance so that the combinations differ) and the others
+        at nominal; otherwise every nuisance is drawn from its prior.
+    parameterised
+        Nuisances whose α is stored as an input column (:func:`alpha_column`).
+
+    Returns
+    -------
+    DataFrame
+        The concatenated copies (fresh index), with ``ALPHA_*`` columns for ``parameterised``.
+    """
+    if n_copies < 1:
+        raise ConfigError(f"n_copies must be >= 1, got {n_copies}")
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k in range(n_copies):
+        if grid is None:
+            vals = draw_nuisances(rng, priors)
+            alphas = {n: float(priors[n].alpha(max(vals[n], 1e-6))) for n in priors}
+        else:
+            g = list(grid)
+            alphas = {n: float(g[(k + 3 * j) % len(g)]) for j, n in enumerate(parameterised)}
+            vals = {n: float(np.clip(priors[n].value(alphas.get(n, 0.0)), priors[n].lo,
+                                     priors[n].hi)) for n in priors}
+        part = apply_systematics(
+            df, tes=vals.get("tes", 1.0), jes=vals.get("jes", 1.0),
+            soft_met=vals.get("soft_met", 0.0), ttbar_scale=vals.get("ttbar_scale"),
+            diboson_scale=vals.get("diboson_scale"), bkg_scale=vals.get("bkg_scale"),
+            seed=rng, mmc=False)
+        part[WEIGHT] = part[WEIGHT] / n_copies
+        for n in parameterised:
+            part[alpha_column(n)] = alphas.get(n, 0.0)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def train_classifier(train: pd.DataFrame, features: Sequence[str], *, mode: str = "nominal",
+                     kind: str = "xgboost", seed: int = 0, n_copies: int = 5,
+                     grid: Sequence[float] = (-2.0, -1.0, 0.0, 1.0, 2.0),
+                     valid: pd.DataFrame | None = None,
+                     priors: Mapping[str, NuisancePrior] = FAIR_UNIVERSE_PRIORS,
+                     **params: Any) -> ClassifierScorer:
+    """Train a classifier nominally, with augmentation, or parameterised in the nuisances.
+
+    Parameters
+    ----------
+    train
+        Nominal labelled events (``Weight``, ``Label``, the ``features``).
+    features
+        Event feature columns.
+    mode
+        One of :data:`TRAINING_MODES`.
+    kind
+        Model kind of :func:`rediscovery.higgs.classifiers.make_model`.
+    seed
+        Seed of the augmentation and of the training.
+    n_copies
+        Altered copies for ``augmented`` and ``parameterised``.
+    grid
+        α grid of the parameterised copies.
+    valid
+        Optional nominal validation events (early stopping; altered like the training set).
+    **params
+        Hyper-parameters of the model.
+
+    Returns
+    -------
+    ClassifierScorer
+        Scores evaluated at α = 0 for the parameterised mode.
+    """
+    from rediscovery.higgs.classifiers import make_model
+
+    if mode not in TRAINING_MODES:
+        raise ConfigError(f"unknown training mode {mode!r}; choose among {TRAINING_MODES}")
+    for c in (WEIGHT, LABEL, *features):
+        if c not in train.columns:
+            raise InputError("training events lack a column", column=c)
+    feats = list(features)
+    par: tuple[str, ...] = PARAMETERISED_NUISANCES if mode == "parameterised" else ()
+    if mode == "nominal":
+        tr, va = train, valid
+    else:
+        g = grid if mode == "parameterised" else None
+        tr = augment(train, n_copies=n_copies, seed=seed, priors=priors, grid=g,
+                     parameterised=par)
+        va = None if valid is None else augment(valid, n_copies=n_copies, seed=seed + 1,
+                                                priors=priors, grid=g, parameterised=par)
+    cols = feats + [alpha_column(n) for n in par]
+    model = make_model(kind, cols, seed=seed, **params)
+    if va is None:
+        model.fit(tr[cols], tr[LABEL].to_numpy(), tr[WEIGHT].to_numpy())
+    else:
+        model.fit(tr[cols], tr[LABEL].to_numpy(), tr[WEIGHT].to_numpy(), va[cols],
+                  va[LABEL].to_numpy(), va[WEIGHT].to_numpy())
+    log.info("trained %s classifier (%s) on %d events", kind, mode, len(tr))
+    return ClassifierScorer(model=model, features=feats, alphas={n: 0.0 for n in par})
