@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
-matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
-
-from rediscovery.higgs.systematics import plots as plots_syst  # noqa: E402
-from rediscovery.higgs.systematics.fit import Templates  # noqa: E402
+from rediscovery.higgs.systematics import plots as plots_syst
+from rediscovery.higgs.systematics.fit import Templates
 
 
 def test_plots_draw_with_labels():
