@@ -127,7 +127,7 @@ def _check_higgs(r: dict) -> None:
     sigma = (hi - mu_hat) if true_mu > mu_hat else (mu_hat - lo)
     assert abs(mu_hat - true_mu) < N_SIGMA * sigma, r
     assert 0.5 < true_mu < 1.5  # the notebook's prior: hidden μ ~ U(0.5, 1.5)
-    # XGBoost on 20,000 events reaches a weighted test AUC ≈ 0.96; 0.85 means a broken feature
+    # XGBoost on 20,000 events reaches a weighted test AUC ≈ 0.96; below 0.85 a feature broke
     assert 0.85 < r["auc"] < 1.0
     # the significance is a one-sided Z of μ = 0 against μ̂: its sign follows μ̂
     assert math.isfinite(r["z_observed"]) and r["z_expected"] > 0
