@@ -30,3 +30,23 @@ def reference_data() -> Path:
             "folder holding higgsml/, jla/, union2.1/ and planck2018/"
         )
     return path
+
+
+@pytest.fixture
+def check_png():
+    """``check_png(path)``: ``path`` decodes as a PNG image with something drawn on it.
+
+    For command tests, which can only see the files a command wrote; what the plot functions
+    draw is tested on their returned axes (the ``test_plots.py`` files).
+    """
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    def check(path: Path) -> np.ndarray:
+        assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+        img = mpimg.imread(path)
+        assert img.ndim == 3 and min(img.shape[:2]) >= 100, f"{path}: image {img.shape}"
+        assert np.ptp(img[..., :3]) > 0, f"{path} is blank"
+        return img
+
+    return check

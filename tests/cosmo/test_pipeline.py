@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,10 @@ def test_run_writes_the_results_contract(finished_run):
     # sense only (25 SNe, unconverged short chains; the closure test is `unblind` on the
     # default run): H0 = 100 sqrt(omega_m / Omega_m) stays within the prior's reach
     assert 30 < results["joint"]["H0"]["mean"] < 200
-    assert (out / "report.html").stat().st_size > 10_000  # figures embedded
+    html = (out / "report.html").read_text(encoding="utf-8")
+    # every figure of the run is embedded in the self-contained report
+    embedded = re.findall(r"<img alt='([^']+)' src='data:image/png;base64,", html)
+    assert embedded and sorted(embedded) == sorted(p.name for p in out.rglob("*.png"))
 
 
 def test_manifest_and_truth_is_never_an_input(finished_run):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,10 @@ def test_run_writes_the_results_contract(finished_run):
     assert lo < results["mu_hat"] < hi
     assert results["converged"] is True
     assert 0.6 < results["auc"] <= 1.0
-    assert (out / "report.html").stat().st_size > 10_000  # plots embedded
+    html = (out / "report.html").read_text(encoding="utf-8")
+    # every figure of the run is embedded in the self-contained report
+    embedded = re.findall(r"<img alt='([^']+)' src='data:image/png;base64,", html)
+    assert embedded and sorted(embedded) == sorted(p.name for p in out.rglob("*.png"))
     manifest = json.loads((out / "manifest.json").read_text())
     assert [manifest["stages"][s]["status"] for s in manifest["stages"]] == ["done"] * 5
     # the truth is written but analysis stages never list it as an input

@@ -328,24 +328,6 @@ def test_invisible_momentum_at_tiny_opening_angles():
     assert np.all(np.isfinite(p1 * p1))
 
 
-def test_plot_mass_comparison_draws_four_histograms():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from rediscovery.higgs.features.plots import plot_mass_comparison
-
-    rng = np.random.default_rng(0)
-    m = rng.normal(120, 20, 200)
-    m[:5] = np.nan
-    label = np.repeat([0, 1], 100)
-    ax = plot_mass_comparison(m, m + 1, label)
-    assert len(ax.patches) == 4
-    assert "GeV" in ax.get_xlabel()
-    plt.close(ax.figure)
-
-
 def test_missing_mass_recovers_simulated_resonances():
     """Simulation truth (rediscovery.higgs.events.simulate: m_H = 125 GeV, m_Z = 91.19 GeV): the
     median

@@ -88,7 +88,7 @@ def test_study_bad_input(real):
         feature_study(real, StudyConfig(n_folds=1), progress=False)
 
 
-def test_cli_feature_study_and_features(real, tmp_path, capsys):
+def test_cli_feature_study_and_features(real, tmp_path, capsys, check_png):
     from rediscovery.cli import main
 
     data = tmp_path / "events.parquet"
@@ -98,7 +98,7 @@ def test_cli_feature_study_and_features(real, tmp_path, capsys):
                  "--n-events", "2000", "--n-folds", "2", "--n-estimators", "5",
                  "--n-random", "1"])
     assert code == 0, capsys.readouterr().err
-    assert (out / "feature_study.png").stat().st_size > 0
+    check_png(out / "feature_study.png")
     table = pd.read_csv(out / "feature_study.csv")
     assert "set:PRI" in set(table["method"])
     assert "der_gain_auc" in json.loads((out / "feature_study.json").read_text())

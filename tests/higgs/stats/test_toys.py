@@ -80,7 +80,8 @@ def test_generate_toy_aux_data() -> None:
 
 def test_dask_local_cluster_matches_local_run() -> None:
     """Same seeds → identical results on a 2-worker dask LocalCluster and locally."""
-    distributed = pytest.importorskip("distributed")
+    import distributed
+
     m = toy_model()
     local = run_toys(m, 1.0, 8, seed=3, n_workers=1, chunk_size=2, progress=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

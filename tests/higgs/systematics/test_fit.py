@@ -9,8 +9,6 @@ import warnings
 import numpy as np
 import pytest
 
-pytest.importorskip("rediscovery.higgs.stats.inference")
-
 from rediscovery.core.errors import ConfigError
 from rediscovery.higgs.stats.inference import asimov_data
 from rediscovery.higgs.systematics.fit import (
@@ -155,10 +153,10 @@ def test_bad_template_requests(events):
 
 
 def test_cli_templates_and_syst_fit(make_events, tmp_path, capsys):
-    models = pytest.importorskip("rediscovery.higgs.classifiers")
     import json
 
     from rediscovery.cli import main
+    from rediscovery.higgs import classifiers as models
     from rediscovery.higgs.events.io import write_events
 
     ev = make_events(n=3000, seed=12)
