@@ -140,7 +140,7 @@ def fit_scores(
                           for n in res.pulls},
         })
         if cross_check:
-            other = "pyhf" if backend == "minuit" else "minuit"
+            other = next(b for b in BACKENDS if b != backend)
             # μ̂ and q0 only (three fits): the interval agreement is covered by the tests
             # and benchmarks/toys.py --agreement, and costs a minute with pyhf on 20 bins
             chk = stat.mle(model, counts, other, errors=False)
