@@ -18,8 +18,6 @@ from rediscovery.higgs.systematics.challenge import (
     summarise,
 )
 
-pytest.importorskip("rediscovery.higgs.stats.inference")
-
 
 def test_coverage_penalty_hand_values():
     # FAIR-Universe/HEP-Challenge scoring_program/score.py (Quantiles_Score): N = 100,
@@ -58,7 +56,7 @@ def test_summary_counts_failed_fits_as_misses():
 
 @pytest.fixture(scope="module")
 def small_setup(make_events):
-    from rediscovery.higgs.systematics.fit import TemplateWarning, build_templates
+    from rediscovery.higgs.systematics.templates import TemplateWarning, build_templates
 
     ev = make_events(n=3000, seed=8)
     sig = ev["Label"].to_numpy() == 1
@@ -109,7 +107,6 @@ def test_augmentation_and_parameterised_inputs(make_events):
 
 
 def test_train_classifier_modes(make_events):
-    pytest.importorskip("rediscovery.higgs.classifiers")
     from rediscovery.higgs.systematics.training import alpha_column, train_classifier
 
     ev = make_events(n=1500, seed=4)

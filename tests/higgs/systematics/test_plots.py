@@ -10,7 +10,7 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
 from rediscovery.higgs.systematics import plots as plots_syst  # noqa: E402
-from rediscovery.higgs.systematics.fit import Templates  # noqa: E402
+from rediscovery.higgs.systematics.templates import Templates  # noqa: E402
 
 
 def test_plots_draw_with_labels():
