@@ -9,8 +9,8 @@ failed) when a fit behind the numbers failed, and then no number should be repor
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -36,12 +36,27 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _to_dict(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj) if f.name not in skip}
+class _Result:
+    """``to_dict`` of every result: its dataclass fields, JSON-ready (``_skip`` left out)."""
+
+    _skip: ClassVar[tuple[str, ...]] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable dict of the fields (arrays and tuples become lists)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)  # type: ignore[arg-type]
+                if f.name not in self._skip}
+
+
+@dataclass(kw_only=True)
+class _Status(_Result):
+    """``converged`` and ``messages``, shared by the results of fits (keyword-only fields)."""
+
+    converged: bool = True
+    messages: list[str] = field(default_factory=list)
 
 
 @dataclass
-class MLEResult:
+class MLEResult(_Status):
     """Maximum-likelihood fit (:func:`~rediscovery.higgs.stats.inference.mle`).
 
     Attributes
@@ -70,16 +85,13 @@ class MLEResult:
     parameters: dict[str, float]
     nll_min: float
     errors: dict[str, float] = field(default_factory=dict)
-    converged: bool = True
-    messages: list[str] = field(default_factory=list)
     engine: Any = field(default=None, repr=False, compare=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self, skip=("engine",))
+    _skip: ClassVar[tuple[str, ...]] = ("engine",)
 
 
 @dataclass
-class IntervalResult:
+class IntervalResult(_Status):
     """Profile-likelihood interval of μ (:func:`~rediscovery.higgs.stats.inference.interval`).
 
     Attributes
@@ -100,20 +112,15 @@ class IntervalResult:
     cl: float
     mu_stat_lo: float = math.nan
     mu_stat_hi: float = math.nan
-    converged: bool = True
-    messages: list[str] = field(default_factory=list)
 
     @property
     def mu_err(self) -> tuple[float, float]:
         """Asymmetric errors ``(σ_down, σ_up)`` (positive numbers)."""
         return self.mu_hat - self.mu_lo, self.mu_hi - self.mu_hat
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self)
-
 
 @dataclass
-class SignificanceResult:
+class SignificanceResult(_Status):
     """Discovery significance (:func:`~rediscovery.higgs.stats.inference.significance`).
 
     Attributes
@@ -132,15 +139,10 @@ class SignificanceResult:
     z_observed: float
     p_observed: float
     z_expected: float = math.nan
-    converged: bool = True
-    messages: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self)
 
 
 @dataclass
-class UpperLimitResult:
+class UpperLimitResult(_Status):
     """Observed CLs upper limit (:func:`~rediscovery.higgs.stats.inference.upper_limit`).
 
     Attributes
@@ -156,15 +158,10 @@ class UpperLimitResult:
     limit: float
     alpha: float
     cl: float
-    converged: bool = True
-    messages: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self)
 
 
 @dataclass
-class NuisanceSummary:
+class NuisanceSummary(_Result):
     """Post-fit nuisance parameters (:func:`~rediscovery.higgs.stats.inference.nuisance_summary`).
 
     Attributes
@@ -187,12 +184,9 @@ class NuisanceSummary:
         return sorted(self.impacts, key=lambda n: -max(abs(self.impacts[n][0]),
                                                          abs(self.impacts[n][1])))
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self)
-
 
 @dataclass
-class LikelihoodScan:
+class LikelihoodScan(_Result):
     """``−2Δln L`` profiled over the nuisances, on a grid of μ
     (:func:`~rediscovery.higgs.stats.inference.likelihood_scan`)."""
 
@@ -209,9 +203,6 @@ class LikelihoodScan:
         right = _cross(self.mu[i0:], self.q[i0:], level)
         return left, right
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self)
-
 
 def _cross(x: np.ndarray, y: np.ndarray, level: float) -> float:
     above = np.flatnonzero(y >= level)
@@ -222,7 +213,7 @@ def _cross(x: np.ndarray, y: np.ndarray, level: float) -> float:
 
 
 @dataclass
-class FitResult:
+class FitResult(_Status):
     """The one-call summary of :func:`~rediscovery.higgs.stats.inference.fit`.
 
     Built from the focused results: μ̂, parameters and errors (:class:`MLEResult`), the
@@ -248,15 +239,8 @@ class FitResult:
     pulls: dict[str, float] = field(default_factory=dict)
     constraints: dict[str, float] = field(default_factory=dict)
     impacts: dict[str, tuple[float, float]] = field(default_factory=dict)
-    converged: bool = True
-    messages: list[str] = field(default_factory=list)
 
     @property
     def mu_err(self) -> tuple[float, float]:
         """Asymmetric errors ``(σ_down, σ_up)`` (positive numbers)."""
         return self.mu_hat - self.mu_lo, self.mu_hi - self.mu_hat
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["impacts"] = {k: list(v) for k, v in self.impacts.items()}
-        return d

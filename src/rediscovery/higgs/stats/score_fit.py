@@ -24,9 +24,9 @@ from rediscovery.core.errors import InputError
 from rediscovery.core.files import write_json
 from rediscovery.core.plotting import savefig
 from rediscovery.higgs.classifiers.metrics import best_ams
-from rediscovery.higgs.stats import inference as stat
 from rediscovery.higgs.stats.backends.registry import BACKENDS
 from rediscovery.higgs.stats.histograms import histogram_observed, model_from_scores
+from rediscovery.higgs.stats.inference import fit, likelihood_scan, mle, significance, workspace
 from rediscovery.higgs.stats.model import BinnedModel
 from rediscovery.higgs.stats.results import FitResult, LikelihoodScan
 
@@ -112,7 +112,7 @@ def fit_scores(
     counts = histogram_observed(observed["score"].to_numpy(dtype=float), model.edges)
     ams_cut, ams = best_ams(mc["score"].to_numpy(float), mc["Weight"].to_numpy(float),
                             mc["Label"].to_numpy())
-    res = stat.fit(model, counts, backend)
+    res = fit(model, counts, backend)
     payload: dict[str, Any] = {
         "converged": res.converged,
         "messages": res.messages,
@@ -143,8 +143,8 @@ def fit_scores(
             other = next(b for b in BACKENDS if b != backend)
             # μ̂ and q0 only (three fits): the interval agreement is covered by the tests
             # and benchmarks/toys.py --agreement, and costs a minute with pyhf on 20 bins
-            chk = stat.mle(model, counts, other, errors=False)
-            chk_z = stat.significance(model, counts, expected=False, mle_result=chk)
+            chk = mle(model, counts, other, errors=False)
+            chk_z = significance(model, counts, expected=False, mle_result=chk)
             payload["cross_check"] = {
                 "backend": other, "converged": chk.converged and chk_z.converged,
                 "mu_hat": chk.mu_hat, "z_discovery_observed": chk_z.z_observed,
@@ -168,14 +168,14 @@ def write_fit(fit: ScoreFit, out: str | Path, *, plots: bool = True,
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "workspace.json", stat.workspace(fit.model, fit.counts))
+    write_json(out / "workspace.json", workspace(fit.model, fit.counts))
     write_json(out / "fit.json", {**fit.payload, **(extra or {})})
     if plots:
         res = fit.result
         scan = None
         if res.converged:
-            scan = stat.likelihood_scan(fit.model, fit.counts, backend=res.backend,
-                                        interval_68=(res.mu_lo, res.mu_hi))
+            scan = likelihood_scan(fit.model, fit.counts, backend=res.backend,
+                                   interval_68=(res.mu_lo, res.mu_hi))
         _save_plots(fit.model, fit.counts, res, scan, out)
     return out / "fit.json"
 
@@ -183,7 +183,7 @@ def write_fit(fit: ScoreFit, out: str | Path, *, plots: bool = True,
 def _save_plots(model: BinnedModel, counts: np.ndarray, res: FitResult,
                 scan: LikelihoodScan | None, out: Path) -> None:
     """Draw the plots from results already computed and save them (no fits here)."""
-    from rediscovery.higgs.stats import plots as plots_stat
+    import rediscovery.higgs.stats.plots as plots_stat
 
     savefig(plots_stat.plot_stacked(model, counts, title="pre-fit"), out / "prefit.png")
     if not res.converged:
