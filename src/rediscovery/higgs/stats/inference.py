@@ -338,14 +338,14 @@ def cls(model: BinnedModel, observed: np.ndarray, mu: float, backend: str = "min
     return make_engine(backend, model, obs).cls(mu)[0]
 
 
-def _upper_limit(eng: Engine, backend: str, alpha: float) -> UpperLimitResult:
+def _upper_limit(eng: Engine, alpha: float) -> UpperLimitResult:
     model = eng.model
     ok_all = True
 
     def fn(mu: float) -> float:
         nonlocal ok_all
         val, ok = eng.cls(mu)
-        ok_all = ok
+        ok_all &= ok
         return val
 
     hi_bound = float(model.mu_range[1])
@@ -354,7 +354,7 @@ def _upper_limit(eng: Engine, backend: str, alpha: float) -> UpperLimitResult:
     step = max(1e-3, 2.0 * math.sqrt(float(model.background_total.sum())) /
                max(float(model.signal.sum()), 1e-12))
     hi = step
-    res = UpperLimitResult(backend=backend, limit=math.nan, alpha=alpha, cl=1.0 - alpha)
+    res = UpperLimitResult(backend=eng.name, limit=math.nan, alpha=alpha, cl=1.0 - alpha)
     while fn(hi) > alpha:
         lo = hi
         hi *= 2.0
@@ -383,7 +383,7 @@ def upper_limit(model: BinnedModel, observed: np.ndarray, backend: str = "minuit
     bracketing by doubling from ``2 sqrt(B)/S``.
     """
     obs = _check_observed(model, observed)
-    res = _upper_limit(make_engine(backend, model, obs, aux_gamma, aux_alpha), backend, alpha)
+    res = _upper_limit(make_engine(backend, model, obs, aux_gamma, aux_alpha), alpha)
     _log_messages(backend, res.messages)
     return res
 
@@ -494,8 +494,7 @@ def fit(model: BinnedModel, observed: np.ndarray, backend: str = "minuit", *,
         res.converged &= sig.converged
         res.messages += sig.messages
     if limit:
-        lim = _upper_limit(make_engine(backend, model, obs, aux_gamma, aux_alpha), backend,
-                           CLS_ALPHA)
+        lim = _upper_limit(make_engine(backend, model, obs, aux_gamma, aux_alpha), CLS_ALPHA)
         res.cls_upper_limit = lim.limit
         res.converged &= lim.converged
         res.messages += lim.messages
