@@ -269,7 +269,8 @@ def interval(model: BinnedModel, observed: np.ndarray, backend: str = "minuit", 
         Also compute the 68.27% interval with every nuisance parameter fixed at its best-fit
         value (statistics only).
     mle_result
-        Continue from this :func:`mle` result (same model and data) instead of a new fit.
+        Continue from this :func:`mle` result (same model and data) instead of a new fit; its
+        engine is reused, so ``backend``, the auxiliary data and ``init`` are then ignored.
     """
     m, own = _resolve(model, observed, backend, aux_gamma, aux_alpha, init, mle_result)
     res = _interval(m, cl, stat_only)

@@ -83,7 +83,8 @@ class Engine(Protocol):
     def cls(self, mu: float) -> tuple[float, bool]:
         """Asymptotic CLs of the hypothesis μ with q̃_μ (Cowan et al. 2011, eqs. 16, 65–66).
 
-        Returns ``(CLs, ok)``; ``ok`` is ``False`` when any fit behind it failed.
+        Returns ``(CLs, ok)``; ``ok`` is ``False`` when a fit behind this value (or behind an
+        earlier call on the same engine, whose fits it may reuse) failed.
         """
         ...
 
