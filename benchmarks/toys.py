@@ -18,7 +18,16 @@ import time
 import numpy as np
 
 from rediscovery.core.executor import map_tasks
-from rediscovery.higgs.stats.inference import BinnedModel, HistoSys, NormSys, choose_binning, fit
+from rediscovery.higgs.stats import (
+    BinnedModel,
+    HistoSys,
+    NormSys,
+    choose_binning,
+    fit,
+    interval,
+    mle,
+    significance,
+)
 from rediscovery.higgs.stats.toys import generate_toy
 
 
@@ -56,8 +65,10 @@ def _fit_chunk(task: tuple[BinnedModel, list[np.random.SeedSequence], str, bool]
     t0 = time.perf_counter()
     for ss in seeds:
         counts, ag, aa = generate_toy(model, 1.0, np.random.default_rng(ss))
-        fit(model, counts, backend, aux_gamma=ag, aux_alpha=aa, interval=full, significance=full,
-            expected=False, limit=False, nuisances=False, stat_only=False)
+        best = mle(model, counts, backend, aux_gamma=ag, aux_alpha=aa, errors=False)
+        if full:
+            interval(model, counts, stat_only=False, mle_result=best)
+            significance(model, counts, expected=False, mle_result=best)
     return time.perf_counter() - t0
 
 
@@ -116,7 +127,7 @@ def main() -> None:
         res = {}
         for be in ("minuit", "pyhf"):
             t0 = time.perf_counter()
-            res[be] = fit(model, counts, be, nuisances=False)
+            res[be] = fit(model, counts, be, impacts=False)
             print(f"{be:6s}: mu = {res[be].mu_hat:.6f} [{res[be].mu_lo:.6f}, "
                   f"{res[be].mu_hi:.6f}]  Z_obs = {res[be].z_discovery:.5f}  "
                   f"Z_exp = {res[be].z_expected:.5f}  CLs95 = {res[be].cls_upper_limit:.5f}"

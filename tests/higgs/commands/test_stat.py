@@ -85,9 +85,9 @@ def test_fit_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> Non
 def test_fit_cli_non_convergence_flagged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture) -> None:
     """A failed fit writes converged: false and no numbers, and exits with code 3."""
-    from rediscovery.higgs.stats import inference as stat
+    from rediscovery.higgs.stats import score_fit
 
-    real_fit = stat.fit
+    real_fit = score_fit.fit
 
     def failing_fit(*args, **kwargs):  # type: ignore[no-untyped-def]
         res = real_fit(*args, **kwargs)
@@ -95,7 +95,7 @@ def test_fit_cli_non_convergence_flagged(tmp_path: Path, monkeypatch: pytest.Mon
         res.messages.append("parameter 'mu' is at its bound (test)")
         return res
 
-    monkeypatch.setattr(stat, "fit", failing_fit)
+    monkeypatch.setattr(score_fit, "fit", failing_fit)
     scores, observed = write_inputs(tmp_path, n_s=300, n_b=2000)
     out = tmp_path / "fit"
     code = main(["higgs", "fit", "--scores", str(scores), "--observed", str(observed),

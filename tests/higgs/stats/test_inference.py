@@ -1,5 +1,6 @@
-"""Tests of rediscovery.higgs.stats.inference: the binned likelihood, its two back-ends, binning,
-limits.
+"""Tests of rediscovery.higgs.stats.inference: the binned likelihood, its two back-ends, the
+focused inference functions (mle, interval, significance, upper_limit, nuisance_summary,
+likelihood_scan), the one-call fit, binning and the AMS.
 
 References used as independent truths:
 * pyhf (HistFactory reference implementation) for the likelihood value, μ̂, intervals, CLs;
@@ -18,9 +19,19 @@ import pytest
 from scipy import optimize, stats
 
 from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.higgs.classifiers.metrics import best_ams
+from rediscovery.higgs.stats import binning
 from rediscovery.higgs.stats import inference as stat
-from rediscovery.higgs.stats.inference import BinnedModel, HistoSys, NormSys
 from rediscovery.higgs.stats.likelihood import Likelihood, code4_coefficients
+from rediscovery.higgs.stats.model import BinnedModel, HistoSys, NormSys
+from rediscovery.higgs.stats.results import (
+    FitResult,
+    IntervalResult,
+    MLEResult,
+    NuisanceSummary,
+    SignificanceResult,
+    UpperLimitResult,
+)
 
 
 def small_model(n_bins: int = 6, seed: int = 0, syst: bool = True, mc_stat: bool = True,
@@ -65,7 +76,7 @@ def test_nll_equals_pyhf_logpdf(syst: bool, mc_stat: bool) -> None:
     aux_g = 1 + 0.05 * rng.normal(size=model.n_bins) if mc_stat else None
     aux_a = rng.normal(size=k)
     eng = PyhfEngine(model, obs, aux_g, aux_a)
-    lik = Likelihood(model._arrays, obs, aux_g, aux_a)
+    lik = Likelihood(model.arrays, obs, aux_g, aux_a)
     for alpha in ([0.3, -0.7, 0.5], [1.6, -1.3, -2.2])[: 2 if syst else 1]:
         gam = 1 + 0.02 * rng.normal(size=model.n_bins) if mc_stat else None
         pars = np.concatenate([[0.8], alpha[:k], gam if gam is not None else []])
@@ -78,7 +89,7 @@ def test_profiled_gamma_is_the_conditional_minimum() -> None:
     """The analytic γ̂ (Conway 2011, eq. 14) equals a numerical minimisation over γ."""
     model = small_model()
     obs = observed_of(model)
-    lik = Likelihood(model._arrays, obs, 1 + 0.03 * np.arange(model.n_bins) / 6, [0.2, 0, -0.1])
+    lik = Likelihood(model.arrays, obs, 1 + 0.03 * np.arange(model.n_bins) / 6, [0.2, 0, -0.1])
     theta = np.array([1.2, 0.3, -0.2, 0.4])
     g_hat = lik.gamma_hat(theta)
 
@@ -93,7 +104,7 @@ def test_profiled_gamma_is_the_conditional_minimum() -> None:
 
 def test_gradients_match_finite_differences() -> None:
     model = small_model()
-    lik = Likelihood(model._arrays, observed_of(model))
+    lik = Likelihood(model.arrays, observed_of(model))
     for theta in (np.array([0.9, 0.3, -0.6, 0.2]), np.array([1.1, 1.4, -1.7, 2.5])):
         num = optimize.approx_fprime(theta, lik.nll_profiled, 1e-6)
         np.testing.assert_allclose(lik.grad_profiled(theta), num, rtol=1e-4, atol=1e-4)
@@ -121,17 +132,50 @@ def test_asimov_significance_one_bin(backend: str) -> None:
     """Z_A of one bin = sqrt(2((s+b) ln(1+s/b) − s)) (Cowan et al. 2011, eq. 97), to 1e-6."""
     s, b = 50.0, 1000.0
     model = BinnedModel([s], {"bkg": [b]})
-    res = stat.fit(model, [b], backend, interval=False, limit=False)
     z_ref = math.sqrt(2 * ((s + b) * math.log(1 + s / b) - s))
+    res = stat.significance(model, [b], backend)
+    assert isinstance(res, SignificanceResult) and res.converged
     assert res.z_expected == pytest.approx(z_ref, rel=1e-6)
+    assert stat.expected_significance(model, backend) == pytest.approx(z_ref, rel=1e-6)
     assert stat.asimov_significance(s, b) == pytest.approx(z_ref, rel=1e-15)
+    # on the background-only data μ̂ = 0: no excess, q0 = 0, p = 1/2
+    assert res.q0 == pytest.approx(0.0, abs=1e-8) and res.p_observed == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("backend", ["minuit", "pyhf"])
+def test_one_bin_significance_closed_form(backend: str) -> None:
+    """One bin, n > b: q0 = 2(n ln(n/b) − (n − b)) (Cowan et al. 2011, eq. 12 for a Poisson
+    count), Z = sqrt(q0), p = 1 − Φ(Z)."""
+    s, b, n = 30.0, 200.0, 245.0
+    res = stat.significance(BinnedModel([s], {"bkg": [b]}), [n], backend, expected=False)
+    q0 = 2 * (n * math.log(n / b) - (n - b))
+    assert res.q0 == pytest.approx(q0, rel=1e-6)
+    assert res.z_observed == pytest.approx(math.sqrt(q0), rel=1e-6)
+    assert res.p_observed == pytest.approx(stats.norm.sf(math.sqrt(q0)), rel=1e-5)
+    assert math.isnan(res.z_expected)
+
+
+@pytest.mark.parametrize("backend", ["minuit", "pyhf"])
+def test_mle_recovers_asimov_mu(backend: str) -> None:
+    """On the Asimov data set at μ = 0.7 (nominal nuisances) the fit returns μ̂ = 0.7, every
+    α̂ = 0 and γ̂ = 1 (CCGV sec. 3.2): to 1e-6 with our minimiser, 1e-4 with pyhf's."""
+    model = small_model()
+    res = stat.mle(model, stat.asimov_data(model, 0.7), backend)
+    tol = 1e-6 if backend == "minuit" else 1e-4
+    assert isinstance(res, MLEResult) and res.converged and res.backend == backend
+    assert res.mu_hat == pytest.approx(0.7, abs=tol)
+    for name in model.alpha_names:
+        assert res.parameters[name] == pytest.approx(0.0, abs=10 * tol)
+    assert set(res.errors) == set(model.parameter_names)
+    assert list(res.parameters) == list(model.parameter_names)
 
 
 def test_one_bin_interval_closed_form() -> None:
     """One Poisson bin: μ̂ = (n − b)/s and −2Δln L = 1 crossings solved independently."""
     s, b, n = 30.0, 200.0, 245.0
     model = BinnedModel([s], {"bkg": [b]})
-    res = stat.fit(model, [n], "minuit", limit=False)
+    res = stat.interval(model, [n], "minuit")
+    assert isinstance(res, IntervalResult) and res.cl == stat.CL_68
     mu_hat = (n - b) / s
 
     def q(mu: float) -> float:
@@ -143,32 +187,101 @@ def test_one_bin_interval_closed_form() -> None:
     assert res.mu_hat == pytest.approx(mu_hat, rel=1e-6)
     assert res.mu_lo == pytest.approx(lo, rel=1e-5)
     assert res.mu_hi == pytest.approx(hi, rel=1e-5)
-    # q0 of one bin: 2(n ln(n/b) − (n − b))
-    assert res.q0 == pytest.approx(2 * (n * math.log(n / b) - (n - b)), rel=1e-6)
+    # no nuisance parameters: the statistics-only interval is the interval
+    assert (res.mu_stat_lo, res.mu_stat_hi) == (res.mu_lo, res.mu_hi)
     assert stat.CL_68 == pytest.approx(stats.norm.cdf(1) - stats.norm.cdf(-1), rel=1e-15)
 
 
 # -- the two back-ends agree -----------------------------------------------------------------
-def test_backends_agree_on_mu_and_interval() -> None:
-    """μ̂, the 68.27% interval and Z agree to 1e-3 between pyhf and our iminuit likelihood."""
+def test_backends_agree_on_mle_interval_and_significance() -> None:
+    """μ̂, the 68.27% interval and Z agree between pyhf's likelihood (reference) and ours."""
     model = small_model()
     obs = observed_of(model)
-    r_m = stat.fit(model, obs, "minuit", limit=False, nuisances=False)
-    r_p = stat.fit(model, obs, "pyhf", limit=False, nuisances=False)
-    assert r_m.converged and r_p.converged
-    for key in ("mu_hat", "mu_lo", "mu_hi", "z_discovery", "z_expected"):
-        assert getattr(r_m, key) == pytest.approx(getattr(r_p, key), rel=1e-3), key
-    assert r_m.nll_min == pytest.approx(r_p.nll_min, abs=1e-5)
+    m_m, m_p = stat.mle(model, obs, "minuit"), stat.mle(model, obs, "pyhf")
+    assert m_m.converged and m_p.converged
+    assert m_m.mu_hat == pytest.approx(m_p.mu_hat, rel=1e-4)
+    assert m_m.nll_min == pytest.approx(m_p.nll_min, abs=1e-5)
+    for name in model.alpha_names:
+        assert m_m.parameters[name] == pytest.approx(m_p.parameters[name], abs=1e-3)
+    i_m = stat.interval(model, obs, stat_only=False, mle_result=m_m)
+    i_p = stat.interval(model, obs, stat_only=False, mle_result=m_p)
+    # the crossings inherit the precision of pyhf's profiled NLL (its Minuit stops at
+    # PYHF_TOLERANCE): ~1e-4 of μ here, so they are compared at 3e-4, the rest at 1e-4
+    assert (i_m.mu_lo, i_m.mu_hi) == pytest.approx((i_p.mu_lo, i_p.mu_hi), rel=3e-4)
+    s_m = stat.significance(model, obs, mle_result=m_m)
+    s_p = stat.significance(model, obs, mle_result=m_p)
+    assert s_m.z_observed == pytest.approx(s_p.z_observed, rel=1e-4)
+    assert s_m.z_expected == pytest.approx(s_p.z_expected, rel=1e-4)
 
 
 def test_backends_agree_on_cls_limit() -> None:
     model = small_model(n_bins=3, syst=False, mc_stat=True)
     obs = observed_of(model, mu=0.0, seed=4)
-    lim_m, ok_m = stat.upper_limit(model, obs, "minuit")
-    lim_p, ok_p = stat.upper_limit(model, obs, "pyhf")
-    assert ok_m and ok_p
-    assert lim_m == pytest.approx(lim_p, rel=1e-3)
-    assert stat.cls(model, obs, lim_m, "minuit") == pytest.approx(0.05, rel=1e-5)
+    lim_m = stat.upper_limit(model, obs, "minuit")
+    lim_p = stat.upper_limit(model, obs, "pyhf")
+    assert isinstance(lim_m, UpperLimitResult) and lim_m.converged and lim_p.converged
+    assert lim_m.cl == pytest.approx(0.95) and lim_m.alpha == 0.05
+    assert lim_m.limit == pytest.approx(lim_p.limit, rel=1e-3)
+    assert stat.cls(model, obs, lim_m.limit, "minuit") == pytest.approx(0.05, rel=1e-5)
+    assert stat.cls(model, obs, lim_m.limit, "pyhf") == pytest.approx(0.05, rel=1e-3)
+
+
+def test_nuisance_summary_on_asimov_data() -> None:
+    """On Asimov data every pull is 0; constraints are in (0, 1]; impacts bracket 0 and the
+    ranking orders them by size."""
+    model = small_model()
+    obs = stat.asimov_data(model, 1.0)
+    nuis = stat.nuisance_summary(model, obs, "minuit")
+    assert isinstance(nuis, NuisanceSummary)
+    assert set(nuis.pulls) == set(model.parameter_names[1:])
+    assert all(abs(p) < 1e-4 for p in nuis.pulls.values())
+    assert all(0 < c <= 1.0 + 1e-6 for c in nuis.constraints.values())
+    assert all(d * u <= 0 for d, u in nuis.impacts.values())
+    size = [max(abs(d), abs(u)) for d, u in (nuis.impacts[n] for n in nuis.ranking())]
+    assert size == sorted(size, reverse=True)
+    assert stat.nuisance_summary(model, obs, impacts=False).impacts == {}
+
+
+def test_fit_is_built_from_the_focused_functions() -> None:
+    """The one-call summary carries exactly the focused functions' numbers."""
+    model = small_model(n_bins=4)
+    obs = observed_of(model)
+    res = stat.fit(model, obs, "minuit", limit=False)
+    assert isinstance(res, FitResult) and res.converged
+    best = stat.mle(model, obs)
+    iv = stat.interval(model, obs, mle_result=best)
+    sig = stat.significance(model, obs, mle_result=best)
+    nuis = stat.nuisance_summary(model, obs, mle_result=best)
+    assert res.mu_hat == best.mu_hat and res.parameters == best.parameters
+    assert res.errors == best.errors
+    assert (res.mu_lo, res.mu_hi, res.mu_stat_lo, res.mu_stat_hi) == (
+        iv.mu_lo, iv.mu_hi, iv.mu_stat_lo, iv.mu_stat_hi)
+    assert (res.q0, res.z_discovery, res.z_expected) == (sig.q0, sig.z_observed, sig.z_expected)
+    assert (res.pulls, res.constraints, res.impacts) == (nuis.pulls, nuis.constraints,
+                                                         nuis.impacts)
+    assert math.isnan(res.cls_upper_limit)
+
+
+def test_results_are_json_ready() -> None:
+    import json
+
+    model = small_model(n_bins=3)
+    obs = observed_of(model)
+    best = stat.mle(model, obs)
+    for r in (best, stat.interval(model, obs, mle_result=best),
+              stat.significance(model, obs, expected=False, mle_result=best),
+              stat.nuisance_summary(model, obs, impacts=False, mle_result=best),
+              stat.likelihood_scan(model, obs, np.linspace(0.5, 1.5, 3), mle_result=best),
+              stat.fit(model, obs, limit=False, impacts=False)):
+        d = json.loads(json.dumps(r.to_dict()))
+        assert "engine" not in d and d
+
+
+def test_mle_result_from_other_data_is_rejected() -> None:
+    model = small_model(n_bins=3, syst=False)
+    best = stat.mle(model, observed_of(model, seed=1))
+    with pytest.raises(InputError, match="same model and observed"):
+        stat.interval(model, observed_of(model, seed=2), mle_result=best)
 
 
 def test_fit_reports_nuisances_and_stat_only_interval() -> None:
@@ -188,13 +301,17 @@ def test_fit_reports_nuisances_and_stat_only_interval() -> None:
 def test_likelihood_scan_crossings_match_interval() -> None:
     model = small_model(syst=False)
     obs = observed_of(model)
-    res = stat.fit(model, obs, "minuit", limit=False, nuisances=False)
+    res = stat.interval(model, obs, "minuit")
     scan = stat.likelihood_scan(model, obs, np.linspace(res.mu_lo - 0.5, res.mu_hi + 0.5, 401))
     lo, hi = scan.crossings(1.0)
     assert lo == pytest.approx(res.mu_lo, abs=2e-3)
     assert hi == pytest.approx(res.mu_hi, abs=2e-3)
-    lo2, hi2 = stat.profile_interval(model, obs, cl=stat.CL_95_45)
-    assert scan.crossings(4.0) == pytest.approx((lo2, hi2), abs=2e-3)
+    for backend in ("minuit", "pyhf"):
+        r95 = stat.interval(model, obs, backend, cl=stat.CL_95_45, stat_only=False)
+        assert scan.crossings(4.0) == pytest.approx((r95.mu_lo, r95.mu_hi), abs=2e-3)
+    # the default grid: 81 points over μ̂ ± 3 half-widths
+    auto = stat.likelihood_scan(model, obs, interval_68=(res.mu_lo, res.mu_hi))
+    assert auto.mu.size == 81 and auto.mu[0] == pytest.approx(3 * res.mu_lo - 2 * res.mu_hat)
 
 
 def test_workspace_is_valid_pyhf_json() -> None:
@@ -235,7 +352,7 @@ def test_bad_observed_and_backend() -> None:
         stat.fit(model, [1.0, 2.0])
     with pytest.raises(InputError, match="bin 2 is -1"):
         stat.fit(model, [5, 5, -1, 5, 5, 5])
-    with pytest.raises(ConfigError, match="backend"):
+    with pytest.raises(ConfigError, match=r"backend must be one of .*'pyhf'.*'minuit'.*'root'"):
         stat.fit(model, observed_of(model), "root")
 
 
@@ -245,6 +362,8 @@ def test_non_convergence_is_flagged_with_parameter() -> None:
     res = stat.fit(model, [130.0, 110.0], "minuit", limit=False)
     assert not res.converged
     assert any("'mu'" in m for m in res.messages)
+    best = stat.mle(model, [130.0, 110.0])
+    assert not best.converged and any("'mu'" in m for m in best.messages)
 
 
 # -- binning -----------------------------------------------------------------------------------
@@ -266,7 +385,7 @@ def test_choose_binning_is_the_exact_optimum() -> None:
     rng = np.random.default_rng(2)
     ss, bs = rng.beta(5, 2, 3000), rng.beta(2, 5, 20000)
     sw, bw = np.full(3000, 0.1), np.full(20000, 1.0)
-    res = stat.choose_binning(ss, sw, bs, bw, min_bkg=300.0, max_bins=4, n_candidates=9)
+    res = binning.choose_binning(ss, sw, bs, bw, min_bkg=300.0, max_bins=4, n_candidates=9)
     # recover the fine candidate histogram and enumerate all partitions
     inner = np.quantile(np.r_[ss, bs], np.linspace(0, 1, 11)[1:-1])
     cand = np.unique(np.r_[min(ss.min(), bs.min()), inner, max(ss.max(), bs.max())])
@@ -281,24 +400,25 @@ def test_choose_binning_monotone_in_max_bins_and_errors() -> None:
     rng = np.random.default_rng(3)
     ss, bs = rng.beta(5, 2, 2000), rng.beta(2, 5, 20000)
     sw, bw = np.full(2000, 0.05), np.full(20000, 2.0)
-    zs = [stat.choose_binning(ss, sw, bs, bw, min_bkg=50, max_bins=k).z_asimov
+    zs = [binning.choose_binning(ss, sw, bs, bw, min_bkg=50, max_bins=k).z_asimov
           for k in (1, 3, 10)]
     assert zs[0] <= zs[1] <= zs[2]
-    one = stat.choose_binning(ss, sw, bs, bw, min_bkg=50, max_bins=1)
+    one = binning.choose_binning(ss, sw, bs, bw, min_bkg=50, max_bins=1)
     assert one.z_asimov == pytest.approx(stat.asimov_significance(sw.sum(), bw.sum()), rel=1e-9)
     with pytest.raises(InputError, match=r"no binning has >= 1e\+09"):
-        stat.choose_binning(ss, sw, bs, bw, min_bkg=1e9)
+        binning.choose_binning(ss, sw, bs, bw, min_bkg=1e9)
     with pytest.raises(InputError, match="signal_scores: entry 0 is nan"):
-        stat.choose_binning(np.r_[np.nan, ss], np.r_[1, sw], bs, bw)
+        binning.choose_binning(np.r_[np.nan, ss], np.r_[1, sw], bs, bw)
 
 
-def test_ams_best_matches_brute_force() -> None:
-    """AMS of HiggsML doc v1.8 eq. 7 (b_reg = 10) at the best cut, against a plain loop."""
+def test_best_ams_matches_brute_force() -> None:
+    """AMS of HiggsML doc v1.8 eq. 7 (b_reg = 10) at the best cut, against a plain loop: the
+    ``ams_best`` of fit.json (classifiers.metrics.best_ams, the one implementation)."""
     rng = np.random.default_rng(4)
     x = rng.uniform(size=300)
     lab = (rng.uniform(size=300) < x).astype(int)
     w = np.where(lab == 1, 0.5, 3.0)
-    ams, thr = stat.ams_best(x, w, lab)
+    thr, ams = best_ams(x, w, lab)
     assert 0.0 <= thr <= 1.0
     best = 0.0
     for t in x:
@@ -312,7 +432,6 @@ def test_nuisance_at_bound_is_flagged_by_name() -> None:
     """A normalisation far outside its prior (data 3× the background) ends at α = 5."""
     model = BinnedModel([1.0, 1.0], {"b": [100.0, 100.0]}, mu_bounds=(-1.0, 1.0),
                         systematics=[NormSys("bnorm", {"b": (0.8, 1.2)})])
-    res = stat.fit(model, [300.0, 300.0], "minuit", interval=False, limit=False,
-                   nuisances=False)
+    res = stat.mle(model, [300.0, 300.0], "minuit", errors=False)
     assert not res.converged
     assert any("'bnorm'" in m for m in res.messages)

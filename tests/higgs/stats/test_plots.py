@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib
 import numpy as np
 
-from rediscovery.higgs.stats import inference as stat
+from rediscovery.higgs import stats as stat
 from rediscovery.higgs.stats import plots as plots_stat
 
 matplotlib.use("Agg")

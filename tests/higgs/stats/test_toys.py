@@ -18,8 +18,8 @@ import pytest
 from scipy import stats
 
 from rediscovery.core.errors import ConfigError
-from rediscovery.higgs.stats.inference import BinnedModel, NormSys, run_toys
-from rediscovery.higgs.stats.toys import generate_toy
+from rediscovery.higgs.stats.model import BinnedModel, NormSys
+from rediscovery.higgs.stats.toys import generate_toy, run_toys
 
 NOMINAL = stats.norm.cdf(1) - stats.norm.cdf(-1)
 

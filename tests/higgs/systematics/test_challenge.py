@@ -56,7 +56,7 @@ def test_summary_counts_failed_fits_as_misses():
 
 @pytest.fixture(scope="module")
 def small_setup(make_events):
-    from rediscovery.higgs.systematics.fit import TemplateWarning, build_templates
+    from rediscovery.higgs.systematics.templates import TemplateWarning, build_templates
 
     ev = make_events(n=3000, seed=8)
     sig = ev["Label"].to_numpy() == 1
@@ -123,3 +123,24 @@ def test_train_classifier_modes(make_events):
     assert s[sig].mean() > s[~sig].mean()
     with pytest.raises(ConfigError):
         train_classifier(ev, feats, mode="adversarial")
+
+
+def test_cli_challenge_writes_its_outputs(tmp_path):
+    """The real command on tiny samples: every output is written (atomically: no temp files
+    left), one CSV row per pseudo-experiment."""
+    import json
+
+    from rediscovery.cli import main
+
+    out = tmp_path / "ch"
+    code = main(["higgs", "challenge", "--n-pseudo", "3", "--out", str(out), "--n-train", "3000",
+                 "--n-templates", "6000", "--n-pool", "6000", "--n-estimators", "5",
+                 "--n-workers", "1"])
+    assert code == 0
+    table = pd.read_csv(out / "pseudo_experiments_nominal.csv")
+    assert len(table) == 3 and {"syst_mu_hat", "stat_lo", "mu_true"} <= set(table.columns)
+    summary = json.loads((out / "challenge.json").read_text())["results"]["nominal"]
+    assert summary["n_pseudo"] == 3 and "total" in summary["expected_breakdown"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "challenge.json", "interval_widths.png", "mu_hat_vs_true_nominal.png",
+        "pseudo_experiments_nominal.csv"]

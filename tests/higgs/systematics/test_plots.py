@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from rediscovery.higgs.systematics import plots as plots_syst
-from rediscovery.higgs.systematics.fit import Templates
+from rediscovery.higgs.systematics.templates import Templates
 
 
 def test_plots_draw_with_labels():

@@ -86,6 +86,7 @@ def test_soft_met_adds_gaussian_components_of_given_width(make_events):
 
 def test_visible_mass_responds_monotonically_to_tes(make_events):
     from rediscovery.higgs.features import derived as features
+
     df = features.add_derived_features(make_events(n=2000), mmc=False)
     tes_values = [0.95, 0.98, 1.0, 1.02, 1.05]
     means = []
@@ -166,6 +167,7 @@ def test_bad_tables_raise(make_events):
 
 def test_default_thresholds_match_the_simulation():
     from rediscovery.higgs.events import simulate
+
     sel = simulate.SELECTION
     assert DEFAULT_THRESHOLDS.tau_pt == sel.tau_pt_min
     assert DEFAULT_THRESHOLDS.lep_pt == sel.lep_pt_min

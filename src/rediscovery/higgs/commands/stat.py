@@ -45,11 +45,10 @@ def fit_command(
     plots: bool = typer.Option(True, help="Write the PNG plots."),
 ) -> None:
     """Binned likelihood fit of the classifier score: μ̂, intervals, significance, limit."""
-    from rediscovery.higgs.stats import inference as stat
-    from rediscovery.higgs.stats.score_fit import fit_scores, write_fit
+    from rediscovery.higgs.stats import BACKENDS, fit_scores, write_fit
 
-    if backend not in stat.BACKENDS:
-        raise InputError(f"--backend must be one of {stat.BACKENDS}, got {backend!r}")
+    if backend not in BACKENDS:
+        raise InputError(f"--backend must be one of {BACKENDS}, got {backend!r}")
     mc = _read_table(scores, "scores")
     data = _read_table(observed, "observed")
     try:
@@ -87,19 +86,19 @@ def toys_command(
     max_bins: int = typer.Option(20, help="Maximum number of bins."),
 ) -> None:
     """Pseudo-experiments: coverage, bias, pulls, toy vs asymptotic significance."""
-    from rediscovery.higgs.stats import inference as stat
+    from rediscovery.higgs.stats import BACKENDS, model_from_scores, run_toys
     from rediscovery.higgs.stats import plots as plots_stat
 
-    if backend not in stat.BACKENDS:
-        raise InputError(f"--backend must be one of {stat.BACKENDS}, got {backend!r}")
+    if backend not in BACKENDS:
+        raise InputError(f"--backend must be one of {BACKENDS}, got {backend!r}")
     if n_toys < 2:
         raise InputError(f"--n-toys must be >= 2, got {n_toys}")
     mc = _read_table(scores, "scores")
     try:
-        model, _ = stat.model_from_scores(mc, min_bkg=min_bkg, max_bins=max_bins)
+        model, _ = model_from_scores(mc, min_bkg=min_bkg, max_bins=max_bins)
     except InputError as exc:
         raise InputError(str(exc), path=scores) from exc
-    res = stat.run_toys(model, mu_true, n_toys, seed, backend, scheduler, n_workers=workers)
+    res = run_toys(model, mu_true, n_toys, seed, backend, scheduler, n_workers=workers)
     out.mkdir(parents=True, exist_ok=True)
     summary = res.summary()
     write_json(out / "toys.json", summary)

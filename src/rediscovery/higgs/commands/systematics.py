@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from rediscovery.core.files import write_json
+from rediscovery.core.files import atomic_path, write_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,9 +109,9 @@ def templates_cmd(
     import numpy as np
 
     from rediscovery.higgs.events.io import read_events
-    from rediscovery.higgs.stats.inference import choose_binning
+    from rediscovery.higgs.stats import choose_binning
+    from rediscovery.higgs.systematics import build_templates
     from rediscovery.higgs.systematics import plots as plots_syst
-    from rediscovery.higgs.systematics.fit import build_templates
 
     scorer, feats = _scorer_for(model_dir)
     df = _with_features(read_events(events), feats)
@@ -151,8 +151,8 @@ def syst_fit_cmd(
 
     from rediscovery.core.errors import InputError
     from rediscovery.higgs.events.io import read_events
+    from rediscovery.higgs.systematics import Templates, build_model, fit_with_systematics
     from rediscovery.higgs.systematics import plots as plots_syst
-    from rediscovery.higgs.systematics.fit import Templates, build_model, fit_with_systematics
 
     try:
         t = Templates.from_dict(json.loads(templates.read_text()))
@@ -202,10 +202,9 @@ def challenge_cmd(
     import warnings
 
     from rediscovery.core.errors import ConfigError
+    from rediscovery.higgs.systematics import TRAINING_MODES, TemplateWarning
     from rediscovery.higgs.systematics import challenge as ch
     from rediscovery.higgs.systematics import plots as plots_syst
-    from rediscovery.higgs.systematics.fit import TemplateWarning
-    from rediscovery.higgs.systematics.training import TRAINING_MODES
 
     chosen = [m.strip() for m in modes.split(",") if m.strip()]
     bad = [m for m in chosen if m not in TRAINING_MODES]
@@ -224,7 +223,8 @@ def challenge_cmd(
         expected = ch.expected_breakdown(setup)
         res = ch.run_challenge(setup, n_pseudo, seed=seed, scheduler=scheduler,
                                n_workers=n_workers)
-        res.table.to_csv(out / f"pseudo_experiments_{mode}.csv", index=False)
+        with atomic_path(out / f"pseudo_experiments_{mode}.csv") as tmp:
+            res.table.to_csv(tmp, index=False)
         summaries[mode] = {**res.summary, "n_bins": int(setup.templates.edges.size - 1),
                            "template_warnings": len(caught), "expected_breakdown": expected}
         tables[mode] = res.table

@@ -1,9 +1,12 @@
-"""From per-event classifier scores to the binned model, and the counting-experiment view."""
+"""From per-event classifier scores to the binned model.
+
+The counting-experiment view of the same scores (the best AMS cut) is
+:func:`rediscovery.higgs.classifiers.metrics.best_ams`.
+"""
 
 from __future__ import annotations
 
 import logging
-import math
 
 import numpy as np
 import pandas as pd
@@ -12,12 +15,10 @@ from rediscovery.core.errors import InputError
 from rediscovery.higgs.stats.binning import BinningResult, choose_binning
 from rediscovery.higgs.stats.model import BinnedModel
 
-__all__ = ["ams_best", "histogram_observed", "model_from_scores"]
+__all__ = ["histogram_observed", "model_from_scores"]
 
 log = logging.getLogger(__name__)
 
-#: Regularisation of the AMS (HiggsML documentation v1.8, eq. 7): b_reg = 10 events.
-AMS_B_REG = 10.0
 SCORE = "score"
 WEIGHT = "Weight"
 LABEL = "Label"
@@ -51,7 +52,7 @@ def model_from_scores(scores: pd.DataFrame, *, edges: np.ndarray | None = None,
         One row per MC event with ``score``, ``Weight`` (expected events), ``Label``
         (1 signal, 0 background) and optionally ``Process`` (backgrounds are split by it).
     edges
-        Fixed bin edges; default: :func:`~rediscovery.higgs.stats.inference.choose_binning`.
+        Fixed bin edges; default: :func:`~rediscovery.higgs.stats.binning.choose_binning`.
     min_bkg, max_bins, n_candidates, max_rel_stat
         Passed to ``choose_binning``.
     mc_stat
@@ -118,30 +119,3 @@ def histogram_observed(scores: np.ndarray, edges: np.ndarray) -> np.ndarray:
         log.log(level, "%d of %d observed events outside the MC score range [%g, %g] were put "
                 "in the outer bins", n_out, x.size, edges[0], edges[-1])
     return np.histogram(np.clip(x, edges[0], edges[-1]), edges)[0].astype(float)
-
-
-def ams_best(scores: np.ndarray, weights: np.ndarray, labels: np.ndarray,
-             b_reg: float = AMS_B_REG) -> tuple[float, float]:
-    """Best AMS over cuts ``score >= t`` and the cut: the counting-experiment view.
-
-    .. math:: \\mathrm{AMS} = \\sqrt{2\\left((s+b+b_\\mathrm{reg})
-              \\ln\\left(1+\\frac{s}{b+b_\\mathrm{reg}}\\right)-s\\right)}
-
-    HiggsML documentation v1.8 (Adam-Bourdarios et al. 2014), eq. 7, with b_reg = 10.
-    Every distinct score is tried as a threshold (vectorised cumulative sums).
-    Returns ``(ams, threshold)``.
-    """
-    x = np.asarray(scores, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    lab = np.asarray(labels)
-    order = np.argsort(-x, kind="stable")
-    xs, ws, ls = x[order], w[order], lab[order] == 1
-    s = np.cumsum(np.where(ls, ws, 0.0))
-    b = np.cumsum(np.where(ls, 0.0, ws))
-    # a cut can only fall between distinct scores: take the last index of each score value
-    last = np.r_[xs[1:] != xs[:-1], True]
-    s, b, thr = s[last], np.maximum(b[last], 0.0), xs[last]
-    br = b + b_reg
-    ams = np.sqrt(np.maximum(2.0 * ((s + br) * np.log1p(np.maximum(s, 0) / br) - s), 0.0))
-    i = int(np.argmax(ams))
-    return float(ams[i]), float(thr[i]) if math.isfinite(thr[i]) else math.nan

@@ -1,8 +1,8 @@
 """The package's own HistFactory-like binned likelihood, minimised with iminuit.
 
-This is the ``backend="minuit"`` engine behind :func:`rediscovery.higgs.stats.inference.fit`. It is
-written
-to be *mathematically the same model* as the pyhf workspace built by
+This is the likelihood of the ``backend="minuit"`` engine
+(:class:`~rediscovery.higgs.stats.backends.minuit.MinuitEngine`). It is written to be
+*mathematically the same model* as the pyhf workspace built by
 :mod:`rediscovery.higgs.stats.backends.pyhf` (pyhf's HistFactory conventions, Cranmer et al. 2012,
 CERN-OPEN-2012-016), so the two back-ends agree to numerical precision:
 
@@ -39,14 +39,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln, xlogy
 
-__all__: list[str] = []  # private module: the public API is rediscovery.higgs.stats.inference
+__all__ = ["Likelihood", "ModelArrays", "code4_coefficients", "profile_gamma", "rates"]
 
 #: ln sqrt(2π), the normalisation of a unit Gaussian.
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 @dataclass
-class _Arrays:
+class ModelArrays:
     """Dense arrays of a BinnedModel, in the layout the likelihood needs.
 
     Shapes: S samples (signal first), B bins, K modifier parameters (alphas).
@@ -114,7 +114,7 @@ def code4_coefficients(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.linalg.solve(mat, flat).T.reshape(rhs.shape)
 
 
-def _rates_jac(arr: _Arrays, mu: float, alpha: np.ndarray, jac: bool):
+def _rates_jac(arr: ModelArrays, mu: float, alpha: np.ndarray, jac: bool):
     """Per-sample yields (S, B) at γ = 1 and, if asked, dA/d(μ, α) of their sum (1+K, B).
 
     Shape modifiers: HistFactory code 4p (pyhf ``code4p``), linear for |α| > 1 and the
@@ -172,22 +172,18 @@ def _rates_jac(arr: _Arrays, mu: float, alpha: np.ndarray, jac: bool):
     return per_sample, out
 
 
-def rates(arr: _Arrays, mu: float, alpha: np.ndarray) -> np.ndarray:
+def rates(arr: ModelArrays, mu: float, alpha: np.ndarray) -> np.ndarray:
     """Per-sample expected yields at γ = 1, shape (S, B)."""
     return _rates_jac(arr, mu, np.asarray(alpha, dtype=float), False)[0]
 
 
-def _total(arr: _Arrays, mu: float, alpha: np.ndarray, jac: bool):
+def _total(arr: ModelArrays, mu: float, alpha: np.ndarray, jac: bool):
     """Total yield A (B,) at γ = 1 and (if ``jac``) dA/d(μ, α) (1+K, B)."""
     if arr.n_alpha == 0:
         total = mu * arr.sig_nom + arr.bkg_nom
         return total, (arr.sig_nom[None, :] if jac else None)
     per_sample, j = _rates_jac(arr, mu, alpha, jac)
     return per_sample.sum(axis=0), j
-
-
-def _rates_and_jac(arr: _Arrays, mu: float, alpha: np.ndarray):
-    return _total(arr, mu, alpha, True)
 
 
 def profile_gamma(total: np.ndarray, n: np.ndarray, s2: np.ndarray, aux: np.ndarray) -> np.ndarray:
@@ -210,7 +206,8 @@ class Likelihood:
     pulls and impacts). Both equal ``-pdf.logpdf(pars, data)`` of the matching pyhf model.
     """
 
-    def __init__(self, arr: _Arrays, observed: np.ndarray, aux_gamma: np.ndarray | None = None,
+    def __init__(self, arr: ModelArrays, observed: np.ndarray,
+                 aux_gamma: np.ndarray | None = None,
                  aux_alpha: np.ndarray | None = None) -> None:
         self.arr = arr
         self.n = np.asarray(observed, dtype=float)

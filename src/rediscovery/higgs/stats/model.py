@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rediscovery.core.errors import InputError
-from rediscovery.higgs.stats.likelihood import _Arrays
+from rediscovery.higgs.stats.likelihood import ModelArrays, rates
 
 __all__ = ["SIGNAL", "BinnedModel", "HistoSys", "NormSys"]
 
@@ -116,7 +116,7 @@ class BinnedModel:
     systematics: Sequence[NormSys | HistoSys] = ()
     edges: np.ndarray | None = None
     mu_bounds: tuple[float, float] | None = None
-    _arrays: _Arrays = field(init=False, repr=False, compare=False)
+    arrays: ModelArrays = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         sig = _as_bins(self.signal, "signal", None)
@@ -166,7 +166,7 @@ class BinnedModel:
             if not lo < hi:
                 raise InputError(f"mu_bounds must be (lo, hi) with lo < hi, got {self.mu_bounds}")
             object.__setattr__(self, "mu_bounds", (lo, hi))
-        object.__setattr__(self, "_arrays", self._build_arrays())
+        object.__setattr__(self, "arrays", self._build_arrays())
 
     # -- derived ----------------------------------------------------------------------
     @property
@@ -194,12 +194,12 @@ class BinnedModel:
 
     @property
     def alpha_names(self) -> tuple[str, ...]:
-        return self._arrays.alpha_names
+        return self.arrays.alpha_names
 
     @property
     def staterror_sigma(self) -> np.ndarray:
         """Relative MC-statistics uncertainty per bin (0 where there is none)."""
-        return self._arrays.sigma.copy()
+        return self.arrays.sigma.copy()
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -221,12 +221,10 @@ class BinnedModel:
 
         Returns the total (n_bins,) or, with ``per_sample=True``, a dict sample → yields.
         """
-        from rediscovery.higgs.stats.likelihood import rates
-
         alpha = np.zeros(len(self.alpha_names))
         for k, nm in enumerate(self.alpha_names):
             alpha[k] = float((alphas or {}).get(nm, 0.0))
-        r = rates(self._arrays, float(mu), alpha)
+        r = rates(self.arrays, float(mu), alpha)
         if gammas is not None:
             r = r * np.asarray(gammas, dtype=float)[None, :]
         if per_sample:
@@ -239,7 +237,7 @@ class BinnedModel:
                            edges=edges, mu_bounds=self.mu_bounds)
 
     # -- arrays for the likelihood --------------------------------------------------------
-    def _build_arrays(self) -> _Arrays:
+    def _build_arrays(self) -> ModelArrays:
         names = self.sample_names
         nominal = np.stack([self.sample_yields(s) for s in names])
         n_s, n_b = nominal.shape
@@ -288,6 +286,6 @@ class BinnedModel:
                     hi_a = _as_bins(val[1], f"histosys {sy.name!r} {sample!r} hi", n_b)
                     dhi[k, i] = hi_a - nominal[i]
                     dlo[k, i] = nominal[i] - lo_a
-        return _Arrays(nominal=nominal, is_signal=np.array([s == SIGNAL for s in names]),
+        return ModelArrays(nominal=nominal, is_signal=np.array([s == SIGNAL for s in names]),
                        sigma=sigma, dhi=dhi, dlo=dlo, loghi=loghi, loglo=loglo,
                        alpha_names=tuple(alpha_names), has_staterror=self.has_staterror)

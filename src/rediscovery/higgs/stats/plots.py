@@ -41,8 +41,8 @@ def plot_likelihood_scan(scan, *, ax=None, interval_68: tuple[float, float] | No
                          interval_95: tuple[float, float] | None = None, label: str | None = None):
     """−2Δln L against μ with the 1σ and 2σ levels and crossings.
 
-    ``scan`` is a :class:`~rediscovery.higgs.stats.inference.LikelihoodScan`; the crossings default
-    to
+    ``scan`` is a :class:`~rediscovery.higgs.stats.results.LikelihoodScan` (computed beforehand
+    with :func:`~rediscovery.higgs.stats.inference.likelihood_scan`); the crossings default to
     the scan's own (interpolated) ones.
     """
     import matplotlib.pyplot as plt
@@ -133,8 +133,8 @@ def plot_stacked(model: BinnedModel, observed: np.ndarray, *, mu: float = 1.0,
 
 
 def plot_postfit(model: BinnedModel, observed: np.ndarray, result: Any, *, axes=None):
-    """:func:`plot_stacked` at the best fit of ``result`` (a converged ``stat.FitResult``):
-    μ̂, the nuisance parameters α̂ and the MC-statistics factors γ̂ taken from it."""
+    """:func:`plot_stacked` at the best fit of ``result`` (a converged ``FitResult`` or
+    ``MLEResult``): μ̂, the nuisance parameters α̂ and the MC-statistics factors γ̂ from it."""
     k = len(model.alpha_names)
     names = model.parameter_names
     alphas = {n: result.parameters[n] for n in names[1:1 + k]}

@@ -1,12 +1,13 @@
 """From classifier scores to the measurement: the statistics stage as one library call.
 
 :func:`fit_scores` histograms the MC scores with the optimised binning
-(:func:`rediscovery.higgs.stats.inference.choose_binning`), builds the HistFactory-like
-:class:`~rediscovery.higgs.stats.inference.BinnedModel`, fits the observed score histogram and
-returns the
-``fit.json`` payload (the results contract of ``docs/architecture.md``) with the objects behind
-it; :func:`write_fit` writes ``fit.json``, ``workspace.json`` and the plots. The CLI
-``rediscovery higgs fit`` and the ``fit`` stage of ``rediscovery higgs run`` both call these.
+(:func:`rediscovery.higgs.stats.binning.choose_binning`), builds the HistFactory-like
+:class:`~rediscovery.higgs.stats.model.BinnedModel`, fits the observed score histogram
+(:func:`rediscovery.higgs.stats.inference.fit`) and returns the ``fit.json`` payload (the results
+contract of ``docs/architecture.md``) with the objects behind it; :func:`write_fit` writes
+``fit.json``, ``workspace.json`` and, when asked, the plots (the likelihood scan behind one of
+them is computed only then). The CLI ``rediscovery higgs fit`` and the ``fit`` stage of
+``rediscovery higgs run`` both call these.
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ import pandas as pd
 from rediscovery.core.errors import InputError
 from rediscovery.core.files import write_json
 from rediscovery.core.plotting import savefig
-from rediscovery.higgs.stats import inference as stat
+from rediscovery.higgs.classifiers.metrics import best_ams
+from rediscovery.higgs.stats.backends.registry import BACKENDS
+from rediscovery.higgs.stats.histograms import histogram_observed, model_from_scores
+from rediscovery.higgs.stats.inference import fit, likelihood_scan, mle, significance, workspace
+from rediscovery.higgs.stats.model import BinnedModel
+from rediscovery.higgs.stats.results import FitResult, LikelihoodScan
 
 __all__ = ["ScoreFit", "fit_scores", "write_fit"]
 
@@ -32,9 +38,9 @@ class ScoreFit:
     """Result of :func:`fit_scores`: the ``fit.json`` payload and the objects it came from."""
 
     payload: dict[str, Any]
-    model: stat.BinnedModel
+    model: BinnedModel
     counts: np.ndarray
-    result: stat.FitResult
+    result: FitResult
 
 
 def _nan_to_none(x: float | None) -> float | None:
@@ -84,8 +90,8 @@ def fit_scores(
         ``payload["converged"]`` is ``False`` (and every result ``None``) when the fit failed;
         ``payload["messages"]`` says why.
     """
-    if backend not in stat.BACKENDS:
-        raise InputError(f"backend must be one of {stat.BACKENDS}, got {backend!r}")
+    if backend not in BACKENDS:
+        raise InputError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if "score" not in observed.columns:
         raise InputError(f"observed table lacks column 'score' (found {list(observed.columns)})",
                          column="score")
@@ -93,20 +99,20 @@ def fit_scores(
         edges = None
         binning = None
         if binning_scores is not None:
-            _, binning = stat.model_from_scores(binning_scores, min_bkg=min_bkg,
-                                                max_bins=max_bins, max_rel_stat=max_rel_stat)
+            _, binning = model_from_scores(binning_scores, min_bkg=min_bkg, max_bins=max_bins,
+                                           max_rel_stat=max_rel_stat)
             assert binning is not None
             edges = binning.edges
-        model, own = stat.model_from_scores(mc, edges=edges, min_bkg=min_bkg,
-                                            max_bins=max_bins, max_rel_stat=max_rel_stat)
+        model, own = model_from_scores(mc, edges=edges, min_bkg=min_bkg, max_bins=max_bins,
+                                       max_rel_stat=max_rel_stat)
         binning = binning or own
     except InputError as exc:
         raise InputError(str(exc), path=source) from exc
     assert model.edges is not None
-    counts = stat.histogram_observed(observed["score"].to_numpy(dtype=float), model.edges)
-    ams, ams_cut = stat.ams_best(mc["score"].to_numpy(float), mc["Weight"].to_numpy(float),
-                                 mc["Label"].to_numpy())
-    res = stat.fit(model, counts, backend)  # type: ignore[arg-type]
+    counts = histogram_observed(observed["score"].to_numpy(dtype=float), model.edges)
+    ams_cut, ams = best_ams(mc["score"].to_numpy(float), mc["Weight"].to_numpy(float),
+                            mc["Label"].to_numpy())
+    res = fit(model, counts, backend)
     payload: dict[str, Any] = {
         "converged": res.converged,
         "messages": res.messages,
@@ -134,16 +140,16 @@ def fit_scores(
                           for n in res.pulls},
         })
         if cross_check:
-            other = "pyhf" if backend == "minuit" else "minuit"
+            other = next(b for b in BACKENDS if b != backend)
             # μ̂ and q0 only (three fits): the interval agreement is covered by the tests
             # and benchmarks/toys.py --agreement, and costs a minute with pyhf on 20 bins
-            chk = stat.fit(model, counts, other, interval=False, limit=False,  # type: ignore[arg-type]
-                           nuisances=False, expected=False)
+            chk = mle(model, counts, other, errors=False)
+            chk_z = significance(model, counts, expected=False, mle_result=chk)
             payload["cross_check"] = {
-                "backend": other, "converged": chk.converged, "mu_hat": chk.mu_hat,
-                "z_discovery_observed": chk.z_discovery,
+                "backend": other, "converged": chk.converged and chk_z.converged,
+                "mu_hat": chk.mu_hat, "z_discovery_observed": chk_z.z_observed,
                 "rel_diff_mu_hat": abs(chk.mu_hat - res.mu_hat) / max(abs(res.mu_hat), 1e-12),
-                "rel_diff_z_discovery": abs(chk.z_discovery - res.z_discovery)
+                "rel_diff_z_discovery": abs(chk_z.z_observed - res.z_discovery)
                 / max(res.z_discovery, 1e-12),
             }
     else:
@@ -155,26 +161,37 @@ def fit_scores(
 
 def write_fit(fit: ScoreFit, out: str | Path, *, plots: bool = True,
               extra: dict[str, Any] | None = None) -> Path:
-    """Write ``fit.json``, the pyhf ``workspace.json`` and (optionally) the PNG plots."""
+    """Write ``fit.json``, the pyhf ``workspace.json`` and (optionally) the PNG plots.
+
+    With ``plots`` and a converged fit, the profile-likelihood scan (81 fits) is computed here
+    for ``likelihood_scan.png``; without plots nothing beyond the fit is computed.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "workspace.json", stat.workspace(fit.model, fit.counts))
+    write_json(out / "workspace.json", workspace(fit.model, fit.counts))
     write_json(out / "fit.json", {**fit.payload, **(extra or {})})
     if plots:
-        _plots(fit.model, fit.counts, fit.result, out)
+        res = fit.result
+        scan = None
+        if res.converged:
+            scan = likelihood_scan(fit.model, fit.counts, backend=res.backend,
+                                   interval_68=(res.mu_lo, res.mu_hi))
+        _save_plots(fit.model, fit.counts, res, scan, out)
     return out / "fit.json"
 
 
-def _plots(model: stat.BinnedModel, counts: np.ndarray, res: stat.FitResult, out: Path) -> None:
-    from rediscovery.higgs.stats import plots as plots_stat
+def _save_plots(model: BinnedModel, counts: np.ndarray, res: FitResult,
+                scan: LikelihoodScan | None, out: Path) -> None:
+    """Draw the plots from results already computed and save them (no fits here)."""
+    import rediscovery.higgs.stats.plots as plots_stat
 
     savefig(plots_stat.plot_stacked(model, counts, title="pre-fit"), out / "prefit.png")
     if not res.converged:
         return
     savefig(plots_stat.plot_postfit(model, counts, res), out / "postfit.png")
-    scan = stat.likelihood_scan(model, counts, backend=res.backend)  # type: ignore[arg-type]
-    savefig(plots_stat.plot_likelihood_scan(scan, interval_68=(res.mu_lo, res.mu_hi)),
-            out / "likelihood_scan.png")
+    if scan is not None:
+        savefig(plots_stat.plot_likelihood_scan(scan, interval_68=(res.mu_lo, res.mu_hi)),
+                out / "likelihood_scan.png")
     if res.pulls:
         savefig(plots_stat.plot_pulls(res.pulls, res.constraints), out / "pulls.png")
     if res.impacts:

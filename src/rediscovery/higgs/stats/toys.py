@@ -32,6 +32,8 @@ from scipy import stats
 
 from rediscovery.core.errors import ConfigError
 from rediscovery.core.executor import default_workers, map_tasks
+from rediscovery.higgs.stats.backends.registry import BACKENDS
+from rediscovery.higgs.stats.inference import expected_significance, interval, mle, significance
 from rediscovery.higgs.stats.model import BinnedModel
 
 __all__ = ["ToyResult", "generate_toy", "run_toys"]
@@ -59,17 +61,16 @@ def generate_toy(model: BinnedModel, mu: float, rng: np.random.Generator,
 
 def _run_chunk(task: dict[str, Any]) -> np.ndarray:
     """Fit a chunk of toys; rows (mu_hat, mu_lo, mu_hi, q0, converged). Module-level for dask."""
-    from rediscovery.higgs.stats.inference import fit
-
     model: BinnedModel = task["model"]
     out = np.empty((len(task["seeds"]), 5))
     for i, ss in enumerate(task["seeds"]):
         rng = np.random.default_rng(ss)
         counts, ag, aa = generate_toy(model, task["mu_true"], rng, task["alphas"])
-        r = fit(model, counts, task["backend"], aux_gamma=ag, aux_alpha=aa, interval=True,
-                significance=True, expected=False, limit=False, nuisances=False,
-                stat_only=False)
-        out[i] = (r.mu_hat, r.mu_lo, r.mu_hi, r.q0, float(r.converged))
+        best = mle(model, counts, task["backend"], aux_gamma=ag, aux_alpha=aa, errors=False)
+        iv = interval(model, counts, stat_only=False, mle_result=best)
+        sig = significance(model, counts, expected=False, mle_result=best)
+        ok = best.converged and iv.converged and sig.converged
+        out[i] = (best.mu_hat, iv.mu_lo, iv.mu_hi, sig.q0, float(ok))
     return out
 
 
@@ -206,6 +207,8 @@ def run_toys(model: BinnedModel, mu_true: float, n_toys: int, seed: int,
     """
     if n_toys < 2:
         raise ConfigError(f"n_toys must be >= 2 to estimate widths, got {n_toys}")
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
     seeds = np.random.SeedSequence(int(seed)).spawn(int(n_toys))
     if chunk_size is None:
         workers = default_workers() if n_workers is None else max(1, n_workers)
@@ -215,9 +218,7 @@ def run_toys(model: BinnedModel, mu_true: float, n_toys: int, seed: int,
              for i in range(0, n_toys, chunk_size)]
     rows = np.concatenate(map_tasks(_run_chunk, tasks, scheduler=scheduler, n_workers=n_workers,
                                     progress=progress, desc=f"toys (mu={mu_true:g})"))
-    from rediscovery.higgs.stats.inference import _expected_z
-
-    z_a = _expected_z(model, backend, mu_true) if mu_true > 0 else 0.0
+    z_a = expected_significance(model, backend, mu_true) if mu_true > 0 else 0.0
     res = ToyResult(mu_true=float(mu_true), seed=int(seed), backend=backend,
                     mu_hat=rows[:, 0], mu_lo=rows[:, 1], mu_hi=rows[:, 2], q0=rows[:, 3],
                     converged=rows[:, 4].astype(bool), z_asimov=z_a)

@@ -5,14 +5,12 @@ parameters from their priors
 (:data:`~rediscovery.higgs.systematics.variations.FAIR_UNIVERSE_PRIORS`),
 alters an independent pool of simulated events with them
 (:func:`~rediscovery.higgs.systematics.variations.apply_systematics`), scores it with the
-classifier,
-histograms it with the analysis binning, Poisson-fluctuates every bin of the expectation
+classifier, histograms it with the analysis binning, Poisson-fluctuates every bin of the expectation
 ``μ s_b + Σ_p b_pb`` (the histogram-level equivalent of drawing Poisson numbers of events), and
 fits it with the model built from templates (:mod:`rediscovery.higgs.systematics.fit`; global fit
-started from the best of several points, :func:`~rediscovery.higgs.systematics.fit.best_start`). The
-same data
-are also fitted with a statistics-only model (no nuisances, no MC-statistics terms) for
-comparison.
+started from the best of several points, :func:`~rediscovery.higgs.systematics.fit.best_start`).
+The same data are also fitted with a statistics-only model (no nuisances, no MC-statistics
+terms) for comparison.
 
 The score is the challenge's "quantiles score" (FAIR-Universe/HEP-Challenge,
 ``scoring_program/score.py``, ``Quantiles_Score``; Bhimji et al. 2024, arXiv:2410.02867):
@@ -45,11 +43,13 @@ import numpy as np
 import pandas as pd
 
 from rediscovery.core.errors import ConfigError
-from rediscovery.higgs.systematics.fit import (
+from rediscovery.higgs.stats.binning import choose_binning
+from rediscovery.higgs.stats.inference import asimov_data, interval, mle
+from rediscovery.higgs.systematics.fit import best_start, build_model, fit_with_systematics
+from rediscovery.higgs.systematics.templates import (
     SIGNAL_SAMPLE,
     Templates,
-    best_start,
-    build_model,
+    build_templates,
     histogram_samples,
 )
 from rediscovery.higgs.systematics.variations import (
@@ -68,8 +68,10 @@ __all__ = [
     "challenge_score",
     "coverage_penalty",
     "expected_breakdown",
+    "prepare_setup",
     "run_challenge",
     "run_pseudo_experiment",
+    "simulated_sets",
 ]
 
 log = logging.getLogger(__name__)
@@ -159,10 +161,6 @@ class ChallengeSetup:
     pool_mc_stat: bool = False
 
 
-def _interval(res: Any) -> tuple[float, float, float, bool]:
-    return float(res.mu_hat), float(res.mu_lo), float(res.mu_hi), bool(res.converged)
-
-
 def run_pseudo_experiment(setup: ChallengeSetup, seed: int,
                           models: tuple[Any, Any] | None = None) -> dict[str, Any]:
     """One pseudo-experiment: draw truth, make pseudo-data, fit with and without nuisances.
@@ -174,8 +172,6 @@ def run_pseudo_experiment(setup: ChallengeSetup, seed: int,
         systematics (``syst_*``) and statistics only (``stat_*``): ``mu_hat``, ``lo``, ``hi``,
         ``converged``.
     """
-    from rediscovery.higgs.stats.inference import fit
-
     rng = np.random.default_rng(seed)
     mu = float(rng.uniform(*MU_RANGE))
     truth = draw_nuisances(rng, setup.priors)
@@ -197,9 +193,10 @@ def run_pseudo_experiment(setup: ChallengeSetup, seed: int,
     for tag, model in zip(("syst", "stat"), models, strict=True):
         try:
             init = best_start(model, observed) if model.alpha_names else None
-            res = fit(model, observed, backend="minuit", significance=False, limit=False,
-                      nuisances=False, impacts=False, stat_only=False, init=init)
-            mh, lo, hi, ok = _interval(res)
+            best = mle(model, observed, "minuit", init=init, errors=False)
+            iv = interval(model, observed, stat_only=False, mle_result=best)
+            mh, lo, hi = best.mu_hat, iv.mu_lo, iv.mu_hi
+            ok = best.converged and iv.converged
         except Exception as exc:  # a failed fit is recorded, never dropped silently
             log.warning("pseudo-experiment %d, %s fit failed: %s", seed, tag, exc)
             mh, lo, hi, ok = math.nan, math.nan, math.nan, False
@@ -308,9 +305,6 @@ def expected_breakdown(setup: ChallengeSetup, mu: float = 1.0) -> dict[str, floa
     Half-widths of the 68.27% interval: ``total``, ``stat``, ``mc_stat`` and each nuisance
     (:func:`~rediscovery.higgs.systematics.fit.fit_with_systematics`), for the model of ``setup``.
     """
-    from rediscovery.higgs.stats.inference import asimov_data
-    from rediscovery.higgs.systematics.fit import fit_with_systematics
-
     model = _models(setup)[0]
     res = fit_with_systematics(model, asimov_data(model, mu), prefit_impacts=False,
                                significance=False)
@@ -351,8 +345,6 @@ def prepare_setup(train: pd.DataFrame, template_events: pd.DataFrame, pool: pd.D
     """Train a classifier (``mode`` of
     :func:`~rediscovery.higgs.systematics.training.train_classifier`),
     choose the binning on the template events, build the templates and return the setup."""
-    from rediscovery.higgs.stats.inference import choose_binning
-    from rediscovery.higgs.systematics.fit import build_templates
     from rediscovery.higgs.systematics.training import train_classifier
 
     feats = event_features(train)

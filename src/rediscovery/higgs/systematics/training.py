@@ -24,7 +24,7 @@ Three ways to train the signal/background classifier whose score the fit histogr
 
 The classifier itself is any model of :mod:`rediscovery.higgs.classifiers` (default XGBoost).
 :class:`ClassifierScorer` turns a fitted classifier into the ``scorer(df) -> scores`` callable
-that :func:`~rediscovery.higgs.systematics.fit.build_templates` and the challenge use.
+that :func:`~rediscovery.higgs.systematics.templates.build_templates` and the challenge use.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ import pandas as pd
 
 from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.higgs.schema import LABEL, WEIGHT
+from rediscovery.higgs.systematics.templates import SHAPE_NUISANCES
 from rediscovery.higgs.systematics.variations import (
     FAIR_UNIVERSE_PRIORS,
     NuisancePrior,
@@ -59,8 +60,8 @@ log = logging.getLogger(__name__)
 
 #: Training modes understood by :func:`train_classifier`.
 TRAINING_MODES: tuple[str, ...] = ("nominal", "augmented", "parameterised")
-#: Nuisances given as inputs to the parameterised classifier (the kinematic ones).
-PARAMETERISED_NUISANCES: tuple[str, ...] = ("tes", "jes", "soft_met")
+#: Nuisances given as inputs to the parameterised classifier: the kinematic (shape) ones.
+PARAMETERISED_NUISANCES: tuple[str, ...] = SHAPE_NUISANCES
 
 
 def alpha_column(name: str) -> str:

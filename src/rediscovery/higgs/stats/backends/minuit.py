@@ -3,37 +3,61 @@
 Minuit (James & Roos 1975) through iminuit (Dembinski et al., doi:10.5281/zenodo.3949207) sees
 only μ and the modifier parameters α; the MC-statistics factors γ are profiled analytically
 inside the likelihood. The full parameter set (with γ) is used only for post-fit uncertainties
-of the nuisance parameters and their impacts.
+of the nuisance parameters, their impacts and intervals with some parameters fixed.
+:class:`MinuitEngine` implements :class:`~rediscovery.higgs.stats.backends.base.Engine`.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
+from scipy import stats
 
 from rediscovery.higgs.stats.likelihood import Likelihood
 from rediscovery.higgs.stats.model import ALPHA_BOUNDS, BinnedModel
 
-__all__: list[str] = []
+__all__ = ["GAMMA_BOUNDS", "MINUIT_TOL", "AsymptoticCLs", "MinuitEngine"]
 
-#: Minuit convergence tolerance (EDM < 2e-3 · tol · errordef); 1e-5 keeps μ̂ and MINOS
-#: crossings at the 1e-6 level, far below the 1e-3 agreement target with pyhf.
+#: Minuit convergence tolerance (EDM < 2e-3 · tol · errordef); 1e-5 keeps μ̂ at the 1e-6 level.
+#: MINOS crossings stop at ~1e-4 of μ (2ΔNLL within ~5e-4 of its level; tests/higgs/stats/
+#: test_backends.py compares them with the root finder), below the 1e-3 agreement target.
 MINUIT_TOL = 1e-5
 #: pyhf's default bounds of the staterror factors γ.
 GAMMA_BOUNDS = (1e-10, 10.0)
 
 
 class MinuitEngine:
-    """Fits of one dataset with iminuit; same interface as the pyhf engine."""
+    """Fits of one dataset with iminuit (the :class:`~.base.Engine` interface).
+
+    Parameters
+    ----------
+    model, observed
+        The binned model and the observed counts per bin.
+    aux_gamma, aux_alpha
+        Auxiliary data of the constraints (default: nominal, 1 and 0).
+    mu_bounds
+        Fit range of μ (default ``model.mu_range``).
+    strategy
+        Minuit strategy of the first MIGRAD (a failed one is retried with strategy 2).
+    """
+
+    name = "minuit"
 
     def __init__(self, model: BinnedModel, observed: np.ndarray,
                  aux_gamma: np.ndarray | None = None, aux_alpha: np.ndarray | None = None,
                  mu_bounds: tuple[float, float] | None = None, strategy: int = 0) -> None:
         self.model = model
-        self.lik = Likelihood(model._arrays, observed, aux_gamma, aux_alpha)
+        self.observed = np.asarray(observed, dtype=float)
+        self.aux_gamma = aux_gamma
+        self.aux_alpha = aux_alpha
+        self.lik = Likelihood(model.arrays, observed, aux_gamma, aux_alpha)
         self.mu_bounds = mu_bounds if mu_bounds is not None else model.mu_range
         self.names = ("mu", *model.alpha_names)
         self.strategy = strategy
         self.minuit = None  # the last free fit (for MINOS)
+        self._cls: AsymptoticCLs | None = None
 
     def _newton_start(self, x: np.ndarray, free: np.ndarray, n_iter: int = 4) -> np.ndarray:
         """A few damped Gauss–Newton steps towards the minimum before Migrad starts.
@@ -129,11 +153,19 @@ class MinuitEngine:
             return np.asarray(theta, dtype=float)
         return np.concatenate([theta, self.lik.gamma_hat(theta)])
 
-    def minos(self) -> tuple[float, float, bool]:
-        """Profile-likelihood 68.27% interval of μ (ΔNLL = 0.5) from MINOS on the free fit."""
+    def mu_interval(self, pars: np.ndarray, nll_hat: float,
+                    level: float = 1.0) -> tuple[float, float, bool]:
+        """MINOS interval of μ at ``2ΔNLL = level`` on the last free fit (:meth:`minimize`).
+
+        ``pars`` and ``nll_hat`` are not needed by MINOS (it continues the free fit's Minuit
+        object) and are accepted for the :class:`~.base.Engine` interface.
+        """
         m = self.minuit
-        assert m is not None
-        m.minos("mu", cl=1.0)  # cl >= 1 is read by iminuit as "number of sigmas"
+        if m is None:
+            raise RuntimeError("mu_interval needs the free fit first: call minimize()")
+        nsig = math.sqrt(level)
+        # iminuit reads cl >= 1 as a number of sigmas, cl < 1 as a probability (χ², 1 dof)
+        m.minos("mu", cl=nsig if nsig >= 1.0 else float(stats.chi2.cdf(level, 1)))
         me = m.merrors["mu"]
         lo = m.values["mu"] + me.lower
         hi = m.values["mu"] + me.upper
@@ -205,12 +237,83 @@ class MinuitEngine:
         m.migrad()
         return float(m.values["mu"])
 
+    def fixed_interval(self, pars: np.ndarray,
+                       fixed: Sequence[int]) -> tuple[float, float, bool]:
+        """MINOS 68.27% interval of μ with the parameters ``fixed`` held at ``pars``.
+
+        MIGRAD is retried once with strategy 2 when it fails. Returns ``(lo, hi, ok)``; ``ok``
+        is ``False`` when MIGRAD or MINOS failed or MINOS hit a limit, and the bounds are
+        ``nan`` when MINOS could not run at all.
+        """
+        m = self._full_minuit(pars)
+        for i in fixed:
+            m.fixed[i] = True
+        m.migrad()
+        if not m.valid:
+            m.strategy = 2
+            m.migrad()
+        try:
+            m.minos("mu", cl=1.0)  # cl >= 1 is read by iminuit as "number of sigmas"
+        except RuntimeError:
+            return math.nan, math.nan, False
+        me = m.merrors["mu"]
+        ok = bool(m.valid and me.is_valid and not me.at_lower_limit and not me.at_upper_limit)
+        return float(m.values["mu"] + me.lower), float(m.values["mu"] + me.upper), ok
+
     def stat_only_interval(self, pars: np.ndarray) -> tuple[float, float]:
         """68.27% interval of μ with every nuisance fixed at its best-fit value."""
-        m = self._full_minuit(pars)
-        for nm in self.model.parameter_names[1:]:
-            m.fixed[nm] = True
-        m.migrad()
-        m.minos("mu", cl=1.0)
-        me = m.merrors["mu"]
-        return float(m.values["mu"] + me.lower), float(m.values["mu"] + me.upper)
+        lo, hi, _ = self.fixed_interval(pars, range(1, len(self.model.parameter_names)))
+        return lo, hi
+
+    def cls(self, mu: float) -> tuple[float, bool]:
+        """Asymptotic CLs of μ (:class:`AsymptoticCLs`, built on the first call)."""
+        if self._cls is None:
+            self._cls = AsymptoticCLs(self.model, self.observed, self.aux_gamma, self.aux_alpha)
+        return self._cls(mu), self._cls.ok
+
+
+class AsymptoticCLs:
+    """Asymptotic CLs with q̃_μ on this package's likelihood, as pyhf's AsymptoticCalculator.
+
+    q̃_μ (Cowan, Cranmer, Gross, Vitells 2011, arXiv:1007.1727, eq. 16) on the data and on the
+    Asimov set at μ = 0 with the nuisance parameters profiled on the data (sec. 3.2), μ ≥ 0;
+    CLs = CLs+b / CLb (Read 2002) from their asymptotic distributions (eqs. 65–66). ``ok``
+    turns ``False`` as soon as a fit behind a value failed.
+    """
+
+    def __init__(self, model: BinnedModel, observed: np.ndarray,
+                 aux_gamma: np.ndarray | None, aux_alpha: np.ndarray | None) -> None:
+        bounds = (0.0, model.mu_range[1])
+        self.data = MinuitEngine(model, observed, aux_gamma, aux_alpha, bounds)
+        pars_hat, self.nll_hat, ok1 = self.data.minimize()
+        self.mu_hat = float(pars_hat[0])
+        # Asimov set at μ = 0 with nuisances profiled on the data (CCGV sec. 3.2)
+        p0, _, ok2 = self.data.minimize(fixed_mu=0.0)
+        k = len(model.alpha_names)
+        alphas = dict(zip(model.alpha_names, p0[1:1 + k], strict=True))
+        gam = p0[1 + k:] if model.has_staterror else None
+        a_main = model.expected(0.0, alphas, gam)
+        self.asimov = MinuitEngine(model, a_main, gam, p0[1:1 + k], bounds)
+        pa, self.nll_hat_a, ok3 = self.asimov.minimize()
+        self.mu_hat_a = float(pa[0])
+        self.ok = ok1 and ok2 and ok3
+
+    @staticmethod
+    def _qtilde(engine: MinuitEngine, mu: float, mu_hat: float,
+                nll_hat: float) -> tuple[float, bool]:
+        if mu_hat > mu:
+            return 0.0, True
+        _, val, ok = engine.minimize(fixed_mu=mu)
+        return max(0.0, 2.0 * (val - nll_hat)), ok
+
+    def __call__(self, mu: float) -> float:
+        q, ok1 = self._qtilde(self.data, mu, self.mu_hat, self.nll_hat)
+        qa, ok2 = self._qtilde(self.asimov, mu, self.mu_hat_a, self.nll_hat_a)
+        self.ok &= ok1 and ok2
+        sq, sqa = math.sqrt(q), math.sqrt(qa)
+        # CCGV eq. 66 written in "sqrt space" as pyhf does: t = sqrt(q) - sqrt(qA) if
+        # q <= qA else (q - qA) / (2 sqrt(qA)); CLs+b = Φ(-(t + sqrt qA)), CLb = Φ(-t)
+        t = sq - sqa if sq <= sqa else (q - qa) / (2.0 * sqa)
+        clsb = stats.norm.cdf(-(t + sqa))
+        clb = stats.norm.cdf(-t)
+        return float(clsb / clb)

@@ -6,6 +6,14 @@ default numpy backend. Minimisation uses pyhf's own Minuit optimiser (numerical 
 pyhf's likelihood): pyhf's SciPy/SLSQP optimiser stops ~1e-4 short of the minimum in μ̂ on
 20-bin models even with a tight tolerance, which would spoil a 1e-3 comparison of intervals.
 The likelihood itself, the thing being cross-checked, is pyhf's and independent of ours.
+
+:class:`PyhfEngine` implements :class:`~rediscovery.higgs.stats.backends.base.Engine`. pyhf has
+no MINOS, no fits of the full parameter set with one parameter fixed and no reliable covariance
+for strongly correlated nuisances (its Minuit HESSE is up to 30% low, see
+:meth:`~rediscovery.higgs.stats.backends.minuit.MinuitEngine.covariance`): those questions are
+delegated, explicitly, to a :class:`~rediscovery.higgs.stats.backends.minuit.MinuitEngine` on the
+same model and data (the same likelihood, to numerical precision). The interval of μ is found by
+root finding on pyhf's profiled fits (:func:`~rediscovery.higgs.stats.backends.base.root_interval`).
 """
 
 from __future__ import annotations
@@ -13,13 +21,17 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from rediscovery.higgs.stats.backends.base import root_interval
+from rediscovery.higgs.stats.backends.minuit import MinuitEngine
 from rediscovery.higgs.stats.model import ALPHA_BOUNDS, SIGNAL, BinnedModel, HistoSys, NormSys
 
-__all__: list[str] = []
+__all__ = ["PyhfEngine", "from_pyhf_pars", "pyhf_data", "pyhf_model", "to_pyhf_pars",
+           "workspace_spec"]
 
 CHANNEL = "score"
 STATERROR = "staterror"
@@ -124,7 +136,12 @@ def pyhf_data(model: BinnedModel, pdf, observed: np.ndarray,
 
 
 class PyhfEngine:
-    """Minimise pyhf's ``twice_nll`` with μ free or fixed (pyhf's Minuit optimiser)."""
+    """Fits with pyhf's ``twice_nll``, μ free or fixed (pyhf's Minuit optimiser).
+
+    Same parameters as :class:`~rediscovery.higgs.stats.backends.minuit.MinuitEngine`.
+    """
+
+    name = "pyhf"
 
     def __init__(self, model: BinnedModel, observed: np.ndarray,
                  aux_gamma: np.ndarray | None = None, aux_alpha: np.ndarray | None = None,
@@ -133,6 +150,11 @@ class PyhfEngine:
 
         self.pyhf = pyhf
         self.model = model
+        self.observed = np.asarray(observed, dtype=float)
+        self.aux_gamma = aux_gamma
+        self.aux_alpha = aux_alpha
+        self.mu_bounds = mu_bounds if mu_bounds is not None else model.mu_range
+        self._minuit: MinuitEngine | None = None
         self.pdf = pyhf_model(model)
         self.data = pyhf_data(model, self.pdf, observed, aux_gamma, aux_alpha)
         self.init = np.asarray(self.pdf.config.suggested_init(), dtype=float)
@@ -174,8 +196,47 @@ class PyhfEngine:
             pars, fval, ok = exc.result.x, exc.result.fun, False
         return from_pyhf_pars(self.model, self.pdf, np.asarray(pars)), float(fval) / 2.0, ok
 
-    def cls(self, mu: float) -> float:
-        """Asymptotic CLs with q̃_μ from :func:`pyhf.infer.hypotest` (μ ≥ 0 bounds)."""
+    def mu_interval(self, pars: np.ndarray, nll_hat: float,
+                    level: float = 1.0) -> tuple[float, float, bool]:
+        """Crossings of ``2(NLL(μ) − nll_hat) = level`` by root finding on pyhf's fits."""
+        return root_interval(self.minimize, float(pars[0]), nll_hat, level,
+                             self.model.mu_range, pars)
+
+    # -- delegated to the minuit engine on the same model and data ---------------------------
+    def _delegate(self) -> MinuitEngine:
+        """The :class:`MinuitEngine` of the same model, data and μ range (built once)."""
+        if self._minuit is None:
+            self._minuit = MinuitEngine(self.model, self.observed, self.aux_gamma,
+                                        self.aux_alpha, self.mu_bounds)
+        return self._minuit
+
+    def covariance(self, pars: np.ndarray) -> np.ndarray:
+        """Delegated: the minuit engine's analytic-gradient Hessian of the same likelihood."""
+        return self._delegate().covariance(pars)
+
+    def uncertainties(self, pars: np.ndarray) -> np.ndarray:
+        """Delegated to the minuit engine (see :meth:`covariance`)."""
+        return self._delegate().uncertainties(pars)
+
+    def fit_with_fixed(self, pars: np.ndarray, index: int, value: float) -> float:
+        """Delegated: full-parameter fits with one parameter fixed are the minuit engine's."""
+        return self._delegate().fit_with_fixed(pars, index, value)
+
+    def fixed_interval(self, pars: np.ndarray,
+                       fixed: Sequence[int]) -> tuple[float, float, bool]:
+        """Delegated to the minuit engine (MINOS with parameters fixed)."""
+        return self._delegate().fixed_interval(pars, fixed)
+
+    def stat_only_interval(self, pars: np.ndarray) -> tuple[float, float]:
+        """Delegated to the minuit engine (MINOS with every nuisance fixed)."""
+        return self._delegate().stat_only_interval(pars)
+
+    def cls(self, mu: float) -> tuple[float, bool]:
+        """Asymptotic CLs with q̃_μ from :func:`pyhf.infer.hypotest` (μ ≥ 0 bounds).
+
+        pyhf does not report the convergence of the fits behind it: ``ok`` is always ``True``
+        (a failed fit raises in pyhf).
+        """
         bounds = [list(b) for b in self.bounds]
         bounds[self.pdf.config.poi_index] = [0.0, self.model.mu_range[1]]
         with _optimizer(self.optimizer):
@@ -183,4 +244,4 @@ class PyhfEngine:
                                            bounds,
                                            self.fixed,
                                            test_stat="qtilde", calctype="asymptotics")
-        return float(val)
+        return float(val), True
