@@ -177,7 +177,8 @@ def stage_simulate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
 def stage_features(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
     """Add the ``DER_*`` (and ``NEW_*``) features to the MC and to the pseudo-data."""
     from rediscovery.higgs.events.io import read_events, write_events
-    from rediscovery.higgs.features.derived import add_derived_features, add_new_features
+    from rediscovery.higgs.features.derived import add_derived_features
+    from rediscovery.higgs.features.new import add_new_features
 
     counts = {}
     for name in ("mc", "templates", "observed"):
