@@ -163,9 +163,11 @@ class CMBLikelihood:
 
     def binned_theory(self, theta: Sequence[float] | np.ndarray) -> np.ndarray:
         """Binned model D_b (μK²) at ``theta``."""
-        return self.bmat @ self._theory_one(self.params(theta))
+        return self.bmat @ self.theory_spectrum(self.params(theta))
 
-    def _theory_one(self, p: Mapping[str, float]) -> np.ndarray:
+    def theory_spectrum(self, p: Mapping[str, float]) -> np.ndarray:
+        """Unbinned theory D_ℓ (μK², on ``theory.ell``) at the parameters ``p``, from the
+        emulator, or from the fallback theory outside the emulator's box when one is set."""
         from rediscovery.cosmo.cmb.emulator import OutOfBoxError
 
         try:
@@ -220,7 +222,7 @@ class CMBLikelihood:
         p = self.params(theta)
         if self._names and self.fallback is not None:
             return self.fallback(p)
-        return self._theory_one(p)
+        return self.theory_spectrum(p)
 
 
 @dataclass
