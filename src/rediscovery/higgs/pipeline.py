@@ -54,7 +54,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from rediscovery.core.errors import ConvergenceError, InputError
-from rediscovery.core.files import write_json
+from rediscovery.core.files import write_json, write_parquet
 from rediscovery.core.pipeline import load_stage_function, run_stages
 from rediscovery.core.report import write_report
 from rediscovery.higgs.schema import WEIGHT
@@ -192,6 +192,7 @@ def stage_features(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
 
 def stage_train(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
     """Split the MC 1:1:1, train the classifier on ``train``, evaluate on ``test``."""
+    from rediscovery.higgs.classifiers.plots import plot_training_summary
     from rediscovery.higgs.classifiers.workflow import train_classifier
     from rediscovery.higgs.events.io import read_events
 
@@ -206,13 +207,8 @@ def stage_train(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict
     )
     res.model.save(out / "model")
     write_json(out / "metrics.json", res.metrics)
-    res.scores.to_parquet(out / "scores.parquet", index=False)
-    try:
-        from rediscovery.higgs.classifiers import plots as plots_models
-
-        plots_models.plot_training_summary(res, out)
-    except (ImportError, AttributeError):  # plotting layer absent: metrics are still written
-        log.info("no training plots (rediscovery.higgs.classifiers.plots.plot_training_summary)")
+    write_parquet(res.scores, out / "scores.parquet")
+    plot_training_summary(res, out)
     return {k: res.metrics[k] for k in ("auc", "auc_err", "ams_best", "ams_best_err")}
 
 
@@ -222,7 +218,7 @@ def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
     One random half (weights doubled) optimises the binning, the other builds the templates;
     weights are scaled to the pseudo-data's luminosity (known to the analysis, unlike μ).
     """
-    from rediscovery.higgs.classifiers import load_model
+    from rediscovery.higgs.classifiers.registry import load_model
     from rediscovery.higgs.classifiers.workflow import score_events
     from rediscovery.higgs.events.io import read_events
 
@@ -234,12 +230,10 @@ def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
     del templates
     scored[WEIGHT] = scored[WEIGHT].to_numpy(dtype=float) * (2.0 * cfg.lumi_factor)
     binning_half = np.random.default_rng([cfg.seed, 4]).random(len(scored)) < 0.5
-    scored[~binning_half].reset_index(drop=True).to_parquet(out / "mc_scores.parquet",
-                                                             index=False)
-    scored[binning_half].reset_index(drop=True).to_parquet(out / "binning_scores.parquet",
-                                                            index=False)
+    write_parquet(scored[~binning_half], out / "mc_scores.parquet")
+    write_parquet(scored[binning_half], out / "binning_scores.parquet")
     observed = read_events(inputs["observed"])
-    score_events(model, observed).to_parquet(out / "observed_scores.parquet", index=False)
+    write_parquet(score_events(model, observed), out / "observed_scores.parquet")
     return {"template_events": int((~binning_half).sum()),
             "binning_events": int(binning_half.sum()), "observed_events": len(observed)}
 

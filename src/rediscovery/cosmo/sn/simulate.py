@@ -36,10 +36,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rediscovery.constants import C_KM_S
 from rediscovery.core.errors import ConfigError
-from rediscovery.cosmo.cosmology import C_KM_S, DistanceGrid
+from rediscovery.cosmo.cosmology import DistanceGrid
 
 __all__ = [
+    "ABS_MAG_B",
     "SNPopulation",
     "Survey",
     "draw_truth",
@@ -51,11 +53,17 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+#: Absolute magnitude M_B of a standardised SN Ia (rest-frame B, AB mag, for x1 = c = 0) in the
+#: simulated universes and the default of the Tripp standardisation: -19.25, close to the
+#: Cepheid-calibrated -19.253 ± 0.027 of Riess et al. 2022 (ApJL 934, L7, SH0ES).
+ABS_MAG_B = -19.25
+
+
 @dataclass(frozen=True)
 class SNPopulation:
     """Standardisable-candle population (magnitudes in mag, rest-frame B, AB)."""
 
-    abs_mag: float = -19.25
+    abs_mag: float = ABS_MAG_B
     alpha: float = 0.14
     beta: float = 3.1
     sigma_int: float = 0.10

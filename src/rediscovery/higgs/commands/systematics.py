@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from rediscovery.core.files import write_json
+from rediscovery.core.files import atomic_path, write_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -225,7 +225,8 @@ def challenge_cmd(
         expected = ch.expected_breakdown(setup)
         res = ch.run_challenge(setup, n_pseudo, seed=seed, scheduler=scheduler,
                                n_workers=n_workers)
-        res.table.to_csv(out / f"pseudo_experiments_{mode}.csv", index=False)
+        with atomic_path(out / f"pseudo_experiments_{mode}.csv") as tmp:
+            res.table.to_csv(tmp, index=False)
         summaries[mode] = {**res.summary, "n_bins": int(setup.templates.edges.size - 1),
                            "template_warnings": len(caught), "expected_breakdown": expected}
         tables[mode] = res.table
