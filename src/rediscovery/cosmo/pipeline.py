@@ -49,8 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rediscovery.core.errors import InputError
 from rediscovery.core.files import write_json
-from rediscovery.core.pipeline import StageFunction, run_stages
-from rediscovery.core.report import write_report
+from rediscovery.core.pipeline import StageFunction, run_analysis
 from rediscovery.cosmo.joint import PLANCK2018_OMBH2
 from rediscovery.cosmo.sn.simulate import ABS_MAG_B
 
@@ -301,46 +300,19 @@ _OUTPUTS = {
 }
 
 
-def run_pipeline(
-    out: str | Path,
-    config: CosmoRunConfig | None = None,
-    *,
-    replace: Mapping[str, str] | None = None,
-    force: Sequence[str] = (),
-    until: str | None = None,
-) -> dict[str, Any]:
-    """Run (or resume) the cosmology analysis in the run directory ``out``.
-
-    Parameters
-    ----------
-    out
-        Run directory (created).
-    config
-        The configuration (defaults otherwise).
-    replace
-        ``{stage: "package.module:function"}`` replacement stages.
-    force
-        Stages to re-run even if unchanged; every later stage re-runs too.
-    until
-        Stop after this stage.
-
-    Returns
-    -------
-    dict
-        The content of ``results.json`` (:func:`cosmo_results`; empty if stopped before the
-        joint fit).
-    """
+def run_pipeline(out: str | Path, config: CosmoRunConfig | None = None, *,
+                 replace: Mapping[str, str] | None = None, force: Sequence[str] = (),
+                 until: str | None = None) -> dict[str, Any]:
+    """Run (or resume) the cosmology analysis in the run directory ``out`` (created) with
+    ``config`` (defaults otherwise); ``replace``, ``force`` and ``until`` as in
+    :func:`rediscovery.core.pipeline.run_analysis`. Returns the content of ``results.json``
+    (:func:`cosmo_results`; empty if stopped before the joint fit)."""
     cfg = config or CosmoRunConfig()
     # progress is presentation only: it must not change any stage's fingerprint
-    run = run_stages(out, STAGES, _OUTPUTS, cfg, section="cosmo",
-                     config_json=cfg.model_dump(mode="json", exclude={"progress"}),
-                     replace=replace, force=force, until=until)
-    results: dict[str, Any] = {}
-    if (run.path / "joint" / "joint_posterior.json").exists() and until in (None, "joint"):
-        results = cosmo_results(run.path)
-        write_json(run.path / "results.json", results)
-    write_report(run.path, title=f"rediscovery cosmology run {run.path.name}")
-    return results
+    return run_analysis(out, STAGES, _OUTPUTS, cfg, section="cosmo", final="joint",
+                        results=cosmo_results, title="rediscovery cosmology run",
+                        config_json=cfg.model_dump(mode="json", exclude={"progress"}),
+                        replace=replace, force=force, until=until)
 
 
 def _param_rows(post: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:

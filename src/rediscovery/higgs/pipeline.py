@@ -55,8 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rediscovery.core.errors import ConvergenceError, InputError
 from rediscovery.core.files import write_json, write_parquet
-from rediscovery.core.pipeline import load_stage_function, run_stages
-from rediscovery.core.report import write_report
+from rediscovery.core.pipeline import load_stage_function, run_analysis
 from rediscovery.higgs.schema import WEIGHT
 
 __all__ = [
@@ -285,43 +284,16 @@ _OUTPUTS = {
 }
 
 
-def run_pipeline(
-    out: str | Path,
-    config: HiggsRunConfig | None = None,
-    *,
-    replace: Mapping[str, str] | None = None,
-    force: Sequence[str] = (),
-    until: str | None = None,
-) -> dict[str, Any]:
-    """Run (or resume) the Higgs analysis in the run directory ``out``.
-
-    Parameters
-    ----------
-    out
-        Run directory (created).
-    config
-        The configuration (defaults otherwise).
-    replace
-        ``{stage: "package.module:function"}`` replacement stages.
-    force
-        Stages to re-run even if unchanged; every later stage re-runs too.
-    until
-        Stop after this stage.
-
-    Returns
-    -------
-    dict
-        The content of ``results.json`` (empty if stopped before the fit).
-    """
-    cfg = config or HiggsRunConfig()
-    run = run_stages(out, STAGES, _OUTPUTS, cfg, section="higgs", replace=replace, force=force,
-                     until=until)
-    results: dict[str, Any] = {}
-    if (run.path / "fit" / "fit.json").exists() and until in (None, "fit"):
-        results = _results(run.path)
-        write_json(run.path / "results.json", results)
-    write_report(run.path, title=f"rediscovery Higgs run {run.path.name}")
-    return results
+def run_pipeline(out: str | Path, config: HiggsRunConfig | None = None, *,
+                 replace: Mapping[str, str] | None = None, force: Sequence[str] = (),
+                 until: str | None = None) -> dict[str, Any]:
+    """Run (or resume) the Higgs analysis in the run directory ``out`` (created) with ``config``
+    (defaults otherwise); ``replace``, ``force`` and ``until`` as in
+    :func:`rediscovery.core.pipeline.run_analysis`. Returns the content of ``results.json``
+    (empty if stopped before the fit)."""
+    return run_analysis(out, STAGES, _OUTPUTS, config or HiggsRunConfig(), section="higgs",
+                        final="fit", results=_results, title="rediscovery Higgs run",
+                        replace=replace, force=force, until=until)
 
 
 def _results(root: Path) -> dict[str, Any]:

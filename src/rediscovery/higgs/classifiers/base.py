@@ -437,6 +437,13 @@ class Classifier(ABC):
             raise ModelFileError(f"{mfile}: cannot read the {kind} model ({exc})") from exc
         return obj
 
+    def _check_n_features(self, path: Path, n_features: int) -> None:
+        """Raise :class:`ModelFileError` unless a loaded model file takes as many features as
+        ``model.json`` lists."""
+        if n_features != len(self.features_ or ()):
+            raise ModelFileError(f"{path}: the booster has {n_features} features, "
+                                 f"model.json lists {len(self.features_ or ())}")
+
     # ---------------------------------------------------------------- implementation hooks
 
     @abstractmethod
