@@ -59,7 +59,8 @@ class TauHadronicMode(NamedTuple):
 #: (ρ(770): m = 775.26 ± 0.25 MeV, rounded here to 0.7753 GeV, Γ = 149.1 MeV; B(τ→ππ⁰ν) =
 #: 25.49 %); τ→a₁ν → 3πν (a₁(1260): m = 1230 ± 40 MeV, Γ = 420 MeV, the PDG's estimate inside
 #: its 250-600 MeV range; B = 18.3 %, the one- and three-prong 3π channels summed). Together
-#: 54.6 % of τ decays; the remaining hadronic modes (K, 4π, ...) are not modelled.
+#: 54.6 % of τ decays; users renormalise them to one (the other hadronic modes, with kaons or
+#: more pions, are not modelled separately).
 TAU_HADRONIC_MODES: tuple[TauHadronicMode, ...] = (
     TauHadronicMode("pi", 0.13957, 0.0, 0.1082),
     TauHadronicMode("rho", 0.7753, 0.1491, 0.2549),
