@@ -172,6 +172,13 @@ def _population_draws(n: int, rng: np.random.Generator, pop: SNPopulation,
     return {"x1": x1, "c": c, "mb": mb, "delta_int": dint}
 
 
+def _true_redshifts_and_moduli(n_sne: int, rng: np.random.Generator, surv: Survey,
+                               truth: Truth) -> tuple[np.ndarray, np.ndarray]:
+    """Cosmological redshifts drawn for the survey and their true distance moduli."""
+    z = sample_redshifts(n_sne, rng, surv, truth.Om, truth.OL)
+    return z, DistanceGrid(z).distance_modulus(truth.H0, truth.Om, truth.OL, truth.w)
+
+
 def simulate_lightcurves(n_sne: int, truth: Truth, *, seed: int,
                          population: SNPopulation | None = None,
                          survey: Survey | None = None) -> tuple[pd.DataFrame, pd.DataFrame,
@@ -195,8 +202,7 @@ def simulate_lightcurves(n_sne: int, truth: Truth, *, seed: int,
     pop = population or SNPopulation()
     surv = survey or Survey()
     rng = np.random.default_rng(seed)
-    z_cos = sample_redshifts(n_sne, rng, surv, truth.Om, truth.OL)
-    mu = DistanceGrid(z_cos).distance_modulus(truth.H0, truth.Om, truth.OL, truth.w)
+    z_cos, mu = _true_redshifts_and_moduli(n_sne, rng, surv, truth)
     draws = _population_draws(n_sne, rng, pop, mu)
     v_pec = rng.normal(0.0, pop.sigma_v_kms, n_sne)
     z_obs = (1 + z_cos) * (1 + v_pec / C_KM_S) - 1
@@ -245,8 +251,7 @@ def simulate_hubble_table(n_sne: int, truth: Truth, *, seed: int, mu_err: float 
     """
     surv = survey or Survey()
     rng = np.random.default_rng(seed)
-    z = sample_redshifts(n_sne, rng, surv, truth.Om, truth.OL)
-    mu = DistanceGrid(z).distance_modulus(truth.H0, truth.Om, truth.OL, truth.w)
+    z, mu = _true_redshifts_and_moduli(n_sne, rng, surv, truth)
     return pd.DataFrame({"sn_id": [f"SN{i:05d}" for i in range(n_sne)], "z": z,
                          "mu": mu + rng.normal(0, mu_err, n_sne),
                          "mu_err": np.full(n_sne, mu_err)})
