@@ -9,7 +9,8 @@
    bound by an import, and no ``obj._name`` (other than on ``self``/``cls``) for a ``_name``
    that the module does not define itself. Third-party internals that have no public
    equivalent are listed in :data:`THIRD_PARTY_INTERNALS` with the reason.
-3. Each subpackage under ``higgs/`` and ``cosmo/`` (and ``cosmo`` itself) is a facade: its
+3. No module imports the facade (``__init__``) of a package it belongs to.
+4. Each subpackage under ``higgs/`` and ``cosmo/`` (and ``cosmo`` itself) is a facade: its
    ``__init__`` has a docstring and an ``__all__`` whose names it defines or imports.
 
 The failure messages name each offending module with the file and line of each import.
@@ -202,6 +203,17 @@ def test_no_import_cycles():
     assert not cycles, (f"{len(cycles)} import cycle(s); break each by moving the shared code "
                         "into a module both can import:\n"
                         + "\n".join(_describe_cycle(c, graph) for c in cycles))
+
+
+def test_no_module_imports_its_own_facade():
+    """Inside a subpackage, modules import each other's modules, not the package ``__init__``
+    (the facade imports them: going through it ties every module to every other). The root
+    package, which holds only ``__version__``, is exempt."""
+    graph = import_graph()
+    bad = [str(e) for m, edges in graph.items() for e in edges
+           if e.target != PACKAGE and _is_package(e.target) and m.startswith(e.target + ".")]
+    assert not bad, ("modules importing the facade of their own package; import the module "
+                     "that defines the name instead:\n  " + "\n  ".join(bad))
 
 
 def private_access(module: str) -> Iterator[str]:
