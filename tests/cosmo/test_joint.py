@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from rediscovery.cli import main
+from rediscovery.constants import C_KM_S
 from rediscovery.core.errors import ConfigError, InputError
-from rediscovery.cosmo.cosmology import C_KM_S, omega_radiation
+from rediscovery.cosmo.cosmology import omega_radiation
 from rediscovery.cosmo.joint import (
     PLANCK2018_DISTANCE_PRIORS,
     CMBDistancePriorLikelihood,

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "file_sha256", "write_json", "write_text"]
+__all__ = ["atomic_path", "file_sha256", "write_json", "write_parquet", "write_text"]
 
 
 @contextlib.contextmanager
@@ -63,6 +63,13 @@ def write_json(path: str | os.PathLike[str], data: Any) -> Path:
     """Write ``data`` as indented JSON atomically (numpy values converted)."""
     text = json.dumps(data, indent=2, default=_json_default, allow_nan=True)
     return write_text(path, text + "\n")
+
+
+def write_parquet(table: Any, path: str | os.PathLike[str]) -> Path:
+    """Write a pandas DataFrame to Parquet atomically, without its index; return the path."""
+    with atomic_path(path) as tmp:
+        table.to_parquet(tmp, index=False)
+    return Path(path)
 
 
 def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:

@@ -17,13 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.core.files import write_json
+from rediscovery.core.report import write_report
 from rediscovery.core.runs import Run
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
 __all__ = ["StageFunction", "check_stage_names", "input_files", "load_run_config",
-           "load_stage_function", "parse_replacements", "print_run_summary", "run_stages"]
+           "load_stage_function", "parse_replacements", "print_run_summary", "run_analysis",
+           "run_stages"]
 
 log = logging.getLogger(__name__)
 
@@ -208,3 +211,48 @@ def run_stages(
         if name == until:
             break
     return run
+
+
+def run_analysis(
+    out: str | Path,
+    stages: Mapping[str, tuple[StageFunction, Mapping[str, str]]],
+    outputs: Mapping[str, Sequence[str]],
+    config: BaseModel,
+    *,
+    section: str,
+    final: str,
+    results: Callable[[Path], dict[str, Any]],
+    title: str,
+    config_json: Mapping[str, Any] | None = None,
+    replace: Mapping[str, str] | None = None,
+    force: Sequence[str] = (),
+    until: str | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) a whole analysis: :func:`run_stages`, then ``results.json`` and
+    ``report.html`` at the top of the run directory.
+
+    Parameters
+    ----------
+    out, stages, outputs, config, section, config_json, replace, force, until
+        As in :func:`run_stages`.
+    final
+        The stage whose outputs the results are read from.
+    results
+        ``results(run_directory) -> dict``: the content of ``results.json``, called only when
+        every output of ``final`` exists and the run was not stopped before it.
+    title
+        Title of the HTML report (the run directory's name is appended).
+
+    Returns
+    -------
+    dict
+        The content of ``results.json``; empty if the run stopped before ``final``.
+    """
+    run = run_stages(out, stages, outputs, config, section=section, config_json=config_json,
+                     replace=replace, force=force, until=until)
+    content: dict[str, Any] = {}
+    if until in (None, final) and all((run.path / final / f).exists() for f in outputs[final]):
+        content = results(run.path)
+        write_json(run.path / "results.json", content)
+    write_report(run.path, title=f"{title} {run.path.name}")
+    return content

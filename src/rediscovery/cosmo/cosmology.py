@@ -43,10 +43,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rediscovery.constants import C_KM_S, N_EFF, T_CMB
 from rediscovery.core.errors import InputError
 
 __all__ = [
-    "C_KM_S",
     "DistanceGrid",
     "comoving_distance",
     "distance_modulus",
@@ -56,8 +56,6 @@ __all__ = [
     "omega_radiation",
 ]
 
-#: Speed of light in km/s (exact, SI definition).
-C_KM_S = 299792.458
 #: Integration knots: 0, then _N_GEO geometric knots from _Z_GEO0 to _Z_LIN, then one every
 #: _MAX_DZ; 4-point Gauss-Legendre per interval. Between knots D_C is interpolated by a cubic
 #: Hermite polynomial with its exact derivative dD_C/dz = D_H/E(z) (error ∝ Δz⁴ / 384, below
@@ -70,11 +68,12 @@ _GL_X, _GL_W = np.polynomial.legendre.leggauss(_GL_ORDER)
 _FLAT_TOL = 1e-8
 
 
-def omega_radiation(h0: float, tcmb0: float = 2.7255, n_eff: float = 3.046) -> float:
+def omega_radiation(h0: float, tcmb0: float = T_CMB, n_eff: float = N_EFF) -> float:
     """Radiation density today (photons + massless neutrinos) for H0 in km/s/Mpc, T_CMB in K.
 
-    Ω_γ h² = 2.4728e-5 (T/2.7255 K)⁴ ... computed here from the Stefan-Boltzmann law as in
-    astropy: Ω_γ = 4σT⁴/c³ / ρ_crit; neutrinos add 7/8 (4/11)^{4/3} N_eff Ω_γ.
+    Computed from the Stefan-Boltzmann law as in astropy: Ω_γ = 4σT⁴/c³ / ρ_crit (Ω_γ h² ≈
+    2.47e-5 at the default :data:`~rediscovery.constants.T_CMB`); neutrinos add
+    7/8 (4/11)^{4/3} N_eff Ω_γ (default :data:`~rediscovery.constants.N_EFF`).
     """
     from scipy import constants as k
 

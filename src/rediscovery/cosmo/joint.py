@@ -53,8 +53,9 @@ from typing import Any
 
 import numpy as np
 
+from rediscovery.constants import C_KM_S, N_EFF, T_CMB
 from rediscovery.core.errors import ConfigError, InputError
-from rediscovery.cosmo.cosmology import C_KM_S, omega_radiation
+from rediscovery.cosmo.cosmology import omega_radiation
 from rediscovery.cosmo.mcmc import MCMCResult, Uniform, run_mcmc
 from rediscovery.cosmo.sn.hubble import HubbleLikelihood
 from rediscovery.cosmo.sn.io import HubbleTable
@@ -62,9 +63,8 @@ from rediscovery.cosmo.sn.io import HubbleTable
 __all__ = [
     "CMB_SOURCES",
     "JOINT_MODELS",
-    "N_EFF",
     "PLANCK2018_DISTANCE_PRIORS",
-    "T_CMB",
+    "PLANCK2018_OMBH2",
     "CMBDistancePriorLikelihood",
     "JointLikelihood",
     "cmb_distances",
@@ -79,10 +79,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: CMB temperature today in K (Fixsen 2009, ApJ 707, 916).
-T_CMB = 2.7255
-#: Effective number of neutrino species (standard model, Mangano et al. 2005).
-N_EFF = 3.046
 
 #: Planck 2018 TT,TE,EE+lowE distance priors for base ΛCDM: Chen, Huang & Wang 2019 (JCAP 02,
 #: 028, arXiv:1808.05724), Table I (ΛCDM block): means, 1σ errors (ℓ_A: +0.089/−0.090,
@@ -104,6 +100,11 @@ PLANCK2018_DISTANCE_PRIORS: dict[str, Any] = {
                  "(Planck 2018 TT,TE,EE+lowE, LCDM)",
 }
 
+#: Fiducial physical baryon density ω_b = Ω_b h²: the Planck 2018 mean of the distance priors
+#: above (Chen, Huang & Wang 2019, Table I). The baryon density of simulated universes and the
+#: starting point of the joint fits.
+PLANCK2018_OMBH2: float = PLANCK2018_DISTANCE_PRIORS["mean"][2]
+
 #: Names accepted by ``--cmb`` / :meth:`CMBDistancePriorLikelihood.from_name`.
 CMB_SOURCES = ("planck2018-distance-priors",)
 
@@ -119,7 +120,7 @@ JOINT_MODELS: dict[str, dict[str, Any]] = {
         "priors": [Uniform(0.05, 0.30), Uniform(0.05, 1.0), Uniform(-0.5, 0.5),
                    Uniform(0.015, 0.03)],
         "labels": [r"\Omega_m h^2", r"\Omega_m", r"\Omega_k", r"\omega_b"],
-        "p0": [0.143, 0.315, 0.0, 0.02236],
+        "p0": [0.143, 0.315, 0.0, PLANCK2018_OMBH2],
         "scale": [0.001, 0.01, 0.003, 0.0001],
     },
     "wcdm": {
@@ -127,7 +128,7 @@ JOINT_MODELS: dict[str, dict[str, Any]] = {
         "priors": [Uniform(0.05, 0.30), Uniform(0.05, 1.0), Uniform(-2.5, -0.3),
                    Uniform(0.015, 0.03)],
         "labels": [r"\Omega_m h^2", r"\Omega_m", "w", r"\omega_b"],
-        "p0": [0.143, 0.315, -1.0, 0.02236],
+        "p0": [0.143, 0.315, -1.0, PLANCK2018_OMBH2],
         "scale": [0.001, 0.01, 0.03, 0.0001],
     },
 }

@@ -44,11 +44,13 @@ from rediscovery.core.files import atomic_path, write_json
 
 __all__ = [
     "DEFAULT_RHAT_THRESHOLD",
+    "ONE_SIGMA_QUANTILES",
     "TAU_FACTOR",
     "Gaussian",
     "MCMCResult",
     "Prior",
     "Uniform",
+    "interval_summary",
     "run_mcmc",
     "split_rhat",
     "write_posterior",
@@ -65,6 +67,17 @@ DEFAULT_RHAT_THRESHOLD = 0.01
 # one-sigma central credible level, derived rather than typed: Φ(1) − Φ(−1)
 _Q_LO = 0.5 * (1.0 - math.erf(1.0 / math.sqrt(2.0)))
 _Q_HI = 1.0 - _Q_LO
+#: Probabilities of the lower and upper bounds of a central 1σ (68.27 %) interval: Φ(∓1).
+ONE_SIGMA_QUANTILES: tuple[float, float] = (_Q_LO, _Q_HI)
+
+
+def interval_summary(x: np.ndarray) -> dict[str, float]:
+    """``mean, std, median, lo68, hi68`` of the samples ``x`` (the posterior-summary contract;
+    ``lo68``/``hi68`` bound the central 68.27 % interval, :data:`ONE_SIGMA_QUANTILES`)."""
+    x = np.asarray(x, dtype=float)
+    lo, med, hi = np.quantile(x, [_Q_LO, 0.5, _Q_HI])
+    return {"mean": float(np.mean(x)), "std": float(np.std(x, ddof=1)), "median": float(med),
+            "lo68": float(lo), "hi68": float(hi)}
 
 
 # ----------------------------------------------------------------------------------- priors
@@ -282,12 +295,7 @@ class MCMCResult:
         s = self.samples
         out: dict[str, Any] = {}
         for j, name in enumerate(self.names):
-            x = s[:, j]
-            lo, med, hi = np.quantile(x, [_Q_LO, 0.5, _Q_HI])
-            out[name] = {
-                "mean": float(np.mean(x)), "std": float(np.std(x, ddof=1)),
-                "median": float(med), "lo68": float(lo), "hi68": float(hi),
-            }
+            out[name] = interval_summary(s[:, j])
         out["n_samples"] = int(s.shape[0])
         out["rhat"] = {n: _finite_or_none(v) for n, v in zip(self.names, self.rhat, strict=True)}
         out["autocorr_tau"] = {n: _finite_or_none(v)

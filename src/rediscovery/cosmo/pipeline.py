@@ -49,11 +49,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rediscovery.core.errors import InputError
 from rediscovery.core.files import write_json
-from rediscovery.core.pipeline import StageFunction, run_stages
-from rediscovery.core.report import write_report
+from rediscovery.core.pipeline import StageFunction, run_analysis
+from rediscovery.cosmo.joint import PLANCK2018_OMBH2
+from rediscovery.cosmo.sn.simulate import ABS_MAG_B
 
 __all__ = [
-    "PLANCK_OMBH2",
     "STAGES",
     "CosmoRunConfig",
     "cosmo_results",
@@ -68,11 +68,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Physical baryon density ω_b = Ω_b h² of the simulated universe: the Planck 2018 value of the
-#: distance priors (Chen, Huang & Wang 2019, JCAP 02, 028, Table I).
-PLANCK_OMBH2 = 0.02236
-
-_Q68 = (0.5 * (1 - 0.682689492137), 0.5 * (1 + 0.682689492137))
 
 
 class CosmoRunConfig(BaseModel):
@@ -93,9 +88,9 @@ class CosmoRunConfig(BaseModel):
     om_true: float | None = Field(default=None, gt=0, lt=1, description="true Ω_m (hidden)")
     ol_true: float | None = Field(default=None, ge=-0.5, lt=1.5,
                                   description="true Ω_Λ (hidden)")
-    ombh2_true: float = Field(default=PLANCK_OMBH2, gt=0.015, lt=0.03,
+    ombh2_true: float = Field(default=PLANCK2018_OMBH2, gt=0.015, lt=0.03,
                               description="true ω_b = Ω_b h² (for the CMB)")
-    abs_mag: float = Field(default=-19.25, description="calibrated M_B (AB mag); sets H0 of "
+    abs_mag: float = Field(default=ABS_MAG_B, description="calibrated M_B (AB mag); sets H0 of "
                            "the SN-only Hubble table only")
     n_workers: int = Field(default=2, ge=1, description="processes for the SALT2 fits")
     sn_steps: int = Field(default=10000, ge=200, description="SN-only MCMC steps per walker")
@@ -122,7 +117,7 @@ def stage_simulate(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> d
     .simulate`).
     """
     from rediscovery.cosmo.cosmology import omega_radiation
-    from rediscovery.cosmo.joint import N_EFF, T_CMB, CMBDistancePriorLikelihood
+    from rediscovery.cosmo.joint import CMBDistancePriorLikelihood
     from rediscovery.cosmo.sn.io import write_csv
     from rediscovery.cosmo.sn.simulate import Survey, draw_truth, simulate_lightcurves
 
@@ -139,10 +134,10 @@ def stage_simulate(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> d
         "name": cmb.name,
         "reference": "mock draw with the covariance of Chen, Huang & Wang 2019 (Table I)"})
     # curvature in the joint fit's convention, radiation included (Ω_r ~ 1e-4)
-    o_rad = omega_radiation(100.0, T_CMB, N_EFF) / (truth.H0 / 100.0) ** 2
+    o_rad = omega_radiation(100.0) / (truth.H0 / 100.0) ** 2
     write_json(out / "truth.json", {
         **truth.to_dict(), "ombh2": cfg.ombh2_true, "Ok": 1.0 - truth.Om - truth.OL - o_rad,
-        "note": "ombh2 fixed by the run configuration (Planck 2018: 0.02236); "
+        "note": f"ombh2 fixed by the run configuration (Planck 2018: {PLANCK2018_OMBH2}); "
                 "Ok = 1 - Om - OL - Omega_r(H0)"})
     return {"n_sne": cfg.n_sne, "photometric_points": len(lcs), "hidden": truth.hidden}
 
@@ -231,9 +226,9 @@ def read_cmb_priors(path: Path) -> Any:
 
 
 def _interval(x: np.ndarray) -> dict[str, Any]:
-    lo, med, hi = np.quantile(x, [_Q68[0], 0.5, _Q68[1]])
-    return {"mean": float(np.mean(x)), "std": float(np.std(x, ddof=1)), "median": float(med),
-            "lo68": float(lo), "hi68": float(hi), "derived": True}
+    from rediscovery.cosmo.mcmc import interval_summary
+
+    return {**interval_summary(x), "derived": True}
 
 
 def stage_joint(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[str, Any]:
@@ -305,46 +300,19 @@ _OUTPUTS = {
 }
 
 
-def run_pipeline(
-    out: str | Path,
-    config: CosmoRunConfig | None = None,
-    *,
-    replace: Mapping[str, str] | None = None,
-    force: Sequence[str] = (),
-    until: str | None = None,
-) -> dict[str, Any]:
-    """Run (or resume) the cosmology analysis in the run directory ``out``.
-
-    Parameters
-    ----------
-    out
-        Run directory (created).
-    config
-        The configuration (defaults otherwise).
-    replace
-        ``{stage: "package.module:function"}`` replacement stages.
-    force
-        Stages to re-run even if unchanged; every later stage re-runs too.
-    until
-        Stop after this stage.
-
-    Returns
-    -------
-    dict
-        The content of ``results.json`` (:func:`cosmo_results`; empty if stopped before the
-        joint fit).
-    """
+def run_pipeline(out: str | Path, config: CosmoRunConfig | None = None, *,
+                 replace: Mapping[str, str] | None = None, force: Sequence[str] = (),
+                 until: str | None = None) -> dict[str, Any]:
+    """Run (or resume) the cosmology analysis in the run directory ``out`` (created) with
+    ``config`` (defaults otherwise); ``replace``, ``force`` and ``until`` as in
+    :func:`rediscovery.core.pipeline.run_analysis`. Returns the content of ``results.json``
+    (:func:`cosmo_results`; empty if stopped before the joint fit)."""
     cfg = config or CosmoRunConfig()
     # progress is presentation only: it must not change any stage's fingerprint
-    run = run_stages(out, STAGES, _OUTPUTS, cfg, section="cosmo",
-                     config_json=cfg.model_dump(mode="json", exclude={"progress"}),
-                     replace=replace, force=force, until=until)
-    results: dict[str, Any] = {}
-    if (run.path / "joint" / "joint_posterior.json").exists() and until in (None, "joint"):
-        results = cosmo_results(run.path)
-        write_json(run.path / "results.json", results)
-    write_report(run.path, title=f"rediscovery cosmology run {run.path.name}")
-    return results
+    return run_analysis(out, STAGES, _OUTPUTS, cfg, section="cosmo", final="joint",
+                        results=cosmo_results, title="rediscovery cosmology run",
+                        config_json=cfg.model_dump(mode="json", exclude={"progress"}),
+                        replace=replace, force=force, until=until)
 
 
 def _param_rows(post: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:

@@ -54,9 +54,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from rediscovery.core.errors import ConvergenceError, InputError
-from rediscovery.core.files import write_json
-from rediscovery.core.pipeline import load_stage_function, run_stages
-from rediscovery.core.report import write_report
+from rediscovery.core.files import write_json, write_parquet
+from rediscovery.core.pipeline import load_stage_function, run_analysis
 from rediscovery.higgs.schema import WEIGHT
 
 __all__ = [
@@ -177,7 +176,8 @@ def stage_simulate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
 def stage_features(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
     """Add the ``DER_*`` (and ``NEW_*``) features to the MC and to the pseudo-data."""
     from rediscovery.higgs.events.io import read_events, write_events
-    from rediscovery.higgs.features.derived import add_derived_features, add_new_features
+    from rediscovery.higgs.features.derived import add_derived_features
+    from rediscovery.higgs.features.new import add_new_features
 
     counts = {}
     for name in ("mc", "templates", "observed"):
@@ -191,6 +191,7 @@ def stage_features(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
 
 def stage_train(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
     """Split the MC 1:1:1, train the classifier on ``train``, evaluate on ``test``."""
+    from rediscovery.higgs.classifiers.plots import plot_training_summary
     from rediscovery.higgs.classifiers.workflow import train_classifier
     from rediscovery.higgs.events.io import read_events
 
@@ -205,13 +206,8 @@ def stage_train(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict
     )
     res.model.save(out / "model")
     write_json(out / "metrics.json", res.metrics)
-    res.scores.to_parquet(out / "scores.parquet", index=False)
-    try:
-        from rediscovery.higgs.classifiers import plots as plots_models
-
-        plots_models.plot_training_summary(res, out)
-    except (ImportError, AttributeError):  # plotting layer absent: metrics are still written
-        log.info("no training plots (rediscovery.higgs.classifiers.plots.plot_training_summary)")
+    write_parquet(res.scores, out / "scores.parquet")
+    plot_training_summary(res, out)
     return {k: res.metrics[k] for k in ("auc", "auc_err", "ams_best", "ams_best_err")}
 
 
@@ -221,7 +217,7 @@ def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
     One random half (weights doubled) optimises the binning, the other builds the templates;
     weights are scaled to the pseudo-data's luminosity (known to the analysis, unlike μ).
     """
-    from rediscovery.higgs.classifiers import load_model
+    from rediscovery.higgs.classifiers.registry import load_model
     from rediscovery.higgs.classifiers.workflow import score_events
     from rediscovery.higgs.events.io import read_events
 
@@ -233,12 +229,10 @@ def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
     del templates
     scored[WEIGHT] = scored[WEIGHT].to_numpy(dtype=float) * (2.0 * cfg.lumi_factor)
     binning_half = np.random.default_rng([cfg.seed, 4]).random(len(scored)) < 0.5
-    scored[~binning_half].reset_index(drop=True).to_parquet(out / "mc_scores.parquet",
-                                                             index=False)
-    scored[binning_half].reset_index(drop=True).to_parquet(out / "binning_scores.parquet",
-                                                            index=False)
+    write_parquet(scored[~binning_half], out / "mc_scores.parquet")
+    write_parquet(scored[binning_half], out / "binning_scores.parquet")
     observed = read_events(inputs["observed"])
-    score_events(model, observed).to_parquet(out / "observed_scores.parquet", index=False)
+    write_parquet(score_events(model, observed), out / "observed_scores.parquet")
     return {"template_events": int((~binning_half).sum()),
             "binning_events": int(binning_half.sum()), "observed_events": len(observed)}
 
@@ -290,43 +284,16 @@ _OUTPUTS = {
 }
 
 
-def run_pipeline(
-    out: str | Path,
-    config: HiggsRunConfig | None = None,
-    *,
-    replace: Mapping[str, str] | None = None,
-    force: Sequence[str] = (),
-    until: str | None = None,
-) -> dict[str, Any]:
-    """Run (or resume) the Higgs analysis in the run directory ``out``.
-
-    Parameters
-    ----------
-    out
-        Run directory (created).
-    config
-        The configuration (defaults otherwise).
-    replace
-        ``{stage: "package.module:function"}`` replacement stages.
-    force
-        Stages to re-run even if unchanged; every later stage re-runs too.
-    until
-        Stop after this stage.
-
-    Returns
-    -------
-    dict
-        The content of ``results.json`` (empty if stopped before the fit).
-    """
-    cfg = config or HiggsRunConfig()
-    run = run_stages(out, STAGES, _OUTPUTS, cfg, section="higgs", replace=replace, force=force,
-                     until=until)
-    results: dict[str, Any] = {}
-    if (run.path / "fit" / "fit.json").exists() and until in (None, "fit"):
-        results = _results(run.path)
-        write_json(run.path / "results.json", results)
-    write_report(run.path, title=f"rediscovery Higgs run {run.path.name}")
-    return results
+def run_pipeline(out: str | Path, config: HiggsRunConfig | None = None, *,
+                 replace: Mapping[str, str] | None = None, force: Sequence[str] = (),
+                 until: str | None = None) -> dict[str, Any]:
+    """Run (or resume) the Higgs analysis in the run directory ``out`` (created) with ``config``
+    (defaults otherwise); ``replace``, ``force`` and ``until`` as in
+    :func:`rediscovery.core.pipeline.run_analysis`. Returns the content of ``results.json``
+    (empty if stopped before the fit)."""
+    return run_analysis(out, STAGES, _OUTPUTS, config or HiggsRunConfig(), section="higgs",
+                        final="fit", results=_results, title="rediscovery Higgs run",
+                        replace=replace, force=force, until=until)
 
 
 def _results(root: Path) -> dict[str, Any]:

@@ -194,6 +194,7 @@ def test_generator_precuts_never_remove_selectable_events(monkeypatch, name):
     # are disabled must satisfy them. Record their masks while letting everything through.
     from rediscovery.higgs.events import generator as ev
     from rediscovery.higgs.events import simulate as sim
+    from rediscovery.higgs.events.kinematics import Draw
 
     masks = []
     original = ev._precut
@@ -204,11 +205,11 @@ def test_generator_precuts_never_remove_selectable_events(monkeypatch, name):
         return np.ones_like(mask)
 
     monkeypatch.setattr(ev, "_precut", record)
-    proc = next(p for p in ev._PROCS if p.name == name)
+    proc = next(p for p in ev.SUBPROCESSES if p.name == name)
     nuis = sim._nuisances(None)
-    rng = sim._Draw(np.random.default_rng(12))
-    truth = ev._generate_truth(rng, 300_000, proc, nuis)
-    _, ok = ev._detector(rng, truth, nuis)
+    rng = Draw(np.random.default_rng(12))
+    truth = ev.generate_truth(rng, 300_000, proc, nuis)
+    _, ok = ev.simulate_detector(rng, truth, nuis)
     assert ok.sum() > 5_000
     kept = np.logical_and.reduce(masks)
     assert not np.any(ok & ~kept)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rediscovery.constants import T_CMB
 from rediscovery.core.errors import InputError
 from rediscovery.core.files import atomic_path
 
@@ -160,14 +161,14 @@ def check_units(spectrum: BinnedSpectrum, *, path: str | os.PathLike[str] | None
     if lo <= med <= hi:
         return
     ell = spectrum.ell_eff
-    tcmb_uk = 2.7255e6  # Fixsen 2009
+    tcmb_uk = T_CMB * 1e6  # μK
     guesses = [
         ("C_ℓ in μK² (not D_ℓ); convert with D_ℓ = ℓ(ℓ+1)C_ℓ/2π",
          spectrum.dl * ell * (ell + 1) / (2 * np.pi)),
         ("D_ℓ in K² (not μK²); multiply by 1e12", spectrum.dl * 1e12),
         ("C_ℓ in K²; multiply by 1e12 and by ℓ(ℓ+1)/2π",
          spectrum.dl * 1e12 * ell * (ell + 1) / (2 * np.pi)),
-        ("dimensionless D_ℓ of ΔT/T; multiply by T_CMB² = (2.7255e6 μK)²",
+        (f"dimensionless D_ℓ of ΔT/T; multiply by T_CMB² = ({tcmb_uk:.5g} μK)²",
          spectrum.dl * tcmb_uk**2),
         ("dimensionless C_ℓ of ΔT/T; multiply by T_CMB² ℓ(ℓ+1)/2π",
          spectrum.dl * tcmb_uk**2 * ell * (ell + 1) / (2 * np.pi)),

@@ -36,7 +36,7 @@ import numpy as np
 from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.cosmo.cmb.io import BinnedSpectrum
 from rediscovery.cosmo.cmb.theory import PARAM_LABELS, PLANCK2018_BEST_FIT
-from rediscovery.cosmo.mcmc import Prior
+from rediscovery.cosmo.mcmc import Prior, interval_summary
 
 __all__ = [
     "PLANCK2018_TAU_PRIOR",
@@ -163,9 +163,11 @@ class CMBLikelihood:
 
     def binned_theory(self, theta: Sequence[float] | np.ndarray) -> np.ndarray:
         """Binned model D_b (μK²) at ``theta``."""
-        return self.bmat @ self._theory_one(self.params(theta))
+        return self.bmat @ self.theory_spectrum(self.params(theta))
 
-    def _theory_one(self, p: Mapping[str, float]) -> np.ndarray:
+    def theory_spectrum(self, p: Mapping[str, float]) -> np.ndarray:
+        """Unbinned theory D_ℓ (μK², on ``theory.ell``) at the parameters ``p``, from the
+        emulator, or from the fallback theory outside the emulator's box when one is set."""
         from rediscovery.cosmo.cmb.emulator import OutOfBoxError
 
         try:
@@ -220,7 +222,7 @@ class CMBLikelihood:
         p = self.params(theta)
         if self._names and self.fallback is not None:
             return self.fallback(p)
-        return self._theory_one(p)
+        return self.theory_spectrum(p)
 
 
 @dataclass
@@ -245,9 +247,7 @@ class CMBFit:
         out["theory"] = getattr(th, "name", type(th).__name__)
         om = self.derived_omega_m()
         if om is not None:
-            lo, med, hi = np.quantile(om, [0.15865525393145707, 0.5, 0.8413447460685429])
-            out["derived"] = {"Om": {"mean": float(om.mean()), "std": float(om.std(ddof=1)),
-                                     "median": float(med), "lo68": float(lo), "hi68": float(hi)}}
+            out["derived"] = {"Om": interval_summary(om)}
         return out
 
     def derived_omega_m(self) -> np.ndarray | None:

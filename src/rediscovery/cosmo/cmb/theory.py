@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.cosmo.cosmology import omega_radiation
 
 __all__ = [
     "CAMB_ACCURACY",
@@ -99,10 +100,6 @@ CAMB_ACCURACY: dict[str, float] = {
 # Ω_ν h² = Σm_ν / 93.14 eV (Lesgourgues & Pastor 2006, Phys. Rep. 429, 307, eq. 12, for
 # T_ν/T_γ = (4/11)^(1/3)); used only to split Ωm h² into cdm and neutrinos.
 _NU_MASS_PER_OMEGA_EV = 93.14
-# Photon density Ω_γ h² for T_CMB = 2.7255 K (Fixsen 2009), and radiation including three
-# massless-equivalent neutrino species with N_eff = 3.046: Ω_r = Ω_γ (1 + 0.2271 N_eff).
-_OMEGA_GAMMA_H2 = 2.4728e-5
-_NEFF = 3.046
 
 
 def import_camb() -> Any:
@@ -139,8 +136,9 @@ def densities_to_physical(
         H_0 = 100 h, \\quad \\Omega_c h^2 = \\Omega_m h^2 - \\Omega_b h^2 - \\Sigma m_\\nu/93.14\\,
         \\mathrm{eV}, \\quad \\Omega_k = 1 - \\Omega_m - \\Omega_\\Lambda - \\Omega_r,
 
-    with Ω_r h² = Ω_γ h² (1 + 0.2271 N_eff) the radiation density (T_CMB = 2.7255 K,
-    N_eff = 3.046), so that CAMB's own Ω_Λ equals the ``OL`` given (to ~1e-5; the small
+    with Ω_r h² the radiation density of photons and massless neutrinos
+    (:func:`~rediscovery.cosmo.cosmology.omega_radiation` at the default T_CMB and N_eff), so
+    that CAMB's own Ω_Λ equals the ``OL`` given (to ~1e-5; the small
     difference is the massive-neutrino radiation-to-matter transition).
 
     Parameters
@@ -174,7 +172,7 @@ def densities_to_physical(
             f"and Σmν = {mnu} eV are counted (Ωc h² = {omch2:.4g}); expected Ωm h² > Ωb h² + Ων h²",
             column="Om",
         )
-    om_r = _OMEGA_GAMMA_H2 * (1.0 + 0.2271 * _NEFF) / h2
+    om_r = omega_radiation(100.0) / h2  # photons and massless neutrinos, Ω_r h² at h = 1
     return {"H0": 100.0 * h, "ombh2": ombh2, "omch2": omch2, "omk": 1.0 - Om - OL - om_r,
             "mnu": mnu}
 

@@ -245,7 +245,7 @@ def _plots(fit: Any, data: Any, out: Path) -> None:
     from rediscovery.cosmo.plots import plot_trace, triangle_plot
 
     lk = fit.likelihood
-    dl = lk._theory_one(fit.best_fit)
+    dl = lk.theory_spectrum(fit.best_fit)
     figs = {
         "cmb_fit.png": plot_spectrum_fit(data, lk.theory.ell, dl, lk.bmat @ dl,
                                          label=f"best fit ({getattr(lk.theory, 'name', '')})"),

@@ -35,7 +35,6 @@ def joint_fit(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Joint SN + CMB MCMC: joint_posterior.json, joint_chain.parquet, om_ol_joint.png."""
-    import numpy as np
 
     from rediscovery.cosmo.joint import (
         CMB_SOURCES,
@@ -46,7 +45,7 @@ def joint_fit(
         joint_params,
         separate_fit_summary,
     )
-    from rediscovery.cosmo.mcmc import write_posterior
+    from rediscovery.cosmo.mcmc import interval_summary, write_posterior
     from rediscovery.cosmo.plots import plot_om_ol_joint
     from rediscovery.cosmo.sn.io import read_hubble_table
 
@@ -60,12 +59,7 @@ def joint_fit(
                     n_steps=n_steps, progress=progress)
     p = joint_params(model, res.samples)
     derived = {"H0": p["H0"], "OL": p["OL"]}
-    q = [0.5 * (1 - 0.682689492), 0.5, 0.5 * (1 + 0.682689492)]
-    derived_summary = {}
-    for k, v in derived.items():
-        lo, med, hi = np.quantile(v, q)
-        derived_summary[k] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)),
-                              "median": float(med), "lo68": float(lo), "hi68": float(hi)}
+    derived_summary = {k: interval_summary(v) for k, v in derived.items()}
     others = {}
     if separate and model == "lcdm":
         # for the figure (and the error comparison in the JSON); the CMB-only posterior is a

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from rediscovery.core.errors import ConfigError
+from rediscovery.cosmo.sn.simulate import ABS_MAG_B
 
 app = typer.Typer()
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def sn_lightcurves(
     lightcurves: Path = typer.Option(..., "--lightcurves", help="lightcurves.csv (sncosmo cols)."),
     redshifts: Path = typer.Option(..., "--redshifts", help="redshifts.csv (sn_id, z)."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
-    abs_mag: float = typer.Option(-19.25, "--abs-mag",
+    abs_mag: float = typer.Option(ABS_MAG_B, "--abs-mag",
                                   help="Calibrated absolute magnitude M_B (AB); sets H0 only."),
     modelcov: bool = typer.Option(False, "--modelcov/--no-modelcov",
                                   help="Include the SALT2 model covariance (real data)."),
@@ -106,6 +107,7 @@ def sn_fit(
     import matplotlib.pyplot as plt
 
     from rediscovery.core.errors import InputError
+    from rediscovery.core.plotting import savefig
     from rediscovery.cosmo.mcmc import write_posterior
     from rediscovery.cosmo.plots import triangle_plot
     from rediscovery.cosmo.sn.hubble import MODELS, fit_hubble
@@ -127,15 +129,12 @@ def sn_fit(
             tr = json.loads(Path(truth).read_text())
         except (OSError, ValueError) as exc:
             raise InputError(f"cannot read truth ({exc})", path=truth) from None
-    fig = plot_hubble_diagram(res)
-    fig.savefig(out / "hubble_diagram.png", dpi=120, bbox_inches="tight")
+    savefig(plot_hubble_diagram(res), out / "hubble_diagram.png", dpi=120)
     fig, ax = plt.subplots(figsize=(5.5, 5))
     plot_om_ol(res, ax=ax, truth=tr)
-    fig.savefig(out / "om_ol.png", dpi=120, bbox_inches="tight")
+    savefig(fig, out / "om_ol.png", dpi=120)
     truths = None if tr is None else {k: tr.get(k) for k in res.mcmc.names}
-    fig = triangle_plot(res.mcmc, truths=truths)
-    fig.savefig(out / "triangle.png", dpi=100, bbox_inches="tight")
-    plt.close("all")
+    savefig(triangle_plot(res.mcmc, truths=truths), out / "triangle.png", dpi=100)
     ev = summary["dark_energy_evidence"]
     parts = [f"{n} = {summary[n]['mean']:.3f} ± {summary[n]['std']:.3f}" for n in res.mcmc.names]
     typer.echo(f"{model}: " + ", ".join(parts)

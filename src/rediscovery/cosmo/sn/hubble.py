@@ -47,9 +47,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rediscovery.constants import C_KM_S
 from rediscovery.core.errors import ConfigError, ConvergenceError, InputError
-from rediscovery.cosmo.cosmology import C_KM_S, DistanceGrid
-from rediscovery.cosmo.mcmc import MCMCResult, Uniform, run_mcmc
+from rediscovery.cosmo.cosmology import DistanceGrid
+from rediscovery.cosmo.mcmc import MCMCResult, Uniform, interval_summary, run_mcmc
 from rediscovery.cosmo.sn.io import HubbleTable
 
 __all__ = [
@@ -196,10 +197,7 @@ class SNFitResult:
         s = self.mcmc.summary()
         n = self.mcmc.samples.shape[0]
         for name, x in self.derived.items():
-            lo, med, hi = np.quantile(x, [0.15865525393145707, 0.5, 0.8413447460685429])
-            s[name] = {"mean": float(np.mean(x)), "std": float(np.std(x, ddof=1)),
-                       "median": float(med), "lo68": float(lo), "hi68": float(hi),
-                       "derived": True}
+            s[name] = {**interval_summary(x), "derived": True}
         s["model"] = self.model
         s["data"] = {"source": self.table.source, "n": self.table.n,
                      "diagonal_covariance": self.table.is_diagonal,

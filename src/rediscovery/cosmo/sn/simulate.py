@@ -36,10 +36,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rediscovery.constants import C_KM_S
 from rediscovery.core.errors import ConfigError
-from rediscovery.cosmo.cosmology import C_KM_S, DistanceGrid
+from rediscovery.cosmo.cosmology import DistanceGrid
 
 __all__ = [
+    "ABS_MAG_B",
     "SNPopulation",
     "Survey",
     "draw_truth",
@@ -51,11 +53,17 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+#: Absolute magnitude M_B of a standardised SN Ia (rest-frame B, AB mag, for x1 = c = 0) in the
+#: simulated universes and the default of the Tripp standardisation: -19.25, close to the
+#: Cepheid-calibrated -19.253 ± 0.027 of Riess et al. 2022 (ApJL 934, L7, SH0ES).
+ABS_MAG_B = -19.25
+
+
 @dataclass(frozen=True)
 class SNPopulation:
     """Standardisable-candle population (magnitudes in mag, rest-frame B, AB)."""
 
-    abs_mag: float = -19.25
+    abs_mag: float = ABS_MAG_B
     alpha: float = 0.14
     beta: float = 3.1
     sigma_int: float = 0.10
@@ -164,6 +172,13 @@ def _population_draws(n: int, rng: np.random.Generator, pop: SNPopulation,
     return {"x1": x1, "c": c, "mb": mb, "delta_int": dint}
 
 
+def _true_redshifts_and_moduli(n_sne: int, rng: np.random.Generator, surv: Survey,
+                               truth: Truth) -> tuple[np.ndarray, np.ndarray]:
+    """Cosmological redshifts drawn for the survey and their true distance moduli."""
+    z = sample_redshifts(n_sne, rng, surv, truth.Om, truth.OL)
+    return z, DistanceGrid(z).distance_modulus(truth.H0, truth.Om, truth.OL, truth.w)
+
+
 def simulate_lightcurves(n_sne: int, truth: Truth, *, seed: int,
                          population: SNPopulation | None = None,
                          survey: Survey | None = None) -> tuple[pd.DataFrame, pd.DataFrame,
@@ -187,8 +202,7 @@ def simulate_lightcurves(n_sne: int, truth: Truth, *, seed: int,
     pop = population or SNPopulation()
     surv = survey or Survey()
     rng = np.random.default_rng(seed)
-    z_cos = sample_redshifts(n_sne, rng, surv, truth.Om, truth.OL)
-    mu = DistanceGrid(z_cos).distance_modulus(truth.H0, truth.Om, truth.OL, truth.w)
+    z_cos, mu = _true_redshifts_and_moduli(n_sne, rng, surv, truth)
     draws = _population_draws(n_sne, rng, pop, mu)
     v_pec = rng.normal(0.0, pop.sigma_v_kms, n_sne)
     z_obs = (1 + z_cos) * (1 + v_pec / C_KM_S) - 1
@@ -237,8 +251,7 @@ def simulate_hubble_table(n_sne: int, truth: Truth, *, seed: int, mu_err: float 
     """
     surv = survey or Survey()
     rng = np.random.default_rng(seed)
-    z = sample_redshifts(n_sne, rng, surv, truth.Om, truth.OL)
-    mu = DistanceGrid(z).distance_modulus(truth.H0, truth.Om, truth.OL, truth.w)
+    z, mu = _true_redshifts_and_moduli(n_sne, rng, surv, truth)
     return pd.DataFrame({"sn_id": [f"SN{i:05d}" for i in range(n_sne)], "z": z,
                          "mu": mu + rng.normal(0, mu_err, n_sne),
                          "mu_err": np.full(n_sne, mu_err)})

@@ -437,6 +437,13 @@ class Classifier(ABC):
             raise ModelFileError(f"{mfile}: cannot read the {kind} model ({exc})") from exc
         return obj
 
+    def _check_n_features(self, path: Path, n_features: int) -> None:
+        """Raise :class:`ModelFileError` unless a loaded model file takes as many features as
+        ``model.json`` lists."""
+        if n_features != len(self.features_ or ()):
+            raise ModelFileError(f"{path}: the booster has {n_features} features, "
+                                 f"model.json lists {len(self.features_ or ())}")
+
     # ---------------------------------------------------------------- implementation hooks
 
     @abstractmethod
@@ -462,13 +469,10 @@ class Classifier(ABC):
         """Read the library-format file written by :meth:`_save_model`."""
 
 
-def get_model_class(kind: str) -> type[Classifier]:
-    """The classifier class registered under ``kind`` (``xgboost``, ``lightgbm``, ``hgb``,
-    ``nn``)."""
-    import rediscovery.higgs.classifiers  # noqa: F401  (registers the implementations)
-    from rediscovery.core.errors import ConfigError
+def registered_classes() -> dict[str, type[Classifier]]:
+    """The :class:`Classifier` subclasses defined so far, by ``kind`` (a copy).
 
-    try:
-        return _REGISTRY[kind]
-    except KeyError:
-        raise ConfigError(f"unknown model {kind!r}; choose one of {sorted(_REGISTRY)}") from None
+    Each subclass with a ``kind`` registers itself when its module is imported;
+    :mod:`rediscovery.higgs.classifiers.registry` imports all of them.
+    """
+    return dict(_REGISTRY)

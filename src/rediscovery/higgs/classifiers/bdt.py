@@ -112,9 +112,7 @@ class XGBoostClassifier(Classifier):
         booster = xgb.Booster()
         booster.load_model(str(path))
         booster.set_param({"nthread": self.n_threads})
-        if booster.num_features() != len(self.features_ or ()):
-            raise ModelFileError(f"{path}: the booster has {booster.num_features()} features, "
-                                 f"model.json lists {len(self.features_ or ())}")
+        self._check_n_features(path, booster.num_features())
         self.booster_ = booster
 
 
@@ -196,9 +194,7 @@ class LightGBMClassifier(Classifier):
         import lightgbm as lgb
 
         booster = lgb.Booster(model_file=str(path))
-        if booster.num_feature() != len(self.features_ or ()):
-            raise ModelFileError(f"{path}: the booster has {booster.num_feature()} features, "
-                                 f"model.json lists {len(self.features_ or ())}")
+        self._check_n_features(path, booster.num_feature())
         self.booster_ = booster
         self.best_iteration_ = booster.current_iteration()
 

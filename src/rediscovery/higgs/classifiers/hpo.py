@@ -31,7 +31,8 @@ import pandas as pd
 
 from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.core.files import atomic_path, write_json
-from rediscovery.higgs.classifiers import MODEL_KINDS, make_model, metrics
+from rediscovery.higgs.classifiers import metrics
+from rediscovery.higgs.classifiers.registry import MODEL_KINDS, make_model
 from rediscovery.higgs.schema import LABEL, SET, WEIGHT
 
 __all__ = [

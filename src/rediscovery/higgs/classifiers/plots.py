@@ -186,7 +186,7 @@ def plot_training_summary(result: Any, out: str | Path) -> dict[str, Path]:
     import matplotlib.pyplot as plt
 
     from rediscovery.core.plotting import savefig
-    from rediscovery.higgs.classifiers import training_weights
+    from rediscovery.higgs.classifiers.base import training_weights
 
     d = Path(out)
     sc = result.scores

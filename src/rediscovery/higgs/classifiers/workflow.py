@@ -18,13 +18,9 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from rediscovery.core.errors import InputError
-from rediscovery.higgs.classifiers import (
-    Classifier,
-    make_model,
-    metrics,
-    resolve_features,
-    training_weights,
-)
+from rediscovery.higgs.classifiers import metrics
+from rediscovery.higgs.classifiers.base import Classifier, resolve_features, training_weights
+from rediscovery.higgs.classifiers.registry import make_model
 from rediscovery.higgs.schema import DER_COLUMNS, EVENT_ID, LABEL, PROCESS, SET, WEIGHT
 
 __all__ = [

@@ -24,7 +24,8 @@ def features_cmd(
 ) -> None:
     """Add the 13 DER_ features (and NEW_ ones) to an events file."""
     from rediscovery.higgs.events.io import read_events, write_events
-    from rediscovery.higgs.features.derived import add_derived_features, add_new_features
+    from rediscovery.higgs.features.derived import add_derived_features
+    from rediscovery.higgs.features.new import add_new_features
 
     df = read_events(inp)
     try:

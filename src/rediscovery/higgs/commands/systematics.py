@@ -81,14 +81,15 @@ def _scorer_for(model_dir: Path) -> tuple[ClassifierScorer, list[str]]:
 
 def _with_features(df: pd.DataFrame, feats: list[str]) -> pd.DataFrame:
     """Add the DER_/NEW_ columns a model needs (DER_mass_MMC only if it is one of them)."""
-    from rediscovery.higgs.features import derived as fe
+    from rediscovery.higgs.features.derived import add_derived_features
+    from rediscovery.higgs.features.new import add_new_features
 
     need_der = [c for c in feats if c.startswith("DER_") and c not in df.columns]
     if need_der:
-        df = fe.add_derived_features(df, mmc="DER_mass_MMC" in need_der)
+        df = add_derived_features(df, mmc="DER_mass_MMC" in need_der)
     need_new = [c for c in feats if c.startswith("NEW_") and c not in df.columns]
     if need_new:
-        df = fe.add_new_features(df, names=need_new)
+        df = add_new_features(df, names=need_new)
     return df
 
 

@@ -1,8 +1,7 @@
 """Generator-level content and detector response of one batch of HiggsML-like events.
 
-Private engine of :mod:`rediscovery.higgs.events.simulate` (whose docstring describes the physics
-and
-its references): the selection and detector constants, the sub-processes, the generation of
+Engine of :mod:`rediscovery.higgs.events.simulate` (whose docstring describes the physics and its
+references): the selection and detector constants, the sub-processes, the generation of
 each process's truth-level event content with cheap generator-level pre-cuts, and the detector
 simulation with the selection. Split from ``simulate.py`` to keep modules readable; the public
 names (:data:`SELECTION`, :data:`DETECTOR`, ...) are re-exported there.
@@ -15,30 +14,48 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rediscovery.constants import TAU_MASS
 from rediscovery.higgs.events.kinematics import (
-    _M_TAU,
-    _boson,
-    _breit_wigner,
-    _ditau_taus,
-    _isotropic,
-    _multiplicity_pmf,
-    _one_plus_cos2,
-    _p_to_ptetaphi,
-    _ptetaphi_to_p,
-    _rowsum,
-    _tau_hadronic,
-    _tau_leptonic,
-    _top2,
-    _two_body,
-    _wrap,
+    boson_system,
+    breit_wigner,
+    ditau_taus,
+    isotropic,
+    multiplicity_pmf,
+    one_plus_cos2,
+    p_to_ptetaphi,
+    ptetaphi_to_p,
+    rowsum,
+    tau_hadronic,
+    tau_leptonic,
+    top2,
+    two_body,
+    wrap_phi,
 )
+
+__all__ = [
+    "BACKGROUND_TOTAL",
+    "DETECTOR",
+    "SELECTION",
+    "SIGNAL_TOTAL",
+    "SUBPROCESSES",
+    "DetectorModel",
+    "Selection",
+    "SubProcess",
+    "Truth",
+    "generate_truth",
+    "simulate_detector",
+]
 
 #: Summed weight of the HiggsML training set (documentation v1.8; also the data README).
 SIGNAL_TOTAL = 691.989
 BACKGROUND_TOTAL = 410_999.847
 
 # --------------------------------------------------------------------------------------------
-# Published constants (GeV). PDG 2022 unless stated.
+# Masses and widths of the generated resonances (GeV): Z and W masses and widths and the b-quark
+# pole mass from PDG 2022 (R.L. Workman et al., PTEP 2022, 083C01); the top mass is the
+# 172.5 GeV of the 8 TeV ATLAS/CMS simulation (PDG 2022 direct measurements: 172.69 ± 0.30); the
+# Higgs mass is the 125 GeV of the HiggsML sample (PDG 2022: 125.25 ± 0.17). The τ mass and
+# decay modes are in :mod:`rediscovery.constants`.
 _M_Z, _GAMMA_Z = 91.1876, 2.4952
 _M_W, _GAMMA_W = 80.377, 2.085
 _M_TOP = 172.5
@@ -96,7 +113,7 @@ DETECTOR = DetectorModel()
 
 
 @dataclass(frozen=True)
-class _Proc:
+class SubProcess:
     """One generated sub-process."""
 
     name: str  # internal name
@@ -115,13 +132,13 @@ class _Proc:
 # = W+jets 86.9 % (continuous weights, transverse mass peaking near m_W), Z→ττ 11.4 % (weights
 # 0.513, 0.444, ...), tt̄ 1.8 % (0.227). Diboson is absent from HiggsML; it gets 0.25 % taken
 # from W+jets (σ(WW)·BR ≈ 1 % of σ(W)·BR before selection, CMS/ATLAS 8 TeV).
-_PROCS: tuple[_Proc, ...] = (
-    _Proc("ggH", "htautau", True, 0.908, 0.155, 3.0, 3.0, 0.155),
-    _Proc("VBFH", "htautau", True, 0.092, 0.188, 1.2, 3.0, 0.187),
-    _Proc("ztautau", "ztautau", False, 0.1137, 0.200, 4.5, 3.0, 0.063),
-    _Proc("wjets", "wjets", False, 0.8661, 0.400, 1.3, 3.0, 0.156),
-    _Proc("ttbar", "ttbar", False, 0.0177, 0.042, 1.0, 3.0, 0.080),
-    _Proc("diboson", "diboson", False, 0.0025, 0.015, 1.3, 3.0, 0.35),
+SUBPROCESSES: tuple[SubProcess, ...] = (
+    SubProcess("ggH", "htautau", True, 0.908, 0.155, 3.0, 3.0, 0.155),
+    SubProcess("VBFH", "htautau", True, 0.092, 0.188, 1.2, 3.0, 0.187),
+    SubProcess("ztautau", "ztautau", False, 0.1137, 0.200, 4.5, 3.0, 0.063),
+    SubProcess("wjets", "wjets", False, 0.8661, 0.400, 1.3, 3.0, 0.156),
+    SubProcess("ttbar", "ttbar", False, 0.0177, 0.042, 1.0, 3.0, 0.080),
+    SubProcess("diboson", "diboson", False, 0.0025, 0.015, 1.3, 3.0, 0.35),
 )
 
 
@@ -170,7 +187,7 @@ def _take(mask, *items):
 
 
 @dataclass
-class _Truth:
+class Truth:
     """Generator-level content of a batch (GeV): visible τ_h, lepton, jets (n, k), ν, soft."""
 
     tau: tuple
@@ -195,14 +212,14 @@ def _radiation(rng, n, rate, index, kmax=_ISR_KMAX):
     and the soft term (sx, sy). The pseudorapidities, which do not enter the recoil, are drawn
     later by :func:`_parton_eta` for the events that survive the generator-level cuts.
     """
-    k = rng.discrete(_multiplicity_pmf(rate, kmax), n)
+    k = rng.discrete(multiplicity_pmf(rate, kmax), n)
     u = 1.0 - rng.random((n, kmax))
     # inverse CDF of the power law; index 3 (the default) is 1/√u, cheaper than a power
     shape = 1.0 / np.sqrt(u) if index == 3.0 else u ** (-1.0 / (index - 1.0))
     pt = _ISR_PT_MIN * shape * (np.arange(kmax)[None, :] < k[:, None])
     phi = rng.uniform(-np.pi, np.pi, (n, kmax))
-    sumx = _rowsum(pt * np.cos(phi))
-    sumy = _rowsum(pt * np.sin(phi))
+    sumx = rowsum(pt * np.cos(phi))
+    sumy = rowsum(pt * np.sin(phi))
     soft = rng.normal(0.0, _SOFT_SIGMA, (2, n))
     return pt, phi, sumx, sumy, soft[0], soft[1]
 
@@ -218,7 +235,7 @@ def _recoil(sumx, sumy, soft_x, soft_y):
 
 
 def _parton_sums(pt, phi):
-    return _rowsum(pt * np.cos(phi)), _rowsum(pt * np.sin(phi))
+    return rowsum(pt * np.cos(phi)), rowsum(pt * np.sin(phi))
 
 
 def _fake_from_jets(rng, pt, eta, phi, candidates):
@@ -239,7 +256,7 @@ def _fake_fraction(rng, n):
     return np.clip(rng.normal(mean, sigma, n), 0.3, 1.0)
 
 
-def _gen_boson_tautau(rng, n, proc: _Proc, nuis, higgs: bool, vbf: bool) -> _Truth:
+def _gen_boson_tautau(rng, n, proc: SubProcess, nuis, higgs: bool, vbf: bool) -> Truth:
     kmax = 2 if vbf else _ISR_KMAX
     pt, phi, sumx, sumy, sx, sy = _radiation(rng, n, proc.isr_rate, proc.isr_index, kmax)
     tag_eta = None
@@ -261,16 +278,16 @@ def _gen_boson_tautau(rng, n, proc: _Proc, nuis, higgs: bool, vbf: bool) -> _Tru
         mass = _M_H
         y_sigma = 1.7 if vbf else 1.8
     else:
-        mass = _breit_wigner(rng, n, _M_Z, _GAMMA_Z, 60.0, 250.0)
+        mass = breit_wigner(rng, n, _M_Z, _GAMMA_Z, 60.0, 250.0)
         y_sigma = 2.0
-    boson = _boson(rng, mass, qx, qy, y_sigma)
-    t1, t2 = _ditau_taus(rng, boson, mass, spin1=not higgs)
+    boson = boson_system(rng, mass, qx, qy, y_sigma)
+    t1, t2 = ditau_taus(rng, boson, mass, spin1=not higgs)
     lep_cut, tau_cut = _precut_thresholds(nuis)
     # on the parent τ's the pre-cuts are looser still: a visible daughter can be more central
     # and carry more p_T than its parent (opening angle ~ m_τ/E)
     keep1 = np.flatnonzero(_precut(t2, *_loosen(tau_cut)) & _precut(t1, *_loosen(lep_cut)))
     t1, t2 = _take(keep1, t1, t2)
-    lep, nu1 = _tau_leptonic(rng, t1)
+    lep, nu1 = tau_leptonic(rng, t1)
     keep2 = np.flatnonzero(_precut(lep, *lep_cut))
     t2, lep, nu1 = _take(keep2, t2, lep, nu1)
     # the radiation arrays are gathered once, for the events that survived both cuts
@@ -280,12 +297,12 @@ def _gen_boson_tautau(rng, n, proc: _Proc, nuis, higgs: bool, vbf: bool) -> _Tru
     eta = _parton_eta(rng, pt.shape)
     if tag_eta is not None:
         eta[:, :2] = tag_eta
-    had, nu2 = _tau_hadronic(rng, t2)
-    return _Truth(had, lep, pt, eta, phi, nu1[1] + nu2[1], nu1[2] + nu2[2], sx, sy,
+    had, nu2 = tau_hadronic(rng, t2)
+    return Truth(had, lep, pt, eta, phi, nu1[1] + nu2[1], nu1[2] + nu2[2], sx, sy,
                   ok=np.ones(len(sx), bool))
 
 
-def _gen_wjets(rng, n, proc: _Proc, nuis) -> _Truth:
+def _gen_wjets(rng, n, proc: SubProcess, nuis) -> Truth:
     pt, phi, sumx, sumy, sx, sy = _radiation(
         rng, n, proc.isr_rate, proc.isr_index, _ISR_KMAX - 1)
     # a fake τ_h needs a jet: W + ≥ 1 parton, the first column, whose p_T spectrum is steeper
@@ -303,9 +320,9 @@ def _gen_wjets(rng, n, proc: _Proc, nuis) -> _Truth:
     pt = np.column_stack([fpt, pt])
     phi = np.column_stack([fphi, phi])
     qx, qy = _recoil(sumx, sumy, sx, sy)
-    mass = _breit_wigner(rng, n, _M_W, _GAMMA_W, 40.0, 200.0)
-    w = _boson(rng, mass, qx, qy, 2.0)
-    lep, nu = _two_body(w, mass, 0.0, 0.0, _one_plus_cos2(rng, n))
+    mass = breit_wigner(rng, n, _M_W, _GAMMA_W, 40.0, 200.0)
+    w = boson_system(rng, mass, qx, qy, 2.0)
+    lep, nu = two_body(w, mass, 0.0, 0.0, one_plus_cos2(rng, n))
     lep_cut, _ = _precut_thresholds(nuis)
     keep = _precut(lep, *lep_cut)
     lep, nu, pt, phi, sx, sy, r = _take(keep, lep, nu, pt, phi, sx, sy, r)
@@ -321,40 +338,40 @@ def _fake_assembly(lep, nu, pt, eta, phi, sx, sy, idx, has, r, is_b=None):
     rows = np.arange(n)
     jpt, jeta, jphi = pt[rows, idx], eta[rows, idx], phi[rows, idx]
     tpt = r * jpt
-    tau = (tpt * np.cosh(jeta), *_ptetaphi_to_p(tpt, jeta, jphi))
+    tau = (tpt * np.cosh(jeta), *ptetaphi_to_p(tpt, jeta, jphi))
     # the rest of the jet (1 - r) stays in the calorimeter as soft activity
     sx = sx + (1 - r) * jpt * np.cos(jphi)
     sy = sy + (1 - r) * jpt * np.sin(jphi)
     pt = pt.copy()
     pt[rows, idx] = np.where(has, 0.0, pt[rows, idx])
-    return _Truth(tau, lep, pt, eta, phi, nu[1], nu[2], sx, sy, is_b=is_b,
+    return Truth(tau, lep, pt, eta, phi, nu[1], nu[2], sx, sy, is_b=is_b,
                   fake_tau=np.ones(n, bool), ok=has)
 
 
-def _gen_ttbar(rng, n, proc: _Proc, nuis) -> _Truth:
+def _gen_ttbar(rng, n, proc: SubProcess, nuis) -> Truth:
     pt, phi, sumx, sumy, sx, sy = _radiation(rng, n, proc.isr_rate, proc.isr_index, 2)
     eta = _parton_eta(rng, pt.shape)
     qx, qy = _recoil(sumx, sumy, sx, sy)
     # tt̄ invariant mass: threshold 2 m_t plus an exponential tail (falling gluon luminosity)
     mass = 2 * _M_TOP + 10.0 + rng.exponential(110.0, n)
-    system = _boson(rng, mass, qx, qy, 1.1)
-    t1, t2 = _two_body(system, mass, _M_TOP, _M_TOP, _isotropic(rng, n))
-    mw1 = _breit_wigner(rng, n, _M_W, _GAMMA_W, 60.0, 100.0)
-    mw2 = _breit_wigner(rng, n, _M_W, _GAMMA_W, 60.0, 100.0)
-    b1, w1 = _two_body(t1, _M_TOP, _M_B, mw1, _isotropic(rng, n))
-    b2, w2 = _two_body(t2, _M_TOP, _M_B, mw2, _isotropic(rng, n))
-    lep, nu = _two_body(w1, mw1, 0.0, 0.0, _isotropic(rng, n))
+    system = boson_system(rng, mass, qx, qy, 1.1)
+    t1, t2 = two_body(system, mass, _M_TOP, _M_TOP, isotropic(rng, n))
+    mw1 = breit_wigner(rng, n, _M_W, _GAMMA_W, 60.0, 100.0)
+    mw2 = breit_wigner(rng, n, _M_W, _GAMMA_W, 60.0, 100.0)
+    b1, w1 = two_body(t1, _M_TOP, _M_B, mw1, isotropic(rng, n))
+    b2, w2 = two_body(t2, _M_TOP, _M_B, mw2, isotropic(rng, n))
+    lep, nu = two_body(w1, mw1, 0.0, 0.0, isotropic(rng, n))
     lep_cut, _ = _precut_thresholds(nuis)
     keep = _precut(lep, *lep_cut)
     pt, eta, phi, sx, sy, b1, b2, w2, mw2, lep, nu = _take(
         keep, pt, eta, phi, sx, sy, b1, b2, w2, mw2, lep, nu)
     n = len(sx)
-    q1, q2 = _two_body(w2, mw2, 0.0, 0.0, _isotropic(rng, n))
+    q1, q2 = two_body(w2, mw2, 0.0, 0.0, isotropic(rng, n))
     # half of the selected tt̄ lepton–hadron events have a real τ_h from W → τν (ATLAS 2015)
     real_tau = rng.uniform(0.0, 1.0, n) < 0.5
-    tau_true, nu_w = _two_body(w2, mw2, _M_TAU, 0.0, _isotropic(rng, n))
-    had, nu_t = _tau_hadronic(rng, tau_true)
-    parts = [_p_to_ptetaphi(*v[1:]) for v in (b1, b2, q1, q2)]
+    tau_true, nu_w = two_body(w2, mw2, TAU_MASS, 0.0, isotropic(rng, n))
+    had, nu_t = tau_hadronic(rng, tau_true)
+    parts = [p_to_ptetaphi(*v[1:]) for v in (b1, b2, q1, q2)]
     dpt = np.column_stack([p[0] for p in parts])
     deta = np.column_stack([p[1] for p in parts])
     dphi = np.column_stack([p[2] for p in parts])
@@ -374,7 +391,7 @@ def _gen_ttbar(rng, n, proc: _Proc, nuis) -> _Truth:
     tau = tuple(np.where(rt, a, b) for a, b in zip(had, fake.tau, strict=True))
     nu_x = np.where(rt, nu[1] + nu_w[1] + nu_t[1], nu[1])
     nu_y = np.where(rt, nu[2] + nu_w[2] + nu_t[2], nu[2])
-    return _Truth(
+    return Truth(
         tau, lep,
         np.where(rt[:, None], jpt, fake.jet_pt), jeta, jphi, nu_x, nu_y,
         np.where(rt, sx, fake.soft_x), np.where(rt, sy, fake.soft_y),
@@ -382,24 +399,24 @@ def _gen_ttbar(rng, n, proc: _Proc, nuis) -> _Truth:
     )
 
 
-def _gen_diboson(rng, n, proc: _Proc, nuis) -> _Truth:
+def _gen_diboson(rng, n, proc: SubProcess, nuis) -> Truth:
     pt, phi, sumx, sumy, sx, sy = _radiation(rng, n, proc.isr_rate, proc.isr_index)
     eta = _parton_eta(rng, pt.shape)
     qx, qy = _recoil(sumx, sumy, sx, sy)
     mass = 2 * _M_W + 5.0 + rng.exponential(90.0, n)
-    system = _boson(rng, mass, qx, qy, 1.6)
-    mw1 = _breit_wigner(rng, n, _M_W, _GAMMA_W, 60.0, 100.0)
-    mw2 = _breit_wigner(rng, n, _M_W, _GAMMA_W, 60.0, 100.0)
-    w1, w2 = _two_body(system, mass, mw1, mw2, _one_plus_cos2(rng, n))
-    lep, nu1 = _two_body(w1, mw1, 0.0, 0.0, _isotropic(rng, n))
-    tau, nu2 = _two_body(w2, mw2, _M_TAU, 0.0, _isotropic(rng, n))
-    had, nu3 = _tau_hadronic(rng, tau)
+    system = boson_system(rng, mass, qx, qy, 1.6)
+    mw1 = breit_wigner(rng, n, _M_W, _GAMMA_W, 60.0, 100.0)
+    mw2 = breit_wigner(rng, n, _M_W, _GAMMA_W, 60.0, 100.0)
+    w1, w2 = two_body(system, mass, mw1, mw2, one_plus_cos2(rng, n))
+    lep, nu1 = two_body(w1, mw1, 0.0, 0.0, isotropic(rng, n))
+    tau, nu2 = two_body(w2, mw2, TAU_MASS, 0.0, isotropic(rng, n))
+    had, nu3 = tau_hadronic(rng, tau)
     nx = nu1[1] + nu2[1] + nu3[1]
     ny = nu1[2] + nu2[2] + nu3[2]
-    return _Truth(had, lep, pt, eta, phi, nx, ny, sx, sy, ok=np.ones(n, bool))
+    return Truth(had, lep, pt, eta, phi, nx, ny, sx, sy, ok=np.ones(n, bool))
 
 
-def _generate_truth(rng, n, proc: _Proc, nuis) -> _Truth:
+def generate_truth(rng, n, proc: SubProcess, nuis) -> Truth:
     if proc.name == "ggH":
         return _gen_boson_tautau(rng, n, proc, nuis, higgs=True, vbf=False)
     if proc.name == "VBFH":
@@ -417,8 +434,8 @@ def _generate_truth(rng, n, proc: _Proc, nuis) -> _Truth:
 # detector and selection
 
 
-def _detector(
-    rng, t: _Truth, nuis: Mapping[str, float]
+def simulate_detector(
+    rng, t: Truth, nuis: Mapping[str, float]
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Smear, reconstruct MET and ΣE_T, apply the selection.
 
@@ -433,15 +450,15 @@ def _detector(
     n = t.nu_x.shape[0]
     ang = det.angle_resolution
 
-    tau_pt, tau_eta, tau_phi = _p_to_ptetaphi(*t.tau[1:])
+    tau_pt, tau_eta, tau_phi = p_to_ptetaphi(*t.tau[1:])
     tau_pt = tau_pt * rng.normal(1.0, det.tau_pt_resolution, n)
     tau_eta = tau_eta + rng.normal(0.0, ang, n)
-    tau_phi = _wrap(tau_phi + rng.normal(0.0, ang, n))
-    lep_pt, lep_eta, lep_phi = _p_to_ptetaphi(*t.lep[1:])
+    tau_phi = wrap_phi(tau_phi + rng.normal(0.0, ang, n))
+    lep_pt, lep_eta, lep_phi = p_to_ptetaphi(*t.lep[1:])
     lep_pt = lep_pt * rng.normal(1.0, det.lep_pt_resolution, n)
     lep_eta = lep_eta + rng.normal(0.0, ang, n)
-    lep_phi = _wrap(lep_phi + rng.normal(0.0, ang, n))
-    dphi = _wrap(tau_phi - lep_phi)
+    lep_phi = wrap_phi(lep_phi + rng.normal(0.0, ang, n))
+    dphi = wrap_phi(tau_phi - lep_phi)
     deltar = np.hypot(tau_eta - lep_eta, dphi)
     # cuts independent of the nuisances (τ energy scale enters only the τ_h p_T cut below)
     pre = np.flatnonzero(
@@ -472,7 +489,7 @@ def _detector(
             t.is_b[pre] & reco & (jpt > sel.btag_pt_min) & (np.abs(jeta) < sel.btag_eta_max)
             & (rng.uniform(0.0, 1.0, jpt.shape) < sel.btag_efficiency)
         )
-        ok &= _rowsum(tag.astype(np.int8)) == 0
+        ok &= rowsum(tag.astype(np.int8)) == 0
     # the soft-term resolution draws are made for all m events (fixed stream), then everything
     # that remains is computed for the selected events only
     ue_sumet = rng.gamma(det.ue_sumet_shape, det.ue_sumet_scale, m)
@@ -487,10 +504,10 @@ def _detector(
     # partons below the jet threshold but inside the calorimeter join the soft term
     soft_jet = in_calo & ~reco & (jpt_true > 0)
     cphi, sphi = np.cos(jphi), np.sin(jphi)
-    soft_x = soft_x + _rowsum(np.where(soft_jet, jpt * cphi, 0.0))
-    soft_y = soft_y + _rowsum(np.where(soft_jet, jpt * sphi, 0.0))
-    soft_sumet = _rowsum(np.where(soft_jet, jpt, 0.0))
-    jet_sumet = _rowsum(np.where(reco, jpt, 0.0))
+    soft_x = soft_x + rowsum(np.where(soft_jet, jpt * cphi, 0.0))
+    soft_y = soft_y + rowsum(np.where(soft_jet, jpt * sphi, 0.0))
+    soft_sumet = rowsum(np.where(soft_jet, jpt, 0.0))
+    jet_sumet = rowsum(np.where(reco, jpt, 0.0))
     sumet = tau_pt + lep_pt + jet_sumet + soft_sumet + np.hypot(soft_x, soft_y) + ue_sumet
 
     # soft term resolution k √ΣE_T (+ the soft_met nuisance, extra Gaussian σ in GeV)
@@ -498,14 +515,14 @@ def _detector(
     soft_x = soft_x + sigma * noise_x
     soft_y = soft_y + sigma * noise_y
     met_x = -(tau_pt * np.cos(tau_phi) + lep_pt * np.cos(lep_phi) + soft_x
-              + _rowsum(np.where(reco, jpt * cphi, 0.0)))
+              + rowsum(np.where(reco, jpt * cphi, 0.0)))
     met_y = -(tau_pt * np.sin(tau_phi) + lep_pt * np.sin(lep_phi) + soft_y
-              + _rowsum(np.where(reco, jpt * sphi, 0.0)))
+              + rowsum(np.where(reco, jpt * sphi, 0.0)))
 
     # leading and subleading counted jets
     cpt = np.where(counted, jpt, 0.0)
-    pt1, eta1, phi1, pt2, eta2, phi2 = _top2(cpt, jeta, jphi)
-    njet = _rowsum(counted.astype(np.int8))
+    pt1, eta1, phi1, pt2, eta2, phi2 = top2(cpt, jeta, jphi)
+    njet = rowsum(counted.astype(np.int8))
     lead = njet >= 1
     sub = njet >= 2
 
@@ -520,7 +537,7 @@ def _detector(
         "PRI_lep_eta": lep_eta,
         "PRI_lep_phi": lep_phi,
         "PRI_met": np.hypot(met_x, met_y),
-        "PRI_met_phi": _wrap(np.arctan2(met_y, met_x)),
+        "PRI_met_phi": wrap_phi(np.arctan2(met_y, met_x)),
         "PRI_met_sumet": sumet,
         "PRI_jet_num": np.minimum(njet, 3).astype(np.float32),
         "PRI_jet_leading_pt": np.where(lead, pt1, nan),
@@ -529,6 +546,6 @@ def _detector(
         "PRI_jet_subleading_pt": np.where(sub, pt2, nan),
         "PRI_jet_subleading_eta": np.where(sub, eta2, nan),
         "PRI_jet_subleading_phi": np.where(sub, phi2, nan),
-        "PRI_jet_all_pt": _rowsum(cpt),
+        "PRI_jet_all_pt": rowsum(cpt),
     }
     return cols, passed

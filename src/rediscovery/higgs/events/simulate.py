@@ -57,18 +57,18 @@ import pandas as pd
 
 from rediscovery.core.errors import ConfigError
 from rediscovery.higgs.events.generator import (
-    _PROCS,
     BACKGROUND_TOTAL,
     DETECTOR,
     SELECTION,
     SIGNAL_TOTAL,
+    SUBPROCESSES,
     DetectorModel,
     Selection,
-    _detector,
-    _generate_truth,
-    _Proc,
+    SubProcess,
+    generate_truth,
+    simulate_detector,
 )
-from rediscovery.higgs.events.kinematics import _Draw
+from rediscovery.higgs.events.kinematics import Draw
 from rediscovery.higgs.schema import (
     EVENT_ID,
     LABEL,
@@ -138,7 +138,7 @@ def draw_nuisances(seed: int | np.random.Generator) -> dict[str, float]:
 #: Expected number of selected events per internal sub-process at the HiggsML luminosity
 #: (the summed weight of that sub-process for μ = 1).
 PROCESS_YIELDS: dict[str, float] = {
-    p.name: p.share * (SIGNAL_TOTAL if p.signal else BACKGROUND_TOTAL) for p in _PROCS
+    p.name: p.share * (SIGNAL_TOTAL if p.signal else BACKGROUND_TOTAL) for p in SUBPROCESSES
 }
 
 
@@ -160,7 +160,7 @@ class _Batches:
 
 
 def _generate_selected(
-    rng, proc: _Proc, n: int, nuis: Mapping[str, float], *, stop_on_nominal: bool = False
+    rng, proc: SubProcess, n: int, nuis: Mapping[str, float], *, stop_on_nominal: bool = False
 ) -> _Batches:
     """Generate batches of ``proc`` until ``n`` events pass the selection.
 
@@ -172,7 +172,7 @@ def _generate_selected(
     passing the *nominal* selection and returns the events passing the shifted one among the
     same generated events (used for pseudo-data, whose counts are drawn at nominal).
     """
-    rng = _Draw(rng)
+    rng = Draw(rng)
     shifted = _shifted(nuis)
     gen_nuis = dict(nuis, tes=max(nuis["tes"], 1.0)) if shifted else nuis
     nominal = dict(NUISANCE_DEFAULTS)
@@ -184,12 +184,12 @@ def _generate_selected(
         # a batch just large enough on average (events beyond ``need`` are wasted work); a
         # short fall is made up by a second, small batch
         batch = int(min(max(need / max(eff, 1e-3) * 1.03 + 64, 256), 2_000_000))
-        truth = _generate_truth(rng, batch, proc, gen_nuis)
+        truth = generate_truth(rng, batch, proc, gen_nuis)
         if shifted:
             state = rng.rng.bit_generator.state
-            _, ok_nom = _detector(rng, truth, nominal)
+            _, ok_nom = simulate_detector(rng, truth, nominal)
             rng.rng.bit_generator.state = state
-        cols, ok = _detector(rng, truth, nuis)
+        cols, ok = simulate_detector(rng, truth, nuis)
         if not shifted:
             ok_nom = ok
         # ``cols`` hold the selected events in batch order: the first k of them are the
@@ -219,13 +219,13 @@ _CHUNK = 50_000
 
 def _generate_processes(
     rng: np.random.Generator,
-    procs: tuple[_Proc, ...],
+    procs: tuple[SubProcess, ...],
     counts,
     nuis: Mapping[str, float],
     n_threads: int | None,
     *,
     stop_on_nominal: bool = False,
-) -> list[tuple[_Proc, list[dict[str, np.ndarray]], float]]:
+) -> list[tuple[SubProcess, list[dict[str, np.ndarray]], float]]:
     """Generate ``counts[i]`` selected events of each process, in chunks run on threads.
 
     Returns (process, chunks, yield ratio shifted/nominal) per process with events. NumPy
@@ -275,16 +275,16 @@ def _rng(seed: int | np.random.Generator) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
-def _select_procs(processes: Iterable[str] | None) -> tuple[_Proc, ...]:
+def _select_procs(processes: Iterable[str] | None) -> tuple[SubProcess, ...]:
     if processes is None:
-        return _PROCS
+        return SUBPROCESSES
     wanted = [processes] if isinstance(processes, str) else list(processes)
     unknown = sorted(set(wanted) - set(PROCESSES))
     if unknown or not wanted:
         raise ConfigError(
             f"processes: unknown {unknown or 'empty list'}; expected names from {list(PROCESSES)}"
         )
-    return tuple(p for p in _PROCS if p.process in wanted)
+    return tuple(p for p in SUBPROCESSES if p.process in wanted)
 
 
 def _nuisances(given: Mapping[str, float] | None) -> dict[str, float]:
@@ -315,7 +315,7 @@ def _allocate(n: int, shares: np.ndarray) -> np.ndarray:
 
 
 def _assemble(
-    parts: list[tuple[_Proc, list[dict[str, np.ndarray]], float]],
+    parts: list[tuple[SubProcess, list[dict[str, np.ndarray]], float]],
     rng: np.random.Generator,
     n_threads: int | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
@@ -442,7 +442,7 @@ def simulate_events(
     return df
 
 
-def _yield(proc: _Proc, mu: float, nuis: Mapping[str, float]) -> float:
+def _yield(proc: SubProcess, mu: float, nuis: Mapping[str, float]) -> float:
     """Expected selected events of ``proc`` at the HiggsML luminosity, given μ and nuisances."""
     y = PROCESS_YIELDS[proc.name]
     if proc.signal:

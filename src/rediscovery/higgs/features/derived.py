@@ -1,4 +1,4 @@
-"""Derived (``DER_*``) and new (``NEW_*``) features of the Higgs events table.
+"""Derived (``DER_*``) features of the Higgs events table.
 
 The 13 derived features follow the official HiggsML documentation v1.8 (C. Adam-Bourdarios et
 al., "Learning to discover: the Higgs boson machine learning challenge", 2014), appendix A.3
@@ -7,11 +7,8 @@ GeV, angles in radians. Undefined values are NaN (the -999.0 sentinel lives only
 boundary).
 
 The missing-mass estimator behind ``DER_mass_MMC`` lives in :mod:`rediscovery.higgs.features.mmc`;
-:func:`add_derived_features` calls it (``mmc=True``) or leaves the column out.
-
-New features are listed in :data:`NEW_FEATURES`: a registry ``name -> (function, formula)``
-whose functions take the events frame and return one float array; :func:`add_new_features`
-adds them all (or a chosen subset).
+:func:`add_derived_features` calls it (``mmc=True``) or leaves the column out. The new
+(``NEW_*``) features are in :mod:`rediscovery.higgs.features.new`.
 
 Examples
 --------
@@ -28,110 +25,31 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from rediscovery.core.errors import InputError
-from rediscovery.higgs.schema import DER_COLUMNS, PHI_COLUMNS, PRI_COLUMNS
+from rediscovery.higgs.features.mmc import mmc_mass
+
+# Compatibility: rediscovery.higgs.systematics.variations still reads add_new_features from this
+# module; remove this import once it takes it from rediscovery.higgs.features.new.
+from rediscovery.higgs.features.new import add_new_features  # noqa: F401
+from rediscovery.higgs.features.primaries import column, validate_primaries
+from rediscovery.higgs.schema import DER_COLUMNS, PRI_COLUMNS
 
 __all__ = [
-    "ANGLE_TOLERANCE",
     "DER_CLOSED_FORM",
-    "NEW_FEATURES",
-    "NewFeature",
     "add_derived_features",
-    "add_new_features",
     "derived_features",
     "missing_mass",
-    "validate_primaries",
 ]
 
 Array = NDArray[np.float64]
 
-#: Tolerance (radians) on the (-π, π] range of the ``*_phi`` columns: the HiggsML files keep
-#: 3 decimals, so -π is written -3.142 (that is 4.1e-4 below -π). Anything further out is an error.
-ANGLE_TOLERANCE = 1.0e-3
-
 #: The 12 closed-form derived features (all but ``DER_mass_MMC``), in the official order.
 DER_CLOSED_FORM: tuple[str, ...] = tuple(c for c in DER_COLUMNS if c != "DER_mass_MMC")
-
-
-# ---------------------------------------------------------------------------------------------
-# validation
-# ---------------------------------------------------------------------------------------------
-def validate_primaries(df: pd.DataFrame, columns: Iterable[str] = PRI_COLUMNS) -> None:
-    """Check that ``df`` holds the primary columns, numeric, with azimuths in (-π, π].
-
-    Parameters
-    ----------
-    df
-        Events table.
-    columns
-        Columns required (default: the 17 ``PRI_*`` of the HiggsML schema).
-
-    Raises
-    ------
-    InputError
-        Naming the first column that is missing, not numeric, or (``*_phi``) has a finite value
-        outside (-π - tol, π + tol] with tol = :data:`ANGLE_TOLERANCE`; also when
-        ``PRI_jet_num`` holds values other than 0, 1, 2, 3.
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise InputError(f"expected a pandas DataFrame of events, got {type(df).__name__}")
-    for col in columns:
-        if col not in df.columns:
-            raise InputError(
-                "missing primary column; the HiggsML schema needs all 17 PRI_* columns",
-                column=col,
-            )
-        dtype = df[col].dtype
-        if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
-            raise InputError(f"expected a numeric column (float or int), got dtype {dtype}",
-                             column=col)
-        if col in PHI_COLUMNS:
-            phi = df[col].to_numpy(dtype=np.float64)
-            bad = np.isfinite(phi) & ((phi <= -np.pi - ANGLE_TOLERANCE)
-                                      | (phi > np.pi + ANGLE_TOLERANCE))
-            if bad.any():
-                raise InputError(
-                    f"azimuth {phi[bad][0]!r} outside (-π, π] radians ({int(bad.sum())} rows); "
-                    "convert degrees to radians or wrap angles into (-π, π]",
-                    column=col,
-                )
-    if "PRI_jet_num" in columns:
-        nj = df["PRI_jet_num"].to_numpy(dtype=np.float64)
-        bad = ~((nj == 0.0) | (nj == 1.0) | (nj == 2.0) | (nj == 3.0))
-        if bad.any():
-            raise InputError(f"expected jet multiplicities 0, 1, 2 or 3 (capped), found "
-                             f"{nj[bad][0]!r}", column="PRI_jet_num")
-
-
-def _col(df: pd.DataFrame, name: str) -> Array:
-    return df[name].to_numpy(dtype=np.float64)
-
-
-# ---------------------------------------------------------------------------------------------
-# kinematic helpers (massless particles, doc v1.8 appendix A.3)
-# ---------------------------------------------------------------------------------------------
-def _wrap(dphi: Array) -> Array:
-    """Bring an azimuth difference back into [-π, π)."""
-    return (dphi + np.pi) % (2.0 * np.pi) - np.pi
-
-
-def _m_inv(pt1: Array, eta1: Array, phi1: Array, pt2: Array, eta2: Array, phi2: Array) -> Array:
-    """Invariant mass of two massless particles, eq. (20), written as
-    m² = 2 pT1 pT2 (cosh Δη - cos Δφ), which is exact and free of cancellations."""
-    m2 = 2.0 * pt1 * pt2 * (np.cosh(eta1 - eta2) - np.cos(phi1 - phi2))
-    return np.sqrt(np.maximum(m2, 0.0))
-
-
-def _m_tr(pt1: Array, phi1: Array, pt2: Array, phi2: Array) -> Array:
-    """Transverse mass of two massless particles, eq. (21): m_T² = 2 pT1 pT2 (1 - cos Δφ)."""
-    return np.sqrt(np.maximum(2.0 * pt1 * pt2 * (1.0 - np.cos(phi1 - phi2)), 0.0))
 
 
 class _Kin(NamedTuple):
@@ -157,7 +75,7 @@ class _Kin(NamedTuple):
 
 
 def _kin(df: pd.DataFrame) -> _Kin:
-    return _Kin(*(_col(df, c) for c in PRI_COLUMNS))
+    return _Kin(*(column(df, c) for c in PRI_COLUMNS))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,7 +217,7 @@ def add_derived_features(df: pd.DataFrame, *, mmc: bool = True,
 
 def missing_mass(df: pd.DataFrame, *, validate: bool = True, **options: object) -> NDArray:
     """Missing-mass estimate of m_ττ (GeV) per event; see
-    :func:`rediscovery.higgs.features.mmc.mmc_mass`.
+    :func:`rediscovery.higgs.features.mmc.mmc_mass`, after :func:`validate_primaries`.
 
     NaN where no neutrino configuration is consistent with the event (as ``DER_mass_MMC`` in
     the official data). Options: ``n_points``, ``chunk_size``, ``seed``, ``met_resolution``,
@@ -307,173 +225,6 @@ def missing_mass(df: pd.DataFrame, *, validate: bool = True, **options: object) 
     """
     if validate:
         validate_primaries(df)
-    from rediscovery.higgs.features.mmc import (
-        mmc_mass,  # local: avoid an import cycle (mmc uses us)
-    )
-
     return mmc_mass(df, **options)  # type: ignore[arg-type]
 
 
-# ---------------------------------------------------------------------------------------------
-# NEW_ features
-# ---------------------------------------------------------------------------------------------
-class NewFeature(NamedTuple):
-    """A new feature: the function ``f(events) -> array`` and its one-line formula."""
-
-    function: Callable[[pd.DataFrame], Array]
-    formula: str
-
-
-_TAU_MASS = 1.77686  # GeV, PDG 2022 (R.L. Workman et al., PTEP 2022 083C01)
-
-
-def _collinear_x(df: pd.DataFrame) -> tuple[Array, Array]:
-    """Visible momentum fractions (x_τ, x_ℓ) of the collinear approximation.
-
-    Solves MET = p_T,τ (1/x_τ - 1) + p_T,ℓ (1/x_ℓ - 1) (Ellis, Hinchliffe, Soldate, van der
-    Bij, Nucl. Phys. B 297 (1988) 221) as a 2x2 linear system in the missing fractions.
-    """
-    tpx = _col(df, "PRI_tau_pt") * np.cos(_col(df, "PRI_tau_phi"))
-    tpy = _col(df, "PRI_tau_pt") * np.sin(_col(df, "PRI_tau_phi"))
-    lpx = _col(df, "PRI_lep_pt") * np.cos(_col(df, "PRI_lep_phi"))
-    lpy = _col(df, "PRI_lep_pt") * np.sin(_col(df, "PRI_lep_phi"))
-    mx = _col(df, "PRI_met") * np.cos(_col(df, "PRI_met_phi"))
-    my = _col(df, "PRI_met") * np.sin(_col(df, "PRI_met_phi"))
-    det = tpx * lpy - tpy * lpx
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r_t = (mx * lpy - my * lpx) / det  # = 1/x_τ - 1
-        r_l = (tpx * my - tpy * mx) / det  # = 1/x_ℓ - 1
-        return 1.0 / (1.0 + r_t), 1.0 / (1.0 + r_l)
-
-
-def _new_collinear_mass(df: pd.DataFrame) -> Array:
-    x_t, x_l = _collinear_x(df)
-    m_vis = _m_inv(_col(df, "PRI_tau_pt"), _col(df, "PRI_tau_eta"), _col(df, "PRI_tau_phi"),
-                   _col(df, "PRI_lep_pt"), _col(df, "PRI_lep_eta"), _col(df, "PRI_lep_phi"))
-    ok = (x_t > 0) & (x_t <= 1) & (x_l > 0) & (x_l <= 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(ok, m_vis / np.sqrt(x_t * x_l), np.nan)
-
-
-def _new_x_tau(df: pd.DataFrame) -> Array:
-    return _collinear_x(df)[0]
-
-
-def _new_x_lep(df: pd.DataFrame) -> Array:
-    return _collinear_x(df)[1]
-
-
-def _dphi(df: pd.DataFrame, a: str, b: str) -> Array:
-    return np.abs(_wrap(_col(df, a) - _col(df, b)))
-
-
-def _new_dphi_tau_lep(df: pd.DataFrame) -> Array:
-    return _dphi(df, "PRI_tau_phi", "PRI_lep_phi")
-
-
-def _new_dphi_met_tau(df: pd.DataFrame) -> Array:
-    return _dphi(df, "PRI_met_phi", "PRI_tau_phi")
-
-
-def _new_dphi_met_lep(df: pd.DataFrame) -> Array:
-    return _dphi(df, "PRI_met_phi", "PRI_lep_phi")
-
-
-def _new_dphi_jet_jet(df: pd.DataFrame) -> Array:
-    return _dphi(df, "PRI_jet_leading_phi", "PRI_jet_subleading_phi")
-
-
-def _new_deta_tau_lep(df: pd.DataFrame) -> Array:
-    return np.abs(_col(df, "PRI_tau_eta") - _col(df, "PRI_lep_eta"))
-
-
-def _new_mt_met_tau(df: pd.DataFrame) -> Array:
-    return _m_tr(_col(df, "PRI_met"), _col(df, "PRI_met_phi"),
-                 _col(df, "PRI_tau_pt"), _col(df, "PRI_tau_phi"))
-
-
-def _new_mt_tot(df: pd.DataFrame) -> Array:
-    mt_l = _m_tr(_col(df, "PRI_met"), _col(df, "PRI_met_phi"),
-                 _col(df, "PRI_lep_pt"), _col(df, "PRI_lep_phi"))
-    mt_t = _new_mt_met_tau(df)
-    mt_v = _m_tr(_col(df, "PRI_tau_pt"), _col(df, "PRI_tau_phi"),
-                 _col(df, "PRI_lep_pt"), _col(df, "PRI_lep_phi"))
-    return np.sqrt(mt_l**2 + mt_t**2 + mt_v**2)
-
-
-def _new_tau_eta_centrality(df: pd.DataFrame) -> Array:
-    e1, e2 = _col(df, "PRI_jet_leading_eta"), _col(df, "PRI_jet_subleading_eta")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.exp(-4.0 / (e1 - e2) ** 2 * (_col(df, "PRI_tau_eta") - 0.5 * (e1 + e2)) ** 2)
-
-
-def _new_jet_leading_deta_ditau(df: pd.DataFrame) -> Array:
-    eta_tt = 0.5 * (_col(df, "PRI_tau_eta") + _col(df, "PRI_lep_eta"))
-    return np.abs(_col(df, "PRI_jet_leading_eta") - eta_tt)
-
-
-def _new_met_sig(df: pd.DataFrame) -> Array:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _col(df, "PRI_met") / np.sqrt(_col(df, "PRI_met_sumet"))
-
-
-def _new_pt_ratio_met_vis(df: pd.DataFrame) -> Array:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _col(df, "PRI_met") / (_col(df, "PRI_tau_pt") + _col(df, "PRI_lep_pt"))
-
-
-def _new_cos_theta_star(df: pd.DataFrame) -> Array:
-    # boost-invariant polar angle of the tau in the ττ visible rest frame along the beam
-    d = _col(df, "PRI_tau_eta") - _col(df, "PRI_lep_eta")
-    return np.abs(np.tanh(0.5 * d))
-
-
-#: Registry of new features: name -> (function, one-line formula). All are φ-rotation invariant.
-NEW_FEATURES: Mapping[str, NewFeature] = {
-    "NEW_mass_collinear": NewFeature(
-        _new_collinear_mass,
-        "m_vis / sqrt(x_τ x_ℓ), MET = Σ p_T,vis (1/x - 1) (collinear; NaN if x∉(0,1])"),
-    "NEW_x_tau": NewFeature(_new_x_tau, "collinear visible fraction x_τ of the hadronic tau"),
-    "NEW_x_lep": NewFeature(_new_x_lep, "collinear visible fraction x_ℓ of the leptonic tau"),
-    "NEW_dphi_tau_lep": NewFeature(_new_dphi_tau_lep, "|Δφ(τ, ℓ)| in [0, π]"),
-    "NEW_dphi_met_tau": NewFeature(_new_dphi_met_tau, "|Δφ(MET, τ)| in [0, π]"),
-    "NEW_dphi_met_lep": NewFeature(_new_dphi_met_lep, "|Δφ(MET, ℓ)| in [0, π]"),
-    "NEW_dphi_jet_jet": NewFeature(_new_dphi_jet_jet, "|Δφ(j1, j2)| in [0, π] (NaN if < 2 jets)"),
-    "NEW_deta_tau_lep": NewFeature(_new_deta_tau_lep, "|η_τ - η_ℓ|"),
-    "NEW_mt_met_tau": NewFeature(_new_mt_met_tau, "sqrt(2 p_T,τ MET (1 - cos Δφ(τ, MET)))"),
-    "NEW_mt_tot": NewFeature(_new_mt_tot, "sqrt(m_T(ℓ,MET)² + m_T(τ,MET)² + m_T(τ,ℓ)²)"),
-    "NEW_tau_eta_centrality": NewFeature(
-        _new_tau_eta_centrality, "exp(-4/(η1-η2)² (η_τ - (η1+η2)/2)²) (NaN if < 2 jets)"),
-    "NEW_deta_jet_ditau": NewFeature(
-        _new_jet_leading_deta_ditau, "|η_j1 - (η_τ + η_ℓ)/2| (NaN if no jet)"),
-    "NEW_met_significance": NewFeature(_new_met_sig, "MET / sqrt(ΣE_T) in GeV^½"),
-    "NEW_pt_ratio_met_vis": NewFeature(_new_pt_ratio_met_vis, "MET / (p_T,τ + p_T,ℓ)"),
-    "NEW_cos_theta_star": NewFeature(_new_cos_theta_star, "|tanh((η_τ - η_ℓ)/2)|"),
-}
-
-
-def add_new_features(df: pd.DataFrame, names: Iterable[str] | None = None) -> pd.DataFrame:
-    """Return a copy of ``df`` with the ``NEW_*`` features of :data:`NEW_FEATURES` added.
-
-    Parameters
-    ----------
-    df
-        Events table with the 17 ``PRI_*`` columns.
-    names
-        Subset of :data:`NEW_FEATURES` to add (default: all).
-
-    Raises
-    ------
-    InputError
-        Invalid primaries (see :func:`validate_primaries`) or an unknown feature name.
-    """
-    validate_primaries(df)
-    chosen = list(NEW_FEATURES) if names is None else list(names)
-    for name in chosen:
-        if name not in NEW_FEATURES:
-            raise InputError(f"unknown new feature; choose among {sorted(NEW_FEATURES)}",
-                             column=name)
-    out = df.copy()
-    for name in chosen:
-        out[name] = NEW_FEATURES[name].function(df)
-    return out

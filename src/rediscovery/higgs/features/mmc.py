@@ -49,13 +49,16 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.stats import qmc
 
+from rediscovery.constants import TAU_HADRONIC_MODES, TAU_MASS
 from rediscovery.core.errors import InputError
+from rediscovery.higgs.features.collinear import collinear_mass
 
 __all__ = [
+    "CHI2_MAX",
+    "ESTIMATOR",
     "MET_RESOLUTION",
-    "TAU_MASS",
-    "collinear_mass",
     "decay_angle_logpdf",
+    "invisible_momentum",
     "mmc_mass",
 ]
 
@@ -63,12 +66,9 @@ log = logging.getLogger(__name__)
 
 Array = NDArray[np.float64]
 
-#: τ mass in GeV (PDG 2022, R.L. Workman et al., PTEP 2022 083C01).
-TAU_MASS = 1.77686
-#: Hadronic τ decay modes used for the decay-angle PDF: (visible mass in GeV, weight). Weights are
-#: the PDG branching fractions of τ→πν (10.8%), τ→ππ⁰ν (ρ, 25.5%), τ→3πν (a₁, 18.5% summed over
-#: the charged and neutral-pion channels), renormalised to one.
-_HADRONIC_MODES: tuple[tuple[float, float], ...] = ((0.13957, 10.8), (0.77526, 25.5), (1.23, 18.5))
+# The τ mass and the hadronic decay modes (visible mass, branching fraction; the weights are
+# renormalised to one over the three modes) are those of the simulator:
+# :data:`rediscovery.constants.TAU_MASS`, :data:`rediscovery.constants.TAU_HADRONIC_MODES`.
 #: Default MET resolution coefficient (GeV^½): σ(E_x,y^miss) = k √ΣE_T.
 MET_RESOLUTION = 0.7
 #: Events whose best configuration misses the measured MET by more than this χ² are undefined.
@@ -111,14 +111,15 @@ def _angle_table(kind: str) -> Array:
     """log P(v | log10 p) on the (_LOGP_EDGES, v) grid, with v = Δθ p_τ / m_τ.
 
     Deterministic quadrature: 16 (8) momenta per log p bin, 400 (160) equally spaced cos θ*
-    values (the decay is isotropic for an unpolarised τ), and the decay masses of
-    :data:`_HADRONIC_MODES` (hadronic) or 48 Michel quantiles of m_νν (leptonic).
+    values (the decay is isotropic for an unpolarised τ), and the nominal masses of
+    :data:`~rediscovery.constants.TAU_HADRONIC_MODES` (hadronic) or 48 Michel quantiles of m_νν
+    (leptonic).
     """
     n_cos = 400 if kind == "had" else 160
     cos_star = (np.arange(n_cos) + 0.5) / n_cos * 2 - 1
     if kind == "had":
-        m_a = np.array([m for m, _ in _HADRONIC_MODES])
-        w_mode = np.array([w for _, w in _HADRONIC_MODES])
+        m_a = np.array([mode.mass for mode in TAU_HADRONIC_MODES])
+        w_mode = np.array([mode.branching_fraction for mode in TAU_HADRONIC_MODES])
         w_mode = w_mode / w_mode.sum()
         m_b = np.zeros_like(m_a)
     elif kind == "lep":
@@ -161,13 +162,6 @@ def decay_angle_logpdf(kind: str, dtheta: Array, p_tau: Array) -> Array:
     return table[i, j] + np.log(p_tau / TAU_MASS)
 
 
-def collinear_mass(df: pd.DataFrame) -> Array:
-    """Collinear-approximation m_ττ (GeV): m_vis / √(x_τ x_ℓ), NaN unless 0 < x ≤ 1 for both."""
-    from rediscovery.higgs.features.derived import NEW_FEATURES
-
-    return NEW_FEATURES["NEW_mass_collinear"].function(df)
-
-
 def _unit_points(n_points: int, seed: int) -> Array:
     sampler = qmc.Sobol(d=5, scramble=True, seed=np.random.default_rng(seed))
     m = int(np.ceil(np.log2(max(n_points, 2))))
@@ -180,7 +174,7 @@ _ALPHA_DECADES = 3.0
 _ALPHA_SCALE = 20.0
 
 
-def _invisible_momentum(p_vis: Array, cos_a: Array, sin_a: Array, m_mis: Array | float
+def invisible_momentum(p_vis: Array, cos_a: Array, sin_a: Array, m_mis: Array | float
                         ) -> tuple[Array, Array, NDArray[np.bool_], NDArray[np.bool_]]:
     """|p_mis| from the τ-mass constraint at opening angle α to a massless visible system.
 
@@ -237,7 +231,7 @@ def _chunk_mass(k: dict[str, Array], pts: Array, met_resolution: float, bin_widt
         n, e1, e2 = _basis(vx, vy, vz)
         ca, sa = np.cos(alpha), np.sin(alpha)
         d = ca * n + sa * (np.cos(psi) * e1 + np.sin(psi) * e2)  # (3, C, N)
-        roots = _invisible_momentum(p_vis, ca, sa, m_mis)
+        roots = invisible_momentum(p_vis, ca, sa, m_mis)
         for p_m, ok in ((roots[0], roots[2]), (roots[1], roots[3])):
             if kind == "had" and ok is roots[3]:
                 continue
@@ -312,7 +306,7 @@ def mmc_mass(
     ----------
     df
         Events with the PRI_ columns (validated by the caller, see
-        :func:`rediscovery.higgs.features.derived.validate_primaries`).
+        :func:`rediscovery.higgs.features.primaries.validate_primaries`).
     n_points
         Integration points per event (the same scrambled Sobol points for every event). The
         work is 4 · n_points neutrino configurations per event.

@@ -49,7 +49,8 @@ from numpy.typing import NDArray
 
 from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.higgs.classifiers.metrics import AMS_B_REG, best_ams, weighted_auc
-from rediscovery.higgs.features.derived import NEW_FEATURES, add_derived_features, add_new_features
+from rediscovery.higgs.features.derived import add_derived_features
+from rediscovery.higgs.features.new import NEW_FEATURES, add_new_features
 from rediscovery.higgs.schema import DER_COLUMNS, LABEL, PRI_COLUMNS, WEIGHT
 
 __all__ = [
