@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 #: Distributions whose versions are recorded in every manifest.
 _TRACKED = (
     "numpy", "scipy", "pandas", "pyarrow", "scikit-learn", "xgboost-cpu", "lightgbm", "torch",
-    "optuna", "pyhf", "iminuit", "emcee", "astropy", "sncosmo", "healpy", "camb", "matplotlib",
+    "optuna", "pyhf", "iminuit", "emcee", "astropy", "sncosmo", "camb", "matplotlib",
 )
 
 

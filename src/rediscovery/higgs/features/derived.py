@@ -32,10 +32,6 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from rediscovery.higgs.features.mmc import mmc_mass
-
-# Compatibility: rediscovery.higgs.systematics.variations still reads add_new_features from this
-# module; remove this import once it takes it from rediscovery.higgs.features.new.
-from rediscovery.higgs.features.new import add_new_features  # noqa: F401
 from rediscovery.higgs.features.primaries import column, validate_primaries
 from rediscovery.higgs.schema import DER_COLUMNS, PRI_COLUMNS
 

@@ -371,7 +371,8 @@ def apply_systematics(
         der = [c for c in out.columns if c in DER_COLUMNS]
         new_feats = [c for c in out.columns if str(c).startswith("NEW_")]
         if der or new_feats:
-            from rediscovery.higgs.features import derived as features
+            from rediscovery.higgs.features.derived import derived_features
+            from rediscovery.higgs.features.new import add_new_features
 
             if der:
                 do_mmc = ("DER_mass_MMC" in der) if mmc is None else bool(mmc)
@@ -379,12 +380,12 @@ def apply_systematics(
                                                              or soft_met > 0):
                     log.warning("DER_mass_MMC is kept at its unshifted values (mmc=False); "
                                 "drop the column or pass mmc=True to recompute it")
-                fresh = features.derived_features(out, mmc=do_mmc)
+                fresh = derived_features(out, mmc=do_mmc)
                 out = pd.DataFrame({c: (fresh[c].to_numpy() if c in der and c in fresh.columns
                                         else out[c].array) for c in out.columns},
                                    index=out.index, copy=False)
             if new_feats:
-                out = features.add_new_features(out, names=new_feats)
+                out = add_new_features(out, names=new_feats)
 
     out.attrs = {
         "systematics": {"tes": float(tes), "jes": float(jes), "soft_met": float(soft_met),
