@@ -10,10 +10,16 @@ outputs still exist. ``force`` re-runs it anyway.
 
 Example
 -------
->>> run = Run.create("runs/demo", config={"seed": 1}, seed=1)      # doctest: +SKIP
->>> with run.stage("simulate", inputs=[], config={"events": 1000}) as st:   # doctest: +SKIP
+>>> import pathlib, tempfile
+>>> root = pathlib.Path(tempfile.mkdtemp()) / "demo"
+>>> run = Run.create(root, config={"seed": 1}, seed=1)
+>>> with run.stage("simulate", config={"events": 1000}, outputs=["events.txt"]) as st:
 ...     if not st.skipped:
-...         write_events(df, st.dir / "events.parquet")
+...         _ = (st.dir / "events.txt").write_text("1000 events")
+>>> again = Run.create(root, config={"seed": 1}, seed=1)   # same config: the stage is skipped
+>>> with again.stage("simulate", config={"events": 1000}, outputs=["events.txt"]) as st:
+...     print(st.skipped)
+True
 """
 
 from __future__ import annotations
