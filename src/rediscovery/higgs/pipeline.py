@@ -325,6 +325,10 @@ def stage_simulate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
     from rediscovery.higgs.events.simulate import simulate_events, simulate_pseudo_data
 
     data: dict[str, Any] = {}
+    # the users' files first: a file that cannot be used stops the stage before any simulation
+    observed = ignored = None
+    if "observed_file" in inputs:
+        observed, ignored = read_observed_file(inputs["observed_file"])
     if "mc_file" in inputs:
         mc, templates, info = read_mc_file(inputs["mc_file"], seed=cfg.seed,
                                            train_fraction=cfg.mc_train_fraction,
@@ -346,8 +350,7 @@ def stage_simulate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
         del templates
         data["mc"] = {**_file_entry(out / "mc.parquet", "simulated"),
                       "templates": _file_entry(out / "templates.parquet", "simulated")}
-    if "observed_file" in inputs:
-        observed, ignored = read_observed_file(inputs["observed_file"])
+    if observed is not None:
         (out / "truth.json").unlink(missing_ok=True)  # real data: nothing to unblind
         write_events(observed, out / "observed.parquet", compact=True)
         data["observed"] = _file_entry(inputs["observed_file"], "file",
