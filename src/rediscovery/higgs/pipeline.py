@@ -5,21 +5,31 @@
 ========== ======================================= =========================================
 stage      reads                                   writes (in ``<run>/<stage>/``)
 ========== ======================================= =========================================
-simulate   (config only)                           ``mc.parquet`` (labelled, weighted MC for
-                                                   training), ``templates.parquet`` (a larger
+simulate   the config; the ``mc`` / ``observed``   ``mc.parquet`` (labelled, weighted MC for
+           files if given                          training), ``templates.parquet`` (a larger
                                                    MC sample for the fit templates),
-                                                   ``observed.parquet`` (pseudo-data),
-                                                   ``truth.json`` (hidden μ; never read here)
-features   ``simulate/{mc,templates,observed}``    the same three tables with the ``DER_*``
-                                                   and ``NEW_*`` columns
-train      ``features/mc.parquet``                 ``model/`` (library format + JSON),
-                                                   ``metrics.json``, ``scores.parquet``
-evaluate   ``train/model``,                        ``mc_scores.parquet`` (template half),
-           ``features/templates.parquet``,         ``binning_scores.parquet`` (binning half;
-           ``features/observed.parquet``           weights scaled to the data luminosity),
+                                                   ``observed.parquet`` (pseudo-data or the
+                                                   ``observed`` file's events), ``data.json``
+                                                   (the data used: path, SHA-256, source),
+                                                   ``truth.json`` (hidden μ of simulated
+                                                   pseudo-data; never read here)
+features   ``simulate/{mc,templates,observed}``    the same three names with ``EventId`` and
+                                                   the ``DER_*``/``NEW_*`` columns only
+train      ``simulate/mc.parquet`` +               ``model/`` (library format + JSON),
+           ``features/mc.parquet``                 ``metrics.json``, ``scores.parquet``
+evaluate   ``train/model``, ``simulate/`` +        ``mc_scores.parquet`` (template half),
+           ``features/`` ``templates.parquet``     ``binning_scores.parquet`` (binning half;
+           and ``observed.parquet``                weights scaled to the data luminosity),
                                                    ``observed_scores.parquet``
 fit        ``evaluate/*.parquet``                  ``fit.json``, ``workspace.json``, plots
 ========== ======================================= =========================================
+
+Every table is written once, as compact Parquet (``write_events(..., compact=True)``:
+lossless float32 where float32 is exact, zstd); ``train`` and ``evaluate`` join a simulate
+table with its features table row by row. The ``DER_*``/``NEW_*`` columns are stored as float32
+(``feature_precision``): xgboost, the default model, computes in float32, so its scores and μ̂
+do not change. With ``mc``/``observed`` files (:func:`read_mc_file`,
+:func:`read_observed_file`) their SHA-256 enters every stage's fingerprint.
 
 The fit templates do not come from the classifier's training sample: that sample has 34 %
 signal (good for training) and only ~80k W+jets events per 200k, each standing for ~13 data
