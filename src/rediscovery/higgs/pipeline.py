@@ -29,7 +29,8 @@ lossless float32 where float32 is exact, zstd); ``train`` and ``evaluate`` join 
 table with its features table row by row. The ``DER_*``/``NEW_*`` columns are stored as float32
 (``feature_precision``): xgboost, the default model, computes in float32, so its scores and μ̂
 do not change. With ``mc``/``observed`` files (:func:`read_mc_file`,
-:func:`read_observed_file`) their SHA-256 enters every stage's fingerprint.
+:func:`read_observed_file`) they are inputs of the simulate stage: their SHA-256 enters its
+fingerprint, and through its tables those of the later stages.
 
 The fit templates do not come from the classifier's training sample: that sample has 34 %
 signal (good for training) and only ~80k W+jets events per 200k, each standing for ~13 data

@@ -51,7 +51,7 @@ def run_cmd(
     """Simulate → features → train → evaluate → fit, with provenance and an HTML report.
 
     Stages: simulate, features, train, evaluate, fit. Unchanged stages are skipped on re-run
-    (a changed --observed/--mc file re-runs them: its SHA-256 is part of the fingerprints).
+    (a changed --observed/--mc file re-runs them: its SHA-256 enters the fingerprints).
     With --observed/--mc the simulate stage reads those files instead of simulating; the
     files used (path, SHA-256) are listed under "data" in results.json and manifest.json.
     """
