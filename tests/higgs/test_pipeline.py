@@ -293,3 +293,35 @@ def test_bad_input_files_are_named(tmp_path, capsys):
         run_pipeline(tmp_path / "r2", HiggsRunConfig(**SMALL, mc=str(unlabelled)))
     assert "unlabelled.parquet" in str(exc.value)
     assert not (tmp_path / "r2" / "simulate" / "mc.parquet").exists()
+
+
+def test_features_tables_join_the_simulate_tables(finished_run, tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from rediscovery.core.errors import InputError
+    from rediscovery.higgs.events.io import read_events, write_events
+    from rediscovery.higgs.pipeline import read_with_features, stage_features
+
+    out, _ = finished_run
+    raw = out / "simulate" / "mc.parquet"
+    joined = read_with_features(raw, out / "features" / "mc.parquet")
+    assert {"PRI_met", "DER_mass_vis", "NEW_x_tau", "Weight", "Label"} <= set(joined.columns)
+    assert joined["DER_mass_vis"].dtype == np.float64  # float32 on disk, float64 in memory
+    # float64 storage on request: the same values as computed
+    stage_features({"mc": raw, "templates": raw, "observed": raw}, tmp_path,
+                   HiggsRunConfig(**SMALL, feature_precision="float64"))
+    exact = read_with_features(raw, tmp_path / "mc.parquet")
+    assert np.allclose(exact["DER_mass_vis"], joined["DER_mass_vis"], rtol=1e-7,
+                       equal_nan=True)
+    assert not np.array_equal(exact["DER_mass_vis"], joined["DER_mass_vis"], equal_nan=True)
+    # a replacement features stage may write whole tables: its columns win
+    full = exact.copy()
+    full["PRI_met"] = full["PRI_met"] * 2
+    write_events(full, tmp_path / "full.parquet")
+    again = read_with_features(raw, tmp_path / "full.parquet")
+    assert np.array_equal(again["PRI_met"], 2 * read_events(raw)["PRI_met"], equal_nan=True)
+    # tables of different events are refused
+    write_events(pd.DataFrame(exact.iloc[1:]), tmp_path / "short.parquet")
+    with pytest.raises(InputError, match="row by row"):
+        read_with_features(raw, tmp_path / "short.parquet")

@@ -75,6 +75,7 @@ __all__ = [
     "load_stage_function",
     "read_mc_file",
     "read_observed_file",
+    "read_with_features",
     "run_pipeline",
     "stage_evaluate",
     "stage_features",
@@ -97,6 +98,9 @@ class HiggsRunConfig(BaseModel):
 
     The hidden true signal strength of the pseudo-data is drawn from ``U(mu_range)`` with the
     run's seed unless ``mu_true`` is given; it is written to ``simulate/truth.json`` only.
+    ``observed`` replaces the pseudo-data by the events of a file (no truth then), ``mc`` the
+    simulated training and template samples by a labelled, weighted MC file
+    (docs/higgs-events.md, "Your own data in a run").
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -300,9 +304,15 @@ def read_mc_file(path: Path, *, seed: int, train_fraction: float = 0.5,
     return df[train].reset_index(drop=True), df[~train].reset_index(drop=True), info
 
 
-def _read_with_features(raw: Path, features: Path) -> pd.DataFrame:
+def read_with_features(raw: Path, features: Path) -> pd.DataFrame:
     """An events table of the simulate stage joined row by row with its features table (whose
-    columns win: a replacement features stage may also rewrite ``PRI_*`` columns)."""
+    columns win: a replacement features stage may also rewrite ``PRI_*`` columns).
+
+    Raises
+    ------
+    InputError
+        The two tables do not hold the same events in the same order (``EventId``).
+    """
     from rediscovery.core.errors import InputError
     from rediscovery.higgs.events.io import read_events
     from rediscovery.higgs.schema import EVENT_ID
@@ -412,7 +422,7 @@ def stage_train(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict
     from rediscovery.higgs.classifiers.workflow import train_classifier
     from rediscovery.higgs.events.io import write_events
 
-    mc = _read_with_features(inputs["mc"], inputs["mc_features"])
+    mc = read_with_features(inputs["mc"], inputs["mc_features"])
     feats: str | list[str] = cfg.features
     if cfg.features not in ("pri", "all"):
         feats = [f.strip() for f in cfg.features.split(",") if f.strip()]
@@ -440,7 +450,7 @@ def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
     from rediscovery.higgs.events.io import write_events
 
     model = load_model(inputs["model"])
-    templates = _read_with_features(inputs["templates"], inputs["templates_features"])
+    templates = read_with_features(inputs["templates"], inputs["templates_features"])
     if templates.empty:
         raise InputError("the template sample has no events", path=inputs["templates"])
     scored = score_events(model, templates)
@@ -449,7 +459,7 @@ def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
     binning_half = np.random.default_rng([cfg.seed, 4]).random(len(scored)) < 0.5
     write_events(scored[~binning_half], out / "mc_scores.parquet", compact=True)
     write_events(scored[binning_half], out / "binning_scores.parquet", compact=True)
-    observed = _read_with_features(inputs["observed"], inputs["observed_features"])
+    observed = read_with_features(inputs["observed"], inputs["observed_features"])
     write_events(score_events(model, observed), out / "observed_scores.parquet", compact=True)
     return {"template_events": int((~binning_half).sum()),
             "binning_events": int(binning_half.sum()), "observed_events": len(observed)}
