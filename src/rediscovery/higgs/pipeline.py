@@ -120,7 +120,8 @@ class HiggsRunConfig(BaseModel):
     observed: str | None = Field(
         default=None,
         description="events file analysed instead of the simulated pseudo-data (any format "
-                    "read_events reads; no truth.json then); its Label, Weight, Process, Set, "
+                    "read_events reads; relative to the working directory; no truth.json "
+                    "then); its Label, Weight, Process, Set, "
                     "KaggleSet, KaggleWeight columns are ignored, DER_/NEW_ recomputed")
     mc: str | None = Field(
         default=None,
