@@ -119,6 +119,20 @@ def test_a_team_replaces_the_fit_stage(finished_run, tmp_path, monkeypatch):
     assert stages["fit"]["config"]["function"] == "_custom_stage:counting_fit"
 
 
+def test_a_team_adds_a_feature(finished_run, tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    out, _ = finished_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    results = run_pipeline(copy, HiggsRunConfig(**SMALL),
+                           replace={"features": "_custom_stage:features_plus"})
+    assert results["converged"]
+    metrics = json.loads((copy / "train" / "metrics.json").read_text())
+    assert "NEW_my_feature" in metrics["features"]
+
+
 def test_cli_rejects_bad_configuration(tmp_path, capsys):
     assert main(["higgs", "run", "--out", str(tmp_path / "r"), "--events", "10"]) == 2
     err = capsys.readouterr().err
