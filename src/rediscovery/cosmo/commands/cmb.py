@@ -11,8 +11,9 @@ import typer
 from rediscovery.core.errors import ConfigError, InputError
 
 app = typer.Typer()
-emulator_app = typer.Typer(help="Train the CAMB emulator of D_ℓ^TT and measure its accuracy on held-out CAMB spectra.",
-                           no_args_is_help=True)
+emulator_app = typer.Typer(
+    help="Train the CAMB emulator of D_ℓ^TT and measure its accuracy on held-out CAMB spectra.",
+    no_args_is_help=True)
 app.add_typer(emulator_app, name="cmb-emulator")
 
 log = logging.getLogger(__name__)
