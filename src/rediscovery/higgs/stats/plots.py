@@ -17,6 +17,8 @@ from scipy import stats
 from rediscovery.higgs.stats.model import SIGNAL, BinnedModel
 
 __all__ = [
+    "parameter_label",
+    "plot_correlation",
     "plot_impacts",
     "plot_likelihood_scan",
     "plot_postfit",
@@ -184,6 +186,50 @@ def plot_impacts(impacts: Mapping[str, tuple[float, float]], *, ax=None, top: in
         ax.set_xlabel(r"post-fit impact $\Delta\mu$")
         ax.invert_yaxis()
         ax.legend(fontsize=9)
+    return fig
+
+
+def parameter_label(name: str) -> str:
+    r"""Axis label of a fit parameter: ``mu`` → μ, ``gamma_stat_3`` → γ₃ (mathtext).
+
+    >>> parameter_label("gamma_stat_3"), parameter_label("mu"), parameter_label("jes")
+    ('$\\gamma_{3}$', '$\\mu$', 'jes')
+    """
+    if name == "mu":
+        return r"$\mu$"
+    if name.startswith("gamma_stat_"):
+        return rf"$\gamma_{{{name.removeprefix('gamma_stat_')}}}$"
+    return name
+
+
+def plot_correlation(names: list[str], correlation: Any, *, ax=None, annotate: bool | None = None):
+    """Correlation matrix of the fit parameters (colour −1 … +1; values written in the cells
+    when there are at most 25 parameters, or as ``annotate`` says)."""
+    import matplotlib.pyplot as plt
+
+    c = np.asarray(correlation, dtype=float)
+    n = len(names)
+    labels = [parameter_label(x) for x in names]
+    annotate = n <= 25 if annotate is None else annotate
+    with _style():
+        if ax is None:
+            size = min(12.0, max(5.0, 0.42 * n + 2.5))
+            fig, ax = plt.subplots(figsize=(size + 1.2, size))
+        fig = ax.figure
+        im = ax.imshow(c, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="correlation coefficient")
+        ax.set_xticks(np.arange(n), labels, rotation=90, fontsize=9)
+        ax.set_yticks(np.arange(n), labels, fontsize=9)
+        ax.minorticks_off()
+        ax.tick_params(top=False, right=False)
+        if annotate:
+            for i in range(n):
+                for j in range(n):
+                    if i != j and abs(c[i, j]) >= 0.005:
+                        ax.text(j, i, f"{c[i, j]:.2f}".replace("0.", ".", 1), ha="center",
+                                va="center", fontsize=6 if n > 12 else 8,
+                                color="white" if abs(c[i, j]) > 0.6 else "black")
+        ax.set_title("correlations of the fit parameters (post-fit)", loc="left", fontsize=11)
     return fig
 
 
