@@ -190,7 +190,8 @@ def _yield_entry(bins: np.ndarray, bin_err: np.ndarray, total_err: float) -> dic
 
 
 def yields_and_correlations(model: BinnedModel, counts: np.ndarray,
-                            result: FitResult | None = None) -> dict[str, Any]:
+                            result: FitResult | None = None, *,
+                            n_high: int = 3) -> dict[str, Any]:
     """Pre- and post-fit yields per process with uncertainties, and the fit's correlations.
 
     Pre-fit (signal at μ = 1, nuisance parameters nominal): each process's yield is the sum of
@@ -209,7 +210,9 @@ def yields_and_correlations(model: BinnedModel, counts: np.ndarray,
         bin_errors}}`` for ``signal``, each background, ``background`` (their sum) and
         ``total``; ``observed``: ``{total, bins}``; and for converged fits ``parameters``
         (free parameters), ``bestfit``, ``errors``, ``covariance`` and ``correlation`` (in
-        the order of ``parameters``).
+        the order of ``parameters``); ``high_score``: the same totals (no per-bin lists) in
+        the ``n_high`` highest-score bins (``n_bins``, ``score_min``, ``prefit``,
+        ``postfit``, ``observed``).
     """
     from rediscovery.higgs.stats.backends.minuit import MinuitEngine
 
@@ -225,6 +228,15 @@ def yields_and_correlations(model: BinnedModel, counts: np.ndarray,
     all_w2 = b_w2 + sumw2[SIGNAL]
     pre["total"] = _yield_entry(model.signal + model.background_total, np.sqrt(all_w2),
                                 math.sqrt(float(all_w2.sum())))
+    n_high = max(1, min(n_high, model.n_bins))
+    high = np.zeros(model.n_bins, dtype=bool)
+    high[-n_high:] = True
+
+    def high_totals(entries: dict[str, Any]) -> dict[str, Any]:
+        return {k: {"total": float(np.sum(np.asarray(v["bins"])[high])),
+                    "error": float(np.sqrt(np.sum(np.asarray(v["bin_errors"])[high] ** 2)))}
+                for k, v in entries.items()}
+
     out: dict[str, Any] = {
         "processes": list(names),
         "prefit": pre,
@@ -232,6 +244,11 @@ def yields_and_correlations(model: BinnedModel, counts: np.ndarray,
         "notes": {"prefit": "signal at mu = 1; uncertainty: MC statistics sqrt(sum w^2)",
                   "postfit": "at the best fit; uncertainty: linear propagation of the fit "
                              "covariance (all parameters, correlations included)"},
+        "high_score": {"n_bins": n_high,
+                       "score_min": None if model.edges is None
+                       else float(model.edges[-n_high - 1]),
+                       "prefit": high_totals(pre),  # MC-stat errors: bins are independent
+                       "observed": float(obs[high].sum())},
     }
     if result is None or not result.converged:
         return out
@@ -258,20 +275,26 @@ def yields_and_correlations(model: BinnedModel, counts: np.ndarray,
         dn[i] -= h
         jac[..., i] = (per_sample(up) - per_sample(dn)) / (2 * h)
 
-    def entry(weights: np.ndarray) -> dict[str, Any]:
-        """Yields and errors of ``Σ_samples weights_s · ν_s`` per bin and in total."""
+    def entry(weights: np.ndarray, mask: np.ndarray | None = None) -> dict[str, Any]:
+        """Yields and errors of ``Σ_samples weights_s · ν_s`` per bin and in total (over the
+        bins of ``mask``: then the total only)."""
         bins = weights @ nominal
         jb = np.einsum("s,sbp->bp", weights, jac)  # (n_bins, n_par)
+        if mask is not None:
+            jt = jb[mask].sum(axis=0)
+            return {"total": float(bins[mask].sum()),
+                    "error": math.sqrt(max(float(jt @ cov @ jt), 0.0))}
         bin_var = np.einsum("bp,pq,bq->b", jb, cov, jb)
         jt = jb.sum(axis=0)
         return _yield_entry(bins, np.sqrt(np.maximum(bin_var, 0.0)),
                             math.sqrt(max(float(jt @ cov @ jt), 0.0)))
 
     eye = np.eye(len(names))
-    post: dict[str, Any] = {n: entry(eye[i]) for i, n in enumerate(names)}
-    post["background"] = entry(np.array([0.0 if n == SIGNAL else 1.0 for n in names]))
-    post["total"] = entry(np.ones(len(names)))
-    out["postfit"] = post
+    combos = {n: eye[i] for i, n in enumerate(names)}
+    combos["background"] = np.array([0.0 if n == SIGNAL else 1.0 for n in names])
+    combos["total"] = np.ones(len(names))
+    out["postfit"] = {k: entry(w) for k, w in combos.items()}
+    out["high_score"]["postfit"] = {k: entry(w, high) for k, w in combos.items()}
     free = np.flatnonzero(np.diag(cov) > 0)
     sub = cov[np.ix_(free, free)]
     sd = np.sqrt(np.diag(sub))
