@@ -178,7 +178,6 @@ def plot_pulls(pulls: Mapping[str, float], constraints: Mapping[str, float], *, 
 def plot_impacts(impacts: Mapping[str, tuple[float, float]], *, ax=None, top: int = 20):
     """Ranked post-fit impacts Δμ of the nuisance parameters (largest first)."""
     import matplotlib.pyplot as plt
-
     from matplotlib.ticker import MaxNLocator
 
     ranked = sorted(impacts.items(), key=lambda kv: -max(abs(kv[1][0]), abs(kv[1][1])))[:top]
