@@ -298,7 +298,8 @@ def yields_and_correlations(model: BinnedModel, counts: np.ndarray,
     free = np.flatnonzero(np.diag(cov) > 0)
     sub = cov[np.ix_(free, free)]
     sd = np.sqrt(np.diag(sub))
-    corr = sub / np.outer(sd, sd)
+    corr = np.clip(sub / np.outer(sd, sd), -1.0, 1.0)
+    np.fill_diagonal(corr, 1.0)  # exactly, not 1 ± 1e-16
     out.update({
         "parameters": [par_names[i] for i in free],
         "bestfit": [float(theta[i]) for i in free],
