@@ -65,7 +65,7 @@ def test_report_sections_in_order_without_raw_json(finished_run):
     from rediscovery.core.report import round_to_uncertainty
     from rediscovery.core.report_check import outline
 
-    out, results = finished_run
+    out, _ = finished_run
     o = outline((out / "report.html").read_text(encoding="utf-8"))
     assert not o.problems and not o.external, o.problems
     assert o.raw_json() == []
