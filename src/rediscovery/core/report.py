@@ -200,7 +200,8 @@ class Table:
     """A table: ``caption`` above, ``columns`` (units in the header, e.g. ``"H0 [km/s/Mpc]"``),
     ``rows`` of cells (str, :class:`Html` or numbers), optional ``notes`` below.
 
-    The first column is left-aligned (labels), the others right-aligned (numbers).
+    The first column is left-aligned (labels), the others right-aligned (numbers) unless
+    ``text``.
     """
 
     caption: str
@@ -208,6 +209,7 @@ class Table:
     rows: Sequence[Sequence[Any]]
     notes: str = ""
     row_classes: Sequence[str] = ()
+    text: bool = False  # every column left-aligned (a table of words, not numbers)
 
 
 @dataclass
@@ -280,7 +282,7 @@ caption { caption-side: top; text-align: left; font-weight: 600; padding: 0.2em 
 th, td { border-bottom: 1px solid var(--line); padding: 0.25em 0.8em; font-size: 0.92em; }
 th { background: var(--bg2); text-align: right; font-weight: 600; }
 td { text-align: right; white-space: nowrap; }
-th:first-child, td:first-child { text-align: left; }
+th:first-child, td:first-child, table.text th, table.text td { text-align: left; }
 tr.total td { font-weight: 600; border-top: 2px solid #888; }
 tr.data td { font-weight: 600; }
 .notes { color: var(--muted); font-size: 0.85em; margin: -0.6em 0 1em; max-width: 60em; }
@@ -315,7 +317,8 @@ def _render_table(t: Table) -> str:
         cls = t.row_classes[i] if i < len(t.row_classes) and t.row_classes[i] else ""
         attr = f" class='{cls}'" if cls else ""
         body.append(f"<tr{attr}>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>")
-    out = (f"<table><caption>{_esc(t.caption)}</caption><thead><tr>{head}</tr></thead>"
+    cls_attr = " class='text'" if t.text else ""
+    out = (f"<table{cls_attr}><caption>{_esc(t.caption)}</caption><thead><tr>{head}</tr></thead>"
            f"<tbody>{''.join(body)}</tbody></table>")
     if t.notes:
         out += f"<p class='notes'>{_esc(t.notes)}</p>"
@@ -441,13 +444,14 @@ def provenance_sections(root: Path) -> list[Section]:
             cfg = {}
         if isinstance(cfg, Mapping):
             blocks.append(Table("Configuration (config.yaml)", ["setting", "value"],
-                                flatten(cfg)))
+                                flatten(cfg), text=True))
     mf = _load_json(root / "manifest.json") or {}
     if mf:
         env = [("seed", _plain_value(mf.get("seed"))), ("created", str(mf.get("created", ""))),
                ("platform", str(mf.get("platform", "")))]
         env += [(f"version: {k}", str(v)) for k, v in (mf.get("versions") or {}).items()]
-        blocks.append(Table("Seed, environment and package versions", ["item", "value"], env))
+        blocks.append(Table("Seed, environment and package versions", ["item", "value"], env,
+                            text=True))
         stages = mf.get("stages") or {}
         rows = []
         for name, st in stages.items():
@@ -473,7 +477,7 @@ def provenance_sections(root: Path) -> list[Section]:
         if irows:
             blocks.append(Table("Input files of each stage", ["stage", "file",
                                                               "SHA-256 (first 16 hex digits)"],
-                                irows))
+                                irows, text=True))
     if not blocks:
         return []
     return [Section("Provenance", blocks, key="provenance", collapsed=True)]

@@ -471,14 +471,15 @@ def build_cosmo_report(root: Path) -> Any:
     cfg = _load_json_or_empty(root / "manifest.json").get("stages", {}).get(
         "simulate", {}).get("config", {}).get("config", {})
     sub = ["Dark energy from simulated type Ia supernovae (SALT2 light curves, Tripp "
-           "standardisation) and mock Planck-2018-like CMB distance priors (R, ℓ_A, ω_b)"]
+           "standardisation) and mock Planck-2018-like CMB distance priors (R, "
+           "ℓ<sub>A</sub>, ω<sub>b</sub>)"]
     if n_sn:
         sub.append(f"{n_sn} SNe")
     if "seed" in cfg:
         sub.append(f"seed {cfg['seed']}")
     sub.append("blinded: the true cosmology is only in simulate/truth.json (compare with "
                "rediscovery unblind RUN)")
-    rep.subtitle = "; ".join(sub) + "."
+    rep.subtitle = Html("; ".join(sub) + ".")
 
     # -- parameter table
     rows = []

@@ -365,6 +365,8 @@ def build_higgs_report(root: Path) -> Any:
     """The report of a Higgs run: the result in one sentence, the results table, pre-/post-fit
     yields, the post-fit score distribution, nuisance pulls and impacts, the correlation matrix,
     the likelihood scan and the classifier's figures (missing pieces are left out)."""
+    import html
+
     from scipy import stats as st
 
     from rediscovery.core.report import (
@@ -395,6 +397,11 @@ def build_higgs_report(root: Path) -> Any:
     # -- headline and subtitle
     split = _mu_split(res)
     mu = _num(res.get("mu_hat"))
+    nuis = res.get("nuisances")
+    only_gamma = isinstance(nuis, dict) and bool(nuis) and all(
+        n.startswith("gamma_stat_") for n in nuis)
+    # with only the γ's, the "systematic" part is the templates' MC statistics: say so
+    syst_name = "template MC stat" if only_gamma else "syst"
     z_obs, z_exp = _num(res.get("z_discovery_observed")), _num(res.get("z_discovery_expected"))
     if mu is not None and split is not None:
         text = f"μ̂ = {fmt_asym(mu, *split['total'])}"
@@ -404,7 +411,7 @@ def build_higgs_report(root: Path) -> Any:
             _, su, sd, yu, yd = round_to_uncertainty(mu, s_up, s_dn, y_up, y_dn)
             stat = f"±{su}" if su == sd else f"+{su} −{sd}"
             syst = f"±{yu}" if yu == yd else f"+{yu} −{yd}"
-            text += f" (stat {stat}, syst {syst})"
+            text += f" (stat {stat}, {syst_name} {syst})"
         if z_obs is not None:
             text += f", observed significance {z_obs:.1f}σ"
         if z_exp is not None:
@@ -419,15 +426,16 @@ def build_higgs_report(root: Path) -> Any:
         rep.warnings.append("The fit did NOT converge: " + "; ".join(map(str, res.get(
             "messages") or [])))
     lumi = cfg.get("lumi_factor")
-    sub = ["H→ττ signal strength μ = σ/σ_SM from a binned profile-likelihood fit of the "
-           f"{cfg.get('model', 'classifier')} score"]
+    sub = ["H→ττ signal strength μ = σ·B / (σ·B)<sub>SM</sub> from a binned "
+           f"profile-likelihood fit of the {html.escape(str(cfg.get('model', 'classifier')))} "
+           "classifier score"]
     if lumi is not None:
         sub.append(f"pseudo-data at {fmt_number(float(lumi))}× the HiggsML luminosity")
     if "seed" in cfg:
         sub.append(f"seed {cfg['seed']}")
     sub.append("blinded: the true μ is only in simulate/truth.json (compare with "
                "rediscovery unblind RUN)")
-    rep.subtitle = "; ".join(sub) + "."
+    rep.subtitle = Html("; ".join(sub) + ".")
 
     # -- results table
     rows: list[list[Any]] = []
@@ -435,7 +443,8 @@ def build_higgs_report(root: Path) -> Any:
         rows.append(["signal strength μ̂ (68.27% CL)", fmt_asym(mu, *split["total"])])
         if "stat" in split:
             rows.append(["  statistical uncertainty", fmt_errors(*split["stat"])])
-            rows.append(["  systematic uncertainty (nuisance parameters)",
+            rows.append(["  systematic uncertainty (nuisance parameters"
+                         + (": only the templates' MC statistics)" if only_gamma else ")"),
                          fmt_errors(*split["syst"])])
     if z_obs is not None:
         p = float(st.norm.sf(z_obs))
@@ -562,9 +571,7 @@ def build_higgs_report(root: Path) -> Any:
         rep.sections.append(Section("Post-fit distribution", blocks, key="postfit"))
 
     # -- nuisance parameters
-    nuis = res.get("nuisances")
     if isinstance(nuis, dict) and nuis:
-        only_gamma = all(n.startswith("gamma_stat_") for n in nuis)
 
         def impact(n: str) -> float:
             imp = nuis[n].get("impact") or [0, 0]
