@@ -119,6 +119,15 @@ def test_a_team_replaces_the_fit_stage(finished_run, tmp_path, monkeypatch):
     assert results["team"] == "counting"
     stages = json.loads((copy / "manifest.json").read_text())["stages"]
     assert stages["fit"]["config"]["function"] == "_custom_stage:counting_fit"
+    # the report shows the team's result and nothing of the built-in fit left in fit/
+    from rediscovery.core.report_check import outline
+
+    o = outline((copy / "report.html").read_text(encoding="utf-8"))
+    assert not o.problems and o.raw_json() == []
+    assert o.headline.replace("\u202f", " ").startswith("μ̂ = 1.00 ± 0.50")
+    assert "_custom_stage:counting_fit" in o.text
+    assert not [im for im in o.images if im["source"].startswith("fit/")]
+    assert "yields" not in o.sections and "correlation" not in o.sections
 
 
 def test_cli_rejects_bad_configuration(tmp_path, capsys):

@@ -250,6 +250,8 @@ class Report:
     subtitle: str = ""
     sections: list[Section] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: figures the builder left out on purpose (e.g. stale ones): not under "Other figures"
+    excluded: list[Path] = field(default_factory=list)
 
 
 #: A content builder: run directory -> Report (without provenance and unclaimed figures).
@@ -522,7 +524,7 @@ def build_report(run_dir: str | os.PathLike[str], title: str | None = None,
     rep = builder(root) if builder is not None else _generic_report(root, title)
     rep.title = title
     shown = {Path(b.path).resolve() for s in rep.sections for b in s.blocks
-             if isinstance(b, Figure)}
+             if isinstance(b, Figure)} | {Path(p).resolve() for p in rep.excluded}
     others = [p for p in sorted(root.rglob("*.png")) if p.resolve() not in shown]
     if others:
         rep.sections.append(Section("Other figures", [

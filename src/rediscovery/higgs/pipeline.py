@@ -389,10 +389,25 @@ def build_higgs_report(root: Path) -> Any:
     cfg = _read_json(root / "manifest.json").get("stages", {}).get("simulate", {}).get(
         "config", {}).get("config", {})
     rep = Report(title="")
+    fit_json = root / "fit" / "fit.json"
+    fit_time = fit_json.stat().st_mtime if fit_json.exists() else None
+    fit_func = (_read_json(root / "manifest.json").get("stages", {}).get("fit", {})
+                .get("config", {}).get("function", "builtin"))
+    if fit_func != "builtin":
+        rep.warnings.append(f"The fit stage was replaced by {fit_func}; tables and figures "
+                            "that it did not write are left out.")
+    # yields from another fit (a replaced stage leaves the built-in fit's files behind)
+    if post.get("bestfit") and (_num(res.get("mu_hat")) is None
+                                or abs(post["bestfit"][0] - res["mu_hat"]) > 1e-9):
+        post = {}
+
+    if fit_time is not None:  # figures older than fit.json are from an earlier fit
+        rep.excluded = [p for p in (root / "fit").glob("*.png")
+                        if p.stat().st_mtime < fit_time - 1.0]
 
     def figure(rel: str, caption: str, wide: bool = False) -> list[Figure]:
         p = root / rel
-        return [Figure(p, caption, wide)] if p.exists() else []
+        return [Figure(p, caption, wide)] if p.exists() and p not in rep.excluded else []
 
     # -- headline and subtitle
     split = _mu_split(res)
@@ -607,7 +622,7 @@ def build_higgs_report(root: Path) -> Any:
                     "σ_post/σ_prior as error bars; green ±1, yellow ±2.")]
         rep.sections.append(Section("Nuisance parameters: pulls and impacts", blocks,
                                     key="nuisances"))
-    elif res.get("converged"):
+    elif res.get("converged") and fit_func == "builtin":
         rep.sections.append(Section("Nuisance parameters: pulls and impacts", [Paragraph(
             "The fit has no nuisance parameters (μ only).")], key="nuisances"))
 
