@@ -230,12 +230,13 @@ def plot_correlation(names: list[str], correlation: Any, *, ax=None, annotate: b
         ax.set_xticks(np.arange(n), labels, rotation=90, fontsize=9)
         ax.set_yticks(np.arange(n), labels, fontsize=9)
         ax.minorticks_off()
-        ax.tick_params(top=False, right=False)
+        ax.tick_params(which="both", top=False, right=False, length=0)
         if annotate:
             for i in range(n):
                 for j in range(n):
                     if i != j and abs(c[i, j]) >= 0.005:
-                        ax.text(j, i, f"{c[i, j]:.2f}".replace("0.", ".", 1), ha="center",
+                        ax.text(j, i, f"{c[i, j]:.2f}".replace("0.", ".", 1)
+                                .replace("-", "\u2212"), ha="center",
                                 va="center", fontsize=7 if n > 12 else 9,
                                 color="white" if abs(c[i, j]) > 0.6 else "black")
         ax.set_title("correlations of the fit parameters (post-fit)", loc="left", fontsize=11)
