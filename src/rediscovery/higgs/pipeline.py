@@ -534,7 +534,9 @@ def build_higgs_report(root: Path) -> Any:
                   "statistics of the templates, √Σw². Post-fit: at μ̂ and the fitted nuisance "
                   "parameters; uncertainty: linear propagation of the full covariance of the "
                   "fit (correlations included, so the total's is not the quadrature sum of the "
-                  "processes'). Source: fit/postfit.json.")]
+                  "processes'). The MC-statistics factors γ act on the sum of all processes in "
+                  "a bin (Barlow–Beeston lite), so a small process's post-fit uncertainty is its "
+                  "share of that, not its own MC statistics. Source: fit/postfit.json.")]
         hs = post.get("high_score")
         if isinstance(hs, dict) and hs.get("prefit") and hs.get("score_min") is not None:
             hrows, hcls = [], []
