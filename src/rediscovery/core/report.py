@@ -22,6 +22,7 @@ import html
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -335,8 +336,10 @@ def _render_figure(f: Figure, root: Path | None) -> str:
     except ValueError:
         rel = p.name
     cap = _esc(f.caption)
+    alt = html.escape(html.unescape(re.sub(r"<[^>]+>", "", f.caption)) if isinstance(
+        f.caption, Html) else f.caption)
     wide = " class='wide'" if f.wide else ""
-    return (f"<figure{wide}><img src='data:image/png;base64,{data}' alt='{html.escape(f.caption)}' "
+    return (f"<figure{wide}><img src='data:image/png;base64,{data}' alt='{alt}' "
             f"data-source='{html.escape(rel)}'><figcaption>{cap} "
             f"<span class='source'>({html.escape(rel)})</span></figcaption></figure>")
 

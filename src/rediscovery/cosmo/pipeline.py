@@ -533,16 +533,18 @@ def build_cosmo_report(root: Path) -> Any:
         rep.sections.append(Section("Results", blocks, key="results"))
 
     # -- figures
-    figs = [*figure("joint/om_ol_joint.png", "Credible regions in the (Ω_m, Ω_Λ) plane: "
-                    "supernovae alone, CMB alone (if sampled) and combined; the diagonal is a "
-                    "flat universe (Ω_k = 0).", wide=False),
+    figs = [*figure("joint/om_ol_joint.png", Html(
+                "Credible regions in the (Ω<sub>m</sub>, Ω<sub>Λ</sub>) plane: supernovae "
+                "alone, CMB alone (if sampled) and combined; the solid diagonal is a flat "
+                "universe (Ω<sub>k</sub> = 0).")),
             *figure("sn_fit/hubble_diagram.png", "Hubble diagram: standardised distance moduli "
                     "of the supernovae against redshift with the best-fit curved ΛCDM and "
                     "residuals.")]
     if figs:
         rep.sections.append(Section("Constraints and Hubble diagram", figs, key="figures"))
-    sfigs = [*figure("sn_fit/om_ol.png", "Supernovae alone: the (Ω_m, Ω_Λ) posterior with "
-                     "68% and 95% credible regions."),
+    sfigs = [*figure("sn_fit/om_ol.png", Html(
+                 "Supernovae alone: the (Ω<sub>m</sub>, Ω<sub>Λ</sub>) posterior with 68% and "
+                 "95% credible regions.")),
              *figure("sn_fit/triangle.png", "Supernovae alone: one- and two-dimensional "
                      "marginal posteriors of the sampled parameters.")]
     if sfigs:
@@ -559,7 +561,8 @@ def build_cosmo_report(root: Path) -> Any:
         if tripp.get("n_fitted") is not None:
             trows.append(["SNe fitted / passing the quality cuts",
                           f"{tripp['n_fitted']} / {tripp.get('n_pass_quality', '—')}"])
-        blocks.append(Table("Light-curve standardisation (Tripp: μ = m_B − M_B + α x₁ − β c)",
+        blocks.append(Table(Html("Light-curve standardisation (Tripp: μ = m<sub>B</sub> − "
+                                 "M<sub>B</sub> + α x<sub>1</sub> − β c)"),
                             ["quantity", "value"], trows))
     crows = []
     for label, post in (("SN + CMB", joint), ("SN only", sn)):
