@@ -308,6 +308,24 @@ def test_report_sections_in_order_without_raw_json(finished_run):
         assert words in prov, words
 
 
+def test_report_builder_found_without_the_pipeline_registered(finished_run, tmp_path):
+    """write_report on a finished run picks the Higgs builder from config.yaml even when no
+    builder is registered (a fresh process that never imported the pipeline)."""
+    from rediscovery.core import report as core_report
+    from rediscovery.core.report_check import outline
+
+    out, _ = finished_run
+    saved = core_report._BUILDERS.pop("higgs")
+    try:
+        rep = core_report.build_report(out, title="again")
+        assert core_report._BUILDERS["higgs"] is saved
+    finally:
+        core_report._BUILDERS["higgs"] = saved
+    assert rep.headline.startswith("μ̂ = ")
+    text = core_report.render_report(rep, out)
+    assert outline(text).sections == REPORT_SECTIONS
+
+
 @pytest.mark.skipif(__import__("rediscovery.core.report_check", fromlist=["x"])
                     .chromium_binary() is None,
                     reason="no chromium binary on PATH (apt-get install chromium): the report "

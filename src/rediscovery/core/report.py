@@ -5,11 +5,11 @@ Layout (generic, here) and content (per analysis) are separate. A pipeline regis
 :class:`Report`: a title, one headline sentence with the result, then sections of
 :class:`Table` (caption, column headers, units in the headers, notes) and :class:`Figure`
 (PNG path and caption) blocks. :func:`write_report` calls the builder registered for the run's
-``config.yaml`` section (``higgs``, ``cosmo``; a generic report otherwise), adds every PNG of
-the run that no section shows under "Other figures", puts the provenance (configuration, seed,
-versions, input hashes, stage timings from ``manifest.json``) last in a collapsed
-``<details>``, and writes ``report.html``: valid HTML5, images inlined as base64 PNG, no
-external resources, no raw JSON.
+``config.yaml`` section (``higgs`` and ``cosmo`` are imported on first use; a generic report
+otherwise), adds every PNG of the run that no section shows under "Other figures", puts the
+provenance (configuration, seed, versions, input hashes, stage timings from
+``manifest.json``) last in a collapsed ``<details>``, and writes ``report.html``: valid HTML5,
+images inlined as base64 PNG, no external resources, no raw JSON.
 
 Numbers with uncertainties are rounded by :func:`round_to_uncertainty`: two significant digits
 of the (smallest) uncertainty, the value to the same decimal place.
@@ -258,6 +258,10 @@ class Report:
 #: A content builder: run directory -> Report (without provenance and unclaimed figures).
 ReportBuilder = Callable[[Path], Report]
 _BUILDERS: dict[str, ReportBuilder] = {}
+#: The package's own builders, imported on first use (so that ``write_report`` of a finished
+#: run works in a process that never imported the pipeline).
+_DEFAULT_BUILDERS = {"higgs": "rediscovery.higgs.pipeline:build_higgs_report",
+                     "cosmo": "rediscovery.cosmo.pipeline:build_cosmo_report"}
 
 
 def register_report_builder(section: str, builder: ReportBuilder) -> None:
@@ -510,9 +514,18 @@ def _section_of(root: Path) -> str | None:
         return None
     if isinstance(data, Mapping):
         for key in data:
-            if key in _BUILDERS:
+            if key in _BUILDERS or key in _DEFAULT_BUILDERS:
                 return str(key)
     return None
+
+
+def _builder_for(section: str) -> ReportBuilder | None:
+    if section not in _BUILDERS and section in _DEFAULT_BUILDERS:
+        import importlib
+
+        mod, _, func = _DEFAULT_BUILDERS[section].partition(":")
+        _BUILDERS[section] = getattr(importlib.import_module(mod), func)
+    return _BUILDERS.get(section)
 
 
 def build_report(run_dir: str | os.PathLike[str], title: str | None = None,
@@ -523,7 +536,7 @@ def build_report(run_dir: str | os.PathLike[str], title: str | None = None,
     title = title or f"rediscovery run {root.name}"
     if builder is None:
         section = _section_of(root)
-        builder = _BUILDERS.get(section) if section else None
+        builder = _builder_for(section) if section else None
     rep = builder(root) if builder is not None else _generic_report(root, title)
     rep.title = title
     shown = {Path(b.path).resolve() for s in rep.sections for b in s.blocks
