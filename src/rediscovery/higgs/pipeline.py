@@ -18,7 +18,9 @@ evaluate   ``train/model``,                        ``mc_scores.parquet`` (templa
            ``features/templates.parquet``,         ``binning_scores.parquet`` (binning half;
            ``features/observed.parquet``           weights scaled to the data luminosity),
                                                    ``observed_scores.parquet``
-fit        ``evaluate/*.parquet``                  ``fit.json``, ``workspace.json``, plots
+fit        ``evaluate/*.parquet``                  ``fit.json``, ``workspace.json``,
+                                                   ``postfit.json`` (yields, correlations),
+                                                   plots
 ========== ======================================= =========================================
 
 The fit templates do not come from the classifier's training sample: that sample has 34 %
@@ -32,7 +34,8 @@ at the default 1,000,000 events) and 4 % signal; one random half optimises the b
 other half gives the templates (optimising the edges on the templates themselves would pick
 downward fluctuations of the background).
 
-then ``results.json`` (the results contract) and ``report.html`` at the top of the run.
+then ``results.json`` (the results contract) and ``report.html`` (:func:`build_higgs_report`)
+at the top of the run.
 
 Every stage is a function ``stage(inputs: dict[str, Path], out: Path, config: HiggsRunConfig)
 -> dict`` returning a small JSON-ready summary. A team replaces one with its own function of
@@ -313,7 +316,6 @@ def summarise(results: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("mu_hat", "mu_68", "mu_stat_68", "z_discovery_observed", "z_discovery_expected",
             "auc", "ams_best", "converged")
     return {k: results[k] for k in keys if k in results}
-
 
 
 # -- the report ---------------------------------------------------------------------------------
