@@ -54,9 +54,60 @@ def test_run_writes_the_results_contract(finished_run):
     # default run): H0 = 100 sqrt(omega_m / Omega_m) stays within the prior's reach
     assert 30 < results["joint"]["H0"]["mean"] < 200
     html = (out / "report.html").read_text(encoding="utf-8")
-    # every figure of the run is embedded in the self-contained report
-    embedded = re.findall(r"<img alt='([^']+)' src='data:image/png;base64,", html)
-    assert embedded and sorted(embedded) == sorted(p.name for p in out.rglob("*.png"))
+    # every figure of the run is embedded in the self-contained report, once
+    embedded = re.findall(r"<img src='data:image/png;base64,[^']+' alt='[^']+' "
+                          r"data-source='([^']+)'", html)
+    assert embedded and sorted(embedded) == sorted(p.relative_to(out).as_posix()
+                                                   for p in out.rglob("*.png"))
+
+
+def test_report_sections_in_order_without_raw_json(finished_run):
+    from rediscovery.core.report import round_to_uncertainty
+    from rediscovery.core.report_check import outline
+
+    out, _ = finished_run
+    o = outline((out / "report.html").read_text(encoding="utf-8"))
+    assert not o.problems and not o.external, o.problems
+    assert o.raw_json() == []
+    assert o.sections == ["results", "figures", "sn-posterior", "details", "provenance"]
+    assert o.collapsed == ["provenance"]
+    # the first screen: the joint result with 68% intervals and P(Ω_Λ > 0), rounded to the
+    # uncertainty (medians of the posterior files)
+    post = json.loads((out / "joint" / "joint_posterior.json").read_text())
+    head = o.headline
+    assert head.startswith("Supernovae + CMB")
+    for name, symbol in (("H0", "H0 = "), ("Om", "Ωm = "), ("OL", "ΩΛ = "), ("Ok", "Ωk = ")):
+        s = post[name]
+        med = round_to_uncertainty(s["median"], s["hi68"] - s["median"],
+                                   s["median"] - s["lo68"])[0]
+        assert f"{symbol}{med}" in head, (name, head)
+    assert "km/s/Mpc" in head and "P(ΩΛ > 0)" in head and "68%" in head
+    assert "NOT converged" in o.text  # short chains: the report says so on the first screen
+    res_text = o.section_text["results"]
+    for words in ("SN + CMB", "SN only", "[km/s/Mpc]", "Δχ²", "P(Ω Λ > 0)"):
+        assert words in res_text, words
+    sources = {im["section"]: [] for im in o.images}
+    for im in o.images:
+        sources[im["section"]].append(im["source"])
+    assert sources["figures"] == ["joint/om_ol_joint.png", "sn_fit/hubble_diagram.png"]
+    assert sources["sn-posterior"] == ["sn_fit/om_ol.png", "sn_fit/triangle.png"]
+    for words in ("α (stretch", "β (colour", "walkers", "R̂"):
+        assert words in o.section_text["details"], words
+    assert "seed" in o.section_text["provenance"] and "SHA-256" in o.section_text["provenance"]
+
+
+@pytest.mark.skipif(__import__("rediscovery.core.report_check", fromlist=["x"])
+                    .chromium_binary() is None,
+                    reason="no chromium binary on PATH (apt-get install chromium): the report "
+                           "is not checked in a browser")
+def test_report_renders_in_headless_chromium(finished_run):
+    from rediscovery.core.report_check import browser_check
+
+    out, _ = finished_run
+    res = browser_check(out / "report.html")
+    assert res.errors == [] and res.console == []
+    assert len(res.images) == len(list(out.rglob("*.png"))) and not res.broken_images
+    assert res.details == 1
 
 
 def test_manifest_and_truth_is_never_an_input(finished_run):

@@ -39,9 +39,11 @@ def test_run_writes_the_results_contract(finished_run):
     assert results["converged"] is True
     assert 0.6 < results["auc"] <= 1.0
     html = (out / "report.html").read_text(encoding="utf-8")
-    # every figure of the run is embedded in the self-contained report
-    embedded = re.findall(r"<img alt='([^']+)' src='data:image/png;base64,", html)
-    assert embedded and sorted(embedded) == sorted(p.name for p in out.rglob("*.png"))
+    # every figure of the run is embedded in the self-contained report, once
+    embedded = re.findall(r"<img src='data:image/png;base64,[^']+' alt='[^']+' "
+                          r"data-source='([^']+)'", html)
+    assert embedded and sorted(embedded) == sorted(p.relative_to(out).as_posix()
+                                                   for p in out.rglob("*.png"))
     manifest = json.loads((out / "manifest.json").read_text())
     assert [manifest["stages"][s]["status"] for s in manifest["stages"]] == ["done"] * 5
     # the truth is written but analysis stages never list it as an input
@@ -117,6 +119,15 @@ def test_a_team_replaces_the_fit_stage(finished_run, tmp_path, monkeypatch):
     assert results["team"] == "counting"
     stages = json.loads((copy / "manifest.json").read_text())["stages"]
     assert stages["fit"]["config"]["function"] == "_custom_stage:counting_fit"
+    # the report shows the team's result and nothing of the built-in fit left in fit/
+    from rediscovery.core.report_check import outline
+
+    o = outline((copy / "report.html").read_text(encoding="utf-8"))
+    assert not o.problems and o.raw_json() == []
+    assert o.headline.replace("\u202f", " ").startswith("μ̂ = 1.00 ± 0.50")
+    assert "_custom_stage:counting_fit" in o.text
+    assert not [im for im in o.images if im["source"].startswith("fit/")]
+    assert "yields" not in o.sections and "correlation" not in o.sections
 
 
 def test_a_team_adds_a_feature(finished_run, tmp_path, monkeypatch):
@@ -339,3 +350,205 @@ def test_features_tables_join_the_simulate_tables(finished_run, tmp_path):
     write_events(pd.DataFrame(exact.iloc[1:]), tmp_path / "short.parquet")
     with pytest.raises(InputError, match="row by row"):
         read_with_features(raw, tmp_path / "short.parquet")
+
+
+# -- the fit stage's yields and correlations (fit/postfit.json) ------------------------------
+def test_postfit_json_against_the_templates(finished_run):
+    """Pre-fit yields are the histogram sums of the template weights; post-fit yields are the
+    templates scaled by μ̂ and γ̂ of fit.json; the correlation matrix is the covariance's."""
+    import numpy as np
+    import pandas as pd
+
+    out, results = finished_run
+    post = json.loads((out / "fit" / "postfit.json").read_text())
+    tpl = pd.read_parquet(out / "evaluate" / "mc_scores.parquet")
+    edges = np.asarray(results["edges"])
+    x = np.clip(tpl["score"].to_numpy(), edges[0], edges[-1])
+    w = tpl["Weight"].to_numpy()
+    sig = tpl["Label"].to_numpy() == 1
+    groups = {"signal": sig, **{p: (~sig) & (tpl["Process"].astype(str) == p).to_numpy()
+                                for p in tpl.loc[~sig, "Process"].astype(str).unique()}}
+    assert set(post["processes"]) == set(groups)
+    for name, m in groups.items():
+        h = np.histogram(x[m], edges, weights=w[m])[0]
+        h2 = np.histogram(x[m], edges, weights=w[m] ** 2)[0]
+        e = post["prefit"][name]
+        assert e["bins"] == pytest.approx(h, rel=1e-9)
+        assert e["total"] == pytest.approx(w[m].sum(), rel=1e-9)
+        assert e["error"] == pytest.approx(np.sqrt(h2.sum()), rel=1e-9)
+    assert post["prefit"]["total"]["total"] == pytest.approx(w.sum(), rel=1e-9)
+    obs = pd.read_parquet(out / "evaluate" / "observed_scores.parquet")["score"].to_numpy()
+    counts = np.histogram(np.clip(obs, edges[0], edges[-1]), edges)[0]
+    assert post["observed"]["bins"] == counts.tolist()
+    assert post["observed"]["total"] == results["n_observed"]
+    # post-fit: no α's here, so ν_p,b = (μ̂ if signal) · γ̂_b · template_p,b
+    gam = np.array([results["nuisances"].get(f"gamma_stat_{i}", {"value": 1.0})["value"]
+                    for i in range(results["n_bins"])])
+    for name in groups:
+        scale = results["mu_hat"] if name == "signal" else 1.0
+        expect = scale * gam * np.asarray(post["prefit"][name]["bins"])
+        assert post["postfit"][name]["bins"] == pytest.approx(expect, rel=1e-9)
+    # a fit with a free normalisation per bin (γ) nearly saturates: totals agree within the
+    # post-fit uncertainty plus the Poisson error of the data
+    tot = post["postfit"]["total"]
+    assert abs(tot["total"] - counts.sum()) < 3 * np.hypot(tot["error"], np.sqrt(counts.sum()))
+    # correlation: symmetric, unit diagonal, the covariance normalised; errors = fit.json's
+    c, cov = np.asarray(post["correlation"]), np.asarray(post["covariance"])
+    assert np.allclose(c, c.T) and np.allclose(np.diag(c), 1.0) and np.all(np.abs(c) <= 1)
+    sd = np.sqrt(np.diag(cov))
+    assert np.allclose(c, cov / np.outer(sd, sd)) and np.allclose(sd, post["errors"])
+    assert post["parameters"][0] == "mu"
+    for name, err in zip(post["parameters"][1:], post["errors"][1:], strict=True):
+        assert err == pytest.approx(results["nuisances"][name]["error"], rel=1e-6)
+    # the parabolic error of μ is close to the profile-likelihood interval
+    half = 0.5 * (results["mu_68"][1] - results["mu_68"][0])
+    assert sd[0] == pytest.approx(half, rel=0.1)
+    # the post-fit signal error is dominated by μ̂'s: σ_μ · S / μ̂ ... within MC-stat γ's
+    s_post = post["postfit"]["signal"]
+    assert s_post["error"] == pytest.approx(sd[0] * s_post["total"] / results["mu_hat"],
+                                            rel=0.1)
+    hs = post["high_score"]
+    assert hs["score_min"] == pytest.approx(edges[-hs["n_bins"] - 1])
+    assert hs["observed"] == counts[-hs["n_bins"]:].sum()
+    assert hs["postfit"]["signal"]["total"] == pytest.approx(
+        sum(s_post["bins"][-hs["n_bins"]:]), rel=1e-9)
+
+
+def test_yields_one_bin_saturated_and_analytic():
+    """One bin, μ only: μ̂ = (n − b)/s, σ_μ = √n/s, so the post-fit total is n ± √n."""
+    import numpy as np
+
+    from rediscovery.higgs.stats import BinnedModel, fit
+    from rediscovery.higgs.stats.score_fit import yields_and_correlations
+
+    model = BinnedModel(np.array([50.0]), {"bkg": np.array([400.0])})
+    n = np.array([480.0])
+    res = fit(model, n, limit=False, significance=False)
+    out = yields_and_correlations(model, n, res)
+    assert res.mu_hat == pytest.approx(80 / 50, rel=1e-5)
+    assert out["postfit"]["total"]["total"] == pytest.approx(480.0, rel=1e-6)
+    assert out["postfit"]["total"]["error"] == pytest.approx(np.sqrt(480.0), rel=1e-3)
+    assert out["postfit"]["signal"]["error"] == pytest.approx(np.sqrt(480.0), rel=1e-3)
+    assert out["postfit"]["bkg"]["error"] == 0.0
+    assert out["prefit"]["signal"]["error"] == 0.0  # no MC statistics given
+    assert out["correlation"] == [[1.0]] and out["parameters"] == ["mu"]
+
+
+def test_postfit_errors_match_sampling_the_covariance():
+    """With a normalisation systematic and MC-stat γ's, linear propagation of the covariance
+    agrees with the spread of the yields over parameters drawn from N(θ̂, C)."""
+    import numpy as np
+
+    from rediscovery.higgs.stats import BinnedModel, NormSys, fit
+    from rediscovery.higgs.stats.score_fit import yields_and_correlations
+
+    x = np.linspace(0.1, 0.9, 5)
+    model = BinnedModel(10 * x**2 + 1, {"a": 100 * (1 - x) + 5, "b": 50 * (1 - x) + 5},
+                        background_sumw2={"a": 100 * (1 - x) + 5},
+                        systematics=[NormSys("n", {"b": (0.9, 1.1)})],
+                        edges=np.linspace(0, 1, 6))
+    obs = np.random.default_rng(0).poisson(model.expected(1.0)).astype(float)
+    res = fit(model, obs, limit=False, significance=False, impacts=False)
+    out = yields_and_correlations(model, obs, res)
+    names = out["parameters"]
+    assert names == list(model.parameter_names)
+    # small steps (ε² C): the linearisation itself is what is tested; with the full C the
+    # spread differs by ~5% for the process with the normsys (its interpolation polynomial
+    # is not linear over ±1σ of α), a known limit of linear propagation
+    eps = 0.05
+    draws = np.random.default_rng(1).multivariate_normal(
+        out["bestfit"], eps**2 * np.asarray(out["covariance"]), size=20000)
+    k = len(model.alpha_names)
+    totals = {"signal": [], "b": [], "total": []}
+    for t in draws:
+        per = model.expected(t[0], {"n": t[1]}, t[1 + k:], per_sample=True)
+        totals["signal"].append(per["signal"].sum())
+        totals["b"].append(per["b"].sum())
+        totals["total"].append(sum(v.sum() for v in per.values()))
+    for key, vals in totals.items():
+        assert out["postfit"][key]["error"] == pytest.approx(np.std(vals) / eps, rel=0.03), key
+        assert abs(out["postfit"][key]["total"] - np.mean(vals)) < 0.1 * np.std(vals), key
+
+
+# -- the report ---------------------------------------------------------------------------------
+REPORT_SECTIONS = ["results", "yields", "postfit", "nuisances", "correlation", "scan",
+                   "classifier", "provenance"]
+
+
+def test_report_sections_in_order_without_raw_json(finished_run):
+    from rediscovery.core.report_check import outline
+
+    out, results = finished_run
+    o = outline((out / "report.html").read_text(encoding="utf-8"))
+    assert not o.problems, o.problems
+    assert not o.external
+    assert o.raw_json() == []
+    assert o.sections == REPORT_SECTIONS
+    assert o.collapsed == ["provenance"]
+    # the first screen: one sentence with μ̂ (rounded to its uncertainty) and significances
+    lo, hi = results["mu_68"]
+    mu = results["mu_hat"]
+    from rediscovery.core.report import round_to_uncertainty
+
+    mu_text = round_to_uncertainty(mu, hi - mu, mu - lo)[0]
+    assert o.headline.startswith(f"μ̂ = {mu_text}")
+    # the stat/syst split; the "syst" part of this fit is the templates' MC statistics only
+    assert "(stat " in o.headline and "template MC stat " in o.headline
+    assert f"{results['z_discovery_observed']:.1f}σ" in o.headline
+    assert f"{results['z_discovery_expected']:.1f}σ" in o.headline
+    res_text = o.section_text["results"]
+    for words in ("signal strength", "statistical", "systematic", "observed discovery",
+                  "expected discovery", "95% CL upper limit", "AUC", "best AMS", "bins",
+                  "observed events", "converged"):
+        assert words in res_text, words
+    yields = o.section_text["yields"]
+    for label in ("H→ττ (signal)", "W+jets", "Z→ττ", "tt̄", "diboson", "total background",
+                  "observed", "pre-fit", "post-fit"):
+        assert label in yields, label
+    by_section = {}
+    for im in o.images:
+        by_section.setdefault(im["section"], []).append(im["source"])
+    assert by_section["postfit"][0] == "fit/postfit.png"
+    assert {"fit/impacts.png", "fit/pulls.png"} <= set(by_section["nuisances"])
+    assert by_section["correlation"] == ["fit/correlation.png"]
+    assert by_section["scan"] == ["fit/likelihood_scan.png"]
+    assert {"train/roc.png", "train/scores.png", "train/ams.png",
+            "train/calibration.png"} <= set(by_section["classifier"])
+    assert "MC-statistics" in o.section_text["nuisances"]
+    prov = o.section_text["provenance"]
+    for words in ("Configuration", "seed", "version: numpy", "SHA-256", "Stages", "time [s]"):
+        assert words in prov, words
+
+
+def test_report_builder_found_without_the_pipeline_registered(finished_run, tmp_path):
+    """write_report on a finished run picks the Higgs builder from config.yaml even when no
+    builder is registered (a fresh process that never imported the pipeline)."""
+    from rediscovery.core import report as core_report
+    from rediscovery.core.report_check import outline
+
+    out, _ = finished_run
+    saved = core_report._BUILDERS.pop("higgs")
+    try:
+        rep = core_report.build_report(out, title="again")
+        assert core_report._BUILDERS["higgs"] is saved
+    finally:
+        core_report._BUILDERS["higgs"] = saved
+    assert rep.headline.startswith("μ̂ = ")
+    text = core_report.render_report(rep, out)
+    assert outline(text).sections == REPORT_SECTIONS
+
+
+@pytest.mark.skipif(__import__("rediscovery.core.report_check", fromlist=["x"])
+                    .chromium_binary() is None,
+                    reason="no chromium binary on PATH (apt-get install chromium): the report "
+                           "is not checked in a browser")
+def test_report_renders_in_headless_chromium(finished_run):
+    from rediscovery.core.report_check import browser_check
+
+    out, _ = finished_run
+    res = browser_check(out / "report.html")
+    assert res.errors == [] and res.console == []
+    n_png = len(list(out.rglob("*.png")))
+    assert len(res.images) == n_png and not res.broken_images, res.broken_images
+    assert all(im["naturalWidth"] > 100 for im in res.images)
+    assert res.details == 1

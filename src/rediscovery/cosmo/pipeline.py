@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -370,3 +371,229 @@ def summarise(results: Mapping[str, Any]) -> dict[str, str]:
         rows["P(ΩΛ > 0) (SN only)"] = f"{results['p_omega_lambda_positive']:.4f}"
     rows["converged"] = str(results.get("converged"))
     return rows
+
+
+# -- the report ---------------------------------------------------------------------------------
+#: Parameter name -> (HTML symbol, unit for the table header).
+_SYMBOLS = {"H0": ("H<sub>0</sub>", "km/s/Mpc"), "Om": ("Ω<sub>m</sub>", ""),
+            "OL": ("Ω<sub>Λ</sub>", ""), "Ok": ("Ω<sub>k</sub>", ""),
+            "ombh2": ("ω<sub>b</sub> = Ω<sub>b</sub>h²", ""),
+            "ommh2": ("ω<sub>m</sub> = Ω<sub>m</sub>h²", ""), "q0": ("q<sub>0</sub>", "")}
+
+
+def _load_json_or_empty(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _central(summary: Mapping[str, Any] | None) -> tuple[float, float, float] | None:
+    """``(median, up, down)`` of a posterior summary (mean when there is no median)."""
+    if not isinstance(summary, Mapping):
+        return None
+    try:
+        c = float(summary.get("median", summary["mean"]))
+        return c, float(summary["hi68"]) - c, c - float(summary["lo68"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def build_cosmo_report(root: Path) -> Any:
+    """The report of a cosmology run: the SN + CMB result in one sentence, the parameter
+    table (SN + CMB and SN only), the dark-energy evidence, the (Ω_m, Ω_Λ) plane, the Hubble
+    diagram and the SN-only posterior, the light-curve standardisation and the MCMC
+    convergence (missing pieces are left out)."""
+    from rediscovery.core.report import (
+        Figure,
+        Html,
+        Report,
+        Section,
+        Table,
+        fmt_asym,
+        fmt_number,
+        fmt_pm,
+    )
+
+    res = _load_json_or_empty(root / "results.json")
+    joint = _load_json_or_empty(root / "joint" / "joint_posterior.json")
+    sn = _load_json_or_empty(root / "sn_fit" / "sn_posterior.json")
+    tripp = _load_json_or_empty(root / "lightcurves" / "tripp.json")
+    rep = Report(title="")
+
+    def figure(rel: str, caption: str, wide: bool = False) -> list[Figure]:
+        p = root / rel
+        return [Figure(p, caption, wide)] if p.exists() else []
+
+    def value(post: Mapping[str, Any], name: str) -> Html | None:
+        c = _central(post.get(name)) or _central((res.get("joint") if post is joint
+                                                  else res.get("sn_only") or {}).get(name))
+        return fmt_asym(*c) if c else None
+
+    # -- headline
+    parts = []
+    for name in ("H0", "Om", "OL", "Ok"):
+        v = value(joint, name)
+        if v is not None:
+            sym, unit = _SYMBOLS[name]
+            parts.append(f"{sym} = {v}" + (f" {unit}" if unit else ""))
+    ev = sn.get("dark_energy_evidence") or {}
+    p_pos = ev.get("p_omega_lambda_positive", res.get("p_omega_lambda_positive"))
+    n_sn = (res.get("n_sne") or {}).get("n_pass_quality") or tripp.get("n_pass_quality")
+
+    def p_text(p: float | None) -> str:
+        if p is None:
+            return "—"
+        if p >= 1.0 and ev.get("p_omega_lambda_positive_lower_bound") is not None:
+            n = sn.get("n_samples")
+            # a lower bound is rounded down (0.99986 → 0.9998, never up to 0.9999)
+            bound = math.floor(float(ev["p_omega_lambda_positive_lower_bound"]) * 1e4) / 1e4
+            return (f"&gt; {bound:.4f}"
+                    + (f" (all {n} posterior samples)" if n else ""))
+        return f"{p:.4f}"
+
+    if parts:
+        text = ("Supernovae + CMB, curved ΛCDM: " + ", ".join(parts)
+                + " (posterior medians, 68% credible intervals)")
+        if p_pos is not None:
+            pt = p_text(p_pos)
+            text += ("; supernovae alone" + (f" ({n_sn} SNe)" if n_sn else "")
+                     + f": P(Ω<sub>Λ</sub> &gt; 0) {pt if pt.startswith('&gt;') else '= ' + pt}")
+        rep.headline = Html(text + ".")
+    else:
+        rep.warnings.append("No joint posterior: the run has not reached the joint fit yet.")
+    for label, post in (("SN + CMB", joint), ("SN only", sn)):
+        if post and post.get("converged") is False:
+            rep.warnings.append(f"The {label} MCMC has NOT converged: "
+                                + "; ".join(map(str, post.get("warnings") or []))
+                                + ". Its numbers are not results; run longer chains.")
+    cfg = _load_json_or_empty(root / "manifest.json").get("stages", {}).get(
+        "simulate", {}).get("config", {}).get("config", {})
+    sub = ["Dark energy from simulated type Ia supernovae (SALT2 light curves, Tripp "
+           "standardisation) and mock Planck-2018-like CMB distance priors (R, "
+           "ℓ<sub>A</sub>, ω<sub>b</sub>)"]
+    if n_sn:
+        sub.append(f"{n_sn} SNe")
+    if "seed" in cfg:
+        sub.append(f"seed {cfg['seed']}")
+    sub.append("blinded: the true cosmology is only in simulate/truth.json (compare with "
+               "rediscovery unblind RUN)")
+    rep.subtitle = Html("; ".join(sub) + ".")
+
+    # -- parameter table
+    rows = []
+    for name in ("H0", "Om", "OL", "Ok", "ombh2"):
+        sym, unit = _SYMBOLS[name]
+        j, s = value(joint, name), value(sn, name) if name != "H0" else None
+        if j is None and s is None:
+            continue
+        label = Html(sym + (f" [{unit}]" if unit else ""))
+        js = joint.get(name) or {}
+        rows.append([label, j or "—",
+                     fmt_pm(js.get("mean"), js.get("std")) if js else "—", s or "—"])
+    blocks: list[Any] = []
+    if rows:
+        h0_cal = _central(sn.get("H0_if_calibrated"))
+        note = ("Posterior medians with the central 68.27% credible interval (16th–84th "
+                "percentiles); mean ± standard deviation for comparison. Ω<sub>Λ</sub> and "
+                "H<sub>0</sub> of the joint fit are derived (Ω<sub>Λ</sub> = 1 − Ω<sub>m</sub> "
+                "− Ω<sub>k</sub> − Ω<sub>r</sub>). Supernovae alone do not measure H<sub>0</sub> "
+                "(it is degenerate with their absolute magnitude)")
+        if h0_cal:
+            note += (f"; with M<sub>B</sub> fixed to "
+                     f"{fmt_number(tripp.get('abs_mag', ABS_MAG_B))} they would give "
+                     f"H<sub>0</sub> = {fmt_pm(h0_cal[0], 0.5 * (h0_cal[1] + h0_cal[2]))} "
+                     "km/s/Mpc")
+        blocks.append(Table("Cosmological parameters, curved ΛCDM",
+                            ["parameter", "SN + CMB (68% CI)", "SN + CMB (mean ± std)",
+                             "SN only (68% CI)"], rows, notes=Html(note + ".")))
+    erows = []
+    if p_pos is not None:
+        erows.append([Html("P(Ω<sub>Λ</sub> &gt; 0)"), Html(p_text(p_pos))])
+    if ev.get("p_accelerating_q0_negative") is not None:
+        erows.append([Html("P(q<sub>0</sub> &lt; 0): accelerating expansion today"),
+                      Html(p_text(ev["p_accelerating_q0_negative"]))])
+    q0 = _central(sn.get("q0"))
+    if q0:
+        erows.append([Html("deceleration parameter q<sub>0</sub>"), fmt_asym(*q0)])
+    bf = sn.get("best_fit") or {}
+    if bf.get("chi2") is not None:
+        erows.append(["χ² / dof of the best fit", f"{bf['chi2']:.1f} / {bf.get('dof', '—')}"])
+    if ev.get("delta_chi2") is not None:
+        sig = ev.get("sigma_equivalent_1dof")
+        erows.append([Html("Δχ² of the best fit without dark energy (Ω<sub>Λ</sub> = 0)"),
+                      f"{ev['delta_chi2']:.1f}" + (f" (≈ {sig:.1f}σ for one parameter)"
+                                                   if sig is not None else "")])
+    if erows:
+        blocks.append(Table("Evidence for dark energy, supernovae alone", ["quantity", "value"],
+                            erows, notes="Probabilities are fractions of posterior samples; "
+                                         "with all samples above 0, the bound 1 − 1/N is given."))
+    if blocks:
+        rep.sections.append(Section("Results", blocks, key="results"))
+
+    # -- figures
+    figs = [*figure("joint/om_ol_joint.png", Html(
+                "Credible regions in the (Ω<sub>m</sub>, Ω<sub>Λ</sub>) plane: supernovae "
+                "alone, CMB alone (if sampled) and combined; the solid diagonal is a flat "
+                "universe (Ω<sub>k</sub> = 0).")),
+            *figure("sn_fit/hubble_diagram.png", "Hubble diagram: standardised distance moduli "
+                    "of the supernovae against redshift with the best-fit curved ΛCDM and "
+                    "residuals.")]
+    if figs:
+        rep.sections.append(Section("Constraints and Hubble diagram", figs, key="figures"))
+    sfigs = [*figure("sn_fit/om_ol.png", Html(
+                 "Supernovae alone: the (Ω<sub>m</sub>, Ω<sub>Λ</sub>) posterior with 68% and "
+                 "95% credible regions.")),
+             *figure("sn_fit/triangle.png", "Supernovae alone: one- and two-dimensional "
+                     "marginal posteriors of the sampled parameters.")]
+    if sfigs:
+        rep.sections.append(Section("Supernova-only posterior", sfigs, key="sn-posterior"))
+
+    # -- standardisation and convergence
+    blocks = []
+    if tripp:
+        err = tripp.get("errors") or {}
+        trows = [[Html("α (stretch coefficient)"), fmt_pm(tripp.get("alpha"), err.get("alpha"))],
+                 [Html("β (colour coefficient)"), fmt_pm(tripp.get("beta"), err.get("beta"))],
+                 [Html("σ<sub>int</sub> (intrinsic scatter) [mag]"),
+                  fmt_pm(tripp.get("sigma_int"), err.get("sigma_int"))]]
+        if tripp.get("n_fitted") is not None:
+            trows.append(["SNe fitted / passing the quality cuts",
+                          f"{tripp['n_fitted']} / {tripp.get('n_pass_quality', '—')}"])
+        blocks.append(Table(Html("Light-curve standardisation (Tripp: μ = m<sub>B</sub> − "
+                                 "M<sub>B</sub> + α x<sub>1</sub> − β c)"),
+                            ["quantity", "value"], trows))
+    crows = []
+    for label, post in (("SN + CMB", joint), ("SN only", sn)):
+        if not post:
+            continue
+        rhat = [float(v) for v in (post.get("rhat") or {}).values()]
+        tau = [float(v) for v in (post.get("autocorr_tau") or {}).values()]
+        crows.append([label, post.get("n_walkers", "—"), post.get("n_steps", "—"),
+                      post.get("burn", "—"), post.get("n_samples", "—"),
+                      f"{post['acceptance_fraction']:.2f}"
+                      if post.get("acceptance_fraction") is not None else "—",
+                      f"{max(rhat) - 1:.3f}" if rhat else "—",
+                      f"{max(tau):.0f}" if tau else "—",
+                      "yes" if post.get("converged") else "NO"])
+    if crows:
+        crit = (joint or sn).get("convergence_criteria") or {}
+        blocks.append(Table("MCMC sampling and convergence (emcee)",
+                            ["chain", "walkers", "steps", "burn-in", "samples", "acceptance",
+                             "max R̂ − 1", "max τ [steps]", "converged"], crows,
+                            notes="Converged means chains longer than "
+                                  f"{crit.get('tau_factor', 50):g} autocorrelation times τ and "
+                                  f"split-R̂ − 1 below {crit.get('rhat_threshold', 0.01):g}."))
+    if blocks:
+        rep.sections.append(Section("Standardisation and sampling", blocks, key="details"))
+    return rep
+
+
+def _register_report() -> None:
+    from rediscovery.core.report import register_report_builder
+
+    register_report_builder("cosmo", build_cosmo_report)
+
+
+_register_report()

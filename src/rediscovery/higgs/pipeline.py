@@ -21,7 +21,9 @@ evaluate   ``train/model``, ``simulate/`` +        ``mc_scores.parquet`` (templa
            ``features/`` ``templates.parquet``     ``binning_scores.parquet`` (binning half;
            and ``observed.parquet``                weights scaled to the data luminosity),
                                                    ``observed_scores.parquet``
-fit        ``evaluate/*.parquet``                  ``fit.json``, ``workspace.json``, plots
+fit        ``evaluate/*.parquet``                  ``fit.json``, ``workspace.json``,
+                                                   ``postfit.json`` (yields, correlations),
+                                                   plots
 ========== ======================================= =========================================
 
 Every table is written once, as compact Parquet (``write_events(..., compact=True)``:
@@ -43,7 +45,8 @@ at the default 1,000,000 events) and 4 % signal; one random half optimises the b
 other half gives the templates (optimising the edges on the templates themselves would pick
 downward fluctuations of the background).
 
-then ``results.json`` (the results contract) and ``report.html`` at the top of the run.
+then ``results.json`` (the results contract) and ``report.html`` (:func:`build_higgs_report`)
+at the top of the run.
 
 Every stage is a function ``stage(inputs: dict[str, Path], out: Path, config: HiggsRunConfig)
 -> dict`` returning a small JSON-ready summary. A team replaces one with its own function of
@@ -591,3 +594,372 @@ def summarise(results: Mapping[str, Any]) -> dict[str, Any]:
             "auc", "ams_best", "converged")
     return {k: results[k] for k in keys if k in results}
 
+
+# -- the report ---------------------------------------------------------------------------------
+#: Display names of the simulated processes (``Process`` column) in the report.
+PROCESS_LABELS = {"signal": "H→ττ (signal)", "htautau": "H→ττ (signal)", "ztautau": "Z→ττ",
+                  "wjets": "W+jets", "ttbar": "tt̄", "diboson": "diboson",
+                  "background": "background"}
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _num(x: Any) -> float | None:
+    return float(x) if isinstance(x, int | float) and not isinstance(x, bool) else None
+
+
+def _mu_split(res: Mapping[str, Any]) -> dict[str, tuple[float, float]] | None:
+    """``{total, stat, syst}: (up, down)`` from ``mu_68`` and ``mu_stat_68`` (syst: the
+    quadrature difference per side, 0 when the statistical error is the larger)."""
+    mu = _num(res.get("mu_hat"))
+    tot, stat = res.get("mu_68"), res.get("mu_stat_68")
+    if mu is None or not isinstance(tot, list) or len(tot) != 2 or None in tot:
+        return None
+    out = {"total": (tot[1] - mu, mu - tot[0])}
+    if isinstance(stat, list) and len(stat) == 2 and None not in stat:
+        out["stat"] = (stat[1] - mu, mu - stat[0])
+        out["syst"] = tuple(float(np.sqrt(max(t * t - s * s, 0.0)))  # type: ignore[assignment]
+                            for t, s in zip(out["total"], out["stat"], strict=True))
+    return out
+
+
+def _gamma_label(name: str, edges: Sequence[float] | None) -> str:
+    """``gamma_stat_3`` → ``γ₃ (MC stat., score 0.51–0.62)``."""
+    if not name.startswith("gamma_stat_"):
+        return name
+    i = int(name.removeprefix("gamma_stat_"))
+    rng = ""
+    if edges is not None and i + 1 < len(edges):
+        rng = f", score {edges[i]:.3f}–{edges[i + 1]:.3f}"
+    return f"γ{i} (MC stat. of bin {i}{rng})"
+
+
+def build_higgs_report(root: Path) -> Any:
+    """The report of a Higgs run: the result in one sentence, the results table, pre-/post-fit
+    yields, the post-fit score distribution, nuisance pulls and impacts, the correlation matrix,
+    the likelihood scan and the classifier's figures (missing pieces are left out)."""
+    import html
+
+    from scipy import stats as st
+
+    from rediscovery.core.report import (
+        Figure,
+        Html,
+        Paragraph,
+        Report,
+        Section,
+        Table,
+        fmt_asym,
+        fmt_errors,
+        fmt_number,
+        fmt_pm,
+        round_to_uncertainty,
+    )
+
+    res = _read_json(root / "results.json")
+    post = _read_json(root / "fit" / "postfit.json")
+    metrics = _read_json(root / "train" / "metrics.json")
+    cfg = _read_json(root / "manifest.json").get("stages", {}).get("simulate", {}).get(
+        "config", {}).get("config", {})
+    rep = Report(title="")
+    fit_json = root / "fit" / "fit.json"
+    fit_time = fit_json.stat().st_mtime if fit_json.exists() else None
+    fit_func = (_read_json(root / "manifest.json").get("stages", {}).get("fit", {})
+                .get("config", {}).get("function", "builtin"))
+    if fit_func != "builtin":
+        rep.warnings.append(f"The fit stage was replaced by {fit_func}; tables and figures "
+                            "that it did not write are left out.")
+    # yields from another fit (a replaced stage leaves the built-in fit's files behind)
+    if post.get("bestfit") and (_num(res.get("mu_hat")) is None
+                                or abs(post["bestfit"][0] - res["mu_hat"]) > 1e-9):
+        post = {}
+
+    if fit_time is not None:  # figures older than fit.json are from an earlier fit
+        rep.excluded = [p for p in (root / "fit").glob("*.png")
+                        if p.stat().st_mtime < fit_time - 1.0]
+
+    def figure(rel: str, caption: str, wide: bool = False) -> list[Figure]:
+        p = root / rel
+        return [Figure(p, caption, wide)] if p.exists() and p not in rep.excluded else []
+
+    # -- headline and subtitle
+    split = _mu_split(res)
+    mu = _num(res.get("mu_hat"))
+    nuis = res.get("nuisances")
+    only_gamma = isinstance(nuis, dict) and bool(nuis) and all(
+        n.startswith("gamma_stat_") for n in nuis)
+    # with only the γ's, the "systematic" part is the templates' MC statistics: say so
+    syst_name = "template MC stat" if only_gamma else "syst"
+    z_obs, z_exp = _num(res.get("z_discovery_observed")), _num(res.get("z_discovery_expected"))
+    if mu is not None and split is not None:
+        text = f"μ̂ = {fmt_asym(mu, *split['total'])}"
+        if "stat" in split:
+            s_up, s_dn = split["stat"]
+            y_up, y_dn = split["syst"]
+            _, su, sd, yu, yd = round_to_uncertainty(mu, s_up, s_dn, y_up, y_dn)
+            stat = f"±{su}" if su == sd else f"+{su} −{sd}"
+            syst = f"±{yu}" if yu == yd else f"+{yu} −{yd}"
+            text += f" (stat {stat}, {syst_name} {syst})"
+        if z_obs is not None:
+            text += f", observed significance {z_obs:.1f}σ"
+        if z_exp is not None:
+            text += f" (expected {z_exp:.1f}σ)"
+        rep.headline = Html(text + ".")
+    elif res:
+        rep.warnings.append("The fit did not give a signal strength: "
+                            + "; ".join(map(str, res.get("messages") or ["no μ̂ in results"])))
+    else:
+        rep.warnings.append("No results.json: the run has not reached the fit yet.")
+    if res and res.get("converged") is False:
+        rep.warnings.append("The fit did NOT converge: " + "; ".join(map(str, res.get(
+            "messages") or [])))
+    lumi = cfg.get("lumi_factor")
+    sub = ["H→ττ signal strength μ = σ·B / (σ·B)<sub>SM</sub> from a binned "
+           f"profile-likelihood fit of the {html.escape(str(cfg.get('model', 'classifier')))} "
+           "classifier score"]
+    if lumi is not None:
+        sub.append(f"pseudo-data at {fmt_number(float(lumi))}× the HiggsML luminosity")
+    if "seed" in cfg:
+        sub.append(f"seed {cfg['seed']}")
+    sub.append("blinded: the true μ is only in simulate/truth.json (compare with "
+               "rediscovery unblind RUN)")
+    rep.subtitle = Html("; ".join(sub) + ".")
+
+    # -- results table
+    rows: list[list[Any]] = []
+    if split is not None and mu is not None:
+        rows.append(["signal strength μ̂ (68.27% CL)", fmt_asym(mu, *split["total"])])
+        if "stat" in split:
+            rows.append(["  statistical uncertainty", fmt_errors(*split["stat"])])
+            rows.append(["  systematic uncertainty (nuisance parameters"
+                         + (": only the templates' MC statistics)" if only_gamma else ")"),
+                         fmt_errors(*split["syst"])])
+    if z_obs is not None:
+        p = float(st.norm.sf(z_obs))
+        rows.append(["observed discovery significance Z₀ [σ]",
+                     f"{z_obs:.2f}  (p₀ = {fmt_number(p, 2)})"])
+    if z_exp is not None:
+        rows.append(["expected discovery significance (median, μ = 1) [σ]", f"{z_exp:.2f}"])
+    if _num(res.get("cls_upper_limit_95")) is not None:
+        rows.append(["95% CL upper limit on μ (CLs, asymptotic)",
+                     f"{res['cls_upper_limit_95']:.2f}"])
+    if _num(res.get("auc")) is not None:
+        rows.append(["classifier ROC AUC (test split)", fmt_pm(res["auc"], res.get("auc_err"))])
+    # the AMS of results.json is the fit stage's (template MC, no error); its error comes from
+    # the training stage's test split, whose own AMS is in metrics.json: never mix the two
+    if _num(metrics.get("ams_best")) is not None:
+        cut = _num(metrics.get("ams_threshold"))
+        rows.append(["best AMS, classifier test split" + (f" (score > {cut:.3f})" if cut
+                                                          is not None else ""),
+                     fmt_pm(metrics["ams_best"], metrics.get("ams_best_err"))])
+    if _num(res.get("ams_best")) is not None:
+        cut = _num(res.get("ams_best_threshold"))
+        rows.append(["best AMS, template MC at the data luminosity" + (
+            f" (score > {cut:.3f})" if cut is not None else ""), f"{res['ams_best']:.2f}"])
+    if res.get("n_bins") is not None:
+        rows.append(["bins of the classifier score in the fit", res["n_bins"]])
+    if res.get("n_observed") is not None:
+        rows.append(["observed events (pseudo-data)", int(res["n_observed"])])
+    if "converged" in res:
+        rows.append(["fit converged", "yes" if res["converged"] else "NO"])
+    cc = res.get("cross_check")
+    if isinstance(cc, dict) and _num(cc.get("mu_hat")) is not None:
+        rows.append([f"cross-check: μ̂ with the {cc.get('backend')} back-end",
+                     f"{cc['mu_hat']:.4f} (relative difference "
+                     f"{fmt_number(cc.get('rel_diff_mu_hat'), 2)})"])
+    if rows:
+        rep.sections.append(Section("Results", [Table(
+            "Fit results", ["quantity", "value"], rows,
+            notes="Intervals: profile likelihood, −2Δln L = 1 (68.27% CL). Statistical "
+                  "uncertainty: all nuisance parameters fixed at their best-fit values; "
+                  "systematic: √(total² − stat²) per side. Significances are asymptotic "
+                  "(Cowan et al. 2011). Values are rounded to two significant digits of their "
+                  "uncertainty.")], key="results"))
+
+    # -- yields
+    if post.get("prefit"):
+        procs = list(post.get("processes", []))
+        order = [p for p in procs if p != "signal"]
+        postfit = post.get("postfit") or {}
+        yrows, classes = [], []
+
+        def yrow(label: str, key: str, cls: str = "") -> None:
+            pre_e = post["prefit"].get(key)
+            post_e = postfit.get(key)
+            yrows.append([label,
+                          fmt_pm(pre_e["total"], pre_e["error"]) if pre_e else "—",
+                          fmt_pm(post_e["total"], post_e["error"]) if post_e else "—"])
+            classes.append(cls)
+
+        yrow(PROCESS_LABELS["signal"], "signal")
+        for p in sorted(order, key=lambda n: -post["prefit"][n]["total"]):
+            yrow(PROCESS_LABELS.get(p, p), p)
+        yrow("total background", "background", "total")
+        yrow("total prediction (signal + background)", "total", "total")
+        n_obs = post.get("observed", {}).get("total")
+        yrows.append(["observed (pseudo-data)", fmt_number(int(n_obs)) if n_obs is not None
+                      else "—", fmt_number(int(n_obs)) if n_obs is not None else "—"])
+        classes.append("data")
+        blocks: list[Any] = [Table(
+            "Event yields per process, all bins [events]",
+            ["process", "pre-fit (μ = 1)", "post-fit"], yrows, row_classes=classes,
+            notes="Pre-fit: signal at μ = 1 and nominal nuisance parameters; uncertainty: MC "
+                  "statistics of the templates, √Σw². Post-fit: at μ̂ and the fitted nuisance "
+                  "parameters; uncertainty: linear propagation of the full covariance of the "
+                  "fit (correlations included, so the total's is not the quadrature sum of the "
+                  "processes'). The MC-statistics factors γ act on the sum of all processes in "
+                  "a bin (Barlow–Beeston lite), so a small process's post-fit uncertainty is its "
+                  "share of that, not its own MC statistics. Source: fit/postfit.json.")]
+        hs = post.get("high_score")
+        if isinstance(hs, dict) and hs.get("prefit") and hs.get("score_min") is not None:
+            hrows, hcls = [], []
+            for key, label, cls in [("signal", PROCESS_LABELS["signal"], ""),
+                                    *[(p, PROCESS_LABELS.get(p, p), "") for p in sorted(
+                                        order, key=lambda n: -post["prefit"][n]["total"])],
+                                    ("background", "total background", "total"),
+                                    ("total", "total prediction", "total")]:
+                a, b = hs["prefit"].get(key), (hs.get("postfit") or {}).get(key)
+                hrows.append([label, fmt_pm(a["total"], a["error"]) if a else "—",
+                              fmt_pm(b["total"], b["error"]) if b else "—"])
+                hcls.append(cls)
+            hrows.append(["observed (pseudo-data)", fmt_number(int(hs["observed"])),
+                          fmt_number(int(hs["observed"]))])
+            hcls.append("data")
+            blocks.append(Table(
+                f"Event yields in the {hs['n_bins']} highest-score bins (score > "
+                f"{hs['score_min']:.3f}) [events]", ["process", "pre-fit (μ = 1)", "post-fit"],
+                hrows, row_classes=hcls,
+                notes="The most signal-like part of the fit; uncertainties as above."))
+        rep.sections.append(Section("Event yields", blocks, key="yields"))
+
+    # -- post-fit distribution (and per-bin table)
+    blocks = [*figure("fit/postfit.png", "Post-fit classifier score distribution: stacked "
+                      "backgrounds and signal at μ̂ with the fitted nuisance parameters, "
+                      "pseudo-data with Poisson errors; the ratio panel shows data / prediction. "
+                      "Hatched: MC-statistical uncertainty of the templates."),
+              *figure("fit/prefit.png", "The same before the fit (signal at μ = 1, nominal "
+                      "nuisance parameters).")]
+    edges = res.get("edges")
+    if post.get("prefit") and isinstance(edges, list) and len(edges) == res.get("n_bins", -1) + 1:
+        pre_s = post["prefit"]["signal"]
+        pre_b = post["prefit"]["background"]
+        post_t = (post.get("postfit") or {}).get("total")
+        obs_b = post["observed"]["bins"]
+        brows = []
+        for i in range(len(edges) - 1):
+            brows.append([f"{i}: {edges[i]:.3f}–{edges[i + 1]:.3f}",
+                          fmt_pm(pre_s["bins"][i], pre_s["bin_errors"][i]),
+                          fmt_pm(pre_b["bins"][i], pre_b["bin_errors"][i]),
+                          fmt_pm(post_t["bins"][i], post_t["bin_errors"][i]) if post_t else "—",
+                          fmt_number(int(obs_b[i]))])
+        blocks.append(Table("Yields per bin of the classifier score [events]",
+                            ["bin: score range", "signal pre-fit (μ = 1)",
+                             "background pre-fit", "total post-fit", "observed"], brows,
+                            notes="Bin edges optimised on an independent half of the template "
+                                  "sample; uncertainties as in the yield table."))
+    if blocks:
+        rep.sections.append(Section("Post-fit distribution", blocks, key="postfit"))
+
+    # -- nuisance parameters
+    if isinstance(nuis, dict) and nuis:
+
+        def impact(n: str) -> float:
+            imp = nuis[n].get("impact") or [0, 0]
+            vals = [abs(v) for v in imp if _num(v) is not None]
+            return max(vals) if vals else 0.0
+
+        ranked = sorted(nuis, key=impact, reverse=True)
+        top = ranked[:10]
+        nrows = []
+        for n in top:
+            d = nuis[n]
+            imp = d.get("impact") or [None, None]
+            nrows.append([_gamma_label(n, edges if isinstance(edges, list) else None),
+                          f"{d['pull']:+.2f}".replace("-", "−") if _num(d.get("pull"))
+                          is not None else "—",
+                          f"{d['constraint']:.2f}" if _num(d.get("constraint")) is not None
+                          else "—",
+                          *(f"{v:+.4f}".replace("-", "−") if _num(v) is not None else "—"
+                            for v in imp[:2])])
+        intro = (f"This fit has only MC-statistics nuisance parameters: one γ per bin "
+                 f"(Barlow–Beeston lite, {len(nuis)} in total), no systematic-uncertainty "
+                 "nuisance parameters. " if only_gamma else
+                 f"{len(nuis)} nuisance parameters. ")
+        intro += (f"The {len(top)} with the largest impact on μ̂ are listed; the impact is the "
+                  "shift of μ̂ when the parameter is fixed at θ̂ ∓ σ(θ̂) and the fit repeated. "
+                  "Pull: (θ̂ − θ₀)/σ_prior; constraint: σ_post/σ_prior.")
+        blocks = [Paragraph(intro), Table(
+            "Nuisance parameters ranked by their impact on μ̂",
+            ["parameter", "pull", "constraint", "Δμ̂ (θ̂ − σ)", "Δμ̂ (θ̂ + σ)"], nrows),
+            *figure("fit/impacts.png", "Post-fit impacts Δμ̂ of the nuisance parameters, "
+                    "largest first."),
+            *figure("fit/pulls.png", "Pulls (θ̂ − θ₀)/σ_prior with the constraints "
+                    "σ_post/σ_prior as error bars; green ±1, yellow ±2.")]
+        rep.sections.append(Section("Nuisance parameters: pulls and impacts", blocks,
+                                    key="nuisances"))
+    elif res.get("converged") and fit_func == "builtin":
+        rep.sections.append(Section("Nuisance parameters: pulls and impacts", [Paragraph(
+            "The fit has no nuisance parameters (μ only).")], key="nuisances"))
+
+    # -- correlation
+    corr_blocks: list[Any] = figure("fit/correlation.png", "Correlation matrix of the fit "
+                                    "parameters (μ and the nuisance parameters) at the best "
+                                    "fit, from the inverse Hessian of the likelihood.",
+                                    wide=True)
+    if post.get("correlation") and post.get("parameters"):
+        names = post["parameters"]
+        c = np.asarray(post["correlation"], dtype=float)
+        if names and names[0] == "mu" and len(names) > 1:
+            j = np.argsort(-np.abs(c[0, 1:]))[:5] + 1
+            corr_blocks.append(Table(
+                "Largest correlations with μ", ["parameter", "correlation with μ"],
+                [[_gamma_label(names[i], edges if isinstance(edges, list) else None),
+                  f"{c[0, i]:+.3f}".replace("-", "−")] for i in j]))
+    if corr_blocks:
+        rep.sections.append(Section("Correlations of the fit parameters", corr_blocks,
+                                    key="correlation"))
+
+    # -- likelihood scan
+    scan = figure("fit/likelihood_scan.png", "Profile likelihood −2Δln L(μ) with the 68.27% "
+                  "and 95.45% CL levels and their crossings.")
+    if scan:
+        rep.sections.append(Section("Likelihood scan", scan, key="scan"))
+
+    # -- classifier
+    cblocks: list[Any] = []
+    ot = metrics.get("overtraining")
+    if isinstance(ot, dict) and ot:
+        cblocks.append(Table(
+            "Overtraining check: Kolmogorov–Smirnov test, training vs test scores",
+            ["class", "KS statistic", "p-value"],
+            [[k, f"{v.get('ks_statistic', float('nan')):.4f}", fmt_number(v.get("pvalue"), 2)]
+             for k, v in ot.items() if isinstance(v, dict)],
+            notes="A small p-value means the training and test score distributions differ "
+                  "(overtraining); with tens of thousands of events even a harmless difference "
+                  "is significant, so read it with the score-distribution figure."))
+    cblocks += [*figure("train/roc.png", "ROC curve of the classifier on the test split."),
+                *figure("train/scores.png", "Score distributions of signal and background, "
+                        "training (filled) vs test (points): the overtraining check."),
+                *figure("train/ams.png", "Approximate median significance (AMS) against the "
+                        "score threshold on the test split."),
+                *figure("train/calibration.png", "Calibration: signal fraction against the "
+                        "mean score in bins of the score (balanced class weights)."),
+                *figure("train/history.png", "Training history.")]
+    if cblocks:
+        rep.sections.append(Section("Classifier", cblocks, key="classifier"))
+    return rep
+
+
+def _register_report() -> None:
+    from rediscovery.core.report import register_report_builder
+
+    register_report_builder("higgs", build_higgs_report)
+
+
+_register_report()

@@ -17,6 +17,8 @@ from scipy import stats
 from rediscovery.higgs.stats.model import SIGNAL, BinnedModel
 
 __all__ = [
+    "parameter_label",
+    "plot_correlation",
     "plot_impacts",
     "plot_likelihood_scan",
     "plot_postfit",
@@ -24,6 +26,11 @@ __all__ = [
     "plot_stacked",
     "plot_toy_pulls",
 ]
+
+
+#: Legend labels (mathtext) of the simulated background processes.
+PROCESS_LABELS = {"ztautau": r"$Z\to\tau\tau$", "wjets": r"$W$+jets",
+                  "ttbar": r"$t\bar{t}$", "diboson": "diboson"}
 
 
 def _style():
@@ -105,7 +112,8 @@ def plot_stacked(model: BinnedModel, observed: np.ndarray, *, mu: float = 1.0,
         order = sorted(bkg_names, key=lambda n: per[n].sum())
         mplhep.histplot([per[n] / width for n in order] + [per[SIGNAL] / width], edges,
                         stack=True, histtype="fill", ax=ax,
-                        label=[*order, rf"$H\to\tau\tau$ ($\mu$ = {mu:.2f})"])
+                        label=[*(PROCESS_LABELS.get(n, n) for n in order),
+                               rf"$H\to\tau\tau$ ($\mu$ = {mu:.2f})"])
         ax.stairs((total + mc_err) / width, edges, baseline=(total - mc_err) / width,
                   fill=True, hatch="///", alpha=0.3, color="grey", label="MC stat. unc.")
         centers = 0.5 * (edges[1:] + edges[:-1])
@@ -160,7 +168,7 @@ def plot_pulls(pulls: Mapping[str, float], constraints: Mapping[str, float], *, 
         ax.errorbar([pulls[n] for n in names], y, xerr=[constraints[n] for n in names],
                     fmt="ko", ms=4)
         ax.axvline(0, color="k", lw=1)
-        ax.set_yticks(y, names, fontsize=8)
+        ax.set_yticks(y, [parameter_label(n) for n in names], fontsize=9)
         ax.set_xlim(-3, 3)
         ax.set_xlabel(r"$(\hat\theta - \theta_0)/\Delta\theta$")
         ax.invert_yaxis()
@@ -170,6 +178,7 @@ def plot_pulls(pulls: Mapping[str, float], constraints: Mapping[str, float], *, 
 def plot_impacts(impacts: Mapping[str, tuple[float, float]], *, ax=None, top: int = 20):
     """Ranked post-fit impacts Δμ of the nuisance parameters (largest first)."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     ranked = sorted(impacts.items(), key=lambda kv: -max(abs(kv[1][0]), abs(kv[1][1])))[:top]
     y = np.arange(len(ranked))
@@ -179,11 +188,58 @@ def plot_impacts(impacts: Mapping[str, tuple[float, float]], *, ax=None, top: in
         fig = ax.figure
         ax.barh(y, [v[1] for _, v in ranked], color="tab:blue", alpha=0.6, label=r"$+1\sigma$")
         ax.barh(y, [v[0] for _, v in ranked], color="tab:cyan", alpha=0.6, label=r"$-1\sigma$")
-        ax.set_yticks(y, [k for k, _ in ranked], fontsize=8)
+        ax.set_yticks(y, [parameter_label(k) for k, _ in ranked], fontsize=9)
+        ax.xaxis.set_major_locator(MaxNLocator(5, symmetric=True))
+        ax.ticklabel_format(axis="x", style="plain", useOffset=False)
         ax.axvline(0, color="k", lw=1)
         ax.set_xlabel(r"post-fit impact $\Delta\mu$")
-        ax.invert_yaxis()
+        ax.set_ylim(len(ranked) - 0.5, -1.5)  # largest on top, room for the legend
         ax.legend(fontsize=9)
+    return fig
+
+
+def parameter_label(name: str) -> str:
+    r"""Axis label of a fit parameter: ``mu`` → μ, ``gamma_stat_3`` → γ₃ (mathtext).
+
+    >>> parameter_label("gamma_stat_3"), parameter_label("mu"), parameter_label("jes")
+    ('$\\gamma_{3}$', '$\\mu$', 'jes')
+    """
+    if name == "mu":
+        return r"$\mu$"
+    if name.startswith("gamma_stat_"):
+        return rf"$\gamma_{{{name.removeprefix('gamma_stat_')}}}$"
+    return name
+
+
+def plot_correlation(names: list[str], correlation: Any, *, ax=None, annotate: bool | None = None):
+    """Correlation matrix of the fit parameters (colour −1 … +1; values written in the cells
+    when there are at most 25 parameters, or as ``annotate`` says)."""
+    import matplotlib.pyplot as plt
+
+    c = np.asarray(correlation, dtype=float)
+    n = len(names)
+    labels = [parameter_label(x) for x in names]
+    annotate = n <= 25 if annotate is None else annotate
+    with _style():
+        if ax is None:
+            size = min(13.0, max(5.0, 0.45 * n + 2.5))
+            fig, ax = plt.subplots(figsize=(size + 1.2, size))
+        fig = ax.figure
+        im = ax.imshow(c, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="correlation coefficient")
+        ax.set_xticks(np.arange(n), labels, rotation=90, fontsize=9)
+        ax.set_yticks(np.arange(n), labels, fontsize=9)
+        ax.minorticks_off()
+        ax.tick_params(which="both", top=False, right=False, length=0)
+        if annotate:
+            for i in range(n):
+                for j in range(n):
+                    if i != j and abs(c[i, j]) >= 0.005:
+                        ax.text(j, i, f"{c[i, j]:.2f}".replace("0.", ".", 1)
+                                .replace("-", "\u2212"), ha="center",
+                                va="center", fontsize=7 if n > 12 else 9,
+                                color="white" if abs(c[i, j]) > 0.6 else "black")
+        ax.set_title("correlations of the fit parameters (post-fit)", loc="left", fontsize=11)
     return fig
 
 

@@ -5,8 +5,10 @@
 :class:`~rediscovery.higgs.stats.model.BinnedModel`, fits the observed score histogram
 (:func:`rediscovery.higgs.stats.inference.fit`) and returns the ``fit.json`` payload (the results
 contract of ``docs/architecture.md``) with the objects behind it; :func:`write_fit` writes
-``fit.json``, ``workspace.json`` and, when asked, the plots (the likelihood scan behind one of
-them is computed only then). The CLI ``rediscovery higgs fit`` and the ``fit`` stage of
+``fit.json``, ``workspace.json``, ``postfit.json`` (:func:`yields_and_correlations`: pre- and
+post-fit yields per process with uncertainties, covariance and correlation matrix of the fit
+parameters) and, when asked, the plots (the likelihood scan behind one of them is computed only
+then). The CLI ``rediscovery higgs fit`` and the ``fit`` stage of
 ``rediscovery higgs run`` both call these.
 """
 
@@ -27,10 +29,10 @@ from rediscovery.higgs.classifiers.metrics import best_ams
 from rediscovery.higgs.stats.backends.registry import BACKENDS
 from rediscovery.higgs.stats.histograms import histogram_observed, model_from_scores
 from rediscovery.higgs.stats.inference import fit, likelihood_scan, mle, significance, workspace
-from rediscovery.higgs.stats.model import BinnedModel
+from rediscovery.higgs.stats.model import SIGNAL, BinnedModel
 from rediscovery.higgs.stats.results import FitResult, LikelihoodScan
 
-__all__ = ["ScoreFit", "fit_scores", "write_fit"]
+__all__ = ["ScoreFit", "fit_scores", "write_fit", "yields_and_correlations"]
 
 
 @dataclass
@@ -170,18 +172,147 @@ def write_fit(fit: ScoreFit, out: str | Path, *, plots: bool = True,
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "workspace.json", workspace(fit.model, fit.counts))
     write_json(out / "fit.json", {**fit.payload, **(extra or {})})
+    summary = yields_and_correlations(fit.model, fit.counts, fit.result)
+    write_json(out / "postfit.json", summary)
     if plots:
         res = fit.result
         scan = None
         if res.converged:
             scan = likelihood_scan(fit.model, fit.counts, backend=res.backend,
                                    interval_68=(res.mu_lo, res.mu_hi))
-        _save_plots(fit.model, fit.counts, res, scan, out)
+        _save_plots(fit.model, fit.counts, res, scan, out, summary)
     return out / "fit.json"
 
 
+def _yield_entry(bins: np.ndarray, bin_err: np.ndarray, total_err: float) -> dict[str, Any]:
+    return {"total": float(np.sum(bins)), "error": float(total_err),
+            "bins": [float(v) for v in bins], "bin_errors": [float(v) for v in bin_err]}
+
+
+def yields_and_correlations(model: BinnedModel, counts: np.ndarray,
+                            result: FitResult | None = None, *,
+                            n_high: int = 3) -> dict[str, Any]:
+    """Pre- and post-fit yields per process with uncertainties, and the fit's correlations.
+
+    Pre-fit (signal at μ = 1, nuisance parameters nominal): each process's yield is the sum of
+    its template weights per bin, its uncertainty the MC statistics ``sqrt(Σ w²)`` (bins and
+    processes are independent MC events, so the variances add). Post-fit (at the best fit of a
+    converged ``result``): the yields ``ν_p(θ̂)`` per process and bin, with uncertainties by
+    linear error propagation ``J C Jᵀ`` of the covariance ``C`` of all fit parameters (the
+    inverse Hessian of the full likelihood, γ's included: the engine's ``covariance``) and the
+    Jacobian ``J`` of the yields (central differences), so that correlations between μ and the
+    nuisances enter the totals.
+
+    Returns
+    -------
+    dict
+        ``prefit`` and (converged fits only) ``postfit``: ``{process: {total, error, bins,
+        bin_errors}}`` for ``signal``, each background, ``background`` (their sum) and
+        ``total``; ``observed``: ``{total, bins}``; and for converged fits ``parameters``
+        (free parameters), ``bestfit``, ``errors``, ``covariance`` and ``correlation`` (in
+        the order of ``parameters``); ``high_score``: the same totals (no per-bin lists) in
+        the ``n_high`` highest-score bins (``n_bins``, ``score_min``, ``prefit``,
+        ``postfit``, ``observed``).
+    """
+    from rediscovery.higgs.stats.backends.minuit import MinuitEngine
+
+    obs = np.asarray(counts, dtype=float)
+    names = model.sample_names
+    bkg_names = [n for n in names if n != SIGNAL]
+    sumw2 = {n: model.sample_sumw2(n) for n in names}
+    pre: dict[str, Any] = {n: _yield_entry(model.sample_yields(n), np.sqrt(sumw2[n]),
+                                           math.sqrt(float(sumw2[n].sum()))) for n in names}
+    b_w2 = sum(sumw2[n] for n in bkg_names)
+    pre["background"] = _yield_entry(model.background_total, np.sqrt(b_w2),
+                                     math.sqrt(float(b_w2.sum())))
+    all_w2 = b_w2 + sumw2[SIGNAL]
+    pre["total"] = _yield_entry(model.signal + model.background_total, np.sqrt(all_w2),
+                                math.sqrt(float(all_w2.sum())))
+    n_high = max(1, min(n_high, model.n_bins))
+    high = np.zeros(model.n_bins, dtype=bool)
+    high[-n_high:] = True
+
+    def high_totals(entries: dict[str, Any]) -> dict[str, Any]:
+        return {k: {"total": float(np.sum(np.asarray(v["bins"])[high])),
+                    "error": float(np.sqrt(np.sum(np.asarray(v["bin_errors"])[high] ** 2)))}
+                for k, v in entries.items()}
+
+    out: dict[str, Any] = {
+        "processes": list(names),
+        "prefit": pre,
+        "observed": {"total": float(obs.sum()), "bins": [float(v) for v in obs]},
+        "notes": {"prefit": "signal at mu = 1; uncertainty: MC statistics sqrt(sum w^2)",
+                  "postfit": "at the best fit; uncertainty: linear propagation of the fit "
+                             "covariance (all parameters, correlations included)"},
+        "high_score": {"n_bins": n_high,
+                       "score_min": None if model.edges is None
+                       else float(model.edges[-n_high - 1]),
+                       "prefit": high_totals(pre),  # MC-stat errors: bins are independent
+                       "observed": float(obs[high].sum())},
+    }
+    if result is None or not result.converged:
+        return out
+    par_names = model.parameter_names
+    theta = np.array([result.parameters[n] for n in par_names], dtype=float)
+    # the minuit engine's analytic-gradient Hessian (the pyhf engine delegates to it as well)
+    cov = MinuitEngine(model, obs).covariance(theta)
+    k = len(model.alpha_names)
+
+    def per_sample(t: np.ndarray) -> np.ndarray:
+        alphas = {n: t[1 + i] for i, n in enumerate(model.alpha_names)}
+        gammas = t[1 + k:] if model.has_staterror else None
+        d = model.expected(float(t[0]), alphas, gammas, per_sample=True)
+        return np.stack([d[n] for n in names])  # (n_samples, n_bins)
+
+    nominal = per_sample(theta)
+    jac = np.zeros((*nominal.shape, theta.size))
+    for i in range(theta.size):
+        if cov[i, i] <= 0:
+            continue  # a fixed parameter (a γ without MC statistics)
+        h = 1e-5 * max(1.0, abs(theta[i]))
+        up, dn = theta.copy(), theta.copy()
+        up[i] += h
+        dn[i] -= h
+        jac[..., i] = (per_sample(up) - per_sample(dn)) / (2 * h)
+
+    def entry(weights: np.ndarray, mask: np.ndarray | None = None) -> dict[str, Any]:
+        """Yields and errors of ``Σ_samples weights_s · ν_s`` per bin and in total (over the
+        bins of ``mask``: then the total only)."""
+        bins = weights @ nominal
+        jb = np.einsum("s,sbp->bp", weights, jac)  # (n_bins, n_par)
+        if mask is not None:
+            jt = jb[mask].sum(axis=0)
+            return {"total": float(bins[mask].sum()),
+                    "error": math.sqrt(max(float(jt @ cov @ jt), 0.0))}
+        bin_var = np.einsum("bp,pq,bq->b", jb, cov, jb)
+        jt = jb.sum(axis=0)
+        return _yield_entry(bins, np.sqrt(np.maximum(bin_var, 0.0)),
+                            math.sqrt(max(float(jt @ cov @ jt), 0.0)))
+
+    eye = np.eye(len(names))
+    combos = {n: eye[i] for i, n in enumerate(names)}
+    combos["background"] = np.array([0.0 if n == SIGNAL else 1.0 for n in names])
+    combos["total"] = np.ones(len(names))
+    out["postfit"] = {k: entry(w) for k, w in combos.items()}
+    out["high_score"]["postfit"] = {k: entry(w, high) for k, w in combos.items()}
+    free = np.flatnonzero(np.diag(cov) > 0)
+    sub = cov[np.ix_(free, free)]
+    sd = np.sqrt(np.diag(sub))
+    corr = np.clip(sub / np.outer(sd, sd), -1.0, 1.0)
+    np.fill_diagonal(corr, 1.0)  # exactly, not 1 ± 1e-16
+    out.update({
+        "parameters": [par_names[i] for i in free],
+        "bestfit": [float(theta[i]) for i in free],
+        "errors": [float(v) for v in sd],
+        "covariance": sub.tolist(),
+        "correlation": corr.tolist(),
+    })
+    return out
+
+
 def _save_plots(model: BinnedModel, counts: np.ndarray, res: FitResult,
-                scan: LikelihoodScan | None, out: Path) -> None:
+                scan: LikelihoodScan | None, out: Path,
+                summary: dict[str, Any] | None = None) -> None:
     """Draw the plots from results already computed and save them (no fits here)."""
     import rediscovery.higgs.stats.plots as plots_stat
 
@@ -196,3 +327,6 @@ def _save_plots(model: BinnedModel, counts: np.ndarray, res: FitResult,
         savefig(plots_stat.plot_pulls(res.pulls, res.constraints), out / "pulls.png")
     if res.impacts:
         savefig(plots_stat.plot_impacts(res.impacts), out / "impacts.png")
+    if summary and "correlation" in summary:
+        savefig(plots_stat.plot_correlation(summary["parameters"], summary["correlation"]),
+                out / "correlation.png")
