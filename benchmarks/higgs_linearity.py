@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rediscovery.core.errors import RediscoveryError
 from rediscovery.core.unblind import unblind
 from rediscovery.higgs.pipeline import HiggsRunConfig, run_pipeline
 
@@ -62,13 +63,18 @@ def main() -> None:
                                    args.template_events, "lumi_factor": args.lumi}.items()
                  if v is not None}
     mus = [float(m) for m in args.mu.split(",")]
-    rows = []
+    rows, failed = [], []
     print(f"{'mu':>5} {'seed':>4} {'mu_hat':>7} {'68% interval':>17} {'pull':>6} {'s':>5}")
     for mu in mus:
         for seed in _seeds(args.seeds):
             t0 = time.perf_counter()
             out = args.out / f"mu{mu:g}" / f"seed{seed}"
-            run_pipeline(out, HiggsRunConfig(seed=seed, mu_true=mu, **overrides))
+            try:
+                run_pipeline(out, HiggsRunConfig(seed=seed, mu_true=mu, **overrides))
+            except RediscoveryError as exc:  # a fit that did not converge is counted, not hidden
+                failed.append((mu, seed))
+                print(f"{mu:5g} {seed:4d} failed: {exc}", flush=True)
+                continue
             for stage in ("simulate", "features"):
                 for f in (out / stage).glob("*.parquet"):
                     f.unlink()
@@ -79,6 +85,8 @@ def main() -> None:
             print(f"{mu:5g} {seed:4d} {row['estimate']:7.3f} [{row['lo68']:6.3f}, "
                   f"{row['hi68']:6.3f}] {row['pull']:+6.2f} {time.perf_counter() - t0:5.0f}",
                   flush=True)
+    if failed:
+        print(f"\n{len(failed)} runs failed (not in the statistics): {failed}")
     args.out.mkdir(parents=True, exist_ok=True)
     with open(args.out / "linearity.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
