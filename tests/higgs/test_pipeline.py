@@ -552,3 +552,26 @@ def test_report_renders_in_headless_chromium(finished_run):
     assert len(res.images) == n_png and not res.broken_images, res.broken_images
     assert all(im["naturalWidth"] > 100 for im in res.images)
     assert res.details == 1
+
+
+# -- closure on the run's own templates -----------------------------------------------------------
+@pytest.mark.parametrize("mu", [0.0, 1.0, 3.0])
+def test_asimov_data_from_the_runs_templates_return_mu(finished_run, mu):
+    """Asimov data (the expected counts, CCGV sec. 3.2) built from the run's own template model
+    at μ = 0, 1 and 3 give back μ̂ = μ to 1e-3, with the run's binning and the fit of the run
+    (Barlow–Beeston-lite MC-statistics factors included)."""
+    import pandas as pd
+
+    from rediscovery.higgs.stats.histograms import model_from_scores
+    from rediscovery.higgs.stats.inference import asimov_data, interval, mle
+
+    out, results = finished_run
+    mc = pd.read_parquet(out / "evaluate" / "mc_scores.parquet")
+    model, _ = model_from_scores(mc, edges=results["edges"])
+    assert model.n_bins == results["n_bins"]
+    data = asimov_data(model, mu)
+    fit = mle(model, data)
+    assert fit.converged
+    assert fit.mu_hat == pytest.approx(mu, abs=1e-3)
+    iv = interval(model, data, mle_result=fit)
+    assert iv.mu_lo < mu < iv.mu_hi
