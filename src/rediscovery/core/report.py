@@ -75,7 +75,7 @@ def _group(text: str) -> str:
     sign = text[0] if text[:1] in "-+" else ""
     body = text[len(sign):]
     whole, dot, frac = body.partition(".")
-    if len(whole) >= 5:
+    if len(whole) >= 5 and whole.isdigit():  # not "4×10⁻⁵"
         whole = f"{int(whole):,}".replace(",", "\u2009")
     return sign + whole + dot + frac
 
@@ -129,6 +129,8 @@ def fmt_number(x: Any, sig: int = 4) -> str:
     '−0.0001235'
     >>> fmt_number(9.6e-10, 2)
     '9.6×10⁻¹⁰'
+    >>> fmt_number(4e-05, 2)
+    '4×10⁻⁵'
     >>> fmt_number(None)
     '—'
     """
