@@ -353,14 +353,15 @@ class CMBEmulator:
     def lmax(self) -> int:
         return int(self.ell[-1])
 
-    def _scale(self, x: np.ndarray) -> np.ndarray:
+    def to_unit_box(self, x: np.ndarray) -> np.ndarray:
+        """Parameters mapped linearly from the emulator's box to [-1, 1] (the GP's inputs)."""
         lo = np.array([self.box[k][0] for k in self.names])
         hi = np.array([self.box[k][1] for k in self.names])
         return 2.0 * (x - lo) / (hi - lo) - 1.0
 
     def in_box(self, x: np.ndarray) -> np.ndarray:
         """Boolean mask (n,) of rows of ``x`` (n, d) inside the training box."""
-        u = self._scale(np.atleast_2d(np.asarray(x, dtype=float)))
+        u = self.to_unit_box(np.atleast_2d(np.asarray(x, dtype=float)))
         return np.all(np.abs(u) <= 1.0 + 1e-12, axis=1)
 
     def check_in_box(self, x: np.ndarray) -> None:
@@ -385,7 +386,7 @@ class CMBEmulator:
                              f"got {x.shape[1]}")
         if check:
             self.check_in_box(x)
-        u = self._scale(x)
+        u = self.to_unit_box(x)
         coef = _design_matrix(u, self.exponents_) @ self.poly_coef_  # (n, k)
         # GP residual: k_j(u, X) = exp(-0.5 Σ_d (u_d - X_d)² / l_jd²), per component j
         diff2 = (u[:, None, :] - self.x_train_[None, :, :]) ** 2  # (n, m, d)
@@ -537,7 +538,7 @@ def fit_emulator(
                       ell=np.asarray(ell), mean_=np.empty(0), basis_=np.empty((0, 0)),
                       exponents_=_monomials(d, degree), poly_coef_=np.empty(0),
                       x_train_=np.empty(0), gp_alpha_=np.empty(0), gp_inv_ls2_=np.empty(0))
-    u = emu._scale(params)
+    u = emu.to_unit_box(params)
     y = np.log(tt) - _amplitude(names, params, fixed)[:, None]
     mean = y.mean(axis=0)
     _, sv, vt = np.linalg.svd(y - mean, full_matrices=False)

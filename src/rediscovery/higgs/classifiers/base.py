@@ -430,7 +430,7 @@ class Classifier(ABC):
         obj.features_ = feats
         obj.training_info_ = dict(meta.get("training", {}))
         try:
-            obj._load_model(mfile, meta)
+            obj.load_library_file(mfile, meta)
         except ModelFileError:
             raise
         except Exception as exc:  # each library raises its own exception types
@@ -465,7 +465,7 @@ class Classifier(ABC):
         """Write the library-format file; return extra metadata for ``model.json``."""
 
     @abstractmethod
-    def _load_model(self, path: Path, meta: dict[str, Any]) -> None:
+    def load_library_file(self, path: Path, meta: dict[str, Any]) -> None:
         """Read the library-format file written by :meth:`_save_model`."""
 
 

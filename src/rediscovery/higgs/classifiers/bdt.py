@@ -106,7 +106,7 @@ class XGBoostClassifier(Classifier):
             json_tmp.replace(tmp)
         return {}
 
-    def _load_model(self, path: Path, meta: dict[str, Any]) -> None:
+    def load_library_file(self, path: Path, meta: dict[str, Any]) -> None:
         import xgboost as xgb
 
         booster = xgb.Booster()
@@ -190,7 +190,7 @@ class LightGBMClassifier(Classifier):
             self.booster_.save_model(str(tmp), num_iteration=self.best_iteration_)
         return {}
 
-    def _load_model(self, path: Path, meta: dict[str, Any]) -> None:
+    def load_library_file(self, path: Path, meta: dict[str, Any]) -> None:
         import lightgbm as lgb
 
         booster = lgb.Booster(model_file=str(path))
@@ -326,7 +326,7 @@ class HGBClassifier(Classifier):
                      max_depth=np.array(f["max_depth"]), **f["nodes"])
         return {"hgb_layout": "flat node arrays; see rediscovery.higgs.classifiers.bdt"}
 
-    def _load_model(self, path: Path, meta: dict[str, Any]) -> None:
+    def load_library_file(self, path: Path, meta: dict[str, Any]) -> None:
         with np.load(path, allow_pickle=False) as z:
             missing = [k for k in ("baseline", "tree_offsets", "max_depth", *_HGB_NODE_FIELDS)
                        if k not in z.files]

@@ -211,7 +211,7 @@ class MLPClassifier(Classifier):
                 "architecture": {k: self.params[k] for k in ("depth", "width", "activation",
                                                              "dropout")}}
 
-    def _load_model(self, path: Path, meta: dict[str, Any]) -> None:
+    def load_library_file(self, path: Path, meta: dict[str, Any]) -> None:
         import torch
 
         sc = meta.get("scaler")
