@@ -435,3 +435,47 @@ def test_nuisance_at_bound_is_flagged_by_name() -> None:
     res = stat.mle(model, [300.0, 300.0], "minuit", errors=False)
     assert not res.converged
     assert any("'bnorm'" in m for m in res.messages)
+
+
+# -- multi-start: a likelihood with two minima --------------------------------------------------
+def _two_minima_model():
+    """Three bins; a shape systematic whose ±1σ templates both raise the background, in
+    different bins (a U-shaped response in α): with data above the background in bins 1 and
+    3 the likelihood has one minimum at α < 0 (bin 1 explained by the systematic, smaller μ)
+    and one at α > 0 (bin 1 explained by signal). From the default start (μ = 1, α = 0)
+    MIGRAD converges, valid, to the higher one."""
+    b = np.array([100.0, 100.0, 100.0])
+    s = np.array([20.0, 5.0, 0.0])
+    hs = HistoSys("shape", {"bkg": ([130.0, 100.0, 100.0], [100.0, 100.0, 125.0])})
+    return BinnedModel(s, {"bkg": b}, systematics=[hs]), np.array([160.0, 104.0, 105.0])
+
+
+def test_multistart_finds_the_global_minimum_of_a_two_minima_likelihood():
+    from rediscovery.higgs.stats.backends.minuit import MinuitEngine
+
+    model, n = _two_minima_model()
+    # the two minima, located independently by a dense grid of profiled fits in α
+    eng = MinuitEngine(model, n)
+    grid = [(eng.minimize(init=np.array([mu0, a0]))) for a0 in np.linspace(-3, 3, 13)
+            for mu0 in (0.0, 1.0, 2.0, 4.0)]
+    nll = np.array([g[1] for g in grid])
+    glob = grid[int(np.argmin(nll))][0]
+    assert glob[1] < 0  # the global minimum is the α < 0 one
+    single = stat.mle(model, n)
+    assert single.converged and single.parameters["shape"] > 0  # the local one
+    assert single.nll_min > nll.min() + 0.01
+    multi = stat.mle(model, n, multistart=True)
+    assert multi.nll_min == pytest.approx(nll.min(), abs=1e-6)
+    assert multi.mu_hat == pytest.approx(glob[0], abs=1e-3)
+    assert stat.fit(model, n, significance=False, limit=False).mu_hat == \
+        pytest.approx(glob[0], abs=1e-3)
+
+
+def test_multistart_changes_nothing_for_a_single_minimum():
+    model, n = _two_minima_model()
+    plain = BinnedModel(model.signal, dict(model.backgrounds))
+    a = stat.mle(plain, n)
+    b = stat.mle(plain, n, multistart=True)
+    assert a.mu_hat == b.mu_hat and a.nll_min == b.nll_min
+    assert len(stat.start_points(plain)) == 1
+    assert len(stat.start_points(model)) == 3

@@ -39,13 +39,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from scipy import optimize, stats
 
-from rediscovery.core.errors import InputError
+from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.higgs.stats.backends.base import Engine
 from rediscovery.higgs.stats.backends.pyhf import workspace_spec
 from rediscovery.higgs.stats.backends.registry import make_engine
@@ -71,9 +71,11 @@ __all__ = [
     "fit",
     "interval",
     "likelihood_scan",
+    "lowest_minimum",
     "mle",
     "nuisance_summary",
     "significance",
+    "start_points",
     "upper_limit",
     "workspace",
 ]
@@ -156,10 +158,58 @@ def _resolve(model: BinnedModel, observed: object, backend: str, aux_gamma: np.n
 
 
 # -- maximum likelihood -----------------------------------------------------------------------
+def start_points(model: BinnedModel, *, points: Sequence[float] = (-1.0, 1.0),
+                 nuisances: Sequence[str] | None = None) -> list[np.ndarray]:
+    """Starting values ``(μ, α...)`` of a multi-start fit.
+
+    The default start (μ = 1, every α = 0) first, then for each α of ``nuisances`` (default:
+    all of the model's normsys/histosys parameters) one start per value in ``points`` with the
+    other α at 0. With non-linear shape responses the likelihood in (μ, α) can have more than
+    one minimum; MIGRAD from one start finds the one whose basin holds the start.
+    """
+    names = list(model.alpha_names)
+    wanted = names if nuisances is None else [n for n in names if n in nuisances]
+    x0 = np.zeros(1 + len(names))
+    x0[0] = 1.0
+    starts = [x0]
+    for n in wanted:
+        for a in points:
+            x = x0.copy()
+            x[1 + names.index(n)] = float(a)
+            starts.append(x)
+    return starts
+
+
+def lowest_minimum(engine: Engine, starts: Sequence[np.ndarray]) -> tuple[np.ndarray, float, bool]:
+    """Minimise from every start and keep the lowest valid minimum.
+
+    Returns ``(parameters, NLL, valid)`` as :meth:`Engine.minimize`. A later start replaces an
+    earlier one only when its NLL is lower by more than 10⁻⁶ (the tolerance of the fits), so
+    a likelihood with one minimum gives exactly the result of the first start.
+    """
+    if not starts:
+        raise ConfigError("lowest_minimum needs at least one start")
+    best_i, best_nll, best_ok = 0, math.inf, False
+    for i, x in enumerate(starts):
+        _, nll, ok = engine.minimize(init=x)
+        if i == 0 or (ok and (not best_ok or nll < best_nll - 1e-6)):
+            best_i, best_nll, best_ok = i, nll, ok
+    # the engine keeps its last free fit (MINOS continues it): fit the winning start again;
+    # the fit is deterministic, so this is exactly the winning start's result
+    return engine.minimize(init=starts[best_i])
+
+
 def _mle(model: BinnedModel, obs: np.ndarray, backend: str, aux_gamma: np.ndarray | None,
-         aux_alpha: np.ndarray | None, init: np.ndarray | None, *, errors: bool) -> MLEResult:
+         aux_alpha: np.ndarray | None, init: np.ndarray | None, *, errors: bool,
+         multistart: bool = False) -> MLEResult:
     eng = make_engine(backend, model, obs, aux_gamma, aux_alpha)
-    pars, nll_hat, ok = eng.minimize(init=init)
+    if multistart and model.alpha_names:
+        starts = start_points(model)
+        if init is not None:
+            starts = [np.asarray(init, dtype=float), *starts]
+        pars, nll_hat, ok = lowest_minimum(eng, starts)
+    else:
+        pars, nll_hat, ok = eng.minimize(init=init)
     names = model.parameter_names
     res = MLEResult(backend=backend, mu_hat=float(pars[0]), bestfit=np.asarray(pars, float),
                     parameters={n: float(v) for n, v in zip(names, pars, strict=True)},
@@ -185,7 +235,8 @@ def _mle(model: BinnedModel, obs: np.ndarray, backend: str, aux_gamma: np.ndarra
 
 def mle(model: BinnedModel, observed: np.ndarray, backend: str = "minuit", *,
         aux_gamma: np.ndarray | None = None, aux_alpha: np.ndarray | None = None,
-        init: np.ndarray | None = None, errors: bool = True) -> MLEResult:
+        init: np.ndarray | None = None, errors: bool = True,
+        multistart: bool = False) -> MLEResult:
     """Maximum-likelihood fit of all parameters.
 
     Parameters
@@ -204,6 +255,10 @@ def mle(model: BinnedModel, observed: np.ndarray, backend: str = "minuit", *,
     errors
         Compute the parabolic errors of all parameters (inverse Hessian of the full NLL; the
         minuit engine's analytic Hessian for both back-ends).
+    multistart
+        Start from :func:`start_points` (and ``init`` first, if given) and keep the lowest
+        minimum (:func:`lowest_minimum`); only models with normsys/histosys parameters have
+        more than one start.
 
     Returns
     -------
@@ -218,7 +273,8 @@ def mle(model: BinnedModel, observed: np.ndarray, backend: str = "minuit", *,
         If ``backend`` is not one of the registered back-ends.
     """
     obs = _check_observed(model, observed)
-    res = _mle(model, obs, backend, aux_gamma, aux_alpha, init, errors=errors)
+    res = _mle(model, obs, backend, aux_gamma, aux_alpha, init, errors=errors,
+               multistart=multistart)
     _log_messages(backend, res.messages)
     return res
 
@@ -460,7 +516,7 @@ def likelihood_scan(model: BinnedModel, observed: np.ndarray, mu_values: np.ndar
 def fit(model: BinnedModel, observed: np.ndarray, backend: str = "minuit", *,
         aux_gamma: np.ndarray | None = None, aux_alpha: np.ndarray | None = None,
         init: np.ndarray | None = None, significance: bool = True, limit: bool = True,
-        impacts: bool = True) -> FitResult:
+        impacts: bool = True, multistart: bool = True) -> FitResult:
     """Fit μ and compute everything a measurement reports, from the focused functions.
 
     :func:`mle` (with errors), :func:`interval` (68.27%, with the statistics-only interval),
@@ -474,6 +530,10 @@ def fit(model: BinnedModel, observed: np.ndarray, backend: str = "minuit", *,
     significance, limit, impacts
         Switch off the discovery significances, the CLs limit or the impacts (the slower
         parts); their fields then stay ``nan`` / empty.
+    multistart
+        Find the global minimum from several starts (:func:`mle` with ``multistart``): a
+        model with normsys/histosys parameters can have more than one minimum. Models with
+        only MC-statistics parameters have one start, so this costs nothing there.
 
     Returns
     -------
@@ -482,7 +542,8 @@ def fit(model: BinnedModel, observed: np.ndarray, backend: str = "minuit", *,
         minimisation did not converge.
     """
     obs = _check_observed(model, observed)
-    m = _mle(model, obs, backend, aux_gamma, aux_alpha, init, errors=True)
+    m = _mle(model, obs, backend, aux_gamma, aux_alpha, init, errors=True,
+             multistart=multistart)
     iv = _interval(m, CL_68, stat_only=True)
     res = FitResult(backend=backend, mu_hat=m.mu_hat, mu_lo=iv.mu_lo, mu_hi=iv.mu_hi,
                     mu_stat_lo=iv.mu_stat_lo, mu_stat_hi=iv.mu_stat_hi, nll_min=m.nll_min,

@@ -31,7 +31,7 @@ from rediscovery.core.errors import ConfigError
 from rediscovery.higgs.stats.backends.base import Engine
 from rediscovery.higgs.stats.backends.minuit import MinuitEngine
 from rediscovery.higgs.stats.backends.registry import make_engine
-from rediscovery.higgs.stats.inference import fit
+from rediscovery.higgs.stats.inference import fit, lowest_minimum, start_points
 from rediscovery.higgs.stats.model import BinnedModel, HistoSys, NormSys
 from rediscovery.higgs.stats.results import FitResult
 from rediscovery.higgs.systematics.templates import (
@@ -191,18 +191,8 @@ def best_start(model: BinnedModel, observed: np.ndarray, *, aux_alpha: np.ndarra
     """
     obs = np.asarray(observed, dtype=float)
     eng = MinuitEngine(model, obs, aux_gamma, aux_alpha)
-    best, best_nll, _ = eng.minimize()
-    names = list(model.alpha_names)
-    for n in names:
-        if n not in nuisances:
-            continue
-        for a in points:
-            x = np.zeros(1 + len(names))
-            x[0] = 1.0
-            x[1 + names.index(n)] = float(a)
-            p, v, ok = eng.minimize(init=x)
-            if ok and v < best_nll - 1e-6:
-                best, best_nll = p, v
+    starts = start_points(model, points=points, nuisances=list(nuisances))
+    best, _, _ = lowest_minimum(eng, starts)
     return np.asarray(best, dtype=float)
 
 
@@ -235,8 +225,9 @@ def fit_with_systematics(model: BinnedModel, observed: np.ndarray, *, backend: s
     obs = np.asarray(observed, dtype=float)
     init = (best_start(model, obs, aux_alpha=aux_alpha, aux_gamma=aux_gamma)
             if multistart and model.alpha_names else None)
+    # the starts were searched by best_start (shape nuisances only, fast engine)
     res = fit(model, obs, backend=backend, significance=significance, limit=limit,
-              aux_alpha=aux_alpha, aux_gamma=aux_gamma, init=init)
+              aux_alpha=aux_alpha, aux_gamma=aux_gamma, init=init, multistart=False)
     out = SystFitResult(fit=res)
     names = model.parameter_names
     pars = np.array([res.parameters[n] for n in names])
