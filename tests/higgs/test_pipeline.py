@@ -575,3 +575,16 @@ def test_asimov_data_from_the_runs_templates_return_mu(finished_run, mu):
     assert fit.mu_hat == pytest.approx(mu, abs=1e-3)
     iv = interval(model, data, mle_result=fit)
     assert iv.mu_lo < mu < iv.mu_hi
+
+
+def test_results_split_the_uncertainty_into_stat_and_the_rest(finished_run):
+    _, results = finished_run
+    split = results["mu_uncertainty"]
+    lo, hi = results["mu_68"]
+    slo, shi = results["mu_stat_68"]
+    mu = results["mu_hat"]
+    assert split["total"] == pytest.approx([mu - lo, hi - mu], rel=1e-12)
+    assert split["stat"] == pytest.approx([mu - slo, shi - mu], rel=1e-12)
+    for t, s, y in zip(split["total"], split["stat"], split["syst"], strict=True):
+        assert 0 < s <= t and t**2 == pytest.approx(s**2 + y**2, rel=1e-9)
+    assert split["syst_source"] == "template MC statistics"  # only gamma_stat_* in this fit

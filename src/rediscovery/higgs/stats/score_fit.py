@@ -32,7 +32,7 @@ from rediscovery.higgs.stats.inference import fit, likelihood_scan, mle, signifi
 from rediscovery.higgs.stats.model import SIGNAL, BinnedModel
 from rediscovery.higgs.stats.results import FitResult, LikelihoodScan
 
-__all__ = ["ScoreFit", "fit_scores", "write_fit", "yields_and_correlations"]
+__all__ = ["ScoreFit", "fit_scores", "uncertainty_split", "write_fit", "yields_and_correlations"]
 
 
 @dataclass
@@ -47,6 +47,22 @@ class ScoreFit:
 
 def _nan_to_none(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
+
+
+def uncertainty_split(res: FitResult) -> dict[str, Any]:
+    """The uncertainty of μ̂ split into statistics and the rest, per side: ``total`` from the
+    profile-likelihood interval, ``stat`` from the interval with every nuisance parameter fixed
+    at its best-fit value, ``syst`` = √(total² − stat²) (quadrature difference, zero if
+    negative). ``syst_source`` says what the nuisance parameters are: only the templates' MC
+    statistics (Barlow–Beeston-lite γ), or systematics as well. Each pair is
+    ``[down, up]`` (positive numbers)."""
+    total = [res.mu_hat - res.mu_lo, res.mu_hi - res.mu_hat]
+    stat_ = [res.mu_hat - res.mu_stat_lo, res.mu_stat_hi - res.mu_hat]
+    syst = [math.sqrt(max(a * a - b * b, 0.0)) for a, b in zip(total, stat_, strict=True)]
+    only_mc = all(n.startswith("gamma_stat_") for n in res.parameters if n != "mu")
+    return {"total": total, "stat": stat_, "syst": syst,
+            "syst_source": "template MC statistics" if only_mc
+            else "systematics and template MC statistics"}
 
 
 def fit_scores(
@@ -136,6 +152,7 @@ def fit_scores(
             "z_discovery_observed": res.z_discovery,
             "z_discovery_expected": res.z_expected,
             "cls_upper_limit_95": _nan_to_none(res.cls_upper_limit),
+            "mu_uncertainty": uncertainty_split(res),
             "nuisances": {n: {"value": res.parameters[n], "error": res.errors.get(n),
                               "pull": res.pulls[n], "constraint": res.constraints[n],
                               "impact": list(res.impacts.get(n, (math.nan, math.nan)))}
@@ -156,7 +173,7 @@ def fit_scores(
             }
     else:
         for key in ("mu_hat", "mu_68", "mu_stat_68", "z_discovery_observed",
-                    "z_discovery_expected", "cls_upper_limit_95"):
+                    "z_discovery_expected", "cls_upper_limit_95", "mu_uncertainty"):
             payload[key] = None
     return ScoreFit(payload=payload, model=model, counts=counts, result=res)
 
