@@ -113,7 +113,8 @@ NUISANCE_DEFAULTS: dict[str, float] = {
 #: low clip, high clip); ``lognormal`` draws exp(N(log centre, width)). They follow the
 #: test-time draws of the Fair Universe HiggsML Uncertainty Challenge (2024): τ and jet energy
 #: scales 1 ± 1 %, soft MET LogNormal(0, 1) clipped to [0, 5] GeV, total background ± 0.1 %,
-#: tt̄ ± 2 %, diboson ± 25 %.
+#: tt̄ ± 2 %, diboson ± 25 %. The single definition of these numbers:
+#: :data:`rediscovery.higgs.systematics.variations.FAIR_UNIVERSE_PRIORS` is built from it.
 NUISANCE_PRIORS: dict[str, tuple[str, float, float, float, float]] = {
     "tes": ("normal", 1.0, 0.01, 0.9, 1.1),
     "jes": ("normal", 1.0, 0.01, 0.9, 1.1),
