@@ -171,6 +171,11 @@ class HiggsRunConfig(BaseModel):
         default=False,
         description="with systematics: pseudo-data at the nominal nuisance values (the "
                     "priors' centres) instead of hidden values drawn from the priors")
+    template_smoothing: bool = Field(
+        default=True,
+        description="with systematics: smooth the shifted templates' relative shift across "
+                    "the bins (quadratic in the bin index, normalisation kept); off: the raw "
+                    "bin-by-bin shifts, whose migration noise over-constrains jes and soft_met")
 
 
 #: Fraction of signal events in the template sample (the background processes share the rest
@@ -549,9 +554,9 @@ def stage_fit(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[s
                    for name in _variations(cfg)}
 
         def systematics(model):
-            return run_systematics(model, reference, shifted)
+            return run_systematics(model, reference, shifted, smooth=cfg.template_smoothing)
 
-        extra = {"systematics": describe()}
+        extra = {"systematics": {**describe(), "template_smoothing": cfg.template_smoothing}}
     sf = fit_scores(mc_scores, pd.read_parquet(inputs["observed_scores"]), backend=cfg.backend,
                     min_bkg=cfg.min_bkg_per_bin, max_bins=cfg.max_bins,
                     max_rel_stat=cfg.max_rel_stat, source=inputs["mc_scores"],

@@ -21,7 +21,8 @@ the hidden values of the pseudo-data are drawn).
 
 Per bin and sample the α = ±1 yields are the nominal template times the ratio of the shifted
 sample to the *whole* nominal sample (both halves of ``higgs run``'s template sample, the same
-generated events as the shifted one), :func:`run_systematics`.
+generated events as the shifted one), :func:`run_systematics`; by default the relative shift is
+then smoothed across the bins (:func:`smooth_shift`).
 
 Beyond ±1 the model extrapolates (pyhf's defaults): ``histosys`` linearly (code 4p), ``normsys``
 exponentially (code 4, :math:`(1 ± σ)^{|α|}`). The simulator's τ/jet scales change the yields
@@ -50,6 +51,7 @@ __all__ = [
     "describe",
     "nominal_values",
     "run_systematics",
+    "smooth_shift",
     "truth_alphas",
     "variation_values",
 ]
@@ -102,8 +104,34 @@ def _per_sample(scores: pd.DataFrame, edges: np.ndarray) -> dict[str, np.ndarray
     return {"signal": model.signal, **model.backgrounds}
 
 
+def smooth_shift(nominal: np.ndarray, varied: np.ndarray, *, degree: int = 2) -> np.ndarray:
+    """``varied`` with its relative shift from ``nominal`` smoothed across the bins.
+
+    The relative shift ``varied / nominal − 1`` is fitted by a polynomial of ``degree`` in the
+    bin index, weighted by the nominal yield (the migration noise of a bin's shift falls as
+    1/√events), and rescaled so that the summed shift (the normalisation effect) is kept
+    exactly. Bin-to-bin structure finer than the polynomial is taken as MC noise: with common
+    random numbers the shift of a bin is still the net of the few events that migrate across
+    its edges, comparable to the data's statistical error in small bins.
+    """
+    nominal = np.asarray(nominal, dtype=float)
+    varied = np.asarray(varied, dtype=float)
+    ok = nominal > 0
+    if ok.sum() <= degree + 1:
+        return varied.copy()
+    x = np.arange(nominal.size, dtype=float)
+    rel = np.where(ok, varied / np.where(ok, nominal, 1.0) - 1.0, 0.0)
+    coef = np.polynomial.polynomial.polyfit(x[ok], rel[ok], degree, w=np.sqrt(nominal[ok]))
+    smooth = np.polynomial.polynomial.polyval(x, coef) * nominal
+    total, fitted = float(np.sum(varied - nominal)), float(np.sum(smooth))
+    if abs(fitted) > 0:
+        smooth *= total / fitted
+    return np.maximum(nominal + smooth, 0.0)
+
+
 def run_systematics(model: BinnedModel, reference: pd.DataFrame,
-                    shifted: Mapping[str, pd.DataFrame]) -> list[NormSys | HistoSys]:
+                    shifted: Mapping[str, pd.DataFrame], *,
+                    smooth: bool = False) -> list[NormSys | HistoSys]:
     """The modifiers of a systematic run for the nominal ``model`` (its binning and samples).
 
     Parameters
@@ -116,6 +144,8 @@ def run_systematics(model: BinnedModel, reference: pd.DataFrame,
     shifted
         ``{"tes_lo": scores, "tes_hi": ..., ...}`` for every detector nuisance
         (:func:`variation_values`), scored like ``reference``.
+    smooth
+        Smooth each sample's relative shift across the bins (:func:`smooth_shift`).
 
     Returns
     -------
@@ -151,7 +181,7 @@ def run_systematics(model: BinnedModel, reference: pd.DataFrame,
                     pair.append(nom.copy())
                     continue
                 ratio = np.where(r > 0, v / np.where(r > 0, r, 1.0), 1.0)
-                pair.append(nom * ratio)
+                pair.append(smooth_shift(nom, nom * ratio) if smooth else nom * ratio)
             templates[sample] = (pair[0], pair[1])
         mods.append(HistoSys(name, templates))
     backgrounds = [s for s in model.sample_names if s != "signal"]
