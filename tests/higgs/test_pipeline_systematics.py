@@ -50,7 +50,9 @@ def _run_model(out, results):
     nominal, _ = model_from_scores(mc, edges=results["edges"])
     return BinnedModel(nominal.signal, nominal.backgrounds, signal_sumw2=nominal.signal_sumw2,
                        background_sumw2=nominal.background_sumw2,
-                       systematics=run_systematics(nominal, reference, shifted),
+                       systematics=run_systematics(
+                           nominal, reference, shifted,
+                           smooth=results["systematics"]["template_smoothing"]),
                        edges=nominal.edges)
 
 
@@ -140,6 +142,19 @@ def test_unblind_lists_the_nuisances(syst_run, capsys):
     shown = capsys.readouterr().out
     for name in ("mu", *RUN_NUISANCES):
         assert name in shown
+
+
+def test_smoothing_keeps_the_normalisation_and_removes_noise():
+    from rediscovery.higgs.systematics.run_model import smooth_shift
+
+    rng = np.random.default_rng(1)
+    nominal = np.linspace(1000.0, 50.0, 12)
+    true_shift = 0.02 + 0.01 * np.linspace(0, 1, 12)
+    varied = nominal * (1 + true_shift + rng.normal(0, 0.03, 12) / np.sqrt(nominal / 50))
+    smooth = smooth_shift(nominal, varied)
+    assert smooth.sum() == pytest.approx(varied.sum(), rel=1e-12)
+    assert np.std(smooth / nominal - 1 - true_shift) < 0.5 * np.std(varied / nominal - 1
+                                                                        - true_shift)
 
 
 def test_nominal_data_and_mc_file_are_checked(tmp_path):
