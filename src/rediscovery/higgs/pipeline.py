@@ -45,15 +45,15 @@ at the default 1,000,000 events) and 4 % signal; one random half optimises the b
 other half gives the templates (optimising the edges on the templates themselves would pick
 downward fluctuations of the background).
 
+then ``results.json`` (the results contract) and ``report.html`` (:func:`build_higgs_report`)
+at the top of the run.
+
 With ``systematics: true`` the simulate stage also writes ``templates_<name>.parquet`` for
 ``name`` in ``tes_lo``, ``tes_hi``, ``jes_lo``, ``jes_hi``, ``soft_met_lo``, ``soft_met_hi``
 (the template sample's generated events through shifted detectors, common random numbers),
 the pseudo-data carry hidden nuisance values (``truth.json``), features and evaluate process
 the shifted samples too (``evaluate/templates_<name>_scores.parquet``, whole samples), and the
 fit adds HistoSys/NormSys modifiers (:mod:`rediscovery.higgs.systematics.run_model`).
-
-then ``results.json`` (the results contract) and ``report.html`` (:func:`build_higgs_report`)
-at the top of the run.
 
 Every stage is a function ``stage(inputs: dict[str, Path], out: Path, config: HiggsRunConfig)
 -> dict`` returning a small JSON-ready summary. A team replaces one with its own function of
