@@ -165,3 +165,15 @@ def test_nominal_data_and_mc_file_are_checked(tmp_path):
     assert HiggsRunConfig().systematics is False and HiggsRunConfig().nominal_data is False
     assert nominal_values()["soft_met"] == pytest.approx(1.0)
     assert np.isclose(variation_values()["soft_met_hi"]["soft_met"], np.e)
+
+
+def test_cli_nominal_data_writes_the_shifted_samples(tmp_path):
+    out = tmp_path / "run"
+    assert main(["higgs", "run", "--out", str(out), "--events", "3000", "--template-events",
+                 "10000", "--lumi-factor", "0.01", "--systematics", "--nominal-data",
+                 "--until", "simulate"]) == 0
+    truth = json.loads((out / "simulate" / "truth.json").read_text())
+    assert truth["nuisances"] == pytest.approx({**nominal_values(), "soft_met": 1.0})
+    assert truth["nuisance_alphas"] == pytest.approx(dict.fromkeys(RUN_NUISANCES, 0.0))
+    for name in variation_values():
+        assert (out / "simulate" / f"templates_{name}.parquet").is_file()
