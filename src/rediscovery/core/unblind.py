@@ -2,8 +2,10 @@
 
 Simulators write ``truth.json`` beside their data; no analysis stage reads it. This module is
 the only reader: it finds every ``truth.json`` in a run directory and compares it with the
-run's ``results.json`` (Higgs: μ̂ and its interval) and ``*_posterior.json`` files (cosmology:
-posterior mean, standard deviation and 68% interval of each parameter).
+run's ``results.json`` (Higgs: μ̂ and its interval and, in a fit with systematic uncertainties,
+each nuisance parameter α against the hidden value's α recorded as ``nuisance_alphas``)
+and ``*_posterior.json`` files (cosmology: posterior mean, standard deviation and 68% interval
+of each parameter).
 """
 
 from __future__ import annotations
@@ -34,11 +36,18 @@ def _flat_truth(truth: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def _alpha_name(name: str) -> str:
+    """Row name of a nuisance parameter, in units of its prior: ``tes (α)``."""
+    return f"{name} (α)"
+
+
 def unblind(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Rows ``{parameter, true, estimate, lo68, hi68, pull, covered}`` for a finished run.
 
     ``pull`` is (estimate − true)/σ with σ the half-width of the interval on the side of the
-    truth; ``covered`` tells whether the 68% interval contains the truth.
+    truth; ``covered`` tells whether the 68% interval contains the truth. Nuisance parameters
+    (rows ``name (α)``) are in units of their prior, α = (value − nominal)/σ_prior (ln(value)/σ
+    for a log-normal prior), with the interval α̂ ± σ(α̂) of the fit's covariance.
     """
     root = Path(run_dir)
     truths = sorted(root.rglob("truth.json"))
@@ -46,7 +55,11 @@ def unblind(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
         raise InputError("no truth.json in the run: nothing to unblind (real data?)", path=root)
     truth: dict[str, float] = {}
     for t in truths:
-        truth.update(_flat_truth(json.loads(t.read_text())))
+        content = json.loads(t.read_text())
+        alphas = content.get("nuisance_alphas")
+        if isinstance(alphas, dict):  # the fit's α of each hidden nuisance value
+            truth.update({_alpha_name(k): float(v) for k, v in alphas.items()})
+        truth.update(_flat_truth({k: v for k, v in content.items() if k != "nuisance_alphas"}))
     estimates: dict[str, tuple[float, float, float]] = {}
     results = root / "results.json"
     if results.exists():
@@ -54,6 +67,11 @@ def unblind(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
         if "mu_hat" in r and "mu_68" in r:
             lo, hi = (float(v) for v in r["mu_68"])
             estimates["mu"] = (float(r["mu_hat"]), lo, hi)
+        for name, d in (r.get("nuisances") or {}).items():
+            value, error = d.get("value"), d.get("error")
+            if _alpha_name(name) in truth and value is not None and error is not None:
+                estimates[_alpha_name(name)] = (float(value), float(value) - float(error),
+                                                float(value) + float(error))
     for post in sorted(root.rglob("*_posterior.json")):
         p = json.loads(post.read_text())
         params = p.get("parameters", p)

@@ -48,6 +48,13 @@ downward fluctuations of the background).
 then ``results.json`` (the results contract) and ``report.html`` (:func:`build_higgs_report`)
 at the top of the run.
 
+With ``systematics: true`` the simulate stage also writes ``templates_<name>.parquet`` for
+``name`` in ``tes_lo``, ``tes_hi``, ``jes_lo``, ``jes_hi``, ``soft_met_lo``, ``soft_met_hi``
+(the template sample's generated events through shifted detectors, common random numbers),
+the pseudo-data carry hidden nuisance values (``truth.json``), features and evaluate process
+the shifted samples too (``evaluate/templates_<name>_scores.parquet``, whole samples), and the
+fit adds HistoSys/NormSys modifiers (:mod:`rediscovery.higgs.systematics.run_model`).
+
 Every stage is a function ``stage(inputs: dict[str, Path], out: Path, config: HiggsRunConfig)
 -> dict`` returning a small JSON-ready summary. A team replaces one with its own function of
 the same signature: ``--stage train=mypackage.module:function``. A stage whose inputs and
@@ -161,6 +168,21 @@ class HiggsRunConfig(BaseModel):
     max_bins: int = Field(default=20, ge=1)
     max_rel_stat: float | None = Field(
         default=0.2, gt=0, description="max. relative MC-stat. uncertainty of bkg per bin")
+    systematics: bool = Field(
+        default=False,
+        description="fit with systematic uncertainties (τ/jet energy scales and soft MET from "
+                    "shifted template samples, tt̄/diboson/background normalisations); the "
+                    "pseudo-data then carry hidden nuisance values drawn from their priors "
+                    "(docs/higgs-systematics.md)")
+    nominal_data: bool = Field(
+        default=False,
+        description="with systematics: pseudo-data at the nominal nuisance values (the "
+                    "priors' centres) instead of hidden values drawn from the priors")
+    template_smoothing: bool = Field(
+        default=True,
+        description="with systematics: smooth the shifted templates' relative shift across "
+                    "the bins (quadratic in the bin index, normalisation kept); off: the raw "
+                    "bin-by-bin shifts, whose migration noise over-constrains jes and soft_met")
 
 
 #: Fraction of signal events in the template sample (the background processes share the rest
@@ -367,23 +389,29 @@ def stage_simulate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
         mc = simulate_events(cfg.events, seed=np.random.default_rng([cfg.seed, 1]))
         write_events(mc, out / "mc.parquet", compact=True)
         del mc
-        templates = simulate_events(cfg.template_events,
-                                    seed=np.random.default_rng([cfg.seed, 3]),
-                                    count_shares=template_count_shares())
-        write_events(templates, out / "templates.parquet", compact=True)
-        n_mc, n_templates = cfg.events, len(templates)
-        del templates
+        n_mc = cfg.events
+        n_templates = _simulate_templates(out, cfg)
         data["mc"] = {**_file_entry(out / "mc.parquet", "simulated"),
                       "templates": _file_entry(out / "templates.parquet", "simulated")}
+        for name in _variations(cfg):
+            data["mc"][f"templates_{name}"] = _file_entry(out / f"templates_{name}.parquet",
+                                                          "simulated")
     if observed is not None:
         (out / "truth.json").unlink(missing_ok=True)  # real data: nothing to unblind
         write_events(observed, out / "observed.parquet", compact=True)
         data["observed"] = _file_entry(inputs["observed_file"], "file",
                                        ignored_columns=ignored)
     else:
+        nuisances: dict[str, float] | str | None = None
+        if cfg.systematics:
+            from rediscovery.higgs.systematics.run_model import nominal_values, truth_alphas
+
+            nuisances = nominal_values() if cfg.nominal_data else "draw"
         observed, truth = simulate_pseudo_data(
             lumi_factor=cfg.lumi_factor, mu=_hidden_mu(cfg),
-            seed=np.random.default_rng([cfg.seed, 2]))
+            seed=np.random.default_rng([cfg.seed, 2]), nuisances=nuisances)
+        if cfg.systematics:  # the fit's α of each hidden value, for `rediscovery unblind`
+            truth["nuisance_alphas"] = truth_alphas(truth["nuisances"])
         write_events(observed, out / "observed.parquet", compact=True)
         write_json(out / "truth.json", truth)
         data["observed"] = _file_entry(out / "observed.parquet", "simulated")
@@ -391,6 +419,44 @@ def stage_simulate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
     write_json(out / "data.json", data)
     return {"mc_events": n_mc, "template_events": n_templates,
             "observed_events": len(observed), "data": data}
+
+
+def _variations(cfg: HiggsRunConfig) -> dict[str, dict[str, float]]:
+    """The shifted template samples of a systematic run (none otherwise, or with ``mc``)."""
+    if not cfg.systematics or cfg.mc is not None:
+        return {}
+    from rediscovery.higgs.systematics.run_model import variation_values
+
+    return variation_values()
+
+
+def _simulate_templates(out: Path, cfg: HiggsRunConfig) -> int:
+    """Write ``templates.parquet`` and, in a systematic run, ``templates_<variation>.parquet``
+    (the same generated events through shifted detectors: common random numbers). Returns the
+    number of nominal template events."""
+    from rediscovery.higgs.events.io import write_events
+    from rediscovery.higgs.events.simulate import simulate_events
+
+    def simulate(nuisances: dict[str, float] | None, crn_tes: float | None) -> pd.DataFrame:
+        return simulate_events(cfg.template_events, seed=np.random.default_rng([cfg.seed, 3]),
+                               count_shares=template_count_shares(), nuisances=nuisances,
+                               crn_tes=crn_tes)
+
+    if not cfg.systematics:
+        templates = simulate(None, None)
+        write_events(templates, out / "templates.parquet", compact=True)
+        return len(templates)
+    from rediscovery.higgs.systematics.run_model import CRN_TES, nominal_values
+
+    templates = simulate(nominal_values(), CRN_TES)
+    write_events(templates, out / "templates.parquet", compact=True)
+    n = len(templates)
+    del templates
+    for name, values in _variations(cfg).items():
+        shifted = simulate(values, CRN_TES)
+        log.info("template sample %s: %d events (nominal %d)", name, len(shifted), n)
+        write_events(shifted, out / f"templates_{name}.parquet", compact=True)
+    return n
 
 
 def stage_features(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
@@ -405,7 +471,7 @@ def stage_features(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
     from rediscovery.higgs.schema import EVENT_ID
 
     counts = {}
-    for name in ("mc", "templates", "observed"):
+    for name in inputs:  # mc, templates, observed (and the shifted template samples)
         raw = read_events(inputs[name])
         df = add_derived_features(raw, mmc=cfg.mmc)
         if cfg.new_features:
@@ -465,20 +531,44 @@ def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
     write_events(scored[binning_half], out / "binning_scores.parquet", compact=True)
     observed = read_with_features(inputs["observed"], inputs["observed_features"])
     write_events(score_events(model, observed), out / "observed_scores.parquet", compact=True)
-    return {"template_events": int((~binning_half).sum()),
-            "binning_events": int(binning_half.sum()), "observed_events": len(observed)}
+    summary = {"template_events": int((~binning_half).sum()),
+               "binning_events": int(binning_half.sum()), "observed_events": len(observed)}
+    for name in _variations(cfg):  # whole samples, weights at the data luminosity
+        shifted = score_events(model, read_with_features(
+            inputs[f"templates_{name}"], inputs[f"templates_{name}_features"]))
+        shifted[WEIGHT] = shifted[WEIGHT].to_numpy(dtype=float) * cfg.lumi_factor
+        write_events(shifted, out / f"templates_{name}_scores.parquet", compact=True)
+        summary[f"templates_{name}_events"] = len(shifted)
+    return summary
 
 
 def stage_fit(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
     """Binned profile-likelihood fit of μ to the observed score histogram."""
     from rediscovery.higgs.stats.score_fit import fit_scores, write_fit
 
-    sf = fit_scores(pd.read_parquet(inputs["mc_scores"]),
-                    pd.read_parquet(inputs["observed_scores"]), backend=cfg.backend,
+    mc_scores = pd.read_parquet(inputs["mc_scores"])
+    binning_scores = pd.read_parquet(inputs["binning_scores"])
+    systematics = None
+    extra = None
+    if _variations(cfg):
+        from rediscovery.higgs.systematics.run_model import describe, run_systematics
+
+        # the whole nominal sample (both halves, weights back to the data luminosity): the same
+        # generated events as the shifted samples
+        reference = pd.concat([mc_scores, binning_scores], ignore_index=True)
+        reference[WEIGHT] = reference[WEIGHT].to_numpy(dtype=float) / 2.0
+        shifted = {name: pd.read_parquet(inputs[f"templates_{name}_scores"])
+                   for name in _variations(cfg)}
+
+        def systematics(model):
+            return run_systematics(model, reference, shifted, smooth=cfg.template_smoothing)
+
+        extra = {"systematics": {**describe(), "template_smoothing": cfg.template_smoothing}}
+    sf = fit_scores(mc_scores, pd.read_parquet(inputs["observed_scores"]), backend=cfg.backend,
                     min_bkg=cfg.min_bkg_per_bin, max_bins=cfg.max_bins,
                     max_rel_stat=cfg.max_rel_stat, source=inputs["mc_scores"],
-                    binning_scores=pd.read_parquet(inputs["binning_scores"]))
-    write_fit(sf, out)
+                    binning_scores=binning_scores, systematics=systematics)
+    write_fit(sf, out, extra=extra)
     p = sf.payload
     if p["converged"] and p["mu_stat_68"][1] > p["mu_stat_68"][0]:
         ratio = (p["mu_68"][1] - p["mu_68"][0]) / (p["mu_stat_68"][1] - p["mu_stat_68"][0])
@@ -542,6 +632,22 @@ def _with_input_files(cfg: HiggsRunConfig) -> tuple[HiggsRunConfig, dict, dict]:
         stages["simulate"] = (func, {**rel, **files})
     if "observed_file" in files:  # real data: no hidden truth
         outputs["simulate"] = [o for o in outputs["simulate"] if o != "truth.json"]
+    if cfg.systematics and cfg.mc is not None:
+        raise InputError("systematics: true needs the simulated template samples (shifted "
+                         "detector settings); it cannot be combined with an --mc file")
+    names = [f"templates_{v}" for v in _variations(cfg)]
+    if names:  # the shifted template samples of a systematic run
+        for stage, rel in (("features", {n: f"simulate/{n}.parquet" for n in names}),
+                           ("evaluate", {**{n: f"simulate/{n}.parquet" for n in names},
+                                         **{f"{n}_features": f"features/{n}.parquet"
+                                            for n in names}}),
+                           ("fit", {f"{n}_scores": f"evaluate/{n}_scores.parquet"
+                                    for n in names})):
+            func, old = stages[stage]
+            stages[stage] = (func, {**old, **rel})
+        outputs["simulate"] = [*outputs["simulate"], *(f"{n}.parquet" for n in names)]
+        outputs["features"] = [*outputs["features"], *(f"{n}.parquet" for n in names)]
+        outputs["evaluate"] = [*outputs["evaluate"], *(f"{n}_scores.parquet" for n in names)]
     return cfg.model_copy(update=update), stages, outputs
 
 

@@ -487,3 +487,21 @@ def test_cli_validate_sim_needs_reference_or_env(tmp_path, capsys, monkeypatch):
     code = main(["higgs", "validate-sim", "--out", str(tmp_path / "v"), "--events", "1000"])
     assert code != 0
     assert "REDISCOVERY_REFERENCE_DATA" in capsys.readouterr().err
+
+
+def test_common_random_numbers_for_shifted_template_samples():
+    """``crn_tes``: samples at different τ energy scales hold the same generated events (the
+    lower scale's events are a subset of the nominal's, which are a subset of the higher's),
+    every event with the nominal per-event weight, so the summed weights follow the yield."""
+    def sample(tes):
+        return simulate_events(4000, seed=np.random.default_rng([7, 3]),
+                               nuisances={"tes": tes}, crn_tes=1.01, processes=["ztautau"])
+
+    low, nominal, high = sample(0.99), sample(1.0), sample(1.01)
+    keys = [set(zip(d["PRI_lep_pt"], d["PRI_lep_eta"], strict=True))
+            for d in (low, nominal, high)]
+    assert keys[0] < keys[1] < keys[2]
+    assert len(nominal) == 4000
+    assert np.unique(np.r_[low["Weight"], nominal["Weight"], high["Weight"]]).size == 1
+    with pytest.raises(ConfigError, match="crn_tes"):
+        simulate_events(100, seed=1, nuisances={"tes": 1.02}, crn_tes=1.01)

@@ -42,6 +42,15 @@ def run_cmd(
         help="Luminosity of the (pseudo-)data / HiggsML 2012's; scales the MC weights."),
     model: str | None = typer.Option(None, help="xgboost | lightgbm | hgb | nn."),
     mmc: bool | None = typer.Option(None, "--mmc/--no-mmc", help="Compute DER_mass_MMC."),
+    systematics: bool | None = typer.Option(
+        None, "--systematics/--no-systematics",
+        help="Fit with systematic uncertainties (τ/jet energy scales and soft MET from shifted "
+        "template samples; tt̄, diboson and background normalisations); the pseudo-data then "
+        "carry hidden nuisance values drawn from their priors."),
+    nominal_data: bool | None = typer.Option(
+        None, "--nominal-data/--drawn-nuisances",
+        help="With --systematics: pseudo-data at the nominal nuisance values instead of "
+        "hidden values drawn from the priors."),
     stage: list[str] = typer.Option(
         [], "--stage", help="Replace a stage: STAGE=package.module:function (repeatable)."
     ),
@@ -59,7 +68,7 @@ def run_cmd(
         "seed": seed, "events": events, "template_events": template_events, "model": model,
         "mmc": mmc, "observed": None if observed is None else str(observed),
         "mc": None if mc is None else str(mc), "mc_lumi_scale": mc_lumi_scale,
-        "lumi_factor": lumi_factor})
+        "lumi_factor": lumi_factor, "systematics": systematics, "nominal_data": nominal_data})
     results = run_pipeline(out, cfg, replace=parse_replacements(stage), force=force,
                            until=until)
     rows = {k: (f"[{v[0]:.3f}, {v[1]:.3f}]" if isinstance(v, list)

@@ -15,6 +15,7 @@ then). The CLI ``rediscovery higgs fit`` and the ``fit`` stage of
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from rediscovery.higgs.classifiers.metrics import best_ams
 from rediscovery.higgs.stats.backends.registry import BACKENDS
 from rediscovery.higgs.stats.histograms import histogram_observed, model_from_scores
 from rediscovery.higgs.stats.inference import fit, likelihood_scan, mle, significance, workspace
-from rediscovery.higgs.stats.model import SIGNAL, BinnedModel
+from rediscovery.higgs.stats.model import SIGNAL, BinnedModel, HistoSys, NormSys
 from rediscovery.higgs.stats.results import FitResult, LikelihoodScan
 
 __all__ = ["ScoreFit", "fit_scores", "uncertainty_split", "write_fit", "yields_and_correlations"]
@@ -76,6 +77,7 @@ def fit_scores(
     source: str | Path | None = None,
     binning_scores: pd.DataFrame | None = None,
     max_rel_stat: float | None = None,
+    systematics: Callable[[BinnedModel], Sequence[NormSys | HistoSys]] | None = None,
 ) -> ScoreFit:
     """Fit μ to the observed classifier scores with templates from the MC scores.
 
@@ -101,6 +103,11 @@ def fit_scores(
         the classifier's validation split here and builds the templates from the test split.
     max_rel_stat
         Maximum relative MC-statistical uncertainty of the background per bin (binning).
+    systematics
+        Called with the nominal template model (binning chosen), returns the systematic
+        modifiers added to it (``higgs run`` with ``systematics: true``). The fit then
+        starts from several points (:func:`~rediscovery.higgs.stats.inference.fit`'s
+        ``multistart``).
 
     Returns
     -------
@@ -124,13 +131,19 @@ def fit_scores(
         model, own = model_from_scores(mc, edges=edges, min_bkg=min_bkg, max_bins=max_bins,
                                        max_rel_stat=max_rel_stat)
         binning = binning or own
+        if systematics is not None:
+            model = BinnedModel(model.signal, model.backgrounds,
+                                signal_sumw2=model.signal_sumw2,
+                                background_sumw2=model.background_sumw2,
+                                systematics=systematics(model), edges=model.edges,
+                                mu_bounds=model.mu_bounds)
     except InputError as exc:
         raise InputError(str(exc), path=source) from exc
     assert model.edges is not None
     counts = histogram_observed(observed["score"].to_numpy(dtype=float), model.edges)
     ams_cut, ams = best_ams(mc["score"].to_numpy(float), mc["Weight"].to_numpy(float),
                             mc["Label"].to_numpy())
-    res = fit(model, counts, backend)
+    res = fit(model, counts, backend, multistart=True)
     payload: dict[str, Any] = {
         "converged": res.converged,
         "messages": res.messages,

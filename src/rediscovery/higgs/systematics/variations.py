@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.higgs.events.simulate import NUISANCE_PRIORS
 from rediscovery.higgs.schema import DER_COLUMNS, LABEL, PROCESS, PROCESSES, WEIGHT
 
 __all__ = [
@@ -130,14 +131,12 @@ class NuisancePrior:
 #: Test-time priors of the Fair Universe challenge (HEP-Challenge ``ingestion_program``:
 #: ``tes, jes ~ clip(N(1, 0.01), 0.9, 1.1)``, ``soft_met ~ clip(LogNormal(0, 1), 0, 5)`` GeV,
 #: ``ttbar_scale ~ clip(N(1, 0.02), 0.8, 1.2)``, ``diboson_scale ~ clip(N(1, 0.25), 0, 2)``,
-#: ``bkg_scale ~ clip(N(1, 0.001), 0.99, 1.01)``).
+#: ``bkg_scale ~ clip(N(1, 0.001), 0.99, 1.01)``). The numbers are defined once, in the
+#: simulator's :data:`~rediscovery.higgs.events.simulate.NUISANCE_PRIORS`; this mapping holds
+#: them as :class:`NuisancePrior` objects, in the order in which :func:`draw_nuisances` draws.
 FAIR_UNIVERSE_PRIORS: Mapping[str, NuisancePrior] = {
-    "tes": NuisancePrior("tes", "normal", 1.0, 0.01, 0.9, 1.1),
-    "jes": NuisancePrior("jes", "normal", 1.0, 0.01, 0.9, 1.1),
-    "soft_met": NuisancePrior("soft_met", "lognormal", 1.0, 1.0, 0.0, 5.0),
-    "ttbar_scale": NuisancePrior("ttbar_scale", "normal", 1.0, 0.02, 0.8, 1.2),
-    "diboson_scale": NuisancePrior("diboson_scale", "normal", 1.0, 0.25, 0.0, 2.0),
-    "bkg_scale": NuisancePrior("bkg_scale", "normal", 1.0, 0.001, 0.99, 1.01),
+    name: NuisancePrior(name, *NUISANCE_PRIORS[name])
+    for name in ("tes", "jes", "soft_met", "ttbar_scale", "diboson_scale", "bkg_scale")
 }
 
 #: Values at which ``apply_systematics`` leaves the events unchanged.

@@ -1,0 +1,179 @@
+"""`higgs run` with systematic uncertainties (``systematics: true``): hidden nuisance values in
+the pseudo-data, shifted template samples with common random numbers, HistoSys/NormSys in the
+fit, and the unblinding of the nuisance parameters."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rediscovery.cli import main
+from rediscovery.higgs.pipeline import HiggsRunConfig, run_pipeline
+from rediscovery.higgs.systematics.run_model import (
+    RUN_NUISANCES,
+    nominal_values,
+    run_systematics,
+    truth_alphas,
+    variation_values,
+)
+
+# small: 20k MC events, 60k template events (and six shifted samples of the same events),
+# pseudo-data at 10 % of the HiggsML luminosity (~41k events)
+SMALL_SYST = {
+    "seed": 2, "events": 20000, "template_events": 60000, "lumi_factor": 0.1, "n_bootstrap": 5,
+    "model_params": {"n_estimators": 40, "max_depth": 3}, "max_bins": 8, "systematics": True,
+}
+
+
+@pytest.fixture(scope="module")
+def syst_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("higgs-syst") / "run"
+    results = run_pipeline(out, HiggsRunConfig(**SMALL_SYST))
+    return out, results
+
+
+def _run_model(out, results):
+    """The run's own fit model, rebuilt from its evaluate-stage files."""
+    from rediscovery.higgs.stats.histograms import model_from_scores
+    from rediscovery.higgs.stats.model import BinnedModel
+
+    ev = out / "evaluate"
+    mc = pd.read_parquet(ev / "mc_scores.parquet")
+    binning = pd.read_parquet(ev / "binning_scores.parquet")
+    reference = pd.concat([mc, binning], ignore_index=True)
+    reference["Weight"] /= 2.0
+    shifted = {n: pd.read_parquet(ev / f"templates_{n}_scores.parquet")
+               for n in variation_values()}
+    nominal, _ = model_from_scores(mc, edges=results["edges"])
+    return BinnedModel(nominal.signal, nominal.backgrounds, signal_sumw2=nominal.signal_sumw2,
+                       background_sumw2=nominal.background_sumw2,
+                       systematics=run_systematics(
+                           nominal, reference, shifted,
+                           smooth=results["systematics"]["template_smoothing"]),
+                       edges=nominal.edges)
+
+
+def test_systematic_run_recovers_mu_and_the_hidden_nuisances(syst_run):
+    out, results = syst_run
+    truth = json.loads((out / "simulate" / "truth.json").read_text())
+    assert results["converged"]
+    assert set(truth["nuisances"]) == set(RUN_NUISANCES)
+    assert truth["nuisance_alphas"] == pytest.approx(truth_alphas(truth["nuisances"]))
+    # the hidden values are nowhere else in the run's results
+    assert "truth" not in json.dumps(results)
+    lo, hi = results["mu_68"]
+    half = (hi - lo) / 2
+    assert abs(results["mu_hat"] - truth["mu"]) < 3 * half
+    nuis = results["nuisances"]
+    for name in RUN_NUISANCES:
+        d = nuis[name]
+        assert d["error"] > 0 and set(d) >= {"value", "pull", "constraint", "impact"}
+        assert abs(d["value"] - truth["nuisance_alphas"][name]) < 3 * d["error"], name
+    assert results["mu_uncertainty"]["syst_source"] == "systematics and template MC statistics"
+    assert results["systematics"]["tes"]["values_at_alpha"] == pytest.approx([0.99, 1.0, 1.01])
+
+
+def test_shifted_templates_hold_the_same_generated_events(syst_run):
+    """Common random numbers: every event of the tes = 0.99 sample is in the nominal one
+    (same truth, same lepton), and the nominal sample is inside the tes = 1.01 one."""
+    out, _ = syst_run
+    sim = out / "simulate"
+
+    def keys(name):
+        df = pd.read_parquet(sim / f"{name}.parquet", columns=["PRI_lep_pt", "PRI_lep_eta"])
+        return set(zip(df["PRI_lep_pt"], df["PRI_lep_eta"], strict=True))
+
+    nominal = keys("templates")
+    low, high = keys("templates_tes_lo"), keys("templates_tes_hi")
+    assert low <= nominal <= high
+    assert 0.9 < len(low) / len(nominal) < 1.0 < len(high) / len(nominal) < 1.1
+
+
+def test_asimov_data_of_the_run_model_return_mu_and_the_nuisances(syst_run):
+    """Asimov data built from the run's own systematic model at μ = 1 and α = ±1 give them
+    back to 1e-3 (with several starts, as the run's fit). The Asimov data set includes the
+    auxiliary measurements of the constraints, set to the same α (CCGV sec. 3.2): with the
+    constraints left at 0, they would pull the α's towards 0 and μ̂ with them."""
+    from rediscovery.higgs.stats.inference import asimov_data, mle
+
+    out, results = syst_run
+    model = _run_model(out, results)
+    assert set(model.alpha_names) == set(RUN_NUISANCES)
+    alphas = {n: (1.0 if i % 2 == 0 else -1.0) for i, n in enumerate(model.alpha_names)}
+    aux = np.array([alphas[n] for n in model.alpha_names])
+    fit = mle(model, asimov_data(model, 1.0, alphas), aux_alpha=aux, multistart=True)
+    assert fit.converged
+    assert fit.mu_hat == pytest.approx(1.0, abs=1e-3)
+    for name, alpha in alphas.items():
+        assert fit.parameters[name] == pytest.approx(alpha, abs=1e-3), name
+
+
+def test_fit_at_two_sigma_of_the_tau_energy_scale(syst_run):
+    """Pseudo-data simulated at tes = 1.02 (α = 2, beyond the ±1σ templates: the HistoSys
+    extrapolates linearly) and fitted with the run's model and classifier: α̂(tes) near 2."""
+    from rediscovery.higgs.classifiers.registry import load_model
+    from rediscovery.higgs.classifiers.workflow import score_events
+    from rediscovery.higgs.events.simulate import simulate_pseudo_data
+    from rediscovery.higgs.features.derived import add_derived_features
+    from rediscovery.higgs.features.new import add_new_features
+    from rediscovery.higgs.stats.histograms import histogram_observed
+    from rediscovery.higgs.stats.inference import mle
+
+    out, results = syst_run
+    model = _run_model(out, results)
+    data, _ = simulate_pseudo_data(lumi_factor=SMALL_SYST["lumi_factor"], mu=1.0, seed=11,
+                                   nuisances={**nominal_values(), "tes": 1.02})
+    feats = add_new_features(add_derived_features(data))
+    scores = score_events(load_model(out / "train" / "model"), feats)
+    counts = histogram_observed(scores["score"].to_numpy(float), model.edges)
+    fit = mle(model, counts, multistart=True)
+    assert fit.converged
+    err = fit.errors["tes"]
+    assert abs(fit.parameters["tes"] - 2.0) < 3 * err
+    assert fit.parameters["tes"] > 1.0
+
+
+def test_unblind_lists_the_nuisances(syst_run, capsys):
+    out, _ = syst_run
+    assert main(["unblind", str(out)]) == 0
+    shown = capsys.readouterr().out
+    for name in ("mu", *RUN_NUISANCES):
+        assert name in shown
+
+
+def test_smoothing_keeps_the_normalisation_and_removes_noise():
+    from rediscovery.higgs.systematics.run_model import smooth_shift
+
+    rng = np.random.default_rng(1)
+    nominal = np.linspace(1000.0, 50.0, 12)
+    true_shift = 0.02 + 0.01 * np.linspace(0, 1, 12)
+    varied = nominal * (1 + true_shift + rng.normal(0, 0.03, 12) / np.sqrt(nominal / 50))
+    smooth = smooth_shift(nominal, varied)
+    assert smooth.sum() == pytest.approx(varied.sum(), rel=1e-12)
+    assert np.std(smooth / nominal - 1 - true_shift) < 0.5 * np.std(varied / nominal - 1
+                                                                        - true_shift)
+
+
+def test_nominal_data_and_mc_file_are_checked(tmp_path):
+    from rediscovery.core.errors import InputError
+
+    with pytest.raises(InputError, match="--mc"):
+        run_pipeline(tmp_path / "r", HiggsRunConfig(systematics=True, mc=__file__))
+    assert HiggsRunConfig().systematics is False and HiggsRunConfig().nominal_data is False
+    assert nominal_values()["soft_met"] == pytest.approx(1.0)
+    assert np.isclose(variation_values()["soft_met_hi"]["soft_met"], np.e)
+
+
+def test_cli_nominal_data_writes_the_shifted_samples(tmp_path):
+    out = tmp_path / "run"
+    assert main(["higgs", "run", "--out", str(out), "--events", "3000", "--template-events",
+                 "10000", "--lumi-factor", "0.01", "--systematics", "--nominal-data",
+                 "--until", "simulate"]) == 0
+    truth = json.loads((out / "simulate" / "truth.json").read_text())
+    assert truth["nuisances"] == pytest.approx({**nominal_values(), "soft_met": 1.0})
+    assert truth["nuisance_alphas"] == pytest.approx(dict.fromkeys(RUN_NUISANCES, 0.0))
+    for name in variation_values():
+        assert (out / "simulate" / f"templates_{name}.parquet").is_file()
