@@ -589,11 +589,3 @@ def build_cosmo_report(root: Path) -> Any:
         rep.sections.append(Section("Standardisation and sampling", blocks, key="details"))
     return rep
 
-
-def _register_report() -> None:
-    from rediscovery.core.report import register_report_builder
-
-    register_report_builder("cosmo", build_cosmo_report)
-
-
-_register_report()

@@ -1061,11 +1061,3 @@ def build_higgs_report(root: Path) -> Any:
         rep.sections.append(Section("Classifier", cblocks, key="classifier"))
     return rep
 
-
-def _register_report() -> None:
-    from rediscovery.core.report import register_report_builder
-
-    register_report_builder("higgs", build_higgs_report)
-
-
-_register_report()
