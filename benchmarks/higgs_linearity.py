@@ -27,17 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
+from chain_study import parse_seeds, pull_stats
 from rediscovery.core.errors import RediscoveryError
 from rediscovery.core.unblind import unblind
 from rediscovery.higgs.pipeline import HiggsRunConfig, run_pipeline
-
-
-def _seeds(text: str) -> list[int]:
-    out: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        out.extend(range(int(lo), int(hi or lo) + 1))
-    return out
 
 
 def _line_fit(x: np.ndarray, y: np.ndarray, err: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,7 +62,7 @@ def main() -> None:
     rows, failed = [], []
     print(f"{'mu':>5} {'seed':>4} {'mu_hat':>7} {'68% interval':>17} {'pull':>6} {'s':>5}")
     for mu in mus:
-        for seed in _seeds(args.seeds):
+        for seed in parse_seeds(args.seeds):
             t0 = time.perf_counter()
             out = args.out / f"mu{mu:g}" / f"seed{seed}"
             try:
@@ -103,15 +96,12 @@ def main() -> None:
         sel = [r for r in rows if r["mu"] == mu]
         n = len(sel)
         m = np.array([r["mu_hat"] for r in sel])
-        p = np.array([r["pull"] for r in sel])
-        c = float(np.mean([r["covered"] for r in sel]))
+        s = pull_stats([r["pull"] for r in sel], [r["covered"] for r in sel])
         means.append(m.mean())
         errs.append(m.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan)
-        c_err = np.sqrt(max(c * (1 - c), 0.68 * 0.32) / n)
-        w_err = p.std(ddof=1) / np.sqrt(2 * (n - 1)) if n > 1 else np.nan
-        print(f"{mu:5g} {n:4d} {means[-1]:7.3f} ± {errs[-1]:.3f} {c:7.3f} ± {c_err:.3f} "
-              f"{p.mean():+7.3f} ± {p.std(ddof=1) / np.sqrt(n):.3f} "
-              f"{p.std(ddof=1):7.3f} ± {w_err:.3f}")
+        print(f"{mu:5g} {n:4d} {means[-1]:7.3f} ± {errs[-1]:.3f} {s['coverage']:7.3f} ± "
+              f"{s['coverage_err']:.3f} {s['pull_mean']:+7.3f} ± {s['pull_mean_err']:.3f} "
+              f"{s['pull_width']:7.3f} ± {s['pull_width_err']:.3f}")
     if len(mus) > 1 and np.all(np.isfinite(errs)):
         (a, b), cov = _line_fit(np.array(mus), np.array(means), np.array(errs))
         print(f"\nmu_hat = offset + slope * mu: slope {b:.3f} ± {np.sqrt(cov[1, 1]):.3f}, "

@@ -22,18 +22,9 @@ import logging
 import time
 from pathlib import Path
 
-import numpy as np
-
+from chain_study import parse_seeds, pull_stats
 from rediscovery.core.unblind import unblind
 from rediscovery.higgs.pipeline import HiggsRunConfig, run_pipeline
-
-
-def _seeds(text: str) -> list[int]:
-    out: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        out.extend(range(int(lo), int(hi or lo) + 1))
-    return out
 
 
 def main() -> None:
@@ -54,7 +45,7 @@ def main() -> None:
     pulls, covered = [], []
     print(f"{'seed':>4} {'true mu':>8} {'mu_hat':>7} {'68% interval':>17} {'pull':>6} "
           f"{'Z_obs':>6} {'s':>5}")
-    for seed in _seeds(args.seeds):
+    for seed in parse_seeds(args.seeds):
         t0 = time.perf_counter()
         out = args.out / f"seed{seed}"
         res = run_pipeline(out, HiggsRunConfig(seed=seed, **overrides))
@@ -69,13 +60,10 @@ def main() -> None:
         covered.append(row["covered"])
         print(f"{seed:4d} {truth:8.3f} {mu:7.3f} [{lo:6.3f}, {hi:6.3f}] {pulls[-1]:+6.2f} "
               f"{res['z_discovery_observed']:6.2f} {time.perf_counter() - t0:5.0f}", flush=True)
-    p, c = np.array(pulls), np.array(covered, dtype=float)
-    n = len(p)
-    print(f"\n{n} runs: coverage of the 68% intervals {c.mean():.3f} ± "
-          f"{np.sqrt(max(c.mean() * (1 - c.mean()), 0.68 * 0.32) / n):.3f}; pull mean "
-          f"{p.mean():+.3f} ± {p.std(ddof=1) / np.sqrt(n):.3f}, width {p.std(ddof=1):.3f} ± "
-          f"{p.std(ddof=1) / np.sqrt(2 * (n - 1)):.3f}")
-
+    s = pull_stats(pulls, covered)
+    print(f"\n{s['n']} runs: coverage of the 68% intervals {s['coverage']:.3f} ± "
+          f"{s['coverage_err']:.3f}; pull mean {s['pull_mean']:+.3f} ± {s['pull_mean_err']:.3f}, "
+          f"width {s['pull_width']:.3f} ± {s['pull_width_err']:.3f}")
 
 if __name__ == "__main__":
     main()

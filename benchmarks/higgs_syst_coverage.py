@@ -29,17 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+from chain_study import parse_seeds, pull_stats
 from rediscovery.core.errors import RediscoveryError
 from rediscovery.core.unblind import unblind
 from rediscovery.higgs.pipeline import HiggsRunConfig, run_pipeline
-
-
-def _seeds(text: str) -> list[int]:
-    out: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        out.extend(range(int(lo), int(hi or lo) + 1))
-    return out
 
 
 def main() -> None:
@@ -57,7 +50,7 @@ def main() -> None:
                                    args.template_events, "lumi_factor": args.lumi,
                                    "mu_true": args.mu_true}.items() if v is not None}
     rows, failed = [], []
-    for seed in _seeds(args.seeds):
+    for seed in parse_seeds(args.seeds):
         t0 = time.perf_counter()
         out = args.out / f"seed{seed}"
         try:
@@ -91,14 +84,11 @@ def main() -> None:
     for name in dict.fromkeys(r["parameter"] for r in rows):
         sel = [r for r in rows if r["parameter"] == name]
         n = len(sel)
-        p = np.array([r["pull"] for r in sel])
-        c = float(np.mean([r["covered"] for r in sel]))
-        c_err = np.sqrt(max(c * (1 - c), 0.68 * 0.32) / n)
-        width = p.std(ddof=1) if n > 1 else np.nan
-        w_err = width / np.sqrt(2 * (n - 1)) if n > 1 else np.nan
+        s = pull_stats([r["pull"] for r in sel], [r["covered"] for r in sel])
         err = np.mean([(r["hi68"] - r["lo68"]) / 2 for r in sel])
-        print(f"{name:>18} {n:4d} {c:7.3f} ± {c_err:.3f} {p.mean():+7.3f} ± "
-              f"{width / np.sqrt(n) if n > 1 else np.nan:.3f} {width:7.3f} ± {w_err:.3f} "
+        print(f"{name:>18} {n:4d} {s['coverage']:7.3f} ± {s['coverage_err']:.3f} "
+              f"{s['pull_mean']:+7.3f} ± {s['pull_mean_err']:.3f} {s['pull_width']:7.3f} ± "
+              f"{s['pull_width_err']:.3f} "
               f"{err:10.3f}")
 
 
