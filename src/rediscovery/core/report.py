@@ -41,6 +41,7 @@ __all__ = [
     "fmt_number",
     "fmt_pm",
     "provenance_sections",
+    "read_json_mapping",
     "register_report_builder",
     "render_report",
     "round_to_uncertainty",
@@ -434,11 +435,14 @@ def flatten(data: Mapping[str, Any], prefix: str = "", max_list: int = 8) -> lis
     return rows
 
 
-def _load_json(path: Path) -> Any:
+def read_json_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The JSON object in ``path``, or ``{}`` when the file is missing, unreadable or not an
+    object: a report shows what a run has and leaves the rest out."""
     try:
-        return json.loads(path.read_text())
+        data = json.loads(Path(path).read_text())
     except (OSError, ValueError):
-        return None
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def provenance_sections(root: Path) -> list[Section]:
@@ -456,7 +460,7 @@ def provenance_sections(root: Path) -> list[Section]:
         if isinstance(cfg, Mapping):
             blocks.append(Table("Configuration (config.yaml)", ["setting", "value"],
                                 flatten(cfg), text=True))
-    mf = _load_json(root / "manifest.json") or {}
+    mf = read_json_mapping(root / "manifest.json")
     if mf:
         env = [("seed", _plain_value(mf.get("seed"))), ("created", str(mf.get("created", ""))),
                ("platform", str(mf.get("platform", "")))]
@@ -497,8 +501,8 @@ def provenance_sections(root: Path) -> list[Section]:
 def _generic_report(root: Path, title: str) -> Report:
     """A report without an analysis builder: results.json as flat tables, figures per stage."""
     rep = Report(title=title)
-    res = _load_json(root / "results.json")
-    if isinstance(res, Mapping) and res:
+    res = read_json_mapping(root / "results.json")
+    if res:
         rep.sections.append(Section("Results", [Table("results.json", ["quantity", "value"],
                                                       flatten(res))], key="results"))
     return rep

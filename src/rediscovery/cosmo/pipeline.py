@@ -381,14 +381,6 @@ _SYMBOLS = {"H0": ("H<sub>0</sub>", "km/s/Mpc"), "Om": ("Ω<sub>m</sub>", ""),
             "ommh2": ("ω<sub>m</sub> = Ω<sub>m</sub>h²", ""), "q0": ("q<sub>0</sub>", "")}
 
 
-def _load_json_or_empty(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _central(summary: Mapping[str, Any] | None) -> tuple[float, float, float] | None:
     """``(median, up, down)`` of a posterior summary (mean when there is no median)."""
     if not isinstance(summary, Mapping):
@@ -414,12 +406,13 @@ def build_cosmo_report(root: Path) -> Any:
         fmt_asym,
         fmt_number,
         fmt_pm,
+        read_json_mapping,
     )
 
-    res = _load_json_or_empty(root / "results.json")
-    joint = _load_json_or_empty(root / "joint" / "joint_posterior.json")
-    sn = _load_json_or_empty(root / "sn_fit" / "sn_posterior.json")
-    tripp = _load_json_or_empty(root / "lightcurves" / "tripp.json")
+    res = read_json_mapping(root / "results.json")
+    joint = read_json_mapping(root / "joint" / "joint_posterior.json")
+    sn = read_json_mapping(root / "sn_fit" / "sn_posterior.json")
+    tripp = read_json_mapping(root / "lightcurves" / "tripp.json")
     rep = Report(title="")
 
     def figure(rel: str, caption: str, wide: bool = False) -> list[Figure]:
@@ -468,7 +461,7 @@ def build_cosmo_report(root: Path) -> Any:
             rep.warnings.append(f"The {label} MCMC has NOT converged: "
                                 + "; ".join(map(str, post.get("warnings") or []))
                                 + ". Its numbers are not results; run longer chains.")
-    cfg = _load_json_or_empty(root / "manifest.json").get("stages", {}).get(
+    cfg = read_json_mapping(root / "manifest.json").get("stages", {}).get(
         "simulate", {}).get("config", {}).get("config", {})
     sub = ["Dark energy from simulated type Ia supernovae (SALT2 light curves, Tripp "
            "standardisation) and mock Planck-2018-like CMB distance priors (R, "

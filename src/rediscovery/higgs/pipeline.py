@@ -708,14 +708,6 @@ PROCESS_LABELS = {"signal": "H→ττ (signal)", "htautau": "H→ττ (signal)",
                   "background": "background"}
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _num(x: Any) -> float | None:
     return float(x) if isinstance(x, int | float) and not isinstance(x, bool) else None
 
@@ -765,19 +757,19 @@ def build_higgs_report(root: Path) -> Any:
         fmt_errors,
         fmt_number,
         fmt_pm,
+        read_json_mapping,
         round_to_uncertainty,
     )
 
-    res = _read_json(root / "results.json")
-    post = _read_json(root / "fit" / "postfit.json")
-    metrics = _read_json(root / "train" / "metrics.json")
-    cfg = _read_json(root / "manifest.json").get("stages", {}).get("simulate", {}).get(
-        "config", {}).get("config", {})
+    res = read_json_mapping(root / "results.json")
+    post = read_json_mapping(root / "fit" / "postfit.json")
+    metrics = read_json_mapping(root / "train" / "metrics.json")
+    stages = read_json_mapping(root / "manifest.json").get("stages", {})
+    cfg = stages.get("simulate", {}).get("config", {}).get("config", {})
     rep = Report(title="")
     fit_json = root / "fit" / "fit.json"
     fit_time = fit_json.stat().st_mtime if fit_json.exists() else None
-    fit_func = (_read_json(root / "manifest.json").get("stages", {}).get("fit", {})
-                .get("config", {}).get("function", "builtin"))
+    fit_func = stages.get("fit", {}).get("config", {}).get("function", "builtin")
     if fit_func != "builtin":
         rep.warnings.append(f"The fit stage was replaced by {fit_func}; tables and figures "
                             "that it did not write are left out.")
