@@ -16,7 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "file_sha256", "write_json", "write_parquet", "write_text"]
+import numpy as np
+
+__all__ = [
+    "atomic_path",
+    "file_sha256",
+    "round_significand",
+    "write_json",
+    "write_parquet",
+    "write_text",
+]
 
 
 @contextlib.contextmanager
@@ -79,3 +88,26 @@ def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def round_significand(values: Any, bits: int) -> np.ndarray:
+    """float32 copy of ``values`` rounded to ``bits`` stored significand bits (of float32's 23).
+
+    Round half up on the bit pattern, so the relative rounding error is at most
+    ``2**-(bits + 1)``; NaN, ±inf and zero are kept, and values that would round past the
+    largest finite float32 keep their float32 value. Storage only: zstd compresses the
+    zeroed low bits away (13 bits, error ≤ 6.1e-5, save ~1/3 of a table of derived
+    quantities). NumPy has no such function (``np.round`` rounds decimals, not bits).
+    """
+    if not 0 <= bits <= 23:
+        raise ValueError(f"bits: expected 0..23 stored significand bits, got {bits!r}")
+    out = np.array(values, dtype=np.float32)  # a copy
+    drop = 23 - bits
+    if drop == 0:
+        return out
+    raw = out.view(np.uint32)
+    half = np.uint32(1 << (drop - 1))
+    mask = np.uint32((0xFFFFFFFF << drop) & 0xFFFFFFFF)
+    rounded = ((raw + half) & mask).view(np.float32)
+    keep = np.isfinite(rounded) & np.isfinite(out)
+    return np.where(keep, rounded, out)

@@ -226,6 +226,20 @@ def test_backends_agree_on_cls_limit() -> None:
     assert stat.cls(model, obs, lim_m.limit, "pyhf") == pytest.approx(0.05, rel=1e-3)
 
 
+def test_cls_limit_when_the_data_have_a_deficit() -> None:
+    """Data below the background (μ̂ < 0; large counts): the CLs fits bound μ ≥ 0, so their
+    free fit stops at μ = 0, which Migrad alone calls invalid for these seeds. The limit must
+    still converge and agree with pyhf's, and the whole fit be reported."""
+    model = small_model(n_bins=3, syst=False, mc_stat=True, scale=100.0)
+    obs = np.random.default_rng(17).poisson(model.expected(-0.3)).astype(float)
+    assert stat.mle(model, obs, "minuit").mu_hat < 0
+    lim_m = stat.upper_limit(model, obs, "minuit")
+    lim_p = stat.upper_limit(model, obs, "pyhf")
+    assert lim_m.converged and lim_p.converged, lim_m.messages
+    assert lim_m.limit == pytest.approx(lim_p.limit, rel=2e-3)
+    assert stat.significance(model, obs, "minuit").z_observed == 0.0
+
+
 def test_nuisance_summary_on_asimov_data() -> None:
     """On Asimov data every pull is 0; constraints are in (0, 1]; impacts bracket 0 and the
     ranking orders them by size."""

@@ -143,10 +143,40 @@ class MinuitEngine:
                 m.migrad()
             theta = np.asarray(m.values, dtype=float)
             ok = bool(m.valid)
+            if not ok and fixed_mu is None:
+                theta, ok = self._minimum_on_mu_bound(theta, ok)
             if fixed_mu is None:
                 self.minuit = m
         val = self.lik.nll_profiled(theta)
         return self.full_pars(theta), val, ok
+
+    def _minimum_on_mu_bound(self, theta: np.ndarray, ok: bool) -> tuple[np.ndarray, bool]:
+        """A free fit whose μ stopped at a bound (the CLs fits bound μ ≥ 0, and data with a
+        deficit want μ < 0): Migrad flags such a minimum invalid, as its EDM criterion assumes
+        an interior minimum. The bounded minimum is then the fit with μ fixed at the bound,
+        valid when that fit converges and the NLL does not decrease into the allowed range
+        (the gradient in μ points out of it)."""
+        mu = float(theta[0])
+        for bound, inward in ((self.mu_bounds[0], 1.0), (self.mu_bounds[1], -1.0)):
+            if bound is None or not np.isfinite(bound):
+                continue
+            if abs(mu - bound) > 1e-6 * max(1.0, abs(bound)):
+                continue
+            x0 = theta.copy()
+            x0[0] = bound
+            at_bound = x0
+            if len(self.names) > 1:
+                free = np.ones(len(self.names), dtype=bool)
+                free[0] = False
+                m = self._make(self._newton_start(x0, free))
+                m.fixed["mu"] = True
+                m.migrad()
+                if not m.valid:
+                    return theta, ok
+                at_bound = np.asarray(m.values, dtype=float)
+            grad_mu = float(self.lik.grad_profiled(at_bound)[0])
+            return (at_bound, True) if inward * grad_mu >= 0 else (theta, ok)
+        return theta, ok
 
     def full_pars(self, theta: np.ndarray) -> np.ndarray:
         if not self.model.has_staterror:
