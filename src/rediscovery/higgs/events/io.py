@@ -173,11 +173,11 @@ def validate_events(
     Converts ``-999.0`` to NaN in ``PRI_``/``DER_``/``NEW_`` columns, ``Label`` ``s``/``b`` to
     1/0, and sets the dtypes of the contract. Refuses (:class:`InputError` naming the source
     and the column) values that no event can have: undefined (NaN, -999) or infinite values
-    in the primaries defined for every event (:data:`~rediscovery.higgs.schema.
-    ALWAYS_DEFINED_PRI`) and the always-defined ``DER_`` columns, infinite values anywhere,
-    negative momenta or masses, momenta above 14 TeV (sums above 140 TeV), a median τ/lepton p_T above 1 TeV (a
-    file in MeV), |η| > 4.9, |φ| > π, jets missing for the jet count, negative or sentinel
-    weights, and (unless ``allow_duplicates``) a repeated ``EventId`` or identical rows.
+    in the primaries defined for every event (``schema.ALWAYS_DEFINED_PRI``) and the
+    always-defined ``DER_`` columns, infinite values anywhere, negative momenta or masses,
+    momenta above 14 TeV (sums above 140 TeV), a median τ/lepton p_T above 1 TeV (a file in
+    MeV), |η| > 4.9, |φ| > π, jets missing for the jet count, negative or sentinel weights,
+    and (unless ``allow_duplicates``) a repeated ``EventId`` or identical rows.
     """
     src = "<DataFrame>" if source is None else source
     out = df.copy()
