@@ -41,8 +41,14 @@ def alter(
     re-applied selection).
     """
     from rediscovery.higgs.events.io import read_events, write_events
+    from rediscovery.higgs.events.simulate import check_nuisance
     from rediscovery.higgs.systematics.variations import apply_systematics
 
+    given = {"tes": tes, "jes": jes, "soft_met": soft_met, "ttbar_scale": ttbar_scale,
+             "diboson_scale": diboson_scale, "bkg_scale": bkg_scale}
+    for name, value in given.items():
+        if value is not None:
+            check_nuisance(name, value, source="--" + name.replace("_", "-"))
     df = read_events(input_path)
     out = apply_systematics(df, tes=tes, jes=jes, soft_met=soft_met, ttbar_scale=ttbar_scale,
                             diboson_scale=diboson_scale, bkg_scale=bkg_scale, seed=seed,
