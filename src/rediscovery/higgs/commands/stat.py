@@ -30,6 +30,37 @@ def _read_table(path: Path, what: str) -> pd.DataFrame:
     raise InputError(f"unknown {what} format {suffix!r}: expected .parquet or .csv", path=path)
 
 
+def _check_unit_weights(data: pd.DataFrame, path: Path) -> None:
+    """Observed events are counted: a Weight column other than 1 would be silently ignored."""
+    import numpy as np
+
+    if "Weight" not in data.columns:
+        return
+    w = pd.to_numeric(data["Weight"], errors="coerce").to_numpy(dtype=float)
+    bad = ~(w == 1.0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{int(bad.sum())} observed events have Weight != 1 (first: "
+                         f"{float(w[row])!r} at row {row}); the fit counts observed events "
+                         "(unit weights), so these weights would be ignored: pass unweighted "
+                         "data (or drop the column if the weights are meaningless)", path=path,
+                         column="Weight")
+
+
+def _boundary_problem(mu_hat: float, lo: float, hi: float,
+                      mu_range: tuple[float, float]) -> str | None:
+    """Why a converged μ̂ is not a measurement (on a bound of the fit range, zero-width
+    interval), or None. "On a bound": within 10^-3 of the range's width."""
+    rlo, rhi = mu_range
+    tol = 1e-3 * (rhi - rlo)
+    if mu_hat - rlo < tol or rhi - mu_hat < tol:
+        return (f"mu_hat = {mu_hat:.4g} is on a bound of the fit range "
+                f"[{rlo:.4g}, {rhi:.4g}]")
+    if not hi - lo > 0:
+        return f"mu_hat = {mu_hat:.4g} has a zero-width 68% interval [{lo:.4g}, {hi:.4g}]"
+    return None
+
+
 @app.command("fit")
 def fit_command(
     scores: Path = typer.Option(..., "--scores", help="MC events: score, Weight, Label "
@@ -43,14 +74,24 @@ def fit_command(
     cross_check: bool = typer.Option(True, help="Repeat μ̂ and q0 with the other back-end "
                                      "and record the agreement."),
     plots: bool = typer.Option(True, help="Write the PNG plots."),
+    allow_duplicates: bool = typer.Option(
+        False, "--allow-duplicates", help="Accept a repeated EventId (or a table that looks "
+        "listed twice): each such row is then counted as a separate event."),
+    allow_boundary: bool = typer.Option(
+        False, "--allow-boundary", help="Exit 0 even when μ̂ ends on a bound of its fit range "
+        "or has a zero-width interval (flagged in fit.json either way)."),
 ) -> None:
     """Binned likelihood fit of the classifier score: μ̂, intervals, significance, limit."""
     from rediscovery.higgs.stats import BACKENDS, fit_scores, write_fit
+    from rediscovery.higgs.stats.histograms import check_scores
 
     if backend not in BACKENDS:
         raise InputError(f"--backend must be one of {BACKENDS}, got {backend!r}")
     mc = _read_table(scores, "scores")
     data = _read_table(observed, "observed")
+    check_scores(mc, path=scores, allow_duplicates=allow_duplicates)
+    check_scores(data, path=observed, weighted=False, allow_duplicates=allow_duplicates)
+    _check_unit_weights(data, observed)
     try:
         sf = fit_scores(mc, data, backend=backend, min_bkg=min_bkg, max_bins=max_bins,
                         cross_check=cross_check, source=scores)
@@ -64,6 +105,11 @@ def fit_command(
     if not res.converged:
         raise ConvergenceError(f"fit did not converge ({'; '.join(res.messages)}); "
                                f"flagged in {out / 'fit.json'}", messages=res.messages)
+    stuck = _boundary_problem(res.mu_hat, res.mu_lo, res.mu_hi, sf.model.mu_range)
+    if stuck and not allow_boundary:
+        raise ConvergenceError(f"{stuck}: the result is not a measurement (check the inputs; "
+                               f"--allow-boundary accepts it); written to {out / 'fit.json'}",
+                               mu_hat=res.mu_hat, mu_range=sf.model.mu_range)
     typer.echo(f"mu = {res.mu_hat:.3f} +{res.mu_hi - res.mu_hat:.3f} "
                f"-{res.mu_hat - res.mu_lo:.3f}  Z_obs = {res.z_discovery:.2f}  "
                f"Z_exp = {res.z_expected:.2f}  AMS_best = {ams:.2f}  -> {out / 'fit.json'}")
@@ -84,16 +130,21 @@ def toys_command(
     workers: int | None = typer.Option(None, help="Local worker processes."),
     min_bkg: float = typer.Option(10.0, help="Minimum expected background per bin (events)."),
     max_bins: int = typer.Option(20, help="Maximum number of bins."),
+    allow_duplicates: bool = typer.Option(
+        False, "--allow-duplicates", help="Accept a repeated EventId (or a table that looks "
+        "listed twice)."),
 ) -> None:
     """Pseudo-experiments: coverage, bias, pulls, toy vs asymptotic significance."""
     from rediscovery.higgs.stats import BACKENDS, model_from_scores, run_toys
     from rediscovery.higgs.stats import plots as plots_stat
+    from rediscovery.higgs.stats.histograms import check_scores
 
     if backend not in BACKENDS:
         raise InputError(f"--backend must be one of {BACKENDS}, got {backend!r}")
     if n_toys < 2:
         raise InputError(f"--n-toys must be >= 2, got {n_toys}")
     mc = _read_table(scores, "scores")
+    check_scores(mc, path=scores, allow_duplicates=allow_duplicates)
     try:
         model, _ = model_from_scores(mc, min_bkg=min_bkg, max_bins=max_bins)
     except InputError as exc:
