@@ -63,8 +63,8 @@ def require_finite(values: object, *, column: str, path: PathArg = None,
     x = _as_float(values)
     bad = ~np.isfinite(x)
     if bad.any():
-        _fail("not finite (NaN, inf or undefined)", bad, x, expected, path=path, column=column,
-              row_base=row_base)
+        _fail("with a value that is not finite (NaN, inf or undefined)", bad, x, expected,
+              path=path, column=column, row_base=row_base)
 
 
 def require_no_sentinel(values: object, *, column: str, path: PathArg = None,
@@ -75,7 +75,7 @@ def require_no_sentinel(values: object, *, column: str, path: PathArg = None,
     x = _as_float(values)
     bad = x == sentinel
     if bad.any():
-        _fail(f"hold the sentinel {sentinel:g}", bad, x, expected, path=path, column=column,
+        _fail(f"with the sentinel {sentinel:g}", bad, x, expected, path=path, column=column,
               row_base=row_base)
 
 
@@ -103,8 +103,8 @@ def require_in_range(values: object, *, column: str, path: PathArg = None,
             expected = f"values {'>' if lo_open else '>='} {lo:g}{u}"
         else:
             expected = f"values {'<' if hi_open else '<='} {hi:g}{u}"
-        _fail("out of range", bad, x, expected + (f" ({why})" if why else ""), path=path,
-              column=column, row_base=row_base)
+        _fail("with a value out of range", bad, x, expected + (f" ({why})" if why else ""),
+              path=path, column=column, row_base=row_base)
 
 
 def require_typical_scale(values: object, *, column: str, path: PathArg = None,
@@ -125,8 +125,9 @@ def require_unique(values: object, *, column: str, path: PathArg = None,
     s = pd.Series(np.asarray(values).ravel())
     dup = s.duplicated(keep="first").to_numpy()
     if dup.any():
-        _fail("repeat an earlier identifier", dup, s.to_numpy(), "one row per identifier"
-              + (f"; {hint}" if hint else ""), path=path, column=column, row_base=row_base)
+        _fail("with an identifier already used in an earlier row", dup, s.to_numpy(),
+              "one row per identifier" + (f"; {hint}" if hint else ""), path=path,
+              column=column, row_base=row_base)
 
 
 def duplicate_rows_mask(df: pd.DataFrame, columns: Sequence[str] | None = None) -> np.ndarray:

@@ -43,6 +43,7 @@ from rediscovery.core.errors import ConfigError, ConvergenceError
 from rediscovery.core.files import atomic_path, write_json
 
 __all__ = [
+    "BOUND_TOLERANCE",
     "DEFAULT_RHAT_THRESHOLD",
     "ONE_SIGMA_QUANTILES",
     "TAU_FACTOR",
@@ -50,6 +51,7 @@ __all__ = [
     "MCMCResult",
     "Prior",
     "Uniform",
+    "acceptance_problems",
     "interval_summary",
     "run_mcmc",
     "split_rhat",
@@ -340,6 +342,45 @@ class MCMCResult:
             raise ConvergenceError("MCMC did not converge: " + "; ".join(self.messages),
                                    autocorr_tau=self.autocorr_tau.tolist(),
                                    rhat=self.rhat.tolist())
+
+
+#: A parameter whose posterior median lies within this fraction of its flat prior's width from
+#: a bound is "stuck at the bound": the prior, not the data, sets it.
+BOUND_TOLERANCE = 1e-3
+#: A posterior standard deviation below this fraction of the prior's width is "no spread"
+#: (collapsed walkers); real constraints are far wider (Ω_k from SN + CMB: ~2·10^-3 of 1).
+_SPREAD_TOLERANCE = 1e-6
+
+
+def acceptance_problems(result: MCMCResult, priors: Sequence[Prior | None], *,
+                        allow_unconverged: bool = False,
+                        allow_boundary: bool = False) -> list[str]:
+    """Why the result of an MCMC fit should not be reported as a measurement, or ``[]``.
+
+    Problems: the chain did not converge (:attr:`MCMCResult.converged`), or a parameter with a
+    flat prior is stuck at one of its bounds (median within :data:`BOUND_TOLERANCE` of the
+    prior's width from a bound) or has no spread (standard deviation below 10^-6 of it).
+    The ``allow_*`` flags leave the corresponding problem out.
+    """
+    out = []
+    if not result.converged and not allow_unconverged:
+        out.append("MCMC did not converge (" + ("; ".join(result.messages) or "see "
+                                                "rhat and autocorr_tau") + ")")
+    if allow_boundary:
+        return out
+    samples = result.samples
+    for j, (name, prior) in enumerate(zip(result.names, priors, strict=True)):
+        if not isinstance(prior, Uniform):
+            continue
+        x = samples[:, j]
+        width = prior.hi - prior.lo
+        med, sd = float(np.median(x)), float(np.std(x))
+        if sd < _SPREAD_TOLERANCE * width:
+            out.append(f"{name} = {med:.4g} has no spread (std {sd:.2g})")
+        elif min(med - prior.lo, prior.hi - med) < BOUND_TOLERANCE * width:
+            out.append(f"{name} = {med:.4g} is stuck at a bound of its prior "
+                       f"[{prior.lo:g}, {prior.hi:g}]")
+    return out
 
 
 def _finite_or_none(v: float) -> float | None:

@@ -97,8 +97,18 @@ def sn_fit(
     truth: Path = typer.Option(None, "--truth",
                                help="truth.json to mark on the plots (unblinding only)."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
+    allow_unconverged: bool = typer.Option(
+        False, "--allow-unconverged", help="Exit 0 even if the MCMC did not converge "
+        "(flagged in the JSON either way)."),
+    allow_boundary: bool = typer.Option(
+        False, "--allow-boundary", help="Exit 0 even if a parameter is stuck at a bound of its "
+        "prior or has no spread."),
 ) -> None:
-    """MCMC fit of a Hubble table: sn_posterior.json, sn_chain.parquet and plots."""
+    """MCMC fit of a Hubble table: sn_posterior.json, sn_chain.parquet and plots.
+
+    Exits 3 (after writing the files) when the chain did not converge or a parameter is stuck
+    at a prior bound, unless --allow-unconverged / --allow-boundary.
+    """
     import json
 
     import matplotlib
@@ -106,9 +116,9 @@ def sn_fit(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from rediscovery.core.errors import InputError
+    from rediscovery.core.errors import ConvergenceError, InputError
     from rediscovery.core.plotting import savefig
-    from rediscovery.cosmo.mcmc import write_posterior
+    from rediscovery.cosmo.mcmc import acceptance_problems, write_posterior
     from rediscovery.cosmo.plots import triangle_plot
     from rediscovery.cosmo.sn.hubble import MODELS, fit_hubble
     from rediscovery.cosmo.sn.io import read_hubble_table
@@ -135,6 +145,13 @@ def sn_fit(
     savefig(fig, out / "om_ol.png", dpi=120)
     truths = None if tr is None else {k: tr.get(k) for k in res.mcmc.names}
     savefig(triangle_plot(res.mcmc, truths=truths), out / "triangle.png", dpi=100)
+    problems = acceptance_problems(res.mcmc, MODELS[model]["priors"],
+                                   allow_unconverged=allow_unconverged,
+                                   allow_boundary=allow_boundary)
+    if problems:
+        raise ConvergenceError(f"{model} fit of {table}: " + "; ".join(problems)
+                               + f" -> not a measurement (written to {out}/sn_posterior.json; "
+                               "--allow-unconverged / --allow-boundary accept it)")
     ev = summary["dark_energy_evidence"]
     parts = [f"{n} = {summary[n]['mean']:.3f} ± {summary[n]['std']:.3f}" for n in res.mcmc.names]
     typer.echo(f"{model}: " + ", ".join(parts)
