@@ -47,20 +47,6 @@ def _check_unit_weights(data: pd.DataFrame, path: Path) -> None:
                          column="Weight")
 
 
-def _boundary_problem(mu_hat: float, lo: float, hi: float,
-                      mu_range: tuple[float, float]) -> str | None:
-    """Why a converged μ̂ is not a measurement (on a bound of the fit range, zero-width
-    interval), or None. "On a bound": within 10^-3 of the range's width."""
-    rlo, rhi = mu_range
-    tol = 1e-3 * (rhi - rlo)
-    if mu_hat - rlo < tol or rhi - mu_hat < tol:
-        return (f"mu_hat = {mu_hat:.4g} is on a bound of the fit range "
-                f"[{rlo:.4g}, {rhi:.4g}]")
-    if not hi - lo > 0:
-        return f"mu_hat = {mu_hat:.4g} has a zero-width 68% interval [{lo:.4g}, {hi:.4g}]"
-    return None
-
-
 @app.command("fit")
 def fit_command(
     scores: Path = typer.Option(..., "--scores", help="MC events: score, Weight, Label "
@@ -77,9 +63,6 @@ def fit_command(
     allow_duplicates: bool = typer.Option(
         False, "--allow-duplicates", help="Accept a repeated EventId (or a table that looks "
         "listed twice): each such row is then counted as a separate event."),
-    allow_boundary: bool = typer.Option(
-        False, "--allow-boundary", help="Exit 0 even when μ̂ ends on a bound of its fit range "
-        "or has a zero-width interval (flagged in fit.json either way)."),
 ) -> None:
     """Binned likelihood fit of the classifier score: μ̂, intervals, significance, limit."""
     from rediscovery.higgs.stats import BACKENDS, fit_scores, write_fit
@@ -105,11 +88,6 @@ def fit_command(
     if not res.converged:
         raise ConvergenceError(f"fit did not converge ({'; '.join(res.messages)}); "
                                f"flagged in {out / 'fit.json'}", messages=res.messages)
-    stuck = _boundary_problem(res.mu_hat, res.mu_lo, res.mu_hi, sf.model.mu_range)
-    if stuck and not allow_boundary:
-        raise ConvergenceError(f"{stuck}: the result is not a measurement (check the inputs; "
-                               f"--allow-boundary accepts it); written to {out / 'fit.json'}",
-                               mu_hat=res.mu_hat, mu_range=sf.model.mu_range)
     typer.echo(f"mu = {res.mu_hat:.3f} +{res.mu_hi - res.mu_hat:.3f} "
                f"-{res.mu_hat - res.mu_lo:.3f}  Z_obs = {res.z_discovery:.2f}  "
                f"Z_exp = {res.z_expected:.2f}  AMS_best = {ams:.2f}  -> {out / 'fit.json'}")
