@@ -344,8 +344,8 @@ class MCMCResult:
                                    rhat=self.rhat.tolist())
 
 
-#: A parameter whose posterior median lies within this fraction of its flat prior's width from
-#: a bound is "stuck at the bound": the prior, not the data, sets it.
+#: A parameter whose central 68 % interval reaches within this fraction of its flat prior's
+#: width of a bound is "stuck at the bound": the prior, not the data, cuts the posterior.
 BOUND_TOLERANCE = 1e-3
 #: A posterior standard deviation below this fraction of the prior's width is "no spread"
 #: (collapsed walkers); real constraints are far wider (Ω_k from SN + CMB: ~2·10^-3 of 1).
@@ -358,8 +358,9 @@ def acceptance_problems(result: MCMCResult, priors: Sequence[Prior | None], *,
     """Why the result of an MCMC fit should not be reported as a measurement, or ``[]``.
 
     Problems: the chain did not converge (:attr:`MCMCResult.converged`), or a parameter with a
-    flat prior is stuck at one of its bounds (median within :data:`BOUND_TOLERANCE` of the
-    prior's width from a bound) or has no spread (standard deviation below 10^-6 of it).
+    flat prior is stuck at one of its bounds (its central 68 % interval reaches within
+    :data:`BOUND_TOLERANCE` of the prior's width of a bound) or has no spread (standard
+    deviation below 10^-6 of the width).
     The ``allow_*`` flags leave the corresponding problem out.
     """
     out = []
@@ -375,11 +376,12 @@ def acceptance_problems(result: MCMCResult, priors: Sequence[Prior | None], *,
         x = samples[:, j]
         width = prior.hi - prior.lo
         med, sd = float(np.median(x)), float(np.std(x))
+        lo68, hi68 = (float(v) for v in np.quantile(x, ONE_SIGMA_QUANTILES))
         if sd < _SPREAD_TOLERANCE * width:
             out.append(f"{name} = {med:.4g} has no spread (std {sd:.2g})")
-        elif min(med - prior.lo, prior.hi - med) < BOUND_TOLERANCE * width:
-            out.append(f"{name} = {med:.4g} is stuck at a bound of its prior "
-                       f"[{prior.lo:g}, {prior.hi:g}]")
+        elif min(lo68 - prior.lo, prior.hi - hi68) < BOUND_TOLERANCE * width:
+            out.append(f"{name} = {med:.4g} (68% [{lo68:.4g}, {hi68:.4g}]) runs into a bound "
+                       f"of its prior [{prior.lo:g}, {prior.hi:g}]")
     return out
 
 

@@ -158,6 +158,8 @@ class HubbleTable:
         if np.any(err <= 0):
             raise InputError(f"errors must be > 0; {_row_list(err <= 0)}", path=source,
                              column="mu_err")
+        require_in_range(err, column="mu_err", path=source, hi=MU_ERR_MAX, unit="mag",
+                         row_base=1, why="a larger error carries no distance information")
         ids = (df["sn_id"].astype(str) if "sn_id" in df.columns
                else pd.Series([f"row{i + 1}" for i in range(len(df))]))
         extra = df.drop(columns=[k for k in ("sn_id", "z", "mu", "mu_err") if k in df.columns])
@@ -380,11 +382,12 @@ def read_lightcurves(path: PathLike) -> pd.DataFrame:
     for c in ("time", "flux", "fluxerr", "zp"):
         require_no_sentinel(df[c], column=c, path=p, row_base=1,
                             expected="a measured value (no -999 'missing' sentinel)")
-    brightest = 10.0 ** (0.4 * (df["zp"].to_numpy() - BRIGHTEST_MAG))
     for c in ("flux", "fluxerr"):
-        require_in_range(np.abs(df[c].to_numpy()) / brightest, column=c, path=p, hi=1.0,
-                         row_base=1, why=f"|{c}| below the flux of a magnitude "
-                         f"{BRIGHTEST_MAG:g} source at the row's zp (ratio shown)")
+        with np.errstate(divide="ignore"):
+            mag = df["zp"].to_numpy() - 2.5 * np.log10(np.abs(df[c].to_numpy()))
+        require_in_range(mag, column=c, path=p, lo=BRIGHTEST_MAG, unit="AB mag", row_base=1,
+                         why=f"|{c}| as a magnitude at the row's zp (value shown): no "
+                         "supernova is that bright; check the flux units and zp")
     require_unique_rows(df, columns=["sn_id", "time", "band"], path=p, row_base=1,
                         hint="one photometric point per SN, time and band")
     return df
