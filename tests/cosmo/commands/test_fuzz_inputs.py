@@ -166,6 +166,25 @@ def test_lightcurve_mutations_refused(simulated_sne, tmp_path, capsys, which, mu
         assert frag in err, (frag, err)
 
 
+@pytest.mark.parametrize(("argv", "fragments"), [
+    (["--z-max", "1e6"], ["'z_max'", "[0.1, 10]"]),
+    (["--h0", "-70"], ["'H0'", "[20, 200]"]),
+    (["--h0", "70000"], ["'H0'"]),
+    (["--om", "-1"], ["'Om'", "[0, 1.5]"]),
+    (["--ol", "1e300"], ["'OL'"]),
+    (["--n-sne", "100000000000"], ["GiB of memory", "available"]),
+], ids=["z-max-huge", "h0-negative", "h0-in-m-per-s", "om-negative", "ol-absurd",
+        "n-sne-huge"])
+def test_sn_simulate_parameters_refused(tmp_path, capsys, argv, fragments):
+    out = tmp_path / "sim"
+    code = main(["cosmo", "sn-simulate", "--out", str(out), "--n-sne", "5", *argv])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    for frag in fragments:
+        assert frag in err, (frag, err)
+    assert not (out / "lightcurves.csv").exists()
+
+
 # ------------------------------------------------------------------- fits at a bound
 def test_sn_fit_stuck_at_prior_bound_exits_3(hubble, tmp_path, capsys):
     """Moduli that fall faster than any flat ΛCDM allows pile Ω_m against its bound 1."""
