@@ -120,6 +120,29 @@ def test_real_tables_still_accepted(reference_data):
     assert union.n == 580 and jla.n == 31
 
 
+@pytest.mark.parametrize(("column", "value", "fragments"), [
+    (1, "-999", ["'dl'", "-999"]),
+    (1, "1e300", ["'dl'", "1e+300", "μK²"]),
+    (2, "-999", ["'dl_err_lo'", "-999"]),
+    (3, "1e300", ["'dl_err_hi'", "1e+300"]),
+], ids=["dl-sentinel", "dl-absurd", "err-sentinel", "err-absurd"])
+def test_cmb_spectrum_mutations_refused(reference_data, tmp_path, capsys, column, value,
+                                        fragments):
+    name = "COM_PowerSpect_CMB-TT-binned_R3.01.txt"
+    lines = (reference_data / "planck2018" / name).read_text().splitlines()
+    row = lines[5].split()
+    row[column] = value
+    lines[5] = "   ".join(row)
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    code = main(["cosmo", "cmb-fit", str(path), "--format", "planck-binned", "--out",
+                 str(tmp_path / "o"), "--steps", "10", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and str(path) in err, err
+    for frag in fragments:
+        assert frag in err, (frag, err)
+
+
 # ------------------------------------------------------------------- light curves
 @pytest.fixture(scope="module")
 def simulated_sne(tmp_path_factory) -> Path:
