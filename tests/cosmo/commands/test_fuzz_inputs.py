@@ -171,6 +171,16 @@ LC_CASES = [
 ]
 
 
+@pytest.mark.parametrize("abs_mag", ["19.25", "-1e300", "nan"])
+def test_sn_lightcurves_abs_mag_refused(simulated_sne, tmp_path, capsys, abs_mag):
+    code = main(["cosmo", "sn-lightcurves", "--lightcurves",
+                 str(simulated_sne / "lightcurves.csv"), "--redshifts",
+                 str(simulated_sne / "redshifts.csv"), "--out", str(tmp_path / "o"),
+                 "--abs-mag", abs_mag, "--workers", "1", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--abs-mag" in err and "[-21.25, -17.25]" in err, err
+
+
 @pytest.mark.parametrize(("which", "mutate", "fragments"), [c[1:] for c in LC_CASES],
                          ids=[c[0] for c in LC_CASES])
 def test_lightcurve_mutations_refused(simulated_sne, tmp_path, capsys, which, mutate,

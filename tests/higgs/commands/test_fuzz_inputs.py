@@ -264,6 +264,34 @@ def test_toys_refuse_doubled_mc(tmp_path, capsys):
     _assert_refused(code, capsys.readouterr().err, path, ["EventId"])
 
 
+@pytest.mark.parametrize(("argv", "fragments"), [
+    (["--mu-true", "-100"], ["'mu_true'", "expected yield"]),
+    (["--mu-true", "nan"], ["'mu_true'"]),
+    (["--n-toys", "100000000000"], ["GiB of memory"]),
+], ids=["mu-true-negative-yields", "mu-true-nan", "n-toys-huge"])
+def test_toys_parameters_refused(tmp_path, capsys, argv, fragments):
+    mc, _ = _scores(event_id=True)
+    path = tmp_path / "scores.parquet"
+    mc.to_parquet(path, index=False)
+    code = main(["higgs", "toys", "--scores", str(path), "--out", str(tmp_path / "t"),
+                 "--n-toys", "2", "--workers", "1", "--min-bkg", "50", "--max-bins", "5",
+                 *argv])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    for frag in fragments:
+        assert frag in err, (frag, err)
+
+
+@pytest.mark.parametrize("argv", [
+    ["templates", "--events", "e.parquet", "--model", "m", "--out", "o", "--weight-scale", "-1"],
+    ["challenge", "--out", "o", "--lumi-factor", "-1"],
+], ids=["templates-negative-weight-scale", "challenge-negative-lumi"])
+def test_scale_factors_refused_before_any_work(tmp_path, monkeypatch, capsys, argv):
+    monkeypatch.chdir(tmp_path)
+    assert main(["higgs", *argv]) == 2
+    assert "-1" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------------------- controls
 def test_valid_inputs_still_pass(events, tmp_path, capsys):
     for fmt in ("csv", "parquet"):

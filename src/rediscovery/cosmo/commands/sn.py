@@ -62,11 +62,15 @@ def sn_lightcurves(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Fit SALT2 to every SN, standardise (Tripp), write salt2_fits.csv, tripp.json, hubble.csv."""
+    from rediscovery.core.checks import require_parameter_in_range
     from rediscovery.core.files import write_json
     from rediscovery.cosmo.sn.hubble import fit_tripp, standardise
     from rediscovery.cosmo.sn.io import read_lightcurves, read_redshifts, write_csv
     from rediscovery.cosmo.sn.lightcurves import fit_lightcurves
+    from rediscovery.cosmo.sn.simulate import ABS_MAG_B_RANGE
 
+    require_parameter_in_range("--abs-mag", abs_mag, *ABS_MAG_B_RANGE,
+                               why="the absolute magnitude of a standardised SN Ia")
     lcs = read_lightcurves(lightcurves)
     zs = read_redshifts(redshifts)
     fits = fit_lightcurves(lcs, zs, drop_sparse=drop_sparse, modelcov=modelcov,

@@ -45,6 +45,7 @@ from rediscovery.cosmo.sn.io import SN_Z_MAX
 
 __all__ = [
     "ABS_MAG_B",
+    "ABS_MAG_B_RANGE",
     "H0_RANGE",
     "LC_BYTES_PER_SN",
     "SNPopulation",
@@ -62,6 +63,10 @@ log = logging.getLogger(__name__)
 #: simulated universes and the default of the Tripp standardisation: -19.25, close to the
 #: Cepheid-calibrated -19.253 ± 0.027 of Riess et al. 2022 (ApJL 934, L7, SH0ES).
 ABS_MAG_B = -19.25
+#: Calibrated absolute magnitudes accepted by ``sn-lightcurves --abs-mag``: ABS_MAG_B ± 2 mag.
+#: Published calibrations differ by ~0.2 mag; 2 mag (a factor 2.5 in H0) only refuses sign,
+#: band or typing errors.
+ABS_MAG_B_RANGE = (ABS_MAG_B - 2.0, ABS_MAG_B + 2.0)
 
 #: Hubble constants accepted for a simulated universe, km/s/Mpc. Every modern measurement lies
 #: in 60-80; the wide range only refuses sign, unit and typing errors.

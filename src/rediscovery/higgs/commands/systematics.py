@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -115,11 +116,15 @@ def templates_cmd(
     """Score templates at shifted nuisances (±1σ and a grid) → templates.json and plots."""
     import numpy as np
 
+    from rediscovery.core.errors import InputError
     from rediscovery.higgs.events.io import read_events
     from rediscovery.higgs.stats import choose_binning
     from rediscovery.higgs.systematics import build_templates
     from rediscovery.higgs.systematics import plots as plots_syst
 
+    if not (math.isfinite(weight_scale) and weight_scale > 0):
+        raise InputError(f"--weight-scale {weight_scale}: expected a positive factor on the MC "
+                         "weights (a luminosity ratio)")
     scorer, feats = _scorer_for(model_dir)
     df = _with_features(read_events(events), feats)
     s = scorer(df)
@@ -213,6 +218,8 @@ def challenge_cmd(
     from rediscovery.higgs.systematics import challenge as ch
     from rediscovery.higgs.systematics import plots as plots_syst
 
+    if not (math.isfinite(lumi_factor) and lumi_factor > 0):
+        raise ConfigError(f"--lumi-factor {lumi_factor}: expected a positive luminosity ratio")
     chosen = [m.strip() for m in modes.split(",") if m.strip()]
     bad = [m for m in chosen if m not in TRAINING_MODES]
     if bad or not chosen:
