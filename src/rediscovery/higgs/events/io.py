@@ -258,8 +258,9 @@ def _check_physics(out: pd.DataFrame, src: str | os.PathLike[str]) -> None:
                                   unit="GeV", hint="the file looks like MeV: momenta must be "
                                   "in GeV (divide by 1000)")
     for col in MOMENTUM_COLUMNS:
-        if col in out.columns:
-            require_in_range(out[col], column=col, path=src, lo=0.0, hi=SQRT_S_MAX_GEV,
+        if col in out.columns:  # a reconstructed τ, lepton or jet has p_T > 0; the MET may be 0
+            require_in_range(out[col], column=col, path=src, lo=0.0, lo_open=col != "PRI_met",
+                             hi=SQRT_S_MAX_GEV,
                              unit="GeV", why="a transverse momentum: not negative, below the "
                              "LHC's 14 TeV; MeV values must be converted to GeV")
     for col in SUM_PT_COLUMNS:
