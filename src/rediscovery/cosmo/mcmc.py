@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from rediscovery.core.checks import require_memory
 from rediscovery.core.errors import ConfigError, ConvergenceError
 from rediscovery.core.files import atomic_path, write_json
 
@@ -504,6 +505,10 @@ def run_mcmc(
         raise ConfigError(f"n_walkers must be even and >= 2 * ndim = {2 * ndim}, got {n_walkers}")
     if n_steps < 10:
         raise ConfigError(f"n_steps must be >= 10, got {n_steps}")
+    # the sampler's chain and log-probabilities, and this module's copy of them
+    require_memory(2 * 8 * int(n_steps) * int(n_walkers) * (ndim + 1),
+                   what=f"an MCMC chain of {int(n_steps):,} steps x {int(n_walkers)} walkers",
+                   hint="use fewer steps (or thin the chain)")
     if thin < 1:
         raise ConfigError(f"thin must be >= 1, got {thin}")
     if labels is not None and len(labels) != ndim:

@@ -218,6 +218,15 @@ def test_sn_simulate_parameters_refused(tmp_path, capsys, argv, fragments):
     assert not (out / "lightcurves.csv").exists()
 
 
+def test_sn_fit_chain_beyond_memory_refused(hubble, tmp_path, capsys):
+    path = tmp_path / "h.csv"
+    hubble.to_csv(path, index=False)
+    code = main(["cosmo", "sn-fit", str(path), "--out", str(tmp_path / "o"), "--n-steps",
+                 "1000000000000", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "GiB of memory" in err, err
+
+
 # ------------------------------------------------------------------- fits at a bound
 def test_sn_fit_stuck_at_prior_bound_exits_3(hubble, tmp_path, capsys):
     """Moduli that fall faster than any flat ΛCDM allows pile Ω_m against its bound 1."""

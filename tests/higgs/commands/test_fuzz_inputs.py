@@ -183,6 +183,12 @@ def _scores(seed: int = 0, n_s: int = 600, n_b: int = 4000, event_id: bool = Fal
     return mc, obs
 
 
+def _set_text(df: pd.DataFrame, col: str, text: str) -> pd.DataFrame:
+    df = df.copy()
+    df.loc[3, col] = text
+    return df
+
+
 def _mc(fn):
     return ("mc", fn)
 
@@ -205,6 +211,8 @@ FIT_CASES = [
     ("observed-weighted", _obs(lambda d: d.assign(Weight=2.0)), "observed",
      ["'Weight'", "Weight != 1"]),
     ("observed-score-1.5", _obs(_set("score", 1.5)), "observed", ["'score'", "1.5"]),
+    ("observed-score-text", _obs(lambda d: d.assign(score=d["score"].astype(object)).pipe(
+        lambda x: _set_text(x, "score", "high"))), "observed", ["'score'", "not finite"]),
     ("observed-score-sentinel", _obs(_set("score", -999.0)), "observed", ["'score'", "-999"]),
     ("observed-doubled-eventid",
      _obs(lambda d: _doubled(d.assign(EventId=np.arange(len(d))))), "observed",
@@ -294,6 +302,22 @@ def test_scale_factors_refused_before_any_work(tmp_path, monkeypatch, capsys, ar
     monkeypatch.chdir(tmp_path)
     assert main(["higgs", *argv]) == 2
     assert "-1" in capsys.readouterr().err
+
+
+def test_features_mmc_points_beyond_memory_refused(events, tmp_path, capsys):
+    path = _write(events, tmp_path, "parquet")
+    code = main(["higgs", "features", str(path), str(tmp_path / "o.parquet"), "--n-points",
+                 "1000000000000"])
+    err = capsys.readouterr().err
+    assert code == 2 and "'n_points'" in err and "GiB of memory" in err, err
+
+
+def test_fit_warns_about_labels_in_observed(tmp_path, capsys):
+    mc, obs = _scores()
+    code, _, observed = _fit(tmp_path, mc, obs.assign(Label=1))
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "WARNING" in err and str(observed) in err and "which the fit ignores" in err
 
 
 # ---------------------------------------------------------------------------- controls

@@ -75,6 +75,10 @@ def fit_command(
     check_scores(mc, path=scores, allow_duplicates=allow_duplicates)
     check_scores(data, path=observed, weighted=False, allow_duplicates=allow_duplicates)
     _check_unit_weights(data, observed)
+    ignored = [c for c in ("Label", "Process") if c in data.columns]
+    if ignored:
+        log.warning("%s: the observed events have %s column(s), which the fit ignores (is this "
+                    "the MC?)", observed, ignored)
     try:
         sf = fit_scores(mc, data, backend=backend, min_bkg=min_bkg, max_bins=max_bins,
                         cross_check=cross_check, source=scores)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from rediscovery.core.checks import (
     duplicate_rows_mask,
+    require_finite,
     require_in_range,
     require_no_sentinel,
     require_unique,
@@ -58,8 +59,8 @@ def check_scores(table: pd.DataFrame, *, path: object = None, weighted: bool = T
                  allow_duplicates: bool = False) -> None:
     """Refuse a scores table that would give a wrong fit without failing.
 
-    Checks: ``score`` in [0, 1] (a classifier probability; the -999 sentinel named as such),
-    ``Weight`` (when ``weighted``) not the sentinel and not negative, and, unless
+    Checks: ``score`` defined and in [0, 1] (a classifier probability; the -999 sentinel named
+    as such), ``Weight`` (when ``weighted``) finite, not the sentinel and not negative, and, unless
     ``allow_duplicates``, no repeated ``EventId`` or (tables without ``EventId``) more than
     :data:`DUPLICATE_FRACTION_LIMIT` of the rows identical to an earlier row: events listed
     twice are counted twice.
@@ -74,12 +75,15 @@ def check_scores(table: pd.DataFrame, *, path: object = None, weighted: bool = T
         score = pd.to_numeric(table[SCORE], errors="coerce")
         require_no_sentinel(score, column=SCORE, path=src,
                             expected="a classifier score in [0, 1]")
+        require_finite(score, column=SCORE, path=src,
+                       expected="a classifier score in [0, 1] for every event")
         require_in_range(score, column=SCORE, path=src, lo=SCORE_RANGE[0], hi=SCORE_RANGE[1],
                          why="a classifier score is a probability")
     if weighted and WEIGHT in table.columns:
         w = pd.to_numeric(table[WEIGHT], errors="coerce")
         require_no_sentinel(w, column=WEIGHT, path=src,
                             expected="expected events per MC event (-999 is not a weight)")
+        require_finite(w, column=WEIGHT, path=src, expected="a finite weight for every event")
         require_in_range(w, column=WEIGHT, path=src, lo=0.0,
                          why="expected events per MC event cannot be negative")
     if allow_duplicates:
