@@ -241,12 +241,12 @@ class RunLock:
         :attr:`path` (removed or replaced by its holder meanwhile)."""
         flocked = _try_flock(fd)
         previous = _read_fd(fd)
+        if not _same_file(fd, self.path):  # its holder removed it meanwhile
+            return False
         if flocked is False:
             if previous is None:
                 raise RunLockedError(self.path, None, None)
             raise RunLockedError(self.path, previous.pid, previous.host, previous.started)
-        if not _same_file(fd, self.path):
-            return False
         if previous is not None:
             if not previous.on_this_host:
                 raise RunLockedError(self.path, previous.pid, previous.host, previous.started,

@@ -26,7 +26,7 @@ from rediscovery.core.errors import ConfigError, InputError, RunInterrupted
 from rediscovery.core.files import write_json
 from rediscovery.core.lock import RunLock
 from rediscovery.core.report import write_report
-from rediscovery.core.runs import RESULTS_FILE, Run
+from rediscovery.core.runs import INTERRUPTED, RESULTS_FILE, Run
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -224,6 +224,8 @@ def run_stages(
                         log.info("stage %s: running", name)
                         st.results.update(func(inputs, st.dir, config) or {})
             except KeyboardInterrupt as exc:
+                if run.manifest["stages"].get(name, {}).get("status") != INTERRUPTED:
+                    raise  # while checking whether to skip it: nothing to record
                 raise RunInterrupted(run.path, name) from exc
             if name == until:
                 break
