@@ -136,9 +136,12 @@ def _outputs_problem(folder: Path, recorded: Any, required: Iterable[str]) -> st
         if not (folder / name).exists():
             return f"its output {folder / name} is missing"
     if not isinstance(recorded, Mapping):
-        return "no fingerprints of its output files are recorded"
+        return ("no fingerprints of its output files are recorded (a run directory of an "
+                "earlier version)")
     for rel, fp in recorded.items():
         p = folder / rel
+        if not isinstance(fp, Mapping):
+            return f"the recorded fingerprint of {p} is not readable"
         if not p.is_file():
             return f"its output {p} is missing"
         size = p.stat().st_size
