@@ -18,6 +18,7 @@ __all__ = [
     "EVENT_ID",
     "JET_COLUMNS_LEADING",
     "JET_COLUMNS_SUBLEADING",
+    "JET_NUM_MAX",
     "LABEL",
     "MAX_MEDIAN_PT_GEV",
     "MOMENTUM_COLUMNS",
@@ -147,6 +148,11 @@ SQRT_S_MAX_GEV = 14_000.0
 #: collisions add to them (the package's simulation reaches ~13 TeV in 10^5 events); the bound
 #: only catches absurd values.
 SUM_PT_MAX_GEV = 10 * SQRT_S_MAX_GEV
+
+#: Largest jet count accepted. HiggsML and the simulation cap PRI_jet_num at 3 ("3 or more");
+#: other formats count every jet, and no selected event has anywhere near 100 jets above the
+#: 30 GeV threshold: a larger number is not a count.
+JET_NUM_MAX = 100
 
 #: Largest pseudorapidity a reconstructed object can have: the ATLAS forward calorimeter
 #: reaches |η| = 4.9 (ATLAS Collaboration, JINST 3 (2008) S08003).

@@ -32,6 +32,7 @@ def events() -> pd.DataFrame:
 def _set(col: str, value: float, row: int = 7) -> Callable[[pd.DataFrame], pd.DataFrame]:
     def mutate(df: pd.DataFrame) -> pd.DataFrame:
         df = df.copy()
+        df[col] = df[col].astype(np.float64)  # PRI_jet_num is int64: room for any value
         df.loc[row, col] = value
         return df
     return mutate
@@ -83,6 +84,7 @@ EVENT_CASES = [
     ("phi-in-degrees", _scale("PRI_lep_phi", 180.0 / np.pi), "csv", ["PRI_lep_phi", "radians"]),
     ("jet-without-pt", _jet_without_pt, "parquet", ["PRI_jet_leading_pt", "PRI_jet_num >= 1"]),
     ("negative-jet-num", _set("PRI_jet_num", -1.0), "csv", ["PRI_jet_num"]),
+    ("absurd-jet-num", _set("PRI_jet_num", 1e300), "parquet", ["PRI_jet_num", "0 to 100"]),
     ("sentinel-weight", _set("Weight", -999.0), "csv", ["Weight", "-999"]),
     ("negative-weight", _set("Weight", -1.0), "parquet", ["Weight", ">= 0"]),
     ("inf-weight", _set("Weight", np.inf), "parquet", ["Weight"]),

@@ -43,6 +43,7 @@ from rediscovery.higgs.schema import (
     EVENT_ID,
     JET_COLUMNS_LEADING,
     JET_COLUMNS_SUBLEADING,
+    JET_NUM_MAX,
     LABEL,
     MAX_MEDIAN_PT_GEV,
     MOMENTUM_COLUMNS,
@@ -199,11 +200,12 @@ def validate_events(
         out[col] = np.where(values == SENTINEL, np.nan, values)
     if "PRI_jet_num" in out.columns:
         jn = out["PRI_jet_num"].to_numpy()
-        bad = ~np.isfinite(jn) | (jn < 0) | (jn != np.round(jn))
+        bad = ~np.isfinite(jn) | (jn < 0) | (jn != np.round(jn)) | (jn > JET_NUM_MAX)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise InputError(
-                f"expected a non-negative integer jet count, found {jn[row]!r} at row {row}",
+                f"expected a jet count (an integer from 0 to {JET_NUM_MAX}), found {jn[row]!r} "
+                f"at row {row}",
                 path=src,
                 column="PRI_jet_num",
             )
