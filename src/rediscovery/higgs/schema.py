@@ -13,6 +13,7 @@ __all__ = [
     "ALWAYS_DEFINED_DER",
     "ALWAYS_DEFINED_PRI",
     "DER_COLUMNS",
+    "DER_COLUMNS_TWO_JETS",
     "ETA_COLUMNS",
     "ETA_MAX",
     "EVENT_ID",
@@ -117,6 +118,12 @@ ALWAYS_DEFINED_PRI: tuple[str, ...] = (
 ALWAYS_DEFINED_DER: tuple[str, ...] = (
     "DER_mass_transverse_met_lep", "DER_mass_vis", "DER_pt_h", "DER_deltar_tau_lep",
     "DER_pt_tot", "DER_sum_pt", "DER_pt_ratio_lep_tau", "DER_met_phi_centrality",
+)
+
+#: Derived features defined exactly when there are two jets (PRI_jet_num >= 2; HiggsML
+#: documentation v1.8, appendix B).
+DER_COLUMNS_TWO_JETS: tuple[str, ...] = (
+    "DER_deltaeta_jet_jet", "DER_mass_jet_jet", "DER_prodeta_jet_jet", "DER_lep_eta_centrality",
 )
 
 #: Transverse momenta of single objects (GeV): never negative, never above

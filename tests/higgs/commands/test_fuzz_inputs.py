@@ -56,6 +56,15 @@ def _doubled_renumbered(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _two_jets_without_mjj(df: pd.DataFrame) -> pd.DataFrame:
+    from rediscovery.higgs.features.derived import add_derived_features
+
+    df = add_derived_features(df, mmc=False)
+    row = int(np.flatnonzero(df["PRI_jet_num"].to_numpy() >= 2)[0])
+    df.loc[row, "DER_mass_jet_jet"] = np.nan
+    return df
+
+
 def _jet_without_pt(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     row = int(np.flatnonzero(df["PRI_jet_num"].to_numpy() >= 1)[0])
@@ -83,6 +92,8 @@ EVENT_CASES = [
     ("absurd-eta", _set("PRI_tau_eta", 1e300), "parquet", ["PRI_tau_eta", "4.9"]),
     ("phi-in-degrees", _scale("PRI_lep_phi", 180.0 / np.pi), "csv", ["PRI_lep_phi", "radians"]),
     ("jet-without-pt", _jet_without_pt, "parquet", ["PRI_jet_leading_pt", "PRI_jet_num >= 1"]),
+    ("two-jets-without-mjj", _two_jets_without_mjj, "csv",
+     ["DER_mass_jet_jet", "PRI_jet_num >= 2"]),
     ("negative-jet-num", _set("PRI_jet_num", -1.0), "csv", ["PRI_jet_num"]),
     ("absurd-jet-num", _set("PRI_jet_num", 1e300), "parquet", ["PRI_jet_num", "0 to 100"]),
     ("sentinel-weight", _set("Weight", -999.0), "csv", ["Weight", "-999"]),

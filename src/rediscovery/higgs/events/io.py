@@ -38,6 +38,7 @@ from rediscovery.core.files import atomic_path
 from rediscovery.higgs.schema import (
     ALWAYS_DEFINED_DER,
     ALWAYS_DEFINED_PRI,
+    DER_COLUMNS_TWO_JETS,
     ETA_COLUMNS,
     ETA_MAX,
     EVENT_ID,
@@ -284,7 +285,8 @@ def _check_physics(out: pd.DataFrame, src: str | os.PathLike[str]) -> None:
                              unit="rad", why="an azimuthal angle in radians, not degrees")
     if "PRI_jet_num" in out.columns:
         njet = out["PRI_jet_num"].to_numpy()
-        for cols, need in ((JET_COLUMNS_LEADING, 1), (JET_COLUMNS_SUBLEADING, 2)):
+        for cols, need in ((JET_COLUMNS_LEADING, 1), (JET_COLUMNS_SUBLEADING, 2),
+                           (DER_COLUMNS_TWO_JETS, 2)):
             for col in cols:
                 if col in out.columns:
                     x = out[col].to_numpy(dtype=np.float64)
