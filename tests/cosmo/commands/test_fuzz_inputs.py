@@ -77,6 +77,7 @@ HUBBLE_CASES = [
     ("err-sentinel", _set("mu_err", -999.0), ["'mu_err'", "[4]"]),
     ("err-zero", _set("mu_err", 0.0), ["'mu_err'"]),
     ("err-absurd", _set("mu_err", 1e300), ["'mu_err'", "1e+300"]),
+    ("err-tiny", _set("mu_err", 1e-9), ["'mu_err'", "1e-09"]),
     ("duplicate-sn", _duplicate_row, ["'sn_id'", "twice"]),
     ("duplicate-row-no-id", lambda d: _duplicate_row(d).drop(columns="sn_id"),
      ["identical to an earlier row", "twice"]),

@@ -21,7 +21,8 @@ naming the file and the row (1-based data row) or column at fault. Besides the f
 values must be those of supernovae: redshifts in (0, :data:`SN_Z_MAX`], distance moduli in
 :data:`MU_RANGE` mag (distances in Mpc are refused), no ``-999`` sentinel, each row within
 :data:`MAX_HUBBLE_RESIDUAL_MAG` of a fiducial Hubble relation once the table's median offset
-is removed, errors below :data:`MU_ERR_MAX` mag, and no supernova listed twice.
+is removed, errors between :data:`MU_ERR_MIN` and :data:`MU_ERR_MAX` mag, and no supernova
+listed twice.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ __all__ = [
     "LIGHTCURVE_COLUMNS",
     "MAX_HUBBLE_RESIDUAL_MAG",
     "MU_ERR_MAX",
+    "MU_ERR_MIN",
     "MU_RANGE",
     "SN_Z_MAX",
     "HubbleTable",
@@ -75,6 +77,9 @@ SN_Z_MAX = 10.0
 MU_RANGE = (10.0, 60.0)
 #: Largest accepted distance-modulus error, mag (a factor 100 in distance: no information).
 MU_ERR_MAX = 10.0
+#: Smallest accepted distance-modulus error, mag: 0.05 % in distance, far below the ~0.1 mag
+#: intrinsic scatter of standardised SNe Ia; a smaller error would give one row all the weight.
+MU_ERR_MIN = 1e-3
 #: Largest accepted deviation of one supernova from a fiducial Hubble relation (flat ΛCDM,
 #: Ω_m = 0.3, H0 = 70) after removing the table's median offset, mag: 5 mag is a factor 10 in
 #: distance, far more than any cosmology allowed by the priors or a peculiar velocity changes.
@@ -158,8 +163,8 @@ class HubbleTable:
         if np.any(err <= 0):
             raise InputError(f"errors must be > 0; {_row_list(err <= 0)}", path=source,
                              column="mu_err")
-        require_in_range(err, column="mu_err", path=source, hi=MU_ERR_MAX, unit="mag",
-                         row_base=1, why="a larger error carries no distance information")
+        require_in_range(err, column="mu_err", path=source, lo=MU_ERR_MIN, hi=MU_ERR_MAX,
+                         unit="mag", row_base=1, why="a supernova distance-modulus error")
         ids = (df["sn_id"].astype(str) if "sn_id" in df.columns
                else pd.Series([f"row{i + 1}" for i in range(len(df))]))
         extra = df.drop(columns=[k for k in ("sn_id", "z", "mu", "mu_err") if k in df.columns])
@@ -215,8 +220,8 @@ def _validate_hubble(t: HubbleTable) -> None:
     if bad.any():
         raise InputError(f"errors must be > 0; {_row_list(bad)} have a non-positive variance",
                          path=src, column="mu_err")
-    require_in_range(np.sqrt(d), column="mu_err", path=src, hi=MU_ERR_MAX, unit="mag",
-                     row_base=1, why="a larger error carries no distance information")
+    require_in_range(np.sqrt(d), column="mu_err", path=src, lo=MU_ERR_MIN, hi=MU_ERR_MAX,
+                     unit="mag", row_base=1, why="a supernova distance-modulus error")
     _check_hubble_relation(t)
     require_unique(t.sn_id, column="sn_id", path=src, row_base=1,
                    hint="a supernova listed twice is counted twice")
