@@ -7,7 +7,10 @@ each other's files.
 
 Errors that derive from :class:`~rediscovery.core.errors.RediscoveryError` are printed on one
 line (``error: <file>: column 'X': what was expected``) with a non-zero exit code; the
-traceback is shown only with ``--debug``.
+traceback is shown only with ``--debug``. The operating system's refusals (permission denied,
+a folder where a file was expected, a full disk, ...) raised anywhere are printed the same way,
+naming the path, with exit code 2; any other unexpected exception is one line with exit code
+1 and a pointer to ``--debug``. The codes are listed in docs/errors.md.
 """
 
 from __future__ import annotations
@@ -22,7 +25,13 @@ import typer
 from rediscovery import __version__
 from rediscovery.core.errors import RediscoveryError
 
-__all__ = ["COMMAND_MODULES", "app", "cosmo_app", "higgs_app", "main"]
+__all__ = ["COMMAND_MODULES", "EXIT_INTERNAL", "EXIT_USAGE", "app", "cosmo_app", "higgs_app",
+           "main", "os_error_message"]
+
+#: Exit code of a refused input, option, path or file (also click's usage errors).
+EXIT_USAGE = 2
+#: Exit code of an unexpected error (a bug: please report it with the ``--debug`` output).
+EXIT_INTERNAL = 1
 
 app = typer.Typer(
     name="rediscovery",
@@ -104,6 +113,30 @@ def _register() -> None:
 _register()
 
 
+def os_error_message(exc: OSError) -> str:
+    """One line for an operating-system error: the path(s), the reason, a hint to fix it."""
+    import errno
+
+    paths = [str(f) for f in (exc.filename, exc.filename2) if f is not None]
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    hints = {
+        errno.EACCES: "choose a location you can write to (or fix its permissions)",
+        errno.EPERM: "choose a location you can write to (or fix its permissions)",
+        errno.EROFS: "the file system is read-only; choose another location",
+        errno.ENOSPC: "the disk is full; free space or choose another location",
+        errno.EDQUOT: "the disk quota is exceeded; free space or choose another location",
+        errno.EISDIR: "a folder is in the way; give a file path",
+        errno.ENOTDIR: "a file is in the way; give a path whose parents are folders",
+        errno.EEXIST: "remove it or choose another path",
+        errno.ENOENT: "check the path",
+        errno.ENAMETOOLONG: "choose a shorter path",
+    }
+    hint = hints.get(exc.errno or -1)
+    where = " -> ".join(paths)
+    text = f"{where}: {reason}" if where else reason
+    return f"{text}; {hint}" if hint else text
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning package errors into one-line messages.
 
@@ -123,16 +156,36 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.exit_code
     except typer.Exit as exc:
         code = exc.exit_code
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         code = 130
     except typer.TyperException as exc:  # click usage errors (typer vendors click)
         show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            typer.echo(f"error: {exc}", err=True)
-        code = int(getattr(exc, "exit_code", 2))
+        if type(exc).__name__ == "NoArgsIsHelpError" and callable(show):
+            show()  # a group called without a command: its help
+        else:  # one line naming the option, like every other error
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            message = " ".join(exc.format_message().split())
+            typer.echo(f"error: {message}{hint}", err=True)
+        code = int(getattr(exc, "exit_code", EXIT_USAGE))
+    except OSError as exc:  # permission denied, a folder in the way, disk full, ...
+        if debug:
+            raise
+        typer.echo(f"error: {os_error_message(exc)}", err=True)
+        code = EXIT_USAGE
+    except MemoryError:
+        if debug:
+            raise
+        typer.echo("error: out of memory; use a smaller input or sample size", err=True)
+        code = EXIT_USAGE
+    except Exception as exc:  # a bug: one line, the traceback with --debug
+        if debug:
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        typer.echo(f"error: internal error {type(exc).__name__}: {first} (please report it; "
+                   "run again with --debug for the traceback)", err=True)
+        code = EXIT_INTERNAL
     if argv is None:
         sys.exit(code)
     return code

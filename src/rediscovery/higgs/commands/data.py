@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rediscovery.core.errors import InputError
+from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.core.files import TABLE_FORMATS, check_output, output_format
 
 app = typer.Typer()
 log = logging.getLogger(__name__)
@@ -66,15 +67,16 @@ def simulate(
     from rediscovery.higgs.events.io import write_events
     from rediscovery.higgs.events.simulate import simulate_events, simulate_pseudo_data
 
-    if fmt is not None and fmt.lower() not in {"parquet", "csv"}:
-        raise InputError(f"--format {fmt!r}: expected 'parquet' or 'csv'")
+    check_output(out, "file", suffixes=TABLE_FORMATS)
+    fmt = output_format(out, fmt)
     nuisances = _parse_nuisances(nuisance)
     console = Console()
     if pseudo_data:
         if lumi <= 0:
-            raise InputError(f"--lumi {lumi}: expected a positive luminosity factor")
+            raise ConfigError(f"--lumi {lumi:g}: expected a positive luminosity factor "
+                              "(1 = HiggsML 2012)")
         if draw_nuisances and nuisances:
-            raise InputError("--draw-nuisances and --nuisance exclude each other")
+            raise ConfigError("--draw-nuisances and --nuisance exclude each other; give one")
         with console.status("simulating pseudo-data …"):
             df, truth = simulate_pseudo_data(
                 lumi_factor=lumi, mu=mu, seed=seed, n_threads=threads,
@@ -90,7 +92,7 @@ def simulate(
         console.print(f"truth (never read by the analysis): {truth_path}")
         return
     if draw_nuisances:
-        raise InputError("--draw-nuisances needs --pseudo-data (labelled events are nominal "
+        raise ConfigError("--draw-nuisances needs --pseudo-data (labelled events are nominal "
                          "unless --nuisance is given)")
     with console.status(f"simulating {events:,} events …"):
         df = simulate_events(events, seed=seed, mu=mu, n_threads=threads, nuisances=nuisances)
@@ -99,6 +101,8 @@ def simulate(
 
 
 def _parse_nuisances(items: list[str]) -> dict[str, float]:
+    from rediscovery.higgs.events.simulate import NUISANCE_DEFAULTS
+
     out: dict[str, float] = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -107,7 +111,11 @@ def _parse_nuisances(items: list[str]) -> dict[str, float]:
                 raise ValueError
             out[name.strip()] = float(value)
         except ValueError:
-            raise InputError(f"--nuisance {item!r}: expected NAME=VALUE, e.g. tes=1.02") from None
+            raise ConfigError(f"--nuisance {item!r}: expected NAME=VALUE, e.g. tes=1.02") \
+                from None
+        if name.strip() not in NUISANCE_DEFAULTS:
+            raise ConfigError(f"--nuisance {item!r}: unknown name {name.strip()!r}; expected "
+                              f"one of {', '.join(NUISANCE_DEFAULTS)}")
     return out
 
 
@@ -149,6 +157,7 @@ def validate_sim(
     )
     from rediscovery.higgs.schema import LABEL, WEIGHT
 
+    check_output(out, "dir")
     ref = load_reference(reference if reference is not None else _default_reference())
     console = Console()
     with console.status(f"simulating {events:,} events …"):
