@@ -33,7 +33,8 @@ from rediscovery.higgs.stats.inference import fit, likelihood_scan, mle, signifi
 from rediscovery.higgs.stats.model import SIGNAL, BinnedModel, HistoSys, NormSys
 from rediscovery.higgs.stats.results import FitResult, LikelihoodScan
 
-__all__ = ["NORMALISATION_SIGMAS", "ScoreFit", "check_normalisation", "fit_scores", "uncertainty_split", "write_fit", "yields_and_correlations"]
+__all__ = ["NORMALISATION_SIGMAS", "ScoreFit", "check_normalisation", "fit_scores",
+           "uncertainty_split", "write_fit", "yields_and_correlations"]
 
 
 @dataclass
