@@ -192,12 +192,14 @@ def read_json(path: str | os.PathLike[str], *, what: str = "JSON file",
     return data
 
 
-def read_table(path: str | os.PathLike[str], *, what: str = "table", **csv_kwargs: Any) -> Any:
+def read_table(path: str | os.PathLike[str], *, what: str = "table",
+               format: str | None = None, **csv_kwargs: Any) -> Any:
     """Read a Parquet or CSV table (format from the extension; CSV also for ``.txt``/``.gz``).
 
     Every failure (missing file, folder, empty file, unparsable CSV, corrupt Parquet, unknown
     extension) is an :class:`~rediscovery.core.errors.InputError` naming the file and saying
-    what was expected. ``csv_kwargs`` go to :func:`pandas.read_csv`.
+    what was expected. ``format="csv"`` reads CSV whatever the extension; ``csv_kwargs`` go
+    to :func:`pandas.read_csv`.
     """
     import pandas as pd
 
@@ -209,7 +211,7 @@ def read_table(path: str | os.PathLike[str], *, what: str = "table", **csv_kwarg
     suffix = p.suffix.lower()
     if suffix == ".gz":
         suffix = "".join(p.suffixes[-2:-1]).lower() or ".csv"
-    kind = TABLE_FORMATS.get(suffix, "csv" if suffix == ".txt" else None)
+    kind = format or TABLE_FORMATS.get(suffix, "csv" if suffix == ".txt" else None)
     if kind is None:
         raise InputError(f"unknown {what} format {p.suffix!r}: expected .parquet or .csv",
                          path=p)

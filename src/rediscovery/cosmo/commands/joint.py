@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from rediscovery.core.errors import ConfigError
+from rediscovery.core.files import check_output
 
 app = typer.Typer()
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def joint_fit(
         joint_params,
         separate_fit_summary,
     )
-    from rediscovery.cosmo.mcmc import interval_summary, write_posterior
+    from rediscovery.cosmo.mcmc import check_sampler, interval_summary, write_posterior
     from rediscovery.cosmo.plots import plot_om_ol_joint
     from rediscovery.cosmo.sn.io import read_hubble_table
 
@@ -53,6 +54,9 @@ def joint_fit(
         raise ConfigError(f"--model {model!r} unknown; expected one of {list(JOINT_MODELS)}")
     if cmb not in CMB_SOURCES:
         raise ConfigError(f"--cmb {cmb!r} unknown; expected one of {list(CMB_SOURCES)}")
+    check_sampler(n_walkers, n_steps, len(JOINT_MODELS[model]["names"]),
+                  walkers_name="--n-walkers", steps_name="--n-steps")
+    check_output(out, "dir")
     tab = read_hubble_table(table, fmt, cov)
     like_cmb = CMBDistancePriorLikelihood.from_name(cmb)
     res = fit_joint(tab, like_cmb, model=model, seed=seed, n_walkers=n_walkers,

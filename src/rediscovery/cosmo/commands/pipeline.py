@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from rediscovery.core.files import check_output
 from rediscovery.core.pipeline import load_run_config, parse_replacements, print_run_summary
 from rediscovery.cosmo.pipeline import STAGES, CosmoRunConfig, run_pipeline, summarise
 
@@ -42,6 +43,7 @@ def run_cmd(
     Stages: simulate, lightcurves, sn_fit, joint. Unchanged stages are skipped on re-run;
     the hidden truth stays in simulate/truth.json (`rediscovery unblind RUN`).
     """
+    check_output(out, "dir")
     cfg = load_run_config(CosmoRunConfig, "cosmo", config, {
         "seed": seed, "n_sne": n_sne, "sn_steps": sn_steps, "joint_steps": joint_steps,
         "n_workers": workers, "flat": flat, "progress": progress})

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from rediscovery.core.errors import ConfigError
+from rediscovery.core.files import check_output
 from rediscovery.cosmo.sn.simulate import ABS_MAG_B
 
 app = typer.Typer()
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 @app.command("sn-simulate")
 def sn_simulate(
     out: Path = typer.Option(..., "--out", help="Output folder."),
-    n_sne: int = typer.Option(200, "--n-sne", help="Number of supernovae."),
+    n_sne: int = typer.Option(200, "--n-sne", min=1, help="Number of supernovae."),
     seed: int = typer.Option(0, "--seed", help="Random seed (also draws hidden parameters)."),
     h0: float = typer.Option(None, "--h0", help="H0 in km/s/Mpc (hidden draw if omitted)."),
     om: float = typer.Option(None, "--om", help="Ωm (hidden draw if omitted)."),
@@ -35,6 +36,10 @@ def sn_simulate(
     from rediscovery.cosmo.sn.io import write_csv
     from rediscovery.cosmo.sn.simulate import Survey, draw_truth, simulate_lightcurves
 
+    for name, value in (("--z-max", z_max), ("--cadence", cadence)):
+        if not 0 < value < float("inf"):
+            raise ConfigError(f"{name} {value:g}: expected a positive number")
+    check_output(out, "dir")
     truth = draw_truth(seed, h0, om, ol, flat=flat)
     lcs, zs, params = simulate_lightcurves(n_sne, truth, seed=seed,
                                            survey=Survey(z_max=z_max, cadence=cadence))
@@ -57,7 +62,7 @@ def sn_lightcurves(
                                   help="Include the SALT2 model covariance (real data)."),
     drop_sparse: bool = typer.Option(False, "--drop-sparse",
                                      help="Flag and skip SNe with too few points."),
-    workers: int = typer.Option(None, "--workers", help="Local worker processes."),
+    workers: int = typer.Option(None, "--workers", min=1, help="Local worker processes."),
     scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
@@ -67,6 +72,7 @@ def sn_lightcurves(
     from rediscovery.cosmo.sn.io import read_lightcurves, read_redshifts, write_csv
     from rediscovery.cosmo.sn.lightcurves import fit_lightcurves
 
+    check_output(out, "dir")
     lcs = read_lightcurves(lightcurves)
     zs = read_redshifts(redshifts)
     fits = fit_lightcurves(lcs, zs, drop_sparse=drop_sparse, modelcov=modelcov,
@@ -99,16 +105,14 @@ def sn_fit(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """MCMC fit of a Hubble table: sn_posterior.json, sn_chain.parquet and plots."""
-    import json
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from rediscovery.core.errors import InputError
+    from rediscovery.core.files import read_json
     from rediscovery.core.plotting import savefig
-    from rediscovery.cosmo.mcmc import write_posterior
+    from rediscovery.cosmo.mcmc import check_sampler, write_posterior
     from rediscovery.cosmo.plots import triangle_plot
     from rediscovery.cosmo.sn.hubble import MODELS, fit_hubble
     from rediscovery.cosmo.sn.io import read_hubble_table
@@ -116,6 +120,10 @@ def sn_fit(
 
     if model not in MODELS:
         raise ConfigError(f"--model {model!r} unknown; expected one of {list(MODELS)}")
+    check_sampler(n_walkers, n_steps, len(MODELS[model]["names"]), walkers_name="--n-walkers",
+                  steps_name="--n-steps")
+    check_output(out, "dir")
+    tr = None if truth is None else read_json(truth, what="truth.json (--truth)")
     tab = read_hubble_table(table, fmt, cov)
     res = fit_hubble(tab, model, seed=seed, n_steps=n_steps, n_walkers=n_walkers,
                      progress=progress)
@@ -123,12 +131,6 @@ def sn_fit(
     summary = res.summary()
     write_posterior(res.mcmc, out / "sn_posterior.json",
                     extra={k: v for k, v in summary.items() if k not in res.mcmc.summary()})
-    tr = None
-    if truth is not None:
-        try:
-            tr = json.loads(Path(truth).read_text())
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read truth ({exc})", path=truth) from None
     savefig(plot_hubble_diagram(res), out / "hubble_diagram.png", dpi=120)
     fig, ax = plt.subplots(figsize=(5.5, 5))
     plot_om_ol(res, ax=ax, truth=tr)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from rediscovery.core.files import check_output
 from rediscovery.core.pipeline import load_run_config, parse_replacements, print_run_summary
 from rediscovery.higgs.pipeline import STAGES, HiggsRunConfig, run_pipeline, summarise
 
@@ -64,6 +65,7 @@ def run_cmd(
     With --observed/--mc the simulate stage reads those files instead of simulating; the
     files used (path, SHA-256) are listed under "data" in results.json and manifest.json.
     """
+    check_output(out, "dir")
     cfg = load_run_config(HiggsRunConfig, "higgs", config, {
         "seed": seed, "events": events, "template_events": template_events, "model": model,
         "mmc": mmc, "observed": None if observed is None else str(observed),

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from rediscovery.core.files import atomic_path, write_json
+from rediscovery.core.errors import ConfigError
+from rediscovery.core.files import (
+    TABLE_FORMATS,
+    atomic_path,
+    check_output,
+    output_format,
+    read_json,
+    write_json,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,11 +51,13 @@ def alter(
     from rediscovery.higgs.events.io import read_events, write_events
     from rediscovery.higgs.systematics.variations import apply_systematics
 
+    check_output(output_path, "file", option="OUT", suffixes=TABLE_FORMATS)
+    fmt = output_format(output_path, option="OUT")
     df = read_events(input_path)
     out = apply_systematics(df, tes=tes, jes=jes, soft_met=soft_met, ttbar_scale=ttbar_scale,
                             diboson_scale=diboson_scale, bkg_scale=bkg_scale, seed=seed,
                             recompute_derived=derived)
-    write_events(out, output_path)
+    write_events(out, output_path, format=fmt)
     meta = {"input": str(input_path), "output": str(output_path), "seed": seed, **out.attrs}
     write_json(output_path.with_name(output_path.name + ".json"), meta)
     typer.echo(f"{output_path}: {len(out)} events ({out.attrs['n_removed']} removed by the "
@@ -98,8 +108,9 @@ def templates_cmd(
     events: Path = typer.Option(..., "--events", help="Labelled, weighted MC events file."),
     model_dir: Path = typer.Option(..., "--model", help="Saved classifier directory."),
     out: Path = typer.Option(..., "--out", help="Output directory."),
-    max_bins: int = typer.Option(10, "--max-bins", help="Maximum number of score bins."),
-    min_bkg: float = typer.Option(100.0, "--min-bkg", help="Minimum expected background/bin."),
+    max_bins: int = typer.Option(10, "--max-bins", min=1, help="Maximum number of score bins."),
+    min_bkg: float = typer.Option(100.0, "--min-bkg", min=0.0,
+                                  help="Minimum expected background/bin."),
     nuisances: str = typer.Option("tes,jes,soft_met,ttbar_scale,diboson_scale,bkg_scale",
                                   "--nuisances", help="Comma-separated nuisances to carry."),
     weight_scale: float = typer.Option(1.0, "--weight-scale",
@@ -114,6 +125,9 @@ def templates_cmd(
     from rediscovery.higgs.systematics import build_templates
     from rediscovery.higgs.systematics import plots as plots_syst
 
+    if not 0 < weight_scale < float("inf"):
+        raise ConfigError(f"--weight-scale {weight_scale:g}: expected a positive factor")
+    check_output(out, "dir")
     scorer, feats = _scorer_for(model_dir)
     df = _with_features(read_events(events), feats)
     s = scorer(df)
@@ -146,19 +160,24 @@ def syst_fit_cmd(
     stat_only: bool = typer.Option(False, "--stat-only", help="Fit without nuisances."),
 ) -> None:
     """Fit μ with nuisance parameters: fit.json (pulls, impacts, breakdown) and plots."""
-    import json
-
     import numpy as np
 
     from rediscovery.core.errors import InputError
     from rediscovery.higgs.events.io import read_events
+    from rediscovery.higgs.stats import BACKENDS
     from rediscovery.higgs.systematics import Templates, build_model, fit_with_systematics
     from rediscovery.higgs.systematics import plots as plots_syst
 
+    if backend not in BACKENDS:
+        raise ConfigError(f"--backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    check_output(out, "dir")
     try:
-        t = Templates.from_dict(json.loads(templates.read_text()))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read templates ({exc})", path=templates) from exc
+        t = Templates.from_dict(read_json(templates, what="templates.json (--templates)"))
+    except InputError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"not a templates.json written by 'rediscovery higgs templates' "
+                         f"({type(exc).__name__}: {exc})", path=templates) from None
     scorer, feats = _scorer_for(model_dir)
     data = _with_features(read_events(observed), feats)
     s = scorer(data)
@@ -202,7 +221,6 @@ def challenge_cmd(
     """Fair Universe-style evaluation: μ ~ U(0.1, 3), nuisances from priors, fits, score."""
     import warnings
 
-    from rediscovery.core.errors import ConfigError
     from rediscovery.higgs.systematics import TRAINING_MODES, TemplateWarning
     from rediscovery.higgs.systematics import challenge as ch
     from rediscovery.higgs.systematics import plots as plots_syst
@@ -210,7 +228,18 @@ def challenge_cmd(
     chosen = [m.strip() for m in modes.split(",") if m.strip()]
     bad = [m for m in chosen if m not in TRAINING_MODES]
     if bad or not chosen:
-        raise ConfigError(f"--training: unknown modes {bad}; choose among {TRAINING_MODES}")
+        raise ConfigError(f"--training {modes!r}: unknown mode(s) {', '.join(bad) or '(none)'};"
+                          f" choose among {', '.join(TRAINING_MODES)}")
+    for name, value in (("--n-pseudo", n_pseudo), ("--n-train", n_train),
+                        ("--n-templates", n_templates), ("--n-pool", n_pool),
+                        ("--n-estimators", n_estimators)):
+        if value < 1:
+            raise ConfigError(f"{name} {value}: expected an integer >= 1")
+    if n_workers is not None and n_workers < 1:
+        raise ConfigError(f"--n-workers {n_workers}: expected an integer >= 1")
+    if not 0 < lumi_factor < float("inf"):
+        raise ConfigError(f"--lumi-factor {lumi_factor:g}: expected a positive factor")
+    check_output(out, "dir")
     out.mkdir(parents=True, exist_ok=True)
     train, tmpl, pool = ch.simulated_sets(n_train, n_templates, n_pool, seed=seed)
     summaries, tables = {}, {}
