@@ -171,10 +171,14 @@ def syst_fit_cmd(
     if backend not in BACKENDS:
         raise ConfigError(f"--backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     check_output(out, "dir")
+    t_data = read_json(templates, what="templates.json (--templates)")
     try:
-        t = Templates.from_dict(read_json(templates, what="templates.json (--templates)"))
-    except InputError:
-        raise
+        t = Templates.from_dict(t_data)
+    except InputError as exc:
+        if exc.path is not None:
+            raise
+        raise InputError(f"{exc}; expected a templates.json written by 'rediscovery higgs "
+                         "templates'", path=templates) from None
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"not a templates.json written by 'rediscovery higgs templates' "
                          f"({type(exc).__name__}: {exc})", path=templates) from None
