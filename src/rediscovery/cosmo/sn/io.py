@@ -298,6 +298,8 @@ def read_lightcurves(path: PathLike) -> pd.DataFrame:
     if missing:
         raise InputError(f"missing column(s) {missing}; light curves need "
                          f"{list(LIGHTCURVE_COLUMNS)}", path=p)
+    if len(df) == 0:
+        raise InputError("no light-curve points (a header and no rows)", path=p)
     for c in ("time", "flux", "fluxerr", "zp"):
         vals = pd.to_numeric(df[c], errors="coerce")
         bad = ~np.isfinite(vals.to_numpy(dtype=float))
@@ -319,6 +321,8 @@ def read_redshifts(path: PathLike) -> pd.DataFrame:
     missing = [c for c in ("sn_id", "z") if c not in df.columns]
     if missing:
         raise InputError(f"missing column(s) {missing}; redshifts need sn_id, z", path=p)
+    if len(df) == 0:
+        raise InputError("no redshifts (a header and no rows)", path=p)
     z = pd.to_numeric(df["z"], errors="coerce").to_numpy(dtype=float)
     bad = ~(np.isfinite(z) & (z > 0))
     if bad.any():
