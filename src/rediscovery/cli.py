@@ -23,7 +23,7 @@ import sys
 import typer
 
 from rediscovery import __version__
-from rediscovery.core.errors import RediscoveryError
+from rediscovery.core.errors import RediscoveryError, plain_text
 
 __all__ = ["COMMAND_MODULES", "EXIT_INTERNAL", "EXIT_USAGE", "app", "cosmo_app", "higgs_app",
            "main", "os_error_message"]
@@ -113,6 +113,11 @@ def _register() -> None:
 _register()
 
 
+def _one_line(text: str) -> str:
+    """A message on one line: its lines joined with '; '."""
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def os_error_message(exc: OSError) -> str:
     """One line for an operating-system error: the path(s), the reason, a hint to fix it."""
     import errno
@@ -152,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     except RediscoveryError as exc:
         if debug:
             raise
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {_one_line(str(exc))}", err=True)
         code = exc.exit_code
     except typer.Exit as exc:
         code = exc.exit_code
@@ -172,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # permission denied, a folder in the way, disk full, ...
         if debug:
             raise
-        typer.echo(f"error: {os_error_message(exc)}", err=True)
+        typer.echo(f"error: {_one_line(os_error_message(exc))}", err=True)
         code = EXIT_USAGE
     except MemoryError:
         if debug:
@@ -182,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line, the traceback with --debug
         if debug:
             raise
-        first = (str(exc).strip().splitlines() or [""])[0]
+        first = plain_text((str(exc).strip().splitlines() or [""])[0])
         typer.echo(f"error: internal error {type(exc).__name__}: {first} (please report it; "
                    "run again with --debug for the traceback)", err=True)
         code = EXIT_INTERNAL

@@ -162,6 +162,19 @@ CASES: list[tuple[str, list[str], str, tuple[str, ...]]] = [
     # -- run
     ("run-out-file", ["cosmo", "run", "--out", "{file}"], "is an existing file", (RUN,)),
     ("run-out-unwritable", ["cosmo", "run", "--out", "{unwritable}"], "cannot write", (RUN,)),
+    ("run-n-sne-0", ["cosmo", "run", "--out", "{tmp}/r", "--n-sne", "0"], "--n-sne = 0",
+     (RUN,)),
+    ("run-workers-0", ["cosmo", "run", "--out", "{tmp}/r", "--workers", "0"], "--workers",
+     (RUN,)),
+    ("run-config-list", ["cosmo", "run", "--out", "{tmp}/r", "--config", "{list_json}"],
+     "--config", (RUN,)),
+    # -- seeds
+    ("sn-simulate-seed-negative", ["cosmo", "sn-simulate", "--out", "{tmp}/s", "--seed",
+                                   "-1"], "'--seed'", (SIMULATE,)),
+    ("sn-fit-seed-negative", [*SNFIT, "--out", "{tmp}/f", "--seed", "-5"], "'--seed'",
+     (SN_FIT,)),
+    ("joint-fit-seed-negative", [*JOINTFIT, "--out", "{tmp}/j", "--seed", "-5"], "'--seed'",
+     (JOINT,)),
     # -- usage
     ("unknown-command", ["cosmo", "nosuch"], "No such command", ()),
     ("bad-int", [*SNFIT, "--out", "{tmp}/f", "--seed", "x"], "'--seed'", (SN_FIT,)),

@@ -47,7 +47,7 @@ def train(
     cache: Path = typer.Option(None, "--cache",
                                help="HDF5 cache of spectra (default: OUT with .h5); re-running "
                                     "resumes from it."),
-    seed: int = typer.Option(2018, "--seed", help="Seed of the design."),
+    seed: int = typer.Option(2018, "--seed", min=0, help="Seed of the design."),
     box: list[str] = typer.Option(None, "--box",
                                   help="Override a range, NAME=LO,HI (repeatable); new names "
                                        "(omk, mnu) extend the box."),
@@ -186,7 +186,7 @@ def cmb_fit(
                               help="Steps per walker (12000 converge the 6-parameter Planck "
                                    "TT fit: N > 50τ and split-R̂ − 1 < 0.01)."),
     burn: int = typer.Option(None, "--burn"),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Fit cosmological parameters to a binned TT spectrum by MCMC (emcee)."""

@@ -28,7 +28,7 @@ def joint_fit(
     model: str = typer.Option("lcdm", "--model",
                               help="lcdm (curved: ommh2, Om, Ok, ombh2) | wcdm (flat, w free)."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0),
     n_steps: int = typer.Option(12000, "--n-steps", help="MCMC steps per walker."),
     n_walkers: int = typer.Option(32, "--n-walkers"),
     separate: bool = typer.Option(True, "--separate/--no-separate",

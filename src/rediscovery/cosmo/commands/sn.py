@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 def sn_simulate(
     out: Path = typer.Option(..., "--out", help="Output folder."),
     n_sne: int = typer.Option(200, "--n-sne", min=1, help="Number of supernovae."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (also draws hidden parameters)."),
+    seed: int = typer.Option(0, "--seed", min=0,
+                             help="Random seed (also draws hidden parameters)."),
     h0: float = typer.Option(None, "--h0", help="H0 in km/s/Mpc (hidden draw if omitted)."),
     om: float = typer.Option(None, "--om", help="Ωm (hidden draw if omitted)."),
     ol: float = typer.Option(None, "--ol", help="ΩΛ (hidden draw if omitted)."),
@@ -97,7 +98,7 @@ def sn_fit(
     cov: Path = typer.Option(None, "--cov", help="Covariance file of mu (mag^2)."),
     model: str = typer.Option("flat-lcdm", "--model", help="flat-lcdm | lcdm | flat-wcdm."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0),
     n_steps: int = typer.Option(6000, "--n-steps", help="MCMC steps per walker."),
     n_walkers: int = typer.Option(32, "--n-walkers"),
     truth: Path = typer.Option(None, "--truth",

@@ -40,7 +40,7 @@ def _summary_table(df, title: str) -> Table:
 def simulate(
     out: Path = typer.Option(..., "--out", help="Output events file (.parquet or .csv)."),
     events: int = typer.Option(800_000, "--events", min=1, help="Number of selected events."),
-    seed: int = typer.Option(..., "--seed", help="Random seed."),
+    seed: int = typer.Option(..., "--seed", min=0, help="Random seed."),
     mu: float = typer.Option(1.0, "--mu", min=0.0, help="Signal strength (scales signal)."),
     fmt: str | None = typer.Option(
         None, "--format", help="parquet or csv (HiggsML CSV, -999.0 = undefined); "
@@ -133,7 +133,7 @@ def _default_reference() -> Path:
 def validate_sim(
     out: Path = typer.Option(..., "--out", help="Output folder for plots and tables."),
     events: int = typer.Option(200_000, "--events", min=1000, help="Simulated events."),
-    seed: int = typer.Option(1, "--seed", help="Random seed of the simulation."),
+    seed: int = typer.Option(1, "--seed", min=0, help="Random seed of the simulation."),
     reference: Path | None = typer.Option(
         None, "--reference",
         help="Folder with train_sml_{sig,bg}.csv (default $REDISCOVERY_REFERENCE_DATA/higgsml).",

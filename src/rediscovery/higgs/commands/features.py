@@ -22,7 +22,7 @@ def features_cmd(
     new: bool = typer.Option(True, "--new/--no-new", help="Add the NEW_ features."),
     n_points: int = typer.Option(1024, min=1,
                                  help="Missing-mass integration points per event."),
-    seed: int = typer.Option(20140512, help="Seed of the missing-mass integration points."),
+    seed: int = typer.Option(20140512, min=0, help="Seed of the missing-mass integration points."),
 ) -> None:
     """Add the 13 DER_ features (and NEW_ ones) to an events file."""
     from rediscovery.higgs.events.io import read_events, write_events
@@ -55,7 +55,7 @@ def feature_study_cmd(
     threads: int = typer.Option(1, min=1,
                                 help="LightGBM threads per model (1: robust when shared)."),
     workers: int = typer.Option(2, min=1, help="Cross-validation folds trained in parallel."),
-    seed: int = typer.Option(2014, help="Seed of subsampling, folds, permutations."),
+    seed: int = typer.Option(2014, min=0, help="Seed of subsampling, folds, permutations."),
 ) -> None:
     """Importance and selection study: table (CSV) and AUC/AMS-vs-features plot."""
     from rediscovery.core.files import write_json

@@ -82,7 +82,7 @@ def train(
                                            help="Hyper-parameter KEY=VALUE (repeatable)."),
     balance: bool = typer.Option(True, "--balance/--no-balance",
                                  help="Class-balanced training weights."),
-    seed: int = typer.Option(0, "--seed", help="Seed of split, training and bootstrap."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of split, training and bootstrap."),
     bootstrap: int = typer.Option(100, "--bootstrap", min=2,
                                   help="Bootstrap replicas for errors (>= 2)."),
     threads: int = typer.Option(1, "--threads", min=1, help="CPU threads of the library."),
@@ -171,7 +171,7 @@ def hpo(
         None, "--storage",
         help="SQLAlchemy URL of the study (default sqlite:///OUT/study.db)."),
     study_name: str | None = typer.Option(None, "--study-name", help="Study name."),
-    seed: int = typer.Option(0, "--seed", help="Seed of split, sampler and training."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of split, sampler and training."),
     threads: int = typer.Option(1, "--threads", min=1, help="CPU threads per trial."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write optuna plots."),
 ) -> None:

@@ -87,7 +87,7 @@ def toys_command(
     out: Path = typer.Option(..., "--out", help="Output folder."),
     mu_true: float = typer.Option(1.0, "--mu-true", help="True signal strength of the toys."),
     n_toys: int = typer.Option(1000, "--n-toys", help="Number of pseudo-experiments."),
-    seed: int = typer.Option(0, help="Root seed; toy number i uses element i of "
+    seed: int = typer.Option(0, min=0, help="Root seed; toy number i uses element i of "
                              "SeedSequence(seed).spawn(n_toys)."),
     backend: str = typer.Option("minuit", help="Fit back-end for every toy."),
     scheduler: str | None = typer.Option(None, help="dask scheduler tcp://HOST:PORT "

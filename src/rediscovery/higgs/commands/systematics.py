@@ -39,7 +39,7 @@ def alter(
     ttbar_scale: float = typer.Option(None, "--ttbar-scale", help="ttbar weight factor."),
     diboson_scale: float = typer.Option(None, "--diboson-scale", help="Diboson weight factor."),
     bkg_scale: float = typer.Option(None, "--bkg-scale", help="All-background weight factor."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the soft-MET draws."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the soft-MET draws."),
     derived: bool = typer.Option(True, "--derived/--no-derived",
                                  help="Recompute the DER_/NEW_ columns present in IN."),
 ) -> None:
@@ -115,7 +115,7 @@ def templates_cmd(
                                   "--nuisances", help="Comma-separated nuisances to carry."),
     weight_scale: float = typer.Option(1.0, "--weight-scale",
                                        help="Factor on MC weights (luminosity ratio)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the soft-MET terms."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the soft-MET terms."),
 ) -> None:
     """Score templates at shifted nuisances (±1σ and a grid) → templates.json and plots."""
     import numpy as np
@@ -218,7 +218,7 @@ def challenge_cmd(
     n_estimators: int = typer.Option(100, "--n-estimators", help="BDT trees."),
     pool_mc_stat: bool = typer.Option(False, "--pool-mc-stat/--no-pool-mc-stat",
                                       help="Model the pool's MC noise too (γ terms)."),
-    seed: int = typer.Option(0, "--seed", help="Base seed."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Base seed."),
     scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
     n_workers: int = typer.Option(None, "--n-workers", help="Local worker processes."),
 ) -> None:
