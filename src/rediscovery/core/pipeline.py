@@ -111,7 +111,7 @@ def load_run_config(model: type[ConfigModel], section: str, path: Path | None,
             field = ".".join(str(x) for x in err.get("loc", ())) or "?"
             top = str(err.get("loc", ("?",))[0]) if err.get("loc") else "?"
             if top in given:
-                where = (options or {}).get(top, "--" + top.replace("_", "-"))
+                where = f"{(options or {}).get(top, '--' + top.replace('_', '-'))} ({field})"
             elif path is not None:
                 where = f"{path}: {field}"
             else:

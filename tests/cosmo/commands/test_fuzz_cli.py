@@ -162,7 +162,7 @@ CASES: list[tuple[str, list[str], str, tuple[str, ...]]] = [
     # -- run
     ("run-out-file", ["cosmo", "run", "--out", "{file}"], "is an existing file", (RUN,)),
     ("run-out-unwritable", ["cosmo", "run", "--out", "{unwritable}"], "cannot write", (RUN,)),
-    ("run-n-sne-0", ["cosmo", "run", "--out", "{tmp}/r", "--n-sne", "0"], "--n-sne = 0",
+    ("run-n-sne-0", ["cosmo", "run", "--out", "{tmp}/r", "--n-sne", "0"], "--n-sne (n_sne) = 0",
      (RUN,)),
     ("run-workers-0", ["cosmo", "run", "--out", "{tmp}/r", "--workers", "0"], "--workers",
      (RUN,)),
