@@ -45,6 +45,18 @@ __all__ = [
 TABLE_FORMATS: dict[str, str] = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
 
+#: Characters :func:`atomic_path` adds to a file name for its temporary file.
+_TEMP_NAME_EXTRA = len(".") + len(".") + 8 + len(".tmp")
+
+
+def _name_max(folder: Path) -> int:
+    """Longest file name (bytes) the file system of ``folder`` accepts."""
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
 def _nearest_existing(path: Path) -> Path:
     """``path`` or its closest ancestor that exists."""
     p = path.absolute()
@@ -114,6 +126,9 @@ def check_output(
     p = Path(path)
     if str(path).strip() == "":
         raise ConfigError(f"{option}: empty path; give a {'file' if kind == 'file' else 'folder'}")
+    if len(os.fsencode(p.name)) + _TEMP_NAME_EXTRA > _name_max(_nearest_existing(p.parent)):
+        raise ConfigError(f"{option} {p}: the name {p.name[:20]}... is too long for the file "
+                          "system; choose a shorter name")
     if kind == "file":
         if p.is_dir():
             raise ConfigError(f"{option} {p}: is an existing folder, expected a file path "

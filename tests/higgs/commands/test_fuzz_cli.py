@@ -93,6 +93,8 @@ CASES: list[tuple[str, list[str], str, tuple[str, ...]]] = [
                                  "{unwritable}/x.parquet"], "cannot write", (SIM,)),
     ("simulate-out-under-file", ["higgs", "simulate", "--seed", "1", "--out",
                                  "{under_file}/x.parquet"], "is a file, not a folder", (SIM,)),
+    ("simulate-out-name-too-long", ["higgs", "simulate", "--seed", "1", "--out",
+                                    "{tmp}/" + "x" * 250 + ".parquet"], "too long", (SIM,)),
     ("simulate-pseudo-out-dir", ["higgs", "simulate", "--seed", "1", "--pseudo-data",
                                  "--out", "{dir}"], "is an existing folder", (PSEUDO,)),
     ("simulate-events-0", ["higgs", "simulate", "--seed", "1", "--out", "{tmp}/x.parquet",
@@ -214,6 +216,9 @@ CASES: list[tuple[str, list[str], str, tuple[str, ...]]] = [
                       "{file}"], "is an existing file", (HPO,)),
     ("hpo-storage-bad", ["higgs", "hpo", "--data", "{ev}", "--model", "xgboost", "--out",
                          "{tmp}/h", "--storage", "not a url"], "--storage", (HPO,)),
+    ("hpo-storage-unknown-dialect", ["higgs", "hpo", "--data", "{ev}", "--model", "xgboost",
+                                     "--out", "{tmp}/h", "--storage", "foo://x"], "--storage",
+     (HPO,)),
     ("hpo-model-unknown", ["higgs", "hpo", "--data", "{ev}", "--model", "svm", "--out",
                            "{tmp}/h"], "--model 'svm'", (HPO,)),
     # -- fit / toys

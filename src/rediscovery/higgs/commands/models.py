@@ -188,14 +188,17 @@ def hpo(
                           f"{', '.join(hpo_mod.OBJECTIVES)}")
     check_output(out, "dir")
     if storage is not None:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
+        from sqlalchemy import create_engine
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
         try:
-            make_url(storage)
-        except ArgumentError:
+            create_engine(storage).dispose()  # parses the URL and loads its driver; no connection
+        except (ArgumentError, NoSuchModuleError, ValueError):
             raise ConfigError(f"--storage {storage!r}: expected an SQLAlchemy URL such as "
                               "sqlite:///study.db") from None
+        except ImportError as exc:
+            raise ConfigError(f"--storage {storage!r}: the database driver is not installed "
+                              f"({exc.name or exc}); install it or use sqlite:///FILE") from None
     df = read_events(data)
     df, feats = prepare_features(df, features)
     df = split_if_needed(df, seed=seed)
