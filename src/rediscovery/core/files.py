@@ -138,6 +138,9 @@ def check_output(
             if p.suffix.lower() not in allowed:
                 raise ConfigError(f"{option} {p}: unknown extension {p.suffix or '(none)'!r}; "
                                   f"expected one of {', '.join(allowed)}")
+        if p.exists() and not p.is_file():
+            raise ConfigError(f"{option} {p}: exists and is not a regular file (a device, pipe "
+                              "or socket); choose a file path")
         if p.exists() and not overwrite:
             raise ConfigError(f"{option} {p}: file exists; remove it or choose another path")
         if p.exists() and not os.access(p, os.W_OK):

@@ -30,8 +30,10 @@ def inputs(tmp_path_factory, bad_files) -> dict[str, Path]:
     (root / "lc.csv").write_text("sn_id,time,band,flux,fluxerr,zp,zpsys\n"
                                  "sn1,55000,bessellb,100,10,25,ab\n")
     (root / "z.csv").write_text("sn_id,z\nsn1,0.1\n")
+    (root / "spectrum.csv").write_text("ell_min,ell_max,ell_eff,dl,dl_err\n"
+                                       "30,59,44.5,1500,50\n60,89,74.5,1700,50\n")
     return {**bad_files, "hubble": root / "hubble.csv", "lc_header": root / "lc_header.csv",
-            "lc": root / "lc.csv", "z": root / "z.csv"}
+            "lc": root / "lc.csv", "z": root / "z.csv", "spectrum": root / "spectrum.csv"}
 
 
 def _fill(argv: list[str], paths: dict[str, Path], tmp: Path) -> list[str]:
@@ -128,6 +130,13 @@ CASES: list[tuple[str, list[str], str, tuple[str, ...]]] = [
      "--burn 200", (CMB_FIT,)),
     ("cmb-fit-params-empty", [*CMBFIT, "--out", "{tmp}/c", "--params", ","], "--params",
      (CMB_FIT,)),
+    ("cmb-fit-params-unknown", [*CMBFIT, "--out", "{tmp}/c", "--params", "H0,foo"],
+     "--params 'H0,foo': unknown foo", (CMB_FIT,)),
+    ("cmb-fit-params-twice", [*CMBFIT, "--out", "{tmp}/c", "--params", "H0,H0"],
+     "given twice", (CMB_FIT,)),
+    ("cmb-fit-emulator-junk", ["cosmo", "cmb-fit", "{spectrum}", "--no-progress", "--out",
+                               "{tmp}/c", "--emulator", "{junk_parquet}"],
+     "junk.parquet", (CMB_FIT,)),
     ("cmb-fit-spectrum-empty", ["cosmo", "cmb-fit", "{empty_csv}", "--no-progress", "--out",
                                 "{tmp}/c"], "file is empty", (CMB_FIT,)),
     ("cmb-fit-spectrum-junk", ["cosmo", "cmb-fit", "{junk_csv}", "--no-progress", "--out",

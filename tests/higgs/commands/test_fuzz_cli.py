@@ -60,7 +60,15 @@ def inputs(tmp_path_factory, bad_files) -> dict[str, Path]:
     return {**bad_files, "ev": root / "events.parquet", "evcsv": root / "events.csv",
             "model": root / "model", "scores": root / "scores.parquet",
             "obs": root / "observed.csv", "obs_small": root / "observed_small.csv",
-            "obs_none": root / "observed_none.csv", "templates_bad": root / "templates.json"}
+            "obs_none": root / "observed_none.csv", "templates_bad": root / "templates.json",
+            "device": _device_link(root)}
+
+
+def _device_link(root: Path) -> Path:
+    """A ``.parquet`` name that is a symbolic link to /dev/null (a device, not a file)."""
+    link = root / "device.parquet"
+    link.symlink_to("/dev/null")
+    return link
 
 
 def _fill(argv: list[str], paths: dict[str, Path], tmp: Path) -> list[str]:
@@ -95,6 +103,8 @@ CASES: list[tuple[str, list[str], str, tuple[str, ...]]] = [
                                  "{under_file}/x.parquet"], "is a file, not a folder", (SIM,)),
     ("simulate-out-name-too-long", ["higgs", "simulate", "--seed", "1", "--out",
                                     "{tmp}/" + "x" * 250 + ".parquet"], "too long", (SIM,)),
+    ("simulate-out-device", ["higgs", "simulate", "--seed", "1", "--out", "{device}"],
+     "not a regular file", (SIM,)),
     ("simulate-pseudo-out-dir", ["higgs", "simulate", "--seed", "1", "--pseudo-data",
                                  "--out", "{dir}"], "is an existing folder", (PSEUDO,)),
     ("simulate-events-0", ["higgs", "simulate", "--seed", "1", "--out", "{tmp}/x.parquet",

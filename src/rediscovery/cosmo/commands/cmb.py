@@ -194,7 +194,7 @@ def cmb_fit(
 
     from rediscovery.cosmo.cmb.io import read_spectrum
     from rediscovery.cosmo.cmb.likelihood import CMBLikelihood, fit_cmb
-    from rediscovery.cosmo.cmb.theory import CAMBTheory
+    from rediscovery.cosmo.cmb.theory import PLANCK2018_BEST_FIT, CAMBTheory
     from rediscovery.cosmo.mcmc import check_sampler, write_posterior
 
     if fmt not in ("csv", "planck-binned"):
@@ -210,6 +210,11 @@ def cmb_fit(
     free = [p.strip() for p in params.split(",") if p.strip()]
     if not free:
         raise ConfigError(f"--params {params!r}: give at least one free parameter")
+    unknown = [p for p in free if p not in PLANCK2018_BEST_FIT]
+    if unknown or len(set(free)) < len(free):
+        what = f"unknown {', '.join(unknown)}" if unknown else "a parameter given twice"
+        raise ConfigError(f"--params {params!r}: {what}; choose among "
+                          f"{', '.join(PLANCK2018_BEST_FIT)}")
     check_sampler(walkers, steps, len(free), walkers_name="--walkers", steps_name="--steps")
     if burn is not None and not 0 <= burn < steps:
         raise ConfigError(f"--burn {burn}: expected 0 <= burn < --steps ({steps})")
