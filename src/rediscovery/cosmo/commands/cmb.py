@@ -34,6 +34,8 @@ def _parse_box(items: list[str] | None) -> dict[str, tuple[float, float]] | None
         except ValueError as exc:
             raise ConfigError(f"--box expects NAME=LO,HI (e.g. omk=-0.05,0.05), got {item!r}") \
                 from exc
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ConfigError(f"--box {item!r}: expected finite LO < HI")
         box[name.strip()] = (lo, hi)
     return box
 

@@ -124,9 +124,16 @@ def templates_cmd(
     from rediscovery.higgs.stats import choose_binning
     from rediscovery.higgs.systematics import build_templates
     from rediscovery.higgs.systematics import plots as plots_syst
+    from rediscovery.higgs.systematics.templates import NORM_NUISANCES, SHAPE_NUISANCES
 
     if not 0 < weight_scale < float("inf"):
         raise ConfigError(f"--weight-scale {weight_scale:g}: expected a positive factor")
+    names = [n.strip() for n in nuisances.split(",") if n.strip()]
+    known = (*SHAPE_NUISANCES, *NORM_NUISANCES)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(f"--nuisances {nuisances!r}: unknown {', '.join(unknown)}; choose "
+                          f"among {', '.join(known)}")
     check_output(out, "dir")
     scorer, feats = _scorer_for(model_dir)
     df = _with_features(read_events(events), feats)
@@ -135,7 +142,6 @@ def templates_cmd(
     w = df["Weight"].to_numpy() * weight_scale
     binning = choose_binning(s[sig], w[sig], s[~sig], w[~sig], min_bkg=min_bkg,
                              max_bins=max_bins, score_range=(0.0, 1.0))
-    names = [n.strip() for n in nuisances.split(",") if n.strip()]
     t = build_templates(df, scorer, binning.edges, nuisances=names, seed=seed,
                         weight_scale=weight_scale)
     out.mkdir(parents=True, exist_ok=True)
