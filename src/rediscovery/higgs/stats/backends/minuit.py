@@ -246,12 +246,15 @@ class MinuitEngine:
             free[1 + len(self.model.alpha_names):] = self.lik.free
         idx = np.flatnonzero(free)
         hess = np.empty((idx.size, idx.size))
-        for j, i in enumerate(idx):
-            h = 1e-5 * max(1.0, abs(pars[i]))
-            up, dn = pars.copy(), pars.copy()
-            up[i] += h
-            dn[i] -= h
-            hess[:, j] = (self.lik.grad_full(up)[idx] - self.lik.grad_full(dn)[idx]) / (2 * h)
+        # a step beyond a bound where a bin's expectation vanishes gives NaN: handled below
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for j, i in enumerate(idx):
+                h = 1e-5 * max(1.0, abs(pars[i]))
+                up, dn = pars.copy(), pars.copy()
+                up[i] += h
+                dn[i] -= h
+                hess[:, j] = (self.lik.grad_full(up)[idx]
+                              - self.lik.grad_full(dn)[idx]) / (2 * h)
         hess = 0.5 * (hess + hess.T)
         cov = np.zeros((n, n))
         if not np.all(np.isfinite(hess)):
