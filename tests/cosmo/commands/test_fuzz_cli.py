@@ -81,6 +81,9 @@ CASES: list[tuple[str, list[str], str, tuple[str, ...]]] = [
     ("sn-lightcurves-workers-0", ["cosmo", "sn-lightcurves", "--lightcurves", "{lc_header}",
                                   "--redshifts", "{z}", "--out", "{tmp}/l", "--workers", "0"],
      "'--workers'", (LC_FIT,)),
+    ("sn-lightcurves-scheduler", [*LC, "--lightcurves", "{lc}", "--redshifts", "{z}",
+                                  "--out", "{tmp}/l", "--scheduler", "localhost"],
+     "--scheduler 'localhost'", (LC_FIT,)),
     # -- sn-fit
     ("sn-fit-out-file", [*SNFIT, "--out", "{file}"], "is an existing file", (SN_FIT,)),
     ("sn-fit-out-unwritable", [*SNFIT, "--out", "{unwritable}"], "cannot write", (SN_FIT,)),
@@ -154,6 +157,8 @@ CASES: list[tuple[str, list[str], str, tuple[str, ...]]] = [
                             "--samples", "0"], "--samples 0", (EMU,)),
     ("emulator-box", ["cosmo", "cmb-emulator", "train", "--out", "{tmp}/emu.npz", "--box",
                       "omk"], "--box", (EMU,)),
+    ("emulator-scheduler", ["cosmo", "cmb-emulator", "train", "--out", "{tmp}/emu.npz",
+                            "--scheduler", "x y"], "--scheduler 'x y'", (EMU,)),
     ("emulator-cache-ext", ["cosmo", "cmb-emulator", "train", "--out", "{tmp}/emu.npz",
                             "--cache", "{tmp}/c.txt"], "--cache", (EMU,)),
     # -- joint-fit

@@ -260,6 +260,8 @@ CASES: list[tuple[str, list[str], str, tuple[str, ...]]] = [
                        "--n-toys", "10"], "is an existing file", (TOYS,)),
     ("toys-mu-true-negative", ["higgs", "toys", "--scores", "{scores}", "--out", "{tmp}/t",
                                "--mu-true", "-1"], "--mu-true -1", (TOYS,)),
+    ("toys-scheduler-garbage", ["higgs", "toys", "--scores", "{scores}", "--out", "{tmp}/t",
+                                "--scheduler", "garbage"], "--scheduler 'garbage'", (TOYS,)),
     # -- systematics
     ("alter-out-dir", ["higgs", "alter", "{ev}", "{dir}"], "is an existing folder", (ALTER,)),
     ("alter-out-xlsx", ["higgs", "alter", "{ev}", "{tmp}/o.xlsx"], "unknown extension",
@@ -289,6 +291,8 @@ CASES: list[tuple[str, list[str], str, tuple[str, ...]]] = [
      "--training 'foo'", (CHALLENGE,)),
     ("challenge-n-pseudo-0", ["higgs", "challenge", "--out", "{tmp}/c", "--n-pseudo", "0"],
      "--n-pseudo 0", (CHALLENGE,)),
+    ("challenge-scheduler", ["higgs", "challenge", "--out", "{tmp}/c", "--scheduler",
+                             "tcp://host"], "--scheduler 'tcp://host'", (CHALLENGE,)),
     ("challenge-out-file", ["higgs", "challenge", "--out", "{file}"], "is an existing file",
      (CHALLENGE,)),
     # -- run

@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.core.executor import check_scheduler
 from rediscovery.core.files import check_output
 
 app = typer.Typer()
@@ -86,6 +87,7 @@ def train(
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers {workers}: expected an integer >= 1")
     box_ranges = _parse_box(box)
+    check_scheduler(scheduler)
     check_output(out, "file", suffixes=(".npz",))
     check_output(out.with_suffix(".json"), "file")
     cache = cache or out.with_suffix(".h5")

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from rediscovery.core.errors import ConfigError
+from rediscovery.core.executor import check_scheduler
 from rediscovery.core.files import check_output
 from rediscovery.cosmo.sn.simulate import ABS_MAG_B
 
@@ -73,6 +74,7 @@ def sn_lightcurves(
     from rediscovery.cosmo.sn.io import read_lightcurves, read_redshifts, write_csv
     from rediscovery.cosmo.sn.lightcurves import fit_lightcurves
 
+    check_scheduler(scheduler)
     check_output(out, "dir")
     lcs = read_lightcurves(lightcurves)
     zs = read_redshifts(redshifts)

@@ -9,6 +9,7 @@ import pandas as pd
 import typer
 
 from rediscovery.core.errors import ConfigError, ConvergenceError, InputError
+from rediscovery.core.executor import check_scheduler
 from rediscovery.core.files import atomic_path, check_output, read_table, write_json
 from rediscovery.core.plotting import savefig
 
@@ -101,6 +102,7 @@ def toys_command(
     from rediscovery.higgs.stats import plots as plots_stat
 
     _check_binning(backend, min_bkg, max_bins)
+    check_scheduler(scheduler)
     if n_toys < 2:
         raise ConfigError(f"--n-toys {n_toys}: expected an integer >= 2")
     if workers is not None and workers < 1:

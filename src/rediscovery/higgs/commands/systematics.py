@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from rediscovery.core.errors import ConfigError
+from rediscovery.core.executor import check_scheduler
 from rediscovery.core.files import (
     TABLE_FORMATS,
     atomic_path,
@@ -247,6 +248,7 @@ def challenge_cmd(
             raise ConfigError(f"{name} {value}: expected an integer >= 1")
     if n_workers is not None and n_workers < 1:
         raise ConfigError(f"--n-workers {n_workers}: expected an integer >= 1")
+    check_scheduler(scheduler)
     if not 0 < lumi_factor < float("inf"):
         raise ConfigError(f"--lumi-factor {lumi_factor:g}: expected a positive factor")
     check_output(out, "dir")
