@@ -172,6 +172,12 @@ def fit_scores(
     ams_cut, ams = best_ams(mc["score"].to_numpy(float), mc["Weight"].to_numpy(float),
                             mc["Label"].to_numpy())
     res = fit(model, counts, backend, multistart=True)
+    s_tot, b_tot = float(model.signal.sum()), float(model.background_total.sum())
+    if not res.converged and s_tot < math.sqrt(b_tot):
+        res.messages.append(
+            f"the expected signal ({s_tot:.3g} events) is below the background's Poisson "
+            f"fluctuation (sqrt(B) = {math.sqrt(b_tot):.3g}): this data set is too small to "
+            "measure mu; its interval and limit extend beyond the fit range")
     payload: dict[str, Any] = {
         "converged": res.converged,
         "messages": res.messages,
