@@ -93,3 +93,80 @@ def test_atomic_write_uses_normal_file_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_finished_stage_records_its_output_fingerprints(tmp_path):
+    from rediscovery.core.files import file_sha256
+
+    run = Run.create(tmp_path / "r", config={}, seed=0)
+    with run.stage("s", outputs=["out.txt"]) as st:
+        (st.dir / "out.txt").write_text("hello")
+        (st.dir / "sub").mkdir()
+        write_json(st.dir / "sub" / "x.json", {"a": 1})
+    outs = run.manifest["stages"]["s"]["outputs"]
+    assert outs["out.txt"] == {"size": 5, "sha256": file_sha256(run.path / "s" / "out.txt")}
+    assert set(outs) == {"out.txt", "sub/x.json"}
+
+
+def test_skip_needs_recorded_and_matching_output_fingerprints(tmp_path, caplog):
+    import logging
+
+    calls = []
+
+    def do(run):
+        with run.stage("s", config={}, outputs=["out.txt"]) as st:
+            if not st.skipped:
+                calls.append(1)
+                (st.dir / "out.txt").write_text("abcdefghij")
+
+    run = Run.create(tmp_path / "r", config={}, seed=0)
+    do(run)
+    do(run)
+    assert len(calls) == 1
+    (run.path / "s" / "out.txt").write_text("ABCDEFGHIJ")  # same size, other bytes
+    with caplog.at_level(logging.WARNING):
+        do(run)
+    assert len(calls) == 2 and "SHA-256 differs" in caplog.text
+    del run.manifest["stages"]["s"]["outputs"]  # a manifest without output fingerprints
+    do(run)
+    assert len(calls) == 3
+
+
+def test_rerun_removes_temporary_files_of_a_killed_write(tmp_path):
+    run = Run.create(tmp_path / "r", config={}, seed=0)
+    left = run.path / "s" / ".out.parquet.abc123.tmp"
+    left.parent.mkdir()
+    left.write_text("half")
+    keep = run.path / "s" / "notes.tmp"  # not one of atomic_path's files
+    keep.write_text("mine")
+    with run.stage("s") as st:
+        assert not st.skipped
+    assert not left.exists() and keep.exists()
+
+
+def test_stage_left_running_is_recorded_interrupted(tmp_path, caplog):
+    import logging
+
+    run = Run.create(tmp_path / "r", config={}, seed=0)
+    run.manifest["stages"]["s"] = {"status": "running", "started": "2026-01-01T00:00:00"}
+    run.save()  # as a killed process leaves it (no lock file)
+    assert Run.open(run.path).manifest["stages"]["s"]["status"] == "interrupted"
+    on_disk = json.loads((run.path / "manifest.json").read_text())
+    assert on_disk["stages"]["s"]["status"] == "running"  # readers do not write
+    with caplog.at_level(logging.WARNING):
+        again = Run.create(run.path, config={}, seed=0)
+    assert "stage s was interrupted" in caplog.text
+    on_disk = json.loads((run.path / "manifest.json").read_text())
+    assert on_disk["stages"]["s"]["status"] == again.manifest["stages"]["s"]["status"] \
+        == "interrupted"
+    with again.stage("s") as st:
+        assert not st.skipped
+
+
+def test_corrupted_manifest_is_an_input_error(tmp_path):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "manifest.json").write_text('{"stages": {')
+    with pytest.raises(InputError, match=r"manifest\.json: not valid JSON"):
+        Run.create(tmp_path / "r", config={}, seed=0)
+    with pytest.raises(InputError, match="not valid JSON"):
+        Run.open(tmp_path / "r")

@@ -597,3 +597,24 @@ def test_results_split_the_uncertainty_into_stat_and_the_rest(finished_run):
     for t, s, y in zip(split["total"], split["stat"], split["syst"], strict=True):
         assert 0 < s <= t and t**2 == pytest.approx(s**2 + y**2, rel=1e-9)
     assert split["syst_source"] == "template MC statistics"  # only gamma_stat_* in this fit
+
+
+# last in the module: it damages the shared run (and repairs it by re-running)
+def test_truncated_output_of_the_run_is_not_trusted(finished_run, caplog):
+    """A truncated simulate/mc.parquet re-runs simulate (its size and SHA-256 recorded in the
+    manifest no longer match); it comes out byte-identical, so the later stages are skipped
+    and results.json is as in the clean run."""
+    import logging
+
+    out, _ = finished_run
+    clean = (out / "results.json").read_bytes()
+    mc = out / "simulate" / "mc.parquet"
+    mc.write_bytes(mc.read_bytes()[:1000])
+    with caplog.at_level(logging.INFO, logger="rediscovery.core"):
+        run_pipeline(out, HiggsRunConfig(**SMALL))
+    assert f"its output {mc} has 1000 bytes" in caplog.text
+    ran = [r.getMessage() for r in caplog.records if r.getMessage().endswith(": running")]
+    assert ran == ["stage simulate: running"]
+    assert (out / "results.json").read_bytes() == clean
+    stages = json.loads((out / "manifest.json").read_text())["stages"]
+    assert {s["status"] for s in stages.values()} == {"done"}

@@ -9,6 +9,7 @@ helps, how to fix it.
 from __future__ import annotations
 
 import re
+import signal
 from os import PathLike
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "InputError",
     "ModelFileError",
     "RediscoveryError",
+    "RunInterrupted",
+    "RunLockedError",
     "StageError",
     "plain_text",
 ]
@@ -112,3 +115,50 @@ class StageError(RediscoveryError, RuntimeError):
     def __init__(self, stage: str, message: str) -> None:
         self.stage = stage
         super().__init__(f"stage {stage!r}: {message}")
+
+
+class RunLockedError(RediscoveryError):
+    """Another process holds the lock of a run directory (two runs on one folder).
+
+    Attributes
+    ----------
+    lock
+        The lock file.
+    pid, host
+        The holder's process id and host name as recorded in the lock file (``None`` if it
+        could not be read).
+    """
+
+    exit_code = 2
+
+    def __init__(self, lock: str | PathLike[str], pid: int | None, host: str | None,
+                 since: str | None = None, *, checked: bool = True) -> None:
+        self.lock = str(lock)
+        self.pid = pid
+        self.host = host
+        who = f"process {pid} on host {host}" if pid is not None else "another process"
+        when = f" since {since[:19].replace('T', ' ')} UTC" if since else ""
+        state = "" if checked else " (it cannot be checked from this host whether it still runs)"
+        super().__init__(
+            f"{self.lock}: the run directory is in use by {who}{when}{state}; wait for that "
+            "run to finish, or, if that process is no longer running, delete this lock file "
+            "and run again"
+        )
+
+
+class RunInterrupted(RediscoveryError):
+    """A run was interrupted (Ctrl-C, ``KeyboardInterrupt``) while a stage was running; the
+    stage is marked ``interrupted`` in the manifest and re-runs on the next run.
+
+    The exit code is the shell's for SIGINT (128 + 2).
+    """
+
+    exit_code = 128 + signal.SIGINT
+
+    def __init__(self, run_dir: str | PathLike[str], stage: str) -> None:
+        self.run_dir = str(run_dir)
+        self.stage = stage
+        super().__init__(
+            f"{self.run_dir}: interrupted during stage {stage!r} (marked 'interrupted' in "
+            "manifest.json); run the same command again to resume: finished stages are skipped"
+        )

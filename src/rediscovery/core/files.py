@@ -28,12 +28,16 @@ from rediscovery.core.errors import ConfigError, InputError
 
 __all__ = [
     "TABLE_FORMATS",
+    "TEMP_SUFFIX",
     "atomic_path",
     "check_output",
     "file_sha256",
+    "is_temporary",
     "output_format",
     "read_json",
+    "read_json_mapping",
     "read_table",
+    "remove_temporary_files",
     "round_significand",
     "write_json",
     "write_parquet",
@@ -254,6 +258,27 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+#: Suffix of the temporary files of :func:`atomic_path` (hidden: their names start with ".").
+TEMP_SUFFIX = ".tmp"
+
+
+def is_temporary(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a temporary file of :func:`atomic_path` (``.<name>.<random>.tmp``)."""
+    name = Path(path).name
+    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+
+
+def remove_temporary_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary files that a killed process left in ``folder`` (recursively);
+    returns their paths."""
+    removed = []
+    for p in sorted(Path(folder).rglob(f"*{TEMP_SUFFIX}")):
+        if p.is_file() and is_temporary(p):
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
@@ -263,7 +288,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=TEMP_SUFFIX, dir=dest.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     # mkstemp creates the file owner-only (0600); give it the permissions of a normal file
@@ -305,6 +330,15 @@ def write_parquet(table: Any, path: str | os.PathLike[str]) -> Path:
     with atomic_path(path) as tmp:
         table.to_parquet(tmp, index=False)
     return Path(path)
+
+
+def read_json_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The JSON object in ``path``, or ``{}`` when the file is missing, unreadable or not an
+    object: a report shows what a run has and leaves the rest out."""
+    try:
+        return read_json(path)
+    except (InputError, OSError):
+        return {}
 
 
 def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:

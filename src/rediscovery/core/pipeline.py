@@ -6,6 +6,12 @@ run})}`` plus, per stage, the output file names that must exist for a skip to be
 files and configuration are unchanged is skipped, ``force`` re-runs a stage and every later
 one, ``replace`` swaps a stage for ``package.module:function`` of the same signature
 ``stage(inputs: dict[str, Path], out: Path, config) -> dict``.
+
+A run holds the directory's :class:`~rediscovery.core.lock.RunLock` from start to end, so a
+second run on the same folder stops at once. When a stage runs (is not skipped), every later
+stage is marked ``stale`` and ``results.json``/``report.html`` are removed until the run
+finishes; a ``KeyboardInterrupt`` inside a stage marks it ``interrupted`` and becomes
+:class:`~rediscovery.core.errors.RunInterrupted` (exit code 130).
 """
 
 from __future__ import annotations
@@ -16,10 +22,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.core.errors import ConfigError, InputError, RunInterrupted
 from rediscovery.core.files import write_json
+from rediscovery.core.lock import RunLock
 from rediscovery.core.report import write_report
-from rediscovery.core.runs import Run
+from rediscovery.core.runs import INTERRUPTED, RESULTS_FILE, Run
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -213,28 +220,40 @@ def run_stages(
         Unknown stage names or an unloadable replacement.
     InputError
         An input of a stage is missing (an earlier stage was not run).
+    RunLockedError
+        Another live process runs in ``out`` (nothing is done).
+    RunInterrupted
+        ``KeyboardInterrupt`` (Ctrl-C) during a stage, which is marked ``interrupted``.
     """
     replace = dict(replace or {})
     check_stage_names(list(stages), replace=replace, force=force, until=until)
     full_json = config.model_dump(mode="json")
-    run = Run.create(out, config={section: full_json, "replace": replace}, seed=config.seed)
-    fingerprint_json = dict(full_json if config_json is None else config_json)
-    first_forced = min((list(stages).index(s) for s in force), default=len(stages))
-    for i, (name, (builtin, rel_inputs)) in enumerate(stages.items()):
-        func = load_stage_function(replace[name]) if name in replace else builtin
-        inputs = {k: run.path / v for k, v in rel_inputs.items()}
-        for k, p in inputs.items():
-            if not p.exists():
-                raise InputError(f"input {k!r} of stage {name!r} is missing; run the earlier "
-                                 "stages first", path=p)
-        stage_cfg = {"config": fingerprint_json, "function": replace.get(name, "builtin")}
-        with run.stage(name, inputs=input_files(inputs), config=stage_cfg,
-                       outputs=outputs[name], force=i >= first_forced) as st:
-            if not st.skipped:
-                log.info("stage %s: running", name)
-                st.results.update(func(inputs, st.dir, config) or {})
-        if name == until:
-            break
+    with RunLock(out):
+        run = Run.create(out, config={section: full_json, "replace": replace}, seed=config.seed)
+        fingerprint_json = dict(full_json if config_json is None else config_json)
+        names = list(stages)
+        first_forced = min((names.index(s) for s in force), default=len(stages))
+        for i, (name, (builtin, rel_inputs)) in enumerate(stages.items()):
+            func = load_stage_function(replace[name]) if name in replace else builtin
+            inputs = {k: run.path / v for k, v in rel_inputs.items()}
+            for k, p in inputs.items():
+                if not p.exists():
+                    raise InputError(f"input {k!r} of stage {name!r} is missing; run the "
+                                     "earlier stages first", path=p)
+            stage_cfg = {"config": fingerprint_json, "function": replace.get(name, "builtin")}
+            try:
+                with run.stage(name, inputs=input_files(inputs), config=stage_cfg,
+                               outputs=outputs[name], force=i >= first_forced) as st:
+                    if not st.skipped:
+                        run.invalidate(names[i + 1:])
+                        log.info("stage %s: running", name)
+                        st.results.update(func(inputs, st.dir, config) or {})
+            except KeyboardInterrupt as exc:
+                if run.manifest["stages"].get(name, {}).get("status") != INTERRUPTED:
+                    raise  # while checking whether to skip it: nothing to record
+                raise RunInterrupted(run.path, name) from exc
+            if name == until:
+                break
     return run
 
 
@@ -272,12 +291,20 @@ def run_analysis(
     -------
     dict
         The content of ``results.json``; empty if the run stopped before ``final``.
+
+    Raises
+    ------
+    ConfigError, InputError, RunLockedError, RunInterrupted
+        As in :func:`run_stages`; the run's lock is held until ``report.html`` is written.
     """
-    run = run_stages(out, stages, outputs, config, section=section, config_json=config_json,
-                     replace=replace, force=force, until=until)
-    content: dict[str, Any] = {}
-    if until in (None, final) and all((run.path / final / f).exists() for f in outputs[final]):
-        content = results(run.path)
-        write_json(run.path / "results.json", content)
-    write_report(run.path, title=f"{title} {run.path.name}")
+    check_stage_names(list(stages), replace=replace, force=force, until=until)
+    with RunLock(out):
+        run = run_stages(out, stages, outputs, config, section=section,
+                         config_json=config_json, replace=replace, force=force, until=until)
+        content: dict[str, Any] = {}
+        if until in (None, final) and all((run.path / final / f).exists()
+                                          for f in outputs[final]):
+            content = results(run.path)
+            write_json(run.path / RESULTS_FILE, content)
+        write_report(run.path, title=f"{title} {run.path.name}")
     return content

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import math
 import os
 import re
@@ -28,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rediscovery.core.files import write_text
+from rediscovery.core.files import read_json_mapping, write_text
+from rediscovery.core.runs import REPORT_FILE, read_manifest
 
 __all__ = [
     "Figure",
@@ -435,16 +435,6 @@ def flatten(data: Mapping[str, Any], prefix: str = "", max_list: int = 8) -> lis
     return rows
 
 
-def read_json_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The JSON object in ``path``, or ``{}`` when the file is missing, unreadable or not an
-    object: a report shows what a run has and leaves the rest out."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def provenance_sections(root: Path) -> list[Section]:
     """The collapsed provenance of a run: configuration, seed and versions, stages (status,
     time, function), input files with their SHA-256."""
@@ -460,7 +450,7 @@ def provenance_sections(root: Path) -> list[Section]:
         if isinstance(cfg, Mapping):
             blocks.append(Table("Configuration (config.yaml)", ["setting", "value"],
                                 flatten(cfg), text=True))
-    mf = read_json_mapping(root / "manifest.json")
+    mf = read_manifest(root)
     if mf:
         env = [("seed", _plain_value(mf.get("seed"))), ("created", str(mf.get("created", ""))),
                ("platform", str(mf.get("platform", "")))]
@@ -479,7 +469,10 @@ def provenance_sections(root: Path) -> list[Section]:
             blocks.append(Table("Stages", ["stage", "status", "time [s]", "started (UTC)",
                                            "function"], rows,
                                 notes=f"Total stage time {total:.1f} s. A stage is skipped on "
-                                      "re-run when its inputs and configuration are unchanged."))
+                                      "re-run when its inputs and configuration are unchanged "
+                                      "and its output files are as it wrote them; "
+                                      "'interrupted': its process stopped before it finished "
+                                      "(it runs again on the next run)."))
         irows = []
         for name, st in stages.items():
             for path, sha in (st.get("inputs") or {}).items():
@@ -559,5 +552,5 @@ def write_report(run_dir: str | os.PathLike[str], title: str | None = None,
                  builder: ReportBuilder | None = None) -> Path:
     """Write ``<run_dir>/report.html`` (see :func:`build_report`); returns its path."""
     root = Path(run_dir)
-    return write_text(root / "report.html",
+    return write_text(root / REPORT_FILE,
                       render_report(build_report(root, title, builder), root))

@@ -5,8 +5,17 @@ A run folder holds ``config.yaml`` (the full resolved configuration), ``manifest
 sub-folder per stage with its artifacts, ``results.json`` and ``report.html``.
 
 A stage is skipped on re-run when its *fingerprint* -- a hash of its configuration and of the
-SHA-256 of every input file -- equals the one recorded after its last successful run and its
-outputs still exist. ``force`` re-runs it anyway.
+SHA-256 of every input file -- equals the one recorded after its last successful run and every
+file of its folder still has the size and SHA-256 recorded when it finished (a truncated,
+modified or missing output re-runs it). ``force`` re-runs it anyway.
+
+Stage states in the manifest: ``running``, ``done``, ``failed`` (an exception; the error is
+recorded), ``interrupted`` (``KeyboardInterrupt``, or the process running it was killed: a stage
+left ``running`` while no live process holds the run's lock, see
+:mod:`rediscovery.core.lock`) and ``stale`` (an earlier stage re-ran after it finished: it is
+skipped on the next run only if its fingerprint and outputs still match).
+:func:`read_manifest` shows a killed run's stage as ``interrupted`` to every reader;
+:meth:`Run.create` records it.
 
 Example
 -------
@@ -41,10 +50,29 @@ from typing import Any
 import yaml
 
 from rediscovery import __version__
-from rediscovery.core.errors import InputError
-from rediscovery.core.files import file_sha256, write_json, write_text
+from rediscovery.core.errors import InputError, RunLockedError
+from rediscovery.core.files import (
+    file_sha256,
+    is_temporary,
+    read_json_mapping,
+    remove_temporary_files,
+    write_json,
+    write_text,
+)
+from rediscovery.core.lock import LOCK_FILE, read_lock
 
-__all__ = ["Run", "StageContext", "environment_versions", "fingerprint"]
+__all__ = [
+    "INTERRUPTED",
+    "REPORT_FILE",
+    "RESULTS_FILE",
+    "SUMMARY_FILES",
+    "Run",
+    "StageContext",
+    "environment_versions",
+    "fingerprint",
+    "output_fingerprints",
+    "read_manifest",
+]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +81,18 @@ _TRACKED = (
     "numpy", "scipy", "pandas", "pyarrow", "scikit-learn", "xgboost-cpu", "lightgbm", "torch",
     "optuna", "pyhf", "iminuit", "emcee", "astropy", "sncosmo", "camb", "matplotlib",
 )
+
+
+#: Files at the top of a run directory that summarise the finished stages; removed when a stage
+#: re-runs (they would describe the run before) and rewritten when the run finishes.
+SUMMARY_FILES = ("results.json", "report.html")
+RESULTS_FILE, REPORT_FILE = SUMMARY_FILES
+
+#: Status of a stage whose process stopped (Ctrl-C, or killed) before it finished.
+INTERRUPTED = "interrupted"
+
+#: Statuses of a finished stage: a skip is possible (``stale``: after a check of its inputs).
+_FINISHED = ("done", "stale")
 
 
 def environment_versions() -> dict[str, str]:
@@ -76,6 +116,82 @@ def fingerprint(config: Mapping[str, Any], inputs: Iterable[str | os.PathLike[st
         h.update(p.encode())
         h.update(file_sha256(p).encode())
     return h.hexdigest()
+
+
+def output_fingerprints(folder: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """``{path relative to folder: {"size": bytes, "sha256": hex}}`` of every file below
+    ``folder`` (temporary files of :func:`~rediscovery.core.files.atomic_path` left out)."""
+    root = Path(folder)
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and not is_temporary(p):
+            out[p.relative_to(root).as_posix()] = {"size": p.stat().st_size,
+                                                   "sha256": file_sha256(p)}
+    return out
+
+
+def _outputs_problem(folder: Path, recorded: Any, required: Iterable[str]) -> str | None:
+    """Why the outputs of a finished stage cannot be trusted, or ``None`` if they can."""
+    for name in required:
+        if not (folder / name).exists():
+            return f"its output {folder / name} is missing"
+    if not isinstance(recorded, Mapping):
+        return ("no fingerprints of its output files are recorded (a run directory of an "
+                "earlier version)")
+    for rel, fp in recorded.items():
+        p = folder / rel
+        if not isinstance(fp, Mapping):
+            return f"the recorded fingerprint of {p} is not readable"
+        if not p.is_file():
+            return f"its output {p} is missing"
+        size = p.stat().st_size
+        if size != fp.get("size"):
+            return (f"its output {p} has {size} bytes, {fp.get('size')} were written "
+                    "(truncated or modified)")
+        if file_sha256(p) != fp.get("sha256"):
+            return f"its output {p} was modified (SHA-256 differs from the recorded one)"
+    return None
+
+
+def _mark_interrupted(manifest: Mapping[str, Any], run_dir: Path, *,
+                      this_process_runs: bool) -> list[str]:
+    """Set the stages left ``running`` to ``interrupted`` unless a live process holds the lock
+    of ``run_dir`` (this process counts only if ``this_process_runs``: a reader inside a run,
+    not a run that is starting); returns their names."""
+    stages = manifest.get("stages")
+    if not isinstance(stages, Mapping):
+        return []
+    running = [n for n, st in stages.items()
+               if isinstance(st, dict) and st.get("status") == "running"]
+    holder = read_lock(run_dir)
+    if not running or (holder is not None and holder.is_alive()
+                       and (this_process_runs or not holder.is_this_process)):
+        return []
+    for n in running:
+        stages[n]["status"] = INTERRUPTED
+        stages[n].setdefault("error", "the process running it stopped before it finished")
+    return running
+
+
+def read_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The manifest of a run directory for readers (reports): ``{}`` when it is missing or
+    unreadable; a stage left ``running`` by a process that no longer holds the run's lock is
+    shown as ``interrupted``."""
+    root = Path(run_dir)
+    manifest = read_json_mapping(root / "manifest.json")
+    _mark_interrupted(manifest, root, this_process_runs=True)
+    return manifest
+
+
+def _load_manifest(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except ValueError as exc:
+        raise InputError(f"not valid JSON ({exc}); delete it to start the run afresh (every "
+                         "stage then re-runs)", path=path) from exc
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object (the run's manifest)", path=path)
+    return data
 
 
 @dataclass
@@ -104,15 +220,31 @@ class Run:
         """Open ``path`` as a run (creating it), recording ``config`` and ``seed``.
 
         An existing manifest is kept so that finished stages can be skipped; the config and
-        environment are updated.
+        environment are updated, and stages that a killed process left ``running`` are
+        recorded as ``interrupted``. The caller should hold the run's
+        :class:`~rediscovery.core.lock.RunLock` (``run_stages`` does).
+
+        Raises
+        ------
+        RunLockedError
+            If another live process holds the run's lock.
+        InputError
+            If ``manifest.json`` exists but is not a JSON object.
         """
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
+        holder = read_lock(p)
+        if holder is not None and holder.is_alive() and not holder.is_this_process:
+            raise RunLockedError(p / LOCK_FILE, holder.pid, holder.host, holder.started,
+                                 checked=holder.on_this_host)
         manifest: dict[str, Any] = {}
         if (p / "manifest.json").exists():
-            manifest = json.loads((p / "manifest.json").read_text())
+            manifest = _load_manifest(p / "manifest.json")
         manifest.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat())
         manifest.setdefault("stages", {})
+        for name in _mark_interrupted(manifest, p, this_process_runs=False):
+            log.warning("stage %s was interrupted by the end of its process (started %s); "
+                        "it runs again", name, manifest["stages"][name].get("started", "?"))
         manifest["seed"] = seed
         manifest["versions"] = environment_versions()
         manifest["platform"] = platform.platform()
@@ -123,12 +255,15 @@ class Run:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Run:
-        """Open an existing run directory."""
+        """Open an existing run directory (stages of a killed process shown ``interrupted``,
+        as in :func:`read_manifest`)."""
         p = Path(path)
         mf = p / "manifest.json"
         if not mf.exists():
             raise InputError("not a run directory (no manifest.json)", path=p)
-        return cls(p, json.loads(mf.read_text()))
+        manifest = _load_manifest(mf)
+        _mark_interrupted(manifest, p, this_process_runs=True)
+        return cls(p, manifest)
 
     def save(self) -> None:
         """Write ``manifest.json`` atomically."""
@@ -147,6 +282,13 @@ class Run:
     ) -> Iterator[StageContext]:
         """Run (or skip) one stage.
 
+        The stage is skipped when it finished before (``done``, or ``stale`` after an earlier
+        stage re-ran) with the same fingerprint, and every file of its folder has the size and
+        SHA-256 recorded then (:func:`output_fingerprints`, stored under ``outputs``). Else
+        it runs: temporary files a killed process left in its folder are removed first; an
+        exception marks it ``failed``, a ``KeyboardInterrupt`` (or another
+        ``BaseException``) ``interrupted``, and is re-raised.
+
         Parameters
         ----------
         name
@@ -161,20 +303,34 @@ class Run:
             Re-run even if the fingerprint is unchanged.
         """
         inputs = [Path(p) for p in inputs]
+        outputs = list(outputs)
         cfg = dict(config or {})
         fp = fingerprint(cfg, inputs)
         sdir = self.path / name
         sdir.mkdir(parents=True, exist_ok=True)
         prev = self.manifest["stages"].get(name, {})
-        outs_ok = all((sdir / o).exists() for o in outputs)
-        skip = (
-            not force and prev.get("status") == "done" and prev.get("fingerprint") == fp and outs_ok
-        )
-        ctx = StageContext(name=name, dir=sdir, skipped=skip, results=dict(prev.get("results", {})))
-        if skip:
-            log.info("stage %s: inputs and config unchanged, skipped", name)
+        if force:
+            reason: str | None = "forced"
+        elif prev.get("status") not in _FINISHED:
+            reason = f"status {prev['status']!r}" if "status" in prev else "first run"
+        elif prev.get("fingerprint") != fp:
+            reason = "its inputs or configuration changed"
+        else:
+            reason = _outputs_problem(sdir, prev.get("outputs"), outputs)
+            if reason is not None:
+                log.warning("stage %s: %s; it runs again", name, reason)
+        ctx = StageContext(name=name, dir=sdir, skipped=reason is None,
+                           results=dict(prev.get("results", {})))
+        if reason is None:
+            log.info("stage %s: inputs, configuration and outputs unchanged, skipped", name)
+            if prev.get("status") != "done":
+                prev["status"] = "done"
+                self.save()
             yield ctx
             return
+        log.debug("stage %s runs: %s", name, reason)
+        for tmp in remove_temporary_files(sdir):
+            log.info("stage %s: removed %s, left by an interrupted write", name, tmp)
         self.manifest["stages"][name] = {
             "status": "running",
             "fingerprint": fp,
@@ -187,25 +343,37 @@ class Run:
         try:
             yield ctx
         except Exception as exc:
-            entry = self.manifest["stages"][name]
-            entry["status"] = "failed"
-            entry["error"] = f"{type(exc).__name__}: {exc}"
-            entry["seconds"] = time.perf_counter() - t0
-            self.save()
+            self._finish(name, "failed", t0, f"{type(exc).__name__}: {exc}")
+            raise
+        except BaseException as exc:  # KeyboardInterrupt, SystemExit
+            self._finish(name, INTERRUPTED, t0, f"{type(exc).__name__} during the stage")
             raise
         entry = self.manifest["stages"][name]
+        entry["outputs"] = output_fingerprints(sdir)
         entry["status"] = "done"
         entry["seconds"] = round(time.perf_counter() - t0, 4)
         entry["results"] = _plain(ctx.results)
         self.save()
         log.info("stage %s: done in %.1f s", name, entry["seconds"])
 
-    def invalidate(self, names: Iterable[str]) -> None:
-        """Mark stages as needing a re-run (used for ``--force STAGE`` and downstream)."""
-        for n in names:
-            if n in self.manifest["stages"]:
-                self.manifest["stages"][n]["status"] = "stale"
+    def _finish(self, name: str, status: str, t0: float, error: str) -> None:
+        entry = self.manifest["stages"][name]
+        entry["status"] = status
+        entry["error"] = error
+        entry["seconds"] = round(time.perf_counter() - t0, 4)
         self.save()
+
+    def invalidate(self, names: Iterable[str]) -> None:
+        """Mark the finished stages ``names`` ``stale`` (an earlier stage re-runs: they are
+        re-checked on the next run) and remove :data:`SUMMARY_FILES`, which describe the run
+        as it was."""
+        for n in names:
+            entry = self.manifest["stages"].get(n)
+            if entry is not None and entry.get("status") == "done":
+                entry["status"] = "stale"
+        self.save()
+        for f in SUMMARY_FILES:
+            (self.path / f).unlink(missing_ok=True)
 
 
 def _plain(obj: Any) -> Any:

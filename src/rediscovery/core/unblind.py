@@ -5,7 +5,8 @@ the only reader: it finds every ``truth.json`` in a run directory and compares i
 run's ``results.json`` (Higgs: μ̂ and its interval and, in a fit with systematic uncertainties,
 each nuisance parameter α against the hidden value's α recorded as ``nuisance_alphas``)
 and ``*_posterior.json`` files (cosmology: posterior mean, standard deviation and 68% interval
-of each parameter).
+of each parameter). A run whose manifest lists a stage that is not ``done`` (running,
+interrupted, failed, stale) is refused: its files may be those of an earlier run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from rediscovery.core.errors import InputError
 from rediscovery.core.files import read_json
+from rediscovery.core.runs import read_manifest
 
 __all__ = ["unblind"]
 
@@ -80,6 +82,13 @@ def unblind(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
                 truth.update({_alpha_name(k): float(v) for k, v in alphas.items()})
             truth.update(_flat_truth({k: v for k, v in content.items()
                                       if k != "nuisance_alphas"}))
+    unfinished = {name: st.get("status") for name, st in
+                  (read_manifest(root).get("stages") or {}).items()
+                  if isinstance(st, dict) and st.get("status") != "done"}
+    if unfinished:  # its files may be those of an earlier run
+        listed = ", ".join(f"{n!r} is {s}" for n, s in unfinished.items())
+        raise InputError(f"the run is not finished (stage {listed}): its results may be "
+                         "stale; run the analysis to the end before unblinding", path=root)
     estimates: dict[str, tuple[float, float, float]] = {}
     results = root / "results.json"
     if results.exists():

@@ -77,7 +77,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rediscovery.core.errors import ConvergenceError, InputError
 from rediscovery.core.files import round_significand, write_json
-from rediscovery.core.pipeline import load_stage_function, run_analysis
+from rediscovery.core.lock import RunLock
+from rediscovery.core.pipeline import check_stage_names, load_stage_function, run_analysis
+from rediscovery.core.runs import Run
 from rediscovery.higgs.schema import WEIGHT
 
 __all__ = [
@@ -679,16 +681,16 @@ def run_pipeline(out: str | Path, config: HiggsRunConfig | None = None, *,
         A ``mc``/``observed`` file that does not exist, or lacks a required column (named).
     """
     cfg, stages, outputs = _with_input_files(config or HiggsRunConfig())
-    results = run_analysis(out, stages, outputs, cfg, section="higgs", final="fit",
-                           results=_results, title="rediscovery Higgs run", replace=replace,
-                           force=force, until=until)
-    data_file = Path(out) / "simulate" / "data.json"
-    if data_file.exists():  # the data used, also at the top of the manifest
-        from rediscovery.core.runs import Run
-
-        run = Run.open(out)
-        run.manifest["data"] = json.loads(data_file.read_text())
-        run.save()
+    check_stage_names(list(stages), replace=replace, force=force, until=until)
+    with RunLock(out):  # held by run_analysis too; here also over the manifest's "data"
+        results = run_analysis(out, stages, outputs, cfg, section="higgs", final="fit",
+                               results=_results, title="rediscovery Higgs run",
+                               replace=replace, force=force, until=until)
+        data_file = Path(out) / "simulate" / "data.json"
+        if data_file.exists():  # the data used, also at the top of the manifest
+            run = Run.open(out)
+            run.manifest["data"] = json.loads(data_file.read_text())
+            run.save()
     return results
 
 
