@@ -72,6 +72,7 @@ def _device_link(root: Path) -> Path:
 
 
 def _fill(argv: list[str], paths: dict[str, Path], tmp: Path) -> list[str]:
+    (tmp / "o.parquet.json").mkdir()  # a folder where alter writes its sidecar
     return [a.format(tmp=tmp, **paths) for a in argv]
 
 
@@ -264,6 +265,8 @@ CASES: list[tuple[str, list[str], str, tuple[str, ...]]] = [
                                 "--scheduler", "garbage"], "--scheduler 'garbage'", (TOYS,)),
     # -- systematics
     ("alter-out-dir", ["higgs", "alter", "{ev}", "{dir}"], "is an existing folder", (ALTER,)),
+    ("alter-sidecar-is-dir", ["higgs", "alter", "{ev}", "{tmp}/o.parquet", "--tes", "1.01"],
+     "its .json beside it", (ALTER,)),
     ("alter-out-xlsx", ["higgs", "alter", "{ev}", "{tmp}/o.xlsx"], "unknown extension",
      (ALTER,)),
     ("alter-out-unwritable", ["higgs", "alter", "{ev}", "{unwritable}/o.parquet"],

@@ -72,6 +72,7 @@ def simulate(
     nuisances = _parse_nuisances(nuisance)
     console = Console()
     if pseudo_data:
+        check_output(out.parent / "truth.json", "file", option="--out (truth.json beside it)")
         if lumi <= 0:
             raise ConfigError(f"--lumi {lumi:g}: expected a positive luminosity factor "
                               "(1 = HiggsML 2012)")

@@ -53,6 +53,8 @@ def alter(
     from rediscovery.higgs.systematics.variations import apply_systematics
 
     check_output(output_path, "file", option="OUT", suffixes=TABLE_FORMATS)
+    meta_path = output_path.with_name(output_path.name + ".json")
+    check_output(meta_path, "file", option="OUT (its .json beside it)")
     fmt = output_format(output_path, option="OUT")
     df = read_events(input_path)
     out = apply_systematics(df, tes=tes, jes=jes, soft_met=soft_met, ttbar_scale=ttbar_scale,
@@ -60,7 +62,7 @@ def alter(
                             recompute_derived=derived)
     write_events(out, output_path, format=fmt)
     meta = {"input": str(input_path), "output": str(output_path), "seed": seed, **out.attrs}
-    write_json(output_path.with_name(output_path.name + ".json"), meta)
+    write_json(meta_path, meta)
     typer.echo(f"{output_path}: {len(out)} events ({out.attrs['n_removed']} removed by the "
                f"re-applied selection, {out.attrs['n_jets_removed']} jets dropped)")
 
