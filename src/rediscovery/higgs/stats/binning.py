@@ -134,7 +134,8 @@ def choose_binning(signal_scores: object, signal_weights: object, bkg_scores: ob
     best[0] = 0.0
     parents = []
     finals = []
-    for _ in range(max_bins):
+    # a partition of the m fine intervals has at most m bins: more steps change nothing
+    for _ in range(min(max_bins, m)):
         tot = best[:, None] + score
         par = np.argmax(tot, axis=0)
         best = tot[par, np.arange(m + 1)]
