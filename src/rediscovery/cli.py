@@ -15,18 +15,24 @@ naming the path, with exit code 2; any other unexpected exception is one line wi
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 import logging
+import math
 import os
 import sys
+import typing
+from collections.abc import Callable
+from typing import Any
 
 import typer
 
 from rediscovery import __version__
-from rediscovery.core.errors import RediscoveryError, plain_text
+from rediscovery.core.errors import ConfigError, RediscoveryError, plain_text
 
-__all__ = ["COMMAND_MODULES", "EXIT_INTERNAL", "EXIT_USAGE", "app", "cosmo_app", "higgs_app",
-           "main", "os_error_message"]
+__all__ = ["COMMAND_MODULES", "EXIT_INTERNAL", "EXIT_USAGE", "MAX_INT_OPTION", "app",
+           "cosmo_app", "higgs_app", "main", "os_error_message"]
 
 #: Exit code of a refused input, option, path or file (also click's usage errors).
 EXIT_USAGE = 2
@@ -102,10 +108,56 @@ def unblind_cmd(run: str = typer.Argument(..., help="A finished run directory.")
     Console().print(table)
 
 
+#: Largest integer option value: what NumPy's int64 holds (a count or seed beyond it cannot
+#: be used by any stage).
+MAX_INT_OPTION = 2**63 - 1
+
+
+def _checked_numbers(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``func`` (a command) refusing, before it runs, a non-finite value of any float option
+    (``nan``, ``inf``) and an integer option beyond int64, naming the option."""
+    try:
+        hints = typing.get_type_hints(func)
+    except (NameError, TypeError):  # an annotation that cannot be resolved: leave it alone
+        return func
+    checks: dict[str, tuple[str, type]] = {}
+    for name, param in inspect.signature(func).parameters.items():
+        hint = hints.get(name)
+        kinds = set(typing.get_args(hint)) if typing.get_args(hint) else {hint}
+        kind = float if float in kinds else int if int in kinds else None
+        if kind is None or bool in kinds:
+            continue
+        decls = getattr(param.default, "param_decls", None) or ()
+        flag = next((d for d in decls if d.startswith("--")), "--" + name.replace("_", "-"))
+        checks[name] = (flag, kind)
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for name, (flag, kind) in checks.items():
+            value = kwargs.get(name)
+            if kind is float and isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{flag} {value}: expected a finite number")
+            if kind is int and isinstance(value, int) and abs(value) > MAX_INT_OPTION:
+                raise ConfigError(f"{flag} {value}: too large (at most {MAX_INT_OPTION})")
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _check_numbers_of(typer_app: typer.Typer) -> None:
+    for info in typer_app.registered_commands:
+        if info.callback is not None:
+            info.callback = _checked_numbers(info.callback)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _check_numbers_of(group.typer_instance)
+
+
 def _register() -> None:
     targets = {"higgs": higgs_app, "cosmo": cosmo_app}
     for sub, modname in COMMAND_MODULES:
         module = importlib.import_module(modname)
+        _check_numbers_of(module.app)
         targets[sub].registered_commands.extend(module.app.registered_commands)
         targets[sub].registered_groups.extend(module.app.registered_groups)
 

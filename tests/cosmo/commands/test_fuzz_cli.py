@@ -182,6 +182,15 @@ CASES: list[tuple[str, list[str], str, tuple[str, ...]]] = [
      (RUN,)),
     ("run-config-list", ["cosmo", "run", "--out", "{tmp}/r", "--config", "{list_json}"],
      "--config", (RUN,)),
+    # -- numbers: non-finite floats and integers beyond int64, for every option of every command
+    ("sn-simulate-om-nan", ["cosmo", "sn-simulate", "--out", "{tmp}/s", "--om", "nan"],
+     "--om nan: expected a finite number", (SIMULATE,)),
+    ("sn-simulate-h0-inf", ["cosmo", "sn-simulate", "--out", "{tmp}/s", "--h0", "inf"],
+     "--h0 inf", (SIMULATE,)),
+    ("sn-fit-n-steps-huge", [*SNFIT, "--out", "{tmp}/f", "--n-steps", "9" * 20],
+     "--n-steps 99999999999999999999: too large", (SN_FIT,)),
+    ("emulator-samples-huge", ["cosmo", "cmb-emulator", "train", "--out", "{tmp}/emu.npz",
+                               "--samples", "9" * 20], "too large", (EMU,)),
     # -- seeds
     ("sn-simulate-seed-negative", ["cosmo", "sn-simulate", "--out", "{tmp}/s", "--seed",
                                    "-1"], "'--seed'", (SIMULATE,)),
