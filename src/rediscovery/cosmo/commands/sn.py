@@ -16,6 +16,10 @@ from rediscovery.core.executor import check_scheduler
 from rediscovery.core.files import check_output
 from rediscovery.cosmo.sn.simulate import ABS_MAG_B
 
+#: Largest --z-max of sn-simulate: well beyond where SALT2 in the survey's optical bands has
+#: any rest-frame coverage (z ~ 1.5), and where the distance grids stay small.
+MAX_SURVEY_Z = 10.0
+
 app = typer.Typer()
 log = logging.getLogger(__name__)
 
@@ -34,15 +38,33 @@ def sn_simulate(
     flat: bool = typer.Option(False, "--flat", help="Hidden universe is flat (ΩΛ = 1 − Ωm)."),
 ) -> None:
     """Simulate SALT2 light curves: lightcurves.csv, redshifts.csv, truth.json (+ truth_sne.csv)."""
+    import numpy as np
+
     from rediscovery.core.files import write_json
+    from rediscovery.cosmo.cosmology import efunc
     from rediscovery.cosmo.sn.io import write_csv
     from rediscovery.cosmo.sn.simulate import Survey, draw_truth, simulate_lightcurves
 
-    for name, value in (("--z-max", z_max), ("--cadence", cadence)):
-        if not 0 < value < float("inf"):
-            raise ConfigError(f"{name} {value:g}: expected a positive number")
+    survey_defaults = Survey()
+    if not survey_defaults.z_min < z_max <= MAX_SURVEY_Z:
+        raise ConfigError(f"--z-max {z_max:g}: expected a redshift in "
+                          f"({survey_defaults.z_min:g}, {MAX_SURVEY_Z:g}]")
+    if not 0 < cadence <= survey_defaults.season_length:
+        raise ConfigError(f"--cadence {cadence:g}: expected days between visits in (0, "
+                          f"{survey_defaults.season_length:g}] (the season length)")
+    if h0 is not None and not h0 > 0:
+        raise ConfigError(f"--h0 {h0:g}: expected a positive Hubble constant in km/s/Mpc")
+    if om is not None and not om >= 0:
+        raise ConfigError(f"--om {om:g}: expected a matter density >= 0")
     check_output(out, "dir")
     truth = draw_truth(seed, h0, om, ol, flat=flat)
+    if not np.all(np.isfinite(efunc(np.linspace(0.0, z_max, 512), truth.Om, truth.OL))):
+        # name only the values the user gave: a drawn one is hidden (blind analysis)
+        given = " ".join(f"{flag} {v:g}" for flag, v in (("--om", om), ("--ol", ol))
+                         if v is not None)
+        raise ConfigError(f"{given}: this universe has no expansion history up to --z-max "
+                          f"{z_max:g} (H(z)² <= 0: a bounce); choose other densities or a "
+                          "lower --z-max")
     lcs, zs, params = simulate_lightcurves(n_sne, truth, seed=seed,
                                            survey=Survey(z_max=z_max, cadence=cadence))
     write_csv(lcs, out / "lightcurves.csv")
