@@ -39,10 +39,12 @@ from typing import Any
 
 import numpy as np
 
+from rediscovery.core.checks import require_memory
 from rediscovery.core.errors import ConfigError, ConvergenceError
 from rediscovery.core.files import atomic_path, write_json
 
 __all__ = [
+    "BOUND_TOLERANCE",
     "DEFAULT_RHAT_THRESHOLD",
     "ONE_SIGMA_QUANTILES",
     "TAU_FACTOR",
@@ -50,6 +52,7 @@ __all__ = [
     "MCMCResult",
     "Prior",
     "Uniform",
+    "acceptance_problems",
     "check_sampler",
     "interval_summary",
     "run_mcmc",
@@ -343,6 +346,47 @@ class MCMCResult:
                                    rhat=self.rhat.tolist())
 
 
+#: A parameter whose central 68 % interval reaches within this fraction of its flat prior's
+#: width of a bound is "stuck at the bound": the prior, not the data, cuts the posterior.
+BOUND_TOLERANCE = 1e-3
+#: A posterior standard deviation below this fraction of the prior's width is "no spread"
+#: (collapsed walkers); real constraints are far wider (Ω_k from SN + CMB: ~2·10^-3 of 1).
+_SPREAD_TOLERANCE = 1e-6
+
+
+def acceptance_problems(result: MCMCResult, priors: Sequence[Prior | None], *,
+                        allow_unconverged: bool = False,
+                        allow_boundary: bool = False) -> list[str]:
+    """Why the result of an MCMC fit should not be reported as a measurement, or ``[]``.
+
+    Problems: the chain did not converge (:attr:`MCMCResult.converged`), or a parameter with a
+    flat prior is stuck at one of its bounds (its central 68 % interval reaches within
+    :data:`BOUND_TOLERANCE` of the prior's width of a bound) or has no spread (standard
+    deviation below 10^-6 of the width).
+    The ``allow_*`` flags leave the corresponding problem out.
+    """
+    out = []
+    if not result.converged and not allow_unconverged:
+        out.append("MCMC did not converge (" + ("; ".join(result.messages) or "see "
+                                                "rhat and autocorr_tau") + ")")
+    if allow_boundary:
+        return out
+    samples = result.samples
+    for j, (name, prior) in enumerate(zip(result.names, priors, strict=True)):
+        if not isinstance(prior, Uniform):
+            continue
+        x = samples[:, j]
+        width = prior.hi - prior.lo
+        med, sd = float(np.median(x)), float(np.std(x))
+        lo68, hi68 = (float(v) for v in np.quantile(x, ONE_SIGMA_QUANTILES))
+        if sd < _SPREAD_TOLERANCE * width:
+            out.append(f"{name} = {med:.4g} has no spread (std {sd:.2g})")
+        elif min(lo68 - prior.lo, prior.hi - hi68) < BOUND_TOLERANCE * width:
+            out.append(f"{name} = {med:.4g} (68% [{lo68:.4g}, {hi68:.4g}]) runs into a bound "
+                       f"of its prior [{prior.lo:g}, {prior.hi:g}]")
+    return out
+
+
 def _finite_or_none(v: float) -> float | None:
     return float(v) if np.isfinite(v) else None
 
@@ -475,6 +519,10 @@ def run_mcmc(
     if np.any(scale <= 0) or not np.all(np.isfinite(scale)):
         raise ConfigError(f"p0_scale must be positive and finite, got {scale.tolist()}")
     check_sampler(n_walkers, n_steps, ndim)
+    # the sampler's chain and log-probabilities, and this module's copy of them
+    require_memory(2 * 8 * int(n_steps) * int(n_walkers) * (ndim + 1),
+                   what=f"an MCMC chain of {int(n_steps):,} steps x {int(n_walkers)} walkers",
+                   hint="use fewer steps (or thin the chain)")
     if thin < 1:
         raise ConfigError(f"thin must be >= 1, got {thin}")
     if labels is not None and len(labels) != ndim:

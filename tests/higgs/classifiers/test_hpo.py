@@ -17,7 +17,7 @@ from rediscovery.higgs.classifiers.metrics import best_ams, weighted_auc
 from rediscovery.higgs.events.io import split_events, write_events
 from rediscovery.higgs.schema import PRI_COLUMNS
 
-from .test_models import synthetic_events
+from .test_models import physical, synthetic_events
 
 FEATS = list(PRI_COLUMNS)
 FAST_XGB = {"n_estimators": 15}
@@ -136,7 +136,7 @@ def test_bad_hpo_input(events):
 
 def test_hpo_cli_then_train_with_best_params(events, tmp_path, capsys):
     data = tmp_path / "events.parquet"
-    write_events(events, data)
+    write_events(physical(events), data)
     out = tmp_path / "hpo"
     code = main(["-q", "higgs", "hpo", "--data", str(data), "--model", "xgboost",
                  "--trials", "2", "--objective", "auc", "--out", str(out), "--no-plots"])

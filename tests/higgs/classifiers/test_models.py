@@ -56,6 +56,20 @@ def synthetic_events(n: int = 3000, seed: int = 0) -> pd.DataFrame:
     return df
 
 
+def physical(df: pd.DataFrame) -> pd.DataFrame:
+    """The synthetic events made acceptable to ``read_events``, which refuses impossible
+    events: no negative momenta, angles within (-π, π], |η| within the detector."""
+    df = df.copy()
+    for c in ("PRI_tau_eta", "PRI_lep_eta", "PRI_jet_leading_eta", "PRI_jet_subleading_eta"):
+        df[c] = np.clip(df[c], -2.5, 2.5)
+    for c in ("PRI_jet_leading_pt", "PRI_jet_subleading_pt", "PRI_met_sumet", "PRI_jet_all_pt"):
+        df[c] = np.abs(df[c])
+    for c in ("PRI_tau_phi", "PRI_lep_phi", "PRI_met_phi", "PRI_jet_leading_phi",
+              "PRI_jet_subleading_phi"):
+        df[c] = np.arctan2(np.sin(df[c]), np.cos(df[c]))
+    return df
+
+
 @pytest.fixture(scope="module")
 def sets():
     df = synthetic_events(4500, seed=1)
@@ -361,6 +375,7 @@ def events_file(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("cli") / "events.parquet"
     df = synthetic_events(2400, seed=31)
+    df = physical(df)
     df.insert(0, "EventId", np.arange(len(df), dtype=np.int64) + 100000)
     df["Process"] = np.where(df.Label == 1, "htautau", "ztautau")
     write_events(df, path)

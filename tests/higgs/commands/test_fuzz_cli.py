@@ -117,7 +117,7 @@ CASES: list[tuple[str, list[str], str, tuple[str, ...]]] = [
      "--nuisance 'tes'", (SIM,)),
     ("simulate-nuisance-unknown", ["higgs", "simulate", "--seed", "1", "--out",
                                    "{tmp}/x.parquet", "--nuisance", "foo=1"],
-     "unknown name 'foo'", (SIM,)),
+     "--nuisance 'foo' is unknown", (SIM,)),
     ("simulate-lumi-0", ["higgs", "simulate", "--seed", "1", "--out", "{tmp}/x.parquet",
                          "--pseudo-data", "--lumi", "0"], "--lumi 0", (PSEUDO,)),
     ("simulate-draw-without-pseudo", ["higgs", "simulate", "--seed", "1", "--out",
@@ -260,7 +260,7 @@ CASES: list[tuple[str, list[str], str, tuple[str, ...]]] = [
     ("toys-out-file", ["higgs", "toys", "--scores", "{scores}", "--out", "{file}",
                        "--n-toys", "10"], "is an existing file", (TOYS,)),
     ("toys-mu-true-negative", ["higgs", "toys", "--scores", "{scores}", "--out", "{tmp}/t",
-                               "--mu-true", "-1"], "--mu-true -1", (TOYS,)),
+                               "--mu-true", "-100"], "'mu_true'", ()),
     ("toys-scheduler-garbage", ["higgs", "toys", "--scores", "{scores}", "--out", "{tmp}/t",
                                 "--scheduler", "garbage"], "--scheduler 'garbage'", (TOYS,)),
     # -- systematics

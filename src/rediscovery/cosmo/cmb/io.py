@@ -25,11 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from rediscovery.constants import T_CMB
+from rediscovery.core.checks import require_in_range, require_no_sentinel
 from rediscovery.core.errors import InputError
 from rediscovery.core.files import atomic_path, read_table
 
 __all__ = [
     "CSV_COLUMNS",
+    "TT_DL_RANGE",
     "BinnedSpectrum",
     "check_units",
     "planck_bin_edges",
@@ -44,6 +46,10 @@ log = logging.getLogger(__name__)
 
 #: Required columns of the spectrum CSV contract.
 CSV_COLUMNS = ("ell_min", "ell_max", "ell_eff", "dl", "dl_err")
+#: Generous bounds on CMB TT band powers D_ℓ in μK²: the median over the bins lies inside
+#: (the spectrum is ≈ 10²-6×10³ μK² for 30 ≤ ℓ ≤ 2500), and no bin or error exceeds the upper
+#: one (the first acoustic peak is ≈ 5.8×10³ μK², Planck 2018 results V).
+TT_DL_RANGE = (10.0, 1e5)
 
 # Planck 2018 high-ℓ binning (Planck 2018 V, arXiv:1907.12875): first multipole, width, last.
 _PLANCK_LMIN, _PLANCK_DELTA, _PLANCK_LMAX = 30, 30, 2508
@@ -127,6 +133,14 @@ def _validate(s: BinnedSpectrum, path: str | os.PathLike[str] | None) -> BinnedS
         i = int(np.flatnonzero(s.ell_min[1:] <= s.ell_max[:-1])[0]) + 1
         raise InputError(f"bins {i - 1} and {i} overlap ([{s.ell_min[i - 1]}, {s.ell_max[i - 1]}]"
                          f" and [{s.ell_min[i]}, {s.ell_max[i]}])", path=path, column="ell_min")
+    for name in ("dl", "dl_err_lo", "dl_err_hi"):
+        require_no_sentinel(getattr(s, name), column=name, path=path,
+                            expected="a measured band power in μK² (no -999 sentinel)")
+    if s.kind == "TT":
+        for name in ("dl", "dl_err_lo", "dl_err_hi"):
+            require_in_range(np.abs(getattr(s, name)), column=name, path=path,
+                             hi=TT_DL_RANGE[1], unit="μK²", why="|value| of a CMB TT band "
+                             "power or its error; the TT spectrum peaks near 6000 μK²")
     for name in ("dl_err_lo", "dl_err_hi"):
         a = getattr(s, name)
         if np.any(a <= 0):
@@ -156,7 +170,7 @@ def check_units(spectrum: BinnedSpectrum, *, path: str | os.PathLike[str] | None
     """
     if spectrum.kind != "TT":
         return
-    lo, hi = 10.0, 1e5  # generous bounds on the median TT D_ℓ in μK²
+    lo, hi = TT_DL_RANGE
     med = float(np.median(spectrum.dl))
     if lo <= med <= hi:
         return

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from rediscovery.core.errors import ConfigError
+from rediscovery.core.errors import ConfigError, ConvergenceError
 from rediscovery.core.files import check_output
 
 app = typer.Typer()
@@ -34,8 +34,18 @@ def joint_fit(
     separate: bool = typer.Option(True, "--separate/--no-separate",
                                   help="Also sample SN-only and CMB-only for the figure."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
+    allow_unconverged: bool = typer.Option(
+        False, "--allow-unconverged", help="Exit 0 even if the joint MCMC did not converge "
+        "(flagged in the JSON either way)."),
+    allow_boundary: bool = typer.Option(
+        False, "--allow-boundary", help="Exit 0 even if a parameter is stuck at a bound of its "
+        "prior or has no spread."),
 ) -> None:
-    """Joint SN + CMB MCMC: joint_posterior.json, joint_chain.parquet, om_ol_joint.png."""
+    """Joint SN + CMB MCMC: joint_posterior.json, joint_chain.parquet, om_ol_joint.png.
+
+    Exits 3 (after writing the files) when the joint chain did not converge or a parameter is
+    stuck at a prior bound, unless --allow-unconverged / --allow-boundary.
+    """
 
     from rediscovery.cosmo.joint import (
         CMB_SOURCES,
@@ -46,7 +56,12 @@ def joint_fit(
         joint_params,
         separate_fit_summary,
     )
-    from rediscovery.cosmo.mcmc import check_sampler, interval_summary, write_posterior
+    from rediscovery.cosmo.mcmc import (
+        acceptance_problems,
+        check_sampler,
+        interval_summary,
+        write_posterior,
+    )
     from rediscovery.cosmo.plots import plot_om_ol_joint
     from rediscovery.cosmo.sn.io import read_hubble_table
 
@@ -90,6 +105,13 @@ def joint_fit(
                   for k, r in {**others, "SN + CMB": res}.items()}
         fig = plot_om_ol_joint(planes)
         savefig(fig, out / "om_ol_joint.png")
+    problems = acceptance_problems(res, JOINT_MODELS[model]["priors"],
+                                   allow_unconverged=allow_unconverged,
+                                   allow_boundary=allow_boundary)
+    if problems:
+        raise ConvergenceError(f"joint {model} fit of {table}: " + "; ".join(problems)
+                               + f" -> not a measurement (written to {out}/joint_posterior.json;"
+                               " --allow-unconverged / --allow-boundary accept it)")
     s = res.summary()
     parts = [f"{n} = {s[n]['mean']:.4g} ± {s[n]['std']:.2g}" for n in res.names]
     parts += [f"{k} = {v['mean']:.4f} ± {v['std']:.4f}" for k, v in derived_summary.items()]

@@ -16,10 +16,6 @@ from rediscovery.core.executor import check_scheduler
 from rediscovery.core.files import check_output
 from rediscovery.cosmo.sn.simulate import ABS_MAG_B
 
-#: Largest --z-max of sn-simulate: well beyond where SALT2 in the survey's optical bands has
-#: any rest-frame coverage (z ~ 1.5), and where the distance grids stay small.
-MAX_SURVEY_Z = 10.0
-
 app = typer.Typer()
 log = logging.getLogger(__name__)
 
@@ -45,17 +41,10 @@ def sn_simulate(
     from rediscovery.cosmo.sn.io import write_csv
     from rediscovery.cosmo.sn.simulate import Survey, draw_truth, simulate_lightcurves
 
-    survey_defaults = Survey()
-    if not survey_defaults.z_min < z_max <= MAX_SURVEY_Z:
-        raise ConfigError(f"--z-max {z_max:g}: expected a redshift in "
-                          f"({survey_defaults.z_min:g}, {MAX_SURVEY_Z:g}]")
+    survey_defaults = Survey()  # --z-max, --h0, --om, --ol ranges: Survey and draw_truth
     if not 0 < cadence <= survey_defaults.season_length:
         raise ConfigError(f"--cadence {cadence:g}: expected days between visits in (0, "
                           f"{survey_defaults.season_length:g}] (the season length)")
-    if h0 is not None and not h0 > 0:
-        raise ConfigError(f"--h0 {h0:g}: expected a positive Hubble constant in km/s/Mpc")
-    if om is not None and not om >= 0:
-        raise ConfigError(f"--om {om:g}: expected a matter density >= 0")
     check_output(out, "dir")
     truth = draw_truth(seed, h0, om, ol, flat=flat)
     if not np.all(np.isfinite(efunc(np.linspace(0.0, z_max, 512), truth.Om, truth.OL))):
@@ -91,11 +80,15 @@ def sn_lightcurves(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Fit SALT2 to every SN, standardise (Tripp), write salt2_fits.csv, tripp.json, hubble.csv."""
+    from rediscovery.core.checks import require_parameter_in_range
     from rediscovery.core.files import write_json
     from rediscovery.cosmo.sn.hubble import fit_tripp, standardise
     from rediscovery.cosmo.sn.io import read_lightcurves, read_redshifts, write_csv
     from rediscovery.cosmo.sn.lightcurves import fit_lightcurves
+    from rediscovery.cosmo.sn.simulate import ABS_MAG_B_RANGE
 
+    require_parameter_in_range("--abs-mag", abs_mag, *ABS_MAG_B_RANGE,
+                               why="the absolute magnitude of a standardised SN Ia")
     check_scheduler(scheduler)
     check_output(out, "dir")
     lcs = read_lightcurves(lightcurves)
@@ -128,16 +121,28 @@ def sn_fit(
     truth: Path = typer.Option(None, "--truth",
                                help="truth.json to mark on the plots (unblinding only)."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
+    allow_unconverged: bool = typer.Option(
+        False, "--allow-unconverged", help="Exit 0 even if the MCMC did not converge "
+        "(flagged in the JSON either way)."),
+    allow_boundary: bool = typer.Option(
+        False, "--allow-boundary", help="Exit 0 even if a parameter is stuck at a bound of its "
+        "prior or has no spread."),
 ) -> None:
-    """MCMC fit of a Hubble table: sn_posterior.json, sn_chain.parquet and plots."""
+    """MCMC fit of a Hubble table: sn_posterior.json, sn_chain.parquet and plots.
+
+    Exits 3 (after writing the files) when the chain did not converge or a parameter is stuck
+    at a prior bound, unless --allow-unconverged / --allow-boundary.
+    """
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from rediscovery.core.errors import ConvergenceError
     from rediscovery.core.files import read_json
     from rediscovery.core.plotting import savefig
-    from rediscovery.cosmo.mcmc import check_sampler, write_posterior
+    from rediscovery.cosmo.mcmc import acceptance_problems, check_sampler, write_posterior
     from rediscovery.cosmo.plots import triangle_plot
     from rediscovery.cosmo.sn.hubble import MODELS, fit_hubble
     from rediscovery.cosmo.sn.io import read_hubble_table
@@ -162,6 +167,13 @@ def sn_fit(
     savefig(fig, out / "om_ol.png", dpi=120)
     truths = None if tr is None else {k: tr.get(k) for k in res.mcmc.names}
     savefig(triangle_plot(res.mcmc, truths=truths), out / "triangle.png", dpi=100)
+    problems = acceptance_problems(res.mcmc, MODELS[model]["priors"],
+                                   allow_unconverged=allow_unconverged,
+                                   allow_boundary=allow_boundary)
+    if problems:
+        raise ConvergenceError(f"{model} fit of {table}: " + "; ".join(problems)
+                               + f" -> not a measurement (written to {out}/sn_posterior.json; "
+                               "--allow-unconverged / --allow-boundary accept it)")
     ev = summary["dark_energy_evidence"]
     parts = [f"{n} = {summary[n]['mean']:.3f} ± {summary[n]['std']:.3f}" for n in res.mcmc.names]
     typer.echo(f"{model}: " + ", ".join(parts)

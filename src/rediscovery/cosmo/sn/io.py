@@ -17,7 +17,12 @@ covariance in mag²):
     which is required: the binned moduli are strongly correlated.
 
 Every reader validates as it reads and raises :class:`~rediscovery.core.errors.InputError`
-naming the file and the row (1-based data row) or column at fault.
+naming the file and the row (1-based data row) or column at fault. Besides the format, the
+values must be those of supernovae: redshifts in (0, :data:`SN_Z_MAX`], distance moduli in
+:data:`MU_RANGE` mag (distances in Mpc are refused), no ``-999`` sentinel, each row within
+:data:`MAX_HUBBLE_RESIDUAL_MAG` of a fiducial Hubble relation once the table's median offset
+is removed, errors between :data:`MU_ERR_MIN` and :data:`MU_ERR_MAX` mag, and no supernova
+listed twice.
 """
 
 from __future__ import annotations
@@ -29,12 +34,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rediscovery.core.checks import (
+    require_in_range,
+    require_no_sentinel,
+    require_unique,
+    require_unique_rows,
+)
 from rediscovery.core.errors import InputError
 from rediscovery.core.files import atomic_path, read_table
+from rediscovery.cosmo.cosmology import distance_modulus
 
 __all__ = [
+    "BRIGHTEST_MAG",
     "HUBBLE_FORMATS",
     "LIGHTCURVE_COLUMNS",
+    "MAX_HUBBLE_RESIDUAL_MAG",
+    "MU_ERR_MAX",
+    "MU_ERR_MIN",
+    "MU_RANGE",
+    "SN_Z_MAX",
     "HubbleTable",
     "read_covariance",
     "read_hubble_table",
@@ -48,6 +66,28 @@ HUBBLE_FORMATS = ("csv", "union2.1", "jla-binned")
 LIGHTCURVE_COLUMNS = ("sn_id", "time", "band", "flux", "fluxerr", "zp", "zpsys")
 
 PathLike = str | os.PathLike[str]
+
+#: Largest redshift accepted for a supernova. The most distant supernovae found so far are at
+#: z ≈ 2-4 (JWST deep fields); 10 leaves room for any of them and refuses values that cannot
+#: be supernova redshifts (the distance integrals are not meant for them either).
+SN_Z_MAX = 10.0
+#: Plausible distance moduli, mag: μ = 5 log10(D_L / 10 pc). 10 mag is 1 kpc (inside the Milky
+#: Way); 60 mag is 10^7 Gpc, far beyond z = 10 (≈ 50 mag). Larger values are usually
+#: distances in Mpc written in the ``mu`` column.
+MU_RANGE = (10.0, 60.0)
+#: Largest accepted distance-modulus error, mag (a factor 100 in distance: no information).
+MU_ERR_MAX = 10.0
+#: Smallest accepted distance-modulus error, mag: 0.05 % in distance, far below the ~0.1 mag
+#: intrinsic scatter of standardised SNe Ia; a smaller error would give one row all the weight.
+MU_ERR_MIN = 1e-3
+#: Largest accepted deviation of one supernova from a fiducial Hubble relation (flat ΛCDM,
+#: Ω_m = 0.3, H0 = 70) after removing the table's median offset, mag: 5 mag is a factor 10 in
+#: distance, far more than any cosmology allowed by the priors or a peculiar velocity changes.
+MAX_HUBBLE_RESIDUAL_MAG = 5.0
+_FIDUCIAL = {"h0": 70.0, "om": 0.3, "ol": 0.7}
+#: Brightest plausible supernova, AB mag: brighter than any seen from Earth (SN 1006 reached
+#: about -7.5); a flux above it is a unit or parsing error.
+BRIGHTEST_MAG = -10.0
 
 
 @dataclass
@@ -123,6 +163,8 @@ class HubbleTable:
         if np.any(err <= 0):
             raise InputError(f"errors must be > 0; {_row_list(err <= 0)}", path=source,
                              column="mu_err")
+        require_in_range(err, column="mu_err", path=source, lo=MU_ERR_MIN, hi=MU_ERR_MAX,
+                         unit="mag", row_base=1, why="a supernova distance-modulus error")
         ids = (df["sn_id"].astype(str) if "sn_id" in df.columns
                else pd.Series([f"row{i + 1}" for i in range(len(df))]))
         extra = df.drop(columns=[k for k in ("sn_id", "z", "mu", "mu_err") if k in df.columns])
@@ -158,6 +200,16 @@ def _validate_hubble(t: HubbleTable) -> None:
     if bad.any():
         raise InputError(f"redshifts must be > 0; {_row_list(bad)} have z <= 0", path=src,
                          column="z")
+    require_in_range(t.z, column="z", path=src, hi=SN_Z_MAX, row_base=1,
+                      why="supernova redshifts; the distance model is not meant beyond")
+    require_no_sentinel(t.mu, column="mu", path=src, row_base=1,
+                        expected="a distance modulus in mag (no -999 'missing' sentinel)")
+    if np.median(t.mu) > MU_RANGE[1]:
+        raise InputError(f"median {np.median(t.mu):.4g} is not a distance modulus in mag "
+                         f"(expected {MU_RANGE[0]:g}-{MU_RANGE[1]:g}); these look like "
+                         "distances in Mpc: mu = 5 log10(d / Mpc) + 25", path=src, column="mu")
+    require_in_range(t.mu, column="mu", path=src, lo=MU_RANGE[0], hi=MU_RANGE[1], unit="mag",
+                     row_base=1, why="a supernova distance modulus")
     if t.cov.shape != (n, n):
         raise InputError(f"covariance has shape {t.cov.shape}, expected ({n}, {n}) for {n} "
                          "rows", path=src, column="cov")
@@ -168,6 +220,13 @@ def _validate_hubble(t: HubbleTable) -> None:
     if bad.any():
         raise InputError(f"errors must be > 0; {_row_list(bad)} have a non-positive variance",
                          path=src, column="mu_err")
+    require_in_range(np.sqrt(d), column="mu_err", path=src, lo=MU_ERR_MIN, hi=MU_ERR_MAX,
+                     unit="mag", row_base=1, why="a supernova distance-modulus error")
+    _check_hubble_relation(t)
+    require_unique(t.sn_id, column="sn_id", path=src, row_base=1,
+                   hint="a supernova listed twice is counted twice")
+    require_unique_rows(pd.DataFrame({"z": t.z, "mu": t.mu}), path=src, row_base=1,
+                        hint="a supernova listed twice is counted twice")
     if not np.allclose(t.cov, t.cov.T, rtol=1e-8, atol=1e-12 * d.max()):
         raise InputError("covariance is not symmetric", path=src, column="cov")
     try:
@@ -176,6 +235,23 @@ def _validate_hubble(t: HubbleTable) -> None:
         ev = np.linalg.eigvalsh(t.cov).min()
         raise InputError(f"covariance is not positive definite (smallest eigenvalue {ev:.3g})",
                          path=src, column="cov") from None
+
+
+def _check_hubble_relation(t: HubbleTable) -> None:
+    """Refuse rows far off a fiducial Hubble relation (after the table's median offset, which
+    the fits marginalise): distances in the wrong unit, or a wrong redshift or modulus."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        resid = t.mu - distance_modulus(t.z, **_FIDUCIAL)
+    dev = resid - np.median(resid)
+    bad = np.abs(dev) > MAX_HUBBLE_RESIDUAL_MAG
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{int(bad.sum())} row(s) off the Hubble relation by more than "
+            f"{MAX_HUBBLE_RESIDUAL_MAG:g} mag (a factor 10 in distance), first row {row + 1}: "
+            f"z = {t.z[row]:.4g}, mu = {t.mu[row]:.4g} ({dev[row]:+.1f} mag from the table's "
+            "median offset); expected distance moduli in mag that grow with z as "
+            "5 log10(D_L / 10 pc)", path=t.source, column="mu")
 
 
 def read_covariance(path: PathLike, n: int) -> np.ndarray:
@@ -311,6 +387,17 @@ def read_lightcurves(path: PathLike) -> pd.DataFrame:
     if bad.any():
         raise InputError(f"fluxerr must be > 0; {_row_list(bad)} (SN "
                          f"{df.loc[bad, 'sn_id'].iloc[0]})", path=p, column="fluxerr")
+    for c in ("time", "flux", "fluxerr", "zp"):
+        require_no_sentinel(df[c], column=c, path=p, row_base=1,
+                            expected="a measured value (no -999 'missing' sentinel)")
+    for c in ("flux", "fluxerr"):
+        with np.errstate(divide="ignore"):
+            mag = df["zp"].to_numpy() - 2.5 * np.log10(np.abs(df[c].to_numpy()))
+        require_in_range(mag, column=c, path=p, lo=BRIGHTEST_MAG, unit="AB mag", row_base=1,
+                         why=f"|{c}| as a magnitude at the row's zp (value shown): no "
+                         "supernova is that bright; check the flux units and zp")
+    require_unique_rows(df, columns=["sn_id", "time", "band"], path=p, row_base=1,
+                        hint="one photometric point per SN, time and band")
     return df
 
 
@@ -328,6 +415,8 @@ def read_redshifts(path: PathLike) -> pd.DataFrame:
     if bad.any():
         raise InputError(f"redshifts must be > 0; {_row_list(bad)} (SN "
                          f"{df.loc[bad, 'sn_id'].iloc[0]})", path=p, column="z")
+    require_in_range(z, column="z", path=p, hi=SN_Z_MAX, row_base=1,
+                     why="supernova redshifts; the distance model is not meant beyond")
     df["z"] = z
     dup = df["sn_id"].duplicated()
     if dup.any():

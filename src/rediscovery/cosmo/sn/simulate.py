@@ -37,11 +37,17 @@ import numpy as np
 import pandas as pd
 
 from rediscovery.constants import C_KM_S
+from rediscovery.core.checks import require_memory, require_parameter_in_range
 from rediscovery.core.errors import ConfigError
 from rediscovery.cosmo.cosmology import DistanceGrid
+from rediscovery.cosmo.sn.hubble import MODELS
+from rediscovery.cosmo.sn.io import SN_Z_MAX
 
 __all__ = [
     "ABS_MAG_B",
+    "ABS_MAG_B_RANGE",
+    "H0_RANGE",
+    "LC_BYTES_PER_SN",
     "SNPopulation",
     "Survey",
     "draw_truth",
@@ -57,6 +63,18 @@ log = logging.getLogger(__name__)
 #: simulated universes and the default of the Tripp standardisation: -19.25, close to the
 #: Cepheid-calibrated -19.253 ± 0.027 of Riess et al. 2022 (ApJL 934, L7, SH0ES).
 ABS_MAG_B = -19.25
+#: Calibrated absolute magnitudes accepted by ``sn-lightcurves --abs-mag``: ABS_MAG_B ± 2 mag.
+#: Published calibrations differ by ~0.2 mag; 2 mag (a factor 2.5 in H0) only refuses sign,
+#: band or typing errors.
+ABS_MAG_B_RANGE = (ABS_MAG_B - 2.0, ABS_MAG_B + 2.0)
+
+#: Hubble constants accepted for a simulated universe, km/s/Mpc. Every modern measurement lies
+#: in 60-80; the wide range only refuses sign, unit and typing errors.
+H0_RANGE = (20.0, 200.0)
+#: Peak memory per simulated supernova, bytes (light curves, SALT2 evaluation): ~42 kB measured
+#: with ``tracemalloc`` at 400 SNe, rounded up. Larger requests than the memory available are
+#: refused up front.
+LC_BYTES_PER_SN = 64_000
 
 
 @dataclass(frozen=True)
@@ -103,6 +121,8 @@ class Survey:
         if not 0 < self.z_min < self.low_z_max <= self.z_max:
             raise ConfigError(f"need 0 < z_min < low_z_max <= z_max, got {self.z_min}, "
                               f"{self.low_z_max}, {self.z_max}")
+        require_parameter_in_range("z_max", self.z_max, self.low_z_max, SN_Z_MAX,
+                                   why="supernova redshifts")
         if self.cadence <= 0:
             raise ConfigError(f"cadence must be > 0 days, got {self.cadence}")
 
@@ -127,8 +147,18 @@ def draw_truth(seed: int, h0: float | None = None, om: float | None = None,
                ol: float | None = None, *, flat: bool = False) -> Truth:
     """Draw the parameters not given: H0 ~ U(60, 80), Ω_m ~ U(0.2, 0.4), Ω_Λ ~ U(0.5, 0.9).
 
-    With ``flat=True`` a missing Ω_Λ is 1 − Ω_m (a flat universe).
+    With ``flat=True`` a missing Ω_Λ is 1 − Ω_m (a flat universe). Given values must lie in
+    :data:`H0_RANGE` and in the priors of the ``lcdm`` fit
+    (:data:`~rediscovery.cosmo.sn.hubble.MODELS`), so that a fit can recover them.
     """
+    priors = dict(zip(MODELS["lcdm"]["names"], MODELS["lcdm"]["priors"], strict=True))
+    fit_prior = "the prior of the lcdm fit, which must be able to recover it"
+    for name, value, (lo, hi), why in (
+            ("H0", h0, H0_RANGE, "km/s/Mpc; H0_RANGE refuses sign and unit errors"),
+            ("Om", om, (priors["Om"].lo, priors["Om"].hi), fit_prior),
+            ("OL", ol, (priors["OL"].lo, priors["OL"].hi), fit_prior)):
+        if value is not None:
+            require_parameter_in_range(name, value, lo, hi, why=why)
     rng = np.random.default_rng([seed, 7])
     drawn = [rng.uniform(60, 80), rng.uniform(0.2, 0.4), rng.uniform(0.5, 0.9)]
     if flat:
@@ -199,6 +229,8 @@ def simulate_lightcurves(n_sne: int, truth: Truth, *, seed: int,
 
     if n_sne < 1:
         raise ConfigError(f"n_sne must be >= 1, got {n_sne}")
+    require_memory(n_sne * LC_BYTES_PER_SN, what=f"simulating {n_sne:,} supernovae",
+                   hint=f"about {LC_BYTES_PER_SN // 1000} kB per supernova")
     pop = population or SNPopulation()
     surv = survey or Survey()
     rng = np.random.default_rng(seed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 
@@ -49,8 +50,9 @@ def simulate(
     pseudo_data: bool = typer.Option(
         False, "--pseudo-data", help="Write unlabelled Poisson 'observed' data + truth.json."
     ),
-    lumi: float = typer.Option(
-        1.0, "--lumi", min=0.0, help="Luminosity factor of --pseudo-data (1 = HiggsML)."
+    lumi: float | None = typer.Option(
+        None, "--lumi", help="Luminosity factor of --pseudo-data (default 1 = HiggsML); only "
+        "with --pseudo-data."
     ),
     nuisance: list[str] = typer.Option(
         [], "--nuisance", help="NAME=VALUE (tes, jes, soft_met, bkg_scale, ttbar_scale, "
@@ -71,9 +73,14 @@ def simulate(
     fmt = output_format(out, fmt)
     nuisances = _parse_nuisances(nuisance)
     console = Console()
+    if lumi is not None and not pseudo_data:
+        raise InputError(f"--lumi {lumi:g} is used only with --pseudo-data (labelled events "
+                         "carry cross-section weights at the HiggsML luminosity: scale the "
+                         "weights instead)")
     if pseudo_data:
         check_output(out.parent / "truth.json", "file", option="--out (truth.json beside it)")
-        if lumi <= 0:
+        lumi = 1.0 if lumi is None else lumi
+        if not (math.isfinite(lumi) and lumi > 0):
             raise ConfigError(f"--lumi {lumi:g}: expected a positive luminosity factor "
                               "(1 = HiggsML 2012)")
         if draw_nuisances and nuisances:
@@ -102,7 +109,7 @@ def simulate(
 
 
 def _parse_nuisances(items: list[str]) -> dict[str, float]:
-    from rediscovery.higgs.events.simulate import NUISANCE_DEFAULTS
+    from rediscovery.higgs.events.simulate import check_nuisance
 
     out: dict[str, float] = {}
     for item in items:
@@ -110,13 +117,10 @@ def _parse_nuisances(items: list[str]) -> dict[str, float]:
         try:
             if not sep:
                 raise ValueError
-            out[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
-            raise ConfigError(f"--nuisance {item!r}: expected NAME=VALUE, e.g. tes=1.02") \
-                from None
-        if name.strip() not in NUISANCE_DEFAULTS:
-            raise ConfigError(f"--nuisance {item!r}: unknown name {name.strip()!r}; expected "
-                              f"one of {', '.join(NUISANCE_DEFAULTS)}")
+            raise InputError(f"--nuisance {item!r}: expected NAME=VALUE, e.g. tes=1.02") from None
+        out[name.strip()] = check_nuisance(name.strip(), number, source="--nuisance")
     return out
 
 

@@ -38,6 +38,13 @@ def features_cmd(
             df = add_new_features(df)
     except InputError as exc:
         raise InputError(str(exc), path=inp) from exc
+    from rediscovery.core.checks import require_finite
+    from rediscovery.higgs.schema import ALWAYS_DEFINED_DER
+
+    for col in ALWAYS_DEFINED_DER:  # never write undefined values where every event has one
+        if col in df.columns:
+            require_finite(df[col], column=col, path=inp,
+                           expected="a value for every event computed from its primaries")
     write_events(df, out, format=fmt)
     typer.echo(f"wrote {len(df)} events with {df.shape[1]} columns to {out}")
 

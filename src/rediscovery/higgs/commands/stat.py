@@ -34,6 +34,23 @@ def _check_binning(backend: str, min_bkg: float, max_bins: int) -> None:
         raise ConfigError(f"--max-bins {max_bins}: expected an integer >= 1")
 
 
+def _check_unit_weights(data: pd.DataFrame, path: Path) -> None:
+    """Observed events are counted: a Weight column other than 1 would be silently ignored."""
+    import numpy as np
+
+    if "Weight" not in data.columns:
+        return
+    w = pd.to_numeric(data["Weight"], errors="coerce").to_numpy(dtype=float)
+    bad = ~(w == 1.0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{int(bad.sum())} observed events have Weight != 1 (first: "
+                         f"{float(w[row])!r} at row {row}); the fit counts observed events "
+                         "(unit weights), so these weights would be ignored: pass unweighted "
+                         "data (or drop the column if the weights are meaningless)", path=path,
+                         column="Weight")
+
+
 @app.command("fit")
 def fit_command(
     scores: Path = typer.Option(..., "--scores", help="MC events: score, Weight, Label "
@@ -50,9 +67,13 @@ def fit_command(
     cross_check: bool = typer.Option(True, help="Repeat μ̂ and q0 with the other back-end "
                                      "and record the agreement."),
     plots: bool = typer.Option(True, help="Write the PNG plots."),
+    allow_duplicates: bool = typer.Option(
+        False, "--allow-duplicates", help="Accept a repeated EventId (or a table that looks "
+        "listed twice): each such row is then counted as a separate event."),
 ) -> None:
     """Binned likelihood fit of the classifier score: μ̂, intervals, significance, limit."""
     from rediscovery.higgs.stats import fit_scores, write_fit
+    from rediscovery.higgs.stats.histograms import check_scores
 
     _check_binning(backend, min_bkg, max_bins)
     if not 0 < lumi_factor < float("inf"):
@@ -60,6 +81,13 @@ def fit_command(
     check_output(out, "dir")
     mc = _read_table(scores, "scores")
     data = _read_table(observed, "observed")
+    check_scores(mc, path=scores, allow_duplicates=allow_duplicates)
+    check_scores(data, path=observed, weighted=False, allow_duplicates=allow_duplicates)
+    _check_unit_weights(data, observed)
+    ignored = [c for c in ("Label", "Process") if c in data.columns]
+    if ignored:
+        log.warning("%s: the observed events have %s column(s), which the fit ignores (is this "
+                    "the MC?)", observed, ignored)
     if lumi_factor != 1.0 and "Weight" in mc.columns:
         mc = mc.assign(Weight=pd.to_numeric(mc["Weight"], errors="coerce") * lumi_factor)
     try:
@@ -96,10 +124,14 @@ def toys_command(
     workers: int | None = typer.Option(None, help="Local worker processes."),
     min_bkg: float = typer.Option(10.0, help="Minimum expected background per bin (events)."),
     max_bins: int = typer.Option(20, help="Maximum number of bins."),
+    allow_duplicates: bool = typer.Option(
+        False, "--allow-duplicates", help="Accept a repeated EventId (or a table that looks "
+        "listed twice)."),
 ) -> None:
     """Pseudo-experiments: coverage, bias, pulls, toy vs asymptotic significance."""
     from rediscovery.higgs.stats import model_from_scores, run_toys
     from rediscovery.higgs.stats import plots as plots_stat
+    from rediscovery.higgs.stats.histograms import check_scores
 
     _check_binning(backend, min_bkg, max_bins)
     check_scheduler(scheduler)
@@ -107,10 +139,9 @@ def toys_command(
         raise ConfigError(f"--n-toys {n_toys}: expected an integer >= 2")
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers {workers}: expected an integer >= 1")
-    if not mu_true >= 0 or mu_true == float("inf"):
-        raise ConfigError(f"--mu-true {mu_true:g}: expected a finite signal strength >= 0")
     check_output(out, "dir")
     mc = _read_table(scores, "scores")
+    check_scores(mc, path=scores, allow_duplicates=allow_duplicates)
     try:
         model, _ = model_from_scores(mc, min_bkg=min_bkg, max_bins=max_bins)
     except InputError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,8 +51,14 @@ def alter(
     re-applied selection).
     """
     from rediscovery.higgs.events.io import read_events, write_events
+    from rediscovery.higgs.events.simulate import check_nuisance
     from rediscovery.higgs.systematics.variations import apply_systematics
 
+    given = {"tes": tes, "jes": jes, "soft_met": soft_met, "ttbar_scale": ttbar_scale,
+             "diboson_scale": diboson_scale, "bkg_scale": bkg_scale}
+    for name, value in given.items():
+        if value is not None:
+            check_nuisance(name, value, source="--" + name.replace("_", "-"))
     check_output(output_path, "file", option="OUT", suffixes=TABLE_FORMATS)
     meta_path = output_path.with_name(output_path.name + ".json")
     check_output(meta_path, "file", option="OUT (its .json beside it)")
@@ -123,14 +130,16 @@ def templates_cmd(
     """Score templates at shifted nuisances (±1σ and a grid) → templates.json and plots."""
     import numpy as np
 
+    from rediscovery.core.errors import InputError
     from rediscovery.higgs.events.io import read_events
     from rediscovery.higgs.stats import choose_binning
     from rediscovery.higgs.systematics import build_templates
     from rediscovery.higgs.systematics import plots as plots_syst
     from rediscovery.higgs.systematics.templates import NORM_NUISANCES, SHAPE_NUISANCES
 
-    if not 0 < weight_scale < float("inf"):
-        raise ConfigError(f"--weight-scale {weight_scale:g}: expected a positive factor")
+    if not (math.isfinite(weight_scale) and weight_scale > 0):
+        raise InputError(f"--weight-scale {weight_scale}: expected a positive factor on the MC "
+                         "weights (a luminosity ratio)")
     names = [n.strip() for n in nuisances.split(",") if n.strip()]
     known = (*SHAPE_NUISANCES, *NORM_NUISANCES)
     unknown = [n for n in names if n not in known]
@@ -238,6 +247,8 @@ def challenge_cmd(
     from rediscovery.higgs.systematics import challenge as ch
     from rediscovery.higgs.systematics import plots as plots_syst
 
+    if not (math.isfinite(lumi_factor) and lumi_factor > 0):
+        raise ConfigError(f"--lumi-factor {lumi_factor}: expected a positive luminosity ratio")
     chosen = [m.strip() for m in modes.split(",") if m.strip()]
     bad = [m for m in chosen if m not in TRAINING_MODES]
     if bad or not chosen:

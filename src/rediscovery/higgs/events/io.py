@@ -25,15 +25,38 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rediscovery.core.checks import (
+    require_finite,
+    require_in_range,
+    require_no_sentinel,
+    require_typical_scale,
+    require_unique,
+    require_unique_rows,
+)
 from rediscovery.core.errors import InputError
 from rediscovery.core.files import atomic_path
 from rediscovery.higgs.schema import (
+    ALWAYS_DEFINED_DER,
+    ALWAYS_DEFINED_PRI,
+    DER_COLUMNS_TWO_JETS,
+    ETA_COLUMNS,
+    ETA_MAX,
     EVENT_ID,
+    JET_COLUMNS_LEADING,
+    JET_COLUMNS_SUBLEADING,
+    JET_NUM_MAX,
     LABEL,
+    MAX_MEDIAN_PT_GEV,
+    MOMENTUM_COLUMNS,
+    NON_NEGATIVE_DER,
+    PHI_COLUMNS,
     PRI_COLUMNS,
     PROCESS,
     SENTINEL,
     SET,
+    SQRT_S_MAX_GEV,
+    SUM_PT_COLUMNS,
+    SUM_PT_MAX_GEV,
     WEIGHT,
 )
 
@@ -65,7 +88,8 @@ def _float_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if c.startswith(("PRI_", "DER_", "NEW_"))]
 
 
-def read_events(path: str | os.PathLike[str], *, require_primaries: bool = True) -> pd.DataFrame:
+def read_events(path: str | os.PathLike[str], *, require_primaries: bool = True,
+                allow_duplicates: bool = False) -> pd.DataFrame:
     """Read an events table in any supported format and return it in the package convention.
 
     Parameters
@@ -75,6 +99,9 @@ def read_events(path: str | os.PathLike[str], *, require_primaries: bool = True)
     require_primaries
         Fail if any of the 17 ``PRI_*`` columns is missing (default). Fair Universe files have
         no ``PRI_met_sumet``; it is added as NaN with a warning.
+    allow_duplicates
+        Accept a repeated ``EventId`` or identical rows (refused by default: an event listed
+        twice is counted twice).
 
     Returns
     -------
@@ -87,7 +114,8 @@ def read_events(path: str | os.PathLike[str], *, require_primaries: bool = True)
     ------
     InputError
         The file is missing, empty, not a table, misses a required column, holds non-numeric
-        values in a numeric column or an unknown label.
+        values in a numeric column or an unknown label, or holds physically impossible values
+        (see :func:`validate_events`).
     """
     p = Path(path)
     if not p.exists():
@@ -107,7 +135,8 @@ def read_events(path: str | os.PathLike[str], *, require_primaries: bool = True)
         if "PRI_met_sumet" not in df.columns:
             log.warning("%s: no PRI_met_sumet column (Fair Universe format); filled with NaN", p)
             df["PRI_met_sumet"] = np.nan
-    return validate_events(df, source=p, require_primaries=require_primaries)
+    return validate_events(df, source=p, require_primaries=require_primaries,
+                           allow_duplicates=allow_duplicates)
 
 
 def _read_table(p: Path) -> pd.DataFrame:
@@ -139,11 +168,18 @@ def validate_events(
     *,
     source: str | os.PathLike[str] | None = None,
     require_primaries: bool = True,
+    allow_duplicates: bool = False,
 ) -> pd.DataFrame:
     """Check an events frame and convert it to the package convention (a new frame).
 
     Converts ``-999.0`` to NaN in ``PRI_``/``DER_``/``NEW_`` columns, ``Label`` ``s``/``b`` to
-    1/0, and sets the dtypes of the contract. See :func:`read_events` for the errors raised.
+    1/0, and sets the dtypes of the contract. Refuses (:class:`InputError` naming the source
+    and the column) values that no event can have: undefined (NaN, -999) or infinite values
+    in the primaries defined for every event (``schema.ALWAYS_DEFINED_PRI``) and the
+    always-defined ``DER_`` columns, infinite values anywhere, negative momenta or masses,
+    momenta above 14 TeV (sums above 140 TeV), a median τ/lepton p_T above 1 TeV (a file in
+    MeV), |η| > 4.9, |φ| > π, jets missing for the jet count, negative or sentinel weights,
+    and (unless ``allow_duplicates``) a repeated ``EventId`` or identical rows.
     """
     src = "<DataFrame>" if source is None else source
     out = df.copy()
@@ -165,11 +201,12 @@ def validate_events(
         out[col] = np.where(values == SENTINEL, np.nan, values)
     if "PRI_jet_num" in out.columns:
         jn = out["PRI_jet_num"].to_numpy()
-        bad = ~np.isfinite(jn) | (jn < 0) | (jn != np.round(jn))
+        bad = ~np.isfinite(jn) | (jn < 0) | (jn != np.round(jn)) | (jn > JET_NUM_MAX)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise InputError(
-                f"expected a non-negative integer jet count, found {jn[row]!r} at row {row}",
+                f"expected a jet count (an integer from 0 to {JET_NUM_MAX}), found {jn[row]!r} "
+                f"at row {row}",
                 path=src,
                 column="PRI_jet_num",
             )
@@ -192,7 +229,83 @@ def validate_events(
         out[LABEL] = _to_label(out[LABEL], src)
     if PROCESS in out.columns:
         out[PROCESS] = out[PROCESS].astype(str)
+    _check_physics(out, src)
+    if not allow_duplicates:
+        _check_duplicates(out, src)
     return out
+
+
+#: Largest |φ| accepted, radians: π plus the rounding of the HiggsML CSV files (3 decimals,
+#: 3.142 > π); anything larger is not an angle in radians (degrees?).
+_PHI_TOLERANCE = 1e-2
+
+
+def _check_physics(out: pd.DataFrame, src: str | os.PathLike[str]) -> None:
+    """Refuse values that no event can have (see :func:`validate_events`)."""
+    for col in _float_columns(out):
+        x = out[col].to_numpy(dtype=np.float64)
+        if np.isinf(x).any():
+            require_finite(np.where(np.isnan(x), 0.0, x), column=col, path=src,
+                           expected="finite values (NaN or -999 only where undefined)")
+    for col in ALWAYS_DEFINED_PRI + ALWAYS_DEFINED_DER:
+        if col not in out.columns:
+            continue
+        x = out[col].to_numpy(dtype=np.float64)
+        if col == "PRI_met_sumet" and np.isnan(x).all():
+            continue  # Fair Universe files have no such column (filled with NaN on read)
+        where = "for every event (-999 'undefined' is allowed only in the jet columns)"
+        require_finite(x, column=col, path=src, expected=f"a value {where}")
+    for col in ("PRI_tau_pt", "PRI_lep_pt"):
+        if col in out.columns:
+            require_typical_scale(out[col], column=col, path=src, max_median=MAX_MEDIAN_PT_GEV,
+                                  unit="GeV", hint="the file looks like MeV: momenta must be "
+                                  "in GeV (divide by 1000)")
+    for col in MOMENTUM_COLUMNS:
+        if col in out.columns:  # a reconstructed τ, lepton or jet has p_T > 0; the MET may be 0
+            require_in_range(out[col], column=col, path=src, lo=0.0, lo_open=col != "PRI_met",
+                             hi=SQRT_S_MAX_GEV,
+                             unit="GeV", why="a transverse momentum: not negative, below the "
+                             "LHC's 14 TeV; MeV values must be converted to GeV")
+    for col in SUM_PT_COLUMNS:
+        if col in out.columns:
+            require_in_range(out[col], column=col, path=src, lo=0.0, hi=SUM_PT_MAX_GEV,
+                             unit="GeV", why="a scalar sum of transverse momenta")
+    for col in NON_NEGATIVE_DER:
+        if col in out.columns:
+            require_in_range(out[col], column=col, path=src, lo=0.0,
+                             why="a mass, momentum, distance or ratio: not negative")
+    for col in ETA_COLUMNS:
+        if col in out.columns:
+            require_in_range(out[col], column=col, path=src, lo=-ETA_MAX, hi=ETA_MAX,
+                             why="the detector's pseudorapidity coverage")
+    for col in PHI_COLUMNS:
+        if col in out.columns:
+            lim = np.pi + _PHI_TOLERANCE
+            require_in_range(out[col], column=col, path=src, lo=-lim, hi=lim,
+                             unit="rad", why="an azimuthal angle in radians, not degrees")
+    if "PRI_jet_num" in out.columns:
+        njet = out["PRI_jet_num"].to_numpy()
+        for cols, need in ((JET_COLUMNS_LEADING, 1), (JET_COLUMNS_SUBLEADING, 2),
+                           (DER_COLUMNS_TWO_JETS, 2)):
+            for col in cols:
+                if col in out.columns:
+                    x = out[col].to_numpy(dtype=np.float64)
+                    require_finite(np.where(njet >= need, x, 0.0), column=col, path=src,
+                                   expected=f"a value in every event with PRI_jet_num >= {need}")
+    if WEIGHT in out.columns:
+        require_no_sentinel(out[WEIGHT], column=WEIGHT, path=src,
+                            sentinel=SENTINEL, expected="a weight (-999 is not a weight)")
+        require_in_range(out[WEIGHT], column=WEIGHT, path=src, lo=0.0,
+                         why="expected events per simulated event")
+
+
+def _check_duplicates(out: pd.DataFrame, src: str | os.PathLike[str]) -> None:
+    hint = "an event listed twice is counted twice (read_events(..., allow_duplicates=True) " \
+           "accepts it)"
+    require_unique(out[EVENT_ID], column=EVENT_ID, path=src, hint=hint)
+    cols = [c for c in PRI_COLUMNS if c in out.columns]
+    if len(cols) == len(PRI_COLUMNS):
+        require_unique_rows(out, columns=cols, path=src, hint=hint)
 
 
 def _to_float(series: pd.Series, src: str | os.PathLike[str], col: str) -> pd.Series:

@@ -50,6 +50,7 @@ from numpy.typing import NDArray
 from scipy.stats import qmc
 
 from rediscovery.constants import TAU_HADRONIC_MODES, TAU_MASS
+from rediscovery.core.checks import require_memory
 from rediscovery.core.errors import InputError
 from rediscovery.higgs.features.collinear import collinear_mass
 
@@ -160,6 +161,11 @@ def decay_angle_logpdf(kind: str, dtheta: Array, p_tau: Array) -> Array:
     v = dtheta * p_tau / TAU_MASS
     j = np.clip((v / _V_MAX * _V_BINS).astype(np.int64), 0, _V_BINS - 1)
     return table[i, j] + np.log(p_tau / TAU_MASS)
+
+
+#: Working memory per event of a block and integration point, bytes: about 40 float64
+#: temporaries (module notes), rounded up to the 60 that the ``chunk_size`` help quotes.
+_BYTES_PER_POINT = 60
 
 
 def _unit_points(n_points: int, seed: int) -> Array:
@@ -347,6 +353,9 @@ def mmc_mass(
         & (k["lep_pt"] > 0)
     idx = np.flatnonzero(usable)
 
+    require_memory(_BYTES_PER_POINT * (min(int(chunk_size), max(idx.size, 1)) + 2)
+                   * int(n_points), what=f"the missing mass with {int(n_points):,} points per "
+                   "event", column="n_points", hint="use fewer integration points")
     u = _unit_points(n_points, seed)
     pts = u.copy()
     pts[:, 4] = TAU_MASS * np.sqrt(np.clip(1 - _michel_quantile(u[:, 4]), 0, 1))

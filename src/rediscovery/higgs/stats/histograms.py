@@ -11,11 +11,20 @@ import logging
 import numpy as np
 import pandas as pd
 
+from rediscovery.core.checks import (
+    duplicate_rows_mask,
+    require_finite,
+    require_in_range,
+    require_no_sentinel,
+    require_unique,
+)
 from rediscovery.core.errors import InputError
+from rediscovery.higgs.schema import EVENT_ID
 from rediscovery.higgs.stats.binning import BinningResult, choose_binning
 from rediscovery.higgs.stats.model import BinnedModel
 
-__all__ = ["histogram_observed", "model_from_scores"]
+__all__ = ["DUPLICATE_FRACTION_LIMIT", "check_scores", "histogram_observed",
+           "model_from_scores"]
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +34,12 @@ LABEL = "Label"
 PROCESS = "Process"
 #: Background process name used when the scores table has no Process column.
 BACKGROUND = "background"
+#: Classifier scores are probabilities: the interval every score must lie in.
+SCORE_RANGE = (0.0, 1.0)
+#: Largest fraction of rows identical to an earlier row accepted in a scores table without
+#: ``EventId``. A table listed twice has half its rows repeated; scores stored as float32 with
+#: equal per-process weights tie in far fewer rows (a few per cent at 10^6 events).
+DUPLICATE_FRACTION_LIMIT = 0.25
 
 
 def _require(df: pd.DataFrame, cols: list[str], what: str) -> None:
@@ -38,6 +53,50 @@ def _require(df: pd.DataFrame, cols: list[str], what: str) -> None:
         if bad.size:
             raise InputError(f"{what}: row {int(bad[0])} is {df[c].iloc[bad[0]]!r} "
                              f"({bad.size} bad rows); expected finite numbers", column=c)
+
+
+def check_scores(table: pd.DataFrame, *, path: object = None, weighted: bool = True,
+                 allow_duplicates: bool = False) -> None:
+    """Refuse a scores table that would give a wrong fit without failing.
+
+    Checks: ``score`` defined and in [0, 1] (a classifier probability; the -999 sentinel named
+    as such), ``Weight`` (when ``weighted``) finite, not the sentinel and not negative, and, unless
+    ``allow_duplicates``, no repeated ``EventId`` or (tables without ``EventId``) more than
+    :data:`DUPLICATE_FRACTION_LIMIT` of the rows identical to an earlier row: events listed
+    twice are counted twice.
+
+    Raises
+    ------
+    InputError
+        Naming ``path``, the column, the number of bad rows and the first one.
+    """
+    src = None if path is None else str(path)
+    if SCORE in table.columns:
+        score = pd.to_numeric(table[SCORE], errors="coerce")
+        require_no_sentinel(score, column=SCORE, path=src,
+                            expected="a classifier score in [0, 1]")
+        require_finite(score, column=SCORE, path=src,
+                       expected="a classifier score in [0, 1] for every event")
+        require_in_range(score, column=SCORE, path=src, lo=SCORE_RANGE[0], hi=SCORE_RANGE[1],
+                         why="a classifier score is a probability")
+    if weighted and WEIGHT in table.columns:
+        w = pd.to_numeric(table[WEIGHT], errors="coerce")
+        require_no_sentinel(w, column=WEIGHT, path=src,
+                            expected="expected events per MC event (-999 is not a weight)")
+        require_finite(w, column=WEIGHT, path=src, expected="a finite weight for every event")
+        require_in_range(w, column=WEIGHT, path=src, lo=0.0,
+                         why="expected events per MC event cannot be negative")
+    if allow_duplicates:
+        return
+    hint = "each event would be counted twice (--allow-duplicates accepts it)"
+    if EVENT_ID in table.columns:
+        require_unique(table[EVENT_ID], column=EVENT_ID, path=src, hint=hint)
+        return
+    dup = duplicate_rows_mask(table)
+    if dup.size and dup.mean() > DUPLICATE_FRACTION_LIMIT:
+        raise InputError(f"{int(dup.sum())} of {dup.size} rows are identical to an earlier row "
+                         f"(first: row {int(np.flatnonzero(dup)[0])}): the table looks listed "
+                         f"twice; {hint}", path=src)
 
 
 def model_from_scores(scores: pd.DataFrame, *, edges: np.ndarray | None = None,
@@ -64,6 +123,7 @@ def model_from_scores(scores: pd.DataFrame, *, edges: np.ndarray | None = None,
         Events outside the outer edges are put in the outer bins (and counted in a log line).
     """
     _require(scores, [SCORE, WEIGHT, LABEL], "scores")
+    check_scores(scores, allow_duplicates=True)
     s = scores[SCORE].to_numpy(dtype=float)
     w = scores[WEIGHT].to_numpy(dtype=float)
     lab = scores[LABEL].to_numpy()
@@ -111,6 +171,7 @@ def histogram_observed(scores: np.ndarray, edges: np.ndarray) -> np.ndarray:
     if bad.size:
         raise InputError(f"observed score row {int(bad[0])} is {x[bad[0]]} (expected finite)",
                          column=SCORE)
+    check_scores(pd.DataFrame({SCORE: x}), weighted=False, allow_duplicates=True)
     n_out = int(np.sum((x < edges[0]) | (x > edges[-1])))
     if n_out:
         # a handful of events beyond the MC's extreme scores is expected (the data sample is

@@ -220,13 +220,13 @@ def _mle(model: BinnedModel, obs: np.ndarray, backend: str, aux_gamma: np.ndarra
     lo_b, hi_b = model.mu_range
     if pars[0] - lo_b < 1e-6 * (hi_b - lo_b):
         res.converged = False
-        res.messages.append(f"parameter 'mu' is at its lower bound ({pars[0]:.4g} in "
+        res.messages.append(f"parameter 'mu' is at its bound (the lower one, {pars[0]:.4g} in "
                             f"[{lo_b:.4g}, {hi_b:.4g}]): the data lie below the background "
                             "prediction in some bin; with few events use fewer, wider bins "
                             "(larger min_bkg, --min-bkg) or check the MC normalisation")
     elif hi_b - pars[0] < 1e-6 * (hi_b - lo_b):
         res.converged = False
-        res.messages.append(f"parameter 'mu' is at its upper bound ({pars[0]:.4g} in "
+        res.messages.append(f"parameter 'mu' is at its bound (the upper one, {pars[0]:.4g} in "
                             f"[{lo_b:.4g}, {hi_b:.4g}]); widen BinnedModel(mu_bounds=...) or "
                             "check the MC normalisation")
     for nm in model.alpha_names:

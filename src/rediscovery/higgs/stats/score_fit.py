@@ -33,8 +33,8 @@ from rediscovery.higgs.stats.inference import fit, likelihood_scan, mle, signifi
 from rediscovery.higgs.stats.model import SIGNAL, BinnedModel, HistoSys, NormSys
 from rediscovery.higgs.stats.results import FitResult, LikelihoodScan
 
-__all__ = ["NORMALISATION_SIGMAS", "ScoreFit", "check_normalisation", "fit_scores",
-           "uncertainty_split", "write_fit", "yields_and_correlations"]
+__all__ = ["NORMALISATION_FACTOR", "NORMALISATION_SIGMAS", "ScoreFit", "check_normalisation",
+           "fit_scores", "uncertainty_split", "write_fit", "yields_and_correlations"]
 
 
 @dataclass
@@ -70,20 +70,25 @@ def uncertainty_split(res: FitResult) -> dict[str, Any]:
 #: Size (in Gaussian σ of the Poisson count) of the deficit of observed events below the
 #: smallest total the model can predict at which the MC and the data are called inconsistent.
 NORMALISATION_SIGMAS = 5.0
+#: ... when the data are also this many times fewer than that prediction: a luminosity
+#: mismatch of an order of magnitude or more. Smaller deficits are fitted (and reported as
+#: a fit on the bound of mu, exit code 3).
+NORMALISATION_FACTOR = 20.0
 
 
 def check_normalisation(model: BinnedModel, counts: np.ndarray) -> None:
     """Refuse data far below anything the model can predict (MC and data luminosities differ).
 
     The model predicts at least ``λ_min = Σ max(b + μ_min s, 0)`` events (μ at its lower
-    bound); observing fewer than ``λ_min − 5√λ_min`` events means the MC weights do not
-    describe the data's luminosity: μ̂ would sit on its bound with no defined error. A small
-    data set with MC weights scaled to it is fine.
+    bound); observing fewer than ``λ_min − 5√λ_min`` events and fewer than ``λ_min / 20``
+    means the MC weights do not describe the data's luminosity: μ̂ would sit on its bound
+    with no defined error. A small data set with MC weights scaled to it is fine.
     """
     mu_lo = model.mu_range[0]
     lam_min = float(np.sum(np.maximum(model.background_total + mu_lo * model.signal, 0.0)))
     n_obs = float(np.sum(counts))
-    if lam_min > 0 and n_obs < lam_min - NORMALISATION_SIGMAS * math.sqrt(lam_min):
+    if lam_min > 0 and n_obs < lam_min - NORMALISATION_SIGMAS * math.sqrt(lam_min) \
+            and n_obs * NORMALISATION_FACTOR < lam_min:
         ratio = n_obs / float(np.sum(model.background_total))
         raise InputError(
             f"the observed data hold {n_obs:.0f} events but the MC predicts at least "

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rediscovery.core.checks import require_finite
 from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.higgs.events.simulate import NUISANCE_PRIORS
 from rediscovery.higgs.schema import DER_COLUMNS, LABEL, PROCESS, PROCESSES, WEIGHT
@@ -260,10 +261,8 @@ def apply_systematics(
                          column=missing[0])
     for c in ("PRI_tau_pt", "PRI_tau_phi", "PRI_lep_pt", "PRI_met", "PRI_met_phi",
               "PRI_jet_num", "PRI_jet_all_pt"):
-        bad = np.flatnonzero(~np.isfinite(df[c].to_numpy(dtype=float)))
-        if bad.size:
-            raise InputError(f"{bad.size} NaN/inf values (first at row {int(bad[0])}); this "
-                             "primary is defined for every event", column=c)
+        require_finite(df[c], column=c, expected="a value in every event (this primary is "
+                       "defined for every event)")
 
     # New column values are collected in ``new`` and the frame is built once at the end:
     # assigning a dozen columns to a copy fragments pandas' blocks and costs more than the
