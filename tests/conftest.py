@@ -50,3 +50,74 @@ def check_png():
         return img
 
     return check
+
+
+#: A folder no one can create files in, whatever the user (root included): /proc refuses.
+UNWRITABLE = Path("/proc/rediscovery-fuzz/out")
+
+
+@pytest.fixture(scope="session")
+def bad_files(tmp_path_factory) -> dict[str, Path]:
+    """Hostile inputs shared by the fuzz tables: an empty file, binary junk with a table
+    extension, an unparsable CSV, invalid and non-object JSON, a folder, a plain file, a path
+    under a file and an unwritable folder."""
+    root = tmp_path_factory.mktemp("bad_files")
+    paths = {
+        "empty_csv": root / "empty.csv",
+        "empty_parquet": root / "empty.parquet",
+        "junk_parquet": root / "junk.parquet",
+        "junk_csv": root / "junk.csv",
+        "bad_json": root / "bad.json",
+        "list_json": root / "list.json",
+        "dir": root / "a_folder",
+        "file": root / "plain.txt",
+    }
+    paths["empty_csv"].write_text("")
+    paths["empty_parquet"].write_bytes(b"")
+    paths["junk_parquet"].write_bytes(bytes(range(256)) * 8)
+    paths["junk_csv"].write_bytes(b'a,b\n"1,2\n3,4,5,6\n\xff\xfe\x00')
+    paths["bad_json"].write_text('{"mu": 1.0,')
+    paths["list_json"].write_text("[1, 2, 3]")
+    paths["dir"].mkdir()
+    paths["file"].write_text("not a folder\n")
+    paths["under_file"] = paths["file"] / "sub" / "out"
+    paths["unwritable"] = UNWRITABLE
+    return paths
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """``run_cli(argv) -> (exit code, stderr)``: runs ``rediscovery -q ARGV`` in-process and
+    checks that whatever happened left no traceback and, on failure, one ``error:`` line."""
+    from rediscovery.cli import main
+
+    def run(argv: list[str]) -> tuple[int, str]:
+        code = main(["-q", *[str(a) for a in argv]])
+        captured = capsys.readouterr()
+        text = captured.out + captured.err
+        assert "Traceback" not in text, text
+        if code != 0:
+            lines = [ln for ln in captured.err.splitlines() if ln.strip()]
+            assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
+            assert "np.float64" not in captured.err and "np.int64" not in captured.err
+        return code, captured.err
+
+    return run
+
+
+@pytest.fixture
+def forbid(monkeypatch):
+    """``forbid("module:function", ...)``: make these functions fail the test if called (to
+    prove a command refuses its arguments before any work)."""
+    import importlib
+
+    def install(*targets: str) -> None:
+        for target in targets:
+            modname, func = target.split(":")
+
+            def boom(*args, _target=target, **kwargs):
+                raise AssertionError(f"{_target} was called: the check came after the work")
+
+            monkeypatch.setattr(importlib.import_module(modname), func, boom)
+
+    return install

@@ -8,6 +8,7 @@ helps, how to fix it.
 
 from __future__ import annotations
 
+import re
 import signal
 from os import PathLike
 
@@ -20,13 +21,29 @@ __all__ = [
     "RunInterrupted",
     "RunLockedError",
     "StageError",
+    "plain_text",
 ]
+
+#: NumPy scalar reprs (``np.float64(50.0)``, ``np.int64(3)``, ``np.str_('a')``) in a message.
+_NUMPY_REPR = re.compile(r"np\.(?:float|int|uint|complex|bool|str)\w*\((?P<value>[^()]*)\)")
+
+
+def plain_text(message: str) -> str:
+    """``message`` with NumPy scalar reprs replaced by their plain values: users read
+    ``got 50.0``, not ``got np.float64(50.0)``, whichever way a value reached the message."""
+    return _NUMPY_REPR.sub(lambda m: m["value"], message)
 
 
 class RediscoveryError(Exception):
-    """Base class of all errors raised on purpose by rediscovery."""
+    """Base class of all errors raised on purpose by rediscovery.
+
+    Its text never shows NumPy scalar reprs (see :func:`plain_text`).
+    """
 
     exit_code = 1
+
+    def __str__(self) -> str:
+        return plain_text(super().__str__())
 
 
 class InputError(RediscoveryError, ValueError):

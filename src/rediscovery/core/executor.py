@@ -18,17 +18,31 @@ import concurrent.futures as cf
 import logging
 import multiprocessing
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from rediscovery.core.errors import ConfigError
 
-__all__ = ["default_workers", "map_tasks"]
+__all__ = ["check_scheduler", "default_workers", "map_tasks"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+#: A dask scheduler address: ``[PROTOCOL://]HOST:PORT`` (IPv6 hosts in brackets).
+_SCHEDULER_ADDRESS = re.compile(r"^(?:[a-z]+://)?(?:\[[0-9a-fA-F:]+\]|[^\s:/\[\]]+):\d{1,5}$")
+
+
+def check_scheduler(address: str | None, option: str = "--scheduler") -> None:
+    """Refuse a dask scheduler address that is not ``[PROTOCOL://]HOST:PORT`` (ConfigError
+    naming ``option``), before any work; ``None`` (local processes) passes."""
+    if address is None or not isinstance(address, str):
+        return
+    if not _SCHEDULER_ADDRESS.match(address.strip()):
+        raise ConfigError(f"{option} {address!r}: expected a dask scheduler address "
+                          "tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)")
 
 
 def default_workers() -> int:

@@ -75,9 +75,13 @@ def parse_replacements(items: Sequence[str]) -> dict[str, str]:
 
 
 def load_run_config(model: type[ConfigModel], section: str, path: Path | None,
-                    overrides: Mapping[str, Any]) -> ConfigModel:
+                    overrides: Mapping[str, Any],
+                    options: Mapping[str, str] | None = None) -> ConfigModel:
     """A run configuration from an optional YAML file (its ``section`` or the whole mapping)
     with the non-``None`` ``overrides`` (CLI options) on top, validated by ``model``.
+
+    A rejected value is reported with where it came from: the option (``options`` maps a
+    field to its option, default ``--field-name``) or the configuration file.
 
     Raises
     ------
@@ -90,16 +94,37 @@ def load_run_config(model: type[ConfigModel], section: str, path: Path | None,
     if path is not None:
         try:
             data = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read the YAML configuration ({exc})") from exc
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = "" if mark is None else f" at line {mark.line + 1}, column {mark.column + 1}"
+            problem = getattr(exc, "problem", None) or type(exc).__name__
+            raise ConfigError(f"{path} (--config): not valid YAML ({problem}{where})") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path} (--config): cannot read the YAML configuration ({exc})") \
+                from None
         if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of {model.__name__} fields")
+            raise ConfigError(f"{path} (--config): expected a mapping of {model.__name__} fields")
         data = data.get(section, data)
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return model.model_validate(data)
     except ValueError as exc:
-        raise ConfigError(f"invalid configuration: {exc}".replace("\n", "; ")) from exc
+        errors = getattr(exc, "errors", None)
+        if not callable(errors):
+            raise ConfigError(f"invalid configuration: {exc}".replace("\n", "; ")) from exc
+        given = {k for k, v in overrides.items() if v is not None}
+        parts = []
+        for err in errors():
+            field = ".".join(str(x) for x in err.get("loc", ())) or "?"
+            top = str(err.get("loc", ("?",))[0]) if err.get("loc") else "?"
+            if top in given:
+                where = f"{(options or {}).get(top, '--' + top.replace('_', '-'))} ({field})"
+            elif path is not None:
+                where = f"{path}: {field}"
+            else:
+                where = field
+            parts.append(f"{where} = {err.get('input')!r}: {err.get('msg', 'invalid')}")
+        raise ConfigError(f"invalid {section} run configuration: " + "; ".join(parts)) from None
 
 
 def print_run_summary(title: str, rows: Mapping[str, str], out: Path,

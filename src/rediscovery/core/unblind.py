@@ -11,13 +11,15 @@ interrupted, failed, stale) is refused: its files may be those of an earlier run
 
 from __future__ import annotations
 
-import json
+import contextlib
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from rediscovery.core.errors import InputError
+from rediscovery.core.files import read_json
 from rediscovery.core.runs import read_manifest
 
 __all__ = ["unblind"]
@@ -43,6 +45,18 @@ def _alpha_name(name: str) -> str:
     return f"{name} (α)"
 
 
+@contextlib.contextmanager
+def _contract(path: Path, what: str) -> Iterator[None]:
+    """Turn a malformed value in a result file into an InputError naming the file."""
+    try:
+        yield
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"unexpected content in the {what} ({type(exc).__name__}: {exc}); "
+                         "expected the contract of docs/architecture.md", path=path) from None
+
+
 def unblind(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Rows ``{parameter, true, estimate, lo68, hi68, pull, covered}`` for a finished run.
 
@@ -52,16 +66,22 @@ def unblind(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     for a log-normal prior), with the interval α̂ ± σ(α̂) of the fit's covariance.
     """
     root = Path(run_dir)
+    if not root.is_dir():
+        raise InputError("not a run directory (expected the folder written by 'rediscovery "
+                         "higgs run' or 'cosmo run')" if root.exists() else
+                         "run directory not found", path=root)
     truths = sorted(root.rglob("truth.json"))
     if not truths:
         raise InputError("no truth.json in the run: nothing to unblind (real data?)", path=root)
     truth: dict[str, float] = {}
     for t in truths:
-        content = json.loads(t.read_text())
-        alphas = content.get("nuisance_alphas")
-        if isinstance(alphas, dict):  # the fit's α of each hidden nuisance value
-            truth.update({_alpha_name(k): float(v) for k, v in alphas.items()})
-        truth.update(_flat_truth({k: v for k, v in content.items() if k != "nuisance_alphas"}))
+        content = read_json(t, what="truth.json")
+        with _contract(t, "truth.json"):
+            alphas = content.get("nuisance_alphas")
+            if isinstance(alphas, dict):  # the fit's α of each hidden nuisance value
+                truth.update({_alpha_name(k): float(v) for k, v in alphas.items()})
+            truth.update(_flat_truth({k: v for k, v in content.items()
+                                      if k != "nuisance_alphas"}))
     unfinished = {name: st.get("status") for name, st in
                   (read_manifest(root).get("stages") or {}).items()
                   if isinstance(st, dict) and st.get("status") != "done"}
@@ -72,21 +92,28 @@ def unblind(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     estimates: dict[str, tuple[float, float, float]] = {}
     results = root / "results.json"
     if results.exists():
-        r = json.loads(results.read_text())
-        if "mu_hat" in r and "mu_68" in r:
-            lo, hi = (float(v) for v in r["mu_68"])
-            estimates["mu"] = (float(r["mu_hat"]), lo, hi)
-        for name, d in (r.get("nuisances") or {}).items():
-            value, error = d.get("value"), d.get("error")
-            if _alpha_name(name) in truth and value is not None and error is not None:
-                estimates[_alpha_name(name)] = (float(value), float(value) - float(error),
-                                                float(value) + float(error))
+        r = read_json(results, what="results.json")
+        with _contract(results, "results.json"):
+            if r.get("mu_hat") is None and "mu_hat" in r:
+                raise InputError("mu_hat is null: the fit of this run did not converge "
+                                 "(see its fit.json messages); nothing to compare",
+                                 path=results)
+            if "mu_hat" in r and "mu_68" in r:
+                lo, hi = (float(v) for v in r["mu_68"])
+                estimates["mu"] = (float(r["mu_hat"]), lo, hi)
+            for name, d in (r.get("nuisances") or {}).items():
+                value, error = d.get("value"), d.get("error")
+                if _alpha_name(name) in truth and value is not None and error is not None:
+                    estimates[_alpha_name(name)] = (float(value), float(value) - float(error),
+                                                    float(value) + float(error))
     for post in sorted(root.rglob("*_posterior.json")):
-        p = json.loads(post.read_text())
-        params = p.get("parameters", p)
-        for name, s in params.items():
-            if isinstance(s, dict) and {"mean", "lo68", "hi68"} <= set(s):
-                estimates.setdefault(name, (float(s["mean"]), float(s["lo68"]), float(s["hi68"])))
+        p = read_json(post, what="posterior summary")
+        with _contract(post, "posterior summary"):
+            params = p.get("parameters", p)
+            for name, s in params.items():
+                if isinstance(s, dict) and {"mean", "lo68", "hi68"} <= set(s):
+                    estimates.setdefault(name, (float(s["mean"]), float(s["lo68"]),
+                                                float(s["hi68"])))
     if not estimates:
         raise InputError("no results.json or *_posterior.json: is the run finished?", path=root)
     rows = []

@@ -53,6 +53,7 @@ __all__ = [
     "Prior",
     "Uniform",
     "acceptance_problems",
+    "check_sampler",
     "interval_summary",
     "run_mcmc",
     "split_rhat",
@@ -435,6 +436,22 @@ def _start_ball(center: np.ndarray, scale: np.ndarray, n_walkers: int,
         f"p0_center={center.tolist()} (scale {scale.tolist()}); check the start and the priors")
 
 
+#: Fewest steps per walker :func:`run_mcmc` accepts.
+MIN_STEPS = 10
+
+
+def check_sampler(n_walkers: int, n_steps: int, ndim: int, *,
+                  walkers_name: str = "n_walkers", steps_name: str = "n_steps") -> None:
+    """Refuse walker and step counts emcee cannot use, naming them as the caller calls them
+    (``walkers_name="--n-walkers"`` on the command line): ConfigError."""
+    if n_walkers < 2 * ndim or n_walkers % 2:
+        raise ConfigError(f"{walkers_name} {n_walkers}: expected an even number >= "
+                          f"{2 * ndim} (twice the {ndim} sampled parameters)")
+    if n_steps < MIN_STEPS:
+        raise ConfigError(f"{steps_name} {n_steps}: expected at least {MIN_STEPS} steps per "
+                          "walker")
+
+
 def run_mcmc(
     log_prob: Callable[[np.ndarray], Any],
     p0_center: Sequence[float] | np.ndarray,
@@ -501,10 +518,7 @@ def run_mcmc(
         raise ConfigError(f"p0_center has {center.size} values for {ndim} parameters {names}")
     if np.any(scale <= 0) or not np.all(np.isfinite(scale)):
         raise ConfigError(f"p0_scale must be positive and finite, got {scale.tolist()}")
-    if n_walkers < 2 * ndim or n_walkers % 2:
-        raise ConfigError(f"n_walkers must be even and >= 2 * ndim = {2 * ndim}, got {n_walkers}")
-    if n_steps < 10:
-        raise ConfigError(f"n_steps must be >= 10, got {n_steps}")
+    check_sampler(n_walkers, n_steps, ndim)
     # the sampler's chain and log-probabilities, and this module's copy of them
     require_memory(2 * 8 * int(n_steps) * int(n_walkers) * (ndim + 1),
                    what=f"an MCMC chain of {int(n_steps):,} steps x {int(n_walkers)} walkers",

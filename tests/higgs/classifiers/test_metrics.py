@@ -11,7 +11,7 @@ from scipy import stats
 from sklearn.calibration import calibration_curve as sk_calibration_curve
 from sklearn.metrics import roc_auc_score
 
-from rediscovery.core.errors import InputError
+from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.higgs.classifiers import metrics as m
 
 
@@ -255,7 +255,7 @@ def test_bootstrap_ams_error_matches_propagation():
 
 def test_metric_uncertainty_bad_args():
     s, w, y = _toy(100)
-    with pytest.raises(InputError):
+    with pytest.raises(ConfigError, match="at least 2"):
         m.metric_uncertainty(m.weighted_auc, s, w, y, n=1)
     with pytest.raises(InputError):
         m.metric_uncertainty(m.weighted_auc, s, w, y, method="jackknife")  # type: ignore[arg-type]

@@ -458,3 +458,56 @@ def test_prepare_features_computes_der_when_absent():
     assert np.all(out["DER_mass_vis"] > 0)
     same, feats_pri = prepare_features(df, "pri")
     assert same is df and feats_pri == list(PRI_COLUMNS)
+
+
+@pytest.mark.parametrize(("kind", "name", "value", "expected"), [
+    ("xgboost", "max_depth", "abc", "an integer >= 0"),
+    ("xgboost", "n_estimators", -3, "an integer >= 1"),
+    ("xgboost", "learning_rate", 0.0, "a number > 0"),
+    ("xgboost", "subsample", 1.5, "a number in (0, 1]"),
+    ("xgboost", "max_depth", True, "an integer"),
+    ("xgboost", "reg_lambda", float("nan"), "a number >= 0"),
+    ("lightgbm", "num_leaves", 1, "an integer in [2, 131072]"),
+    ("hgb", "max_bins", 256, "an integer in [2, 255]"),
+    ("hgb", "max_depth", 0, "an integer >= 1 or null"),
+    ("nn", "activation", "sigmoidish", "one of relu"),
+    ("nn", "dropout", 1.0, "a number in [0, 1)"),
+    ("nn", "width", 2.5, "an integer >= 1"),
+])
+def test_hyper_parameter_constraints(kind, name, value, expected):
+    """Declared constraints refuse bad values when the model is built, naming --param."""
+    with pytest.raises(ConfigError, match=f"--param {name}=") as exc:
+        make_model(kind, list(PRI_COLUMNS), **{name: value})
+    assert expected in str(exc.value)
+
+
+def test_hyper_parameters_are_converted_and_none_allowed():
+    assert make_model("xgboost", n_estimators=3.0).params["n_estimators"] == 3
+    assert make_model("hgb", max_depth=None).params["max_depth"] is None
+
+
+def test_library_errors_from_changed_hyper_parameters_become_config_errors(small, monkeypatch):
+    """A library error while some hyper-parameters differ from the defaults names them; with
+    the defaults (or for exceptions that are not value errors, e.g. an HPO pruning signal)
+    the original exception passes through."""
+    from rediscovery.higgs.classifiers.bdt import XGBoostClassifier
+
+    def refuse(self, X, y, w, val):
+        raise ValueError("Invalid Parameter format for max_depth")
+
+    monkeypatch.setattr(XGBoostClassifier, "_fit", refuse)
+    with pytest.raises(ConfigError, match=r"n_estimators=3 \(--param\): Invalid Parameter"):
+        make_model("xgboost", list(PRI_COLUMNS), n_estimators=3).fit(small, small.Label)
+    with pytest.raises(ValueError, match="Invalid Parameter") as exc:
+        make_model("xgboost", list(PRI_COLUMNS)).fit(small, small.Label)
+    assert not isinstance(exc.value, ConfigError)
+
+    class Pruned(Exception):
+        pass
+
+    def prune(self, X, y, w, val):
+        raise Pruned
+
+    monkeypatch.setattr(XGBoostClassifier, "_fit", prune)
+    with pytest.raises(Pruned):
+        make_model("xgboost", list(PRI_COLUMNS), n_estimators=3).fit(small, small.Label)

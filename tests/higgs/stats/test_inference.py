@@ -493,3 +493,27 @@ def test_multistart_changes_nothing_for_a_single_minimum():
     assert a.mu_hat == b.mu_hat and a.nll_min == b.nll_min
     assert len(stat.start_points(plain)) == 1
     assert len(stat.start_points(model)) == 3
+
+
+def test_covariance_where_a_bin_expectation_vanishes_is_nan_not_an_error() -> None:
+    """μ on the value where a bin's expectation is 0 (few observed events): the Hessian is not
+    finite there; the covariance is NaN (and the fit flagged) instead of numpy's
+    'SVD did not converge'."""
+    from rediscovery.higgs.stats.backends.registry import make_engine
+
+    model = BinnedModel([10.0, 1.0], {"b": [5.0, 100.0]}, signal_sumw2=[1.0, 0.1],
+                        background_sumw2={"b": [1.0, 10.0]})
+    eng = make_engine("minuit", model, np.array([0.0, 100.0]), None, None)
+    pars = np.r_[-0.5, np.ones(len(model.parameter_names) - 1)]
+    assert np.all(np.isnan(eng.covariance(pars)))
+
+
+def test_data_far_below_the_mc_prediction_are_refused() -> None:
+    """Observed events far below anything the model predicts: the MC luminosity is wrong."""
+    from rediscovery.core.errors import InputError
+    from rediscovery.higgs.stats.score_fit import check_normalisation
+
+    model = BinnedModel([10.0, 20.0], {"b": [1000.0, 500.0]})
+    check_normalisation(model, np.array([980.0, 520.0]))  # compatible: no error
+    with pytest.raises(InputError, match=r"--lumi-factor \(about 0.01"):
+        check_normalisation(model, np.array([10.0, 5.0]))

@@ -27,7 +27,7 @@ import numpy as np
 from rediscovery.constants import T_CMB
 from rediscovery.core.checks import require_in_range, require_no_sentinel
 from rediscovery.core.errors import InputError
-from rediscovery.core.files import atomic_path
+from rediscovery.core.files import atomic_path, read_table
 
 __all__ = [
     "CSV_COLUMNS",
@@ -204,8 +204,8 @@ def read_covariance(path: str | os.PathLike[str], n_bins: int) -> np.ndarray:
         raise InputError("covariance file not found", path=p)
     try:
         c = np.load(p, allow_pickle=False) if p.suffix == ".npy" else np.loadtxt(p, ndmin=1)
-    except ValueError as exc:
-        raise InputError(f"cannot read covariance: {exc}", path=p) from exc
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"cannot read covariance: {exc}", path=p) from None
     c = np.asarray(c, dtype=float)
     if c.ndim == 1 and c.size == n_bins * n_bins:
         c = c.reshape(n_bins, n_bins)
@@ -231,12 +231,7 @@ def read_spectrum_csv(path: str | os.PathLike[str], *, kind: str = "TT",
     import pandas as pd
 
     p = Path(path)
-    if not p.is_file():
-        raise InputError("spectrum file not found", path=p)
-    try:
-        df = pd.read_csv(p, comment="#")
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise InputError(f"not a readable CSV: {exc}", path=p) from exc
+    df = read_table(p, what="spectrum table", format="csv", comment="#")
     df.columns = [c.strip() for c in df.columns]
     missing = [c for c in CSV_COLUMNS if c not in df.columns]
     if missing:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.core.executor import check_scheduler
+from rediscovery.core.files import check_output
 
 app = typer.Typer()
 emulator_app = typer.Typer(
@@ -32,6 +35,8 @@ def _parse_box(items: list[str] | None) -> dict[str, tuple[float, float]] | None
         except ValueError as exc:
             raise ConfigError(f"--box expects NAME=LO,HI (e.g. omk=-0.05,0.05), got {item!r}") \
                 from exc
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ConfigError(f"--box {item!r}: expected finite LO < HI")
         box[name.strip()] = (lo, hi)
     return box
 
@@ -45,7 +50,7 @@ def train(
     cache: Path = typer.Option(None, "--cache",
                                help="HDF5 cache of spectra (default: OUT with .h5); re-running "
                                     "resumes from it."),
-    seed: int = typer.Option(2018, "--seed", help="Seed of the design."),
+    seed: int = typer.Option(2018, "--seed", min=0, help="Seed of the design."),
     box: list[str] = typer.Option(None, "--box",
                                   help="Override a range, NAME=LO,HI (repeatable); new names "
                                        "(omk, mnu) extend the box."),
@@ -71,9 +76,24 @@ def train(
         read_training_set,
     )
 
+    for name, value in (("--samples", samples), ("--n-pca", n_pca),
+                        ("--gp-subsample", gp_subsample)):
+        if value < 1:
+            raise ConfigError(f"{name} {value}: expected an integer >= 1")
+    if test_samples < 0:
+        raise ConfigError(f"--test-samples {test_samples}: expected an integer >= 0")
+    if degree < 0:
+        raise ConfigError(f"--degree {degree}: expected an integer >= 0")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers {workers}: expected an integer >= 1")
+    box_ranges = _parse_box(box)
+    check_scheduler(scheduler)
+    check_output(out, "file", suffixes=(".npz",))
+    check_output(out.with_suffix(".json"), "file")
     cache = cache or out.with_suffix(".h5")
+    check_output(cache, "file", option="--cache", suffixes=(".h5", ".hdf5"))
     if not fit_only:
-        generate_training_set(cache, samples, n_test=test_samples, box=_parse_box(box),
+        generate_training_set(cache, samples, n_test=test_samples, box=box_ranges,
                               seed=seed, scheduler=scheduler, n_workers=workers,
                               progress=progress)
     tr = read_training_set(cache, "train")
@@ -136,6 +156,8 @@ def _parse_prior(text: str | None, name: str) -> Any:
     except ValueError as exc:
         raise ConfigError(f"--{name}-prior expects MEAN,SIGMA (e.g. 0.054,0.007) or 'none', "
                           f"got {text!r}") from exc
+    if not (math.isfinite(mu) and math.isfinite(sigma) and sigma > 0):
+        raise ConfigError(f"--{name}-prior {text!r}: expected a finite MEAN and SIGMA > 0")
     return Gaussian(mu, sigma)
 
 
@@ -168,7 +190,7 @@ def cmb_fit(
                               help="Steps per walker (12000 converge the 6-parameter Planck "
                                    "TT fit: N > 50τ and split-R̂ − 1 < 0.01)."),
     burn: int = typer.Option(None, "--burn"),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Fit cosmological parameters to a binned TT spectrum by MCMC (emcee)."""
@@ -176,13 +198,32 @@ def cmb_fit(
 
     from rediscovery.cosmo.cmb.io import read_spectrum
     from rediscovery.cosmo.cmb.likelihood import CMBLikelihood, fit_cmb
-    from rediscovery.cosmo.cmb.theory import CAMBTheory
-    from rediscovery.cosmo.mcmc import write_posterior
+    from rediscovery.cosmo.cmb.theory import PLANCK2018_BEST_FIT, CAMBTheory
+    from rediscovery.cosmo.mcmc import check_sampler, write_posterior
 
     if fmt not in ("csv", "planck-binned"):
         raise ConfigError(f"--format must be csv or planck-binned, got {fmt!r}")
     if theory not in ("emulator", "camb"):
         raise ConfigError(f"--theory must be emulator or camb, got {theory!r}")
+    if errors not in ("average", "split"):
+        raise ConfigError(f"--errors must be average or split, got {errors!r}")
+    if binning is not None and binning not in ("planck", "uniform"):
+        raise ConfigError(f"--binning must be planck or uniform, got {binning!r}")
+    if lmin is not None and lmax is not None and lmin > lmax:
+        raise ConfigError(f"--lmin {lmin} is above --lmax {lmax}")
+    free = [p.strip() for p in params.split(",") if p.strip()]
+    if not free:
+        raise ConfigError(f"--params {params!r}: give at least one free parameter")
+    unknown = [p for p in free if p not in PLANCK2018_BEST_FIT]
+    if unknown or len(set(free)) < len(free):
+        what = f"unknown {', '.join(unknown)}" if unknown else "a parameter given twice"
+        raise ConfigError(f"--params {params!r}: {what}; choose among "
+                          f"{', '.join(PLANCK2018_BEST_FIT)}")
+    check_sampler(walkers, steps, len(free), walkers_name="--walkers", steps_name="--steps")
+    if burn is not None and not 0 <= burn < steps:
+        raise ConfigError(f"--burn {burn}: expected 0 <= burn < --steps ({steps})")
+    tp = _parse_prior(tau_prior, "tau")
+    check_output(out, "dir")
     data = read_spectrum(spectrum, fmt, cov=cov)
     if data.kind != "TT":
         raise ConfigError(f"cmb-fit fits TT spectra; {spectrum} holds {data.kind}")
@@ -194,7 +235,6 @@ def cmb_fit(
     if not keep.any():
         raise ConfigError(f"no bins left in ℓ range [{lmin}, {lmax}]")
     data = data.select(keep)
-    free = [p.strip() for p in params.split(",") if p.strip()]
     if theory == "emulator":
         from rediscovery.cosmo.cmb.emulator import load_emulator
 
@@ -208,7 +248,6 @@ def cmb_fit(
                        weighting=binning or ("planck" if fmt == "planck-binned" else "uniform"),
                        fallback=fb)
     priors = {}
-    tp = _parse_prior(tau_prior, "tau")
     if tp is not None and "tau" in free:
         priors["tau"] = tp
     fit = fit_cmb(lk, seed=seed, priors=priors, n_walkers=walkers, n_steps=steps, burn=burn,

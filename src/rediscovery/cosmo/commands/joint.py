@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from rediscovery.core.errors import ConfigError, ConvergenceError
+from rediscovery.core.files import check_output
 
 app = typer.Typer()
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ def joint_fit(
     model: str = typer.Option("lcdm", "--model",
                               help="lcdm (curved: ommh2, Om, Ok, ombh2) | wcdm (flat, w free)."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0),
     n_steps: int = typer.Option(12000, "--n-steps", help="MCMC steps per walker."),
     n_walkers: int = typer.Option(32, "--n-walkers"),
     separate: bool = typer.Option(True, "--separate/--no-separate",
@@ -55,7 +56,12 @@ def joint_fit(
         joint_params,
         separate_fit_summary,
     )
-    from rediscovery.cosmo.mcmc import acceptance_problems, interval_summary, write_posterior
+    from rediscovery.cosmo.mcmc import (
+        acceptance_problems,
+        check_sampler,
+        interval_summary,
+        write_posterior,
+    )
     from rediscovery.cosmo.plots import plot_om_ol_joint
     from rediscovery.cosmo.sn.io import read_hubble_table
 
@@ -63,6 +69,9 @@ def joint_fit(
         raise ConfigError(f"--model {model!r} unknown; expected one of {list(JOINT_MODELS)}")
     if cmb not in CMB_SOURCES:
         raise ConfigError(f"--cmb {cmb!r} unknown; expected one of {list(CMB_SOURCES)}")
+    check_sampler(n_walkers, n_steps, len(JOINT_MODELS[model]["names"]),
+                  walkers_name="--n-walkers", steps_name="--n-steps")
+    check_output(out, "dir")
     tab = read_hubble_table(table, fmt, cov)
     like_cmb = CMBDistancePriorLikelihood.from_name(cmb)
     res = fit_joint(tab, like_cmb, model=model, seed=seed, n_walkers=n_walkers,

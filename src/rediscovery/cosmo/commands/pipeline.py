@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from rediscovery.core.files import check_output
 from rediscovery.core.pipeline import load_run_config, parse_replacements, print_run_summary
 from rediscovery.cosmo.pipeline import STAGES, CosmoRunConfig, run_pipeline, summarise
 
@@ -20,7 +21,7 @@ app = typer.Typer()
 def run_cmd(
     out: Path = typer.Option(..., "--out", help="Run directory (created; re-runs resume)."),
     config: Path | None = typer.Option(None, "--config", help="YAML file of CosmoRunConfig."),
-    seed: int | None = typer.Option(None, help="Master seed (overrides the config)."),
+    seed: int | None = typer.Option(None, min=0, help="Master seed (overrides the config)."),
     n_sne: int | None = typer.Option(None, "--n-sne",
                                      help="Simulated supernovae (overrides the config)."),
     sn_steps: int | None = typer.Option(None, "--sn-steps",
@@ -42,9 +43,12 @@ def run_cmd(
     Stages: simulate, lightcurves, sn_fit, joint. Unchanged stages are skipped on re-run;
     the hidden truth stays in simulate/truth.json (`rediscovery unblind RUN`).
     """
+    check_output(out, "dir")
     cfg = load_run_config(CosmoRunConfig, "cosmo", config, {
         "seed": seed, "n_sne": n_sne, "sn_steps": sn_steps, "joint_steps": joint_steps,
-        "n_workers": workers, "flat": flat, "progress": progress})
+        "n_workers": workers, "flat": flat, "progress": progress},
+        options={"n_workers": "--workers", "flat": "--flat/--curved",
+                 "progress": "--progress/--no-progress"})
     results = run_pipeline(out, cfg, replace=parse_replacements(stage), force=force,
                            until=until)
     print_run_summary("Cosmology run", summarise(results) if results else {}, out,

@@ -12,6 +12,8 @@ from pathlib import Path
 import typer
 
 from rediscovery.core.errors import ConfigError
+from rediscovery.core.executor import check_scheduler
+from rediscovery.core.files import check_output
 from rediscovery.cosmo.sn.simulate import ABS_MAG_B
 
 app = typer.Typer()
@@ -21,8 +23,9 @@ log = logging.getLogger(__name__)
 @app.command("sn-simulate")
 def sn_simulate(
     out: Path = typer.Option(..., "--out", help="Output folder."),
-    n_sne: int = typer.Option(200, "--n-sne", help="Number of supernovae."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (also draws hidden parameters)."),
+    n_sne: int = typer.Option(200, "--n-sne", min=1, help="Number of supernovae."),
+    seed: int = typer.Option(0, "--seed", min=0,
+                             help="Random seed (also draws hidden parameters)."),
     h0: float = typer.Option(None, "--h0", help="H0 in km/s/Mpc (hidden draw if omitted)."),
     om: float = typer.Option(None, "--om", help="Ωm (hidden draw if omitted)."),
     ol: float = typer.Option(None, "--ol", help="ΩΛ (hidden draw if omitted)."),
@@ -31,11 +34,26 @@ def sn_simulate(
     flat: bool = typer.Option(False, "--flat", help="Hidden universe is flat (ΩΛ = 1 − Ωm)."),
 ) -> None:
     """Simulate SALT2 light curves: lightcurves.csv, redshifts.csv, truth.json (+ truth_sne.csv)."""
+    import numpy as np
+
     from rediscovery.core.files import write_json
+    from rediscovery.cosmo.cosmology import efunc
     from rediscovery.cosmo.sn.io import write_csv
     from rediscovery.cosmo.sn.simulate import Survey, draw_truth, simulate_lightcurves
 
+    survey_defaults = Survey()  # --z-max, --h0, --om, --ol ranges: Survey and draw_truth
+    if not 0 < cadence <= survey_defaults.season_length:
+        raise ConfigError(f"--cadence {cadence:g}: expected days between visits in (0, "
+                          f"{survey_defaults.season_length:g}] (the season length)")
+    check_output(out, "dir")
     truth = draw_truth(seed, h0, om, ol, flat=flat)
+    if not np.all(np.isfinite(efunc(np.linspace(0.0, z_max, 512), truth.Om, truth.OL))):
+        # name only the values the user gave: a drawn one is hidden (blind analysis)
+        given = " ".join(f"{flag} {v:g}" for flag, v in (("--om", om), ("--ol", ol))
+                         if v is not None)
+        raise ConfigError(f"{given}: this universe has no expansion history up to --z-max "
+                          f"{z_max:g} (H(z)² <= 0: a bounce); choose other densities or a "
+                          "lower --z-max")
     lcs, zs, params = simulate_lightcurves(n_sne, truth, seed=seed,
                                            survey=Survey(z_max=z_max, cadence=cadence))
     write_csv(lcs, out / "lightcurves.csv")
@@ -57,7 +75,7 @@ def sn_lightcurves(
                                   help="Include the SALT2 model covariance (real data)."),
     drop_sparse: bool = typer.Option(False, "--drop-sparse",
                                      help="Flag and skip SNe with too few points."),
-    workers: int = typer.Option(None, "--workers", help="Local worker processes."),
+    workers: int = typer.Option(None, "--workers", min=1, help="Local worker processes."),
     scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
@@ -71,6 +89,8 @@ def sn_lightcurves(
 
     require_parameter_in_range("--abs-mag", abs_mag, *ABS_MAG_B_RANGE,
                                why="the absolute magnitude of a standardised SN Ia")
+    check_scheduler(scheduler)
+    check_output(out, "dir")
     lcs = read_lightcurves(lightcurves)
     zs = read_redshifts(redshifts)
     fits = fit_lightcurves(lcs, zs, drop_sparse=drop_sparse, modelcov=modelcov,
@@ -95,7 +115,7 @@ def sn_fit(
     cov: Path = typer.Option(None, "--cov", help="Covariance file of mu (mag^2)."),
     model: str = typer.Option("flat-lcdm", "--model", help="flat-lcdm | lcdm | flat-wcdm."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0),
     n_steps: int = typer.Option(6000, "--n-steps", help="MCMC steps per walker."),
     n_walkers: int = typer.Option(32, "--n-walkers"),
     truth: Path = typer.Option(None, "--truth",
@@ -113,16 +133,16 @@ def sn_fit(
     Exits 3 (after writing the files) when the chain did not converge or a parameter is stuck
     at a prior bound, unless --allow-unconverged / --allow-boundary.
     """
-    import json
 
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from rediscovery.core.errors import ConvergenceError, InputError
+    from rediscovery.core.errors import ConvergenceError
+    from rediscovery.core.files import read_json
     from rediscovery.core.plotting import savefig
-    from rediscovery.cosmo.mcmc import acceptance_problems, write_posterior
+    from rediscovery.cosmo.mcmc import acceptance_problems, check_sampler, write_posterior
     from rediscovery.cosmo.plots import triangle_plot
     from rediscovery.cosmo.sn.hubble import MODELS, fit_hubble
     from rediscovery.cosmo.sn.io import read_hubble_table
@@ -130,6 +150,10 @@ def sn_fit(
 
     if model not in MODELS:
         raise ConfigError(f"--model {model!r} unknown; expected one of {list(MODELS)}")
+    check_sampler(n_walkers, n_steps, len(MODELS[model]["names"]), walkers_name="--n-walkers",
+                  steps_name="--n-steps")
+    check_output(out, "dir")
+    tr = None if truth is None else read_json(truth, what="truth.json (--truth)")
     tab = read_hubble_table(table, fmt, cov)
     res = fit_hubble(tab, model, seed=seed, n_steps=n_steps, n_walkers=n_walkers,
                      progress=progress)
@@ -137,12 +161,6 @@ def sn_fit(
     summary = res.summary()
     write_posterior(res.mcmc, out / "sn_posterior.json",
                     extra={k: v for k, v in summary.items() if k not in res.mcmc.summary()})
-    tr = None
-    if truth is not None:
-        try:
-            tr = json.loads(Path(truth).read_text())
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read truth ({exc})", path=truth) from None
     savefig(plot_hubble_diagram(res), out / "hubble_diagram.png", dpi=120)
     fig, ax = plt.subplots(figsize=(5.5, 5))
     plot_om_ol(res, ax=ax, truth=tr)

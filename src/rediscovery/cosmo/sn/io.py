@@ -41,7 +41,7 @@ from rediscovery.core.checks import (
     require_unique_rows,
 )
 from rediscovery.core.errors import InputError
-from rediscovery.core.files import atomic_path
+from rediscovery.core.files import atomic_path, read_table
 from rediscovery.cosmo.cosmology import distance_modulus
 
 __all__ = [
@@ -281,10 +281,7 @@ def read_covariance(path: PathLike, n: int) -> np.ndarray:
 
 
 def _read_csv_table(path: Path, cov: PathLike | None) -> HubbleTable:
-    try:
-        df = pd.read_csv(path, comment="#")
-    except Exception as exc:
-        raise InputError(f"cannot read as CSV ({exc})", path=path) from None
+    df = read_table(path, what="Hubble table (z, mu, mu_err)", format="csv", comment="#")
     cmat = None if cov is None else read_covariance(cov, len(df))
     return HubbleTable.from_frame(df, cov=cmat,
                                   source=str(path if cov is None else f"{path} (+ {cov})"))
@@ -292,7 +289,12 @@ def _read_csv_table(path: Path, cov: PathLike | None) -> HubbleTable:
 
 def _read_union(path: Path, cov: PathLike | None) -> HubbleTable:
     rows = []
-    for lineno, line in enumerate(path.read_text().splitlines(), start=1):
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise InputError("not a text file; expected SCPUnion2.1_mu_vs_z.txt rows (name, z, mu, "
+                         "sigma_mu)", path=path) from None
+    for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         parts = line.split()
@@ -366,13 +368,14 @@ def read_lightcurves(path: PathLike) -> pd.DataFrame:
     non-positive ``fluxerr`` (naming the rows and SNe).
     """
     p = Path(path)
-    if not p.is_file():
-        raise InputError("file not found", path=p)
-    df = pd.read_csv(p, dtype={"sn_id": str, "band": str, "zpsys": str})
+    df = read_table(p, what="light-curve table", format="csv",
+                    dtype={"sn_id": str, "band": str, "zpsys": str})
     missing = [c for c in LIGHTCURVE_COLUMNS if c not in df.columns]
     if missing:
         raise InputError(f"missing column(s) {missing}; light curves need "
                          f"{list(LIGHTCURVE_COLUMNS)}", path=p)
+    if len(df) == 0:
+        raise InputError("no light-curve points (a header and no rows)", path=p)
     for c in ("time", "flux", "fluxerr", "zp"):
         vals = pd.to_numeric(df[c], errors="coerce")
         bad = ~np.isfinite(vals.to_numpy(dtype=float))
@@ -401,12 +404,12 @@ def read_lightcurves(path: PathLike) -> pd.DataFrame:
 def read_redshifts(path: PathLike) -> pd.DataFrame:
     """Read ``redshifts.csv`` (``sn_id, z`` [, ``z_err``]) and validate z > 0."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError("file not found", path=p)
-    df = pd.read_csv(p, dtype={"sn_id": str})
+    df = read_table(p, what="redshift table", format="csv", dtype={"sn_id": str})
     missing = [c for c in ("sn_id", "z") if c not in df.columns]
     if missing:
         raise InputError(f"missing column(s) {missing}; redshifts need sn_id, z", path=p)
+    if len(df) == 0:
+        raise InputError("no redshifts (a header and no rows)", path=p)
     z = pd.to_numeric(df["z"], errors="coerce").to_numpy(dtype=float)
     bad = ~(np.isfinite(z) & (z > 0))
     if bad.any():

@@ -27,6 +27,15 @@ model file
 
 Loading checks the checksum, the kind and, when asked, the feature list; any mismatch or
 corruption raises :class:`~rediscovery.core.errors.ModelFileError`.
+
+Hyper-parameters
+----------------
+Each implementation declares its hyper-parameters' types and ranges in ``constraints``
+(:class:`Param`, after scikit-learn's ``_parameter_constraints``); they are checked when the
+model is built, before any data is read, and a wrong value is a
+:class:`~rediscovery.core.errors.ConfigError` naming the hyper-parameter (``--param NAME`` on
+the command line) and what it expects. An error the library still raises during training
+because of a changed hyper-parameter becomes a ``ConfigError`` listing the changed ones.
 """
 
 from __future__ import annotations
@@ -35,9 +44,11 @@ import hashlib
 import importlib.metadata
 import json
 import logging
+import math
 import platform
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -46,13 +57,14 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from rediscovery import __version__
-from rediscovery.core.errors import InputError, ModelFileError
+from rediscovery.core.errors import ConfigError, InputError, ModelFileError, RediscoveryError
 from rediscovery.core.files import file_sha256, write_json
 from rediscovery.higgs.schema import DER_COLUMNS, PRI_COLUMNS
 
 __all__ = [
     "METADATA_FILE",
     "Classifier",
+    "Param",
     "resolve_features",
     "training_weights",
 ]
@@ -65,6 +77,80 @@ METADATA_FILE = "model.json"
 FORMAT_VERSION = 1
 
 _REGISTRY: dict[str, type[Classifier]] = {}
+
+
+@dataclass(frozen=True)
+class Param:
+    """Declared type and range of one hyper-parameter.
+
+    Parameters
+    ----------
+    kind
+        ``int``, ``float`` or ``str``. An ``int`` also accepts an integral float (``3.0``);
+        a ``float`` accepts an int; booleans are refused for both.
+    low, high
+        Bounds (``None``: unbounded); ``low_open``/``high_open`` exclude the bound.
+    none
+        ``None`` is accepted (e.g. "no depth limit").
+    choices
+        For strings: the accepted values.
+    """
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    none: bool = False
+    choices: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """What the parameter expects, in words: ``an integer >= 1``."""
+        if self.kind is str:
+            text = f"one of {', '.join(self.choices)}" if self.choices else "a string"
+        else:
+            text = "an integer" if self.kind is int else "a number"
+            lo = None if self.low is None else f"{'>' if self.low_open else '>='} {self.low:g}"
+            hi = None if self.high is None else f"{'<' if self.high_open else '<='} {self.high:g}"
+            if lo and hi:
+                text += f" in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}" \
+                        f"{')' if self.high_open else ']'}"
+            elif lo or hi:
+                text += f" {lo or hi}"
+        return text + (" or null" if self.none else "")
+
+    def check(self, value: Any) -> Any:
+        """The value converted to ``kind``; ``ValueError`` (with :meth:`describe`) if wrong."""
+        if value is None and self.none:
+            return None
+        if self.kind is str:
+            if isinstance(value, str) and (not self.choices or value in self.choices):
+                return value
+            raise ValueError(self.describe())
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not math.isfinite(value):
+            raise ValueError(self.describe())
+        if self.kind is int:
+            if value != int(value):
+                raise ValueError(self.describe())
+            value = int(value)
+        else:
+            value = float(value)
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            raise ValueError(self.describe())
+        if self.high is not None and (value > self.high
+                                      or (self.high_open and value == self.high)):
+            raise ValueError(self.describe())
+        return value
+
+
+def _show(value: Any) -> str:
+    """A user's value in a message: ``'abc'``, ``-1``, ``0.5`` (no numpy reprs)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return repr(value)
+    if isinstance(value, int | float | np.number):
+        return f"{float(value):g}" if isinstance(value, float | np.floating) else str(int(value))
+    return repr(value)
 
 
 def resolve_features(columns: Sequence[str], spec: str | Sequence[str]) -> list[str]:
@@ -183,6 +269,8 @@ class Classifier(ABC):
     model_file: ClassVar[str] = ""
     #: Libraries whose versions are recorded.
     libraries: ClassVar[tuple[str, ...]] = ()
+    #: Type and range of each hyper-parameter (see :class:`Param`).
+    constraints: ClassVar[dict[str, Param]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -203,13 +291,25 @@ class Classifier(ABC):
         unknown = sorted(set(params) - set(self.defaults))
         if unknown:
             raise ConfigError(
-                f"unknown {self.kind} hyper-parameters {unknown}; known: {sorted(self.defaults)}"
+                f"unknown {self.kind} hyper-parameters {', '.join(unknown)} (--param); "
+                f"known: {', '.join(sorted(self.defaults))}"
             )
+        for name, value in list(params.items()):
+            spec = self.constraints.get(name)
+            if spec is None:
+                continue
+            try:
+                params[name] = spec.check(value)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"--param {name}={_show(value)}: the {self.kind} hyper-parameter {name} "
+                    f"must be {exc}"
+                ) from None
         self.features = None if features is None else list(features)
         self.balance_classes = bool(balance_classes)
         self.seed = int(seed)
         if int(n_threads) < 1:
-            raise ConfigError(f"n_threads must be >= 1, got {n_threads}")
+            raise ConfigError(f"--threads {n_threads}: expected an integer >= 1")
         self.n_threads = int(n_threads)
         self.params = {**self.defaults, **params}
         self.features_: list[str] | None = None
@@ -335,7 +435,22 @@ class Classifier(ABC):
             "data_sha256": _array_hash(Xa, ya, wa),
         }
         logger.info("training %s on %d events x %d features", self.kind, *Xa.shape)
-        self._fit(Xa, ya, tw, val_train)
+        try:
+            self._fit(Xa, ya, tw, val_train)
+        except RediscoveryError:
+            raise
+        except Exception as exc:
+            changed = {k: v for k, v in self.params.items() if self.defaults.get(k) != v}
+            library = type(exc).__module__.split(".")[0]
+            if not changed or not (isinstance(exc, ValueError | TypeError)
+                                   or library in ("xgboost", "lightgbm", "sklearn", "torch")):
+                raise  # not caused by the user's hyper-parameters (or an HPO pruning signal)
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ConfigError(
+                f"{self.kind} training failed with the hyper-parameters "
+                f"{', '.join(f'{k}={_show(v)}' for k, v in changed.items())} (--param): "
+                f"{first}"
+            ) from exc
         return self
 
     def predict(self, X: ArrayLike | pd.DataFrame) -> NDArray[np.float64]:

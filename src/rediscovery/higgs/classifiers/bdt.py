@@ -29,7 +29,7 @@ from scipy.special import expit
 
 from rediscovery.core.errors import ModelFileError
 from rediscovery.core.files import atomic_path
-from rediscovery.higgs.classifiers.base import Classifier
+from rediscovery.higgs.classifiers.base import Classifier, Param
 
 __all__ = ["HGBClassifier", "LightGBMClassifier", "XGBoostClassifier"]
 
@@ -54,6 +54,17 @@ class XGBoostClassifier(Classifier):
         "reg_lambda": 1.0,
         "max_bin": 256,
         "early_stopping_rounds": 20,
+    }
+    constraints: ClassVar[dict[str, Param]] = {
+        "n_estimators": Param(int, 1),
+        "learning_rate": Param(float, 0, low_open=True),
+        "max_depth": Param(int, 0),
+        "min_child_weight": Param(float, 0),
+        "subsample": Param(float, 0, 1, low_open=True),
+        "colsample_bytree": Param(float, 0, 1, low_open=True),
+        "reg_lambda": Param(float, 0),
+        "max_bin": Param(int, 2),
+        "early_stopping_rounds": Param(int, 1),
     }
 
     def library_params(self) -> dict[str, Any]:
@@ -138,6 +149,18 @@ class LightGBMClassifier(Classifier):
         "reg_lambda": 0.0,
         "max_bin": 255,
         "early_stopping_rounds": 20,
+    }
+    constraints: ClassVar[dict[str, Param]] = {
+        "n_estimators": Param(int, 1),
+        "learning_rate": Param(float, 0, low_open=True),
+        "num_leaves": Param(int, 2, 131072),
+        "max_depth": Param(int),  # <= 0: no limit
+        "min_child_samples": Param(int, 0),
+        "subsample": Param(float, 0, 1, low_open=True),
+        "colsample_bytree": Param(float, 0, 1, low_open=True),
+        "reg_lambda": Param(float, 0),
+        "max_bin": Param(int, 2),
+        "early_stopping_rounds": Param(int, 1),
     }
 
     def library_params(self) -> dict[str, Any]:
@@ -259,6 +282,16 @@ class HGBClassifier(Classifier):
         "l2_regularization": 0.0,
         "max_bins": 255,
         "early_stopping_rounds": 20,
+    }
+    constraints: ClassVar[dict[str, Param]] = {
+        "n_estimators": Param(int, 1),
+        "learning_rate": Param(float, 0, low_open=True),
+        "max_leaf_nodes": Param(int, 2, none=True),
+        "max_depth": Param(int, 1, none=True),
+        "min_samples_leaf": Param(int, 1),
+        "l2_regularization": Param(float, 0),
+        "max_bins": Param(int, 2, 255),
+        "early_stopping_rounds": Param(int, 1),
     }
 
     def _fit(self, X, y, w, val) -> None:

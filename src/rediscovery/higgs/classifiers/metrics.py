@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from rediscovery.core.errors import InputError
+from rediscovery.core.errors import ConfigError, InputError
 
 __all__ = [
     "AMS_B_REG",
@@ -536,7 +536,8 @@ def metric_uncertainty(
     """
     sc, w, y = _as_inputs(scores, weights, labels)
     if n < 2:
-        raise InputError(f"need n >= 2 replicas/folds, got {n}", column="n")
+        raise ConfigError(f"n = {n}: need at least 2 bootstrap replicas or folds "
+                          "(--bootstrap on the command line)")
     rng = np.random.default_rng(seed)
     value = float(metric(sc, w, y))
     if method == "bootstrap":

@@ -23,9 +23,9 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from rediscovery.core.errors import ConfigError, ModelFileError
+from rediscovery.core.errors import ModelFileError
 from rediscovery.core.files import atomic_path
-from rediscovery.higgs.classifiers.base import Classifier
+from rediscovery.higgs.classifiers.base import Classifier, Param
 
 __all__ = ["ACTIVATIONS", "EpochCallback", "MLPClassifier"]
 
@@ -102,19 +102,21 @@ class MLPClassifier(Classifier):
         "max_epochs": 50,
         "patience": 5,
     }
+    constraints: ClassVar[dict[str, Param]] = {
+        "depth": Param(int, 0),
+        "width": Param(int, 1),
+        "activation": Param(str, choices=ACTIVATIONS),
+        "dropout": Param(float, 0, 1, high_open=True),
+        "learning_rate": Param(float, 0, low_open=True),
+        "weight_decay": Param(float, 0),
+        "batch_size": Param(int, 1),
+        "max_epochs": Param(int, 1),
+        "patience": Param(int, 1),
+    }
 
     def __init__(self, *args: Any, epoch_callback: EpochCallback | None = None,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        p = self.params
-        if p["activation"] not in ACTIVATIONS:
-            raise ConfigError(f"activation {p['activation']!r}: choose one of {ACTIVATIONS}")
-        for key in ("depth", "width", "batch_size", "max_epochs", "patience"):
-            if int(p[key]) != p[key] or p[key] < (0 if key == "depth" else 1):
-                raise ConfigError(f"nn hyper-parameter {key} must be a positive integer, "
-                                  f"got {p[key]!r}")
-        if not 0.0 <= p["dropout"] < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {p['dropout']}")
         self.epoch_callback = epoch_callback
         self.history_: list[dict[str, float]] = []
 

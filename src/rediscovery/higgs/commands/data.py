@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rediscovery.core.errors import InputError
+from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.core.files import TABLE_FORMATS, check_output, output_format
 
 app = typer.Typer()
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def _summary_table(df, title: str) -> Table:
 def simulate(
     out: Path = typer.Option(..., "--out", help="Output events file (.parquet or .csv)."),
     events: int = typer.Option(800_000, "--events", min=1, help="Number of selected events."),
-    seed: int = typer.Option(..., "--seed", help="Random seed."),
+    seed: int = typer.Option(..., "--seed", min=0, help="Random seed."),
     mu: float = typer.Option(1.0, "--mu", min=0.0, help="Signal strength (scales signal)."),
     fmt: str | None = typer.Option(
         None, "--format", help="parquet or csv (HiggsML CSV, -999.0 = undefined); "
@@ -68,8 +69,8 @@ def simulate(
     from rediscovery.higgs.events.io import write_events
     from rediscovery.higgs.events.simulate import simulate_events, simulate_pseudo_data
 
-    if fmt is not None and fmt.lower() not in {"parquet", "csv"}:
-        raise InputError(f"--format {fmt!r}: expected 'parquet' or 'csv'")
+    check_output(out, "file", suffixes=TABLE_FORMATS)
+    fmt = output_format(out, fmt)
     nuisances = _parse_nuisances(nuisance)
     console = Console()
     if lumi is not None and not pseudo_data:
@@ -77,11 +78,13 @@ def simulate(
                          "carry cross-section weights at the HiggsML luminosity: scale the "
                          "weights instead)")
     if pseudo_data:
+        check_output(out.parent / "truth.json", "file", option="--out (truth.json beside it)")
         lumi = 1.0 if lumi is None else lumi
         if not (math.isfinite(lumi) and lumi > 0):
-            raise InputError(f"--lumi {lumi}: expected a positive luminosity factor")
+            raise ConfigError(f"--lumi {lumi:g}: expected a positive luminosity factor "
+                              "(1 = HiggsML 2012)")
         if draw_nuisances and nuisances:
-            raise InputError("--draw-nuisances and --nuisance exclude each other")
+            raise ConfigError("--draw-nuisances and --nuisance exclude each other; give one")
         with console.status("simulating pseudo-data …"):
             df, truth = simulate_pseudo_data(
                 lumi_factor=lumi, mu=mu, seed=seed, n_threads=threads,
@@ -97,7 +100,7 @@ def simulate(
         console.print(f"truth (never read by the analysis): {truth_path}")
         return
     if draw_nuisances:
-        raise InputError("--draw-nuisances needs --pseudo-data (labelled events are nominal "
+        raise ConfigError("--draw-nuisances needs --pseudo-data (labelled events are nominal "
                          "unless --nuisance is given)")
     with console.status(f"simulating {events:,} events …"):
         df = simulate_events(events, seed=seed, mu=mu, n_threads=threads, nuisances=nuisances)
@@ -135,7 +138,7 @@ def _default_reference() -> Path:
 def validate_sim(
     out: Path = typer.Option(..., "--out", help="Output folder for plots and tables."),
     events: int = typer.Option(200_000, "--events", min=1000, help="Simulated events."),
-    seed: int = typer.Option(1, "--seed", help="Random seed of the simulation."),
+    seed: int = typer.Option(1, "--seed", min=0, help="Random seed of the simulation."),
     reference: Path | None = typer.Option(
         None, "--reference",
         help="Folder with train_sml_{sig,bg}.csv (default $REDISCOVERY_REFERENCE_DATA/higgsml).",
@@ -159,6 +162,7 @@ def validate_sim(
     )
     from rediscovery.higgs.schema import LABEL, WEIGHT
 
+    check_output(out, "dir")
     ref = load_reference(reference if reference is not None else _default_reference())
     console = Console()
     with console.status(f"simulating {events:,} events …"):

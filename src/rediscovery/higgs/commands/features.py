@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.core.files import TABLE_FORMATS, check_output, output_format
 
 app = typer.Typer()
 log = logging.getLogger(__name__)
@@ -19,14 +20,17 @@ def features_cmd(
     out: Path = typer.Argument(..., help="Output events file (.parquet, or .csv for HiggsML CSV)."),
     mmc: bool = typer.Option(True, "--mmc/--no-mmc", help="Compute DER_mass_MMC (slow part)."),
     new: bool = typer.Option(True, "--new/--no-new", help="Add the NEW_ features."),
-    n_points: int = typer.Option(1024, help="Missing-mass integration points per event."),
-    seed: int = typer.Option(20140512, help="Seed of the missing-mass integration points."),
+    n_points: int = typer.Option(1024, min=1,
+                                 help="Missing-mass integration points per event."),
+    seed: int = typer.Option(20140512, min=0, help="Seed of the missing-mass integration points."),
 ) -> None:
     """Add the 13 DER_ features (and NEW_ ones) to an events file."""
     from rediscovery.higgs.events.io import read_events, write_events
     from rediscovery.higgs.features.derived import add_derived_features
     from rediscovery.higgs.features.new import add_new_features
 
+    check_output(out, "file", option="OUT", suffixes=TABLE_FORMATS)
+    fmt = output_format(out, option="OUT")
     df = read_events(inp)
     try:
         df = add_derived_features(df, mmc=mmc, n_points=n_points, seed=seed, progress=True)
@@ -41,7 +45,7 @@ def features_cmd(
         if col in df.columns:
             require_finite(df[col], column=col, path=inp,
                            expected="a value for every event computed from its primaries")
-    write_events(df, out)
+    write_events(df, out, format=fmt)
     typer.echo(f"wrote {len(df)} events with {df.shape[1]} columns to {out}")
 
 
@@ -51,13 +55,14 @@ def feature_study_cmd(
     data: Path | None = typer.Option(None, "--data", help="Labelled, weighted events file."),
     simulate: int | None = typer.Option(
         None, "--simulate", help="Instead of --data, simulate this many events."),
-    n_events: int = typer.Option(100_000, help="Events used (seeded subsample)."),
-    n_folds: int = typer.Option(3, help="Cross-validation folds."),
-    n_estimators: int = typer.Option(40, help="Trees per LightGBM model."),
-    n_random: int = typer.Option(3, help="Random feature orderings averaged."),
-    threads: int = typer.Option(1, help="LightGBM threads per model (1: robust when shared)."),
-    workers: int = typer.Option(2, help="Cross-validation folds trained in parallel."),
-    seed: int = typer.Option(2014, help="Seed of subsampling, folds, permutations."),
+    n_events: int = typer.Option(100_000, min=1, help="Events used (seeded subsample)."),
+    n_folds: int = typer.Option(3, min=2, help="Cross-validation folds."),
+    n_estimators: int = typer.Option(40, min=1, help="Trees per LightGBM model."),
+    n_random: int = typer.Option(3, min=1, help="Random feature orderings averaged."),
+    threads: int = typer.Option(1, min=1,
+                                help="LightGBM threads per model (1: robust when shared)."),
+    workers: int = typer.Option(2, min=1, help="Cross-validation folds trained in parallel."),
+    seed: int = typer.Option(2014, min=0, help="Seed of subsampling, folds, permutations."),
 ) -> None:
     """Importance and selection study: table (CSV) and AUC/AMS-vs-features plot."""
     from rediscovery.core.files import write_json
@@ -68,6 +73,9 @@ def feature_study_cmd(
 
     if (data is None) == (simulate is None):
         raise ConfigError("give exactly one of --data PATH or --simulate N")
+    if simulate is not None and simulate < 1:
+        raise ConfigError(f"--simulate {simulate}: expected a number of events >= 1")
+    check_output(out, "dir")
     if data is not None:
         df = read_events(data)
     else:

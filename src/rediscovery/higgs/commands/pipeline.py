@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from rediscovery.core.files import check_output
 from rediscovery.core.pipeline import load_run_config, parse_replacements, print_run_summary
 from rediscovery.higgs.pipeline import STAGES, HiggsRunConfig, run_pipeline, summarise
 
@@ -16,7 +17,7 @@ app = typer.Typer()
 def run_cmd(
     out: Path = typer.Option(..., "--out", help="Run directory (created; re-runs resume)."),
     config: Path | None = typer.Option(None, "--config", help="YAML file of HiggsRunConfig."),
-    seed: int | None = typer.Option(None, help="Master seed (overrides the config)."),
+    seed: int | None = typer.Option(None, min=0, help="Master seed (overrides the config)."),
     events: int | None = typer.Option(None, help="Simulated MC events for training "
                                       "(overrides the config)."),
     template_events: int | None = typer.Option(
@@ -64,11 +65,14 @@ def run_cmd(
     With --observed/--mc the simulate stage reads those files instead of simulating; the
     files used (path, SHA-256) are listed under "data" in results.json and manifest.json.
     """
+    check_output(out, "dir")
     cfg = load_run_config(HiggsRunConfig, "higgs", config, {
         "seed": seed, "events": events, "template_events": template_events, "model": model,
         "mmc": mmc, "observed": None if observed is None else str(observed),
         "mc": None if mc is None else str(mc), "mc_lumi_scale": mc_lumi_scale,
-        "lumi_factor": lumi_factor, "systematics": systematics, "nominal_data": nominal_data})
+        "lumi_factor": lumi_factor, "systematics": systematics, "nominal_data": nominal_data},
+        options={"mmc": "--mmc/--no-mmc", "systematics": "--systematics/--no-systematics",
+                 "nominal_data": "--nominal-data/--drawn-nuisances"})
     results = run_pipeline(out, cfg, replace=parse_replacements(stage), force=force,
                            until=until)
     rows = {k: (f"[{v[0]:.3f}, {v[1]:.3f}]" if isinstance(v, list)

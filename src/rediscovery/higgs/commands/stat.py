@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from rediscovery.core.errors import ConvergenceError, InputError
-from rediscovery.core.files import atomic_path, write_json
+from rediscovery.core.errors import ConfigError, ConvergenceError, InputError
+from rediscovery.core.executor import check_scheduler
+from rediscovery.core.files import atomic_path, check_output, read_table, write_json
 from rediscovery.core.plotting import savefig
 
 app = typer.Typer()
@@ -17,17 +18,20 @@ log = logging.getLogger(__name__)
 
 
 def _read_table(path: Path, what: str) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError(f"{what} file not found", path=path)
-    suffix = "".join(path.suffixes[-2:]).lower()
-    try:
-        if suffix.endswith((".parquet", ".pq")):
-            return pd.read_parquet(path)
-        if suffix.endswith((".csv", ".csv.gz", ".txt")):
-            return pd.read_csv(path)
-    except Exception as exc:  # pyarrow/pandas parse errors -> one clear message
-        raise InputError(f"cannot read {what} table: {exc}", path=path) from exc
-    raise InputError(f"unknown {what} format {suffix!r}: expected .parquet or .csv", path=path)
+    return read_table(path, what=f"{what} table")
+
+
+def _check_binning(backend: str, min_bkg: float, max_bins: int) -> None:
+    """Checks of the options alone, before any file is read."""
+    from rediscovery.higgs.stats import BACKENDS
+
+    if backend not in BACKENDS:
+        raise ConfigError(f"--backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    if not min_bkg > 0:  # also NaN
+        raise ConfigError(f"--min-bkg {min_bkg:g}: expected a positive number of expected "
+                          "background events per bin")
+    if max_bins < 1:
+        raise ConfigError(f"--max-bins {max_bins}: expected an integer >= 1")
 
 
 def _check_unit_weights(data: pd.DataFrame, path: Path) -> None:
@@ -57,6 +61,9 @@ def fit_command(
     backend: str = typer.Option("minuit", help="Fit back-end: minuit (own likelihood) or pyhf."),
     min_bkg: float = typer.Option(10.0, help="Minimum expected background per bin (events)."),
     max_bins: int = typer.Option(20, help="Maximum number of bins."),
+    lumi_factor: float = typer.Option(
+        1.0, "--lumi-factor", help="Factor on the MC weights so that they describe the "
+        "observed data's luminosity (e.g. 0.01 for pseudo-data simulated with --lumi 0.01)."),
     cross_check: bool = typer.Option(True, help="Repeat μ̂ and q0 with the other back-end "
                                      "and record the agreement."),
     plots: bool = typer.Option(True, help="Write the PNG plots."),
@@ -65,11 +72,13 @@ def fit_command(
         "listed twice): each such row is then counted as a separate event."),
 ) -> None:
     """Binned likelihood fit of the classifier score: μ̂, intervals, significance, limit."""
-    from rediscovery.higgs.stats import BACKENDS, fit_scores, write_fit
+    from rediscovery.higgs.stats import fit_scores, write_fit
     from rediscovery.higgs.stats.histograms import check_scores
 
-    if backend not in BACKENDS:
-        raise InputError(f"--backend must be one of {BACKENDS}, got {backend!r}")
+    _check_binning(backend, min_bkg, max_bins)
+    if not 0 < lumi_factor < float("inf"):
+        raise ConfigError(f"--lumi-factor {lumi_factor:g}: expected a positive factor")
+    check_output(out, "dir")
     mc = _read_table(scores, "scores")
     data = _read_table(observed, "observed")
     check_scores(mc, path=scores, allow_duplicates=allow_duplicates)
@@ -79,6 +88,8 @@ def fit_command(
     if ignored:
         log.warning("%s: the observed events have %s column(s), which the fit ignores (is this "
                     "the MC?)", observed, ignored)
+    if lumi_factor != 1.0 and "Weight" in mc.columns:
+        mc = mc.assign(Weight=pd.to_numeric(mc["Weight"], errors="coerce") * lumi_factor)
     try:
         sf = fit_scores(mc, data, backend=backend, min_bkg=min_bkg, max_bins=max_bins,
                         cross_check=cross_check, source=scores)
@@ -87,7 +98,8 @@ def fit_command(
             raise InputError(str(exc), path=observed) from exc
         raise
     write_fit(sf, out, plots=plots,
-              extra={"inputs": {"scores": str(scores), "observed": str(observed)}})
+              extra={"inputs": {"scores": str(scores), "observed": str(observed),
+                                "lumi_factor": lumi_factor}})
     res, ams = sf.result, sf.payload["ams_best"]
     if not res.converged:
         raise ConvergenceError(f"fit did not converge ({'; '.join(res.messages)}); "
@@ -104,7 +116,7 @@ def toys_command(
     out: Path = typer.Option(..., "--out", help="Output folder."),
     mu_true: float = typer.Option(1.0, "--mu-true", help="True signal strength of the toys."),
     n_toys: int = typer.Option(1000, "--n-toys", help="Number of pseudo-experiments."),
-    seed: int = typer.Option(0, help="Root seed; toy number i uses element i of "
+    seed: int = typer.Option(0, min=0, help="Root seed; toy number i uses element i of "
                              "SeedSequence(seed).spawn(n_toys)."),
     backend: str = typer.Option("minuit", help="Fit back-end for every toy."),
     scheduler: str | None = typer.Option(None, help="dask scheduler tcp://HOST:PORT "
@@ -117,14 +129,17 @@ def toys_command(
         "listed twice)."),
 ) -> None:
     """Pseudo-experiments: coverage, bias, pulls, toy vs asymptotic significance."""
-    from rediscovery.higgs.stats import BACKENDS, model_from_scores, run_toys
+    from rediscovery.higgs.stats import model_from_scores, run_toys
     from rediscovery.higgs.stats import plots as plots_stat
     from rediscovery.higgs.stats.histograms import check_scores
 
-    if backend not in BACKENDS:
-        raise InputError(f"--backend must be one of {BACKENDS}, got {backend!r}")
+    _check_binning(backend, min_bkg, max_bins)
+    check_scheduler(scheduler)
     if n_toys < 2:
-        raise InputError(f"--n-toys must be >= 2, got {n_toys}")
+        raise ConfigError(f"--n-toys {n_toys}: expected an integer >= 2")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers {workers}: expected an integer >= 1")
+    check_output(out, "dir")
     mc = _read_table(scores, "scores")
     check_scores(mc, path=scores, allow_duplicates=allow_duplicates)
     try:

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from rediscovery.core.files import atomic_path, write_json
+from rediscovery.core.errors import ConfigError
+from rediscovery.core.executor import check_scheduler
+from rediscovery.core.files import (
+    TABLE_FORMATS,
+    atomic_path,
+    check_output,
+    output_format,
+    read_json,
+    write_json,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,7 +41,7 @@ def alter(
     ttbar_scale: float = typer.Option(None, "--ttbar-scale", help="ttbar weight factor."),
     diboson_scale: float = typer.Option(None, "--diboson-scale", help="Diboson weight factor."),
     bkg_scale: float = typer.Option(None, "--bkg-scale", help="All-background weight factor."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the soft-MET draws."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the soft-MET draws."),
     derived: bool = typer.Option(True, "--derived/--no-derived",
                                  help="Recompute the DER_/NEW_ columns present in IN."),
 ) -> None:
@@ -50,13 +59,17 @@ def alter(
     for name, value in given.items():
         if value is not None:
             check_nuisance(name, value, source="--" + name.replace("_", "-"))
+    check_output(output_path, "file", option="OUT", suffixes=TABLE_FORMATS)
+    meta_path = output_path.with_name(output_path.name + ".json")
+    check_output(meta_path, "file", option="OUT (its .json beside it)")
+    fmt = output_format(output_path, option="OUT")
     df = read_events(input_path)
     out = apply_systematics(df, tes=tes, jes=jes, soft_met=soft_met, ttbar_scale=ttbar_scale,
                             diboson_scale=diboson_scale, bkg_scale=bkg_scale, seed=seed,
                             recompute_derived=derived)
-    write_events(out, output_path)
+    write_events(out, output_path, format=fmt)
     meta = {"input": str(input_path), "output": str(output_path), "seed": seed, **out.attrs}
-    write_json(output_path.with_name(output_path.name + ".json"), meta)
+    write_json(meta_path, meta)
     typer.echo(f"{output_path}: {len(out)} events ({out.attrs['n_removed']} removed by the "
                f"re-applied selection, {out.attrs['n_jets_removed']} jets dropped)")
 
@@ -105,13 +118,14 @@ def templates_cmd(
     events: Path = typer.Option(..., "--events", help="Labelled, weighted MC events file."),
     model_dir: Path = typer.Option(..., "--model", help="Saved classifier directory."),
     out: Path = typer.Option(..., "--out", help="Output directory."),
-    max_bins: int = typer.Option(10, "--max-bins", help="Maximum number of score bins."),
-    min_bkg: float = typer.Option(100.0, "--min-bkg", help="Minimum expected background/bin."),
+    max_bins: int = typer.Option(10, "--max-bins", min=1, help="Maximum number of score bins."),
+    min_bkg: float = typer.Option(100.0, "--min-bkg", min=0.0,
+                                  help="Minimum expected background/bin."),
     nuisances: str = typer.Option("tes,jes,soft_met,ttbar_scale,diboson_scale,bkg_scale",
                                   "--nuisances", help="Comma-separated nuisances to carry."),
     weight_scale: float = typer.Option(1.0, "--weight-scale",
                                        help="Factor on MC weights (luminosity ratio)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the soft-MET terms."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the soft-MET terms."),
 ) -> None:
     """Score templates at shifted nuisances (±1σ and a grid) → templates.json and plots."""
     import numpy as np
@@ -121,10 +135,18 @@ def templates_cmd(
     from rediscovery.higgs.stats import choose_binning
     from rediscovery.higgs.systematics import build_templates
     from rediscovery.higgs.systematics import plots as plots_syst
+    from rediscovery.higgs.systematics.templates import NORM_NUISANCES, SHAPE_NUISANCES
 
     if not (math.isfinite(weight_scale) and weight_scale > 0):
         raise InputError(f"--weight-scale {weight_scale}: expected a positive factor on the MC "
                          "weights (a luminosity ratio)")
+    names = [n.strip() for n in nuisances.split(",") if n.strip()]
+    known = (*SHAPE_NUISANCES, *NORM_NUISANCES)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(f"--nuisances {nuisances!r}: unknown {', '.join(unknown)}; choose "
+                          f"among {', '.join(known)}")
+    check_output(out, "dir")
     scorer, feats = _scorer_for(model_dir)
     df = _with_features(read_events(events), feats)
     s = scorer(df)
@@ -132,7 +154,6 @@ def templates_cmd(
     w = df["Weight"].to_numpy() * weight_scale
     binning = choose_binning(s[sig], w[sig], s[~sig], w[~sig], min_bkg=min_bkg,
                              max_bins=max_bins, score_range=(0.0, 1.0))
-    names = [n.strip() for n in nuisances.split(",") if n.strip()]
     t = build_templates(df, scorer, binning.edges, nuisances=names, seed=seed,
                         weight_scale=weight_scale)
     out.mkdir(parents=True, exist_ok=True)
@@ -157,19 +178,28 @@ def syst_fit_cmd(
     stat_only: bool = typer.Option(False, "--stat-only", help="Fit without nuisances."),
 ) -> None:
     """Fit μ with nuisance parameters: fit.json (pulls, impacts, breakdown) and plots."""
-    import json
-
     import numpy as np
 
     from rediscovery.core.errors import InputError
     from rediscovery.higgs.events.io import read_events
+    from rediscovery.higgs.stats import BACKENDS
     from rediscovery.higgs.systematics import Templates, build_model, fit_with_systematics
     from rediscovery.higgs.systematics import plots as plots_syst
 
+    if backend not in BACKENDS:
+        raise ConfigError(f"--backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    check_output(out, "dir")
+    t_data = read_json(templates, what="templates.json (--templates)")
     try:
-        t = Templates.from_dict(json.loads(templates.read_text()))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read templates ({exc})", path=templates) from exc
+        t = Templates.from_dict(t_data)
+    except InputError as exc:
+        if exc.path is not None:
+            raise
+        raise InputError(f"{exc}; expected a templates.json written by 'rediscovery higgs "
+                         "templates'", path=templates) from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"not a templates.json written by 'rediscovery higgs templates' "
+                         f"({type(exc).__name__}: {exc})", path=templates) from None
     scorer, feats = _scorer_for(model_dir)
     data = _with_features(read_events(observed), feats)
     s = scorer(data)
@@ -206,14 +236,13 @@ def challenge_cmd(
     n_estimators: int = typer.Option(100, "--n-estimators", help="BDT trees."),
     pool_mc_stat: bool = typer.Option(False, "--pool-mc-stat/--no-pool-mc-stat",
                                       help="Model the pool's MC noise too (γ terms)."),
-    seed: int = typer.Option(0, "--seed", help="Base seed."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Base seed."),
     scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
     n_workers: int = typer.Option(None, "--n-workers", help="Local worker processes."),
 ) -> None:
     """Fair Universe-style evaluation: μ ~ U(0.1, 3), nuisances from priors, fits, score."""
     import warnings
 
-    from rediscovery.core.errors import ConfigError
     from rediscovery.higgs.systematics import TRAINING_MODES, TemplateWarning
     from rediscovery.higgs.systematics import challenge as ch
     from rediscovery.higgs.systematics import plots as plots_syst
@@ -223,7 +252,19 @@ def challenge_cmd(
     chosen = [m.strip() for m in modes.split(",") if m.strip()]
     bad = [m for m in chosen if m not in TRAINING_MODES]
     if bad or not chosen:
-        raise ConfigError(f"--training: unknown modes {bad}; choose among {TRAINING_MODES}")
+        raise ConfigError(f"--training {modes!r}: unknown mode(s) {', '.join(bad) or '(none)'};"
+                          f" choose among {', '.join(TRAINING_MODES)}")
+    for name, value in (("--n-pseudo", n_pseudo), ("--n-train", n_train),
+                        ("--n-templates", n_templates), ("--n-pool", n_pool),
+                        ("--n-estimators", n_estimators)):
+        if value < 1:
+            raise ConfigError(f"{name} {value}: expected an integer >= 1")
+    if n_workers is not None and n_workers < 1:
+        raise ConfigError(f"--n-workers {n_workers}: expected an integer >= 1")
+    check_scheduler(scheduler)
+    if not 0 < lumi_factor < float("inf"):
+        raise ConfigError(f"--lumi-factor {lumi_factor:g}: expected a positive factor")
+    check_output(out, "dir")
     out.mkdir(parents=True, exist_ok=True)
     train, tmpl, pool = ch.simulated_sets(n_train, n_templates, n_pool, seed=seed)
     summaries, tables = {}, {}

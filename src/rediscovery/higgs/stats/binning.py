@@ -134,7 +134,8 @@ def choose_binning(signal_scores: object, signal_weights: object, bkg_scores: ob
     best[0] = 0.0
     parents = []
     finals = []
-    for _ in range(max_bins):
+    # a partition of the m fine intervals has at most m bins: more steps change nothing
+    for _ in range(min(max_bins, m)):
         tot = best[:, None] + score
         par = np.argmax(tot, axis=0)
         best = tot[par, np.arange(m + 1)]
@@ -144,7 +145,7 @@ def choose_binning(signal_scores: object, signal_weights: object, bkg_scores: ob
     if not np.isfinite(finals_a).any():
         raise InputError(
             f"no binning has >= {min_bkg:g} expected background events in every bin "
-            f"(total background {cb[-1]:.6g}); lower min_bkg or add background MC"
+            f"(total background {cb[-1]:.6g}); lower min_bkg (--min-bkg) or add background MC"
         )
     top = np.nanmax(finals_a[np.isfinite(finals_a)])
     k_best = int(np.flatnonzero(finals_a >= top - 1e-9 * max(abs(top), 1.0))[0]) + 1

@@ -218,10 +218,17 @@ def _mle(model: BinnedModel, obs: np.ndarray, backend: str, aux_gamma: np.ndarra
         res.converged = False
         res.messages.append("global fit did not converge (Minuit reported an invalid minimum)")
     lo_b, hi_b = model.mu_range
-    if min(pars[0] - lo_b, hi_b - pars[0]) < 1e-6 * (hi_b - lo_b):
+    if pars[0] - lo_b < 1e-6 * (hi_b - lo_b):
         res.converged = False
-        res.messages.append(f"parameter 'mu' is at its bound ({pars[0]:.6g} in "
-                            f"[{lo_b}, {hi_b}]); widen BinnedModel(mu_bounds=...)")
+        res.messages.append(f"parameter 'mu' is at its bound (the lower one, {pars[0]:.4g} in "
+                            f"[{lo_b:.4g}, {hi_b:.4g}]): the data lie below the background "
+                            "prediction in some bin; with few events use fewer, wider bins "
+                            "(larger min_bkg, --min-bkg) or check the MC normalisation")
+    elif hi_b - pars[0] < 1e-6 * (hi_b - lo_b):
+        res.converged = False
+        res.messages.append(f"parameter 'mu' is at its bound (the upper one, {pars[0]:.4g} in "
+                            f"[{lo_b:.4g}, {hi_b:.4g}]); widen BinnedModel(mu_bounds=...) or "
+                            "check the MC normalisation")
     for nm in model.alpha_names:
         if abs(res.parameters[nm]) >= ALPHA_BOUNDS[1] - 1e-6:
             res.converged = False
@@ -230,6 +237,10 @@ def _mle(model: BinnedModel, obs: np.ndarray, backend: str, aux_gamma: np.ndarra
     if errors:
         err = eng.uncertainties(pars)
         res.errors = {n: float(e) for n, e in zip(names, err, strict=True)}
+        if not np.all(np.isfinite(err)):
+            res.converged = False
+            res.messages.append("the covariance of the parameters is undefined at the minimum "
+                                "(a parameter on a bound where a bin's expectation vanishes)")
     return res
 
 
@@ -410,17 +421,14 @@ def _upper_limit(eng: Engine, alpha: float) -> UpperLimitResult:
     # find a bracket by doubling from a scale set by the expected background
     step = max(1e-3, 2.0 * math.sqrt(float(model.background_total.sum())) /
                max(float(model.signal.sum()), 1e-12))
-    hi = step
+    hi = min(step, hi_bound)  # never evaluate CLs beyond the fit range of mu
     res = UpperLimitResult(backend=eng.name, limit=math.nan, alpha=alpha, cl=1.0 - alpha)
     while fn(hi) > alpha:
-        lo = hi
-        hi *= 2.0
         if hi >= hi_bound:
-            if fn(hi_bound) > alpha:
-                res.limit, ok_all = hi_bound, False
-                break
-            hi = hi_bound
+            res.limit, ok_all = hi_bound, False
             break
+        lo = hi
+        hi = min(2.0 * hi, hi_bound)
     if math.isnan(res.limit):
         res.limit = float(optimize.brentq(lambda m: fn(m) - alpha, lo, hi, xtol=1e-8,
                                           rtol=1e-8))

@@ -33,7 +33,8 @@ from rediscovery.higgs.stats.inference import fit, likelihood_scan, mle, signifi
 from rediscovery.higgs.stats.model import SIGNAL, BinnedModel, HistoSys, NormSys
 from rediscovery.higgs.stats.results import FitResult, LikelihoodScan
 
-__all__ = ["ScoreFit", "fit_scores", "uncertainty_split", "write_fit", "yields_and_correlations"]
+__all__ = ["NORMALISATION_FACTOR", "NORMALISATION_SIGMAS", "ScoreFit", "check_normalisation",
+           "fit_scores", "uncertainty_split", "write_fit", "yields_and_correlations"]
 
 
 @dataclass
@@ -64,6 +65,37 @@ def uncertainty_split(res: FitResult) -> dict[str, Any]:
     return {"total": total, "stat": stat_, "syst": syst,
             "syst_source": "template MC statistics" if only_mc
             else "systematics and template MC statistics"}
+
+
+#: Size (in Gaussian σ of the Poisson count) of the deficit of observed events below the
+#: smallest total the model can predict at which the MC and the data are called inconsistent.
+NORMALISATION_SIGMAS = 5.0
+#: ... when the data are also this many times fewer than that prediction: a luminosity
+#: mismatch of an order of magnitude or more. Smaller deficits are fitted (and reported as
+#: a fit on the bound of mu, exit code 3).
+NORMALISATION_FACTOR = 20.0
+
+
+def check_normalisation(model: BinnedModel, counts: np.ndarray) -> None:
+    """Refuse data far below anything the model can predict (MC and data luminosities differ).
+
+    The model predicts at least ``λ_min = Σ max(b + μ_min s, 0)`` events (μ at its lower
+    bound); observing fewer than ``λ_min − 5√λ_min`` events and fewer than ``λ_min / 20``
+    means the MC weights do not describe the data's luminosity: μ̂ would sit on its bound
+    with no defined error. A small data set with MC weights scaled to it is fine.
+    """
+    mu_lo = model.mu_range[0]
+    lam_min = float(np.sum(np.maximum(model.background_total + mu_lo * model.signal, 0.0)))
+    n_obs = float(np.sum(counts))
+    if lam_min > 0 and n_obs < lam_min - NORMALISATION_SIGMAS * math.sqrt(lam_min) \
+            and n_obs * NORMALISATION_FACTOR < lam_min:
+        ratio = n_obs / float(np.sum(model.background_total))
+        raise InputError(
+            f"the observed data hold {n_obs:.0f} events but the MC predicts at least "
+            f"{lam_min:.4g} (background {float(np.sum(model.background_total)):.4g}): the MC "
+            "weights do not describe the data's luminosity; scale them with --lumi-factor "
+            f"(about {ratio:.3g} here) or give MC and data of the same luminosity"
+        )
 
 
 def fit_scores(
@@ -141,9 +173,16 @@ def fit_scores(
         raise InputError(str(exc), path=source) from exc
     assert model.edges is not None
     counts = histogram_observed(observed["score"].to_numpy(dtype=float), model.edges)
+    check_normalisation(model, counts)
     ams_cut, ams = best_ams(mc["score"].to_numpy(float), mc["Weight"].to_numpy(float),
                             mc["Label"].to_numpy())
     res = fit(model, counts, backend, multistart=True)
+    s_tot, b_tot = float(model.signal.sum()), float(model.background_total.sum())
+    if not res.converged and s_tot < math.sqrt(b_tot):
+        res.messages.append(
+            f"the expected signal ({s_tot:.3g} events) is below the background's Poisson "
+            f"fluctuation (sqrt(B) = {math.sqrt(b_tot):.3g}): this data set is too small to "
+            "measure mu; its interval and limit extend beyond the fit range")
     payload: dict[str, Any] = {
         "converged": res.converged,
         "messages": res.messages,

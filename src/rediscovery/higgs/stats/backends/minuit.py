@@ -195,7 +195,10 @@ class MinuitEngine:
             raise RuntimeError("mu_interval needs the free fit first: call minimize()")
         nsig = math.sqrt(level)
         # iminuit reads cl >= 1 as a number of sigmas, cl < 1 as a probability (χ², 1 dof)
-        m.minos("mu", cl=nsig if nsig >= 1.0 else float(stats.chi2.cdf(level, 1)))
+        try:
+            m.minos("mu", cl=nsig if nsig >= 1.0 else float(stats.chi2.cdf(level, 1)))
+        except RuntimeError:  # MINOS refuses an invalid minimum (flagged by the free fit)
+            return math.nan, math.nan, False
         me = m.merrors["mu"]
         lo = m.values["mu"] + me.lower
         hi = m.values["mu"] + me.upper
@@ -243,15 +246,26 @@ class MinuitEngine:
             free[1 + len(self.model.alpha_names):] = self.lik.free
         idx = np.flatnonzero(free)
         hess = np.empty((idx.size, idx.size))
-        for j, i in enumerate(idx):
-            h = 1e-5 * max(1.0, abs(pars[i]))
-            up, dn = pars.copy(), pars.copy()
-            up[i] += h
-            dn[i] -= h
-            hess[:, j] = (self.lik.grad_full(up)[idx] - self.lik.grad_full(dn)[idx]) / (2 * h)
+        # a step beyond a bound where a bin's expectation vanishes gives NaN: handled below
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for j, i in enumerate(idx):
+                h = 1e-5 * max(1.0, abs(pars[i]))
+                up, dn = pars.copy(), pars.copy()
+                up[i] += h
+                dn[i] -= h
+                hess[:, j] = (self.lik.grad_full(up)[idx]
+                              - self.lik.grad_full(dn)[idx]) / (2 * h)
         hess = 0.5 * (hess + hess.T)
         cov = np.zeros((n, n))
-        cov[np.ix_(idx, idx)] = np.linalg.pinv(hess)
+        if not np.all(np.isfinite(hess)):
+            # a parameter on a bound where a bin's expectation vanishes (μ at its lower
+            # bound): the likelihood is not defined beyond it, nor is a parabolic error
+            cov[np.ix_(idx, idx)] = np.nan
+            return cov
+        try:
+            cov[np.ix_(idx, idx)] = np.linalg.pinv(hess)
+        except np.linalg.LinAlgError:
+            cov[np.ix_(idx, idx)] = np.nan
         return cov
 
     def uncertainties(self, pars: np.ndarray) -> np.ndarray:
