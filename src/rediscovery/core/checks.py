@@ -171,13 +171,13 @@ def require_parameter_in_range(name: str, value: float, lo: float, hi: float, *,
     """Refuse a parameter value that is not finite or outside ``[lo, hi]``; return it as float.
 
     ``source`` names where it came from (e.g. ``"--nuisance"``), ``why`` where the range comes
-    from; both appear in the message, which names the parameter as its column.
+    from; both appear in the message (a parameter, not a table column: no ``column`` prefix).
     """
     v = float(value)
     if not (np.isfinite(v) and lo <= v <= hi):
         where = f"{source} " if source else ""
-        raise InputError(f"{where}{name}={value!r} is outside its allowed range [{lo:g}, {hi:g}]"
-                         + (f" ({why})" if why else ""), column=name)
+        raise InputError(f"{where}'{name}' = {v:g} is outside its allowed range [{lo:g}, {hi:g}]"
+                         + (f" ({why})" if why else ""))
     return v
 
 

@@ -152,8 +152,8 @@ ETA_COLUMNS: tuple[str, ...] = tuple(c for c in PRI_COLUMNS if c.endswith("_eta"
 SQRT_S_MAX_GEV = 14_000.0
 
 #: Upper bound of the scalar p_T sums, GeV: ten times :data:`SQRT_S_MAX_GEV`, because pile-up
-#: collisions add to them (the package's simulation reaches ~13 TeV in 10^5 events); the bound
-#: only catches absurd values.
+#: collisions add to them (the package's simulation, whose partons stop at 4 TeV, stays below
+#: ~8 TeV); the bound only catches absurd values.
 SUM_PT_MAX_GEV = 10 * SQRT_S_MAX_GEV
 
 #: Largest jet count accepted. HiggsML and the simulation cap PRI_jet_num at 3 ("3 or more");

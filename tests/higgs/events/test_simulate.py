@@ -505,3 +505,13 @@ def test_common_random_numbers_for_shifted_template_samples():
     assert np.unique(np.r_[low["Weight"], nominal["Weight"], high["Weight"]]).size == 1
     with pytest.raises(ConfigError, match="crn_tes"):
         simulate_events(100, seed=1, nuisances={"tes": 1.02}, crn_tes=1.01)
+
+
+def test_parton_transverse_momenta_stop_at_the_kinematic_limit() -> None:
+    """No jet beyond √s/2 = 4 TeV of the 8 TeV collisions (times the jet energy resolution):
+    an untruncated p_T^-3 power law in float32 gives ~1 parton in 10^5 above it, up to ~60 TeV,
+    which the event readers then refuse."""
+    df = simulate_events(300_000, seed=7)
+    for col in ("PRI_jet_leading_pt", "PRI_jet_subleading_pt", "PRI_tau_pt", "PRI_met"):
+        assert np.nanmax(df[col]) < 5_000.0, col
+    assert np.nanmax(df["PRI_met_sumet"]) < 14_000.0

@@ -143,6 +143,11 @@ SUBPROCESSES: tuple[SubProcess, ...] = (
 
 
 _ISR_PT_MIN = 15.0  # GeV, lower edge of the radiated-parton spectrum
+#: Upper edge of the radiated partons' and fake-τ jets' p_T spectra, GeV: half the 8 TeV
+#: centre-of-mass energy of the HiggsML simulation (LHC 2012; Adam-Bourdarios et al., HiggsML
+#: documentation v1.8), the kinematic limit of one parton's p_T. Without it the float32 power
+#: law reaches ~60 TeV for 1 parton in 10^5.
+_PT_MAX = 4000.0
 _ISR_ETA_SIGMA = 1.9
 _ISR_KMAX = 4
 #: power-law index of the p_T spectrum of jets that fake τ_h in W+jets: steeper than the
@@ -204,6 +209,16 @@ class Truth:
     ok: np.ndarray = field(default_factory=lambda: np.ones(0, bool))
 
 
+def _truncated(u, pt_min, index):
+    """Map u in (0, 1] to (c, 1], c = (_PT_MAX/pt_min)^(1-index), so that the power-law
+    inverse CDF ``pt_min * u**(-1/(index-1))`` stays at or below :data:`_PT_MAX` (the
+    distribution truncated there, renormalised)."""
+    c = (_PT_MAX / np.minimum(pt_min, _PT_MAX)) ** (1.0 - index)
+    if np.ndim(c):
+        c = np.asarray(c, dtype=u.dtype)
+    return c + (1.0 - c) * u
+
+
 def _radiation(rng, n, rate, index, kmax=_ISR_KMAX):
     """Radiated partons: geometric count of mean ``rate`` (at most kmax), p_T ∝ p_T^-α above
     _ISR_PT_MIN, uniform φ; plus the unclustered soft recoil (Gaussian, per component).
@@ -213,7 +228,7 @@ def _radiation(rng, n, rate, index, kmax=_ISR_KMAX):
     later by :func:`_parton_eta` for the events that survive the generator-level cuts.
     """
     k = rng.discrete(multiplicity_pmf(rate, kmax), n)
-    u = 1.0 - rng.random((n, kmax))
+    u = _truncated(1.0 - rng.random((n, kmax)), _ISR_PT_MIN, index)
     # inverse CDF of the power law; index 3 (the default) is 1/√u, cheaper than a power
     shape = 1.0 / np.sqrt(u) if index == 3.0 else u ** (-1.0 / (index - 1.0))
     pt = _ISR_PT_MIN * shape * (np.arange(kmax)[None, :] < k[:, None])
@@ -313,7 +328,8 @@ def _gen_wjets(rng, n, proc: SubProcess, nuis) -> Truth:
     # part needs no counting). r ~ N(0.80, 0.12) is thus the response of *selected* fakes.
     r = _fake_fraction(rng, n)
     _, tau_cut = _precut_thresholds(nuis)
-    fpt = np.maximum(_ISR_PT_MIN, tau_cut[0] / r) * (1.0 - rng.random(n)) ** (
+    fmin = np.minimum(np.maximum(_ISR_PT_MIN, tau_cut[0] / r), _PT_MAX)
+    fpt = fmin * _truncated(1.0 - rng.random(n), fmin, _FAKE_JET_INDEX) ** (
         -1.0 / (_FAKE_JET_INDEX - 1.0))
     fphi = rng.uniform(-np.pi, np.pi, n)
     sumx, sumy = sumx + fpt * np.cos(fphi), sumy + fpt * np.sin(fphi)
