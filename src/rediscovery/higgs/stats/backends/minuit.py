@@ -162,18 +162,10 @@ class MinuitEngine:
                 continue
             if abs(mu - bound) > 1e-6 * max(1.0, abs(bound)):
                 continue
-            x0 = theta.copy()
-            x0[0] = bound
-            at_bound = x0
-            if len(self.names) > 1:
-                free = np.ones(len(self.names), dtype=bool)
-                free[0] = False
-                m = self._make(self._newton_start(x0, free))
-                m.fixed["mu"] = True
-                m.migrad()
-                if not m.valid:
-                    return theta, ok
-                at_bound = np.asarray(m.values, dtype=float)
+            pars, _, fixed_ok = self.minimize(fixed_mu=bound, init=theta)
+            if not fixed_ok:
+                return theta, ok
+            at_bound = pars[:len(self.names)]
             grad_mu = float(self.lik.grad_profiled(at_bound)[0])
             return (at_bound, True) if inward * grad_mu >= 0 else (theta, ok)
         return theta, ok
