@@ -50,6 +50,7 @@ __all__ = [
     "LC_BYTES_PER_SN",
     "SNPopulation",
     "Survey",
+    "draw_population",
     "draw_truth",
     "sample_redshifts",
     "simulate_hubble_table",
@@ -193,8 +194,10 @@ def sample_redshifts(n: int, rng: np.random.Generator, survey: Survey, om: float
     return rng.permutation(np.concatenate(out))
 
 
-def _population_draws(n: int, rng: np.random.Generator, pop: SNPopulation,
-                      mu: np.ndarray) -> dict[str, np.ndarray]:
+def draw_population(n: int, rng: np.random.Generator, pop: SNPopulation,
+                    mu: np.ndarray) -> dict[str, np.ndarray]:
+    """x1, c, δ_int and m_B (Tripp relation in reverse, module notes) for ``n`` SNe at true
+    distance moduli ``mu``; shared by the light-curve and the image simulators."""
     x1 = rng.normal(pop.x1_mean, pop.x1_sigma, n)
     c = rng.normal(pop.c_mean, pop.c_sigma, n)
     dint = rng.normal(0.0, pop.sigma_int, n)
@@ -235,7 +238,7 @@ def simulate_lightcurves(n_sne: int, truth: Truth, *, seed: int,
     surv = survey or Survey()
     rng = np.random.default_rng(seed)
     z_cos, mu = _true_redshifts_and_moduli(n_sne, rng, surv, truth)
-    draws = _population_draws(n_sne, rng, pop, mu)
+    draws = draw_population(n_sne, rng, pop, mu)
     v_pec = rng.normal(0.0, pop.sigma_v_kms, n_sne)
     z_obs = (1 + z_cos) * (1 + v_pec / C_KM_S) - 1
     t0 = surv.season_start + rng.uniform(0, surv.season_length, n_sne)
