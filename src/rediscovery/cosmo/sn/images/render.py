@@ -202,7 +202,6 @@ def render(shape: tuple[int, int], psf: np.ndarray, x: np.ndarray, y: np.ndarray
     -------
     ndarray, shape ``shape``; circular convolution (pad the grid by the PSF radius).
     """
-    ny, nx = shape
     r = psf.shape[0] // 2
     big = np.zeros(shape)
     big[:psf.shape[0], :psf.shape[1]] = psf

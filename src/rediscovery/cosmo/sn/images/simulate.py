@@ -68,10 +68,10 @@ from rediscovery.cosmo.sn.simulate import SNPopulation, Survey, Truth
 
 __all__ = [
     "ARCSEC_PER_DEG",
-    "SimImage",
-    "Scene",
-    "ImageSurvey",
     "TRUTH_ZP",
+    "ImageSurvey",
+    "Scene",
+    "SimImage",
     "draw_scene",
     "field_wcs",
     "image_path",
@@ -167,7 +167,7 @@ class ImageSurvey:
              "at most a quarter of --size")
         for b in self.bands:
             need(b in self.zp and b in self.sky_mag, "zp/sky_mag", b, "a value for every band")
-        zlo, zhi = self.sn_redshift_range()
+        zlo, _zhi = self.sn_redshift_range()
         need(self.z_max > zlo, "--z-max", self.z_max,
              f"> {zlo:.3f}, the lowest redshift at which SALT2 covers every band "
              f"{self.bands} (drop the reddest band to go lower)")
@@ -381,7 +381,7 @@ def draw_scene(config: ImageSurvey, truth: Truth, *, seed: int,
         w = wcs[fname]
         # stars: dN/dm ∝ 10^(0.2 m) by inverse CDF
         rng = _rng(seed, _S_STARS, fi)
-        n_st = int(round(cfg.star_density * area))
+        n_st = round(cfg.star_density * area)
         m0, m1 = cfg.star_mag_range
         u = rng.uniform(0, 1, n_st)
         mag_r = np.log10(10 ** (0.2 * m0) + u * (10 ** (0.2 * m1) - 10 ** (0.2 * m0))) / 0.2
@@ -400,7 +400,7 @@ def draw_scene(config: ImageSurvey, truth: Truth, *, seed: int,
             "phase": np.where(variable, rng.uniform(0, 2 * np.pi, n_st), np.nan)}))
         # field galaxies
         rng = _rng(seed, _S_GAL, fi)
-        n_gal = int(round(cfg.galaxy_density * area))
+        n_gal = round(cfg.galaxy_density * area)
         zg = (sample_redshifts(n_gal, rng, gal_survey, truth.Om, truth.OL) if n_gal
               else np.zeros(0))
         ra, dec = _uniform_positions(rng, n_gal, w, size, margin)
@@ -629,7 +629,7 @@ def render_images(scene: Scene, *, fields: list[str] | None = None) -> Iterator[
                     "MJD": (float(im.mjd), "mid-exposure date [MJD, days]"),
                     "BAND": (BANDPASSES[b], "sncosmo bandpass name"),
                     "FILTER": (b, "filter letter"),
-                    "ZP": (float(im.zp), "AB mag of 1 ADU: m = ZP - 2.5 log10(counts)"),
+                    "ZP": (float(im.zp), "AB: m = ZP - 2.5 log10(ADU)"),
                     "ZPSYS": ("ab", "magnitude system of ZP"),
                     "SEEING": (float(im.seeing), "PSF FWHM [arcsec]"),
                     "PSFBETA": (float(im.beta), "Moffat beta of the PSF"),

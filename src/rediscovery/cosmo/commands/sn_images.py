@@ -1,0 +1,53 @@
+"""``rediscovery cosmo sn-images``: the pixel-level supernova survey simulator.
+
+Thin wiring over :mod:`rediscovery.cosmo.sn.images`; docs/cosmo-sn-images.md describes the
+files.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import typer
+
+from rediscovery.core.files import check_output
+
+app = typer.Typer()
+log = logging.getLogger(__name__)
+
+
+@app.command("sn-images")
+def sn_images(
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    seed: int = typer.Option(0, "--seed", min=0,
+                             help="Random seed (also draws the hidden cosmology)."),
+    fields: int = typer.Option(4, "--fields", help="Number of fields (CCDs)."),
+    epochs: int = typer.Option(16, "--epochs", help="Epochs per band over the season."),
+    size: int = typer.Option(512, "--size", help="Image size in pixels (square)."),
+    bands: str = typer.Option("griz", "--bands", help="Filter letters among griz."),
+    sne_per_field: int = typer.Option(5, "--sne-per-field", help="SNe Ia per field."),
+    z_max: float = typer.Option(0.8, "--z-max", help="Largest SN redshift."),
+    h0: float = typer.Option(None, "--h0", help="H0 in km/s/Mpc (hidden draw if omitted)."),
+    om: float = typer.Option(None, "--om", help="Ωm (hidden draw if omitted)."),
+    ol: float = typer.Option(None, "--ol", help="ΩΛ (hidden draw if omitted)."),
+    flat: bool = typer.Option(False, "--flat", help="Hidden universe is flat (ΩΛ = 1 − Ωm)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Simulate survey images (FITS), stars.csv, hosts.csv, survey.json; truth.json hidden."""
+    from rediscovery.cosmo.sn.images import ImageSurvey, draw_scene, write_survey
+    from rediscovery.cosmo.sn.simulate import draw_truth
+
+    config = ImageSurvey(n_fields=fields, bands=bands, n_epochs=epochs, size=size,
+                         sne_per_field=sne_per_field, z_max=z_max)
+    check_output(out, "dir")
+    start = time.perf_counter()
+    truth = draw_truth(seed, h0, om, ol, flat=flat)
+    scene = draw_scene(config, truth, seed=seed)
+    summary = write_survey(out, scene, progress=progress)
+    typer.echo(f"{summary['n_images']} images ({fields} fields x {len(bands)} bands x "
+               f"({epochs} epochs + reference), {size}x{size} px), {summary['n_sne']} SNe Ia, "
+               f"{summary['n_stars']} stars, {summary['n_hosts']} galaxies in "
+               f"{time.perf_counter() - start:.1f} s -> {out}/survey.json (truth "
+               f"{'hidden' if truth.hidden else 'given'} in truth.json)")
