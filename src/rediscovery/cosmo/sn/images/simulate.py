@@ -313,6 +313,9 @@ def _galaxies(rng: np.random.Generator, z: np.ndarray, truth: Truth, bands: str
     from rediscovery.cosmo.cosmology import luminosity_distance
 
     n = len(z)
+    if n == 0:
+        return {k: np.zeros(0) for k in (*[f"mag_{b}" for b in bands], "r_eff", "n", "q",
+                                         "theta")}
     dl = luminosity_distance(z, truth.H0, truth.Om, truth.OL, truth.w)   # Mpc
     mu = 5.0 * np.log10(dl) + 25.0
     d_a_kpc = dl / (1.0 + z) ** 2 * _KPC_PER_MPC
@@ -404,7 +407,7 @@ def draw_scene(config: ImageSurvey, truth: Truth, *, seed: int,
         zg = (sample_redshifts(n_gal, rng, gal_survey, truth.Om, truth.OL) if n_gal
               else np.zeros(0))
         ra, dec = _uniform_positions(rng, n_gal, w, size, margin)
-        gal_rows.append(pd.DataFrame({"host_id": [f"{fname}_G{k:04d}" for k in range(n_gal)],
+        gal_rows.append(pd.DataFrame({"host_id": [f"{fname}_F{k:04d}" for k in range(n_gal)],
                                       "field": fname, "ra": ra, "dec": dec, "z": zg,
                                       **_galaxies(rng, zg, truth, bands)}))
         # SNe Ia and their hosts
@@ -476,6 +479,14 @@ def draw_scene(config: ImageSurvey, truth: Truth, *, seed: int,
     transients = (pd.concat(tr_rows, ignore_index=True) if tr_rows else
                   pd.DataFrame(columns=["transient_id", "kind", "field", "ra", "dec", "host_id",
                                         "t_peak", "width", *[f"mag_{b}" for b in bands]]))
+    # catalogue order and names: by field and ra, so a host_id does not tell an SN host
+    galaxies = galaxies.sort_values(["field", "ra"], kind="stable", ignore_index=True)
+    new_ids = [f"{f}_G{k:04d}" for f, k in zip(galaxies["field"],
+                                               galaxies.groupby("field").cumcount(), strict=True)]
+    rename = dict(zip(galaxies["host_id"], new_ids, strict=True))
+    galaxies["host_id"] = new_ids
+    sne["host_id"] = sne["host_id"].map(rename)
+    transients["host_id"] = transients["host_id"].map(lambda h: rename.get(h, ""))
     images = _draw_conditions(cfg, names, seed)
     sn_fluxes = _sn_fluxes(sne, images, salt2_model())
     log.info("scene: %d fields, %d stars, %d galaxies, %d SNe Ia, %d transients, %d images",
