@@ -33,6 +33,9 @@ def sn_images(
     om: float = typer.Option(None, "--om", help="Ωm (hidden draw if omitted)."),
     ol: float = typer.Option(None, "--ol", help="ΩΛ (hidden draw if omitted)."),
     flat: bool = typer.Option(False, "--flat", help="Hidden universe is flat (ΩΛ = 1 − Ωm)."),
+    plot: bool = typer.Option(True, "--plot/--no-plot",
+                              help="Write thumbnails.png (field00: reference, mid-season epoch, "
+                                   "difference)."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Simulate survey images (FITS), stars.csv, hosts.csv, survey.json; truth.json hidden."""
@@ -46,6 +49,15 @@ def sn_images(
     truth = draw_truth(seed, h0, om, ol, flat=flat)
     scene = draw_scene(config, truth, seed=seed)
     summary = write_survey(out, scene, progress=progress)
+    if plot:
+        from rediscovery.core.plotting import savefig
+        from rediscovery.cosmo.sn.images import list_survey, read_image
+        from rediscovery.cosmo.sn.images.plots import plot_field_epoch
+
+        files = next(iter(next(iter(list_survey(out).values())).values()))
+        fig, _ = plot_field_epoch(read_image(files.reference),
+                                  read_image(files.epochs[len(files.epochs) // 2]))
+        savefig(fig, out / "thumbnails.png", dpi=110)
     typer.echo(f"{summary['n_images']} images ({fields} fields x {len(bands)} bands x "
                f"({epochs} epochs + reference), {size}x{size} px), {summary['n_sne']} SNe Ia, "
                f"{summary['n_stars']} stars, {summary['n_hosts']} galaxies in "

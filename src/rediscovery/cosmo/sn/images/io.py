@@ -232,11 +232,20 @@ def _image_shape(path: Path) -> tuple[int, int]:
     return int(hdr["NAXIS2"]), int(hdr["NAXIS1"])
 
 
+def _band_order(folder: Path) -> tuple[int, str]:
+    """Band folders blue to red (g, r, i, z), other names after them alphabetically."""
+    from rediscovery.cosmo.sn.images.bands import BANDPASSES
+
+    order = list(BANDPASSES)
+    return (order.index(folder.name) if folder.name in order else len(order), folder.name)
+
+
 def list_survey(root: str | os.PathLike[str]) -> dict[str, dict[str, BandImages]]:
     """The images of a survey folder: ``{field: {band: BandImages(reference, epochs)}}``.
 
-    Fields are the sub-folders holding band folders with FITS files; bands the folder names
-    (filter letters). Only headers are read (``NAXIS1``/``NAXIS2``).
+    Fields are the sub-folders holding band folders with FITS files (sorted by name); bands
+    the folder names (filter letters, in g, r, i, z order). Only headers are read
+    (``NAXIS1``/``NAXIS2``).
 
     Raises
     ------
@@ -254,7 +263,7 @@ def list_survey(root: str | os.PathLike[str]) -> dict[str, dict[str, BandImages]
     for fdir in sorted(p for p in base.iterdir() if p.is_dir()):
         bands: dict[str, BandImages] = {}
         shapes: dict[tuple[int, int], Path] = {}
-        for bdir in sorted(p for p in fdir.iterdir() if p.is_dir()):
+        for bdir in sorted((p for p in fdir.iterdir() if p.is_dir()), key=_band_order):
             epochs = sorted(bdir.glob("epoch*.fits"))
             ref = bdir / "reference.fits"
             if not epochs and not ref.is_file():

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["display_limits", "plot_thumbnails"]
+__all__ = ["display_limits", "naive_difference", "plot_field_epoch", "plot_thumbnails"]
 
 
 def display_limits(data: np.ndarray, *, low: float = 1.0, high: float = 99.5
@@ -71,4 +71,25 @@ def plot_thumbnails(images: Sequence[Any], *, titles: Sequence[str] | None = Non
             ra, dec = np.array(marks, dtype=float).T
             x, y = wcs.wcs_world2pix(ra, dec, 0)
             ax.scatter(x, y, s=120, facecolors="none", edgecolors="tab:red", linewidths=0.8)
+    return fig, artists
+
+
+def naive_difference(epoch: Any, reference: Any) -> np.ndarray:
+    """epoch − reference, sky-subtracted and scaled to the epoch's ZP, without PSF matching or
+    resampling: for a first look only (stars leave residuals where the seeing differs, and
+    dipoles from the sub-pixel pointing offset)."""
+    scale = 10 ** (0.4 * (epoch.zp - reference.zp))
+    return (epoch.data - epoch.skylevel) - scale * (reference.data - reference.skylevel)
+
+
+def plot_field_epoch(reference: Any, epoch: Any, *, marks: Sequence[tuple[float, float]]
+                     | None = None) -> tuple[Any, list[Any]]:
+    """Three labelled thumbnails: a field's reference, one epoch and their
+    :func:`naive_difference`. Returns (figure, artists)."""
+    diff = naive_difference(epoch, reference)
+    name = reference.header.get("FIELD", "")
+    titles = [f"{name} {reference.band} reference (x{reference.header.get('NCOMBINE', 1)})",
+              f"{epoch.band} MJD {epoch.mjd:.2f}, seeing {epoch.seeing:.2f}\"",
+              "epoch - reference (no PSF matching)"]
+    fig, artists = plot_thumbnails([reference, epoch, diff], titles=titles, marks=marks)
     return fig, artists
