@@ -39,12 +39,16 @@ def sn_images(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Simulate survey images (FITS), stars.csv, hosts.csv, survey.json; truth.json hidden."""
+    from rediscovery.core.checks import require_memory
     from rediscovery.cosmo.sn.images import ImageSurvey, draw_scene, write_survey
     from rediscovery.cosmo.sn.simulate import draw_truth
 
     config = ImageSurvey(n_fields=fields, bands=bands, n_epochs=epochs, size=size,
                          sne_per_field=sne_per_field, z_max=z_max)
+    require_memory(config.memory_bytes(), what=f"rendering {size}x{size}-pixel images",
+                   hint="choose a smaller --size")
     check_output(out, "dir")
+    log.info("about %.0f MB of images to write", config.disk_bytes() / 1e6)
     start = time.perf_counter()
     truth = draw_truth(seed, h0, om, ol, flat=flat)
     scene = draw_scene(config, truth, seed=seed)
