@@ -16,34 +16,6 @@ SMALL = {"n_fields": 1, "bands": "gr", "n_epochs": 3, "size": 128}
 INJECTED = [(32.3, 30.6, 18.0), (94.7, 33.2, 18.5), (35.1, 95.9, 18.2), (90.4, 92.45, 17.8)]
 
 
-def pixel_moffat(shape, x0, y0, flux, alpha, beta, sky, sub=5):
-    """Pixel-integrated (sub × sub samples) Moffat image: the model the tests fit."""
-    ny, nx = shape
-    off = (np.arange(sub) + 0.5) / sub - 0.5
-    xs = (np.arange(nx)[:, None] + off[None, :]).ravel() - x0
-    ys = (np.arange(ny)[:, None] + off[None, :]).ravel() - y0
-    prof = (1 + (xs[None, :] ** 2 + ys[:, None] ** 2) / alpha**2) ** (-beta)
-    prof = prof.reshape(ny, sub, nx, sub).mean(axis=(1, 3))
-    return sky + flux * (beta - 1) / (np.pi * alpha**2) * prof
-
-
-def fit_moffat(stamp: np.ndarray, sky: float) -> dict[str, float]:
-    """Least-squares Moffat fit of a star stamp (free centre, flux, α, β; sky fixed)."""
-    from scipy.optimize import least_squares
-
-    ny, nx = stamp.shape
-    peak = np.unravel_index(np.argmax(stamp), stamp.shape)
-    p0 = [peak[1], peak[0], (stamp - sky).sum(), 2.0, 3.0]
-
-    def resid(p):
-        return (pixel_moffat(stamp.shape, *p, sky) - stamp).ravel()
-
-    res = least_squares(resid, p0, bounds=([0, 0, 0, 0.3, 1.2], [nx, ny, np.inf, 20, 10]))
-    x0, y0, flux, alpha, beta = res.x
-    return {"x": x0, "y": y0, "flux": flux,
-            "fwhm": 2 * alpha * np.sqrt(2 ** (1 / beta) - 1), "beta": beta}
-
-
 @pytest.fixture(scope="session")
 def truth():
     return draw_truth(SEED)

@@ -19,9 +19,10 @@ from rediscovery.cosmo.sn.images import (
     render_images,
     write_image,
 )
+from rediscovery.cosmo.sn.images.measure import fit_moffat, star_stamp
 from rediscovery.cosmo.sn.simulate import draw_truth
 
-from .conftest import INJECTED, SEED, SMALL, fit_moffat
+from .conftest import INJECTED, SEED, SMALL
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +34,6 @@ def clean_images(clean_scene, tmp_path_factory):
         write_image(root / im.path, im.data, im.header, im.wcs)
         out.append(read_image(root / im.path))
     return out
-
-
-def _stamp(img, x, y, half=10):
-    """A (2·half+1)² cut-out around pixel (x, y) and the position of its corner."""
-    ix, iy = int(np.rint(x)), int(np.rint(y))
-    cut = img.data[iy - half:iy + half + 1, ix - half:ix + half + 1].astype(float)
-    return cut, ix - half, iy - half
 
 
 def test_headers_present_and_sensible(survey_dir):
@@ -77,7 +71,7 @@ def test_wcs_maps_catalogue_positions_onto_star_centroids(clean_scene, clean_ima
     for img in clean_images:
         xp, yp = img.wcs.wcs_world2pix(stars["ra"], stars["dec"], 0)
         for x, y in zip(xp, yp, strict=True):
-            stamp, x0, y0 = _stamp(img, x, y)
+            stamp, x0, y0 = star_stamp(img.data, x, y)
             fit = fit_moffat(stamp, img.skylevel)
             assert fit["x"] + x0 == pytest.approx(x, abs=0.1)
             assert fit["y"] + y0 == pytest.approx(y, abs=0.1)
@@ -123,7 +117,7 @@ def test_star_fwhm_matches_seeing(clean_scene, clean_images):
     stars = clean_scene.stars
     for img in clean_images:
         xp, yp = img.wcs.wcs_world2pix(stars["ra"], stars["dec"], 0)
-        fwhm = [fit_moffat(_stamp(img, x, y)[0], img.skylevel)["fwhm"]
+        fwhm = [fit_moffat(star_stamp(img.data, x, y)[0], img.skylevel)["fwhm"]
                 for x, y in zip(xp, yp, strict=True)]
         assert np.median(fwhm) * img.pixel_scale == pytest.approx(img.seeing, rel=0.05)
 
