@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from rediscovery.core.errors import ConfigError
 from rediscovery.core.files import check_output
 
 app = typer.Typer()
@@ -36,11 +37,19 @@ def sn_images(
     plot: bool = typer.Option(True, "--plot/--no-plot",
                               help="Write thumbnails.png (field00: reference, mid-season epoch, "
                                    "difference)."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace a survey written in --out before (its images "
+                                        "that this run does not write are deleted)."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
-    """Simulate survey images (FITS), stars.csv, hosts.csv, survey.json; truth.json hidden."""
+    """Simulate survey images (FITS), stars.csv, hosts.csv, survey.json; truth.json hidden.
+
+    --out must be a new or empty folder, or (with --overwrite) one holding an earlier survey:
+    a survey folder holds the files of one survey only.
+    """
     from rediscovery.core.checks import require_memory
     from rediscovery.cosmo.sn.images import ImageSurvey, draw_scene, write_survey
+    from rediscovery.cosmo.sn.images.io import remove_stale_images
     from rediscovery.cosmo.sn.simulate import draw_truth
 
     config = ImageSurvey(n_fields=fields, bands=bands, n_epochs=epochs, size=size,
@@ -48,11 +57,23 @@ def sn_images(
     require_memory(config.memory_bytes(), what=f"rendering {size}x{size}-pixel images",
                    hint="choose a smaller --size")
     check_output(out, "dir")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / "survey.json").is_file():
+            raise ConfigError(f"--out {out}: the folder is not empty and holds no survey "
+                              "(no survey.json); choose a new or empty folder")
+        if not overwrite:
+            raise ConfigError(f"--out {out}: holds a survey already; choose a new folder, or "
+                              "add --overwrite to replace it")
     log.info("about %.0f MB of images to write", config.disk_bytes() / 1e6)
     start = time.perf_counter()
     truth = draw_truth(seed, h0, om, ol, flat=flat)
     scene = draw_scene(config, truth, seed=seed)
     summary = write_survey(out, scene, progress=progress)
+    stale = remove_stale_images(out, set(scene.images["path"]))
+    if stale:
+        log.info("removed %d images of the earlier survey in %s", len(stale), out)
+    if not plot:
+        (out / "thumbnails.png").unlink(missing_ok=True)
     if plot:
         from rediscovery.core.plotting import savefig
         from rediscovery.cosmo.sn.images import list_survey, read_image

@@ -36,7 +36,8 @@ def test_cli_writes_every_file(tmp_path, run_cli, check_png):
     (["--bands", "gu"], "--bands 'gu'"), (["--size", "0"], "--size 0"),
     (["--fields", "0"], "--fields 0"), (["--epochs", "-2"], "--epochs -2"),
     (["--z-max", "0.05"], "--z-max 0.05"), (["--h0", "5"], "H0"),
-    (["--size", "400000"], "GiB of memory"),
+    (["--size", "400000"], "GiB of memory"), (["--z-max", "nan"], "--z-max nan"),
+    (["--seed", "-1"], "'--seed'"),
 ])
 def test_cli_refuses_bad_options_before_work(tmp_path, run_cli, forbid, args, fragment):
     forbid(SIM)
@@ -49,3 +50,22 @@ def test_cli_refuses_out_file(tmp_path, run_cli, forbid):
     (tmp_path / "f").write_text("x")
     code, err = run_cli(["cosmo", "sn-images", "--out", tmp_path / "f"])
     assert code == 2 and "is an existing file" in err
+
+
+def test_cli_replaces_a_survey_only_with_overwrite(tmp_path, run_cli):
+    out = tmp_path / "s"
+    base = ["cosmo", "sn-images", "--out", out, "--fields", "1", "--size", "32", "--bands",
+            "r", "--no-progress", "--no-plot"]
+    assert run_cli([*base, "--epochs", "3"])[0] == 0
+    code, err = run_cli([*base, "--epochs", "2"])
+    assert code == 2 and "holds a survey already" in err and "--overwrite" in err
+    assert run_cli([*base, "--epochs", "2", "--overwrite"])[0] == 0
+    # the third epoch of the first survey is gone: the folder holds one survey only
+    assert [p.name for p in list_survey(out)["field00"]["r"].epochs] == [
+        "epoch000.fits", "epoch001.fits"]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    code, err = run_cli([*base[:3], other, *base[4:], "--overwrite"])
+    assert code == 2 and "holds no survey" in err
+    assert (other / "notes.txt").read_text() == "mine"

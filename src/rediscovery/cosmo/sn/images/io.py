@@ -39,6 +39,7 @@ __all__ = [
     "read_hosts",
     "read_image",
     "read_stars",
+    "remove_stale_images",
     "survey_description",
     "write_image",
     "write_survey",
@@ -375,3 +376,22 @@ def write_survey(out: str | os.PathLike[str], scene: Any, *, progress: bool = Tr
     write_json(root / "truth.json", truth)
     return {"n_images": len(n_cr), "n_sne": len(scene.sne), "n_stars": len(scene.stars),
             "n_hosts": len(scene.galaxies), "n_impostors": len(truth["impostors"])}
+
+
+def remove_stale_images(root: str | os.PathLike[str], keep: set[str]) -> list[Path]:
+    """Delete the images of an earlier survey in ``root`` that the new one did not write.
+
+    Only ``fieldNN/<band>/epochEEE.fits`` and ``reference.fits`` files whose relative path is
+    not in ``keep`` are removed (then empty band and field folders); returns them.
+    """
+    base = Path(root)
+    removed = []
+    for p in sorted(base.glob("field*/*/*.fits")):
+        rel = p.relative_to(base).as_posix()
+        if rel not in keep and (p.name == "reference.fits" or p.name.startswith("epoch")):
+            p.unlink()
+            removed.append(p)
+    for d in sorted(base.glob("field*/*"), reverse=True) + sorted(base.glob("field*")):
+        if d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
+    return removed
