@@ -1,19 +1,13 @@
-"""Survey images for the supernova search, owned by the SN survey and detection teams.
+"""SN survey images, owned by the SN survey/detection teams: the pixel-level search simulator.
+Reads: configuration (ImageSurvey, seed, optional H0/Ωm/ΩΛ); survey folders and FITS images.
+Writes: fieldNN/<band>/{reference,epochEEE}.fits, stars.csv, hosts.csv, survey.json, truth.json.
 
-A rolling search (SNLS / DES-SN like) simulated at the pixel level: fields observed in griz
-over a season, one FITS image per field, band and epoch plus a deep reference per field and
-band, with stars, Sérsic host galaxies, SALT2 SNe Ia from the hidden cosmology of
-:func:`rediscovery.cosmo.sn.draw_truth`, and the impostors a real search meets (variable
-stars, non-Ia transients, cosmic rays, hot pixels, saturation). docs/cosmo-sn-images.md has
-the details and measured figures.
-
-Reads: configuration only (:class:`ImageSurvey`, a seed, optionally given H0/Ωm/ΩΛ).
-Writes (``rediscovery cosmo sn-images --out DIR``): ``DIR/survey.json``, ``DIR/stars.csv``
-(star_id, field, ra, dec, mag_<band>), ``DIR/hosts.csv`` (host_id, field, ra, dec, z),
-``DIR/fieldNN/<band>/reference.fits`` and ``DIR/fieldNN/<band>/epochEEE.fits`` (header MJD,
-BAND, ZP (AB), SEEING (arcsec), GAIN (e-/ADU), SKYLEVEL (ADU), RDNOISE (e-), SATURATE (ADU),
-TAN WCS); hidden: ``DIR/truth.json``, ``DIR/truth_fluxes.csv`` (sn_id, time, band, flux, zp,
-zpsys).
+A rolling search (SNLS / DES-SN like) in griz: stars, Sérsic host galaxies, SALT2 SNe Ia from
+the hidden cosmology of :func:`rediscovery.cosmo.sn.draw_truth`, variable stars, non-Ia
+transients, cosmic rays, hot pixels and saturation; image headers MJD, BAND, ZP (AB), SEEING
+(arcsec), GAIN (e-/ADU), SKYLEVEL (ADU), RDNOISE (e-), SATURATE (ADU) and a TAN WCS; hidden
+``truth_fluxes.csv`` (sn_id, time, band, flux, zp, zpsys). docs/cosmo-sn-images.md has the
+layout, units and measured figures.
 
 The readers for the detection and photometry stages::
 
@@ -31,7 +25,7 @@ The simulator (pure; arrays, header dicts and tables)::
     scene = draw_scene(ImageSurvey(n_fields=1, bands="gr", n_epochs=3, size=128),
                        draw_truth(seed), seed=seed)
     for img in render_images(scene): ...          # SimImage(data, header, wcs, path, ...)
-    write_survey(out, scene)                      # every file of the layout above
+    write_survey(out, scene)                      # all the files named above
 """
 
 from __future__ import annotations
