@@ -28,6 +28,7 @@ def sn_images(
     epochs: int = typer.Option(16, "--epochs", help="Epochs per band over the season."),
     size: int = typer.Option(512, "--size", help="Image size in pixels (square)."),
     bands: str = typer.Option("griz", "--bands", help="Filter letters among griz."),
+    pixel_scale: float = typer.Option(0.26, "--pixel-scale", help="Pixel scale, arcsec."),
     sne_per_field: int = typer.Option(5, "--sne-per-field", help="SNe Ia per field."),
     z_max: float = typer.Option(0.8, "--z-max", help="Largest SN redshift."),
     h0: float = typer.Option(None, "--h0", help="H0 in km/s/Mpc (hidden draw if omitted)."),
@@ -53,7 +54,7 @@ def sn_images(
     from rediscovery.cosmo.sn.simulate import draw_truth
 
     config = ImageSurvey(n_fields=fields, bands=bands, n_epochs=epochs, size=size,
-                         sne_per_field=sne_per_field, z_max=z_max)
+                         pixel_scale=pixel_scale, sne_per_field=sne_per_field, z_max=z_max)
     require_memory(config.memory_bytes(), what=f"rendering {size}x{size}-pixel images",
                    hint="choose a smaller --size")
     check_output(out, "dir")

@@ -37,7 +37,7 @@ def test_cli_writes_every_file(tmp_path, run_cli, check_png):
     (["--fields", "0"], "--fields 0"), (["--epochs", "-2"], "--epochs -2"),
     (["--z-max", "0.05"], "--z-max 0.05"), (["--h0", "5"], "H0"),
     (["--size", "400000"], "GiB of memory"), (["--z-max", "nan"], "--z-max nan"),
-    (["--seed", "-1"], "'--seed'"),
+    (["--seed", "-1"], "'--seed'"), (["--pixel-scale", "0"], "--pixel-scale 0"),
 ])
 def test_cli_refuses_bad_options_before_work(tmp_path, run_cli, forbid, args, fragment):
     forbid(SIM)
