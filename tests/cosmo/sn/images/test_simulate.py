@@ -221,3 +221,19 @@ def test_deterministic_by_seed(truth):
 def test_bad_parameters_name_the_option(change, option):
     with pytest.raises(ConfigError, match=rf"^{option} "):
         dataclasses.replace(ImageSurvey(**SMALL), **change)
+
+
+def test_hot_pixels_are_fixed_on_the_ccd(survey_dir):
+    """Hot pixels sit at the same pixel in every epoch and band (not in the stacked
+    reference), whatever the pointing; saturation clips them at SATURATE."""
+    t = json.loads((survey_dir / "truth.json").read_text())
+    hot = next(i for i in t["impostors"] if i["kind"] == "hot_pixels")
+    x, y, adu = (np.array(hot[k]) for k in ("x", "y", "adu"))
+    for band, files in list_survey(survey_dir)["field00"].items():
+        for path in files.epochs:
+            img = read_image(path)
+            expected = np.minimum(img.skylevel + adu, img.saturate)
+            assert np.all(img.data[y, x] > expected - 10 * np.sqrt(img.skylevel)), (band, path)
+            assert np.all(img.data[y, x] <= img.saturate)
+        ref = read_image(files.reference)
+        assert np.all(ref.data[y, x] < ref.skylevel + 0.1 * adu)
