@@ -77,7 +77,6 @@ __all__ = [
     "field_wcs",
     "image_path",
     "render_images",
-    "simulate_survey",
 ]
 
 log = logging.getLogger(__name__)
@@ -106,8 +105,9 @@ class ImageSurvey:
     Magnitudes AB; ``zp`` is the AB magnitude of 1 ADU in a single exposure (per band,
     order of ``BANDPASSES``); ``sky_mag`` the dark-sky brightness (mag/arcsec²) per band.
     The zero points, gain and sky are round values of the order of a 4-m telescope's wide-field
-    camera; they give single-exposure 5σ point-source depths of about 24.6, 24.3, 23.8 and
-    23.2 mag in g, r, i, z at 0.9″ seeing.
+    camera; they give single-exposure 5σ point-source depths of about 24.9, 24.5, 24.0 and
+    23.3 mag in g, r, i, z at 0.9″ seeing (PSF-weighted photometry, Gaussian PSF
+    approximation).
     """
 
     n_fields: int = 4
@@ -677,10 +677,3 @@ def render_images(scene: Scene, *, fields: list[str] | None = None) -> Iterator[
                 yield SimImage(field=frow.field, band=b, kind=im.kind, epoch=int(im.epoch),
                                data=data, header=header, wcs=wcs, path=im.path,
                                n_cosmic_rays=n_cr)
-
-
-def simulate_survey(config: ImageSurvey, truth: Truth, *, seed: int
-                    ) -> tuple[Scene, Iterator[SimImage]]:
-    """:func:`draw_scene` and the generator of its images (:func:`render_images`)."""
-    scene = draw_scene(config, truth, seed=seed)
-    return scene, render_images(scene)
