@@ -110,13 +110,16 @@ def sn_lightcurves(
 
 @app.command("sn-fit")
 def sn_fit(
-    table: Path = typer.Argument(..., help="Hubble table."),
-    fmt: str = typer.Option("csv", "--format", help="csv | union2.1 | jla-binned."),
+    table: Path = typer.Argument(..., help="Hubble table (or JLA light-curve parameters)."),
+    fmt: str = typer.Option("csv", "--format",
+                            help="csv | union2.1 | jla-binned | jla-lcparams."),
     cov: Path = typer.Option(None, "--cov", help="Covariance file of mu (mag^2)."),
     model: str = typer.Option("flat-lcdm", "--model", help="flat-lcdm | lcdm | flat-wcdm."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
     seed: int = typer.Option(0, "--seed", min=0),
-    n_steps: int = typer.Option(6000, "--n-steps", help="MCMC steps per walker."),
+    n_steps: int = typer.Option(None, "--n-steps",
+                                help="MCMC steps per walker [default: 6000; jla-lcparams: "
+                                "15000, for 5-6 parameters]."),
     n_walkers: int = typer.Option(32, "--n-walkers"),
     truth: Path = typer.Option(None, "--truth",
                                help="truth.json to mark on the plots (unblinding only)."),
@@ -127,8 +130,16 @@ def sn_fit(
     allow_boundary: bool = typer.Option(
         False, "--allow-boundary", help="Exit 0 even if a parameter is stuck at a bound of its "
         "prior or has no spread."),
+    dmb_includes_dispersion: bool = typer.Option(
+        True, "--dmb-includes-dispersion/--dmb-measurement-only",
+        help="jla-lcparams only: the file's dmb already holds sigma_coh, lensing and peculiar "
+        "velocities (the public JLA file), or only the light-curve fit error (then "
+        "0.055 z and 150 km/s are added)."),
 ) -> None:
     """MCMC fit of a Hubble table: sn_posterior.json, sn_chain.parquet and plots.
+
+    With --format jla-lcparams the table is JLA's jla_lcparams.txt: alpha, beta, M, delta_M
+    and the cosmology are fitted together (jla_fit.json, hubble.csv, sn_posterior.json).
 
     Exits 3 (after writing the files) when the chain did not converge or a parameter is stuck
     at a prior bound, unless --allow-unconverged / --allow-boundary.
@@ -150,6 +161,13 @@ def sn_fit(
 
     if model not in MODELS:
         raise ConfigError(f"--model {model!r} unknown; expected one of {list(MODELS)}")
+    if fmt == "jla-lcparams":
+        _sn_fit_jla(table, model=model, out=out, seed=seed, n_steps=n_steps or 15000,
+                    n_walkers=n_walkers, progress=progress, allow_unconverged=allow_unconverged,
+                    allow_boundary=allow_boundary, cov=cov,
+                    dmb_includes_dispersion=dmb_includes_dispersion)
+        return
+    n_steps = n_steps or 6000
     check_sampler(n_walkers, n_steps, len(MODELS[model]["names"]), walkers_name="--n-walkers",
                   steps_name="--n-steps")
     check_output(out, "dir")
@@ -180,3 +198,61 @@ def sn_fit(
                + f"; P(ΩΛ>0) = {ev['p_omega_lambda_positive']:.4f}, Δχ²(ΩΛ=0) = "
                f"{ev['delta_chi2']:.1f}; converged: {summary['converged']} -> "
                f"{out}/sn_posterior.json")
+
+
+def _sn_fit_jla(table: Path, *, model: str, out: Path, seed: int, n_steps: int, n_walkers: int,
+                progress: bool, allow_unconverged: bool, allow_boundary: bool,
+                cov: Path | None, dmb_includes_dispersion: bool) -> None:
+    """``sn-fit --format jla-lcparams``: Tripp + host-mass step + cosmology on JLA's lcparams."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+    from rediscovery.core.errors import ConvergenceError
+    from rediscovery.core.files import write_json
+    from rediscovery.core.plotting import savefig
+    from rediscovery.cosmo.mcmc import acceptance_problems, check_sampler, write_posterior
+    from rediscovery.cosmo.plots import triangle_plot
+    from rediscovery.cosmo.sn.hubble import MODELS
+    from rediscovery.cosmo.sn.io import read_jla_lcparams, write_csv
+    from rediscovery.cosmo.sn.jla import JLA_NUISANCE, JLALikelihood, fit_jla, sample_jla
+
+    if cov is not None:
+        raise ConfigError("--cov: the JLA light-curve fit uses the diagonal covariance in "
+                          "jla_lcparams.txt; the systematic blocks are not supported")
+    check_sampler(n_walkers, n_steps, len(JLA_NUISANCE) + len(MODELS[model]["names"]),
+                  walkers_name="--n-walkers", steps_name="--n-steps")
+    check_output(out, "dir")
+    lcp = read_jla_lcparams(table)
+    fit = fit_jla(lcp, model, dmb_includes_dispersion=dmb_includes_dispersion)
+    res = sample_jla(lcp, fit, seed=seed, n_walkers=n_walkers, n_steps=n_steps,
+                     progress=progress)
+    out.mkdir(parents=True, exist_ok=True)
+    fit_dict = fit.to_dict()
+    write_json(out / "jla_fit.json", {**fit_dict, "data": str(table)})
+    like = JLALikelihood(lcp, dmb_includes_dispersion=dmb_includes_dispersion)
+    v = fit.values
+    write_csv(like.hubble_table(v["alpha"], v["beta"], v["M"], v["delta_M"], fit.sigma_int),
+              out / "hubble.csv")
+    write_posterior(res, out / "sn_posterior.json", extra={
+        "model": model, "data": {"source": str(table), "format": "jla-lcparams",
+                                 "n": fit.n_sne, "diagonal_covariance": True},
+        "best_fit": {**v, "chi2": fit.chi2, "dof": fit.dof},
+        "sigma_int": {"value": fit.sigma_int, "range": list(fit.sigma_int_range),
+                      "method": fit_dict["sigma_int_method"], "fixed_in_mcmc": True},
+        "published_betoule2014": fit_dict["published_betoule2014"]})
+    savefig(triangle_plot(res), out / "triangle.png", dpi=100)
+    priors = [*JLA_NUISANCE.values(), *MODELS[model]["priors"]]
+    problems = acceptance_problems(res, priors, allow_unconverged=allow_unconverged,
+                                   allow_boundary=allow_boundary)
+    if problems:
+        raise ConvergenceError(f"JLA {model} fit of {table}: " + "; ".join(problems)
+                               + f" -> not a measurement (written to {out}/sn_posterior.json; "
+                               "--allow-unconverged / --allow-boundary accept it)")
+    s = res.summary()
+    parts = [f"{n} = {s[n]['mean']:.4f} ± {s[n]['std']:.4f}" for n in res.names]
+    lo, hi = fit.sigma_int_range
+    typer.echo(f"JLA {model} ({fit.n_sne} SNe, diagonal covariance): " + ", ".join(parts)
+               + f", sigma_int = {fit.sigma_int:.3f} [{lo:.3f}, {hi:.3f}] (chi2 = "
+               f"{fit.chi2:.1f} / {fit.dof} dof); converged: {s['converged']} -> "
+               f"{out}/sn_posterior.json, jla_fit.json, hubble.csv")

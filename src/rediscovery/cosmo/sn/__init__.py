@@ -1,5 +1,6 @@
 """Supernovae, owned by the SN teams: detection, photometry, light curves → Hubble diagram.
-Reads: SN images and catalogues (FITS, hosts.csv), lightcurves.csv, redshifts.csv, Hubble tables.
+Reads: SN images and catalogues (FITS, hosts.csv), lightcurves.csv, redshifts.csv, Hubble tables,
+JLA light-curve parameters (jla_lcparams.txt).
 Writes: lightcurves.csv, redshifts.csv, hubble.csv, tripp.json; HubbleTable, TrippResult.
 """
 
@@ -15,10 +16,12 @@ from rediscovery.cosmo.sn.hubble import (
 from rediscovery.cosmo.sn.io import (
     HubbleTable,
     read_hubble_table,
+    read_jla_lcparams,
     read_lightcurves,
     read_redshifts,
     write_csv,
 )
+from rediscovery.cosmo.sn.jla import JLALikelihood, fit_jla, sample_jla
 from rediscovery.cosmo.sn.lightcurves import fit_lightcurves
 from rediscovery.cosmo.sn.simulate import (
     SNPopulation,
@@ -31,17 +34,21 @@ from rediscovery.cosmo.sn.simulate import (
 __all__ = [
     "HubbleLikelihood",
     "HubbleTable",
+    "JLALikelihood",
     "SNPopulation",
     "Survey",
     "TrippResult",
     "draw_truth",
     "fit_hubble",
+    "fit_jla",
     "fit_lightcurves",
     "fit_tripp",
     "read_hubble_table",
+    "read_jla_lcparams",
     "read_lightcurves",
     "read_redshifts",
     "simulate_hubble_table",
+    "sample_jla",
     "simulate_lightcurves",
     "standardise",
     "write_csv",
