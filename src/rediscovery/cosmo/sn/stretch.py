@@ -139,7 +139,9 @@ def fit_stretch(sn_id: str, z: float, time: np.ndarray, mag: np.ndarray,
     dict
         ``sn_id, z, t0, s, mb`` (t0 = t_peak in days, mb = m_peak in mag), their errors
         ``t0_err, s_err, mb_err``, ``cov_mb_s, cov_t0_s, cov_t0_mb``, ``chisq, ndof,
-        n_points, n_points_used, n_before_peak, n_after_peak, success, message, cov_pd``.
+        n_points, n_points_used, n_before_peak, n_after_peak, phase_first, phase_last``
+        (rest-frame stretched phases of the first and last points used), ``success, message,
+        cov_pd``.
     """
     from scipy.optimize import least_squares
 
@@ -204,19 +206,30 @@ def fit_stretch(sn_id: str, z: float, time: np.ndarray, mag: np.ndarray,
         cov_t0_s=float(cov[0, 1]), cov_t0_mb=float(cov[0, 2]),
         chisq=float(2.0 * res.cost), ndof=int(keep.sum() - 3),
         n_points_used=int(keep.sum()), n_before_peak=int(np.sum(phase < 0)),
-        n_after_peak=int(np.sum(phase > 0)))
+        n_after_peak=int(np.sum(phase > 0)), phase_first=float(phase.min()),
+        phase_last=float(phase.max()))
     return out
 
 
 @dataclass(frozen=True)
 class StretchCuts:
-    """Quality cuts of the stretch fits: the SALT2 cuts (|x1| < 3, σ_x1 < 1) translated with
-    s ≈ 1 + 0.1 x1 (module notes), σ_t0 < 2 rest-frame days, χ²/dof < 5, points on both sides
-    of peak."""
+    """Quality cuts of the stretch fits: 0.5 < s < 1.5 (|x1| < 5, the SALT2 fit bounds, with
+    s ≈ 1 + 0.1 x1; module notes), σ_s < 0.3, σ_t0 < 2 rest-frame days, χ²/dof < 5, points on
+    both sides of peak.
 
-    s_min: float = 0.7
-    s_max: float = 1.3
-    s_err_max: float = 0.1
+    The cuts on s and σ_s are looser than their SALT2 analogues (|x1| < 3, σ_x1 < 1, i.e.
+    0.7 < s < 1.3, σ_s < 0.1) on purpose: σ_s grows with the fitted s, so a tight σ_s cut
+    keeps the faint SNe whose s scattered low, and their corrected magnitudes come out too
+    bright. On 600 simulated teaching SNe (z < 0.5, cadence 2 d, seed 5) the tight cuts
+    biased μ by −0.14 mag at 0.4 < z < 0.5, these by −0.06 mag, no s cut at all by −0.03 mag;
+    the latent-stretch standardisation takes large σ_s into account. What remains there is
+    Malmquist bias of the simulated detection limit (S/N ≥ 5 per point, ≥ 5 points): faint
+    SNe drop out.
+    """
+
+    s_min: float = 0.5
+    s_max: float = 1.5
+    s_err_max: float = 0.3
     t0_err_max: float = 2.0
     chi2_dof_max: float = 5.0
 
