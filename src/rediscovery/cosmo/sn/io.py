@@ -602,7 +602,7 @@ def _read_mag_file(path: Path) -> pd.DataFrame:
         raise InputError("not a text file; expected lines 'time mag mag_err [band]'",
                          path=path) from None
     names: list[str] | None = None
-    rows = []
+    rows: list[dict[str, Any]] = []
     for lineno, line in enumerate(text.splitlines(), start=1):
         s = line.split("#", 1)[0].strip()
         if not s:
