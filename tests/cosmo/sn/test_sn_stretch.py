@@ -11,10 +11,10 @@ import pytest
 
 from rediscovery.cli import main
 from rediscovery.core.errors import InputError
-from rediscovery.cosmo.sn.io import (
+from rediscovery.cosmo.sn.io import read_hubble_table
+from rediscovery.cosmo.sn.io_magnitudes import (
     fluxes_to_mags,
     mags_to_fluxes,
-    read_hubble_table,
     read_mag_lightcurves,
     read_redshift_list,
 )

@@ -64,7 +64,7 @@ def sn_simulate(
                           f"{z_max:g} (H(z)² <= 0: a bounce); choose other densities or a "
                           "lower --z-max")
     if fmt == "mag-files":
-        from rediscovery.cosmo.sn.io import write_mag_lightcurves, write_redshift_list
+        from rediscovery.cosmo.sn.io_magnitudes import write_mag_lightcurves, write_redshift_list
         from rediscovery.cosmo.sn.simulate import simulate_mag_lightcurves
 
         mags, zs, params = simulate_mag_lightcurves(n_sne, truth, seed=seed,
@@ -118,14 +118,12 @@ def sn_lightcurves(
     from rediscovery.core.checks import require_parameter_in_range
     from rediscovery.core.files import write_json
     from rediscovery.cosmo.sn.hubble import fit_tripp, standardise
-    from rediscovery.cosmo.sn.io import (
+    from rediscovery.cosmo.sn.io import read_lightcurves, read_redshifts, write_csv
+    from rediscovery.cosmo.sn.io_magnitudes import (
         fluxes_to_mags,
         mags_to_fluxes,
-        read_lightcurves,
         read_mag_lightcurves,
         read_redshift_list,
-        read_redshifts,
-        write_csv,
     )
     from rediscovery.cosmo.sn.lightcurves import fit_lightcurves
     from rediscovery.cosmo.sn.simulate import ABS_MAG_B_RANGE

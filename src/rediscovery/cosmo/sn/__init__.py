@@ -19,11 +19,10 @@ from rediscovery.cosmo.sn.io import (
     read_hubble_table,
     read_jla_lcparams,
     read_lightcurves,
-    read_mag_lightcurves,
-    read_redshift_list,
     read_redshifts,
     write_csv,
 )
+from rediscovery.cosmo.sn.io_magnitudes import read_mag_lightcurves, read_redshift_list
 from rediscovery.cosmo.sn.jla import JLALikelihood, fit_jla, sample_jla
 from rediscovery.cosmo.sn.lightcurves import fit_lightcurves
 from rediscovery.cosmo.sn.simulate import (
