@@ -16,6 +16,10 @@ covariance in mag²):
     appendix E) with ``jla_mub_covmatrix.txt`` (31×31 flattened row-major, no size line),
     which is required: the binned moduli are strongly correlated.
 
+Also read here: JLA's light-curve parameters ``jla_lcparams.txt`` (:func:`read_jla_lcparams`,
+for :mod:`rediscovery.cosmo.sn.jla`), ``lightcurves.csv`` and ``redshifts.csv``. Magnitude
+light-curve files are in :mod:`rediscovery.cosmo.sn.io_magnitudes`.
+
 Every reader validates as it reads and raises :class:`~rediscovery.core.errors.InputError`
 naming the file and the row (1-based data row) or column at fault. Besides the format, the
 values must be those of supernovae: redshifts in (0, :data:`SN_Z_MAX`], distance moduli in
