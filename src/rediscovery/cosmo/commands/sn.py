@@ -95,7 +95,7 @@ def sn_lightcurves(
                                    help="redshifts.csv (sn_id, z), or a 'name z' list."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
     fmt: str = typer.Option("csv", "--format", help="csv (sncosmo fluxes) | mag-files "
-                            "(one 'time mag mag_err [band]' file per SN)."),
+                            "(one 'time mag mag_err', optional band, file per SN)."),
     lc_model: str = typer.Option("salt2", "--model",
                                  help="salt2 | stretch (rest-frame B template, s, m_peak)."),
     band: str = typer.Option(None, "--band", help="stretch only: the band to fit (default: "
