@@ -141,6 +141,10 @@ def test_read_mag_files_comments_header_bands_and_glob(tmp_path):
     b = df[df["sn_id"] == "sn2000b"]
     assert b["band"].tolist() == ["V", "B"] and b["mag"].tolist() == [18.0, 18.3]
     assert read_mag_lightcurves(str(d / "*.dat"))["sn_id"].unique().tolist() == ["sn2000a"]
+    (d / "redshifts.txt").write_text("sn2000a 0.05\nsn2000b 0.06\n")  # handed out together
+    with pytest.raises(InputError, match=r"redshifts\.txt: line 1: 2 fields"):
+        read_mag_lightcurves(d)
+    assert read_mag_lightcurves(d, exclude=(d / "redshifts.txt",))["sn_id"].nunique() == 2
 
 
 @pytest.mark.parametrize(("text", "match"), [

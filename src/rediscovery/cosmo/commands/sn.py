@@ -143,7 +143,7 @@ def sn_lightcurves(
         zs = read_redshifts(redshifts)
         mags = fluxes_to_mags(lcs) if lc_model == "stretch" else None
     else:
-        mags = read_mag_lightcurves(lightcurves)
+        mags = read_mag_lightcurves(lightcurves, exclude=(redshifts,))
         zs = read_redshift_list(redshifts)
         lcs = None
         if lc_model == "salt2":

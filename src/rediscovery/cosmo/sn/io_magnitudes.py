@@ -142,7 +142,7 @@ def _read_mag_file(path: Path) -> pd.DataFrame:
     return df
 
 
-def read_mag_lightcurves(source: PathLike) -> pd.DataFrame:
+def read_mag_lightcurves(source: PathLike, *, exclude: tuple[PathLike, ...] = ()) -> pd.DataFrame:
     """Read light curves given as magnitudes, one file per supernova.
 
     Parameters
@@ -151,6 +151,8 @@ def read_mag_lightcurves(source: PathLike) -> pd.DataFrame:
         A folder (every non-hidden file in it), one file, or a glob pattern (``"lc/*.dat"``).
         The SN name is the file name without its last extension (``sn1997ap.dat`` →
         ``sn1997ap``).
+    exclude
+        Files to leave out (e.g. the redshift list when it sits in the same folder).
 
     Each file has whitespace (or comma) separated columns ``time mag mag_err`` and optionally
     ``band`` (time in days, e.g. MJD; magnitudes in mag); ``#`` starts a comment; an optional
@@ -169,7 +171,10 @@ def read_mag_lightcurves(source: PathLike) -> pd.DataFrame:
         value, mag_err ≤ 0, an empty file, the same time and band twice, two files with the
         same SN name.
     """
-    files = _mag_files(source)
+    skip = {Path(e).resolve() for e in exclude}
+    files = [f for f in _mag_files(source) if f.resolve() not in skip]
+    if not files:
+        raise InputError("no light-curve files besides the excluded ones", path=source)
     frames = []
     seen: dict[str, Path] = {}
     for f in files:
