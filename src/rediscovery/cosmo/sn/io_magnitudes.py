@@ -62,12 +62,13 @@ def _mag_files(source: PathLike) -> list[Path]:
 
 
 def _mag_header(fields: list[str], path: Path, lineno: int) -> list[str] | None:
-    """Column names if ``fields`` is a header line (no number in the first field), else None."""
-    try:
-        float(fields[0])
-        return None
-    except ValueError:
-        pass
+    """Column names if ``fields`` is a header line (no number in it), else None."""
+    for f in fields:
+        try:
+            float(f)
+            return None
+        except ValueError:
+            pass
     names = []
     for f in fields:
         key = next((k for k, al in _MAG_HEADER.items() if f.lower() in al), None)
