@@ -16,6 +16,10 @@ covariance in mag²):
     appendix E) with ``jla_mub_covmatrix.txt`` (31×31 flattened row-major, no size line),
     which is required: the binned moduli are strongly correlated.
 
+Also read here: JLA's light-curve parameters ``jla_lcparams.txt`` (:func:`read_jla_lcparams`,
+for :mod:`rediscovery.cosmo.sn.jla`), ``lightcurves.csv`` and ``redshifts.csv``. Magnitude
+light-curve files are in :mod:`rediscovery.cosmo.sn.io_magnitudes`.
+
 Every reader validates as it reads and raises :class:`~rediscovery.core.errors.InputError`
 naming the file and the row (1-based data row) or column at fault. Besides the format, the
 values must be those of supernovae: redshifts in (0, :data:`SN_Z_MAX`], distance moduli in
@@ -47,6 +51,7 @@ from rediscovery.cosmo.cosmology import distance_modulus
 __all__ = [
     "BRIGHTEST_MAG",
     "HUBBLE_FORMATS",
+    "JLA_LCPARAMS_COLUMNS",
     "LIGHTCURVE_COLUMNS",
     "MAX_HUBBLE_RESIDUAL_MAG",
     "MU_ERR_MAX",
@@ -56,6 +61,7 @@ __all__ = [
     "HubbleTable",
     "read_covariance",
     "read_hubble_table",
+    "read_jla_lcparams",
     "read_lightcurves",
     "read_redshifts",
     "write_csv",
@@ -430,3 +436,102 @@ def write_csv(df: pd.DataFrame, path: PathLike, *, float_format: str | None = No
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, float_format=float_format)
     return Path(path)
+
+
+# ------------------------------------------------------------------- JLA light-curve parameters
+#: Columns of JLA's ``jla_lcparams.txt`` that :func:`read_jla_lcparams` needs (Betoule et al.
+#: 2014, arXiv:1401.4064; the JLA likelihood release). ``3rdvar`` is log10 of the host's
+#: stellar mass in solar masses; ``biascor`` (already applied to ``mb``) and the others are
+#: kept as they are.
+JLA_LCPARAMS_COLUMNS = ("name", "zcmb", "zhel", "mb", "dmb", "x1", "dx1", "color", "dcolor",
+                        "3rdvar", "cov_m_s", "cov_m_c", "cov_s_c")
+
+
+def read_jla_lcparams(path: PathLike) -> pd.DataFrame:
+    """Read JLA's light-curve parameter file ``jla_lcparams.txt``.
+
+    Whitespace columns named by a first line ``#name zcmb zhel dz mb dmb x1 dx1 color dcolor
+    3rdvar d3rdvar [tmax dtmax] cov_m_s cov_m_c cov_s_c set ra dec [biascor]``; further ``#``
+    lines are comments. Columns are looked up by name, so both layouts of the public releases
+    (with and without ``tmax``) are read.
+
+    Returns
+    -------
+    DataFrame
+        One row per SN with at least :data:`JLA_LCPARAMS_COLUMNS` (``name`` as str, the rest
+        float); magnitudes in mag, ``3rdvar`` in log10(M*/M_sun).
+
+    Raises
+    ------
+    InputError
+        Naming the file and the line: no header, missing columns, a line with the wrong
+        number of fields or a non-numeric value, redshifts outside (0, :data:`SN_Z_MAX`],
+        non-positive errors, a SN listed twice.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("file not found", path=p)
+    try:
+        lines = p.read_text().splitlines()
+    except UnicodeDecodeError:
+        raise InputError("not a text file; expected JLA's jla_lcparams.txt", path=p) from None
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    linenos: list[int] = []
+    for lineno, line in enumerate(lines, start=1):
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith("#"):
+            if header is None and s[1:].split()[:1] == ["name"]:
+                header = s[1:].split()
+            continue
+        if header is None:
+            raise InputError(f"line {lineno}: data before the '#name zcmb zhel ...' header line "
+                             "(is this JLA's jla_lcparams.txt?)", path=p)
+        parts = s.split()
+        if len(parts) != len(header):
+            raise InputError(f"line {lineno}: {len(parts)} fields, the header names "
+                             f"{len(header)}", path=p)
+        rows.append(parts)
+        linenos.append(lineno)
+    if header is None:
+        raise InputError("no '#name zcmb zhel ...' header line; expected JLA's "
+                         "jla_lcparams.txt", path=p)
+    missing = [c for c in JLA_LCPARAMS_COLUMNS if c not in header]
+    if missing:
+        raise InputError(f"missing column(s) {missing} in the header; JLA light-curve "
+                         f"parameters need {list(JLA_LCPARAMS_COLUMNS)}", path=p)
+    if not rows:
+        raise InputError("no data rows after the header", path=p)
+    df = pd.DataFrame(rows, columns=header)
+    lineno_arr = np.asarray(linenos)
+    for c in header:
+        if c == "name":
+            continue
+        vals = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(vals)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(f"line {lineno_arr[i]}: non-numeric value {df[c].iloc[i]!r} "
+                             f"(SN {df['name'].iloc[i]})", path=p, column=c)
+        df[c] = vals
+    for c in ("zcmb", "zhel"):
+        bad = ~((df[c] > 0) & (df[c] <= SN_Z_MAX)).to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(f"line {lineno_arr[i]}: redshift {df[c].iloc[i]:g} of SN "
+                             f"{df['name'].iloc[i]} outside (0, {SN_Z_MAX:g}]", path=p, column=c)
+    for c in ("dmb", "dx1", "dcolor"):
+        bad = (df[c] <= 0).to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(f"line {lineno_arr[i]}: error {df[c].iloc[i]:g} of SN "
+                             f"{df['name'].iloc[i]} must be > 0", path=p, column=c)
+    dup = df["name"].duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError(f"line {lineno_arr[i]}: SN {df['name'].iloc[i]!r} listed twice",
+                         path=p, column="name")
+    return df.reset_index(drop=True)
+

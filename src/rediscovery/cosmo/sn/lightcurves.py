@@ -26,6 +26,7 @@ from rediscovery.core.errors import InputError
 __all__ = [
     "MIN_POINTS",
     "QualityCuts",
+    "check_bandpasses",
     "fit_lightcurve",
     "fit_lightcurves",
 ]
@@ -47,6 +48,22 @@ class QualityCuts:
     x1_err_max: float = 1.0
     t0_err_max: float = 2.0
     chi2_dof_max: float = 5.0
+
+
+def check_bandpasses(bands: Any, *, source: str = "lightcurves") -> None:
+    """Refuse band names sncosmo does not know (InputError naming them), before any fit."""
+    import sncosmo
+
+    bad = []
+    for b in sorted(set(map(str, bands))):
+        try:
+            sncosmo.get_bandpass(b)
+        except Exception:  # sncosmo raises several types for unknown names
+            bad.append(b)
+    if bad:
+        raise InputError(f"band(s) {bad} are not sncosmo bandpass names (e.g. bessellb, "
+                         "sdssg); SALT2 needs them. Rename the bands, or fit magnitudes "
+                         "with --model stretch", path=source, column="band")
 
 
 def _fit_one(task: tuple[str, float, dict[str, np.ndarray], bool]) -> dict[str, Any]:

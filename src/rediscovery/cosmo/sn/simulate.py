@@ -49,12 +49,14 @@ __all__ = [
     "H0_RANGE",
     "LC_BYTES_PER_SN",
     "SNPopulation",
+    "StretchPopulation",
     "Survey",
     "draw_population",
     "draw_truth",
     "sample_redshifts",
     "simulate_hubble_table",
     "simulate_lightcurves",
+    "simulate_mag_lightcurves",
 ]
 
 log = logging.getLogger(__name__)
@@ -290,3 +292,81 @@ def simulate_hubble_table(n_sne: int, truth: Truth, *, seed: int, mu_err: float 
     return pd.DataFrame({"sn_id": [f"SN{i:05d}" for i in range(n_sne)], "z": z,
                          "mu": mu + rng.normal(0, mu_err, n_sne),
                          "mu_err": np.full(n_sne, mu_err)})
+
+
+@dataclass(frozen=True)
+class StretchPopulation:
+    """Population of the stretch-template simulator (magnitudes in mag, rest-frame B).
+
+    α_s = 1.4 is the SALT2 population's α = 0.14 translated with s ≈ 1 + 0.1 x1
+    (:mod:`rediscovery.cosmo.sn.stretch`); s ~ N(1, 0.1²) is x1 ~ N(0, 1).
+    """
+
+    abs_mag: float = ABS_MAG_B
+    alpha_s: float = 1.4
+    sigma_int: float = 0.15
+    s_mean: float = 1.0
+    s_sigma: float = 0.1
+    sigma_v_kms: float = 300.0
+
+
+def simulate_mag_lightcurves(n_sne: int, truth: Truth, *, seed: int,
+                             population: StretchPopulation | None = None,
+                             survey: Survey | None = None) -> tuple[pd.DataFrame, pd.DataFrame,
+                                                                    pd.DataFrame]:
+    """Simulate single-band magnitude light curves from the stretch template (teaching data).
+
+    m(t) = μ + M − α_s (s − 1) + δ_int + m_T((t − t0)/((1 + z) s)), observed in one band
+    ``B`` every ``survey.cadence`` days (± jitter) between rest-frame phases ``phase_min`` and
+    ``phase_max``, without K-corrections (the band is taken to be rest-frame B). Magnitude
+    errors follow the first band's depth and zero point (sky and Poisson noise as in
+    :func:`simulate_lightcurves`); points with S/N < 5 are not kept (not detected).
+
+    Returns
+    -------
+    lightcurves
+        ``sn_id, time, band, mag, mag_err``.
+    redshifts
+        ``sn_id, z``.
+    params
+        True ``sn_id, z_cos, z, mu, t0, s, m_peak, delta_int`` (truth, never read by fits).
+    """
+    from rediscovery.cosmo.sn.stretch import stretch_model_mag
+
+    if n_sne < 1:
+        raise ConfigError(f"n_sne must be >= 1, got {n_sne}")
+    pop = population or StretchPopulation()
+    surv = survey or Survey()
+    rng = np.random.default_rng(seed)
+    z_cos, mu = _true_redshifts_and_moduli(n_sne, rng, surv, truth)
+    s = rng.normal(pop.s_mean, pop.s_sigma, n_sne)
+    dint = rng.normal(0.0, pop.sigma_int, n_sne)
+    m_peak = mu + pop.abs_mag - pop.alpha_s * (s - 1.0) + dint
+    v_pec = rng.normal(0.0, pop.sigma_v_kms, n_sne)
+    z_obs = (1 + z_cos) * (1 + v_pec / C_KM_S) - 1
+    t0 = surv.season_start + rng.uniform(0, surv.season_length, n_sne)
+    ids = np.array([f"SN{i:05d}" for i in range(n_sne)])
+    zp, depth = surv.zp[0], surv.depth[0]
+    sky = 10 ** (-0.4 * (depth - zp)) / 5.0
+    frames = []
+    for i in range(n_sne):
+        start = t0[i] + surv.phase_min * (1 + z_obs[i])
+        stop = t0[i] + surv.phase_max * (1 + z_obs[i])
+        times = np.arange(start + rng.uniform(0, surv.cadence), stop, surv.cadence)
+        times = times + rng.uniform(-surv.jitter, surv.jitter, times.size)
+        times = times[(times > start) & (times < stop)]
+        m_true = stretch_model_mag(times, t0[i], s[i], m_peak[i], z_obs[i])
+        flux = 10 ** (-0.4 * (m_true - zp))
+        snr = flux / np.sqrt(sky**2 + flux / surv.gain)
+        keep = snr >= 5.0
+        err = 2.5 / np.log(10.0) / snr[keep]
+        frames.append(pd.DataFrame({"sn_id": ids[i], "time": times[keep], "band": "B",
+                                    "mag": m_true[keep] + err * rng.standard_normal(err.size),
+                                    "mag_err": err}))
+    lcs = pd.concat(frames, ignore_index=True)
+    redshifts = pd.DataFrame({"sn_id": ids, "z": z_obs})
+    params = pd.DataFrame({"sn_id": ids, "z_cos": z_cos, "z": z_obs, "mu": mu, "t0": t0,
+                           "s": s, "m_peak": m_peak, "delta_int": dint})
+    truth.population = asdict(pop)
+    log.info("simulated %d stretch-template SNe, %d points", n_sne, len(lcs))
+    return lcs, redshifts, params
