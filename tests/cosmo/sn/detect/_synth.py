@@ -37,6 +37,18 @@ def star_field(rng: np.random.Generator, shape: tuple[int, int], n: int, margin:
     return x, y, f
 
 
+def grid_field(rng: np.random.Generator, shape: tuple[int, int], spacing: float,
+               margin: int = 25, flux: tuple[float, float] = (2e4, 2e5), jitter: float = 3.0):
+    """Isolated stars: a grid of ``spacing`` pixels, each star moved by up to ±``jitter``
+    pixels (sub-pixel positions), log-uniform fluxes."""
+    g = np.arange(margin, min(shape) - margin, spacing, dtype=float)
+    gx, gy = np.meshgrid(g, g)
+    x = gx.ravel() + rng.uniform(-jitter, jitter, gx.size)
+    y = gy.ravel() + rng.uniform(-jitter, jitter, gy.size)
+    f = np.exp(rng.uniform(np.log(flux[0]), np.log(flux[1]), x.size))
+    return x, y, f
+
+
 def make_pair(rng: np.random.Generator, shape=(256, 256), *, fwhm_new=4.0, fwhm_ref=3.0,
               beta=3.5, sky_new=1000.0, sky_ref=4000.0, ref_depth=4.0, read_noise=5.0,
               f_new=1.0, stars=None, transients=None, source_noise=True) -> Pair:

@@ -197,7 +197,7 @@ def psf_fwhm(psf: np.ndarray, *, oversample: int = 4) -> float:
     """FWHM in pixels of a centred PSF stamp: the area above half maximum of the PSF
     interpolated on a grid ``oversample`` times finer (cubic spline), as a circle's diameter."""
     p = check_image(psf, "psf")
-    fine = ndimage.zoom(p, oversample, order=3)
+    fine = ndimage.zoom(p, oversample, order=3, grid_mode=True, mode="grid-constant")
     area = np.count_nonzero(fine >= 0.5 * fine.max()) / oversample**2
     return float(2.0 * np.sqrt(area / np.pi))
 
@@ -273,6 +273,7 @@ def measure_psf(image: np.ndarray, x: np.ndarray | None = None, y: np.ndarray | 
         The image (background included or not; only local differences matter).
     x, y
         Approximate star positions in pixels; found with :func:`find_stars` when omitted.
+        Stars with another of the given stars on their stamp are not used.
     size
         Odd side of the returned stamp (pixels).
     fwhm_guess
@@ -293,6 +294,11 @@ def measure_psf(image: np.ndarray, x: np.ndarray | None = None, y: np.ndarray | 
     inside = (x >= half + pad + 1) & (y >= half + pad + 1) & (x < nx - half - pad - 2) & (
         y < ny - half - pad - 2)
     x, y = x[inside], y[inside]
+    if x.size > 1:  # isolated: no other given star on the stamp
+        d2 = (x[:, None] - x[None, :]) ** 2 + (y[:, None] - y[None, :]) ** 2
+        np.fill_diagonal(d2, np.inf)
+        iso = d2.min(axis=1) > (half + pad) ** 2
+        x, y = x[iso], y[iso]
     if x.size == 0:
         raise InputError("no usable star (bright, isolated, unsaturated, away from the "
                          "edges); expected at least one", column="x, y")

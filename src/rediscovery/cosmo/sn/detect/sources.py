@@ -26,6 +26,7 @@ from rediscovery.cosmo.sn.detect.validation import check_image, check_positive
 
 __all__ = [
     "DETECTION_COLUMNS",
+    "FIT_EXCESS_CUT",
     "NEG_FRACTION_CUT",
     "cluster_detections",
     "detect_sources",
@@ -38,6 +39,9 @@ __all__ = [
 DETECTION_COLUMNS = ("x", "y", "significance", "flux", "flux_err", "npix")
 #: Negative-lobe cut of :func:`real_bogus_score`: centre and width (fraction of |D|).
 NEG_FRACTION_CUT = (0.3, 0.05)
+#: Bad-fit cut of :func:`real_bogus_score`: centre and width of the point fit's excess χ²
+#: (beyond its 3 σ noise range) as a fraction of the source's χ² (snr_fit²).
+FIT_EXCESS_CUT = (0.5, 0.1)
 _ARCSEC = np.pi / (180.0 * 3600.0)
 
 
@@ -197,20 +201,31 @@ def real_bogus_features(diff: np.ndarray, psf: np.ndarray, cr_kernel: np.ndarray
 def real_bogus_score(features: pd.DataFrame) -> np.ndarray:
     """``real_bogus_score`` in [0, 1] from :func:`real_bogus_features`.
 
-    The product of two factors: the posterior probability of the point-source model against
-    the cosmic-ray model for equal priors and Gaussian noise, 1 / (1 + exp(−(χ²_cr −
-    χ²_point) / 2)); and a soft negative-lobe cut, 1 / (1 + exp((f_neg − 0.3) / 0.05))
-    (:data:`NEG_FRACTION_CUT`), which removes dipoles and over-subtracted stars. Elongation is
-    not used (the point-source χ² already penalises extended residuals).
+    The product of three factors:
+
+    - the posterior probability of the point-source model against the cosmic-ray model for
+      equal priors and Gaussian noise, 1 / (1 + exp(−(χ²_cr − χ²_point) / 2));
+    - a soft negative-lobe cut, 1 / (1 + exp((f_neg − 0.3) / 0.05))
+      (:data:`NEG_FRACTION_CUT`), against dipoles and over-subtracted stars;
+    - a soft bad-fit cut on e = max(0, χ²_point − ν − 3 √(2ν)) / snr_fit², ν = n_fit − 1,
+      the point fit's χ² beyond its noise range relative to the source's own χ²:
+      1 / (1 + exp((e − 0.5) / 0.1)) (:data:`FIT_EXCESS_CUT`), against residuals that are
+      not point-like (dipoles of misregistered stars, extended residuals). A point source
+      with a PSF good to a few per cent has e ≈ 0 at any S/N.
     """
-    for c in ("chi2_point", "chi2_cr", "neg_fraction"):
+    for c in ("chi2_point", "chi2_cr", "neg_fraction", "n_fit", "snr_fit"):
         if c not in features:
             raise InputError("expected the columns of real_bogus_features", column=c)
     dchi2 = features["chi2_cr"].to_numpy(float) - features["chi2_point"].to_numpy(float)
     p_point = 0.5 * (1.0 + np.tanh(dchi2 / 4.0))  # = 1 / (1 + exp(-Δχ²/2)), overflow-free
     c, w = NEG_FRACTION_CUT
     f_neg = 0.5 * (1.0 - np.tanh((features["neg_fraction"].to_numpy(float) - c) / (2 * w)))
-    return np.clip(p_point * f_neg, 0.0, 1.0)
+    nu = np.maximum(features["n_fit"].to_numpy(float) - 1.0, 1.0)
+    snr2 = np.maximum(features["snr_fit"].to_numpy(float), 1e-3) ** 2
+    excess = np.maximum(features["chi2_point"].to_numpy(float) - nu - 3 * np.sqrt(2 * nu), 0.0)
+    c, w = FIT_EXCESS_CUT
+    f_fit = 0.5 * (1.0 - np.tanh((excess / snr2 - c) / (2 * w)))
+    return np.clip(p_point * f_neg * f_fit, 0.0, 1.0)
 
 
 def _unit_vectors(ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
