@@ -420,7 +420,10 @@ def alard_lupton(new: np.ndarray, ref: np.ndarray, *, x: np.ndarray | None = Non
     a = np.column_stack([a, np.ones(a.shape[0])])
     scale = np.sqrt(np.sum(a**2, axis=0))
     scale[scale == 0] = 1.0
-    coef, *_ = np.linalg.lstsq(a / scale, n_st.ravel(), rcond=None)
+    a /= scale
+    # normal equations (AᵀA) c = Aᵀ n, columns scaled to unit norm; lstsq on the small
+    # matrix copes with a rank-deficient basis (too few or too faint stars)
+    coef, *_ = np.linalg.lstsq(a.T @ a, a.T @ n_st.ravel(), rcond=1e-12)
     coef = coef / scale
     kernel = np.tensordot(coef[:-1], basis, axes=1)
     bkg = float(coef[-1])
@@ -458,7 +461,6 @@ def _transfer_stack(stamps: np.ndarray, side: int, *, workers: int | None = None
 
 
 def _convolve_stamps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Full linear convolution of two small stamps."""
-    from scipy.signal import fftconvolve
-
-    return fftconvolve(a, b, mode="full")
+    """Full linear convolution of two small stamps (zero-padded FFT)."""
+    shape = (a.shape[0] + b.shape[0] - 1, a.shape[1] + b.shape[1] - 1)
+    return sfft.irfft2(sfft.rfft2(a, s=shape) * sfft.rfft2(b, s=shape), s=shape)
