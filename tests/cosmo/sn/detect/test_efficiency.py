@@ -4,7 +4,8 @@
 Expectation for an ideal matched filter at a 5 σ threshold: efficiency Φ(S/N − 5), i.e.
 0.16, 0.84 and 1.00 at S/N 4, 6, 10 (a peak read at the nearest pixel loses a few per cent of
 S/N; the maximum over a few correlated pixels gains a little). Bounds: ≥ 3 binomial σ
-(σ ≤ 0.04 for 150 injections) around that.
+(σ ≤ 0.04 for 150 injections) around that. A detection within 3 px (about the FWHM) of an
+injection recovers it: near threshold noise moves a faint source's peak by up to ~2.5 px.
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ def efficiency(synth):
             z = zogy(p.new, p.ref, p.psf_new, p.psf_ref, p.sigma_new, p.sigma_ref,
                      var_new=p.var_new, var_ref=p.var_ref)
             det = detect_sources(z.S_corr, 5.0)
-            m = match_injections(det, x, y, radius=2.0)
-            hits.append(m >= 0)
-            false += len(det) - np.unique(m[m >= 0]).size
+            hits.append(match_injections(det, x, y, radius=3.0) >= 0)
+            if len(det):  # detections farther than 3 px from every injection
+                d = np.hypot(det.x.to_numpy()[:, None] - x, det.y.to_numpy()[:, None] - y)
+                false += int(np.sum(d.min(axis=1) > 3.0))
         found[snr] = np.concatenate(hits)
     return found, false
 
