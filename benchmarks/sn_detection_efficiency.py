@@ -40,7 +40,8 @@ from rediscovery.cosmo.sn.detect import (
 )
 
 
-def _synth():
+def load_synth():
+    """The test suite's synthetic-image module (tests/cosmo/sn/detect/_synth.py)."""
     path = Path(__file__).resolve().parents[1] / "tests/cosmo/sn/detect/_synth.py"
     spec = importlib.util.spec_from_file_location("_sn_detect_synth", path)
     mod = importlib.util.module_from_spec(spec)
@@ -77,7 +78,7 @@ def main() -> None:
                     help="matching radius (pixels) of a detection to an injection")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
-    synth = _synth()
+    synth = load_synth()
     rng = np.random.default_rng(a.seed)
     shape = (a.size, a.size)
     t0 = time.perf_counter()
