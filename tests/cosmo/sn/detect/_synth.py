@@ -51,23 +51,26 @@ def grid_field(rng: np.random.Generator, shape: tuple[int, int], spacing: float,
 
 def make_pair(rng: np.random.Generator, shape=(256, 256), *, fwhm_new=4.0, fwhm_ref=3.0,
               beta=3.5, sky_new=1000.0, sky_ref=4000.0, ref_depth=4.0, read_noise=5.0,
-              f_new=1.0, stars=None, transients=None, source_noise=True) -> Pair:
+              f_new=1.0, stars=None, transients=None, source_noise=True,
+              shift=(0.0, 0.0)) -> Pair:
     """A pair on one grid. New image: variance sky_new + read_noise² + sources (counts F_n ×
     the reference's). Reference (a deep stack): variance (sky_ref + read_noise² + sources) /
     ref_depth². ``stars`` (x, y, flux in reference units) are in both images, ``transients``
-    only in the new one.
+    only in the new one. ``shift = (dx, dy)``: the new image's sources sit at (x + dx, y + dy)
+    (a misregistration).
     """
+    dx, dy = shift
     psf_n = moffat_psf(fwhm_new, beta, PSF_SIZE)
     psf_r = moffat_psf(fwhm_ref, beta, PSF_SIZE)
     truth_n = np.zeros(shape)
     truth_r = np.zeros(shape)
     if stars is not None:
         x, y, f = stars
-        truth_n = inject_point_sources(truth_n, psf_n, x, y, f_new * np.asarray(f))
+        truth_n = inject_point_sources(truth_n, psf_n, x + dx, y + dy, f_new * np.asarray(f))
         truth_r = inject_point_sources(truth_r, psf_r, x, y, f)
     if transients is not None:
         x, y, f = transients
-        truth_n = inject_point_sources(truth_n, psf_n, x, y, f_new * np.asarray(f))
+        truth_n = inject_point_sources(truth_n, psf_n, x + dx, y + dy, f_new * np.asarray(f))
     src_n = np.maximum(truth_n, 0) if source_noise else 0.0
     src_r = np.maximum(truth_r, 0) if source_noise else 0.0
     var_n = sky_new + read_noise**2 + src_n + np.zeros(shape)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from rediscovery.core.errors import ConfigError, InputError
-from rediscovery.cosmo.sn.detect.psf import find_stars, measure_psf
+from rediscovery.cosmo.sn.detect.psf import find_stars, measure_psf, measure_shift, resample_to
 from rediscovery.cosmo.sn.detect.sources import (
     cluster_detections,
     detect_sources,
@@ -23,7 +23,12 @@ from rediscovery.cosmo.sn.detect.sources import (
     real_bogus_features,
     real_bogus_score,
 )
-from rediscovery.cosmo.sn.detect.subtract import variance_image, zeropoint_scale, zogy
+from rediscovery.cosmo.sn.detect.subtract import (
+    variance_image,
+    zeropoint_scale,
+    zogy,
+    zogy_photometry,
+)
 from rediscovery.cosmo.sn.detect.validation import check_image, check_psf, check_same_shape
 
 __all__ = ["CANDIDATE_COLUMNS", "FieldResult", "detect_field", "noise_from_header"]
@@ -33,6 +38,9 @@ log = logging.getLogger(__name__)
 #: Columns of ``candidates.csv`` (ARCHITECTURE.md, cosmology contracts), in order.
 CANDIDATE_COLUMNS = ("cand_id", "field", "ra", "dec", "x", "y", "first_mjd", "n_detections",
                      "host_id", "z", "real_bogus_score")
+
+#: Offsets (pixels) below which an epoch is not resampled onto the reference.
+_ALIGN_TOLERANCE = 0.01
 
 PixelToWorld = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -89,13 +97,17 @@ def detect_field(new_images: Sequence[np.ndarray], new_headers: Sequence[Mapping
                  field: str = "", psf_ref: np.ndarray | None = None,
                  psfs_new: Sequence[np.ndarray] | None = None,
                  star_x: np.ndarray | None = None, star_y: np.ndarray | None = None,
-                 psf_size: int = 25, subtract_sky: bool = True, threshold: float = 5.0,
+                 psf_size: int = 25, subtract_sky: bool = True, align: bool = True,
+                 threshold: float = 5.0,
                  eps: float = 1.5, min_samples: int = 2,
                  pixel_to_world: PixelToWorld | None = None, hosts: pd.DataFrame | None = None,
                  host_radius_arcsec: float = 2.0, workers: int | None = None) -> FieldResult:
     """Find transient candidates in the epochs of one field and band.
 
-    For each epoch: subtract the sky (header SKYLEVEL), build the variance image (GAIN,
+    For each epoch: measure its offset from the reference on the stars and resample it onto
+    the reference's grid (``align``; Fourier shift, :func:`~.measure_shift`,
+    :func:`~.resample_to`; the offset's error enters ZOGY's astrometric noise term), subtract
+    the sky (header SKYLEVEL), build the variance image (GAIN,
     RDNOISE), measure the PSF on the stars (or use the given one), run :func:`~.zogy` against
     the reference with F_n from the zero points (F_r = 1), detect on S_corr above
     ``threshold`` σ, and score each detection's morphology (:func:`~.real_bogus_score`).
@@ -106,13 +118,13 @@ def detect_field(new_images: Sequence[np.ndarray], new_headers: Sequence[Mapping
     ----------
     new_images, new_headers
         The epochs (ADU, sky included unless ``subtract_sky=False``) on the reference's pixel
-        grid (resample first, :func:`~.resample_to`) and their headers (MJD, ZP, GAIN,
-        SKYLEVEL, RDNOISE).
+        grid up to a small offset (a few pixels at most; corrected when ``align``) and their
+        headers (MJD, ZP, GAIN, SKYLEVEL, RDNOISE).
     reference, reference_header
         The deep reference image and its header (ZP, GAIN, SKYLEVEL, RDNOISE).
     psf_ref, psfs_new
-        PSFs if known; otherwise measured from ``star_x, star_y`` or from stars found by
-        ``sep`` in the reference.
+        PSFs if known; otherwise measured from ``star_x, star_y`` (pixels; also used for
+        ``align``) or from stars found by ``sep`` in the reference.
     pixel_to_world
         ``f(x, y) -> (ra, dec)`` in degrees (e.g. ``lambda x, y: wcs.all_pix2world(x, y,
         0)`` for an astropy WCS); without it ra, dec, host_id and z are left empty.
@@ -135,25 +147,37 @@ def detect_field(new_images: Sequence[np.ndarray], new_headers: Sequence[Mapping
     ref, sigma_r, var_r = noise_from_header(reference, reference_header, "reference_header",
                                             subtract_sky=subtract_sky)
     zp_r = _header_value(reference_header, "ZP", "reference_header")
-    if psf_ref is None or psfs_new is None:
-        if star_x is None or star_y is None:
-            star_x, star_y = find_stars(ref, size=psf_size // 2 + 5)
+    if (psf_ref is None or psfs_new is None or align) and (star_x is None or star_y is None):
+        star_x, star_y = find_stars(ref, size=psf_size // 2 + 5)
     pr = (check_psf(psf_ref, "psf_ref") if psf_ref is not None
           else measure_psf(ref, star_x, star_y, size=psf_size, workers=workers).psf)
     tables, used = [], []
     for i, (img, hdr) in enumerate(zip(new_images, new_headers, strict=True)):
         where = f"new_headers[{i}]"
+        check_same_shape([ref, check_image(img, f"new_images[{i}]")],
+                         ["reference", f"new_images[{i}]"])
+        astrometric = (0.0, 0.0)
+        if align and star_x is not None and np.size(star_x) > 0:
+            dx, dy, ex, ey = measure_shift(img, ref, star_x, star_y)
+            if max(abs(dx), abs(dy)) > _ALIGN_TOLERANCE:
+                img = resample_to(img, (-dx, -dy), workers=workers)
+                log.info("epoch %d: resampled by (%.3f, %.3f) px onto the reference", i, -dx,
+                         -dy)
+                astrometric = (ex, ey)
+            else:
+                astrometric = (float(np.hypot(dx, ex)), float(np.hypot(dy, ey)))
         new, sigma_n, var_n = noise_from_header(img, hdr, where, subtract_sky=subtract_sky)
-        check_same_shape([ref, new], ["reference", f"new_images[{i}]"])
         mjd = _header_value(hdr, "MJD", where)
         f_n = zeropoint_scale(_header_value(hdr, "ZP", where), zp_r)
         pn = (check_psf(psfs_new[i], f"psfs_new[{i}]") if psfs_new is not None
               else measure_psf(new, star_x, star_y, size=psf_size, workers=workers).psf)
         used.append(pn)
         z = zogy(new, ref, pn, pr, sigma_n, sigma_r, f_new=f_n, var_new=var_n, var_ref=var_r,
-                 workers=workers)
+                 astrometric_rms=astrometric, workers=workers)
         det = detect_sources(z.S_corr, threshold, flux=z.flux, flux_err=z.flux_err,
                              border=max(pn.shape[0], pr.shape[0]) // 2)
+        if len(det):  # PSF-fit flux at the sub-pixel position rather than the peak pixel
+            det["flux"], det["flux_err"] = zogy_photometry(z, det["x"], det["y"])
         feats = real_bogus_features(z.D, z.P_D, z.cr_kernel, det["x"], det["y"])
         det = pd.concat([det, feats], axis=1)
         det["real_bogus_score"] = real_bogus_score(feats)
