@@ -80,6 +80,15 @@ def _crop_centred(full: np.ndarray, size: int) -> np.ndarray:
     return np.roll(full, (h, h), axis=(0, 1))[:size, :size]
 
 
+def _fit_stamp(k: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A centred odd stamp cropped to fit in an image of ``shape``."""
+    lim = min(shape)
+    if k.shape[0] <= lim:
+        return k
+    c, h = k.shape[0] // 2, (lim - 1) // 2
+    return k[c - h:c + h + 1, c - h:c + h + 1]
+
+
 @dataclass(frozen=True)
 class ZogyResult:
     """ZOGY's products for one (new, reference) pair.
@@ -136,21 +145,30 @@ def _zogy_inputs(new: object, ref: object, psf_new: object, psf_ref: object, sig
 
 
 def _small_grid_products(pn: np.ndarray, pr: np.ndarray, sn: float, sr: float, fn: float,
-                         fr: float) -> tuple[float, float, np.ndarray, np.ndarray]:
-    """F_D, F_S and the P_D and cosmic-ray stamps, computed on a grid of 4 × the PSF side
-    (the PSFs and P_D are compact: this is the full image's result without its cost)."""
+                         fr: float) -> dict[str, object]:
+    """F_D, F_S and the compact kernels (P_D, the cosmic-ray kernel, k_n and k_r of eqs.
+    28-29) computed on a grid of 4 × the PSF side: they depend on the PSFs and noise only and
+    are compact, so this is the full image's result without its cost."""
     size = max(*pn.shape, *pr.shape)
     side = sfft.next_fast_len(4 * size)
     pnh = psf_transfer(pn, (side, side))
     prh = psf_transfer(pr, (side, side))
-    den = np.sqrt(np.maximum(sn**2 * fr**2 * np.abs(prh) ** 2
-                             + sr**2 * fn**2 * np.abs(pnh) ** 2, np.finfo(float).tiny))
+    den2 = np.maximum(sn**2 * fr**2 * np.abs(prh) ** 2 + sr**2 * fn**2 * np.abs(pnh) ** 2,
+                      np.finfo(float).tiny)
+    den = np.sqrt(den2)
     f_d = fr * fn / np.sqrt(sn**2 * fr**2 + sr**2 * fn**2)  # eq. 15
     p_d = sfft.irfft2(fr * fn * prh * pnh / (f_d * den), s=(side, side))  # eq. 14
     f_s = float(f_d**2 * np.sum(p_d**2))  # = Σ_k F_n²F_r²|P̂_n|²|P̂_r|²/den² (Parseval)
     cr = sfft.irfft2(fr * prh / den, s=(side, side))
+    # eqs. 28-29: k̂_n = F_n F_r² conj(P̂_n) |P̂_r|² / den², k̂_r = F_r F_n² conj(P̂_r) |P̂_n|²
+    # / den²  (S = k_n ⊗ N − k_r ⊗ R)
+    kn = sfft.irfft2(fn * fr**2 * np.conj(pnh) * np.abs(prh) ** 2 / den2, s=(side, side))
+    kr = sfft.irfft2(fr * fn**2 * np.conj(prh) * np.abs(pnh) ** 2 / den2, s=(side, side))
+    ksize = min(2 * size + 1, side - 1 + side % 2)
     p_d = _crop_centred(p_d, size)
-    return float(f_d), f_s, p_d / p_d.sum(), _crop_centred(cr, size)
+    return {"F_D": float(f_d), "F_S": f_s, "P_D": p_d / p_d.sum(),
+            "cr": _crop_centred(cr, size), "k_n": _crop_centred(kn, ksize),
+            "k_r": _crop_centred(kr, ksize)}
 
 
 def zogy_flux_normalisation(psf_new: np.ndarray, psf_ref: np.ndarray, sigma_new: float,
@@ -165,7 +183,7 @@ def zogy_flux_normalisation(psf_new: np.ndarray, psf_ref: np.ndarray, sigma_new:
     pr = check_psf(psf_ref, "psf_ref")
     sn, sr = check_positive(sigma_new, "sigma_new"), check_positive(sigma_ref, "sigma_ref")
     fn, fr = check_positive(f_new, "f_new"), check_positive(f_ref, "f_ref")
-    return _small_grid_products(pn, pr, sn, sr, fn, fr)[1]
+    return float(_small_grid_products(pn, pr, sn, sr, fn, fr)["F_S"])  # type: ignore[arg-type]
 
 
 def zogy(new: np.ndarray, ref: np.ndarray, psf_new: np.ndarray, psf_ref: np.ndarray,
@@ -222,7 +240,10 @@ def zogy(new: np.ndarray, ref: np.ndarray, psf_new: np.ndarray, psf_ref: np.ndar
     dh *= f_d * np.conj(pdh)
     s = sfft.irfft2(dh, s=shape, **fft_kw)
     del dh, pdh
-    _, f_s, p_d, cr = _small_grid_products(pn, pr, sn, sr, fn, fr)
+    small = _small_grid_products(pn, pr, sn, sr, fn, fr)
+    f_s = float(small["F_S"])  # type: ignore[arg-type]
+    p_d, cr = small["P_D"], small["cr"]
+    k_n, k_r = (_fit_stamp(np.asarray(small[k]), shape) for k in ("k_n", "k_r"))
 
     sx, sy = (float(a) for a in astrometric_rms)
     if not (np.isfinite(sx) and np.isfinite(sy) and sx >= 0 and sy >= 0):
@@ -233,21 +254,17 @@ def zogy(new: np.ndarray, ref: np.ndarray, psf_new: np.ndarray, psf_ref: np.ndar
     else:
         vn = check_variance(sn**2 if var_new is None else var_new, "var_new", shape)
         vr = check_variance(sr**2 if var_ref is None else var_ref, "var_ref", shape)
-        # eqs. 28-29: k̂_n = F_n F_r² conj(P̂_n) |P̂_r|² / den², k̂_r = F_r F_n² conj(P̂_r) |P̂_n|²
-        # / den²  (S = k_n ⊗ N − k_r ⊗ R)
-        knh = fn * fr**2 * np.conj(pnh) * np.abs(prh) ** 2 / den2
-        krh = fr * fn**2 * np.conj(prh) * np.abs(pnh) ** 2 / den2
-        kn = sfft.irfft2(knh, s=shape, **fft_kw)
-        kr = sfft.irfft2(krh, s=shape, **fft_kw)
-        # eqs. 26-27: V(S_N) = V(N) ⊗ k_n², V(S_R) = V(R) ⊗ k_r²
-        v_s = sfft.irfft2(sfft.rfft2(vn, **fft_kw) * sfft.rfft2(kn**2, **fft_kw)
-                          + sfft.rfft2(vr, **fft_kw) * sfft.rfft2(kr**2, **fft_kw),
+        # eqs. 26-27: V(S_N) = V(N) ⊗ k_n², V(S_R) = V(R) ⊗ k_r² (k_n, k_r of eqs. 28-29 are
+        # compact: built on the small grid, embedded here)
+        v_s = sfft.irfft2(sfft.rfft2(vn, **fft_kw) * psf_transfer(k_n**2, shape, **fft_kw)
+                          + sfft.rfft2(vr, **fft_kw) * psf_transfer(k_r**2, shape, **fft_kw),
                           s=shape, **fft_kw)
         if sx > 0 or sy > 0:
             # eqs. 30-33: V_ast = σ_x² (∂S_N/∂x)² + σ_y² (∂S_N/∂y)² + the same for S_R
             ky = 2j * np.pi * sfft.fftfreq(shape[0])[:, None]
             kx = 2j * np.pi * sfft.rfftfreq(shape[1])[None, :]
-            for part in (knh * nh, krh * rh):
+            for part in (psf_transfer(k_n, shape, **fft_kw) * nh,
+                         psf_transfer(k_r, shape, **fft_kw) * rh):
                 gx = sfft.irfft2(kx * part, s=shape, **fft_kw)
                 gy = sfft.irfft2(ky * part, s=shape, **fft_kw)
                 v_s = v_s + sx**2 * gx**2 + sy**2 * gy**2
