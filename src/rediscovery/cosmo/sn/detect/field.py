@@ -157,7 +157,7 @@ def detect_field(new_images: Sequence[np.ndarray], new_headers: Sequence[Mapping
         check_same_shape([ref, check_image(img, f"new_images[{i}]")],
                          ["reference", f"new_images[{i}]"])
         astrometric = (0.0, 0.0)
-        if align and star_x is not None and np.size(star_x) > 0:
+        if align and star_x is not None and star_y is not None and np.size(star_x) > 0:
             dx, dy, ex, ey = measure_shift(img, ref, star_x, star_y)
             if max(abs(dx), abs(dy)) > _ALIGN_TOLERANCE:
                 img = resample_to(img, (-dx, -dy), workers=workers)

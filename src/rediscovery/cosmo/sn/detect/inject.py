@@ -26,7 +26,8 @@ __all__ = [
 ]
 
 
-def _positions(x: object, y: object, values: object, name: str):
+def _positions(x: object, y: object, values: object,
+               name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x_arr, y_arr, v = np.broadcast_arrays(np.atleast_1d(np.asarray(x, float)),
                                           np.atleast_1d(np.asarray(y, float)),
                                           np.atleast_1d(np.asarray(values, float)))
@@ -43,14 +44,14 @@ def inject_point_sources(image: np.ndarray, psf: np.ndarray, x: object, y: objec
     (all at once) and added; parts of a stamp outside the image are dropped."""
     img = check_image(image, "image").copy()
     p = check_psf(psf, "psf")
-    x, y, flux = _positions(x, y, flux, "x, y, flux")
-    if x.size == 0:
+    xs, ys, fl = _positions(x, y, flux, "x, y, flux")
+    if xs.size == 0:
         return img
     pad = 2
     ps = np.pad(p, pad)
-    xi, yi = np.round(x).astype(int), np.round(y).astype(int)
-    st = fourier_shift(np.broadcast_to(ps, (x.size, *ps.shape)), x - xi, y - yi,
-                       workers=workers) * flux[:, None, None]
+    xi, yi = np.round(xs).astype(int), np.round(ys).astype(int)
+    st = fourier_shift(np.broadcast_to(ps, (xs.size, *ps.shape)), xs - xi, ys - yi,
+                       workers=workers) * fl[:, None, None]
     hy, hx = ps.shape[0] // 2, ps.shape[1] // 2
     gy = yi[:, None, None] + np.arange(-hy, hy + 1)[None, :, None]
     gx = xi[:, None, None] + np.arange(-hx, hx + 1)[None, None, :]
@@ -64,8 +65,8 @@ def add_cosmic_rays(image: np.ndarray, x: object, y: object, amplitude: object) 
     """A copy of ``image`` with single-pixel cosmic-ray hits of ``amplitude`` (image units) at
     the integer pixels nearest to ``(x, y)``."""
     img = check_image(image, "image").copy()
-    x, y, amp = _positions(x, y, amplitude, "x, y, amplitude")
-    xi, yi = np.round(x).astype(int), np.round(y).astype(int)
+    xs, ys, amp = _positions(x, y, amplitude, "x, y, amplitude")
+    xi, yi = np.round(xs).astype(int), np.round(ys).astype(int)
     ok = (xi >= 0) & (yi >= 0) & (xi < img.shape[1]) & (yi < img.shape[0])
     np.add.at(img, (yi[ok], xi[ok]), amp[ok])
     return img

@@ -213,9 +213,9 @@ def real_bogus_score(features: pd.DataFrame) -> np.ndarray:
       not point-like (dipoles of misregistered stars, extended residuals). A point source
       with a PSF good to a few per cent has e ≈ 0 at any S/N.
     """
-    for c in ("chi2_point", "chi2_cr", "neg_fraction", "n_fit", "snr_fit"):
-        if c not in features:
-            raise InputError("expected the columns of real_bogus_features", column=c)
+    for col in ("chi2_point", "chi2_cr", "neg_fraction", "n_fit", "snr_fit"):
+        if col not in features:
+            raise InputError("expected the columns of real_bogus_features", column=col)
     dchi2 = features["chi2_cr"].to_numpy(float) - features["chi2_point"].to_numpy(float)
     p_point = 0.5 * (1.0 + np.tanh(dchi2 / 4.0))  # = 1 / (1 + exp(-Δχ²/2)), overflow-free
     c, w = NEG_FRACTION_CUT

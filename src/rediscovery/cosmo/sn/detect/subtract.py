@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.fft as sfft
@@ -145,7 +146,7 @@ def _zogy_inputs(new: object, ref: object, psf_new: object, psf_ref: object, sig
 
 
 def _small_grid_products(pn: np.ndarray, pr: np.ndarray, sn: float, sr: float, fn: float,
-                         fr: float) -> dict[str, object]:
+                         fr: float) -> dict[str, Any]:
     """F_D, F_S and the compact kernels (P_D, the cosmic-ray kernel, k_n and k_r of eqs.
     28-29) computed on a grid of 4 × the PSF side: they depend on the PSFs and noise only and
     are compact, so this is the full image's result without its cost."""
@@ -183,7 +184,7 @@ def zogy_flux_normalisation(psf_new: np.ndarray, psf_ref: np.ndarray, sigma_new:
     pr = check_psf(psf_ref, "psf_ref")
     sn, sr = check_positive(sigma_new, "sigma_new"), check_positive(sigma_ref, "sigma_ref")
     fn, fr = check_positive(f_new, "f_new"), check_positive(f_ref, "f_ref")
-    return float(_small_grid_products(pn, pr, sn, sr, fn, fr)["F_S"])  # type: ignore[arg-type]
+    return float(_small_grid_products(pn, pr, sn, sr, fn, fr)["F_S"])
 
 
 def zogy(new: np.ndarray, ref: np.ndarray, psf_new: np.ndarray, psf_ref: np.ndarray,
@@ -241,7 +242,7 @@ def zogy(new: np.ndarray, ref: np.ndarray, psf_new: np.ndarray, psf_ref: np.ndar
     s = sfft.irfft2(dh, s=shape, **fft_kw)
     del dh, pdh
     small = _small_grid_products(pn, pr, sn, sr, fn, fr)
-    f_s = float(small["F_S"])  # type: ignore[arg-type]
+    f_s = float(small["F_S"])
     p_d, cr = small["P_D"], small["cr"]
     k_n, k_r = (_fit_stamp(np.asarray(small[k]), shape) for k in ("k_n", "k_r"))
 
