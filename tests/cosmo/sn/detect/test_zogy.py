@@ -112,3 +112,18 @@ def test_astrometric_noise_term_absorbs_a_small_misregistration(synth):
     assert len(detect_sources(zogy(*args, **kw).S_corr, 5.0)) > 0
     z = zogy(*args, **kw, astrometric_rms=(0.05, 0.05))
     assert len(detect_sources(z.S_corr, 5.0)) == 0
+
+
+def test_equal_psfs_reduce_to_the_plain_difference(synth):
+    """Independent reference: with P_n = P_r = P (a Moffat, whose transform is real and
+    positive) and F_n = F_r, eqs. 13-15 reduce to D = (N − R) / √(σ_n² + σ_r²), P_D = P and
+    S = (N − R) ⋆ P / (σ_n² + σ_r²) (a correlation, computed here in real space)."""
+    from scipy import ndimage
+
+    p = synth.make_pair(np.random.default_rng(14), (64, 64), fwhm_new=3.5, fwhm_ref=3.5)
+    z = zogy(p.new, p.ref, p.psf_new, p.psf_ref, p.sigma_new, p.sigma_ref)
+    var = p.sigma_new**2 + p.sigma_ref**2
+    np.testing.assert_allclose(z.D, (p.new - p.ref) / np.sqrt(var), atol=1e-9)
+    np.testing.assert_allclose(z.P_D, p.psf_new, atol=1e-9)
+    s_ref = ndimage.correlate(p.new - p.ref, p.psf_new, mode="wrap") / var
+    np.testing.assert_allclose(z.S, s_ref, atol=1e-9 * np.abs(s_ref).max())

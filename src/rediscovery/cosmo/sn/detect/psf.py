@@ -140,11 +140,12 @@ def psf_transfer(psf: np.ndarray, shape: tuple[int, int], *,
     with its centre pixel at ``(0, 0)`` (so that multiplying by it convolves without shift)."""
     ny, nx = shape
     py, px = psf.shape
+    if py > ny or px > nx:
+        raise InputError(f"PSF stamp {psf.shape} larger than the image {shape}; expected a "
+                         "smaller stamp", column="psf")
     full = np.zeros(shape)
     full[:py, :px] = psf
     full = np.roll(full, (-(py // 2), -(px // 2)), axis=(0, 1))
-    if py > ny or px > nx:  # pragma: no cover - guarded by check_psf(max_shape=...)
-        raise InputError(f"PSF {psf.shape} larger than the image {shape}", column="psf")
     return sfft.rfft2(full, workers=workers)
 
 
