@@ -293,8 +293,9 @@ def measure_psf(image: np.ndarray, x: np.ndarray | None = None, y: np.ndarray | 
 
     Each star's stamp has its local background (median of the stamp's outer ring of 2 px)
     subtracted, is recentred on its windowed centroid by a Fourier shift, and normalised to
-    unit sum; the stamps are averaged pixel by pixel with outliers beyond 4 robust σ
-    removed (neighbours, cosmic rays), and the average is renormalised to unit sum.
+    unit sum; the stamps are averaged pixel by pixel, each star weighted by the inverse of its
+    mean squared deviation from the median stamp, with outliers beyond 4 robust σ removed
+    (neighbours, cosmic rays), and the average is renormalised to unit sum.
 
     Parameters
     ----------
@@ -356,7 +357,12 @@ def measure_psf(image: np.ndarray, x: np.ndarray | None = None, y: np.ndarray | 
     mad = 1.4826 * np.median(np.abs(centred - med), axis=0)
     use = np.abs(centred - med) <= 4 * np.maximum(mad, 1e-12) if centred.shape[0] >= 3 else (
         np.ones(centred.shape, bool))
-    psf = np.where(use, centred, 0).sum(axis=0) / np.maximum(use.sum(axis=0), 1)
+    # inverse-variance weights per star, from its scatter about the median stamp (background
+    # and Poisson noise alike: bright stars count more)
+    resid2 = np.mean((centred - med) ** 2, axis=(1, 2))
+    w = 1.0 / np.maximum(resid2, 1e-30 + 1e-12 * resid2.max())
+    wu = np.where(use, w[:, None, None], 0.0)
+    psf = (wu * centred).sum(axis=0) / np.maximum(wu.sum(axis=0), 1e-300)
     psf /= psf.sum()
     check_psf(psf, "measured psf")
     log.debug("PSF from %d stars", centred.shape[0])
