@@ -155,3 +155,14 @@ def test_stars_cancel_with_psfs_measured_on_analytically_rendered_stars(synth, f
     pr = measure_psf(ref, x, y, size=31).psf
     z = zogy(new, ref, pn, pr, np.sqrt(1025.0), np.sqrt(4025.0) / 4, var_new=vn, var_ref=vr)
     assert np.abs(z.S_corr).max() < 5.0
+
+
+def test_zero_points_set_the_flux_scale(synth):
+    """zp_new, zp_ref give F_n = 10^(0.4 (zp_new − zp_ref)) (F_r = 1)."""
+    p = synth.make_pair(np.random.default_rng(16), (64, 64))
+    a = zogy(p.new, p.ref, p.psf_new, p.psf_ref, p.sigma_new, p.sigma_ref, zp_new=25.5,
+             zp_ref=25.0)
+    b = zogy(p.new, p.ref, p.psf_new, p.psf_ref, p.sigma_new, p.sigma_ref,
+             f_new=10 ** (0.4 * 0.5))
+    np.testing.assert_array_equal(a.S_corr, b.S_corr)
+    assert a.F_D == b.F_D
