@@ -79,7 +79,7 @@ class TODConfig:
     @property
     def n_samples(self) -> int:
         """Samples per detector."""
-        return int(round(self.days * 86400.0 * self.sample_rate))
+        return round(self.days * 86400.0 * self.sample_rate)
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,8 @@ def sky_at_pixels(sky_nest: np.ndarray, pixels: np.ndarray, nside_pointing: int)
     >>> sky_at_pixels(sky, np.array([0, 3, 4, 47]), 2).tolist()   # 4 sub-pixels per parent
     [0.0, 0.0, 1.0, 11.0]
     """
-    nside_sky = int(round(math.sqrt(len(sky_nest) / 12)))
-    shift = 2 * int(round(math.log2(nside_pointing // nside_sky)))
+    nside_sky = round(math.sqrt(len(sky_nest) / 12))
+    shift = 2 * round(math.log2(nside_pointing // nside_sky))
     return sky_nest[np.right_shift(pixels, shift)]
 
 
