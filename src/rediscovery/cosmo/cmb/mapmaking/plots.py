@@ -3,6 +3,7 @@ CG convergence. matplotlib is imported inside the functions; each returns its fi
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,25 +16,34 @@ __all__ = ["plot_cg_convergence", "plot_maps", "plot_residual_spectra"]
 
 
 def plot_maps(result: MapResult, *, fig: Any = None) -> Any:
-    """Cartesian views of the map (μK), the hits and the white-noise σ (μK) of the observed
-    region (equatorial coordinates)."""
+    """Orthographic views, centred on the observed region, of the map (μK), the hits and the
+    white-noise σ per pixel (μK); colour scales clipped at the 1st and 99th percentiles."""
     import healpy as hp
     import matplotlib.pyplot as plt
 
-    fig = fig or plt.figure(figsize=(12, 8))
+    fig = fig or plt.figure(figsize=(13, 4.5))
     seen = result.seen
-    theta, _ = hp.pix2ang(result.nside, np.flatnonzero(seen))
-    dec = 90.0 - np.degrees(theta)
-    lat = (float(dec.min()) - 1, float(dec.max()) + 1)
-    sigma = np.where(seen, np.sqrt(np.where(seen, result.variance, 1.0)), hp.UNSEEN)
-    for k, (arr, title, unit) in enumerate(((result.map, "map", r"$\mu$K"),
-                                             (np.where(seen, result.hits, hp.UNSEEN), "hits",
-                                              "samples"),
-                                             (sigma, r"white-noise $\sigma$ per pixel",
-                                              r"$\mu$K"))):
-        hp.cartview(arr, fig=fig.number, sub=(3, 1, k + 1), latra=lat, coord="C",
-                    title=f"{title} ({result.info.get('method', '')}, nside {result.nside})",
-                    unit=unit, cmap="coolwarm" if k == 0 else "viridis")
+    lon, lat = hp.pix2ang(result.nside, np.flatnonzero(seen), lonlat=True)
+    centre = (float(np.degrees(np.angle(np.mean(np.exp(1j * np.radians(lon)))))),
+              float(np.clip(np.median(lat), -90, 90)))
+    if abs(centre[1]) > 30:  # a band around a pole: look from the pole
+        centre = (0.0, 90.0 * np.sign(centre[1]))
+    sigma = np.full(len(result.map), hp.UNSEEN)
+    sigma[seen] = np.sqrt(result.variance[seen])
+    hits = np.where(seen, result.hits.astype(float), hp.UNSEEN)
+    method = result.info.get("method", "")
+    for k, (arr, title, unit, cmap) in enumerate((
+            (result.map, "map", r"$\mu$K", "coolwarm"),
+            (hits, "hits", "samples", "viridis"),
+            (sigma, r"white-noise $\sigma$ per pixel", r"$\mu$K", "viridis"))):
+        lo, hi = np.percentile(arr[seen], [1, 99])
+        with warnings.catch_warnings():  # healpy's colour maps use matplotlib's set_over
+            warnings.filterwarnings("ignore", message=".*set_(over|under|bad).*")
+            hp.orthview(arr, fig=fig.number, sub=(1, 3, k + 1), rot=(*centre, 0),
+                        half_sky=True, min=lo, max=hi,
+                        title=f"{title} ({method}, nside {result.nside})", unit=unit,
+                        cmap=cmap, coord="C")
+    hp.graticule(dpar=15, dmer=30)
     return fig
 
 
