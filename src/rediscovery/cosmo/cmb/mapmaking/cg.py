@@ -31,8 +31,11 @@ class CGResult:
 
 def pcg(apply_a: Callable[[np.ndarray], np.ndarray], b: np.ndarray,
         precond: Callable[[np.ndarray], np.ndarray] | None = None, *, x0: np.ndarray | None = None,
-        tol: float = 1e-8, maxiter: int = 500) -> CGResult:
+        tol: float = 1e-8, maxiter: int = 500, atol: float = 0.0) -> CGResult:
     """Solve A x = b by preconditioned conjugate gradient.
+
+    Stops when ‖r‖ ≤ max(tol ‖b‖, atol); ``atol`` lets a caller declare a right-hand side
+    at round-off level (e.g. a noiseless TOD for the destriper) already solved.
 
     Examples
     --------
@@ -52,8 +55,9 @@ def pcg(apply_a: Callable[[np.ndarray], np.ndarray], b: np.ndarray,
     rz = float(r @ z)
     hist: list[float] = []
     res = float(np.linalg.norm(r)) / bnorm
+    goal = max(tol, atol / bnorm)
     it = 0
-    while res > tol and it < maxiter:
+    while res > goal and it < maxiter:
         ap = apply_a(p)
         pap = float(p @ ap)
         if pap <= 0:  # exhausted the positive part (semi-definite A at round-off)
@@ -68,4 +72,4 @@ def pcg(apply_a: Callable[[np.ndarray], np.ndarray], b: np.ndarray,
         rz_new = float(r @ z)
         p = z + (rz_new / rz) * p
         rz = rz_new
-    return CGResult(x, it, res, res <= tol, tuple(hist))
+    return CGResult(x, it, res, res <= goal, tuple(hist))

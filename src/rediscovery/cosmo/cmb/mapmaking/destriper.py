@@ -156,7 +156,10 @@ def destripe(data: TODData, baseline_length: int, *, noise_prior: bool = True,
     for b0, nb, inv in prior:  # the diagonal of a circulant C_a^-1: the mean eigenvalue
         pdiag[b0:b0 + nb] += (2 * inv.sum() - inv[0] - (inv[-1] if nb % 2 == 0 else 0)) / nb
     precond_diag = 1.0 / pdiag
-    sol = pcg(apply_a, rhs, lambda r: precond_diag * r, tol=tol, maxiter=maxiter)
+    # a right-hand side at round-off level of the data's own (noiseless TOD) is solved by a = 0
+    scale = float(np.linalg.norm(base.w * base.collect(d)))
+    sol = pcg(apply_a, rhs, lambda r: precond_diag * r, tol=tol, maxiter=maxiter,
+              atol=1e-13 * scale)
     a = sol.x
     clean = d - base.spread(a)
     m = bin_weighted(clean * w_samp)
