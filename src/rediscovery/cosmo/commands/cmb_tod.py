@@ -184,11 +184,12 @@ def cmb_map_check(
         name = f"{res.info.get('method', '?')} ({folder.name})"
         spectra[name] = spec
         lmax = int(spec.ell[-1])
-        bands = [(2, 30), (30, 100), (100, 300), (300, lmax)]
+        bands = [(lo, min(hi, lmax)) for lo, hi in ((2, 30), (30, 100), (100, 300),
+                                                    (300, lmax)) if lo < lmax]
         summary[name] = {
             "white_uK2": spec.white, "fsky": spec.fsky,
             "ratio_to_white": {f"{lo}-{hi}": spec.excess(lo, hi) + 1.0 for lo, hi in bands},
-            "ratio_to_white_ell_gt_30": spec.excess(31, lmax) + 1.0}
+            "ratio_to_white_ell_gt_30": spec.excess(31, lmax) + 1.0 if lmax > 31 else None}
         typer.echo(f"{name}: residual/white " + ", ".join(
             f"ℓ {k}: {v:.2f}" for k, v in summary[name]["ratio_to_white"].items()))
     write_json(out / "residuals.json", summary)
