@@ -31,8 +31,11 @@ no prior on the segment's mean, k = 0). Short baselines then stop absorbing whit
 and the solution approaches the GLS map (Kurki-Suonio et al. 2009, Fig. 4).
 
 Operators are vectorised over all samples: P^T x = ``bincount(pix, x)``, P m = ``m[pix]``,
-F a = ``repeat(a, n_b)``, F^T x = ``add.reduceat(x, starts)``; per-detector weights are
-constant on a baseline, so N_w⁻¹ F a = F (w_b a) needs no per-sample weight array.
+F a = ``repeat(a, n_b)``, F^T x = ``add.reduceat(x, starts)``. Inside the CG loop the
+sample-domain passes are replaced by the sparse baseline × pixel matrix B = F^T N_w⁻¹ P
+(scipy CSR, built once; its non-zeros are the distinct (baseline, pixel) pairs, ~0.9 per
+sample at nside 256): F^T N_w⁻¹ Z F a = (F^T N_w⁻¹ F) a − B (P^T N_w⁻¹ P)⁻¹ B^T a, about
+4× faster than four passes over the samples.
 """
 
 from __future__ import annotations
@@ -122,12 +125,21 @@ def destripe(data: TODData, baseline_length: int, *, noise_prior: bool = True,
         The map (``info``: method, baseline_length, cg_iterations, cg_residual,
         cg_converged, cg_history, seconds) and the offsets a.
     """
+    import scipy.sparse as sp
+
     t0 = time.perf_counter()
     base = Baselines(data, baseline_length)
     npix = len(data.hit_nest)
     pix = data.pix
     w_samp = base.spread(base.w)
     m_diag = np.bincount(pix, weights=w_samp, minlength=npix)  # P^T N^-1 P
+    # B = F^T N^-1 P (baselines × pixels, duplicates summed): one sparse product each way per
+    # iteration instead of four passes over the samples
+    rows = np.repeat(np.arange(len(base), dtype=np.int32), base.lengths)
+    fnp = sp.csr_matrix((w_samp, (rows, pix.astype(np.int32))), shape=(len(base), npix))
+    del rows
+    fnp_t = fnp.T.tocsr()
+    fnf = base.w * base.lengths  # F^T N^-1 F (diagonal)
 
     def bin_weighted(y_w: np.ndarray) -> np.ndarray:  # (P^T N^-1 P)^-1 P^T N^-1 y, y_w = N^-1 y
         return np.bincount(pix, weights=y_w, minlength=npix) / m_diag
@@ -141,18 +153,15 @@ def destripe(data: TODData, baseline_length: int, *, noise_prior: bool = True,
         return out
 
     def apply_a(a: np.ndarray) -> np.ndarray:
-        m = bin_weighted(base.spread(base.w * a))
-        z = base.spread(a)
-        z -= m[pix]
-        out = base.w * base.collect(z)
+        # F^T N^-1 Z F a = F^T N^-1 F a - B (P^T N^-1 P)^-1 B^T a
+        out = fnf * a - fnp @ ((fnp_t @ a) / m_diag)
         if prior:
             out += apply_prior(a)
         return out
 
     d = data.signal
-    m0 = bin_weighted(d * w_samp)
-    rhs = base.w * base.collect(d - m0[pix])
-    pdiag = base.w * base.lengths
+    rhs = base.w * base.collect(d) - fnp @ bin_weighted(d * w_samp)
+    pdiag = fnf.copy()
     for b0, nb, inv in prior:  # the diagonal of a circulant C_a^-1: the mean eigenvalue
         pdiag[b0:b0 + nb] += (2 * inv.sum() - inv[0] - (inv[-1] if nb % 2 == 0 else 0)) / nb
     precond_diag = 1.0 / pdiag
