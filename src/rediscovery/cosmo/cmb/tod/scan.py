@@ -55,7 +55,7 @@ class ScanStrategy:
     Defaults: a site at the latitude of the Chajnantor plateau (−22.96°), elevation 50°,
     sweeps of ±45° around due South at 3°/s (one back-and-forth every 60 s; on the sky
     3° cos 50° = 1.9°/s, 0.19° between samples at 10 Hz). Over a day this covers the band
-    −63° < δ < −46° (8.6 % of the sky).
+    −63° < δ < −46° (9.3 % of the pixels at nside 256).
     """
 
     site_latitude: float = -22.96
