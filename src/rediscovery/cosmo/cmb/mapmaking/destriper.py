@@ -138,7 +138,10 @@ def destripe(data: TODData, baseline_length: int, *, noise_prior: bool = True,
     rows = np.repeat(np.arange(len(base), dtype=np.int32), base.lengths)
     fnp = sp.csr_matrix((w_samp, (rows, pix.astype(np.int32))), shape=(len(base), npix))
     del rows
-    fnp_t = fnp.T.tocsr()
+    # B^T as the CSC view of B (no copy): its product runs through the baselines in order and
+    # scatters into the (cache-sized) map; a CSR copy of B^T would read the baseline vector
+    # at random, ~7x slower at 10^8 samples
+    fnp_t = fnp.T
     fnf = base.w * base.lengths  # F^T N^-1 F (diagonal)
 
     def bin_weighted(y_w: np.ndarray) -> np.ndarray:  # (P^T N^-1 P)^-1 P^T N^-1 y, y_w = N^-1 y
