@@ -130,3 +130,25 @@ def test_fits_round_trip(noise_maps, tmp_path: Path) -> None:
     header = dict(hp.read_map(str(paths["map"]), h=True)[1])
     assert header["METHOD"] == "destriped" and header["BASELINE"] == 1.0
     assert header["TUNIT1"] == "uK" and header["ORDERING"] == "RING"
+
+
+def test_plots_show_the_data(noise_maps) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rediscovery.cosmo.cmb.mapmaking.plots import plot_cg_convergence, plot_residual_spectra
+
+    spec = {k: residual_spectrum(v, np.zeros(12 * NSIDE**2)) for k, v in noise_maps.items()}
+    fig = plot_residual_spectra(spec)
+    ax = fig.axes[0]
+    lines = ax.get_lines()
+    assert [ln.get_label() for ln in lines[:3]] == ["binned", "destriped", "gls"]
+    np.testing.assert_allclose(lines[1].get_ydata(), spec["destriped"].cl[2:])
+    assert lines[-1].get_ydata()[0] == pytest.approx(spec["gls"].white)
+    assert "multipole" in ax.get_xlabel() and "mu" in ax.get_ylabel()
+    fig2 = plot_cg_convergence({"destriped": noise_maps["destriped"].info})
+    h = noise_maps["destriped"].info["cg_history"]
+    np.testing.assert_allclose(fig2.axes[0].get_lines()[0].get_ydata(), h)
+    plt.close("all")

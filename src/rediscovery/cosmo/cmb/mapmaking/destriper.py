@@ -27,7 +27,8 @@ left-hand side, with C_a circulant on each segment's sequence of baselines and e
     \\qquad f = k \\frac{f_s}{n_b N_b}, \\; k = 1 … N_b/2,
 
 (the spectrum of the mean of n_b samples of the 1/f component, valid for f ≪ f_s/n_b;
-no prior on the segment's mean, k = 0). Short baselines then stop absorbing white noise
+no prior on the segment's mean, k = 0), applied by FFT on each segment zero-padded to the
+next fast FFT length. Short baselines then stop absorbing white noise
 and the solution approaches the GLS map (Kurki-Suonio et al. 2009, Fig. 4).
 
 Operators are vectorised over all samples: P^T x = ``bincount(pix, x)``, P m = ``m[pix]``,
@@ -48,7 +49,7 @@ from rediscovery.core.errors import ConfigError
 from rediscovery.cosmo.cmb.mapmaking.binned import MapResult, TODData
 from rediscovery.cosmo.cmb.mapmaking.cg import pcg
 
-__all__ = ["Baselines", "baselines", "destripe"]
+__all__ = ["Baselines", "destripe"]
 
 
 class Baselines:
@@ -78,11 +79,6 @@ class Baselines:
     def collect(self, x: np.ndarray) -> np.ndarray:
         """F^T x: the sum of ``x`` over each baseline."""
         return np.add.reduceat(x, self.starts)
-
-
-def baselines(data: TODData, baseline_length: int) -> Baselines:
-    """The baseline layout for ``baseline_length`` samples (see :class:`Baselines`)."""
-    return Baselines(data, baseline_length)
 
 
 def _prior_filters(data: TODData, base: Baselines) -> list[tuple[int, int, int, np.ndarray]]:
