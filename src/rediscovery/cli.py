@@ -65,6 +65,7 @@ COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("cosmo", "rediscovery.cosmo.commands.sn"),
     ("cosmo", "rediscovery.cosmo.commands.sn_images"),
     ("cosmo", "rediscovery.cosmo.commands.cmb"),
+    ("cosmo", "rediscovery.cosmo.commands.cmb_tod"),
     ("cosmo", "rediscovery.cosmo.commands.joint"),
     ("cosmo", "rediscovery.cosmo.commands.pipeline"),
 )

@@ -1,0 +1,44 @@
+"""CMB map-making, owned by the CMB map-making team.
+
+Reads: a TOD file (``tod.h5``, :class:`rediscovery.cosmo.cmb.tod.TODFile`).
+Writes: HEALPix FITS maps (``map.fits`` μK, ``hits.fits``, ``variance.fits`` μK²; RING,
+``UNSEEN`` outside the observed pixels) and ``mapmaking.json`` (solver figures). Binned,
+destriped (MADAM-like, PCG) and, for small cases, exact GLS maps; residual spectra against
+a hidden input sky for validation scripts.
+"""
+
+from __future__ import annotations
+
+from rediscovery.cosmo.cmb.mapmaking.binned import (
+    MapResult,
+    TODData,
+    bin_tod,
+    detector_weights,
+    load_tod,
+)
+from rediscovery.cosmo.cmb.mapmaking.cg import CGResult, pcg
+from rediscovery.cosmo.cmb.mapmaking.destriper import destripe
+from rediscovery.cosmo.cmb.mapmaking.gls import gls_map
+from rediscovery.cosmo.cmb.mapmaking.io import read_maps, write_maps
+from rediscovery.cosmo.cmb.mapmaking.validation import (
+    ResidualSpectrum,
+    residual_spectrum,
+    white_noise_level,
+)
+
+__all__ = [
+    "CGResult",
+    "MapResult",
+    "ResidualSpectrum",
+    "TODData",
+    "bin_tod",
+    "destripe",
+    "detector_weights",
+    "gls_map",
+    "load_tod",
+    "pcg",
+    "read_maps",
+    "residual_spectrum",
+    "white_noise_level",
+    "write_maps",
+]

@@ -1,0 +1,207 @@
+"""``rediscovery cosmo cmb-simulate | cmb-mapmake | cmb-map-check``: CMB time-ordered data
+and map-making.
+
+Thin wiring over :mod:`rediscovery.cosmo.cmb.tod` and :mod:`rediscovery.cosmo.cmb.mapmaking`;
+file formats and figures in docs/cosmo-cmb-tod.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from rediscovery.core.errors import ConfigError
+from rediscovery.core.files import check_output
+
+app = typer.Typer()
+log = logging.getLogger(__name__)
+
+_METHODS = ("binned", "destriped", "gls")
+
+
+def _quiet_healpy() -> None:
+    # healpy narrates every FITS read and beam at INFO
+    logging.getLogger("healpy").setLevel(max(logging.getLogger().level, logging.WARNING))
+
+
+@app.command("cmb-simulate")
+def cmb_simulate(
+    out: Path = typer.Option(..., "--out", help="Output folder (tod.h5 and the hidden truth/)."),
+    seed: int = typer.Option(0, "--seed", min=0,
+                             help="Random seed (sky, noise and the hidden cosmology)."),
+    nside: int = typer.Option(256, "--nside", min=1, max=8192,
+                              help="HEALPix nside of the simulated sky (power of 2)."),
+    days: float = typer.Option(1.0, "--days", min=1e-4, max=400.0,
+                               help="Observing time in days (school exercise: 9)."),
+    sample_rate: float = typer.Option(10.0, "--sample-rate", min=0.01, max=1e4,
+                                      help="Sampling frequency in Hz."),
+    detectors: int = typer.Option(4, "--detectors", min=1, max=1000,
+                                  help="Number of detectors (ring of 0.5° radius)."),
+    net: float = typer.Option(300.0, "--net", min=0.0, max=1e6,
+                              help="White noise σ per sample in μK."),
+    fknee: float = typer.Option(1.0, "--fknee", min=0.0, max=1e3,
+                                help="1/f knee frequency in Hz (0: white noise)."),
+    alpha: float = typer.Option(1.0, "--alpha", min=0.1, max=4.0, help="1/f slope α."),
+    fwhm: float = typer.Option(30.0, "--fwhm", min=0.1, max=600.0,
+                               help="Gaussian beam FWHM in arcmin."),
+    latitude: float = typer.Option(-22.96, "--latitude", min=-89.0, max=89.0,
+                                   help="Site latitude in degrees."),
+    elevation: float = typer.Option(50.0, "--elevation", min=1.0, max=89.0,
+                                    help="Constant elevation of the sweeps in degrees."),
+    az_half_width: float = typer.Option(45.0, "--az-half-width", min=0.1, max=180.0,
+                                        help="Half amplitude of the azimuth sweep (degrees)."),
+    az_speed: float = typer.Option(3.0, "--az-speed", min=0.01, max=360.0,
+                                   help="Azimuth scan speed in deg/s."),
+    angles: bool = typer.Option(True, "--angles/--no-angles",
+                                help="Also store θ, φ (float32) beside the pixel indices."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Simulate a hidden CMB sky and the TOD of a scanning telescope: tod.h5 + truth/."""
+    from rediscovery.cosmo.cmb.tod import ScanStrategy, TODConfig, default_focal_plane
+    from rediscovery.cosmo.cmb.tod.io import simulate_to_files
+
+    _quiet_healpy()
+    if nside & (nside - 1):
+        raise ConfigError(f"--nside {nside}: expected a power of 2")
+    check_output(out, "dir")
+    config = TODConfig(
+        detectors=tuple(default_focal_plane(detectors, net=net, fknee=fknee, alpha=alpha)),
+        scan=ScanStrategy(site_latitude=latitude, elevation=elevation,
+                          az_half_width=az_half_width, az_speed=az_speed),
+        sample_rate=sample_rate, days=days, fwhm_arcmin=fwhm)
+    info = simulate_to_files(out, config, seed, nside_sky=nside, angles=angles,
+                             progress=progress)
+    typer.echo(f"{info['n_detectors']} detectors × {info['n_samples_per_detector']} samples "
+               f"= {info['n_samples_total']} -> {info['tod']} (hidden sky in {out}/truth/)")
+
+
+@app.command("cmb-mapmake")
+def cmb_mapmake(
+    tod: Path = typer.Argument(..., help="TOD file (HDF5, from cmb-simulate)."),
+    out: Path = typer.Option(..., "--out", help="Output folder for the FITS maps."),
+    nside: int = typer.Option(256, "--nside", min=1, max=8192,
+                              help="HEALPix nside of the map (power of 2)."),
+    method: str = typer.Option("destriped", "--method", help="binned | destriped | gls."),
+    baseline_seconds: float = typer.Option(1.0, "--baseline-seconds", min=1e-3, max=1e5,
+                                           help="Destriper baseline length in seconds."),
+    noise_prior: bool = typer.Option(True, "--noise-prior/--no-noise-prior",
+                                     help="Destriper: 1/f prior on the baselines (MADAM)."),
+    tol: float = typer.Option(1e-6, "--tol", min=1e-14, max=0.1,
+                              help="CG tolerance on ‖r‖/‖b‖."),
+    maxiter: int = typer.Option(300, "--maxiter", min=1, max=100_000,
+                                help="Largest number of CG iterations."),
+    plots: bool = typer.Option(True, "--plots/--no-plots", help="Write maps.png (and cg.png)."),
+) -> None:
+    """Make a map from a TOD: map.fits, hits.fits, variance.fits, mapmaking.json.
+
+    Exits 3 (after writing the files) when CG did not reach --tol within --maxiter.
+    """
+    from rediscovery.cosmo.cmb.mapmaking import (
+        bin_tod,
+        destripe,
+        detector_weights,
+        gls_map,
+        load_tod,
+        write_maps,
+    )
+    from rediscovery.cosmo.cmb.tod import TODFile
+
+    _quiet_healpy()
+    if method not in _METHODS:
+        raise ConfigError(f"--method {method!r}: expected one of {', '.join(_METHODS)}")
+    if nside & (nside - 1):
+        raise ConfigError(f"--nside {nside}: expected a power of 2")
+    check_output(out, "dir")
+    with TODFile(tod) as f:
+        if nside > f.nside_pointing:
+            raise ConfigError(f"--nside {nside}: finer than the TOD's pointing resolution "
+                              f"{f.nside_pointing}")
+        if method == "binned":
+            result = bin_tod(f.iter_chunks(), nside, f.nside_pointing,
+                             detector_weights(f.detectors))
+        else:
+            block = int(f.attrs.get("noise_block", f.n_samples))
+            data = load_tod(f.iter_chunks(chunk=block), nside, f.nside_pointing, f.detectors,
+                            f.sample_rate)
+            if method == "destriped":
+                length = max(1, round(baseline_seconds * f.sample_rate))
+                result, _ = destripe(data, length, noise_prior=noise_prior, tol=tol,
+                                     maxiter=maxiter)
+            else:
+                result = gls_map(data, tol=tol, maxiter=maxiter)
+    result.info["tod"] = str(tod)
+    write_maps(out, result)
+    if plots:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from rediscovery.core.plotting import savefig
+        from rediscovery.cosmo.cmb.mapmaking.plots import plot_cg_convergence, plot_maps
+
+        savefig(plot_maps(result), out / "maps.png")
+        if "cg_history" in result.info:
+            savefig(plot_cg_convergence({method: result.info}), out / "cg.png")
+    msg = (f"{method} map, nside {nside}: {result.info['n_pixels_seen']} pixels seen, "
+           f"{result.info['n_samples']} samples")
+    if "cg_iterations" in result.info:
+        msg += (f"; CG {result.info['cg_iterations']} iterations, ‖r‖/‖b‖ = "
+                f"{result.info['cg_residual']:.2e}")
+    typer.echo(f"{msg} -> {out}/map.fits, hits.fits, variance.fits")
+    if "cg_converged" in result.info and not result.info["cg_converged"]:
+        typer.echo(f"warning: CG did not reach --tol {tol:g} in {maxiter} iterations", err=True)
+        raise typer.Exit(3)
+
+
+@app.command("cmb-map-check")
+def cmb_map_check(
+    maps: list[Path] = typer.Argument(..., help="Map folders (from cmb-mapmake)."),
+    truth: Path = typer.Option(..., "--truth",
+                               help="The simulation's truth/ folder (validation only)."),
+    out: Path = typer.Option(..., "--out", help="Output folder: residuals.json, residuals.png."),
+) -> None:
+    """Validation (unblinding) of maps: residual power of map − beam-smoothed input sky
+    against the white-noise level, per ℓ band."""
+    import healpy as hp
+    import numpy as np
+
+    from rediscovery.core.errors import InputError
+    from rediscovery.core.files import write_json
+    from rediscovery.cosmo.cmb.mapmaking import read_maps, residual_spectrum
+
+    _quiet_healpy()
+    sky_file = truth / "truth_sky.fits"
+    if not sky_file.is_file():
+        raise InputError("missing truth_sky.fits; expected the truth/ folder written by "
+                         "cmb-simulate", path=truth)
+    check_output(out, "dir")
+    sky = hp.read_map(str(sky_file), field=0)
+    spectra, summary = {}, {}
+    for folder in maps:
+        res = read_maps(folder)
+        spec = residual_spectrum(res, sky)
+        name = f"{res.info.get('method', '?')} ({folder.name})"
+        spectra[name] = spec
+        lmax = int(spec.ell[-1])
+        bands = [(lo, min(hi, lmax)) for lo, hi in ((2, 30), (30, 100), (100, 300),
+                                                    (300, lmax)) if lo < lmax]
+        summary[name] = {
+            "white_uK2": spec.white, "fsky": spec.fsky,
+            "ratio_to_white": {f"{lo}-{hi}": spec.excess(lo, hi) + 1.0 for lo, hi in bands},
+            "ratio_to_white_ell_gt_30": spec.excess(31, lmax) + 1.0 if lmax > 31 else None}
+        typer.echo(f"{name}: residual/white " + ", ".join(
+            f"ℓ {k}: {v:.2f}" for k, v in summary[name]["ratio_to_white"].items()))
+    write_json(out / "residuals.json", summary)
+    np.savetxt(out / "residual_cl.csv",
+               np.column_stack([next(iter(spectra.values())).ell,
+                                *[s.cl for s in spectra.values()]]),
+               delimiter=",", header="ell," + ",".join(spectra), comments="")
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from rediscovery.core.plotting import savefig
+    from rediscovery.cosmo.cmb.mapmaking.plots import plot_residual_spectra
+
+    savefig(plot_residual_spectra(spectra), out / "residuals.png")
