@@ -13,8 +13,8 @@ Prints per μ the mean μ̂, the coverage of the 68 % intervals (binomial error)
 width, then a straight-line fit μ̂ = offset + slope·μ to the per-μ means (weighted by their
 errors). A calibrated chain gives slope 1, offset 0, coverage 0.68 and pull width 1 at every μ.
 Run directories are kept (without their event tables) so an interrupted study resumes: a
-finished run is read back, not recomputed. About 35-45 s per run on 2 idle cores at the
-defaults. ``--plot`` draws μ̂ against μ with the diagonal.
+finished run of the same configuration is read back, not recomputed. About 35-45 s per run
+on 2 idle cores at the defaults. ``--plot`` draws μ̂ against μ with the diagonal.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from chain_study import parse_seeds, pull_stats
 from rediscovery.core.errors import RediscoveryError
@@ -39,6 +40,18 @@ def _line_fit(x: np.ndarray, y: np.ndarray, err: np.ndarray) -> tuple[np.ndarray
     w = 1.0 / err**2
     cov = np.linalg.inv(design.T @ (design * w[:, None]))
     return cov @ (design.T @ (w * y)), cov
+
+
+def _finished(out: Path, cfg: HiggsRunConfig) -> bool:
+    """A complete run of exactly this configuration is in ``out`` (its event tables, deleted
+    after each run to save space, would otherwise be simulated again to re-check the stages)."""
+    try:
+        stored = yaml.safe_load((out / "config.yaml").read_text())
+    except (OSError, yaml.YAMLError):
+        return False
+    return ((out / "results.json").is_file() and (out / "simulate" / "truth.json").is_file()
+            and isinstance(stored, dict) and stored.get("higgs") == cfg.model_dump(mode="json")
+            and not stored.get("replace"))
 
 
 def main() -> None:
@@ -65,8 +78,10 @@ def main() -> None:
         for seed in parse_seeds(args.seeds):
             t0 = time.perf_counter()
             out = args.out / f"mu{mu:g}" / f"seed{seed}"
+            cfg = HiggsRunConfig(seed=seed, mu_true=mu, **overrides)
             try:
-                run_pipeline(out, HiggsRunConfig(seed=seed, mu_true=mu, **overrides))
+                if not _finished(out, cfg):
+                    run_pipeline(out, cfg)
             except RediscoveryError as exc:  # a fit that did not converge is counted, not hidden
                 failed.append((mu, seed))
                 print(f"{mu:5g} {seed:4d} failed: {exc}", flush=True)
