@@ -131,8 +131,9 @@ def fit_scores(
     binning_scores
         An independent MC sample (same columns as ``mc``) on which the binning is optimised.
         Optimising the bins on the template sample itself picks edges where the background
-        MC fluctuated low, which biases μ̂ upwards when the MC is small; ``higgs run`` passes
-        the classifier's validation split here and builds the templates from the test split.
+        MC fluctuated low, which biases μ̂ upwards when the MC is small; ``higgs run`` splits
+        its template sample at random into two halves, passes one here and builds the
+        templates from the other.
     max_rel_stat
         Maximum relative MC-statistical uncertainty of the background per bin (binning).
     systematics
