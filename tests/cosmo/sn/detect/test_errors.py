@@ -72,3 +72,25 @@ def test_other_settings():
         measure_psf(IMG, [2.0], [2.0], size=15)
     with pytest.raises(InputError, match="odd stamp size"):
         moffat_psf(3.0, 3.5, 14)
+
+
+def test_zero_points_and_flux_scales():
+    with pytest.raises(ConfigError, match="zp_new, zp_ref"):
+        zogy(IMG, IMG, PSF, PSF, 1.0, 1.0, zp_new=25.0)
+    with pytest.raises(ConfigError, match="zp_new, zp_ref"):
+        zogy(IMG, IMG, PSF, PSF, 1.0, 1.0, f_new=1.2, zp_new=25.0, zp_ref=25.0)
+    with pytest.raises(ConfigError, match="f_new"):
+        zogy(IMG, IMG, PSF, PSF, 1.0, 1.0, f_new=0.0)
+
+
+def test_detect_field_names_the_bad_image():
+    from rediscovery.cosmo.sn.detect import detect_field
+
+    header = {"MJD": 1.0, "ZP": 25.0, "GAIN": 1.0, "SKYLEVEL": 100.0, "RDNOISE": 5.0}
+    bad = IMG.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(InputError, match=r"'new_images\[0\]'.*NaN"):
+        detect_field([bad], [header], IMG, header, psf_ref=PSF, psfs_new=[PSF], align=False)
+    with pytest.raises(InputError, match=r"'new_images\[0\]'.*shape"):
+        detect_field([np.zeros((64, 65))], [header], IMG, header, psf_ref=PSF, psfs_new=[PSF],
+                     align=False)

@@ -155,3 +155,33 @@ def test_stars_cancel_with_psfs_measured_on_analytically_rendered_stars(synth, f
     pr = measure_psf(ref, x, y, size=31).psf
     z = zogy(new, ref, pn, pr, np.sqrt(1025.0), np.sqrt(4025.0) / 4, var_new=vn, var_ref=vr)
     assert np.abs(z.S_corr).max() < 5.0
+
+
+def test_zero_points_set_the_flux_scale(synth):
+    """zp_new, zp_ref give F_n = 10^(0.4 (zp_new − zp_ref)) (F_r = 1)."""
+    p = synth.make_pair(np.random.default_rng(16), (64, 64))
+    a = zogy(p.new, p.ref, p.psf_new, p.psf_ref, p.sigma_new, p.sigma_ref, zp_new=25.5,
+             zp_ref=25.0)
+    b = zogy(p.new, p.ref, p.psf_new, p.psf_ref, p.sigma_new, p.sigma_ref,
+             f_new=10 ** (0.4 * 0.5))
+    np.testing.assert_array_equal(a.S_corr, b.S_corr)
+    assert a.F_D == b.F_D
+
+
+def test_score_corr_is_unit_normal_on_bright_stars(synth):
+    """With the source-noise terms (eqs. 26-27), S_corr keeps unit variance on the stars
+    (within 2 FWHM of 36 stars of 2e4-2e5 e⁻); S / √F_S alone does not."""
+    rng = np.random.default_rng(17)
+    x, y, f = synth.grid_field(rng, SHAPE, 40.0)
+    vals, vals0 = [], []
+    for _ in range(4):
+        p = synth.make_pair(rng, SHAPE, fwhm_new=4.0, stars=(x, y, f))
+        z = zogy(p.new, p.ref, p.psf_new, p.psf_ref, p.sigma_new, p.sigma_ref,
+                 var_new=p.var_new, var_ref=p.var_ref)
+        z0 = zogy(p.new, p.ref, p.psf_new, p.psf_ref, p.sigma_new, p.sigma_ref)
+        yy, xx = np.indices(SHAPE)
+        near = np.hypot(xx[..., None] - x, yy[..., None] - y).min(axis=-1) < 8.0
+        vals.append(z.S_corr[near])
+        vals0.append(z0.S_corr[near])
+    assert np.std(np.concatenate(vals)) == pytest.approx(1.0, abs=0.05)
+    assert np.std(np.concatenate(vals0)) > 1.1

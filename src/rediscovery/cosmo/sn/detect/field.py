@@ -79,11 +79,13 @@ def _header_value(header: Mapping[str, object], key: str, where: str) -> float:
 
 
 def noise_from_header(image: np.ndarray, header: Mapping[str, object], where: str = "header",
-                      *, subtract_sky: bool = True) -> tuple[np.ndarray, float, np.ndarray]:
+                      *, image_name: str = "image", subtract_sky: bool = True
+                      ) -> tuple[np.ndarray, float, np.ndarray]:
     """Background-subtracted image, background σ and variance image from the header's
     SKYLEVEL (ADU per pixel), GAIN (e⁻/ADU) and RDNOISE (e⁻):
-    σ² = SKYLEVEL / GAIN + (RDNOISE / GAIN)²."""
-    img = check_image(image, where)
+    σ² = SKYLEVEL / GAIN + (RDNOISE / GAIN)². ``where`` and ``image_name`` name the header
+    and the image in error messages."""
+    img = check_image(image, image_name)
     sky = _header_value(header, "SKYLEVEL", where)
     gain = _header_value(header, "GAIN", where)
     rn = _header_value(header, "RDNOISE", where)
@@ -145,6 +147,7 @@ def detect_field(new_images: Sequence[np.ndarray], new_headers: Sequence[Mapping
         raise ConfigError(f"psfs_new: expected one PSF per epoch ({len(new_images)}), got "
                           f"{len(psfs_new)}")
     ref, sigma_r, var_r = noise_from_header(reference, reference_header, "reference_header",
+                                            image_name="reference",
                                             subtract_sky=subtract_sky)
     zp_r = _header_value(reference_header, "ZP", "reference_header")
     if (psf_ref is None or psfs_new is None or align) and (star_x is None or star_y is None):
@@ -166,7 +169,8 @@ def detect_field(new_images: Sequence[np.ndarray], new_headers: Sequence[Mapping
                 astrometric = (ex, ey)
             else:
                 astrometric = (float(np.hypot(dx, ex)), float(np.hypot(dy, ey)))
-        new, sigma_n, var_n = noise_from_header(img, hdr, where, subtract_sky=subtract_sky)
+        new, sigma_n, var_n = noise_from_header(img, hdr, where, image_name=f"new_images[{i}]",
+                                                subtract_sky=subtract_sky)
         mjd = _header_value(hdr, "MJD", where)
         f_n = zeropoint_scale(_header_value(hdr, "ZP", where), zp_r)
         pn = (check_psf(psfs_new[i], f"psfs_new[{i}]") if psfs_new is not None

@@ -52,7 +52,11 @@ def zeropoint_scale(zp_new: float, zp_ref: float) -> float:
     """ZOGY's flux zero-point ratio F_n for F_r = 1: counts of the new image per count of the
     reference for the same source, 10^(0.4 (ZP_new − ZP_ref)) (ZP: AB magnitude of one
     count)."""
-    return float(10.0 ** (0.4 * (float(zp_new) - float(zp_ref))))
+    zn, zr = float(zp_new), float(zp_ref)
+    if not (np.isfinite(zn) and np.isfinite(zr)):
+        raise ConfigError(f"zp_new, zp_ref: expected finite magnitude zero points, got {zn}, "
+                          f"{zr}")
+    return float(10.0 ** (0.4 * (zn - zr)))
 
 
 def variance_image(image: np.ndarray, sky: float, gain: float,
@@ -188,7 +192,8 @@ def zogy_flux_normalisation(psf_new: np.ndarray, psf_ref: np.ndarray, sigma_new:
 
 
 def zogy(new: np.ndarray, ref: np.ndarray, psf_new: np.ndarray, psf_ref: np.ndarray,
-         sigma_new: float, sigma_ref: float, *, f_new: float = 1.0, f_ref: float = 1.0,
+         sigma_new: float, sigma_ref: float, *, f_new: float | None = None,
+         f_ref: float = 1.0, zp_new: float | None = None, zp_ref: float | None = None,
          var_new: np.ndarray | float | None = None, var_ref: np.ndarray | float | None = None,
          astrometric_rms: tuple[float, float] = (0.0, 0.0),
          workers: int | None = None) -> ZogyResult:
@@ -203,8 +208,9 @@ def zogy(new: np.ndarray, ref: np.ndarray, psf_new: np.ndarray, psf_ref: np.ndar
     sigma_new, sigma_ref
         Background noise σ_n, σ_r (standard deviation per pixel, image units).
     f_new, f_ref
-        Flux zero points F_n, F_r (counts per unit flux; only their ratio matters for D and S,
-        :func:`zeropoint_scale` gives F_n from ZPs for F_r = 1).
+        Flux zero points F_n, F_r (counts per unit flux; only their ratio matters for D and S).
+        Default F_r = 1 and F_n = 1, or F_n = F_r 10^(0.4 (zp_new − zp_ref)) when the
+        magnitude zero points ``zp_new``, ``zp_ref`` are given (:func:`zeropoint_scale`).
     var_new, var_ref
         Per-pixel variances of N and R including the sources' Poisson noise
         (:func:`variance_image`); default σ_n², σ_r² (background only).
@@ -217,8 +223,14 @@ def zogy(new: np.ndarray, ref: np.ndarray, psf_new: np.ndarray, psf_ref: np.ndar
     -------
     ZogyResult
     """
+    if zp_new is not None or zp_ref is not None:
+        if zp_new is None or zp_ref is None or f_new is not None:
+            raise ConfigError("zp_new, zp_ref: give both magnitude zero points (and no f_new), "
+                              "or f_new alone")
+        f_new = f_ref * zeropoint_scale(zp_new, zp_ref)
     n, r, pn, pr, sn, sr, fn, fr = _zogy_inputs(new, ref, psf_new, psf_ref, sigma_new,
-                                                 sigma_ref, f_new, f_ref)
+                                                 sigma_ref, 1.0 if f_new is None else f_new,
+                                                 f_ref)
     shape = n.shape
     fft_kw = {"workers": workers}
     nh = sfft.rfft2(n, **fft_kw)
