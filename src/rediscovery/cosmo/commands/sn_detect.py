@@ -1,0 +1,185 @@
+"""``rediscovery cosmo sn-detect | sn-photometry``: survey images → candidates → light curves.
+
+Thin wiring over :mod:`rediscovery.cosmo.sn.survey` (per-field work, spread over processes or
+a dask cluster by :func:`rediscovery.core.executor.map_tasks`), the detection library
+:mod:`rediscovery.cosmo.sn.detect` and the forced photometry
+:mod:`rediscovery.cosmo.sn.photometry`. docs/cosmo-sn-detection.md and
+docs/cosmo-sn-photometry.md describe the files.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import typer
+
+from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.core.executor import check_scheduler
+from rediscovery.core.files import check_output
+
+app = typer.Typer()
+log = logging.getLogger(__name__)
+
+#: Subtraction methods of ``--method``.
+METHODS = ("zogy", "alard-lupton")
+
+
+def _check_method(method: str) -> None:
+    import inspect
+
+    from rediscovery.cosmo.sn.detect import detect_field
+
+    if method not in METHODS:
+        raise ConfigError(f"--method {method!r} unknown; expected one of {list(METHODS)}")
+    if method != "zogy" and "method" not in inspect.signature(detect_field).parameters:
+        raise ConfigError(f"--method {method}: detect_field subtracts with ZOGY only in this "
+                          "version (Alard-Lupton is available as detect.alard_lupton for "
+                          "studies); use --method zogy")
+
+
+@app.command("sn-detect")
+def sn_detect(
+    images: Path = typer.Argument(..., help="Survey folder (written by 'cosmo sn-images')."),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    hosts: Path = typer.Option(None, "--hosts",
+                               help="Host catalogue (host_id, ra, dec, z); default "
+                                    "IMAGES/hosts.csv."),
+    method: str = typer.Option("zogy", "--method", help="Image subtraction: zogy."),
+    threshold: float = typer.Option(5.0, "--threshold", help="Detection threshold on ZOGY's "
+                                    "S_corr, σ."),
+    eps: float = typer.Option(1.5, "--eps", help="DBSCAN radius, pixels (all bands and epochs "
+                              "of a field clustered together on the sky)."),
+    min_samples: int = typer.Option(2, "--min-samples", min=1,
+                                    help="Detections needed for a candidate."),
+    host_radius: float = typer.Option(3.0, "--host-radius",
+                                      help="Host match radius, arcsec."),
+    plot: bool = typer.Option(True, "--plot/--no-plot",
+                              help="Write cutouts.png (new, reference, difference, score)."),
+    workers: int = typer.Option(None, "--workers", min=1, help="Local worker processes."),
+    scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Difference imaging and detection on every field: candidates.csv (+ cutouts.png)."""
+    import pandas as pd
+
+    from rediscovery.core.executor import map_tasks
+    from rediscovery.cosmo.sn.images import list_survey, read_hosts
+    from rediscovery.cosmo.sn.io import write_csv
+    from rediscovery.cosmo.sn.survey import DetectOptions, FieldTask, detect_survey_field
+
+    _check_method(method)
+    for name, val in (("--threshold", threshold), ("--eps", eps), ("--host-radius", host_radius)):
+        if not val > 0:
+            raise ConfigError(f"{name} {val}: expected a positive number")
+    check_scheduler(scheduler)
+    check_output(out, "dir")
+    survey = list_survey(images)
+    hosts_path = hosts if hosts is not None else images / "hosts.csv"
+    read_hosts(hosts_path)  # fail before any work
+    opts = DetectOptions(threshold=threshold, eps=eps, min_samples=min_samples,
+                         host_radius_arcsec=host_radius)
+    tasks = [FieldTask(field=f, bands=b, hosts=hosts_path, options=opts, workers=1)
+             for f, b in survey.items()]
+    start = time.perf_counter()
+    tables = map_tasks(detect_survey_field, tasks, n_workers=workers, scheduler=scheduler,
+                       progress=progress, desc="fields")
+    cands = pd.concat(tables, ignore_index=True)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(cands, out / "candidates.csv")
+    if plot:
+        _plot_cutouts(tasks, cands, out / "cutouts.png")
+    n_host = int((cands["host_id"].astype(str) != "-1").sum())
+    typer.echo(f"{len(cands)} candidates ({n_host} with a host redshift) in {len(tasks)} "
+               f"fields in {time.perf_counter() - start:.1f} s -> {out}/candidates.csv")
+
+
+def _plot_cutouts(tasks: list, cands: object, path: Path) -> None:
+    """Cut-outs of the most point-like candidates of the first field that has any, on the
+    epoch nearest 15 days after the best one's first detection, in its first band."""
+    from rediscovery.core.plotting import savefig
+    from rediscovery.cosmo.sn.detect.plots import plot_cutouts
+    from rediscovery.cosmo.sn.survey import difference_for_plot
+
+    for task in tasks:
+        c = cands[cands["field"] == task.field]  # type: ignore[index]
+        if len(c) == 0:
+            continue
+        c = c.sort_values(["real_bogus_score", "max_significance"], ascending=False)
+        best = c.iloc[0]
+        band = best["bands"][0]
+        new, ref, diff, score = difference_for_plot(task, band, best["first_mjd"] + 15.0)
+        fig = plot_cutouts(new, ref, diff, score, c)
+        fig.suptitle(f"{task.field}, band {band}", fontsize=9)
+        savefig(fig, path, dpi=100)
+        return
+    log.info("no candidate: no cutouts.png")
+
+
+@app.command("sn-photometry")
+def sn_photometry(
+    images: Path = typer.Argument(..., help="Survey folder (written by 'cosmo sn-images')."),
+    candidates: Path = typer.Option(..., "--candidates", help="candidates.csv of sn-detect."),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    min_score: float = typer.Option(0.0, "--min-score",
+                                    help="Keep candidates with real_bogus_score >= this in "
+                                         "lightcurves.csv."),
+    plot: bool = typer.Option(True, "--plot/--no-plot",
+                              help="Write lightcurves.png (the best-measured candidates)."),
+    workers: int = typer.Option(None, "--workers", min=1, help="Local worker processes."),
+    scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Forced PSF photometry of every candidate on every difference image.
+
+    Writes lightcurves.csv and redshifts.csv (candidates with a host redshift, the inputs of
+    'cosmo sn-lightcurves'), lightcurves_all.csv (every candidate, with pixel positions and
+    counts) and lightcurves.png.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from rediscovery.core.executor import map_tasks
+    from rediscovery.cosmo.sn.images import list_survey
+    from rediscovery.cosmo.sn.io import LIGHTCURVE_COLUMNS, write_csv
+    from rediscovery.cosmo.sn.photometry.io import read_candidates
+    from rediscovery.cosmo.sn.survey import FieldTask, photometry_survey_field
+
+    check_scheduler(scheduler)
+    check_output(out, "dir")
+    cands = read_candidates(candidates)
+    survey = list_survey(images)
+    unknown = sorted(set(cands["field"]) - set(survey))
+    if unknown:
+        raise InputError(f"field(s) {unknown[:3]} not in the survey {images} (fields "
+                         f"{sorted(survey)[:5]})", path=candidates, column="field")
+    tasks = [FieldTask(field=f, bands=survey[f], candidates=g.reset_index(drop=True),
+                       workers=1) for f, g in cands.groupby("field", sort=True)]
+    start = time.perf_counter()
+    tables = map_tasks(photometry_survey_field, tasks, n_workers=workers, scheduler=scheduler,
+                       progress=progress, desc="fields")
+    lc = pd.concat(tables, ignore_index=True)
+    outside = sorted(set(cands["cand_id"]) - set(lc["sn_id"]))
+    if outside:
+        raise InputError(f"candidate(s) {outside[:3]} outside every image of their field; "
+                         "expected ra, dec within the field", path=candidates, column="ra")
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(lc, out / "lightcurves_all.csv")
+    z = pd.to_numeric(cands["z"], errors="coerce").to_numpy(float)
+    score = pd.to_numeric(cands.get("real_bogus_score", pd.Series(1.0, index=cands.index)),
+                          errors="coerce").to_numpy(float)
+    keep = np.isfinite(z) & (z > 0) & (np.nan_to_num(score, nan=0.0) >= min_score)
+    ids = set(cands.loc[keep, "cand_id"])
+    write_csv(lc[lc["sn_id"].isin(ids)][list(LIGHTCURVE_COLUMNS)], out / "lightcurves.csv")
+    write_csv(pd.DataFrame({"sn_id": cands.loc[keep, "cand_id"], "z": z[keep]}),
+              out / "redshifts.csv")
+    if plot and len(lc):
+        from rediscovery.core.plotting import savefig
+        from rediscovery.cosmo.sn.photometry.plots import plot_lightcurves
+
+        savefig(plot_lightcurves(lc, max_sne=6), out / "lightcurves.png", dpi=100)
+    typer.echo(f"{len(lc)} points of {len(cands)} candidates in "
+               f"{time.perf_counter() - start:.1f} s; {len(ids)} with a host redshift"
+               f"{f' and real_bogus_score >= {min_score:g}' if min_score > 0 else ''} -> "
+               f"{out}/lightcurves.csv, {out}/redshifts.csv")
