@@ -26,7 +26,8 @@ import pandas as pd
 
 from rediscovery.core.errors import ConfigError, InputError
 
-__all__ = ["CANDIDATE_ID_FORMAT", "DetectOptions", "FieldTask", "band_psfs", "detect_survey_field",
+__all__ = ["CANDIDATE_ID_FORMAT", "DetectOptions", "FieldTask", "band_psfs", "clean_epoch",
+           "detect_survey_field",
            "difference_for_plot", "header_values", "match_hosts_sky", "photometry_survey_field",
            "wcs_shift"]
 
@@ -42,7 +43,8 @@ class DetectOptions:
     """Detection settings (see :func:`rediscovery.cosmo.sn.detect.detect_field`).
 
     The detections of all bands and epochs are clustered together on the sky (``eps`` pixels,
-    ``min_samples`` detections); ``host_radius_arcsec``: the nearest ``hosts.csv`` galaxy within it is the host.
+    ``min_samples`` detections); the nearest ``hosts.csv`` galaxy within
+    ``host_radius_arcsec`` is the host.
     """
 
     threshold: float = 5.0
@@ -79,6 +81,17 @@ def wcs_shift(reference: Any, image: Any) -> tuple[float, float]:
     ra, dec = reference.wcs.all_pix2world(x0, y0, 0)
     x1, y1 = image.wcs.all_world2pix(ra, dec, 0)
     return float(x1) - x0, float(y1) - y0
+
+
+def clean_epoch(img: Any) -> np.ndarray:
+    """The epoch's pixels with hot pixels and cosmic rays replaced
+    (:func:`~rediscovery.cosmo.sn.photometry.repair_spikes`), ready to be resampled."""
+    from rediscovery.cosmo.sn.photometry.forced import repair_spikes
+
+    data, mask = repair_spikes(img.data, img.skylevel, img.gain, img.rdnoise)
+    if mask.any():
+        log.debug("%s: %d spike pixels repaired", img.path, int(mask.sum()))
+    return data
 
 
 def band_psfs(reference: Any, epochs: Sequence[Any]) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -136,10 +149,13 @@ def _read_band(files: Any) -> tuple[Any, list[Any]]:
 def detect_survey_field(task: FieldTask) -> pd.DataFrame:
     """The candidates of one field (all bands): ``candidates.csv`` columns plus
     ``max_significance`` and ``bands``."""
-    from rediscovery.cosmo.sn.detect import CANDIDATE_COLUMNS, detect_field, resample_to
+    from rediscovery.cosmo.sn.detect import (
+        CANDIDATE_COLUMNS,
+        cluster_detections,
+        detect_field,
+        resample_to,
+    )
     from rediscovery.cosmo.sn.images import read_hosts
-
-    from rediscovery.cosmo.sn.detect import cluster_detections
 
     opt = task.options
     per_band = []
@@ -151,8 +167,9 @@ def detect_survey_field(task: FieldTask) -> pd.DataFrame:
         aligned = []
         for e in epochs:
             dx, dy = wcs_shift(ref, e)
-            aligned.append(resample_to(e.data, (-dx, -dy), workers=task.workers)
-                           if max(abs(dx), abs(dy)) > 1e-3 else e.data)
+            data = clean_epoch(e)
+            aligned.append(resample_to(data, (-dx, -dy), workers=task.workers)
+                           if max(abs(dx), abs(dy)) > 1e-3 else data)
         wcs = ref.wcs
         res = detect_field(aligned, [header_values(e) for e in epochs], ref.data,
                            header_values(ref), field=task.field, psf_ref=psf_ref,
@@ -207,8 +224,8 @@ def photometry_survey_field(task: FieldTask) -> pd.DataFrame:
         if not inside.any():
             continue
         psf_ref, psfs_new = band_psfs(ref, epochs)
-        diffs = [difference_epoch(e.data, header_values(e), ref.data, header_values(ref), pn,
-                                  psf_ref, shift=wcs_shift(ref, e), workers=task.workers)
+        diffs = [difference_epoch(clean_epoch(e), header_values(e), ref.data,
+                                  header_values(ref), pn, psf_ref, shift=wcs_shift(ref, e), workers=task.workers)
                  for e, pn in zip(epochs, psfs_new, strict=True)]
         ids = cands["cand_id"].astype(str).to_numpy()[inside]
         lc = forced_photometry(diffs, x[inside], y[inside])
@@ -233,7 +250,7 @@ def difference_for_plot(task: FieldTask, band: str, mjd: float
     ref, epochs = _read_band(task.bands[band])
     i = int(np.argmin([abs(e.mjd - mjd) for e in epochs]))
     psf_ref, psfs_new = band_psfs(ref, epochs)
-    d = difference_epoch(epochs[i].data, header_values(epochs[i]), ref.data,
+    d = difference_epoch(clean_epoch(epochs[i]), header_values(epochs[i]), ref.data,
                          header_values(ref), psfs_new[i], psf_ref,
                          shift=wcs_shift(ref, epochs[i]), workers=task.workers)
     return d.new, ref.data - ref.skylevel, d.zogy.D, d.zogy.S_corr

@@ -22,6 +22,7 @@ from rediscovery.cosmo.sn.photometry.forced import (
     difference_epoch,
     forced_photometry,
     moffat_from_seeing,
+    repair_spikes,
 )
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "difference_epoch",
     "forced_photometry",
     "moffat_from_seeing",
+    "repair_spikes",
 ]
