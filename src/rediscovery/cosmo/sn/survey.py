@@ -204,7 +204,8 @@ def detect_survey_field(task: FieldTask) -> pd.DataFrame:
 def photometry_survey_field(task: FieldTask) -> pd.DataFrame:
     """Forced photometry of the field's candidates (``task.candidates``: cand_id, ra, dec)
     on every band's difference images. Returns light-curve rows ``sn_id, time, band, flux,
-    fluxerr, zp, zpsys`` plus ``x, y`` (reference pixels), ``counts, counts_err``, ``image``."""
+    fluxerr, zp, zpsys`` plus ``x, y`` (reference pixels), ``counts, counts_err``
+    (reference ADU), ``image``, ``seeing`` and ``seeing_ref`` (FWHM, arcsec)."""
     from rediscovery.cosmo.sn.photometry.forced import (
         LIGHTCURVE_ZPSYS,
         difference_epoch,
@@ -236,6 +237,8 @@ def photometry_survey_field(task: FieldTask) -> pd.DataFrame:
         lc["x"] = x[inside][lc["source"].to_numpy()]
         lc["y"] = y[inside][lc["source"].to_numpy()]
         lc["image"] = [str(epochs[i].path) for i in lc["epoch"]]
+        lc["seeing"] = [epochs[i].seeing for i in lc["epoch"]]
+        lc["seeing_ref"] = ref.seeing
         out.append(lc.drop(columns=["source", "epoch"]))
     if not out:
         return pd.DataFrame(columns=["sn_id", "time", "band", "flux", "fluxerr", "zp", "zpsys"])
