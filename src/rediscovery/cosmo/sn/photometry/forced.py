@@ -79,8 +79,8 @@ def repair_spikes(image: np.ndarray, sky: float, gain: float, rdnoise: float, *,
 
     Needed before an epoch is resampled by a Fourier shift, which would otherwise spread a
     single hot pixel into rows and columns of sinc ringing. Iterated ``n_iter`` times (a
-    cosmic-ray track is eaten from its ends). Units: ADU with the sky ``sky`` included, ``gain`` e⁻/ADU,
-    ``rdnoise`` e⁻. Returns the repaired image and the mask of replaced pixels.
+    cosmic-ray track is eaten from its ends). Units: ADU with the sky ``sky`` included,
+    ``gain`` e⁻/ADU, ``rdnoise`` e⁻. Returns the repaired image and the mask of replaced pixels.
     """
 
     img = np.array(image, dtype=float)
