@@ -78,6 +78,7 @@ def sn_detect(
     survey = list_survey(images)
     hosts_path = hosts if hosts is not None else images / "hosts.csv"
     read_hosts(hosts_path)  # fail before any work
+    _check_headers(survey)
     opts = DetectOptions(threshold=threshold, eps=eps, min_samples=min_samples,
                          host_radius_arcsec=host_radius)
     tasks = [FieldTask(field=f, bands=b, hosts=hosts_path, options=opts, workers=1)
@@ -93,6 +94,17 @@ def sn_detect(
     n_host = int((cands["host_id"].astype(str) != "-1").sum())
     typer.echo(f"{len(cands)} candidates ({n_host} with a host redshift) in {len(tasks)} "
                f"fields in {time.perf_counter() - start:.1f} s -> {out}/candidates.csv")
+
+
+def _check_headers(survey: dict) -> None:
+    """Read every image once before the work starts, so that a missing header key or a bad
+    file stops the command at once with one line naming the file and the key."""
+    from rediscovery.cosmo.sn.images import read_image
+
+    for bands in survey.values():
+        for files in bands.values():
+            for path in (files.reference, *files.epochs):
+                read_image(path)
 
 
 def _plot_cutouts(tasks: list, cands: object, path: Path) -> None:
@@ -150,6 +162,7 @@ def sn_photometry(
     check_output(out, "dir")
     cands = read_candidates(candidates)
     survey = list_survey(images)
+    _check_headers(survey)
     unknown = sorted(set(cands["field"]) - set(survey))
     if unknown:
         raise InputError(f"field(s) {unknown[:3]} not in the survey {images} (fields "
