@@ -225,10 +225,11 @@ def photometry_survey_field(task: FieldTask) -> pd.DataFrame:
         if not inside.any():
             continue
         psf_ref, psfs_new = band_psfs(ref, epochs)
-        diffs = [difference_epoch(clean_epoch(e), header_values(e), ref.data,
+        # a generator: one difference image in memory at a time
+        diffs = (difference_epoch(clean_epoch(e), header_values(e), ref.data,
                                   header_values(ref), pn, psf_ref, shift=wcs_shift(ref, e),
                                   workers=task.workers)
-                 for e, pn in zip(epochs, psfs_new, strict=True)]
+                 for e, pn in zip(epochs, psfs_new, strict=True))
         ids = cands["cand_id"].astype(str).to_numpy()[inside]
         lc = forced_photometry(diffs, x[inside], y[inside])
         lc.insert(0, "sn_id", ids[lc["source"].to_numpy()])

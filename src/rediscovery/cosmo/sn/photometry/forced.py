@@ -19,7 +19,7 @@ light-curve zero point (27.5 AB).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,7 +75,8 @@ def repair_spikes(image: np.ndarray, sky: float, gain: float, rdnoise: float, *,
                   n_iter: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """Replace spikes sharper than any PSF (hot pixels, cosmic rays) by the median of the 5×5
     pixels around them that are not spikes (pixels whose second brightest side neighbour is
-    below ``ratio`` of them, :data:`SPIKE_RATIO`).
+    below ``ratio`` of them, :data:`SPIKE_RATIO`, all above the local level: the median of
+    the 5 × 5 pixels around).
 
     Needed before an epoch is resampled by a Fourier shift, which would otherwise spread a
     single hot pixel into rows and columns of sinc ringing. Iterated ``n_iter`` times (a
@@ -83,10 +84,13 @@ def repair_spikes(image: np.ndarray, sky: float, gain: float, rdnoise: float, *,
     ``gain`` e⁻/ADU, ``rdnoise`` e⁻. Returns the repaired image and the mask of replaced pixels.
     """
 
+    from scipy.ndimage import median_filter
+
     img = np.array(image, dtype=float)
     mask = np.zeros(img.shape, bool)
     for _ in range(n_iter):
-        sig = img - sky
+        # above the local level (5 × 5 median): a spike on a galaxy is judged like one on sky
+        sig = img - median_filter(img, size=5, mode="nearest")
         sigma = np.sqrt(np.maximum(img, sky) / gain + (rdnoise / gain) ** 2)
         p = np.pad(sig, 1, mode="edge")
         side = np.stack([p[:-2, 1:-1], p[2:, 1:-1], p[1:-1, :-2], p[1:-1, 2:]])
@@ -168,9 +172,10 @@ def difference_epoch(new: np.ndarray, new_header: Mapping[str, object], referenc
                            zp_ref=zp_r, new=n)
 
 
-def forced_photometry(diffs: Sequence[DifferenceEpoch], x: object, y: object, *,
+def forced_photometry(diffs: Iterable[DifferenceEpoch], x: object, y: object, *,
                       zp: float = LIGHTCURVE_ZP) -> pd.DataFrame:
-    """PSF-fit fluxes at fixed positions ``(x, y)`` (reference pixels) on every difference.
+    """PSF-fit fluxes at fixed positions ``(x, y)`` (reference pixels) on every difference
+    (an iterable: a generator keeps one difference image in memory at a time).
 
     Returns
     -------
