@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.core.errors import ConfigError
 from rediscovery.core.executor import check_scheduler
 from rediscovery.core.files import check_output
 
@@ -62,12 +62,9 @@ def sn_detect(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Difference imaging and detection on every field: candidates.csv (+ cutouts.png)."""
-    import pandas as pd
-
-    from rediscovery.core.executor import map_tasks
     from rediscovery.cosmo.sn.images import list_survey, read_hosts
     from rediscovery.cosmo.sn.io import write_csv
-    from rediscovery.cosmo.sn.survey import DetectOptions, FieldTask, detect_survey_field
+    from rediscovery.cosmo.sn.survey import DetectOptions, FieldTask, detect_survey
 
     _check_method(method)
     for name, val in (("--threshold", threshold), ("--eps", eps), ("--host-radius", host_radius)):
@@ -81,18 +78,16 @@ def sn_detect(
     _check_headers(survey)
     opts = DetectOptions(threshold=threshold, eps=eps, min_samples=min_samples,
                          host_radius_arcsec=host_radius)
-    tasks = [FieldTask(field=f, bands=b, hosts=hosts_path, options=opts, workers=1)
-             for f, b in survey.items()]
     start = time.perf_counter()
-    tables = map_tasks(detect_survey_field, tasks, n_workers=workers, scheduler=scheduler,
-                       progress=progress, desc="fields")
-    cands = pd.concat(tables, ignore_index=True)
+    cands = detect_survey(survey, hosts_path, opts, n_workers=workers, scheduler=scheduler,
+                          progress=progress)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(cands, out / "candidates.csv")
     if plot:
-        _plot_cutouts(tasks, cands, out / "cutouts.png")
+        _plot_cutouts([FieldTask(field=f, bands=b, workers=1) for f, b in survey.items()],
+                      cands, out / "cutouts.png")
     n_host = int((cands["host_id"].astype(str) != "-1").sum())
-    typer.echo(f"{len(cands)} candidates ({n_host} with a host redshift) in {len(tasks)} "
+    typer.echo(f"{len(cands)} candidates ({n_host} with a host redshift) in {len(survey)} "
                f"fields in {time.perf_counter() - start:.1f} s -> {out}/candidates.csv")
 
 
@@ -149,50 +144,30 @@ def sn_photometry(
     'cosmo sn-lightcurves'), lightcurves_all.csv (every candidate, with pixel positions and
     counts) and lightcurves.png.
     """
-    import numpy as np
-    import pandas as pd
-
-    from rediscovery.core.executor import map_tasks
     from rediscovery.cosmo.sn.images import list_survey
-    from rediscovery.cosmo.sn.io import LIGHTCURVE_COLUMNS, write_csv
+    from rediscovery.cosmo.sn.io import write_csv
     from rediscovery.cosmo.sn.photometry.io import read_candidates
-    from rediscovery.cosmo.sn.survey import FieldTask, photometry_survey_field
+    from rediscovery.cosmo.sn.survey import lightcurve_tables, survey_photometry
 
     check_scheduler(scheduler)
     check_output(out, "dir")
     cands = read_candidates(candidates)
     survey = list_survey(images)
     _check_headers(survey)
-    unknown = sorted(set(cands["field"]) - set(survey))
-    if unknown:
-        raise InputError(f"field(s) {unknown[:3]} not in the survey {images} (fields "
-                         f"{sorted(survey)[:5]})", path=candidates, column="field")
-    tasks = [FieldTask(field=f, bands=survey[f], candidates=g.reset_index(drop=True),
-                       workers=1) for f, g in cands.groupby("field", sort=True)]
     start = time.perf_counter()
-    tables = map_tasks(photometry_survey_field, tasks, n_workers=workers, scheduler=scheduler,
-                       progress=progress, desc="fields")
-    lc = pd.concat(tables, ignore_index=True)
-    outside = sorted(set(cands["cand_id"]) - set(lc["sn_id"]))
-    if outside:
-        raise InputError(f"candidate(s) {outside[:3]} outside every image of their field; "
-                         "expected ra, dec within the field", path=candidates, column="ra")
+    lc = survey_photometry(survey, cands, n_workers=workers, scheduler=scheduler,
+                           progress=progress, source=str(candidates))
     out.mkdir(parents=True, exist_ok=True)
     write_csv(lc, out / "lightcurves_all.csv")
-    z = pd.to_numeric(cands["z"], errors="coerce").to_numpy(float)
-    score = pd.to_numeric(cands.get("real_bogus_score", pd.Series(1.0, index=cands.index)),
-                          errors="coerce").to_numpy(float)
-    keep = np.isfinite(z) & (z > 0) & (np.nan_to_num(score, nan=0.0) >= min_score)
-    ids = set(cands.loc[keep, "cand_id"])
-    write_csv(lc[lc["sn_id"].isin(ids)][list(LIGHTCURVE_COLUMNS)], out / "lightcurves.csv")
-    write_csv(pd.DataFrame({"sn_id": cands.loc[keep, "cand_id"], "z": z[keep]}),
-              out / "redshifts.csv")
+    lcs, zs = lightcurve_tables(lc, cands, min_score=min_score)
+    write_csv(lcs, out / "lightcurves.csv")
+    write_csv(zs, out / "redshifts.csv")
     if plot and len(lc):
         from rediscovery.core.plotting import savefig
         from rediscovery.cosmo.sn.photometry.plots import plot_lightcurves
 
         savefig(plot_lightcurves(lc, max_sne=6), out / "lightcurves.png", dpi=100)
     typer.echo(f"{len(lc)} points of {len(cands)} candidates in "
-               f"{time.perf_counter() - start:.1f} s; {len(ids)} with a host redshift"
+               f"{time.perf_counter() - start:.1f} s; {len(zs)} with a host redshift"
                f"{f' and real_bogus_score >= {min_score:g}' if min_score > 0 else ''} -> "
                f"{out}/lightcurves.csv, {out}/redshifts.csv")

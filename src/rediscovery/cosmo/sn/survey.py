@@ -27,9 +27,9 @@ import pandas as pd
 from rediscovery.core.errors import ConfigError, InputError
 
 __all__ = ["CANDIDATE_ID_FORMAT", "DetectOptions", "FieldTask", "band_psfs", "clean_epoch",
-           "detect_survey_field",
-           "difference_for_plot", "header_values", "match_hosts_sky", "photometry_survey_field",
-           "wcs_shift"]
+           "detect_survey", "detect_survey_field", "difference_for_plot", "header_values",
+           "lightcurve_tables", "match_hosts_sky", "photometry_survey_field",
+           "survey_photometry", "wcs_shift"]
 
 log = logging.getLogger(__name__)
 
@@ -259,3 +259,65 @@ def difference_for_plot(task: FieldTask, band: str, mjd: float
                          header_values(ref), psfs_new[i], psf_ref,
                          shift=wcs_shift(ref, epochs[i]), workers=task.workers)
     return d.new, ref.data - ref.skylevel, d.zogy.D, d.zogy.S_corr
+
+
+def survey_photometry(survey: dict[str, dict[str, Any]], candidates: pd.DataFrame, *,
+                      n_workers: int | None = None, scheduler: Any = None,
+                      progress: bool = True, source: str | None = None) -> pd.DataFrame:
+    """Forced photometry of ``candidates`` (cand_id, field, ra, dec) on every image of
+    ``survey`` (:func:`~rediscovery.cosmo.sn.images.list_survey`), one task per field through
+    :func:`rediscovery.core.executor.map_tasks`.
+
+    Raises
+    ------
+    InputError
+        A candidate's field is not in the survey, or a candidate lies outside every image of
+        its field (naming ``source``, the candidates file, and the column ``field`` / ``ra``).
+    """
+    from rediscovery.core.executor import map_tasks
+
+    unknown = sorted(set(candidates["field"].astype(str)) - set(survey))
+    if unknown:
+        raise InputError(f"field(s) {unknown[:3]} not in the survey (fields "
+                         f"{sorted(survey)[:5]})", path=source, column="field")
+    tasks = [FieldTask(field=f, bands=survey[f], candidates=g.reset_index(drop=True),
+                       workers=1)
+             for f, g in candidates.groupby(candidates["field"].astype(str), sort=True)]
+    lc = pd.concat(map_tasks(photometry_survey_field, tasks, n_workers=n_workers,
+                             scheduler=scheduler, progress=progress, desc="fields"),
+                   ignore_index=True)
+    outside = sorted(set(candidates["cand_id"].astype(str)) - set(lc["sn_id"]))
+    if outside:
+        raise InputError(f"candidate(s) {outside[:3]} outside every image of their field; "
+                         "expected ra, dec within the field", path=source, column="ra")
+    return lc
+
+
+def lightcurve_tables(lc: pd.DataFrame, candidates: pd.DataFrame, *, min_score: float = 0.0
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(lightcurves, redshifts)`` for ``cosmo sn-lightcurves``: the candidates with a host
+    redshift (finite z > 0) and ``real_bogus_score >= min_score``; light curves in the
+    contract's columns (``sn_id, time, band, flux, fluxerr, zp, zpsys``)."""
+    from rediscovery.cosmo.sn.io import LIGHTCURVE_COLUMNS
+
+    z = pd.to_numeric(candidates["z"], errors="coerce").to_numpy(float)
+    score = (pd.to_numeric(candidates["real_bogus_score"], errors="coerce").to_numpy(float)
+             if "real_bogus_score" in candidates else np.ones(len(candidates)))
+    keep = np.isfinite(z) & (z > 0) & (np.nan_to_num(score, nan=0.0) >= min_score)
+    ids = candidates["cand_id"].astype(str).to_numpy()[keep]
+    lcs = lc[lc["sn_id"].isin(set(ids))][list(LIGHTCURVE_COLUMNS)].reset_index(drop=True)
+    return lcs, pd.DataFrame({"sn_id": ids, "z": z[keep]})
+
+
+def detect_survey(survey: dict[str, dict[str, Any]], hosts: Path | None,
+                  options: DetectOptions | None = None, *, n_workers: int | None = None,
+                  scheduler: Any = None, progress: bool = True) -> pd.DataFrame:
+    """:func:`detect_survey_field` on every field of ``survey`` through
+    :func:`rediscovery.core.executor.map_tasks`; the candidates of all fields in one table."""
+    from rediscovery.core.executor import map_tasks
+
+    tasks = [FieldTask(field=f, bands=b, hosts=hosts, options=options or DetectOptions(),
+                       workers=1) for f, b in survey.items()]
+    return pd.concat(map_tasks(detect_survey_field, tasks, n_workers=n_workers,
+                               scheduler=scheduler, progress=progress, desc="fields"),
+                     ignore_index=True)
