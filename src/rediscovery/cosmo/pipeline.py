@@ -537,8 +537,8 @@ def build_cosmo_report(root: Path) -> Any:
         return [Figure(p, caption, wide)] if p.exists() else []
 
     def value(post: Mapping[str, Any], name: str) -> Html | None:
-        c = _central(post.get(name)) or _central((res.get("joint") if post is joint
-                                                  else res.get("sn_only") or {}).get(name))
+        c = _central(post.get(name)) or _central(((res.get("joint") if post is joint
+                                                   else res.get("sn_only")) or {}).get(name))
         return fmt_asym(*c) if c else None
 
     # -- headline
