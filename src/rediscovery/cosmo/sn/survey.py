@@ -83,15 +83,27 @@ def wcs_shift(reference: Any, image: Any) -> tuple[float, float]:
     return float(x1) - x0, float(y1) - y0
 
 
-def clean_epoch(img: Any) -> np.ndarray:
-    """The epoch's pixels with hot pixels and cosmic rays replaced
-    (:func:`~rediscovery.cosmo.sn.photometry.repair_spikes`), ready to be resampled."""
+def clean_epoch(img: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The epoch's pixels with hot pixels and cosmic rays replaced, ready to be resampled, and
+    the variance of the replacements (:func:`~rediscovery.cosmo.sn.photometry.repair_spikes`).
+    """
     from rediscovery.cosmo.sn.photometry.forced import repair_spikes
 
-    data, mask = repair_spikes(img.data, img.skylevel, img.gain, img.rdnoise)
+    data, mask, extra = repair_spikes(img.data, img.skylevel, img.gain, img.rdnoise)
     if mask.any():
         log.debug("%s: %d spike pixels repaired", img.path, int(mask.sum()))
-    return data
+    return data, extra
+
+
+def _difference(epoch: Any, ref: Any, psf_new: np.ndarray, psf_ref: np.ndarray,
+                workers: int | None) -> Any:
+    """The repaired epoch against the reference (with the repairs' variance)."""
+    from rediscovery.cosmo.sn.photometry.forced import difference_epoch
+
+    data, extra = clean_epoch(epoch)
+    return difference_epoch(data, header_values(epoch), ref.data, header_values(ref), psf_new,
+                            psf_ref, shift=wcs_shift(ref, epoch), extra_var=extra,
+                            workers=workers)
 
 
 def band_psfs(reference: Any, epochs: Sequence[Any]) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -167,7 +179,7 @@ def detect_survey_field(task: FieldTask) -> pd.DataFrame:
         aligned = []
         for e in epochs:
             dx, dy = wcs_shift(ref, e)
-            data = clean_epoch(e)
+            data, _ = clean_epoch(e)
             aligned.append(resample_to(data, (-dx, -dy), workers=task.workers)
                            if max(abs(dx), abs(dy)) > 1e-3 else data)
         wcs = ref.wcs
@@ -206,11 +218,7 @@ def photometry_survey_field(task: FieldTask) -> pd.DataFrame:
     on every band's difference images. Returns light-curve rows ``sn_id, time, band, flux,
     fluxerr, zp, zpsys`` plus ``x, y`` (reference pixels), ``counts, counts_err``
     (reference ADU), ``image``, ``seeing`` and ``seeing_ref`` (FWHM, arcsec)."""
-    from rediscovery.cosmo.sn.photometry.forced import (
-        LIGHTCURVE_ZPSYS,
-        difference_epoch,
-        forced_photometry,
-    )
+    from rediscovery.cosmo.sn.photometry.forced import LIGHTCURVE_ZPSYS, forced_photometry
 
     cands = task.candidates
     if cands is None or len(cands) == 0:
@@ -226,9 +234,7 @@ def photometry_survey_field(task: FieldTask) -> pd.DataFrame:
             continue
         psf_ref, psfs_new = band_psfs(ref, epochs)
         # a generator: one difference image in memory at a time
-        diffs = (difference_epoch(clean_epoch(e), header_values(e), ref.data,
-                                  header_values(ref), pn, psf_ref, shift=wcs_shift(ref, e),
-                                  workers=task.workers)
+        diffs = (_difference(e, ref, pn, psf_ref, task.workers)
                  for e, pn in zip(epochs, psfs_new, strict=True))
         ids = cands["cand_id"].astype(str).to_numpy()[inside]
         lc = forced_photometry(diffs, x[inside], y[inside])
@@ -250,14 +256,10 @@ def difference_for_plot(task: FieldTask, band: str, mjd: float
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(new, reference, D, S_corr)`` of the epoch of ``band`` nearest ``mjd`` (new aligned
     on the reference grid, both sky-subtracted): the images of a cut-out plot."""
-    from rediscovery.cosmo.sn.photometry.forced import difference_epoch
-
     ref, epochs = _read_band(task.bands[band])
     i = int(np.argmin([abs(e.mjd - mjd) for e in epochs]))
     psf_ref, psfs_new = band_psfs(ref, epochs)
-    d = difference_epoch(clean_epoch(epochs[i]), header_values(epochs[i]), ref.data,
-                         header_values(ref), psfs_new[i], psf_ref,
-                         shift=wcs_shift(ref, epochs[i]), workers=task.workers)
+    d = _difference(epochs[i], ref, psfs_new[i], psf_ref, task.workers)
     return d.new, ref.data - ref.skylevel, d.zogy.D, d.zogy.S_corr
 
 

@@ -45,10 +45,11 @@ def test_repair_spikes_removes_hot_pixels_and_tracks_not_stars():
     img += 5e4 * star / star.sum()
     img[40, 45] += 3e4  # hot pixel
     img[50, 10:14] += 2e3  # cosmic-ray track
-    fixed, mask = repair_spikes(img, 1000.0, 4.0, 7.0)
+    fixed, mask, extra = repair_spikes(img, 1000.0, 4.0, 7.0)
     assert mask[40, 45] and mask[50, 10:14].all() and mask.sum() == 5
     assert abs(fixed[40, 45] - 1000.0) < 80 and np.all(abs(fixed[50, 10:14] - 1000) < 80)
     assert np.array_equal(fixed[10:30, 10:30], img[10:30, 10:30])  # the star stays
+    assert np.all(extra[mask] > 0) and np.all(extra[~mask] == 0)
 
 
 def _empty_positions(ref, n, rng, margin=40):
@@ -81,12 +82,12 @@ def _inject_and_measure(survey_dir, offset_px=0.0, seed=1):
         mags = rng.uniform(17.5, 23.5, len(pos))  # S/N ~ 5-1000
         counts = 10 ** (0.4 * (e.zp - mags))
         dx, dy = wcs_shift(ref, e)
-        data = clean_epoch(e)
+        data, extra = clean_epoch(e)
         model = inject_point_sources(np.zeros_like(data, float), pn, pos[:, 0] + dx,
                                      pos[:, 1] + dy, counts)
         noisy = data + model + rng.normal(0, 1, data.shape) * np.sqrt(np.maximum(model, 0) / e.gain)
         d = difference_epoch(noisy, header_values(e), ref.data, header_values(ref), pn, psf_ref,
-                             shift=(dx, dy))
+                             shift=(dx, dy), extra_var=extra)
         lc = forced_photometry([d], pos[:, 0] + offset_px, pos[:, 1])
         lc["true_flux"] = 10 ** (0.4 * (LIGHTCURVE_ZP - mags))
         rows.append(lc)
