@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from rediscovery.core.errors import ConfigError
+from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.core.executor import check_scheduler
 from rediscovery.core.files import check_output
 
@@ -99,7 +99,9 @@ def _check_headers(survey: dict) -> None:
     for bands in survey.values():
         for files in bands.values():
             for path in (files.reference, *files.epochs):
-                read_image(path)
+                if "PSFBETA" not in read_image(path).header:
+                    raise InputError("missing header key 'PSFBETA' (Moffat beta of the PSF; "
+                                     "the PSFs are built from SEEING and PSFBETA)", path=path)
 
 
 def _plot_cutouts(tasks: list, cands: object, path: Path) -> None:

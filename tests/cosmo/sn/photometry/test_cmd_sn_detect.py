@@ -107,3 +107,12 @@ def test_sn_detect_errors(survey_dir, tmp_path, capsys):
     assert main(["cosmo", "sn-detect", str(bad), *out]) == 2
     err = _err(capsys)
     assert "epoch002.fits" in err and "'ZP'" in err and len(err.splitlines()) == 1
+    with fits.open(img, mode="update") as h:
+        h[0].header["ZP"] = 30.0
+        del h[0].header["PSFBETA"]
+    assert main(["cosmo", "sn-photometry", str(bad), "--candidates", str(bad / "hosts.csv"),
+                 *out]) == 2
+    assert "'cand_id'" in _err(capsys)  # the candidates file is checked first
+    assert main(["cosmo", "sn-detect", str(bad), *out]) == 2
+    err = _err(capsys)
+    assert "epoch002.fits" in err and "'PSFBETA'" in err and len(err.splitlines()) == 1
