@@ -33,7 +33,8 @@ images      (config only)                            the survey of ``cosmo sn-im
                                                      (FITS images, ``hosts.csv``,
                                                      ``survey.json``; ``truth.json`` and
                                                      ``truth_fluxes.csv`` never read here)
-detect      ``images/survey.json`` (its folder)      ``candidates.csv`` (``cosmo sn-detect``)
+detect      ``images/survey.json`` (its folder)      ``candidates.csv``, ``cutouts.png``
+                                                     (``cosmo sn-detect``)
 photometry  ``images/survey.json``,                  ``lightcurves.csv``, ``redshifts.csv``,
             ``detect/candidates.csv``                ``lightcurves_all.csv``
                                                      (``cosmo sn-photometry``)
@@ -253,15 +254,20 @@ def stage_images(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dic
 def stage_detect(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[str, Any]:
     """Difference imaging and detection on every field (as ``rediscovery cosmo sn-detect``):
     ``candidates.csv``."""
+    from rediscovery.core.plotting import savefig
     from rediscovery.cosmo.sn.images import list_survey
     from rediscovery.cosmo.sn.io import write_csv
-    from rediscovery.cosmo.sn.survey import DetectOptions, detect_survey
+    from rediscovery.cosmo.sn.survey import DetectOptions, cutouts_figure, detect_survey
 
     root = inputs["survey"].parent
-    cands = detect_survey(list_survey(root), root / "hosts.csv",
+    survey = list_survey(root)
+    cands = detect_survey(survey, root / "hosts.csv",
                           DetectOptions(threshold=cfg.detect_threshold),
                           n_workers=cfg.n_workers, progress=cfg.progress)
     write_csv(cands, out / "candidates.csv")
+    fig = cutouts_figure(survey, cands)
+    if fig is not None:
+        savefig(fig, out / "cutouts.png", dpi=100)
     return {"n_candidates": len(cands),
             "n_with_host": int((cands["host_id"].astype(str) != "-1").sum())}
 
@@ -284,6 +290,11 @@ def stage_photometry(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig
     lcs, zs = lightcurve_tables(lc, cands)
     write_csv(lcs, out / "lightcurves.csv")
     write_csv(zs, out / "redshifts.csv")
+    if len(lc):
+        from rediscovery.core.plotting import savefig
+        from rediscovery.cosmo.sn.photometry.plots import plot_lightcurves
+
+        savefig(plot_lightcurves(lc, max_sne=6), out / "lightcurves.png", dpi=100)
     return {"n_candidates": len(cands), "n_with_redshift": len(zs), "points": len(lcs)}
 
 def read_cmb_priors(path: Path) -> Any:

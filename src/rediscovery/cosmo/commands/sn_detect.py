@@ -64,7 +64,7 @@ def sn_detect(
     """Difference imaging and detection on every field: candidates.csv (+ cutouts.png)."""
     from rediscovery.cosmo.sn.images import list_survey, read_hosts
     from rediscovery.cosmo.sn.io import write_csv
-    from rediscovery.cosmo.sn.survey import DetectOptions, FieldTask, detect_survey
+    from rediscovery.cosmo.sn.survey import DetectOptions, detect_survey
 
     _check_method(method)
     for name, val in (("--threshold", threshold), ("--eps", eps), ("--host-radius", host_radius)):
@@ -84,8 +84,14 @@ def sn_detect(
     out.mkdir(parents=True, exist_ok=True)
     write_csv(cands, out / "candidates.csv")
     if plot:
-        _plot_cutouts([FieldTask(field=f, bands=b, workers=1) for f, b in survey.items()],
-                      cands, out / "cutouts.png")
+        from rediscovery.core.plotting import savefig
+        from rediscovery.cosmo.sn.survey import cutouts_figure
+
+        fig = cutouts_figure(survey, cands)
+        if fig is None:
+            log.info("no candidate: no cutouts.png")
+        else:
+            savefig(fig, out / "cutouts.png", dpi=100)
     n_host = int((cands["host_id"].astype(str) != "-1").sum())
     typer.echo(f"{len(cands)} candidates ({n_host} with a host redshift) in {len(survey)} "
                f"fields in {time.perf_counter() - start:.1f} s -> {out}/candidates.csv")
@@ -102,28 +108,6 @@ def _check_headers(survey: dict) -> None:
                 if "PSFBETA" not in read_image(path).header:
                     raise InputError("missing header key 'PSFBETA' (Moffat beta of the PSF; "
                                      "the PSFs are built from SEEING and PSFBETA)", path=path)
-
-
-def _plot_cutouts(tasks: list, cands: object, path: Path) -> None:
-    """Cut-outs of the most point-like candidates of the first field that has any, on the
-    epoch nearest 15 days after the best one's first detection, in its first band."""
-    from rediscovery.core.plotting import savefig
-    from rediscovery.cosmo.sn.detect.plots import plot_cutouts
-    from rediscovery.cosmo.sn.survey import difference_for_plot
-
-    for task in tasks:
-        c = cands[cands["field"] == task.field]  # type: ignore[index]
-        if len(c) == 0:
-            continue
-        c = c.sort_values(["real_bogus_score", "max_significance"], ascending=False)
-        best = c.iloc[0]
-        band = best["bands"][0]
-        new, ref, diff, score = difference_for_plot(task, band, best["first_mjd"] + 15.0)
-        fig = plot_cutouts(new, ref, diff, score, c)
-        fig.suptitle(f"{task.field}, band {band}", fontsize=9)
-        savefig(fig, path, dpi=100)
-        return
-    log.info("no candidate: no cutouts.png")
 
 
 @app.command("sn-photometry")

@@ -27,7 +27,8 @@ import pandas as pd
 from rediscovery.core.errors import ConfigError, InputError
 
 __all__ = ["CANDIDATE_ID_FORMAT", "DetectOptions", "FieldTask", "band_psfs", "clean_epoch",
-           "detect_survey", "detect_survey_field", "difference_for_plot", "header_values",
+           "cutouts_figure", "detect_survey", "detect_survey_field", "difference_for_plot",
+           "header_values",
            "lightcurve_tables", "match_hosts_sky", "photometry_survey_field",
            "survey_photometry", "wcs_shift"]
 
@@ -323,3 +324,25 @@ def detect_survey(survey: dict[str, dict[str, Any]], hosts: Path | None,
     return pd.concat(map_tasks(detect_survey_field, tasks, n_workers=n_workers,
                                scheduler=scheduler, progress=progress, desc="fields"),
                      ignore_index=True)
+
+
+def cutouts_figure(survey: dict[str, dict[str, Any]], candidates: pd.DataFrame) -> Any:
+    """Cut-outs (new, reference, difference, score; :func:`~rediscovery.cosmo.sn.detect.plots.
+    plot_cutouts`) of the most point-like candidates of the first field that has any, on the
+    epoch nearest 15 days after the best one's first detection, in its first band; ``None``
+    without candidates."""
+    from rediscovery.cosmo.sn.detect.plots import plot_cutouts
+
+    for fld, bands in survey.items():
+        c = candidates[candidates["field"].astype(str) == fld]
+        if len(c) == 0:
+            continue
+        c = c.sort_values(["real_bogus_score", "max_significance"], ascending=False)
+        best = c.iloc[0]
+        band = str(best["bands"])[0]
+        new, ref, diff, score = difference_for_plot(FieldTask(field=fld, bands=bands), band,
+                                                    float(best["first_mjd"]) + 15.0)
+        fig = plot_cutouts(new, ref, diff, score, c)
+        fig.suptitle(f"{fld}, band {band}", fontsize=9)
+        return fig
+    return None

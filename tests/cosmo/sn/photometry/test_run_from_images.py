@@ -35,6 +35,10 @@ def test_run_from_images_until_photometry(tmp_path, capsys):
     zs = read_redshifts(out / "photometry" / "redshifts.csv")
     assert len(zs) >= 1 and set(lc["sn_id"]) == set(zs["sn_id"])
     assert (out / "images" / "truth.json").is_file()  # hidden, beside the images
+    # the stages' figures are in the run's report
+    report = (out / "report.html").read_text(encoding="utf-8")
+    for png in ("detect/cutouts.png", "photometry/lightcurves.png"):
+        assert (out / png).is_file() and png in report
     # the image settings do not enter a default run's fingerprints; an unknown source fails
     assert main(["cosmo", "run", "--out", str(tmp_path / "r2"), "--from", "pixels"]) == 2
     assert "--from" in capsys.readouterr().err
