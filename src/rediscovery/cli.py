@@ -64,6 +64,7 @@ COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("higgs", "rediscovery.higgs.commands.pipeline"),
     ("cosmo", "rediscovery.cosmo.commands.sn"),
     ("cosmo", "rediscovery.cosmo.commands.sn_images"),
+    ("cosmo", "rediscovery.cosmo.commands.sn_detect"),
     ("cosmo", "rediscovery.cosmo.commands.cmb"),
     ("cosmo", "rediscovery.cosmo.commands.cmb_tod"),
     ("cosmo", "rediscovery.cosmo.commands.joint"),

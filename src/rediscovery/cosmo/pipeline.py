@@ -24,6 +24,22 @@ joint       ``lightcurves/hubble.csv``,              ``joint_posterior.json``,
 
 then ``results.json`` (:func:`cosmo_results`) and ``report.html`` at the top of the run.
 
+With ``sn_source: images`` (``cosmo run --from images``) the supernovae come from pixels
+instead: three stages run between ``simulate`` and ``lightcurves``, and ``lightcurves`` reads
+the photometry's files (``simulate`` still provides the CMB priors and the truth):
+
+=========== ======================================== =========================================
+images      (config only)                            the survey of ``cosmo sn-images``
+                                                     (FITS images, ``hosts.csv``,
+                                                     ``survey.json``; ``truth.json`` and
+                                                     ``truth_fluxes.csv`` never read here)
+detect      ``images/survey.json`` (its folder)      ``candidates.csv``, ``cutouts.png``
+                                                     (``cosmo sn-detect``)
+photometry  ``images/survey.json``,                  ``lightcurves.csv``, ``redshifts.csv``,
+            ``detect/candidates.csv``                ``lightcurves_all.csv``
+                                                     (``cosmo sn-photometry``)
+=========== ======================================== =========================================
+
 The hidden cosmology is drawn by :func:`rediscovery.cosmo.sn.simulate.draw_truth` from the
 run's seed (curved by default: H0 ~ U(60, 80), Ω_m ~ U(0.2, 0.4), Ω_Λ ~ U(0.5, 0.9)); the CMB
 needs a baryon density too, fixed to Planck's ω_b = 0.02236 (Chen, Huang & Wang 2019, Table I)
@@ -43,7 +59,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,15 +71,20 @@ from rediscovery.cosmo.joint import PLANCK2018_OMBH2
 from rediscovery.cosmo.sn.simulate import ABS_MAG_B
 
 __all__ = [
+    "IMAGE_STAGES",
     "STAGES",
     "CosmoRunConfig",
     "cosmo_results",
     "read_cmb_priors",
     "run_pipeline",
+    "stage_detect",
+    "stage_images",
     "stage_joint",
     "stage_lightcurves",
+    "stage_photometry",
     "stage_simulate",
     "stage_sn_fit",
+    "stages_for",
     "summarise",
 ]
 
@@ -101,6 +122,22 @@ class CosmoRunConfig(BaseModel):
         default=True, description="also sample the CMB-only posterior for the (Ω_m, Ω_Λ) "
         "figure (illustration only)")
     progress: bool = Field(default=True, description="progress bars")
+    sn_source: Literal["lightcurves", "images"] = Field(
+        default="lightcurves", description="lightcurves: SALT2 photometry simulated directly; "
+        "images: a pixel survey -> detection -> forced photometry")
+    image_fields: int = Field(default=4, ge=1, description="images: survey fields")
+    image_epochs: int = Field(default=24, ge=3, description="images: epochs per band")
+    image_size: int = Field(default=512, ge=64, description="images: image side, pixels")
+    image_bands: str = Field(default="griz", min_length=1, description="images: bands")
+    sne_per_field: int = Field(default=10, ge=1, description="images: SNe Ia per field")
+    detect_threshold: float = Field(default=5.0, gt=0, description="images: detection "
+                                    "threshold on ZOGY's S_corr, sigma")
+
+
+#: Configuration fields of the image chain: outside the fingerprints of a run that does not
+#: use it (``sn_source: lightcurves``), so that existing runs stay valid.
+_IMAGE_FIELDS = {"sn_source", "image_fields", "image_epochs", "image_size", "image_bands",
+                 "sne_per_field", "detect_threshold"}
 
 
 def _seed(cfg: CosmoRunConfig, stream: int) -> int:
@@ -196,6 +233,69 @@ def stage_sn_fit(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dic
             "p_omega_lambda_positive": ev["p_omega_lambda_positive"],
             "converged": summary["converged"]}
 
+
+
+def stage_images(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[str, Any]:
+    """The pixel survey (as ``rediscovery cosmo sn-images``) of the run's hidden cosmology (the
+    same draw as ``simulate``): FITS images, ``hosts.csv``, ``stars.csv``, ``survey.json``;
+    ``truth.json``, ``truth_fluxes.csv`` hidden."""
+    from rediscovery.cosmo.sn.images import ImageSurvey, draw_scene, write_survey
+    from rediscovery.cosmo.sn.simulate import draw_truth
+
+    truth = draw_truth(cfg.seed, cfg.h0_true, cfg.om_true, cfg.ol_true, flat=cfg.flat)
+    scene = draw_scene(ImageSurvey(n_fields=cfg.image_fields, bands=cfg.image_bands,
+                                   n_epochs=cfg.image_epochs, size=cfg.image_size,
+                                   sne_per_field=cfg.sne_per_field, z_max=cfg.z_max),
+                       truth, seed=cfg.seed)
+    summary = write_survey(out, scene, progress=cfg.progress)
+    return {k: summary[k] for k in ("n_images", "n_sne", "n_hosts")}
+
+
+def stage_detect(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[str, Any]:
+    """Difference imaging and detection on every field (as ``rediscovery cosmo sn-detect``):
+    ``candidates.csv``."""
+    from rediscovery.core.plotting import savefig
+    from rediscovery.cosmo.sn.images import list_survey
+    from rediscovery.cosmo.sn.io import write_csv
+    from rediscovery.cosmo.sn.survey import DetectOptions, cutouts_figure, detect_survey
+
+    root = inputs["survey"].parent
+    survey = list_survey(root)
+    cands = detect_survey(survey, root / "hosts.csv",
+                          DetectOptions(threshold=cfg.detect_threshold),
+                          n_workers=cfg.n_workers, progress=cfg.progress)
+    write_csv(cands, out / "candidates.csv")
+    fig = cutouts_figure(survey, cands)
+    if fig is not None:
+        savefig(fig, out / "cutouts.png", dpi=100)
+    return {"n_candidates": len(cands),
+            "n_with_host": int((cands["host_id"].astype(str) != "-1").sum())}
+
+
+def stage_photometry(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig
+                     ) -> dict[str, Any]:
+    """Forced photometry of the candidates (as ``rediscovery cosmo sn-photometry``):
+    ``lightcurves.csv``, ``redshifts.csv`` (candidates with a host redshift) and
+    ``lightcurves_all.csv``."""
+    from rediscovery.cosmo.sn.images import list_survey
+    from rediscovery.cosmo.sn.io import write_csv
+    from rediscovery.cosmo.sn.photometry.io import read_candidates
+    from rediscovery.cosmo.sn.survey import lightcurve_tables, survey_photometry
+
+    cands = read_candidates(inputs["candidates"])
+    lc = survey_photometry(list_survey(inputs["survey"].parent), cands,
+                           n_workers=cfg.n_workers, progress=cfg.progress,
+                           source=str(inputs["candidates"]))
+    write_csv(lc, out / "lightcurves_all.csv")
+    lcs, zs = lightcurve_tables(lc, cands)
+    write_csv(lcs, out / "lightcurves.csv")
+    write_csv(zs, out / "redshifts.csv")
+    if len(lc):
+        from rediscovery.core.plotting import savefig
+        from rediscovery.cosmo.sn.photometry.plots import plot_lightcurves
+
+        savefig(plot_lightcurves(lc, max_sne=6), out / "lightcurves.png", dpi=100)
+    return {"n_candidates": len(cands), "n_with_redshift": len(zs), "points": len(lcs)}
 
 def read_cmb_priors(path: Path) -> Any:
     """Read ``cmb_distance_priors.json`` back into a
@@ -293,7 +393,18 @@ STAGES: dict[str, tuple[StageFunction, dict[str, str]]] = {
                             "sn_chain": "sn_fit/sn_chain.parquet"}),
 }
 
+#: The stages of the image chain (``sn_source: images``), inserted after ``simulate``.
+IMAGE_STAGES: dict[str, tuple[StageFunction, dict[str, str]]] = {
+    "images": (stage_images, {}),
+    "detect": (stage_detect, {"survey": "images/survey.json"}),
+    "photometry": (stage_photometry, {"survey": "images/survey.json",
+                                      "candidates": "detect/candidates.csv"}),
+}
+
 _OUTPUTS = {
+    "images": ["survey.json", "hosts.csv"],
+    "detect": ["candidates.csv"],
+    "photometry": ["lightcurves.csv", "redshifts.csv"],
     "simulate": ["lightcurves.csv", "redshifts.csv", "cmb_distance_priors.json", "truth.json"],
     "lightcurves": ["salt2_fits.csv", "tripp.json", "hubble.csv"],
     "sn_fit": ["sn_posterior.json", "sn_chain.parquet"],
@@ -309,11 +420,28 @@ def run_pipeline(out: str | Path, config: CosmoRunConfig | None = None, *,
     :func:`rediscovery.core.pipeline.run_analysis`. Returns the content of ``results.json``
     (:func:`cosmo_results`; empty if stopped before the joint fit)."""
     cfg = config or CosmoRunConfig()
-    # progress is presentation only: it must not change any stage's fingerprint
-    return run_analysis(out, STAGES, _OUTPUTS, cfg, section="cosmo", final="joint",
-                        results=cosmo_results, title="rediscovery cosmology run",
-                        config_json=cfg.model_dump(mode="json", exclude={"progress"}),
+    stages = stages_for(cfg)
+    # progress is presentation only: it must not change any stage's fingerprint; the image
+    # chain's settings enter only the runs that use it
+    exclude = {"progress"} | (_IMAGE_FIELDS if cfg.sn_source == "lightcurves" else set())
+    return run_analysis(out, stages, {k: _OUTPUTS[k] for k in stages}, cfg, section="cosmo",
+                        final="joint", results=cosmo_results,
+                        title="rediscovery cosmology run",
+                        config_json=cfg.model_dump(mode="json", exclude=exclude),
                         replace=replace, force=force, until=until)
+
+
+def stages_for(cfg: CosmoRunConfig) -> dict[str, tuple[StageFunction, dict[str, str]]]:
+    """The stages of a run: :data:`STAGES`, or with ``sn_source: images`` the image chain
+    (:data:`IMAGE_STAGES`) after ``simulate`` and ``lightcurves`` reading the photometry."""
+    if cfg.sn_source == "lightcurves":
+        return dict(STAGES)
+    lc_fn, _ = STAGES["lightcurves"]
+    out = {"simulate": STAGES["simulate"], **IMAGE_STAGES,
+           "lightcurves": (lc_fn, {"lightcurves": "photometry/lightcurves.csv",
+                                   "redshifts": "photometry/redshifts.csv"})}
+    out.update({k: v for k, v in STAGES.items() if k not in out})
+    return out
 
 
 def _param_rows(post: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
@@ -420,8 +548,8 @@ def build_cosmo_report(root: Path) -> Any:
         return [Figure(p, caption, wide)] if p.exists() else []
 
     def value(post: Mapping[str, Any], name: str) -> Html | None:
-        c = _central(post.get(name)) or _central((res.get("joint") if post is joint
-                                                  else res.get("sn_only") or {}).get(name))
+        c = _central(post.get(name)) or _central(((res.get("joint") if post is joint
+                                                   else res.get("sn_only")) or {}).get(name))
         return fmt_asym(*c) if c else None
 
     # -- headline

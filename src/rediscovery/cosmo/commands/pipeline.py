@@ -12,7 +12,7 @@ import typer
 
 from rediscovery.core.files import check_output
 from rediscovery.core.pipeline import load_run_config, parse_replacements, print_run_summary
-from rediscovery.cosmo.pipeline import STAGES, CosmoRunConfig, run_pipeline, summarise
+from rediscovery.cosmo.pipeline import CosmoRunConfig, run_pipeline, stages_for, summarise
 
 app = typer.Typer()
 
@@ -32,6 +32,9 @@ def run_cmd(
     flat: bool | None = typer.Option(None, "--flat/--curved",
                                      help="Hidden universe flat or curved (default curved)."),
     progress: bool | None = typer.Option(None, "--progress/--no-progress"),
+    sn_from: str | None = typer.Option(
+        None, "--from", help="Where the supernovae start: lightcurves (simulated photometry, "
+        "default) or images (pixel survey -> sn-detect -> sn-photometry)."),
     stage: list[str] = typer.Option(
         [], "--stage", help="Replace a stage: STAGE=package.module:function (repeatable)."
     ),
@@ -40,16 +43,17 @@ def run_cmd(
 ) -> None:
     """Simulate → SALT2 light curves → SN fit → SN + CMB joint fit, with an HTML report.
 
-    Stages: simulate, lightcurves, sn_fit, joint. Unchanged stages are skipped on re-run;
+    Stages: simulate, lightcurves, sn_fit, joint; with --from images: simulate, images,
+    detect, photometry, lightcurves, sn_fit, joint. Unchanged stages are skipped on re-run;
     the hidden truth stays in simulate/truth.json (`rediscovery unblind RUN`).
     """
     check_output(out, "dir")
     cfg = load_run_config(CosmoRunConfig, "cosmo", config, {
         "seed": seed, "n_sne": n_sne, "sn_steps": sn_steps, "joint_steps": joint_steps,
-        "n_workers": workers, "flat": flat, "progress": progress},
+        "n_workers": workers, "flat": flat, "progress": progress, "sn_source": sn_from},
         options={"n_workers": "--workers", "flat": "--flat/--curved",
-                 "progress": "--progress/--no-progress"})
+                 "progress": "--progress/--no-progress", "sn_source": "--from"})
     results = run_pipeline(out, cfg, replace=parse_replacements(stage), force=force,
                            until=until)
     print_run_summary("Cosmology run", summarise(results) if results else {}, out,
-                      list(STAGES))
+                      list(stages_for(cfg)))

@@ -50,10 +50,21 @@ class QualityCuts:
     chi2_dof_max: float = 5.0
 
 
+def _register_survey_bands(bands: Any) -> None:
+    """Register the image survey's SDSS bandpasses in sncosmo (offline, from the installed
+    files: :func:`rediscovery.cosmo.sn.images.register_bandpasses`) when ``bands`` uses them;
+    sncosmo would otherwise try to download them. Called in each worker process too."""
+    from rediscovery.cosmo.sn.images.bands import BANDPASSES, register_bandpasses
+
+    if set(map(str, bands)) & set(BANDPASSES.values()):
+        register_bandpasses()
+
+
 def check_bandpasses(bands: Any, *, source: str = "lightcurves") -> None:
     """Refuse band names sncosmo does not know (InputError naming them), before any fit."""
     import sncosmo
 
+    _register_survey_bands(bands)
     bad = []
     for b in sorted(set(map(str, bands))):
         try:
@@ -80,6 +91,7 @@ def _fit_one(task: tuple[str, float, dict[str, np.ndarray], bool]) -> dict[str, 
     model = salt2_model()
     model.set(z=z)
     bands = np.asarray(cols["band"])
+    _register_survey_bands(np.unique(bands))
     keep = np.zeros(bands.size, dtype=bool)
     for b in np.unique(bands):
         try:
