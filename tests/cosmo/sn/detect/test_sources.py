@@ -129,3 +129,13 @@ def test_real_bogus_rejects_dipoles(synth):
     assert len(det) >= 1
     f = real_bogus_features(z.D, z.P_D, z.cr_kernel, det.x, det.y)
     assert (real_bogus_score(f) < 0.5).all()
+
+
+def test_match_hosts_keeps_string_host_ids():
+    """The survey simulator's hosts.csv names hosts like ``field00_G0009``: kept as given."""
+    hosts = pd.DataFrame({"host_id": ["field00_G0001", "field00_G0002"], "ra": [10.0, 10.01],
+                          "dec": [-5.0, -5.0], "z": [0.3, 0.5]})
+    out = match_hosts([10.0, 10.01, 11.0], [-5.0, -5.0, -5.0], hosts, radius_arcsec=2.0)
+    assert out["host_id"].tolist()[:2] == ["field00_G0001", "field00_G0002"]
+    assert pd.isna(out["host_id"].iloc[2]) and np.isnan(out["z"].iloc[2])
+    assert out["z"].tolist()[:2] == [0.3, 0.5]

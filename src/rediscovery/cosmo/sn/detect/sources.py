@@ -329,7 +329,8 @@ def match_hosts(ra: object, dec: object, hosts: pd.DataFrame, *,
     Returns
     -------
     DataFrame
-        ``host_id`` (−1 when no host lies within the radius), ``z`` (NaN then) and
+        ``host_id`` (integer ids: −1 when no host lies within the radius; other ids, such as
+        the survey simulator's ``field00_G0009``: missing then), ``z`` (NaN then) and
         ``host_sep_arcsec``, one row per position (nearest neighbour of unit vectors in a
         KD-tree; chord distances are exact great-circle separations).
     """
@@ -340,7 +341,10 @@ def match_hosts(ra: object, dec: object, hosts: pd.DataFrame, *,
                              column=c)
     ra_a = np.atleast_1d(np.asarray(ra, float))
     dec_a = np.atleast_1d(np.asarray(dec, float))
-    out = pd.DataFrame({"host_id": np.full(ra_a.size, -1, dtype=np.int64),
+    ids = hosts["host_id"].to_numpy()
+    numeric = np.issubdtype(ids.dtype, np.integer)
+    out = pd.DataFrame({"host_id": (np.full(ra_a.size, -1, dtype=np.int64) if numeric
+                                    else pd.array([None] * ra_a.size, dtype=object)),
                         "z": np.full(ra_a.size, np.nan),
                         "host_sep_arcsec": np.full(ra_a.size, np.nan)})
     if len(hosts) == 0 or ra_a.size == 0:
@@ -348,7 +352,7 @@ def match_hosts(ra: object, dec: object, hosts: pd.DataFrame, *,
     tree = cKDTree(_unit_vectors(hosts["ra"].to_numpy(float), hosts["dec"].to_numpy(float)))
     dist, idx = tree.query(_unit_vectors(ra_a, dec_a), distance_upper_bound=_chord(r))
     ok = np.isfinite(dist)
-    out.loc[ok, "host_id"] = hosts["host_id"].to_numpy()[idx[ok]].astype(np.int64)
+    out.loc[ok, "host_id"] = ids[idx[ok]]
     out.loc[ok, "z"] = hosts["z"].to_numpy(float)[idx[ok]]
     out.loc[ok, "host_sep_arcsec"] = 2.0 * np.arcsin(0.5 * dist[ok]) / _ARCSEC
     return out
