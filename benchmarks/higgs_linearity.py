@@ -26,12 +26,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from chain_study import parse_seeds, pull_stats
+from chain_study import parse_seeds, pull_stats, run_or_reuse
 from rediscovery.core.errors import RediscoveryError
 from rediscovery.core.unblind import unblind
-from rediscovery.higgs.pipeline import HiggsRunConfig, run_pipeline
+from rediscovery.higgs.pipeline import HiggsRunConfig
 
 
 def _line_fit(x: np.ndarray, y: np.ndarray, err: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -40,18 +39,6 @@ def _line_fit(x: np.ndarray, y: np.ndarray, err: np.ndarray) -> tuple[np.ndarray
     w = 1.0 / err**2
     cov = np.linalg.inv(design.T @ (design * w[:, None]))
     return cov @ (design.T @ (w * y)), cov
-
-
-def _finished(out: Path, cfg: HiggsRunConfig) -> bool:
-    """A complete run of exactly this configuration is in ``out`` (its event tables, deleted
-    after each run to save space, would otherwise be simulated again to re-check the stages)."""
-    try:
-        stored = yaml.safe_load((out / "config.yaml").read_text())
-    except (OSError, yaml.YAMLError):
-        return False
-    return ((out / "results.json").is_file() and (out / "simulate" / "truth.json").is_file()
-            and isinstance(stored, dict) and stored.get("higgs") == cfg.model_dump(mode="json")
-            and not stored.get("replace"))
 
 
 def main() -> None:
@@ -78,17 +65,12 @@ def main() -> None:
         for seed in parse_seeds(args.seeds):
             t0 = time.perf_counter()
             out = args.out / f"mu{mu:g}" / f"seed{seed}"
-            cfg = HiggsRunConfig(seed=seed, mu_true=mu, **overrides)
             try:
-                if not _finished(out, cfg):
-                    run_pipeline(out, cfg)
+                run_or_reuse(out, HiggsRunConfig(seed=seed, mu_true=mu, **overrides))
             except RediscoveryError as exc:  # a fit that did not converge is counted, not hidden
                 failed.append((mu, seed))
                 print(f"{mu:5g} {seed:4d} failed: {exc}", flush=True)
                 continue
-            for stage in ("simulate", "features"):
-                for f in (out / stage).glob("*.parquet"):
-                    f.unlink()
             row = next(r for r in unblind(out) if r["parameter"] == "mu")
             rows.append({"mu": mu, "seed": seed, "mu_hat": row["estimate"], "lo68": row["lo68"],
                          "hi68": row["hi68"], "pull": row["pull"],

@@ -22,9 +22,9 @@ import logging
 import time
 from pathlib import Path
 
-from chain_study import parse_seeds, pull_stats
+from chain_study import parse_seeds, pull_stats, run_or_reuse
 from rediscovery.core.unblind import unblind
-from rediscovery.higgs.pipeline import HiggsRunConfig, run_pipeline
+from rediscovery.higgs.pipeline import HiggsRunConfig
 
 
 def main() -> None:
@@ -48,11 +48,8 @@ def main() -> None:
     for seed in parse_seeds(args.seeds):
         t0 = time.perf_counter()
         out = args.out / f"seed{seed}"
-        res = run_pipeline(out, HiggsRunConfig(seed=seed, **overrides))
-        if not args.keep_events:
-            for stage in ("simulate", "features"):
-                for f in (out / stage).glob("*.parquet"):
-                    f.unlink()
+        res = run_or_reuse(out, HiggsRunConfig(seed=seed, **overrides),
+                           keep_events=args.keep_events)
         # the comparison with the hidden truth is `rediscovery unblind`'s
         row = next(r for r in unblind(out) if r["parameter"] == "mu")
         truth, mu, lo, hi = row["true"], row["estimate"], row["lo68"], row["hi68"]

@@ -29,10 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from chain_study import parse_seeds, pull_stats
+from chain_study import parse_seeds, pull_stats, run_or_reuse
 from rediscovery.core.errors import RediscoveryError
 from rediscovery.core.unblind import unblind
-from rediscovery.higgs.pipeline import HiggsRunConfig, run_pipeline
+from rediscovery.higgs.pipeline import HiggsRunConfig
 
 
 def main() -> None:
@@ -54,15 +54,12 @@ def main() -> None:
         t0 = time.perf_counter()
         out = args.out / f"seed{seed}"
         try:
-            run_pipeline(out, HiggsRunConfig(seed=seed, systematics=True,
+            run_or_reuse(out, HiggsRunConfig(seed=seed, systematics=True,
                                              nominal_data=args.nominal_data, **overrides))
         except RediscoveryError as exc:  # a fit that did not converge is counted, not hidden
             failed.append(seed)
             print(f"seed {seed:4d} failed: {exc}", flush=True)
             continue
-        for stage in ("simulate", "features"):
-            for f in (out / stage).glob("*.parquet"):
-                f.unlink()
         found = unblind(out)
         for r in found:
             rows.append({"seed": seed, "parameter": r["parameter"], "true": r["true"],
