@@ -29,6 +29,7 @@ __all__ = [
     "check_bandpasses",
     "fit_lightcurve",
     "fit_lightcurves",
+    "sampling_cut_reasons",
 ]
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,20 @@ def _fit_one(task: tuple[str, float, dict[str, np.ndarray], bool]) -> dict[str, 
     return out
 
 
+def sampling_cut_reasons(r: Any, *, t0_err_max: float, chi2_dof_max: float) -> list[str]:
+    """Why the fit ``r`` of a light curve fails the cuts every light-curve model shares (SALT2
+    and the stretch template): the peak date's rest-frame error, χ²/dof, and points on both
+    sides of the peak. ``r`` holds ``t0_err, z, chisq, ndof, n_before_peak, n_after_peak``."""
+    why = []
+    if not r["t0_err"] / (1 + r["z"]) < t0_err_max:
+        why.append(f"t0_err >= {t0_err_max} d (rest)")
+    if r["ndof"] > 0 and r["chisq"] / r["ndof"] >= chi2_dof_max:
+        why.append(f"chi2/dof >= {chi2_dof_max}")
+    if r["n_before_peak"] < 1 or r["n_after_peak"] < 1:
+        why.append("no points on both sides of peak")
+    return why
+
+
 def _quality(df: pd.DataFrame, cuts: QualityCuts) -> pd.DataFrame:
     reasons = []
     for _, r in df.iterrows():  # one row per SN (hundreds): clarity over vectorisation
@@ -156,12 +171,8 @@ def _quality(df: pd.DataFrame, cuts: QualityCuts) -> pd.DataFrame:
                 why.append(f"c outside ({cuts.c_min}, {cuts.c_max})")
             if not r["x1_err"] < cuts.x1_err_max:
                 why.append(f"x1_err >= {cuts.x1_err_max}")
-            if not r["t0_err"] / (1 + r["z"]) < cuts.t0_err_max:
-                why.append(f"t0_err >= {cuts.t0_err_max} d (rest)")
-            if r["ndof"] > 0 and r["chisq"] / r["ndof"] >= cuts.chi2_dof_max:
-                why.append(f"chi2/dof >= {cuts.chi2_dof_max}")
-            if r["n_before_peak"] < 1 or r["n_after_peak"] < 1:
-                why.append("no points on both sides of peak")
+            why += sampling_cut_reasons(r, t0_err_max=cuts.t0_err_max,
+                                        chi2_dof_max=cuts.chi2_dof_max)
         reasons.append("; ".join(why))
     df = df.copy()
     df["quality"] = [not w for w in reasons]

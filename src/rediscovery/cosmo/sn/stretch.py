@@ -48,6 +48,7 @@ from rediscovery.constants import C_KM_S
 from rediscovery.core.errors import ConvergenceError, InputError
 from rediscovery.cosmo.cosmology import DistanceGrid
 from rediscovery.cosmo.sn.hubble import H0_REF, SIGMA_PEC_KMS
+from rediscovery.cosmo.sn.lightcurves import sampling_cut_reasons
 
 __all__ = [
     "MAG_COLUMNS",
@@ -244,12 +245,7 @@ def _quality(r: dict[str, Any], cuts: StretchCuts) -> str:
         why.append(f"s outside ({cuts.s_min}, {cuts.s_max})")
     if not r["s_err"] < cuts.s_err_max:
         why.append(f"s_err >= {cuts.s_err_max}")
-    if not r["t0_err"] / (1 + r["z"]) < cuts.t0_err_max:
-        why.append(f"t0_err >= {cuts.t0_err_max} d (rest)")
-    if r["ndof"] > 0 and r["chisq"] / r["ndof"] >= cuts.chi2_dof_max:
-        why.append(f"chi2/dof >= {cuts.chi2_dof_max}")
-    if r["n_before_peak"] < 1 or r["n_after_peak"] < 1:
-        why.append("no points on both sides of peak")
+    why += sampling_cut_reasons(r, t0_err_max=cuts.t0_err_max, chi2_dof_max=cuts.chi2_dof_max)
     return "; ".join(why)
 
 
