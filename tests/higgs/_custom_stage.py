@@ -18,7 +18,7 @@ def features_plus(inputs, out, config):
     from rediscovery.higgs.pipeline import read_with_features, stage_features
 
     summary = stage_features(inputs, out, config)
-    for name in ("mc", "templates", "observed"):
+    for name in inputs:
         df = read_with_features(inputs[name], out / f"{name}.parquet")
         df["NEW_my_feature"] = df["PRI_tau_pt"] / df["PRI_lep_pt"]
         derived = [c for c in df.columns if c.startswith(("DER_", "NEW_"))]

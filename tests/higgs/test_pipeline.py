@@ -14,9 +14,11 @@ from rediscovery.higgs.pipeline import HiggsRunConfig, run_pipeline
 
 # small and fast: 20k MC events, 40k template events, pseudo-data at 5% of the HiggsML
 # luminosity (~20k events)
+# without systematics: the statistics-only path (tests/higgs/test_pipeline_systematics.py runs
+# the default, systematic one)
 SMALL = {
     "seed": 3, "events": 20000, "template_events": 40000, "lumi_factor": 0.05, "n_bootstrap": 5,
-    "model_params": {"n_estimators": 40, "max_depth": 3}, "max_bins": 8,
+    "model_params": {"n_estimators": 40, "max_depth": 3}, "max_bins": 8, "systematics": False,
 }
 
 

@@ -11,7 +11,12 @@ import pandas as pd
 import pytest
 
 from rediscovery.cli import main
-from rediscovery.higgs.pipeline import HiggsRunConfig, run_pipeline
+from rediscovery.higgs.pipeline import (
+    HiggsRunConfig,
+    feature_table,
+    run_pipeline,
+    template_sample,
+)
 from rediscovery.higgs.systematics.run_model import (
     RUN_NUISANCES,
     nominal_values,
@@ -78,18 +83,41 @@ def test_systematic_run_recovers_mu_and_the_hidden_nuisances(syst_run):
 
 def test_shifted_templates_hold_the_same_generated_events(syst_run):
     """Common random numbers: every event of the tes = 0.99 sample is in the nominal one
-    (same truth, same lepton), and the nominal sample is inside the tes = 1.01 one."""
+    (same truth, same lepton), and the nominal sample is inside the tes = 1.01 one. The
+    evaluate stage simulates the shifted samples in memory; :func:`template_sample` is its
+    function."""
     out, _ = syst_run
-    sim = out / "simulate"
+    cfg = HiggsRunConfig(**SMALL_SYST)
 
-    def keys(name):
-        df = pd.read_parquet(sim / f"{name}.parquet", columns=["PRI_lep_pt", "PRI_lep_eta"])
+    def keys(df):
         return set(zip(df["PRI_lep_pt"], df["PRI_lep_eta"], strict=True))
 
-    nominal = keys("templates")
-    low, high = keys("templates_tes_lo"), keys("templates_tes_hi")
+    nominal = keys(pd.read_parquet(out / "simulate" / "templates.parquet",
+                                   columns=["PRI_lep_pt", "PRI_lep_eta"]))
+    variations = variation_values()
+    low = keys(template_sample(cfg, variations["tes_lo"]))
+    high = keys(template_sample(cfg, variations["tes_hi"]))
     assert low <= nominal <= high
     assert 0.9 < len(low) / len(nominal) < 1.0 < len(high) / len(nominal) < 1.1
+    for name in variations:  # only their scores are kept, one row per event
+        scores = pd.read_parquet(out / "evaluate" / f"templates_{name}_scores.parquet")
+        assert list(scores.columns) == ["EventId", "score", "Weight", "Label", "Process"]
+    assert not list((out / "simulate").glob("templates_*")), "shifted samples are not stored"
+    assert not list((out / "features").glob("templates_*"))
+
+
+def test_in_memory_features_equal_the_features_stage(syst_run):
+    """The evaluate stage's in-memory path (simulate → :func:`feature_table`) gives the nominal
+    template sample's stored features bit for bit, so the shifted and nominal templates differ
+    only by the detector shift."""
+    from rediscovery.higgs.events.io import read_events
+
+    out, _ = syst_run
+    cfg = HiggsRunConfig(**SMALL_SYST)
+    memory = feature_table(template_sample(cfg, nominal_values()), cfg)
+    stored = read_events(out / "features" / "templates.parquet", require_primaries=False)
+    assert list(memory.columns) == list(stored.columns)
+    pd.testing.assert_frame_equal(memory.reset_index(drop=True), stored, check_dtype=False)
 
 
 def test_asimov_data_of_the_run_model_return_mu_and_the_nuisances(syst_run):
@@ -157,23 +185,43 @@ def test_smoothing_keeps_the_normalisation_and_removes_noise():
                                                                         - true_shift)
 
 
-def test_nominal_data_and_mc_file_are_checked(tmp_path):
+def test_systematics_default_on_except_with_an_mc_file(tmp_path):
     from rediscovery.core.errors import InputError
 
     with pytest.raises(InputError, match="--mc"):
         run_pipeline(tmp_path / "r", HiggsRunConfig(systematics=True, mc=__file__))
-    assert HiggsRunConfig().systematics is False and HiggsRunConfig().nominal_data is False
+    assert HiggsRunConfig().systematics is None and HiggsRunConfig().nominal_data is False
     assert nominal_values()["soft_met"] == pytest.approx(1.0)
     assert np.isclose(variation_values()["soft_met_hi"]["soft_met"], np.e)
 
 
-def test_cli_nominal_data_writes_the_shifted_samples(tmp_path):
+def test_cli_default_run_is_systematic_and_nominal_data_is_an_option(tmp_path):
     out = tmp_path / "run"
     assert main(["higgs", "run", "--out", str(out), "--events", "3000", "--template-events",
-                 "10000", "--lumi-factor", "0.01", "--systematics", "--nominal-data",
-                 "--until", "simulate"]) == 0
+                 "10000", "--lumi-factor", "0.01", "--nominal-data", "--until", "evaluate"]) == 0
+    import yaml
+
+    assert yaml.safe_load((out / "config.yaml").read_text())["higgs"]["systematics"] is True
     truth = json.loads((out / "simulate" / "truth.json").read_text())
     assert truth["nuisances"] == pytest.approx({**nominal_values(), "soft_met": 1.0})
     assert truth["nuisance_alphas"] == pytest.approx(dict.fromkeys(RUN_NUISANCES, 0.0))
     for name in variation_values():
-        assert (out / "simulate" / f"templates_{name}.parquet").is_file()
+        assert (out / "evaluate" / f"templates_{name}_scores.parquet").is_file()
+    off = tmp_path / "off"
+    assert main(["higgs", "run", "--out", str(off), "--events", "3000", "--template-events",
+                 "10000", "--lumi-factor", "0.01", "--no-systematics", "--until",
+                 "simulate"]) == 0
+    truth = json.loads((off / "simulate" / "truth.json").read_text())
+    assert "nuisance_alphas" not in truth and truth["nuisances"]["soft_met"] == 0.0
+
+
+def test_systematic_run_directory_stays_small(syst_run):
+    """The six shifted samples add only their scores (~10 bytes per event each) to the run
+    directory, not event tables (~115 bytes per event each)."""
+    fixed_bytes, max_table_bytes_per_event = 5_000_000, 140  # as in test_pipeline.py
+    out, results = syst_run
+    n_events = SMALL_SYST["events"] + SMALL_SYST["template_events"] + results["n_observed"]
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    shifted = sum(p.stat().st_size for p in (out / "evaluate").glob("templates_*_scores.parquet"))
+    assert shifted < 6 * 12 * SMALL_SYST["template_events"], shifted
+    assert size < fixed_bytes + max_table_bytes_per_event * n_events + shifted, size

@@ -49,12 +49,15 @@ downward fluctuations of the background).
 then ``results.json`` (the results contract) and ``report.html`` (:func:`build_higgs_report`)
 at the top of the run.
 
-With ``systematics: true`` the simulate stage also writes ``templates_<name>.parquet`` for
-``name`` in ``tes_lo``, ``tes_hi``, ``jes_lo``, ``jes_hi``, ``soft_met_lo``, ``soft_met_hi``
-(the template sample's generated events through shifted detectors, common random numbers),
-the pseudo-data carry hidden nuisance values (``truth.json``), features and evaluate process
-the shifted samples too (``evaluate/templates_<name>_scores.parquet``, whole samples), and the
-fit adds HistoSys/NormSys modifiers (:mod:`rediscovery.higgs.systematics.run_model`).
+By default (``systematics`` unset: on unless an ``mc`` file replaces the simulated samples) the
+run carries systematic uncertainties: the pseudo-data carry hidden nuisance values drawn from
+their priors (``truth.json``; ``nominal_data: true`` keeps them at the priors' centres), the
+evaluate stage simulates, featurises (:func:`feature_table`) and scores in memory the template
+sample's generated events through six shifted detectors (``tes_lo``, ``tes_hi``, ``jes_lo``,
+``jes_hi``, ``soft_met_lo``, ``soft_met_hi``; common random numbers) and keeps only their scores
+(``evaluate/templates_<name>_scores.parquet``, whole samples), and the fit adds HistoSys/NormSys
+modifiers (:mod:`rediscovery.higgs.systematics.run_model`). ``systematics: false`` fits μ with
+the templates' MC statistics only.
 
 Every stage is a function ``stage(inputs: dict[str, Path], out: Path, config: HiggsRunConfig)
 -> dict`` returning a small JSON-ready summary. A team replaces one with its own function of
@@ -65,6 +68,7 @@ after it.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -85,6 +89,7 @@ from rediscovery.higgs.schema import WEIGHT
 __all__ = [
     "STAGES",
     "HiggsRunConfig",
+    "feature_table",
     "load_stage_function",
     "read_mc_file",
     "read_observed_file",
@@ -95,6 +100,7 @@ __all__ = [
     "stage_fit",
     "stage_simulate",
     "stage_train",
+    "template_sample",
     "template_count_shares",
 ]
 
@@ -179,12 +185,13 @@ class HiggsRunConfig(BaseModel):
     max_bins: int = Field(default=20, ge=1)
     max_rel_stat: float | None = Field(
         default=0.2, gt=0, description="max. relative MC-stat. uncertainty of bkg per bin")
-    systematics: bool = Field(
-        default=False,
+    systematics: bool | None = Field(
+        default=None,
         description="fit with systematic uncertainties (τ/jet energy scales and soft MET from "
                     "shifted template samples, tt̄/diboson/background normalisations); the "
                     "pseudo-data then carry hidden nuisance values drawn from their priors "
-                    "(docs/higgs-systematics.md)")
+                    "(docs/higgs-systematics.md). Unset: on, except with an mc file (which "
+                    "has no shifted samples); the resolved value is written to config.yaml")
     nominal_data: bool = Field(
         default=False,
         description="with systematics: pseudo-data at the nominal nuisance values (the "
@@ -404,9 +411,6 @@ def stage_simulate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
         n_templates = _simulate_templates(out, cfg)
         data["mc"] = {**_file_entry(out / "mc.parquet", "simulated"),
                       "templates": _file_entry(out / "templates.parquet", "simulated")}
-        for name in _variations(cfg):
-            data["mc"][f"templates_{name}"] = _file_entry(out / f"templates_{name}.parquet",
-                                                          "simulated")
     if observed is not None:
         (out / "truth.json").unlink(missing_ok=True)  # real data: nothing to unblind
         write_events(observed, out / "observed.parquet", compact=True)
@@ -441,64 +445,79 @@ def _variations(cfg: HiggsRunConfig) -> dict[str, dict[str, float]]:
     return variation_values()
 
 
-def _simulate_templates(out: Path, cfg: HiggsRunConfig) -> int:
-    """Write ``templates.parquet`` and, in a systematic run, ``templates_<variation>.parquet``
-    (the same generated events through shifted detectors: common random numbers). Returns the
-    number of nominal template events."""
-    from rediscovery.higgs.events.io import write_events
+def template_sample(cfg: HiggsRunConfig, nuisances: dict[str, float] | None) -> pd.DataFrame:
+    """The run's template sample at the detector settings ``nuisances`` (``None``: the
+    simulator's defaults, for a run without systematics). A systematic run simulates every one
+    of its template samples from the same generated events (common random numbers: the same
+    seed and generator-level pre-cut ``CRN_TES``), so the shifted samples differ from the
+    nominal one only by the detector response."""
     from rediscovery.higgs.events.simulate import simulate_events
 
-    def simulate(nuisances: dict[str, float] | None, crn_tes: float | None) -> pd.DataFrame:
-        return simulate_events(cfg.template_events, seed=np.random.default_rng([cfg.seed, 3]),
-                               count_shares=template_count_shares(), nuisances=nuisances,
-                               crn_tes=crn_tes)
+    crn_tes = None
+    if nuisances is not None:
+        from rediscovery.higgs.systematics.run_model import CRN_TES
 
-    if not cfg.systematics:
-        templates = simulate(None, None)
-        write_events(templates, out / "templates.parquet", compact=True)
-        return len(templates)
-    from rediscovery.higgs.systematics.run_model import CRN_TES, nominal_values
+        crn_tes = CRN_TES
+    return simulate_events(cfg.template_events, seed=np.random.default_rng([cfg.seed, 3]),
+                           count_shares=template_count_shares(), nuisances=nuisances,
+                           crn_tes=crn_tes)
 
-    templates = simulate(nominal_values(), CRN_TES)
+
+def _simulate_templates(out: Path, cfg: HiggsRunConfig) -> int:
+    """Write the nominal ``templates.parquet`` (in a systematic run at the nuisances' nominal
+    values, with the common-random-number pre-cut of the shifted samples, which the evaluate
+    stage simulates in memory). Returns its number of events."""
+    from rediscovery.higgs.events.io import write_events
+
+    nominal = None
+    if _variations(cfg):
+        from rediscovery.higgs.systematics.run_model import nominal_values
+
+        nominal = nominal_values()
+    templates = template_sample(cfg, nominal)
     write_events(templates, out / "templates.parquet", compact=True)
-    n = len(templates)
-    del templates
-    for name, values in _variations(cfg).items():
-        shifted = simulate(values, CRN_TES)
-        log.info("template sample %s: %d events (nominal %d)", name, len(shifted), n)
-        write_events(shifted, out / f"templates_{name}.parquet", compact=True)
-    return n
+    return len(templates)
+
+
+def feature_table(raw: pd.DataFrame, cfg: HiggsRunConfig) -> pd.DataFrame:
+    """``EventId`` and the ``DER_*`` (and ``NEW_*``) features of the events ``raw``, stored as
+    ``feature_precision`` says (by default float32 rounded to :data:`FEATURE_SIGNIFICAND_BITS`
+    significand bits). The built-in features stage writes this table; the evaluate stage of a
+    systematic run computes it the same way for the shifted template samples it keeps in
+    memory."""
+    from rediscovery.higgs.features.derived import add_derived_features
+    from rediscovery.higgs.features.new import add_new_features
+    from rediscovery.higgs.schema import EVENT_ID
+
+    df = add_derived_features(raw, mmc=cfg.mmc)
+    if cfg.new_features:
+        df = add_new_features(df)
+    new = [c for c in df.columns if c not in raw.columns]
+    table = df[[EVENT_ID, *new]]
+    floats = [c for c in new if pd.api.types.is_float_dtype(table[c])]
+    if cfg.feature_precision == "float32":
+        table = table.astype({c: np.float32 for c in floats})
+    elif cfg.feature_precision == "compact":
+        table = table.assign(**{c: round_significand(table[c].to_numpy(),
+                                                     FEATURE_SIGNIFICAND_BITS)
+                                for c in floats})
+    return table
 
 
 def stage_features(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
     """Compute the ``DER_*`` (and ``NEW_*``) features of the MC samples and of the data.
 
-    Writes only ``EventId`` and the new columns (stored as ``feature_precision`` says: by
-    default float32 rounded to :data:`FEATURE_SIGNIFICAND_BITS` significand bits): later stages
-    join them row by row with the simulate stage's tables.
+    Writes only ``EventId`` and the new columns (:func:`feature_table`): later stages join them
+    row by row with the simulate stage's tables.
     """
     from rediscovery.higgs.events.io import read_events, write_events
-    from rediscovery.higgs.features.derived import add_derived_features
-    from rediscovery.higgs.features.new import add_new_features
-    from rediscovery.higgs.schema import EVENT_ID
 
     counts = {}
-    for name in inputs:  # mc, templates, observed (and the shifted template samples)
+    for name in inputs:  # mc, templates, observed
         raw = read_events(inputs[name])
-        df = add_derived_features(raw, mmc=cfg.mmc)
-        if cfg.new_features:
-            df = add_new_features(df)
-        new = [c for c in df.columns if c not in raw.columns]
-        table = df[[EVENT_ID, *new]]
-        floats = [c for c in new if pd.api.types.is_float_dtype(table[c])]
-        if cfg.feature_precision == "float32":
-            table = table.astype({c: np.float32 for c in floats})
-        elif cfg.feature_precision == "compact":
-            table = table.assign(**{c: round_significand(table[c].to_numpy(),
-                                                         FEATURE_SIGNIFICAND_BITS)
-                                    for c in floats})
+        table = feature_table(raw, cfg)
         write_events(table, out / f"{name}.parquet", compact=True)
-        counts[f"{name}_columns"] = df.shape[1]
+        counts[f"{name}_columns"] = raw.shape[1] + table.shape[1] - 1
     return counts
 
 
@@ -524,12 +543,17 @@ def stage_train(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict
     return {k: res.metrics[k] for k in ("auc", "auc_err", "ams_best", "ams_best_err")}
 
 
-def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
+def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig, *,
+                   features_stage: StageFunction | None = None) -> dict[str, Any]:
     """Score the template sample and the (pseudo-)data; split the templates into two halves.
 
     One random half (weights doubled) optimises the binning, the other builds the templates;
     weights are scaled to the data's luminosity (``lumi_factor``, known to the analysis,
     unlike μ).
+
+    A systematic run also scores its six shifted template samples, simulated here in memory
+    (only their scores are written); ``features_stage`` is the run's features stage (``None``:
+    the built-in one), called once per shifted sample when a team replaced it.
     """
     from rediscovery.higgs.classifiers.registry import load_model
     from rediscovery.higgs.classifiers.workflow import score_events
@@ -549,13 +573,52 @@ def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
     write_events(score_events(model, observed), out / "observed_scores.parquet", compact=True)
     summary = {"template_events": int((~binning_half).sum()),
                "binning_events": int(binning_half.sum()), "observed_events": len(observed)}
-    for name in _variations(cfg):  # whole samples, weights at the data luminosity
-        shifted = score_events(model, read_with_features(
-            inputs[f"templates_{name}"], inputs[f"templates_{name}_features"]))
-        shifted[WEIGHT] = shifted[WEIGHT].to_numpy(dtype=float) * cfg.lumi_factor
-        write_events(shifted, out / f"templates_{name}_scores.parquet", compact=True)
-        summary[f"templates_{name}_events"] = len(shifted)
+    variations = _variations(cfg)
+    if variations:
+        from rediscovery.core.progress import progress_bar
+
+        with progress_bar() as bar:
+            task = bar.add_task("shifted template samples", total=len(variations))
+            for name, values in variations.items():
+                events = _shifted_sample(cfg, values, out, features_stage)
+                shifted = score_events(model, events)
+                del events
+                # whole samples, weights at the data luminosity
+                shifted[WEIGHT] = shifted[WEIGHT].to_numpy(dtype=float) * cfg.lumi_factor
+                write_events(shifted, out / f"templates_{name}_scores.parquet", compact=True)
+                summary[f"templates_{name}_events"] = len(shifted)
+                bar.advance(task)
     return summary
+
+
+def _shifted_sample(cfg: HiggsRunConfig, values: dict[str, float], out: Path,
+                    features_stage: StageFunction | None) -> pd.DataFrame:
+    """One shifted template sample of a systematic run with its features, in memory.
+
+    Only its scores are kept (``evaluate/templates_<name>_scores.parquet``): the event tables
+    of six samples as large as the nominal one would add ~600 MB to the run directory. The
+    built-in features are :func:`feature_table`'s, as in the features stage; a replaced
+    features stage is called with the single input ``templates`` (the sample, written to a
+    temporary folder inside ``out`` and deleted afterwards).
+    """
+    import tempfile
+
+    from rediscovery.higgs.events.io import write_events
+
+    raw = template_sample(cfg, values)
+    if features_stage is None or features_stage is stage_features:
+        table = feature_table(raw, cfg)
+        extra = [c for c in table.columns if c not in raw.columns]
+        return pd.concat([raw.reset_index(drop=True),
+                          table[extra].reset_index(drop=True)], axis=1)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".shifted-") as tmp:
+        raw_file = Path(tmp) / "templates.parquet"
+        write_events(raw, raw_file, compact=True)
+        del raw
+        feature_dir = Path(tmp) / "features"
+        feature_dir.mkdir()
+        features_stage({"templates": raw_file}, feature_dir, cfg)
+        return read_with_features(raw_file, feature_dir / "templates.parquet")
 
 
 def stage_fit(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict[str, Any]:
@@ -648,21 +711,18 @@ def _with_input_files(cfg: HiggsRunConfig) -> tuple[HiggsRunConfig, dict, dict]:
         stages["simulate"] = (func, {**rel, **files})
     if "observed_file" in files:  # real data: no hidden truth
         outputs["simulate"] = [o for o in outputs["simulate"] if o != "truth.json"]
+    if cfg.systematics is None:  # the default: systematics wherever the samples exist
+        update["systematics"] = cfg.mc is None
+        if cfg.mc is not None:
+            log.info("systematics off: the --mc file has no shifted template samples")
     if cfg.systematics and cfg.mc is not None:
         raise InputError("systematics: true needs the simulated template samples (shifted "
                          "detector settings); it cannot be combined with an --mc file")
-    names = [f"templates_{v}" for v in _variations(cfg)]
+    names = [f"templates_{v}" for v in _variations(cfg.model_copy(update=update))]
     if names:  # the shifted template samples of a systematic run
-        for stage, rel in (("features", {n: f"simulate/{n}.parquet" for n in names}),
-                           ("evaluate", {**{n: f"simulate/{n}.parquet" for n in names},
-                                         **{f"{n}_features": f"features/{n}.parquet"
-                                            for n in names}}),
-                           ("fit", {f"{n}_scores": f"evaluate/{n}_scores.parquet"
-                                    for n in names})):
-            func, old = stages[stage]
-            stages[stage] = (func, {**old, **rel})
-        outputs["simulate"] = [*outputs["simulate"], *(f"{n}.parquet" for n in names)]
-        outputs["features"] = [*outputs["features"], *(f"{n}.parquet" for n in names)]
+        func, old = stages["fit"]
+        stages["fit"] = (func, {**old, **{f"{n}_scores": f"evaluate/{n}_scores.parquet"
+                                          for n in names}})
         outputs["evaluate"] = [*outputs["evaluate"], *(f"{n}_scores.parquet" for n in names)]
     return cfg.model_copy(update=update), stages, outputs
 
@@ -682,6 +742,12 @@ def run_pipeline(out: str | Path, config: HiggsRunConfig | None = None, *,
     """
     cfg, stages, outputs = _with_input_files(config or HiggsRunConfig())
     check_stage_names(list(stages), replace=replace, force=force, until=until)
+    if replace and "features" in replace and _variations(cfg):
+        # the shifted template samples, featurised inside the evaluate stage, get the
+        # replaced features too
+        func, rel = stages["evaluate"]
+        stages["evaluate"] = (functools.partial(
+            func, features_stage=load_stage_function(replace["features"])), rel)
     with RunLock(out):  # held by run_analysis too; here also over the manifest's "data"
         results = run_analysis(out, stages, outputs, cfg, section="higgs", final="fit",
                                results=_results, title="rediscovery Higgs run",

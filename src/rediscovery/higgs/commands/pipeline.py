@@ -47,11 +47,11 @@ def run_cmd(
         None, "--systematics/--no-systematics",
         help="Fit with systematic uncertainties (τ/jet energy scales and soft MET from shifted "
         "template samples; tt̄, diboson and background normalisations); the pseudo-data then "
-        "carry hidden nuisance values drawn from their priors."),
+        "carry hidden nuisance values drawn from their priors. Default: on, except with --mc."),
     nominal_data: bool | None = typer.Option(
         None, "--nominal-data/--drawn-nuisances",
-        help="With --systematics: pseudo-data at the nominal nuisance values instead of "
-        "hidden values drawn from the priors."),
+        help="Pseudo-data at the nominal nuisance values instead of hidden values drawn from "
+        "the priors (systematic runs)."),
     stage: list[str] = typer.Option(
         [], "--stage", help="Replace a stage: STAGE=package.module:function (repeatable)."
     ),
