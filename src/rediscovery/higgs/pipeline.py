@@ -100,8 +100,8 @@ __all__ = [
     "stage_fit",
     "stage_simulate",
     "stage_train",
-    "template_sample",
     "template_count_shares",
+    "template_sample",
 ]
 
 log = logging.getLogger(__name__)
