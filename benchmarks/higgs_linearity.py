@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/higgs_linearity.py --mu 0,0.5,1,2,3 --seeds 1-20 --out /tmp/linearity \
-        [--events N] [--template-events N] [--lumi L] [--max-rel-stat R] [--plot calibration.png]
+        [--events N] [--template-events N] [--lumi L] [--no-systematics] [--max-rel-stat R]
+        [--plot calibration.png]
 
 For every hidden μ and seed, one complete and independent ``rediscovery higgs run`` (new
 training MC, template MC, pseudo-data at that μ, classifier, binning, fit) through
@@ -49,6 +50,8 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=None)
     ap.add_argument("--template-events", type=int, default=None)
     ap.add_argument("--lumi", type=float, default=None)
+    ap.add_argument("--systematics", action=argparse.BooleanOptionalAction, default=None,
+                    help="systematic uncertainties in the runs (default: the run's default, on)")
     ap.add_argument("--max-rel-stat", type=float, default=None,
                     help="binning: maximum relative MC uncertainty of the background per bin")
     ap.add_argument("--plot", type=Path, default=None, help="calibration plot (PNG)")
@@ -56,6 +59,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     overrides = {k: v for k, v in {"events": args.events, "template_events":
                                    args.template_events, "lumi_factor": args.lumi,
+                                   "systematics": args.systematics,
                                    "max_rel_stat": args.max_rel_stat}.items()
                  if v is not None}
     mus = [float(m) for m in args.mu.split(",")]

@@ -34,13 +34,16 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=None)
     ap.add_argument("--template-events", type=int, default=None)
     ap.add_argument("--lumi", type=float, default=None)
+    ap.add_argument("--systematics", action=argparse.BooleanOptionalAction, default=None,
+                    help="systematic uncertainties in the runs (default: the run's default, on)")
     ap.add_argument("--keep-events", action="store_true",
                     help="keep the event tables of each run (~500 MB per run at the defaults); "
                          "by default only the scores, fits and truth are kept")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     overrides = {k: v for k, v in {"events": args.events, "template_events":
-                                   args.template_events, "lumi_factor": args.lumi}.items()
+                                   args.template_events, "lumi_factor": args.lumi,
+                                   "systematics": args.systematics}.items()
                  if v is not None}
     pulls, covered = [], []
     print(f"{'seed':>4} {'true mu':>8} {'mu_hat':>7} {'68% interval':>17} {'pull':>6} "
