@@ -22,21 +22,12 @@ from rediscovery.core.files import check_output
 app = typer.Typer()
 log = logging.getLogger(__name__)
 
-#: Subtraction methods of ``--method``.
-METHODS = ("zogy", "alard-lupton")
-
 
 def _check_method(method: str) -> None:
-    import inspect
+    from rediscovery.cosmo.sn.detect import SUBTRACTIONS
 
-    from rediscovery.cosmo.sn.detect import detect_field
-
-    if method not in METHODS:
-        raise ConfigError(f"--method {method!r} unknown; expected one of {list(METHODS)}")
-    if method != "zogy" and "method" not in inspect.signature(detect_field).parameters:
-        raise ConfigError(f"--method {method}: detect_field subtracts with ZOGY only in this "
-                          "version (Alard-Lupton is available as detect.alard_lupton for "
-                          "studies); use --method zogy")
+    if method not in SUBTRACTIONS:
+        raise ConfigError(f"--method {method!r} unknown; expected one of {list(SUBTRACTIONS)}")
 
 
 @app.command("sn-detect")
@@ -46,9 +37,10 @@ def sn_detect(
     hosts: Path = typer.Option(None, "--hosts",
                                help="Host catalogue (host_id, ra, dec, z); default "
                                     "IMAGES/hosts.csv."),
-    method: str = typer.Option("zogy", "--method", help="Image subtraction: zogy."),
-    threshold: float = typer.Option(5.0, "--threshold", help="Detection threshold on ZOGY's "
-                                    "S_corr, σ."),
+    method: str = typer.Option("zogy", "--method", help="Image subtraction: zogy (proper "
+                               "image subtraction) or alard-lupton (the kernel-fit baseline)."),
+    threshold: float = typer.Option(5.0, "--threshold", help="Detection threshold on the "
+                                    "significance image (ZOGY's S_corr), σ."),
     eps: float = typer.Option(1.5, "--eps", help="DBSCAN radius, pixels (all bands and epochs "
                               "of a field clustered together on the sky)."),
     min_samples: int = typer.Option(2, "--min-samples", min=1,
@@ -76,7 +68,7 @@ def sn_detect(
     hosts_path = hosts if hosts is not None else images / "hosts.csv"
     read_hosts(hosts_path)  # fail before any work
     _check_headers(survey)
-    opts = DetectOptions(threshold=threshold, eps=eps, min_samples=min_samples,
+    opts = DetectOptions(method=method, threshold=threshold, eps=eps, min_samples=min_samples,
                          host_radius_arcsec=host_radius)
     start = time.perf_counter()
     cands = detect_survey(survey, hosts_path, opts, n_workers=workers, scheduler=scheduler,

@@ -45,9 +45,11 @@ class DetectOptions:
 
     The detections of all bands and epochs are clustered together on the sky (``eps`` pixels,
     ``min_samples`` detections); the nearest ``hosts.csv`` galaxy within
-    ``host_radius_arcsec`` is the host.
+    ``host_radius_arcsec`` is the host. ``method`` is the subtraction (``"zogy"`` or
+    ``"alard-lupton"``, :data:`rediscovery.cosmo.sn.detect.SUBTRACTIONS`).
     """
 
+    method: str = "zogy"
     threshold: float = 5.0
     eps: float = 1.5
     min_samples: int = 2
@@ -187,7 +189,7 @@ def detect_survey_field(task: FieldTask) -> pd.DataFrame:
         res = detect_field(aligned, [header_values(e) for e in epochs], ref.data,
                            header_values(ref), field=task.field, psf_ref=psf_ref,
                            psfs_new=psfs_new, align=False, threshold=opt.threshold,
-                           eps=opt.eps, min_samples=1,
+                           eps=opt.eps, min_samples=1, method=opt.method,
                            pixel_to_world=lambda x, y, w=wcs: w.all_pix2world(x, y, 0),
                            workers=task.workers)
         log.info("%s %s: %d detections", task.field, band, len(res.detections))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.fft as sfft
@@ -37,6 +37,7 @@ from rediscovery.cosmo.sn.detect.validation import (
 
 __all__ = [
     "AlardLuptonResult",
+    "PSFDifference",
     "ZogyResult",
     "alard_lupton",
     "alard_lupton_basis",
@@ -291,7 +292,20 @@ def zogy(new: np.ndarray, ref: np.ndarray, psf_new: np.ndarray, psf_ref: np.ndar
                       flux_err=flux_err, cr_kernel=cr)
 
 
-def zogy_photometry(result: ZogyResult, x: object, y: object) -> tuple[np.ndarray, np.ndarray]:
+class PSFDifference(Protocol):
+    """What :func:`zogy_photometry` reads: a difference ``D`` with unit background noise, the
+    shape ``P_D`` and flux scale ``F_D`` of a point source in it, and per-pixel flux errors
+    (:class:`ZogyResult`, or :class:`~rediscovery.cosmo.sn.detect.difference.DifferenceImage`
+    of either method)."""
+
+    D: np.ndarray
+    P_D: np.ndarray
+    F_D: float
+    flux_err: np.ndarray
+
+
+def zogy_photometry(result: PSFDifference, x: object, y: object
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Forced PSF-fit photometry on D at sub-pixel positions ``(x, y)``.
 
     The least-squares amplitude of α F_D P_D (P_D moved to each position by a Fourier shift)
