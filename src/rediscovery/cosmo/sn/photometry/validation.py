@@ -171,7 +171,8 @@ def run_summary(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     truth: :func:`detection_summary` of ``detect/candidates.csv`` against
     ``images/truth.json`` and ``images/truth_fluxes.csv`` (the epoch images counted from
     ``images/survey.json``), plus ``photometry`` (:func:`pull_summary` of
-    ``photometry/lightcurves_all.csv`` at the candidates on SNe Ia) when the photometry ran.
+    ``photometry/lightcurves_all.csv`` at the candidate nearest each SN Ia) when the
+    photometry ran.
     ``None`` for a run without those files (a run from light curves)."""
     root = Path(run_dir)
     images, cands_path = root / "images", root / "detect" / "candidates.csv"
@@ -189,7 +190,8 @@ def run_summary(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     lc_path = root / "photometry" / "lightcurves_all.csv"
     if lc_path.is_file() and len(cands):
         m = match_candidates(cands, truth_sources(truth))
-        on_ia = m[m["kind"] == "sn_ia"]
+        # the candidate nearest each SN: a second one a few pixels away is measured off the SN
+        on_ia = m[m["kind"] == "sn_ia"].sort_values("sep_arcsec").drop_duplicates("source_id")
         pulls = photometry_pulls(pd.read_csv(lc_path),
                                  truth_fluxes,
                                  dict(zip(on_ia["cand_id"].astype(str), on_ia["source_id"],
