@@ -266,9 +266,10 @@ def stage_detect(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dic
     cands = detect_survey(survey, root / "hosts.csv",
                           DetectOptions(method=cfg.detect_method,
                                         threshold=cfg.detect_threshold),
-                          n_workers=cfg.n_workers, progress=cfg.progress)
+                          stars=root / "stars.csv", n_workers=cfg.n_workers,
+                          progress=cfg.progress)
     write_csv(cands, out / "candidates.csv")
-    fig = cutouts_figure(survey, cands)
+    fig = cutouts_figure(survey, cands, stars=root / "stars.csv")
     if fig is not None:
         savefig(fig, out / "cutouts.png", dpi=100)
     return {"n_candidates": len(cands),
@@ -286,7 +287,8 @@ def stage_photometry(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig
     from rediscovery.cosmo.sn.survey import lightcurve_tables, survey_photometry
 
     cands = read_candidates(inputs["candidates"])
-    lc = survey_photometry(list_survey(inputs["survey"].parent), cands,
+    root = inputs["survey"].parent
+    lc = survey_photometry(list_survey(root), cands, stars=root / "stars.csv",
                            n_workers=cfg.n_workers, progress=cfg.progress,
                            source=str(inputs["candidates"]))
     write_csv(lc, out / "lightcurves_all.csv")

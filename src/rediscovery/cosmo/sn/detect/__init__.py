@@ -26,6 +26,7 @@ from rediscovery.cosmo.sn.detect.inject import (
 from rediscovery.cosmo.sn.detect.psf import (
     MeasuredPSF,
     find_stars,
+    fit_moffat_psf,
     fourier_shift,
     measure_psf,
     measure_shift,
@@ -68,6 +69,7 @@ __all__ = [
     "detect_field",
     "detect_sources",
     "find_stars",
+    "fit_moffat_psf",
     "flux_for_snr",
     "fourier_shift",
     "inject_point_sources",
