@@ -9,7 +9,10 @@ References
 ----------
 ZOGY16
     B. Zackay, E.O. Ofek, A. Gal-Yam, "Proper image subtraction - optimal transient detection,
-    photometry and hypothesis testing", ApJ 830 (2016) 27, arXiv:1601.02655.
+    photometry and hypothesis testing", ApJ 830 (2016) 27, arXiv:1601.02655. The equation
+    numbers cited here (12-15, 17, 25-33, 42-43) are those with which the authors' own
+    implementation (E.O. Ofek's MATLAB code, ``imUtil.properSub`` of AstroPack) labels its
+    steps; the paper's text itself was not available to check them.
 AL98
     C. Alard, R.H. Lupton, "A method for optimal image subtraction", ApJ 503 (1998) 325.
 Alard00
@@ -116,11 +119,12 @@ class ZogyResult:
         including the source noise of both images; N(0, 1) on empty sky.
     F_S
         Flux normalisation of S (sum over frequencies of F_n²F_r²|P̂_n|²|P̂_r|² / (σ_n²F_r²|P̂_r|²
-        + σ_r²F_n²|P̂_n|²), ZOGY16's PSF-photometry section): a point source of flux α peaks
-        at S = α F_S, and the background noise of S is √F_S.
+        + σ_r²F_n²|P̂_n|²), ZOGY16 eq. 42): a point source of flux α peaks at S = α F_S, and
+        the background noise of S is √F_S.
     flux, flux_err
-        S / F_S and √V_S / F_S: at a point source's position, its PSF-fit flux and standard
-        error, in units of the reference's counts when F_r = 1 (the reference's zero point).
+        S / F_S and √V_S / F_S (eq. 43): at a point source's position, its PSF-fit flux and
+        standard error, in units of the reference's counts when F_r = 1 (the reference's zero
+        point).
     cr_kernel
         D's response to a unit-count single pixel of the new image, k = F_r P_r / √(σ_n²F_r²
         |P̂_r|² + σ_r²F_n²|P̂_n|²) in Fourier space, centred stamp: the shape of a cosmic ray in
