@@ -113,6 +113,8 @@ def test_sn_detect_errors(survey_dir, tmp_path, capsys):
     assert "no images found" in err and str(empty) in err and len(err.splitlines()) == 1
     assert main(["cosmo", "sn-detect", str(survey_dir), "--method", "al", *out]) == 2
     assert "--method 'al' unknown" in _err(capsys)
+    assert main(["cosmo", "sn-detect", str(survey_dir), "--psf", "psfex", *out]) == 2
+    assert "--psf 'psfex' unknown" in _err(capsys)
     # an epoch without its ZP header key: one line naming the file and the key
     from astropy.io import fits
 
