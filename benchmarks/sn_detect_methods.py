@@ -48,10 +48,14 @@ def main() -> None:
         root = a.survey
         if root is None:
             root = Path(tmp) / "survey"
-            cfg = ImageSurvey(n_fields=a.fields, bands=a.bands, n_epochs=a.epochs, size=a.size,
-                              sne_per_field=a.sne_per_field)
-            write_survey(root, draw_scene(cfg, draw_truth(a.seed), seed=a.seed),
-                         progress=False)
+            cfg = ImageSurvey(
+                n_fields=a.fields,
+                bands=a.bands,
+                n_epochs=a.epochs,
+                size=a.size,
+                sne_per_field=a.sne_per_field,
+            )
+            write_survey(root, draw_scene(cfg, draw_truth(a.seed), seed=a.seed), progress=False)
         survey = list_survey(root)
         truth = json.loads((root / "truth.json").read_text())
         tf = pd.read_csv(root / "truth_fluxes.csv")
@@ -59,24 +63,36 @@ def main() -> None:
         print(f"survey {root}: {len(survey)} fields, {n_epochs} epoch images, --psf {a.psf}")
         for method in ("zogy", "alard-lupton"):
             start = time.perf_counter()
-            cands = detect_survey(survey, root / "hosts.csv",
-                                  DetectOptions(method=method, psf=a.psf),
-                                  stars=root / "stars.csv", n_workers=a.workers,
-                                  progress=False)
+            cands = detect_survey(
+                survey,
+                root / "hosts.csv",
+                DetectOptions(method=method, psf=a.psf),
+                stars=root / "stars.csv",
+                n_workers=a.workers,
+                progress=False,
+            )
             sec = time.perf_counter() - start
             s = detection_summary(cands, truth, tf, n_epochs)
-            good = detection_summary(cands[cands["real_bogus_score"] >= SCORE_CUT], truth, tf,
-                                     n_epochs)
-            bins = ", ".join(f"{b['lo']:g}-{b['hi']:g}: {b['found']}/{b['n']}"
-                             for b in s["efficiency_vs_peak_mag"] if b["n"])
+            good = detection_summary(
+                cands[cands["real_bogus_score"] >= SCORE_CUT], truth, tf, n_epochs
+            )
+            bins = ", ".join(
+                f"{b['lo']:g}-{b['hi']:g}: {b['found']}/{b['n']}"
+                for b in s["efficiency_vs_peak_mag"]
+                if b["n"]
+            )
             print(f"\n{method}: {sec:.0f} s")
             print(f"  SNe Ia found {s['n_found']}/{s['n_sne']} (by peak mag {bins})")
-            print(f"  candidates {s['n_candidates']}: {s['n_sn_ia']} on SNe Ia, "
-                  f"{s['n_impostor']} on other variable sources, {s['n_false']} false "
-                  f"({s['false_per_field_epoch']:.3f} per epoch image)")
-            print(f"  with real_bogus_score >= {SCORE_CUT}: SNe Ia found {good['n_found']}, "
-                  f"candidates {good['n_candidates']}, false {good['n_false']} "
-                  f"({good['false_per_field_epoch']:.3f} per epoch image)")
+            print(
+                f"  candidates {s['n_candidates']}: {s['n_sn_ia']} on SNe Ia, "
+                f"{s['n_impostor']} on other variable sources, {s['n_false']} false "
+                f"({s['false_per_field_epoch']:.3f} per epoch image)"
+            )
+            print(
+                f"  with real_bogus_score >= {SCORE_CUT}: SNe Ia found {good['n_found']}, "
+                f"candidates {good['n_candidates']}, false {good['n_false']} "
+                f"({good['false_per_field_epoch']:.3f} per epoch image)"
+            )
 
 
 if __name__ == "__main__":

@@ -67,20 +67,35 @@ def _psf_rows(args: tuple) -> list[dict]:
         for k, img in enumerate((ref, *epochs)):
             shift = wcs_shift(ref, img) if k else (0.0, 0.0)
             mshift = m.shifts[k - 1] if k else (0.0, 0.0)
-            rows.append({"field": field, "band": band, "image": k - 1,
-                         "source": m.sources[k], "n_stars": m.n_stars,
-                         "fwhm_ratio": m.fwhm[k] / (img.seeing / img.pixel_scale),
-                         "beta_ratio": m.beta[k] / float(img.header["PSFBETA"]),
-                         "dx": mshift[0] - shift[0], "dy": mshift[1] - shift[1]})
+            rows.append(
+                {
+                    "field": field,
+                    "band": band,
+                    "image": k - 1,
+                    "source": m.sources[k],
+                    "n_stars": m.n_stars,
+                    "fwhm_ratio": m.fwhm[k] / (img.seeing / img.pixel_scale),
+                    "beta_ratio": m.beta[k] / float(img.header["PSFBETA"]),
+                    "dx": mshift[0] - shift[0],
+                    "dy": mshift[1] - shift[1],
+                }
+            )
     return rows
 
 
 def _chain(survey: dict, root: Path, psf: str, workers: int) -> tuple[dict, pd.DataFrame, float]:
     start = time.perf_counter()
-    cands = detect_survey(survey, root / "hosts.csv", DetectOptions(psf=psf),
-                          stars=root / "stars.csv", n_workers=workers, progress=False)
-    lc = survey_photometry(survey, cands, stars=root / "stars.csv", psf=psf, n_workers=workers,
-                           progress=False)
+    cands = detect_survey(
+        survey,
+        root / "hosts.csv",
+        DetectOptions(psf=psf),
+        stars=root / "stars.csv",
+        n_workers=workers,
+        progress=False,
+    )
+    lc = survey_photometry(
+        survey, cands, stars=root / "stars.csv", psf=psf, n_workers=workers, progress=False
+    )
     seconds = time.perf_counter() - start
     truth = json.loads((root / "truth.json").read_text())
     tf = pd.read_csv(root / "truth_fluxes.csv")
@@ -88,8 +103,7 @@ def _chain(survey: dict, root: Path, psf: str, workers: int) -> tuple[dict, pd.D
     det = detection_summary(cands, truth, tf, n_epochs)
     m = match_candidates(cands, truth_sources(truth))
     on_ia = m[m["kind"] == "sn_ia"].sort_values("sep_arcsec").drop_duplicates("source_id")
-    pulls = photometry_pulls(lc, tf, dict(zip(on_ia["cand_id"], on_ia["source_id"],
-                                              strict=True)))
+    pulls = photometry_pulls(lc, tf, dict(zip(on_ia["cand_id"], on_ia["source_id"], strict=True)))
     return det, pull_summary(pulls), seconds
 
 
@@ -108,34 +122,57 @@ def main() -> None:
         root = a.survey
         if root is None:
             root = Path(tmp) / "survey"
-            cfg = ImageSurvey(n_fields=a.fields, bands=a.bands, n_epochs=a.epochs, size=a.size,
-                              sne_per_field=a.sne_per_field)
-            write_survey(root, draw_scene(cfg, draw_truth(a.seed), seed=a.seed),
-                         progress=False)
+            cfg = ImageSurvey(
+                n_fields=a.fields,
+                bands=a.bands,
+                n_epochs=a.epochs,
+                size=a.size,
+                sne_per_field=a.sne_per_field,
+            )
+            write_survey(root, draw_scene(cfg, draw_truth(a.seed), seed=a.seed), progress=False)
         survey = list_survey(root)
-        rows = pd.DataFrame([r for part in map_tasks(
-            _psf_rows, [(f, b, root / "stars.csv") for f, b in survey.items()],
-            n_workers=a.workers, progress=False) for r in part])
+        rows = pd.DataFrame(
+            [
+                r
+                for part in map_tasks(
+                    _psf_rows,
+                    [(f, b, root / "stars.csv") for f, b in survey.items()],
+                    n_workers=a.workers,
+                    progress=False,
+                )
+                for r in part
+            ]
+        )
         print(f"survey {root}: {len(rows)} images")
         for src, g in rows.groupby("source"):
+
             def q(col: str, g: pd.DataFrame = g) -> str:
                 v = g[col].to_numpy()
-                return (f"median {np.median(v):.4f}, 1-99% {np.percentile(v, 1):.4f}-"
-                        f"{np.percentile(v, 99):.4f}")
-            print(f"PSF from {src}: {len(g)} images ({g.groupby(['field', 'band']).ngroups} "
-                  f"field-bands, {g['n_stars'].min()}-{g['n_stars'].max()} stars)")
+                return (
+                    f"median {np.median(v):.4f}, 1-99% {np.percentile(v, 1):.4f}-"
+                    f"{np.percentile(v, 99):.4f}"
+                )
+
+            print(
+                f"PSF from {src}: {len(g)} images ({g.groupby(['field', 'band']).ngroups} "
+                f"field-bands, {g['n_stars'].min()}-{g['n_stars'].max()} stars)"
+            )
             print(f"  FWHM / SEEING   {q('fwhm_ratio')}")
             print(f"  beta / PSFBETA  {q('beta_ratio')}")
             ep = g[g["image"] >= 0]
-            print(f"  offset - WCS offset (px): rms dx {np.sqrt(np.mean(ep['dx']**2)):.4f}, "
-                  f"dy {np.sqrt(np.mean(ep['dy']**2)):.4f}, max "
-                  f"{np.max(np.hypot(ep['dx'], ep['dy'])):.4f}")
+            print(
+                f"  offset - WCS offset (px): rms dx {np.sqrt(np.mean(ep['dx'] ** 2)):.4f}, "
+                f"dy {np.sqrt(np.mean(ep['dy'] ** 2)):.4f}, max "
+                f"{np.max(np.hypot(ep['dx'], ep['dy'])):.4f}"
+            )
         for psf in ("header", "auto"):
             det, ps, sec = _chain(survey, root, psf, a.workers)
-            print(f"\n--psf {psf}: detection + photometry {sec:.0f} s; SNe Ia found "
-                  f"{det['n_found']}/{det['n_sne']}, candidates {det['n_candidates']} "
-                  f"({det['n_sn_ia']} on SNe Ia, {det['n_impostor']} on other variables, "
-                  f"{det['n_false']} false)")
+            print(
+                f"\n--psf {psf}: detection + photometry {sec:.0f} s; SNe Ia found "
+                f"{det['n_found']}/{det['n_sne']}, candidates {det['n_candidates']} "
+                f"({det['n_sn_ia']} on SNe Ia, {det['n_impostor']} on other variables, "
+                f"{det['n_false']} false)"
+            )
             print(ps.round(3).to_string(index=False))
 
 

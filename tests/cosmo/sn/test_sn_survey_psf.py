@@ -57,8 +57,10 @@ def test_measured_psfs_match_the_headers(field):
     for got, want in zip((m.reference, *m.epochs), (hdr_ref, *hdr_epochs), strict=True):
         n = min(got.shape[0], want.shape[0])
         lo, hi = (got.shape[0] - n) // 2, (want.shape[0] - n) // 2
-        diffs.append(np.abs(got[lo:lo + n, lo:lo + n] - want[hi:hi + n, hi:hi + n]).max()
-                     / want.max())
+        diffs.append(
+            np.abs(got[lo : lo + n, lo : lo + n] - want[hi : hi + n, hi : hi + n]).max()
+            / want.max()
+        )
     assert max(diffs) < 0.04 and np.median(diffs) < 0.005, diffs
     # offsets within 0.05 px of the WCSs' (a 1-px error would fail by far)
     for e, (dx, dy) in zip(epochs, m.shifts, strict=True):
