@@ -88,3 +88,40 @@ def test_header_fallback_with_a_reason(field, caplog):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ConfigError, match="'psfex' unknown"):
         band_psfs_measured(ref, epochs, data, stars, source="psfex")
+
+
+def test_survey_detection_and_photometry_use_the_measured_psfs(field, caplog):
+    """The wiring: detect_survey and survey_photometry with stars.csv measure the PSFs (logged).
+    Against the header PSFs: no extra candidate that the real/bogus score keeps (this field
+    gets one residual of its r = 16.8 star, scored 1e-5), and forced photometry at the true SN
+    position within 10 % at S/N > 10 (measured here: 0.1 %; the same field drawn with 4 SNe
+    gave 0.93 and 0.97 on its two bright points: the measured PSFs' β errors, see
+    docs/cosmo-sn-detection.md for the survey-wide pulls)."""
+    import json
+
+    import pandas as pd
+
+    from rediscovery.cosmo.sn.survey import DetectOptions, detect_survey, survey_photometry
+
+    root = field[0]
+    survey = list_survey(root)
+    hosts, stars = root / "hosts.csv", root / "stars.csv"
+    with caplog.at_level(logging.INFO, logger="rediscovery.cosmo.sn.survey"):
+        auto = detect_survey(survey, hosts, stars=stars, n_workers=1, progress=False)
+    assert "field00 r: PSFs and offsets measured on" in caplog.text
+    header = detect_survey(
+        survey, hosts, DetectOptions(psf="header"), stars=stars, n_workers=1, progress=False
+    )
+    d = np.hypot(
+        auto["x"].to_numpy()[:, None] - header["x"].to_numpy()[None],
+        auto["y"].to_numpy()[:, None] - header["y"].to_numpy()[None],
+    )
+    extra = d.min(axis=1) > 1.0 if len(header) else np.ones(len(auto), bool)
+    assert (auto["real_bogus_score"].to_numpy()[extra] < 0.5).all()
+    truth = json.loads((root / "truth.json").read_text())
+    sne = pd.DataFrame(truth["sne"]).rename(columns={"sn_id": "cand_id"})
+    lc_a = survey_photometry(survey, sne, stars=stars, n_workers=1, progress=False)
+    lc_h = survey_photometry(survey, sne, psf="header", n_workers=1, progress=False)
+    bright = (lc_h["flux"] / lc_h["fluxerr"] > 10).to_numpy()
+    ratio = (lc_a["flux"] / lc_h["flux"]).to_numpy()[bright]
+    assert bright.sum() >= 1 and np.all(np.abs(ratio - 1.0) < 0.10), ratio

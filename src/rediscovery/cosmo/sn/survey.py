@@ -487,6 +487,8 @@ def survey_photometry(survey: dict[str, dict[str, Any]], candidates: pd.DataFram
     """
     from rediscovery.core.executor import map_tasks
 
+    if len(candidates) == 0:
+        raise InputError("no candidates to measure; expected at least one row", path=source)
     unknown = sorted(set(candidates["field"].astype(str)) - set(survey))
     if unknown:
         raise InputError(f"field(s) {unknown[:3]} not in the survey (fields "
