@@ -36,6 +36,10 @@ SMALL_PARAMETERS = {
         "SN_WALKERS": 16, "SN_STEPS": 1000, "CMB_WALKERS": 16, "CMB_STEPS": 1000,
         "PROGRESS": False,
     },
+    "sn_from_images.ipynb": {
+        "N_FIELDS": 2, "N_EPOCHS": 12, "SIZE": 256, "BANDS": "gri", "SNE_PER_FIELD": 10,
+        "Z_MAX": 0.6, "N_WORKERS": 1, "SN_WALKERS": 16, "SN_STEPS": 2000, "PROGRESS": False,
+    },
 }
 
 #: largest |pull| accepted for a posterior mean or a fitted value against the simulation truth
@@ -158,10 +162,26 @@ def _check_cosmology(r: dict) -> None:
         assert abs(post["mean"] - 66.88) < N_SIGMA * sigma, post
 
 
+def _check_sn_from_images(r: dict) -> None:
+    # detection: most of the 20 SNe Ia found (the survey's spec: >= 95 % at S/N >= 8; a few SNe
+    # are faint or past peak all season), no candidate on nothing
+    assert r["n_sne"] == 20 and r["n_found"] >= 16, r
+    assert r["n_false"] == 0 and r["n_sn_ia"] <= r["n_candidates"]
+    # forced photometry against the noiseless truth: pulls of mean 0, width 1 (hundreds of
+    # points: a 10 % flux-scale error would move the mean by more than 0.3)
+    p = r["pulls"]
+    assert p["n"] > 100 and abs(p["mean"]) < 0.3 and 0.8 < p["width"] < 1.25, p
+    # the Hubble diagram and its flat-LCDM fit contain the hidden universe
+    assert r["n_hubble"] >= 5 and r["max_rhat"] < MAX_RHAT
+    for k in ("Om", "H0"):
+        assert abs(_pull(r["flat"][k], r["truth"][k])) < N_SIGMA, (k, r)
+
+
 #: per notebook: what its results must satisfy after the small run
 CHECKS = {
     "cosmology_dark_energy.ipynb": _check_cosmology,
     "higgs_analysis.ipynb": _check_higgs,
+    "sn_from_images.ipynb": _check_sn_from_images,
 }
 
 

@@ -108,7 +108,18 @@ def unblind_cmd(run: str = typer.Argument(..., help="A finished run directory.")
         table.add_row(r["parameter"], f"{r['true']:.4g}", f"{r['estimate']:.4g}",
                       f"[{r['lo68']:.4g}, {r['hi68']:.4g}]", f"{r['pull']:+.2f}",
                       "yes" if r["covered"] else "NO")
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    from rediscovery.cosmo.sn.photometry.validation import run_summary, summary_rows
+
+    detection = run_summary(run)  # a run from images: detection and photometry vs the truth
+    if detection is not None:
+        dtable = Table(title="supernova detection and photometry vs images/truth.json")
+        dtable.add_column("quantity", justify="left")
+        dtable.add_column("value", justify="right")
+        for quantity, value in summary_rows(detection):
+            dtable.add_row(quantity, value)
+        console.print(dtable)
 
 
 #: Largest integer option value: what NumPy's int64 holds (a count or seed beyond it cannot

@@ -24,13 +24,16 @@ the luminosity distance :math:`D_L = (1+z) D_M` and the distance modulus
 :math:`\mu = 5\log_{10}(D_L/\mathrm{Mpc}) + 25`.
 
 Why not astropy.cosmology: it is the reference these functions are tested against (to 1e-6),
-but it evaluates one scipy ``quad`` per redshift for curved models and carries units, which is
-too slow inside an MCMC that calls it ~10⁵ times. Here the integral is done once for all
-redshifts: ~130 knots (geometric below z = 0.1, every 0.02 above) cut [0, z_max] into
-intervals, each integrated with 4-point Gauss-Legendre; a cumulative sum gives D_C at the
-knots and a cubic Hermite interpolation (with the exact derivative D_H/E) gives it at every
-redshift. For fixed redshifts (an MCMC) :class:`DistanceGrid` precomputes all of this. The
-cosmological parameters broadcast, so one call evaluates all walkers of an ensemble.
+but it carries units, builds one model object per parameter set, and integrates numerically
+(one scipy ``quad`` per redshift) whenever no closed form applies (wCDM, or radiation); ΛCDM
+without radiation it evaluates in closed form (elliptic and hypergeometric functions). Here
+the integral is done once for all redshifts: ~130 knots (geometric below z = 0.1, every 0.02
+above) cut [0, z_max] into intervals, each integrated with 4-point Gauss-Legendre; a
+cumulative sum gives D_C at the knots and a cubic Hermite interpolation (with the exact
+derivative D_H/E) gives it at every redshift. The knots and the powers of (1+z) there are
+cached per z_max; for fixed redshifts (an MCMC) :class:`DistanceGrid` also precomputes the
+interpolation. The cosmological parameters broadcast, so one call evaluates all walkers of an
+ensemble. Speed against astropy: ``benchmarks/distances.py`` (docs/cosmo-supernovae.md).
 
 Radiation is ignored by default (``omega_r=0``), as in astropy with ``Tcmb0=0``: at z < 2 it
 changes distances by < 0.05% (Ω_r ≈ 9e-5). Pass ``omega_r`` to include it as a massless
@@ -39,6 +42,7 @@ changes distances by < 0.05% (Ω_r ≈ 9e-5). Pass ``omega_r`` to include it as 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,23 +101,56 @@ def efunc(z: np.ndarray | float, om: np.ndarray | float, ol: np.ndarray | float,
     return np.sqrt(np.where(e2 > 0, e2, np.nan))
 
 
-def _powers(z: np.ndarray) -> tuple[np.ndarray, ...]:
-    zp1 = 1.0 + z
-    return zp1, zp1 * zp1, zp1 * zp1 * zp1, np.log(zp1)
+@dataclass(frozen=True)
+class _Knots:
+    """The integration grid of [0, z_max]: knots, Gauss-Legendre weights per interval, and the
+    powers of (1+z) at the nodes followed by the knots (one evaluation of 1/E serves both)."""
+
+    knots: np.ndarray
+    weights: np.ndarray  # (n_int, _GL_ORDER)
+    zp2: np.ndarray
+    zp3: np.ndarray
+    lnzp1: np.ndarray
+    n_nodes: int
 
 
-def _inv_efunc(pows: tuple[np.ndarray, ...], om: np.ndarray, ol: np.ndarray, w: np.ndarray,
+@functools.lru_cache(maxsize=64)
+def _knot_grid(zmax: float) -> _Knots:
+    """:class:`_Knots` for [0, zmax] (cached: a model's fit calls it with the same z_max)."""
+    # knots: geometric below _Z_LIN (relative accuracy at tiny z), then every _MAX_DZ
+    n_lin = max(1, int(np.ceil((zmax - _Z_LIN) / _MAX_DZ))) if zmax > _Z_LIN else 0
+    knots = np.concatenate([[0.0], np.geomspace(_Z_GEO0, _Z_LIN, _N_GEO)])
+    if n_lin:
+        knots = np.concatenate([knots, np.linspace(_Z_LIN, zmax, n_lin + 1)[1:]])
+    knots = knots[knots <= max(zmax, _Z_GEO0) * (1 + 1e-12)]
+    if knots[-1] < zmax:
+        knots = np.append(knots, zmax)
+    a, b = knots[:-1], knots[1:]
+    half, mid = 0.5 * (b - a), 0.5 * (a + b)
+    nodes = (mid[:, None] + half[:, None] * _GL_X[None, :]).ravel()
+    zp1 = 1.0 + np.concatenate([nodes, knots])
+    for arr in (knots, zp1):
+        arr.setflags(write=False)
+    weights = half[:, None] * _GL_W[None, :]
+    weights.setflags(write=False)
+    return _Knots(knots=knots, weights=weights, zp2=zp1 * zp1, zp3=zp1 * zp1 * zp1,
+                  lnzp1=np.log(zp1), n_nodes=nodes.size)
+
+
+def _inv_efunc(k: _Knots, om: np.ndarray, ol: np.ndarray, w: np.ndarray,
                omega_r: float) -> np.ndarray:
-    """1/E(z) from cached powers of (1+z) (the hot loop of an MCMC); NaN where E² ≤ 0."""
-    _zp1, zp2, zp3, lnzp1 = pows
+    """1/E at the nodes and knots of ``k`` (the hot loop of an MCMC); NaN where E² ≤ 0.
+    Parameters carry a trailing axis of length 1 (they broadcast against the nodes)."""
     ok = 1.0 - om - ol - omega_r
-    e2 = om * zp3 + ok * zp2
+    e2 = om * k.zp3 + ok * k.zp2
     if np.all(w == -1.0):
-        e2 = e2 + ol
-    else:
-        e2 = e2 + ol * np.exp(3.0 * (1.0 + w) * lnzp1)
+        e2 += ol
+    else:  # w may broadcast beyond om, ol: not in place
+        e2 = e2 + ol * np.exp(3.0 * (1.0 + w) * k.lnzp1)
     if omega_r:
-        e2 = e2 + omega_r * zp2 * zp2
+        e2 += omega_r * k.zp2 * k.zp2
+    if e2.min() > 0:  # the usual case: no mask needed
+        return 1.0 / np.sqrt(e2)
     with np.errstate(invalid="ignore", divide="ignore"):
         inv = e2 ** -0.5
     return np.where(e2 > 0, inv, np.nan)
@@ -136,14 +173,9 @@ class DistanceGrid:
     """
 
     z: np.ndarray
-    _knots: np.ndarray
-    _nodes: np.ndarray
-    _weights: np.ndarray
-    _index: np.ndarray
+    _k: _Knots
+    _gather: np.ndarray
     _basis: np.ndarray
-    _n_int: int
-    _pow_nodes: tuple[np.ndarray, ...]
-    _pow_knots: tuple[np.ndarray, ...]
 
     def __init__(self, z: np.ndarray | float) -> None:
         z = np.asarray(z, dtype=float)
@@ -153,49 +185,51 @@ class DistanceGrid:
             bad = np.flatnonzero(~(np.isfinite(z) & (z > 0)).ravel())[:5]
             raise InputError(f"redshifts must be finite and > 0; bad entries at index "
                              f"{bad.tolist()}", column="z")
-        zmax = float(z.max())
-        # knots: geometric below _Z_LIN (relative accuracy at tiny z), then every _MAX_DZ
-        n_lin = max(1, int(np.ceil((zmax - _Z_LIN) / _MAX_DZ))) if zmax > _Z_LIN else 0
-        knots = np.concatenate([[0.0], np.geomspace(_Z_GEO0, _Z_LIN, _N_GEO)])
-        if n_lin:
-            knots = np.concatenate([knots, np.linspace(_Z_LIN, zmax, n_lin + 1)[1:]])
-        knots = knots[knots <= max(zmax, _Z_GEO0) * (1 + 1e-12)]
-        if knots[-1] < zmax:
-            knots = np.append(knots, zmax)
-        a, b = knots[:-1], knots[1:]
-        half, mid = 0.5 * (b - a), 0.5 * (a + b)
-        nodes = (mid[:, None] + half[:, None] * _GL_X[None, :]).ravel()
-        weights = (half[:, None] * _GL_W[None, :]).ravel()
-        # cubic Hermite interpolation of D_C between knots with its exact derivative 1/E
-        i = np.clip(np.searchsorted(knots, z, side="right") - 1, 0, a.size - 1)
-        h = b[i] - a[i]
-        t = (z - a[i]) / h
-        t2, t3 = t * t, t * t * t
+        k = _knot_grid(float(z.max()))
+        knots = k.knots
+        n_int = knots.size - 1
+        # cubic Hermite interpolation of D_C between knots with its exact derivative 1/E:
+        # D_C(z) = Σ_j basis_j(z) v[gather_j(z)], v = [D_C at the knots, 1/E at the knots]
+        zf = z.ravel()
+        i = np.clip(np.searchsorted(knots, zf, side="right") - 1, 0, n_int - 1)
+        h = knots[i + 1] - knots[i]
+        t = (zf - knots[i]) / h
+        t2 = t * t
+        t3 = t2 * t
         basis = np.stack([2 * t3 - 3 * t2 + 1, (t3 - 2 * t2 + t) * h, -2 * t3 + 3 * t2,
                           (t3 - t2) * h])
+        n_k = knots.size
+        gather = np.stack([i, n_k + i, i + 1, n_k + i + 1])
         object.__setattr__(self, "z", z)
-        object.__setattr__(self, "_knots", knots)
-        object.__setattr__(self, "_nodes", nodes)
-        object.__setattr__(self, "_weights", weights)
-        object.__setattr__(self, "_index", i)
+        object.__setattr__(self, "_k", k)
+        object.__setattr__(self, "_gather", gather)
         object.__setattr__(self, "_basis", basis)
-        object.__setattr__(self, "_n_int", a.size)
-        object.__setattr__(self, "_pow_nodes", _powers(nodes))
-        object.__setattr__(self, "_pow_knots", _powers(knots))
 
     def comoving_dimensionless(self, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:
         """D_C / D_H = ∫₀ᶻ dz'/E(z'); shape ``broadcast(om, ol, w).shape + z.shape``."""
-        om, ol, w = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (om, ol, w)))
-        pshape = om.shape
+        om, ol, w = (np.asarray(v, dtype=float) for v in (om, ol, w))
+        pshape = np.broadcast_shapes(om.shape, ol.shape, w.shape)
+        k = self._k
         ex = (..., None)
-        inv_e = _inv_efunc(self._pow_nodes, om[ex], ol[ex], w[ex], omega_r)
-        seg = (inv_e * self._weights).reshape((*pshape, self._n_int, _GL_ORDER)).sum(-1)
-        cum = np.concatenate([np.zeros((*pshape, 1)), np.cumsum(seg, axis=-1)], axis=-1)
-        deriv = _inv_efunc(self._pow_knots, om[ex], ol[ex], w[ex], omega_r)
-        i = self._index
-        b0, b1, b2, b3 = self._basis
-        return (b0 * cum[..., i] + b1 * deriv[..., i] + b2 * cum[..., i + 1]
-                + b3 * deriv[..., i + 1])
+        inv_e = _inv_efunc(k, om[ex], ol[ex], w[ex], omega_r)
+        inv_e = np.broadcast_to(inv_e, (*pshape, inv_e.shape[-1]))
+        n_int = k.weights.shape[0]
+        seg = (inv_e[..., :k.n_nodes].reshape((*pshape, n_int, _GL_ORDER))
+               * k.weights).sum(-1)
+        # v = [D_C at the knots (cumulative sum, 0 at z = 0), 1/E at the knots]
+        v = np.empty((*pshape, 2 * (n_int + 1)))
+        v[..., 0] = 0.0
+        np.cumsum(seg, axis=-1, out=v[..., 1:n_int + 1])
+        v[..., n_int + 1:] = inv_e[..., k.n_nodes:]
+        # Σ_j basis_j v[gather_j], accumulated in place (no (…, 4, N) temporary)
+        dc = np.take(v, self._gather[0], axis=-1)
+        dc *= self._basis[0]
+        tmp = np.empty_like(dc)
+        for j in range(1, 4):
+            np.take(v, self._gather[j], axis=-1, out=tmp)
+            tmp *= self._basis[j]
+            dc += tmp
+        return dc.reshape((*pshape, *self.z.shape))
 
     def transverse_dimensionless(self, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:
         """D_M / D_H with the sinh/sin curvature branches (Hogg 1999, eq. 16)."""
@@ -230,14 +264,21 @@ class DistanceGrid:
         NaN where the model has no Big Bang (E² ≤ 0 somewhere below z) and, for closed
         models, beyond the antipode (D_M ≤ 0).
         """
-        dm = self.transverse_dimensionless(om, ol, w, omega_r)
-        dl = (1.0 + self.z) * dm
+        dl = self.transverse_dimensionless(om, ol, w, omega_r)
+        dl *= 1.0 + self.z
+        if dl.min() > 0:  # the usual case (a NaN fails the test too)
+            return dl
         return np.where(dl > 0, dl, np.nan)
 
     def distance_modulus(self, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:
         """μ = 5 log10(D_L / Mpc) + 25 with H0 in km/s/Mpc (broadcast with the others)."""
         dl = self.hubble_free_dl(om, ol, w, omega_r)
         h0 = np.asarray(h0, dtype=float)[(...,) + (None,) * self.z.ndim]
+        if np.all(h0 > 0) and dl.min() > 0:
+            mu = np.log10(dl * (C_KM_S / h0))
+            mu *= 5.0
+            mu += 25.0
+            return mu
         with np.errstate(invalid="ignore"):
             return 5.0 * np.log10(dl * (C_KM_S / h0)) + 25.0
 

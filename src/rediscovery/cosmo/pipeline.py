@@ -132,12 +132,14 @@ class CosmoRunConfig(BaseModel):
     sne_per_field: int = Field(default=10, ge=1, description="images: SNe Ia per field")
     detect_threshold: float = Field(default=5.0, gt=0, description="images: detection "
                                     "threshold on ZOGY's S_corr, sigma")
+    detect_method: Literal["zogy", "alard-lupton"] = Field(
+        default="zogy", description="images: image subtraction of the detection stage")
 
 
 #: Configuration fields of the image chain: outside the fingerprints of a run that does not
 #: use it (``sn_source: lightcurves``), so that existing runs stay valid.
 _IMAGE_FIELDS = {"sn_source", "image_fields", "image_epochs", "image_size", "image_bands",
-                 "sne_per_field", "detect_threshold"}
+                 "sne_per_field", "detect_threshold", "detect_method"}
 
 
 def _seed(cfg: CosmoRunConfig, stream: int) -> int:
@@ -262,10 +264,12 @@ def stage_detect(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dic
     root = inputs["survey"].parent
     survey = list_survey(root)
     cands = detect_survey(survey, root / "hosts.csv",
-                          DetectOptions(threshold=cfg.detect_threshold),
-                          n_workers=cfg.n_workers, progress=cfg.progress)
+                          DetectOptions(method=cfg.detect_method,
+                                        threshold=cfg.detect_threshold),
+                          stars=root / "stars.csv", n_workers=cfg.n_workers,
+                          progress=cfg.progress)
     write_csv(cands, out / "candidates.csv")
-    fig = cutouts_figure(survey, cands)
+    fig = cutouts_figure(survey, cands, stars=root / "stars.csv")
     if fig is not None:
         savefig(fig, out / "cutouts.png", dpi=100)
     return {"n_candidates": len(cands),
@@ -283,7 +287,8 @@ def stage_photometry(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig
     from rediscovery.cosmo.sn.survey import lightcurve_tables, survey_photometry
 
     cands = read_candidates(inputs["candidates"])
-    lc = survey_photometry(list_survey(inputs["survey"].parent), cands,
+    root = inputs["survey"].parent
+    lc = survey_photometry(list_survey(root), cands, stars=root / "stars.csv",
                            n_workers=cfg.n_workers, progress=cfg.progress,
                            source=str(inputs["candidates"]))
     write_csv(lc, out / "lightcurves_all.csv")

@@ -22,21 +22,12 @@ from rediscovery.core.files import check_output
 app = typer.Typer()
 log = logging.getLogger(__name__)
 
-#: Subtraction methods of ``--method``.
-METHODS = ("zogy", "alard-lupton")
-
 
 def _check_method(method: str) -> None:
-    import inspect
+    from rediscovery.cosmo.sn.detect import SUBTRACTIONS
 
-    from rediscovery.cosmo.sn.detect import detect_field
-
-    if method not in METHODS:
-        raise ConfigError(f"--method {method!r} unknown; expected one of {list(METHODS)}")
-    if method != "zogy" and "method" not in inspect.signature(detect_field).parameters:
-        raise ConfigError(f"--method {method}: detect_field subtracts with ZOGY only in this "
-                          "version (Alard-Lupton is available as detect.alard_lupton for "
-                          "studies); use --method zogy")
+    if method not in SUBTRACTIONS:
+        raise ConfigError(f"--method {method!r} unknown; expected one of {list(SUBTRACTIONS)}")
 
 
 @app.command("sn-detect")
@@ -46,9 +37,13 @@ def sn_detect(
     hosts: Path = typer.Option(None, "--hosts",
                                help="Host catalogue (host_id, ra, dec, z); default "
                                     "IMAGES/hosts.csv."),
-    method: str = typer.Option("zogy", "--method", help="Image subtraction: zogy."),
-    threshold: float = typer.Option(5.0, "--threshold", help="Detection threshold on ZOGY's "
-                                    "S_corr, σ."),
+    method: str = typer.Option("zogy", "--method", help="Image subtraction: zogy (proper "
+                               "image subtraction) or alard-lupton (the kernel-fit baseline)."),
+    psf: str = typer.Option("auto", "--psf", help="PSFs and offsets: auto (measured on the "
+                            "stars of IMAGES/stars.csv where there are enough, else the "
+                            "headers' SEEING, PSFBETA and the WCSs) or header."),
+    threshold: float = typer.Option(5.0, "--threshold", help="Detection threshold on the "
+                                    "significance image (ZOGY's S_corr), σ."),
     eps: float = typer.Option(1.5, "--eps", help="DBSCAN radius, pixels (all bands and epochs "
                               "of a field clustered together on the sky)."),
     min_samples: int = typer.Option(2, "--min-samples", min=1,
@@ -67,6 +62,7 @@ def sn_detect(
     from rediscovery.cosmo.sn.survey import DetectOptions, detect_survey
 
     _check_method(method)
+    _check_psf(psf)
     for name, val in (("--threshold", threshold), ("--eps", eps), ("--host-radius", host_radius)):
         if not val > 0:
             raise ConfigError(f"{name} {val}: expected a positive number")
@@ -76,18 +72,19 @@ def sn_detect(
     hosts_path = hosts if hosts is not None else images / "hosts.csv"
     read_hosts(hosts_path)  # fail before any work
     _check_headers(survey)
-    opts = DetectOptions(threshold=threshold, eps=eps, min_samples=min_samples,
-                         host_radius_arcsec=host_radius)
+    stars = _stars_path(images, psf)
+    opts = DetectOptions(method=method, psf=psf, threshold=threshold, eps=eps,
+                         min_samples=min_samples, host_radius_arcsec=host_radius)
     start = time.perf_counter()
-    cands = detect_survey(survey, hosts_path, opts, n_workers=workers, scheduler=scheduler,
-                          progress=progress)
+    cands = detect_survey(survey, hosts_path, opts, stars=stars, n_workers=workers,
+                          scheduler=scheduler, progress=progress)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(cands, out / "candidates.csv")
     if plot:
         from rediscovery.core.plotting import savefig
         from rediscovery.cosmo.sn.survey import cutouts_figure
 
-        fig = cutouts_figure(survey, cands)
+        fig = cutouts_figure(survey, cands, stars=stars, psf=psf)
         if fig is None:
             log.info("no candidate: no cutouts.png")
         else:
@@ -95,6 +92,28 @@ def sn_detect(
     n_host = int((cands["host_id"].astype(str) != "-1").sum())
     typer.echo(f"{len(cands)} candidates ({n_host} with a host redshift) in {len(survey)} "
                f"fields in {time.perf_counter() - start:.1f} s -> {out}/candidates.csv")
+
+
+def _check_psf(psf: str) -> None:
+    from rediscovery.cosmo.sn.survey import PSF_SOURCES
+
+    if psf not in PSF_SOURCES:
+        raise ConfigError(f"--psf {psf!r} unknown; expected one of {list(PSF_SOURCES)}")
+
+
+def _stars_path(images: Path, psf: str) -> Path | None:
+    """IMAGES/stars.csv (read once here, so that a bad file stops the command at once), or
+    None with ``--psf header`` or without the file (the PSFs then come from the headers)."""
+    from rediscovery.cosmo.sn.images import read_stars
+
+    path = images / "stars.csv"
+    if psf == "header":
+        return None
+    if not path.is_file():
+        log.info("%s not found: PSFs from the headers (SEEING, PSFBETA)", path)
+        return None
+    read_stars(path)
+    return path
 
 
 def _check_headers(survey: dict) -> None:
@@ -120,6 +139,9 @@ def sn_photometry(
                                          "lightcurves.csv."),
     plot: bool = typer.Option(True, "--plot/--no-plot",
                               help="Write lightcurves.png (the best-measured candidates)."),
+    psf: str = typer.Option("auto", "--psf", help="PSFs and offsets: auto (measured on the "
+                            "stars of IMAGES/stars.csv where there are enough, else the "
+                            "headers' SEEING, PSFBETA and the WCSs) or header."),
     workers: int = typer.Option(None, "--workers", min=1, help="Local worker processes."),
     scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
@@ -135,13 +157,16 @@ def sn_photometry(
     from rediscovery.cosmo.sn.photometry.io import read_candidates
     from rediscovery.cosmo.sn.survey import lightcurve_tables, survey_photometry
 
+    _check_psf(psf)
     check_scheduler(scheduler)
     check_output(out, "dir")
     cands = read_candidates(candidates)
     survey = list_survey(images)
     _check_headers(survey)
+    stars = _stars_path(images, psf)
     start = time.perf_counter()
-    lc = survey_photometry(survey, cands, n_workers=workers, scheduler=scheduler,
+    lc = survey_photometry(survey, cands, stars=stars, psf=psf, n_workers=workers,
+                           scheduler=scheduler,
                            progress=progress, source=str(candidates))
     out.mkdir(parents=True, exist_ok=True)
     write_csv(lc, out / "lightcurves_all.csv")

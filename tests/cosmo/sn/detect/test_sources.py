@@ -56,6 +56,17 @@ def test_dbscan_groups_one_source_over_epochs_and_separates_neighbours():
     assert np.sum(labels == -1) == 6
 
 
+def test_dbscan_with_no_cluster_gives_no_candidate():
+    """Detections that never repeat (min_samples 2): labels −1 and an empty candidates table
+    with the usual columns, in both coordinate systems (a field with only one-off noise)."""
+    det = pd.DataFrame({"x": [10.0, 100.0], "y": [10.0, 100.0], "ra": [150.0, 150.01],
+                        "dec": [2.0, 2.0], "mjd": [1.0, 2.0], "significance": [5.5, 6.0]})
+    for coords in ("pixel", "sky"):
+        labels, cands = cluster_detections(det, eps=1.5, min_samples=2, coords=coords)
+        assert labels.tolist() == [-1, -1]
+        assert len(cands) == 0 and {"cand_id", "x", "y", "first_mjd"} <= set(cands.columns)
+
+
 def test_dbscan_in_sky_coordinates():
     det = pd.DataFrame({"ra": [150.0, 150.0 + 0.3 / 3600, 150.01], "dec": [2.0, 2.0, 2.0],
                         "mjd": [1.0, 2.0, 3.0]})

@@ -8,6 +8,7 @@ import json
 from rediscovery.cli import main
 from rediscovery.cosmo.pipeline import STAGES, CosmoRunConfig, stages_for
 from rediscovery.cosmo.sn.io import read_lightcurves, read_redshifts
+from rediscovery.cosmo.sn.photometry.validation import run_summary
 
 TINY = {"n_sne": 10, "image_fields": 1, "image_epochs": 5, "image_size": 192,
         "image_bands": "r", "sne_per_field": 4, "z_max": 0.4, "n_workers": 1}
@@ -39,6 +40,34 @@ def test_run_from_images_until_photometry(tmp_path, capsys):
     report = (out / "report.html").read_text(encoding="utf-8")
     for png in ("detect/cutouts.png", "photometry/lightcurves.png"):
         assert (out / png).is_file() and png in report
+    _check_unblind(out, capsys)
     # the image settings do not enter a default run's fingerprints; an unknown source fails
     assert main(["cosmo", "run", "--out", str(tmp_path / "r2"), "--from", "pixels"]) == 2
     assert "--from" in capsys.readouterr().err
+
+
+def _check_unblind(out, capsys):
+    """Detection efficiency and purity of the run against images/truth.json, as `rediscovery
+    unblind` prints them."""
+    assert run_summary(out.parent) is None  # not a run from images
+    s = run_summary(out)
+    truth = json.loads((out / "images" / "truth.json").read_text())
+    assert s["n_sne"] == len(truth["sne"]) == 4 and s["n_field_epochs"] == 5
+    for key in ("efficiency_vs_peak_mag", "efficiency_vs_z"):  # every SN in one bin
+        assert sum(b["n"] for b in s[key]) == 4
+        assert sum(b["found"] for b in s[key]) == s["n_found"]
+    assert s["n_sn_ia"] + s["n_impostor"] + s["n_false"] == s["n_candidates"]
+    assert s["n_found"] >= 2 and s["n_false"] == 0
+    assert s["purity_ia"] == s["n_sn_ia"] / s["n_candidates"]
+    pulls = {r["snr_bin"]: r for r in s["photometry"]}
+    assert pulls["all"]["n"] == 5 * s["n_sn_ia"] and 0.6 < pulls["all"]["width"] < 1.5
+    # `rediscovery unblind` prints the table beside the cosmology (a posterior stands in for
+    # the fits that this run stopped before)
+    post = {"Om": {"mean": 0.3, "std": 0.1, "median": 0.3, "lo68": 0.2, "hi68": 0.4}}
+    (out / "sn_fit").mkdir()
+    (out / "sn_fit" / "sn_posterior.json").write_text(json.dumps({"parameters": post}))
+    capsys.readouterr()
+    assert main(["unblind", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "SNe Ia found" in printed and f"{s['n_found']}/4" in printed
+    assert "on SNe Ia (purity)" in printed and "false candidates per epoch image" in printed

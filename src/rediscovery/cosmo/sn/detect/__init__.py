@@ -5,7 +5,8 @@ reference of a field and band), their PSFs or the stars to measure them from, th
 zero points (the FITS header values MJD, BAND, ZP, SEEING, GAIN, SKYLEVEL, RDNOISE as dicts),
 a pixel → sky transform and the hosts table (host_id, ra, dec, z).
 Writes (returns): difference and score images (:class:`ZogyResult`,
-:class:`AlardLuptonResult`), per-epoch detection tables and the candidates table of the
+:class:`AlardLuptonResult`, and for detection with either method :class:`DifferenceImage`
+via :func:`subtract`), per-epoch detection tables and the candidates table of the
 cosmology contract (cand_id, field, ra, dec, x, y, first_mjd, n_detections, host_id, z,
 real_bogus_score) via :func:`detect_field`. Pure computation on arrays: file I/O belongs to
 the caller.
@@ -13,6 +14,7 @@ the caller.
 
 from __future__ import annotations
 
+from rediscovery.cosmo.sn.detect.difference import SUBTRACTIONS, DifferenceImage, subtract
 from rediscovery.cosmo.sn.detect.field import CANDIDATE_COLUMNS, FieldResult, detect_field
 from rediscovery.cosmo.sn.detect.inject import (
     add_cosmic_rays,
@@ -24,6 +26,7 @@ from rediscovery.cosmo.sn.detect.inject import (
 from rediscovery.cosmo.sn.detect.psf import (
     MeasuredPSF,
     find_stars,
+    fit_moffat_psf,
     fourier_shift,
     measure_psf,
     measure_shift,
@@ -53,7 +56,9 @@ from rediscovery.cosmo.sn.detect.subtract import (
 
 __all__ = [
     "CANDIDATE_COLUMNS",
+    "SUBTRACTIONS",
     "AlardLuptonResult",
+    "DifferenceImage",
     "FieldResult",
     "MeasuredPSF",
     "ZogyResult",
@@ -64,6 +69,7 @@ __all__ = [
     "detect_field",
     "detect_sources",
     "find_stars",
+    "fit_moffat_psf",
     "flux_for_snr",
     "fourier_shift",
     "inject_point_sources",
@@ -77,6 +83,7 @@ __all__ = [
     "real_bogus_features",
     "real_bogus_score",
     "resample_to",
+    "subtract",
     "variance_image",
     "window_centroids",
     "zeropoint_scale",

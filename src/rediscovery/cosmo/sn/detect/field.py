@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.cosmo.sn.detect.difference import SUBTRACTIONS, subtract
 from rediscovery.cosmo.sn.detect.psf import find_stars, measure_psf, measure_shift, resample_to
 from rediscovery.cosmo.sn.detect.sources import (
     cluster_detections,
@@ -26,7 +27,6 @@ from rediscovery.cosmo.sn.detect.sources import (
 from rediscovery.cosmo.sn.detect.subtract import (
     variance_image,
     zeropoint_scale,
-    zogy,
     zogy_photometry,
 )
 from rediscovery.cosmo.sn.detect.validation import check_image, check_psf, check_same_shape
@@ -103,16 +103,18 @@ def detect_field(new_images: Sequence[np.ndarray], new_headers: Sequence[Mapping
                  threshold: float = 5.0,
                  eps: float = 1.5, min_samples: int = 2,
                  pixel_to_world: PixelToWorld | None = None, hosts: pd.DataFrame | None = None,
-                 host_radius_arcsec: float = 2.0, workers: int | None = None) -> FieldResult:
+                 host_radius_arcsec: float = 2.0, method: str = "zogy",
+                 workers: int | None = None) -> FieldResult:
     """Find transient candidates in the epochs of one field and band.
 
     For each epoch: measure its offset from the reference on the stars and resample it onto
     the reference's grid (``align``; Fourier shift, :func:`~.measure_shift`,
     :func:`~.resample_to`; the offset's error enters ZOGY's astrometric noise term), subtract
     the sky (header SKYLEVEL), build the variance image (GAIN,
-    RDNOISE), measure the PSF on the stars (or use the given one), run :func:`~.zogy` against
-    the reference with F_n from the zero points (F_r = 1), detect on S_corr above
-    ``threshold`` σ, and score each detection's morphology (:func:`~.real_bogus_score`).
+    RDNOISE), measure the PSF on the stars (or use the given one), subtract the reference with
+    ``method`` (:func:`~.subtract`: ZOGY, or the Alard–Lupton baseline) with F_n from the zero
+    points (F_r = 1), detect on the significance image (ZOGY's S_corr) above ``threshold`` σ,
+    and score each detection's morphology (:func:`~.real_bogus_score`).
     Then group the detections of all epochs with DBSCAN (``eps`` pixels, ``min_samples``
     detections) into candidates, convert positions to (ra, dec) and match hosts.
 
@@ -133,6 +135,9 @@ def detect_field(new_images: Sequence[np.ndarray], new_headers: Sequence[Mapping
     hosts
         ``hosts.csv`` as a DataFrame (host_id, ra, dec, z), matched within
         ``host_radius_arcsec``.
+    method
+        ``"zogy"`` (default) or ``"alard-lupton"`` (:data:`~.SUBTRACTIONS`); Alard–Lupton fits
+        its kernel on stamps around ``star_x, star_y`` (or stars it finds).
 
     Returns
     -------
@@ -143,6 +148,8 @@ def detect_field(new_images: Sequence[np.ndarray], new_headers: Sequence[Mapping
                          "one header per image", column="new_headers")
     if len(new_images) == 0:
         raise InputError("no new image; expected at least one epoch", column="new_images")
+    if method not in SUBTRACTIONS:
+        raise ConfigError(f"method {method!r} unknown; expected one of {list(SUBTRACTIONS)}")
     if psfs_new is not None and len(psfs_new) != len(new_images):
         raise ConfigError(f"psfs_new: expected one PSF per epoch ({len(new_images)}), got "
                           f"{len(psfs_new)}")
@@ -176,9 +183,10 @@ def detect_field(new_images: Sequence[np.ndarray], new_headers: Sequence[Mapping
         pn = (check_psf(psfs_new[i], f"psfs_new[{i}]") if psfs_new is not None
               else measure_psf(new, star_x, star_y, size=psf_size, workers=workers).psf)
         used.append(pn)
-        z = zogy(new, ref, pn, pr, sigma_n, sigma_r, f_new=f_n, var_new=var_n, var_ref=var_r,
-                 astrometric_rms=astrometric, workers=workers)
-        det = detect_sources(z.S_corr, threshold, flux=z.flux, flux_err=z.flux_err,
+        z = subtract(method, new, ref, pn, pr, sigma_n, sigma_r, f_new=f_n, var_new=var_n,
+                     var_ref=var_r, astrometric_rms=astrometric, star_x=star_x, star_y=star_y,
+                     workers=workers)
+        det = detect_sources(z.score, threshold, flux=z.flux, flux_err=z.flux_err,
                              border=max(pn.shape[0], pr.shape[0]) // 2)
         if len(det):  # PSF-fit flux at the sub-pixel position rather than the peak pixel
             det["flux"], det["flux_err"] = zogy_photometry(z, det["x"], det["y"])

@@ -30,6 +30,7 @@ __all__ = [
     "FWHM_PER_SIGMA",
     "MeasuredPSF",
     "find_stars",
+    "fit_moffat_psf",
     "fourier_shift",
     "measure_psf",
     "measure_shift",
@@ -94,6 +95,42 @@ def moffat_psf(fwhm: float, beta: float = 3.5, size: int | None = None,
     fine = (1.0 + r2 / alpha**2) ** (-beta)
     img = fine.reshape((*fine.shape[:-2], size, _SUBPIX, size, _SUBPIX)).sum(axis=(-3, -1))
     return img / img.sum(axis=(-2, -1), keepdims=True)
+
+
+def fit_moffat_psf(psf: np.ndarray) -> tuple[float, float, bool]:
+    """``(fwhm, beta, success)`` of the pixel-integrated Moffat (:func:`moffat_psf`) nearest a
+    measured PSF stamp in least squares.
+
+    The model is a·M(FWHM, β, dx, dy) + b: the sub-pixel centre, the amplitude a and the
+    constant b are free, so that a stamp whose local background was taken from its outer ring
+    (:func:`measure_psf` subtracts the wings' light there and renormalises) or whose wings
+    were cut by the stamp still gives the profile's FWHM and β. ``success`` is False when the
+    fit did not converge or stopped at a bound (FWHM 0.5-stamp side, β 1.1-20).
+    """
+    from scipy.optimize import least_squares
+
+    p = check_image(psf, "psf")
+    size = p.shape[0]
+    if p.shape[1] != size or size % 2 == 0:
+        raise InputError(f"expected an odd square stamp, got shape {p.shape}", column="psf")
+    scale = float(p.max())
+    if not scale > 0:
+        raise InputError("the PSF stamp has no positive pixel", column="psf")
+    target = (p / scale).ravel()
+    lo, hi = [0.5, 1.1, -1.0, -1.0, 0.0, -0.5], [float(size), 20.0, 1.0, 1.0, np.inf, 0.5]
+
+    def resid(q: np.ndarray) -> np.ndarray:
+        fwhm, beta, dx, dy, a, b = q
+        return (a * moffat_psf(fwhm, beta, size, dx, dy) + b).ravel() - target
+
+    f0 = min(max(psf_fwhm(p), 1.0), size / 2.0)
+    start = [f0, 3.0, 0.0, 0.0, 1.0 / float(moffat_psf(f0, 3.0, size).max()), 0.0]
+    res = least_squares(resid, start, bounds=(lo, hi), x_scale=[1.0, 1.0, 0.1, 0.1, 10.0,
+                                                                  0.01])
+    fwhm, beta = float(res.x[0]), float(res.x[1])
+    at_bound = any(np.isclose(res.x[i], b, rtol=1e-3) for i, b in ((0, lo[0]), (0, hi[0]),
+                                                                  (1, lo[1]), (1, hi[1])))
+    return fwhm, beta, bool(res.success and not at_bound)
 
 
 def fourier_shift(images: np.ndarray, dx: float | np.ndarray, dy: float | np.ndarray,

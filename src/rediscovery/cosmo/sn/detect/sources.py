@@ -289,6 +289,8 @@ def cluster_detections(detections: pd.DataFrame, *, eps: float = 1.5, min_sample
     labels = DBSCAN(eps=radius, min_samples=int(min_samples)).fit_predict(pts)
     df = detections.reset_index(drop=True).assign(_label=labels)
     df = df[df["_label"] >= 0]
+    if len(df) == 0:  # every detection alone: no candidate (groupby.apply would give a frame)
+        return labels, pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
     w = df["significance"] if "significance" in df else pd.Series(1.0, index=df.index)
     df = df.assign(_w=w.clip(lower=1e-12))
     g = df.groupby("_label", sort=True)

@@ -9,7 +9,10 @@ References
 ----------
 ZOGY16
     B. Zackay, E.O. Ofek, A. Gal-Yam, "Proper image subtraction - optimal transient detection,
-    photometry and hypothesis testing", ApJ 830 (2016) 27, arXiv:1601.02655.
+    photometry and hypothesis testing", ApJ 830 (2016) 27, arXiv:1601.02655. The equation
+    numbers cited here (12-15, 17, 25-33, 42-43) are those with which the authors' own
+    implementation (E.O. Ofek's MATLAB code, ``imUtil.properSub`` of AstroPack) labels its
+    steps; the paper's text itself was not available to check them.
 AL98
     C. Alard, R.H. Lupton, "A method for optimal image subtraction", ApJ 503 (1998) 325.
 Alard00
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.fft as sfft
@@ -37,6 +40,7 @@ from rediscovery.cosmo.sn.detect.validation import (
 
 __all__ = [
     "AlardLuptonResult",
+    "PSFDifference",
     "ZogyResult",
     "alard_lupton",
     "alard_lupton_basis",
@@ -115,11 +119,12 @@ class ZogyResult:
         including the source noise of both images; N(0, 1) on empty sky.
     F_S
         Flux normalisation of S (sum over frequencies of F_n²F_r²|P̂_n|²|P̂_r|² / (σ_n²F_r²|P̂_r|²
-        + σ_r²F_n²|P̂_n|²), ZOGY16's PSF-photometry section): a point source of flux α peaks
-        at S = α F_S, and the background noise of S is √F_S.
+        + σ_r²F_n²|P̂_n|²), ZOGY16 eq. 42): a point source of flux α peaks at S = α F_S, and
+        the background noise of S is √F_S.
     flux, flux_err
-        S / F_S and √V_S / F_S: at a point source's position, its PSF-fit flux and standard
-        error, in units of the reference's counts when F_r = 1 (the reference's zero point).
+        S / F_S and √V_S / F_S (eq. 43): at a point source's position, its PSF-fit flux and
+        standard error, in units of the reference's counts when F_r = 1 (the reference's zero
+        point).
     cr_kernel
         D's response to a unit-count single pixel of the new image, k = F_r P_r / √(σ_n²F_r²
         |P̂_r|² + σ_r²F_n²|P̂_n|²) in Fourier space, centred stamp: the shape of a cosmic ray in
@@ -291,7 +296,20 @@ def zogy(new: np.ndarray, ref: np.ndarray, psf_new: np.ndarray, psf_ref: np.ndar
                       flux_err=flux_err, cr_kernel=cr)
 
 
-def zogy_photometry(result: ZogyResult, x: object, y: object) -> tuple[np.ndarray, np.ndarray]:
+class PSFDifference(Protocol):
+    """What :func:`zogy_photometry` reads: a difference ``D`` with unit background noise, the
+    shape ``P_D`` and flux scale ``F_D`` of a point source in it, and per-pixel flux errors
+    (:class:`ZogyResult`, or :class:`~rediscovery.cosmo.sn.detect.difference.DifferenceImage`
+    of either method)."""
+
+    D: np.ndarray
+    P_D: np.ndarray
+    F_D: float
+    flux_err: np.ndarray
+
+
+def zogy_photometry(result: PSFDifference, x: object, y: object
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Forced PSF-fit photometry on D at sub-pixel positions ``(x, y)``.
 
     The least-squares amplitude of α F_D P_D (P_D moved to each position by a Fourier shift)

@@ -7,15 +7,18 @@ these functions. Candidates are matched to the true sources by position.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 __all__ = ["MATCH_RADIUS_ARCSEC", "PULL_SNR_EDGES", "detection_summary", "match_candidates",
-           "photometry_pulls", "pull_summary", "truth_sources"]
+           "photometry_pulls", "pull_summary", "run_summary", "summary_rows", "truth_sources"]
 
 #: Candidate ↔ true source match radius (arcsec): 4 pixels of 0.26″, ≫ the candidates'
 #: position errors (≤ 0.5 px) and ≪ the typical distance between transients.
@@ -58,7 +61,8 @@ def match_candidates(candidates: pd.DataFrame, sources: pd.DataFrame, *,
 def detection_summary(candidates: pd.DataFrame, truth: Mapping[str, Any],
                       truth_fluxes: pd.DataFrame, n_field_epochs: int, *,
                       radius_arcsec: float = MATCH_RADIUS_ARCSEC,
-                      mag_edges: Sequence[float] = (20.0, 22.0, 23.0, 24.0, 25.0, 30.0)
+                      mag_edges: Sequence[float] = (20.0, 22.0, 23.0, 24.0, 25.0, 30.0),
+                      z_edges: Sequence[float] = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 2.0)
                       ) -> dict[str, Any]:
     """Efficiency and purity of a candidate list.
 
@@ -69,12 +73,15 @@ def detection_summary(candidates: pd.DataFrame, truth: Mapping[str, Any],
         per epoch image.
     mag_edges
         Bins of the SN's peak magnitude (brightest epoch of any band, AB) for the efficiency.
+    z_edges
+        Bins of the SN's redshift (``truth.json``'s ``z``) for the efficiency.
 
     Returns
     -------
     dict
         ``n_sne, n_found, efficiency`` (fraction of true SNe Ia with a candidate),
-        ``efficiency_vs_peak_mag`` (list of ``{lo, hi, n, found, efficiency}``),
+        ``efficiency_vs_peak_mag`` and ``efficiency_vs_z`` (lists of ``{lo, hi, n, found,
+        efficiency}``),
         ``n_candidates, n_sn_ia, n_impostor`` (candidates on a non-Ia transient or variable
         star), ``n_false`` (on no true source), ``false_per_field_epoch``, ``purity_ia``
         (fraction of candidates on an SN Ia).
@@ -87,18 +94,25 @@ def detection_summary(candidates: pd.DataFrame, truth: Mapping[str, Any],
     zp = truth_fluxes.groupby("sn_id")["zp"].first()
     with np.errstate(divide="ignore", invalid="ignore"):
         peak_mag = (zp - 2.5 * np.log10(peak.clip(lower=1e-30))).reindex(sne["source_id"])
-    bins = []
-    for lo, hi in pairwise(mag_edges):
-        ids = peak_mag.index[(peak_mag >= lo) & (peak_mag < hi)]
-        k = sum(i in found for i in ids)
-        bins.append({"lo": lo, "hi": hi, "n": len(ids), "found": k,
-                     "efficiency": k / len(ids) if len(ids) else float("nan")})
+    z = pd.Series({sn["sn_id"]: float(sn["z"]) for sn in truth.get("sne", [])},
+                  dtype=float).reindex(sne["source_id"])
+
+    def binned(values: pd.Series, edges: Sequence[float]) -> list[dict[str, Any]]:
+        out = []
+        for lo, hi in pairwise(edges):
+            ids = values.index[(values >= lo) & (values < hi)]
+            k = sum(i in found for i in ids)
+            out.append({"lo": lo, "hi": hi, "n": len(ids), "found": k,
+                        "efficiency": k / len(ids) if len(ids) else float("nan")})
+        return out
+
     n_false = int((m["kind"] == "false").sum())
     n_ia = int((m["kind"] == "sn_ia").sum())
     return {
         "n_sne": len(sne), "n_found": len(found),
         "efficiency": len(found) / len(sne) if len(sne) else float("nan"),
-        "efficiency_vs_peak_mag": bins,
+        "efficiency_vs_peak_mag": binned(peak_mag, mag_edges),
+        "efficiency_vs_z": binned(z, z_edges),
         "n_candidates": len(m), "n_sn_ia": n_ia,
         "n_impostor": int(len(m) - n_ia - n_false), "n_false": n_false,
         "false_per_field_epoch": n_false / n_field_epochs if n_field_epochs else float("nan"),
@@ -150,3 +164,69 @@ def pull_summary(pulls: pd.DataFrame, edges: Sequence[float] = PULL_SNR_EDGES) -
                      "median_ratio": float(np.median(pulls.loc[sel, "ratio"]))
                      if n else float("nan")})
     return pd.DataFrame(rows)
+
+
+def run_summary(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """Detection and photometry of a ``cosmo run --from images`` directory against its hidden
+    truth: :func:`detection_summary` of ``detect/candidates.csv`` against
+    ``images/truth.json`` and ``images/truth_fluxes.csv`` (the epoch images counted from
+    ``images/survey.json``), plus ``photometry`` (:func:`pull_summary` of
+    ``photometry/lightcurves_all.csv`` at the candidate nearest each SN Ia) when the
+    photometry ran.
+    ``None`` for a run without those files (a run from light curves)."""
+    root = Path(run_dir)
+    images, cands_path = root / "images", root / "detect" / "candidates.csv"
+    needed = [images / "truth.json", images / "truth_fluxes.csv", images / "survey.json",
+              cands_path]
+    if not all(p.is_file() for p in needed):
+        return None
+    truth = json.loads((images / "truth.json").read_text(encoding="utf-8"))
+    survey = json.loads((images / "survey.json").read_text(encoding="utf-8"))
+    n_epochs = sum(len(eps) for bands in survey["epochs"].values() for eps in bands.values())
+    truth_fluxes = pd.read_csv(images / "truth_fluxes.csv")
+    cands = pd.read_csv(cands_path, dtype={"host_id": str})
+    summary = detection_summary(cands, truth, truth_fluxes, n_epochs)
+    summary["n_field_epochs"] = n_epochs
+    lc_path = root / "photometry" / "lightcurves_all.csv"
+    if lc_path.is_file() and len(cands):
+        m = match_candidates(cands, truth_sources(truth))
+        # the candidate nearest each SN: a second one a few pixels away is measured off the SN
+        on_ia = m[m["kind"] == "sn_ia"].sort_values("sep_arcsec").drop_duplicates("source_id")
+        pulls = photometry_pulls(pd.read_csv(lc_path),
+                                 truth_fluxes,
+                                 dict(zip(on_ia["cand_id"].astype(str), on_ia["source_id"],
+                                          strict=True)))
+        summary["photometry"] = pull_summary(pulls).to_dict(orient="records")
+    return summary
+
+
+def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(quantity, value)`` rows of :func:`run_summary` for a printed table."""
+
+    def frac(k: int, n: int) -> str:
+        return f"{k}/{n} = {k / n:.2f}" if n else "-"
+
+    rows = [("SNe Ia found (a candidate within 1\")",
+             frac(summary["n_found"], summary["n_sne"]))]
+    for key, label, fmt in (("efficiency_vs_peak_mag", "peak mag", "{:g}-{:g}"),
+                            ("efficiency_vs_z", "z", "{:g}-{:g}")):
+        for b in summary[key]:
+            if b["n"]:
+                rows.append((f"  {label} {fmt.format(b['lo'], b['hi'])}", frac(b["found"], b["n"])))
+    n = summary["n_candidates"]
+    rows += [
+        ("candidates", str(n)),
+        ("  on SNe Ia (purity)", frac(summary["n_sn_ia"], n)),
+        ("  on other transients / variable stars", str(summary["n_impostor"])),
+        ("  on no true source (false)", str(summary["n_false"])),
+        ("false candidates per epoch image",
+         f"{summary['false_per_field_epoch']:.3f} ({summary.get('n_field_epochs', '?')} images)"),
+    ]
+    for r in summary.get("photometry", []):
+        if r["n"] > 1:
+            label = str(r["snr_bin"]).replace("-inf-", "< ").replace("-inf", "")
+            label = f"> {label}" if str(r["snr_bin"]).endswith("-inf") else label
+            rows.append((f"photometry pulls, true S/N {label}",
+                         f"n {r['n']}, mean {r['mean']:+.3f} ± {r['mean_err']:.3f}, "
+                         f"width {r['width']:.3f} ± {r['width_err']:.3f}"))
+    return rows
