@@ -225,3 +225,24 @@ def test_systematic_run_directory_stays_small(syst_run):
     shifted = sum(p.stat().st_size for p in (out / "evaluate").glob("templates_*_scores.parquet"))
     assert shifted < 6 * 12 * SMALL_SYST["template_events"], shifted
     assert size < fixed_bytes + max_table_bytes_per_event * n_events + shifted, size
+
+
+def test_a_replaced_features_stage_reaches_the_shifted_samples(syst_run, tmp_path, monkeypatch):
+    """A team's features stage adding NEW_my_feature: the classifier trains on it, so the
+    shifted template samples (featurised inside the evaluate stage, in spawned workers) must
+    get it too, or scoring them fails."""
+    import shutil
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    out, _ = syst_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    results = run_pipeline(copy, HiggsRunConfig(**SMALL_SYST),
+                           replace={"features": "_custom_stage:features_plus"})
+    assert results["converged"]
+    metrics = json.loads((copy / "train" / "metrics.json").read_text())
+    assert "NEW_my_feature" in metrics["features"]
+    for name in variation_values():
+        assert (copy / "evaluate" / f"templates_{name}_scores.parquet").is_file()
+    assert not list((copy / "evaluate").glob(".shifted-*")), "temporary folders are removed"

@@ -583,20 +583,36 @@ def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig, *,
                "binning_events": int(binning_half.sum()), "observed_events": len(observed)}
     variations = _variations(cfg)
     if variations:
-        from rediscovery.core.progress import progress_bar
+        from rediscovery.core.executor import map_tasks
 
-        with progress_bar() as bar:
-            task = bar.add_task("shifted template samples", total=len(variations))
-            for name, values in variations.items():
-                events = _shifted_sample(cfg, values, out, features_stage)
-                shifted = _stored_scores(score_events(model, events))
-                del events
-                # whole samples, weights at the data luminosity
-                shifted[WEIGHT] = shifted[WEIGHT].to_numpy(dtype=float) * cfg.lumi_factor
-                write_events(shifted, out / f"templates_{name}_scores.parquet", compact=True)
-                summary[f"templates_{name}_events"] = len(shifted)
-                bar.advance(task)
+        tasks = [(cfg, name, values, Path(inputs["model"]), out, features_stage)
+                 for name, values in variations.items()]
+        # spawned, not forked, workers: this process may have run OpenMP code already (the
+        # classifier's training and scoring), after which a forked child hangs in its first
+        # OpenMP region (GNU libgomp is not fork-safe)
+        counts = map_tasks(_score_shifted_sample, tasks, n_workers=min(cfg.n_threads, len(tasks)),
+                           desc="shifted template samples", start_method="spawn")
+        summary.update({f"templates_{name}_events": n
+                        for name, n in zip(variations, counts, strict=True)})
     return summary
+
+
+def _score_shifted_sample(task: tuple[HiggsRunConfig, str, dict[str, float], Path, Path,
+                                      StageFunction | None]) -> int:
+    """Simulate, featurise and score one shifted template sample; write its scores (whole
+    sample, weights at the data luminosity) to ``templates_<name>_scores.parquet`` in the
+    evaluate stage's folder. Returns its number of events. One task of :func:`map_tasks`."""
+    from rediscovery.higgs.classifiers.registry import load_model
+    from rediscovery.higgs.classifiers.workflow import score_events
+    from rediscovery.higgs.events.io import write_events
+
+    cfg, name, values, model_dir, out, features_stage = task
+    events = _shifted_sample(cfg, values, out, features_stage)
+    shifted = _stored_scores(score_events(load_model(model_dir), events))
+    del events
+    shifted[WEIGHT] = shifted[WEIGHT].to_numpy(dtype=float) * cfg.lumi_factor
+    write_events(shifted, out / f"templates_{name}_scores.parquet", compact=True)
+    return len(shifted)
 
 
 def _stored_scores(scores: pd.DataFrame) -> pd.DataFrame:
