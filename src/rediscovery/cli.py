@@ -62,6 +62,7 @@ COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("higgs", "rediscovery.higgs.commands.stat"),
     ("higgs", "rediscovery.higgs.commands.systematics"),
     ("higgs", "rediscovery.higgs.commands.pipeline"),
+    ("higgs", "rediscovery.higgs.commands.explore"),
     ("cosmo", "rediscovery.cosmo.commands.sn"),
     ("cosmo", "rediscovery.cosmo.commands.sn_images"),
     ("cosmo", "rediscovery.cosmo.commands.sn_detect"),
