@@ -10,13 +10,23 @@ from rediscovery.core.errors import ConfigError
 
 app = typer.Typer()
 
+#: ExploreConfig field -> the option that sets it (named in error messages)
+_OPTIONS = {
+    "n_sample": "--n-sample",
+    "n_clusters": "--k",
+    "min_cluster_size": "--min-cluster-size",
+    "perplexity": "--perplexity",
+    "tsne_iter": "--tsne-iter",
+    "n_neighbors": "--neighbors",
+}
+
 
 @app.command("explore")
 def explore_cmd(
     events: Path = typer.Argument(..., help="Events file (Parquet or HiggsML CSV)."),
     out: Path = typer.Option(..., "--out", help="Output folder (JSON, CSV tables, PNG plots)."),
     n_sample: int = typer.Option(
-        3000,
+        2000,
         "--n-sample",
         help="Events (seeded subsample) for t-SNE, UMAP and the clusterings; PCA uses all.",
     ),
@@ -31,6 +41,9 @@ def explore_cmd(
         "--features",
         help="Comma-separated columns (default: PRI_/DER_/NEW_ without the *_phi angles).",
     ),
+    perplexity: float = typer.Option(30.0, "--perplexity", help="t-SNE perplexity."),
+    tsne_iter: int = typer.Option(500, "--tsne-iter", help="t-SNE iterations (>= 250)."),
+    n_neighbors: int = typer.Option(15, "--neighbors", help="UMAP's n_neighbors."),
     tsne: bool = typer.Option(True, "--tsne/--no-tsne", help="Compute the t-SNE embedding."),
     umap: bool = typer.Option(True, "--umap/--no-umap", help="Compute the UMAP embedding."),
     log_transform: bool = typer.Option(
@@ -52,14 +65,19 @@ def explore_cmd(
             n_sample=n_sample,
             n_clusters=n_clusters,
             min_cluster_size=min_cluster_size,
+            perplexity=perplexity,
+            tsne_iter=tsne_iter,
+            n_neighbors=n_neighbors,
             tsne=tsne,
             umap=umap,
             log_transform=log_transform,
             seed=seed,
         )
     except ConfigError as exc:  # name the options the user typed
-        msg = str(exc).replace("n_sample", "--n-sample").replace("n_clusters", "--k")
-        raise ConfigError(msg.replace("min_cluster_size", "--min-cluster-size")) from exc
+        msg = str(exc)
+        for name, option in _OPTIONS.items():
+            msg = msg.replace(name, option, 1) if msg.startswith(name) else msg
+        raise ConfigError(msg) from exc
     cols = None
     if features is not None:
         cols = [c.strip() for c in features.split(",") if c.strip()]

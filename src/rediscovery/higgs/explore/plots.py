@@ -70,6 +70,7 @@ def plot_embedding(
     title: str = "",
     axis_names: tuple[str, str] = ("1", "2"),
     legend_title: str = "",
+    caption: str = "",
 ) -> Any:
     """Scatter of a 2-D embedding, one colour per category (cluster or class).
 
@@ -80,7 +81,9 @@ def plot_embedding(
     labels
         (n,) category of each point; -1 (HDBSCAN noise) is drawn in light grey.
     title, axis_names, legend_title
-        Texts of the axes.
+        Texts of the axes (axis labels: ``title`` followed by each of ``axis_names``).
+    caption
+        Title above the axes (default ``title``).
     """
     import matplotlib.pyplot as plt
 
@@ -103,7 +106,7 @@ def plot_embedding(
         else:
             kw = {"color": "grey", "label": None}
         ax.scatter(xy[sel, 0], xy[sel, 1], s=3, alpha=0.6, linewidths=0, **kw)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(caption or title, fontsize=10)
     ax.set_xlabel(f"{title} {axis_names[0]}".strip())
     ax.set_ylabel(f"{title} {axis_names[1]}".strip())
     ax.legend(title=legend_title or None, fontsize=7, markerscale=3, loc="best")
@@ -185,7 +188,11 @@ def write_figures(result: Any, out: Any) -> list[Any]:
     colourings = [c for c in ("class", "kmeans", "hdbscan") if c in s.columns]
     titles = {"class": "process / label", "kmeans": "k-means cluster", "hdbscan": "HDBSCAN cluster"}
     fig, axes = plt.subplots(
-        len(rows), len(colourings), squeeze=False, figsize=(4.6 * len(colourings), 4.3 * len(rows))
+        len(rows),
+        len(colourings),
+        squeeze=False,
+        figsize=(4.6 * len(colourings), 4.3 * len(rows)),
+        layout="constrained",
     )
     for i, emb in enumerate(rows):
         for j, col in enumerate(colourings):
@@ -195,6 +202,7 @@ def write_figures(result: Any, out: Any) -> list[Any]:
                 ax=axes[i, j],
                 title=names[emb],
                 legend_title=titles[col],
+                caption=f"{names[emb]}, coloured by {titles[col]}",
             )
     fig.suptitle(f"{len(s)} sampled events")
     paths.append(savefig(fig, out / "embeddings.png"))
