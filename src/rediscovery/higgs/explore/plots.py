@@ -93,11 +93,12 @@ def plot_embedding(
     lab = pd.Series(np.asarray(labels))
     counts = lab.value_counts()
     cats = sorted(counts.index, key=lambda c: (str(c) in ("-1",), str(c)))
-    shown = [c for c in counts.index[:_MAX_LEGEND]]
+    shown = list(counts.index[:_MAX_LEGEND])
     cmap = plt.get_cmap("tab10" if len(shown) <= 10 else "tab20")
     colour_i = 0
     for c in cats:
         sel = (lab == c).to_numpy()
+        kw: dict[str, Any]
         if str(c) == "-1":
             kw = {"color": "lightgrey", "label": "noise"}
         elif c in shown:
