@@ -197,3 +197,36 @@ def test_bad_input_is_refused_with_the_reason():
 def test_bad_settings_are_refused(kw, match):
     with pytest.raises(ConfigError, match=match):
         ExploreConfig(**kw)
+
+
+def test_real_higgsml_sample_with_official_der_features(reference_data):
+    from rediscovery.higgs.events.io import read_events
+
+    folder = reference_data / "higgsml"
+    df = pd.concat(
+        [read_events(folder / "train_sml_sig.csv"), read_events(folder / "train_sml_bg.csv")],
+        ignore_index=True,
+    )
+    res = explore_events(df, ExploreConfig(n_sample=1000, **FAST), progress=False)
+    s = res.summary
+    assert len(s["features"]) == 25  # 12 PRI_ without the 5 azimuths + 13 DER_
+    assert "DER_mass_MMC" in s["log_features"] and not s["dropped_features"]
+    assert s["classes"] == {
+        "background": int((res.sample["class"] == "background").sum()),
+        "signal": int((res.sample["class"] == "signal").sum()),
+    }
+    assert s["settings"]["n_clusters_used"] == 2
+    np.testing.assert_allclose(res.purity[["background", "signal"]].sum(axis=1), 1.0)
+    assert s["undefined_fraction"]["PRI_jet_leading_pt"] == pytest.approx(
+        df["PRI_jet_leading_pt"].isna().mean(), abs=1e-12
+    )
+
+
+def test_a_clustering_without_two_clusters_has_a_null_silhouette():
+    df = _blobs(n_per=20, seed=8)
+    # HDBSCAN cannot form a cluster of 100 out of 60 events: all noise
+    res = explore_events(
+        df, ExploreConfig(n_sample=60, min_cluster_size=100, **FAST), progress=False
+    )
+    h = res.summary["clusters"]["hdbscan"]
+    assert h["n_clusters"] == 0 and h["noise_fraction"] == 1.0 and h["silhouette"] is None

@@ -92,11 +92,16 @@ def explore_cmd(
     write_figures(res, out)
     s = res.summary
     cl = s["clusters"]
+
+    def sil(name: str) -> str:
+        value = cl[name]["silhouette"]
+        return "n/a" if value is None else f"{value:.3f}"
+
     typer.echo(
         f"{s['n_sample']} of {s['n_events']} events, {len(s['features'])} features; PCA: "
         f"{s['pca']['n_components_90']} components hold 90 % of the variance; silhouette "
-        f"k-means {cl['kmeans']['silhouette']:.3f} ({cl['kmeans']['n_clusters']} clusters), "
-        f"HDBSCAN {cl['hdbscan']['silhouette']:.3f} ({cl['hdbscan']['n_clusters']} clusters, "
+        f"k-means {sil('kmeans')} ({cl['kmeans']['n_clusters']} clusters), "
+        f"HDBSCAN {sil('hdbscan')} ({cl['hdbscan']['n_clusters']} clusters, "
         f"{100 * cl['hdbscan']['noise_fraction']:.0f} % noise)"
     )
     typer.echo(

@@ -178,8 +178,9 @@ class ExploreResult:
         each class, ``majority`` and ``purity`` (the majority's fraction); only the first three
         columns without classes.
     summary
-        Headline numbers for ``explore.json``: silhouettes, cluster sizes, adjusted Rand
-        indices, features, settings, timings.
+        Headline numbers for ``explore.json``: silhouettes (``None`` when a clustering has
+        fewer than 2 clusters), cluster sizes, adjusted Rand indices, features, settings,
+        timings.
     """
 
     explained_variance_ratio: Array
@@ -236,6 +237,11 @@ def select_features(df: pd.DataFrame, features: Sequence[str] | None = None) -> 
             "(or name the columns to use)"
         )
     return cols
+
+
+def _finite_or_none(value: float) -> float | None:
+    """``value``, or ``None`` (JSON null) when it is NaN (e.g. a silhouette of < 2 clusters)."""
+    return value if np.isfinite(value) else None
 
 
 def _skewness(v: Array) -> float:
@@ -574,7 +580,9 @@ def explore_events(
             entry: dict[str, Any] = {
                 "n_clusters": int(np.sum(sizes.index != NOISE)),
                 "sizes": {str(int(c)): int(s) for c, s in sizes.items()},
-                "silhouette": silhouette(xs, lab, ignore=NOISE if name == "hdbscan" else None),
+                "silhouette": _finite_or_none(
+                    silhouette(xs, lab, ignore=NOISE if name == "hdbscan" else None)
+                ),
             }
             if name == "hdbscan":
                 entry["noise_fraction"] = float(np.mean(lab == NOISE))
