@@ -1,9 +1,9 @@
 """The ``rediscovery`` command line: a thin typer layer over the library.
 
-Sub-apps: ``rediscovery higgs …``, ``rediscovery cosmo …`` and ``rediscovery anomaly …``. Each stage's commands live in
-their own module (listed in :data:`COMMAND_MODULES`) that defines a ``typer.Typer`` named
-``app`` whose commands are merged into the sub-app, so teams can add commands without touching
-each other's files.
+Sub-apps: ``rediscovery higgs …``, ``rediscovery cosmo …`` and ``rediscovery anomaly …``.
+Each stage's commands live in their own module (listed in :data:`COMMAND_MODULES`) that
+defines a ``typer.Typer`` named ``app`` whose commands are merged into the sub-app, so teams
+can add commands without touching each other's files.
 
 Errors that derive from :class:`~rediscovery.core.errors.RediscoveryError` are printed on one
 line (``error: <file>: column 'X': what was expected``) with a non-zero exit code; the
