@@ -1,9 +1,9 @@
 """The ``rediscovery`` command line: a thin typer layer over the library.
 
-Sub-apps: ``rediscovery higgs …`` and ``rediscovery cosmo …``. Each stage's commands live in
-their own module (listed in :data:`COMMAND_MODULES`) that defines a ``typer.Typer`` named
-``app`` whose commands are merged into the sub-app, so teams can add commands without touching
-each other's files.
+Sub-apps: ``rediscovery higgs …``, ``rediscovery cosmo …`` and ``rediscovery anomaly …``.
+Each stage's commands live in their own module (listed in :data:`COMMAND_MODULES`) that
+defines a ``typer.Typer`` named ``app`` whose commands are merged into the sub-app, so teams
+can add commands without touching each other's files.
 
 Errors that derive from :class:`~rediscovery.core.errors.RediscoveryError` are printed on one
 line (``error: <file>: column 'X': what was expected``) with a non-zero exit code; the
@@ -31,8 +31,8 @@ import typer
 from rediscovery import __version__
 from rediscovery.core.errors import ConfigError, RediscoveryError, plain_text
 
-__all__ = ["COMMAND_MODULES", "EXIT_INTERNAL", "EXIT_USAGE", "MAX_INT_OPTION", "app",
-           "cosmo_app", "higgs_app", "main", "os_error_message"]
+__all__ = ["COMMAND_MODULES", "EXIT_INTERNAL", "EXIT_USAGE", "MAX_INT_OPTION", "anomaly_app",
+           "app", "cosmo_app", "higgs_app", "main", "os_error_message"]
 
 #: Exit code of a refused input, option, path or file (also click's usage errors).
 EXIT_USAGE = 2
@@ -50,8 +50,11 @@ higgs_app = typer.Typer(help="Higgs boson in H→ττ: events, features, classif
                         no_args_is_help=True)
 cosmo_app = typer.Typer(help="Cosmology: supernovae, CMB and joint fits for (H0, Ωm, ΩΛ).",
                         no_args_is_help=True)
+anomaly_app = typer.Typer(help="Anomaly detection: events unlike the bulk, without labels.",
+                          no_args_is_help=True)
 app.add_typer(higgs_app, name="higgs")
 app.add_typer(cosmo_app, name="cosmo")
+app.add_typer(anomaly_app, name="anomaly")
 
 #: (sub-app name, module) pairs; each module defines ``app: typer.Typer``.
 COMMAND_MODULES: tuple[tuple[str, str], ...] = (
@@ -62,6 +65,7 @@ COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("higgs", "rediscovery.higgs.commands.stat"),
     ("higgs", "rediscovery.higgs.commands.systematics"),
     ("higgs", "rediscovery.higgs.commands.pipeline"),
+    ("higgs", "rediscovery.higgs.commands.explore"),
     ("cosmo", "rediscovery.cosmo.commands.sn"),
     ("cosmo", "rediscovery.cosmo.commands.sn_images"),
     ("cosmo", "rediscovery.cosmo.commands.sn_detect"),
@@ -69,6 +73,7 @@ COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("cosmo", "rediscovery.cosmo.commands.cmb_tod"),
     ("cosmo", "rediscovery.cosmo.commands.joint"),
     ("cosmo", "rediscovery.cosmo.commands.pipeline"),
+    ("anomaly", "rediscovery.anomaly.commands"),
 )
 
 
@@ -168,7 +173,7 @@ def _check_numbers_of(typer_app: typer.Typer) -> None:
 
 
 def _register() -> None:
-    targets = {"higgs": higgs_app, "cosmo": cosmo_app}
+    targets = {"higgs": higgs_app, "cosmo": cosmo_app, "anomaly": anomaly_app}
     for sub, modname in COMMAND_MODULES:
         module = importlib.import_module(modname)
         _check_numbers_of(module.app)
