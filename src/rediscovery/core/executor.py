@@ -67,6 +67,7 @@ def map_tasks(
     n_workers: int | None = None,
     progress: bool = True,
     desc: str = "tasks",
+    start_method: str | None = None,
 ) -> list[R]:
     """Apply ``func`` to every task, in parallel, and return the results in task order.
 
@@ -85,6 +86,10 @@ def map_tasks(
         Show a rich progress bar (it is transient and goes to the terminal only).
     desc
         Label of the progress bar.
+    start_method
+        How local workers start (``"fork"``, ``"spawn"``, ``"forkserver"``; default fork on
+        POSIX). Use ``"spawn"`` when the caller has already run OpenMP code (healpy's
+        transforms, libgomp): a forked child hangs in its first OpenMP region.
     """
     items: Sequence[T] = list(tasks)
     if not items:
@@ -103,7 +108,9 @@ def map_tasks(
                 results[i] = func(t)
                 prog.advance(bar)
             return results
-        ctx = multiprocessing.get_context("spawn" if os.name != "posix" else "fork")
+        if start_method is None:
+            start_method = "spawn" if os.name != "posix" else "fork"
+        ctx = multiprocessing.get_context(start_method)
         with cf.ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=ctx) as pool:
             futures = {pool.submit(func, t): i for i, t in enumerate(items)}
             for fut in cf.as_completed(futures):
