@@ -99,12 +99,12 @@ def simulate_batch(task: tuple[SimulationSetup, int, Sequence[int]]) -> dict[str
 def _simulate(setup: SimulationSetup, seed: int, indices: Sequence[int]
               ) -> dict[str, np.ndarray]:
     inside = setup.window.weights > 0
+    sigmas = [np.sqrt(np.where(inside, v, 0.0)) for v in setup.variances]
     total, noise = [], []
     for i in indices:
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(i),)))
         sky = _signal_map(setup, rng)
-        noises = [np.where(inside, rng.standard_normal(sky.size) * np.sqrt(np.where(inside, v, 0.0)),
-                           0.0) for v in setup.variances]
+        noises = [rng.standard_normal(sky.size) * sd for sd in sigmas]
         alms = pseudo_alms([sky + n for n in noises], setup.window, setup.lmax,
                            niter=setup.niter, subtract_mean=setup.subtract_mean)
         total.append(pseudo_cl(alms))
