@@ -17,13 +17,49 @@ def maps(tmp_path_factory) -> Path:
     from rediscovery.cli import main
 
     root = tmp_path_factory.mktemp("cmbspec")
-    assert main(["-q", "cosmo", "cmb-simulate", "--out", str(root / "sim"), "--seed", "4",
-                 "--nside", "32", "--days", "0.05", "--detectors", "4", "--fknee", "0",
-                 "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "cosmo",
+                "cmb-simulate",
+                "--out",
+                str(root / "sim"),
+                "--seed",
+                "4",
+                "--nside",
+                "32",
+                "--days",
+                "0.05",
+                "--detectors",
+                "4",
+                "--fknee",
+                "0",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     for name, extra in (("map", []), ("s1", ["--split", "1/2"]), ("s2", ["--split", "2/2"])):
-        assert main(["-q", "cosmo", "cmb-mapmake", str(root / "sim" / "tod.h5"), "--out",
-                     str(root / name), "--nside", "32", "--method", "binned", "--no-plots",
-                     *extra]) == 0
+        assert (
+            main(
+                [
+                    "-q",
+                    "cosmo",
+                    "cmb-mapmake",
+                    str(root / "sim" / "tod.h5"),
+                    "--out",
+                    str(root / name),
+                    "--nside",
+                    "32",
+                    "--method",
+                    "binned",
+                    "--no-plots",
+                    *extra,
+                ]
+            )
+            == 0
+        )
     return root
 
 
@@ -40,10 +76,29 @@ def test_spectrum_of_splits(maps: Path, tmp_path: Path, run_cli, check_png) -> N
     from rediscovery.cosmo.cmb import read_covariance, read_spectrum
 
     out = tmp_path / "spec"
-    code, err = run_cli(["cosmo", "cmb-spectrum", maps / "map", "--out", out, "--splits",
-                         f"{maps / 's1'},{maps / 's2'}", "--no-pixwin", "--lmax", "60",
-                         "--delta-ell", "15", "--apod-deg", "5", "--n-sims", "6",
-                         "--workers", "1", "--no-progress"])
+    code, err = run_cli(
+        [
+            "cosmo",
+            "cmb-spectrum",
+            maps / "map",
+            "--out",
+            out,
+            "--splits",
+            f"{maps / 's1'},{maps / 's2'}",
+            "--no-pixwin",
+            "--lmax",
+            "60",
+            "--delta-ell",
+            "15",
+            "--apod-deg",
+            "5",
+            "--n-sims",
+            "6",
+            "--workers",
+            "1",
+            "--no-progress",
+        ]
+    )
     assert code == 0, err
     spec = read_spectrum(out / "spectrum.csv", "csv")
     assert spec.ell_min.tolist() == [2, 17, 32] and spec.ell_max.tolist() == [16, 31, 46]
@@ -58,9 +113,25 @@ def test_spectrum_of_splits(maps: Path, tmp_path: Path, run_cli, check_png) -> N
 
 def test_spectrum_single_map_knox(maps: Path, tmp_path: Path, run_cli) -> None:
     out = tmp_path / "spec"
-    code, err = run_cli(["cosmo", "cmb-spectrum", maps / "map" / "map.fits", "--out", out,
-                         "--lmax", "40", "--delta-ell", "10", "--n-sims", "0", "--no-plots",
-                         "--fwhm", "30", "--no-progress"])
+    code, err = run_cli(
+        [
+            "cosmo",
+            "cmb-spectrum",
+            maps / "map" / "map.fits",
+            "--out",
+            out,
+            "--lmax",
+            "40",
+            "--delta-ell",
+            "10",
+            "--n-sims",
+            "0",
+            "--no-plots",
+            "--fwhm",
+            "30",
+            "--no-progress",
+        ]
+    )
     assert code == 0, err
     info = json.loads((out / "spectrum.json").read_text())
     assert info["errors"] == "Knox" and info["noise_bias"].startswith("analytic")
@@ -71,8 +142,9 @@ def test_refusals(maps: Path, tmp_path: Path, run_cli) -> None:
     common = ["--lmax", "40", "--n-sims", "0", "--no-plots", "--no-progress"]
     mask = tmp_path / "mask16.fits"
     hp.write_map(str(mask), np.ones(12 * 16**2), dtype=np.float64)
-    code, err = run_cli(["cosmo", "cmb-spectrum", maps / "map", "--out", tmp_path / "a",
-                         "--mask", mask, *common])
+    code, err = run_cli(
+        ["cosmo", "cmb-spectrum", maps / "map", "--out", tmp_path / "a", "--mask", mask, *common]
+    )
     assert code == 2 and "mask has nside 16" in err and "map has nside 32" in err
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -82,13 +154,15 @@ def test_refusals(maps: Path, tmp_path: Path, run_cli) -> None:
     m[np.argmax(h > 0)] = np.nan
     for name, arr in (("map", m), ("hits", h), ("variance", v)):
         hp.write_map(str(bad / f"{name}.fits"), arr, dtype=np.float64)
-    code, err = run_cli(["cosmo", "cmb-spectrum", bad, "--out", tmp_path / "b", "--fwhm", "30",
-                         *common])
+    code, err = run_cli(
+        ["cosmo", "cmb-spectrum", bad, "--out", tmp_path / "b", "--fwhm", "30", *common]
+    )
     assert code == 2 and "1 NaN pixel" in err and "map.fits" in err
     h[0] = -1
     hp.write_map(str(bad / "hits.fits"), h, overwrite=True, dtype=np.float64)
-    code, err = run_cli(["cosmo", "cmb-spectrum", bad, "--out", tmp_path / "c", "--fwhm", "30",
-                         *common])
+    code, err = run_cli(
+        ["cosmo", "cmb-spectrum", bad, "--out", tmp_path / "c", "--fwhm", "30", *common]
+    )
     assert code == 2 and "negative" in err and "hits.fits" in err
     plain = tmp_path / "plain"  # the maps without mapmaking.json: no beam recorded
     plain.mkdir()
@@ -96,6 +170,17 @@ def test_refusals(maps: Path, tmp_path: Path, run_cli) -> None:
         shutil.copy(maps / "map" / f"{name}.fits", plain)
     code, err = run_cli(["cosmo", "cmb-spectrum", plain, "--out", tmp_path / "d", *common])
     assert code == 2 and "--fwhm" in err
-    code, err = run_cli(["cosmo", "cmb-mapmake", maps / "sim" / "tod.h5", "--out",
-                         tmp_path / "e", "--nside", "32", "--split", "3/2"])
+    code, err = run_cli(
+        [
+            "cosmo",
+            "cmb-mapmake",
+            maps / "sim" / "tod.h5",
+            "--out",
+            tmp_path / "e",
+            "--nside",
+            "32",
+            "--split",
+            "3/2",
+        ]
+    )
     assert code == 2 and "--split" in err

@@ -57,8 +57,9 @@ class SpectrumSetup:
     def n_bins(self) -> int:
         return self.binning.n_bins
 
-    def bandpowers(self, pcl: np.ndarray, noise_pcl: np.ndarray | float | None = None
-                   ) -> np.ndarray:
+    def bandpowers(
+        self, pcl: np.ndarray, noise_pcl: np.ndarray | float | None = None
+    ) -> np.ndarray:
         """Band powers (μK², the requested bands) of pseudo-spectra up to ``lmax_work``."""
         return bandpowers(pcl, self.coupling, noise_pcl)[..., : self.n_bins]
 
@@ -67,16 +68,24 @@ class SpectrumSetup:
         return self.coupling.expected(dl)[: self.n_bins]
 
 
-def prepare(window: Window, *, lmax: int, delta_ell: int, fwhm_arcmin: float,
-            pixwin: bool = True, niter: int = DEFAULT_NITER,
-            subtract_mean: bool = True) -> SpectrumSetup:
+def prepare(
+    window: Window,
+    *,
+    lmax: int,
+    delta_ell: int,
+    fwhm_arcmin: float,
+    pixwin: bool = True,
+    niter: int = DEFAULT_NITER,
+    subtract_mean: bool = True,
+) -> SpectrumSetup:
     """Bands, transfer function (beam ``fwhm_arcmin``, pixel window if ``pixwin``) and the
     pspy coupling matrix for ``window``."""
     nside = window.nside
     top = 3 * nside - 4
     if lmax < 2 or lmax > top:
-        raise ConfigError(f"--lmax {lmax}: expected 2 <= lmax <= 3 nside - 4 = {top} for the "
-                          f"map's nside {nside}")
+        raise ConfigError(
+            f"--lmax {lmax}: expected 2 <= lmax <= 3 nside - 4 = {top} for the map's nside {nside}"
+        )
     binning = make_binning(lmax, delta_ell)
     lmax_work = min(top, lmax + max(2 * delta_ell, lmax // 10))
     work = make_binning(lmax_work, delta_ell)
@@ -84,8 +93,9 @@ def prepare(window: Window, *, lmax: int, delta_ell: int, fwhm_arcmin: float,
     t0 = time.perf_counter()
     coupling = coupling_matrix(window, work, transfer, niter=niter)
     seconds = time.perf_counter() - t0
-    return SpectrumSetup(window, binning, coupling, transfer, work.lmax, niter, subtract_mean,
-                         seconds)
+    return SpectrumSetup(
+        window, binning, coupling, transfer, work.lmax, niter, subtract_mean, seconds
+    )
 
 
 @dataclass(frozen=True)
@@ -137,8 +147,17 @@ class SpectrumResult:
         from rediscovery.cosmo.cmb.io import BinnedSpectrum
 
         b = self.binning
-        return BinnedSpectrum(b.ell_min, b.ell_max, b.ell_eff, self.dl, self.dl_err,
-                              self.dl_err, self.cov, "TT", source)
+        return BinnedSpectrum(
+            b.ell_min,
+            b.ell_max,
+            b.ell_eff,
+            self.dl,
+            self.dl_err,
+            self.dl_err,
+            self.cov,
+            "TT",
+            source,
+        )
 
 
 def _fiducial(cl: np.ndarray, lsim: int) -> np.ndarray:
@@ -152,10 +171,18 @@ def _fiducial(cl: np.ndarray, lsim: int) -> np.ndarray:
     return out
 
 
-def measure_spectrum(maps: list[np.ndarray], variances: list[np.ndarray], setup: SpectrumSetup,
-                     fiducial_cl: np.ndarray, *, n_sims: int = 0, seed: int = 0,
-                     scheduler: Any = None, n_workers: int | None = None,
-                     progress: bool = True) -> SpectrumResult:
+def measure_spectrum(
+    maps: list[np.ndarray],
+    variances: list[np.ndarray],
+    setup: SpectrumSetup,
+    fiducial_cl: np.ndarray,
+    *,
+    n_sims: int = 0,
+    seed: int = 0,
+    scheduler: Any = None,
+    n_workers: int | None = None,
+    progress: bool = True,
+) -> SpectrumResult:
     """Band powers of ``maps`` (one map: auto-spectrum minus the noise bias; several: mean
     cross-spectrum of the splits), with ``n_sims`` simulations of ``fiducial_cl`` (C_ℓ, μK²,
     no beam, ℓ = 0 …) for the errors and covariance.
@@ -182,17 +209,22 @@ def measure_spectrum(maps: list[np.ndarray], variances: list[np.ndarray], setup:
     for i, v in enumerate(variances):
         v = np.asarray(v, dtype=float)
         if v.shape != w.weights.shape:
-            raise InputError(f"variance map {i + 1} has {v.size} pixels; expected "
-                             f"{w.weights.size} (nside {w.nside})")
+            raise InputError(
+                f"variance map {i + 1} has {v.size} pixels; expected "
+                f"{w.weights.size} (nside {w.nside})"
+            )
         bad = inside & (~np.isfinite(v) | (v < 0))
         if bad.any():
-            raise InputError(f"variance map {i + 1} has {int(bad.sum())} negative, NaN or "
-                             "UNSEEN pixel(s) inside the window; expected variances >= 0 μK²")
+            raise InputError(
+                f"variance map {i + 1} has {int(bad.sum())} negative, NaN or "
+                "UNSEEN pixel(s) inside the window; expected variances >= 0 μK²"
+            )
     names = [f"map {i + 1}" for i in range(len(maps))] if len(maps) > 1 else ["map"]
     lw = setup.lmax_work
     t0 = time.perf_counter()
-    alms = pseudo_alms(maps, w, lw, niter=setup.niter, subtract_mean=setup.subtract_mean,
-                       names=names)
+    alms = pseudo_alms(
+        maps, w, lw, niter=setup.niter, subtract_mean=setup.subtract_mean, names=names
+    )
     pcl = pseudo_cl(alms)
     t_spec = time.perf_counter() - t0
     lsim = min(3 * w.nside - 1, 2 * lw)
@@ -204,24 +236,43 @@ def measure_spectrum(maps: list[np.ndarray], variances: list[np.ndarray], setup:
     knox = knox_errors(cl, noise_levels, setup.transfer, w.fsky_eff, setup.binning)
     info: dict[str, Any] = {
         "estimator": "MASTER pseudo-C_ell (pspy coupling matrix, healpy transforms)",
-        "n_maps": len(maps), "noise_bias": "cross-spectra of splits" if len(maps) > 1 else "",
-        "nside": w.nside, "lmax": setup.binning.lmax, "lmax_work": lw,
-        "delta_ell": int(setup.binning.width[0]), "niter": setup.niter,
-        "subtract_mean": setup.subtract_mean, "apod_deg": w.apod_deg,
-        "apod_type": w.apod_type, "fsky": w.fsky, "fsky_eff": w.fsky_eff,
-        "w2": w.moment(2), "w4": w.moment(4), "noise_uK2_sr": noise_levels,
-        "n_sims": n_sims, "seed": seed, "lmax_sim": lsim,
-        "coupling_seconds": setup.coupling_seconds, "spectrum_seconds": t_spec,
+        "n_maps": len(maps),
+        "noise_bias": "cross-spectra of splits" if len(maps) > 1 else "",
+        "nside": w.nside,
+        "lmax": setup.binning.lmax,
+        "lmax_work": lw,
+        "delta_ell": int(setup.binning.width[0]),
+        "niter": setup.niter,
+        "subtract_mean": setup.subtract_mean,
+        "apod_deg": w.apod_deg,
+        "apod_type": w.apod_type,
+        "fsky": w.fsky,
+        "fsky_eff": w.fsky_eff,
+        "w2": w.moment(2),
+        "w4": w.moment(4),
+        "noise_uK2_sr": noise_levels,
+        "n_sims": n_sims,
+        "seed": seed,
+        "lmax_sim": lsim,
+        "coupling_seconds": setup.coupling_seconds,
+        "spectrum_seconds": t_spec,
     }
     noise_bias: np.ndarray | float | None = None
     sims = cov = None
     if n_sims > 0:
-        sim_setup = SimulationSetup(cl, setup.transfer[: lsim + 1], w,
-                                    tuple(np.asarray(v, dtype=float) for v in variances), lw,
-                                    setup.niter, setup.subtract_mean)
+        sim_setup = SimulationSetup(
+            cl,
+            setup.transfer[: lsim + 1],
+            w,
+            tuple(np.asarray(v, dtype=float) for v in variances),
+            lw,
+            setup.niter,
+            setup.subtract_mean,
+        )
         t0 = time.perf_counter()
-        raw = run_simulations(sim_setup, n_sims, seed, scheduler=scheduler,
-                              n_workers=n_workers, progress=progress)
+        raw = run_simulations(
+            sim_setup, n_sims, seed, scheduler=scheduler, n_workers=n_workers, progress=progress
+        )
         info["simulation_seconds"] = time.perf_counter() - t0
         if len(maps) == 1:
             noise_bias = raw["noise"].mean(axis=0)

@@ -62,13 +62,18 @@ def _read_healpix(path: Path, what: str) -> np.ndarray:
     try:
         m = hp.read_map(str(path), field=0, nest=False)
     except Exception as exc:  # astropy/healpy raise many types on a bad file
-        raise InputError(f"cannot read the {what} as a HEALPix FITS map: {exc}",
-                         path=path) from None
+        raise InputError(
+            f"cannot read the {what} as a HEALPix FITS map: {exc}", path=path
+        ) from None
     return np.asarray(m, dtype=float)
 
 
-def read_map_set(path: str | os.PathLike[str], *, hits: str | os.PathLike[str] | None = None,
-                 variance: str | os.PathLike[str] | None = None) -> MapSet:
+def read_map_set(
+    path: str | os.PathLike[str],
+    *,
+    hits: str | os.PathLike[str] | None = None,
+    variance: str | os.PathLike[str] | None = None,
+) -> MapSet:
     """Read a map-maker output folder, or a map file (hits/variance beside it or given)."""
     import healpy as hp
 
@@ -82,24 +87,34 @@ def read_map_set(path: str | os.PathLike[str], *, hits: str | os.PathLike[str] |
     v = _read_healpix(var_file, "variance map")
     for arr, f, what in ((h, hits_file, "hit map"), (v, var_file, "variance map")):
         if arr.size != m.size:
-            raise InputError(f"the {what} has nside {hp.npix2nside(arr.size)}; the map "
-                             f"{map_file} has nside {hp.npix2nside(m.size)}; expected the same",
-                             path=f)
+            raise InputError(
+                f"the {what} has nside {hp.npix2nside(arr.size)}; the map "
+                f"{map_file} has nside {hp.npix2nside(m.size)}; expected the same",
+                path=f,
+            )
     bad = ~np.isfinite(h) | (h < 0)
     if bad.any():
-        raise InputError(f"{int(bad.sum())} hit count(s) negative or NaN (first at RING pixel "
-                         f"{int(np.argmax(bad))}); expected counts >= 0", path=hits_file)
+        raise InputError(
+            f"{int(bad.sum())} hit count(s) negative or NaN (first at RING pixel "
+            f"{int(np.argmax(bad))}); expected counts >= 0",
+            path=hits_file,
+        )
     seen = h > 0
     nan = seen & ~np.isfinite(m)
     if nan.any():
-        raise InputError(f"{int(nan.sum())} NaN pixel(s) where the hit map says observed "
-                         f"(first at RING pixel {int(np.argmax(nan))}); expected finite μK",
-                         path=map_file)
+        raise InputError(
+            f"{int(nan.sum())} NaN pixel(s) where the hit map says observed "
+            f"(first at RING pixel {int(np.argmax(nan))}); expected finite μK",
+            path=map_file,
+        )
     badv = seen & (~np.isfinite(v) | (v < 0) | (v == hp.UNSEEN))
     if badv.any():
-        raise InputError(f"{int(badv.sum())} observed pixel(s) with a negative, NaN or UNSEEN "
-                         f"variance (first at RING pixel {int(np.argmax(badv))}); expected "
-                         "μK² >= 0", path=var_file)
+        raise InputError(
+            f"{int(badv.sum())} observed pixel(s) with a negative, NaN or UNSEEN "
+            f"variance (first at RING pixel {int(np.argmax(badv))}); expected "
+            "μK² >= 0",
+            path=var_file,
+        )
     info_file = folder / "mapmaking.json"
     info = read_json(info_file) if info_file.is_file() else {}
     return MapSet(np.where(seen, m, 0.0), h, np.where(seen, v, 0.0), str(map_file), info)
@@ -112,17 +127,23 @@ def read_mask(path: str | os.PathLike[str], nside: int) -> np.ndarray:
     p = Path(path)
     mask = _read_healpix(p, "mask")
     if mask.size != 12 * nside * nside:
-        raise InputError(f"the mask has nside {hp.npix2nside(mask.size)}; the map has nside "
-                         f"{nside}; expected the same (ud_grade one of them)", path=p)
+        raise InputError(
+            f"the mask has nside {hp.npix2nside(mask.size)}; the map has nside "
+            f"{nside}; expected the same (ud_grade one of them)",
+            path=p,
+        )
     bad = ~np.isfinite(mask) | ((mask < 0) & (mask != hp.UNSEEN))
     if bad.any():
-        raise InputError(f"{int(bad.sum())} negative or NaN mask value(s); expected 0 (masked) "
-                         "or > 0 (kept)", path=p)
+        raise InputError(
+            f"{int(bad.sum())} negative or NaN mask value(s); expected 0 (masked) or > 0 (kept)",
+            path=p,
+        )
     return np.where(mask == hp.UNSEEN, 0.0, mask)
 
 
-def write_outputs(out: str | os.PathLike[str], result: Any, window: Any,
-                  meta: dict[str, Any]) -> dict[str, Path]:
+def write_outputs(
+    out: str | os.PathLike[str], result: Any, window: Any, meta: dict[str, Any]
+) -> dict[str, Path]:
     """Write the files of the module docstring; ``result`` is a
     :class:`~rediscovery.cosmo.cmb.spectra.estimate.SpectrumResult`."""
     import healpy as hp
@@ -134,9 +155,17 @@ def write_outputs(out: str | os.PathLike[str], result: Any, window: Any,
     out.mkdir(parents=True, exist_ok=True)
     paths = {"spectrum": write_spectrum_csv(result.to_binned_spectrum(), out / "spectrum.csv")}
     b = result.binning
-    bands = pd.DataFrame({"ell_min": b.ell_min, "ell_max": b.ell_max, "ell_eff": b.ell_eff,
-                          "dl": result.dl, "dl_err": result.dl_err,
-                          "dl_err_knox": result.knox_err, "expected": result.expected})
+    bands = pd.DataFrame(
+        {
+            "ell_min": b.ell_min,
+            "ell_max": b.ell_max,
+            "ell_eff": b.ell_eff,
+            "dl": result.dl,
+            "dl_err": result.dl_err,
+            "dl_err_knox": result.knox_err,
+            "expected": result.expected,
+        }
+    )
     if result.sims is not None:
         bands["mc_mean"] = result.mc_mean
         bands["dl_err_mc"] = result.sims.std(axis=0, ddof=1) if len(result.sims) > 1 else np.nan
@@ -150,8 +179,15 @@ def write_outputs(out: str | os.PathLike[str], result: Any, window: Any,
             np.save(fh, result.cov)
         paths["covariance"] = out / "covariance.npy"
     with atomic_path(out / "window.fits") as tmp:
-        hp.write_map(str(tmp), window.weights, nest=False, coord="C", column_names=["WINDOW"],
-                     dtype=np.float64, overwrite=True)
+        hp.write_map(
+            str(tmp),
+            window.weights,
+            nest=False,
+            coord="C",
+            column_names=["WINDOW"],
+            dtype=np.float64,
+            overwrite=True,
+        )
     paths["window"] = out / "window.fits"
     info = {**result.info, **meta, "files": {k: v.name for k, v in paths.items()}}
     if result.cov is not None:

@@ -111,8 +111,10 @@ def make_binning(lmax: int, delta_ell: int, ell_min: int = 2) -> Binning:
     hi = lo + delta_ell - 1
     keep = hi <= lmax
     if not keep.any():
-        raise ConfigError(f"--lmax {lmax} and --delta-ell {delta_ell}: no complete band "
-                          f"between ℓ = {ell_min} and {lmax}")
+        raise ConfigError(
+            f"--lmax {lmax} and --delta-ell {delta_ell}: no complete band "
+            f"between ℓ = {ell_min} and {lmax}"
+        )
     return Binning(lo[keep].astype(int), hi[keep].astype(int))
 
 
@@ -157,13 +159,15 @@ class Coupling:
         """⟨D̂_b⟩ for a theory D_ℓ (μK²) indexed by ℓ = 0 … (≥ lmax+2)."""
         n = self.bbl.shape[1]
         if len(dl) < n + 2:
-            raise ConfigError(f"the theory spectrum stops at ℓ = {len(dl) - 1}; expected "
-                              f"ℓ up to {n + 1}")
+            raise ConfigError(
+                f"the theory spectrum stops at ℓ = {len(dl) - 1}; expected ℓ up to {n + 1}"
+            )
         return self.bbl @ np.asarray(dl, dtype=float)[2 : n + 2]
 
 
-def coupling_matrix(window: Window, binning: Binning, transfer: np.ndarray, *,
-                    niter: int = DEFAULT_NITER) -> Coupling:
+def coupling_matrix(
+    window: Window, binning: Binning, transfer: np.ndarray, *, niter: int = DEFAULT_NITER
+) -> Coupling:
     """Binned mode-coupling matrix (inverse) and band-power window by pspy.
 
     The window's a_ℓm go to ℓ ≤ min(2 ℓ_max + 4, 3 nside − 1) (the 3-j symbols couple ℓ to
@@ -175,16 +179,25 @@ def coupling_matrix(window: Window, binning: Binning, transfer: np.ndarray, *,
     lmax = binning.lmax
     nside = window.nside
     if lmax > 3 * nside - 3:
-        raise ConfigError(f"--lmax {lmax}: too high for nside {nside}; expected "
-                          f"<= 3 nside - 3 = {3 * nside - 3}")
+        raise ConfigError(
+            f"--lmax {lmax}: too high for nside {nside}; expected <= 3 nside - 3 = {3 * nside - 3}"
+        )
     if len(transfer) < lmax + 4:
-        raise ConfigError(f"the transfer function stops at ℓ = {len(transfer) - 1}; expected "
-                          f"ℓ up to {lmax + 3}")
+        raise ConfigError(
+            f"the transfer function stops at ℓ = {len(transfer) - 1}; expected ℓ up to {lmax + 3}"
+        )
     wlm = hp.map2alm(window.weights, lmax=min(2 * lmax + 4, 3 * nside - 1), iter=niter)
     # pspy's matrices cover ℓ = 2 … L+1 and keep the bands with bin_high < L: L = lmax + 1
-    mbb_inv, bbl = so_mcm.mcm_and_bbl_spin0(wlm, binning.pspy_file(), lmax + 1, niter,
-                                            type="Dl", bl1=np.asarray(transfer, dtype=float),
-                                            input_alm=True, binned_mcm=True)
+    mbb_inv, bbl = so_mcm.mcm_and_bbl_spin0(
+        wlm,
+        binning.pspy_file(),
+        lmax + 1,
+        niter,
+        type="Dl",
+        bl1=np.asarray(transfer, dtype=float),
+        input_alm=True,
+        binned_mcm=True,
+    )
     if mbb_inv.shape[0] != binning.n_bins:  # pragma: no cover - guards the layout above
         raise RuntimeError(f"pspy kept {mbb_inv.shape[0]} of {binning.n_bins} bands")
     return Coupling(mbb_inv, bbl, binning, np.asarray(transfer[: lmax + 4], dtype=float))
@@ -195,16 +208,20 @@ def _check_map(m: np.ndarray, window: Window, name: str) -> np.ndarray:
 
     m = np.asarray(m, dtype=float)
     if m.shape != window.weights.shape:
-        raise InputError(f"{name} has {m.size} pixels (nside "
-                         f"{_nside_or_none(m.size)}); expected {window.weights.size} "
-                         f"(nside {window.nside}) like the mask/window")
+        raise InputError(
+            f"{name} has {m.size} pixels (nside "
+            f"{_nside_or_none(m.size)}); expected {window.weights.size} "
+            f"(nside {window.nside}) like the mask/window"
+        )
     inside = window.weights > 0
     bad = inside & (~np.isfinite(m) | (m == hp.UNSEEN))
     if bad.any():
-        raise InputError(f"{name} has {int(bad.sum())} NaN/UNSEEN pixel(s) inside the window "
-                         "(first at RING pixel "
-                         f"{int(np.argmax(bad))}); expected finite μK values wherever the "
-                         "window is non-zero (mask those pixels or check the hit map)")
+        raise InputError(
+            f"{name} has {int(bad.sum())} NaN/UNSEEN pixel(s) inside the window "
+            "(first at RING pixel "
+            f"{int(np.argmax(bad))}); expected finite μK values wherever the "
+            "window is non-zero (mask those pixels or check the hit map)"
+        )
     return np.where(inside, m, 0.0)
 
 
@@ -213,9 +230,15 @@ def _nside_or_none(npix: int) -> int | str:
     return nside if 12 * nside * nside == npix else "not HEALPix"
 
 
-def pseudo_alms(maps: list[np.ndarray], window: Window, lmax: int, *,
-                niter: int = DEFAULT_NITER, subtract_mean: bool = True,
-                names: list[str] | None = None) -> list[np.ndarray]:
+def pseudo_alms(
+    maps: list[np.ndarray],
+    window: Window,
+    lmax: int,
+    *,
+    niter: int = DEFAULT_NITER,
+    subtract_mean: bool = True,
+    names: list[str] | None = None,
+) -> list[np.ndarray]:
     """a_ℓm (ℓ ≤ ``lmax``) of each windowed map w (m − m̄), m̄ the w-weighted mean of the map
     (when ``subtract_mean``: an offset of the map, which a destriper leaves free, would
     otherwise leak into the low multipoles through the window)."""
@@ -255,16 +278,16 @@ def white_noise_pseudo_cl(window: Window, variance: np.ndarray) -> float:
     return float(omega**2 * np.sum(w**2 * var) / (4.0 * math.pi))
 
 
-def bandpowers(pcl: np.ndarray, coupling: Coupling,
-               noise_pcl: np.ndarray | float | None = None) -> np.ndarray:
+def bandpowers(
+    pcl: np.ndarray, coupling: Coupling, noise_pcl: np.ndarray | float | None = None
+) -> np.ndarray:
     """D̂_b (μK²) from pseudo-C_ℓ (ℓ = 0 … ≥ lmax on the last axis; several spectra as rows),
     after subtracting ``noise_pcl``; the beam and pixel window are deconvolved through the
     coupling matrix."""
     lmax = coupling.binning.lmax
     pcl = np.asarray(pcl, dtype=float)
     if pcl.shape[-1] < lmax + 1:
-        raise ConfigError(f"the pseudo-spectrum stops at ℓ = {pcl.shape[-1] - 1}; expected "
-                          f"{lmax}")
+        raise ConfigError(f"the pseudo-spectrum stops at ℓ = {pcl.shape[-1] - 1}; expected {lmax}")
     cl = pcl[..., : lmax + 1]
     if noise_pcl is not None:
         noise = np.asarray(noise_pcl, dtype=float)

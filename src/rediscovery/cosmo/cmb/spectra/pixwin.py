@@ -57,8 +57,11 @@ def _window_squared(nside: int, lmax: int, sub_level: int, max_rings: int) -> np
     rings = np.arange(1, n_rings + 1, step)
     # first pixel of ring i (RING scheme) and the pixels in it
     npix_ring = np.where(rings < nside, 4 * rings, 4 * nside)
-    first = np.where(rings < nside, 2 * rings * (rings - 1),
-                     2 * nside * (nside - 1) + (rings - nside) * 4 * nside)
+    first = np.where(
+        rings < nside,
+        2 * rings * (rings - 1),
+        2 * nside * (nside - 1) + (rings - nside) * 4 * nside,
+    )
     weight = npix_ring.astype(float)
     weight[rings == n_rings] /= 2.0  # the equator ring is not mirrored
     weight /= weight.sum()

@@ -96,8 +96,7 @@ def simulate_batch(task: tuple[SimulationSetup, int, Sequence[int]]) -> dict[str
         return _simulate(setup, seed, indices)
 
 
-def _simulate(setup: SimulationSetup, seed: int, indices: Sequence[int]
-              ) -> dict[str, np.ndarray]:
+def _simulate(setup: SimulationSetup, seed: int, indices: Sequence[int]) -> dict[str, np.ndarray]:
     inside = setup.window.weights > 0
     sigmas = [np.sqrt(np.where(inside, v, 0.0)) for v in setup.variances]
     total, noise = [], []
@@ -105,23 +104,42 @@ def _simulate(setup: SimulationSetup, seed: int, indices: Sequence[int]
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(i),)))
         sky = _signal_map(setup, rng)
         noises = [rng.standard_normal(sky.size) * sd for sd in sigmas]
-        alms = pseudo_alms([sky + n for n in noises], setup.window, setup.lmax,
-                           niter=setup.niter, subtract_mean=setup.subtract_mean)
+        alms = pseudo_alms(
+            [sky + n for n in noises],
+            setup.window,
+            setup.lmax,
+            niter=setup.niter,
+            subtract_mean=setup.subtract_mean,
+        )
         total.append(pseudo_cl(alms))
         if len(noises) == 1:
-            noise.append(pseudo_cl(pseudo_alms(noises, setup.window, setup.lmax,
-                                               niter=setup.niter,
-                                               subtract_mean=setup.subtract_mean)))
+            noise.append(
+                pseudo_cl(
+                    pseudo_alms(
+                        noises,
+                        setup.window,
+                        setup.lmax,
+                        niter=setup.niter,
+                        subtract_mean=setup.subtract_mean,
+                    )
+                )
+            )
     out = {"total": np.array(total)}
     if noise:
         out["noise"] = np.array(noise)
     return out
 
 
-def run_simulations(setup: SimulationSetup, n_sims: int, seed: int, *,
-                    scheduler: object | None = None, n_workers: int | None = None,
-                    batch_size: int | None = None, progress: bool = True
-                    ) -> dict[str, np.ndarray]:
+def run_simulations(
+    setup: SimulationSetup,
+    n_sims: int,
+    seed: int,
+    *,
+    scheduler: object | None = None,
+    n_workers: int | None = None,
+    batch_size: int | None = None,
+    progress: bool = True,
+) -> dict[str, np.ndarray]:
     """``n_sims`` simulations through :func:`rediscovery.core.executor.map_tasks`.
 
     Returns ``{"total": (n_sims, lmax+1)}`` pseudo-spectra, plus ``"noise"`` for one map.
@@ -135,10 +153,15 @@ def run_simulations(setup: SimulationSetup, n_sims: int, seed: int, *,
         workers = default_workers() if n_workers is None else max(1, n_workers)
         batch_size = max(1, -(-n_sims // (4 * workers)))
     batches = [range(i, min(i + batch_size, n_sims)) for i in range(0, n_sims, batch_size)]
-    results = map_tasks(simulate_batch, [(setup, seed, list(b)) for b in batches],
-                        scheduler=scheduler, n_workers=n_workers, progress=progress,
-                        desc=f"{n_sims} simulations",
-                        start_method="spawn")  # healpy's OpenMP hangs in forked children
+    results = map_tasks(
+        simulate_batch,
+        [(setup, seed, list(b)) for b in batches],
+        scheduler=scheduler,
+        n_workers=n_workers,
+        progress=progress,
+        desc=f"{n_sims} simulations",
+        start_method="spawn",
+    )  # healpy's OpenMP hangs in forked children
     out = {"total": np.concatenate([r["total"] for r in results])}
     if "noise" in results[0]:
         out["noise"] = np.concatenate([r["noise"] for r in results])
@@ -153,8 +176,9 @@ def noise_cl(window: Window, variance: np.ndarray) -> float:
     return float(4.0 * math.pi / len(w2) * np.sum(w2 * var) / np.sum(w2))
 
 
-def knox_errors(cl: np.ndarray, noise: Sequence[float], transfer: np.ndarray, fsky_eff: float,
-                binning: Binning) -> np.ndarray:
+def knox_errors(
+    cl: np.ndarray, noise: Sequence[float], transfer: np.ndarray, fsky_eff: float, binning: Binning
+) -> np.ndarray:
     """Knox σ(D_b) (μK²) of the band powers for the fiducial C_ℓ (μK², ℓ = 0 … ≥ lmax), white
     noise levels ``noise`` of the splits (:func:`noise_cl`; one value for a single map) and
     the transfer function; see the module docstring."""

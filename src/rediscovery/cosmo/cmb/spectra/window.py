@@ -98,13 +98,20 @@ def apodised_window(binary: np.ndarray, apod_deg: float, apod_type: str = "C1") 
     win = so_window.create_apodization(template, apod_type, float(apod_deg))
     weights = np.clip(np.asarray(win.data, dtype=float), 0.0, 1.0) * binary
     if not weights.any():
-        raise ConfigError(f"--apod-deg {apod_deg}: the apodisation erases the whole observed "
-                          "region (narrower than the taper); use a smaller --apod-deg")
+        raise ConfigError(
+            f"--apod-deg {apod_deg}: the apodisation erases the whole observed "
+            "region (narrower than the taper); use a smaller --apod-deg"
+        )
     return Window(weights, float(apod_deg), apod_type)
 
 
-def window_from_hits(hits: np.ndarray | list[np.ndarray], apod_deg: float, *,
-                     mask: np.ndarray | None = None, apod_type: str = "C1") -> Window:
+def window_from_hits(
+    hits: np.ndarray | list[np.ndarray],
+    apod_deg: float,
+    *,
+    mask: np.ndarray | None = None,
+    apod_type: str = "C1",
+) -> Window:
     """The window of one or several hit maps: pixels observed in all of them (and inside
     ``mask`` > 0, if given), apodised over ``apod_deg`` degrees."""
     hit_list = [np.asarray(h) for h in (hits if isinstance(hits, list) else [hits])]
