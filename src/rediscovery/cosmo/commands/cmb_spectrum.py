@@ -192,6 +192,7 @@ def cmb_spectrum(
         ell = np.arange(2, lmax + 1)
         fig, axes = plt.subplots(2, 1, figsize=(7.5, 7), height_ratios=[2, 1], sharex=True)
         plot_spectrum(result, theory=(ell, ell * (ell + 1) / (2 * math.pi) * cl[ell]), ax=axes[0])
+        axes[0].set_xlabel("")
         plot_errors(result, ax=axes[1])
         savefig(fig, out / "spectrum.png")
     msg = (
