@@ -103,9 +103,10 @@ def cmb_spectrum(
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the simulations."),
     niter: int = typer.Option(3, "--niter", min=0, max=10, help="healpy map2alm iterations."),
     subtract_mean: bool = typer.Option(
-        True,
+        False,
         "--subtract-mean/--no-subtract-mean",
-        help="Remove the window-weighted mean of each map.",
+        help="Remove the window-weighted mean of each map (for maps with an arbitrary offset; "
+        "biases the lowest band).",
     ),
     workers: int = typer.Option(None, "--workers", min=1, help="Local worker processes."),
     scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),

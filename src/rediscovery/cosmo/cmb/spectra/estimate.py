@@ -76,7 +76,7 @@ def prepare(
     fwhm_arcmin: float,
     pixwin: bool = True,
     niter: int = DEFAULT_NITER,
-    subtract_mean: bool = True,
+    subtract_mean: bool = False,
 ) -> SpectrumSetup:
     """Bands, transfer function (beam ``fwhm_arcmin``, pixel window if ``pixwin``) and the
     pspy coupling matrix for ``window``."""
