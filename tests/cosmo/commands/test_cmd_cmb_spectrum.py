@@ -108,6 +108,12 @@ def test_spectrum_of_splits(maps: Path, tmp_path: Path, run_cli, check_png) -> N
     assert info["n_maps"] == 2 and info["noise_bias"] == "cross-spectra of splits"
     assert info["fwhm_arcmin"] == 30.0 and info["pixwin"] is False
     assert 0 < info["fsky_eff"] < info["fsky"] < 0.2
+    bpw = np.load(out / "bandpower_window.npy")
+    bands = np.genfromtxt(out / "bands.csv", delimiter=",", names=True)
+    assert bpw.shape[0] == spec.n_bins and np.all(bpw[:, :2] == 0)
+    # each band's window integrates to ≈ 1 (a flat D_ℓ is returned unchanged)
+    np.testing.assert_allclose(bpw.sum(axis=1), 1.0, atol=0.05)
+    assert np.isfinite(bands["expected"]).all()
     check_png(out / "spectrum.png")
 
 

@@ -63,6 +63,11 @@ class SpectrumSetup:
         """Band powers (μK², the requested bands) of pseudo-spectra up to ``lmax_work``."""
         return bandpowers(pcl, self.coupling, noise_pcl)[..., : self.n_bins]
 
+    def window_function(self) -> np.ndarray:
+        """Band-power window (n_bins, lmax_work + 3), column ℓ from 0 (zeros at ℓ = 0, 1)."""
+        bbl = self.coupling.bbl[: self.n_bins]
+        return np.hstack([np.zeros((self.n_bins, 2)), bbl])
+
     def expected(self, dl: np.ndarray) -> np.ndarray:
         """⟨D̂_b⟩ of the requested bands for a theory D_ℓ (ℓ = 0 … ≥ lmax_work + 2)."""
         return self.coupling.expected(dl)[: self.n_bins]
@@ -120,6 +125,8 @@ class SpectrumResult:
         ⟨D̂_b⟩ of the fiducial spectrum through the band-power window.
     info
         Method, sizes, timings, f_sky figures (JSON-able).
+    window_function
+        Band-power window B_bℓ (n_bins, L) with column ℓ = 0 … L − 1: ⟨D̂_b⟩ = B @ D_ℓ[:L].
     """
 
     binning: Binning
@@ -130,6 +137,7 @@ class SpectrumResult:
     sims: np.ndarray | None
     expected: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
+    window_function: np.ndarray | None = None
 
     @property
     def mc_mean(self) -> np.ndarray | None:
@@ -286,4 +294,6 @@ def measure_spectrum(
     dl = setup.bandpowers(pcl, noise_bias)
     dl_err = np.sqrt(np.diag(cov)) if cov is not None else knox
     info["errors"] = "Monte-Carlo" if cov is not None else "Knox"
-    return SpectrumResult(setup.binning, dl, dl_err, knox, cov, sims, expected, info)
+    return SpectrumResult(
+        setup.binning, dl, dl_err, knox, cov, sims, expected, info, setup.window_function()
+    )

@@ -12,6 +12,7 @@ file             content                                                       u
 ===============  ============================================================  =======
 spectrum.csv     ``ell_min, ell_max, ell_eff, dl, dl_err`` (the CMB contract)  μK²
 covariance.npy   band-power covariance of the simulations (n_bins × n_bins)    μK⁴
+bandpower_window.npy  B_bℓ (n_bins × L, column ℓ from 0): ⟨D_b⟩ = B @ D_ℓ[:L]  --
 bands.csv        per band: dl, dl_err_mc, dl_err_knox, expected (fiducial      μK²
                  through the band-power window), mc_mean, bias_over_sigma
 spectrum.json    method, window figures (f_sky, w₂, w₄, f_sky,eff), noise,     --
@@ -178,6 +179,10 @@ def write_outputs(
         with atomic_path(out / "covariance.npy") as tmp, open(tmp, "wb") as fh:
             np.save(fh, result.cov)
         paths["covariance"] = out / "covariance.npy"
+    if result.window_function is not None:
+        with atomic_path(out / "bandpower_window.npy") as tmp, open(tmp, "wb") as fh:
+            np.save(fh, result.window_function)
+        paths["bandpower_window"] = out / "bandpower_window.npy"
     with atomic_path(out / "window.fits") as tmp:
         hp.write_map(
             str(tmp),
@@ -190,8 +195,6 @@ def write_outputs(
         )
     paths["window"] = out / "window.fits"
     info = {**result.info, **meta, "files": {k: v.name for k, v in paths.items()}}
-    if result.cov is not None:
-        info["files"]["covariance"] = "covariance.npy"
     write_json(out / "spectrum.json", info)
     paths["info"] = out / "spectrum.json"
     return paths
