@@ -108,6 +108,12 @@ def cmb_spectrum(
         help="Remove the window-weighted mean of each map (for maps with an arbitrary offset; "
         "biases the lowest band).",
     ),
+    noise_model: str = typer.Option(
+        None,
+        "--noise-model",
+        help="Noise of the simulations: white (per-pixel variance) or splits (coloured to the "
+        "spectrum of the splits' half-difference; default with --splits).",
+    ),
     workers: int = typer.Option(None, "--workers", min=1, help="Local worker processes."),
     scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write spectrum.png."),
@@ -171,6 +177,7 @@ def cmb_spectrum(
         scheduler=scheduler,
         n_workers=workers,
         progress=progress,
+        noise_model=noise_model or ("splits" if splits else "white"),
     )
     meta = {
         "map": str(map_path),

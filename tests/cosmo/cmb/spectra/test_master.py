@@ -209,3 +209,28 @@ def test_bad_inputs() -> None:
         window_from_hits(np.zeros(12 * NSIDE**2), 1.0)
     with pytest.raises(ConfigError, match="--fwhm -1"):
         transfer_function(10, -1.0, None)
+
+
+def test_noise_colour_from_splits() -> None:
+    """White split noise gives f_ℓ ≈ 1; adding an independent large-scale field to each split
+    (σ_ℓ ∝ ℓ⁻², like residual 1/f stripes) gives f_ℓ² ≈ 1 + its power over the white level."""
+    from rediscovery.cosmo.cmb.spectra import noise_colour_from_splits
+
+    theta, _ = hp.pix2ang(NSIDE, np.arange(12 * NSIDE**2))
+    hits = np.where(theta < np.radians(100), 10, 0)
+    var = np.where(hits > 0, 4.0, 0.0)
+    window = window_from_hits(hits, 8.0)
+    rng = np.random.default_rng(3)
+    white = [rng.standard_normal(hits.size) * 2.0 for _ in range(2)]
+    f = noise_colour_from_splits(white, [var, var], window, 80, 10)
+    assert f[0] == f[1] == 1.0 and np.all(np.abs(f[2:] - 1) < 0.15), f
+    lmax = 3 * NSIDE - 1
+    ell = np.arange(lmax + 1)
+    pix = 4 * math.pi / hits.size
+    red_cl = np.where(ell >= 2, 4.0 * pix * 20.0 * (10.0 / np.maximum(ell, 1)) ** 4, 0.0)
+    red = [w + _sky(red_cl, np.ones(lmax + 1), seed=10 + i) for i, w in enumerate(white)]
+    f_red = noise_colour_from_splits(red, [var, var], window, 80, 10)
+    # white level Ω_pix σ² = 4 Ω_pix; the red field adds 20 (10/ℓ)⁴ times that: ×~1000 at ℓ = 2
+    assert f_red[5] ** 2 > 50 and abs(f_red[60] ** 2 - 1) < 0.2, f_red[[5, 60]]
+    with pytest.raises(ConfigError, match="--splits"):
+        noise_colour_from_splits(white[:1], [var], window, 80, 10)

@@ -37,6 +37,7 @@ from rediscovery.cosmo.cmb.spectra.simulate import (
     SimulationSetup,
     knox_errors,
     noise_cl,
+    noise_colour_from_splits,
     run_simulations,
 )
 from rediscovery.cosmo.cmb.spectra.window import Window, apodised_window, window_from_hits
@@ -56,6 +57,7 @@ __all__ = [
     "make_binning",
     "measure_spectrum",
     "noise_cl",
+    "noise_colour_from_splits",
     "pixel_window",
     "prepare",
     "pseudo_alms",

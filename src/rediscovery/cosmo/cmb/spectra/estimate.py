@@ -32,6 +32,7 @@ from rediscovery.cosmo.cmb.spectra.simulate import (
     SimulationSetup,
     knox_errors,
     noise_cl,
+    noise_colour_from_splits,
     run_simulations,
 )
 from rediscovery.cosmo.cmb.spectra.window import Window
@@ -190,6 +191,7 @@ def measure_spectrum(
     scheduler: Any = None,
     n_workers: int | None = None,
     progress: bool = True,
+    noise_model: str = "white",
 ) -> SpectrumResult:
     """Band powers of ``maps`` (one map: auto-spectrum minus the noise bias; several: mean
     cross-spectrum of the splits), with ``n_sims`` simulations of ``fiducial_cl`` (C_ℓ, μK²,
@@ -207,6 +209,11 @@ def measure_spectrum(
         Seed of the simulations.
     scheduler, n_workers
         Where the simulations run (:func:`rediscovery.core.executor.map_tasks`).
+    noise_model
+        ``"white"``: the simulations' noise is white with the per-pixel variances;
+        ``"splits"``: that noise coloured to the spectrum of the splits' half-difference
+        (:func:`~rediscovery.cosmo.cmb.spectra.simulate.noise_colour_from_splits`; residual
+        1/f noise of destriped maps), also used in Knox.
     """
     if len(maps) != len(variances):
         raise ConfigError(f"{len(maps)} map(s) but {len(variances)} variance map(s)")
@@ -240,7 +247,14 @@ def measure_spectrum(
     ell = np.arange(lsim + 1)
     dl_fid = ell * (ell + 1) / (2 * math.pi) * cl
     expected = setup.expected(dl_fid)
-    noise_levels = [noise_cl(w, v) for v in variances]
+    if noise_model not in ("white", "splits"):
+        raise ConfigError(f"--noise-model {noise_model!r}: expected white or splits")
+    colour = None
+    white_levels = [noise_cl(w, v) for v in variances]
+    noise_levels: list[Any] = list(white_levels)
+    if noise_model == "splits":
+        colour = noise_colour_from_splits(maps, variances, w, lsim, int(setup.binning.width[0]))
+        noise_levels = [n * colour**2 for n in noise_levels]
     knox = knox_errors(cl, noise_levels, setup.transfer, w.fsky_eff, setup.binning)
     info: dict[str, Any] = {
         "estimator": "MASTER pseudo-C_ell (pspy coupling matrix, healpy transforms)",
@@ -256,9 +270,10 @@ def measure_spectrum(
         "apod_type": w.apod_type,
         "fsky": w.fsky,
         "fsky_eff": w.fsky_eff,
+        "noise_model": noise_model,
         "w2": w.moment(2),
         "w4": w.moment(4),
-        "noise_uK2_sr": noise_levels,
+        "noise_white_uK2_sr": white_levels,
         "n_sims": n_sims,
         "seed": seed,
         "lmax_sim": lsim,
@@ -276,6 +291,7 @@ def measure_spectrum(
             lw,
             setup.niter,
             setup.subtract_mean,
+            colour,
         )
         t0 = time.perf_counter()
         raw = run_simulations(

@@ -35,7 +35,14 @@ from rediscovery.core.errors import ConfigError
 from rediscovery.cosmo.cmb.spectra.master import Binning, pseudo_alms, pseudo_cl
 from rediscovery.cosmo.cmb.spectra.window import Window
 
-__all__ = ["SimulationSetup", "knox_errors", "noise_cl", "run_simulations", "simulate_batch"]
+__all__ = [
+    "SimulationSetup",
+    "knox_errors",
+    "noise_cl",
+    "noise_colour_from_splits",
+    "run_simulations",
+    "simulate_batch",
+]
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,10 @@ class SimulationSetup:
         The analysis window.
     variances
         Per-pixel white-noise variance (μK²) of each split (one array for a single map).
+    noise_colour
+        Optional amplitude filter f_ℓ (ℓ = 0 … lsim) applied to the white noise,
+        n = n_w + alm2map((f_ℓ − 1) a_ℓm(n_w)): noise with the spectrum shape of the data
+        (:func:`noise_colour_from_splits`); ``None`` for white noise.
     lmax, niter, subtract_mean
         As for the data (:func:`~rediscovery.cosmo.cmb.spectra.master.pseudo_alms`).
     """
@@ -63,6 +74,7 @@ class SimulationSetup:
     lmax: int
     niter: int
     subtract_mean: bool
+    noise_colour: np.ndarray | None = None
 
     @property
     def nside(self) -> int:
@@ -96,6 +108,47 @@ def simulate_batch(task: tuple[SimulationSetup, int, Sequence[int]]) -> dict[str
         return _simulate(setup, seed, indices)
 
 
+def _colour(setup: SimulationSetup, white: np.ndarray) -> np.ndarray:
+    import healpy as hp
+
+    if setup.noise_colour is None:
+        return white
+    lsim = len(setup.noise_colour) - 1
+    alm = hp.map2alm(white, lmax=lsim, iter=0)
+    return white + hp.alm2map(hp.almxfl(alm, setup.noise_colour - 1.0), setup.nside, lmax=lsim)
+
+
+def noise_colour_from_splits(
+    maps: Sequence[np.ndarray],
+    variances: Sequence[np.ndarray],
+    window: Window,
+    lmax: int,
+    delta_ell: int,
+) -> np.ndarray:
+    """Amplitude filter f_ℓ (ℓ = 0 … ``lmax``) that turns white noise of the per-pixel
+    variances into noise with the spectrum of the data: f_ℓ² is the pseudo-spectrum of the
+    half-difference of the first two splits, d = (m₁ − m₂)/2 (signal-free), over that of white
+    noise of variance (σ₁² + σ₂²)/4 (:func:`~rediscovery.cosmo.cmb.spectra.master.
+    white_noise_pseudo_cl`), averaged in bands of ``delta_ell`` and interpolated; 1 at ℓ < 2.
+    Residual 1/f noise of a destriped map makes it > 1 at low ℓ."""
+    from rediscovery.cosmo.cmb.spectra.master import white_noise_pseudo_cl
+
+    if len(maps) < 2:
+        raise ConfigError("--noise-model splits needs at least two split maps (--splits)")
+    inside = window.weights > 0
+    d = np.where(inside, 0.5 * (np.asarray(maps[0]) - np.asarray(maps[1])), 0.0)
+    var = 0.25 * (np.asarray(variances[0]) + np.asarray(variances[1]))
+    pcl = pseudo_cl(pseudo_alms([d], window, lmax, niter=0))
+    ratio = pcl / white_noise_pseudo_cl(window, var)
+    ell = np.arange(lmax + 1)
+    starts = np.arange(2, lmax + 1, max(1, delta_ell))
+    centres = np.array([ell[a : a + delta_ell].mean() for a in starts])
+    means = np.array([ratio[a : a + delta_ell].mean() for a in starts])
+    colour = np.ones(lmax + 1)
+    colour[2:] = np.sqrt(np.clip(np.interp(ell[2:], centres, means), 0.0, None))
+    return colour
+
+
 def _simulate(setup: SimulationSetup, seed: int, indices: Sequence[int]) -> dict[str, np.ndarray]:
     inside = setup.window.weights > 0
     sigmas = [np.sqrt(np.where(inside, v, 0.0)) for v in setup.variances]
@@ -103,7 +156,7 @@ def _simulate(setup: SimulationSetup, seed: int, indices: Sequence[int]) -> dict
     for i in indices:
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(i),)))
         sky = _signal_map(setup, rng)
-        noises = [rng.standard_normal(sky.size) * sd for sd in sigmas]
+        noises = [_colour(setup, rng.standard_normal(sky.size) * sd) for sd in sigmas]
         alms = pseudo_alms(
             [sky + n for n in noises],
             setup.window,
@@ -179,15 +232,20 @@ def noise_cl(window: Window, variance: np.ndarray) -> float:
 def knox_errors(
     cl: np.ndarray, noise: Sequence[float], transfer: np.ndarray, fsky_eff: float, binning: Binning
 ) -> np.ndarray:
-    """Knox σ(D_b) (μK²) of the band powers for the fiducial C_ℓ (μK², ℓ = 0 … ≥ lmax), white
-    noise levels ``noise`` of the splits (:func:`noise_cl`; one value for a single map) and
-    the transfer function; see the module docstring."""
+    """Knox σ(D_b) (μK²) of the band powers for the fiducial C_ℓ (μK², ℓ = 0 … ≥ lmax), noise
+    levels ``noise`` of the splits (:func:`noise_cl`, a number for white noise or an array
+    over ℓ = 0 … ≥ lmax; one entry for a single map) and the transfer function; see the module
+    docstring."""
     lmax = binning.lmax
     ell = np.arange(lmax + 1)
     c = np.asarray(cl, dtype=float)[: lmax + 1]
     f2 = np.asarray(transfer, dtype=float)[: lmax + 1] ** 2
     n_split = len(noise)
-    nl = [np.asarray(n, dtype=float) / np.where(f2 > 0, f2, np.inf) for n in noise]
+    nl = [
+        (np.asarray(n, dtype=float)[: lmax + 1] if np.ndim(n) else float(n))
+        / np.where(f2 > 0, f2, np.inf)
+        for n in noise
+    ]
     pairs = list(combinations(range(n_split), 2)) if n_split > 1 else [(0, 0)]
 
     def cov(a: int, b: int) -> np.ndarray:
