@@ -190,3 +190,42 @@ def test_refusals(maps: Path, tmp_path: Path, run_cli) -> None:
         ]
     )
     assert code == 2 and "--split" in err
+
+
+def test_noise_model_needs_splits(maps: Path, tmp_path: Path, run_cli) -> None:
+    code, err = run_cli(
+        [
+            "cosmo",
+            "cmb-spectrum",
+            maps / "map",
+            "--out",
+            tmp_path / "a",
+            "--noise-model",
+            "splits",
+            "--lmax",
+            "40",
+            "--n-sims",
+            "2",
+            "--no-plots",
+            "--no-progress",
+        ]
+    )
+    assert code == 2 and "--splits" in err
+    code, err = run_cli(
+        [
+            "cosmo",
+            "cmb-spectrum",
+            maps / "map",
+            "--out",
+            tmp_path / "b",
+            "--noise-model",
+            "pink",
+            "--lmax",
+            "40",
+            "--n-sims",
+            "0",
+            "--no-plots",
+            "--no-progress",
+        ]
+    )
+    assert code == 2 and "white or splits" in err

@@ -219,6 +219,10 @@ def measure_spectrum(
         raise ConfigError(f"{len(maps)} map(s) but {len(variances)} variance map(s)")
     if len(maps) < 1:
         raise ConfigError("no map given")
+    if noise_model not in ("white", "splits"):
+        raise ConfigError(f"--noise-model {noise_model!r}: expected white or splits")
+    if noise_model == "splits" and len(maps) < 2:
+        raise ConfigError("--noise-model splits needs at least two split maps (--splits)")
     w = setup.window
     inside = w.weights > 0
     for i, v in enumerate(variances):
@@ -247,8 +251,6 @@ def measure_spectrum(
     ell = np.arange(lsim + 1)
     dl_fid = ell * (ell + 1) / (2 * math.pi) * cl
     expected = setup.expected(dl_fid)
-    if noise_model not in ("white", "splits"):
-        raise ConfigError(f"--noise-model {noise_model!r}: expected white or splits")
     colour = None
     white_levels = [noise_cl(w, v) for v in variances]
     noise_levels: list[Any] = list(white_levels)
