@@ -71,6 +71,7 @@ COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("cosmo", "rediscovery.cosmo.commands.sn_detect"),
     ("cosmo", "rediscovery.cosmo.commands.cmb"),
     ("cosmo", "rediscovery.cosmo.commands.cmb_tod"),
+    ("cosmo", "rediscovery.cosmo.commands.cmb_spectrum"),
     ("cosmo", "rediscovery.cosmo.commands.joint"),
     ("cosmo", "rediscovery.cosmo.commands.pipeline"),
     ("anomaly", "rediscovery.anomaly.commands"),

@@ -24,3 +24,12 @@ def test_empty_and_bad_workers():
     assert map_tasks(_draw, [], progress=False) == []
     with pytest.raises(ConfigError, match="n_workers"):
         map_tasks(_draw, [1, 2], n_workers=0, progress=False)
+
+
+def test_spawned_workers_keep_order():
+    """``start_method="spawn"`` (fresh interpreters: no OpenMP state inherited from the
+    parent); the function must be importable by the children, hence a library one."""
+    import operator
+
+    assert map_tasks(operator.neg, range(6), n_workers=2, progress=False,
+                     start_method="spawn") == [0, -1, -2, -3, -4, -5]

@@ -77,6 +77,22 @@ def cmb_simulate(
                f"= {info['n_samples_total']} -> {info['tod']} (hidden sky in {out}/truth/)")
 
 
+def _split_detectors(names: list[str], split: str | None) -> list[str]:
+    """The detectors of split ``K/N`` (1-based): every N-th detector from the K-th."""
+    if split is None:
+        return names
+    try:
+        k, n = (int(x) for x in split.split("/"))
+    except ValueError:
+        raise ConfigError(f"--split {split!r}: expected K/N with integers, e.g. 1/2") from None
+    if not 1 <= k <= n:
+        raise ConfigError(f"--split {split!r}: expected 1 <= K <= N")
+    if n > len(names):
+        raise ConfigError(f"--split {split!r}: N = {n} splits of {len(names)} detectors; "
+                          f"expected N <= {len(names)}")
+    return names[k - 1 :: n]
+
+
 @app.command("cmb-mapmake")
 def cmb_mapmake(
     tod: Path = typer.Argument(..., help="TOD file (HDF5, from cmb-simulate)."),
@@ -93,6 +109,9 @@ def cmb_mapmake(
     maxiter: int = typer.Option(300, "--maxiter", min=1, max=100_000,
                                 help="Largest number of CG iterations."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write maps.png (and cg.png)."),
+    split: str = typer.Option(None, "--split",
+                              help="K/N: map only detectors K, K+N, K+2N, … (1-based), a data "
+                                   "split with noise independent of the other N-1 splits."),
 ) -> None:
     """Make a map from a TOD: map.fits, hits.fits, variance.fits, mapmaking.json.
 
@@ -118,13 +137,14 @@ def cmb_mapmake(
         if nside > f.nside_pointing:
             raise ConfigError(f"--nside {nside}: finer than the TOD's pointing resolution "
                               f"{f.nside_pointing}")
+        names = _split_detectors([d.name for d in f.detectors], split)
         if method == "binned":
-            result = bin_tod(f.iter_chunks(), nside, f.nside_pointing,
+            result = bin_tod(f.iter_chunks(detectors=names), nside, f.nside_pointing,
                              detector_weights(f.detectors))
         else:
             block = int(f.attrs.get("noise_block", f.n_samples))
-            data = load_tod(f.iter_chunks(chunk=block), nside, f.nside_pointing, f.detectors,
-                            f.sample_rate)
+            data = load_tod(f.iter_chunks(chunk=block, detectors=names), nside,
+                            f.nside_pointing, f.detectors, f.sample_rate)
             if method == "destriped":
                 length = max(1, round(baseline_seconds * f.sample_rate))
                 result, _ = destripe(data, length, noise_prior=noise_prior, tol=tol,
@@ -132,6 +152,10 @@ def cmb_mapmake(
             else:
                 result = gls_map(data, tol=tol, maxiter=maxiter)
     result.info["tod"] = str(tod)
+    result.info["beam_fwhm_arcmin"] = f.fwhm_arcmin
+    result.info["detectors"] = names
+    if split:
+        result.info["split"] = split
     write_maps(out, result)
     if plots:
         import matplotlib
