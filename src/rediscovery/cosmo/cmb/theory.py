@@ -52,6 +52,7 @@ __all__ = [
     "densities_to_physical",
     "import_camb",
     "omega_m",
+    "omega_nu",
 ]
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,11 @@ def import_camb() -> Any:
             "(or use --theory emulator inside the emulator's box)"
         ) from exc
     return camb
+
+
+def omega_nu(mnu: float | np.ndarray) -> float | np.ndarray:
+    """Physical density of massive neutrinos ω_ν = Σm_ν / 93.14 eV (Lesgourgues & Pastor 2006)."""
+    return mnu / _NU_MASS_PER_OMEGA_EV
 
 
 def omega_m(params: Mapping[str, float]) -> float:
