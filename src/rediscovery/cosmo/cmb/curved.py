@@ -252,3 +252,315 @@ def generate_curved_training_set(
     return compute_spectra_cache(cache, designs, names=list(CURVED_BOX), to_camb=_to_camb(fixed),
                                  meta=meta, lmax=_CAMB_LMAX_CAP, lmax_per_point=lmaxes,
                                  scheduler=scheduler, n_workers=n_workers, progress=progress)
+
+
+# ----------------------------------------------------------------------------- emulator
+
+
+def _catmull_rom(y: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Cubic (Catmull-Rom) interpolation of rows ``y`` (n, m) at fractional indices ``pos``
+    (n, k); indices are clipped to the grid."""
+    m = y.shape[1]
+    j = np.clip(np.floor(pos).astype(np.int64), 1, m - 3)
+    t = pos - j
+    p0, p1, p2, p3 = (np.take_along_axis(y, j + o, axis=1) for o in (-1, 0, 1, 2))
+    return p1 + 0.5 * t * (p2 - p0 + t * (2 * p0 - 5 * p1 + 4 * p2 - p3
+                                           + t * (3 * (p1 - p2) + p3 - p0)))
+
+
+@dataclass
+class CurvedEmulator:
+    """Emulated lensed D_ℓ^TT (μK²) on ℓ = 2 … :data:`CURVED_LMAX` over (h, Ωm, ΩΛ, n_s, A_s, τ).
+
+    Same interface as :class:`~rediscovery.cosmo.cmb.emulator.CMBEmulator`: ``emu(params)``
+    with a dict (``h`` or ``H0``, ``Om``, ``OL``, ``ns``, ``ln10As``, ``tau``; ``ombh2`` and
+    ``mnu`` must equal :attr:`fixed`), or ``emu.predict(X)`` with rows in :attr:`names` order.
+
+    Attributes
+    ----------
+    names
+        ``["h", "Om", "OL", "ns", "ln10As", "tau"]``.
+    box, derived_box
+        The user box and the box of (``omch2``, ``scale``) where the emulator is valid.
+    fixed
+        ``ombh2`` and ``mnu`` of the training spectra.
+    ell
+        Multipoles (2 … lmax).
+    x_grid
+        Rescaled multipoles x = ℓ/s of the emulated target (uniform, step 1).
+    scale_ref
+        ℓ_A of the reference (Planck 2018 flat) cosmology.
+    g_lo, g_hi
+        Ranges of the regression inputs (ln ω_c, s, h, n_s, ln 10¹⁰A_s, τ), mapped to [-1, 1].
+    """
+
+    names: list[str]
+    box: dict[str, tuple[float, float]]
+    derived_box: dict[str, tuple[float, float]]
+    fixed: dict[str, float]
+    ell: np.ndarray
+    x_grid: np.ndarray
+    scale_ref: float
+    g_lo: np.ndarray
+    g_hi: np.ndarray
+    arrays: dict[str, np.ndarray]  # the PCAGP arrays of fit_pca_gp
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    name = "emulator (curved)"
+
+    @property
+    def lmax(self) -> int:
+        return int(self.ell[-1])
+
+    def derived(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """ω_c, the acoustic scale s and Ωk of parameter rows ``x`` (n, 6)."""
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        omch2, s, _ = _derived_coordinates(x, self.names, self.fixed, self.scale_ref)
+        from rediscovery.cosmo.cosmology import omega_radiation
+
+        ok = 1.0 - x[:, 1] - x[:, 2] - omega_radiation(100.0) / x[:, 0] ** 2
+        return {"omch2": omch2, "scale": s, "Ok": ok}
+
+    def in_box(self, x: np.ndarray) -> np.ndarray:
+        """Boolean mask (n,) of rows inside both boxes."""
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        ok = np.all(np.isfinite(x), axis=1)
+        for j, k in enumerate(self.names):
+            ok &= (x[:, j] >= self.box[k][0]) & (x[:, j] <= self.box[k][1])
+        d = self.derived(x)
+        for k, (lo, hi) in self.derived_box.items():
+            with np.errstate(invalid="ignore"):
+                ok &= (d[k] >= lo) & (d[k] <= hi)
+        return ok
+
+    def check_in_box(self, x: np.ndarray) -> None:
+        """Raise :class:`OutOfBoxError` naming the first parameter outside the box."""
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        for j, k in enumerate(self.names):
+            lo, hi = self.box[k]
+            bad = (x[:, j] < lo) | (x[:, j] > hi) | ~np.isfinite(x[:, j])
+            if np.any(bad):
+                raise OutOfBoxError(
+                    f"{k} = {x[bad, j][0]:.6g} is outside the curved emulator's box "
+                    f"[{lo}, {hi}] (box: {self._box_text()}); use --fallback-camb "
+                    "(fall back to CAMB there) or --theory camb", column=k)
+        d = self.derived(x)
+        what = {"omch2": "Ωc h² = Ωm h² − Ωb h² − Ων h² (from h and Om)",
+                "scale": "the acoustic scale ℓ_A/ℓ_A,Planck (from h, Om, OL)"}
+        for k, (lo, hi) in self.derived_box.items():
+            with np.errstate(invalid="ignore"):
+                bad = ~((d[k] >= lo) & (d[k] <= hi))
+            if np.any(bad):
+                i = int(np.flatnonzero(bad)[0])
+                row = dict(zip(self.names, x[i], strict=True))
+                val = d[k][i]
+                txt = "undefined (no Big Bang)" if not np.isfinite(val) else f"{val:.4g}"
+                raise OutOfBoxError(
+                    f"{what[k]} is {txt} at h = {row['h']:.4g}, Om = {row['Om']:.4g}, "
+                    f"OL = {row['OL']:.4g}, outside the curved emulator's range [{lo}, {hi}] "
+                    f"(box: {self._box_text()}); use --fallback-camb or --theory camb",
+                    column=k)
+
+    def _box_text(self) -> str:
+        parts = [f"{k} {lo:g}..{hi:g}" for k, (lo, hi) in self.box.items()]
+        parts += [f"{k} {lo:g}..{hi:g}" for k, (lo, hi) in self.derived_box.items()]
+        return ", ".join(parts)
+
+    def predict(self, x: np.ndarray, *, check: bool = True) -> np.ndarray:
+        """D_ℓ^TT in μK² for parameter rows ``x`` (n, 6) → (n, n_ell)."""
+        from rediscovery.cosmo.cmb.emulator import predict_pca_gp
+
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        if x.shape[1] != len(self.names):
+            raise InputError(f"expected {len(self.names)} parameter columns {self.names}, "
+                             f"got {x.shape[1]}")
+        if check:
+            self.check_in_box(x)
+        _, s, g = _derived_coordinates(x, self.names, self.fixed, self.scale_ref)
+        u = 2.0 * (g - self.g_lo) / (self.g_hi - self.g_lo) - 1.0
+        a = self.arrays
+        y = predict_pca_gp(u, a["mean"], a["basis"], a["exponents"], a["poly_coef"],
+                           a["x_train"], a["gp_alpha"], a["gp_inv_ls2"])
+        pos = (self.ell[None, :] / s[:, None] - self.x_grid[0]) / (self.x_grid[1] - self.x_grid[0])
+        amp = x[:, self.names.index("ln10As")] - 2.0 * x[:, self.names.index("tau")]
+        return np.exp(_catmull_rom(y, pos) + amp[:, None])
+
+    def params_vector(self, params: Mapping[str, float]) -> np.ndarray:
+        """The row vector of a parameter dict (``H0`` accepted for ``h``; ``ombh2``/``mnu``
+        must equal :attr:`fixed`; n_s, A_s, τ default to the Planck 2018 best fit)."""
+        p = dict(params)
+        if "H0" in p:
+            if "h" in p and not math.isclose(p["H0"] / 100.0, p["h"], rel_tol=1e-9):
+                raise InputError(f"both h = {p['h']} and H0 = {p['H0']} given and they differ",
+                                 column="H0")
+            p["h"] = p.pop("H0") / 100.0
+        extra = set(p) - set(self.names) - set(self.fixed)
+        if extra:
+            raise InputError(f"the curved emulator does not know parameter(s) {sorted(extra)}; "
+                             f"it emulates {self.names} (Ωk = 1 − Om − OL derived)",
+                             column=sorted(extra)[0])
+        for k, v in p.items():
+            if k in self.fixed and not math.isclose(float(v), self.fixed[k], rel_tol=1e-9,
+                                                    abs_tol=1e-12):
+                raise OutOfBoxError(f"the curved emulator was trained with {k} fixed at "
+                                    f"{self.fixed[k]}, got {v}; use --theory camb", column=k)
+        missing = [k for k in ("h", "Om", "OL") if k not in p]
+        if missing:
+            raise InputError(f"the curved emulator needs h (or H0), Om and OL; missing "
+                             f"{missing}", column=missing[0])
+        return np.array([float(p[k]) if k in p else PLANCK2018_BEST_FIT[k]
+                         for k in self.names])
+
+    def __call__(self, params: Mapping[str, float]) -> np.ndarray:
+        return self.predict(self.params_vector(params)[None, :])[0]
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the emulator as a compressed ``.npz`` (arrays + JSON metadata, no pickle)."""
+        meta = {
+            "format_version": _FORMAT_VERSION,
+            "kind": _KIND,
+            "names": self.names,
+            "box": {k: list(v) for k, v in self.box.items()},
+            "derived_box": {k: list(v) for k, v in self.derived_box.items()},
+            "fixed": self.fixed,
+            "scale_ref": self.scale_ref,
+            "metadata": self.metadata,
+        }
+        arrays = {k: v for k, v in self.arrays.items() if k != "basis"}
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(
+                fh, meta=np.array(json.dumps(meta)), ell=self.ell, x_grid=self.x_grid,
+                g_lo=self.g_lo, g_hi=self.g_hi,
+                # float32 basis: 1e-7 relative, far below the emulator's error; halves the file
+                basis=self.arrays["basis"].astype(np.float32), **arrays)
+        return Path(path)
+
+
+def load_curved_emulator(path: str | os.PathLike[str] | None = None) -> CurvedEmulator:
+    """Load a curved emulator file (default: the one shipped in the package).
+
+    Raises
+    ------
+    ModelFileError
+        If the file is missing, not a curved emulator, or of another format version.
+    """
+    p = Path(CURVED_EMULATOR_PATH if path is None else path)
+    if not p.is_file():
+        raise ModelFileError(
+            f"{p}: curved emulator file not found; train one with "
+            "`rediscovery cosmo cmb-emulator train-curved --out FILE` or use --theory camb")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            arrays = {k: z[k] for k in z.files if k != "meta"}
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelFileError(f"{p}: not a readable emulator file ({exc})") from exc
+    if meta.get("kind") != _KIND:
+        raise ModelFileError(f"{p}: not a curved emulator (kind {meta.get('kind')!r}, expected "
+                             f"{_KIND!r}); flat files load with load_emulator")
+    if meta.get("format_version") != _FORMAT_VERSION:
+        raise ModelFileError(f"{p}: curved emulator format {meta.get('format_version')} is not "
+                             f"supported (expected {_FORMAT_VERSION})")
+    pca = {k: arrays[k].astype(np.float64) for k in
+           ("mean", "basis", "exponents", "poly_coef", "x_train", "gp_alpha", "gp_inv_ls2")}
+    pca["exponents"] = arrays["exponents"]
+    return CurvedEmulator(
+        names=list(meta["names"]),
+        box={k: (float(v[0]), float(v[1])) for k, v in meta["box"].items()},
+        derived_box={k: (float(v[0]), float(v[1])) for k, v in meta["derived_box"].items()},
+        fixed={k: float(v) for k, v in meta["fixed"].items()},
+        ell=arrays["ell"], x_grid=arrays["x_grid"], scale_ref=float(meta["scale_ref"]),
+        g_lo=arrays["g_lo"], g_hi=arrays["g_hi"], arrays=pca,
+        metadata=meta.get("metadata", {}),
+    )
+
+
+def _rescaled_targets(tt: np.ndarray, s: np.ndarray, g: np.ndarray, amp: np.ndarray,
+                      x_grid: np.ndarray) -> np.ndarray:
+    """y_i(x) = ln D_i(ℓ = s_i x) − amp_i on ``x_grid`` for NaN-padded CAMB spectra (ℓ from 2).
+
+    Where a spectrum does not reach ℓ = s x (its CAMB lmax), it is continued with the shape of
+    the covering spectrum nearest in (ln ω_c, n_s, ln 10¹⁰A_s, τ) (same early physics, so
+    the same rescaled damping tail); below ℓ = 2 it is held at its ℓ = 2 value.
+    """
+    n = len(tt)
+    ell = np.arange(2, tt.shape[1] + 2, dtype=float)
+    lnd = np.log(np.where(tt > 0, tt, np.nan))
+    ltop = 2 + np.sum(np.isfinite(lnd), axis=1) - 1  # last finite ℓ (spectra are prefixes)
+    y = np.empty((n, len(x_grid)))
+    xmax = ltop / s
+    for i in range(n):  # one interpolation per training spectrum (a few hundred)
+        lq = np.clip(s[i] * x_grid, 2.0, ltop[i])
+        y[i] = np.interp(lq, ell[: ltop[i] - 1], lnd[i, : ltop[i] - 1]) - amp[i]
+    full = xmax >= x_grid[-1]
+    if not full.all():
+        if not full.any():
+            raise ConfigError("no training spectrum covers the whole rescaled ℓ range")
+        gw = g[:, [0, 3, 4, 5]]
+        span = np.ptp(gw, axis=0)
+        gw = gw / np.where(span > 0, span, 1.0)
+        idx_full = np.flatnonzero(full)
+        for i in np.flatnonzero(~full):
+            k = idx_full[np.argmin(np.sum((gw[idx_full] - gw[i]) ** 2, axis=1))]
+            cut = x_grid > xmax[i]
+            j0 = max(int(np.argmax(cut)) - 1, 0)
+            y[i, cut] = y[i, j0] + y[k, cut] - y[k, j0]
+    return y
+
+
+def fit_curved_emulator(
+    params: np.ndarray,
+    tt: np.ndarray,
+    *,
+    fixed: Mapping[str, float] | None = None,
+    lmax: int = CURVED_LMAX,
+    n_pca: int = 32,
+    degree: int = 2,
+    gp_subsample: int = 400,
+    seed: int = 0,
+    progress: bool = True,
+) -> CurvedEmulator:
+    """Fit the curved emulator to CAMB spectra.
+
+    Parameters
+    ----------
+    params
+        (n, 6) rows in :data:`CURVED_BOX` order (h, Om, OL, ns, ln10As, tau).
+    tt
+        CAMB D_ℓ^TT in μK² from ℓ = 2, (n, n_ell), NaN-padded beyond each model's CAMB lmax;
+        rows with no finite value (CAMB failures) are dropped.
+    fixed
+        ``ombh2`` and ``mnu`` of the spectra (default :data:`CURVED_FIXED`).
+    lmax
+        Highest multipole emulated.
+    n_pca, degree, gp_subsample, seed, progress
+        As in :func:`~rediscovery.cosmo.cmb.emulator.fit_pca_gp`.
+    """
+    from rediscovery.cosmo.cmb.emulator import fit_pca_gp
+
+    fx = dict(CURVED_FIXED if fixed is None else fixed)
+    params = np.asarray(params, dtype=float)
+    tt = np.asarray(tt, dtype=float)
+    good = np.isfinite(tt[:, 0]) & np.all(np.isfinite(params), axis=1)
+    if (~good).any():
+        log.info("dropping %d training models CAMB could not compute", int((~good).sum()))
+    params, tt = params[good], tt[good]
+    names = list(CURVED_BOX)
+    scale_ref = _reference_scale(fx["ombh2"])
+    _, s, g = _derived_coordinates(params, names, fx, scale_ref)
+    dbox = dict(CURVED_DERIVED_BOX)
+    x_grid = np.arange(2.0 / dbox["scale"][1] - 1.0, lmax / dbox["scale"][0] + 3.0, 1.0)
+    amp = params[:, 4] - 2.0 * params[:, 5]  # ln10As - 2 tau
+    y = _rescaled_targets(tt, s, g, amp, x_grid)
+    lhs_lo = np.array([math.log(dbox["omch2"][0]), dbox["scale"][0], CURVED_BOX["h"][0],
+                       CURVED_BOX["ns"][0], CURVED_BOX["ln10As"][0], CURVED_BOX["tau"][0]])
+    lhs_hi = np.array([math.log(dbox["omch2"][1]), dbox["scale"][1], CURVED_BOX["h"][1],
+                       CURVED_BOX["ns"][1], CURVED_BOX["ln10As"][1], CURVED_BOX["tau"][1]])
+    u = 2.0 * (g - lhs_lo) / (lhs_hi - lhs_lo) - 1.0
+    fitted = fit_pca_gp(u, y, n_pca=n_pca, degree=degree, gp_subsample=gp_subsample, seed=seed,
+                        progress=progress)
+    meta = dict(fitted.pop("metadata"))
+    meta.update({"n_train": len(params), "regression_inputs": list(_GRID_NAMES)})
+    return CurvedEmulator(names=names, box=dict(CURVED_BOX), derived_box=dbox, fixed=fx,
+                          ell=np.arange(2, lmax + 1), x_grid=x_grid, scale_ref=scale_ref,
+                          g_lo=lhs_lo, g_hi=lhs_hi, arrays=fitted, metadata=meta)

@@ -83,6 +83,7 @@ DEFAULT_BOX: dict[str, tuple[float, float]] = {
 DEFAULT_EMULATOR_PATH = Path(__file__).parent / "data" / "emulator_tt.npz"
 
 _FORMAT_VERSION = 1
+_KIND = "rediscovery.cosmo.cmb.emulator/TT"
 
 
 class OutOfBoxError(InputError):
@@ -572,7 +573,7 @@ class CMBEmulator:
         """Write the emulator as a compressed ``.npz`` (arrays + JSON metadata, no pickle)."""
         meta = {
             "format_version": _FORMAT_VERSION,
-            "kind": "rediscovery.cosmo.cmb.emulator/TT",
+            "kind": _KIND,
             "names": self.names,
             "box": {k: list(v) for k, v in self.box.items()},
             "fixed": self.fixed,
@@ -614,6 +615,9 @@ def load_emulator(path: str | os.PathLike[str] | None = None) -> CMBEmulator:
             arrays = {k: z[k] for k in z.files if k != "meta"}
     except (OSError, ValueError, KeyError) as exc:
         raise ModelFileError(f"{p}: not a readable emulator file ({exc})") from exc
+    if meta.get("kind", _KIND) != _KIND:
+        raise ModelFileError(f"{p}: not a flat-ΛCDM emulator (kind {meta.get('kind')!r}); a "
+                             "curved emulator is for --params h,Om,OL (load_curved_emulator)")
     if meta.get("format_version") != _FORMAT_VERSION:
         raise ModelFileError(f"{p}: emulator format {meta.get('format_version')} is not "
                              f"supported (expected {_FORMAT_VERSION})")
