@@ -65,6 +65,7 @@ __all__ = [
     "CURVED_LMAX",
     "CurvedEmulator",
     "acoustic_scale",
+    "curved_accuracy_report",
     "curved_design",
     "fit_curved_emulator",
     "generate_curved_training_set",
@@ -564,3 +565,30 @@ def fit_curved_emulator(
     return CurvedEmulator(names=names, box=dict(CURVED_BOX), derived_box=dbox, fixed=fx,
                           ell=np.arange(2, lmax + 1), x_grid=x_grid, scale_ref=scale_ref,
                           g_lo=lhs_lo, g_hi=lhs_hi, arrays=fitted, metadata=meta)
+
+
+def curved_accuracy_report(emu: CurvedEmulator, params: np.ndarray, tt: np.ndarray,
+                           ) -> dict[str, Any]:
+    """Held-out accuracy of a curved emulator against CAMB spectra ``tt`` (n, n_ell) on
+    ``emu.ell`` at ``params`` (n, 6): the max / 99th percentile / median over spectra of the
+    max |emu/CAMB − 1| for ℓ > 30, the max per ℓ range, and the max for closed, nearly flat and
+    open models."""
+    rel = np.abs(emu.predict(params) / tt - 1)
+    m = emu.ell > 30
+    per = rel[:, m].max(axis=1)
+    ok = emu.derived(params)["Ok"]
+    out: dict[str, Any] = {
+        "n_test": len(tt), "ell_range": [30, int(emu.lmax)],
+        "max_rel_err": float(per.max()), "p99_rel_err": float(np.percentile(per, 99)),
+        "median_rel_err": float(np.median(per)),
+        "Ok_range": [float(ok.min()), float(ok.max())],
+        "max_rel_err_per_ell_bin": {
+            f"{lo}-{hi - 1}": float(rel[:, (emu.ell >= lo) & (emu.ell < hi)].max())
+            for lo, hi in ((2, 30), (30, 500), (500, 1000), (1000, int(emu.lmax) + 1))},
+        "max_rel_err_closed_open": {
+            "Ok<-0.05": float(per[ok < -0.05].max()) if (ok < -0.05).any() else None,
+            "|Ok|<=0.05": float(per[abs(ok) <= 0.05].max()) if (abs(ok) <= 0.05).any()
+            else None,
+            "Ok>0.05": float(per[ok > 0.05].max()) if (ok > 0.05).any() else None},
+    }
+    return out

@@ -414,7 +414,7 @@ def read_three_column(path: str | os.PathLike[str], *, fsky: float, delta_ell: i
         raise InputError(f"row {i}: ℓ = {ell[i]} is not an integer >= 2", path=p, column="ell")
     if np.any(sig < 0):
         i = int(np.flatnonzero(sig < 0)[0])
-        raise InputError(f"row {i} (ℓ = {int(ell[i])}): σ_noise = {sig[i]} is negative; "
+        raise InputError(f"row {i} (ℓ = {int(ell[i])}): σ_noise = {sig[i]:g} is negative; "
                          "expected the noise 1σ error on D_ℓ in μK², >= 0", path=p,
                          column="sigma_noise")
     step = np.diff(ell)

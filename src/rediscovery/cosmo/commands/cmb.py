@@ -129,6 +129,81 @@ def train(
     typer.echo(f"wrote {out}")
 
 
+@emulator_app.command("train-curved")
+def train_curved(
+    out: Path = typer.Option(..., "--out", help="Emulator file to write (.npz)."),
+    blocks: int = typer.Option(8, "--blocks",
+                               help="Training designs of --block-size candidate points each "
+                                    "(any prefix of whole blocks is space-filling)."),
+    block_size: int = typer.Option(100, "--block-size", help="Candidate points per block."),
+    test_samples: int = typer.Option(40, "--test-samples",
+                                     help="Candidate held-out points (computed first)."),
+    cache: Path = typer.Option(None, "--cache",
+                               help="HDF5 cache of spectra (default: OUT with .h5); re-running "
+                                    "resumes from it."),
+    seed: int = typer.Option(2026, "--seed", min=0, help="Seed of the design."),
+    n_pca: int = typer.Option(32, "--n-pca", help="Principal components kept."),
+    degree: int = typer.Option(2, "--degree", help="Degree of the polynomial trend."),
+    gp_subsample: int = typer.Option(400, "--gp-subsample",
+                                     help="Spectra used to optimise the GP hyper-parameters."),
+    fit_only: bool = typer.Option(False, "--fit-only",
+                                  help="Skip CAMB: fit on the spectra already in the cache."),
+    scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
+    workers: int = typer.Option(None, "--workers", help="Local worker processes."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Train the curved-universe emulator over (h, Ωm, ΩΛ, n_s, A_s, τ) (CAMB, resumable)."""
+    import numpy as np
+
+    from rediscovery.core.files import write_json
+    from rediscovery.cosmo.cmb.curved import (
+        CURVED_LMAX,
+        curved_accuracy_report,
+        fit_curved_emulator,
+        generate_curved_training_set,
+    )
+    from rediscovery.cosmo.cmb.emulator import read_training_set
+
+    for name, value in (("--blocks", blocks), ("--block-size", block_size),
+                        ("--n-pca", n_pca), ("--gp-subsample", gp_subsample)):
+        if value < 1:
+            raise ConfigError(f"{name} {value}: expected an integer >= 1")
+    if test_samples < 0 or degree < 0:
+        raise ConfigError("--test-samples and --degree must be >= 0")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers {workers}: expected an integer >= 1")
+    check_scheduler(scheduler)
+    check_output(out, "file", suffixes=(".npz",))
+    check_output(out.with_suffix(".json"), "file")
+    cache = cache or out.with_suffix(".h5")
+    check_output(cache, "file", option="--cache", suffixes=(".h5", ".hdf5"))
+    if not fit_only:
+        generate_curved_training_set(cache, blocks, block_size=block_size, n_test=test_samples,
+                                     seed=seed, scheduler=scheduler, n_workers=workers,
+                                     progress=progress)
+    tr = read_training_set(cache, "train")
+    emu = fit_curved_emulator(tr["params"], tr["tt"], n_pca=n_pca, degree=degree,
+                              gp_subsample=gp_subsample, seed=seed, progress=progress)
+    emu.metadata.update({"seed": seed, "blocks": blocks, "block_size": block_size,
+                         "camb_accuracy": _camb_accuracy()})
+    try:
+        te = read_training_set(cache, "test")
+    except InputError:
+        te = None
+    if te is not None and len(te["tt"]):
+        good = np.isfinite(te["tt"][:, 0]) & emu.in_box(te["params"])
+        rep = curved_accuracy_report(emu, te["params"][good], te["tt"][good, : CURVED_LMAX - 1])
+        emu.metadata["held_out"] = rep
+        typer.echo(f"held-out accuracy ({rep['n_test']} CAMB spectra, 30<ℓ<{CURVED_LMAX}): "
+                   f"max |ΔD/D| = {rep['max_rel_err']:.2e}, 99th pct = {rep['p99_rel_err']:.2e}"
+                   f", median = {rep['median_rel_err']:.2e}")
+    emu.save(out)
+    write_json(out.with_suffix(".json"), {"names": emu.names, "box": emu.box,
+                                          "derived_box": emu.derived_box, "fixed": emu.fixed,
+                                          **emu.metadata})
+    typer.echo(f"wrote {out}")
+
+
 def _camb_accuracy() -> dict[str, float]:
     from rediscovery.cosmo.cmb.theory import CAMB_ACCURACY
 
