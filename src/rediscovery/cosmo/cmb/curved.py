@@ -58,6 +58,7 @@ from rediscovery.cosmo.cmb.theory import (
 )
 
 __all__ = [
+    "BLEND_ELL",
     "CURVED_BOX",
     "CURVED_DERIVED_BOX",
     "CURVED_EMULATOR_PATH",
@@ -101,6 +102,11 @@ CURVED_FIXED: dict[str, float] = {"ombh2": PLANCK2018_BEST_FIT["ombh2"],
 #: Highest multipole of the curved emulator (the school's simulated spectra end near ℓ = 1000;
 #: Planck's binned TT to ℓ = 2508 is the flat emulator's job).
 CURVED_LMAX = 1500
+
+#: Multipoles where the emulated spectrum passes from ln D_ℓ emulated directly (below; the late
+#: ISW effect and the Sachs-Wolfe plateau do not scale with ℓ_A) to the rescaled shape (above),
+#: blended linearly in between.
+BLEND_ELL = (40, 80)
 
 #: Highest multipole CAMB computes for a training model: ``min(CURVED_LMAX s/s_min, this)``.
 _CAMB_LMAX_CAP = 3000
@@ -293,6 +299,12 @@ class CurvedEmulator:
         ℓ_A of the reference (Planck 2018 flat) cosmology.
     g_lo, g_hi
         Ranges of the regression inputs (ln ω_c, s, h, n_s, ln 10¹⁰A_s, τ), mapped to [-1, 1].
+    arrays
+        The PCA + polynomial + GP arrays (:func:`~rediscovery.cosmo.cmb.emulator.fit_pca_gp`)
+        of the target: ln D_ℓ − (ln 10¹⁰A_s − 2τ) at ℓ = 2 … ``blend[1]``, then y(x) on
+        :attr:`x_grid`.
+    blend
+        ℓ range where the direct and the rescaled parts are blended.
     """
 
     names: list[str]
@@ -304,7 +316,8 @@ class CurvedEmulator:
     scale_ref: float
     g_lo: np.ndarray
     g_hi: np.ndarray
-    arrays: dict[str, np.ndarray]  # the PCAGP arrays of fit_pca_gp
+    arrays: dict[str, np.ndarray]  # the arrays of fit_pca_gp
+    blend: tuple[int, int] = BLEND_ELL
     metadata: dict[str, Any] = field(default_factory=dict)
 
     name = "emulator (curved)"
@@ -382,9 +395,15 @@ class CurvedEmulator:
         a = self.arrays
         y = predict_pca_gp(u, a["mean"], a["basis"], a["exponents"], a["poly_coef"],
                            a["x_train"], a["gp_alpha"], a["gp_inv_ls2"])
+        la, lb = self.blend
+        nd = lb - 1  # direct part: ℓ = 2 … lb
         pos = (self.ell[None, :] / s[:, None] - self.x_grid[0]) / (self.x_grid[1] - self.x_grid[0])
+        resc = _catmull_rom(y[:, nd:], pos)
+        w = np.clip((self.ell - la) / (lb - la), 0.0, 1.0)
+        direct = np.zeros_like(resc)
+        direct[:, :nd] = y[:, :nd]
         amp = x[:, self.names.index("ln10As")] - 2.0 * x[:, self.names.index("tau")]
-        return np.exp(_catmull_rom(y, pos) + amp[:, None])
+        return np.exp((1.0 - w) * direct + w * resc + amp[:, None])
 
     def params_vector(self, params: Mapping[str, float]) -> np.ndarray:
         """The row vector of a parameter dict (``H0`` accepted for ``h``; ``ombh2``/``mnu``
@@ -425,6 +444,7 @@ class CurvedEmulator:
             "derived_box": {k: list(v) for k, v in self.derived_box.items()},
             "fixed": self.fixed,
             "scale_ref": self.scale_ref,
+            "blend": list(self.blend),
             "metadata": self.metadata,
         }
         arrays = {k: v for k, v in self.arrays.items() if k != "basis"}
@@ -472,6 +492,7 @@ def load_curved_emulator(path: str | os.PathLike[str] | None = None) -> CurvedEm
         fixed={k: float(v) for k, v in meta["fixed"].items()},
         ell=arrays["ell"], x_grid=arrays["x_grid"], scale_ref=float(meta["scale_ref"]),
         g_lo=arrays["g_lo"], g_hi=arrays["g_hi"], arrays=pca,
+        blend=(int(meta["blend"][0]), int(meta["blend"][1])),
         metadata=meta.get("metadata", {}),
     )
 
@@ -482,7 +503,7 @@ def _rescaled_targets(tt: np.ndarray, s: np.ndarray, g: np.ndarray, amp: np.ndar
 
     Where a spectrum does not reach ℓ = s x (its CAMB lmax), it is continued with the shape of
     the covering spectrum nearest in (ln ω_c, n_s, ln 10¹⁰A_s, τ) (same early physics, so
-    the same rescaled damping tail); below ℓ = 2 it is held at its ℓ = 2 value.
+    the same rescaled damping tail).
     """
     n = len(tt)
     ell = np.arange(2, tt.shape[1] + 2, dtype=float)
@@ -490,9 +511,11 @@ def _rescaled_targets(tt: np.ndarray, s: np.ndarray, g: np.ndarray, amp: np.ndar
     ltop = 2 + np.sum(np.isfinite(lnd), axis=1) - 1  # last finite ℓ (spectra are prefixes)
     y = np.empty((n, len(x_grid)))
     xmax = ltop / s
-    for i in range(n):  # one interpolation per training spectrum (a few hundred)
-        lq = np.clip(s[i] * x_grid, 2.0, ltop[i])
-        y[i] = np.interp(lq, ell[: ltop[i] - 1], lnd[i, : ltop[i] - 1]) - amp[i]
+    for i in range(n):  # one cubic interpolation per training spectrum (a few hundred)
+        from scipy.interpolate import CubicSpline
+
+        lq = np.clip(s[i] * x_grid, 2.0, ltop[i])  # below ℓ = 2: held at D_2 (never used)
+        y[i] = CubicSpline(ell[: ltop[i] - 1], lnd[i, : ltop[i] - 1])(lq) - amp[i]
     full = xmax >= x_grid[-1]
     if not full.all():
         if not full.any():
@@ -518,6 +541,7 @@ def fit_curved_emulator(
     n_pca: int = 32,
     degree: int = 2,
     gp_subsample: int = 400,
+    blend: tuple[int, int] = BLEND_ELL,
     seed: int = 0,
     progress: bool = True,
 ) -> CurvedEmulator:
@@ -534,11 +558,16 @@ def fit_curved_emulator(
         ``ombh2`` and ``mnu`` of the spectra (default :data:`CURVED_FIXED`).
     lmax
         Highest multipole emulated.
+    blend
+        ℓ range of the passage from the directly emulated ln D_ℓ to the rescaled shape.
     n_pca, degree, gp_subsample, seed, progress
         As in :func:`~rediscovery.cosmo.cmb.emulator.fit_pca_gp`.
     """
     from rediscovery.cosmo.cmb.emulator import fit_pca_gp
 
+    la, lb = (int(blend[0]), int(blend[1]))
+    if not 2 <= la < lb <= lmax:
+        raise ConfigError(f"blend {blend}: expected 2 <= start < end <= lmax")
     fx = dict(CURVED_FIXED if fixed is None else fixed)
     params = np.asarray(params, dtype=float)
     tt = np.asarray(tt, dtype=float)
@@ -550,9 +579,10 @@ def fit_curved_emulator(
     scale_ref = _reference_scale(fx["ombh2"])
     _, s, g = _derived_coordinates(params, names, fx, scale_ref)
     dbox = dict(CURVED_DERIVED_BOX)
-    x_grid = np.arange(2.0 / dbox["scale"][1] - 1.0, lmax / dbox["scale"][0] + 3.0, 1.0)
+    x_grid = np.arange(max(la / dbox["scale"][1] - 2.0, 0.0), lmax / dbox["scale"][0] + 3.0, 1.0)
     amp = params[:, 4] - 2.0 * params[:, 5]  # ln10As - 2 tau
-    y = _rescaled_targets(tt, s, g, amp, x_grid)
+    direct = np.log(tt[:, : lb - 1]) - amp[:, None]  # ℓ = 2 … lb
+    y = np.concatenate([direct, _rescaled_targets(tt, s, g, amp, x_grid)], axis=1)
     lhs_lo = np.array([math.log(dbox["omch2"][0]), dbox["scale"][0], CURVED_BOX["h"][0],
                        CURVED_BOX["ns"][0], CURVED_BOX["ln10As"][0], CURVED_BOX["tau"][0]])
     lhs_hi = np.array([math.log(dbox["omch2"][1]), dbox["scale"][1], CURVED_BOX["h"][1],
@@ -564,7 +594,8 @@ def fit_curved_emulator(
     meta.update({"n_train": len(params), "regression_inputs": list(_GRID_NAMES)})
     return CurvedEmulator(names=names, box=dict(CURVED_BOX), derived_box=dbox, fixed=fx,
                           ell=np.arange(2, lmax + 1), x_grid=x_grid, scale_ref=scale_ref,
-                          g_lo=lhs_lo, g_hi=lhs_hi, arrays=fitted, metadata=meta)
+                          g_lo=lhs_lo, g_hi=lhs_hi, arrays=fitted, blend=(la, lb),
+                          metadata=meta)
 
 
 def curved_accuracy_report(emu: CurvedEmulator, params: np.ndarray, tt: np.ndarray,

@@ -182,6 +182,22 @@ class CMBLikelihood:
                                       "--theory camb to free it")
             # raises if the emulator was trained with another value of a fixed parameter
             theory.params_vector(self.params([PARAM_DEFAULTS[k] for k in self.free]))
+            if fallback is None:
+                self._check_fixed_in_box(theory)
+
+    def _check_fixed_in_box(self, theory: Any) -> None:
+        """A fixed parameter outside the emulator's box can never be evaluated: say so now."""
+        from rediscovery.cosmo.cmb.emulator import OutOfBoxError
+
+        box = dict(getattr(theory, "box", {}))
+        for k, v in self.fixed.items():
+            name, val = ("h", v / 100.0) if k == "H0" and "h" in box else (k, v)
+            if name in box and not box[name][0] <= val <= box[name][1]:
+                lo, hi = box[name]
+                raise OutOfBoxError(
+                    f"fixed {k} = {v:g} is outside the emulator's box: {name} in [{lo:g}, "
+                    f"{hi:g}] (box: {', '.join(f'{n} {a:g}..{b:g}' for n, (a, b) in box.items())}"
+                    "); use --fallback-camb or --theory camb", column=k)
 
     def _column(self, k: str, thetas: np.ndarray) -> np.ndarray | float:
         """Values of the emulator input ``k`` for a batch of free-parameter vectors."""
