@@ -66,9 +66,11 @@ __all__ = [
     "CURVED_LMAX",
     "CurvedEmulator",
     "acoustic_scale",
+    "camb_acoustic_scale",
     "curved_accuracy_report",
     "curved_design",
     "fit_curved_emulator",
+    "fit_scale_correction",
     "generate_curved_training_set",
     "load_curved_emulator",
 ]
@@ -117,6 +119,14 @@ CURVED_EMULATOR_PATH = Path(__file__).parent / "data" / "emulator_tt_curved.npz"
 _KIND = "rediscovery.cosmo.cmb.curved/TT"
 _FORMAT_VERSION = 1
 _GRID_NAMES = ("ln_omch2", "scale", "h", "ns", "ln10As", "tau")
+_TAIL_OVERLAP = 40  # rescaled multipoles where the head and the tail regressions are blended
+# ranges of the regression inputs (the design box), mapped to [-1, 1]
+_G_LO = np.array([math.log(CURVED_DERIVED_BOX["omch2"][0]), CURVED_DERIVED_BOX["scale"][0],
+                  CURVED_BOX["h"][0], CURVED_BOX["ns"][0], CURVED_BOX["ln10As"][0],
+                  CURVED_BOX["tau"][0]])
+_G_HI = np.array([math.log(CURVED_DERIVED_BOX["omch2"][1]), CURVED_DERIVED_BOX["scale"][1],
+                  CURVED_BOX["h"][1], CURVED_BOX["ns"][1], CURVED_BOX["ln10As"][1],
+                  CURVED_BOX["tau"][1]])
 
 
 def acoustic_scale(h: np.ndarray | float, Om: np.ndarray | float, OL: np.ndarray | float, *,
@@ -163,15 +173,72 @@ def _solve_ol(h: np.ndarray, Om: np.ndarray, target: np.ndarray, lo: float, hi: 
 
 
 def _derived_coordinates(x: np.ndarray, names: Sequence[str], fixed: Mapping[str, float],
-                         scale_ref: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(ω_c, s, grid coordinates (n, 6)) of parameter rows in ``names`` order."""
+                         scale_ref: float, correction: tuple[np.ndarray, np.ndarray] | None = None,
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ω_c, s, regression inputs (n, 6)) of parameter rows in ``names`` order.
+
+    ``correction`` = (exponents, coefficients) of the polynomial in the first three scaled
+    inputs that maps the background-code ℓ_A onto CAMB's π/θ* (:func:`fit_scale_correction`).
+    """
     col = {k: x[:, j] for j, k in enumerate(names)}
     h, om, ol = col["h"], col["Om"], col["OL"]
     omch2 = om * h * h - fixed["ombh2"] - omega_nu(fixed["mnu"])
     s = acoustic_scale(h, om, ol, ombh2=fixed["ombh2"]) / scale_ref
     with np.errstate(invalid="ignore", divide="ignore"):
         g = np.column_stack([np.log(omch2), s, h, col["ns"], col["ln10As"], col["tau"]])
+    if correction is not None:
+        from rediscovery.cosmo.cmb.emulator import design_matrix
+
+        u3 = 2.0 * (g[:, :3] - _G_LO[:3]) / (_G_HI[:3] - _G_LO[:3]) - 1.0
+        s = s * np.exp(design_matrix(u3, correction[0]) @ correction[1])
+        g[:, 1] = s
     return omch2, s, g
+
+
+def camb_acoustic_scale(x: np.ndarray, *, progress: bool = True) -> np.ndarray:
+    """CAMB's acoustic multipole π/θ* for parameter rows ``x`` (n, 6) in :data:`CURVED_BOX`
+    order, from CAMB's background and recombination only (~0.1-0.2 s per model, no spectra)."""
+    from rediscovery.core.progress import progress_bar
+    from rediscovery.cosmo.cmb.theory import camb_params, import_camb, physical_params
+
+    camb = import_camb()
+    out = np.empty(len(x))
+    fx = dict(CURVED_FIXED)
+    with progress_bar(enabled=progress) as prog:
+        bar = prog.add_task("CAMB θ*", total=len(x))
+        for i, row in enumerate(np.asarray(x, dtype=float)):
+            p = dict(zip(CURVED_BOX, (float(v) for v in row), strict=True)) | fx
+            bg = camb.get_background(camb_params(physical_params(p), lmax=100), no_thermo=False)
+            out[i] = np.pi / (bg.get_derived_params()["thetastar"] / 100.0)
+            prog.advance(bar)
+    return out
+
+
+def fit_scale_correction(x: np.ndarray, la_camb: np.ndarray, *, degree: int = 5,
+                         ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """Least-squares polynomial (in scaled ln ω_c, s, h) of ln(ℓ_A,CAMB / ℓ_A,background).
+
+    The background code's ℓ_A (Hu & Sugiyama z*, massive neutrinos counted as matter) differs
+    from CAMB's θ* by 0.15-0.35 %, smoothly; a degree-5 polynomial fitted on a few hundred
+    background-only CAMB runs leaves 1e-5 (measured on independent points), i.e. a shift
+    of 0.015 at ℓ = 1500.
+
+    Returns (exponents, coefficients, {"rms", "max"} of the fit residual).
+    """
+    from rediscovery.cosmo.cmb.emulator import design_matrix, monomials
+
+    fx = dict(CURVED_FIXED)
+    ref = _reference_scale(fx["ombh2"])
+    _, s, g = _derived_coordinates(np.asarray(x, dtype=float), list(CURVED_BOX), fx, ref)
+    u3 = 2.0 * (g[:, :3] - _G_LO[:3]) / (_G_HI[:3] - _G_LO[:3]) - 1.0
+    target = np.log(np.asarray(la_camb) / (s * ref))
+    ok = np.isfinite(target) & np.all(np.isfinite(u3), axis=1)
+    exps = monomials(3, degree)
+    a = design_matrix(u3[ok], exps)
+    coef, *_ = np.linalg.lstsq(a, target[ok], rcond=None)
+    r = target[ok] - a @ coef
+    return exps, coef, {"rms": float(r.std()), "max": float(np.abs(r).max()),
+                        "n_points": int(ok.sum())}
 
 
 def curved_design(n: int, seed: int, *, box: Mapping[str, tuple[float, float]] | None = None,
@@ -329,11 +396,17 @@ class CurvedEmulator:
     def derived(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """ω_c, the acoustic scale s and Ωk of parameter rows ``x`` (n, 6)."""
         x = np.atleast_2d(np.asarray(x, dtype=float))
-        omch2, s, _ = _derived_coordinates(x, self.names, self.fixed, self.scale_ref)
+        omch2, s, _ = _derived_coordinates(x, self.names, self.fixed, self.scale_ref,
+                                           self._correction())
         from rediscovery.cosmo.cosmology import omega_radiation
 
         ok = 1.0 - x[:, 1] - x[:, 2] - omega_radiation(100.0) / x[:, 0] ** 2
         return {"omch2": omch2, "scale": s, "Ok": ok}
+
+    def _correction(self) -> tuple[np.ndarray, np.ndarray] | None:
+        if "scale_corr_coef" not in self.arrays:
+            return None
+        return self.arrays["scale_corr_exponents"], self.arrays["scale_corr_coef"]
 
     def in_box(self, x: np.ndarray) -> np.ndarray:
         """Boolean mask (n,) of rows inside both boxes."""
@@ -390,12 +463,23 @@ class CurvedEmulator:
                              f"got {x.shape[1]}")
         if check:
             self.check_in_box(x)
-        _, s, g = _derived_coordinates(x, self.names, self.fixed, self.scale_ref)
+        _, s, g = _derived_coordinates(x, self.names, self.fixed, self.scale_ref,
+                                       self._correction())
         u = 2.0 * (g - self.g_lo) / (self.g_hi - self.g_lo) - 1.0
         a = self.arrays
         y = predict_pca_gp(u, a["mean"], a["basis"], a["exponents"], a["poly_coef"],
                            a["x_train"], a["gp_alpha"], a["gp_inv_ls2"])
         la, lb = self.blend
+        if "n_head" in a:  # the high-x tail of small-s (closed) models, blended over the overlap
+            nh = int(a["n_head"])
+            t = predict_pca_gp(u, *(a[f"tail_{k}"] for k in ("mean", "basis", "exponents",
+                                                              "poly_coef", "x_train",
+                                                              "gp_alpha", "gp_inv_ls2")))
+            w = np.linspace(0.0, 1.0, _TAIL_OVERLAP)
+            head = y[:, lb - 1:]
+            join = (1.0 - w) * head[:, nh - _TAIL_OVERLAP:] + w * t[:, :_TAIL_OVERLAP]
+            y = np.concatenate([y[:, : lb - 1 + nh - _TAIL_OVERLAP], join,
+                                t[:, _TAIL_OVERLAP:]], axis=1)
         nd = lb - 1  # direct part: ℓ = 2 … lb
         pos = (self.ell[None, :] / s[:, None] - self.x_grid[0]) / (self.x_grid[1] - self.x_grid[0])
         resc = _catmull_rom(y[:, nd:], pos)
@@ -447,13 +531,13 @@ class CurvedEmulator:
             "blend": list(self.blend),
             "metadata": self.metadata,
         }
-        arrays = {k: v for k, v in self.arrays.items() if k != "basis"}
+        # float32 PCA bases: 1e-7 relative, far below the emulator's error; halves the file
+        arrays = {k: (v.astype(np.float32) if k in ("basis", "tail_basis") else v)
+                  for k, v in self.arrays.items()}
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez_compressed(
                 fh, meta=np.array(json.dumps(meta)), ell=self.ell, x_grid=self.x_grid,
-                g_lo=self.g_lo, g_hi=self.g_hi,
-                # float32 basis: 1e-7 relative, far below the emulator's error; halves the file
-                basis=self.arrays["basis"].astype(np.float32), **arrays)
+                g_lo=self.g_lo, g_hi=self.g_hi, **arrays)
         return Path(path)
 
 
@@ -482,9 +566,9 @@ def load_curved_emulator(path: str | os.PathLike[str] | None = None) -> CurvedEm
     if meta.get("format_version") != _FORMAT_VERSION:
         raise ModelFileError(f"{p}: curved emulator format {meta.get('format_version')} is not "
                              f"supported (expected {_FORMAT_VERSION})")
-    pca = {k: arrays[k].astype(np.float64) for k in
-           ("mean", "basis", "exponents", "poly_coef", "x_train", "gp_alpha", "gp_inv_ls2")}
-    pca["exponents"] = arrays["exponents"]
+    skip = {"ell", "x_grid", "g_lo", "g_hi"}
+    pca = {k: (v.astype(np.float64) if v.dtype == np.float32 else v)
+           for k, v in arrays.items() if k not in skip}
     return CurvedEmulator(
         names=list(meta["names"]),
         box={k: (float(v[0]), float(v[1])) for k, v in meta["box"].items()},
@@ -497,38 +581,22 @@ def load_curved_emulator(path: str | os.PathLike[str] | None = None) -> CurvedEm
     )
 
 
-def _rescaled_targets(tt: np.ndarray, s: np.ndarray, g: np.ndarray, amp: np.ndarray,
-                      x_grid: np.ndarray) -> np.ndarray:
-    """y_i(x) = ln D_i(ℓ = s_i x) − amp_i on ``x_grid`` for NaN-padded CAMB spectra (ℓ from 2).
+def _rescaled_targets(tt: np.ndarray, s: np.ndarray, amp: np.ndarray, x_grid: np.ndarray,
+                      ) -> np.ndarray:
+    """y_i(x) = ln D_i(ℓ = s_i x) − amp_i on ``x_grid`` for NaN-padded CAMB spectra (ℓ from 2);
+    NaN where the spectrum does not reach ℓ = s_i x (beyond its CAMB lmax)."""
+    from scipy.interpolate import CubicSpline
 
-    Where a spectrum does not reach ℓ = s x (its CAMB lmax), it is continued with the shape of
-    the covering spectrum nearest in (ln ω_c, n_s, ln 10¹⁰A_s, τ) (same early physics, so
-    the same rescaled damping tail).
-    """
     n = len(tt)
     ell = np.arange(2, tt.shape[1] + 2, dtype=float)
     lnd = np.log(np.where(tt > 0, tt, np.nan))
     ltop = 2 + np.sum(np.isfinite(lnd), axis=1) - 1  # last finite ℓ (spectra are prefixes)
-    y = np.empty((n, len(x_grid)))
-    xmax = ltop / s
-    for i in range(n):  # one cubic interpolation per training spectrum (a few hundred)
-        from scipy.interpolate import CubicSpline
-
-        lq = np.clip(s[i] * x_grid, 2.0, ltop[i])  # below ℓ = 2: held at D_2 (never used)
-        y[i] = CubicSpline(ell[: ltop[i] - 1], lnd[i, : ltop[i] - 1])(lq) - amp[i]
-    full = xmax >= x_grid[-1]
-    if not full.all():
-        if not full.any():
-            raise ConfigError("no training spectrum covers the whole rescaled ℓ range")
-        gw = g[:, [0, 3, 4, 5]]
-        span = np.ptp(gw, axis=0)
-        gw = gw / np.where(span > 0, span, 1.0)
-        idx_full = np.flatnonzero(full)
-        for i in np.flatnonzero(~full):
-            k = idx_full[np.argmin(np.sum((gw[idx_full] - gw[i]) ** 2, axis=1))]
-            cut = x_grid > xmax[i]
-            j0 = max(int(np.argmax(cut)) - 1, 0)
-            y[i, cut] = y[i, j0] + y[k, cut] - y[k, j0]
+    y = np.full((n, len(x_grid)), np.nan)
+    for i in range(n):  # one cubic spline per training spectrum (a few hundred)
+        lq = s[i] * x_grid
+        ok = lq <= ltop[i]
+        y[i, ok] = CubicSpline(ell[: ltop[i] - 1], lnd[i, : ltop[i] - 1])(np.maximum(lq[ok], 2.0))
+        y[i, ok] -= amp[i]
     return y
 
 
@@ -542,6 +610,7 @@ def fit_curved_emulator(
     degree: int = 2,
     gp_subsample: int = 400,
     blend: tuple[int, int] = BLEND_ELL,
+    scale_correction: tuple[np.ndarray, np.ndarray] | None = None,
     seed: int = 0,
     progress: bool = True,
 ) -> CurvedEmulator:
@@ -560,6 +629,9 @@ def fit_curved_emulator(
         Highest multipole emulated.
     blend
         ℓ range of the passage from the directly emulated ln D_ℓ to the rescaled shape.
+    scale_correction
+        (exponents, coefficients) from :func:`fit_scale_correction`: the acoustic scale then
+        matches CAMB's θ* to ~1e-5 (without it, to ~0.1 %, which blurs the peaks at high ℓ).
     n_pca, degree, gp_subsample, seed, progress
         As in :func:`~rediscovery.cosmo.cmb.emulator.fit_pca_gp`.
     """
@@ -577,19 +649,41 @@ def fit_curved_emulator(
     params, tt = params[good], tt[good]
     names = list(CURVED_BOX)
     scale_ref = _reference_scale(fx["ombh2"])
-    _, s, g = _derived_coordinates(params, names, fx, scale_ref)
+    _, s, g = _derived_coordinates(params, names, fx, scale_ref, scale_correction)
     dbox = dict(CURVED_DERIVED_BOX)
     x_grid = np.arange(max(la / dbox["scale"][1] - 2.0, 0.0), lmax / dbox["scale"][0] + 3.0, 1.0)
     amp = params[:, 4] - 2.0 * params[:, 5]  # ln10As - 2 tau
     direct = np.log(tt[:, : lb - 1]) - amp[:, None]  # ℓ = 2 … lb
-    y = np.concatenate([direct, _rescaled_targets(tt, s, g, amp, x_grid)], axis=1)
-    lhs_lo = np.array([math.log(dbox["omch2"][0]), dbox["scale"][0], CURVED_BOX["h"][0],
-                       CURVED_BOX["ns"][0], CURVED_BOX["ln10As"][0], CURVED_BOX["tau"][0]])
-    lhs_hi = np.array([math.log(dbox["omch2"][1]), dbox["scale"][1], CURVED_BOX["h"][1],
-                       CURVED_BOX["ns"][1], CURVED_BOX["ln10As"][1], CURVED_BOX["tau"][1]])
+    yr = _rescaled_targets(tt, s, amp, x_grid)
+    # head: the x range every training spectrum covers; tail: the rest, fitted on the spectra
+    # that cover it (small s), which are the only models that need it (ℓ ≤ lmax means
+    # x ≤ lmax/s); no spectrum is ever extrapolated
+    covered = np.all(np.isfinite(yr), axis=0)
+    n_head = int(np.argmin(covered)) if not covered.all() else len(x_grid)
+    if n_head < _TAIL_OVERLAP + 4:
+        raise ConfigError("the training spectra do not cover the rescaled ℓ range; compute "
+                          "them to a higher CAMB lmax")
+    lhs_lo, lhs_hi = _G_LO.copy(), _G_HI.copy()
     u = 2.0 * (g - lhs_lo) / (lhs_hi - lhs_lo) - 1.0
-    fitted = fit_pca_gp(u, y, n_pca=n_pca, degree=degree, gp_subsample=gp_subsample, seed=seed,
-                        progress=progress)
+    head = np.concatenate([direct, yr[:, :n_head]], axis=1)
+    fitted = fit_pca_gp(u, head, n_pca=n_pca, degree=degree, gp_subsample=gp_subsample,
+                        seed=seed, progress=progress)
+    if n_head < len(x_grid):
+        tail_cols = slice(n_head - _TAIL_OVERLAP, len(x_grid))
+        full = np.all(np.isfinite(yr[:, tail_cols]), axis=1)
+        if full.sum() < 20:
+            raise ConfigError(f"only {int(full.sum())} training spectra cover the high-ℓ tail "
+                              "of the closed models; compute more")
+        tail = fit_pca_gp(u[full], yr[full][:, tail_cols], n_pca=n_pca, degree=degree,
+                          gp_subsample=gp_subsample, seed=seed, progress=progress)
+        tmeta = tail.pop("metadata")
+        fitted.update({f"tail_{k}": v for k, v in tail.items()})
+        fitted["n_head"] = np.array(n_head)
+        log.info("tail fitted on %d spectra (PCA max |Δy| %.2e)", int(full.sum()),
+                 tmeta["pca_max_abs_dlnD_train"])
+    if scale_correction is not None:
+        fitted["scale_corr_exponents"] = np.asarray(scale_correction[0])
+        fitted["scale_corr_coef"] = np.asarray(scale_correction[1])
     meta = dict(fitted.pop("metadata"))
     meta.update({"n_train": len(params), "regression_inputs": list(_GRID_NAMES)})
     return CurvedEmulator(names=names, box=dict(CURVED_BOX), derived_box=dbox, fixed=fx,

@@ -54,11 +54,13 @@ __all__ = [
     "OutOfBoxError",
     "accuracy_report",
     "compute_spectra_cache",
+    "design_matrix",
     "fit_emulator",
     "fit_pca_gp",
     "generate_training_set",
     "latin_hypercube",
     "load_emulator",
+    "monomials",
     "predict_pca_gp",
     "read_training_set",
 ]
@@ -356,7 +358,7 @@ def read_training_set(cache: str | os.PathLike[str], group: str = "train") -> di
 # ----------------------------------------------------------------------------- emulator
 
 
-def _monomials(n_dim: int, degree: int) -> np.ndarray:
+def monomials(n_dim: int, degree: int) -> np.ndarray:
     """Exponent matrix (n_terms, n_dim) of all monomials up to ``degree``."""
     rows = []
     for d in range(degree + 1):
@@ -368,7 +370,7 @@ def _monomials(n_dim: int, degree: int) -> np.ndarray:
     return np.array(rows)
 
 
-def _design_matrix(u: np.ndarray, exponents: np.ndarray) -> np.ndarray:
+def design_matrix(u: np.ndarray, exponents: np.ndarray) -> np.ndarray:
     # u: (n, d) in [-1, 1]; returns (n, n_terms)
     return np.prod(u[:, None, :] ** exponents[None, :, :], axis=2)
 
@@ -381,7 +383,7 @@ def predict_pca_gp(u: np.ndarray, mean: np.ndarray, basis: np.ndarray, exponents
 
     ``u`` (n, d) are inputs scaled like the training ones; returns the target (n, n_out).
     """
-    coef = _design_matrix(u, exponents) @ poly_coef  # (n, k)
+    coef = design_matrix(u, exponents) @ poly_coef  # (n, k)
     # GP residual: k_j(u, X) = exp(-0.5 Σ_d (u_d - X_d)² / l_jd²), per component j
     diff2 = (u[:, None, :] - x_train[None, :, :]) ** 2  # (n, m, d)
     kern = np.exp(-0.5 * np.einsum("nmd,jd->njm", diff2, gp_inv_ls2))
@@ -412,11 +414,11 @@ def fit_pca_gp(u: np.ndarray, y: np.ndarray, *, n_pca: int = 24, degree: int = 1
     from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
     n, d = u.shape
-    while degree > 0 and len(_monomials(d, degree)) > n // 10:
+    while degree > 0 and len(monomials(d, degree)) > n // 10:
         # a polynomial with too many terms for the data would interpolate, not smooth
         degree -= 1
         log.info("polynomial degree lowered to %d for %d training points", degree, n)
-    exponents = _monomials(d, degree)
+    exponents = monomials(d, degree)
     mean = y.mean(axis=0)
     _, sv, vt = np.linalg.svd(y - mean, full_matrices=False)
     n_pca = min(n_pca, len(sv))
@@ -424,7 +426,7 @@ def fit_pca_gp(u: np.ndarray, y: np.ndarray, *, n_pca: int = 24, degree: int = 1
     coef = (y - mean) @ basis.T  # (n, k)
     recon = np.abs(mean + coef @ basis - y).max()
     log.info("PCA with %d components: max |Δ y| on the training set %.2e", n_pca, recon)
-    phi = _design_matrix(u, exponents)
+    phi = design_matrix(u, exponents)
     poly, *_ = np.linalg.lstsq(phi, coef, rcond=None)
     resid = coef - phi @ poly
     rng = np.random.default_rng(seed)

@@ -158,8 +158,11 @@ def train_curved(
     from rediscovery.core.files import write_json
     from rediscovery.cosmo.cmb.curved import (
         CURVED_LMAX,
+        camb_acoustic_scale,
         curved_accuracy_report,
+        curved_design,
         fit_curved_emulator,
+        fit_scale_correction,
         generate_curved_training_set,
     )
     from rediscovery.cosmo.cmb.emulator import read_training_set
@@ -182,8 +185,17 @@ def train_curved(
                                      seed=seed, scheduler=scheduler, n_workers=workers,
                                      progress=progress)
     tr = read_training_set(cache, "train")
+    # CAMB's θ* (background + recombination only, ~0.1 s each) on the training models and an
+    # independent design: the polynomial that maps the fast background ℓ_A onto it
+    extra = curved_design(300, seed + 2000)
+    xs = np.concatenate([tr["params"], extra])
+    exps, coef, corr = fit_scale_correction(xs, camb_acoustic_scale(xs, progress=progress))
+    typer.echo(f"acoustic-scale correction: residual rms {corr['rms']:.1e}, max "
+               f"{corr['max']:.1e} over {corr['n_points']} CAMB θ*")
     emu = fit_curved_emulator(tr["params"], tr["tt"], n_pca=n_pca, degree=degree,
-                              gp_subsample=gp_subsample, seed=seed, progress=progress)
+                              gp_subsample=gp_subsample, scale_correction=(exps, coef),
+                              seed=seed, progress=progress)
+    emu.metadata["scale_correction"] = corr
     emu.metadata.update({"seed": seed, "blocks": blocks, "block_size": block_size,
                          "camb_accuracy": _camb_accuracy()})
     try:
