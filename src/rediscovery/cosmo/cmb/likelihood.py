@@ -399,16 +399,21 @@ def fit_cmb(
             pri[k] = Uniform(lo, hi)
     center = np.array([(start or {}).get(k, PARAM_DEFAULTS[k]) for k in free])
     scale = np.array([_STEP[k] for k in free]) * 0.3
+    labels = [PARAM_LABELS[k].split(" [")[0].strip("$") for k in free]
+    geo = _Geometric.of(free)
     # the batched linear algebra is small: one BLAS thread is fastest and fair to other jobs
     # (threadpoolctl comes with scikit-learn, a declared dependency)
     with _one_blas_thread():
-        # log_like_many batches the emulator and, with CAMB, turns failed points into -inf
-        res = run_mcmc(likelihood.log_like_many,
-                       center, scale, names=free, seed=seed, n_walkers=n_walkers,
-                       n_steps=n_steps, burn=burn, progress=progress, priors=pri,
-                       vectorize=True,
-                       labels=[PARAM_LABELS[k].split(" [")[0].strip("$") for k in free],
-                       desc="CMB MCMC")
+        if geo is None:
+            # log_like_many batches the emulator and, with CAMB, turns failed points into -inf
+            res = run_mcmc(likelihood.log_like_many,
+                           center, scale, names=free, seed=seed, n_walkers=n_walkers,
+                           n_steps=n_steps, burn=burn, progress=progress, priors=pri,
+                           vectorize=True, labels=labels, desc="CMB MCMC")
+        else:
+            res = geo.run(likelihood, pri, center, scale, run_mcmc, seed=seed,
+                          n_walkers=n_walkers, n_steps=n_steps, burn=burn, progress=progress,
+                          labels=labels)
     # best fit = the post-burn-in sample of highest posterior
     s = res.samples
     i = int(np.argmax(res.log_prob))
@@ -551,6 +556,77 @@ def fit_cmb_spectrum(
             start = None
     return fit_cmb(lk, seed=seed, priors=priors, n_walkers=n_walkers, n_steps=n_steps,
                    burn=burn, progress=progress, start=start)
+
+
+@dataclass(frozen=True)
+class _Geometric:
+    """Sampling (h, Ωm, ΩΛ) in the coordinates (h, ω_m = Ωm h², ω_k = (1 − Ωm − ΩΛ) h²).
+
+    A CMB spectrum fixes ω_m and the acoustic scale, and D_M(z*) depends on the physical
+    densities, mostly ω_m and ω_k: the (h, Ωm, ΩΛ) posterior is a thin *curved* ridge (Ωm ∝
+    1/h²) along which emcee's stretch move mixes in ~600 steps; in these coordinates the ridge
+    is nearly straight and axis-aligned. The priors stay those of (h, Ωm, ΩΛ): the density
+    carries the Jacobian |∂(Ωm, ΩΛ)/∂(ω_m, ω_k)| = h⁻⁴. The returned chain is in (h, Ωm, ΩΛ);
+    τ and R̂ are those of the sampled coordinates.
+    """
+
+    ih: int
+    iom: int
+    iol: int
+    hscale: float  # 1 for h, 100 for H0
+
+    @classmethod
+    def of(cls, free: Sequence[str]) -> _Geometric | None:
+        hn = "h" if "h" in free else "H0" if "H0" in free else None
+        if hn is None or "Om" not in free or "OL" not in free:
+            return None
+        return cls(free.index(hn), free.index("Om"), free.index("OL"),
+                   1.0 if hn == "h" else 100.0)
+
+    def to_sampler(self, t: np.ndarray) -> np.ndarray:
+        t = np.array(t, dtype=float, copy=True)
+        h2 = (t[..., self.ih] / self.hscale) ** 2
+        om, ol = t[..., self.iom].copy(), t[..., self.iol].copy()
+        t[..., self.iom] = om * h2
+        t[..., self.iol] = (1.0 - om - ol) * h2
+        return t
+
+    def to_density(self, t: np.ndarray) -> np.ndarray:
+        t = np.array(t, dtype=float, copy=True)
+        h2 = (t[..., self.ih] / self.hscale) ** 2
+        wm, wk = t[..., self.iom].copy(), t[..., self.iol].copy()
+        t[..., self.iom] = wm / h2
+        t[..., self.iol] = 1.0 - (wm + wk) / h2
+        return t
+
+    def run(self, likelihood: CMBLikelihood, priors: Mapping[str, Any], center: np.ndarray,
+            scale: np.ndarray, run_mcmc: Any, **kw: Any) -> Any:
+        import dataclasses
+
+        free = likelihood.free
+
+        def log_prob(ts: np.ndarray) -> np.ndarray:
+            t = self.to_density(ts)
+            lp = -4.0 * np.log(np.abs(t[:, self.ih] / self.hscale))
+            for j, k in enumerate(free):
+                lp = lp + priors[k].log_prob(t[:, j])
+            out = np.full(len(t), -np.inf)
+            ok = np.isfinite(lp)
+            if ok.any():
+                out[ok] = lp[ok] + likelihood.log_like_many(t[ok])
+            return out
+
+        h = center[self.ih] / self.hscale
+        sc = np.array(scale, dtype=float, copy=True)
+        sc[self.iom] = 0.3 * 2e-3  # ω_m: about the Planck TT error
+        sc[self.iol] = 0.3 * 5e-3 * h * h
+        names = [("omh2" if j == self.iom else "okh2" if j == self.iol else k)
+                 for j, k in enumerate(free)]
+        res = run_mcmc(log_prob, self.to_sampler(center), sc, names=names, vectorize=True,
+                       desc="CMB MCMC (h, ωm, ωk)", **kw)
+        chain = self.to_density(res.chain)
+        lp = res.log_prob_chain + 4.0 * np.log(np.abs(chain[..., self.ih] / self.hscale))
+        return dataclasses.replace(res, names=list(free), chain=chain, log_prob_chain=lp)
 
 
 def _one_blas_thread() -> Any:
