@@ -54,19 +54,34 @@ def accuracy(args: argparse.Namespace) -> None:
     good = np.isfinite(te["tt"][:, 0]) & emu.in_box(te["params"])
     p, tt = te["params"][good], te["tt"][good, : emu.lmax - 1]
     rep = curved_accuracy_report(emu, p, tt)
-    print(f"{rep['n_test']} held-out CAMB spectra (Ωk {rep['Ok_range'][0]:+.2f} … "
-          f"{rep['Ok_range'][1]:+.2f}), {emu.metadata.get('n_train')} training spectra")
-    print(f"max |emu/CAMB - 1|, 30<l<={emu.lmax}: max {rep['max_rel_err']:.2e}, 99th pct "
-          f"{rep['p99_rel_err']:.2e}, median {rep['median_rel_err']:.2e}")
+    print(
+        f"{rep['n_test']} held-out CAMB spectra (Ωk {rep['Ok_range'][0]:+.2f} … "
+        f"{rep['Ok_range'][1]:+.2f}), {emu.metadata.get('n_train')} training spectra"
+    )
+    print(
+        f"max |emu/CAMB - 1|, 30<l<={emu.lmax}: max {rep['max_rel_err']:.2e}, 99th pct "
+        f"{rep['p99_rel_err']:.2e}, median {rep['median_rel_err']:.2e}"
+    )
     rel = np.abs(emu.predict(p) / tt - 1)
     hidden = np.abs(emu.derived(p)["Ok"]) <= 0.3  # the simulators' hidden universes
-    print(f"per l range: median / max over spectra of the max error; max for the "
-          f"{int(hidden.sum())} spectra with |Ωk| <= 0.3")
-    for lo, hi in ((2, 30), (30, 60), (60, 100), (100, 200), (200, 500), (500, 1000),
-                   (1000, emu.lmax + 1)):
+    print(
+        f"per l range: median / max over spectra of the max error; max for the "
+        f"{int(hidden.sum())} spectra with |Ωk| <= 0.3"
+    )
+    for lo, hi in (
+        (2, 30),
+        (30, 60),
+        (60, 100),
+        (100, 200),
+        (200, 500),
+        (500, 1000),
+        (1000, emu.lmax + 1),
+    ):
         per = rel[:, (emu.ell >= lo) & (emu.ell < hi)].max(axis=1)
-        print(f"  l {lo:4d}-{hi - 1:4d}: {np.median(per):.2e} / {per.max():.2e}   "
-              f"|Ωk|<=0.3: {per[hidden].max():.2e}")
+        print(
+            f"  l {lo:4d}-{hi - 1:4d}: {np.median(per):.2e} / {per.max():.2e}   "
+            f"|Ωk|<=0.3: {per[hidden].max():.2e}"
+        )
     for k, v in rep["max_rel_err_closed_open"].items():
         print(f"  {k}: max {'-' if v is None else f'{v:.2e}'}")
 
@@ -102,8 +117,10 @@ def speed(args: argparse.Namespace) -> None:
         t_batch = (time.perf_counter() - t0) / (n_rep // 10) / len(x)
     tc = float(np.median(t_camb))
     print(f"emulator, one spectrum   : {1e3 * t_one:8.3f} ms (x{tc / t_one:,.0f} vs CAMB)")
-    print(f"emulator, batch of 32    : {1e3 * t_batch:8.3f} ms / spectrum "
-          f"(x{tc / t_batch:,.0f} vs CAMB)")
+    print(
+        f"emulator, batch of 32    : {1e3 * t_batch:8.3f} ms / spectrum "
+        f"(x{tc / t_batch:,.0f} vs CAMB)"
+    )
 
 
 def inject(args: argparse.Namespace) -> None:
@@ -118,8 +135,11 @@ def inject(args: argparse.Namespace) -> None:
     fixed = {k: PARAM_DEFAULTS[k] for k in ("ns", "ln10As", "tau")}
     n_done = 0
     for i in range(args.draws):
-        truth = {"h": rng.uniform(0.6, 0.8), "Om": rng.uniform(0.2, 0.4),
-                 "OL": rng.uniform(0.5, 0.9)}
+        truth = {
+            "h": rng.uniform(0.6, 0.8),
+            "Om": rng.uniform(0.2, 0.4),
+            "OL": rng.uniform(0.5, 0.9),
+        }
         if args.camb_truth:
             dl = camb_spectra(physical_params(truth | fixed), lmax=LMAX_DATA).tt
         else:
@@ -128,12 +148,17 @@ def inject(args: argparse.Namespace) -> None:
         obs = dl + sig_tot * rng.standard_normal(len(ell))
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "spectrum.txt"
-            np.savetxt(path, np.column_stack([ell, obs, np.sqrt(knox) * nl]),
-                       fmt=["%d", "%.8g", "%.8g"], header="ell Dl sigma_noise")
+            np.savetxt(
+                path,
+                np.column_stack([ell, obs, np.sqrt(knox) * nl]),
+                fmt=["%d", "%.8g", "%.8g"],
+                header="ell Dl sigma_noise",
+            )
             data = read_three_column(path, fsky=FSKY, delta_ell=DELTA_ELL, lmin=30)
         t0 = time.perf_counter()
-        fit = fit_cmb_spectrum(data, params=names, seed=args.seed + i, n_walkers=32,
-                               n_steps=args.steps, progress=False)
+        fit = fit_cmb_spectrum(
+            data, params=names, seed=args.seed + i, n_walkers=32, n_steps=args.steps, progress=False
+        )
         summ = fit.summary()
         line = []
         for k in names:
@@ -143,15 +168,22 @@ def inject(args: argparse.Namespace) -> None:
             cover[k] += int(s["lo68"] <= truth[k] <= s["hi68"])
             line.append(f"{k} {truth[k]:.3f}->{s['median']:.3f}±{sigma:.3f}")
         n_done += 1
-        print(f"draw {i}: {'  '.join(line)}  Ωk {summ['derived']['Ok']['median']:+.3f}  "
-              f"P(ΩΛ>0) {summ['P_OL_positive']:.3f}  conv {fit.result.converged}  "
-              f"{time.perf_counter() - t0:.0f} s", flush=True)
-    print(f"{n_done} draws ({'CAMB' if args.camb_truth else 'emulator'} truth, f_sky {FSKY}, "
-          f"l 30-{LMAX_DATA}, dl {DELTA_ELL}):")
+        print(
+            f"draw {i}: {'  '.join(line)}  Ωk {summ['derived']['Ok']['median']:+.3f}  "
+            f"P(ΩΛ>0) {summ['P_OL_positive']:.3f}  conv {fit.result.converged}  "
+            f"{time.perf_counter() - t0:.0f} s",
+            flush=True,
+        )
+    print(
+        f"{n_done} draws ({'CAMB' if args.camb_truth else 'emulator'} truth, f_sky {FSKY}, "
+        f"l 30-{LMAX_DATA}, dl {DELTA_ELL}):"
+    )
     for k in names:
         p = np.array(pulls[k])
-        print(f"  {k:3s} pull mean {p.mean():+.2f} ± {p.std(ddof=1) / np.sqrt(len(p)):.2f}, "
-              f"width {p.std(ddof=1):.2f}, 68% coverage {cover[k] / n_done:.2f}")
+        print(
+            f"  {k:3s} pull mean {p.mean():+.2f} ± {p.std(ddof=1) / np.sqrt(len(p)):.2f}, "
+            f"width {p.std(ddof=1):.2f}, 68% coverage {cover[k] / n_done:.2f}"
+        )
 
 
 def main() -> None:

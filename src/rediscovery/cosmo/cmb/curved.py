@@ -98,8 +98,10 @@ CURVED_DERIVED_BOX: dict[str, tuple[float, float]] = {
 }
 
 #: Parameters held fixed in the curved emulator (Planck 2018 best fit).
-CURVED_FIXED: dict[str, float] = {"ombh2": PLANCK2018_BEST_FIT["ombh2"],
-                                  "mnu": PLANCK2018_BEST_FIT["mnu"]}
+CURVED_FIXED: dict[str, float] = {
+    "ombh2": PLANCK2018_BEST_FIT["ombh2"],
+    "mnu": PLANCK2018_BEST_FIT["mnu"],
+}
 
 #: Highest multipole of the curved emulator (the school's simulated spectra end near ℓ = 1000;
 #: Planck's binned TT to ℓ = 2508 is the flat emulator's job).
@@ -121,16 +123,35 @@ _FORMAT_VERSION = 1
 _GRID_NAMES = ("ln_omch2", "scale", "h", "ns", "ln10As", "tau")
 _TAIL_OVERLAP = 40  # rescaled multipoles where the head and the tail regressions are blended
 # ranges of the regression inputs (the design box), mapped to [-1, 1]
-_G_LO = np.array([math.log(CURVED_DERIVED_BOX["omch2"][0]), CURVED_DERIVED_BOX["scale"][0],
-                  CURVED_BOX["h"][0], CURVED_BOX["ns"][0], CURVED_BOX["ln10As"][0],
-                  CURVED_BOX["tau"][0]])
-_G_HI = np.array([math.log(CURVED_DERIVED_BOX["omch2"][1]), CURVED_DERIVED_BOX["scale"][1],
-                  CURVED_BOX["h"][1], CURVED_BOX["ns"][1], CURVED_BOX["ln10As"][1],
-                  CURVED_BOX["tau"][1]])
+_G_LO = np.array(
+    [
+        math.log(CURVED_DERIVED_BOX["omch2"][0]),
+        CURVED_DERIVED_BOX["scale"][0],
+        CURVED_BOX["h"][0],
+        CURVED_BOX["ns"][0],
+        CURVED_BOX["ln10As"][0],
+        CURVED_BOX["tau"][0],
+    ]
+)
+_G_HI = np.array(
+    [
+        math.log(CURVED_DERIVED_BOX["omch2"][1]),
+        CURVED_DERIVED_BOX["scale"][1],
+        CURVED_BOX["h"][1],
+        CURVED_BOX["ns"][1],
+        CURVED_BOX["ln10As"][1],
+        CURVED_BOX["tau"][1],
+    ]
+)
 
 
-def acoustic_scale(h: np.ndarray | float, Om: np.ndarray | float, OL: np.ndarray | float, *,
-                   ombh2: float = CURVED_FIXED["ombh2"]) -> np.ndarray:
+def acoustic_scale(
+    h: np.ndarray | float,
+    Om: np.ndarray | float,
+    OL: np.ndarray | float,
+    *,
+    ombh2: float = CURVED_FIXED["ombh2"],
+) -> np.ndarray:
     """The acoustic multipole ℓ_A = π D_M(z*)/r_s(z*) (NaN where there is no Big Bang).
 
     Background only (no CAMB): z* from Hu & Sugiyama (1996, eq. E1), the sound horizon and the
@@ -153,8 +174,9 @@ def _reference_scale(ombh2: float) -> float:
     return float(acoustic_scale(h, om, 1.0 - om, ombh2=ombh2))
 
 
-def _solve_ol(h: np.ndarray, Om: np.ndarray, target: np.ndarray, lo: float, hi: float,
-              ombh2: float) -> np.ndarray:
+def _solve_ol(
+    h: np.ndarray, Om: np.ndarray, target: np.ndarray, lo: float, hi: float, ombh2: float
+) -> np.ndarray:
     """ΩΛ with ℓ_A(h, Ωm, ΩΛ) = target on [lo, hi] (vectorised grid + bisection; NaN if none)."""
     grid = np.linspace(lo, hi, 121)
     la = acoustic_scale(h[:, None], Om[:, None], grid[None, :], ombh2=ombh2)
@@ -172,9 +194,13 @@ def _solve_ol(h: np.ndarray, Om: np.ndarray, target: np.ndarray, lo: float, hi: 
     return np.where(ok, 0.5 * (a + b), np.nan)
 
 
-def _derived_coordinates(x: np.ndarray, names: Sequence[str], fixed: Mapping[str, float],
-                         scale_ref: float, correction: tuple[np.ndarray, np.ndarray] | None = None,
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _derived_coordinates(
+    x: np.ndarray,
+    names: Sequence[str],
+    fixed: Mapping[str, float],
+    scale_ref: float,
+    correction: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(ω_c, s, regression inputs (n, 6)) of parameter rows in ``names`` order.
 
     ``correction`` = (exponents, coefficients) of the polynomial in the first three scaled
@@ -214,8 +240,12 @@ def camb_acoustic_scale(x: np.ndarray, *, progress: bool = True) -> np.ndarray:
     return out
 
 
-def fit_scale_correction(x: np.ndarray, la_camb: np.ndarray, *, degree: int = 5,
-                         ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+def fit_scale_correction(
+    x: np.ndarray,
+    la_camb: np.ndarray,
+    *,
+    degree: int = 5,
+) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """Least-squares polynomial (in scaled ln ω_c, s, h) of ln(ℓ_A,CAMB / ℓ_A,background).
 
     The background code's ℓ_A (Hu & Sugiyama z*, massive neutrinos counted as matter) differs
@@ -237,13 +267,21 @@ def fit_scale_correction(x: np.ndarray, la_camb: np.ndarray, *, degree: int = 5,
     a = design_matrix(u3[ok], exps)
     coef, *_ = np.linalg.lstsq(a, target[ok], rcond=None)
     r = target[ok] - a @ coef
-    return exps, coef, {"rms": float(r.std()), "max": float(np.abs(r).max()),
-                        "n_points": int(ok.sum())}
+    return (
+        exps,
+        coef,
+        {"rms": float(r.std()), "max": float(np.abs(r).max()), "n_points": int(ok.sum())},
+    )
 
 
-def curved_design(n: int, seed: int, *, box: Mapping[str, tuple[float, float]] | None = None,
-                  derived_box: Mapping[str, tuple[float, float]] | None = None,
-                  fixed: Mapping[str, float] | None = None) -> np.ndarray:
+def curved_design(
+    n: int,
+    seed: int,
+    *,
+    box: Mapping[str, tuple[float, float]] | None = None,
+    derived_box: Mapping[str, tuple[float, float]] | None = None,
+    fixed: Mapping[str, float] | None = None,
+) -> np.ndarray:
     """Design points (m, 6) in :data:`CURVED_BOX` order, m ≤ n, for training or testing.
 
     A Latin hypercube of ``n`` points in (ln ω_c, s, h, n_s, ln 10¹⁰A_s, τ) over
@@ -255,9 +293,14 @@ def curved_design(n: int, seed: int, *, box: Mapping[str, tuple[float, float]] |
     box = dict(CURVED_BOX if box is None else box)
     dbox = dict(CURVED_DERIVED_BOX if derived_box is None else derived_box)
     fx = dict(CURVED_FIXED if fixed is None else fixed)
-    lhs_box = {"ln_omch2": (math.log(dbox["omch2"][0]), math.log(dbox["omch2"][1])),
-               "scale": dbox["scale"], "h": box["h"], "ns": box["ns"],
-               "ln10As": box["ln10As"], "tau": box["tau"]}
+    lhs_box = {
+        "ln_omch2": (math.log(dbox["omch2"][0]), math.log(dbox["omch2"][1])),
+        "scale": dbox["scale"],
+        "h": box["h"],
+        "ns": box["ns"],
+        "ln10As": box["ln10As"],
+        "tau": box["tau"],
+    }
     u = latin_hypercube(lhs_box, n, seed)
     h = u[:, 2]
     om = (np.exp(u[:, 0]) + fx["ombh2"] + omega_nu(fx["mnu"])) / h**2
@@ -272,10 +315,12 @@ def curved_design(n: int, seed: int, *, box: Mapping[str, tuple[float, float]] |
 
 def _to_camb(fixed: Mapping[str, float]) -> Any:
     def to_camb(row: Mapping[str, float]) -> dict[str, float]:
-        p = densities_to_physical(row["h"], row["Om"], row["OL"], ombh2=fixed["ombh2"],
-                                  mnu=fixed["mnu"])
+        p = densities_to_physical(
+            row["h"], row["Om"], row["OL"], ombh2=fixed["ombh2"], mnu=fixed["mnu"]
+        )
         p.update({k: row[k] for k in ("ns", "ln10As", "tau")})
         return p
+
     return to_camb
 
 
@@ -323,9 +368,18 @@ def generate_curved_training_set(
     }
     lmaxes = {g: _camb_lmax(d, fixed, CURVED_LMAX, smin) for g, d in designs.items()}
     log.info("curved design: %d test and %d training models", len(test), len(train))
-    return compute_spectra_cache(cache, designs, names=list(CURVED_BOX), to_camb=_to_camb(fixed),
-                                 meta=meta, lmax=_CAMB_LMAX_CAP, lmax_per_point=lmaxes,
-                                 scheduler=scheduler, n_workers=n_workers, progress=progress)
+    return compute_spectra_cache(
+        cache,
+        designs,
+        names=list(CURVED_BOX),
+        to_camb=_to_camb(fixed),
+        meta=meta,
+        lmax=_CAMB_LMAX_CAP,
+        lmax_per_point=lmaxes,
+        scheduler=scheduler,
+        n_workers=n_workers,
+        progress=progress,
+    )
 
 
 # ----------------------------------------------------------------------------- emulator
@@ -338,8 +392,9 @@ def _catmull_rom(y: np.ndarray, pos: np.ndarray) -> np.ndarray:
     j = np.clip(np.floor(pos).astype(np.int64), 1, m - 3)
     t = pos - j
     p0, p1, p2, p3 = (np.take_along_axis(y, j + o, axis=1) for o in (-1, 0, 1, 2))
-    return p1 + 0.5 * t * (p2 - p0 + t * (2 * p0 - 5 * p1 + 4 * p2 - p3
-                                           + t * (3 * (p1 - p2) + p3 - p0)))
+    return p1 + 0.5 * t * (
+        p2 - p0 + t * (2 * p0 - 5 * p1 + 4 * p2 - p3 + t * (3 * (p1 - p2) + p3 - p0))
+    )
 
 
 @dataclass
@@ -396,8 +451,9 @@ class CurvedEmulator:
     def derived(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """ω_c, the acoustic scale s and Ωk of parameter rows ``x`` (n, 6)."""
         x = np.atleast_2d(np.asarray(x, dtype=float))
-        omch2, s, _ = _derived_coordinates(x, self.names, self.fixed, self.scale_ref,
-                                           self._correction())
+        omch2, s, _ = _derived_coordinates(
+            x, self.names, self.fixed, self.scale_ref, self._correction()
+        )
         from rediscovery.cosmo.cosmology import omega_radiation
 
         ok = 1.0 - x[:, 1] - x[:, 2] - omega_radiation(100.0) / x[:, 0] ** 2
@@ -430,10 +486,14 @@ class CurvedEmulator:
                 raise OutOfBoxError(
                     f"{k} = {x[bad, j][0]:.6g} is outside the curved emulator's box "
                     f"[{lo}, {hi}] (box: {self._box_text()}); use --fallback-camb "
-                    "(fall back to CAMB there) or --theory camb", column=k)
+                    "(fall back to CAMB there) or --theory camb",
+                    column=k,
+                )
         d = self.derived(x)
-        what = {"omch2": "Ωc h² = Ωm h² − Ωb h² − Ων h² (from h and Om)",
-                "scale": "the acoustic scale ℓ_A/ℓ_A,Planck (from h, Om, OL)"}
+        what = {
+            "omch2": "Ωc h² = Ωm h² − Ωb h² − Ων h² (from h and Om)",
+            "scale": "the acoustic scale ℓ_A/ℓ_A,Planck (from h, Om, OL)",
+        }
         for k, (lo, hi) in self.derived_box.items():
             with np.errstate(invalid="ignore"):
                 bad = ~((d[k] >= lo) & (d[k] <= hi))
@@ -446,7 +506,8 @@ class CurvedEmulator:
                     f"{what[k]} is {txt} at h = {row['h']:.4g}, Om = {row['Om']:.4g}, "
                     f"OL = {row['OL']:.4g}, outside the curved emulator's range [{lo}, {hi}] "
                     f"(box: {self._box_text()}); use --fallback-camb or --theory camb",
-                    column=k)
+                    column=k,
+                )
 
     def _box_text(self) -> str:
         parts = [f"{k} {lo:g}..{hi:g}" for k, (lo, hi) in self.box.items()]
@@ -459,27 +520,50 @@ class CurvedEmulator:
 
         x = np.atleast_2d(np.asarray(x, dtype=float))
         if x.shape[1] != len(self.names):
-            raise InputError(f"expected {len(self.names)} parameter columns {self.names}, "
-                             f"got {x.shape[1]}")
+            raise InputError(
+                f"expected {len(self.names)} parameter columns {self.names}, got {x.shape[1]}"
+            )
         if check:
             self.check_in_box(x)
-        _, s, g = _derived_coordinates(x, self.names, self.fixed, self.scale_ref,
-                                       self._correction())
+        _, s, g = _derived_coordinates(
+            x, self.names, self.fixed, self.scale_ref, self._correction()
+        )
         u = 2.0 * (g - self.g_lo) / (self.g_hi - self.g_lo) - 1.0
         a = self.arrays
-        y = predict_pca_gp(u, a["mean"], a["basis"], a["exponents"], a["poly_coef"],
-                           a["x_train"], a["gp_alpha"], a["gp_inv_ls2"])
+        y = predict_pca_gp(
+            u,
+            a["mean"],
+            a["basis"],
+            a["exponents"],
+            a["poly_coef"],
+            a["x_train"],
+            a["gp_alpha"],
+            a["gp_inv_ls2"],
+        )
         la, lb = self.blend
         if "n_head" in a:  # the high-x tail of small-s (closed) models, blended over the overlap
             nh = int(a["n_head"])
-            t = predict_pca_gp(u, *(a[f"tail_{k}"] for k in ("mean", "basis", "exponents",
-                                                              "poly_coef", "x_train",
-                                                              "gp_alpha", "gp_inv_ls2")))
+            t = predict_pca_gp(
+                u,
+                *(
+                    a[f"tail_{k}"]
+                    for k in (
+                        "mean",
+                        "basis",
+                        "exponents",
+                        "poly_coef",
+                        "x_train",
+                        "gp_alpha",
+                        "gp_inv_ls2",
+                    )
+                ),
+            )
             w = np.linspace(0.0, 1.0, _TAIL_OVERLAP)
-            head = y[:, lb - 1:]
-            join = (1.0 - w) * head[:, nh - _TAIL_OVERLAP:] + w * t[:, :_TAIL_OVERLAP]
-            y = np.concatenate([y[:, : lb - 1 + nh - _TAIL_OVERLAP], join,
-                                t[:, _TAIL_OVERLAP:]], axis=1)
+            head = y[:, lb - 1 :]
+            join = (1.0 - w) * head[:, nh - _TAIL_OVERLAP :] + w * t[:, :_TAIL_OVERLAP]
+            y = np.concatenate(
+                [y[:, : lb - 1 + nh - _TAIL_OVERLAP], join, t[:, _TAIL_OVERLAP:]], axis=1
+            )
         nd = lb - 1  # direct part: ℓ = 2 … lb
         pos = (self.ell[None, :] / s[:, None] - self.x_grid[0]) / (self.x_grid[1] - self.x_grid[0])
         resc = _catmull_rom(y[:, nd:], pos)
@@ -495,25 +579,33 @@ class CurvedEmulator:
         p = dict(params)
         if "H0" in p:
             if "h" in p and not math.isclose(p["H0"] / 100.0, p["h"], rel_tol=1e-9):
-                raise InputError(f"both h = {p['h']} and H0 = {p['H0']} given and they differ",
-                                 column="H0")
+                raise InputError(
+                    f"both h = {p['h']} and H0 = {p['H0']} given and they differ", column="H0"
+                )
             p["h"] = p.pop("H0") / 100.0
         extra = set(p) - set(self.names) - set(self.fixed)
         if extra:
-            raise InputError(f"the curved emulator does not know parameter(s) {sorted(extra)}; "
-                             f"it emulates {self.names} (Ωk = 1 − Om − OL derived)",
-                             column=sorted(extra)[0])
+            raise InputError(
+                f"the curved emulator does not know parameter(s) {sorted(extra)}; "
+                f"it emulates {self.names} (Ωk = 1 − Om − OL derived)",
+                column=sorted(extra)[0],
+            )
         for k, v in p.items():
-            if k in self.fixed and not math.isclose(float(v), self.fixed[k], rel_tol=1e-9,
-                                                    abs_tol=1e-12):
-                raise OutOfBoxError(f"the curved emulator was trained with {k} fixed at "
-                                    f"{self.fixed[k]}, got {v}; use --theory camb", column=k)
+            if k in self.fixed and not math.isclose(
+                float(v), self.fixed[k], rel_tol=1e-9, abs_tol=1e-12
+            ):
+                raise OutOfBoxError(
+                    f"the curved emulator was trained with {k} fixed at "
+                    f"{self.fixed[k]}, got {v}; use --theory camb",
+                    column=k,
+                )
         missing = [k for k in ("h", "Om", "OL") if k not in p]
         if missing:
-            raise InputError(f"the curved emulator needs h (or H0), Om and OL; missing "
-                             f"{missing}", column=missing[0])
-        return np.array([float(p[k]) if k in p else PLANCK2018_BEST_FIT[k]
-                         for k in self.names])
+            raise InputError(
+                f"the curved emulator needs h (or H0), Om and OL; missing {missing}",
+                column=missing[0],
+            )
+        return np.array([float(p[k]) if k in p else PLANCK2018_BEST_FIT[k] for k in self.names])
 
     def __call__(self, params: Mapping[str, float]) -> np.ndarray:
         return self.predict(self.params_vector(params)[None, :])[0]
@@ -532,12 +624,20 @@ class CurvedEmulator:
             "metadata": self.metadata,
         }
         # float32 PCA bases: 1e-7 relative, far below the emulator's error; halves the file
-        arrays = {k: (v.astype(np.float32) if k in ("basis", "tail_basis") else v)
-                  for k, v in self.arrays.items()}
+        arrays = {
+            k: (v.astype(np.float32) if k in ("basis", "tail_basis") else v)
+            for k, v in self.arrays.items()
+        }
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez_compressed(
-                fh, meta=np.array(json.dumps(meta)), ell=self.ell, x_grid=self.x_grid,
-                g_lo=self.g_lo, g_hi=self.g_hi, **arrays)
+                fh,
+                meta=np.array(json.dumps(meta)),
+                ell=self.ell,
+                x_grid=self.x_grid,
+                g_lo=self.g_lo,
+                g_hi=self.g_hi,
+                **arrays,
+            )
         return Path(path)
 
 
@@ -553,7 +653,8 @@ def load_curved_emulator(path: str | os.PathLike[str] | None = None) -> CurvedEm
     if not p.is_file():
         raise ModelFileError(
             f"{p}: curved emulator file not found; train one with "
-            "`rediscovery cosmo cmb-emulator train-curved --out FILE` or use --theory camb")
+            "`rediscovery cosmo cmb-emulator train-curved --out FILE` or use --theory camb"
+        )
     try:
         with np.load(p, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
@@ -561,28 +662,43 @@ def load_curved_emulator(path: str | os.PathLike[str] | None = None) -> CurvedEm
     except (OSError, ValueError, KeyError) as exc:
         raise ModelFileError(f"{p}: not a readable emulator file ({exc})") from exc
     if meta.get("kind") != _KIND:
-        raise ModelFileError(f"{p}: not a curved emulator (kind {meta.get('kind')!r}, expected "
-                             f"{_KIND!r}); flat files load with load_emulator")
+        raise ModelFileError(
+            f"{p}: not a curved emulator (kind {meta.get('kind')!r}, expected "
+            f"{_KIND!r}); flat files load with load_emulator"
+        )
     if meta.get("format_version") != _FORMAT_VERSION:
-        raise ModelFileError(f"{p}: curved emulator format {meta.get('format_version')} is not "
-                             f"supported (expected {_FORMAT_VERSION})")
+        raise ModelFileError(
+            f"{p}: curved emulator format {meta.get('format_version')} is not "
+            f"supported (expected {_FORMAT_VERSION})"
+        )
     skip = {"ell", "x_grid", "g_lo", "g_hi"}
-    pca = {k: (v.astype(np.float64) if v.dtype == np.float32 else v)
-           for k, v in arrays.items() if k not in skip}
+    pca = {
+        k: (v.astype(np.float64) if v.dtype == np.float32 else v)
+        for k, v in arrays.items()
+        if k not in skip
+    }
     return CurvedEmulator(
         names=list(meta["names"]),
         box={k: (float(v[0]), float(v[1])) for k, v in meta["box"].items()},
         derived_box={k: (float(v[0]), float(v[1])) for k, v in meta["derived_box"].items()},
         fixed={k: float(v) for k, v in meta["fixed"].items()},
-        ell=arrays["ell"], x_grid=arrays["x_grid"], scale_ref=float(meta["scale_ref"]),
-        g_lo=arrays["g_lo"], g_hi=arrays["g_hi"], arrays=pca,
+        ell=arrays["ell"],
+        x_grid=arrays["x_grid"],
+        scale_ref=float(meta["scale_ref"]),
+        g_lo=arrays["g_lo"],
+        g_hi=arrays["g_hi"],
+        arrays=pca,
         blend=(int(meta["blend"][0]), int(meta["blend"][1])),
         metadata=meta.get("metadata", {}),
     )
 
 
-def _rescaled_targets(tt: np.ndarray, s: np.ndarray, amp: np.ndarray, x_grid: np.ndarray,
-                      ) -> np.ndarray:
+def _rescaled_targets(
+    tt: np.ndarray,
+    s: np.ndarray,
+    amp: np.ndarray,
+    x_grid: np.ndarray,
+) -> np.ndarray:
     """y_i(x) = ln D_i(ℓ = s_i x) − amp_i on ``x_grid`` for NaN-padded CAMB spectra (ℓ from 2);
     NaN where the spectrum does not reach ℓ = s_i x (beyond its CAMB lmax)."""
     from scipy.interpolate import CubicSpline
@@ -661,39 +777,67 @@ def fit_curved_emulator(
     covered = np.all(np.isfinite(yr), axis=0)
     n_head = int(np.argmin(covered)) if not covered.all() else len(x_grid)
     if n_head < _TAIL_OVERLAP + 4:
-        raise ConfigError("the training spectra do not cover the rescaled ℓ range; compute "
-                          "them to a higher CAMB lmax")
+        raise ConfigError(
+            "the training spectra do not cover the rescaled ℓ range; compute "
+            "them to a higher CAMB lmax"
+        )
     lhs_lo, lhs_hi = _G_LO.copy(), _G_HI.copy()
     u = 2.0 * (g - lhs_lo) / (lhs_hi - lhs_lo) - 1.0
     head = np.concatenate([direct, yr[:, :n_head]], axis=1)
-    fitted = fit_pca_gp(u, head, n_pca=n_pca, degree=degree, gp_subsample=gp_subsample,
-                        seed=seed, progress=progress)
+    fitted = fit_pca_gp(
+        u, head, n_pca=n_pca, degree=degree, gp_subsample=gp_subsample, seed=seed, progress=progress
+    )
     if n_head < len(x_grid):
         tail_cols = slice(n_head - _TAIL_OVERLAP, len(x_grid))
         full = np.all(np.isfinite(yr[:, tail_cols]), axis=1)
         if full.sum() < 20:
-            raise ConfigError(f"only {int(full.sum())} training spectra cover the high-ℓ tail "
-                              "of the closed models; compute more")
-        tail = fit_pca_gp(u[full], yr[full][:, tail_cols], n_pca=n_pca, degree=degree,
-                          gp_subsample=gp_subsample, seed=seed, progress=progress)
+            raise ConfigError(
+                f"only {int(full.sum())} training spectra cover the high-ℓ tail "
+                "of the closed models; compute more"
+            )
+        tail = fit_pca_gp(
+            u[full],
+            yr[full][:, tail_cols],
+            n_pca=n_pca,
+            degree=degree,
+            gp_subsample=gp_subsample,
+            seed=seed,
+            progress=progress,
+        )
         tmeta = tail.pop("metadata")
         fitted.update({f"tail_{k}": v for k, v in tail.items()})
         fitted["n_head"] = np.array(n_head)
-        log.info("tail fitted on %d spectra (PCA max |Δy| %.2e)", int(full.sum()),
-                 tmeta["pca_max_abs_dlnD_train"])
+        log.info(
+            "tail fitted on %d spectra (PCA max |Δy| %.2e)",
+            int(full.sum()),
+            tmeta["pca_max_abs_dlnD_train"],
+        )
     if scale_correction is not None:
         fitted["scale_corr_exponents"] = np.asarray(scale_correction[0])
         fitted["scale_corr_coef"] = np.asarray(scale_correction[1])
     meta = dict(fitted.pop("metadata"))
     meta.update({"n_train": len(params), "regression_inputs": list(_GRID_NAMES)})
-    return CurvedEmulator(names=names, box=dict(CURVED_BOX), derived_box=dbox, fixed=fx,
-                          ell=np.arange(2, lmax + 1), x_grid=x_grid, scale_ref=scale_ref,
-                          g_lo=lhs_lo, g_hi=lhs_hi, arrays=fitted, blend=(la, lb),
-                          metadata=meta)
+    return CurvedEmulator(
+        names=names,
+        box=dict(CURVED_BOX),
+        derived_box=dbox,
+        fixed=fx,
+        ell=np.arange(2, lmax + 1),
+        x_grid=x_grid,
+        scale_ref=scale_ref,
+        g_lo=lhs_lo,
+        g_hi=lhs_hi,
+        arrays=fitted,
+        blend=(la, lb),
+        metadata=meta,
+    )
 
 
-def curved_accuracy_report(emu: CurvedEmulator, params: np.ndarray, tt: np.ndarray,
-                           ) -> dict[str, Any]:
+def curved_accuracy_report(
+    emu: CurvedEmulator,
+    params: np.ndarray,
+    tt: np.ndarray,
+) -> dict[str, Any]:
     """Held-out accuracy of a curved emulator against CAMB spectra ``tt`` (n, n_ell) on
     ``emu.ell`` at ``params`` (n, 6): the max / 99th percentile / median over spectra of the
     max |emu/CAMB − 1| for ℓ > 30, the max per ℓ range, and the max for closed, nearly flat and
@@ -703,17 +847,20 @@ def curved_accuracy_report(emu: CurvedEmulator, params: np.ndarray, tt: np.ndarr
     per = rel[:, m].max(axis=1)
     ok = emu.derived(params)["Ok"]
     out: dict[str, Any] = {
-        "n_test": len(tt), "ell_range": [30, int(emu.lmax)],
-        "max_rel_err": float(per.max()), "p99_rel_err": float(np.percentile(per, 99)),
+        "n_test": len(tt),
+        "ell_range": [30, int(emu.lmax)],
+        "max_rel_err": float(per.max()),
+        "p99_rel_err": float(np.percentile(per, 99)),
         "median_rel_err": float(np.median(per)),
         "Ok_range": [float(ok.min()), float(ok.max())],
         "max_rel_err_per_ell_bin": {
             f"{lo}-{hi - 1}": float(rel[:, (emu.ell >= lo) & (emu.ell < hi)].max())
-            for lo, hi in ((2, 30), (30, 500), (500, 1000), (1000, int(emu.lmax) + 1))},
+            for lo, hi in ((2, 30), (30, 500), (500, 1000), (1000, int(emu.lmax) + 1))
+        },
         "max_rel_err_closed_open": {
             "Ok<-0.05": float(per[ok < -0.05].max()) if (ok < -0.05).any() else None,
-            "|Ok|<=0.05": float(per[abs(ok) <= 0.05].max()) if (abs(ok) <= 0.05).any()
-            else None,
-            "Ok>0.05": float(per[ok > 0.05].max()) if (ok > 0.05).any() else None},
+            "|Ok|<=0.05": float(per[abs(ok) <= 0.05].max()) if (abs(ok) <= 0.05).any() else None,
+            "Ok>0.05": float(per[ok > 0.05].max()) if (ok > 0.05).any() else None,
+        },
     }
     return out
