@@ -111,3 +111,69 @@ def test_check_units_accepts_real_dl(planck_tt):
                              planck_tt.dl / 2.7255e6**2, planck_tt.dl_err_lo, planck_tt.dl_err_hi)
     with pytest.raises(InputError, match="T_CMB"):
         check_units(dimless)
+
+
+# ----------------------------------------------------------------------------- three columns
+
+
+def _write_three(path, ell, dl, sig, sep=" "):
+    rows = "\n".join(f"{a:d}{sep}{b:.10g}{sep}{c:.10g}" for a, b, c in zip(ell, dl, sig,
+                                                                          strict=True))
+    path.write_text("# ell Dl sigma_noise\n" + rows + "\n")
+    return path
+
+
+def test_three_column_knox_binning(tmp_path):
+    from rediscovery.cosmo.cmb.io import read_three_column
+
+    ell = np.arange(2, 1001)
+    dl = 1000.0 + 3000.0 * np.exp(-(((ell - 220) / 80.0) ** 2))
+    sig = 5.0 + 0.02 * ell
+    path = _write_three(tmp_path / "s.txt", ell, dl, sig)
+    s = read_three_column(path, fsky=0.4, delta_ell=50)
+    assert s.n_bins == 20 and (s.ell_min[0], s.ell_max[0]) == (2, 51)
+    assert (s.ell_min[-1], s.ell_max[-1]) == (952, 1000)  # the short last bin is kept
+    # bin 3 by hand: Knox (1995), σ² = Σ 2/((2ℓ+1) f) (D_b + N_ℓ)² / n², N_ℓ = σ_n √((2ℓ+1)f/2)
+    m = (ell >= 152) & (ell <= 201)
+    d_b = dl[m].mean()
+    knox = 2.0 / ((2 * ell[m] + 1) * 0.4)
+    var = np.sum(knox * (d_b + sig[m] / np.sqrt(knox)) ** 2) / m.sum() ** 2
+    assert s.dl[3] == pytest.approx(d_b, rel=1e-9)  # the file holds 10 digits
+    assert s.dl_err[3] == pytest.approx(np.sqrt(var), rel=1e-9)
+    assert s.ell_eff[3] == pytest.approx(176.5)
+    # no noise, one multipole per bin: the pure cosmic variance √(2/(2ℓ+1)/f) D_ℓ
+    s1 = read_three_column(_write_three(tmp_path / "n.csv", ell, dl, 0 * sig, sep=","),
+                           fsky=1.0, delta_ell=1)
+    np.testing.assert_allclose(s1.dl_err, np.sqrt(2.0 / (2 * ell + 1)) * dl, rtol=1e-9)
+    assert read_spectrum(path, "three-column", fsky=0.4, delta_ell=50).n_bins == 20
+
+
+def test_three_column_bad_input(tmp_path):
+    from rediscovery.core.errors import ConfigError
+    from rediscovery.cosmo.cmb.io import read_three_column
+
+    ell = np.arange(2, 300)
+    dl = np.full(len(ell), 2000.0)
+    sig = np.full(len(ell), 10.0)
+    sig_neg = sig.copy()
+    sig_neg[40] = -1.0
+    neg = _write_three(tmp_path / "neg.txt", ell, dl, sig_neg)
+    with pytest.raises(InputError, match=r"row 40 \(ℓ = 42\): σ_noise = -1 is negative") as e:
+        read_three_column(neg, fsky=0.5, delta_ell=30)
+    assert "neg.txt" in str(e.value) and "sigma_noise" in str(e.value)
+    gap = _write_three(tmp_path / "gap.txt", np.delete(ell, 10), dl[1:], sig[1:])
+    with pytest.raises(InputError, match="not contiguous"):
+        read_three_column(gap, fsky=0.5, delta_ell=30)
+    (tmp_path / "two.txt").write_text("2 100\n3 100\n")
+    with pytest.raises(InputError, match="expected 3 columns"):
+        read_three_column(tmp_path / "two.txt", fsky=0.5, delta_ell=30)
+    f = 2 * np.pi / (ell * (ell + 1))
+    cl = _write_three(tmp_path / "cl.txt", ell, dl * f, sig * f)
+    with pytest.raises(InputError, match="C_ℓ in μK²"):
+        read_three_column(cl, fsky=0.5, delta_ell=30)
+    ok = _write_three(tmp_path / "ok.txt", ell, dl, sig)
+    for fsky, dell in ((0.0, 30), (1.5, 30), (0.5, 0)):
+        with pytest.raises(ConfigError):
+            read_three_column(ok, fsky=fsky, delta_ell=dell)
+    with pytest.raises(ConfigError, match="--fsky"):
+        read_spectrum(ok, "three-column")

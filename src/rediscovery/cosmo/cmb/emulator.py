@@ -53,10 +53,15 @@ __all__ = [
     "CMBEmulator",
     "OutOfBoxError",
     "accuracy_report",
+    "compute_spectra_cache",
+    "design_matrix",
     "fit_emulator",
+    "fit_pca_gp",
     "generate_training_set",
     "latin_hypercube",
     "load_emulator",
+    "monomials",
+    "predict_pca_gp",
     "read_training_set",
 ]
 
@@ -80,6 +85,7 @@ DEFAULT_BOX: dict[str, tuple[float, float]] = {
 DEFAULT_EMULATOR_PATH = Path(__file__).parent / "data" / "emulator_tt.npz"
 
 _FORMAT_VERSION = 1
+_KIND = "rediscovery.cosmo.cmb.emulator/TT"
 
 
 class OutOfBoxError(InputError):
@@ -120,8 +126,14 @@ class _Task:
 
 
 def _camb_task(task: _Task) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-    # module level so that process pools and dask workers can import it
-    s = camb_spectra(task.params, lmax=task.lmax, accuracy=task.accuracy)
+    # module level so that process pools and dask workers can import it; a model CAMB rejects
+    # (e.g. no Big Bang) comes back as NaN spectra, so that one bad corner does not stop a run
+    try:
+        s = camb_spectra(task.params, lmax=task.lmax, accuracy=task.accuracy)
+    except InputError as exc:
+        log.warning("CAMB failed for %s: %s", task.params, exc)
+        nan = np.full(task.lmax - 1, np.nan)
+        return task.index, nan, nan, nan
     return task.index, s.tt, s.te, s.ee
 
 
@@ -177,11 +189,6 @@ def generate_training_set(
     Path
         The cache file.
     """
-    import h5py
-
-    from rediscovery.core.executor import default_workers, map_tasks
-
-    import_camb()
     box = dict(DEFAULT_BOX if box is None else box)
     fixed_full = {k: v for k, v in PLANCK2018_BEST_FIT.items() if k not in box}
     fixed_full.update(dict(fixed or {}))
@@ -197,12 +204,70 @@ def generate_training_set(
         "lmax": int(lmax),
         "accuracy": json.dumps(CAMB_ACCURACY),
     }
+
+    def to_camb(row: Mapping[str, float]) -> dict[str, float]:
+        p = dict(fixed_full)
+        p.update(row)
+        return p
+
+    return compute_spectra_cache(cache, designs, names=list(box), to_camb=to_camb, meta=meta,
+                                 lmax=lmax, scheduler=scheduler, n_workers=n_workers,
+                                 chunk_size=chunk_size, progress=progress)
+
+
+def compute_spectra_cache(
+    cache: str | os.PathLike[str],
+    designs: Mapping[str, np.ndarray],
+    *,
+    names: Sequence[str],
+    to_camb: Any,
+    meta: Mapping[str, Any],
+    lmax: int,
+    lmax_per_point: Mapping[str, np.ndarray] | None = None,
+    scheduler: str | Any | None = None,
+    n_workers: int | None = None,
+    chunk_size: int | None = None,
+    progress: bool = True,
+) -> Path:
+    """Run CAMB on given design points and append the spectra to an HDF5 cache (resumable).
+
+    The engine behind :func:`generate_training_set` and
+    :func:`rediscovery.cosmo.cmb.curved.generate_curved_training_set`.
+
+    Parameters
+    ----------
+    cache
+        HDF5 file; groups named like ``designs`` with datasets ``index``, ``params`` (n, p),
+        ``tt``, ``te``, ``ee`` (n, lmax - 1) in μK² (NaN beyond a point's own lmax, and for a
+        model CAMB rejected).
+    designs
+        ``{group: points (n, len(names))}``; groups are computed in the given order.
+    names
+        Column names of the design points (stored in ``meta["box"]`` by the caller).
+    to_camb
+        Function ``{name: value} -> CAMB parameter dict`` (see
+        :mod:`rediscovery.cosmo.cmb.theory`).
+    meta
+        Attributes that identify the design; a cache made with other values is refused.
+    lmax
+        Width of the stored spectra (highest multipole).
+    lmax_per_point
+        Optional ``{group: (n,) int}``: CAMB's lmax per point (<= ``lmax``), to save time.
+    scheduler, n_workers, chunk_size, progress
+        As in :func:`generate_training_set`.
+    """
+    import h5py
+
+    from rediscovery.core.executor import default_workers, map_tasks
+
+    import_camb()
+    names = list(names)
     path = Path(cache)
     path.parent.mkdir(parents=True, exist_ok=True)
     nell = lmax - 1
     with h5py.File(path, "a") as h5:
         if "box" in h5.attrs:
-            old = {k: h5.attrs[k] for k in meta}
+            old = {k: h5.attrs.get(k) for k in meta}
             diff = [k for k in meta if str(old[k]) != str(meta[k])]
             if diff:
                 raise ConfigError(
@@ -210,25 +275,26 @@ def generate_training_set(
                     "use the same --samples/--test-samples/--seed/box or another --cache file"
                 )
         else:
-            h5.attrs.update(meta)
+            h5.attrs.update(dict(meta))
         for group in designs:
             g = h5.require_group(group)
             if "index" not in g:
                 g.create_dataset("index", shape=(0,), maxshape=(None,), dtype="i8")
-                g.create_dataset("params", shape=(0, len(box)), maxshape=(None, len(box)),
+                g.create_dataset("params", shape=(0, len(names)), maxshape=(None, len(names)),
                                  dtype="f8")
                 for s in ("tt", "te", "ee"):
                     g.create_dataset(s, shape=(0, nell), maxshape=(None, nell), dtype="f8",
                                      chunks=(16, nell), compression="gzip", compression_opts=4)
-        todo: list[tuple[str, _Task]] = []
+        todo: list[tuple[str, np.ndarray, _Task]] = []
         for group, design in designs.items():
             done = set(h5[group]["index"][:].tolist())
+            lmaxes = None if lmax_per_point is None else lmax_per_point.get(group)
             for i, row in enumerate(design):
                 if i in done:
                     continue
-                p = dict(fixed_full)
-                p.update(dict(zip(box, (float(v) for v in row), strict=True)))
-                todo.append((group, _Task(i, p, int(lmax), dict(CAMB_ACCURACY))))
+                p = to_camb(dict(zip(names, (float(v) for v in row), strict=True)))
+                lm = int(lmax) if lmaxes is None else min(int(lmaxes[i]), int(lmax))
+                todo.append((group, row, _Task(i, p, lm, dict(CAMB_ACCURACY))))
         n_total = sum(len(d) for d in designs.values())
         log.info("%s: %d of %d spectra cached, %d to compute", path, n_total - len(todo), n_total,
                  len(todo))
@@ -242,16 +308,19 @@ def generate_training_set(
             bar = prog.add_task("CAMB spectra", total=n_total, completed=n_total - len(todo))
             for start in range(0, len(todo), size):
                 chunk = todo[start:start + size]
-                results = map_tasks(_camb_task, [t for _, t in chunk], scheduler=scheduler,
+                results = map_tasks(_camb_task, [t for _, _, t in chunk], scheduler=scheduler,
                                     n_workers=workers, progress=False)
-                for (group, task), (idx, tt, te, ee) in zip(chunk, results, strict=True):
+                for (group, row, _task), (idx, tt, te, ee) in zip(chunk, results, strict=True):
                     g = h5[group]
                     n = g["index"].shape[0]
                     for name in ("index", "params", "tt", "te", "ee"):
                         g[name].resize(n + 1, axis=0)
                     g["index"][n] = idx
-                    g["params"][n] = [task.params[k] for k in box]
-                    g["tt"][n], g["te"][n], g["ee"][n] = tt, te, ee
+                    g["params"][n] = row
+                    for name, spec in (("tt", tt), ("te", te), ("ee", ee)):
+                        full = np.full(nell, np.nan)
+                        full[: len(spec)] = spec
+                        g[name][n] = full
                 h5.flush()
                 prog.advance(bar, len(chunk))
     return path
@@ -289,7 +358,7 @@ def read_training_set(cache: str | os.PathLike[str], group: str = "train") -> di
 # ----------------------------------------------------------------------------- emulator
 
 
-def _monomials(n_dim: int, degree: int) -> np.ndarray:
+def monomials(n_dim: int, degree: int) -> np.ndarray:
     """Exponent matrix (n_terms, n_dim) of all monomials up to ``degree``."""
     rows = []
     for d in range(degree + 1):
@@ -301,10 +370,101 @@ def _monomials(n_dim: int, degree: int) -> np.ndarray:
     return np.array(rows)
 
 
-def _design_matrix(u: np.ndarray, exponents: np.ndarray) -> np.ndarray:
+def design_matrix(u: np.ndarray, exponents: np.ndarray) -> np.ndarray:
     # u: (n, d) in [-1, 1]; returns (n, n_terms)
     return np.prod(u[:, None, :] ** exponents[None, :, :], axis=2)
 
+
+
+def predict_pca_gp(u: np.ndarray, mean: np.ndarray, basis: np.ndarray, exponents: np.ndarray,
+                   poly_coef: np.ndarray, x_train: np.ndarray, gp_alpha: np.ndarray,
+                   gp_inv_ls2: np.ndarray) -> np.ndarray:
+    """Evaluate a PCA + polynomial + GP regression (from :func:`fit_pca_gp`) at inputs ``u``.
+
+    ``u`` (n, d) are inputs scaled like the training ones; returns the target (n, n_out).
+    """
+    coef = design_matrix(u, exponents) @ poly_coef  # (n, k)
+    # GP residual: k_j(u, X) = exp(-0.5 Σ_d (u_d - X_d)² / l_jd²), per component j
+    diff2 = (u[:, None, :] - x_train[None, :, :]) ** 2  # (n, m, d)
+    kern = np.exp(-0.5 * np.einsum("nmd,jd->njm", diff2, gp_inv_ls2))
+    coef += np.einsum("njm,jm->nj", kern, gp_alpha)
+    return mean + coef @ basis
+
+
+def fit_pca_gp(u: np.ndarray, y: np.ndarray, *, n_pca: int = 24, degree: int = 1,
+               gp_subsample: int = 600, seed: int = 0, progress: bool = True,
+               ) -> dict[str, Any]:
+    """Fit the regression of a vector target ``y`` (n, n_out) on inputs ``u`` (n, d) in [-1, 1].
+
+    PCA (SVD) of ``y`` to ``n_pca`` components; per component a least-squares polynomial of
+    ``degree`` (lowered while it has more than n/10 terms) plus a Gaussian process with an
+    anisotropic squared-exponential kernel and a white-noise term (Rasmussen & Williams 2006,
+    ch. 2 and 5), hyper-parameters by maximum marginal likelihood (scikit-learn) on
+    ``gp_subsample`` points, weights on all points.
+
+    Returns
+    -------
+    dict
+        ``mean, basis, exponents, poly_coef, x_train, gp_alpha, gp_inv_ls2`` (the arguments of
+        :func:`predict_pca_gp`) and ``metadata``.
+    """
+    from scipy.linalg import cho_factor, cho_solve
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+    n, d = u.shape
+    while degree > 0 and len(monomials(d, degree)) > n // 10:
+        # a polynomial with too many terms for the data would interpolate, not smooth
+        degree -= 1
+        log.info("polynomial degree lowered to %d for %d training points", degree, n)
+    exponents = monomials(d, degree)
+    mean = y.mean(axis=0)
+    _, sv, vt = np.linalg.svd(y - mean, full_matrices=False)
+    n_pca = min(n_pca, len(sv))
+    basis = vt[:n_pca]
+    coef = (y - mean) @ basis.T  # (n, k)
+    recon = np.abs(mean + coef @ basis - y).max()
+    log.info("PCA with %d components: max |Δ y| on the training set %.2e", n_pca, recon)
+    phi = design_matrix(u, exponents)
+    poly, *_ = np.linalg.lstsq(phi, coef, rcond=None)
+    resid = coef - phi @ poly
+    rng = np.random.default_rng(seed)
+    sub = rng.choice(n, size=min(gp_subsample, n), replace=False)
+    alpha = np.zeros((n_pca, n))
+    inv_ls2 = np.zeros((n_pca, d))
+    from rich.progress import Progress
+
+    diff2 = (u[:, None, :] - u[None, :, :]) ** 2  # (n, n, d)
+    with Progress(disable=not progress, transient=True) as prog:
+        bar = prog.add_task("GP per PCA component", total=n_pca)
+        for j in range(n_pca):
+            r = resid[:, j]
+            scale = r.std() or 1.0
+            kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.ones(d), (1e-2, 1e3)) + \
+                WhiteKernel(1e-4, (1e-10, 1e-1))
+            gp = GaussianProcessRegressor(kernel, normalize_y=False, random_state=seed)
+            with warnings.catch_warnings():
+                # a length scale at its upper bound just means "linear in that direction"
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                gp.fit(u[sub], r[sub] / scale)
+            k = gp.kernel_
+            amp2 = float(k.k1.k1.constant_value)
+            ls = np.atleast_1d(k.k1.k2.length_scale).astype(float)
+            noise = float(k.k2.noise_level)
+            inv_ls2[j] = 1.0 / ls**2
+            kmat = amp2 * np.exp(-0.5 * diff2 @ inv_ls2[j]) + noise * np.eye(n)
+            alpha[j] = amp2 * scale * cho_solve(cho_factor(kmat, lower=True), r / scale)
+            log.debug("component %d: amplitude %.3g, length scales %s, noise %.2e", j, amp2,
+                      np.round(ls, 3), noise)
+            prog.advance(bar)
+    return {
+        "mean": mean, "basis": basis, "exponents": exponents, "poly_coef": poly, "x_train": u,
+        "gp_alpha": alpha, "gp_inv_ls2": inv_ls2,
+        "metadata": {"n_pca": int(n_pca), "degree": int(degree),
+                     "pca_max_abs_dlnD_train": float(recon),
+                     "singular_values": sv[: n_pca + 4].tolist()},
+    }
 
 def _amplitude(names: Sequence[str], x: np.ndarray, fixed: Mapping[str, float]) -> np.ndarray:
     ln10as = x[:, names.index("ln10As")] if "ln10As" in names else fixed["ln10As"]
@@ -386,13 +546,8 @@ class CMBEmulator:
                              f"got {x.shape[1]}")
         if check:
             self.check_in_box(x)
-        u = self.to_unit_box(x)
-        coef = _design_matrix(u, self.exponents_) @ self.poly_coef_  # (n, k)
-        # GP residual: k_j(u, X) = exp(-0.5 Σ_d (u_d - X_d)² / l_jd²), per component j
-        diff2 = (u[:, None, :] - self.x_train_[None, :, :]) ** 2  # (n, m, d)
-        kern = np.exp(-0.5 * np.einsum("nmd,jd->njm", diff2, self.gp_inv_ls2_))
-        coef += np.einsum("njm,jm->nj", kern, self.gp_alpha_)
-        y = self.mean_ + coef @ self.basis_
+        y = predict_pca_gp(self.to_unit_box(x), self.mean_, self.basis_, self.exponents_,
+                           self.poly_coef_, self.x_train_, self.gp_alpha_, self.gp_inv_ls2_)
         amp = _amplitude(self.names, x, self.fixed)
         return np.exp(y + amp[:, None])
 
@@ -420,7 +575,7 @@ class CMBEmulator:
         """Write the emulator as a compressed ``.npz`` (arrays + JSON metadata, no pickle)."""
         meta = {
             "format_version": _FORMAT_VERSION,
-            "kind": "rediscovery.cosmo.cmb.emulator/TT",
+            "kind": _KIND,
             "names": self.names,
             "box": {k: list(v) for k, v in self.box.items()},
             "fixed": self.fixed,
@@ -462,6 +617,9 @@ def load_emulator(path: str | os.PathLike[str] | None = None) -> CMBEmulator:
             arrays = {k: z[k] for k in z.files if k != "meta"}
     except (OSError, ValueError, KeyError) as exc:
         raise ModelFileError(f"{p}: not a readable emulator file ({exc})") from exc
+    if meta.get("kind", _KIND) != _KIND:
+        raise ModelFileError(f"{p}: not a flat-ΛCDM emulator (kind {meta.get('kind')!r}); a "
+                             "curved emulator is for --params h,Om,OL (load_curved_emulator)")
     if meta.get("format_version") != _FORMAT_VERSION:
         raise ModelFileError(f"{p}: emulator format {meta.get('format_version')} is not "
                              f"supported (expected {_FORMAT_VERSION})")
@@ -517,74 +675,26 @@ def fit_emulator(
     progress
         Show a progress bar over the components.
     """
-    from scipy.linalg import cho_factor, cho_solve
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.gaussian_process import GaussianProcessRegressor
-    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
-
     params = np.asarray(params, dtype=float)
     tt = np.asarray(tt, dtype=float)
     names = list(names)
     if np.any(tt <= 0) or not np.all(np.isfinite(tt)):
         raise InputError("training spectra must be positive and finite to take their log")
-    n, d = params.shape
-    while degree > 0 and len(_monomials(d, degree)) > n // 10:
-        # a polynomial with too many terms for the data would interpolate, not smooth
-        degree -= 1
-        log.info("polynomial degree lowered to %d for %d training spectra", degree, n)
+    n = len(params)
     emu = CMBEmulator(names=names,
                       box={k: (float(box[k][0]), float(box[k][1])) for k in names},
                       fixed=dict(fixed),
                       ell=np.asarray(ell), mean_=np.empty(0), basis_=np.empty((0, 0)),
-                      exponents_=_monomials(d, degree), poly_coef_=np.empty(0),
+                      exponents_=np.empty(0), poly_coef_=np.empty(0),
                       x_train_=np.empty(0), gp_alpha_=np.empty(0), gp_inv_ls2_=np.empty(0))
     u = emu.to_unit_box(params)
     y = np.log(tt) - _amplitude(names, params, fixed)[:, None]
-    mean = y.mean(axis=0)
-    _, sv, vt = np.linalg.svd(y - mean, full_matrices=False)
-    basis = vt[:n_pca]
-    coef = (y - mean) @ basis.T  # (n, k)
-    recon = np.abs(mean + coef @ basis - y).max()
-    log.info("PCA with %d components: max |Δ ln D_ℓ| on the training set %.2e", n_pca, recon)
-    phi = _design_matrix(u, emu.exponents_)
-    poly, *_ = np.linalg.lstsq(phi, coef, rcond=None)
-    resid = coef - phi @ poly
-    rng = np.random.default_rng(seed)
-    sub = rng.choice(n, size=min(gp_subsample, n), replace=False)
-    alpha = np.zeros((n_pca, n))
-    inv_ls2 = np.zeros((n_pca, d))
-    from rich.progress import Progress
-
-    diff2 = (u[:, None, :] - u[None, :, :]) ** 2  # (n, n, d)
-    with Progress(disable=not progress, transient=True) as prog:
-        bar = prog.add_task("GP per PCA component", total=n_pca)
-        for j in range(n_pca):
-            r = resid[:, j]
-            scale = r.std() or 1.0
-            kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.ones(d), (1e-2, 1e3)) + \
-                WhiteKernel(1e-4, (1e-10, 1e-1))
-            gp = GaussianProcessRegressor(kernel, normalize_y=False, random_state=seed)
-            with warnings.catch_warnings():
-                # a length scale at its upper bound just means "linear in that direction"
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                gp.fit(u[sub], r[sub] / scale)
-            k = gp.kernel_
-            amp2 = float(k.k1.k1.constant_value)
-            ls = np.atleast_1d(k.k1.k2.length_scale).astype(float)
-            noise = float(k.k2.noise_level)
-            inv_ls2[j] = 1.0 / ls**2
-            kmat = amp2 * np.exp(-0.5 * diff2 @ inv_ls2[j]) + noise * np.eye(n)
-            alpha[j] = amp2 * scale * cho_solve(cho_factor(kmat, lower=True), r / scale)
-            log.debug("component %d: amplitude %.3g, length scales %s, noise %.2e", j, amp2,
-                      np.round(ls, 3), noise)
-            prog.advance(bar)
-    emu.mean_, emu.basis_, emu.poly_coef_ = mean, basis, poly
-    emu.x_train_, emu.gp_alpha_, emu.gp_inv_ls2_ = u, alpha, inv_ls2
-    emu.metadata.update({
-        "n_train": int(n), "n_pca": int(n_pca), "degree": int(degree),
-        "pca_max_abs_dlnD_train": float(recon),
-        "singular_values": sv[: n_pca + 4].tolist(),
-    })
+    fitted = fit_pca_gp(u, y, n_pca=n_pca, degree=degree, gp_subsample=gp_subsample, seed=seed,
+                        progress=progress)
+    emu.mean_, emu.basis_, emu.poly_coef_ = fitted["mean"], fitted["basis"], fitted["poly_coef"]
+    emu.x_train_, emu.gp_alpha_ = fitted["x_train"], fitted["gp_alpha"]
+    emu.gp_inv_ls2_, emu.exponents_ = fitted["gp_inv_ls2"], fitted["exponents"]
+    emu.metadata.update({"n_train": int(n), **fitted["metadata"]})
     return emu
 
 

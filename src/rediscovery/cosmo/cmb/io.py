@@ -1,6 +1,6 @@
 """Readers and writers of binned CMB power spectra.
 
-Two input formats (see ARCHITECTURE.md, "Cosmology contracts"):
+Three input formats (see ARCHITECTURE.md, "Cosmology contracts"):
 
 * the package's ``spectrum.csv``: columns ``ell_min, ell_max, ell_eff, dl, dl_err`` with
   D_ℓ = ℓ(ℓ+1)C_ℓ/2π and its 1σ error in μK² (optional columns ``dl_err_lo, dl_err_hi`` for
@@ -12,7 +12,10 @@ Two input formats (see ARCHITECTURE.md, "Cosmology contracts"):
   Δℓ = 30 bins starting at ℓ = 30 (30-59, 60-89, …), the last bin truncated at the
   likelihood's ℓ_max (2508 for TT, 1996 for TE/EE).
   We verify the reconstruction from the file itself: each ℓ_eff must equal the
-  ℓ(ℓ+1)-weighted mean multipole of its bin (to 10⁻³), otherwise the file is rejected.
+  ℓ(ℓ+1)-weighted mean multipole of its bin (to 10⁻³), otherwise the file is rejected;
+* an unbinned spectrum in three columns ``ℓ, D_ℓ, σ_noise`` (μK², one row per multipole, as
+  school exercises hand it out; :func:`read_three_column`): binned in bins of Δℓ with the
+  cosmic (sample) variance of a sky fraction f_sky added to the noise by the Knox formula.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import numpy as np
 
 from rediscovery.constants import T_CMB
 from rediscovery.core.checks import require_in_range, require_no_sentinel
-from rediscovery.core.errors import InputError
+from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.core.files import atomic_path, read_table
 
 __all__ = [
@@ -39,6 +42,7 @@ __all__ = [
     "read_planck_binned",
     "read_spectrum",
     "read_spectrum_csv",
+    "read_three_column",
     "write_spectrum_csv",
 ]
 
@@ -340,9 +344,122 @@ def read_planck_binned(path: str | os.PathLike[str], *, kind: str | None = None,
     return s
 
 
+def read_three_column(path: str | os.PathLike[str], *, fsky: float, delta_ell: int,
+                      lmin: int | None = None, lmax: int | None = None) -> BinnedSpectrum:
+    r"""Read an unbinned TT spectrum ``ℓ, D_ℓ, σ_noise`` (μK²) and bin it with Knox errors.
+
+    Each bin of ``delta_ell`` consecutive multipoles (from the first ℓ kept) gets the mean
+    :math:`D_b = \frac{1}{n_b}\sum_{\ell \in b} D_\ell` and the Gaussian variance of
+    Knox (1995, PRD 52, 4307) for a fraction ``fsky`` of the sky,
+
+    .. math::
+
+        \sigma_b^2 = \frac{1}{n_b^2}\sum_{\ell\in b} \frac{2}{(2\ell+1) f_{\rm sky}}
+        \left(D_b + N_\ell\right)^2, \qquad
+        N_\ell = \sigma_{{\rm noise},\ell}\sqrt{(2\ell+1) f_{\rm sky}/2},
+
+    i.e. the given σ_noise is read as the noise part of Knox's error on one D_ℓ, and the sample
+    variance of the signal is added (with the binned D_b as the signal, which is smoother than
+    the single-ℓ D_ℓ). A last bin with fewer than ``delta_ell`` multipoles is kept.
+
+    Parameters
+    ----------
+    path
+        Text file, whitespace- or comma-separated, ``#`` comments, one row per multipole,
+        contiguous integer ℓ ≥ 2.
+    fsky
+        Observed sky fraction, 0 < f_sky ≤ 1.
+    delta_ell
+        Bin width (≥ 1; 1 keeps single multipoles).
+    lmin, lmax
+        Optional multipole range kept before binning.
+
+    Raises
+    ------
+    InputError
+        Unreadable file, not three columns, non-finite values, ℓ not contiguous integers ≥ 2,
+        negative σ_noise, or a spectrum that is not D_ℓ in μK².
+    """
+    p = Path(path)
+    if not (isinstance(fsky, int | float) and 0.0 < fsky <= 1.0):
+        raise ConfigError(f"--fsky {fsky}: expected a sky fraction 0 < f_sky <= 1")
+    if int(delta_ell) != delta_ell or delta_ell < 1:
+        raise ConfigError(f"--delta-ell {delta_ell}: expected an integer >= 1")
+    delta_ell = int(delta_ell)
+    if not p.is_file():
+        raise InputError("spectrum file not found", path=p)
+    try:
+        with open(p, encoding="utf-8") as fh:
+            text = fh.read()
+        delim = "," if "," in next((ln for ln in text.splitlines()
+                                    if ln.strip() and not ln.lstrip().startswith("#")), "") \
+            else None
+        a = np.loadtxt(p, comments="#", delimiter=delim, ndmin=2)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"not a three-column spectrum (ℓ, D_ℓ, σ_noise): {exc}", path=p) from None
+    if a.size == 0:
+        raise InputError("no rows", path=p)
+    if a.shape[1] != 3:
+        raise InputError(f"expected 3 columns (ℓ, D_ℓ, σ_noise in μK²), got {a.shape[1]}",
+                         path=p)
+    names = ("ell", "dl", "sigma_noise")
+    for j, name in enumerate(names):
+        bad = ~np.isfinite(a[:, j])
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(f"row {i}: non-finite value {a[i, j]}", path=p, column=name)
+    ell, dl, sig = a[:, 0], a[:, 1], a[:, 2]
+    if np.any(ell != np.round(ell)) or np.any(ell < 2):
+        i = int(np.flatnonzero((ell != np.round(ell)) | (ell < 2))[0])
+        raise InputError(f"row {i}: ℓ = {ell[i]} is not an integer >= 2", path=p, column="ell")
+    if np.any(sig < 0):
+        i = int(np.flatnonzero(sig < 0)[0])
+        raise InputError(f"row {i} (ℓ = {int(ell[i])}): σ_noise = {sig[i]:g} is negative; "
+                         "expected the noise 1σ error on D_ℓ in μK², >= 0", path=p,
+                         column="sigma_noise")
+    step = np.diff(ell)
+    if np.any(step != 1):
+        i = int(np.flatnonzero(step != 1)[0]) + 1
+        what = "not sorted or duplicated" if step[i - 1] < 1 else "not contiguous (a gap)"
+        raise InputError(f"row {i}: ℓ = {int(ell[i])} follows ℓ = {int(ell[i - 1])}: "
+                         f"multipoles {what}; expected one row per ℓ, increasing by 1",
+                         path=p, column="ell")
+    keep = np.ones(len(ell), dtype=bool)
+    if lmin is not None:
+        keep &= ell >= lmin
+    if lmax is not None:
+        keep &= ell <= lmax
+    if not keep.any():
+        raise InputError(f"no multipole left in [{lmin}, {lmax}]", path=p, column="ell")
+    ell, dl, sig = ell[keep].astype(int), dl[keep], sig[keep]
+    b = (ell - ell[0]) // delta_ell  # bin index of each multipole
+    nb = np.bincount(b).astype(float)
+    d_b = np.bincount(b, weights=dl) / nb
+    knox = 2.0 / ((2.0 * ell + 1.0) * fsky)
+    noise = sig / np.sqrt(knox)  # N_ℓ
+    var_b = np.bincount(b, weights=knox * (d_b[b] + noise) ** 2) / nb**2
+    ell_min = ell[0] + delta_ell * np.arange(len(nb))
+    ell_max = np.minimum(ell_min + delta_ell - 1, ell[-1])
+    err = np.sqrt(var_b)
+    s = BinnedSpectrum(ell_min, ell_max, np.bincount(b, weights=ell) / nb, d_b, err, err, None,
+                       "TT", str(p))
+    check_units(s, path=p)
+    return _validate(s, p)
+
+
 def read_spectrum(path: str | os.PathLike[str], fmt: str = "csv", *, kind: str | None = None,
-                  cov: str | os.PathLike[str] | None = None) -> BinnedSpectrum:
-    """Read a spectrum in ``fmt`` ``"csv"`` or ``"planck-binned"``."""
+                  cov: str | os.PathLike[str] | None = None, fsky: float | None = None,
+                  delta_ell: int | None = None) -> BinnedSpectrum:
+    """Read a spectrum in ``fmt`` ``"csv"``, ``"planck-binned"`` or ``"three-column"`` (the
+    last needs ``fsky`` and ``delta_ell``, see :func:`read_three_column`)."""
+    if fmt == "three-column":
+        if fsky is None or delta_ell is None:
+            raise ConfigError("--format three-column needs --fsky F (observed sky fraction) and "
+                              "--delta-ell N (bin width)")
+        if cov is not None:
+            raise ConfigError("--cov is not used with --format three-column (the bins are "
+                              "independent, with Knox errors)")
+        return read_three_column(path, fsky=fsky, delta_ell=delta_ell)
     if fmt == "csv":
         return read_spectrum_csv(path, kind=kind or "TT", cov=cov)
     if fmt == "planck-binned":
@@ -352,7 +469,8 @@ def read_spectrum(path: str | os.PathLike[str], fmt: str = "csv", *, kind: str |
                                          s.dl_err_hi, read_covariance(cov, s.n_bins), s.kind,
                                          s.source), path)
         return s
-    raise InputError(f"unknown spectrum format {fmt!r}; expected 'csv' or 'planck-binned'")
+    raise InputError(f"unknown spectrum format {fmt!r}; expected 'csv', 'planck-binned' or "
+                     "'three-column'")
 
 
 def write_spectrum_csv(spectrum: BinnedSpectrum, path: str | os.PathLike[str]) -> Path:

@@ -42,6 +42,8 @@ from rediscovery.cosmo.cosmology import omega_radiation
 __all__ = [
     "CAMB_ACCURACY",
     "DEFAULT_LMAX",
+    "DENSITY_NAMES",
+    "PARAM_DEFAULTS",
     "PARAM_LABELS",
     "PARAM_NAMES",
     "PLANCK2018_BEST_FIT",
@@ -52,6 +54,8 @@ __all__ = [
     "densities_to_physical",
     "import_camb",
     "omega_m",
+    "omega_nu",
+    "physical_params",
 ]
 
 log = logging.getLogger(__name__)
@@ -69,6 +73,10 @@ PARAM_LABELS: dict[str, str] = {
     "tau": r"$\tau$",
     "omk": r"$\Omega_k$",
     "mnu": r"$\Sigma m_\nu$ [eV]",
+    "h": r"$h$",
+    "Om": r"$\Omega_m$",
+    "OL": r"$\Omega_\Lambda$",
+    "Ok": r"$\Omega_k$",
 }
 
 #: Planck 2018 best fit of base ΛCDM to TT,TE,EE+lowE+lensing (Plik), Planck 2018 results VI,
@@ -101,6 +109,23 @@ CAMB_ACCURACY: dict[str, float] = {
 # T_ν/T_γ = (4/11)^(1/3)); used only to split Ωm h² into cdm and neutrinos.
 _NU_MASS_PER_OMEGA_EV = 93.14
 
+#: The supernova-style density parameters (h, Ωm, ΩΛ); with them, Ωk = 1 − Ωm − ΩΛ − Ω_r is
+#: derived and ``H0`` may replace ``h`` (see :func:`physical_params`).
+DENSITY_NAMES: tuple[str, ...] = ("h", "Om", "OL")
+
+_H_BF = PLANCK2018_BEST_FIT["H0"] / 100.0
+_OM_BF = (PLANCK2018_BEST_FIT["ombh2"] + PLANCK2018_BEST_FIT["omch2"]
+          + PLANCK2018_BEST_FIT["mnu"] / _NU_MASS_PER_OMEGA_EV) / _H_BF**2
+
+#: Default value of every parameter name: :data:`PLANCK2018_BEST_FIT` plus its (h, Ωm, ΩΛ)
+#: (flat: ΩΛ = 1 − Ωm − Ω_r).
+PARAM_DEFAULTS: dict[str, float] = {
+    **PLANCK2018_BEST_FIT,
+    "h": _H_BF,
+    "Om": _OM_BF,
+    "OL": 1.0 - _OM_BF - omega_radiation(100.0) / _H_BF**2,
+}
+
 
 def import_camb() -> Any:
     """Import CAMB or raise a :class:`ConfigError` that says how to install it."""
@@ -112,6 +137,11 @@ def import_camb() -> Any:
             "(or use --theory emulator inside the emulator's box)"
         ) from exc
     return camb
+
+
+def omega_nu(mnu: float | np.ndarray) -> float | np.ndarray:
+    """Physical density of massive neutrinos ω_ν = Σm_ν / 93.14 eV (Lesgourgues & Pastor 2006)."""
+    return mnu / _NU_MASS_PER_OMEGA_EV
 
 
 def omega_m(params: Mapping[str, float]) -> float:
@@ -177,7 +207,38 @@ def densities_to_physical(
             "mnu": mnu}
 
 
+def physical_params(params: Mapping[str, float]) -> dict[str, float]:
+    """CAMB's parameters from a dict that may use the densities (h or H0, Om, OL).
+
+    Without ``Om``/``OL`` the dict is returned unchanged. With them, ``h`` (or ``H0``), ``Om``
+    and ``OL`` are mapped by :func:`densities_to_physical` (with the dict's ``ombh2`` and
+    ``mnu``, default Planck 2018) and the other entries (ns, ln10As, tau) kept; ``omch2`` or
+    ``omk`` given as well is an error (they are derived).
+    """
+    p = dict(params)
+    if not {"Om", "OL"} & set(p):
+        return p
+    missing = [k for k in ("Om", "OL") if k not in p]
+    if "h" not in p and "H0" not in p:
+        missing.insert(0, "h")
+    if missing:
+        raise InputError(f"the density parametrisation needs h (or H0), Om and OL; missing "
+                         f"{missing}", column=missing[0])
+    clash = [k for k in ("omch2", "omk") if k in p]
+    if clash:
+        raise InputError(f"{clash[0]} is derived from h, Om and OL in the density "
+                         "parametrisation; do not give it too", column=clash[0])
+    h = p.pop("h") if "h" in p else p["H0"] / 100.0
+    p.pop("H0", None)
+    out = densities_to_physical(h, p.pop("Om"), p.pop("OL"),
+                                ombh2=p.pop("ombh2", PLANCK2018_BEST_FIT["ombh2"]),
+                                mnu=p.pop("mnu", PLANCK2018_BEST_FIT["mnu"]))
+    out.update(p)
+    return out
+
+
 def _full_params(params: Mapping[str, float]) -> dict[str, float]:
+    params = physical_params(params)
     unknown = set(params) - set(PLANCK2018_BEST_FIT)
     if unknown:
         raise InputError(

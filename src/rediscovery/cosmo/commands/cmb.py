@@ -129,6 +129,93 @@ def train(
     typer.echo(f"wrote {out}")
 
 
+@emulator_app.command("train-curved")
+def train_curved(
+    out: Path = typer.Option(..., "--out", help="Emulator file to write (.npz)."),
+    blocks: int = typer.Option(8, "--blocks",
+                               help="Training designs of --block-size candidate points each "
+                                    "(any prefix of whole blocks is space-filling)."),
+    block_size: int = typer.Option(100, "--block-size", help="Candidate points per block."),
+    test_samples: int = typer.Option(40, "--test-samples",
+                                     help="Candidate held-out points (computed first)."),
+    cache: Path = typer.Option(None, "--cache",
+                               help="HDF5 cache of spectra (default: OUT with .h5); re-running "
+                                    "resumes from it."),
+    seed: int = typer.Option(2026, "--seed", min=0, help="Seed of the design."),
+    n_pca: int = typer.Option(32, "--n-pca", help="Principal components kept."),
+    degree: int = typer.Option(2, "--degree", help="Degree of the polynomial trend."),
+    gp_subsample: int = typer.Option(400, "--gp-subsample",
+                                     help="Spectra used to optimise the GP hyper-parameters."),
+    fit_only: bool = typer.Option(False, "--fit-only",
+                                  help="Skip CAMB: fit on the spectra already in the cache."),
+    scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
+    workers: int = typer.Option(None, "--workers", help="Local worker processes."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Train the curved-universe emulator over (h, Ωm, ΩΛ, n_s, A_s, τ) (CAMB, resumable)."""
+    import numpy as np
+
+    from rediscovery.core.files import write_json
+    from rediscovery.cosmo.cmb.curved import (
+        CURVED_LMAX,
+        camb_acoustic_scale,
+        curved_accuracy_report,
+        curved_design,
+        fit_curved_emulator,
+        fit_scale_correction,
+        generate_curved_training_set,
+    )
+    from rediscovery.cosmo.cmb.emulator import read_training_set
+
+    for name, value in (("--blocks", blocks), ("--block-size", block_size),
+                        ("--n-pca", n_pca), ("--gp-subsample", gp_subsample)):
+        if value < 1:
+            raise ConfigError(f"{name} {value}: expected an integer >= 1")
+    if test_samples < 0 or degree < 0:
+        raise ConfigError("--test-samples and --degree must be >= 0")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers {workers}: expected an integer >= 1")
+    check_scheduler(scheduler)
+    check_output(out, "file", suffixes=(".npz",))
+    check_output(out.with_suffix(".json"), "file")
+    cache = cache or out.with_suffix(".h5")
+    check_output(cache, "file", option="--cache", suffixes=(".h5", ".hdf5"))
+    if not fit_only:
+        generate_curved_training_set(cache, blocks, block_size=block_size, n_test=test_samples,
+                                     seed=seed, scheduler=scheduler, n_workers=workers,
+                                     progress=progress)
+    tr = read_training_set(cache, "train")
+    # CAMB's θ* (background + recombination only, ~0.1 s each) on the training models and an
+    # independent design: the polynomial that maps the fast background ℓ_A onto it
+    extra = curved_design(300, seed + 2000)
+    xs = np.concatenate([tr["params"], extra])
+    exps, coef, corr = fit_scale_correction(xs, camb_acoustic_scale(xs, progress=progress))
+    typer.echo(f"acoustic-scale correction: residual rms {corr['rms']:.1e}, max "
+               f"{corr['max']:.1e} over {corr['n_points']} CAMB θ*")
+    emu = fit_curved_emulator(tr["params"], tr["tt"], n_pca=n_pca, degree=degree,
+                              gp_subsample=gp_subsample, scale_correction=(exps, coef),
+                              seed=seed, progress=progress)
+    emu.metadata["scale_correction"] = corr
+    emu.metadata.update({"seed": seed, "blocks": blocks, "block_size": block_size,
+                         "camb_accuracy": _camb_accuracy()})
+    try:
+        te = read_training_set(cache, "test")
+    except InputError:
+        te = None
+    if te is not None and len(te["tt"]):
+        good = np.isfinite(te["tt"][:, 0]) & emu.in_box(te["params"])
+        rep = curved_accuracy_report(emu, te["params"][good], te["tt"][good, : CURVED_LMAX - 1])
+        emu.metadata["held_out"] = rep
+        typer.echo(f"held-out accuracy ({rep['n_test']} CAMB spectra, 30<ℓ<{CURVED_LMAX}): "
+                   f"max |ΔD/D| = {rep['max_rel_err']:.2e}, 99th pct = {rep['p99_rel_err']:.2e}"
+                   f", median = {rep['median_rel_err']:.2e}")
+    emu.save(out)
+    write_json(out.with_suffix(".json"), {"names": emu.names, "box": emu.box,
+                                          "derived_box": emu.derived_box, "fixed": emu.fixed,
+                                          **emu.metadata})
+    typer.echo(f"wrote {out}")
+
+
 def _camb_accuracy() -> dict[str, float]:
     from rediscovery.cosmo.cmb.theory import CAMB_ACCURACY
 
@@ -161,17 +248,40 @@ def _parse_prior(text: str | None, name: str) -> Any:
     return Gaussian(mu, sigma)
 
 
+def _parse_fix(items: list[str] | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items or []:
+        try:
+            name, value = item.split("=", 1)
+            v = float(value)
+        except ValueError as exc:
+            raise ConfigError(f"--fix expects NAME=VALUE (e.g. ns=0.965), got {item!r}") from exc
+        if not math.isfinite(v):
+            raise ConfigError(f"--fix {item!r}: the value must be finite")
+        out[name.strip()] = v
+    return out
+
+
 @app.command("cmb-fit")
 def cmb_fit(
-    spectrum: Path = typer.Argument(..., help="Binned spectrum file (μK²)."),
+    spectrum: Path = typer.Argument(..., help="Spectrum file (μK²)."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
-    fmt: str = typer.Option("csv", "--format", help="csv | planck-binned."),
+    fmt: str = typer.Option("csv", "--format", help="csv | planck-binned | three-column "
+                                                    "(ℓ, D_ℓ, σ_noise per multipole)."),
     params: str = typer.Option("H0,ombh2,omch2,ns,ln10As,tau", "--params",
-                               help="Free parameters, comma separated; others fixed at the "
-                                    "Planck 2018 best fit."),
+                               help="Free parameters, comma separated: H0,ombh2,omch2,ns,ln10As,"
+                                    "tau (flat) or h (or H0),Om,OL (curvature free, Ωk derived) "
+                                    "plus any of ns,ln10As,tau; others fixed at the Planck 2018 "
+                                    "best fit or by --fix."),
+    fix: list[str] = typer.Option(None, "--fix",
+                                  help="Fix a parameter, NAME=VALUE (repeatable)."),
+    fsky: float = typer.Option(None, "--fsky",
+                               help="Sky fraction for the Knox sample variance (three-column)."),
+    delta_ell: int = typer.Option(None, "--delta-ell", help="Bin width (three-column)."),
     theory: str = typer.Option("emulator", "--theory", help="emulator | camb."),
     emulator: Path = typer.Option(None, "--emulator",
-                                  help="Emulator file (default: the one shipped)."),
+                                  help="Emulator file (default: the shipped flat one, or the "
+                                       "curved one for h,Om,OL)."),
     fallback_camb: bool = typer.Option(False, "--fallback-camb",
                                        help="Call CAMB outside the emulator's box instead of "
                                             "rejecting the point."),
@@ -182,7 +292,7 @@ def cmb_fit(
                                help="Asymmetric errors: average | split."),
     binning: str = typer.Option(None, "--binning",
                                 help="planck | uniform (default: planck for planck-binned "
-                                     "files, uniform for csv)."),
+                                     "files, uniform otherwise)."),
     lmin: int = typer.Option(None, "--lmin", help="Drop bins below this ℓ."),
     lmax: int = typer.Option(None, "--lmax", help="Drop bins above this ℓ."),
     walkers: int = typer.Option(32, "--walkers", help="emcee walkers."),
@@ -193,16 +303,18 @@ def cmb_fit(
     seed: int = typer.Option(0, "--seed", min=0),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
-    """Fit cosmological parameters to a binned TT spectrum by MCMC (emcee)."""
+    """Fit cosmological parameters to a TT spectrum by MCMC (emcee)."""
     import numpy as np
 
     from rediscovery.cosmo.cmb.io import read_spectrum
-    from rediscovery.cosmo.cmb.likelihood import CMBLikelihood, fit_cmb
-    from rediscovery.cosmo.cmb.theory import PLANCK2018_BEST_FIT, CAMBTheory
+    from rediscovery.cosmo.cmb.likelihood import DENSITY_PARAMS, fit_cmb_spectrum
+    from rediscovery.cosmo.cmb.theory import DENSITY_NAMES, PLANCK2018_BEST_FIT
     from rediscovery.cosmo.mcmc import check_sampler, write_posterior
 
-    if fmt not in ("csv", "planck-binned"):
-        raise ConfigError(f"--format must be csv or planck-binned, got {fmt!r}")
+    if fmt not in ("csv", "planck-binned", "three-column"):
+        raise ConfigError(f"--format must be csv, planck-binned or three-column, got {fmt!r}")
+    if fmt != "three-column" and (fsky is not None or delta_ell is not None):
+        raise ConfigError("--fsky and --delta-ell apply to --format three-column only")
     if theory not in ("emulator", "camb"):
         raise ConfigError(f"--theory must be emulator or camb, got {theory!r}")
     if errors not in ("average", "split"):
@@ -214,17 +326,25 @@ def cmb_fit(
     free = [p.strip() for p in params.split(",") if p.strip()]
     if not free:
         raise ConfigError(f"--params {params!r}: give at least one free parameter")
-    unknown = [p for p in free if p not in PLANCK2018_BEST_FIT]
+    fixed = _parse_fix(fix)
+    density = bool(set(free) & set(DENSITY_NAMES)) or bool({"Om", "OL"} & set(fixed))
+    allowed = DENSITY_PARAMS if density else tuple(PLANCK2018_BEST_FIT)
+    unknown = [p for p in free if p not in allowed]
     if unknown or len(set(free)) < len(free):
         what = f"unknown {', '.join(unknown)}" if unknown else "a parameter given twice"
-        raise ConfigError(f"--params {params!r}: {what}; choose among "
-                          f"{', '.join(PLANCK2018_BEST_FIT)}")
+        raise ConfigError(f"--params {params!r}: {what}; choose among {', '.join(allowed)}"
+                          + (" (Ωk and Ωc h² are derived from h, Om, OL)" if density else ""))
+    bad_fix = [k for k in fixed if k not in allowed or k in free]
+    if bad_fix:
+        k = bad_fix[0]
+        why = "it is also in --params" if k in free else f"choose among {', '.join(allowed)}"
+        raise ConfigError(f"--fix {k}={fixed[k]}: {why}")
     check_sampler(walkers, steps, len(free), walkers_name="--walkers", steps_name="--steps")
     if burn is not None and not 0 <= burn < steps:
         raise ConfigError(f"--burn {burn}: expected 0 <= burn < --steps ({steps})")
     tp = _parse_prior(tau_prior, "tau")
     check_output(out, "dir")
-    data = read_spectrum(spectrum, fmt, cov=cov)
+    data = read_spectrum(spectrum, fmt, cov=cov, fsky=fsky, delta_ell=delta_ell)
     if data.kind != "TT":
         raise ConfigError(f"cmb-fit fits TT spectra; {spectrum} holds {data.kind}")
     keep = np.ones(data.n_bins, dtype=bool)
@@ -235,30 +355,24 @@ def cmb_fit(
     if not keep.any():
         raise ConfigError(f"no bins left in ℓ range [{lmin}, {lmax}]")
     data = data.select(keep)
-    if theory == "emulator":
-        from rediscovery.cosmo.cmb.emulator import load_emulator
-
-        th: Any = load_emulator(emulator)
-        fb = CAMBTheory(lmax=th.lmax) if fallback_camb else None
-    else:
-        th = CAMBTheory(lmax=max(int(data.ell_max.max()), 100))
-        fb = None
-        log.warning("--theory camb: every likelihood call runs CAMB (~1-3 s); expect hours")
-    lk = CMBLikelihood(data, th, free=free, errors=errors,
-                       weighting=binning or ("planck" if fmt == "planck-binned" else "uniform"),
-                       fallback=fb)
-    priors = {}
-    if tp is not None and "tau" in free:
-        priors["tau"] = tp
-    fit = fit_cmb(lk, seed=seed, priors=priors, n_walkers=walkers, n_steps=steps, burn=burn,
-                  progress=progress)
+    if theory == "camb":
+        log.warning("--theory camb: every likelihood call runs CAMB (~1-20 s); expect hours")
+    fit = fit_cmb_spectrum(
+        data, params=free, fixed=fixed, theory=theory,
+        emulator=None if emulator is None else str(emulator), fallback_camb=fallback_camb,
+        tau_prior=None if tp is None else (tp.mu, tp.sigma), errors=errors,
+        weighting=binning or ("planck" if fmt == "planck-binned" else "uniform"), seed=seed,
+        n_walkers=walkers, n_steps=steps, burn=burn, progress=progress)
     out.mkdir(parents=True, exist_ok=True)
     summary = fit.summary()
     extra = {k: summary[k] for k in ("best_fit", "chi2_best", "n_bins", "dof", "fixed", "theory")}
-    if "derived" in summary:
-        extra["derived"] = summary["derived"]
+    for k in ("derived", "P_OL_positive"):
+        if k in summary:
+            extra[k] = summary[k]
     extra["data"] = str(spectrum)
-    extra["priors"] = {k: repr(v) for k, v in priors.items()}
+    extra["priors"] = {"tau": repr(tp)} if tp is not None and "tau" in free else {}
+    if fmt == "three-column":
+        extra["binning"] = {"fsky": fsky, "delta_ell": delta_ell}
     write_posterior(fit.result, out / "cmb_posterior.json", extra=extra)
     _plots(fit, data, out)
     res = fit.result
@@ -266,9 +380,10 @@ def cmb_fit(
         s = summary[k]
         typer.echo(f"{k:>7s} = {s['median']:.5g}  +{s['hi68'] - s['median']:.2g} "
                    f"-{s['median'] - s['lo68']:.2g}")
-    if "derived" in summary:
-        s = summary["derived"]["Om"]
-        typer.echo(f"{'Om':>7s} = {s['median']:.4g}  ± {s['std']:.2g} (derived)")
+    for k, s in summary.get("derived", {}).items():
+        typer.echo(f"{k:>7s} = {s['median']:.4g}  ± {s['std']:.2g} (derived)")
+    if "P_OL_positive" in summary:
+        typer.echo(f"P(ΩΛ > 0) = {summary['P_OL_positive']:.4f}")
     typer.echo(f"χ²_best = {fit.chi2_best:.1f} for {summary['dof']} dof; converged: "
                f"{res.converged} (τ_max = {np.nanmax(res.autocorr_tau):.1f}, "
                f"max R̂−1 = {np.nanmax(res.rhat) - 1:.3g})")
