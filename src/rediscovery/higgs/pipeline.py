@@ -374,9 +374,17 @@ def read_with_features(raw: Path, features: Path) -> pd.DataFrame:
                                                    df[EVENT_ID].to_numpy()):
         raise InputError(f"the features table does not match {raw} row by row (EventId)",
                          path=features, column=EVENT_ID)
+    return _join_features(df, feats)
+
+
+def _join_features(df: pd.DataFrame, feats: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the columns of its features table ``feats`` (same rows, same order), whose
+    columns win."""
+    from rediscovery.higgs.schema import EVENT_ID
+
     extra = [c for c in feats.columns if c != EVENT_ID]
-    return pd.concat([df.drop(columns=[c for c in extra if c in df.columns]),
-                      feats[extra]], axis=1)
+    return pd.concat([df.drop(columns=[c for c in extra if c in df.columns]).reset_index(drop=True),
+                      feats[extra].reset_index(drop=True)], axis=1)
 
 
 def _file_entry(path: Path, source: str, **extra: Any) -> dict[str, Any]:
@@ -637,10 +645,7 @@ def _shifted_sample(cfg: HiggsRunConfig, values: dict[str, float], out: Path,
 
     raw = template_sample(cfg, values)
     if features_stage is None or features_stage is stage_features:
-        table = feature_table(raw, cfg)
-        extra = [c for c in table.columns if c not in raw.columns]
-        return pd.concat([raw.reset_index(drop=True),
-                          table[extra].reset_index(drop=True)], axis=1)
+        return _join_features(raw, feature_table(raw, cfg))
     with tempfile.TemporaryDirectory(dir=out, prefix=".shifted-") as tmp:
         raw_file = Path(tmp) / "templates.parquet"
         write_events(raw, raw_file, compact=True)
