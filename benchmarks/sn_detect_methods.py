@@ -16,17 +16,13 @@ sources and on nothing (false), false candidates per epoch image before and afte
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
-
-from rediscovery.cosmo.sn.images import ImageSurvey, draw_scene, list_survey, write_survey
 from rediscovery.cosmo.sn.photometry.validation import detection_summary
-from rediscovery.cosmo.sn.simulate import draw_truth
 from rediscovery.cosmo.sn.survey import DetectOptions, detect_survey
+from survey_setup import add_survey_args, open_survey
 
 #: real/bogus cut of the second column of false candidates
 SCORE_CUT = 0.5
@@ -34,32 +30,13 @@ SCORE_CUT = 0.5
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--survey", type=Path, help="an existing survey folder")
-    ap.add_argument("--fields", type=int, default=4)
-    ap.add_argument("--epochs", type=int, default=24)
-    ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--bands", default="griz")
-    ap.add_argument("--sne-per-field", type=int, default=10)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--workers", type=int, default=2)
+    add_survey_args(ap)
     ap.add_argument("--psf", default="auto", choices=["auto", "header"])
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = a.survey
-        if root is None:
-            root = Path(tmp) / "survey"
-            cfg = ImageSurvey(
-                n_fields=a.fields,
-                bands=a.bands,
-                n_epochs=a.epochs,
-                size=a.size,
-                sne_per_field=a.sne_per_field,
-            )
-            write_survey(root, draw_scene(cfg, draw_truth(a.seed), seed=a.seed), progress=False)
-        survey = list_survey(root)
-        truth = json.loads((root / "truth.json").read_text())
-        tf = pd.read_csv(root / "truth_fluxes.csv")
-        n_epochs = sum(len(b.epochs) for bands in survey.values() for b in bands.values())
+        s_ = open_survey(a, Path(tmp))
+        survey, root, truth, tf, n_epochs = (s_.survey, s_.root, s_.truth, s_.truth_fluxes,
+                                             s_.n_epoch_images)
         print(f"survey {root}: {len(survey)} fields, {n_epochs} epoch images, --psf {a.psf}")
         for method in ("zogy", "alard-lupton"):
             start = time.perf_counter()

@@ -22,7 +22,6 @@ detection (:func:`rediscovery.cosmo.sn.survey.detect_survey_field`) and the forc
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -31,7 +30,6 @@ import numpy as np
 import pandas as pd
 
 from rediscovery.core.executor import map_tasks
-from rediscovery.cosmo.sn.images import ImageSurvey, draw_scene, list_survey, write_survey
 from rediscovery.cosmo.sn.photometry.validation import (
     detection_summary,
     match_candidates,
@@ -39,8 +37,8 @@ from rediscovery.cosmo.sn.photometry.validation import (
     pull_summary,
     truth_sources,
 )
-from rediscovery.cosmo.sn.simulate import draw_truth
 from rediscovery.cosmo.sn.survey import FieldTask, detect_survey_field, photometry_survey_field
+from survey_setup import add_survey_args, open_survey
 
 
 def _photometry(survey: dict, cands: pd.DataFrame, workers: int) -> pd.DataFrame:
@@ -100,29 +98,13 @@ def _show(title: str, pulls: pd.DataFrame) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--survey", type=Path)
-    ap.add_argument("--fields", type=int, default=4)
-    ap.add_argument("--epochs", type=int, default=12)
-    ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--bands", default="griz")
-    ap.add_argument("--sne-per-field", type=int, default=10)
-    ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--workers", type=int, default=1)
+    add_survey_args(ap, epochs=12, seed=11, workers=1)
     ap.add_argument("--inject", type=int, default=20, help="sources per epoch image")
     a = ap.parse_args()
     t0 = time.perf_counter()
-    root = a.survey
-    if root is None:
-        root = Path(tempfile.mkdtemp(prefix="sn_pulls_"))
-        cfg = ImageSurvey(n_fields=a.fields, bands=a.bands, n_epochs=a.epochs, size=a.size,
-                          sne_per_field=a.sne_per_field)
-        write_survey(root, draw_scene(cfg, draw_truth(a.seed), seed=a.seed), progress=False)
-        print(f"survey {root}: {a.fields} fields x {a.bands} x {a.epochs} epochs, {a.size}^2, "
-              f"{a.sne_per_field} SNe/field, seed {a.seed} ({time.perf_counter() - t0:.0f} s)")
-    survey = list_survey(root)
-    truth = json.loads((root / "truth.json").read_text())
-    tf = pd.read_csv(root / "truth_fluxes.csv")
-    n_images = sum(len(b.epochs) for bands in survey.values() for b in bands.values())
+    opened = open_survey(a, Path(tempfile.mkdtemp(prefix="sn_pulls_")))
+    root, survey, truth, tf = opened.root, opened.survey, opened.truth, opened.truth_fluxes
+    n_images = opened.n_epoch_images
 
     t1 = time.perf_counter()
     tasks = [FieldTask(field=f, bands=b, hosts=root / "hosts.csv", workers=1)

@@ -18,7 +18,6 @@ Writes the survey (``cosmo sn-images`` machinery) unless ``--survey`` names one,
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -28,12 +27,8 @@ import pandas as pd
 
 from rediscovery.core.executor import map_tasks
 from rediscovery.cosmo.sn.images import (
-    ImageSurvey,
-    draw_scene,
-    list_survey,
     read_image,
     read_stars,
-    write_survey,
 )
 from rediscovery.cosmo.sn.photometry.validation import (
     detection_summary,
@@ -42,7 +37,6 @@ from rediscovery.cosmo.sn.photometry.validation import (
     pull_summary,
     truth_sources,
 )
-from rediscovery.cosmo.sn.simulate import draw_truth
 from rediscovery.cosmo.sn.survey import (
     DetectOptions,
     band_psfs_measured,
@@ -51,6 +45,7 @@ from rediscovery.cosmo.sn.survey import (
     survey_photometry,
     wcs_shift,
 )
+from survey_setup import OpenSurvey, add_survey_args, open_survey
 
 
 def _psf_rows(args: tuple) -> list[dict]:
@@ -83,7 +78,8 @@ def _psf_rows(args: tuple) -> list[dict]:
     return rows
 
 
-def _chain(survey: dict, root: Path, psf: str, workers: int) -> tuple[dict, pd.DataFrame, float]:
+def _chain(opened: OpenSurvey, psf: str, workers: int) -> tuple[dict, pd.DataFrame, float]:
+    survey, root = opened.survey, opened.root
     start = time.perf_counter()
     cands = detect_survey(
         survey,
@@ -97,11 +93,9 @@ def _chain(survey: dict, root: Path, psf: str, workers: int) -> tuple[dict, pd.D
         survey, cands, stars=root / "stars.csv", psf=psf, n_workers=workers, progress=False
     )
     seconds = time.perf_counter() - start
-    truth = json.loads((root / "truth.json").read_text())
-    tf = pd.read_csv(root / "truth_fluxes.csv")
-    n_epochs = sum(len(b.epochs) for bands in survey.values() for b in bands.values())
-    det = detection_summary(cands, truth, tf, n_epochs)
-    m = match_candidates(cands, truth_sources(truth))
+    tf = opened.truth_fluxes
+    det = detection_summary(cands, opened.truth, tf, opened.n_epoch_images)
+    m = match_candidates(cands, truth_sources(opened.truth))
     on_ia = m[m["kind"] == "sn_ia"].sort_values("sep_arcsec").drop_duplicates("source_id")
     pulls = photometry_pulls(lc, tf, dict(zip(on_ia["cand_id"], on_ia["source_id"], strict=True)))
     return det, pull_summary(pulls), seconds
@@ -109,28 +103,11 @@ def _chain(survey: dict, root: Path, psf: str, workers: int) -> tuple[dict, pd.D
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--survey", type=Path, help="an existing survey folder")
-    ap.add_argument("--fields", type=int, default=4)
-    ap.add_argument("--epochs", type=int, default=24)
-    ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--bands", default="griz")
-    ap.add_argument("--sne-per-field", type=int, default=10)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--workers", type=int, default=2)
+    add_survey_args(ap)
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = a.survey
-        if root is None:
-            root = Path(tmp) / "survey"
-            cfg = ImageSurvey(
-                n_fields=a.fields,
-                bands=a.bands,
-                n_epochs=a.epochs,
-                size=a.size,
-                sne_per_field=a.sne_per_field,
-            )
-            write_survey(root, draw_scene(cfg, draw_truth(a.seed), seed=a.seed), progress=False)
-        survey = list_survey(root)
+        opened = open_survey(a, Path(tmp))
+        root, survey = opened.root, opened.survey
         rows = pd.DataFrame(
             [
                 r
@@ -166,7 +143,7 @@ def main() -> None:
                 f"{np.max(np.hypot(ep['dx'], ep['dy'])):.4f}"
             )
         for psf in ("header", "auto"):
-            det, ps, sec = _chain(survey, root, psf, a.workers)
+            det, ps, sec = _chain(opened, psf, a.workers)
             print(
                 f"\n--psf {psf}: detection + photometry {sec:.0f} s; SNe Ia found "
                 f"{det['n_found']}/{det['n_sne']}, candidates {det['n_candidates']} "
