@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -51,6 +52,8 @@ COSMO_PARAMETERS: dict[str, tuple[str, str]] = {
 }
 
 _DL_UNIT = "uK^2"
+#: An angle range reaching beyond ±3 rad of (−π, π] covers the circle up to sampling gaps.
+_FULL_TURN = 3.0
 
 
 def _emulator_inputs(meta: Mapping[str, Any], defaults: Mapping[str, float]) -> list[InputSpec]:
@@ -58,8 +61,16 @@ def _emulator_inputs(meta: Mapping[str, Any], defaults: Mapping[str, float]) -> 
     for name in meta["names"]:
         lo, hi = meta["box"][name]
         unit, what = COSMO_PARAMETERS.get(name, ("1", ""))
-        out.append(InputSpec(name=name, unit=unit, low=float(lo), high=float(hi),
-                             default=defaults.get(name), description=what))
+        out.append(
+            InputSpec(
+                name=name,
+                unit=unit,
+                low=float(lo),
+                high=float(hi),
+                default=defaults.get(name),
+                description=what,
+            )
+        )
     return out
 
 
@@ -115,24 +126,37 @@ def emulator_card(
     box_desc = ", ".join(f"{k} {lo:g}..{hi:g}" for k, (lo, hi) in meta["box"].items())
     notes = f"fixed parameters: {json.dumps(fixed)}."
     if "derived_box" in meta:
-        derived = ", ".join(f"{k} in [{lo:g}, {hi:g}]" for k, (lo, hi)
-                            in meta["derived_box"].items())
-        notes += (f" Valid only where also {derived} (omch2 from h and Om, scale = the "
-                  "acoustic scale ℓ_A / ℓ_A,Planck from h, Om, OL); the emulator checks these "
-                  "itself and names them when refused.")
+        derived = ", ".join(
+            f"{k} in [{lo:g}, {hi:g}]" for k, (lo, hi) in meta["derived_box"].items()
+        )
+        notes += (
+            f" Valid only where also {derived} (omch2 from h and Om, scale = the "
+            "acoustic scale ℓ_A / ℓ_A,Planck from h, Om, OL); the emulator checks these "
+            "itself and names them when refused."
+        )
     accuracy = md.get("camb_accuracy", {})
-    generator = (f"CAMB lensed TT spectra (accuracy settings {json.dumps(accuracy)}) on a "
-                 f"Latin hypercube (scipy.stats.qmc, random-cd) over {box_desc}")
+    generator = (
+        f"CAMB lensed TT spectra (accuracy settings {json.dumps(accuracy)}) on a "
+        f"Latin hypercube (scipy.stats.qmc, random-cd) over {box_desc}"
+    )
     lmin, lmax = int(ell[0]), int(ell[-1])
     return ModelCard(
         name=name,
         kind=kind,
-        description=description or (
+        description=description
+        or (
             f"{'curved' if kind == CURVED_EMULATOR_KIND else 'flat ΛCDM'} emulator of CAMB's "
-            f"lensed D_ℓ^TT, ℓ = {lmin}…{lmax}"),
+            f"lensed D_ℓ^TT, ℓ = {lmin}…{lmax}"
+        ),
         inputs=_emulator_inputs(meta, defaults),
-        outputs=[OutputSpec(name="dl_tt", unit=_DL_UNIT, shape=[len(ell)],
-                            description=f"lensed D_ℓ^TT = ℓ(ℓ+1)C_ℓ/2π at ℓ = {lmin}…{lmax}")],
+        outputs=[
+            OutputSpec(
+                name="dl_tt",
+                unit=_DL_UNIT,
+                shape=[len(ell)],
+                description=f"lensed D_ℓ^TT = ℓ(ℓ+1)C_ℓ/2π at ℓ = {lmin}…{lmax}",
+            )
+        ],
         training_data=TrainingData(
             generator=generator,
             seed=None if md.get("seed") is None else int(md["seed"]),
@@ -141,8 +165,11 @@ def emulator_card(
             sha256=dict(training_sha256 or {}),
             description=training_note,
         ),
-        parameters={k: md[k] for k in ("n_pca", "degree", "blocks", "block_size",
-                                       "design_samples") if k in md},
+        parameters={
+            k: md[k]
+            for k in ("n_pca", "degree", "blocks", "block_size", "design_samples")
+            if k in md
+        },
         held_out=held,
         held_out_source=held_out_source,
         library_versions=dict(library_versions or {}),
@@ -158,8 +185,20 @@ def feature_unit(name: str) -> str:
     rad for azimuths and their differences, 1 otherwise (pseudorapidities, counts, ratios,
     centralities, ΔR)."""
     n = name.lower()
-    if any(w in n for w in ("centrality", "ratio", "significance", "deltar", "deta", "eta",
-                            "num", "_x_", "cos_")):
+    if any(
+        w in n
+        for w in (
+            "centrality",
+            "ratio",
+            "significance",
+            "deltar",
+            "deta",
+            "eta",
+            "num",
+            "_x_",
+            "cos_",
+        )
+    ):
         return "1"
     if "phi" in n:
         return "rad"
@@ -180,19 +219,22 @@ def feature_ranges(df: Any, features: Sequence[str]) -> dict[str, tuple[float, f
 
     missing = [f for f in features if f not in df.columns]
     if missing:
-        raise InputError(f"the training data has no columns {missing}, which the model uses",
-                         column=missing[0])
+        raise InputError(
+            f"the training data has no columns {missing}, which the model uses", column=missing[0]
+        )
     x = df[list(features)].to_numpy(dtype=float)
     finite = np.isfinite(x)
     empty = [f for f, ok in zip(features, finite.any(axis=0), strict=True) if not ok]
     if empty:
-        raise InputError(f"features {empty} have no finite value in the training data",
-                         column=empty[0])
+        raise InputError(
+            f"features {empty} have no finite value in the training data", column=empty[0]
+        )
     lo = np.where(finite, x, np.inf).min(axis=0)
     hi = np.where(finite, x, -np.inf).max(axis=0)
     nan = np.isnan(x).any(axis=0)
-    return {f: (float(a), float(b), bool(c)) for f, a, b, c in zip(features, lo, hi, nan,
-                                                                  strict=True)}
+    return {
+        f: (float(a), float(b), bool(c)) for f, a, b, c in zip(features, lo, hi, nan, strict=True)
+    }
 
 
 def classifier_card(
@@ -242,28 +284,46 @@ def classifier_card(
     inputs = []
     for f in feats:
         lo, hi, nan = ranges[f]
-        inputs.append(InputSpec(name=f, unit=feature_unit(f), low=lo, high=hi, allow_nan=nan,
-                                description="range of the training data"))
+        unit, what = feature_unit(f), "range of the training data"
+        if unit == "rad" and lo < -_FULL_TURN and hi > _FULL_TURN:
+            # an azimuth the training data covers all round: any angle is inside
+            lo, hi, what = -math.pi, math.pi, "an azimuth: the whole circle"
+        inputs.append(
+            InputSpec(name=f, unit=unit, low=lo, high=hi, allow_nan=nan, description=what)
+        )
     versions = {k: str(v) for k, v in manifest.get("versions", {}).items()}
     for k, v in model_meta.get("versions", {}).items():
-        if str(v) != "unknown" or k not in versions:
+        if str(v) != "unknown":  # a distribution named otherwise (xgboost-cpu) is "unknown"
             versions[k] = str(v)
     hashes = dict(data_sha256 or {})
     if "data_sha256" in training:
         hashes["training arrays (features, labels, weights)"] = str(training["data_sha256"])
-    held = {k: metrics[k] for k in ("auc", "auc_err", "ams_best", "ams_best_err",
-                                    "ams_threshold", "n_test", "uncertainty") if k in metrics}
+    held = {
+        k: metrics[k]
+        for k in (
+            "auc",
+            "auc_err",
+            "ams_best",
+            "ams_best_err",
+            "ams_threshold",
+            "n_test",
+            "uncertainty",
+        )
+        if k in metrics
+    }
     train_cfg = manifest.get("stages", {}).get("train", {}).get("config", {})
     seed = manifest.get("seed", model_meta.get("seed"))
     kind = str(model_meta["kind"])
     return ModelCard(
         name=name,
         kind=CLASSIFIER_KIND_PREFIX + kind,
-        description=f"{kind} signal/background classifier for H→ττ events, "
-                    f"{len(feats)} features",
+        description=f"{kind} signal/background classifier for H→ττ events, {len(feats)} features",
         inputs=inputs,
-        outputs=[OutputSpec(name="score", unit="1", shape=[],
-                            description="signal score in [0, 1] per event")],
+        outputs=[
+            OutputSpec(
+                name="score", unit="1", shape=[], description="signal score in [0, 1] per event"
+            )
+        ],
         training_data=TrainingData(
             generator=generator or "events given to the training (origin not recorded)",
             seed=None if seed is None else int(seed),
@@ -272,9 +332,12 @@ def classifier_card(
             sha256=hashes,
             description=f"{training.get('n_valid', 0)} validation events for early stopping",
         ),
-        parameters={"params": dict(model_meta.get("params", {})),
-                    "balance_classes": model_meta.get("balance_classes"),
-                    "seed": model_meta.get("seed"), **({"run": train_cfg} if train_cfg else {})},
+        parameters={
+            "params": dict(model_meta.get("params", {})),
+            "balance_classes": model_meta.get("balance_classes"),
+            "seed": model_meta.get("seed"),
+            **({"run": train_cfg} if train_cfg else {}),
+        },
         held_out=held,
         held_out_source=held_out_source,
         library_versions=versions,

@@ -75,8 +75,17 @@ class OutsideValidityError(InputError):
         Index of the first offending row (``None`` for a scalar input).
     """
 
-    def __init__(self, message: str, *, model: str, input: str, value: float,
-                 low: float | None, high: float | None, row: int | None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str,
+        input: str,
+        value: float,
+        low: float | None,
+        high: float | None,
+        row: int | None,
+    ) -> None:
         super().__init__(message, column=input)
         self.model = model
         self.input = input
@@ -211,22 +220,30 @@ def card_from_json(text: str, *, where: str = "card.json") -> ModelCard:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ModelFileError(f"{where}: not a valid model card: field {loc}: {first['msg']} "
-                             f"({exc.error_count()} problem(s))") from None
+        raise ModelFileError(
+            f"{where}: not a valid model card: field {loc}: {first['msg']} "
+            f"({exc.error_count()} problem(s))"
+        ) from None
     if card.schema_version > CARD_SCHEMA_VERSION:
-        raise ModelFileError(f"{where}: card format {card.schema_version} is newer than this "
-                             f"rediscovery reads ({CARD_SCHEMA_VERSION}); upgrade rediscovery")
+        raise ModelFileError(
+            f"{where}: card format {card.schema_version} is newer than this "
+            f"rediscovery reads ({CARD_SCHEMA_VERSION}); upgrade rediscovery"
+        )
     return card
 
 
-def box_text(card: ModelCard) -> str:
-    """The validity box on one line: ``H0 in [61, 74] km/s/Mpc, ...``."""
+def box_text(card: ModelCard, max_inputs: int = 8) -> str:
+    """The validity box on one line: ``H0 in [61, 74] km/s/Mpc, ...`` (the first
+    ``max_inputs`` inputs, then a count)."""
     parts = []
-    for i in card.inputs:
+    for i in card.inputs[:max_inputs]:
         lo = "-inf" if i.low is None else f"{i.low:g}"
         hi = "+inf" if i.high is None else f"{i.high:g}"
         unit = "" if i.unit in ("", "1") else f" {i.unit}"
         parts.append(f"{i.name} in [{lo}, {hi}]{unit}")
+    more = len(card.inputs) - max_inputs
+    if more > 0:
+        parts.append(f"… and {more} more (rediscovery models show {card.name})")
     return ", ".join(parts)
 
 
@@ -251,8 +268,11 @@ def check_inputs(card: ModelCard, values: Mapping[str, Any]) -> None:
     """
     for spec in card.inputs:
         if spec.name not in values:
-            raise InputError(f"model {card.name!r} needs input {spec.name!r} "
-                             f"(inputs: {', '.join(card.input_names)})", column=spec.name)
+            raise InputError(
+                f"model {card.name!r} needs input {spec.name!r} "
+                f"(inputs: {', '.join(card.input_names)})",
+                column=spec.name,
+            )
         v = np.asarray(values[spec.name], dtype=float)
         scalar = v.ndim == 0
         v = np.atleast_1d(v).ravel()
@@ -277,6 +297,10 @@ def check_inputs(card: ModelCard, values: Mapping[str, Any]) -> None:
             f"input {spec.name} = {what}{where} is outside the validity box of model "
             f"{card.name!r}: {spec.name} must be in [{lo}, {hi}]{unit} (box: {box_text(card)}); "
             "the model would extrapolate there",
-            model=card.name, input=spec.name, value=value, low=spec.low, high=spec.high,
+            model=card.name,
+            input=spec.name,
+            value=value,
+            low=spec.low,
+            high=spec.high,
             row=None if scalar else i,
         )

@@ -85,19 +85,28 @@ class ParameterModel(LoadedModel):
     curved emulator's derived box).
     """
 
-    def __init__(self, card: ModelCard, model: Any, folder: Path,
-                 predict: Callable[[np.ndarray, bool], np.ndarray]) -> None:
+    def __init__(
+        self,
+        card: ModelCard,
+        model: Any,
+        folder: Path,
+        predict: Callable[[np.ndarray, bool], np.ndarray],
+    ) -> None:
         super().__init__(card, model, folder)
         self._predict = predict
 
-    def values(self, params: Mapping[str, Any] | None = None, /,
-               **kwargs: Any) -> dict[str, np.ndarray]:
+    def values(
+        self, params: Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> dict[str, np.ndarray]:
         """The full input mapping (defaults filled), each a float array; unknown names refused."""
         given = {**dict(params or {}), **kwargs}
         unknown = sorted(set(given) - set(self.card.input_names))
         if unknown:
-            raise InputError(f"model {self.card.name!r} has no input(s) {unknown}; its inputs "
-                             f"are {self.card.input_names}", column=unknown[0])
+            raise InputError(
+                f"model {self.card.name!r} has no input(s) {unknown}; its inputs "
+                f"are {self.card.input_names}",
+                column=unknown[0],
+            )
         out = {}
         for spec in self.card.inputs:
             if spec.name in given:
@@ -105,14 +114,17 @@ class ParameterModel(LoadedModel):
             elif spec.default is not None:
                 out[spec.name] = np.asarray(spec.default, dtype=float)
             else:
-                raise InputError(f"model {self.card.name!r} needs input {spec.name!r} "
-                                 f"({spec.unit}); required inputs: "
-                                 f"{[s.name for s in self.card.inputs if s.default is None]}",
-                                 column=spec.name)
+                raise InputError(
+                    f"model {self.card.name!r} needs input {spec.name!r} "
+                    f"({spec.unit}); required inputs: "
+                    f"{[s.name for s in self.card.inputs if s.default is None]}",
+                    column=spec.name,
+                )
         return out
 
-    def __call__(self, params: Mapping[str, Any] | None = None, /, *, check: bool = True,
-                 **kwargs: Any) -> np.ndarray:
+    def __call__(
+        self, params: Mapping[str, Any] | None = None, /, *, check: bool = True, **kwargs: Any
+    ) -> np.ndarray:
         """Evaluate at ``params`` (a mapping) and/or keyword values.
 
         Scalars give one output (shape of the card's first output); 1-D arrays, broadcast
@@ -124,12 +136,15 @@ class ParameterModel(LoadedModel):
             arrays = np.broadcast_arrays(*vals.values())
         except ValueError:
             shapes = {k: np.shape(v) for k, v in vals.items()}
-            raise InputError(f"model {self.card.name!r}: input shapes {shapes} do not "
-                             "broadcast together") from None
+            raise InputError(
+                f"model {self.card.name!r}: input shapes {shapes} do not broadcast together"
+            ) from None
         scalar = arrays[0].ndim == 0
         if arrays[0].ndim > 1:
-            raise InputError(f"model {self.card.name!r}: inputs must be scalars or 1-D arrays, "
-                             f"got shape {arrays[0].shape}")
+            raise InputError(
+                f"model {self.card.name!r}: inputs must be scalars or 1-D arrays, "
+                f"got shape {arrays[0].shape}"
+            )
         if check:
             check_inputs(self.card, dict(zip(vals, arrays, strict=True)))
         x = np.column_stack([np.atleast_1d(a) for a in arrays])
@@ -149,19 +164,22 @@ class EventClassifierModel(LoadedModel):
         df = events if isinstance(events, pd.DataFrame) else pd.DataFrame(dict(events))
         missing = [c for c in self.card.input_names if c not in df.columns]
         if missing:
-            raise InputError(f"model {self.card.name!r} needs columns {missing} that the events "
-                             "do not have", column=missing[0])
+            raise InputError(
+                f"model {self.card.name!r} needs columns {missing} that the events do not have",
+                column=missing[0],
+            )
         if check:
-            check_inputs(self.card, {c: df[c].to_numpy(dtype=float)
-                                     for c in self.card.input_names})
+            check_inputs(self.card, {c: df[c].to_numpy(dtype=float) for c in self.card.input_names})
         return np.asarray(self.model.predict(df[self.card.input_names]))
 
 
 def _main_file(card: ModelCard, folder: Path, suffix: str) -> Path:
     hits = [f for f in card.files if f.path.endswith(suffix)]
     if len(hits) != 1:
-        raise ModelFileError(f"{folder}: the card of {card.name!r} (kind {card.kind}) should list "
-                             f"exactly one {suffix} file, it lists {[f.path for f in card.files]}")
+        raise ModelFileError(
+            f"{folder}: the card of {card.name!r} (kind {card.kind}) should list "
+            f"exactly one {suffix} file, it lists {[f.path for f in card.files]}"
+        )
     return folder / hits[0].path
 
 
@@ -188,15 +206,16 @@ def _open_classifier(card: ModelCard, folder: Path) -> LoadedModel:
     clf = load_model(meta.parent, features=card.input_names)
     expected = card.kind.removeprefix(CLASSIFIER_KIND_PREFIX)
     if clf.kind != expected:
-        raise ModelFileError(f"{meta}: holds a {clf.kind!r} classifier, the card says "
-                             f"{expected!r}")
+        raise ModelFileError(f"{meta}: holds a {clf.kind!r} classifier, the card says {expected!r}")
     return EventClassifierModel(card, clf, folder)
 
 
 def _same_inputs(card: ModelCard, names: list[str], folder: Path) -> None:
     if list(names) != card.input_names:
-        raise ModelFileError(f"{folder}: the model file takes {list(names)}, its card lists "
-                             f"{card.input_names}; the card does not belong to this file")
+        raise ModelFileError(
+            f"{folder}: the model file takes {list(names)}, its card lists "
+            f"{card.input_names}; the card does not belong to this file"
+        )
 
 
 _OPENERS: dict[str, Callable[[ModelCard, Path], LoadedModel]] = {
@@ -221,7 +240,9 @@ def open_model(card: ModelCard, folder: str | Path) -> LoadedModel:
         return _open_classifier(card, folder)
     opener = _OPENERS.get(card.kind)
     if opener is None:
-        raise ModelFileError(f"{folder}: model {card.name!r} has kind {card.kind!r}, which this "
-                             f"version of rediscovery cannot load; known kinds: "
-                             f"{', '.join(KNOWN_KINDS)}")
+        raise ModelFileError(
+            f"{folder}: model {card.name!r} has kind {card.kind!r}, which this "
+            f"version of rediscovery cannot load; known kinds: "
+            f"{', '.join(KNOWN_KINDS)}"
+        )
     return opener(card, folder)

@@ -94,12 +94,16 @@ SHIPPED: tuple[ShippedModel, ...] = (
         module="rediscovery.cosmo.cmb.emulator",
         attribute="DEFAULT_EMULATOR_PATH",
         kind=FLAT_EMULATOR_KIND,
-        command=("rediscovery cosmo cmb-emulator train --samples 1000 --test-samples 50 "
-                 "--out emulator_tt.npz --cache train.h5 --fit-only --n-pca 16 "
-                 "--gp-subsample 200"),
-        held_out_source=("docs/cosmo-cmb.md, 'The shipped emulator and its measured accuracy': "
-                         "python benchmarks/cmb_emulator_accuracy.py --cache train.h5 "
-                         "--holdout 50 (50 held-out CAMB spectra; relative errors)"),
+        command=(
+            "rediscovery cosmo cmb-emulator train --samples 1000 --test-samples 50 "
+            "--out emulator_tt.npz --cache train.h5 --fit-only --n-pca 16 "
+            "--gp-subsample 200"
+        ),
+        held_out_source=(
+            "docs/cosmo-cmb.md, 'The shipped emulator and its measured accuracy': "
+            "python benchmarks/cmb_emulator_accuracy.py --cache train.h5 "
+            "--holdout 50 (50 held-out CAMB spectra; relative errors)"
+        ),
         created="2026-11-23T14:44:25+00:00",
         # docs/cosmo-cmb.md: max |ΔD_b| / σ_b binned like Planck 2018 TT, Planck's errors
         extra_held_out=(("max_err_over_sigma_planck2018_binned", 0.040),),
@@ -109,19 +113,25 @@ SHIPPED: tuple[ShippedModel, ...] = (
         module="rediscovery.cosmo.cmb.curved",
         attribute="CURVED_EMULATOR_PATH",
         kind=CURVED_EMULATOR_KIND,
-        command=("rediscovery cosmo cmb-emulator train-curved --out emulator_tt_curved.npz "
-                 "--cache curved.h5 --blocks 8 --block-size 100 --test-samples 40 --seed 2026 "
-                 "--n-pca 24 --degree 1 --fit-only"),
-        held_out_source=("docs/cosmo-cmb.md, 'The shipped curved emulator and its measured "
-                         "accuracy': python benchmarks/cmb_curved.py accuracy --cache curved.h5 "
-                         "(35 held-out CAMB spectra; relative errors)"),
+        command=(
+            "rediscovery cosmo cmb-emulator train-curved --out emulator_tt_curved.npz "
+            "--cache curved.h5 --blocks 8 --block-size 100 --test-samples 40 --seed 2026 "
+            "--n-pca 24 --degree 1 --fit-only"
+        ),
+        held_out_source=(
+            "docs/cosmo-cmb.md, 'The shipped curved emulator and its measured "
+            "accuracy': python benchmarks/cmb_curved.py accuracy --cache curved.h5 "
+            "(35 held-out CAMB spectra; relative errors)"
+        ),
         created="2026-12-06T14:00:44+00:00",
         required=("h", "Om", "OL"),
     ),
 )
 
-_SHIPPED_NOTE = ("the HDF5 cache of CAMB spectra was not shipped (only the fitted emulator); "
-                 "the design is fixed by the seed and the command, which recompute it")
+_SHIPPED_NOTE = (
+    "the HDF5 cache of CAMB spectra was not shipped (only the fitted emulator); "
+    "the design is fixed by the seed and the command, which recompute it"
+)
 
 
 @dataclass(frozen=True)
@@ -189,8 +199,10 @@ def _read_card(folder: Path) -> ModelCard:
 
 def _check_name(name: str) -> str:
     if not re.fullmatch(NAME_PATTERN, name):
-        raise ConfigError(f"model name {name!r}: expected lower-case letters, digits, '.', '_' "
-                          "or '-', starting with a letter or digit, at most 64 characters")
+        raise ConfigError(
+            f"model name {name!r}: expected lower-case letters, digits, '.', '_' "
+            "or '-', starting with a letter or digit, at most 64 characters"
+        )
     return name
 
 
@@ -216,22 +228,29 @@ def _npz_meta(path: Path) -> tuple[dict[str, Any], Any]:
 def _emulator_defaults(names: list[str], required: tuple[str, ...]) -> dict[str, float]:
     from rediscovery.cosmo.cmb.theory import PLANCK2018_BEST_FIT
 
-    return {k: PLANCK2018_BEST_FIT[k] for k in names
-            if k in PLANCK2018_BEST_FIT and k not in required}
+    return {
+        k: PLANCK2018_BEST_FIT[k] for k in names if k in PLANCK2018_BEST_FIT and k not in required
+    }
 
 
 def _shipped_entry(spec: ShippedModel) -> Entry:
     path = _shipped_path(spec)
     meta, ell = _npz_meta(path)
     card = emulator_card(
-        meta, name=spec.name, ell=ell, files=[_entry(path.parent, path.name)],
+        meta,
+        name=spec.name,
+        ell=ell,
+        files=[_entry(path.parent, path.name)],
         defaults=_emulator_defaults(list(meta["names"]), spec.required),
-        command=spec.command, created=_dt.datetime.fromisoformat(spec.created),
-        held_out_source=spec.held_out_source, training_note=_SHIPPED_NOTE,
+        command=spec.command,
+        created=_dt.datetime.fromisoformat(spec.created),
+        held_out_source=spec.held_out_source,
+        training_note=_SHIPPED_NOTE,
     )
     if spec.extra_held_out:
         card = ModelCard.model_validate(
-            {**card.model_dump(), "held_out": {**card.held_out, **dict(spec.extra_held_out)}})
+            {**card.model_dump(), "held_out": {**card.held_out, **dict(spec.extra_held_out)}}
+        )
     return Entry(card, path.parent, "shipped")
 
 
@@ -300,7 +319,6 @@ def load(name: str, *, registry: str | os.PathLike[str] | None = None) -> Loaded
 # ----------------------------------------------------------------------------- writing
 
 
-
 def _reserved(name: str) -> None:
     if name in {s.name for s in SHIPPED}:
         raise ConfigError(f"model name {name!r} is a shipped model's; choose another (--name)")
@@ -313,6 +331,9 @@ def _write_folder(dest: Path, card: ModelCard, sources: dict[str, Path], *, forc
         raise ConfigError(f"{dest} already exists; use --force (force=True) to overwrite it")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=TEMP_SUFFIX, dir=dest.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it owner-only; give a normal folder's mode
     try:
         for rel, src in sources.items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -334,8 +355,13 @@ def _is_archive(path: Path) -> bool:
     return path.name.endswith(_ARCHIVE_SUFFIXES)
 
 
-def export_model(name: str, out: str | os.PathLike[str], *,
-                 registry: str | os.PathLike[str] | None = None, force: bool = False) -> Path:
+def export_model(
+    name: str,
+    out: str | os.PathLike[str],
+    *,
+    registry: str | os.PathLike[str] | None = None,
+    force: bool = False,
+) -> Path:
     """Write model ``name`` (card + files, hashes verified) to a folder, or to a ``.tar.gz``
     archive (one top folder named after the model) when ``out`` ends with ``.tar.gz``/``.tgz``.
 
@@ -373,8 +399,10 @@ def _extract(archive: Path, into: Path) -> Path:
             tops = {m.name.split("/", 1)[0] for m in members}
             bad = [m.name for m in members if not (m.isfile() or m.isdir())]
             if bad or len(tops) != 1:
-                raise ModelFileError(f"{archive}: not a model archive (expected one folder of "
-                                     f"regular files; found {sorted(tops)[:3]}, links {bad[:3]})")
+                raise ModelFileError(
+                    f"{archive}: not a model archive (expected one folder of "
+                    f"regular files; found {sorted(tops)[:3]}, links {bad[:3]})"
+                )
             tar.extractall(into, filter="data")
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise ModelFileError(f"{archive}: cannot read the archive ({exc})") from None
@@ -427,14 +455,24 @@ def import_model(
     if src.is_dir() and (src / CARD_FILE).is_file():
         return _import_card_folder(src, name, registry, force)
     if src.is_file() and src.suffix == ".npz":
-        return register_emulator(src, name=_need_name(name, src), registry=registry, force=force,
-                                 command=command)
+        return register_emulator(
+            src, name=_need_name(name, src), registry=registry, force=force, command=command
+        )
     if src.is_dir() and _classifier_dirs(src) is not None:
-        return register_classifier(src, name=_need_name(name, src), registry=registry,
-                                   force=force, data=data, command=command)
-    raise InputError("expected an exported model (folder with card.json, or .tar.gz), a Higgs "
-                     "run directory / its train folder / a classifier folder with model.json, "
-                     "or a CMB emulator .npz", path=src)
+        return register_classifier(
+            src,
+            name=_need_name(name, src),
+            registry=registry,
+            force=force,
+            data=data,
+            command=command,
+        )
+    raise InputError(
+        "expected an exported model (folder with card.json, or .tar.gz), a Higgs "
+        "run directory / its train folder / a classifier folder with model.json, "
+        "or a CMB emulator .npz",
+        path=src,
+    )
 
 
 def _need_name(name: str | None, src: Path) -> str:
@@ -450,8 +488,9 @@ def _import_card_folder(folder: Path, name: str | None, registry: Any, force: bo
     _reserved(new)
     card = card.with_name(new)
     open_model(card, folder)  # the model's own loader accepts the files
-    dest = _write_folder(_registry(registry) / new, card,
-                         {f.path: folder / f.path for f in card.files}, force=force)
+    dest = _write_folder(
+        _registry(registry) / new, card, {f.path: folder / f.path for f in card.files}, force=force
+    )
     return Entry(card, dest, "user")
 
 
@@ -483,12 +522,15 @@ def register_emulator(
     meta, ell = _npz_meta(p)
     required = ("h", "Om", "OL") if meta.get("kind") == CURVED_EMULATOR_KIND else ()
     card = emulator_card(
-        meta, name=name, ell=ell, files=[_entry(p.parent, p.name)],
+        meta,
+        name=name,
+        ell=ell,
+        files=[_entry(p.parent, p.name)],
         defaults=_emulator_defaults(list(meta.get("names", [])), required),
         command=command or "not recorded",
         created=_dt.datetime.fromtimestamp(p.stat().st_mtime, _dt.UTC),
-        held_out_source=held_out_source or (
-            "the file's own metadata (held-out spectra of its training design)"),
+        held_out_source=held_out_source
+        or ("the file's own metadata (held-out spectra of its training design)"),
         training_note="the training cache is not part of the model",
     )
     open_model(card, p.parent)
@@ -554,8 +596,10 @@ def register_classifier(
         feats = list(meta["features"])
         files = ["model.json", str(meta["model_file"])]
     except (KeyError, TypeError):
-        raise ModelFileError(f"{model_dir / 'model.json'}: no features or model_file; not a "
-                             "saved rediscovery classifier") from None
+        raise ModelFileError(
+            f"{model_dir / 'model.json'}: no features or model_file; not a "
+            "saved rediscovery classifier"
+        ) from None
     manifest: dict[str, Any] = {}
     metrics: dict[str, Any] = {}
     hashes: dict[str, str] = {}
@@ -574,9 +618,11 @@ def register_classifier(
             hashes[p.relative_to(run).as_posix()] = file_sha256(p)
         table = read_with_features(raw, feat)
     else:
-        raise ConfigError(f"{src}: not inside a run directory, so the training data is unknown; "
-                          "give --data FILE (the events it was trained on, with its features) "
-                          "for the validity box")
+        raise ConfigError(
+            f"{src}: not inside a run directory, so the training data is unknown; "
+            "give --data FILE (the events it was trained on, with its features) "
+            "for the validity box"
+        )
     try:
         ranges = feature_ranges(table, feats)
     except InputError as exc:
@@ -589,21 +635,34 @@ def register_classifier(
         metrics_path = run / "train" / "metrics.json"
         if metrics_path.is_file():
             metrics = read_json(metrics_path, what="training metrics")
-            source = (f"{run.name}/train/metrics.json: the test third of the run's MC "
-                      f"({metrics.get('n_test', '?')} events; {metrics.get('uncertainty', '')})")
+            source = (
+                f"{run.name}/train/metrics.json: the test third of the run's MC "
+                f"({metrics.get('n_test', '?')} events; {metrics.get('uncertainty', '')})"
+            )
         started = manifest.get("stages", {}).get("train", {}).get("started")
         if started:
             created = _dt.datetime.fromisoformat(started)
-        generator = ("rediscovery higgs simulate (the run's simulate stage, seed from the "
-                     "manifest) with the features stage's DER_/NEW_ columns; trained on one "
-                     "third, validated on one third, tested on one third")
+        generator = (
+            "rediscovery higgs simulate (the run's simulate stage, seed from the "
+            "manifest) with the features stage's DER_/NEW_ columns; trained on one "
+            "third, validated on one third, tested on one third"
+        )
         command = command or f"rediscovery higgs run --out {run.name} (its config.yaml)"
     card = classifier_card(
-        meta, name=name, ranges=ranges, files=[_entry(model_dir, f) for f in files],
-        created=created, command=command or "not recorded", metrics=metrics, manifest=manifest,
-        data_sha256=hashes, generator=generator, held_out_source=source,
+        meta,
+        name=name,
+        ranges=ranges,
+        files=[_entry(model_dir, f) for f in files],
+        created=created,
+        command=command or "not recorded",
+        metrics=metrics,
+        manifest=manifest,
+        data_sha256=hashes,
+        generator=generator,
+        held_out_source=source,
     )
     open_model(card, model_dir)
-    dest = _write_folder(_registry(registry) / name, card,
-                         {f: model_dir / f for f in files}, force=force)
+    dest = _write_folder(
+        _registry(registry) / name, card, {f: model_dir / f for f in files}, force=force
+    )
     return Entry(card, dest, "user")
