@@ -299,7 +299,7 @@ def load(name: str, *, registry: str | os.PathLike[str] | None = None) -> Loaded
     >>> dl = emu(H0=67.3, ombh2=0.0224, omch2=0.120)  # D_ℓ^TT in μK², ℓ = 2 … 2508
     >>> dl.shape
     (2507,)
-    >>> emu(H0=80.0)
+    >>> emu(H0=80.0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     rediscovery.models.card.OutsideValidityError: column 'H0': input H0 = 80 km/s/Mpc is ...
