@@ -211,13 +211,18 @@ def test_classifier_round_trip_and_box(tiny_run, tmp_path):
 def test_classifier_outside_a_run_needs_its_data(tiny_run, tmp_path):
     import shutil
 
-    model = shutil.copytree(tiny_run / "train" / "model", tmp_path / "model")
+    # the layout of `rediscovery higgs train --out DIR`: DIR/model, DIR/metrics.json
+    model = shutil.copytree(tiny_run / "train", tmp_path / "bdt") / "model"
     with pytest.raises(ConfigError, match="--data FILE"):
         register_classifier(model, name="bdt", registry=tmp_path / "reg")
     data = tmp_path / "events.parquet"
     _events(tiny_run).to_parquet(data)
     entry = register_classifier(model, name="bdt", registry=tmp_path / "reg", data=data)
     assert entry.card.training_data.sha256["events.parquet"] == file_sha256(data)
+    metrics = json.loads((tiny_run / "train" / "metrics.json").read_text())
+    assert entry.card.held_out["auc"] == metrics["auc"]
+    assert entry.card.held_out_source.startswith("bdt/metrics.json")
+    assert entry.card.command == "not recorded"
     pd.DataFrame({"x": [1.0]}).to_parquet(tmp_path / "other.parquet")
     with pytest.raises(InputError, match="no columns"):
         register_classifier(

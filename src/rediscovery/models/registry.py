@@ -576,7 +576,9 @@ def register_classifier(
 
     The card takes from the run: the seed and library versions (``manifest.json``), the
     training configuration, the SHA-256 of the training data files, the held-out AUC and AMS
-    (``train/metrics.json``: the test third of the MC, Poisson-bootstrap errors).
+    (``train/metrics.json``: the test third of the MC, Poisson-bootstrap errors). A folder
+    written by ``rediscovery higgs train --out DIR`` (``DIR/model``) takes the held-out
+    figures from ``DIR/metrics.json``.
 
     Raises
     ------
@@ -630,15 +632,16 @@ def register_classifier(
     created = _dt.datetime.fromtimestamp((model_dir / "model.json").stat().st_mtime, _dt.UTC)
     generator = "events given with --data"
     source = ""
+    metrics_path = model_dir.parent / "metrics.json"  # written beside the model by train
+    if metrics_path.is_file():
+        metrics = read_json(metrics_path, what="training metrics")
+        where = metrics_path.relative_to(model_dir.parent.parent).as_posix()
+        source = (
+            f"{where}: the test third of the training events "
+            f"({metrics.get('n_test', '?')} events; {metrics.get('uncertainty', '')})"
+        )
     if run is not None:
         manifest = read_json(run / "manifest.json", what="run manifest")
-        metrics_path = run / "train" / "metrics.json"
-        if metrics_path.is_file():
-            metrics = read_json(metrics_path, what="training metrics")
-            source = (
-                f"{run.name}/train/metrics.json: the test third of the run's MC "
-                f"({metrics.get('n_test', '?')} events; {metrics.get('uncertainty', '')})"
-            )
         started = manifest.get("stages", {}).get("train", {}).get("started")
         if started:
             created = _dt.datetime.fromisoformat(started)
