@@ -298,7 +298,7 @@ def classifier_card(
     hashes = dict(data_sha256 or {})
     if "data_sha256" in training:
         hashes["training arrays (features, labels, weights)"] = str(training["data_sha256"])
-    held = {
+    held: dict[str, Any] = {
         k: metrics[k]
         for k in (
             "auc",

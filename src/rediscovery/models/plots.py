@@ -34,16 +34,17 @@ def plot_validity_box(
     """
     from matplotlib.patches import Rectangle
 
-    box = card.box
+    bounded = {
+        i.name: (i.low, i.high) for i in card.inputs if i.low is not None and i.high is not None
+    }
     for name in (x, y):
-        if name not in box or None in box[name]:
+        if name not in bounded:
             raise InputError(
-                f"model {card.name!r} has no bounded input {name!r}; bounded: "
-                f"{[k for k, v in box.items() if None not in v]}",
+                f"model {card.name!r} has no bounded input {name!r}; bounded: {list(bounded)}",
                 column=name,
             )
     ax = _axes(ax)
-    (x0, x1), (y0, y1) = box[x], box[y]
+    (x0, x1), (y0, y1) = bounded[x], bounded[y]
     rect = Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=1.5, label="validity box")
     ax.add_patch(rect)
     out: dict[str, Any] = {"box": rect, "inside": None, "outside": None}
