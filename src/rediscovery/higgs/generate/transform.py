@@ -9,7 +9,8 @@ event to
 * ``PRI_jet_num`` (a category, modelled apart: :mod:`rediscovery.higgs.generate.flow`);
 * 15 real numbers: ``log(p_T − lo + 1 GeV)`` for the τ, lepton and jet momenta (``lo`` their
   selection threshold, :data:`rediscovery.higgs.events.simulate.SELECTION`),
-  ``log(1 + E_T^miss)``, ``log ΣE_T``, ``atanh(η / η_max)``, ``atanh(Δφ / π)`` of the lepton, E_T^miss and jets relative to the τ,
+  ``log(1 + E_T^miss)``, ``log ΣE_T``, ``atanh(η / η_max)``, ``atanh(Δφ / π)`` of the
+  lepton, E_T^miss and jets relative to the τ,
   and the jets' p_T beyond the two leading ones (``PRI_jet_all_pt`` minus both, zero unless
   three or more jets), each then standardised;
 * the τ azimuth, drawn uniform when generating.
