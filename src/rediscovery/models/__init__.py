@@ -25,7 +25,12 @@ from rediscovery.models.card import (
     TrainingData,
     check_inputs,
 )
-from rediscovery.models.kinds import EventClassifierModel, LoadedModel, ParameterModel
+from rediscovery.models.kinds import (
+    EventClassifierModel,
+    GeneratorModel,
+    LoadedModel,
+    ParameterModel,
+)
 from rediscovery.models.registry import (
     REGISTRY_ENV,
     SHIPPED,
@@ -38,6 +43,7 @@ from rediscovery.models.registry import (
     load,
     register_classifier,
     register_emulator,
+    register_flow,
     verify_files,
 )
 
@@ -47,6 +53,7 @@ __all__ = [
     "Entry",
     "EventClassifierModel",
     "FileEntry",
+    "GeneratorModel",
     "InputSpec",
     "LoadedModel",
     "ModelCard",
@@ -63,5 +70,6 @@ __all__ = [
     "load",
     "register_classifier",
     "register_emulator",
+    "register_flow",
     "verify_files",
 ]

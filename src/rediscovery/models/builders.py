@@ -25,6 +25,7 @@ from rediscovery.models.kinds import (
     CLASSIFIER_KIND_PREFIX,
     CURVED_EMULATOR_KIND,
     FLAT_EMULATOR_KIND,
+    FLOW_KIND,
 )
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "emulator_card",
     "feature_ranges",
     "feature_unit",
+    "flow_card",
 ]
 
 #: Unit and meaning of the cosmological parameters the CMB emulators take (names as in
@@ -341,6 +343,76 @@ def classifier_card(
         held_out=held,
         held_out_source=held_out_source,
         library_versions=versions,
+        command=command,
+        created=created,
+        files=list(files),
+    )
+
+
+def flow_card(
+    meta: Mapping[str, Any],
+    *,
+    name: str,
+    files: Sequence[FileEntry],
+    created: _dt.datetime,
+    command: str,
+    nominal: Mapping[str, float],
+    validation: Mapping[str, Any] | None = None,
+) -> ModelCard:
+    """The card of a Higgs event generator from its ``flow.json`` (and, when present, the
+    ``validation.json`` of its two-sample tests).
+
+    Parameters
+    ----------
+    meta
+        ``flow.json``: ``config``, ``processes``, ``box`` of the nuisances, ``training``,
+        ``versions``.
+    nominal
+        Nominal nuisance values (the defaults of the inputs).
+    validation
+        Held-out figures (two-sample AUC per process ...).
+    """
+    training = dict(meta.get("training", {}))
+    inputs = []
+    for k, (lo, hi) in meta["box"].items():
+        default = float(nominal[k]) if lo <= nominal[k] <= hi else float(lo)
+        unit = "GeV" if k == "soft_met" else "1"
+        inputs.append(
+            InputSpec(
+                name=k,
+                unit=unit,
+                low=float(lo),
+                high=float(hi),
+                default=default,
+                description="detector nuisance",
+            )
+        )
+    return ModelCard(
+        name=name,
+        kind=FLOW_KIND,
+        description=f"conditional flow generating H→ττ events of {', '.join(meta['processes'])}",
+        inputs=inputs,
+        outputs=[
+            OutputSpec(
+                name="events",
+                unit="table",
+                shape=[],
+                description="events table: EventId, 17 PRI_*, Weight, Label, Process",
+            )
+        ],
+        training_data=TrainingData(
+            generator="rediscovery higgs simulate at the nuisance points of the box",
+            seed=meta.get("config", {}).get("seed"),
+            size=int(training.get("n_train", 0)),
+            held_out_size=training.get("n_valid"),
+            description="events simulated for the training are not kept",
+        ),
+        parameters=dict(meta.get("config", {})),
+        held_out=dict(validation or {"valid_loss": training.get("valid_loss", [])[-1:]}),
+        held_out_source="validation.json of the flow folder"
+        if validation
+        else "held-out negative log-likelihood of the last epoch",
+        library_versions={k: str(v) for k, v in meta.get("versions", {}).items()},
         command=command,
         created=created,
         files=list(files),

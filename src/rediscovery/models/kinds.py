@@ -4,11 +4,13 @@ arXiv:2002.12220).
 
 :func:`open_model` returns a :class:`LoadedModel`: a callable that checks its inputs against
 the card's validity box (:func:`~rediscovery.models.card.check_inputs`) before it evaluates the
-model. Two families:
+model. Three families:
 
 * :class:`ParameterModel` — a function of a few named parameters (the CMB emulators):
   ``model(H0=67.3, ombh2=0.0224)`` or ``model({"H0": [66, 68], ...})``; inputs the card gives a
   default may be left out; scalars give one output, arrays (broadcast together) one row each.
+* :class:`GeneratorModel` — an event generator (the Higgs flows): ``model(n, seed=1,
+  tes=1.01)`` returns an events table;
 * :class:`EventClassifierModel` — a per-event classifier (the Higgs classifiers):
   ``model(df)`` with a DataFrame (or a mapping of columns) holding the card's inputs, returning
   one signal score per row.
@@ -27,14 +29,17 @@ from typing import Any
 import numpy as np
 
 from rediscovery.core.errors import InputError, ModelFileError
+from rediscovery.higgs.generate.io import FLOW_KIND  # the flow folders' own kind
 from rediscovery.models.card import ModelCard, check_inputs
 
 __all__ = [
     "CLASSIFIER_KIND_PREFIX",
     "CURVED_EMULATOR_KIND",
     "FLAT_EMULATOR_KIND",
+    "FLOW_KIND",
     "KNOWN_KINDS",
     "EventClassifierModel",
+    "GeneratorModel",
     "LoadedModel",
     "ParameterModel",
     "open_model",
@@ -173,6 +178,33 @@ class EventClassifierModel(LoadedModel):
         return np.asarray(self.model.predict(df[self.card.input_names]))
 
 
+class GeneratorModel(LoadedModel):
+    """An event generator: ``model(n_events, seed=..., tes=..., ...)`` → events table; the
+    nuisances are checked against the card's box (nominal values where left out)."""
+
+    def __call__(
+        self,
+        n_events: int,
+        /,
+        *,
+        seed: int,
+        check: bool = True,
+        shares: Mapping[str, float] | None = None,
+        **nuisances: float,
+    ) -> Any:
+        unknown = sorted(set(nuisances) - set(self.card.input_names))
+        if unknown:
+            raise InputError(
+                f"model {self.card.name!r} has no input(s) {unknown}; its inputs "
+                f"are {self.card.input_names}",
+                column=unknown[0],
+            )
+        values = {s.name: nuisances.get(s.name, s.default) for s in self.card.inputs}
+        if check:
+            check_inputs(self.card, values)
+        return self.model.sample(n_events, seed=seed, nuisances=nuisances, shares=shares)
+
+
 def _main_file(card: ModelCard, folder: Path, suffix: str) -> Path:
     hits = [f for f in card.files if f.path.endswith(suffix)]
     if len(hits) != 1:
@@ -218,7 +250,15 @@ def _same_inputs(card: ModelCard, names: list[str], folder: Path) -> None:
         )
 
 
+def _open_flow(card: ModelCard, folder: Path) -> LoadedModel:
+    from rediscovery.higgs.generate.io import load_flow
+
+    flow = load_flow(_main_file(card, folder, "flow.json").parent)
+    return GeneratorModel(card, flow, folder)
+
+
 _OPENERS: dict[str, Callable[[ModelCard, Path], LoadedModel]] = {
+    FLOW_KIND: _open_flow,
     FLAT_EMULATOR_KIND: _open_flat,
     CURVED_EMULATOR_KIND: _open_curved,
 }

@@ -36,7 +36,12 @@ from typing import Any
 
 from rediscovery.core.errors import ConfigError, InputError, ModelFileError
 from rediscovery.core.files import TEMP_SUFFIX, atomic_path, file_sha256, read_json
-from rediscovery.models.builders import classifier_card, emulator_card, feature_ranges
+from rediscovery.models.builders import (
+    classifier_card,
+    emulator_card,
+    feature_ranges,
+    flow_card,
+)
 from rediscovery.models.card import NAME_PATTERN, FileEntry, ModelCard, card_from_json
 from rediscovery.models.kinds import (
     CURVED_EMULATOR_KIND,
@@ -59,6 +64,7 @@ __all__ = [
     "load",
     "register_classifier",
     "register_emulator",
+    "register_flow",
     "verify_files",
 ]
 
@@ -426,7 +432,8 @@ def import_model(
       is checked against the card before anything is written);
     * a Higgs classifier: a run directory, its ``train`` folder or the model folder
       (``model.json``) — see :func:`register_classifier` (``data``, ``command``);
-    * a CMB emulator ``.npz`` — see :func:`register_emulator`.
+    * a CMB emulator ``.npz`` — see :func:`register_emulator`;
+    * a Higgs event generator (flow folder with ``flow.json``) — see :func:`register_flow`.
 
     Parameters
     ----------
@@ -456,6 +463,10 @@ def import_model(
         return _import_card_folder(src, name, registry, force)
     if src.is_file() and src.suffix == ".npz":
         return register_emulator(
+            src, name=_need_name(name, src), registry=registry, force=force, command=command
+        )
+    if src.is_dir() and (src / "flow.json").is_file():
+        return register_flow(
             src, name=_need_name(name, src), registry=registry, force=force, command=command
         )
     if src.is_dir() and _classifier_dirs(src) is not None:
@@ -668,4 +679,41 @@ def register_classifier(
     dest = _write_folder(
         _registry(registry) / name, card, {f: model_dir / f for f in files}, force=force
     )
+    return Entry(card, dest, "user")
+
+
+def register_flow(
+    path: str | os.PathLike[str],
+    *,
+    name: str,
+    registry: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    command: str | None = None,
+) -> Entry:
+    """Register a Higgs event generator (a flow folder: ``flow.json`` + ``flow.pt``, and
+    ``validation.json`` when present) with a card from its metadata."""
+    from rediscovery.higgs.events.simulate import NUISANCE_DEFAULTS
+
+    src = Path(path)
+    _reserved(_check_name(name))
+    meta = read_json(src / "flow.json", what="flow metadata")
+    files = ["flow.json", str(meta.get("model_file", "flow.pt"))]
+    validation = None
+    if (src / "validation.json").is_file():
+        validation = read_json(src / "validation.json", what="flow validation")
+        files.append("validation.json")
+    try:
+        card = flow_card(
+            meta,
+            name=name,
+            files=[_entry(src, f) for f in files],
+            created=_dt.datetime.fromtimestamp((src / "flow.json").stat().st_mtime, _dt.UTC),
+            command=command or "not recorded",
+            nominal=NUISANCE_DEFAULTS,
+            validation=validation,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{src / 'flow.json'}: not a flow's metadata ({exc})") from None
+    open_model(card, src)
+    dest = _write_folder(_registry(registry) / name, card, {f: src / f for f in files}, force=force)
     return Entry(card, dest, "user")
