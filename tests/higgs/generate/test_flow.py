@@ -119,6 +119,10 @@ def test_save_load_round_trip_and_corruption(flow, tmp_path):
 def test_refusals(flow, training):
     with pytest.raises(InputError, match=r"tes = 1\.1 is outside the flow's training range"):
         flow.sample(10, seed=0, nuisances={"tes": 1.1})
+    out = flow.sample(10, seed=0, nuisances={"tes": 1.05}, extrapolate=True)
+    assert len(out) == 10
+    with pytest.raises(InputError, match=r"jes = 1\.02 is outside"):  # fixed in training
+        flow.sample(10, seed=0, nuisances={"jes": 1.02}, extrapolate=True)
     with pytest.raises(InputError, match="conditioned on"):
         flow.sample(10, seed=0, nuisances={"bkg_scale": 1.0})
     with pytest.raises(ConfigError, match="were not trained"):

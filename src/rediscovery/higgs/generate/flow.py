@@ -216,9 +216,12 @@ class EventFlow:
         onehot = np.eye(len(self.processes))[proc]
         return np.column_stack([self.scaled_nuisances(nu), onehot]).astype(np.float32)
 
-    def nuisance_values(self, nuisances: Mapping[str, float] | None) -> np.ndarray:
+    def nuisance_values(
+        self, nuisances: Mapping[str, float] | None, *, extrapolate: bool = False
+    ) -> np.ndarray:
         """The (3,) nuisance vector (nominal values where not given), checked against
-        :attr:`box`.
+        :attr:`box` (with ``extrapolate``, only a nuisance held fixed in training must keep
+        its value: the flow cannot respond to it).
 
         Raises
         ------
@@ -237,7 +240,8 @@ class EventFlow:
         for k in NUISANCES:
             v = float(given.get(k, NUISANCE_DEFAULTS[k]))
             lo, hi = self.box[k]
-            if not (np.isfinite(v) and lo - 1e-12 <= v <= hi + 1e-12):
+            inside = lo - 1e-12 <= v <= hi + 1e-12
+            if not np.isfinite(v) or not (inside or (extrapolate and hi > lo)):
                 raise InputError(
                     f"{k} = {v:g} is outside the flow's training range "
                     f"[{lo:g}, {hi:g}]; retrain with points covering it",
@@ -246,9 +250,12 @@ class EventFlow:
             out.append(v)
         return np.array(out)
 
-    def yields(self, nuisances: Mapping[str, float] | None = None) -> dict[str, float]:
+    def yields(
+        self, nuisances: Mapping[str, float] | None = None, *, extrapolate: bool = False
+    ) -> dict[str, float]:
         """Summed weight (expected events) of each process at ``nuisances``."""
-        u = self.scaled_nuisances(self.nuisance_values(nuisances)[None, :])[0]
+        nu = self.nuisance_values(nuisances, extrapolate=extrapolate)
+        u = self.scaled_nuisances(nu[None, :])[0]
         x = np.concatenate([[1.0], u])
         return {p: float(np.exp(np.dot(self.yields_[p], x))) for p in self.processes}
 
@@ -262,6 +269,7 @@ class EventFlow:
         nuisances: Mapping[str, float] | None = None,
         shares: Mapping[str, float] | None = None,
         batch_size: int = 200_000,
+        extrapolate: bool = False,
     ) -> pd.DataFrame:
         """Generate ``n_events`` events at ``nuisances``.
 
@@ -278,6 +286,9 @@ class EventFlow:
             each process sums to its :meth:`yields`.
         batch_size
             Events per network call.
+        extrapolate
+            Allow nuisances outside :attr:`box` (for extrapolation studies; the flow was not
+            trained there).
 
         Returns
         -------
@@ -295,7 +306,7 @@ class EventFlow:
             or n_events < 1
         ):
             raise ConfigError(f"n_events: expected a positive integer, got {n_events!r}")
-        nu = self.nuisance_values(nuisances)
+        nu = self.nuisance_values(nuisances, extrapolate=extrapolate)
         share = dict(self.shares_ if shares is None else shares)
         unknown = sorted(set(share) - set(self.processes))
         if unknown:
@@ -309,7 +320,7 @@ class EventFlow:
         counts = np.floor(np.array([share[p] / total for p in names]) * n_events).astype(int)
         counts[np.argmax(counts)] += n_events - counts.sum()
         rng = np.random.default_rng(seed)
-        yields = self.yields(dict(zip(NUISANCES, nu, strict=True)))
+        yields = self.yields(dict(zip(NUISANCES, nu, strict=True)), extrapolate=extrapolate)
         parts = []
         threads = torch.get_num_threads()
         torch.set_num_threads(self.config.n_threads)
