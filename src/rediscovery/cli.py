@@ -1,6 +1,7 @@
 """The ``rediscovery`` command line: a thin typer layer over the library.
 
-Sub-apps: ``rediscovery higgs …``, ``rediscovery cosmo …`` and ``rediscovery anomaly …``.
+Sub-apps: ``rediscovery higgs …``, ``rediscovery cosmo …``, ``rediscovery anomaly …`` and
+``rediscovery models …``.
 Each stage's commands live in their own module (listed in :data:`COMMAND_MODULES`) that
 defines a ``typer.Typer`` named ``app`` whose commands are merged into the sub-app, so teams
 can add commands without touching each other's files.
@@ -32,7 +33,7 @@ from rediscovery import __version__
 from rediscovery.core.errors import ConfigError, RediscoveryError, plain_text
 
 __all__ = ["COMMAND_MODULES", "EXIT_INTERNAL", "EXIT_USAGE", "MAX_INT_OPTION", "anomaly_app",
-           "app", "cosmo_app", "higgs_app", "main", "os_error_message"]
+           "app", "cosmo_app", "higgs_app", "main", "models_app", "os_error_message"]
 
 #: Exit code of a refused input, option, path or file (also click's usage errors).
 EXIT_USAGE = 2
@@ -54,7 +55,10 @@ anomaly_app = typer.Typer(help="Anomaly detection: events unlike the bulk, witho
                           no_args_is_help=True)
 app.add_typer(higgs_app, name="higgs")
 app.add_typer(cosmo_app, name="cosmo")
+models_app = typer.Typer(help="Trained models: list, show, export and import model cards.",
+                         no_args_is_help=True)
 app.add_typer(anomaly_app, name="anomaly")
+app.add_typer(models_app, name="models")
 
 #: (sub-app name, module) pairs; each module defines ``app: typer.Typer``.
 COMMAND_MODULES: tuple[tuple[str, str], ...] = (
@@ -75,6 +79,7 @@ COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("cosmo", "rediscovery.cosmo.commands.joint"),
     ("cosmo", "rediscovery.cosmo.commands.pipeline"),
     ("anomaly", "rediscovery.anomaly.commands"),
+    ("models", "rediscovery.models.commands"),
 )
 
 
@@ -174,7 +179,8 @@ def _check_numbers_of(typer_app: typer.Typer) -> None:
 
 
 def _register() -> None:
-    targets = {"higgs": higgs_app, "cosmo": cosmo_app, "anomaly": anomaly_app}
+    targets = {"higgs": higgs_app, "cosmo": cosmo_app, "anomaly": anomaly_app,
+               "models": models_app}
     for sub, modname in COMMAND_MODULES:
         module = importlib.import_module(modname)
         _check_numbers_of(module.app)

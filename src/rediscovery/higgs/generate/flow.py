@@ -1,0 +1,511 @@
+"""A conditional normalizing flow that generates Higgs events like the simulator.
+
+Model (one network for all processes, conditioned on the process):
+
+* **jet multiplicity**: p(n_jet | process, ν) — a small network with a softmax over
+  n_jet ∈ {0, 1, 2, ≥3}, ν = (tes, jes, soft_met) the detector nuisances;
+* **kinematics**: p(y | process, ν, n_jet) — a neural spline flow (Durkan et al. 2019,
+  "Neural Spline Flows", NeurIPS, arXiv:1906.04032; rational-quadratic splines, coupling
+  layers so that sampling is one pass) from ``zuko`` (Rozet et al.) on the 15-vector of
+  :class:`~rediscovery.higgs.generate.transform.EventTransform`;
+* **yields**: the summed weight of each process, log-linear in ν, fitted by least squares on
+  the training points (the simulator's weights follow the selected yield).
+
+Both networks are trained together by maximum likelihood (Adam), the best epoch on a held-out
+tenth kept. Sampling draws n_jet, then y, maps back to primaries, and drops the rare
+unphysical rows (a momentum below its threshold, the sub-leading jet harder than the leading),
+drawing again until each process has its count.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.higgs.generate.transform import FLOW_COLUMNS, N_JET_CLASSES, EventTransform
+
+__all__ = [
+    "ARCHITECTURES",
+    "NUISANCES",
+    "EventFlow",
+    "FlowConfig",
+    "build_network",
+    "simulate_training_set",
+    "train_flow",
+]
+
+log = logging.getLogger(__name__)
+
+#: Flow architectures (:class:`FlowConfig` ``architecture``).
+ARCHITECTURES: tuple[str, ...] = ("nsf", "maf")
+
+#: Detector nuisances the flow is conditioned on (the simulator's shape nuisances).
+NUISANCES: tuple[str, ...] = ("tes", "jes", "soft_met")
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """Hyper-parameters of the flow and its training.
+
+    Attributes
+    ----------
+    architecture
+        ``nsf``: rational-quadratic spline couplings (Durkan et al. 2019); ``maf``: affine
+        couplings (RealNVP, Dinh et al. 2017, arXiv:1605.08803), less flexible but ~3 times
+        faster to sample on CPU (the spline's softmax dominates NSF's cost).
+    transforms, hidden, bins
+        Coupling layers, width of their two hidden layers, spline bins (``nsf`` only).
+    epochs, batch_size, learning_rate
+        Adam training; the learning rate decays by cosine annealing to 1/20.
+    validation_fraction
+        Held-out share of the training events; the epoch with the lowest held-out loss is kept.
+    seed
+        Seed of the initialisation, the shuffles and the noise of undefined features.
+    n_threads
+        torch CPU threads while training and sampling.
+    """
+
+    architecture: str = "nsf"
+    transforms: int = 4
+    hidden: int = 64
+    bins: int = 8
+    epochs: int = 30
+    batch_size: int = 2048
+    learning_rate: float = 2e-3
+    validation_fraction: float = 0.1
+    seed: int = 0
+    n_threads: int = 1
+
+    def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise ConfigError(
+                f"architecture: expected one of {ARCHITECTURES}, got {self.architecture!r}"
+            )
+        for name in ("transforms", "hidden", "bins", "epochs", "batch_size", "n_threads"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(f"{name}: expected an integer >= 1, got {v!r}")
+        if not (np.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ConfigError(
+                f"learning_rate: expected a positive number, got {self.learning_rate!r}"
+            )
+        if not 0.0 < self.validation_fraction < 0.5:
+            raise ConfigError(
+                f"validation_fraction: expected a number in (0, 0.5), got "
+                f"{self.validation_fraction!r}"
+            )
+
+
+def build_network(n_proc: int, cfg: FlowConfig) -> Any:
+    """The untrained torch module of :class:`EventFlow` (``flow``: the conditional flow;
+    ``jets``: the jet-multiplicity classifier) for ``n_proc`` processes."""
+    import torch
+    import zuko
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            n_ctx = len(NUISANCES) + n_proc
+            common = {
+                "features": len(FLOW_COLUMNS),
+                "context": n_ctx + N_JET_CLASSES,
+                "transforms": cfg.transforms,
+                "hidden_features": [cfg.hidden] * 2,
+                "passes": 2,
+            }  # passes=2: coupling layers, one pass to sample
+            if cfg.architecture == "nsf":
+                self.flow = zuko.flows.NSF(bins=cfg.bins, **common)
+            else:
+                self.flow = zuko.flows.MAF(**common)
+            self.jets = torch.nn.Sequential(
+                torch.nn.Linear(n_ctx, 32),
+                torch.nn.ReLU(),
+                torch.nn.Linear(32, 32),
+                torch.nn.ReLU(),
+                torch.nn.Linear(32, N_JET_CLASSES),
+            )
+
+    return Net()
+
+
+def simulate_training_set(
+    n_events: int,
+    points: Sequence[Mapping[str, float]],
+    *,
+    seed: int,
+    processes: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Simulated events at several nuisance points, with the point in columns ``tes``,
+    ``jes``, ``soft_met`` (nominal values where a point leaves them out).
+
+    ``n_events`` are split evenly over the points; point ``i`` uses the seed ``[seed, i]``.
+    """
+    from rediscovery.higgs.events.simulate import NUISANCE_DEFAULTS, simulate_events
+
+    if not points:
+        raise ConfigError("give at least one nuisance point")
+    per = max(1, int(n_events) // len(points))
+    parts = []
+    for i, point in enumerate(points):
+        unknown = sorted(set(point) - set(NUISANCES))
+        if unknown:
+            raise ConfigError(f"nuisance(s) {unknown}: the flow is conditioned on {NUISANCES}")
+        nu = {k: float(point.get(k, NUISANCE_DEFAULTS[k])) for k in NUISANCES}
+        df = simulate_events(
+            per, seed=np.random.default_rng([seed, i]), processes=processes, nuisances=nu
+        )
+        for k, v in nu.items():
+            df[k] = v
+        parts.append(df)
+    out = pd.concat(parts, ignore_index=True)
+    out["EventId"] = np.arange(len(out), dtype=np.int64)
+    return out
+
+
+@dataclass
+class EventFlow:
+    """A trained generator of events (see the module docstring). Build with
+    :func:`train_flow`, save and load with :mod:`rediscovery.higgs.generate.io`.
+
+    Attributes
+    ----------
+    processes
+        Process names, in the order of the context's one-hot part.
+    box
+        ``{nuisance: (lo, hi)}`` of the training points: the validity box.
+    transform
+        The fitted :class:`EventTransform`.
+    config
+        The :class:`FlowConfig` it was trained with.
+    net
+        The torch module (``flow`` and ``jets``).
+    yields_
+        ``{process: [c0, c_tes, c_jes, c_soft_met]}``: log summed weight, linear in the
+        nuisances scaled to [-1, 1] over :attr:`box`.
+    shares_
+        Default share of generated events per process (as in the training sample).
+    training_info_
+        Sizes, epochs, losses, seconds.
+    """
+
+    processes: list[str]
+    box: dict[str, tuple[float, float]]
+    transform: EventTransform
+    config: FlowConfig
+    net: Any
+    yields_: dict[str, list[float]] = field(default_factory=dict)
+    shares_: dict[str, float] = field(default_factory=dict)
+    training_info_: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ context
+
+    def scaled_nuisances(self, values: np.ndarray) -> np.ndarray:
+        """Nuisance rows (n, 3) mapped to [-1, 1] over :attr:`box` (0 for a fixed one)."""
+        lo = np.array([self.box[k][0] for k in NUISANCES])
+        hi = np.array([self.box[k][1] for k in NUISANCES])
+        span = np.where(hi > lo, hi - lo, 1.0)
+        return np.where(hi > lo, 2.0 * (values - lo) / span - 1.0, 0.0)
+
+    def _context(self, nu: np.ndarray, proc: np.ndarray) -> np.ndarray:
+        onehot = np.eye(len(self.processes))[proc]
+        return np.column_stack([self.scaled_nuisances(nu), onehot]).astype(np.float32)
+
+    def nuisance_values(
+        self, nuisances: Mapping[str, float] | None, *, extrapolate: bool = False
+    ) -> np.ndarray:
+        """The (3,) nuisance vector (nominal values where not given), checked against
+        :attr:`box` (with ``extrapolate``, only a nuisance held fixed in training must keep
+        its value: the flow cannot respond to it).
+
+        Raises
+        ------
+        InputError
+            An unknown nuisance or a value outside the training box.
+        """
+        from rediscovery.higgs.events.simulate import NUISANCE_DEFAULTS
+
+        given = dict(nuisances or {})
+        unknown = sorted(set(given) - set(NUISANCES))
+        if unknown:
+            raise InputError(
+                f"the flow is conditioned on {list(NUISANCES)}, not {unknown}", column=unknown[0]
+            )
+        out = []
+        for k in NUISANCES:
+            v = float(given.get(k, NUISANCE_DEFAULTS[k]))
+            lo, hi = self.box[k]
+            inside = lo - 1e-12 <= v <= hi + 1e-12
+            if not np.isfinite(v) or not (inside or (extrapolate and hi > lo)):
+                raise InputError(
+                    f"{k} = {v:g} is outside the flow's training range "
+                    f"[{lo:g}, {hi:g}]; retrain with points covering it",
+                    column=k,
+                )
+            out.append(v)
+        return np.array(out)
+
+    def yields(
+        self, nuisances: Mapping[str, float] | None = None, *, extrapolate: bool = False
+    ) -> dict[str, float]:
+        """Summed weight (expected events) of each process at ``nuisances``."""
+        nu = self.nuisance_values(nuisances, extrapolate=extrapolate)
+        u = self.scaled_nuisances(nu[None, :])[0]
+        x = np.concatenate([[1.0], u])
+        return {p: float(np.exp(np.dot(self.yields_[p], x))) for p in self.processes}
+
+    # ------------------------------------------------------------------ sampling
+
+    def sample(
+        self,
+        n_events: int,
+        *,
+        seed: int,
+        nuisances: Mapping[str, float] | None = None,
+        shares: Mapping[str, float] | None = None,
+        batch_size: int = 200_000,
+        extrapolate: bool = False,
+    ) -> pd.DataFrame:
+        """Generate ``n_events`` events at ``nuisances``.
+
+        Parameters
+        ----------
+        n_events
+            Events returned.
+        seed
+            Seed of every random draw (torch and numpy); the output is a function of it.
+        nuisances
+            ``tes``, ``jes``, ``soft_met`` (nominal where left out), inside :attr:`box`.
+        shares
+            Share of the events per process (default :attr:`shares_`); weights are set so that
+            each process sums to its :meth:`yields`.
+        batch_size
+            Events per network call.
+        extrapolate
+            Allow nuisances outside :attr:`box` (for extrapolation studies; the flow was not
+            trained there).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The events table of the simulator: ``EventId``, the 17 ``PRI_*`` columns,
+            ``Weight``, ``Label``, ``Process``.
+        """
+        import torch
+
+        from rediscovery.higgs.schema import PROCESSES, SIGNAL_PROCESSES
+
+        if (
+            isinstance(n_events, bool)
+            or not isinstance(n_events, (int, np.integer))
+            or n_events < 1
+        ):
+            raise ConfigError(f"n_events: expected a positive integer, got {n_events!r}")
+        nu = self.nuisance_values(nuisances, extrapolate=extrapolate)
+        share = dict(self.shares_ if shares is None else shares)
+        unknown = sorted(set(share) - set(self.processes))
+        if unknown:
+            raise ConfigError(
+                f"processes {unknown} were not trained; the flow knows {self.processes}"
+            )
+        total = sum(share.values())
+        if not total > 0:
+            raise ConfigError(f"shares must be positive, got {share}")
+        names = [p for p in self.processes if share.get(p, 0.0) > 0]
+        counts = np.floor(np.array([share[p] / total for p in names]) * n_events).astype(int)
+        counts[np.argmax(counts)] += n_events - counts.sum()
+        rng = np.random.default_rng(seed)
+        yields = self.yields(dict(zip(NUISANCES, nu, strict=True)), extrapolate=extrapolate)
+        parts = []
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self.config.n_threads)
+        try:
+            with torch.random.fork_rng(devices=[]), torch.no_grad():
+                torch.manual_seed(int(rng.integers(2**62)))
+                self.net.eval()
+                for name, n in zip(names, counts, strict=True):
+                    if n == 0:
+                        continue
+                    df = self._sample_process(
+                        self.processes.index(name), int(n), nu, rng, batch_size
+                    )
+                    df["Weight"] = yields[name] / n
+                    df["Label"] = np.int8(name in SIGNAL_PROCESSES)
+                    df["Process"] = name
+                    parts.append(df)
+        finally:
+            torch.set_num_threads(threads)
+        out = pd.concat(parts, ignore_index=True)
+        out["Process"] = pd.Categorical(out["Process"], categories=list(PROCESSES))
+        out["Label"] = out["Label"].astype(np.int8)
+        out.insert(0, "EventId", np.arange(len(out), dtype=np.int64))
+        return out
+
+    def _sample_process(
+        self, proc: int, n: int, nu: np.ndarray, rng: np.random.Generator, batch_size: int
+    ) -> pd.DataFrame:
+        import torch
+
+        got: list[pd.DataFrame] = []
+        have = 0
+        while have < n:
+            m = min(batch_size, int((n - have) * 1.1) + 16)
+            ctx = torch.from_numpy(self._context(np.tile(nu, (m, 1)), np.full(m, proc)))
+            probs = torch.softmax(self.net.jets(ctx), dim=1)
+            njet = torch.multinomial(probs, 1).squeeze(1)
+            full = torch.cat([ctx, torch.nn.functional.one_hot(njet, N_JET_CLASSES).float()], dim=1)
+            y = self.net.flow(full).sample().numpy().astype(np.float64)
+            df, ok = self.transform.inverse(y, njet.numpy(), seed=rng)
+            ok &= np.all(np.isfinite(y), axis=1)
+            df = df[ok]
+            got.append(df)
+            have += len(df)
+            if len(df) == 0:
+                raise InputError(
+                    "the flow generated no physical event in a batch; it is not "
+                    "trained (train more epochs)"
+                )
+        return pd.concat(got, ignore_index=True).iloc[:n].reset_index(drop=True)
+
+
+def _fit_yields(df: pd.DataFrame, flow: EventFlow) -> dict[str, list[float]]:
+    """Least-squares log-linear fit of each process's summed weight over the nuisance points."""
+    out = {}
+    keys = list(NUISANCES)
+    sums = df.groupby(["Process", *keys], observed=True)["Weight"].sum().reset_index()
+    for p in flow.processes:
+        rows = sums[sums["Process"] == p]
+        u = flow.scaled_nuisances(rows[keys].to_numpy(dtype=float))
+        x = np.column_stack([np.ones(len(rows)), u])
+        varies = np.ptp(u, axis=0) > 0 if len(rows) > 1 else np.zeros(len(keys), bool)
+        cols = np.concatenate([[True], varies])
+        coef = np.zeros(len(keys) + 1)
+        sol, *_ = np.linalg.lstsq(x[:, cols], np.log(rows["Weight"].to_numpy()), rcond=None)
+        coef[cols] = sol
+        out[p] = coef.tolist()
+    return out
+
+
+def train_flow(
+    events: pd.DataFrame, config: FlowConfig | None = None, *, progress: bool = True
+) -> EventFlow:
+    """Train the generator on simulated events.
+
+    Parameters
+    ----------
+    events
+        The simulator's table with the columns ``tes``, ``jes``, ``soft_met`` of the nuisance
+        point each event was simulated at (:func:`simulate_training_set`).
+    config
+        Hyper-parameters (default :class:`FlowConfig`).
+    progress
+        Show a progress bar over the epochs.
+
+    Returns
+    -------
+    EventFlow
+
+    Raises
+    ------
+    InputError
+        Missing columns, no events.
+    """
+    import time
+
+    import torch
+
+    from rediscovery.core.progress import progress_bar
+
+    cfg = config or FlowConfig()
+    missing = [c for c in (*NUISANCES, "Process", "Weight") if c not in events.columns]
+    if missing:
+        raise InputError(
+            f"the training events lack columns {missing} (simulate them with "
+            "simulate_training_set)",
+            column=missing[0],
+        )
+    if len(events) < 10:
+        raise InputError(f"{len(events)} training events: too few to train a flow")
+    t0 = time.perf_counter()
+    procs = [str(p) for p in pd.unique(events["Process"].astype(str))]
+    from rediscovery.higgs.schema import PROCESSES
+
+    procs = [p for p in PROCESSES if p in procs] + sorted(set(procs) - set(PROCESSES))
+    nu = events[list(NUISANCES)].to_numpy(dtype=float)
+    box = {k: (float(nu[:, j].min()), float(nu[:, j].max())) for j, k in enumerate(NUISANCES)}
+    transform = EventTransform().fit(events)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(cfg.n_threads)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            net = build_network(len(procs), cfg)
+            flow = EventFlow(processes=procs, box=box, transform=transform, config=cfg, net=net)
+            rng = np.random.default_rng(cfg.seed)
+            y, njet = transform.forward(events, seed=rng)
+            proc = pd.Categorical(events["Process"].astype(str), categories=procs).codes
+            ctx = flow._context(nu, proc)
+            tensors = [
+                torch.from_numpy(a) for a in (y.astype(np.float32), ctx, njet.astype(np.int64))
+            ]
+            n = len(y)
+            order = rng.permutation(n)
+            n_val = max(1, round(cfg.validation_fraction * n))
+            val, train = order[:n_val], order[n_val:]
+            opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate)
+            steps = cfg.epochs * max(1, -(-len(train) // cfg.batch_size))
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+                opt, steps, eta_min=cfg.learning_rate / 20
+            )
+
+            def loss_of(idx: np.ndarray) -> Any:
+                i = torch.from_numpy(idx)
+                yy, cc, jj = (t[i] for t in tensors)
+                jets = torch.nn.functional.cross_entropy(net.jets(cc), jj)
+                full = torch.cat(
+                    [cc, torch.nn.functional.one_hot(jj, N_JET_CLASSES).float()], dim=1
+                )
+                return jets - net.flow(full).log_prob(yy).mean()
+
+            best, best_state, history = np.inf, None, []
+            with progress_bar(enabled=progress) as bar:
+                task = bar.add_task("training the flow", total=cfg.epochs)
+                for epoch in range(cfg.epochs):
+                    net.train()
+                    perm = train[rng.permutation(len(train))]
+                    for start in range(0, len(perm), cfg.batch_size):
+                        loss = loss_of(perm[start : start + cfg.batch_size])
+                        opt.zero_grad()
+                        loss.backward()
+                        opt.step()
+                        sched.step()
+                    net.eval()
+                    with torch.no_grad():
+                        v = float(loss_of(val))
+                    history.append(v)
+                    if v < best:
+                        best = v
+                        best_state = {k: t.clone() for k, t in net.state_dict().items()}
+                    bar.advance(task)
+                    log.debug("epoch %d: held-out loss %.4f", epoch, v)
+            if best_state is not None:
+                net.load_state_dict(best_state)
+            net.eval()
+    finally:
+        torch.set_num_threads(threads)
+    flow.yields_ = _fit_yields(events, flow)
+    counts = events["Process"].astype(str).value_counts()
+    flow.shares_ = {p: float(counts.get(p, 0)) / len(events) for p in procs}
+    flow.training_info_ = {
+        "n_train": len(train),
+        "n_valid": int(n_val),
+        "best_epoch": int(np.argmin(history)),
+        "valid_loss": [round(h, 5) for h in history],
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    return flow

@@ -1,0 +1,114 @@
+"""Flow folders: ``flow.pt`` (the torch ``state_dict``, loaded with ``weights_only=True``) and
+``flow.json`` (configuration, processes, nuisance box, transform constants, yields, training
+summary, library versions, SHA-256 of ``flow.pt``). No pickles."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from rediscovery.core.errors import ModelFileError
+from rediscovery.core.files import atomic_path, file_sha256, write_json
+from rediscovery.higgs.generate.flow import EventFlow, FlowConfig, build_network
+from rediscovery.higgs.generate.transform import EventTransform
+
+__all__ = ["FLOW_FORMAT_VERSION", "FLOW_KIND", "load_flow", "save_flow"]
+
+#: Format of ``flow.json``.
+FLOW_FORMAT_VERSION = 1
+#: The kind string of a flow folder (also its model-card kind in ``rediscovery.models``).
+FLOW_KIND = "rediscovery.higgs.generate/flow"
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for p in ("torch", "zuko", "numpy"):
+        try:
+            out[p] = importlib.metadata.version(p)
+        except importlib.metadata.PackageNotFoundError:  # pragma: no cover - declared deps
+            out[p] = "unknown"
+    return out
+
+
+def save_flow(flow: EventFlow, directory: str | os.PathLike[str]) -> Path:
+    """Write ``flow.pt`` and ``flow.json`` into ``directory`` (created); returns it."""
+    import torch
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    with atomic_path(d / "flow.pt") as tmp:
+        torch.save(flow.net.state_dict(), tmp)
+    meta: dict[str, Any] = {
+        "format_version": FLOW_FORMAT_VERSION,
+        "kind": FLOW_KIND,
+        "config": dataclasses.asdict(flow.config),
+        "processes": flow.processes,
+        "box": {k: list(v) for k, v in flow.box.items()},
+        "transform": flow.transform.to_json(),
+        "yields": flow.yields_,
+        "shares": flow.shares_,
+        "training": flow.training_info_,
+        "versions": _versions(),
+        "model_file": "flow.pt",
+        "model_sha256": file_sha256(d / "flow.pt"),
+    }
+    write_json(d / "flow.json", meta)
+    return d
+
+
+def load_flow(directory: str | os.PathLike[str]) -> EventFlow:
+    """Read a flow folder written by :func:`save_flow`.
+
+    Raises
+    ------
+    ModelFileError
+        Missing files, another format, a checksum mismatch, or weights that do not fit.
+    """
+    import torch
+
+    d = Path(directory)
+    meta_path = d / "flow.json"
+    if not meta_path.is_file():
+        raise ModelFileError(
+            f"{d}: no flow.json; not a flow folder (rediscovery higgs generate-train writes one)"
+        )
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        cfg = FlowConfig(**meta["config"])
+        transform = EventTransform.from_json(meta["transform"])
+        procs = list(meta["processes"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{meta_path}: corrupt flow metadata ({exc})") from None
+    if meta.get("kind") != FLOW_KIND or meta.get("format_version") != FLOW_FORMAT_VERSION:
+        raise ModelFileError(
+            f"{meta_path}: kind {meta.get('kind')!r} format "
+            f"{meta.get('format_version')!r}; expected {FLOW_KIND!r} "
+            f"format {FLOW_FORMAT_VERSION}"
+        )
+    weights = d / "flow.pt"
+    if not weights.is_file():
+        raise ModelFileError(f"{weights}: flow weights missing")
+    if file_sha256(weights) != meta.get("model_sha256"):
+        raise ModelFileError(
+            f"{weights}: checksum mismatch; the file is corrupt or was modified after saving"
+        )
+    net = build_network(len(procs), cfg)
+    try:
+        net.load_state_dict(torch.load(weights, weights_only=True, map_location="cpu"))
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise ModelFileError(f"{weights}: weights do not fit the configuration ({exc})") from None
+    net.eval()
+    return EventFlow(
+        processes=procs,
+        box={k: (float(v[0]), float(v[1])) for k, v in meta["box"].items()},
+        transform=transform,
+        config=cfg,
+        net=net,
+        yields_={k: [float(c) for c in v] for k, v in meta["yields"].items()},
+        shares_={k: float(v) for k, v in meta["shares"].items()},
+        training_info_=dict(meta.get("training", {})),
+    )

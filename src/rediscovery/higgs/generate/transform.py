@@ -1,0 +1,296 @@
+"""The map between an events table's primaries and the unbounded vector a flow learns.
+
+The 17 ``PRI_*`` columns are not a good target as they are: transverse momenta start at the
+selection thresholds and have long tails, pseudorapidities are bounded, the azimuths only
+matter relative to each other (the simulation is symmetric under a common rotation), the jet
+multiplicity is discrete and decides which jet columns exist. :class:`EventTransform` maps an
+event to
+
+* ``PRI_jet_num`` (a category, modelled apart: :mod:`rediscovery.higgs.generate.flow`);
+* 15 real numbers: ``log(p_T − lo + 1 GeV)`` for the τ, lepton and jet momenta (``lo`` their
+  selection threshold, :data:`rediscovery.higgs.events.simulate.SELECTION`),
+  ``log(1 + E_T^miss)``, ``log ΣE_T``, ``atanh(η / η_max)``, ``atanh(Δφ / π)`` of the
+  lepton, E_T^miss and jets relative to the τ,
+  and the jets' p_T beyond the two leading ones (``PRI_jet_all_pt`` minus both, zero unless
+  three or more jets), each then standardised;
+* the τ azimuth, drawn uniform when generating.
+
+Columns undefined for an event's jet multiplicity are filled with standard normal noise when
+training (the flow learns them as independent noise given the multiplicity) and set back to
+NaN (or 0 for the extra-jet p_T) when generating. Generated values are rounded to the
+simulator's stored precision (:data:`rediscovery.higgs.events.simulate.PRI_SIGNIFICAND_BITS`),
+so that a classifier cannot tell them apart by their last bits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rediscovery.core.errors import InputError
+from rediscovery.core.files import round_significand
+
+__all__ = ["FLOW_COLUMNS", "N_JET_CLASSES", "EventTransform"]
+
+#: The vector the flow learns (names of its components).
+FLOW_COLUMNS: tuple[str, ...] = (
+    "log_tau_pt",
+    "tau_eta",
+    "log_lep_pt",
+    "lep_eta",
+    "lep_dphi",
+    "log_met",
+    "met_dphi",
+    "log_sumet",
+    "log_jet1_pt",
+    "jet1_eta",
+    "jet1_dphi",
+    "log_jet2_pt",
+    "jet2_eta",
+    "jet2_dphi",
+    "log_jet_extra_pt",
+)
+#: Jet multiplicities 0, 1, 2 and ≥ 3 (``PRI_jet_num`` is capped at 3 in HiggsML).
+N_JET_CLASSES = 4
+_SHRINK = 1.0 - 1e-7  # keeps atanh finite at the acceptance edge
+_PT_OFFSET = 1.0  # GeV: log(pt - lo + 1) is 0 at the threshold
+
+# flow-vector index -> minimum jet multiplicity for it to be defined
+_NEEDS_JETS = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3])
+_PT = {
+    "log_tau_pt": "PRI_tau_pt",
+    "log_lep_pt": "PRI_lep_pt",
+    "log_jet1_pt": "PRI_jet_leading_pt",
+    "log_jet2_pt": "PRI_jet_subleading_pt",
+}
+
+
+def _eta_max() -> dict[str, float]:
+    """|η| acceptance of the τ/lepton and of the jets: the simulator's selection."""
+    from rediscovery.higgs.events.simulate import SELECTION
+
+    return {
+        "lepton": max(SELECTION.tau_eta_max, SELECTION.lep_eta_max),
+        "jet": SELECTION.jet_eta_max,
+    }
+
+
+def _thresholds() -> dict[str, float]:
+    """p_T thresholds (GeV) of the momentum components: the simulator's selection."""
+    from rediscovery.higgs.events.simulate import SELECTION
+
+    return {
+        "log_tau_pt": SELECTION.tau_pt_min,
+        "log_lep_pt": SELECTION.lep_pt_min,
+        "log_jet1_pt": SELECTION.jet_pt_min,
+        "log_jet2_pt": SELECTION.jet_pt_min,
+        "log_jet_extra_pt": SELECTION.jet_pt_min,
+    }
+
+
+def _wrap(phi: np.ndarray) -> np.ndarray:
+    return np.mod(phi + np.pi, 2.0 * np.pi) - np.pi
+
+
+@dataclass
+class EventTransform:
+    """Events ↔ flow vectors (see the module docstring). Fit on training events, then use
+    :meth:`forward` and :meth:`inverse`.
+
+    Attributes
+    ----------
+    lo_
+        ``{flow column: p_T threshold}`` (GeV) of the momentum components (the selection's).
+    mean_, std_
+        Standardisation of the flow vector (over defined entries).
+    """
+
+    lo_: dict[str, float] = field(default_factory=dict)
+    mean_: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    std_: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def _raw(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        missing = [
+            c
+            for c in (
+                *_PT.values(),
+                "PRI_tau_eta",
+                "PRI_tau_phi",
+                "PRI_lep_eta",
+                "PRI_lep_phi",
+                "PRI_met",
+                "PRI_met_phi",
+                "PRI_met_sumet",
+                "PRI_jet_num",
+                "PRI_jet_leading_eta",
+                "PRI_jet_leading_phi",
+                "PRI_jet_subleading_eta",
+                "PRI_jet_subleading_phi",
+                "PRI_jet_all_pt",
+            )
+            if c not in df.columns
+        ]
+        if missing:
+            raise InputError(f"the events lack primaries {missing}", column=missing[0])
+        njet = np.clip(df["PRI_jet_num"].to_numpy(dtype=float), 0, 3).astype(np.int64)
+        g = {c: df[c].to_numpy(dtype=float) for c in df.columns if c.startswith("PRI_")}
+        phi0 = g["PRI_tau_phi"]
+        lead = np.nan_to_num(g["PRI_jet_leading_pt"])
+        sub = np.nan_to_num(g["PRI_jet_subleading_pt"])
+        extra = g["PRI_jet_all_pt"] - lead - sub
+        v = np.column_stack(
+            [
+                g["PRI_tau_pt"],
+                g["PRI_tau_eta"],
+                g["PRI_lep_pt"],
+                g["PRI_lep_eta"],
+                _wrap(g["PRI_lep_phi"] - phi0),
+                g["PRI_met"],
+                _wrap(g["PRI_met_phi"] - phi0),
+                g["PRI_met_sumet"],
+                g["PRI_jet_leading_pt"],
+                g["PRI_jet_leading_eta"],
+                _wrap(g["PRI_jet_leading_phi"] - phi0),
+                g["PRI_jet_subleading_pt"],
+                g["PRI_jet_subleading_eta"],
+                _wrap(g["PRI_jet_subleading_phi"] - phi0),
+                np.where(njet >= 3, extra, np.nan),
+            ]
+        )
+        return v, njet
+
+    def _to_real(self, v: np.ndarray) -> np.ndarray:
+        y = np.empty_like(v)
+        cols = FLOW_COLUMNS
+        for j, name in enumerate(cols):
+            x = v[:, j]
+            if name in self.lo_:  # momenta above a threshold
+                y[:, j] = np.log(np.maximum(x - self.lo_[name], 0.0) + _PT_OFFSET)
+            elif name == "log_met":
+                y[:, j] = np.log1p(np.maximum(x, 0.0))
+            elif name == "log_sumet":
+                y[:, j] = np.log(np.maximum(x, 1e-3))
+            elif name.endswith("_eta"):
+                lim = _eta_max()["jet" if name.startswith("jet") else "lepton"]
+                y[:, j] = np.arctanh(np.clip(x / lim, -1.0, 1.0) * _SHRINK)
+            else:  # dphi
+                y[:, j] = np.arctanh(np.clip(x / np.pi, -1.0, 1.0) * _SHRINK)
+        return y
+
+    def fit(self, df: pd.DataFrame) -> EventTransform:
+        """Learn the thresholds and the standardisation from training events."""
+        v, njet = self._raw(df)
+        if len(v) == 0:
+            raise InputError("no training events")
+        self.lo_ = _thresholds()
+        y = self._to_real(v)
+        defined = njet[:, None] >= _NEEDS_JETS[None, :]
+        cnt = np.maximum(defined.sum(axis=0), 1)
+        self.mean_ = np.where(defined, y, 0.0).sum(axis=0) / cnt
+        var = np.where(defined, (y - self.mean_) ** 2, 0.0).sum(axis=0) / cnt
+        self.std_ = np.sqrt(np.maximum(var, 1e-12))
+        return self
+
+    def forward(
+        self, df: pd.DataFrame, *, seed: int | np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(y (n, 15) standardised, njet (n,))``; undefined entries are N(0, 1) noise."""
+        v, njet = self._raw(df)
+        y = (self._to_real(v) - self.mean_) / self.std_
+        undefined = njet[:, None] < _NEEDS_JETS[None, :]
+        rng = np.random.default_rng(seed)
+        y[undefined] = rng.standard_normal(int(undefined.sum()))
+        if not np.all(np.isfinite(y)):
+            bad = FLOW_COLUMNS[int(np.flatnonzero(~np.isfinite(y).all(axis=0))[0])]
+            raise InputError(f"non-finite primaries where defined ({bad})", column=bad)
+        return y, njet
+
+    def inverse(
+        self, y: np.ndarray, njet: np.ndarray, *, seed: int | np.random.Generator
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Primaries (the 17 ``PRI_*`` columns) of flow vectors ``y`` and multiplicities
+        ``njet``; also a mask of the physical rows (momenta above their thresholds, the
+        sub-leading jet not harder than the leading one)."""
+        from rediscovery.higgs.events.simulate import PRI_SIGNIFICAND_BITS
+
+        y = np.asarray(y, dtype=float) * self.std_ + self.mean_
+        njet = np.asarray(njet, dtype=np.int64)
+        rng = np.random.default_rng(seed)
+        phi0 = rng.uniform(-np.pi, np.pi, len(y))
+        out: dict[str, np.ndarray] = {}
+        ok = np.ones(len(y), dtype=bool)
+        col = {name: y[:, j] for j, name in enumerate(FLOW_COLUMNS)}
+
+        def pt(name: str) -> np.ndarray:
+            return self.lo_[name] - _PT_OFFSET + np.exp(col[name])
+
+        for name in ("log_tau_pt", "log_lep_pt", "log_jet1_pt", "log_jet2_pt", "log_jet_extra_pt"):
+            ok &= (col[name] >= 0.0) | (njet < _NEEDS_JETS[FLOW_COLUMNS.index(name)])
+        lepton, jet = _eta_max()["lepton"], _eta_max()["jet"]
+        out["PRI_tau_pt"] = pt("log_tau_pt")
+        out["PRI_tau_eta"] = lepton * np.tanh(col["tau_eta"]) / _SHRINK
+        out["PRI_tau_phi"] = phi0
+        out["PRI_lep_pt"] = pt("log_lep_pt")
+        out["PRI_lep_eta"] = lepton * np.tanh(col["lep_eta"]) / _SHRINK
+        out["PRI_lep_phi"] = _wrap(phi0 + np.pi * np.tanh(col["lep_dphi"]) / _SHRINK)
+        out["PRI_met"] = np.expm1(col["log_met"]).clip(min=0.0)
+        out["PRI_met_phi"] = _wrap(phi0 + np.pi * np.tanh(col["met_dphi"]) / _SHRINK)
+        out["PRI_met_sumet"] = np.exp(col["log_sumet"])
+        has1, has2, has3 = njet >= 1, njet >= 2, njet >= 3
+        lead, sub = pt("log_jet1_pt"), pt("log_jet2_pt")
+        ok &= ~has2 | (sub <= lead)
+        out["PRI_jet_leading_pt"] = np.where(has1, lead, np.nan)
+        out["PRI_jet_leading_eta"] = np.where(
+            has1, jet * np.tanh(col["jet1_eta"]) / _SHRINK, np.nan
+        )
+        out["PRI_jet_leading_phi"] = np.where(
+            has1, _wrap(phi0 + np.pi * np.tanh(col["jet1_dphi"]) / _SHRINK), np.nan
+        )
+        out["PRI_jet_subleading_pt"] = np.where(has2, sub, np.nan)
+        out["PRI_jet_subleading_eta"] = np.where(
+            has2, jet * np.tanh(col["jet2_eta"]) / _SHRINK, np.nan
+        )
+        out["PRI_jet_subleading_phi"] = np.where(
+            has2, _wrap(phi0 + np.pi * np.tanh(col["jet2_dphi"]) / _SHRINK), np.nan
+        )
+        extra = np.where(has3, pt("log_jet_extra_pt"), 0.0)
+        out["PRI_jet_all_pt"] = np.where(has1, lead, 0.0) + np.where(has2, sub, 0.0) + extra
+        from rediscovery.higgs.schema import PRI_COLUMNS
+
+        df = pd.DataFrame(
+            {
+                c: (
+                    njet
+                    if c == "PRI_jet_num"
+                    else round_significand(out[c], PRI_SIGNIFICAND_BITS).astype(np.float64)
+                )
+                for c in PRI_COLUMNS
+            }
+        )
+        return df, ok
+
+    def to_json(self) -> dict[str, Any]:
+        """The fitted constants (for the model's JSON metadata)."""
+        return {
+            "lo": self.lo_,
+            "mean": self.mean_.tolist(),
+            "std": self.std_.tolist(),
+            "columns": list(FLOW_COLUMNS),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EventTransform:
+        """Inverse of :meth:`to_json`."""
+        if list(data.get("columns", [])) != list(FLOW_COLUMNS):
+            raise InputError(
+                f"flow columns {data.get('columns')} differ from this version's "
+                f"{list(FLOW_COLUMNS)}"
+            )
+        return cls(
+            lo_={k: float(v) for k, v in data["lo"].items()},
+            mean_=np.asarray(data["mean"], dtype=float),
+            std_=np.asarray(data["std"], dtype=float),
+        )
