@@ -54,7 +54,8 @@ def test_lightcurve_universe_from_cached_salt2_fits(tmp_path):
         "c": c + rng.normal(0, e_c), "mb_err": e_mb, "x1_err": e_x1, "c_err": e_c,
         "cov_mb_x1": 0.0, "cov_mb_c": 0.0, "cov_x1_c": 0.0, "quality": True})
     fits.to_parquet(tmp_path / f"universe{seed}_{n}sne_salt2.parquet")
-    pd.DataFrame({"sn_id": ids, "mu": mu}).to_parquet(tmp_path / f"universe{seed}_{n}sne_truth.parquet")
+    truth_path = tmp_path / f"universe{seed}_{n}sne_truth.parquet"
+    pd.DataFrame({"sn_id": ids, "mu": mu}).to_parquet(truth_path)
     common = dict(seed=seed, mode="lightcurves", model="flat-lcdm", n_sne=n, n_steps=600,
                   n_walkers=8, cache=str(tmp_path))
     full = run_universe(_Task(**common))

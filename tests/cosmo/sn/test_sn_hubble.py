@@ -138,7 +138,8 @@ def test_standardised_covariance_adds_the_alpha_beta_term():
     v = tr.cov_alpha_beta
     x1, c = fits["x1"].to_numpy(), fits["c"].to_numpy()
     i, j = 3, 17
-    expect = x1[i] * x1[j] * v[0, 0] - (x1[i] * c[j] + c[i] * x1[j]) * v[0, 1] + c[i] * c[j] * v[1, 1]
+    expect = (x1[i] * x1[j] * v[0, 0] - (x1[i] * c[j] + c[i] * x1[j]) * v[0, 1]
+              + c[i] * c[j] * v[1, 1])
     assert cov[i, j] == pytest.approx(expect, rel=1e-12)
     np.testing.assert_allclose(np.diag(cov) - (x1**2 * v[0, 0] - 2 * x1 * c * v[0, 1]
                                                + c**2 * v[1, 1]), hub["mu_err"] ** 2, rtol=1e-12)
