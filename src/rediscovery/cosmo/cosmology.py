@@ -37,13 +37,13 @@ ensemble. Speed against astropy: ``benchmarks/distances.py`` (docs/cosmo-superno
 
 One ΛCDM model (scalar Ω_m, Ω_Λ, w = −1, no radiation) at z ≤ 2.5 takes a shorter path, where
 a call costs a few dozen array operations, so fewer and smaller ones matter: cumulative
-Simpson's rule on a uniform grid (knots every 0.005 in z, 1/E also at the midpoints) gives D_C
+Simpson's rule in v = ln(1+z) (knots every 0.0015 in v, 1/E also at the midpoints) gives D_C
 at the knots; the curvature branch is applied there; the smooth ratio D_L/z is then
 interpolated linearly (``numpy.interp``) to the requested redshifts. The interpolation error is
 h²/8 · max|(D_L/z)''| / (D_L/z), below 1e-6 relative wherever 1/E varies slowly, so the
 path is taken only when E(z)² ≥ 0.02 on the grid and, for closed models, the sine's argument
-stays below π/2 (before the antipode; tested against astropy over the whole prior box of the
-SN fits); other models take the general path.
+stays below π/2 (before the antipode); tested against astropy and the general path over the
+whole prior box of the SN fits (largest difference 9.2e-7). Other models take the general path.
 
 Radiation is ignored by default (``omega_r=0``), as in astropy with ``Tcmb0=0``: at z < 2 it
 changes distances by < 0.05% (Ω_r ≈ 9e-5). Pass ``omega_r`` to include it as a massless
