@@ -62,7 +62,9 @@ def test_broadcast_over_parameters_and_shape():
     got = luminosity_distance(Z[:10], 70.0, om[:, None], ol[:, None])
     assert got.shape == (3, 1, 10)
     for i in range(3):
-        np.testing.assert_allclose(got[i, 0], luminosity_distance(Z[:10], 70.0, om[i], ol[i]))
+        # one scalar model takes the single-ΛCDM path: agreement to its 1e-6 accuracy
+        np.testing.assert_allclose(got[i, 0], luminosity_distance(Z[:10], 70.0, om[i], ol[i]),
+                                   rtol=1e-6)
     g = DistanceGrid(Z.reshape(10, 45))
     assert g.hubble_free_dl(0.3, 0.7).shape == (10, 45)
     assert g.hubble_free_dl(om, ol).shape == (3, 10, 45)
@@ -94,3 +96,51 @@ def test_ensemble_of_random_models_matches_astropy():
         np.testing.assert_allclose(got[i], ref, rtol=1e-6, err_msg=f"Om={om[i]}, OL={ol[i]}")
     np.testing.assert_allclose(g.comoving_dimensionless(om, ol)[5],
                                g.comoving_dimensionless(om[5], ol[5]), rtol=1e-14)
+
+
+# One ΛCDM model at z <= 2.5 takes the single-model path (cumulative Simpson + interpolation
+# of D_L/z); its accuracy domain is checked here against astropy's numerical integration
+# (wCDM with w0 = -1 integrates 1/E with scipy quad, independent of both paths) and against
+# the general path over the whole prior box of the SN fits (Ωm in [0, 1.5], ΩΛ in [-1, 2.5]).
+Z_FAST = np.concatenate([np.geomspace(1e-4, 0.01, 30), np.linspace(0.01, 2.5, 300)])
+
+
+@pytest.mark.parametrize(("om", "ol"), [(0.3, 0.7), (0.3, 0.3), (0.4, 0.9), (0.0, 0.0),
+                                        (1.0, 0.0), (1.5, -1.0), (0.0, -1.0), (1.5, 0.0),
+                                        (0.05, 1.1), (0.1, 1.2), (1.5, 2.5), (0.5, 1.6)])
+def test_single_lcdm_matches_astropy_quad(om, ol):
+    ref_model = ac.wCDM(H0=70.0, Om0=om, Ode0=ol, w0=-1.0, Tcmb0=0.0)
+    with np.errstate(invalid="ignore"):
+        ref = ref_model.luminosity_distance(Z_FAST).to_value("Mpc")
+    got = luminosity_distance(Z_FAST, 70.0, om, ol)
+    if not np.all(np.isfinite(ref)):  # no Big Bang or beyond the antipode: NaN, as before
+        assert not np.all(np.isfinite(got))
+        return
+    np.testing.assert_allclose(got, ref, rtol=1e-6)
+    np.testing.assert_allclose(distance_modulus(Z_FAST, 70.0, om, ol),
+                               ref_model.distmod(Z_FAST).value, atol=5e-6)
+
+
+def test_single_lcdm_over_the_prior_box_matches_the_general_path():
+    g = DistanceGrid(Z_FAST)
+    for om in np.linspace(0.0, 1.5, 13):
+        for ol in np.linspace(-1.0, 2.5, 15):
+            with np.errstate(invalid="ignore"):
+                general = g.transverse_dimensionless(np.array([om]), np.array([ol]))[0]
+            general = general * (1 + Z_FAST) * (C_KM_S / 70.0)
+            single = luminosity_distance(Z_FAST, 70.0, float(om), float(ol))
+            if np.all(np.isfinite(general)) and general.min() > 0:
+                np.testing.assert_allclose(single, general, rtol=1e-6,
+                                           err_msg=f"Om={om}, OL={ol}")
+            else:
+                assert not np.all(single > 0), f"Om={om}, OL={ol}"
+
+
+def test_single_lcdm_any_shape_and_order():
+    z = np.random.default_rng(3).uniform(0.001, 2.4, (7, 11))
+    got = luminosity_distance(z, 70.0, 0.3, 0.7)
+    assert got.shape == (7, 11)
+    ref = ac.FlatLambdaCDM(H0=70.0, Om0=0.3, Tcmb0=0.0).luminosity_distance(z).to_value("Mpc")
+    np.testing.assert_allclose(got, ref, rtol=1e-6)
+    with pytest.raises(InputError, match="> 0"):
+        luminosity_distance(np.array([0.5, -0.1]), 70.0, 0.3, 0.7)

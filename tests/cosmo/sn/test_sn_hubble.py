@@ -125,3 +125,23 @@ def test_tripp_recovers_alpha_beta_sigma_int():
     hub = standardise(fits, tr, pop.abs_mag)
     pull = (hub["mu"] - fits["mu_true"]) / hub["mu_err"]
     assert abs(pull.mean()) < 0.15 and 0.85 < pull.std() < 1.15
+
+
+def test_standardised_covariance_adds_the_alpha_beta_term():
+    """Closed form: diag = mu_err² of standardise, off-diagonal = J V_αβ Jᵀ, J = (x1, −c)."""
+    from rediscovery.cosmo.sn.hubble import standardised_covariance
+
+    fits = _salt_sample(40, seed=3)
+    tr = fit_tripp(fits, sigma_pec_kms=0.0)
+    cov = standardised_covariance(fits, tr)
+    hub = standardise(fits, tr, SNPopulation().abs_mag)
+    v = tr.cov_alpha_beta
+    x1, c = fits["x1"].to_numpy(), fits["c"].to_numpy()
+    i, j = 3, 17
+    expect = (x1[i] * x1[j] * v[0, 0] - (x1[i] * c[j] + c[i] * x1[j]) * v[0, 1]
+              + c[i] * c[j] * v[1, 1])
+    assert cov[i, j] == pytest.approx(expect, rel=1e-12)
+    np.testing.assert_allclose(np.diag(cov) - (x1**2 * v[0, 0] - 2 * x1 * c * v[0, 1]
+                                               + c**2 * v[1, 1]), hub["mu_err"] ** 2, rtol=1e-12)
+    np.linalg.cholesky(cov)
+

@@ -21,6 +21,13 @@ depends on it), with the error
                  - 2\beta V_{m_B c} - 2\alpha\beta V_{x_1 c} + \sigma_\mathrm{pec}^2
                  + \sigma_\mathrm{int}^2 .
 
+The fitted α and β are shared by every supernova, so their uncertainty makes the μ_i
+correlated: :func:`standardised_covariance` adds :math:`J V_{\alpha\beta} J^T`,
+:math:`J_i = (x_{1,i}, -c_i)`, to the diagonal above (linear propagation of the Hesse
+covariance of (α, β), as for any calibration shared by all SNe, e.g. Conley et al. 2011 §4).
+Leaving it out makes the cosmology errors too small by an amount that grows with the
+spread of x1 and c with redshift.
+
 Cosmology fit and the M–H0 degeneracy
 -------------------------------------
 For a Hubble table (μ_i, C) the model is :math:`\mu_\mathrm{th} = 5\log_{10}\hat d_L(z;\theta)
@@ -63,6 +70,7 @@ __all__ = [
     "fit_hubble",
     "fit_tripp",
     "standardise",
+    "standardised_covariance",
 ]
 
 log = logging.getLogger(__name__)
@@ -324,6 +332,8 @@ class TrippResult:
     n_sne: int
     sigma_pec_kms: float = SIGMA_PEC_KMS
     population: dict[str, float] = field(default_factory=dict)
+    #: Covariance of (α, β) from the Hesse matrix (None for results made without it).
+    cov_alpha_beta: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "beta": self.beta, "sigma_int": self.sigma_int,
@@ -442,7 +452,27 @@ def fit_tripp(fits: pd.DataFrame, *, sigma_pec_kms: float = SIGMA_PEC_KMS) -> Tr
                        population={"x1_mean": float(p["x1_mean"]),
                                    "x1_sigma": float(np.exp(p["log_rx"])),
                                    "c_mean": float(p["c_mean"]),
-                                   "c_sigma": float(np.exp(p["log_rc"]))})
+                                   "c_sigma": float(np.exp(p["log_rc"]))},
+                       cov_alpha_beta=np.array([[m.covariance[a, b] for b in ("alpha", "beta")]
+                                                for a in ("alpha", "beta")]))
+
+
+def standardised_covariance(fits: pd.DataFrame, tripp: TrippResult) -> np.ndarray:
+    """Covariance (mag², shape (n, n)) of the distance moduli of :func:`standardise`.
+
+    The diagonal ``mu_err²`` plus the term shared through the fitted (α, β) (module notes):
+    ``J V_αβ Jᵀ`` with ``J = [x1, −c]``. Raises :class:`ConfigError` when ``tripp`` carries
+    no (α, β) covariance.
+    """
+    _check_salt_table(fits)
+    if tripp.cov_alpha_beta is None:
+        raise ConfigError("the Tripp result has no (alpha, beta) covariance; fit it with "
+                          "fit_tripp")
+    var = _tripp_var(fits, tripp.alpha, tripp.beta, tripp.sigma_pec_kms) + tripp.sigma_int**2
+    jac = np.column_stack([fits["x1"].to_numpy(dtype=float), -fits["c"].to_numpy(dtype=float)])
+    cov = jac @ np.asarray(tripp.cov_alpha_beta, dtype=float) @ jac.T
+    cov[np.diag_indices_from(cov)] += var
+    return cov
 
 
 def standardise(fits: pd.DataFrame, tripp: TrippResult, abs_mag: float) -> pd.DataFrame:

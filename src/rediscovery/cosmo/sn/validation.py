@@ -19,10 +19,12 @@ its own seed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["coverage_study", "run_universe"]
 
@@ -35,42 +37,75 @@ class _Task:
     n_sne: int
     n_steps: int
     n_walkers: int
+    cache: str | None = None
+    ab_covariance: bool = True
+    true_standardisation: bool = False
+
+
+def _salt2_fits(task: _Task, truth: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """SALT2 fits and true parameters of one universe's simulated SNe (the costly step), read
+    from / written to ``task.cache`` (one Parquet pair per seed and size) when given."""
+    from rediscovery.core.files import write_parquet
+    from rediscovery.cosmo.sn.lightcurves import fit_lightcurves
+    from rediscovery.cosmo.sn.simulate import simulate_lightcurves
+
+    paths = None
+    if task.cache is not None:
+        stem = Path(task.cache) / f"universe{task.seed}_{task.n_sne}sne"
+        paths = (stem.with_name(stem.name + "_salt2.parquet"),
+                 stem.with_name(stem.name + "_truth.parquet"))
+        if all(p.exists() for p in paths):
+            return pd.read_parquet(paths[0]), pd.read_parquet(paths[1])
+    lcs, zs, params = simulate_lightcurves(task.n_sne, truth, seed=task.seed)
+    fits = fit_lightcurves(lcs, zs, n_workers=1, progress=False)
+    if paths is not None:
+        paths[0].parent.mkdir(parents=True, exist_ok=True)
+        write_parquet(fits, paths[0])
+        write_parquet(params, paths[1])
+    return fits, params
 
 
 def run_universe(task: _Task) -> dict[str, Any]:
     """Simulate and fit one universe; return truth, posterior summary and coverage flags."""
-    from rediscovery.cosmo.sn.hubble import fit_hubble, fit_tripp, standardise
-    from rediscovery.cosmo.sn.io import HubbleTable
-    from rediscovery.cosmo.sn.lightcurves import fit_lightcurves
-    from rediscovery.cosmo.sn.simulate import (
-        SNPopulation,
-        draw_truth,
-        simulate_hubble_table,
-        simulate_lightcurves,
+    from rediscovery.cosmo.sn.hubble import (
+        fit_hubble,
+        fit_tripp,
+        standardise,
+        standardised_covariance,
     )
+    from rediscovery.cosmo.sn.io import HubbleTable
+    from rediscovery.cosmo.sn.simulate import SNPopulation, draw_truth, simulate_hubble_table
 
     # a flat model is tested on flat universes (on curved ones it is simply misspecified)
     truth = draw_truth(task.seed, flat=task.model.startswith("flat"))
     if task.mode == "hubble":
         df = simulate_hubble_table(task.n_sne, truth, seed=task.seed)
+        cov = None
         extra: dict[str, Any] = {}
     else:
-        lcs, zs, _ = simulate_lightcurves(task.n_sne, truth, seed=task.seed)
-        fits = fit_lightcurves(lcs, zs, n_workers=1, progress=False)
+        fits, _ = _salt2_fits(task, truth)
         good = fits[fits["quality"]].reset_index(drop=True)
         tr = fit_tripp(good)
-        df = standardise(good, tr, SNPopulation().abs_mag)
         pop = SNPopulation()
+        if task.true_standardisation:  # diagnostic: the simulator's α, β, σ_int, no (α, β) error
+            std = replace(tr, alpha=pop.alpha, beta=pop.beta, sigma_int=pop.sigma_int,
+                          cov_alpha_beta=np.zeros((2, 2)))
+        else:
+            std = tr
+        df = standardise(good, std, pop.abs_mag)
+        cov = standardised_covariance(good, std) if task.ab_covariance else None
         extra = {"alpha": tr.alpha, "alpha_err": tr.errors["alpha"], "beta": tr.beta,
                  "beta_err": tr.errors["beta"], "alpha_true": pop.alpha, "beta_true": pop.beta}
-    table = HubbleTable.from_frame(df[["sn_id", "z", "mu", "mu_err"]],
+    table = HubbleTable.from_frame(df[["sn_id", "z", "mu", "mu_err"]], cov=cov,
                                   source=f"universe {task.seed}")
     res = fit_hubble(table, task.model, seed=task.seed, n_steps=task.n_steps,
                      n_walkers=task.n_walkers, progress=False)
     s = res.summary()
     values = {"Om": truth.Om, "OL": truth.OL, "H0_if_calibrated": truth.H0}
     out: dict[str, Any] = {"seed": task.seed, "truth": values, "converged": s["converged"],
-                           **extra}
+                           "rhat_max": max(v for v in s["rhat"].values() if v is not None),
+                           "tau_max": max(v for v in s["autocorr_tau"].values()
+                                          if v is not None), **extra}
     for name, true in values.items():
         if name in s and isinstance(s[name], dict):
             out[name] = {k: s[name][k] for k in ("mean", "std", "lo68", "hi68")}
@@ -82,8 +117,16 @@ def run_universe(task: _Task) -> dict[str, Any]:
 def coverage_study(n_universes: int = 50, *, seed: int = 0, mode: str = "hubble",
                    model: str = "lcdm", n_sne: int = 300, n_steps: int = 2000,
                    n_walkers: int = 16, n_workers: int | None = None,
-                   progress: bool = True) -> dict[str, Any]:
+                   progress: bool = True, cache: str | None = None,
+                   ab_covariance: bool = True,
+                   true_standardisation: bool = False) -> dict[str, Any]:
     """Run ``n_universes`` inject-and-recover fits; return per-parameter coverage and pulls.
+
+    ``cache`` is a folder keeping each light-curve universe's SALT2 fits (reused when present);
+    ``ab_covariance=False`` leaves the (α, β) term out of the Hubble covariance (the
+    diagonal errors only, for comparison); ``true_standardisation=True`` standardises with the
+    simulator's α, β and σ_int instead of the fitted ones (a diagnostic that isolates the
+    Tripp fit's share of the miscoverage).
 
     Returns
     -------
@@ -96,7 +139,8 @@ def coverage_study(n_universes: int = 50, *, seed: int = 0, mode: str = "hubble"
 
     if mode not in ("hubble", "lightcurves"):
         raise ConfigError(f"mode must be 'hubble' or 'lightcurves', got {mode!r}")
-    tasks = [_Task(seed * 100_003 + i, mode, model, n_sne, n_steps, n_walkers)
+    tasks = [_Task(seed * 100_003 + i, mode, model, n_sne, n_steps, n_walkers, cache,
+                   ab_covariance, true_standardisation)
              for i in range(n_universes)]
     results = map_tasks(run_universe, tasks, n_workers=n_workers, progress=progress,
                         desc=f"universes ({mode})")
@@ -113,5 +157,12 @@ def coverage_study(n_universes: int = 50, *, seed: int = 0, mode: str = "hubble"
         summary["coverage_err"][p] = float(np.sqrt(cov * (1 - cov) / len(rows)))
         summary["pull_mean"][p] = float(pulls.mean())
         summary["pull_std"][p] = float(pulls.std(ddof=1))
+    for p in ("alpha", "beta"):  # the Tripp parameters (lightcurves mode)
+        pulls = np.array([(r[p] - r[p + "_true"]) / r[p + "_err"] for r in results if p in r])
+        if pulls.size > 1:
+            summary["pull_mean"][p] = float(pulls.mean())
+            summary["pull_std"][p] = float(pulls.std(ddof=1))
     summary["n_converged"] = int(sum(r["converged"] for r in results))
+    summary["rhat_max"] = float(max(r["rhat_max"] for r in results))
+    summary["tau_max"] = float(max(r["tau_max"] for r in results))
     return summary
