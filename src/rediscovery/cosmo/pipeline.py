@@ -67,7 +67,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from rediscovery.core.errors import InputError
 from rediscovery.core.files import write_json
 from rediscovery.core.pipeline import StageFunction, run_analysis
-from rediscovery.cosmo.joint import PLANCK2018_OMBH2
 from rediscovery.cosmo.sn.simulate import ABS_MAG_B
 
 __all__ = [
@@ -75,7 +74,6 @@ __all__ = [
     "STAGES",
     "CosmoRunConfig",
     "cosmo_results",
-    "hidden_ombh2",
     "read_cmb_priors",
     "run_pipeline",
     "stage_detect",
@@ -119,7 +117,9 @@ class CosmoRunConfig(BaseModel):
                            "the SN-only Hubble table only")
     n_workers: int = Field(default=2, ge=1, description="processes for the SALT2 fits")
     sn_steps: int = Field(default=10000, ge=200, description="SN-only MCMC steps per walker")
-    joint_steps: int = Field(default=20000, ge=200, description="joint MCMC steps per walker")
+    joint_steps: int | None = Field(
+        default=None, ge=200, description="joint MCMC steps per walker (default 20,000 with "
+        "cmb: priors, 4,000 with cmb: tod, whose (h, ω_m, ω_k) sampling mixes faster)")
     n_walkers: int = Field(default=32, ge=8, description="MCMC walkers")
     cmb_only_in_figure: bool = Field(
         default=True, description="also sample the CMB-only posterior for the (Ω_m, Ω_Λ) "
@@ -174,17 +174,10 @@ _CMB_FIELDS = {"cmb_nside", "cmb_days", "cmb_detectors", "cmb_sample_rate", "cmb
                "cmb_apod_deg", "cmb_n_sims", "cmb_steps"}
 
 
-def hidden_ombh2(cfg: CosmoRunConfig) -> float:
-    """The hidden universe's ω_b: ``ombh2_true``, else Planck 2018's (the distance priors'
-    mean with ``cmb: priors``; the curved emulator's fixed value with ``cmb: tod``, which the
-    spectrum fits cannot vary)."""
-    if cfg.ombh2_true is not None:
-        return cfg.ombh2_true
-    if cfg.cmb == "tod":
-        from rediscovery.cosmo.cmb.curved import CURVED_FIXED
+def _joint_steps(cfg: CosmoRunConfig) -> int:
+    from rediscovery.cosmo.pipeline_cmb import joint_steps
 
-        return CURVED_FIXED["ombh2"]
-    return PLANCK2018_OMBH2
+    return joint_steps(cfg)
 
 
 def _seed(cfg: CosmoRunConfig, stream: int) -> int:
@@ -203,6 +196,7 @@ def stage_simulate(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> d
     """
     from rediscovery.cosmo.cosmology import omega_radiation
     from rediscovery.cosmo.joint import CMBDistancePriorLikelihood
+    from rediscovery.cosmo.pipeline_cmb import hidden_ombh2
     from rediscovery.cosmo.sn.io import write_csv
     from rediscovery.cosmo.sn.simulate import Survey, draw_truth, simulate_lightcurves
 
@@ -407,7 +401,7 @@ def stage_joint(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict
     table = read_hubble_table(inputs["hubble"], "csv")
     cmb = read_cmb_priors(inputs["cmb"])
     res = fit_joint(table, cmb, model="lcdm", seed=_seed(cfg, 0x4A54),
-                    n_walkers=cfg.n_walkers, n_steps=cfg.joint_steps, progress=cfg.progress)
+                    n_walkers=cfg.n_walkers, n_steps=_joint_steps(cfg), progress=cfg.progress)
     p = joint_params("lcdm", res.samples)
     derived = {k: _interval(p[k]) for k in ("H0", "OL")}
     sn_chain = pd.read_parquet(inputs["sn_chain"])
@@ -419,7 +413,7 @@ def stage_joint(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict
     separate: dict[str, Any] = {}
     if cfg.cmb_only_in_figure:
         cmb_only = fit_cmb_only(cmb, model="lcdm", seed=_seed(cfg, 0x434F),
-                                n_walkers=cfg.n_walkers, n_steps=cfg.joint_steps,
+                                n_walkers=cfg.n_walkers, n_steps=_joint_steps(cfg),
                                 progress=cfg.progress)
         pc = joint_params("lcdm", cmb_only.samples)
         planes["CMB only"] = (pc["Om"], pc["OL"])

@@ -37,20 +37,23 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from rediscovery.cosmo.cmb.theory import PLANCK2018_BEST_FIT
 
-if TYPE_CHECKING:
-    from rediscovery.cosmo.pipeline import CosmoRunConfig
+#: The stages take the run's configuration, a :class:`rediscovery.cosmo.pipeline
+#: .CosmoRunConfig` (not imported here: the pipeline imports this module).
+CosmoRunConfig = Any
 
 __all__ = [
     "CMB_FIXED",
     "CMB_OUTPUTS",
     "CMB_STAGES",
     "beam_lmax",
+    "hidden_ombh2",
+    "joint_steps",
     "stage_cmb_fit",
     "stage_joint_spectrum",
     "stage_map",
@@ -77,6 +80,29 @@ def beam_lmax(fwhm_arcmin: float, nside: int) -> int:
     return int(min(2 * nside, math.sqrt(-math.log(_BEAM_FLOOR)) / sigma))
 
 
+def hidden_ombh2(cfg: CosmoRunConfig) -> float:
+    """The hidden universe's ω_b: ``ombh2_true``, else Planck 2018's (the distance priors'
+    mean with ``cmb: priors``; the curved emulator's fixed value with ``cmb: tod``, which the
+    spectrum fits cannot vary)."""
+    if cfg.ombh2_true is not None:
+        return cfg.ombh2_true
+    if cfg.cmb == "tod":
+        from rediscovery.cosmo.cmb.curved import CURVED_FIXED
+
+        return CURVED_FIXED["ombh2"]
+    from rediscovery.cosmo.joint import PLANCK2018_OMBH2
+
+    return PLANCK2018_OMBH2
+
+
+def joint_steps(cfg: CosmoRunConfig) -> int:
+    """MCMC steps per walker of the joint fit: ``joint_steps``, else the default of the CMB
+    data (20,000 for the distance priors' banana, 4,000 with the spectrum likelihood)."""
+    if cfg.joint_steps is not None:
+        return cfg.joint_steps
+    return 4000 if cfg.cmb == "tod" else 20000
+
+
 def _seed(cfg: CosmoRunConfig, stream: int) -> int:
     return int(np.random.SeedSequence([cfg.seed, stream]).generate_state(1)[0])
 
@@ -95,7 +121,6 @@ def stage_tod(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[s
         default_focal_plane,
         simulate_to_files,
     )
-    from rediscovery.cosmo.pipeline import hidden_ombh2
     from rediscovery.cosmo.sn.simulate import draw_truth
 
     _quiet_healpy()
@@ -246,7 +271,7 @@ def stage_joint_spectrum(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig
     table = read_hubble_table(inputs["hubble"], "csv")
     spec = read_spectrum(inputs["spectrum"])
     fit = fit_joint_spectrum(table, spec, fixed=CMB_FIXED, seed=_seed(cfg, 0x4A54),
-                             n_walkers=cfg.n_walkers, n_steps=cfg.joint_steps,
+                             n_walkers=cfg.n_walkers, n_steps=joint_steps(cfg),
                              progress=cfg.progress)
     extra = _cmb_extra(fit)
     write_posterior(fit.result, out / "joint_posterior.json",
