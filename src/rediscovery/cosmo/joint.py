@@ -3,10 +3,10 @@ r"""Joint supernova + CMB fit that breaks the Ω_m–Ω_Λ degeneracy.
 Supernovae measure *relative* distances at z ≲ 1.4 and so constrain roughly
 :math:`0.8\,\Omega_m - 0.6\,\Omega_\Lambda` (Perlmutter et al. 1999); the CMB measures the
 angle subtended by the sound horizon at last scattering, i.e. (for a given matter and baryon
-density) the distance to z* ≈ 1090, which depends mostly on the curvature. The package's CMB
-power-spectrum emulator is flat-only, so the CMB enters here through the standard *compressed*
-likelihood, the Planck 2018 distance priors (Chen, Huang & Wang 2019, JCAP 02, 028,
-arXiv:1808.05724):
+density) the distance to z* ≈ 1090, which depends mostly on the curvature. Here the CMB
+enters through the standard *compressed* likelihood, the Planck 2018 distance priors (Chen,
+Huang & Wang 2019, JCAP 02, 028, arXiv:1808.05724); the CMB power spectrum itself enters in
+:mod:`rediscovery.cosmo.joint_spectrum` (the ``joint`` stage of ``cosmo run``):
 
 .. math::
 

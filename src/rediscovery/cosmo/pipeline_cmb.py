@@ -54,6 +54,7 @@ __all__ = [
     "beam_lmax",
     "hidden_ombh2",
     "joint_steps",
+    "spectrum_of_splits",
     "stage_cmb_fit",
     "stage_joint_spectrum",
     "stage_map",
@@ -167,57 +168,81 @@ def stage_map(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[s
     return info
 
 
-def stage_spectrum(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig
-                   ) -> dict[str, Any]:
-    """Cross-spectrum of the two splits with Monte-Carlo errors (as ``cosmo cmb-spectrum
-    --splits``), the simulations drawn from a first-pass best fit (module notes)."""
+def spectrum_of_splits(sets: list[Any], *, lmax: int, delta_ell: int, apod_deg: float,
+                       fwhm_arcmin: float, n_sims: int, seed: int, n_workers: int | None = 1,
+                       progress: bool = False) -> tuple[Any, Any, np.ndarray, dict[str, float]]:
+    """Cross-spectrum of data splits with Monte-Carlo errors of a fitted fiducial.
+
+    Pass 1: band powers with Knox errors of the Planck 2018 spectrum, and the curved emulator's
+    best (h, Ω_m, Ω_Λ) for them (:func:`~rediscovery.cosmo.cmb.likelihood.find_start`, no
+    MCMC; n_s, A_s, τ at :data:`CMB_FIXED`). Pass 2: ``n_sims`` simulations of that best-fit
+    spectrum through the same estimator give the errors and the covariance.
+
+    Parameters
+    ----------
+    sets
+        :class:`~rediscovery.cosmo.cmb.spectra.MapSet` of each split (independent noise).
+    lmax, delta_ell, apod_deg, fwhm_arcmin
+        Largest multipole, band width, apodisation of the hit-map mask (degrees), beam FWHM.
+    n_sims, seed, n_workers, progress
+        Simulations of pass 2 and where they run.
+
+    Returns
+    -------
+    tuple
+        ``(SpectrumResult, Window, fiducial C_ℓ (μK², ℓ = 0 … 3 nside − 1), best-fit dict)``.
+    """
     from rediscovery.core.errors import InputError
     from rediscovery.cosmo.cmb.curved import load_curved_emulator
     from rediscovery.cosmo.cmb.likelihood import CMBLikelihood, find_start
-    from rediscovery.cosmo.cmb.spectra import (
-        measure_spectrum,
-        prepare,
-        read_map_set,
-        window_from_hits,
-        write_outputs,
-    )
+    from rediscovery.cosmo.cmb.spectra import measure_spectrum, prepare, window_from_hits
     from rediscovery.cosmo.cmb.tod import tt_cl
 
-    _quiet_healpy()
-    sets = [read_map_set(inputs[k]) for k in ("split1", "split2")]
     nside = sets[0].nside
-    if sets[1].nside != nside:
-        raise InputError(f"nside {sets[1].nside}; split 1 has nside {nside}; expected the same",
-                         path=inputs["split2"])
-    fwhm = float(sets[0].info.get("beam_fwhm_arcmin", cfg.cmb_fwhm))
-    lmax = cfg.cmb_lmax or beam_lmax(fwhm, nside)
-    window = window_from_hits([s.hits for s in sets], cfg.cmb_apod_deg)
-    setup = prepare(window, lmax=lmax, delta_ell=cfg.cmb_delta_ell, fwhm_arcmin=fwhm)
+    for s in sets[1:]:
+        if s.nside != nside:
+            raise InputError(f"nside {s.nside}; the first split has nside {nside}; expected "
+                             "the same", path=s.source)
+    window = window_from_hits([s.hits for s in sets], apod_deg)
+    setup = prepare(window, lmax=lmax, delta_ell=delta_ell, fwhm_arcmin=fwhm_arcmin)
     maps, variances = [s.map for s in sets], [s.variance for s in sets]
     lsim = 3 * nside - 1
-    # pass 1: Knox errors of the Planck spectrum, for the search of a fiducial only
     first = measure_spectrum(maps, variances, setup, tt_cl(dict(PLANCK2018_BEST_FIT), lsim),
                              n_sims=0, noise_model="splits", progress=False)
     emu = load_curved_emulator()
     lk = CMBLikelihood(first.to_binned_spectrum(), emu, free=["h", "Om", "OL"],
                        fixed=CMB_FIXED, weighting="uniform")
-    best = find_start(lk, seed=_seed(cfg, 0x464944))
+    best = find_start(lk, seed=seed)
     dl = emu(lk.params([best[k] for k in lk.free]))
     ell = np.asarray(emu.ell)
     fid = np.zeros(lsim + 1)
     keep = (ell >= 2) & (ell <= lsim)
     fid[ell[keep]] = dl[keep] * 2.0 * math.pi / (ell[keep] * (ell[keep] + 1.0))
-    # pass 2: the simulations of the best-fit spectrum give the errors
-    result = measure_spectrum(maps, variances, setup, fid, n_sims=cfg.cmb_n_sims,
-                              seed=_seed(cfg, 0x53494D), n_workers=cfg.n_workers,
-                              progress=cfg.progress, noise_model="splits")
+    result = measure_spectrum(maps, variances, setup, fid, n_sims=n_sims, seed=seed,
+                              n_workers=n_workers, progress=progress, noise_model="splits")
+    return result, window, fid, best
+
+
+def stage_spectrum(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig
+                   ) -> dict[str, Any]:
+    """Cross-spectrum of the two splits with Monte-Carlo errors (as ``cosmo cmb-spectrum
+    --splits``), the simulations drawn from a first-pass best fit (:func:`spectrum_of_splits`)."""
+    from rediscovery.core.plotting import savefig
+    from rediscovery.cosmo.cmb.spectra import read_map_set, write_outputs
+    from rediscovery.cosmo.cmb.spectra.plots import plot_spectrum
+
+    _quiet_healpy()
+    sets = [read_map_set(inputs[k]) for k in ("split1", "split2")]
+    fwhm = float(sets[0].info.get("beam_fwhm_arcmin", cfg.cmb_fwhm))
+    lmax = cfg.cmb_lmax or beam_lmax(fwhm, sets[0].nside)
+    result, window, fid, best = spectrum_of_splits(
+        sets, lmax=lmax, delta_ell=cfg.cmb_delta_ell, apod_deg=cfg.cmb_apod_deg,
+        fwhm_arcmin=fwhm, n_sims=cfg.cmb_n_sims, seed=_seed(cfg, 0x53494D),
+        n_workers=cfg.n_workers, progress=cfg.progress)
     write_outputs(out, result, window, {
         "map": str(inputs["split1"]), "splits": [str(inputs[k]) for k in ("split1", "split2")],
         "mask": None, "fwhm_arcmin": fwhm, "pixwin": True,
         "fiducial": f"curved emulator at the first-pass best fit {best} (fixed {CMB_FIXED})"})
-    from rediscovery.core.plotting import savefig
-    from rediscovery.cosmo.cmb.spectra.plots import plot_spectrum
-
     ells = np.arange(2, lmax + 1)
     savefig(plot_spectrum(result, theory=(ells, ells * (ells + 1) / (2 * math.pi) * fid[ells])),
             out / "spectrum.png")
