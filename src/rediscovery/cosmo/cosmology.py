@@ -38,6 +38,12 @@ ensemble. Speed against astropy: ``benchmarks/distances.py`` (docs/cosmo-superno
 Radiation is ignored by default (``omega_r=0``), as in astropy with ``Tcmb0=0``: at z < 2 it
 changes distances by < 0.05% (Ω_r ≈ 9e-5). Pass ``omega_r`` to include it as a massless
 (relativistic) component; :func:`omega_radiation` computes it from T_CMB and N_eff.
+
+The distance to last scattering — :func:`z_star` (Hu & Sugiyama 1996), :func:`sound_horizon`
+and :func:`cmb_distances` (z*, r_s(z*), D_M(z*), radiation always included) — is defined here
+once, for the CMB distance priors (:mod:`rediscovery.cosmo.joint`) and the curved CMB emulator's
+acoustic scale (:mod:`rediscovery.cosmo.cmb.curved`); the formulas are in
+:mod:`rediscovery.cosmo.joint`'s docstring and validated against CAMB in tests/cosmo/test_joint.py.
 """
 
 from __future__ import annotations
