@@ -33,8 +33,8 @@ SMALL_PARAMETERS = {
         "N_TRAIN": 20_000, "N_TEMPLATES": 200_000, "LUMI": 0.3, "N_THREADS": 1,
     },
     "cmb_from_tod.ipynb": {
-        "NSIDE": 64, "FWHM": 60.0, "DAYS": 0.25, "DETECTORS": 2, "N_SIMS": 4,
-        "CMB_WALKERS": 16, "CMB_STEPS": 1500, "PROGRESS": False,
+        "DAYS": 0.5, "DETECTORS": 2, "N_SIMS": 4, "CMB_WALKERS": 16, "CMB_STEPS": 1500,
+        "PROGRESS": False,
     },
     "cosmology_dark_energy.ipynb": {
         "SN_WALKERS": 16, "SN_STEPS": 1000, "CMB_WALKERS": 16, "CMB_STEPS": 1000,

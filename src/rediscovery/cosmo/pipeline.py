@@ -119,7 +119,7 @@ class CosmoRunConfig(BaseModel):
     sn_steps: int = Field(default=10000, ge=200, description="SN-only MCMC steps per walker")
     joint_steps: int | None = Field(
         default=None, ge=200, description="joint MCMC steps per walker (default 20,000 with "
-        "cmb: priors, 4,000 with cmb: tod, whose (h, ω_m, ω_k) sampling mixes faster)")
+        "cmb: priors, 8,000 with cmb: tod, whose (h, ω_m, ω_k) sampling mixes faster)")
     n_walkers: int = Field(default=32, ge=8, description="MCMC walkers")
     cmb_only_in_figure: bool = Field(
         default=True, description="also sample the CMB-only posterior for the (Ω_m, Ω_Λ) "
