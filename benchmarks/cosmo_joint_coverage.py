@@ -62,14 +62,24 @@ def _truth(seed: int) -> dict[str, float]:
     from rediscovery.cosmo.sn.simulate import draw_truth
 
     t = draw_truth(seed)
-    return {"H0": t.H0, "Om": t.Om, "OL": t.OL,
-            "Ok": 1.0 - t.Om - t.OL - omega_radiation(100.0) / (t.H0 / 100.0) ** 2}
+    return {
+        "H0": t.H0,
+        "Om": t.Om,
+        "OL": t.OL,
+        "Ok": 1.0 - t.Om - t.OL - omega_radiation(100.0) / (t.H0 / 100.0) ** 2,
+    }
 
 
 def _row(name: str, s: dict[str, Any], true: float) -> dict[str, Any]:
-    return {"true": true, "mean": s["mean"], "std": s["std"], "lo68": s["lo68"],
-            "hi68": s["hi68"], "covered": bool(s["lo68"] <= true <= s["hi68"]),
-            "pull": (s["mean"] - true) / s["std"]}
+    return {
+        "true": true,
+        "mean": s["mean"],
+        "std": s["std"],
+        "lo68": s["lo68"],
+        "hi68": s["hi68"],
+        "covered": bool(s["lo68"] <= true <= s["hi68"]),
+        "pull": (s["mean"] - true) / s["std"],
+    }
 
 
 def run_universe(task: Task) -> dict[str, Any]:
@@ -82,9 +92,15 @@ def run_universe(task: Task) -> dict[str, Any]:
     work = Path(task.out) / f"u{task.seed}"
     truth = _truth(task.seed)
     t0 = time.perf_counter()
-    cfg = CosmoRunConfig(seed=task.seed, n_sne=task.n_sne, cmb_nside=task.nside,
-                         cmb_n_sims=task.n_sims, joint_steps=task.steps, n_workers=1,
-                         progress=False)
+    cfg = CosmoRunConfig(
+        seed=task.seed,
+        n_sne=task.n_sne,
+        cmb_nside=task.nside,
+        cmb_n_sims=task.n_sims,
+        joint_steps=task.steps,
+        n_workers=1,
+        progress=False,
+    )
     if task.mode == "run":
         run_pipeline(work, cfg)
         post = json.loads((work / "joint" / "joint_posterior.json").read_text())
@@ -100,23 +116,30 @@ def run_universe(task: Task) -> dict[str, Any]:
             (work / name).mkdir(parents=True, exist_ok=True)
             fn({k: work / v for k, v in ins.items()}, work / name, cfg)
         df = simulate_hubble_table(task.n_sne, draw_truth(task.seed), seed=task.seed)
-        table = HubbleTable.from_frame(df[["sn_id", "z", "mu", "mu_err"]],
-                                       source=f"universe {task.seed}")
-        fit = fit_joint_spectrum(table, read_spectrum(work / "spectrum" / "spectrum.csv"),
-                                 fixed=CMB_FIXED, seed=task.seed, n_steps=task.steps,
-                                 progress=False)
+        table = HubbleTable.from_frame(
+            df[["sn_id", "z", "mu", "mu_err"]], source=f"universe {task.seed}"
+        )
+        fit = fit_joint_spectrum(
+            table,
+            read_spectrum(work / "spectrum" / "spectrum.csv"),
+            fixed=CMB_FIXED,
+            seed=task.seed,
+            n_steps=task.steps,
+            progress=False,
+        )
         post = fit.result.summary()
         from rediscovery.cosmo.mcmc import interval_summary
 
         d = fit.derived_density()
         post.update({k: interval_summary(d[k]) for k in ("H0", "Ok")})
-    out: dict[str, Any] = {"seed": task.seed, "mode": task.mode,
-                           "converged": bool(post.get("converged", False)),
-                           "rhat_max": max(float(v) for v in (post.get("rhat") or {0: math.nan}
-                                                              ).values()),
-                           "tau_max": max(float(v) for v in (post.get("autocorr_tau")
-                                                             or {0: math.nan}).values()),
-                           "seconds": time.perf_counter() - t0}
+    out: dict[str, Any] = {
+        "seed": task.seed,
+        "mode": task.mode,
+        "converged": bool(post.get("converged", False)),
+        "rhat_max": max(float(v) for v in (post.get("rhat") or {0: math.nan}).values()),
+        "tau_max": max(float(v) for v in (post.get("autocorr_tau") or {0: math.nan}).values()),
+        "seconds": time.perf_counter() - t0,
+    }
     for p in PARAMS:
         out[p] = _row(p, post[p], truth[p])
     write_json(done, out)
@@ -135,8 +158,11 @@ def main() -> None:
     ap.add_argument("--n-sims", type=int, default=20)
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--summary", action="store_true",
-                    help="only print the table of the universes finished so far in --out")
+    ap.add_argument(
+        "--summary",
+        action="store_true",
+        help="only print the table of the universes finished so far in --out",
+    )
     a = ap.parse_args()
     Path(a.out).mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -145,20 +171,24 @@ def main() -> None:
         if not rows:
             raise SystemExit(f"no finished universe in {a.out}")
     else:
-        tasks = [Task(s, a.out, a.mode, a.n_sne, a.nside, a.n_sims, a.steps)
-                 for s in range(a.first_seed, a.first_seed + a.universes)]
+        tasks = [
+            Task(s, a.out, a.mode, a.n_sne, a.nside, a.n_sims, a.steps)
+            for s in range(a.first_seed, a.first_seed + a.universes)
+        ]
         rows = map_tasks(run_universe, tasks, n_workers=a.workers, desc="universes")
     dt = time.perf_counter() - t0
     n = len(rows)
     seeds = sorted(r["seed"] for r in rows)
     conv = sum(r["converged"] for r in rows)
     per = np.mean([r["seconds"] for r in rows])
-    print(f"{n} universes (seeds {seeds[0]}-{seeds[-1]}), mode={a.mode}, "
-          f"{a.n_sne} SNe, CMB nside {a.nside}, {a.n_sims} spectrum simulations, "
-          f"{a.steps} joint steps; {dt:.0f} s this call, {per:.0f} s per universe; "
-          f"joint chains converged in {conv}/{n} (max split-R̂ − 1 "
-          f"{max(r['rhat_max'] for r in rows) - 1:.3f}, max τ "
-          f"{max(r['tau_max'] for r in rows):.0f} steps)")
+    print(
+        f"{n} universes (seeds {seeds[0]}-{seeds[-1]}), mode={a.mode}, "
+        f"{a.n_sne} SNe, CMB nside {a.nside}, {a.n_sims} spectrum simulations, "
+        f"{a.steps} joint steps; {dt:.0f} s this call, {per:.0f} s per universe; "
+        f"joint chains converged in {conv}/{n} (max split-R̂ − 1 "
+        f"{max(r['rhat_max'] for r in rows) - 1:.3f}, max τ "
+        f"{max(r['tau_max'] for r in rows):.0f} steps)"
+    )
     print(f"{'parameter':<10} {'68% coverage':>16} {'pull mean':>10} {'pull std':>9}")
     for p in PARAMS:
         cov = np.mean([r[p]["covered"] for r in rows])

@@ -16,9 +16,21 @@ from rediscovery.cosmo.pipeline_cmb import CMB_FIXED, beam_lmax
 
 # tiny and fast (not converged: the flags say so): 25 SNe; a 2.4-hour scan of two detectors at
 # nside 64 with a 60' beam (ℓ ≤ 128, six bands), four simulations for the errors
-TINY = {"seed": 3, "n_sne": 25, "sn_steps": 400, "joint_steps": 300, "n_walkers": 16,
-        "n_workers": 1, "progress": False, "cmb_nside": 64, "cmb_fwhm": 60.0,
-        "cmb_days": 0.1, "cmb_detectors": 2, "cmb_n_sims": 4, "cmb_steps": 300}
+TINY = {
+    "seed": 3,
+    "n_sne": 25,
+    "sn_steps": 400,
+    "joint_steps": 300,
+    "n_walkers": 16,
+    "n_workers": 1,
+    "progress": False,
+    "cmb_nside": 64,
+    "cmb_fwhm": 60.0,
+    "cmb_days": 0.1,
+    "cmb_detectors": 2,
+    "cmb_n_sims": 4,
+    "cmb_steps": 300,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +57,15 @@ def test_beam_lmax_closed_form():
 
 def test_stage_list_and_switch():
     assert list(stages_for(CosmoRunConfig())) == [
-        "simulate", "lightcurves", "sn_fit", "tod", "map", "spectrum", "cmb_fit", "joint"]
+        "simulate",
+        "lightcurves",
+        "sn_fit",
+        "tod",
+        "map",
+        "spectrum",
+        "cmb_fit",
+        "joint",
+    ]
     assert "tod" not in stages_for(CosmoRunConfig(cmb="priors"))
 
 
@@ -63,8 +83,11 @@ def test_cmb_branch_results_truth_and_report(cmb_run):
     for st in manifest["stages"].values():
         assert not any("truth" in str(p) for p in (st.get("inputs") or {}))
     # results: joint, SN-only and CMB-only rows; Ok derived, 1 - Om - OL - Omega_r
-    for key, names in (("joint", ("H0", "Om", "OL", "Ok")), ("cmb_only", ("H0", "Om", "OL", "Ok")),
-                       ("sn_only", ("Om", "OL"))):
+    for key, names in (
+        ("joint", ("H0", "Om", "OL", "Ok")),
+        ("cmb_only", ("H0", "Om", "OL", "Ok")),
+        ("sn_only", ("Om", "OL")),
+    ):
         for name in names:
             s = results[key][name]
             assert s["lo68"] < s["mean"] < s["hi68"] and s["std"] > 0, (key, name)
@@ -91,10 +114,14 @@ def test_joint_contour_figure_data(cmb_run):
     from rediscovery.cosmo.plots import plot_om_ol_joint
 
     out, _ = cmb_run
-    planes = {label: (c["Om"].to_numpy(), c["OL"].to_numpy()) for label, c in (
-        ("SN only", pd.read_parquet(out / "sn_fit" / "sn_chain.parquet")),
-        ("CMB only", pd.read_parquet(out / "cmb_fit" / "cmb_chain.parquet")),
-        ("SN + CMB", pd.read_parquet(out / "joint" / "joint_chain.parquet")))}
+    planes = {
+        label: (c["Om"].to_numpy(), c["OL"].to_numpy())
+        for label, c in (
+            ("SN only", pd.read_parquet(out / "sn_fit" / "sn_chain.parquet")),
+            ("CMB only", pd.read_parquet(out / "cmb_fit" / "cmb_chain.parquet")),
+            ("SN + CMB", pd.read_parquet(out / "joint" / "joint_chain.parquet")),
+        )
+    }
     fig = plot_om_ol_joint(planes, title="t")
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -111,8 +138,18 @@ def test_unblind_compares_sn_cmb_and_joint(cmb_run, capsys):
 
     out, _ = cmb_run
     rows = {r["parameter"]: r for r in unblind(out)}
-    for name in ("Om (joint)", "OL (joint)", "H0 (joint)", "Ok (joint)", "Om (cmb)",
-                 "OL (cmb)", "H0 (cmb)", "Ok (cmb)", "Om (sn)", "OL (sn)"):
+    for name in (
+        "Om (joint)",
+        "OL (joint)",
+        "H0 (joint)",
+        "Ok (joint)",
+        "Om (cmb)",
+        "OL (cmb)",
+        "H0 (cmb)",
+        "Ok (cmb)",
+        "Om (sn)",
+        "OL (sn)",
+    ):
         assert name in rows, sorted(rows)
     truth = json.loads((out / "simulate" / "truth.json").read_text())
     assert rows["Om (cmb)"]["true"] == pytest.approx(truth["Om"])

@@ -50,16 +50,26 @@ class SpectrumSNLikelihood(CMBLikelihood):
         ``Om`` and ``OL`` (the parameters the supernovae measure).
     """
 
-    def __init__(self, table: HubbleTable, spectrum: BinnedSpectrum, theory: Any, *,
-                 free: Sequence[str] = ("h", "Om", "OL"),
-                 fixed: Mapping[str, float] | None = None, errors: str = "average",
-                 weighting: str = "uniform") -> None:
+    def __init__(
+        self,
+        table: HubbleTable,
+        spectrum: BinnedSpectrum,
+        theory: Any,
+        *,
+        free: Sequence[str] = ("h", "Om", "OL"),
+        fixed: Mapping[str, float] | None = None,
+        errors: str = "average",
+        weighting: str = "uniform",
+    ) -> None:
         missing = [k for k in ("Om", "OL") if k not in free]
         if missing:
-            raise ConfigError(f"the SN + CMB spectrum fit needs Om and OL free; {missing} "
-                              f"missing from {list(free)}")
-        super().__init__(spectrum, theory, free=free, fixed=fixed, errors=errors,
-                         weighting=weighting)
+            raise ConfigError(
+                f"the SN + CMB spectrum fit needs Om and OL free; {missing} "
+                f"missing from {list(free)}"
+            )
+        super().__init__(
+            spectrum, theory, free=free, fixed=fixed, errors=errors, weighting=weighting
+        )
         self.sn = HubbleLikelihood(table)
         self.i_om, self.i_ol = self.free.index("Om"), self.free.index("OL")
 
@@ -82,10 +92,17 @@ class SpectrumSNLikelihood(CMBLikelihood):
         return out
 
 
-def fit_joint_spectrum(table: HubbleTable, spectrum: BinnedSpectrum, *,
-                       fixed: Mapping[str, float] | None = None, emulator: str | None = None,
-                       seed: int = 0, n_walkers: int = 32, n_steps: int = 4000,
-                       progress: bool = True) -> CMBFit:
+def fit_joint_spectrum(
+    table: HubbleTable,
+    spectrum: BinnedSpectrum,
+    *,
+    fixed: Mapping[str, float] | None = None,
+    emulator: str | None = None,
+    seed: int = 0,
+    n_walkers: int = 32,
+    n_steps: int = 4000,
+    progress: bool = True,
+) -> CMBFit:
     """MCMC of (h, Ω_m, Ω_Λ) given a Hubble table and a binned TT spectrum.
 
     Parameters
@@ -113,5 +130,6 @@ def fit_joint_spectrum(table: HubbleTable, spectrum: BinnedSpectrum, *,
     lk = SpectrumSNLikelihood(table, spectrum, load_curved_emulator(emulator), fixed=fixed)
     start = find_start(lk, seed=seed)
     log.info("SN + CMB spectrum fit: start %s", start)
-    return fit_cmb(lk, seed=seed, n_walkers=n_walkers, n_steps=n_steps, progress=progress,
-                   start=start)
+    return fit_cmb(
+        lk, seed=seed, n_walkers=n_walkers, n_steps=n_steps, progress=progress, start=start
+    )

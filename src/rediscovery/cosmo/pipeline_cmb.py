@@ -127,16 +127,29 @@ def stage_tod(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[s
 
     _quiet_healpy()
     truth = draw_truth(cfg.seed, cfg.h0_true, cfg.om_true, cfg.ol_true, flat=cfg.flat)
-    cosmology = {**densities_to_physical(truth.H0 / 100.0, truth.Om, truth.OL,
-                                         ombh2=hidden_ombh2(cfg)),
-                 **CMB_FIXED, "Om": truth.Om, "OL": truth.OL}
+    cosmology = {
+        **densities_to_physical(truth.H0 / 100.0, truth.Om, truth.OL, ombh2=hidden_ombh2(cfg)),
+        **CMB_FIXED,
+        "Om": truth.Om,
+        "OL": truth.OL,
+    }
     config = TODConfig(
-        detectors=tuple(default_focal_plane(cfg.cmb_detectors, net=cfg.cmb_net,
-                                            fknee=cfg.cmb_fknee)),
-        scan=ScanStrategy(), sample_rate=cfg.cmb_sample_rate, days=cfg.cmb_days,
-        fwhm_arcmin=cfg.cmb_fwhm)
-    info = simulate_to_files(out, config, _seed(cfg, 0x544F44), nside_sky=cfg.cmb_nside,
-                             cosmology=cosmology, progress=cfg.progress)
+        detectors=tuple(
+            default_focal_plane(cfg.cmb_detectors, net=cfg.cmb_net, fknee=cfg.cmb_fknee)
+        ),
+        scan=ScanStrategy(),
+        sample_rate=cfg.cmb_sample_rate,
+        days=cfg.cmb_days,
+        fwhm_arcmin=cfg.cmb_fwhm,
+    )
+    info = simulate_to_files(
+        out,
+        config,
+        _seed(cfg, 0x544F44),
+        nside_sky=cfg.cmb_nside,
+        cosmology=cosmology,
+        progress=cfg.progress,
+    )
     return {"n_detectors": info["n_detectors"], "n_samples_total": info["n_samples_total"]}
 
 
@@ -156,22 +169,44 @@ def stage_map(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[s
         length = max(1, round(cfg.cmb_baseline_seconds * f.sample_rate))
         for k in (1, 2):
             dets = names[k - 1 :: 2]
-            data = load_tod(f.iter_chunks(chunk=block, detectors=dets), cfg.cmb_nside,
-                            f.nside_pointing, f.detectors, f.sample_rate)
+            data = load_tod(
+                f.iter_chunks(chunk=block, detectors=dets),
+                cfg.cmb_nside,
+                f.nside_pointing,
+                f.detectors,
+                f.sample_rate,
+            )
             result, _ = destripe(data, length)
-            result.info.update({"tod": str(inputs["tod"]), "beam_fwhm_arcmin": f.fwhm_arcmin,
-                                "detectors": dets, "split": f"{k}/2"})
+            result.info.update(
+                {
+                    "tod": str(inputs["tod"]),
+                    "beam_fwhm_arcmin": f.fwhm_arcmin,
+                    "detectors": dets,
+                    "split": f"{k}/2",
+                }
+            )
             write_maps(out / f"split{k}", result)
-            info[f"split{k}"] = {"cg_iterations": result.info.get("cg_iterations"),
-                                 "pixels_seen": result.info.get("n_pixels_seen")}
+            info[f"split{k}"] = {
+                "cg_iterations": result.info.get("cg_iterations"),
+                "pixels_seen": result.info.get("n_pixels_seen"),
+            }
             if k == 1:
                 savefig(plot_maps(result), out / "maps.png", dpi=90)
     return info
 
 
-def spectrum_of_splits(sets: list[Any], *, lmax: int, delta_ell: int, apod_deg: float,
-                       fwhm_arcmin: float, n_sims: int, seed: int, n_workers: int | None = 1,
-                       progress: bool = False) -> tuple[Any, Any, np.ndarray, dict[str, float]]:
+def spectrum_of_splits(
+    sets: list[Any],
+    *,
+    lmax: int,
+    delta_ell: int,
+    apod_deg: float,
+    fwhm_arcmin: float,
+    n_sims: int,
+    seed: int,
+    n_workers: int | None = 1,
+    progress: bool = False,
+) -> tuple[Any, Any, np.ndarray, dict[str, float]]:
     """Cross-spectrum of data splits with Monte-Carlo errors of a fitted fiducial.
 
     Pass 1: band powers with Knox errors of the Planck 2018 spectrum, and the curved emulator's
@@ -202,30 +237,52 @@ def spectrum_of_splits(sets: list[Any], *, lmax: int, delta_ell: int, apod_deg: 
     nside = sets[0].nside
     for s in sets[1:]:
         if s.nside != nside:
-            raise InputError(f"nside {s.nside}; the first split has nside {nside}; expected "
-                             "the same", path=s.source)
+            raise InputError(
+                f"nside {s.nside}; the first split has nside {nside}; expected the same",
+                path=s.source,
+            )
     window = window_from_hits([s.hits for s in sets], apod_deg)
     setup = prepare(window, lmax=lmax, delta_ell=delta_ell, fwhm_arcmin=fwhm_arcmin)
     maps, variances = [s.map for s in sets], [s.variance for s in sets]
     lsim = 3 * nside - 1
-    first = measure_spectrum(maps, variances, setup, tt_cl(dict(PLANCK2018_BEST_FIT), lsim),
-                             n_sims=0, noise_model="splits", progress=False)
+    first = measure_spectrum(
+        maps,
+        variances,
+        setup,
+        tt_cl(dict(PLANCK2018_BEST_FIT), lsim),
+        n_sims=0,
+        noise_model="splits",
+        progress=False,
+    )
     emu = load_curved_emulator()
-    lk = CMBLikelihood(first.to_binned_spectrum(), emu, free=["h", "Om", "OL"],
-                       fixed=CMB_FIXED, weighting="uniform")
+    lk = CMBLikelihood(
+        first.to_binned_spectrum(),
+        emu,
+        free=["h", "Om", "OL"],
+        fixed=CMB_FIXED,
+        weighting="uniform",
+    )
     best = find_start(lk, seed=seed)
     dl = emu(lk.params([best[k] for k in lk.free]))
     ell = np.asarray(emu.ell)
     fid = np.zeros(lsim + 1)
     keep = (ell >= 2) & (ell <= lsim)
     fid[ell[keep]] = dl[keep] * 2.0 * math.pi / (ell[keep] * (ell[keep] + 1.0))
-    result = measure_spectrum(maps, variances, setup, fid, n_sims=n_sims, seed=seed,
-                              n_workers=n_workers, progress=progress, noise_model="splits")
+    result = measure_spectrum(
+        maps,
+        variances,
+        setup,
+        fid,
+        n_sims=n_sims,
+        seed=seed,
+        n_workers=n_workers,
+        progress=progress,
+        noise_model="splits",
+    )
     return result, window, fid, best
 
 
-def stage_spectrum(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig
-                   ) -> dict[str, Any]:
+def stage_spectrum(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[str, Any]:
     """Cross-spectrum of the two splits with Monte-Carlo errors (as ``cosmo cmb-spectrum
     --splits``), the simulations drawn from a first-pass best fit (:func:`spectrum_of_splits`)."""
     from rediscovery.core.plotting import savefig
@@ -237,18 +294,40 @@ def stage_spectrum(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig
     fwhm = float(sets[0].info.get("beam_fwhm_arcmin", cfg.cmb_fwhm))
     lmax = cfg.cmb_lmax or beam_lmax(fwhm, sets[0].nside)
     result, window, fid, best = spectrum_of_splits(
-        sets, lmax=lmax, delta_ell=cfg.cmb_delta_ell, apod_deg=cfg.cmb_apod_deg,
-        fwhm_arcmin=fwhm, n_sims=cfg.cmb_n_sims, seed=_seed(cfg, 0x53494D),
-        n_workers=cfg.n_workers, progress=cfg.progress)
-    write_outputs(out, result, window, {
-        "map": str(inputs["split1"]), "splits": [str(inputs[k]) for k in ("split1", "split2")],
-        "mask": None, "fwhm_arcmin": fwhm, "pixwin": True,
-        "fiducial": f"curved emulator at the first-pass best fit {best} (fixed {CMB_FIXED})"})
+        sets,
+        lmax=lmax,
+        delta_ell=cfg.cmb_delta_ell,
+        apod_deg=cfg.cmb_apod_deg,
+        fwhm_arcmin=fwhm,
+        n_sims=cfg.cmb_n_sims,
+        seed=_seed(cfg, 0x53494D),
+        n_workers=cfg.n_workers,
+        progress=cfg.progress,
+    )
+    write_outputs(
+        out,
+        result,
+        window,
+        {
+            "map": str(inputs["split1"]),
+            "splits": [str(inputs[k]) for k in ("split1", "split2")],
+            "mask": None,
+            "fwhm_arcmin": fwhm,
+            "pixwin": True,
+            "fiducial": f"curved emulator at the first-pass best fit {best} (fixed {CMB_FIXED})",
+        },
+    )
     ells = np.arange(2, lmax + 1)
-    savefig(plot_spectrum(result, theory=(ells, ells * (ells + 1) / (2 * math.pi) * fid[ells])),
-            out / "spectrum.png")
-    return {"n_bands": int(result.binning.n_bins), "lmax": int(lmax),
-            "fsky_eff": float(window.fsky_eff), "n_sims": cfg.cmb_n_sims}
+    savefig(
+        plot_spectrum(result, theory=(ells, ells * (ells + 1) / (2 * math.pi) * fid[ells])),
+        out / "spectrum.png",
+    )
+    return {
+        "n_bands": int(result.binning.n_bins),
+        "lmax": int(lmax),
+        "fsky_eff": float(window.fsky_eff),
+        "n_sims": cfg.cmb_n_sims,
+    }
 
 
 def _cmb_extra(fit: Any) -> dict[str, Any]:
@@ -256,9 +335,13 @@ def _cmb_extra(fit: Any) -> dict[str, Any]:
     from rediscovery.cosmo.mcmc import interval_summary
 
     d = fit.derived_density()
-    return {**{k: {**interval_summary(d[k]), "derived": True} for k in ("H0", "Ok")},
-            "chi2_best": fit.chi2_best, "n_bins": fit.n_bins, "fixed": fit.likelihood.fixed,
-            "best_fit": fit.best_fit}
+    return {
+        **{k: {**interval_summary(d[k]), "derived": True} for k in ("H0", "Ok")},
+        "chi2_best": fit.chi2_best,
+        "n_bins": fit.n_bins,
+        "fixed": fit.likelihood.fixed,
+        "best_fit": fit.best_fit,
+    }
 
 
 def stage_cmb_fit(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[str, Any]:
@@ -269,19 +352,33 @@ def stage_cmb_fit(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> di
     from rediscovery.cosmo.mcmc import write_posterior
 
     spec = read_spectrum(inputs["spectrum"])
-    fit = fit_cmb_spectrum(spec, params=("h", "Om", "OL"), fixed=CMB_FIXED,
-                           seed=_seed(cfg, 0x434654), n_walkers=cfg.n_walkers,
-                           n_steps=cfg.cmb_steps, progress=cfg.progress)
+    fit = fit_cmb_spectrum(
+        spec,
+        params=("h", "Om", "OL"),
+        fixed=CMB_FIXED,
+        seed=_seed(cfg, 0x434654),
+        n_walkers=cfg.n_walkers,
+        n_steps=cfg.cmb_steps,
+        progress=cfg.progress,
+    )
     extra = _cmb_extra(fit)
-    write_posterior(fit.result, out / "cmb_posterior.json",
-                    extra={**extra, "model": "lcdm (curved), TT spectrum",
-                           "P_OL_positive": float(np.mean(fit.result.samples[:, 2] > 0))})
-    return {"H0": extra["H0"]["mean"], "Ok": extra["Ok"]["mean"],
-            "converged": bool(fit.result.converged)}
+    write_posterior(
+        fit.result,
+        out / "cmb_posterior.json",
+        extra={
+            **extra,
+            "model": "lcdm (curved), TT spectrum",
+            "P_OL_positive": float(np.mean(fit.result.samples[:, 2] > 0)),
+        },
+    )
+    return {
+        "H0": extra["H0"]["mean"],
+        "Ok": extra["Ok"]["mean"],
+        "converged": bool(fit.result.converged),
+    }
 
 
-def stage_joint_spectrum(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig
-                         ) -> dict[str, Any]:
+def stage_joint_spectrum(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[str, Any]:
     """SN Hubble diagram + CMB spectrum MCMC of (h, Ω_m, Ω_Λ): ``joint_posterior.json``,
     ``joint_chain.parquet`` and ``om_ol_joint.png`` (SN, CMB and joint contours)."""
     import pandas as pd
@@ -296,14 +393,27 @@ def stage_joint_spectrum(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig
 
     table = read_hubble_table(inputs["hubble"], "csv")
     spec = read_spectrum(inputs["spectrum"])
-    fit = fit_joint_spectrum(table, spec, fixed=CMB_FIXED, seed=_seed(cfg, 0x4A54),
-                             n_walkers=cfg.n_walkers, n_steps=joint_steps(cfg),
-                             progress=cfg.progress)
+    fit = fit_joint_spectrum(
+        table,
+        spec,
+        fixed=CMB_FIXED,
+        seed=_seed(cfg, 0x4A54),
+        n_walkers=cfg.n_walkers,
+        n_steps=joint_steps(cfg),
+        progress=cfg.progress,
+    )
     extra = _cmb_extra(fit)
-    write_posterior(fit.result, out / "joint_posterior.json",
-                    extra={**extra, "model": "lcdm (curved)", "cmb": "TT spectrum",
-                           "spectrum": inputs["spectrum"].name,
-                           "hubble_table": inputs["hubble"].name})
+    write_posterior(
+        fit.result,
+        out / "joint_posterior.json",
+        extra={
+            **extra,
+            "model": "lcdm (curved)",
+            "cmb": "TT spectrum",
+            "spectrum": inputs["spectrum"].name,
+            "hubble_table": inputs["hubble"].name,
+        },
+    )
     planes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for label, key in (("SN only", "sn_chain"), ("CMB only", "cmb_chain")):
         chain = pd.read_parquet(inputs[key])
@@ -312,20 +422,30 @@ def stage_joint_spectrum(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig
             raise InputError(f"{label} chain lacks columns {missing}", path=inputs[key])
         planes[label] = (chain["Om"].to_numpy(), chain["OL"].to_numpy())
     s = fit.result.samples
-    planes["SN + CMB"] = (s[:, fit.likelihood.free.index("Om")],
-                          s[:, fit.likelihood.free.index("OL")])
-    savefig(plot_om_ol_joint(planes, title="SN Ia + CMB TT spectrum, curved ΛCDM"),
-            out / "om_ol_joint.png")
-    return {"H0": extra["H0"]["mean"], "Om": float(planes["SN + CMB"][0].mean()),
-            "OL": float(planes["SN + CMB"][1].mean()), "converged": bool(fit.result.converged)}
+    planes["SN + CMB"] = (
+        s[:, fit.likelihood.free.index("Om")],
+        s[:, fit.likelihood.free.index("OL")],
+    )
+    savefig(
+        plot_om_ol_joint(planes, title="SN Ia + CMB TT spectrum, curved ΛCDM"),
+        out / "om_ol_joint.png",
+    )
+    return {
+        "H0": extra["H0"]["mean"],
+        "Om": float(planes["SN + CMB"][0].mean()),
+        "OL": float(planes["SN + CMB"][1].mean()),
+        "converged": bool(fit.result.converged),
+    }
 
 
 #: Stage name -> (function, {input name: path relative to the run}) of the CMB branch.
 CMB_STAGES: dict[str, tuple[Any, dict[str, str]]] = {
     "tod": (stage_tod, {}),
     "map": (stage_map, {"tod": "tod/tod.h5"}),
-    "spectrum": (stage_spectrum, {"split1": "map/split1/map.fits",
-                                  "split2": "map/split2/map.fits"}),
+    "spectrum": (
+        stage_spectrum,
+        {"split1": "map/split1/map.fits", "split2": "map/split2/map.fits"},
+    ),
     "cmb_fit": (stage_cmb_fit, {"spectrum": "spectrum/spectrum.csv"}),
 }
 
