@@ -123,7 +123,7 @@ class CosmoRunConfig(BaseModel):
     n_walkers: int = Field(default=32, ge=8, description="MCMC walkers")
     cmb_only_in_figure: bool = Field(
         default=True, description="also sample the CMB-only posterior for the (Ω_m, Ω_Λ) "
-        "figure (illustration only)")
+        "figure (illustration only; cmb: priors — with cmb: tod it is the cmb_fit stage)")
     progress: bool = Field(default=True, description="progress bars")
     sn_source: Literal["lightcurves", "images"] = Field(
         default="lightcurves", description="lightcurves: SALT2 photometry simulated directly; "
