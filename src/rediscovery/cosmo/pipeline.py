@@ -24,6 +24,14 @@ joint       ``lightcurves/hubble.csv``,              ``joint_posterior.json``,
 
 then ``results.json`` (:func:`cosmo_results`) and ``report.html`` at the top of the run.
 
+That is the run with ``cmb: priors`` (``--cmb priors``). By default (``cmb: tod``) the CMB is
+measured instead: four stages of :mod:`rediscovery.cosmo.pipeline_cmb` run after ``sn_fit``
+(``tod → map → spectrum → cmb_fit``: the hidden universe's CMB sky scanned, destriped, its
+cross-spectrum measured and fitted with the curved emulator), and ``joint`` combines the SN
+Hubble table with the spectrum likelihood (:func:`~rediscovery.cosmo.pipeline_cmb
+.stage_joint_spectrum`; reads ``lightcurves/hubble.csv``, ``spectrum/spectrum.csv``,
+``sn_fit/sn_chain.parquet``, ``cmb_fit/cmb_chain.parquet``).
+
 With ``sn_source: images`` (``cosmo run --from images``) the supernovae come from pixels
 instead: three stages run between ``simulate`` and ``lightcurves``, and ``lightcurves`` reads
 the photometry's files (``simulate`` still provides the CMB priors and the truth):
