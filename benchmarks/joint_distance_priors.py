@@ -18,7 +18,8 @@ import time
 
 import numpy as np
 
-from rediscovery.cosmo.joint import cmb_distances, distance_priors
+from rediscovery.cosmo.cosmology import cmb_distances
+from rediscovery.cosmo.joint import distance_priors
 
 POINTS = [(67.36, 0.02237, 0.1200, 0.0), (67.36, 0.02237, 0.1200, 0.05),
           (67.36, 0.02237, 0.1200, -0.05), (73.0, 0.0210, 0.1100, 0.02)]

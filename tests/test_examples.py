@@ -32,6 +32,10 @@ SMALL_PARAMETERS = {
     "higgs_analysis.ipynb": {
         "N_TRAIN": 20_000, "N_TEMPLATES": 200_000, "LUMI": 0.3, "N_THREADS": 1,
     },
+    "cmb_from_tod.ipynb": {
+        "DAYS": 0.5, "DETECTORS": 2, "N_SIMS": 4, "CMB_WALKERS": 16, "CMB_STEPS": 1500,
+        "PROGRESS": False,
+    },
     "cosmology_dark_energy.ipynb": {
         "SN_WALKERS": 16, "SN_STEPS": 1000, "CMB_WALKERS": 16, "CMB_STEPS": 1000,
         "PROGRESS": False,
@@ -177,8 +181,17 @@ def _check_sn_from_images(r: dict) -> None:
         assert abs(_pull(r["flat"][k], r["truth"][k])) < N_SIGMA, (k, r)
 
 
+def _check_cmb_from_tod(r: dict) -> None:
+    # scan -> map -> spectrum -> (h, Ωm, ΩΛ): the CMB-only posterior contains the hidden
+    # universe (pulls within 3σ; the chain's split-R̂ as for the other notebooks)
+    assert r["n_bands"] >= 5 and r["dl_err_positive"] and r["max_rhat"] < MAX_RHAT, r
+    pulls = {k: _pull(r["cmb"][k], r["truth"][k]) for k in ("H0", "Om", "OL", "Ok")}
+    assert all(abs(p) < N_SIGMA for p in pulls.values()), pulls
+
+
 #: per notebook: what its results must satisfy after the small run
 CHECKS = {
+    "cmb_from_tod.ipynb": _check_cmb_from_tod,
     "cosmology_dark_energy.ipynb": _check_cosmology,
     "higgs_analysis.ipynb": _check_higgs,
     "sn_from_images.ipynb": _check_sn_from_images,

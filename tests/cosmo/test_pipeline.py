@@ -14,9 +14,10 @@ from rediscovery.core.errors import ConfigError
 from rediscovery.cosmo.pipeline import CosmoRunConfig, read_cmb_priors, run_pipeline
 
 # small and fast: 25 SNe, short chains (not converged: the flags must say so, nothing fails);
-# no CMB-only illustration chain
+# no CMB-only illustration chain; the CMB as mock distance priors (the CMB branch from
+# time-ordered data: test_pipeline_cmb.py)
 SMALL = {"seed": 5, "n_sne": 25, "sn_steps": 600, "joint_steps": 600, "n_walkers": 16,
-         "n_workers": 1, "cmb_only_in_figure": False, "progress": False}
+         "n_workers": 1, "cmb_only_in_figure": False, "progress": False, "cmb": "priors"}
 
 STAGE_NAMES = ["simulate", "lightcurves", "sn_fit", "joint"]
 

@@ -5,8 +5,10 @@ the only reader: it finds every ``truth.json`` in a run directory and compares i
 run's ``results.json`` (Higgs: μ̂ and its interval and, in a fit with systematic uncertainties,
 each nuisance parameter α against the hidden value's α recorded as ``nuisance_alphas``)
 and ``*_posterior.json`` files (cosmology: posterior mean, standard deviation and 68% interval
-of each parameter). A run whose manifest lists a stage that is not ``done`` (running,
-interrupted, failed, stale) is refused: its files may be those of an earlier run.
+of each parameter; a parameter estimated by several fits, e.g. Ω_m by the SN-only, CMB-only and
+joint fits, gets one row per fit: ``Om (sn)``, ``Om (cmb)``, ``Om (joint)``).
+A run whose manifest lists a stage that is not ``done`` (running, interrupted, failed, stale)
+is refused: its files may be those of an earlier run.
 """
 
 from __future__ import annotations
@@ -106,21 +108,36 @@ def unblind(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
                 if _alpha_name(name) in truth and value is not None and error is not None:
                     estimates[_alpha_name(name)] = (float(value), float(value) - float(error),
                                                     float(value) + float(error))
+    # every posterior's estimates; a parameter that several fits estimate (SN only, CMB only,
+    # joint) gets one row per fit, named "Om (joint)" after the file "joint_posterior.json"
+    per_file: dict[str, dict[str, tuple[float, float, float]]] = {}
     for post in sorted(root.rglob("*_posterior.json")):
         p = read_json(post, what="posterior summary")
+        label = post.name[: -len("_posterior.json")] or post.parent.name
         with _contract(post, "posterior summary"):
             params = p.get("parameters", p)
             for name, s in params.items():
                 if isinstance(s, dict) and {"mean", "lo68", "hi68"} <= set(s):
-                    estimates.setdefault(name, (float(s["mean"]), float(s["lo68"]),
-                                                float(s["hi68"])))
+                    per_file.setdefault(label, {}).setdefault(
+                        name, (float(s["mean"]), float(s["lo68"]), float(s["hi68"])))
+    counts: dict[str, int] = {}
+    for found in per_file.values():
+        for name in found:
+            counts[name] = counts.get(name, 0) + 1
+    truth_of: dict[str, str] = {name: name for name in estimates}
+    for label, found in per_file.items():
+        for name, est in found.items():
+            row = name if counts[name] == 1 else f"{name} ({label})"
+            if row not in estimates:
+                estimates[row] = est
+                truth_of[row] = name
     if not estimates:
         raise InputError("no results.json or *_posterior.json: is the run finished?", path=root)
     rows = []
     for name, (est, lo, hi) in estimates.items():
-        if name not in truth:
+        if truth_of[name] not in truth:
             continue
-        true = truth[name]
+        true = truth[truth_of[name]]
         half = (est - lo) if true < est else (hi - est)
         rows.append({
             "parameter": name,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from rediscovery.cosmo.cosmology import (
     DistanceGrid,
+    cmb_distances,
     comoving_distance,
     distance_modulus,
     efunc,
@@ -29,6 +30,7 @@ __all__ = [
     "JointLikelihood",
     "MCMCResult",
     "Uniform",
+    "cmb_distances",
     "comoving_distance",
     "distance_modulus",
     "distance_priors",

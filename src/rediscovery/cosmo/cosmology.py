@@ -48,6 +48,12 @@ whole prior box of the SN fits (largest difference 9.2e-7). Other models take th
 Radiation is ignored by default (``omega_r=0``), as in astropy with ``Tcmb0=0``: at z < 2 it
 changes distances by < 0.05% (Ω_r ≈ 9e-5). Pass ``omega_r`` to include it as a massless
 (relativistic) component; :func:`omega_radiation` computes it from T_CMB and N_eff.
+
+The distance to last scattering — :func:`z_star` (Hu & Sugiyama 1996), :func:`sound_horizon`
+and :func:`cmb_distances` (z*, r_s(z*), D_M(z*), radiation always included) — is defined here
+once, for the CMB distance priors (:mod:`rediscovery.cosmo.joint`) and the curved CMB emulator's
+acoustic scale (:mod:`rediscovery.cosmo.cmb.curved`); the formulas are in
+:mod:`rediscovery.cosmo.joint`'s docstring and validated against CAMB in tests/cosmo/test_joint.py.
 """
 
 from __future__ import annotations
@@ -63,12 +69,15 @@ from rediscovery.core.errors import InputError
 
 __all__ = [
     "DistanceGrid",
+    "cmb_distances",
     "comoving_distance",
     "distance_modulus",
     "efunc",
     "hubble_free_luminosity_distance",
     "luminosity_distance",
     "omega_radiation",
+    "sound_horizon",
+    "z_star",
 ]
 
 #: Integration knots: 0, then _N_GEO geometric knots from _Z_GEO0 to _Z_LIN, then one every
@@ -497,3 +506,179 @@ def luminosity_distance(z, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarr
 def distance_modulus(z, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:
     """Distance modulus μ = 5 log10(D_L/Mpc) + 25 in magnitudes."""
     return _modulus(_hubble_free_dl_any(z, om, ol, w, omega_r), h0, np.ndim(z))
+
+
+# -- the CMB: decoupling redshift, sound horizon and the distance to last scattering ----------
+# One definition, used by the distance priors (rediscovery.cosmo.joint) and by the curved CMB
+# emulator's acoustic scale (rediscovery.cosmo.cmb.curved). Radiation (photons + massless
+# neutrinos) is always included here: it matters at z ~ 1000.
+# Gauss-Legendre nodes on [0, 1] for the quadratures (composite: _N_SEG segments x _CMB_GL_N).
+_CMB_GL_N = 8
+_CMB_GL_X, _CMB_GL_W = np.polynomial.legendre.leggauss(_CMB_GL_N)
+_N_SEG_DM = 24
+_N_SEG_RS = 8
+
+
+def _unit_nodes(n_seg: int) -> tuple[np.ndarray, np.ndarray]:
+    """Composite Gauss-Legendre nodes and weights on [0, 1]."""
+    edges = np.linspace(0.0, 1.0, n_seg + 1)
+    half = 0.5 * np.diff(edges)
+    mid = 0.5 * (edges[1:] + edges[:-1])
+    u = (mid[:, None] + half[:, None] * _CMB_GL_X[None, :]).ravel()
+    wt = (half[:, None] * _CMB_GL_W[None, :]).ravel()
+    return u, wt
+
+
+_U_DM, _W_DM = _unit_nodes(_N_SEG_DM)
+_U_RS, _W_RS = _unit_nodes(_N_SEG_RS)
+
+
+def _omega_gamma_h2(tcmb0: float) -> float:
+    """Photon density ω_γ = Ω_γ h² (Ω_γ at H0 = 100 km/s/Mpc)."""
+    return omega_radiation(100.0, tcmb0, 0.0)
+
+
+def z_star(omega_b: np.ndarray | float, omega_m: np.ndarray | float) -> np.ndarray:
+    r"""Photon-decoupling redshift z* (Hu & Sugiyama 1996, ApJ 471, 542, eq. E1).
+
+    Parameters
+    ----------
+    omega_b, omega_m
+        Physical baryon and matter densities Ω_b h², Ω_m h² (broadcast).
+
+    Returns
+    -------
+    ndarray
+        z*, accurate to ~0.1 % against CAMB's optical-depth definition for Planck-like
+        cosmologies (tested).
+    """
+    wb = np.asarray(omega_b, dtype=float)
+    wm = np.asarray(omega_m, dtype=float)
+    if np.any(wb <= 0) or np.any(wm <= 0):
+        raise InputError("omega_b and omega_m must be > 0", column="omega_b/omega_m")
+    g1 = 0.0783 * wb**-0.238 / (1.0 + 39.5 * wb**0.763)
+    g2 = 0.560 / (1.0 + 21.1 * wb**1.81)
+    return 1048.0 * (1.0 + 0.00124 * wb**-0.738) * (1.0 + g1 * wm**g2)
+
+
+def _a4e2(a: np.ndarray, om, ok, ol, w, orad) -> np.ndarray:
+    """a⁴ E(a)² = Ω_r + Ω_m a + Ω_k a² + Ω_Λ a^{1−3w} (finite at a → 0)."""
+    return orad + a * (om + ok * a) + ol * a ** (1.0 - 3.0 * w)
+
+
+def _densities(h0, om, ol, w, tcmb0: float, n_eff: float):
+    h0, om, ol, w = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (h0, om, ol, w)))
+    if np.any(h0 <= 0):
+        raise InputError("H0 must be > 0 km/s/Mpc", column="H0")
+    if np.any(om <= 0):
+        raise InputError("Om must be > 0", column="Om")
+    h = h0 / 100.0
+    orad = omega_radiation(100.0, tcmb0, n_eff) / h**2
+    ok = 1.0 - om - ol - orad
+    return h0, om, ol, w, h, orad, ok
+
+
+def sound_horizon(z: np.ndarray | float, h0, om, ob_h2, ol=None, w=-1.0, *,
+                  tcmb0: float = T_CMB, n_eff: float = N_EFF) -> np.ndarray:
+    r"""Comoving sound horizon :math:`r_s(z) = \int_z^\infty c_s\,dz'/H(z')` in Mpc.
+
+    Parameters
+    ----------
+    z
+        Redshift (broadcast with the parameters; z ≳ 100, where the integral is dominated by
+        matter and radiation).
+    h0
+        Hubble constant in km/s/Mpc.
+    om
+        Ω_m today (baryons + cold dark matter).
+    ob_h2
+        ω_b = Ω_b h².
+    ol
+        Ω_Λ (default 1 − Ω_m − Ω_r: flat); only enters through a negligible early term.
+    w
+        Dark-energy equation of state.
+    tcmb0, n_eff
+        CMB temperature (K) and effective number of massless neutrinos for Ω_r.
+
+    Notes
+    -----
+    With :math:`a = 1/(1+z)`, :math:`r_s = \frac{c}{H_0}\int_0^{a_z}
+    \frac{c_s/c}{\sqrt{a^4E^2}}\,da`, and the substitution :math:`s = \sqrt{\Omega_r + \Omega_m a}`
+    removes the near-singular behaviour at a ≈ Ω_r/Ω_m, so a 64-node composite
+    Gauss-Legendre rule reaches < 1e-6 relative accuracy, vectorised over all parameters.
+    """
+    if ol is None:
+        orad0 = omega_radiation(100.0, tcmb0, n_eff) / (np.asarray(h0, dtype=float) / 100) ** 2
+        ol = 1.0 - np.asarray(om, dtype=float) - orad0
+    h0, om, ol, w, _h, orad, ok = _densities(h0, om, ol, w, tcmb0, n_eff)
+    z = np.asarray(z, dtype=float)
+    ob = np.asarray(ob_h2, dtype=float)
+    if np.any(ob <= 0):
+        raise InputError("ob_h2 must be > 0", column="ombh2")
+    az = 1.0 / (1.0 + z)
+    shape = np.broadcast_shapes(h0.shape, az.shape, ob.shape)
+    ex = (..., None)
+    omb, okb, olb, wb_, oradb = (np.broadcast_to(v, shape)[ex] for v in (om, ok, ol, w, orad))
+    s0 = np.sqrt(oradb)
+    s1 = np.sqrt(oradb + omb * np.broadcast_to(az, shape)[ex])
+    s = s0 + (s1 - s0) * _U_RS
+    a = (s * s - oradb) / omb
+    rb = 0.75 * np.broadcast_to(ob, shape)[ex] / _omega_gamma_h2(tcmb0) * a
+    cs = 1.0 / np.sqrt(3.0 * (1.0 + rb))
+    integrand = cs * 2.0 * s / (omb * np.sqrt(_a4e2(a, omb, okb, olb, wb_, oradb)))
+    integral = (s1 - s0)[..., 0] * np.sum(integrand * _W_RS, axis=-1)
+    return integral * C_KM_S / np.broadcast_to(h0, shape)
+
+
+def _comoving_to(a_end: np.ndarray, om, ok, ol, w, orad) -> np.ndarray:
+    r"""D_C/D_H = ∫_{a_end}^1 da/(a²E) = ∫ a/\sqrt{a⁴E²} d\ln a (composite GL in ln a)."""
+    ex = (..., None)
+    lna = np.log(a_end)[ex] * (1.0 - _U_DM)
+    a = np.exp(lna)
+    e = _a4e2(a, om[ex], ok[ex], ol[ex], w[ex], orad[ex])
+    with np.errstate(invalid="ignore"):
+        integrand = a / np.sqrt(np.where(e > 0, e, np.nan))
+    return -np.log(a_end) * np.sum(integrand * _W_DM, axis=-1)
+
+
+def _transverse(dc: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """D_M/D_H from D_C/D_H with the sinh/sin curvature branches (Hogg 1999, eq. 16)."""
+    sq = np.sqrt(np.abs(ok))
+    x = sq * dc
+    with np.errstate(invalid="ignore", divide="ignore"):
+        curved = np.where(ok > 0, np.sinh(x), np.sin(x)) / np.where(sq > 0, sq, 1.0)
+    series = dc * (1.0 + ok * dc * dc / 6.0)
+    return np.where(sq * np.maximum(dc, 1.0) < 1e-4, series, curved)
+
+
+def cmb_distances(h0, om, ol, ob_h2, w=-1.0, *, tcmb0: float = T_CMB,
+                  n_eff: float = N_EFF) -> dict[str, np.ndarray]:
+    """z*, r_s(z*) [Mpc] and D_M(z*) [Mpc] for (arrays of) cosmologies.
+
+    Parameters
+    ----------
+    h0
+        Hubble constant in km/s/Mpc.
+    om, ol
+        Ω_m and Ω_Λ today (Ω_k = 1 − Ω_m − Ω_Λ − Ω_r).
+    ob_h2
+        ω_b = Ω_b h².
+    w
+        Constant dark-energy equation of state.
+    tcmb0, n_eff
+        Radiation content (photons + massless neutrinos).
+
+    Returns
+    -------
+    dict
+        ``z_star``, ``r_s`` (Mpc), ``D_M`` (Mpc, NaN for models without a Big Bang or beyond
+        a closed universe's antipode), ``Ok``, all broadcast to the parameters' shape.
+    """
+    h0, om, ol, w, h, orad, ok = _densities(h0, om, ol, w, tcmb0, n_eff)
+    ob = np.broadcast_to(np.asarray(ob_h2, dtype=float), h0.shape)
+    zs = z_star(ob, om * h * h)
+    rs = sound_horizon(zs, h0, om, ob, ol, w, tcmb0=tcmb0, n_eff=n_eff)
+    dc = _comoving_to(1.0 / (1.0 + zs), om, ok, ol, w, orad)
+    dm = _transverse(dc, ok) * C_KM_S / h0
+    dm = np.where(dm > 0, dm, np.nan)
+    return {"z_star": zs, "r_s": rs, "D_M": dm, "Ok": ok}

@@ -24,6 +24,14 @@ joint       ``lightcurves/hubble.csv``,              ``joint_posterior.json``,
 
 then ``results.json`` (:func:`cosmo_results`) and ``report.html`` at the top of the run.
 
+That is the run with ``cmb: priors`` (``--cmb priors``). By default (``cmb: tod``) the CMB is
+measured instead: four stages of :mod:`rediscovery.cosmo.pipeline_cmb` run after ``sn_fit``
+(``tod → map → spectrum → cmb_fit``: the hidden universe's CMB sky scanned, destriped, its
+cross-spectrum measured and fitted with the curved emulator), and ``joint`` combines the SN
+Hubble table with the spectrum likelihood (:func:`~rediscovery.cosmo.pipeline_cmb
+.stage_joint_spectrum`; reads ``lightcurves/hubble.csv``, ``spectrum/spectrum.csv``,
+``sn_fit/sn_chain.parquet``, ``cmb_fit/cmb_chain.parquet``).
+
 With ``sn_source: images`` (``cosmo run --from images``) the supernovae come from pixels
 instead: three stages run between ``simulate`` and ``lightcurves``, and ``lightcurves`` reads
 the photometry's files (``simulate`` still provides the CMB priors and the truth):
@@ -67,7 +75,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from rediscovery.core.errors import InputError
 from rediscovery.core.files import write_json
 from rediscovery.core.pipeline import StageFunction, run_analysis
-from rediscovery.cosmo.joint import PLANCK2018_OMBH2
 from rediscovery.cosmo.sn.simulate import ABS_MAG_B
 
 __all__ = [
@@ -110,17 +117,21 @@ class CosmoRunConfig(BaseModel):
     om_true: float | None = Field(default=None, gt=0, lt=1, description="true Ω_m (hidden)")
     ol_true: float | None = Field(default=None, ge=-0.5, lt=1.5,
                                   description="true Ω_Λ (hidden)")
-    ombh2_true: float = Field(default=PLANCK2018_OMBH2, gt=0.015, lt=0.03,
-                              description="true ω_b = Ω_b h² (for the CMB)")
+    ombh2_true: float | None = Field(
+        default=None, gt=0.015, lt=0.03, description="true ω_b = Ω_b h² (for the CMB); default "
+        "Planck 2018: the distance priors' mean with cmb: priors, the curved emulator's value "
+        "with cmb: tod")
     abs_mag: float = Field(default=ABS_MAG_B, description="calibrated M_B (AB mag); sets H0 of "
                            "the SN-only Hubble table only")
     n_workers: int = Field(default=2, ge=1, description="processes for the SALT2 fits")
     sn_steps: int = Field(default=10000, ge=200, description="SN-only MCMC steps per walker")
-    joint_steps: int = Field(default=20000, ge=200, description="joint MCMC steps per walker")
+    joint_steps: int | None = Field(
+        default=None, ge=200, description="joint MCMC steps per walker (default 20,000 with "
+        "cmb: priors, 8,000 with cmb: tod, whose (h, ω_m, ω_k) sampling mixes faster)")
     n_walkers: int = Field(default=32, ge=8, description="MCMC walkers")
     cmb_only_in_figure: bool = Field(
         default=True, description="also sample the CMB-only posterior for the (Ω_m, Ω_Λ) "
-        "figure (illustration only)")
+        "figure (illustration only; cmb: priors — with cmb: tod it is the cmb_fit stage)")
     progress: bool = Field(default=True, description="progress bars")
     sn_source: Literal["lightcurves", "images"] = Field(
         default="lightcurves", description="lightcurves: SALT2 photometry simulated directly; "
@@ -134,12 +145,47 @@ class CosmoRunConfig(BaseModel):
                                     "threshold on ZOGY's S_corr, sigma")
     detect_method: Literal["zogy", "alard-lupton"] = Field(
         default="zogy", description="images: image subtraction of the detection stage")
+    cmb: Literal["tod", "priors"] = Field(
+        default="tod", description="tod: the CMB branch tod -> map -> spectrum -> cmb_fit and a "
+        "joint fit with the spectrum likelihood; priors: mock Planck-like distance priors")
+    cmb_nside: int = Field(default=128, ge=16, le=1024, description="tod: HEALPix nside of "
+                           "the sky and the maps (power of 2)")
+    cmb_days: float = Field(default=1.0, gt=0, le=30, description="tod: observing days")
+    cmb_detectors: int = Field(default=4, ge=2, le=64, description="tod: detectors (two "
+                               "splits of independent noise: odd and even)")
+    cmb_sample_rate: float = Field(default=10.0, gt=0, le=1000, description="tod: Hz")
+    cmb_net: float = Field(default=300.0, gt=0, description="tod: white noise per sample, μK")
+    cmb_fknee: float = Field(default=1.0, ge=0, description="tod: 1/f knee frequency, Hz")
+    cmb_fwhm: float = Field(default=30.0, gt=0, le=600, description="tod: beam FWHM, arcmin")
+    cmb_baseline_seconds: float = Field(default=1.0, gt=0, description="tod: destriper "
+                                        "baseline length, s")
+    cmb_lmax: int | None = Field(default=None, ge=30, description="tod: largest multipole "
+                                 "(default matched to the beam and nside, pipeline_cmb.beam_lmax)")
+    cmb_delta_ell: int = Field(default=20, ge=5, description="tod: band width")
+    cmb_apod_deg: float = Field(default=2.0, ge=0, description="tod: mask apodisation, degrees")
+    cmb_n_sims: int = Field(default=40, ge=2, description="tod: Monte-Carlo simulations for "
+                            "the spectrum's errors")
+    cmb_steps: int = Field(default=6000, ge=200, description="tod: CMB-only MCMC steps per "
+                           "walker")
 
 
 #: Configuration fields of the image chain: outside the fingerprints of a run that does not
 #: use it (``sn_source: lightcurves``), so that existing runs stay valid.
 _IMAGE_FIELDS = {"sn_source", "image_fields", "image_epochs", "image_size", "image_bands",
                  "sne_per_field", "detect_threshold", "detect_method"}
+
+
+#: Configuration fields of the CMB branch: outside the fingerprints of a run with
+#: ``cmb: priors`` (as before the branch existed).
+_CMB_FIELDS = {"cmb_nside", "cmb_days", "cmb_detectors", "cmb_sample_rate", "cmb_net",
+               "cmb_fknee", "cmb_fwhm", "cmb_baseline_seconds", "cmb_lmax", "cmb_delta_ell",
+               "cmb_apod_deg", "cmb_n_sims", "cmb_steps"}
+
+
+def _joint_steps(cfg: CosmoRunConfig) -> int:
+    from rediscovery.cosmo.pipeline_cmb import joint_steps
+
+    return joint_steps(cfg)
 
 
 def _seed(cfg: CosmoRunConfig, stream: int) -> int:
@@ -158,6 +204,7 @@ def stage_simulate(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> d
     """
     from rediscovery.cosmo.cosmology import omega_radiation
     from rediscovery.cosmo.joint import CMBDistancePriorLikelihood
+    from rediscovery.cosmo.pipeline_cmb import hidden_ombh2
     from rediscovery.cosmo.sn.io import write_csv
     from rediscovery.cosmo.sn.simulate import Survey, draw_truth, simulate_lightcurves
 
@@ -167,7 +214,8 @@ def stage_simulate(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> d
     write_csv(lcs, out / "lightcurves.csv")
     write_csv(zs, out / "redshifts.csv")
     write_csv(params, out / "truth_sne.csv")
-    cosmo = {"H0": truth.H0, "Om": truth.Om, "OL": truth.OL, "ombh2": cfg.ombh2_true}
+    ombh2 = hidden_ombh2(cfg)
+    cosmo = {"H0": truth.H0, "Om": truth.Om, "OL": truth.OL, "ombh2": ombh2}
     cmb = CMBDistancePriorLikelihood.planck2018().simulate(cosmo, seed=_seed(cfg, 0x434D42))
     write_json(out / "cmb_distance_priors.json", {
         "names": ["R", "lA", "ombh2"], "mean": cmb.mean.tolist(), "cov": cmb.cov.tolist(),
@@ -176,9 +224,9 @@ def stage_simulate(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> d
     # curvature in the joint fit's convention, radiation included (Ω_r ~ 1e-4)
     o_rad = omega_radiation(100.0) / (truth.H0 / 100.0) ** 2
     write_json(out / "truth.json", {
-        **truth.to_dict(), "ombh2": cfg.ombh2_true, "Ok": 1.0 - truth.Om - truth.OL - o_rad,
-        "note": f"ombh2 fixed by the run configuration (Planck 2018: {PLANCK2018_OMBH2}); "
-                "Ok = 1 - Om - OL - Omega_r(H0)"})
+        **truth.to_dict(), "ombh2": ombh2, "Ok": 1.0 - truth.Om - truth.OL - o_rad,
+        "note": "ombh2 fixed by the run configuration (Planck 2018); Ok = 1 - Om - OL - "
+                "Omega_r(H0)"})
     return {"n_sne": cfg.n_sne, "photometric_points": len(lcs), "hidden": truth.hidden}
 
 
@@ -361,7 +409,7 @@ def stage_joint(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict
     table = read_hubble_table(inputs["hubble"], "csv")
     cmb = read_cmb_priors(inputs["cmb"])
     res = fit_joint(table, cmb, model="lcdm", seed=_seed(cfg, 0x4A54),
-                    n_walkers=cfg.n_walkers, n_steps=cfg.joint_steps, progress=cfg.progress)
+                    n_walkers=cfg.n_walkers, n_steps=_joint_steps(cfg), progress=cfg.progress)
     p = joint_params("lcdm", res.samples)
     derived = {k: _interval(p[k]) for k in ("H0", "OL")}
     sn_chain = pd.read_parquet(inputs["sn_chain"])
@@ -373,7 +421,7 @@ def stage_joint(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict
     separate: dict[str, Any] = {}
     if cfg.cmb_only_in_figure:
         cmb_only = fit_cmb_only(cmb, model="lcdm", seed=_seed(cfg, 0x434F),
-                                n_walkers=cfg.n_walkers, n_steps=cfg.joint_steps,
+                                n_walkers=cfg.n_walkers, n_steps=_joint_steps(cfg),
                                 progress=cfg.progress)
         pc = joint_params("lcdm", cmb_only.samples)
         planes["CMB only"] = (pc["Om"], pc["OL"])
@@ -428,8 +476,14 @@ def run_pipeline(out: str | Path, config: CosmoRunConfig | None = None, *,
     stages = stages_for(cfg)
     # progress is presentation only: it must not change any stage's fingerprint; the image
     # chain's settings enter only the runs that use it
-    exclude = {"progress"} | (_IMAGE_FIELDS if cfg.sn_source == "lightcurves" else set())
-    return run_analysis(out, stages, {k: _OUTPUTS[k] for k in stages}, cfg, section="cosmo",
+    exclude = ({"progress"} | (_IMAGE_FIELDS if cfg.sn_source == "lightcurves" else set())
+               | ({"cmb", *_CMB_FIELDS} if cfg.cmb == "priors" else set()))
+    outputs = dict(_OUTPUTS)
+    if cfg.cmb == "tod":
+        from rediscovery.cosmo.pipeline_cmb import CMB_OUTPUTS
+
+        outputs.update(CMB_OUTPUTS)
+    return run_analysis(out, stages, {k: outputs[k] for k in stages}, cfg, section="cosmo",
                         final="joint", results=cosmo_results,
                         title="rediscovery cosmology run",
                         config_json=cfg.model_dump(mode="json", exclude=exclude),
@@ -440,12 +494,23 @@ def stages_for(cfg: CosmoRunConfig) -> dict[str, tuple[StageFunction, dict[str, 
     """The stages of a run: :data:`STAGES`, or with ``sn_source: images`` the image chain
     (:data:`IMAGE_STAGES`) after ``simulate`` and ``lightcurves`` reading the photometry."""
     if cfg.sn_source == "lightcurves":
-        return dict(STAGES)
-    lc_fn, _ = STAGES["lightcurves"]
-    out = {"simulate": STAGES["simulate"], **IMAGE_STAGES,
-           "lightcurves": (lc_fn, {"lightcurves": "photometry/lightcurves.csv",
-                                   "redshifts": "photometry/redshifts.csv"})}
-    out.update({k: v for k, v in STAGES.items() if k not in out})
+        out = dict(STAGES)
+    else:
+        lc_fn, _ = STAGES["lightcurves"]
+        out = {"simulate": STAGES["simulate"], **IMAGE_STAGES,
+               "lightcurves": (lc_fn, {"lightcurves": "photometry/lightcurves.csv",
+                                       "redshifts": "photometry/redshifts.csv"})}
+        out.update({k: v for k, v in STAGES.items() if k not in out})
+    if cfg.cmb == "priors":
+        return out
+    from rediscovery.cosmo.pipeline_cmb import CMB_STAGES, stage_joint_spectrum
+
+    joint = out.pop("joint")
+    out.update(CMB_STAGES)
+    out["joint"] = (stage_joint_spectrum if joint[0] is stage_joint else joint[0],
+                    {"hubble": "lightcurves/hubble.csv", "spectrum": "spectrum/spectrum.csv",
+                     "sn_chain": "sn_fit/sn_chain.parquet",
+                     "cmb_chain": "cmb_fit/cmb_chain.parquet"})
     return out
 
 
@@ -462,7 +527,9 @@ def cosmo_results(root: Path) -> dict[str, Any]:
     -------
     dict
         ``joint``: ``{H0, Om, OL, Ok, ombh2: {mean, std, lo68, hi68}}`` of the SN + CMB fit
-        (H0 in km/s/Mpc); ``sn_only``: ``{Om, OL: ...}`` of the SN-only fit;
+        (H0 in km/s/Mpc; no ombh2 with ``cmb: tod``, where it is fixed); ``sn_only``:
+        ``{Om, OL: ...}`` of the SN-only fit; ``cmb_only``: ``{H0, Om, OL, Ok: ...}`` of the
+        CMB-spectrum fit and ``converged_cmb`` (``cmb: tod``; not part of ``converged``);
         ``p_omega_lambda_positive`` (SN only) and ``delta_chi2_no_dark_energy``;
         ``converged_joint``, ``converged_sn``, ``converged`` (both); ``tripp`` (α, β, σ_int)
         and ``n_sne`` when the light-curve stage wrote ``tripp.json``.
@@ -485,6 +552,12 @@ def cosmo_results(root: Path) -> dict[str, Any]:
         out["p_omega_lambda_positive"] = ev.get("p_omega_lambda_positive")
         out["delta_chi2_no_dark_energy"] = ev.get("delta_chi2")
         out["converged_sn"] = bool(sn.get("converged", False))
+    if (root / "cmb_fit" / "cmb_posterior.json").exists():
+        cmb = load("cmb_fit/cmb_posterior.json")
+        out["cmb_only"] = _param_rows(cmb, ("H0", "Om", "OL", "Ok"))
+        out["converged_cmb"] = bool(cmb.get("converged", False))
+    # the CMB-only chain (the degeneracy ridge, bounded by the emulator's box) is reported on
+    # its own: like the distance priors' CMB-only chain, it is not a result of the run
     out["converged"] = out["converged_joint"] and out.get("converged_sn", True)
     if (root / "lightcurves" / "tripp.json").exists():
         tr = load("lightcurves/tripp.json")
@@ -496,7 +569,7 @@ def cosmo_results(root: Path) -> dict[str, Any]:
 def summarise(results: Mapping[str, Any]) -> dict[str, str]:
     """The headline numbers of a results dict as printable strings."""
     rows: dict[str, str] = {}
-    for label, key in (("SN + CMB", "joint"), ("SN only", "sn_only")):
+    for label, key in (("SN + CMB", "joint"), ("SN only", "sn_only"), ("CMB only", "cmb_only")):
         for name, s in results.get(key, {}).items():
             if name in ("H0", "Om", "OL", "Ok"):
                 rows[f"{name} ({label})"] = f"{s['mean']:.4g} ± {s['std']:.2g}"
@@ -545,6 +618,7 @@ def build_cosmo_report(root: Path) -> Any:
     res = read_json_mapping(root / "results.json")
     joint = read_json_mapping(root / "joint" / "joint_posterior.json")
     sn = read_json_mapping(root / "sn_fit" / "sn_posterior.json")
+    cmbp = read_json_mapping(root / "cmb_fit" / "cmb_posterior.json")
     tripp = read_json_mapping(root / "lightcurves" / "tripp.json")
     rep = Report(title="")
 
@@ -553,8 +627,8 @@ def build_cosmo_report(root: Path) -> Any:
         return [Figure(p, caption, wide)] if p.exists() else []
 
     def value(post: Mapping[str, Any], name: str) -> Html | None:
-        c = _central(post.get(name)) or _central(((res.get("joint") if post is joint
-                                                   else res.get("sn_only")) or {}).get(name))
+        key = "joint" if post is joint else "cmb_only" if post is cmbp else "sn_only"
+        c = _central(post.get(name)) or _central((res.get(key) or {}).get(name))
         return fmt_asym(*c) if c else None
 
     # -- headline
@@ -589,16 +663,19 @@ def build_cosmo_report(root: Path) -> Any:
         rep.headline = Html(text + ".")
     else:
         rep.warnings.append("No joint posterior: the run has not reached the joint fit yet.")
-    for label, post in (("SN + CMB", joint), ("SN only", sn)):
+    for label, post in (("SN + CMB", joint), ("SN only", sn), ("CMB only", cmbp)):
         if post and post.get("converged") is False:
             rep.warnings.append(f"The {label} MCMC has NOT converged: "
                                 + "; ".join(map(str, post.get("warnings") or []))
-                                + ". Its numbers are not results; run longer chains.")
+                                + ". Its numbers are not results; run longer chains"
+                                + (" (cmb_steps)" if post is cmbp else "") + ".")
     cfg = read_json_mapping(root / "manifest.json").get("stages", {}).get(
         "simulate", {}).get("config", {}).get("config", {})
+    cmb_text = ("the TT power spectrum of a simulated CMB survey (time-ordered data → "
+                "destriped maps → pseudo-C<sub>ℓ</sub> → curved emulator)" if cmbp else
+                "mock Planck-2018-like CMB distance priors (R, ℓ<sub>A</sub>, ω<sub>b</sub>)")
     sub = ["Dark energy from simulated type Ia supernovae (SALT2 light curves, Tripp "
-           "standardisation) and mock Planck-2018-like CMB distance priors (R, "
-           "ℓ<sub>A</sub>, ω<sub>b</sub>)"]
+           f"standardisation) and {cmb_text}"]
     if n_sn:
         sub.append(f"{n_sn} SNe")
     if "seed" in cfg:
@@ -612,12 +689,14 @@ def build_cosmo_report(root: Path) -> Any:
     for name in ("H0", "Om", "OL", "Ok", "ombh2"):
         sym, unit = _SYMBOLS[name]
         j, s = value(joint, name), value(sn, name) if name != "H0" else None
-        if j is None and s is None:
+        c = value(cmbp, name) if cmbp else None
+        if j is None and s is None and c is None:
             continue
         label = Html(sym + (f" [{unit}]" if unit else ""))
         js = joint.get(name) or {}
         rows.append([label, j or "—",
-                     fmt_pm(js.get("mean"), js.get("std")) if js else "—", s or "—"])
+                     fmt_pm(js.get("mean"), js.get("std")) if js else "—", s or "—",
+                     *([c or "—"] if cmbp else [])])
     blocks: list[Any] = []
     if rows:
         h0_cal = _central(sn.get("H0_if_calibrated"))
@@ -631,9 +710,14 @@ def build_cosmo_report(root: Path) -> Any:
                      f"{fmt_number(tripp.get('abs_mag', ABS_MAG_B))} they would give "
                      f"H<sub>0</sub> = {fmt_pm(h0_cal[0], 0.5 * (h0_cal[1] + h0_cal[2]))} "
                      "km/s/Mpc")
+        if cmbp:
+            note += ("; the CMB fits free H<sub>0</sub>, Ω<sub>m</sub>, Ω<sub>Λ</sub> with "
+                     "n<sub>s</sub>, A<sub>s</sub>, τ, ω<sub>b</sub> fixed (Ω<sub>k</sub> "
+                     "derived)")
         blocks.append(Table("Cosmological parameters, curved ΛCDM",
                             ["parameter", "SN + CMB (68% CI)", "SN + CMB (mean ± std)",
-                             "SN only (68% CI)"], rows, notes=Html(note + ".")))
+                             "SN only (68% CI)", *(["CMB only (68% CI)"] if cmbp else [])],
+                            rows, notes=Html(note + ".")))
     erows = []
     if p_pos is not None:
         erows.append([Html("P(Ω<sub>Λ</sub> &gt; 0)"), Html(p_text(p_pos))])
@@ -663,6 +747,12 @@ def build_cosmo_report(root: Path) -> Any:
                 "Credible regions in the (Ω<sub>m</sub>, Ω<sub>Λ</sub>) plane: supernovae "
                 "alone, CMB alone (if sampled) and combined; the solid diagonal is a flat "
                 "universe (Ω<sub>k</sub> = 0).")),
+            *figure("map/maps.png", "The CMB branch: destriped map of the first detector "
+                    "split (μK), its hit counts and white-noise level."),
+            *figure("spectrum/spectrum.png", Html(
+                "The CMB branch: cross-spectrum of the two detector splits (pseudo-C<sub>ℓ</sub>"
+                ", beam and pixel window deconvolved) with Monte-Carlo 1σ errors, and the "
+                "fiducial spectrum of the simulations.")),
             *figure("sn_fit/hubble_diagram.png", "Hubble diagram: standardised distance moduli "
                     "of the supernovae against redshift with the best-fit curved ΛCDM and "
                     "residuals.")]
@@ -691,7 +781,7 @@ def build_cosmo_report(root: Path) -> Any:
                                  "M<sub>B</sub> + α x<sub>1</sub> − β c)"),
                             ["quantity", "value"], trows))
     crows = []
-    for label, post in (("SN + CMB", joint), ("SN only", sn)):
+    for label, post in (("SN + CMB", joint), ("SN only", sn), ("CMB only", cmbp)):
         if not post:
             continue
         rhat = [float(v) for v in (post.get("rhat") or {}).values()]

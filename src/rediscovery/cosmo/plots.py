@@ -81,7 +81,8 @@ def plot_trace(result: Any, *, fig: Any = None, max_walkers: int = 32) -> Any:
 
 
 def plot_om_ol_joint(results: Mapping[str, Any], *, ax: Any = None,
-                     truth: Mapping[str, float] | None = None) -> Any:
+                     truth: Mapping[str, float] | None = None,
+                     title: str = "SN Ia + CMB distance priors, curved ΛCDM") -> Any:
     """68%/95% contours of several (Ω_m, Ω_Λ) posteriors (e.g. SN only, CMB only, joint).
 
     Parameters
@@ -92,6 +93,8 @@ def plot_om_ol_joint(results: Mapping[str, Any], *, ax: Any = None,
         Axes to draw into (default: a new figure).
     truth
         Optional ``{"Om", "OL"}`` marked with a star.
+    title
+        Axes title (which CMB data the joint fit used).
 
     Returns
     -------
@@ -125,5 +128,5 @@ def plot_om_ol_joint(results: Mapping[str, Any], *, ax: Any = None,
     h0, l0 = ax.get_legend_handles_labels()
     ax.legend(handles=h0 + handles, labels=l0 + [h.get_label() for h in handles],
               loc="upper right", fontsize=8)
-    ax.set_title("SN Ia + CMB distance priors, curved ΛCDM", fontsize=9)
+    ax.set_title(title, fontsize=9)
     return ax.figure

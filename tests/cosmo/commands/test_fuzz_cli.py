@@ -195,6 +195,8 @@ CASES: list[tuple[str, list[str], str, tuple[str, ...]]] = [
      (RUN,)),
     ("run-config-list", ["cosmo", "run", "--out", "{tmp}/r", "--config", "{list_json}"],
      "--config", (RUN,)),
+    ("run-cmb-unknown", ["cosmo", "run", "--out", "{tmp}/r", "--cmb", "maps"], "--cmb",
+     (RUN,)),
     # -- numbers: non-finite floats and integers beyond int64, for every option of every command
     ("sn-simulate-om-nan", ["cosmo", "sn-simulate", "--out", "{tmp}/s", "--om", "nan"],
      "--om nan: expected a finite number", (SIMULATE,)),

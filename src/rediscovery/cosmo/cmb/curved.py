@@ -14,7 +14,7 @@ MNRAS 291, L33; Zaldarriaga, Spergel & Seljak 1997, ApJ 488, 1):
   fixed grid of the rescaled multipole :math:`x = \\ell/s`, with
   :math:`s = \\ell_A/\\ell_{A,\\rm ref}` computed exactly from background distances (no CAMB:
   z* from Hu & Sugiyama 1996, r_s and D_M by quadrature,
-  :func:`rediscovery.cosmo.joint.cmb_distances`);
+  :func:`rediscovery.cosmo.cosmology.cmb_distances`);
 * the Gaussian process then only learns how the rescaled shape depends on
   (ln ω_c, s, h, n_s, ln 10¹⁰A_s, τ): strongly on ω_c, weakly (lensing, ISW) on the geometry.
 
@@ -156,10 +156,10 @@ def acoustic_scale(
 
     Background only (no CAMB): z* from Hu & Sugiyama (1996, eq. E1), the sound horizon and the
     transverse comoving distance by quadrature
-    (:func:`rediscovery.cosmo.joint.cmb_distances`; Ωm includes massive neutrinos, counted as
+    (:func:`rediscovery.cosmo.cosmology.cmb_distances`; Ωm includes massive neutrinos, counted as
     matter, which is exact enough for a coordinate).
     """
-    from rediscovery.cosmo.joint import cmb_distances  # background distances, no CAMB
+    from rediscovery.cosmo.cosmology import cmb_distances  # background distances, no CAMB
 
     h, Om, OL = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (h, Om, OL)))
     with np.errstate(invalid="ignore"):

@@ -35,24 +35,31 @@ def run_cmd(
     sn_from: str | None = typer.Option(
         None, "--from", help="Where the supernovae start: lightcurves (simulated photometry, "
         "default) or images (pixel survey -> sn-detect -> sn-photometry)."),
+    cmb: str | None = typer.Option(
+        None, "--cmb", help="The CMB data of the joint fit: tod (simulated time-ordered data "
+        "-> map -> spectrum -> cmb_fit, default) or priors (mock distance priors)."),
     stage: list[str] = typer.Option(
         [], "--stage", help="Replace a stage: STAGE=package.module:function (repeatable)."
     ),
     force: list[str] = typer.Option([], "--force", help="Re-run STAGE and all after it."),
     until: str | None = typer.Option(None, "--until", help="Stop after this stage."),
 ) -> None:
-    """Simulate → SALT2 light curves → SN fit → SN + CMB joint fit, with an HTML report.
+    """Simulate → SALT2 light curves → SN fit → CMB TOD → map → spectrum → CMB fit → SN + CMB
+    joint fit, with an HTML report.
 
-    Stages: simulate, lightcurves, sn_fit, joint; with --from images: simulate, images,
-    detect, photometry, lightcurves, sn_fit, joint. Unchanged stages are skipped on re-run;
+    Stages: simulate, lightcurves, sn_fit, tod, map, spectrum, cmb_fit, joint (with --cmb
+    priors: simulate, lightcurves, sn_fit, joint); with --from images, images, detect and
+    photometry run after simulate. Unchanged stages are skipped on re-run;
     the hidden truth stays in simulate/truth.json (`rediscovery unblind RUN`).
     """
     check_output(out, "dir")
     cfg = load_run_config(CosmoRunConfig, "cosmo", config, {
         "seed": seed, "n_sne": n_sne, "sn_steps": sn_steps, "joint_steps": joint_steps,
-        "n_workers": workers, "flat": flat, "progress": progress, "sn_source": sn_from},
+        "n_workers": workers, "flat": flat, "progress": progress, "sn_source": sn_from,
+        "cmb": cmb},
         options={"n_workers": "--workers", "flat": "--flat/--curved",
-                 "progress": "--progress/--no-progress", "sn_source": "--from"})
+                 "progress": "--progress/--no-progress", "sn_source": "--from",
+                 "cmb": "--cmb"})
     results = run_pipeline(out, cfg, replace=parse_replacements(stage), force=force,
                            until=until)
     print_run_summary("Cosmology run", summarise(results) if results else {}, out,

@@ -15,10 +15,13 @@ TINY = {"n_sne": 10, "image_fields": 1, "image_epochs": 5, "image_size": 192,
 
 
 def test_stage_lists():
-    assert list(stages_for(CosmoRunConfig())) == list(STAGES)
-    img = stages_for(CosmoRunConfig(sn_source="images"))
+    assert list(stages_for(CosmoRunConfig(cmb="priors"))) == list(STAGES)
+    img = stages_for(CosmoRunConfig(sn_source="images", cmb="priors"))
     assert list(img) == ["simulate", "images", "detect", "photometry", "lightcurves", "sn_fit",
                          "joint"]
+    # the CMB branch (default) runs after the SN fit, before the joint fit
+    assert list(stages_for(CosmoRunConfig(sn_source="images")))[-5:] == [
+        "tod", "map", "spectrum", "cmb_fit", "joint"]
     assert img["lightcurves"][1] == {"lightcurves": "photometry/lightcurves.csv",
                                      "redshifts": "photometry/redshifts.csv"}
 
