@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 
 from rediscovery.core.errors import InputError, ModelFileError
+from rediscovery.cosmo.cmb.curved import CURVED_EMULATOR_KIND
+from rediscovery.cosmo.cmb.emulator import EMULATOR_KIND
 from rediscovery.higgs.generate.io import FLOW_KIND  # the flow folders' own kind
 from rediscovery.models.card import ModelCard, check_inputs
 
@@ -46,9 +48,7 @@ __all__ = [
 ]
 
 #: Kind of the flat-ΛCDM TT emulator files (the ``kind`` their own metadata carries).
-FLAT_EMULATOR_KIND = "rediscovery.cosmo.cmb.emulator/TT"
-#: Kind of the curved TT emulator files.
-CURVED_EMULATOR_KIND = "rediscovery.cosmo.cmb.curved/TT"
+FLAT_EMULATOR_KIND = EMULATOR_KIND
 #: Prefix of the Higgs classifier kinds; the classifier's own kind follows (``…/xgboost``).
 CLASSIFIER_KIND_PREFIX = "rediscovery.higgs.classifiers/"
 

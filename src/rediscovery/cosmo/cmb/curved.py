@@ -61,6 +61,7 @@ __all__ = [
     "BLEND_ELL",
     "CURVED_BOX",
     "CURVED_DERIVED_BOX",
+    "CURVED_EMULATOR_KIND",
     "CURVED_EMULATOR_PATH",
     "CURVED_FIXED",
     "CURVED_LMAX",
@@ -118,7 +119,8 @@ _CAMB_LMAX_CAP = 3000
 #: The emulator that ships inside the package (see docs/cosmo-cmb.md for how it was trained).
 CURVED_EMULATOR_PATH = Path(__file__).parent / "data" / "emulator_tt_curved.npz"
 
-_KIND = "rediscovery.cosmo.cmb.curved/TT"
+#: The ``kind`` in the metadata of a curved TT emulator file.
+CURVED_EMULATOR_KIND = "rediscovery.cosmo.cmb.curved/TT"
 _FORMAT_VERSION = 1
 _GRID_NAMES = ("ln_omch2", "scale", "h", "ns", "ln10As", "tau")
 _TAIL_OVERLAP = 40  # rescaled multipoles where the head and the tail regressions are blended
@@ -364,7 +366,7 @@ def generate_curved_training_set(
         "n_test": int(n_test),
         "lmax": int(_CAMB_LMAX_CAP),
         "accuracy": json.dumps(CAMB_ACCURACY),
-        "kind": _KIND,
+        "kind": CURVED_EMULATOR_KIND,
     }
     lmaxes = {g: _camb_lmax(d, fixed, CURVED_LMAX, smin) for g, d in designs.items()}
     log.info("curved design: %d test and %d training models", len(test), len(train))
@@ -614,7 +616,7 @@ class CurvedEmulator:
         """Write the emulator as a compressed ``.npz`` (arrays + JSON metadata, no pickle)."""
         meta = {
             "format_version": _FORMAT_VERSION,
-            "kind": _KIND,
+            "kind": CURVED_EMULATOR_KIND,
             "names": self.names,
             "box": {k: list(v) for k, v in self.box.items()},
             "derived_box": {k: list(v) for k, v in self.derived_box.items()},
@@ -661,10 +663,10 @@ def load_curved_emulator(path: str | os.PathLike[str] | None = None) -> CurvedEm
             arrays = {k: z[k] for k in z.files if k != "meta"}
     except (OSError, ValueError, KeyError) as exc:
         raise ModelFileError(f"{p}: not a readable emulator file ({exc})") from exc
-    if meta.get("kind") != _KIND:
+    if meta.get("kind") != CURVED_EMULATOR_KIND:
         raise ModelFileError(
             f"{p}: not a curved emulator (kind {meta.get('kind')!r}, expected "
-            f"{_KIND!r}); flat files load with load_emulator"
+            f"{CURVED_EMULATOR_KIND!r}); flat files load with load_emulator"
         )
     if meta.get("format_version") != _FORMAT_VERSION:
         raise ModelFileError(

@@ -50,6 +50,7 @@ from rediscovery.cosmo.cmb.theory import (
 __all__ = [
     "DEFAULT_BOX",
     "DEFAULT_EMULATOR_PATH",
+    "EMULATOR_KIND",
     "CMBEmulator",
     "OutOfBoxError",
     "accuracy_report",
@@ -85,7 +86,8 @@ DEFAULT_BOX: dict[str, tuple[float, float]] = {
 DEFAULT_EMULATOR_PATH = Path(__file__).parent / "data" / "emulator_tt.npz"
 
 _FORMAT_VERSION = 1
-_KIND = "rediscovery.cosmo.cmb.emulator/TT"
+#: The ``kind`` in the metadata of a flat-ΛCDM TT emulator file.
+EMULATOR_KIND = "rediscovery.cosmo.cmb.emulator/TT"
 
 
 class OutOfBoxError(InputError):
@@ -575,7 +577,7 @@ class CMBEmulator:
         """Write the emulator as a compressed ``.npz`` (arrays + JSON metadata, no pickle)."""
         meta = {
             "format_version": _FORMAT_VERSION,
-            "kind": _KIND,
+            "kind": EMULATOR_KIND,
             "names": self.names,
             "box": {k: list(v) for k, v in self.box.items()},
             "fixed": self.fixed,
@@ -617,7 +619,7 @@ def load_emulator(path: str | os.PathLike[str] | None = None) -> CMBEmulator:
             arrays = {k: z[k] for k in z.files if k != "meta"}
     except (OSError, ValueError, KeyError) as exc:
         raise ModelFileError(f"{p}: not a readable emulator file ({exc})") from exc
-    if meta.get("kind", _KIND) != _KIND:
+    if meta.get("kind", EMULATOR_KIND) != EMULATOR_KIND:
         raise ModelFileError(f"{p}: not a flat-ΛCDM emulator (kind {meta.get('kind')!r}); a "
                              "curved emulator is for --params h,Om,OL (load_curved_emulator)")
     if meta.get("format_version") != _FORMAT_VERSION:
