@@ -105,8 +105,9 @@ def fit_interval(model: BinnedModel, observed: np.ndarray) -> Interval:
         best = mle(model, observed, "minuit", init=init, errors=False)
         iv = interval(model, observed, stat_only=False, mle_result=best)
         alphas = {n: float(best.parameters[n]) for n in model.alpha_names}
-        return Interval(best.mu_hat, iv.mu_lo, iv.mu_hi, bool(best.converged and iv.converged),
-                        alphas)
+        return Interval(
+            best.mu_hat, iv.mu_lo, iv.mu_hi, bool(best.converged and iv.converged), alphas
+        )
     except Exception as exc:  # a failed fit is recorded, never dropped silently
         log.warning("fit failed: %s", exc)
         return Interval(math.nan, math.nan, math.nan, False)
@@ -125,8 +126,7 @@ def observed_counts(events: pd.DataFrame, scores: np.ndarray, edges: np.ndarray)
     if s.shape != (len(events),):
         raise InputError(f"scores have shape {s.shape}, expected ({len(events)},)")
     idx = np.clip(np.searchsorted(edges, s, side="right") - 1, 0, edges.size - 2)
-    return np.bincount(idx, weights=events[WEIGHT].to_numpy(dtype=float),
-                       minlength=edges.size - 1)
+    return np.bincount(idx, weights=events[WEIGHT].to_numpy(dtype=float), minlength=edges.size - 1)
 
 
 @dataclass
@@ -152,33 +152,41 @@ class TemplateInference:
     templates: Templates
     nuisances: tuple[str, ...] | None = None
     extra_sumw2: Mapping[str, np.ndarray] | None = None
-    _cache: dict[Any, BinnedModel] = field(default_factory=dict, init=False, repr=False,
-                                           compare=False)
+    _cache: dict[Any, BinnedModel] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_cache"] = {}  # models are rebuilt in the worker, not shipped
         return state
 
-    def model(self, templates: Templates | None = None, *, stat_only: bool = False,
-              key: Any = None) -> BinnedModel:
+    def model(
+        self, templates: Templates | None = None, *, stat_only: bool = False, key: Any = None
+    ) -> BinnedModel:
         """The fit model of ``templates`` (default: this inference's), cached under ``key``."""
         ck = (key, stat_only)
         if ck not in self._cache:
             t = self.templates if templates is None else templates
             if stat_only:
-                self._cache[ck] = build_model(t, nuisances=(), mc_stat=False,
-                                              mu_bounds=MU_FIT_BOUNDS)
+                self._cache[ck] = build_model(
+                    t, nuisances=(), mc_stat=False, mu_bounds=MU_FIT_BOUNDS
+                )
             else:
-                self._cache[ck] = build_model(t, nuisances=self.nuisances, mc_stat=True,
-                                              mu_bounds=MU_FIT_BOUNDS,
-                                              extra_sumw2=self.extra_sumw2)
+                self._cache[ck] = build_model(
+                    t,
+                    nuisances=self.nuisances,
+                    mc_stat=True,
+                    mu_bounds=MU_FIT_BOUNDS,
+                    extra_sumw2=self.extra_sumw2,
+                )
         return self._cache[ck]
 
     def histogram(self, events: pd.DataFrame) -> np.ndarray:
         """Observed counts per bin of ``events`` with this inference's scorer."""
-        return observed_counts(events, np.asarray(self.scorer(events), dtype=float),
-                               self.templates.edges)
+        return observed_counts(
+            events, np.asarray(self.scorer(events), dtype=float), self.templates.edges
+        )
 
     def interval(self, events: pd.DataFrame) -> Interval:
         """The 68.27% interval of μ with every nuisance profiled."""
@@ -191,36 +199,61 @@ class TemplateInference:
 
 def event_features(df: pd.DataFrame) -> list[str]:
     """The classifier inputs used here: the 17 primaries and the closed-form ``DER_*``."""
-    return [c for c in df.columns if str(c).startswith(("PRI_", "DER_"))
-            and c != "DER_mass_MMC"]
+    return [c for c in df.columns if str(c).startswith(("PRI_", "DER_")) and c != "DER_mass_MMC"]
 
 
-def choose_edges(scores: np.ndarray, events: pd.DataFrame, *, max_bins: int = 10,
-                 min_bkg: float = 100.0) -> np.ndarray:
+def choose_edges(
+    scores: np.ndarray, events: pd.DataFrame, *, max_bins: int = 10, min_bkg: float = 100.0
+) -> np.ndarray:
     """Score bin edges maximising the expected significance (no systematics) on ``events``
     (:func:`~rediscovery.higgs.stats.binning.choose_binning`, scores in [0, 1])."""
     sig = events[LABEL].to_numpy() == 1
     w = events[WEIGHT].to_numpy()
-    binning = choose_binning(scores[sig], w[sig], scores[~sig], w[~sig], min_bkg=min_bkg,
-                             max_bins=max_bins, score_range=(0.0, 1.0))
-    log.info("binning: %d bins, expected Z (no systematics) %.2f", binning.n_bins,
-             binning.z_asimov)
+    binning = choose_binning(
+        scores[sig],
+        w[sig],
+        scores[~sig],
+        w[~sig],
+        min_bkg=min_bkg,
+        max_bins=max_bins,
+        score_range=(0.0, 1.0),
+    )
+    log.info("binning: %d bins, expected Z (no systematics) %.2f", binning.n_bins, binning.z_asimov)
     return np.asarray(binning.edges, dtype=float)
 
 
 def _calibrate_trained(mode: str) -> Callable[..., TemplateInference]:
-    def run(train: pd.DataFrame, template_events: pd.DataFrame, *, seed: int,
-            priors: Mapping[str, NuisancePrior], kind: str = "xgboost", n_copies: int = 5,
-            max_bins: int = 10, min_bkg: float = 100.0, weight_scale: float = 1.0,
-            **params: Any) -> TemplateInference:
+    def run(
+        train: pd.DataFrame,
+        template_events: pd.DataFrame,
+        *,
+        seed: int,
+        priors: Mapping[str, NuisancePrior],
+        kind: str = "xgboost",
+        n_copies: int = 5,
+        max_bins: int = 10,
+        min_bkg: float = 100.0,
+        weight_scale: float = 1.0,
+        **params: Any,
+    ) -> TemplateInference:
         from rediscovery.higgs.systematics.training import train_classifier
 
-        scorer = train_classifier(train, event_features(train), mode=mode, kind=kind,
-                                  seed=seed, n_copies=n_copies, priors=priors, **params)
-        edges = choose_edges(scorer(template_events), template_events, max_bins=max_bins,
-                             min_bkg=min_bkg)
-        t = build_templates(template_events, scorer, edges, priors=priors, seed=seed,
-                            weight_scale=weight_scale)
+        scorer = train_classifier(
+            train,
+            event_features(train),
+            mode=mode,
+            kind=kind,
+            seed=seed,
+            n_copies=n_copies,
+            priors=priors,
+            **params,
+        )
+        edges = choose_edges(
+            scorer(template_events), template_events, max_bins=max_bins, min_bkg=min_bkg
+        )
+        t = build_templates(
+            template_events, scorer, edges, priors=priors, seed=seed, weight_scale=weight_scale
+        )
         return TemplateInference(scorer=scorer, templates=t)
 
     run.__doc__ = f"Calibrate the ``{mode}`` method (train, bin, build templates)."
@@ -242,20 +275,35 @@ def _calibrate_pivot(*args: Any, **kwargs: Any) -> TemplateInference:
 #: Method name → (one-line description, calibration function
 #: ``f(train, template_events, *, seed, priors, **options) -> TemplateInference``).
 METHODS: Mapping[str, tuple[str, Callable[..., TemplateInference]]] = {
-    "nominal": ("classifier on nominal MC; templates + profiled nuisances",
-                _calibrate_trained("nominal")),
-    "augmented": ("classifier on MC altered with prior draws of the nuisances",
-                  _calibrate_trained("augmented")),
-    "parameterised": ("f(x; α) (Baldi et al. 2016); templates on an α grid, data re-scored "
-                      "at the profiled α", _calibrate_parameterised),
-    "pivot": ("torch classifier with an adversary on the nuisances (Louppe et al. 2017), "
-              "weight --pivot-lambda", _calibrate_pivot),
+    "nominal": (
+        "classifier on nominal MC; templates + profiled nuisances",
+        _calibrate_trained("nominal"),
+    ),
+    "augmented": (
+        "classifier on MC altered with prior draws of the nuisances",
+        _calibrate_trained("augmented"),
+    ),
+    "parameterised": (
+        "f(x; α) (Baldi et al. 2016); templates on an α grid, data re-scored at the profiled α",
+        _calibrate_parameterised,
+    ),
+    "pivot": (
+        "torch classifier with an adversary on the nuisances (Louppe et al. 2017), "
+        "weight --pivot-lambda",
+        _calibrate_pivot,
+    ),
 }
 
 
-def calibrate(method: str, train: pd.DataFrame, template_events: pd.DataFrame, *,
-              seed: int = 0, priors: Mapping[str, NuisancePrior] = FAIR_UNIVERSE_PRIORS,
-              **options: Any) -> TemplateInference:
+def calibrate(
+    method: str,
+    train: pd.DataFrame,
+    template_events: pd.DataFrame,
+    *,
+    seed: int = 0,
+    priors: Mapping[str, NuisancePrior] = FAIR_UNIVERSE_PRIORS,
+    **options: Any,
+) -> TemplateInference:
     """Train, bin and build templates for ``method``: the common method interface.
 
     Parameters

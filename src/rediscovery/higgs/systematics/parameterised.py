@@ -116,12 +116,22 @@ class ParameterisedInference(TemplateInference):
         return iv
 
 
-def calibrate_parameterised(train: pd.DataFrame, template_events: pd.DataFrame, *, seed: int,
-                            priors: Mapping[str, NuisancePrior], kind: str = "xgboost",
-                            n_copies: int = 5, n_groups: int = 20, max_bins: int = 10,
-                            min_bkg: float = 100.0, weight_scale: float = 1.0,
-                            alpha_points: Sequence[float] = DEFAULT_ALPHA_POINTS,
-                            max_iter: int = 3, **params: Any) -> ParameterisedInference:
+def calibrate_parameterised(
+    train: pd.DataFrame,
+    template_events: pd.DataFrame,
+    *,
+    seed: int,
+    priors: Mapping[str, NuisancePrior],
+    kind: str = "xgboost",
+    n_copies: int = 5,
+    n_groups: int = 20,
+    max_bins: int = 10,
+    min_bkg: float = 100.0,
+    weight_scale: float = 1.0,
+    alpha_points: Sequence[float] = DEFAULT_ALPHA_POINTS,
+    max_iter: int = 3,
+    **params: Any,
+) -> ParameterisedInference:
     """Train f(x; α), bin at α = 0, build templates at every grid setting.
 
     Parameters as :func:`rediscovery.higgs.systematics.methods.calibrate`, plus
@@ -132,19 +142,39 @@ def calibrate_parameterised(train: pd.DataFrame, template_events: pd.DataFrame, 
     pts = tuple(sorted({float(a) for a in alpha_points}))
     if 0.0 not in pts:
         raise ConfigError(f"alpha_points must contain 0 (the starting setting), got {pts}")
-    scorer = train_classifier(train, event_features(train), mode="parameterised", kind=kind,
-                              seed=seed, n_copies=n_copies, n_groups=n_groups, priors=priors,
-                              **params)
+    scorer = train_classifier(
+        train,
+        event_features(train),
+        mode="parameterised",
+        kind=kind,
+        seed=seed,
+        n_copies=n_copies,
+        n_groups=n_groups,
+        priors=priors,
+        **params,
+    )
     names = tuple(scorer.alphas)
     zero = tuple(0.0 for _ in names)
     base = replace(scorer, alphas=dict.fromkeys(names, 0.0))
-    edges = choose_edges(base(template_events), template_events, max_bins=max_bins,
-                         min_bkg=min_bkg)
+    edges = choose_edges(base(template_events), template_events, max_bins=max_bins, min_bkg=min_bkg)
     settings = list(itertools.product(pts, repeat=len(names)))
     scorers = {s: replace(scorer, alphas=dict(zip(names, s, strict=True))) for s in settings}
-    family = build_template_family(template_events, scorers, edges, grid=(-1.0, 1.0),
-                                   priors=priors, seed=seed, weight_scale=weight_scale,
-                                   check=False)
+    family = build_template_family(
+        template_events,
+        scorers,
+        edges,
+        grid=(-1.0, 1.0),
+        priors=priors,
+        seed=seed,
+        weight_scale=weight_scale,
+        check=False,
+    )
     log.info("parameterised: templates at %d classifier settings", len(settings))
-    return ParameterisedInference(scorer=base, templates=family[zero], family=family,
-                                  names=names, points=pts, max_iter=max_iter)
+    return ParameterisedInference(
+        scorer=base,
+        templates=family[zero],
+        family=family,
+        names=names,
+        points=pts,
+        max_iter=max_iter,
+    )

@@ -70,13 +70,15 @@ def _networks(n_in: int, n_z: int, width: int, depth: int):
         w = width
     layers.append(nn.Linear(w, 1))
     clf = nn.Sequential(*layers)
-    adv = nn.Sequential(nn.Linear(1, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
-                        nn.Linear(32, 2 * n_z))
+    adv = nn.Sequential(
+        nn.Linear(1, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2 * n_z)
+    )
     return clf, adv
 
 
-def _standardise(X: np.ndarray, mean: np.ndarray, std: np.ndarray,
-                 missing: np.ndarray) -> np.ndarray:
+def _standardise(
+    X: np.ndarray, mean: np.ndarray, std: np.ndarray, missing: np.ndarray
+) -> np.ndarray:
     miss = np.isnan(X)
     z = np.where(miss, 0.0, (X - mean) / std)
     return np.concatenate([z, miss[:, missing].astype(float)], axis=1).astype(np.float32)
@@ -113,26 +115,37 @@ class PivotScorer:
 
         missing = [c for c in self.features if c not in df.columns]
         if missing:
-            raise InputError(f"events lack the pivot classifier features {missing}",
-                             column=missing[0])
+            raise InputError(
+                f"events lack the pivot classifier features {missing}", column=missing[0]
+            )
         torch.set_num_threads(1)
         n_in = len(self.features) + int(self.missing.size)
         clf, _ = _networks(n_in, 1, self.width, self.depth)
         clf.load_state_dict({k: torch.as_tensor(v) for k, v in self.state.items()})
-        X = _standardise(df[self.features].to_numpy(dtype=float), self.mean, self.std,
-                         self.missing)
+        X = _standardise(df[self.features].to_numpy(dtype=float), self.mean, self.std, self.missing)
         with torch.no_grad():
             out = torch.sigmoid(clf(torch.from_numpy(X))).squeeze(-1).numpy()
         return out.astype(float)
 
 
-def train_pivot(train: pd.DataFrame, features: Sequence[str], *, lam: float = 10.0,
-                seed: int = 0, priors: Mapping[str, NuisancePrior] | None = None,
-                n_copies: int = 5, n_groups: int = 20, epochs: int = 12,
-                pretrain_epochs: int = 4, batch_size: int = 1024, width: int = 64,
-                depth: int = 3, learning_rate: float = 1e-3,
-                nuisances: Sequence[str] = PARAMETERISED_NUISANCES,
-                progress: bool = False) -> PivotScorer:
+def train_pivot(
+    train: pd.DataFrame,
+    features: Sequence[str],
+    *,
+    lam: float = 10.0,
+    seed: int = 0,
+    priors: Mapping[str, NuisancePrior] | None = None,
+    n_copies: int = 5,
+    n_groups: int = 20,
+    epochs: int = 12,
+    pretrain_epochs: int = 4,
+    batch_size: int = 1024,
+    width: int = 64,
+    depth: int = 3,
+    learning_rate: float = 1e-3,
+    nuisances: Sequence[str] = PARAMETERISED_NUISANCES,
+    progress: bool = False,
+) -> PivotScorer:
     """Train a classifier against an adversary that predicts the nuisances from its output.
 
     Parameters
@@ -163,15 +176,25 @@ def train_pivot(train: pd.DataFrame, features: Sequence[str], *, lam: float = 10
 
     if not (np.isfinite(lam) and lam >= 0):
         raise ConfigError(f"pivot λ must be a finite number >= 0, got {lam}")
-    for name, v in (("epochs", epochs), ("batch_size", batch_size), ("width", width),
-                    ("depth", depth)):
+    for name, v in (
+        ("epochs", epochs),
+        ("batch_size", batch_size),
+        ("width", width),
+        ("depth", depth),
+    ):
         if v < 1:
             raise ConfigError(f"pivot {name} must be >= 1, got {v}")
     for c in (WEIGHT, LABEL, *features):
         if c not in train.columns:
             raise InputError("pivot training events lack a column", column=c)
-    aug = augment(train, n_copies=n_copies, seed=seed, priors=priors or FAIR_UNIVERSE_PRIORS,
-                  parameterised=tuple(nuisances), n_groups=n_groups)
+    aug = augment(
+        train,
+        n_copies=n_copies,
+        seed=seed,
+        priors=priors or FAIR_UNIVERSE_PRIORS,
+        parameterised=tuple(nuisances),
+        n_groups=n_groups,
+    )
     feats = list(features)
     X = aug[feats].to_numpy(dtype=float)
     y = aug[LABEL].to_numpy().astype(np.int8)
@@ -201,7 +224,7 @@ def train_pivot(train: pd.DataFrame, features: Sequence[str], *, lam: float = 10
 
     def l_r(logit, zb, wb):
         out = adv(torch.sigmoid(logit)[:, None])
-        mu, log_s = out[:, :zb.shape[1]], out[:, zb.shape[1]:].clamp(-5.0, 5.0)
+        mu, log_s = out[:, : zb.shape[1]], out[:, zb.shape[1] :].clamp(-5.0, 5.0)
         nll = 0.5 * ((zb - mu) / torch.exp(log_s)) ** 2 + log_s  # Gaussian NLL − const
         return (nll.sum(dim=1) * wb).sum() / wb.sum()
 
@@ -211,12 +234,11 @@ def train_pivot(train: pd.DataFrame, features: Sequence[str], *, lam: float = 10
     with progress_bar(enabled=progress) as bar:
         task = bar.add_task("pivot training", total=total)
         for ep in range(total):
-            phase = ("clf" if ep < pretrain_epochs else "adv" if ep == pretrain_epochs
-                     else "both")
+            phase = "clf" if ep < pretrain_epochs else "adv" if ep == pretrain_epochs else "both"
             perm = torch.randperm(n, generator=gen)
             sf = sr = sw = 0.0
             for i in range(0, n, batch_size):
-                b = perm[i:i + batch_size]
+                b = perm[i : i + batch_size]
                 xb, yb, wb, zb = Xs[b], yt[b], wt[b], zt[b]
                 if phase in ("adv", "both"):
                     with torch.no_grad():
@@ -237,26 +259,44 @@ def train_pivot(train: pd.DataFrame, features: Sequence[str], *, lam: float = 10
                     sf += float(l_f(logit, yb, wb)) * float(wb.sum())
                     sr += float(l_r(logit, zb, wb)) * float(wb.sum())
                     sw += float(wb.sum())
-            history.append({"epoch": ep, "phase": phase, "clf_loss": sf / sw,
-                            "adv_loss": sr / sw})
+            history.append({"epoch": ep, "phase": phase, "clf_loss": sf / sw, "adv_loss": sr / sw})
             log.info("pivot epoch %d (%s): L_f %.4f L_r %.4f", ep, phase, sf / sw, sr / sw)
             bar.advance(task)
     state = {k: v.detach().numpy().copy() for k, v in clf.state_dict().items()}
-    return PivotScorer(features=feats, mean=mean, std=std, missing=missing, state=state,
-                       width=width, depth=depth, history=history)
+    return PivotScorer(
+        features=feats,
+        mean=mean,
+        std=std,
+        missing=missing,
+        state=state,
+        width=width,
+        depth=depth,
+        history=history,
+    )
 
 
-def calibrate_pivot(train: pd.DataFrame, template_events: pd.DataFrame, *, seed: int,
-                    priors: Mapping[str, NuisancePrior], pivot_lambda: float = 10.0,
-                    max_bins: int = 10, min_bkg: float = 100.0, weight_scale: float = 1.0,
-                    **options: Any) -> TemplateInference:
+def calibrate_pivot(
+    train: pd.DataFrame,
+    template_events: pd.DataFrame,
+    *,
+    seed: int,
+    priors: Mapping[str, NuisancePrior],
+    pivot_lambda: float = 10.0,
+    max_bins: int = 10,
+    min_bkg: float = 100.0,
+    weight_scale: float = 1.0,
+    **options: Any,
+) -> TemplateInference:
     """Train the pivot classifier (:func:`train_pivot`, ``lam = pivot_lambda``), bin, build
     templates; options go to :func:`train_pivot`."""
     options.pop("kind", None)
-    scorer = train_pivot(train, event_features(train), lam=pivot_lambda, seed=seed,
-                         priors=priors, **options)
-    edges = choose_edges(scorer(template_events), template_events, max_bins=max_bins,
-                         min_bkg=min_bkg)
-    t = build_templates(template_events, scorer, edges, priors=priors, seed=seed,
-                        weight_scale=weight_scale)
+    scorer = train_pivot(
+        train, event_features(train), lam=pivot_lambda, seed=seed, priors=priors, **options
+    )
+    edges = choose_edges(
+        scorer(template_events), template_events, max_bins=max_bins, min_bkg=min_bkg
+    )
+    t = build_templates(
+        template_events, scorer, edges, priors=priors, seed=seed, weight_scale=weight_scale
+    )
     return TemplateInference(scorer=scorer, templates=t)
