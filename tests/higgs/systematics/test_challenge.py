@@ -145,3 +145,17 @@ def test_cli_challenge_writes_its_outputs(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [
         "challenge.json", "interval_widths.png", "mu_hat_vs_true_nominal.png",
         "pseudo_experiments_nominal.csv"]
+
+
+def test_cli_challenge_help_lists_every_method(capsys):
+    from rediscovery.cli import main
+    from rediscovery.higgs.systematics.methods import METHODS
+
+    try:
+        main(["higgs", "challenge", "--help"])
+    except SystemExit:
+        pass
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--method" in text
+    for m in METHODS:
+        assert m in text

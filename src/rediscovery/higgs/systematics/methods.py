@@ -146,12 +146,16 @@ class TemplateInference:
     extra_sumw2
         Extra MC-statistics variance per sample and bin (see
         :func:`~rediscovery.higgs.systematics.fit.build_model`).
+    mc_stat
+        Carry the templates' MC statistics (Barlow–Beeston-lite γ's). Switch off only when
+        the data are drawn from the template events themselves (toy studies).
     """
 
     scorer: Scorer
     templates: Templates
     nuisances: tuple[str, ...] | None = None
     extra_sumw2: Mapping[str, np.ndarray] | None = None
+    mc_stat: bool = True
     _cache: dict[Any, BinnedModel] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -176,7 +180,7 @@ class TemplateInference:
                 self._cache[ck] = build_model(
                     t,
                     nuisances=self.nuisances,
-                    mc_stat=True,
+                    mc_stat=self.mc_stat,
                     mu_bounds=MU_FIT_BOUNDS,
                     extra_sumw2=self.extra_sumw2,
                 )
