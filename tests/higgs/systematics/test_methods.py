@@ -129,15 +129,16 @@ def test_parameterised_rescoring_follows_the_profiled_alpha(sim_sets):
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_method_intervals_cover_on_toys(method, sim_sets):
     # Each method on a small configuration: N = 40 pseudo-experiments with the challenge's
-    # priors. The truth is the simulation's: pseudo-data are drawn from the template events
-    # themselves, shifted with the true nuisances (an independent pool that small would add
-    # its own MC noise, several times the data's Poisson noise, which no model carries), and
-    # the model's MC-statistics terms are off (the templates *are* the truth here).
-    # Pulls (μ̂ − μ)/σ must have mean ≈ 0 and width ≈ 1 and the coverage must be 0.6827
-    # within 3 binomial σ (0.074 for N = 40).
+    # priors and a toy truth that the model can represent: the pseudo-data are drawn from the
+    # template events themselves, shifted with the true nuisances with the templates' soft-MET
+    # random numbers (`pool_seed`), at 1/10 of the luminosity so that one MC event weighs
+    # less than the data's Poisson noise; the model's MC-statistics terms are off (the
+    # templates *are* the truth). What is left to test is each method's interval: pulls
+    # (μ̂ − μ)/σ with mean ≈ 0 and width ≈ 1, coverage 0.6827 within 3 binomial σ (0.074).
     from rediscovery.higgs.systematics.challenge import ChallengeSetup, run_challenge
 
     train, tmpl, _ = sim_sets
+    lumi = 0.1
     opts = (
         {"epochs": 3, "pretrain_epochs": 2, "n_copies": 2, "n_groups": 5, "width": 32, "depth": 2}
         if method == "pivot"
@@ -145,14 +146,13 @@ def test_method_intervals_cover_on_toys(method, sim_sets):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TemplateWarning)
-        inf = calibrate(method, train, tmpl, seed=2, max_bins=4, min_bkg=20.0, **opts)
-    res = run_challenge(
-        ChallengeSetup(pool=tmpl, inference=replace(inf, mc_stat=False)),
-        40,
-        seed=5,
-        n_workers=1,
-        progress=False,
+        inf = calibrate(
+            method, train, tmpl, seed=2, max_bins=4, min_bkg=5.0, weight_scale=lumi, **opts
+        )
+    setup = ChallengeSetup(
+        pool=tmpl, inference=replace(inf, mc_stat=False), lumi_factor=lumi, pool_seed=2
     )
+    res = run_challenge(setup, 40, seed=5, n_workers=1, progress=False)
     s = res.summary["syst"]
     assert s["n_failed"] <= 2
     assert abs(s["coverage"] - 0.6827) < 3 * math.sqrt(0.6827 * 0.3173 / 40)

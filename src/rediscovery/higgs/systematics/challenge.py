@@ -155,6 +155,12 @@ class ChallengeSetup:
         default: a template fit of ``scorer`` and ``templates``.
     method
         Name of the method (for the tables).
+    pool_seed
+        ``None`` (default): the soft-MET terms of the pseudo-data are drawn afresh in every
+        pseudo-experiment. An integer: they use this fixed seed, i.e. the same random numbers
+        as templates built with it (common random numbers). For toy studies whose pool *is*
+        the template sample, so that the pseudo-data follow the model exactly at the template
+        points.
     """
 
     pool: pd.DataFrame
@@ -166,6 +172,7 @@ class ChallengeSetup:
     pool_mc_stat: bool = False
     inference: TemplateInference | None = None
     method: str = "nominal"
+    pool_seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.inference is None:
@@ -191,7 +198,9 @@ def pseudo_data(setup: ChallengeSetup, rng: np.random.Generator, mu: float,
                                 jes=truth.get("jes", 1.0), soft_met=truth.get("soft_met", 0.0),
                                 ttbar_scale=truth.get("ttbar_scale"),
                                 diboson_scale=truth.get("diboson_scale"),
-                                bkg_scale=truth.get("bkg_scale"), seed=rng, mmc=False)
+                                bkg_scale=truth.get("bkg_scale"),
+                                seed=rng if setup.pool_seed is None else setup.pool_seed,
+                                mmc=False)
     w = shifted[WEIGHT].to_numpy(dtype=float) * setup.lumi_factor
     lam = np.where(shifted[LABEL].to_numpy() == 1, mu * w, w)
     n = rng.poisson(lam)
