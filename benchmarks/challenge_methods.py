@@ -16,6 +16,11 @@ binomial error, pull mean and width, the challenge score, the ratio to the stati
 width on the same data, failed fits and the CPU time per pseudo-experiment, plus coverage in
 the extreme deciles of each shape nuisance.
 
+``--toy LUMI``: a controlled small configuration whose truth the model represents: the pool is
+the template sample itself, shifted with the template's soft-MET random numbers, at luminosity
+factor LUMI (one MC event weighs less than the data's Poisson noise), without MC-statistics
+terms in the model. It isolates the methods' intervals from the pool's MC noise.
+
 Variants for the study of the parameterised classifier (``--method``):
 ``parameterised-old`` (the earlier training: copies on a cycled α grid, evaluated at α = 0) and
 ``parameterised-alpha0`` (the present training, evaluated at α = 0 only, no re-scoring).
@@ -70,7 +75,16 @@ def _setup(args: argparse.Namespace) -> ch.ChallengeSetup:
         inf = TemplateInference(sc, build_templates(tmpl, sc, edges, seed=args.seed))
         return ch.ChallengeSetup(pool=pool, inference=inf, method=args.method)
     base = "parameterised" if args.method == "parameterised-alpha0" else args.method
-    setup = ch.prepare_setup(train, tmpl, pool, method=base, seed=args.seed, **opts)
+    if args.toy:
+        from rediscovery.higgs.systematics.methods import calibrate
+
+        inf = calibrate(base, train, tmpl, seed=args.seed, weight_scale=args.toy, **opts)
+        inf = replace(inf, mc_stat=False)
+        setup = ch.ChallengeSetup(
+            pool=tmpl, inference=inf, lumi_factor=args.toy, pool_seed=args.seed, method=base
+        )
+    else:
+        setup = ch.prepare_setup(train, tmpl, pool, method=base, seed=args.seed, **opts)
     if args.method == "parameterised-alpha0":
         setup = replace(setup, inference=replace(setup.inference, max_iter=1), method=args.method)
     return setup
@@ -146,6 +160,7 @@ def main() -> None:
     ap.add_argument("--pivot-lambda", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--chunk", type=int, default=20)
+    ap.add_argument("--toy", type=float, default=None, metavar="LUMI")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     np.seterr(all="ignore")

