@@ -40,7 +40,7 @@ import pandas as pd
 
 from rediscovery.core.files import atomic_path
 from rediscovery.higgs.systematics import challenge as ch
-from rediscovery.higgs.systematics.methods import METHODS
+from rediscovery.higgs.systematics.catalogue import METHODS
 
 VARIANTS = ("parameterised-old", "parameterised-alpha0")
 
@@ -76,7 +76,7 @@ def _setup(args: argparse.Namespace) -> ch.ChallengeSetup:
         return ch.ChallengeSetup(pool=pool, inference=inf, method=args.method)
     base = "parameterised" if args.method == "parameterised-alpha0" else args.method
     if args.toy:
-        from rediscovery.higgs.systematics.methods import calibrate
+        from rediscovery.higgs.systematics.catalogue import calibrate
 
         inf = calibrate(base, train, tmpl, seed=args.seed, weight_scale=args.toy, **opts)
         inf = replace(inf, mc_stat=False)

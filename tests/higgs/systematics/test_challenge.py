@@ -149,7 +149,7 @@ def test_cli_challenge_writes_its_outputs(tmp_path):
 
 def test_cli_challenge_help_lists_every_method(capsys):
     from rediscovery.cli import main
-    from rediscovery.higgs.systematics.methods import METHODS
+    from rediscovery.higgs.systematics.catalogue import METHODS
 
     try:
         main(["higgs", "challenge", "--help"])

@@ -11,12 +11,8 @@ import pandas as pd
 import pytest
 
 from rediscovery.core.errors import ConfigError
-from rediscovery.higgs.systematics.methods import (
-    METHODS,
-    TemplateInference,
-    calibrate,
-    observed_counts,
-)
+from rediscovery.higgs.systematics.catalogue import METHODS, calibrate
+from rediscovery.higgs.systematics.methods import TemplateInference, observed_counts
 from rediscovery.higgs.systematics.templates import Templates, TemplateWarning
 from rediscovery.higgs.systematics.variations import FAIR_UNIVERSE_PRIORS
 

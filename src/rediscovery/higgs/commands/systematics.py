@@ -255,7 +255,7 @@ def challenge_cmd(
     from rediscovery.higgs.systematics import TemplateWarning
     from rediscovery.higgs.systematics import challenge as ch
     from rediscovery.higgs.systematics import plots as plots_syst
-    from rediscovery.higgs.systematics.methods import METHODS
+    from rediscovery.higgs.systematics.catalogue import METHODS
 
     if not (math.isfinite(lumi_factor) and lumi_factor > 0):
         raise ConfigError(f"--lumi-factor {lumi_factor}: expected a positive luminosity ratio")

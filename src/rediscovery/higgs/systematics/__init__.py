@@ -6,6 +6,7 @@ Inference methods (nominal, augmented, parameterised, pivot) share one interface
 :func:`calibrate` → ``inference.interval(observed_events)`` (:mod:`.methods`).
 """
 
+from rediscovery.higgs.systematics.catalogue import METHODS, calibrate
 from rediscovery.higgs.systematics.challenge import (
     ChallengeResult,
     ChallengeSetup,
@@ -22,12 +23,7 @@ from rediscovery.higgs.systematics.fit import (
     build_model,
     fit_with_systematics,
 )
-from rediscovery.higgs.systematics.methods import (
-    METHODS,
-    Interval,
-    TemplateInference,
-    calibrate,
-)
+from rediscovery.higgs.systematics.methods import Interval, TemplateInference
 from rediscovery.higgs.systematics.templates import (
     DEFAULT_GRID,
     NORM_NUISANCES,

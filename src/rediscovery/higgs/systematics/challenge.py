@@ -46,8 +46,9 @@ import pandas as pd
 from rediscovery.core.errors import ConfigError
 from rediscovery.higgs.schema import LABEL, PROCESS, WEIGHT
 from rediscovery.higgs.stats.inference import asimov_data
+from rediscovery.higgs.systematics.catalogue import calibrate
 from rediscovery.higgs.systematics.fit import fit_with_systematics
-from rediscovery.higgs.systematics.methods import TemplateInference, calibrate
+from rediscovery.higgs.systematics.methods import TemplateInference
 from rediscovery.higgs.systematics.templates import Templates, histogram_samples
 from rediscovery.higgs.systematics.variations import (
     FAIR_UNIVERSE_PRIORS,

@@ -1,5 +1,8 @@
 """Systematics-aware inference methods behind one interface (``higgs challenge --method``).
 
+The registry of methods and :func:`calibrate` are in
+:mod:`rediscovery.higgs.systematics.catalogue`.
+
 A *method* turns training MC and a nuisance model (the priors) into a **calibrated inference**:
 an object whose :meth:`TemplateInference.interval` gives the 68.27% profile-likelihood
 interval of μ for one observed data set (events with their observed counts in ``Weight``).
@@ -34,30 +37,28 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.core.errors import InputError
 from rediscovery.higgs.schema import LABEL, WEIGHT
 from rediscovery.higgs.stats.binning import choose_binning
 from rediscovery.higgs.stats.inference import interval, mle
 from rediscovery.higgs.stats.model import BinnedModel
 from rediscovery.higgs.systematics.fit import best_start, build_model
 from rediscovery.higgs.systematics.templates import Scorer, Templates, build_templates
-from rediscovery.higgs.systematics.variations import FAIR_UNIVERSE_PRIORS, NuisancePrior
+from rediscovery.higgs.systematics.variations import NuisancePrior
 
 __all__ = [
-    "METHODS",
     "MU_FIT_BOUNDS",
     "Interval",
     "TemplateInference",
-    "calibrate",
+    "calibrate_trained",
     "choose_edges",
-    "describe_methods",
     "event_features",
     "fit_interval",
     "observed_counts",
@@ -226,7 +227,7 @@ def choose_edges(
     return np.asarray(binning.edges, dtype=float)
 
 
-def _calibrate_trained(mode: str) -> Callable[..., TemplateInference]:
+def calibrate_trained(mode: str) -> Callable[..., TemplateInference]:
     def run(
         train: pd.DataFrame,
         template_events: pd.DataFrame,
@@ -262,81 +263,3 @@ def _calibrate_trained(mode: str) -> Callable[..., TemplateInference]:
 
     run.__doc__ = f"Calibrate the ``{mode}`` method (train, bin, build templates)."
     return run
-
-
-def _calibrate_parameterised(*args: Any, **kwargs: Any) -> TemplateInference:
-    from rediscovery.higgs.systematics.parameterised import calibrate_parameterised
-
-    return calibrate_parameterised(*args, **kwargs)
-
-
-def _calibrate_pivot(*args: Any, **kwargs: Any) -> TemplateInference:
-    from rediscovery.higgs.systematics.pivot import calibrate_pivot
-
-    return calibrate_pivot(*args, **kwargs)
-
-
-#: Method name → (one-line description, calibration function
-#: ``f(train, template_events, *, seed, priors, **options) -> TemplateInference``).
-METHODS: Mapping[str, tuple[str, Callable[..., TemplateInference]]] = {
-    "nominal": (
-        "classifier on nominal MC; templates + profiled nuisances",
-        _calibrate_trained("nominal"),
-    ),
-    "augmented": (
-        "classifier on MC altered with prior draws of the nuisances",
-        _calibrate_trained("augmented"),
-    ),
-    "parameterised": (
-        "f(x; α) (Baldi et al. 2016); templates on an α grid, data re-scored at the profiled α",
-        _calibrate_parameterised,
-    ),
-    "pivot": (
-        "torch classifier with an adversary on the nuisances (Louppe et al. 2017), "
-        "weight --pivot-lambda",
-        _calibrate_pivot,
-    ),
-}
-
-
-def calibrate(
-    method: str,
-    train: pd.DataFrame,
-    template_events: pd.DataFrame,
-    *,
-    seed: int = 0,
-    priors: Mapping[str, NuisancePrior] = FAIR_UNIVERSE_PRIORS,
-    **options: Any,
-) -> TemplateInference:
-    """Train, bin and build templates for ``method``: the common method interface.
-
-    Parameters
-    ----------
-    method
-        A name of :data:`METHODS`.
-    train
-        Nominal labelled training events (``Weight``, ``Label``, ``Process``, features).
-    template_events
-        Independent nominal labelled events for the binning and the templates.
-    seed
-        Seed of every random step (augmentation, training, soft-MET templates).
-    priors
-        Nuisance model (default: the Fair Universe test-time priors).
-    **options
-        Method options (``kind``, ``n_copies``, ``max_bins``, ``min_bkg``, ``weight_scale``,
-        classifier hyper-parameters; ``pivot_lambda`` … for ``pivot``; ``alpha_points`` for
-        ``parameterised``).
-
-    Returns
-    -------
-    TemplateInference
-        Calibrated inference: ``.interval(observed_events)``.
-    """
-    if method not in METHODS:
-        raise ConfigError(f"unknown method {method!r}; choose among {', '.join(METHODS)}")
-    return METHODS[method][1](train, template_events, seed=seed, priors=priors, **options)
-
-
-def describe_methods() -> Sequence[str]:
-    """``name: description`` lines of :data:`METHODS` (for ``--help``)."""
-    return [f"{k}: {v[0]}" for k, v in METHODS.items()]
