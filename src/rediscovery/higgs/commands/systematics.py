@@ -226,34 +226,44 @@ def syst_fit_cmd(
 def challenge_cmd(
     n_pseudo: int = typer.Option(1000, "--n-pseudo", help="Number of pseudo-experiments."),
     out: Path = typer.Option(..., "--out", help="Output directory."),
-    modes: str = typer.Option("nominal", "--training",
-                              help="Comma-separated: nominal, augmented, parameterised."),
+    methods: str = typer.Option(
+        "nominal", "--method", "--training",
+        help="Comma-separated inference methods: nominal (classifier on nominal MC), augmented "
+             "(MC altered with prior draws), parameterised (f(x; α), Baldi et al. 2016: "
+             "templates on an α grid, data re-scored at the profiled α), pivot (torch "
+             "classifier with an adversary on the nuisances, Louppe et al. 2017)."),
     n_train: int = typer.Option(50000, "--n-train", help="Simulated training events."),
     n_templates: int = typer.Option(500000, "--n-templates", help="Simulated template events."),
     n_pool: int = typer.Option(200000, "--n-pool", help="Simulated pseudo-data pool events."),
     lumi_factor: float = typer.Option(1.0, "--lumi-factor",
                                       help="Pseudo-data luminosity / HiggsML luminosity."),
     n_estimators: int = typer.Option(100, "--n-estimators", help="BDT trees."),
+    pivot_lambda: float = typer.Option(10.0, "--pivot-lambda", min=0.0,
+                                       help="pivot: weight λ of the adversary's loss."),
     pool_mc_stat: bool = typer.Option(False, "--pool-mc-stat/--no-pool-mc-stat",
                                       help="Model the pool's MC noise too (γ terms)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Base seed."),
     scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
     n_workers: int = typer.Option(None, "--n-workers", help="Local worker processes."),
 ) -> None:
-    """Fair Universe-style evaluation: μ ~ U(0.1, 3), nuisances from priors, fits, score."""
+    """Fair Universe-style evaluation: μ ~ U(0.1, 3), nuisances from priors, fits, score.
+
+    Methods: nominal, augmented, parameterised, pivot (--method, comma-separated).
+    """
     import warnings
 
-    from rediscovery.higgs.systematics import TRAINING_MODES, TemplateWarning
+    from rediscovery.higgs.systematics import TemplateWarning
     from rediscovery.higgs.systematics import challenge as ch
     from rediscovery.higgs.systematics import plots as plots_syst
+    from rediscovery.higgs.systematics.catalogue import METHODS
 
     if not (math.isfinite(lumi_factor) and lumi_factor > 0):
         raise ConfigError(f"--lumi-factor {lumi_factor}: expected a positive luminosity ratio")
-    chosen = [m.strip() for m in modes.split(",") if m.strip()]
-    bad = [m for m in chosen if m not in TRAINING_MODES]
+    chosen = [m.strip() for m in methods.split(",") if m.strip()]
+    bad = [m for m in chosen if m not in METHODS]
     if bad or not chosen:
-        raise ConfigError(f"--training {modes!r}: unknown mode(s) {', '.join(bad) or '(none)'};"
-                          f" choose among {', '.join(TRAINING_MODES)}")
+        raise ConfigError(f"--method/--training {methods!r}: unknown method(s) "
+                          f"{', '.join(bad) or '(none)'}; choose among {', '.join(METHODS)}")
     for name, value in (("--n-pseudo", n_pseudo), ("--n-train", n_train),
                         ("--n-templates", n_templates), ("--n-pool", n_pool),
                         ("--n-estimators", n_estimators)):
@@ -262,37 +272,41 @@ def challenge_cmd(
     if n_workers is not None and n_workers < 1:
         raise ConfigError(f"--n-workers {n_workers}: expected an integer >= 1")
     check_scheduler(scheduler)
-    if not 0 < lumi_factor < float("inf"):
-        raise ConfigError(f"--lumi-factor {lumi_factor:g}: expected a positive factor")
     check_output(out, "dir")
     out.mkdir(parents=True, exist_ok=True)
     train, tmpl, pool = ch.simulated_sets(n_train, n_templates, n_pool, seed=seed)
     summaries, tables = {}, {}
-    for mode in chosen:
+    for method in chosen:
+        opts: dict = ({"pivot_lambda": pivot_lambda} if method == "pivot"
+                      else {"n_estimators": n_estimators, "max_depth": 4})
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TemplateWarning)
-            setup = ch.prepare_setup(train, tmpl, pool, mode=mode, seed=seed,
-                                     n_estimators=n_estimators, max_depth=4)
-        setup.lumi_factor = lumi_factor
+            setup = ch.prepare_setup(train, tmpl, pool, method=method, seed=seed,
+                                     lumi_factor=lumi_factor, **opts)
         setup.pool_mc_stat = pool_mc_stat
         expected = ch.expected_breakdown(setup)
         res = ch.run_challenge(setup, n_pseudo, seed=seed, scheduler=scheduler,
                                n_workers=n_workers)
-        with atomic_path(out / f"pseudo_experiments_{mode}.csv") as tmp:
+        with atomic_path(out / f"pseudo_experiments_{method}.csv") as tmp:
             res.table.to_csv(tmp, index=False)
-        summaries[mode] = {**res.summary, "n_bins": int(setup.templates.edges.size - 1),
-                           "template_warnings": len(caught), "expected_breakdown": expected}
-        tables[mode] = res.table
+        assert setup.templates is not None
+        summaries[method] = {**res.summary, "n_bins": int(setup.templates.edges.size - 1),
+                             "template_warnings": len(caught), "expected_breakdown": expected}
+        tables[method] = res.table
         _save_fig(plots_syst.plot_mu_hat_vs_true(res.table, "syst"),
-                  out / f"mu_hat_vs_true_{mode}.png")
+                  out / f"mu_hat_vs_true_{method}.png")
         s, st = res.summary["syst"], res.summary["stat"]
-        typer.echo(f"{mode:>13s}: width {s['width']:.3f} coverage {s['coverage']:.3f} "
-                   f"score {s['score']:.3f} | stat-only width {st['width']:.3f} coverage "
-                   f"{st['coverage']:.3f} | failed fits {s['n_failed']} | expected Δμ (Asimov"
-                   f" μ=1) total {expected['total']:.3f} stat {expected['stat']:.3f}")
+        typer.echo(f"{method:>13s}: width {s['width']:.3f} ± {s['width_err']:.3f} coverage "
+                   f"{s['coverage']:.3f} ± {s['coverage_err']:.3f} pull {s['pull_mean']:+.2f}"
+                   f" / {s['pull_std']:.2f} score {s['score']:.3f} | stat-only width "
+                   f"{st['width']:.3f} (ratio {res.summary['width_ratio']:.2f}) | CPU "
+                   f"{res.summary.get('cpu_s_per_pseudo', float('nan')):.2f} s/pseudo | failed "
+                   f"fits {s['n_failed']} | expected Δμ (Asimov μ=1) total "
+                   f"{expected['total']:.3f} stat {expected['stat']:.3f}")
     _save_fig(plots_syst.plot_interval_widths(tables), out / "interval_widths.png")
     write_json(out / "challenge.json", {"n_pseudo": n_pseudo, "seed": seed,
                                         "n_train": n_train, "n_templates": n_templates,
                                         "n_pool": n_pool, "lumi_factor": lumi_factor,
                                         "pool_mc_stat": pool_mc_stat,
+                                        "pivot_lambda": pivot_lambda,
                                         "results": summaries})

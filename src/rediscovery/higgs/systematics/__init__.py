@@ -2,8 +2,11 @@
 
 Reads labelled MC events, a classifier scorer and observed counts; varies detector nuisances.
 Writes Templates (templates.json), fits with pulls/impacts/breakdown (fit.json), challenge scores.
+Inference methods (nominal, augmented, parameterised, pivot) share one interface,
+:func:`calibrate` → ``inference.interval(observed_events)`` (:mod:`.methods`).
 """
 
+from rediscovery.higgs.systematics.catalogue import METHODS, calibrate
 from rediscovery.higgs.systematics.challenge import (
     ChallengeResult,
     ChallengeSetup,
@@ -20,6 +23,7 @@ from rediscovery.higgs.systematics.fit import (
     build_model,
     fit_with_systematics,
 )
+from rediscovery.higgs.systematics.methods import Interval, TemplateInference
 from rediscovery.higgs.systematics.templates import (
     DEFAULT_GRID,
     NORM_NUISANCES,
@@ -27,6 +31,7 @@ from rediscovery.higgs.systematics.templates import (
     SIGNAL_SAMPLE,
     Templates,
     TemplateWarning,
+    build_template_family,
     build_templates,
     check_templates,
     histogram_samples,
@@ -50,6 +55,7 @@ from rediscovery.higgs.systematics.variations import (
 __all__ = [
     "DEFAULT_GRID",
     "FAIR_UNIVERSE_PRIORS",
+    "METHODS",
     "NORM_NUISANCES",
     "SHAPE_NUISANCES",
     "SIGNAL_SAMPLE",
@@ -57,16 +63,20 @@ __all__ = [
     "ChallengeResult",
     "ChallengeSetup",
     "ClassifierScorer",
+    "Interval",
     "NuisancePrior",
     "SelectionThresholds",
     "SystFitResult",
+    "TemplateInference",
     "TemplateWarning",
     "Templates",
     "apply_systematics",
     "augment",
     "best_start",
     "build_model",
+    "build_template_family",
     "build_templates",
+    "calibrate",
     "challenge_score",
     "check_templates",
     "draw_nuisances",

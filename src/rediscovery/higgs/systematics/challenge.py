@@ -4,13 +4,13 @@ Each pseudo-experiment draws a true signal strength ``μ ~ U(0.1, 3)`` and the n
 parameters from their priors
 (:data:`~rediscovery.higgs.systematics.variations.FAIR_UNIVERSE_PRIORS`),
 alters an independent pool of simulated events with them
-(:func:`~rediscovery.higgs.systematics.variations.apply_systematics`), scores it with the
-classifier, histograms it with the analysis binning, Poisson-fluctuates every bin of the expectation
-``μ s_b + Σ_p b_pb`` (the histogram-level equivalent of drawing Poisson numbers of events), and
-fits it with the model built from templates (:mod:`rediscovery.higgs.systematics.fit`; global fit
-started from the best of several points, :func:`~rediscovery.higgs.systematics.fit.best_start`).
-The same data are also fitted with a statistics-only model (no nuisances, no MC-statistics
-terms) for comparison.
+(:func:`~rediscovery.higgs.systematics.variations.apply_systematics`), draws a Poisson count
+per event (:func:`pseudo_data`: every histogram of the result has Poisson counts with mean
+``μ s_b + Σ_p b_pb``) and hands the data to the calibrated inference of the method under test
+(:mod:`rediscovery.higgs.systematics.methods`: score, histogram, fit with the model built from
+templates, global fit started from the best of several points,
+:func:`~rediscovery.higgs.systematics.fit.best_start`). The same data are also fitted with a
+statistics-only model (no nuisances, no MC-statistics terms) for comparison.
 
 The score is the challenge's "quantiles score" (FAIR-Universe/HEP-Challenge,
 ``scoring_program/score.py``, ``Quantiles_Score``; Bhimji et al. 2024, arXiv:2410.02867):
@@ -35,23 +35,21 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from rediscovery.core.errors import ConfigError
-from rediscovery.higgs.stats.binning import choose_binning
-from rediscovery.higgs.stats.inference import asimov_data, interval, mle
-from rediscovery.higgs.systematics.fit import best_start, build_model, fit_with_systematics
-from rediscovery.higgs.systematics.templates import (
-    SIGNAL_SAMPLE,
-    Templates,
-    build_templates,
-    histogram_samples,
-)
+from rediscovery.higgs.schema import LABEL, PROCESS, WEIGHT
+from rediscovery.higgs.stats.inference import asimov_data
+from rediscovery.higgs.systematics.catalogue import calibrate
+from rediscovery.higgs.systematics.fit import fit_with_systematics
+from rediscovery.higgs.systematics.methods import TemplateInference
+from rediscovery.higgs.systematics.templates import Templates, histogram_samples
 from rediscovery.higgs.systematics.variations import (
     FAIR_UNIVERSE_PRIORS,
     NuisancePrior,
@@ -69,6 +67,7 @@ __all__ = [
     "coverage_penalty",
     "expected_breakdown",
     "prepare_setup",
+    "pseudo_data",
     "run_challenge",
     "run_pseudo_experiment",
     "simulated_sets",
@@ -133,7 +132,9 @@ class ChallengeSetup:
         Nominal labelled events from which pseudo-data are made (weights in expected events
         at the analysis luminosity); independent of the template events.
     scorer
-        ``scorer(df) -> scores`` of the classifier.
+        ``scorer(df) -> scores`` of the classifier (with ``templates``: a
+        :class:`~rediscovery.higgs.systematics.methods.TemplateInference` is made of them
+        when ``inference`` is not given).
     templates
         Templates of the analysis (binning, nominal and shifted yields).
     priors
@@ -150,19 +151,67 @@ class ChallengeSetup:
         one draw from an infinite-MC truth; intervals then cover on average over MC
         realisations, which one fixed pool cannot show (it over-covers when its realised
         offset happens to be small, see docs/higgs-systematics.md).
+    inference
+        The calibrated method (:func:`rediscovery.higgs.systematics.methods.calibrate`);
+        default: a template fit of ``scorer`` and ``templates``.
+    method
+        Name of the method (for the tables).
+    pool_seed
+        ``None`` (default): the soft-MET terms of the pseudo-data are drawn afresh in every
+        pseudo-experiment. An integer: they use this fixed seed, i.e. the same random numbers
+        as templates built with it (common random numbers). For toy studies whose pool *is*
+        the template sample, so that the pseudo-data follow the model exactly at the template
+        points.
     """
 
     pool: pd.DataFrame
-    scorer: Any
-    templates: Templates
+    scorer: Any = None
+    templates: Templates | None = None
     priors: Mapping[str, NuisancePrior] = field(default_factory=lambda: dict(FAIR_UNIVERSE_PRIORS))
     nuisances: tuple[str, ...] | None = None
     lumi_factor: float = 1.0
     pool_mc_stat: bool = False
+    inference: TemplateInference | None = None
+    method: str = "nominal"
+    pool_seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.inference is None:
+            if self.scorer is None or self.templates is None:
+                raise ConfigError("ChallengeSetup needs an inference or a scorer and templates")
+            self.inference = TemplateInference(self.scorer, self.templates, self.nuisances)
+        else:
+            self.scorer = self.inference.scorer
+            self.templates = self.inference.templates
 
 
-def run_pseudo_experiment(setup: ChallengeSetup, seed: int,
-                          models: tuple[Any, Any] | None = None) -> dict[str, Any]:
+def pseudo_data(setup: ChallengeSetup, rng: np.random.Generator, mu: float,
+                truth: Mapping[str, float]) -> pd.DataFrame:
+    """One pseudo-data set: the pool altered with ``truth``, one Poisson count per event.
+
+    Event ``i`` is observed ``n_i ~ Poisson(λ_i)`` times, ``λ_i = lumi_factor · w_i`` (``· μ``
+    for signal): the counts of any histogram of the result are Poisson with mean
+    ``μ s_b + Σ_p b_pb`` whatever the binning or the score, so a method that re-scores the
+    data (the parameterised classifier) sees one consistent data set. Events seen zero times
+    are dropped; ``Weight`` holds the counts.
+    """
+    shifted = apply_systematics(setup.pool, tes=truth.get("tes", 1.0),
+                                jes=truth.get("jes", 1.0), soft_met=truth.get("soft_met", 0.0),
+                                ttbar_scale=truth.get("ttbar_scale"),
+                                diboson_scale=truth.get("diboson_scale"),
+                                bkg_scale=truth.get("bkg_scale"),
+                                seed=rng if setup.pool_seed is None else setup.pool_seed,
+                                mmc=False)
+    w = shifted[WEIGHT].to_numpy(dtype=float) * setup.lumi_factor
+    lam = np.where(shifted[LABEL].to_numpy() == 1, mu * w, w)
+    n = rng.poisson(lam)
+    keep = n > 0
+    out = shifted.loc[keep].drop(columns=[LABEL, PROCESS], errors="ignore")
+    out[WEIGHT] = n[keep].astype(float)
+    return out
+
+
+def run_pseudo_experiment(setup: ChallengeSetup, seed: int) -> dict[str, Any]:
     """One pseudo-experiment: draw truth, make pseudo-data, fit with and without nuisances.
 
     Returns
@@ -170,58 +219,49 @@ def run_pseudo_experiment(setup: ChallengeSetup, seed: int,
     dict
         ``seed``, ``mu_true``, the true nuisances, ``n_events``, and for the fits with
         systematics (``syst_*``) and statistics only (``stat_*``): ``mu_hat``, ``lo``, ``hi``,
-        ``converged``.
+        ``converged``; ``syst_iterations`` and the fitted ``syst_alpha_*`` (``clf_*``: the
+        parameterised classifier's inputs used); ``cpu_s``, the process CPU time of it.
     """
+    t0 = time.process_time()
     rng = np.random.default_rng(seed)
     mu = float(rng.uniform(*MU_RANGE))
     truth = draw_nuisances(rng, setup.priors)
-    t = setup.templates
-    shifted = apply_systematics(setup.pool, tes=truth.get("tes", 1.0),
-                                jes=truth.get("jes", 1.0), soft_met=truth.get("soft_met", 0.0),
-                                ttbar_scale=truth.get("ttbar_scale"),
-                                diboson_scale=truth.get("diboson_scale"),
-                                bkg_scale=truth.get("bkg_scale"), seed=rng, mmc=False)
-    y, _ = histogram_samples(shifted, np.asarray(setup.scorer(shifted), dtype=float), t.edges,
-                             processes=list(t.backgrounds), weight_scale=setup.lumi_factor)
-    expected = mu * y[SIGNAL_SAMPLE] + sum(y[b] for b in t.backgrounds)
-    observed = rng.poisson(expected).astype(float)
-    if models is None:
-        models = _models(setup)
+    data = pseudo_data(setup, rng, mu, truth)
+    inf = setup.inference
+    assert inf is not None
     out: dict[str, Any] = {"seed": int(seed), "mu_true": mu, **{f"true_{k}": v for k, v in
                                                                    truth.items()},
-                           "n_events": float(observed.sum())}
-    for tag, model in zip(("syst", "stat"), models, strict=True):
-        try:
-            init = best_start(model, observed) if model.alpha_names else None
-            best = mle(model, observed, "minuit", init=init, errors=False)
-            iv = interval(model, observed, stat_only=False, mle_result=best)
-            mh, lo, hi = best.mu_hat, iv.mu_lo, iv.mu_hi
-            ok = best.converged and iv.converged
-        except Exception as exc:  # a failed fit is recorded, never dropped silently
-            log.warning("pseudo-experiment %d, %s fit failed: %s", seed, tag, exc)
-            mh, lo, hi, ok = math.nan, math.nan, math.nan, False
-        out.update({f"{tag}_mu_hat": mh, f"{tag}_lo": lo, f"{tag}_hi": hi,
-                    f"{tag}_converged": ok})
+                           "n_events": float(data[WEIGHT].sum())}
+    for tag, iv in (("syst", inf.interval(data)), ("stat", inf.stat_interval(data))):
+        out.update({f"{tag}_mu_hat": iv.mu_hat, f"{tag}_lo": iv.lo, f"{tag}_hi": iv.hi,
+                    f"{tag}_converged": iv.converged})
+        if tag == "syst":
+            out["syst_iterations"] = iv.iterations
+            out.update({f"syst_alpha_{k}": v for k, v in iv.alphas.items()})
+    out["cpu_s"] = time.process_time() - t0
     return out
 
 
-def _models(setup: ChallengeSetup) -> tuple[Any, Any]:
-    extra = None
-    if setup.pool_mc_stat:
-        t = setup.templates
-        _, extra = histogram_samples(setup.pool, np.asarray(setup.scorer(setup.pool), float),
-                                     t.edges, processes=list(t.backgrounds),
-                                     weight_scale=setup.lumi_factor)
-    syst = build_model(setup.templates, nuisances=setup.nuisances, mc_stat=True,
-                       mu_bounds=(-5.0, 15.0), extra_sumw2=extra)
-    stat = build_model(setup.templates, nuisances=(), mc_stat=False, mu_bounds=(-5.0, 15.0))
-    return syst, stat
+def _with_pool_mc_stat(setup: ChallengeSetup) -> ChallengeSetup:
+    """``setup`` whose template inference also carries the pool's Σw² (``pool_mc_stat``)."""
+    inf = setup.inference
+    if not setup.pool_mc_stat or inf is None:
+        return setup
+    if type(inf) is not TemplateInference:
+        raise ConfigError(f"--pool-mc-stat is implemented for template methods only, not "
+                          f"{setup.method!r}")
+    t = inf.templates
+    _, extra = histogram_samples(setup.pool, np.asarray(inf.scorer(setup.pool), float),
+                                 t.edges, processes=list(t.backgrounds),
+                                 weight_scale=setup.lumi_factor)
+    new = TemplateInference(inf.scorer, t, inf.nuisances, extra_sumw2=extra)
+    return replace(setup, inference=new)
 
 
 def _run_chunk(task: tuple[ChallengeSetup, Sequence[int]]) -> list[dict[str, Any]]:
     setup, seeds = task
-    models = _models(setup)
-    return [run_pseudo_experiment(setup, int(s), models) for s in seeds]
+    setup = _with_pool_mc_stat(setup)
+    return [run_pseudo_experiment(setup, int(s)) for s in seeds]
 
 
 @dataclass
@@ -258,11 +298,15 @@ def summarise(table: pd.DataFrame) -> dict[str, Any]:
         pull = (mh - mu) / np.where(sig > 0, sig, np.nan)
         s.update({
             "n_failed": int((~table[f"{tag}_converged"].to_numpy(bool)).sum()),
+            "width_err": float(np.std(np.abs(hi_f - lo_f)) / math.sqrt(max(len(mu), 1))),
             "bias_mean": float(np.nanmean(mh - mu)),
             "pull_mean": float(np.nanmean(pull)),
             "pull_std": float(np.nanstd(pull)),
         })
         out[tag] = s
+    out["width_ratio"] = out["syst"]["width"] / out["stat"]["width"]
+    if "cpu_s" in table.columns:
+        out["cpu_s_per_pseudo"] = float(table["cpu_s"].mean())
     return out
 
 
@@ -305,7 +349,9 @@ def expected_breakdown(setup: ChallengeSetup, mu: float = 1.0) -> dict[str, floa
     Half-widths of the 68.27% interval: ``total``, ``stat``, ``mc_stat`` and each nuisance
     (:func:`~rediscovery.higgs.systematics.fit.fit_with_systematics`), for the model of ``setup``.
     """
-    model = _models(setup)[0]
+    inf = _with_pool_mc_stat(setup).inference
+    assert inf is not None
+    model = inf.model()
     res = fit_with_systematics(model, asimov_data(model, mu), prefit_impacts=False,
                                significance=False)
     return dict(res.breakdown)
@@ -331,32 +377,17 @@ def simulated_sets(n_train: int, n_templates: int, n_pool: int, *,
     return out[0], out[1], out[2]
 
 
-def event_features(df: pd.DataFrame) -> list[str]:
-    """The classifier inputs used here: the 17 primaries and the closed-form ``DER_*``."""
-    return [c for c in df.columns if str(c).startswith(("PRI_", "DER_"))
-            and c != "DER_mass_MMC"]
-
-
 def prepare_setup(train: pd.DataFrame, template_events: pd.DataFrame, pool: pd.DataFrame, *,
-                  mode: str = "nominal", seed: int = 0, kind: str = "xgboost",
-                  max_bins: int = 10, min_bkg: float = 100.0,
+                  method: str = "nominal", seed: int = 0,
                   priors: Mapping[str, NuisancePrior] = FAIR_UNIVERSE_PRIORS,
-                  n_copies: int = 5, **params: Any) -> ChallengeSetup:
-    """Train a classifier (``mode`` of
-    :func:`~rediscovery.higgs.systematics.training.train_classifier`),
-    choose the binning on the template events, build the templates and return the setup."""
-    from rediscovery.higgs.systematics.training import train_classifier
+                  lumi_factor: float = 1.0, **options: Any) -> ChallengeSetup:
+    """Calibrate ``method`` (:func:`rediscovery.higgs.systematics.methods.calibrate`: train,
+    bin on the template events, build templates) and return the challenge set-up.
 
-    feats = event_features(train)
-    scorer = train_classifier(train, feats, mode=mode, kind=kind, seed=seed, n_copies=n_copies,
-                              priors=priors, **params)
-    s = scorer(template_events)
-    sig = template_events["Label"].to_numpy() == 1
-    w = template_events["Weight"].to_numpy()
-    binning = choose_binning(s[sig], w[sig], s[~sig], w[~sig], min_bkg=min_bkg,
-                             max_bins=max_bins, score_range=(0.0, 1.0))
-    log.info("binning: %d bins, expected Z (no systematics) %.2f", binning.n_bins,
-             binning.z_asimov)
-    templates = build_templates(template_events, scorer, binning.edges, priors=priors,
-                                seed=seed)
-    return ChallengeSetup(pool=pool, scorer=scorer, templates=templates, priors=dict(priors))
+    ``lumi_factor`` scales the templates and the pseudo-data alike; ``options`` go to the
+    method (``kind``, ``n_copies``, ``max_bins``, ``min_bkg``, hyper-parameters, …).
+    """
+    inf = calibrate(method, train, template_events, seed=seed, priors=priors,
+                    weight_scale=lumi_factor, **options)
+    return ChallengeSetup(pool=pool, inference=inf, priors=dict(priors),
+                          lumi_factor=lumi_factor, method=method)

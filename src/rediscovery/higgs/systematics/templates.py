@@ -52,6 +52,7 @@ __all__ = [
     "Scorer",
     "TemplateWarning",
     "Templates",
+    "build_template_family",
     "build_templates",
     "check_templates",
     "histogram_samples",
@@ -263,6 +264,31 @@ def build_templates(
     -------
     Templates
     """
+    return build_template_family(events, {None: scorer}, edges, nuisances=nuisances, grid=grid,
+                                 priors=priors, seed=seed, weight_scale=weight_scale,
+                                 thresholds=thresholds, check=check)[None]
+
+
+def build_template_family(
+    events: pd.DataFrame,
+    scorers: Mapping[Any, Scorer],
+    edges: np.ndarray,
+    *,
+    nuisances: Sequence[str] | None = None,
+    grid: Sequence[float] = DEFAULT_GRID,
+    priors: Mapping[str, NuisancePrior] = FAIR_UNIVERSE_PRIORS,
+    seed: int = 0,
+    weight_scale: float = 1.0,
+    thresholds: SelectionThresholds | None = None,
+    check: bool = True,
+) -> dict[Any, Templates]:
+    """:func:`build_templates` for several scorers at once (same binning, same shifted events).
+
+    Each shifted copy of ``events`` is made once and scored by every scorer (e.g. a
+    parameterised classifier evaluated at several values of its nuisance inputs), so the
+    cost of the shifts is paid once. Parameters as :func:`build_templates`; returns key of
+    ``scorers`` → :class:`Templates`.
+    """
     names = tuple(priors) if nuisances is None else tuple(nuisances)
     unknown = sorted(set(names) - set(priors))
     if unknown:
@@ -278,29 +304,37 @@ def build_templates(
     edges = np.asarray(edges, dtype=float)
     if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
         raise InputError("edges must be at least two increasing values")
+    if not scorers:
+        raise ConfigError("build_template_family needs at least one scorer")
     bkg = events.loc[events[LABEL] == 0, PROCESS].astype(str)
     processes = list(dict.fromkeys(bkg.tolist()))
 
-    def hist_at(alphas: Mapping[str, float]) -> tuple[dict[str, np.ndarray],
-                                                       dict[str, np.ndarray]]:
+    def hist_at(alphas: Mapping[str, float]) -> dict[Any, tuple[dict[str, np.ndarray],
+                                                                dict[str, np.ndarray]]]:
         kw = nuisance_kwargs(alphas, priors)
         shifted = apply_systematics(events, tes=kw.get("tes", 1.0), jes=kw.get("jes", 1.0),
                                     soft_met=kw.get("soft_met", 0.0), seed=seed,
                                     thresholds=thresholds, mmc=False)
-        return histogram_samples(shifted, _score(scorer, shifted), edges,
-                                 processes=processes, weight_scale=weight_scale)
+        return {key: histogram_samples(shifted, _score(sc, shifted), edges,
+                                       processes=processes, weight_scale=weight_scale)
+                for key, sc in scorers.items()}
 
-    nominal, sumw2 = hist_at({})
-    shifted: dict[str, dict[float, dict[str, np.ndarray]]] = {}
+    nominal = hist_at({})
+    shifted: dict[Any, dict[str, dict[float, dict[str, np.ndarray]]]] = {k: {} for k in scorers}
     for n in names:
         if n in SHAPE_NUISANCES:
-            shifted[n] = {a: hist_at({n: a})[0] for a in grid}
+            by_alpha = {a: hist_at({n: a}) for a in grid}
+            for key in scorers:
+                shifted[key][n] = {a: by_alpha[a][key][0] for a in grid}
             log.info("templates of %s built at α = %s", n, grid)
-    t = Templates(edges=edges, nominal=nominal, sumw2=sumw2, shifted=shifted,
-                  priors=dict(priors), nuisances=names)
-    if check:
-        check_templates(t)
-    return t
+    out = {}
+    for key in scorers:
+        t = Templates(edges=edges, nominal=nominal[key][0], sumw2=nominal[key][1],
+                      shifted=shifted[key], priors=dict(priors), nuisances=names)
+        if check:
+            check_templates(t)
+        out[key] = t
+    return out
 
 
 def check_templates(templates: Templates, *, tol: float = 0.5, min_rel_shift: float = 0.01,

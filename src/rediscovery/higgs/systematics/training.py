@@ -18,9 +18,12 @@ Three ways to train the signal/background classifier whose score the fit histogr
     nuisance parameters (Baldi, Cranmer, Faucett, Sadowski, Whiteson, "Parameterized neural
     networks for high-energy physics", Eur. Phys. J. C 76 (2016) 235, arXiv:1601.07913). The
     copies are placed on a grid of α, the way that paper trains on a grid of masses.
-    When scoring for the fit we evaluate it at fixed α (default 0, the prior mean: one
-    histogram for the data and for every template), which keeps the HistFactory model valid;
-    the more ambitious use (re-evaluating the data at each profiled α) is not implemented.
+    Each copy is split into groups with independent prior draws, so the α's of the
+    different nuisances vary independently in training (an earlier scheme put the copies on
+    a cycled grid where one copy fixed all three α's: the nominal point α = 0 was never
+    seen, see docs/higgs-systematics.md). The fit uses it through
+    :class:`rediscovery.higgs.systematics.methods.ParameterisedInference`: templates at a
+    grid of classifier α's, data re-scored at the profiled α.
 
 The classifier itself is any model of :mod:`rediscovery.higgs.classifiers` (default XGBoost).
 :class:`ClassifierScorer` turns a fitted classifier into the ``scorer(df) -> scores`` callable
@@ -101,7 +104,7 @@ class ClassifierScorer:
 def augment(df: pd.DataFrame, *, n_copies: int, seed: int,
             priors: Mapping[str, NuisancePrior] = FAIR_UNIVERSE_PRIORS,
             grid: Sequence[float] | None = None,
-            parameterised: Sequence[str] = ()) -> pd.DataFrame:
+            parameterised: Sequence[str] = (), n_groups: int = 1) -> pd.DataFrame:
     """Copies of ``df`` altered with different nuisance values, weights divided by the count.
 
     Parameters
@@ -117,9 +120,16 @@ def augment(df: pd.DataFrame, *, n_copies: int, seed: int,
     grid
         If given, each copy puts every nuisance of ``parameterised`` at one value of α from
         this grid (cycled, shifted per nuisance so that the combinations differ) and the others
-        at nominal; otherwise every nuisance is drawn from its prior.
+        at nominal; otherwise every nuisance is drawn from its prior. With a grid the α's of
+        the different nuisances are *fully correlated* across copies (copy ``k`` fixes all of
+        them), so most combinations, the nominal one included, are never seen in training:
+        use it only to reproduce the earlier behaviour.
     parameterised
         Nuisances whose α is stored as an input column (:func:`alpha_column`).
+    n_groups
+        Each copy is split into this many random groups of events, each altered with its own
+        draw (prior draws only): ``n_copies × n_groups`` independent nuisance points, so that a
+        parameterised classifier sees the α's of the different nuisances vary independently.
 
     Returns
     -------
@@ -128,32 +138,41 @@ def augment(df: pd.DataFrame, *, n_copies: int, seed: int,
     """
     if n_copies < 1:
         raise ConfigError(f"n_copies must be >= 1, got {n_copies}")
+    if n_groups < 1:
+        raise ConfigError(f"n_groups must be >= 1, got {n_groups}")
+    if grid is not None and n_groups != 1:
+        raise ConfigError("n_groups > 1 needs prior draws (grid=None)")
     rng = np.random.default_rng(seed)
     parts = []
     for k in range(n_copies):
-        if grid is None:
-            vals = draw_nuisances(rng, priors)
-            alphas = {n: float(priors[n].alpha(max(vals[n], 1e-6))) for n in priors}
-        else:
-            g = list(grid)
-            alphas = {n: float(g[(k + 3 * j) % len(g)]) for j, n in enumerate(parameterised)}
-            vals = {n: float(np.clip(priors[n].value(alphas.get(n, 0.0)), priors[n].lo,
-                                     priors[n].hi)) for n in priors}
-        part = apply_systematics(
-            df, tes=vals.get("tes", 1.0), jes=vals.get("jes", 1.0),
-            soft_met=vals.get("soft_met", 0.0), ttbar_scale=vals.get("ttbar_scale"),
-            diboson_scale=vals.get("diboson_scale"), bkg_scale=vals.get("bkg_scale"),
-            seed=rng, mmc=False)
-        part[WEIGHT] = part[WEIGHT] / n_copies
-        for n in parameterised:
-            part[alpha_column(n)] = alphas.get(n, 0.0)
-        parts.append(part)
+        groups = (np.array_split(rng.permutation(len(df)), n_groups) if n_groups > 1
+                  else [None])
+        for idx in groups:
+            sub = df if idx is None else df.iloc[np.sort(idx)]
+            if grid is None:
+                vals = draw_nuisances(rng, priors)
+                alphas = {n: float(priors[n].alpha(max(vals[n], 1e-6))) for n in priors}
+            else:
+                g = list(grid)
+                alphas = {n: float(g[(k + 3 * j) % len(g)])
+                          for j, n in enumerate(parameterised)}
+                vals = {n: float(np.clip(priors[n].value(alphas.get(n, 0.0)), priors[n].lo,
+                                         priors[n].hi)) for n in priors}
+            part = apply_systematics(
+                sub, tes=vals.get("tes", 1.0), jes=vals.get("jes", 1.0),
+                soft_met=vals.get("soft_met", 0.0), ttbar_scale=vals.get("ttbar_scale"),
+                diboson_scale=vals.get("diboson_scale"), bkg_scale=vals.get("bkg_scale"),
+                seed=rng, mmc=False)
+            part[WEIGHT] = part[WEIGHT] / n_copies
+            for n in parameterised:
+                part[alpha_column(n)] = alphas.get(n, 0.0)
+            parts.append(part)
     return pd.concat(parts, ignore_index=True)
 
 
 def train_classifier(train: pd.DataFrame, features: Sequence[str], *, mode: str = "nominal",
                      kind: str = "xgboost", seed: int = 0, n_copies: int = 5,
-                     grid: Sequence[float] = (-2.0, -1.0, 0.0, 1.0, 2.0),
+                     grid: Sequence[float] | None = None, n_groups: int = 20,
                      valid: pd.DataFrame | None = None,
                      priors: Mapping[str, NuisancePrior] = FAIR_UNIVERSE_PRIORS,
                      **params: Any) -> ClassifierScorer:
@@ -174,7 +193,11 @@ def train_classifier(train: pd.DataFrame, features: Sequence[str], *, mode: str 
     n_copies
         Altered copies for ``augmented`` and ``parameterised``.
     grid
-        α grid of the parameterised copies.
+        α grid of the parameterised copies (the earlier scheme, α's of all nuisances
+        correlated, see :func:`augment`); default ``None``: prior draws in ``n_groups``
+        groups per copy.
+    n_groups
+        Independent nuisance draws per copy for ``parameterised`` (:func:`augment`).
     valid
         Optional nominal validation events (early stopping; altered like the training set).
     **params
@@ -198,10 +221,12 @@ def train_classifier(train: pd.DataFrame, features: Sequence[str], *, mode: str 
         tr, va = train, valid
     else:
         g = grid if mode == "parameterised" else None
+        ng = n_groups if mode == "parameterised" and g is None else 1
         tr = augment(train, n_copies=n_copies, seed=seed, priors=priors, grid=g,
-                     parameterised=par)
+                     parameterised=par, n_groups=ng)
         va = None if valid is None else augment(valid, n_copies=n_copies, seed=seed + 1,
-                                                priors=priors, grid=g, parameterised=par)
+                                                priors=priors, grid=g, parameterised=par,
+                                                n_groups=ng)
     cols = feats + [alpha_column(n) for n in par]
     model = make_model(kind, cols, seed=seed, **params)
     if va is None:

@@ -1,0 +1,171 @@
+"""The Fair Universe challenge for every inference method, resumable, and its comparison table.
+
+Usage::
+
+    python benchmarks/challenge_methods.py run --method nominal --n-pseudo 1000 --out DIR \
+        [--n-train 50000 --n-templates 200000 --n-pool 100000 --seed 1 --chunk 20]
+    python benchmarks/challenge_methods.py table --out DIR
+
+``run`` calibrates the method exactly as ``rediscovery higgs challenge --method NAME`` does
+(:func:`rediscovery.higgs.systematics.challenge.prepare_setup`, XGBoost 100 trees depth 4, or
+the torch pivot), then runs the pseudo-experiments (same seeds as the CLI:
+``seed * 1_000_003 + i``) in chunks, appending each chunk to ``DIR/pseudo_<method>.csv``, so
+that an interrupted study resumes where it stopped (the calibration is deterministic and
+re-made). ``table`` prints, per method found in DIR: N, mean width ± its error, coverage ±
+binomial error, pull mean and width, the challenge score, the ratio to the statistics-only
+width on the same data, failed fits and the CPU time per pseudo-experiment, plus coverage in
+the extreme deciles of each shape nuisance.
+
+``--toy LUMI``: a controlled small configuration whose truth the model represents: the pool is
+the template sample itself, shifted with the template's soft-MET random numbers, at luminosity
+factor LUMI (one MC event weighs less than the data's Poisson noise), without MC-statistics
+terms in the model. It isolates the methods' intervals from the pool's MC noise.
+
+Variants for the study of the parameterised classifier (``--method``):
+``parameterised-old`` (the earlier training: copies on a cycled α grid, evaluated at α = 0) and
+``parameterised-alpha0`` (the present training, evaluated at α = 0 only, no re-scoring).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rediscovery.core.files import atomic_path
+from rediscovery.higgs.systematics import challenge as ch
+from rediscovery.higgs.systematics.catalogue import METHODS
+
+VARIANTS = ("parameterised-old", "parameterised-alpha0")
+
+
+def _setup(args: argparse.Namespace) -> ch.ChallengeSetup:
+    train, tmpl, pool = ch.simulated_sets(
+        args.n_train, args.n_templates, args.n_pool, seed=args.seed
+    )
+    opts: dict = (
+        {"pivot_lambda": args.pivot_lambda}
+        if args.method == "pivot"
+        else {"n_estimators": 100, "max_depth": 4}
+    )
+    if args.method == "parameterised-old":
+        from rediscovery.higgs.systematics.methods import (
+            TemplateInference,
+            choose_edges,
+            event_features,
+        )
+        from rediscovery.higgs.systematics.templates import build_templates
+        from rediscovery.higgs.systematics.training import train_classifier
+
+        sc = train_classifier(
+            train,
+            event_features(train),
+            mode="parameterised",
+            seed=args.seed,
+            grid=(-2.0, -1.0, 0.0, 1.0, 2.0),
+            **opts,
+        )
+        edges = choose_edges(sc(tmpl), tmpl)
+        inf = TemplateInference(sc, build_templates(tmpl, sc, edges, seed=args.seed))
+        return ch.ChallengeSetup(pool=pool, inference=inf, method=args.method)
+    base = "parameterised" if args.method == "parameterised-alpha0" else args.method
+    if args.toy:
+        from rediscovery.higgs.systematics.catalogue import calibrate
+
+        inf = calibrate(base, train, tmpl, seed=args.seed, weight_scale=args.toy, **opts)
+        inf = replace(inf, mc_stat=False)
+        setup = ch.ChallengeSetup(
+            pool=tmpl, inference=inf, lumi_factor=args.toy, pool_seed=args.seed, method=base
+        )
+    else:
+        setup = ch.prepare_setup(train, tmpl, pool, method=base, seed=args.seed, **opts)
+    if args.method == "parameterised-alpha0":
+        setup = replace(setup, inference=replace(setup.inference, max_iter=1), method=args.method)
+    return setup
+
+
+def run(args: argparse.Namespace) -> None:
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"pseudo_{args.method}.csv"
+    done = pd.read_csv(path) if path.exists() else pd.DataFrame()
+    t0 = time.process_time()
+    setup = _setup(args)
+    print(f"{args.method}: calibration {time.process_time() - t0:.0f} s CPU", flush=True)
+    start = len(done)
+    for i in range(start, args.n_pseudo, args.chunk):
+        n = min(args.chunk, args.n_pseudo - i)
+        seeds = [args.seed * 1_000_003 + k for k in range(i, i + n)]
+        rows = [ch.run_pseudo_experiment(setup, s) for s in seeds]
+        done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True)
+        with atomic_path(path) as tmp:
+            done.to_csv(tmp, index=False)
+        s = ch.summarise(done)
+        print(
+            f"{args.method}: {len(done)} done, width {s['syst']['width']:.3f} coverage "
+            f"{s['syst']['coverage']:.3f}",
+            flush=True,
+        )
+
+
+def table(args: argparse.Namespace) -> None:
+    print(
+        "| method | N | width w | coverage | pull mean / width | score | w / w_stat | failed "
+        "| CPU s / pseudo |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    deciles = []
+    for m in (*METHODS, *VARIANTS):
+        path = args.out / f"pseudo_{m}.csv"
+        if not path.exists():
+            continue
+        t = pd.read_csv(path)
+        s = ch.summarise(t)
+        y = s["syst"]
+        print(
+            f"| {m} | {len(t)} | {y['width']:.3f} ± {y['width_err']:.3f} | "
+            f"{y['coverage']:.3f} ± {y['coverage_err']:.3f} | {y['pull_mean']:+.2f} / "
+            f"{y['pull_std']:.2f} | {y['score']:.3f} | {s['width_ratio']:.2f} "
+            f"(w_stat {s['stat']['width']:.3f}) | {y['n_failed']} | "
+            f"{s.get('cpu_s_per_pseudo', math.nan):.2f} |"
+        )
+        cov = (t["mu_true"] >= t["syst_lo"]) & (t["mu_true"] <= t["syst_hi"])
+        parts = []
+        for n in ("tes", "jes", "soft_met"):
+            v = t[f"true_{n}"]
+            for lab, mask in (("low", v <= v.quantile(0.1)), ("high", v >= v.quantile(0.9))):
+                c = float(cov[mask].mean())
+                err = math.sqrt(c * (1 - c) / max(int(mask.sum()), 1))
+                parts.append(f"{n} {lab} {c:.2f}±{err:.2f}")
+        deciles.append(f"{m}: " + ", ".join(parts))
+    print("\ncoverage in the extreme deciles of the true nuisances:")
+    for d in deciles:
+        print(d)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("what", choices=("run", "table"))
+    ap.add_argument("--method", default="nominal", choices=(*METHODS, *VARIANTS))
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--n-pseudo", type=int, default=1000)
+    ap.add_argument("--n-train", type=int, default=50000)
+    ap.add_argument("--n-templates", type=int, default=200000)
+    ap.add_argument("--n-pool", type=int, default=100000)
+    ap.add_argument("--pivot-lambda", type=float, default=10.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--chunk", type=int, default=20)
+    ap.add_argument("--toy", type=float, default=None, metavar="LUMI")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    np.seterr(all="ignore")
+    (run if args.what == "run" else table)(args)
+
+
+if __name__ == "__main__":
+    main()
