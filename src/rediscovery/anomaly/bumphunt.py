@@ -68,8 +68,9 @@ class BumpHuntConfig:
 
     def __post_init__(self) -> None:
         if not (0 < self.m_min < self.m_max and np.isfinite(self.m_max)):
-            raise ConfigError(f"m_min {self.m_min}, m_max {self.m_max}: expected 0 < m_min < "
-                              "m_max (GeV)")
+            raise ConfigError(
+                f"m_min {self.m_min}, m_max {self.m_max}: expected 0 < m_min < m_max (GeV)"
+            )
         if self.degree < 0 or self.degree > 6:
             raise ConfigError(f"degree {self.degree}: expected 0..6")
         if self.window_bins < 1:
@@ -77,7 +78,8 @@ class BumpHuntConfig:
         if self.n_bins - self.window_bins - 2 < self.degree + 1:
             raise ConfigError(
                 f"n_bins {self.n_bins}: expected at least window_bins + degree + 3 = "
-                f"{self.window_bins + self.degree + 3} (bins outside a window fix the fit)")
+                f"{self.window_bins + self.degree + 3} (bins outside a window fix the fit)"
+            )
         if self.n_toys < 0:
             raise ConfigError(f"n_toys {self.n_toys}: expected >= 0")
 
@@ -177,8 +179,9 @@ def _windows(n_bins: int, width: int) -> np.ndarray:
     return (idx[None, :] >= starts[:, None]) & (idx[None, :] < starts[:, None] + width)
 
 
-def _fit_with_signal(counts: np.ndarray, masks: np.ndarray, beta0: np.ndarray,
-                     degree: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _fit_with_signal(
+    counts: np.ndarray, masks: np.ndarray, beta0: np.ndarray, degree: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit ν_i = exp(X β)_i + s f_i per window (f: the window's box, unit sum) by Fisher scoring.
 
     ``counts`` (..., 1, nb), ``masks`` (W, nb), ``beta0`` (..., 1, p) start. Returns
@@ -193,8 +196,9 @@ def _fit_with_signal(counts: np.ndarray, masks: np.ndarray, beta0: np.ndarray,
         b = np.exp(np.clip(beta @ x.T, -50.0, 50.0))
         nu = np.maximum(b + sig[..., None] * f, 1e-9)
         r = counts / nu - 1.0
-        jac = np.concatenate([b[..., None] * x, np.broadcast_to(f[..., None], b.shape + (1,))],
-                             axis=-1)  # (..., W, nb, p+1)
+        jac = np.concatenate(
+            [b[..., None] * x, np.broadcast_to(f[..., None], (*b.shape, 1))], axis=-1
+        )  # (..., W, nb, p+1)
         grad = np.einsum("...i,...ij->...j", r, jac)
         info = np.einsum("...i,...ij,...ik->...jk", 1.0 / nu, jac, jac)
         info = info + 1e-9 * np.eye(info.shape[-1])
@@ -233,7 +237,7 @@ def window_scan(counts: np.ndarray, cfg: BumpHuntConfig) -> tuple[np.ndarray, ..
     nu0 = fit_background(c, np.ones(c.shape[-1], bool), cfg.degree)  # (..., nb)
     x = _design(c.shape[-1], cfg.degree)
     beta0 = np.linalg.lstsq(x, np.log(nu0).reshape(-1, c.shape[-1]).T, rcond=None)[0].T
-    beta0 = beta0.reshape(c.shape[:-1] + (1, x.shape[1]))
+    beta0 = beta0.reshape((*c.shape[:-1], 1, x.shape[1]))
     c1 = c[..., None, :]
     beta, sig, nu1 = _fit_with_signal(c1, masks.astype(float), beta0, cfg.degree)
     q0 = 2.0 * (_poisson_loglike(c1, nu1) - _poisson_loglike(c, nu0)[..., None])
@@ -245,7 +249,9 @@ def window_scan(counts: np.ndarray, cfg: BumpHuntConfig) -> tuple[np.ndarray, ..
     return masks, observed, expected, p, z, bkg
 
 
-def bump_hunt(mass: np.ndarray, config: BumpHuntConfig | None = None) -> BumpHuntResult:
+def bump_hunt(
+    mass: np.ndarray, config: BumpHuntConfig | None = None, *, window: int | None = None
+) -> BumpHuntResult:
     """Scan the mass spectrum for the most significant local excess over a smooth background.
 
     Parameters
@@ -255,6 +261,10 @@ def bump_hunt(mass: np.ndarray, config: BumpHuntConfig | None = None) -> BumpHun
         [m_min, m_max) are ignored.
     config
         :class:`BumpHuntConfig`.
+    window
+        Report this window (row of ``windows``) instead of the most significant one (a signal
+        region chosen beforehand, as in CWoLa hunting); the global p-value still counts the
+        whole scan of the pseudo-experiments, so it is conservative for a fixed window.
 
     Raises
     ------
@@ -266,10 +276,15 @@ def bump_hunt(mass: np.ndarray, config: BumpHuntConfig | None = None) -> BumpHun
     edges = np.geomspace(cfg.m_min, cfg.m_max, cfg.n_bins + 1)
     counts = np.histogram(m[np.isfinite(m)], bins=edges)[0].astype(float)
     if counts.sum() < 10:
-        raise InputError(f"{counts.sum():.0f} events in the fitted mass range "
-                         f"[{cfg.m_min}, {cfg.m_max}) GeV; expected at least 10", column="mass")
+        raise InputError(
+            f"{counts.sum():.0f} events in the fitted mass range "
+            f"[{cfg.m_min}, {cfg.m_max}) GeV; expected at least 10",
+            column="mass",
+        )
     masks, observed, expected, p, z, bkg = window_scan(counts, cfg)
-    best = int(np.argmax(z))
+    best = int(np.argmax(z)) if window is None else int(window)
+    if not 0 <= best < z.shape[-1]:
+        raise ConfigError(f"window {window}: expected 0..{z.shape[-1] - 1}")
     background = fit_background(counts, np.ones(cfg.n_bins, bool), cfg.degree)
     p_global = float("nan")
     if cfg.n_toys:
@@ -282,12 +297,32 @@ def bump_hunt(mass: np.ndarray, config: BumpHuntConfig | None = None) -> BumpHun
     inside = masks[best]
     excess = np.clip(counts - bkg[best], 0.0, None) * inside
     log_m = np.log(centres)
-    est = (float(np.exp((excess * log_m).sum() / excess.sum())) if excess.sum() > 0
-           else float(np.exp(log_m[inside].mean())))
+    est = (
+        float(np.exp((excess * log_m).sum() / excess.sum()))
+        if excess.sum() > 0
+        else float(np.exp(log_m[inside].mean()))
+    )
     lo = edges[:-1][masks.argmax(axis=1)]
     hi = edges[1:][masks.shape[1] - 1 - masks[:, ::-1].argmax(axis=1)]
-    windows = pd.DataFrame({"m_lo": lo, "m_hi": hi, "observed": observed, "expected": expected,
-                            "p_local": p, "z_local": z})
-    return BumpHuntResult(edges=edges, counts=counts, background=background, windows=windows,
-                          best=best, z_local=float(z[best]), p_local=float(p[best]),
-                          p_global=p_global, mass=est, settings=asdict(cfg))
+    windows = pd.DataFrame(
+        {
+            "m_lo": lo,
+            "m_hi": hi,
+            "observed": observed,
+            "expected": expected,
+            "p_local": p,
+            "z_local": z,
+        }
+    )
+    return BumpHuntResult(
+        edges=edges,
+        counts=counts,
+        background=background,
+        windows=windows,
+        best=best,
+        z_local=float(z[best]),
+        p_local=float(p[best]),
+        p_global=p_global,
+        mass=est,
+        settings=asdict(cfg),
+    )

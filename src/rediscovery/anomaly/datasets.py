@@ -159,13 +159,14 @@ def simulate_challenge(config: ChallengeConfig | None = None) -> Challenge:
     mass = _draw_mass(mass_rng, cfg)
     sm, sm_truth = simulate_pseudo_data(lumi_factor=cfg.lumi_factor, seed=sm_rng)
     n_bkg = len(sm)
-    n_sig = int(round(cfg.strength * np.sqrt(n_bkg))) if mass is not None else 0
+    n_sig = round(cfg.strength * np.sqrt(n_bkg)) if mass is not None else 0
     width = None
     parts = [sm.assign(**{LABEL: np.int8(0)})]
     if n_sig > 0:
         width = RESONANCE_WIDTH_FRACTION * mass
-        sig = simulate_resonance(n_sig, mass=mass, width=width, vbf=cfg.signal == "outlier",
-                                 seed=sig_rng)
+        sig = simulate_resonance(
+            n_sig, mass=mass, width=width, vbf=cfg.signal == "outlier", seed=sig_rng
+        )
         parts.append(sig)
     data = pd.concat(parts, ignore_index=True)
     order = shuffle_rng.permutation(len(data))
@@ -178,8 +179,10 @@ def simulate_challenge(config: ChallengeConfig | None = None) -> Challenge:
     data = add_derived_features(data, **mmc)
     reference = simulate_events(cfg.n_reference, seed=ref_rng)
     reference = add_derived_features(reference, **mmc)
-    reference = reference[[c for c in reference.columns if c not in (WEIGHT, LABEL, PROCESS)]
-                          + [WEIGHT, LABEL, PROCESS]]
+    reference = reference[
+        [c for c in reference.columns if c not in (WEIGHT, LABEL, PROCESS)]
+        + [WEIGHT, LABEL, PROCESS]
+    ]
     sm_truth = {k: v for k, v in sm_truth.items() if k != "seed"}
     truth = {
         "settings": asdict(cfg),
