@@ -22,7 +22,7 @@ FEW_TOYS = BumpHuntConfig(n_toys=50)
 
 def test_cwola_finds_the_resonance_at_its_mass(resonance_challenge):
     ch = resonance_challenge
-    res = CWoLaMethod(max_iter=50, folds=3, bump=FEW_TOYS).fit_score(ch.data, None)
+    res = CWoLaMethod(max_iter=50, folds=3, step=2, bump=FEW_TOYS).fit_score(ch.data, None)
     s = ch.signal_mask()
     assert res.scores.shape == (len(ch.data),)
     assert roc_auc_score(s, res.scores) > 0.7
@@ -60,7 +60,7 @@ def test_every_method_scores_every_event(resonance_challenge):
     for name, cls in METHODS.items():
         opts = {"bump": FEW_TOYS} if name != "isolation-forest" else {}
         if name == "cwola":
-            opts.update(max_iter=10, folds=2)
+            opts.update(max_iter=10, folds=2, step=6)
         if name == "autoencoder":
             opts.update(epochs=1)
         res = cls(**opts).fit_score(small, ch.reference)

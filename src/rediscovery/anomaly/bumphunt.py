@@ -51,7 +51,9 @@ class BumpHuntConfig:
         Width of a signal window in bins (5 of the 20 default bins: ±26 %, about ±1σ of the
         MMC mass resolution at 300–800 GeV).
     degree
-        Degree of the polynomial in ln m of the log background.
+        Degree of the polynomial in ln m of the log background. 4: a cubic left local
+        excesses of 2.5–5σ on signal-free simulated spectra of 100,000 events (the SM
+        mixture has a shoulder near 400 GeV in the MMC mass).
     n_toys
         Background-only pseudo-experiments for the global p-value (0: not computed).
     seed
@@ -62,7 +64,7 @@ class BumpHuntConfig:
     m_max: float = 1300.0
     n_bins: int = 20
     window_bins: int = 5
-    degree: int = 3
+    degree: int = 4
     n_toys: int = 300
     seed: int = 2019
 
@@ -205,7 +207,7 @@ def _fit_with_signal(
         step = np.linalg.solve(info, grad[..., None])[..., 0]
         step[..., :-1] = np.clip(step[..., :-1], -_MAX_STEP, _MAX_STEP)
         # the signal may not make an expected count negative
-        floor = -np.min(np.where(masks > 0, b / np.maximum(f, 1e-300), np.inf), axis=-1)
+        floor = -np.min(np.where(masks > 0, b, np.inf), axis=-1) / f.max(-1)
         new_sig = np.maximum(sig + step[..., -1], 0.9 * floor)
         beta = beta + step[..., :-1]
         done = np.max(np.abs(step[..., :-1])) < 1e-7 and np.max(np.abs(new_sig - sig)) < 1e-4

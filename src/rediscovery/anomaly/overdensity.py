@@ -80,6 +80,8 @@ class CWoLaMethod:
     ----------
     sideband_bins
         Bins of the bump-hunt histogram on each side of the SR used as sideband.
+    step
+        The SR slides by this many bins (1: every bump-hunt window with full sidebands).
     folds
         k of the k-fold scoring (no event is scored by a model trained on it).
     keep
@@ -96,6 +98,7 @@ class CWoLaMethod:
     """
 
     sideband_bins: int = 2
+    step: int = 1
     folds: int = 5
     keep: float = 0.1
     max_iter: int = 100
@@ -110,6 +113,8 @@ class CWoLaMethod:
     def __post_init__(self) -> None:
         if self.folds < 2:
             raise ConfigError(f"folds {self.folds}: expected at least 2")
+        if self.step < 1:
+            raise ConfigError(f"step {self.step}: expected at least 1 bin")
         if self.sideband_bins < 1:
             raise ConfigError(f"sideband_bins {self.sideband_bins}: expected at least 1")
         if not 0 < self.keep <= 1:
@@ -149,7 +154,7 @@ class CWoLaMethod:
         ok = np.isfinite(m) & (m >= cfg.m_min) & (m < cfg.m_max)
         b[ok] = np.searchsorted(edges, m[ok], side="right") - 1
         w, sb = cfg.window_bins, self.sideband_bins
-        starts = np.arange(sb, cfg.n_bins - w - sb + 1)
+        starts = np.arange(sb, cfg.n_bins - w - sb + 1, self.step)
         if starts.size == 0:
             raise ConfigError(
                 f"sideband_bins {sb}: no window of {w} bins has {sb} sideband "
