@@ -20,18 +20,28 @@ from rediscovery.core.errors import ConfigError, InputError
 FEW_TOYS = BumpHuntConfig(n_toys=50)
 
 
-def test_cwola_finds_the_resonance_at_its_mass(resonance_challenge):
+def test_cwola_ranks_the_resonance_first_and_finds_its_mass(resonance_challenge):
     ch = resonance_challenge
     res = CWoLaMethod(max_iter=50, folds=3, step=2, bump=FEW_TOYS).fit_score(ch.data, None)
     s = ch.signal_mask()
     assert res.scores.shape == (len(ch.data),)
     assert roc_auc_score(s, res.scores) > 0.7
     b = res.bump.summary()
-    assert b["z_local"] >= 3
-    # the mass estimate (in MMC units) within the resolution of the hidden mass
+    # the selected SR lies on the hidden mass; the estimate (MMC units) within the resolution
+    assert b["window"][0] < MMC_SCALE * 500 < b["window"][1]
     assert abs(b["mass"] - MMC_SCALE * 500) < MASS_RESOLUTION * 500
+    assert b["z_local"] > 2
     row = score_method(res.scores, s, {"method": "cwola", "bump": b}, ch.truth)
-    assert row["found"] and row["sic_max"] > 1
+    assert row["sic_max"] > 1
+
+
+def test_bump_hunt_finds_the_resonance_at_its_mass(resonance_challenge):
+    ch = resonance_challenge
+    res = BumpHuntMethod(bump=FEW_TOYS).fit_score(ch.data, None)
+    b = res.bump.summary()
+    assert b["z_local"] >= 3 and b["excess_claimed"]
+    row = score_method(res.scores, ch.signal_mask(), {"method": "bumphunt", "bump": b}, ch.truth)
+    assert row["found"] and row["mass_in_window"]
 
 
 def test_autoencoder_and_knn_rank_the_outliers_first(outlier_challenge):
