@@ -122,7 +122,7 @@ def train_autoencoder(x: np.ndarray, weights: np.ndarray | None, cfg: Autoencode
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(batch)
+            total += loss.detach().item() * len(batch)
         losses.append(total / n)
     return model, losses
 
