@@ -38,3 +38,91 @@ def test_anomaly_run_refusals(tmp_path, run_cli):
         ["anomaly", "run", tmp_path / "x.parquet", "--out", tmp_path / "o", "--trees", 0]
     )
     assert code == 2 and "--trees 0" in err
+
+
+def test_simulate_run_score_chain(tmp_path, run_cli, check_png):
+    ch = tmp_path / "challenge"
+    code, err = run_cli(
+        [
+            "anomaly",
+            "simulate",
+            "--out",
+            ch,
+            "--seed",
+            5,
+            "--strength",
+            6,
+            "--mass",
+            450,
+            "--lumi-factor",
+            0.02,
+            "--reference-events",
+            500,
+        ]
+    )
+    assert code == 0, err
+    truth = json.loads((ch / "truth.json").read_text())
+    data = pd.read_parquet(ch / "data.parquet")
+    assert truth["mass"] == 450 and truth["n_signal"] == len(truth["signal_event_ids"]) > 0
+    assert "Label" not in data.columns and "DER_mass_MMC" in data.columns
+    assert set(pd.read_parquet(ch / "reference.parquet")["Label"]) == {0, 1}
+    for method in ("bumphunt", "knn"):
+        out = tmp_path / method
+        code, err = run_cli(
+            [
+                "anomaly",
+                "run",
+                ch / "data.parquet",
+                "--out",
+                out,
+                "--method",
+                method,
+                "--reference",
+                ch / "reference.parquet",
+            ]
+        )
+        assert code == 0, err
+        summary = json.loads((out / "anomaly.json").read_text())
+        assert summary["method"] == method and 0 < summary["bump"]["p_global"] <= 1
+        check_png(out / "spectrum.png")
+    table = tmp_path / "table.csv"
+    code, err = run_cli(
+        [
+            "anomaly",
+            "score",
+            tmp_path / "bumphunt",
+            tmp_path / "knn",
+            "--data",
+            ch / "data.parquet",
+            "--truth",
+            ch / "truth.json",
+            "--out",
+            table,
+        ]
+    )
+    assert code == 0, err
+    rows = pd.read_csv(table)
+    assert list(rows["method"]) == ["idealised (supervised)", "bumphunt", "knn"]
+    # the supervised detector with the truth labels is the best ranking
+    assert rows["auc"].iloc[0] > 0.9 and rows["auc"].iloc[0] >= rows["auc"].max() - 1e-9
+
+
+def test_challenge_refusals(tmp_path, run_cli):
+    code, err = run_cli(["anomaly", "simulate", "--out", tmp_path / "c", "--signal", "zprime"])
+    assert code == 2 and "signal 'zprime'" in err
+    code, err = run_cli(
+        ["anomaly", "run", tmp_path / "x.parquet", "--out", tmp_path / "o", "--method", "knn"]
+    )
+    assert code == 2 and "--reference" in err
+    code, err = run_cli(
+        [
+            "anomaly",
+            "score",
+            tmp_path / "r",
+            "--data",
+            tmp_path / "d.parquet",
+            "--truth",
+            tmp_path / "none.json",
+        ]
+    )
+    assert code == 2 and "none.json" in err

@@ -1,15 +1,58 @@
-"""Anomaly detection, owned by the anomaly-challenge team: outlier methods on events.
-Reads: an events table (any file :func:`rediscovery.higgs.events.io.read_events` reads).
-Writes: ``scores.parquet`` (``EventId, anomaly_score, rank``), ``anomaly.json`` and
-``scores.png`` (``rediscovery anomaly run``).
+"""Anomaly detection, owned by the anomaly-challenge team: find new physics nobody described.
+
+Reads: an events table (any file :func:`rediscovery.higgs.events.io.read_events` reads), the
+labelled SM reference MC and, only in scoring, ``truth.json``.
+Writes: ``data.parquet``, ``reference.parquet``, ``truth.json`` (``anomaly simulate``);
+``scores.parquet`` (``EventId, anomaly_score, rank``), ``anomaly.json``, ``scores.png``,
+``spectrum.png`` (``anomaly run``); the table of methods (``anomaly score``).
+
+Modules: :mod:`~rediscovery.anomaly.datasets` (the challenge data),
+:mod:`~rediscovery.anomaly.methods` (the interface, k-NN, bump-hunt method),
+:mod:`~rediscovery.anomaly.outliers` (isolation forest), :mod:`~rediscovery.anomaly.autoencoder`,
+:mod:`~rediscovery.anomaly.overdensity` (CWoLa hunting), :mod:`~rediscovery.anomaly.bumphunt`,
+:mod:`~rediscovery.anomaly.scoring`, :mod:`~rediscovery.anomaly.registry`, ``plots``.
 """
 
 from __future__ import annotations
 
+from rediscovery.anomaly.autoencoder import AutoencoderMethod
+from rediscovery.anomaly.bumphunt import BumpHuntConfig, BumpHuntResult, bump_hunt
+from rediscovery.anomaly.datasets import Challenge, ChallengeConfig, simulate_challenge
+from rediscovery.anomaly.methods import (
+    AnomalyMethod,
+    BumpHuntMethod,
+    IsolationForestMethod,
+    KNNDensityMethod,
+    MethodResult,
+)
 from rediscovery.anomaly.outliers import (
     IsolationForestConfig,
     OutlierResult,
     isolation_forest_scores,
 )
+from rediscovery.anomaly.overdensity import CWoLaMethod
+from rediscovery.anomaly.registry import METHODS
+from rediscovery.anomaly.scoring import idealised_scores, score_method, sic_curve
 
-__all__ = ["IsolationForestConfig", "OutlierResult", "isolation_forest_scores"]
+__all__ = [
+    "METHODS",
+    "AnomalyMethod",
+    "AutoencoderMethod",
+    "BumpHuntConfig",
+    "BumpHuntMethod",
+    "BumpHuntResult",
+    "CWoLaMethod",
+    "Challenge",
+    "ChallengeConfig",
+    "IsolationForestConfig",
+    "IsolationForestMethod",
+    "KNNDensityMethod",
+    "MethodResult",
+    "OutlierResult",
+    "bump_hunt",
+    "idealised_scores",
+    "isolation_forest_scores",
+    "score_method",
+    "sic_curve",
+    "simulate_challenge",
+]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rediscovery.constants import TAU_MASS
+from rediscovery.core.errors import ConfigError
 from rediscovery.higgs.events.kinematics import (
     boson_system,
     breit_wigner,
@@ -43,6 +44,7 @@ __all__ = [
     "SubProcess",
     "Truth",
     "generate_truth",
+    "resonance_subprocess",
     "simulate_detector",
 ]
 
@@ -124,6 +126,11 @@ class SubProcess:
     isr_rate: float  # mean number of radiated partons above _ISR_PT_MIN (geometric)
     isr_index: float  # power-law index α of the radiation p_T spectrum
     eff_guess: float = 0.3  # selection efficiency (measured) to size the first batch
+    #: a new scalar resonance X → ττ (see :func:`resonance_subprocess`): its mass and total
+    #: width (GeV) and whether it is produced in vector-boson fusion; ``None`` for the SM
+    mass: float | None = None
+    width: float = 0.0
+    vbf: bool = False
 
 
 # Shares of the class totals derived from the real HiggsML sample's weight structure (each
@@ -271,7 +278,8 @@ def _fake_fraction(rng, n):
     return np.clip(rng.normal(mean, sigma, n), 0.3, 1.0)
 
 
-def _gen_boson_tautau(rng, n, proc: SubProcess, nuis, higgs: bool, vbf: bool) -> Truth:
+def _gen_boson_tautau(rng, n, proc: SubProcess, nuis, higgs: bool, vbf: bool,
+                      resonance: SubProcess | None = None) -> Truth:
     kmax = 2 if vbf else _ISR_KMAX
     pt, phi, sumx, sumy, sx, sy = _radiation(rng, n, proc.isr_rate, proc.isr_index, kmax)
     tag_eta = None
@@ -289,7 +297,12 @@ def _gen_boson_tautau(rng, n, proc: SubProcess, nuis, higgs: bool, vbf: bool) ->
         pt = np.concatenate([tag_pt, pt], axis=1)
         phi = np.concatenate([tag_phi, phi], axis=1)
     qx, qy = _recoil(sumx, sumy, sx, sy)
-    if higgs:
+    if resonance is not None and resonance.mass is not None:
+        m0, gamma = resonance.mass, resonance.width
+        mass = (breit_wigner(rng, n, m0, gamma, 0.5 * m0, 1.5 * m0) if gamma > 0
+                else np.full(n, m0))
+        y_sigma = 1.7 if vbf else 1.8
+    elif higgs:
         mass = _M_H
         y_sigma = 1.7 if vbf else 1.8
     else:
@@ -432,7 +445,26 @@ def _gen_diboson(rng, n, proc: SubProcess, nuis) -> Truth:
     return Truth(had, lep, pt, eta, phi, nx, ny, sx, sy, ok=np.ones(n, bool))
 
 
+def resonance_subprocess(mass: float, width: float = 0.0, *, vbf: bool = False) -> SubProcess:
+    """A hypothetical scalar X → ττ of ``mass`` and total ``width`` (GeV), not part of the SM.
+
+    Produced like the Higgs boson (gluon fusion: the same radiation; ``vbf``: with two forward
+    tagging jets), decaying isotropically to τ_h τ_ℓ; the mass follows a Breit–Wigner truncated
+    to [m/2, 3m/2] (fixed if ``width`` is 0). Used by the anomaly challenge to hide new physics
+    in a Standard Model sample; its events carry no ``Process`` of the SM schema.
+    """
+    if not (np.isfinite(mass) and mass > 2 * TAU_MASS):
+        raise ConfigError(f"mass {mass!r}: expected a finite mass above 2 m_tau (GeV)")
+    if not (np.isfinite(width) and width >= 0):
+        raise ConfigError(f"width {width!r}: expected a finite non-negative width (GeV)")
+    ggh = SUBPROCESSES[1] if vbf else SUBPROCESSES[0]
+    return SubProcess("resonance", "resonance", True, 1.0, 1.0, ggh.isr_rate, ggh.isr_index,
+                      0.3, mass=float(mass), width=float(width), vbf=vbf)
+
+
 def generate_truth(rng, n, proc: SubProcess, nuis) -> Truth:
+    if proc.mass is not None:
+        return _gen_boson_tautau(rng, n, proc, nuis, higgs=True, vbf=proc.vbf, resonance=proc)
     if proc.name == "ggH":
         return _gen_boson_tautau(rng, n, proc, nuis, higgs=True, vbf=False)
     if proc.name == "VBFH":

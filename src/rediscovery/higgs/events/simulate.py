@@ -68,6 +68,7 @@ from rediscovery.higgs.events.generator import (
     Selection,
     SubProcess,
     generate_truth,
+    resonance_subprocess,
     simulate_detector,
 )
 from rediscovery.higgs.events.kinematics import Draw
@@ -99,6 +100,7 @@ __all__ = [
     "draw_nuisances",
     "simulate_events",
     "simulate_pseudo_data",
+    "simulate_resonance",
 ]
 
 log = logging.getLogger(__name__)
@@ -650,3 +652,53 @@ def simulate_pseudo_data(
         "signal_processes": list(SIGNAL_PROCESSES),
     }
     return df, truth
+
+
+def simulate_resonance(
+    n_events: int,
+    *,
+    mass: float,
+    seed: int | np.random.Generator,
+    width: float | None = None,
+    vbf: bool = False,
+    n_threads: int | None = None,
+) -> pd.DataFrame:
+    """Selected events of a hypothetical scalar X → ττ of a given mass (not a SM process).
+
+    The generator and detector are those of :func:`simulate_events` (the resonance is produced
+    like the Higgs boson, see :func:`~rediscovery.higgs.events.generator.resonance_subprocess`),
+    so the events differ from the Standard Model ones only by their physics.
+
+    Parameters
+    ----------
+    n_events
+        Number of selected events returned.
+    mass
+        Pole mass of X (GeV).
+    seed
+        Integer seed or ``numpy.random.Generator``.
+    width
+        Total width (GeV); default 3 % of the mass (narrow next to the ~20 % resolution of
+        the reconstructed ττ mass).
+    vbf
+        Produce X in vector-boson fusion (two forward tagging jets) instead of gluon fusion.
+    n_threads
+        As in :func:`simulate_events`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``EventId`` (0..n-1), the 17 ``PRI_*`` columns, ``Weight`` (1.0) and ``Label`` (1).
+    """
+    if isinstance(n_events, bool) or not isinstance(n_events, (int, np.integer)) or n_events < 1:
+        raise ConfigError(f"n_events: expected a positive integer, got {n_events!r}")
+    proc = resonance_subprocess(mass, 0.03 * mass if width is None else width, vbf=vbf)
+    rng = _rng(seed)
+    _check_memory(int(n_events))
+    gen_rng, shuffle_rng = rng.spawn(2)
+    parts = _generate_processes(gen_rng, (proc,), [int(n_events)], dict(NUISANCE_DEFAULTS),
+                                n_threads)
+    df, _ = _assemble(parts, shuffle_rng, n_threads)
+    df[WEIGHT] = 1.0
+    df[LABEL] = np.int8(1)
+    return df
