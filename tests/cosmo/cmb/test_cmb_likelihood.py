@@ -108,6 +108,20 @@ def test_covariance_and_asymmetric_errors(ref_theory, planck_tt):
         CMBLikelihood(planck_tt, th, free=["w0"])
 
 
+def test_a_singular_covariance_is_refused(ref_theory, planck_tt):
+    """A covariance estimated from fewer simulations than bands is singular: its inverse would
+    freeze a chain on the near-null directions, so the likelihood refuses it by name."""
+    th = FileTheory(ref_theory)
+    rng = np.random.default_rng(3)
+    n_sims = planck_tt.n_bins // 2
+    sims = planck_tt.dl + planck_tt.dl_err * rng.standard_normal((n_sims, planck_tt.n_bins))
+    cov = np.cov(sims, rowvar=False)  # rank n_sims - 1 < n_bins
+    few = BinnedSpectrum(planck_tt.ell_min, planck_tt.ell_max, planck_tt.ell_eff, planck_tt.dl,
+                         planck_tt.dl_err_lo, planck_tt.dl_err_hi, cov, "TT", "sims.csv")
+    with pytest.raises(InputError, match=r"sims\.csv: .*singular or ill-conditioned"):
+        CMBLikelihood(few, th, free=["ln10As"])
+
+
 @shipped
 def test_out_of_box_and_fallback(ref_theory, planck_tt):
     emu = load_emulator()

@@ -105,6 +105,31 @@ def binning_matrix(ell_min: np.ndarray, ell_max: np.ndarray, ell: np.ndarray,
     return bmat
 
 
+#: Largest condition number accepted for a bandpower covariance: beyond it the inverse is
+#: dominated by rounding (float64 keeps ~16 digits; 1e12 leaves ~4 for the χ²).
+MAX_COVARIANCE_CONDITION = 1e12
+
+
+def _inverse_covariance(spectrum: BinnedSpectrum) -> np.ndarray:
+    """The inverse of ``spectrum.cov``; InputError for a covariance that is not symmetric
+    positive definite or too ill-conditioned to invert (e.g. estimated from fewer simulations
+    than bands), which would otherwise freeze a chain on its near-null directions."""
+    c = np.asarray(spectrum.cov, dtype=float)
+    if c.shape != (spectrum.n_bins, spectrum.n_bins) or not np.all(np.isfinite(c)):
+        raise InputError(f"the spectrum's covariance must be a finite {spectrum.n_bins}×"
+                         f"{spectrum.n_bins} matrix; got shape {c.shape}",
+                         path=spectrum.source or None)
+    eig = np.linalg.eigvalsh(0.5 * (c + c.T))
+    if eig[0] <= 0 or eig[-1] / eig[0] > MAX_COVARIANCE_CONDITION:
+        raise InputError(
+            f"the spectrum's covariance is singular or ill-conditioned (eigenvalues "
+            f"{eig[0]:.3g} … {eig[-1]:.3g} μK⁴, condition number above "
+            f"{MAX_COVARIANCE_CONDITION:.0e}); a covariance estimated from fewer simulations "
+            f"than bands is singular: use more simulations, or drop the covariance "
+            f"(diagonal errors)", path=spectrum.source or None)
+    return np.linalg.inv(c)
+
+
 class CMBLikelihood:
     """Gaussian log-likelihood of a binned TT spectrum for a theory (emulator or CAMB).
 
@@ -172,7 +197,7 @@ class CMBLikelihood:
         from scipy import sparse
 
         self._bsp = sparse.csr_matrix(self.bmat)
-        self._cinv = None if spectrum.cov is None else np.linalg.inv(spectrum.cov)
+        self._cinv = None if spectrum.cov is None else _inverse_covariance(spectrum)
         # the emulator's parameter vector: free ones from theta, the rest from `fixed`
         self._names = list(getattr(theory, "names", []))
         if self._names:
