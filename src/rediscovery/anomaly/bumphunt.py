@@ -166,12 +166,22 @@ def fit_background(counts: np.ndarray, use: np.ndarray, degree: int) -> np.ndarr
         mu = np.exp(np.clip(beta @ x.T, -50.0, 50.0))
         grad = np.einsum("...i,ij->...j", use * (counts - mu), x)
         hess = np.einsum("...i,ij,ik->...jk", use * mu, x, x) + 1e-9 * np.eye(x.shape[1])
-        step = np.linalg.solve(hess, grad[..., None])[..., 0]
+        step = _solve(hess, grad)
         step = np.clip(step, -_MAX_STEP, _MAX_STEP)
         beta = beta + step
         if np.max(np.abs(step)) < 1e-8:
             break
     return np.exp(np.clip(beta @ x.T, -50.0, 50.0))
+
+
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Newton steps a⁻¹ b for a stack of matrices; where a matrix is singular (a window or
+    spectrum with empty bins, an expected count clipped to 0) the least-squares step of its
+    pseudo-inverse, so one degenerate window does not stop the scan."""
+    try:
+        return np.linalg.solve(a, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        return (np.linalg.pinv(a) @ b[..., None])[..., 0]
 
 
 def _windows(n_bins: int, width: int) -> np.ndarray:
@@ -204,7 +214,7 @@ def _fit_with_signal(
         grad = np.einsum("...i,...ij->...j", r, jac)
         info = np.einsum("...i,...ij,...ik->...jk", 1.0 / nu, jac, jac)
         info = info + 1e-9 * np.eye(info.shape[-1])
-        step = np.linalg.solve(info, grad[..., None])[..., 0]
+        step = _solve(info, grad)
         step[..., :-1] = np.clip(step[..., :-1], -_MAX_STEP, _MAX_STEP)
         # the signal may not make an expected count negative
         floor = -np.min(np.where(masks > 0, b, np.inf), axis=-1) / f.max(-1)
