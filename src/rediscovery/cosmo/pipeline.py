@@ -13,9 +13,10 @@ simulate    (config only)                            ``lightcurves.csv``, ``reds
                                                      ``truth_sne.csv`` (never read here)
 lightcurves ``simulate/{lightcurves,redshifts}.csv`` ``salt2_fits.csv``, ``tripp.json``,
                                                      ``hubble.csv`` (distance moduli)
-sn_fit      ``lightcurves/hubble.csv``               ``sn_posterior.json``,
-                                                     ``sn_chain.parquet`` (curved ΛCDM:
-                                                     Ω_m, Ω_Λ), Hubble diagram, plots
+sn_fit      ``lightcurves/salt2_fits.csv``           ``sn_posterior.json``,
+            (``sn_likelihood: hierarchical``) or     ``sn_chain.parquet`` (curved ΛCDM:
+            ``lightcurves/hubble.csv`` (``hubble``)  Ω_m, Ω_Λ [, α, β, σ_int, R_x1, R_c]),
+                                                     Hubble diagram, plots
 joint       ``lightcurves/hubble.csv``,              ``joint_posterior.json``,
             ``simulate/cmb_distance_priors.json``,   ``joint_chain.parquet`` (curved ΛCDM:
             ``sn_fit/sn_chain.parquet``              ω_m, Ω_m, Ω_k, ω_b; derived H0, Ω_Λ),
@@ -125,6 +126,10 @@ class CosmoRunConfig(BaseModel):
                            "the SN-only Hubble table only")
     n_workers: int = Field(default=2, ge=1, description="processes for the SALT2 fits")
     sn_steps: int = Field(default=10000, ge=200, description="SN-only MCMC steps per walker")
+    sn_likelihood: Literal["hierarchical", "hubble"] = Field(
+        default="hierarchical", description="SN-only fit: hierarchical samples the cosmology "
+        "with alpha, beta, sigma_int and the x1, c population widths (salt2_fits.csv); hubble "
+        "fits hubble.csv with the standardisation fixed at the Tripp fit's")
     joint_steps: int | None = Field(
         default=None, ge=200, description="joint MCMC steps per walker (default 20,000 with "
         "cmb: priors, 8,000 with cmb: tod, whose (h, ω_m, ω_k) sampling mixes faster)")
@@ -256,28 +261,37 @@ def stage_lightcurves(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig
 
 
 def stage_sn_fit(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[str, Any]:
-    """SN-only curved-ΛCDM MCMC of the Hubble table (as ``rediscovery cosmo sn-fit --model
-    lcdm``): ``sn_posterior.json``, ``sn_chain.parquet``, Hubble diagram and (Ω_m, Ω_Λ)."""
-    import matplotlib.pyplot as plt
-
-    from rediscovery.core.plotting import savefig
+    """SN-only curved-ΛCDM MCMC: ``sn_posterior.json``, ``sn_chain.parquet``, Hubble diagram,
+    (Ω_m, Ω_Λ) and triangle plots. With ``sn_likelihood: hierarchical`` (default) the
+    standardisation is sampled with the cosmology from ``salt2_fits.csv`` (as ``rediscovery
+    cosmo sn-fit --format salt2 --model lcdm``); with ``hubble`` the Hubble table is fitted
+    (as ``rediscovery cosmo sn-fit --model lcdm``)."""
     from rediscovery.cosmo.mcmc import write_posterior
-    from rediscovery.cosmo.plots import triangle_plot
-    from rediscovery.cosmo.sn.hubble import fit_hubble
-    from rediscovery.cosmo.sn.io import read_hubble_table
-    from rediscovery.cosmo.sn.plots import plot_hubble_diagram, plot_om_ol
+    from rediscovery.cosmo.sn.plots import save_sn_fit_plots
 
-    res = fit_hubble(read_hubble_table(inputs["hubble"], "csv"), "lcdm",
-                     seed=_seed(cfg, 0x534E), n_steps=cfg.sn_steps, n_walkers=cfg.n_walkers,
-                     progress=cfg.progress)
+    seed = _seed(cfg, 0x534E)
+    extra: dict[str, Any] = {}
+    if cfg.sn_likelihood == "hierarchical":
+        from rediscovery.cosmo.sn.hierarchical import fit_hierarchical
+        from rediscovery.cosmo.sn.io import read_salt2_fits
+
+        fits, _ = read_salt2_fits(inputs["salt2"])
+        res = fit_hierarchical(fits, "lcdm", abs_mag=cfg.abs_mag, seed=seed,
+                               n_steps=cfg.sn_steps, n_walkers=cfg.n_walkers,
+                               progress=cfg.progress)
+        extra = {"likelihood": "hierarchical SALT2 (standardisation sampled)",
+                 "abs_mag": cfg.abs_mag}
+    else:
+        from rediscovery.cosmo.sn.hubble import fit_hubble
+        from rediscovery.cosmo.sn.io import read_hubble_table
+
+        res = fit_hubble(read_hubble_table(inputs["hubble"], "csv"), "lcdm", seed=seed,
+                         n_steps=cfg.sn_steps, n_walkers=cfg.n_walkers, progress=cfg.progress)
     summary = res.summary()
     write_posterior(res.mcmc, out / "sn_posterior.json",
-                    extra={k: v for k, v in summary.items() if k not in res.mcmc.summary()})
-    savefig(plot_hubble_diagram(res), out / "hubble_diagram.png")
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    plot_om_ol(res, ax=ax)
-    savefig(fig, out / "om_ol.png")
-    savefig(triangle_plot(res.mcmc), out / "triangle.png", dpi=100)
+                    extra={**{k: v for k, v in summary.items() if k not in res.mcmc.summary()},
+                           **extra})
+    save_sn_fit_plots(res, out, dpi=100)
     ev = summary["dark_energy_evidence"]
     return {"Om": summary["Om"]["mean"], "OL": summary["OL"]["mean"],
             "p_omega_lambda_positive": ev["p_omega_lambda_positive"],
@@ -440,7 +454,8 @@ STAGES: dict[str, tuple[StageFunction, dict[str, str]]] = {
     "simulate": (stage_simulate, {}),
     "lightcurves": (stage_lightcurves, {"lightcurves": "simulate/lightcurves.csv",
                                         "redshifts": "simulate/redshifts.csv"}),
-    "sn_fit": (stage_sn_fit, {"hubble": "lightcurves/hubble.csv"}),
+    "sn_fit": (stage_sn_fit, {"hubble": "lightcurves/hubble.csv",
+                              "salt2": "lightcurves/salt2_fits.csv"}),
     "joint": (stage_joint, {"hubble": "lightcurves/hubble.csv",
                             "cmb": "simulate/cmb_distance_priors.json",
                             "sn_chain": "sn_fit/sn_chain.parquet"}),
@@ -770,16 +785,25 @@ def build_cosmo_report(root: Path) -> Any:
     blocks = []
     if tripp:
         err = tripp.get("errors") or {}
-        trows = [[Html("α (stretch coefficient)"), fmt_pm(tripp.get("alpha"), err.get("alpha"))],
-                 [Html("β (colour coefficient)"), fmt_pm(tripp.get("beta"), err.get("beta"))],
-                 [Html("σ<sub>int</sub> (intrinsic scatter) [mag]"),
-                  fmt_pm(tripp.get("sigma_int"), err.get("sigma_int"))]]
+        sampled = isinstance(sn.get("alpha"), dict)  # the hierarchical SN-only fit
+
+        def row(label: str, key: str) -> list[Any]:
+            r = [Html(label), fmt_pm(tripp.get(key), err.get(key))]
+            if sampled:
+                p = sn.get(key) or {}
+                r.append(fmt_pm(p.get("mean"), p.get("std")) if p else "—")
+            return r
+
+        trows = [row("α (stretch coefficient)", "alpha"), row("β (colour coefficient)", "beta"),
+                 row("σ<sub>int</sub> (intrinsic scatter) [mag]", "sigma_int")]
         if tripp.get("n_fitted") is not None:
             trows.append(["SNe fitted / passing the quality cuts",
-                          f"{tripp['n_fitted']} / {tripp.get('n_pass_quality', '—')}"])
+                          f"{tripp['n_fitted']} / {tripp.get('n_pass_quality', '—')}",
+                          *([""] if sampled else [])])
+        header = ["quantity", "maximum likelihood (Tripp fit)" if sampled else "value",
+                  *(["sampled with the cosmology (SN-only fit)"] if sampled else [])]
         blocks.append(Table(Html("Light-curve standardisation (Tripp: μ = m<sub>B</sub> − "
-                                 "M<sub>B</sub> + α x<sub>1</sub> − β c)"),
-                            ["quantity", "value"], trows))
+                                 "M<sub>B</sub> + α x<sub>1</sub> − β c)"), header, trows))
     crows = []
     for label, post in (("SN + CMB", joint), ("SN only", sn), ("CMB only", cmbp)):
         if not post:

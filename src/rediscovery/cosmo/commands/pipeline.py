@@ -26,6 +26,10 @@ def run_cmd(
                                      help="Simulated supernovae (overrides the config)."),
     sn_steps: int | None = typer.Option(None, "--sn-steps",
                                         help="SN-only MCMC steps per walker."),
+    sn_likelihood: str | None = typer.Option(
+        None, "--sn-likelihood", help="SN-only fit: hierarchical (alpha, beta, sigma_int "
+        "sampled with the cosmology, default) or hubble (the Hubble table, standardisation "
+        "fixed)."),
     joint_steps: int | None = typer.Option(None, "--joint-steps",
                                            help="Joint MCMC steps per walker."),
     workers: int | None = typer.Option(None, "--workers", help="Processes for SALT2 fits."),
@@ -56,10 +60,10 @@ def run_cmd(
     cfg = load_run_config(CosmoRunConfig, "cosmo", config, {
         "seed": seed, "n_sne": n_sne, "sn_steps": sn_steps, "joint_steps": joint_steps,
         "n_workers": workers, "flat": flat, "progress": progress, "sn_source": sn_from,
-        "cmb": cmb},
+        "cmb": cmb, "sn_likelihood": sn_likelihood},
         options={"n_workers": "--workers", "flat": "--flat/--curved",
                  "progress": "--progress/--no-progress", "sn_source": "--from",
-                 "cmb": "--cmb"})
+                 "cmb": "--cmb", "sn_likelihood": "--sn-likelihood"})
     results = run_pipeline(out, cfg, replace=parse_replacements(stage), force=force,
                            until=until)
     print_run_summary("Cosmology run", summarise(results) if results else {}, out,

@@ -199,7 +199,8 @@ def _stretch_lightcurves(mags, zs, *, out: Path, abs_mag: float, band: str | Non
 def sn_fit(
     table: Path = typer.Argument(..., help="Hubble table (or JLA light-curve parameters)."),
     fmt: str = typer.Option("csv", "--format",
-                            help="csv | union2.1 | jla-binned | jla-lcparams."),
+                            help="csv | union2.1 | jla-binned | jla-lcparams | salt2 "
+                            "(salt2_fits.csv: standardisation and cosmology in one fit)."),
     cov: Path = typer.Option(None, "--cov", help="Covariance file of mu (mag^2)."),
     model: str = typer.Option("flat-lcdm", "--model", help="flat-lcdm | lcdm | flat-wcdm."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
@@ -222,11 +223,17 @@ def sn_fit(
         help="jla-lcparams only: the file's dmb already holds sigma_coh, lensing and peculiar "
         "velocities (the public JLA file), or only the light-curve fit error (then "
         "0.055 z and 150 km/s are added)."),
+    abs_mag: float = typer.Option(ABS_MAG_B, "--abs-mag", help="salt2 only: calibrated "
+                                  "absolute magnitude M_B (AB); sets H0 only."),
 ) -> None:
     """MCMC fit of a Hubble table: sn_posterior.json, sn_chain.parquet and plots.
 
     With --format jla-lcparams the table is JLA's jla_lcparams.txt: alpha, beta, M, delta_M
     and the cosmology are fitted together (jla_fit.json, hubble.csv, sn_posterior.json).
+    With --format salt2 the table is salt2_fits.csv (cosmo sn-lightcurves): the cosmology,
+    alpha, beta, sigma_int and the x1, c population widths are sampled together (the
+    hierarchical model of docs/cosmo-supernovae.md); hubble.csv holds the SNe standardised at
+    the posterior means.
 
     Exits 3 (after writing the files) when the chain did not converge or a parameter is stuck
     at a prior bound, unless --allow-unconverged / --allow-boundary.
@@ -253,6 +260,12 @@ def sn_fit(
                     n_walkers=n_walkers, progress=progress, allow_unconverged=allow_unconverged,
                     allow_boundary=allow_boundary, cov=cov,
                     dmb_includes_dispersion=dmb_includes_dispersion)
+        return
+    if fmt == "salt2":
+        _sn_fit_salt2(table, model=model, out=out, seed=seed, n_steps=n_steps or 10000,
+                      n_walkers=n_walkers, progress=progress, truth=truth, abs_mag=abs_mag,
+                      allow_unconverged=allow_unconverged, allow_boundary=allow_boundary,
+                      cov=cov)
         return
     n_steps = n_steps or 6000
     check_sampler(n_walkers, n_steps, len(MODELS[model]["names"]), walkers_name="--n-walkers",
@@ -285,6 +298,64 @@ def sn_fit(
                + f"; P(ΩΛ>0) = {ev['p_omega_lambda_positive']:.4f}, Δχ²(ΩΛ=0) = "
                f"{ev['delta_chi2']:.1f}; converged: {summary['converged']} -> "
                f"{out}/sn_posterior.json")
+
+
+def _sn_fit_salt2(table: Path, *, model: str, out: Path, seed: int, n_steps: int,
+                  n_walkers: int, progress: bool, truth: Path | None, abs_mag: float,
+                  allow_unconverged: bool, allow_boundary: bool, cov: Path | None) -> None:
+    """``sn-fit --format salt2``: the hierarchical standardisation + cosmology fit."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from rediscovery.core.checks import require_parameter_in_range
+    from rediscovery.core.errors import ConvergenceError
+    from rediscovery.core.files import read_json
+    from rediscovery.cosmo.mcmc import acceptance_problems, check_sampler, write_posterior
+    from rediscovery.cosmo.sn.hierarchical import STANDARDISATION_PRIORS, fit_hierarchical
+    from rediscovery.cosmo.sn.hubble import MODELS
+    from rediscovery.cosmo.sn.io import read_salt2_fits, write_csv
+    from rediscovery.cosmo.sn.plots import save_sn_fit_plots
+    from rediscovery.cosmo.sn.simulate import ABS_MAG_B_RANGE
+
+    if cov is not None:
+        raise ConfigError("--cov: with --format salt2 the covariance comes from the SALT2 fits "
+                          "and the sampled standardisation; give no --cov")
+    require_parameter_in_range("--abs-mag", abs_mag, *ABS_MAG_B_RANGE,
+                               why="the absolute magnitude of a standardised SN Ia")
+    n_par = len(MODELS[model]["names"]) + len(STANDARDISATION_PRIORS)
+    check_sampler(n_walkers, n_steps, n_par, walkers_name="--n-walkers",
+                  steps_name="--n-steps")
+    check_output(out, "dir")
+    tr = None if truth is None else read_json(truth, what="truth.json (--truth)")
+    fits, n_all = read_salt2_fits(table)
+    if len(fits) < n_all:
+        typer.echo(f"{len(fits)} of {n_all} SNe in {table} pass the quality cuts (the others "
+                   "are flagged in its quality column)")
+    res = fit_hierarchical(fits, model, abs_mag=abs_mag, seed=seed, n_steps=n_steps,
+                           n_walkers=n_walkers, progress=progress)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = res.summary()
+    write_posterior(res.mcmc, out / "sn_posterior.json",
+                    extra={**{k: v for k, v in summary.items() if k not in res.mcmc.summary()},
+                           "likelihood": "hierarchical SALT2 (standardisation sampled)",
+                           "abs_mag": abs_mag})
+    t = res.table
+    write_csv(pd.DataFrame({"sn_id": t.sn_id, "z": t.z, "mu": t.mu, "mu_err": t.mu_err}),
+              out / "hubble.csv")
+    save_sn_fit_plots(res, out, truth=tr)
+    priors = [*MODELS[model]["priors"], *(p for p, _ in STANDARDISATION_PRIORS.values())]
+    problems = acceptance_problems(res.mcmc, priors, allow_unconverged=allow_unconverged,
+                                   allow_boundary=allow_boundary)
+    if problems:
+        raise ConvergenceError(f"{model} fit of {table}: " + "; ".join(problems)
+                               + f" -> not a measurement (written to {out}/sn_posterior.json; "
+                               "--allow-unconverged / --allow-boundary accept it)")
+    parts = [f"{n} = {summary[n]['mean']:.3f} ± {summary[n]['std']:.3f}"
+             for n in [*res.mcmc.names, "H0_if_calibrated"]]
+    typer.echo(f"{model} + standardisation: " + ", ".join(parts)
+               + f"; converged: {summary['converged']} -> {out}/sn_posterior.json")
 
 
 def _sn_fit_jla(table: Path, *, model: str, out: Path, seed: int, n_steps: int, n_walkers: int,

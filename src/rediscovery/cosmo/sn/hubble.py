@@ -69,6 +69,8 @@ __all__ = [
     "TrippResult",
     "fit_hubble",
     "fit_tripp",
+    "model_params",
+    "salt2_covariance",
     "standardise",
     "standardised_covariance",
 ]
@@ -364,8 +366,10 @@ def _tripp_var(fits: pd.DataFrame, alpha: float, beta: float, sigma_pec: float) 
     return v + v_pec
 
 
-def _salt_cov(fits: pd.DataFrame) -> np.ndarray:
-    """Per-SN measurement covariance of (m_B, x1, c), shape (n, 3, 3)."""
+def salt2_covariance(fits: pd.DataFrame) -> np.ndarray:
+    """Per-SN measurement covariance of (m_B, x1, c), shape (n, 3, 3), from a SALT2 fit table
+    (columns checked: InputError naming the missing ones)."""
+    _check_salt_table(fits)
     n = len(fits)
     c = np.empty((n, 3, 3))
     c[:, 0, 0] = fits["mb_err"].to_numpy() ** 2
@@ -403,7 +407,7 @@ def fit_tripp(fits: pd.DataFrame, *, sigma_pec_kms: float = SIGMA_PEC_KMS) -> Tr
     z = fits["z"].to_numpy(dtype=float)
     grid = DistanceGrid(z)
     d = fits[["mb", "x1", "c"]].to_numpy(dtype=float)
-    cmeas = _salt_cov(fits)
+    cmeas = salt2_covariance(fits)
     cmeas[:, 0, 0] += (5.0 / _LN10 * sigma_pec_kms / (C_KM_S * z)) ** 2
 
     def nll2(alpha: float, beta: float, log_sigma_int: float, offset: float, om: float,

@@ -57,6 +57,7 @@ __all__ = [
     "MU_ERR_MAX",
     "MU_ERR_MIN",
     "MU_RANGE",
+    "SALT2_FIT_COLUMNS",
     "SN_Z_MAX",
     "HubbleTable",
     "read_covariance",
@@ -64,6 +65,7 @@ __all__ = [
     "read_jla_lcparams",
     "read_lightcurves",
     "read_redshifts",
+    "read_salt2_fits",
     "write_csv",
 ]
 
@@ -429,6 +431,49 @@ def read_redshifts(path: PathLike) -> pd.DataFrame:
         raise InputError(f"duplicate sn_id {df.loc[dup, 'sn_id'].iloc[0]!r}", path=p,
                          column="sn_id")
     return df
+
+
+#: Columns of ``salt2_fits.csv`` the standardisation needs (``cosmo sn-lightcurves`` writes
+#: them, with ``quality`` and ``quality_reason``).
+SALT2_FIT_COLUMNS = ("sn_id", "z", "mb", "x1", "c", "mb_err", "x1_err", "c_err", "cov_mb_x1",
+                     "cov_mb_c", "cov_x1_c")
+
+
+def read_salt2_fits(path: PathLike) -> tuple[pd.DataFrame, int]:
+    """Read ``salt2_fits.csv`` and keep the SNe that passed the quality cuts.
+
+    Returns the kept rows (index reset) and the number of rows in the file. A ``quality``
+    column, when present, selects the rows (the others are reported by the caller, never
+    silently lost); every kept row must have finite values and positive errors.
+    """
+    p = Path(path)
+    df = read_table(p, what="SALT2 fit table", format="csv", dtype={"sn_id": str})
+    missing = [c for c in SALT2_FIT_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(f"missing column(s) {missing}; a SALT2 fit table needs "
+                         f"{list(SALT2_FIT_COLUMNS)} (as `cosmo sn-lightcurves` writes)",
+                         path=p)
+    n_all = len(df)
+    if "quality" in df.columns:
+        q = df["quality"].astype(str).str.lower().isin(("true", "1"))
+        df = df[q.to_numpy()]
+    df = df.reset_index(drop=True)
+    if len(df) < 5:
+        raise InputError(f"{len(df)} of {n_all} SNe pass the quality cuts; the standardisation "
+                         "needs at least 5", path=p)
+    for c in SALT2_FIT_COLUMNS[1:]:
+        v = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(v)
+        if c.endswith("_err"):
+            bad |= ~(v > 0)
+        if bad.any():
+            raise InputError(f"{_row_list(bad)} of the quality-passing SNe: expected a finite "
+                             f"{'positive ' if c.endswith('_err') else ''}number (SN "
+                             f"{df.loc[bad, 'sn_id'].iloc[0]})", path=p, column=c)
+        df[c] = v
+    require_in_range(df["z"].to_numpy(), column="z", path=p, lo=0.0, lo_open=True, hi=SN_Z_MAX,
+                     row_base=1, why="supernova redshifts")
+    return df, n_all
 
 
 def write_csv(df: pd.DataFrame, path: PathLike, *, float_format: str | None = None) -> Path:

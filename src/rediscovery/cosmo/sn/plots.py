@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_hubble_diagram", "plot_lightcurve", "plot_om_ol"]
+__all__ = ["plot_hubble_diagram", "plot_lightcurve", "plot_om_ol", "save_sn_fit_plots"]
 
 # 2-D credible levels of a Gaussian at 1σ and 2σ: 1 − exp(−n²/2)
 _LEVELS = (1 - np.exp(-0.5), 1 - np.exp(-2.0))
@@ -134,3 +134,23 @@ def plot_lightcurve(photometry: Any, fit: dict[str, Any] | None = None, *, ax: A
     ax.set_ylabel(f"flux [zp = {zp_ref} AB]")
     ax.legend(fontsize=8)
     return ax
+
+
+def save_sn_fit_plots(result: Any, out: Any, *, truth: dict[str, float] | None = None,
+                      dpi: int = 120) -> None:
+    """Write the figures of an SN cosmology fit into the folder ``out``: ``hubble_diagram.png``,
+    ``om_ol.png`` and ``triangle.png`` (with ``truth`` marked, when given: unblinding only)."""
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    from rediscovery.core.plotting import savefig
+    from rediscovery.cosmo.plots import triangle_plot
+
+    out = Path(out)
+    savefig(plot_hubble_diagram(result), out / "hubble_diagram.png", dpi=dpi)
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    plot_om_ol(result, ax=ax, truth=truth)
+    savefig(fig, out / "om_ol.png", dpi=dpi)
+    truths = None if truth is None else {k: truth.get(k) for k in result.mcmc.names}
+    savefig(triangle_plot(result.mcmc, truths=truths), out / "triangle.png", dpi=100)

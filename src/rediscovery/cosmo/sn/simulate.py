@@ -48,6 +48,8 @@ __all__ = [
     "ABS_MAG_B_RANGE",
     "H0_RANGE",
     "LC_BYTES_PER_SN",
+    "SALT2_ERROR_MODEL",
+    "SALT2_ERROR_SCATTER",
     "SNPopulation",
     "StretchPopulation",
     "Survey",
@@ -57,6 +59,7 @@ __all__ = [
     "simulate_hubble_table",
     "simulate_lightcurves",
     "simulate_mag_lightcurves",
+    "simulate_salt2_table",
 ]
 
 log = logging.getLogger(__name__)
@@ -292,6 +295,65 @@ def simulate_hubble_table(n_sne: int, truth: Truth, *, seed: int, mu_err: float 
     return pd.DataFrame({"sn_id": [f"SN{i:05d}" for i in range(n_sne)], "z": z,
                          "mu": mu + rng.normal(0, mu_err, n_sne),
                          "mu_err": np.full(n_sne, mu_err)})
+
+
+#: Error model of :func:`simulate_salt2_table`: polynomial coefficients in z (constant first)
+#: of the SALT2 fit errors of m_B, x1, c and of their correlations, fitted (least squares) to
+#: the fits of 4,900 simulated light curves (:func:`simulate_lightcurves` with the default
+#: Survey, 50 universes of 100 SNe, ``cosmo sn-lightcurves``). Each SN's errors are scattered
+#: by a log-normal factor of width :data:`SALT2_ERROR_SCATTER` (the fits' spread about the mean).
+SALT2_ERROR_MODEL: dict[str, tuple[float, float, float]] = {
+    "mb_err": (0.0046, 0.0393, 0.0586), "x1_err": (-0.0094, 0.6888, -0.1554),
+    "c_err": (0.0011, 0.0546, -0.0029), "rho_mb_c": (0.9183, -1.2882, -0.6743),
+    "rho_mb_x1": (0.5099, 0.9889, -1.25), "rho_x1_c": (0.3083, 0.0835, -0.9081)}
+SALT2_ERROR_SCATTER = 0.3
+
+
+def simulate_salt2_table(n_sne: int, truth: Truth, *, seed: int,
+                         population: SNPopulation | None = None,
+                         survey: Survey | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """SALT2 fit results drawn without light curves: the cheap stand-in of
+    :func:`simulate_lightcurves` followed by SALT2 fits, for coverage studies of the
+    standardisation and cosmology fits.
+
+    The true (m_B, x1, c) come from the population and the hidden cosmology as in
+    :func:`simulate_lightcurves` (the same redshift distribution, intrinsic scatter and
+    peculiar velocities); the measured values add Gaussian errors whose size and correlations
+    follow :data:`SALT2_ERROR_MODEL`. Returns the table (columns of ``salt2_fits.csv``, all
+    ``quality`` True) and the true parameters (``sn_id, z_cos, z, mu, x1, c, mb``).
+    """
+    pop = population or SNPopulation()
+    surv = survey or Survey()
+    rng = np.random.default_rng(seed)
+    z_cos, mu = _true_redshifts_and_moduli(n_sne, rng, surv, truth)
+    draws = draw_population(n_sne, rng, pop, mu)
+    z_obs = (1 + z_cos) * (1 + rng.normal(0.0, pop.sigma_v_kms, n_sne) / C_KM_S) - 1
+    m = {k: np.polyval(v[::-1], z_obs) for k, v in SALT2_ERROR_MODEL.items()}
+    err = np.column_stack([np.maximum(m[k], 1e-3) for k in ("mb_err", "x1_err", "c_err")])
+    err *= np.exp(SALT2_ERROR_SCATTER * rng.standard_normal(err.shape))
+    rho = {k: np.clip(m[k], -0.9, 0.9) for k in ("rho_mb_x1", "rho_mb_c", "rho_x1_c")}
+    corr = np.empty((n_sne, 3, 3))
+    corr[:, [0, 1, 2], [0, 1, 2]] = 1.0
+    corr[:, 0, 1] = corr[:, 1, 0] = rho["rho_mb_x1"]
+    corr[:, 0, 2] = corr[:, 2, 0] = rho["rho_mb_c"]
+    corr[:, 1, 2] = corr[:, 2, 1] = rho["rho_x1_c"]
+    # the three clipped correlations need not form a valid matrix: shrink towards identity
+    # until the smallest eigenvalue is positive
+    lam = np.linalg.eigvalsh(corr)[:, 0]
+    shrink = np.where(lam < 0.05, (1.0 - 0.05) / (1.0 - lam), 1.0)
+    corr[:, [0, 0, 1], [1, 2, 2]] *= shrink[:, None]
+    corr[:, [1, 2, 2], [0, 0, 1]] *= shrink[:, None]
+    cov = corr * err[:, :, None] * err[:, None, :]
+    noise = np.einsum("nij,nj->ni", np.linalg.cholesky(cov), rng.standard_normal((n_sne, 3)))
+    ids = np.array([f"SN{i:05d}" for i in range(n_sne)])
+    fits = pd.DataFrame({
+        "sn_id": ids, "z": z_obs, "mb": draws["mb"] + noise[:, 0],
+        "x1": draws["x1"] + noise[:, 1], "c": draws["c"] + noise[:, 2], "mb_err": err[:, 0],
+        "x1_err": err[:, 1], "c_err": err[:, 2], "cov_mb_x1": cov[:, 0, 1],
+        "cov_mb_c": cov[:, 0, 2], "cov_x1_c": cov[:, 1, 2], "quality": True})
+    params = pd.DataFrame({"sn_id": ids, "z_cos": z_cos, "z": z_obs, "mu": mu,
+                           "x1": draws["x1"], "c": draws["c"], "mb": draws["mb"]})
+    return fits, params
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ class _Task:
     cache: str | None = None
     ab_covariance: bool = True
     true_standardisation: bool = False
+    hierarchical: bool = False
 
 
 def _salt2_fits(task: _Task, truth: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -74,7 +75,12 @@ def run_universe(task: _Task) -> dict[str, Any]:
         standardised_covariance,
     )
     from rediscovery.cosmo.sn.io import HubbleTable
-    from rediscovery.cosmo.sn.simulate import SNPopulation, draw_truth, simulate_hubble_table
+    from rediscovery.cosmo.sn.simulate import (
+        SNPopulation,
+        draw_truth,
+        simulate_hubble_table,
+        simulate_salt2_table,
+    )
 
     # a flat model is tested on flat universes (on curved ones it is simply misspecified)
     truth = draw_truth(task.seed, flat=task.model.startswith("flat"))
@@ -83,10 +89,15 @@ def run_universe(task: _Task) -> dict[str, Any]:
         cov = None
         extra: dict[str, Any] = {}
     else:
-        fits, _ = _salt2_fits(task, truth)
+        if task.mode == "salt2":
+            fits, _ = simulate_salt2_table(task.n_sne, truth, seed=task.seed)
+        else:
+            fits, _ = _salt2_fits(task, truth)
         good = fits[fits["quality"]].reset_index(drop=True)
         tr = fit_tripp(good)
         pop = SNPopulation()
+        if task.hierarchical:
+            return _hierarchical_universe(task, truth, good, tr, pop)
         if task.true_standardisation:  # diagnostic: the simulator's α, β, σ_int, no (α, β) error
             std = replace(tr, alpha=pop.alpha, beta=pop.beta, sigma_int=pop.sigma_int,
                           cov_alpha_beta=np.zeros((2, 2)))
@@ -100,7 +111,27 @@ def run_universe(task: _Task) -> dict[str, Any]:
                                   source=f"universe {task.seed}")
     res = fit_hubble(table, task.model, seed=task.seed, n_steps=task.n_steps,
                      n_walkers=task.n_walkers, progress=False)
+    return _coverage_row(task, truth, res.summary(), extra)
+
+
+def _hierarchical_universe(task: _Task, truth: Any, good: pd.DataFrame, tr: Any,
+                           pop: Any) -> dict[str, Any]:
+    """The standardisation sampled with the cosmology (:mod:`~rediscovery.cosmo.sn
+    .hierarchical`), started at the Tripp fit ``tr``; α and β reported from the chain."""
+    from rediscovery.cosmo.sn.hierarchical import fit_hierarchical
+
+    res = fit_hierarchical(good, task.model, abs_mag=pop.abs_mag, seed=task.seed,
+                           n_steps=task.n_steps, n_walkers=task.n_walkers, progress=False,
+                           tripp=tr)
     s = res.summary()
+    extra = {"alpha_true": pop.alpha, "beta_true": pop.beta}
+    for p in ("alpha", "beta"):
+        extra[p], extra[p + "_err"] = s[p]["mean"], s[p]["std"]
+    return _coverage_row(task, truth, s, extra)
+
+
+def _coverage_row(task: _Task, truth: Any, s: dict[str, Any],
+                  extra: dict[str, Any]) -> dict[str, Any]:
     values = {"Om": truth.Om, "OL": truth.OL, "H0_if_calibrated": truth.H0}
     out: dict[str, Any] = {"seed": task.seed, "truth": values, "converged": s["converged"],
                            "rhat_max": max(v for v in s["rhat"].values() if v is not None),
@@ -119,14 +150,17 @@ def coverage_study(n_universes: int = 50, *, seed: int = 0, mode: str = "hubble"
                    n_walkers: int = 16, n_workers: int | None = None,
                    progress: bool = True, cache: str | None = None,
                    ab_covariance: bool = True,
-                   true_standardisation: bool = False) -> dict[str, Any]:
+                   true_standardisation: bool = False,
+                   hierarchical: bool = False) -> dict[str, Any]:
     """Run ``n_universes`` inject-and-recover fits; return per-parameter coverage and pulls.
 
     ``cache`` is a folder keeping each light-curve universe's SALT2 fits (reused when present);
     ``ab_covariance=False`` leaves the (α, β) term out of the Hubble covariance (the
     diagonal errors only, for comparison); ``true_standardisation=True`` standardises with the
     simulator's α, β and σ_int instead of the fitted ones (a diagnostic that isolates the
-    Tripp fit's share of the miscoverage).
+    Tripp fit's share of the miscoverage); ``hierarchical=True`` samples the standardisation
+    with the cosmology (:func:`~rediscovery.cosmo.sn.hierarchical.fit_hierarchical`) instead of
+    fitting a Hubble table.
 
     Returns
     -------
@@ -137,10 +171,13 @@ def coverage_study(n_universes: int = 50, *, seed: int = 0, mode: str = "hubble"
     from rediscovery.core.errors import ConfigError
     from rediscovery.core.executor import map_tasks
 
-    if mode not in ("hubble", "lightcurves"):
-        raise ConfigError(f"mode must be 'hubble' or 'lightcurves', got {mode!r}")
+    if mode not in ("hubble", "salt2", "lightcurves"):
+        raise ConfigError(f"mode must be 'hubble', 'salt2' or 'lightcurves', got {mode!r}")
+    if hierarchical and mode == "hubble":
+        raise ConfigError("hierarchical=True needs SALT2 fits to sample: mode 'salt2' or "
+                          "'lightcurves'")
     tasks = [_Task(seed * 100_003 + i, mode, model, n_sne, n_steps, n_walkers, cache,
-                   ab_covariance, true_standardisation)
+                   ab_covariance, true_standardisation, hierarchical)
              for i in range(n_universes)]
     results = map_tasks(run_universe, tasks, n_workers=n_workers, progress=progress,
                         desc=f"universes ({mode})")
