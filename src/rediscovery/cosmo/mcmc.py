@@ -46,6 +46,7 @@ from rediscovery.core.files import atomic_path, write_json
 __all__ = [
     "BOUND_TOLERANCE",
     "DEFAULT_RHAT_THRESHOLD",
+    "MOVES",
     "ONE_SIGMA_QUANTILES",
     "TAU_FACTOR",
     "Gaussian",
@@ -436,6 +437,18 @@ def _start_ball(center: np.ndarray, scale: np.ndarray, n_walkers: int,
         f"p0_center={center.tolist()} (scale {scale.tolist()}); check the start and the priors")
 
 
+#: The ensemble moves :func:`run_mcmc` offers (see its ``moves`` argument).
+MOVES = ("stretch", "de")
+
+
+def _emcee_moves(name: str):
+    import emcee
+
+    if name == "de":
+        return [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
+    return None  # emcee's default StretchMove
+
+
 #: Fewest steps per walker :func:`run_mcmc` accepts.
 MIN_STEPS = 10
 
@@ -469,6 +482,7 @@ def run_mcmc(
     labels: Sequence[str] | None = None,
     rhat_threshold: float = DEFAULT_RHAT_THRESHOLD,
     desc: str = "MCMC",
+    moves: str = "stretch",
 ) -> MCMCResult:
     """Sample a posterior with emcee's affine-invariant ensemble sampler.
 
@@ -501,6 +515,11 @@ def run_mcmc(
         Plot labels (LaTeX without ``$``), aligned with ``names``.
     rhat_threshold
         Convergence requires ``max R̂ − 1`` below this.
+    moves
+        ``"stretch"`` (emcee's default affine-invariant stretch move) or ``"de"``: differential
+        evolution (80 %) with its snooker variant (20 %) (ter Braak & Vrugt 2008), emcee's
+        ``DEMove``/``DESnookerMove``. For the 6-7-parameter SN fit with its standardisation
+        the autocorrelation time drops from ~80 to ~23 steps with ``"de"``.
 
     Returns
     -------
@@ -545,7 +564,10 @@ def run_mcmc(
     rng = np.random.default_rng(seed)
     p0 = _start_ball(center, scale, n_walkers, rng, lnpost_many, plist)
 
-    sampler = emcee.EnsembleSampler(n_walkers, ndim, lnpost_many, vectorize=True)
+    if moves not in MOVES:
+        raise ConfigError(f"moves {moves!r} unknown; expected one of {list(MOVES)}")
+    sampler = emcee.EnsembleSampler(n_walkers, ndim, lnpost_many, vectorize=True,
+                                    moves=_emcee_moves(moves))
     # emcee draws its moves from a legacy RandomState; seed it from our Generator
     sampler.random_state = np.random.RandomState(int(rng.integers(2**31 - 1))).get_state()
 

@@ -125,9 +125,7 @@ class CosmoRunConfig(BaseModel):
     abs_mag: float = Field(default=ABS_MAG_B, description="calibrated M_B (AB mag); sets H0 of "
                            "the SN-only Hubble table only")
     n_workers: int = Field(default=2, ge=1, description="processes for the SALT2 fits")
-    sn_steps: int = Field(default=20000, ge=200, description="SN-only MCMC steps per walker "
-                          "(the hierarchical fit's 7 parameters have tau ~ 90 steps: 20,000 "
-                          "reach split-Rhat < 1.01)")
+    sn_steps: int = Field(default=10000, ge=200, description="SN-only MCMC steps per walker")
     sn_likelihood: Literal["hierarchical", "hubble"] = Field(
         default="hierarchical", description="SN-only fit: hierarchical samples the cosmology "
         "with alpha, beta, sigma_int and the x1, c population widths (salt2_fits.csv); hubble "

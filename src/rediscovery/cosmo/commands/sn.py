@@ -207,7 +207,7 @@ def sn_fit(
     seed: int = typer.Option(0, "--seed", min=0),
     n_steps: int = typer.Option(None, "--n-steps",
                                 help="MCMC steps per walker [default: 6000; jla-lcparams: "
-                                "15000, for 5-6 parameters]."),
+                                "15000, for 5-6 parameters; salt2: 8000]."),
     n_walkers: int = typer.Option(32, "--n-walkers"),
     truth: Path = typer.Option(None, "--truth",
                                help="truth.json to mark on the plots (unblinding only)."),
@@ -262,7 +262,7 @@ def sn_fit(
                     dmb_includes_dispersion=dmb_includes_dispersion)
         return
     if fmt == "salt2":
-        _sn_fit_salt2(table, model=model, out=out, seed=seed, n_steps=n_steps or 10000,
+        _sn_fit_salt2(table, model=model, out=out, seed=seed, n_steps=n_steps or 8000,
                       n_walkers=n_walkers, progress=progress, truth=truth, abs_mag=abs_mag,
                       allow_unconverged=allow_unconverged, allow_boundary=allow_boundary,
                       cov=cov)

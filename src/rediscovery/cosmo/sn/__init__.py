@@ -1,12 +1,14 @@
 """Supernovae, owned by the SN teams: detection, photometry, light curves → Hubble diagram.
 Reads: SN images and catalogues (FITS, hosts.csv), lightcurves.csv, redshifts.csv, Hubble tables,
-JLA light-curve parameters (jla_lcparams.txt), per-SN magnitude files and 'name z' lists.
+JLA light-curve parameters (jla_lcparams.txt), per-SN magnitude files and 'name z' lists,
+salt2_fits.csv (for the fit that samples the standardisation with the cosmology).
 Writes: lightcurves.csv, redshifts.csv, hubble.csv, tripp.json | stretch.json, jla_fit.json;
 HubbleTable, TrippResult.
 """
 
 from __future__ import annotations
 
+from rediscovery.cosmo.sn.hierarchical import HierarchicalLikelihood, fit_hierarchical
 from rediscovery.cosmo.sn.hubble import (
     HubbleLikelihood,
     TrippResult,
@@ -20,6 +22,7 @@ from rediscovery.cosmo.sn.io import (
     read_jla_lcparams,
     read_lightcurves,
     read_redshifts,
+    read_salt2_fits,
     write_csv,
 )
 from rediscovery.cosmo.sn.io_magnitudes import read_mag_lightcurves, read_redshift_list
@@ -33,6 +36,7 @@ from rediscovery.cosmo.sn.simulate import (
     simulate_hubble_table,
     simulate_lightcurves,
     simulate_mag_lightcurves,
+    simulate_salt2_table,
 )
 from rediscovery.cosmo.sn.stretch import (
     fit_stretch_lightcurves,
@@ -41,6 +45,7 @@ from rediscovery.cosmo.sn.stretch import (
 )
 
 __all__ = [
+    "HierarchicalLikelihood",
     "HubbleLikelihood",
     "HubbleTable",
     "JLALikelihood",
@@ -49,6 +54,7 @@ __all__ = [
     "Survey",
     "TrippResult",
     "draw_truth",
+    "fit_hierarchical",
     "fit_hubble",
     "fit_jla",
     "fit_lightcurves",
@@ -61,10 +67,12 @@ __all__ = [
     "read_mag_lightcurves",
     "read_redshift_list",
     "read_redshifts",
+    "read_salt2_fits",
     "sample_jla",
     "simulate_hubble_table",
     "simulate_lightcurves",
     "simulate_mag_lightcurves",
+    "simulate_salt2_table",
     "standardise",
     "standardise_stretch",
     "write_csv",
