@@ -145,11 +145,14 @@ def test_differential_evolution_moves_sample_a_correlated_gaussian():
     def logp(t):
         return -0.5 * np.einsum("pi,ij,pj->p", t, prec, t)
 
-    res = run_mcmc(logp, [0.5, 0.5, 0.5], 0.1, names=["a", "b", "c"], seed=4, n_steps=3000,
-                   n_walkers=16, progress=False, vectorize=True, moves="de")
+    res = run_mcmc(logp, [0.5, 0.5, 0.5], 0.1, names=["a", "b", "c"], seed=4, n_steps=6000,
+                   n_walkers=32, progress=False, vectorize=True, moves="de")
     s = res.samples
     assert np.allclose(s.mean(axis=0), 0.0, atol=0.12)
-    assert np.allclose(np.cov(s.T), cov, atol=0.15)
+    # widths to 5 % (a sampler that under-disperses by 10 %, as a snooker mix did, fails)
+    assert np.allclose(s.std(axis=0) / np.sqrt(np.diag(cov)), 1.0, atol=0.05)
+    assert np.allclose(np.corrcoef(s.T), cov / np.sqrt(np.outer(np.diag(cov), np.diag(cov))),
+                       atol=0.05)
     assert np.max(res.autocorr_tau) < 30
 
 
