@@ -258,9 +258,7 @@ def spectrum_of_splits(
                 path=s.source,
             )
     window = window_from_hits([s.hits for s in sets], apod_deg)
-    setup = prepare(
-        window, lmax=lmax, delta_ell=delta_ell, fwhm_arcmin=fwhm_arcmin, pixwin=pixwin
-    )
+    setup = prepare(window, lmax=lmax, delta_ell=delta_ell, fwhm_arcmin=fwhm_arcmin, pixwin=pixwin)
     maps, variances = [s.map for s in sets], [s.variance for s in sets]
     lsim = 3 * nside - 1
     first = measure_spectrum(
