@@ -51,6 +51,7 @@ __all__ = [
     "CMB_FIXED",
     "CMB_OUTPUTS",
     "CMB_STAGES",
+    "MAPS_PIXEL_WINDOW",
     "beam_lmax",
     "hidden_ombh2",
     "joint_steps",
@@ -68,6 +69,14 @@ log = logging.getLogger(__name__)
 #: fits h, Ω_m, Ω_Λ only): the Planck 2018 best fit (:data:`~rediscovery.cosmo.cmb.theory
 #: .PLANCK2018_BEST_FIT`), also used to simulate the sky.
 CMB_FIXED: dict[str, float] = {k: PLANCK2018_BEST_FIT[k] for k in ("ns", "ln10As", "tau")}
+
+#: Whether the maps of the run's ``tod → map`` stages carry the HEALPix pixel window: they do
+#: not. The ``tod`` stage simulates the sky at the maps' nside and every sample reads the sky
+#: pixel that contains it (``cosmo cmb-simulate``'s convention), so a map is the beam-smoothed
+#: sky at its pixel centres, exactly as the spectrum's Monte-Carlo simulations are without
+#: p_ℓ. The ``spectrum`` stage therefore deconvolves the beam only: dividing by p_ℓ² as well
+#: raised the band powers by 1/p_ℓ² (+50 % at ℓ = 2 nside, 4σ in the top bands at nside 128).
+MAPS_PIXEL_WINDOW = False
 
 #: Squared beam transfer b_ℓ² at the default largest multipole: above it the beam-deconvolved
 #: noise grows by more than a factor 10 (:func:`beam_lmax`).
@@ -115,7 +124,10 @@ def _quiet_healpy() -> None:
 
 def stage_tod(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[str, Any]:
     """The hidden universe's CMB sky observed by a scanning telescope (as ``cosmo
-    cmb-simulate``): ``tod.h5``; the sky and its cosmology in the hidden ``truth/``."""
+    cmb-simulate``): ``tod.h5``; the sky and its cosmology in the hidden ``truth/``.
+
+    The sky is simulated at the maps' nside (no pixel window in the maps:
+    :data:`MAPS_PIXEL_WINDOW`)."""
     from rediscovery.cosmo.cmb.theory import densities_to_physical
     from rediscovery.cosmo.cmb.tod import (
         ScanStrategy,
@@ -206,6 +218,7 @@ def spectrum_of_splits(
     seed: int,
     n_workers: int | None = 1,
     progress: bool = False,
+    pixwin: bool = MAPS_PIXEL_WINDOW,
 ) -> tuple[Any, Any, np.ndarray, dict[str, float]]:
     """Cross-spectrum of data splits with Monte-Carlo errors of a fitted fiducial.
 
@@ -222,6 +235,9 @@ def spectrum_of_splits(
         Largest multipole, band width, apodisation of the hit-map mask (degrees), beam FWHM.
     n_sims, seed, n_workers, progress
         Simulations of pass 2 and where they run.
+    pixwin
+        Deconvolve the HEALPix pixel window of the maps' nside: not for maps of the run's
+        ``tod`` stage (:data:`MAPS_PIXEL_WINDOW`); yes for maps of a continuous sky.
 
     Returns
     -------
@@ -242,7 +258,7 @@ def spectrum_of_splits(
                 path=s.source,
             )
     window = window_from_hits([s.hits for s in sets], apod_deg)
-    setup = prepare(window, lmax=lmax, delta_ell=delta_ell, fwhm_arcmin=fwhm_arcmin)
+    setup = prepare(window, lmax=lmax, delta_ell=delta_ell, fwhm_arcmin=fwhm_arcmin, pixwin=pixwin)
     maps, variances = [s.map for s in sets], [s.variance for s in sets]
     lsim = 3 * nside - 1
     first = measure_spectrum(
@@ -303,6 +319,7 @@ def stage_spectrum(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> d
         seed=_seed(cfg, 0x53494D),
         n_workers=cfg.n_workers,
         progress=cfg.progress,
+        pixwin=MAPS_PIXEL_WINDOW,
     )
     write_outputs(
         out,
@@ -313,7 +330,7 @@ def stage_spectrum(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> d
             "splits": [str(inputs[k]) for k in ("split1", "split2")],
             "mask": None,
             "fwhm_arcmin": fwhm,
-            "pixwin": True,
+            "pixwin": MAPS_PIXEL_WINDOW,
             "fiducial": f"curved emulator at the first-pass best fit {best} (fixed {CMB_FIXED})",
         },
     )
