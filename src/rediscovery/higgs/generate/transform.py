@@ -7,9 +7,12 @@ multiplicity is discrete and decides which jet columns exist. :class:`EventTrans
 event to
 
 * ``PRI_jet_num`` (a category, modelled apart: :mod:`rediscovery.higgs.generate.flow`);
-* 15 real numbers: ``log(p_T − lo + 1 GeV)`` for the τ, lepton and jet momenta (``lo`` their
-  selection threshold, :data:`rediscovery.higgs.events.simulate.SELECTION`),
-  ``log(1 + E_T^miss)``, ``log ΣE_T``, ``atanh(η / η_max)``, ``atanh(Δφ / π)`` of the
+* 15 real numbers: ``log(p_T − lo + ε)`` for the τ, lepton and jet momenta (``lo`` their
+  selection threshold, :data:`rediscovery.higgs.events.simulate.SELECTION`, ε = 0.01 GeV: the
+  density, largest at the threshold, becomes a smooth exponential tail instead of a hard edge
+  a flow cannot learn), ``log(1 + E_T^miss)``, the log of ΣE_T minus the τ, lepton and jet
+  momenta (the soft and underlying-event part, positive by construction of the simulator:
+  the sum itself is then exact), ``atanh(η / η_max)``, ``atanh(Δφ / π)`` of the
   lepton, E_T^miss and jets relative to the τ,
   and the jets' p_T beyond the two leading ones (``PRI_jet_all_pt`` minus both, zero unless
   three or more jets), each then standardised;
@@ -44,7 +47,7 @@ FLOW_COLUMNS: tuple[str, ...] = (
     "lep_dphi",
     "log_met",
     "met_dphi",
-    "log_sumet",
+    "log_sumet_rest",
     "log_jet1_pt",
     "jet1_eta",
     "jet1_dphi",
@@ -56,7 +59,7 @@ FLOW_COLUMNS: tuple[str, ...] = (
 #: Jet multiplicities 0, 1, 2 and ≥ 3 (``PRI_jet_num`` is capped at 3 in HiggsML).
 N_JET_CLASSES = 4
 _SHRINK = 1.0 - 1e-7  # keeps atanh finite at the acceptance edge
-_PT_OFFSET = 1.0  # GeV: log(pt - lo + 1) is 0 at the threshold
+_PT_OFFSET = 0.01  # GeV: ε of log(pt - lo + ε); the stored momenta resolve 5e-4 GeV here
 
 # flow-vector index -> minimum jet multiplicity for it to be defined
 _NEEDS_JETS = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3])
@@ -141,6 +144,7 @@ class EventTransform:
         lead = np.nan_to_num(g["PRI_jet_leading_pt"])
         sub = np.nan_to_num(g["PRI_jet_subleading_pt"])
         extra = g["PRI_jet_all_pt"] - lead - sub
+        rest = g["PRI_met_sumet"] - g["PRI_tau_pt"] - g["PRI_lep_pt"] - g["PRI_jet_all_pt"]
         v = np.column_stack(
             [
                 g["PRI_tau_pt"],
@@ -150,7 +154,7 @@ class EventTransform:
                 _wrap(g["PRI_lep_phi"] - phi0),
                 g["PRI_met"],
                 _wrap(g["PRI_met_phi"] - phi0),
-                g["PRI_met_sumet"],
+                rest,
                 g["PRI_jet_leading_pt"],
                 g["PRI_jet_leading_eta"],
                 _wrap(g["PRI_jet_leading_phi"] - phi0),
@@ -171,7 +175,7 @@ class EventTransform:
                 y[:, j] = np.log(np.maximum(x - self.lo_[name], 0.0) + _PT_OFFSET)
             elif name == "log_met":
                 y[:, j] = np.log1p(np.maximum(x, 0.0))
-            elif name == "log_sumet":
+            elif name == "log_sumet_rest":
                 y[:, j] = np.log(np.maximum(x, 1e-3))
             elif name.endswith("_eta"):
                 lim = _eta_max()["jet" if name.startswith("jet") else "lepton"]
@@ -228,7 +232,8 @@ class EventTransform:
             return self.lo_[name] - _PT_OFFSET + np.exp(col[name])
 
         for name in ("log_tau_pt", "log_lep_pt", "log_jet1_pt", "log_jet2_pt", "log_jet_extra_pt"):
-            ok &= (col[name] >= 0.0) | (njet < _NEEDS_JETS[FLOW_COLUMNS.index(name)])
+            above = col[name] >= np.log(_PT_OFFSET)
+            ok &= above | (njet < _NEEDS_JETS[FLOW_COLUMNS.index(name)])
         lepton, jet = _eta_max()["lepton"], _eta_max()["jet"]
         out["PRI_tau_pt"] = pt("log_tau_pt")
         out["PRI_tau_eta"] = lepton * np.tanh(col["tau_eta"]) / _SHRINK
@@ -238,7 +243,6 @@ class EventTransform:
         out["PRI_lep_phi"] = _wrap(phi0 + np.pi * np.tanh(col["lep_dphi"]) / _SHRINK)
         out["PRI_met"] = np.expm1(col["log_met"]).clip(min=0.0)
         out["PRI_met_phi"] = _wrap(phi0 + np.pi * np.tanh(col["met_dphi"]) / _SHRINK)
-        out["PRI_met_sumet"] = np.exp(col["log_sumet"])
         has1, has2, has3 = njet >= 1, njet >= 2, njet >= 3
         lead, sub = pt("log_jet1_pt"), pt("log_jet2_pt")
         ok &= ~has2 | (sub <= lead)
@@ -258,6 +262,10 @@ class EventTransform:
         )
         extra = np.where(has3, pt("log_jet_extra_pt"), 0.0)
         out["PRI_jet_all_pt"] = np.where(has1, lead, 0.0) + np.where(has2, sub, 0.0) + extra
+        out["PRI_met_sumet"] = (
+            out["PRI_tau_pt"] + out["PRI_lep_pt"] + out["PRI_jet_all_pt"]
+            + np.exp(col["log_sumet_rest"])
+        )
         from rediscovery.higgs.schema import PRI_COLUMNS
 
         df = pd.DataFrame(
