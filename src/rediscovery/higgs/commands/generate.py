@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import logging
 import shlex
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +59,26 @@ def open_generator(model: str, registry: Path | None = None) -> EventFlow:
     return entry.model
 
 
+def _command_line(ctx: typer.Context) -> str:
+    """The command as typed, rebuilt from its parsed parameters (for the model card)."""
+    words = [ctx.command_path]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if value is None or value == [] or param.param_type_name == "argument":
+            if param.param_type_name == "argument" and value is not None:
+                words.append(shlex.quote(str(value)))
+            continue
+        flag = param.opts[0]
+        if isinstance(value, bool):
+            flag = flag if value else (param.secondary_opts or [f"--no-{flag[2:]}"])[0]
+            if value or param.secondary_opts:
+                words.append(flag)
+            continue
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            words += [flag, shlex.quote(str(v))]
+    return " ".join(words)
+
+
 def _nuisances(tes: float | None, jes: float | None, soft_met: float | None) -> dict[str, float]:
     return {
         k: float(v)
@@ -70,6 +89,7 @@ def _nuisances(tes: float | None, jes: float | None, soft_met: float | None) -> 
 
 @generate_app.command("train")
 def train_cmd(
+    ctx: typer.Context,
     out: Path = typer.Option(..., "--out", help="Generator folder to write (flow.json, flow.pt)."),
     events: int = typer.Option(60_000, "--events", min=100,
                                help="Simulated training events, split over the points."),
@@ -115,8 +135,8 @@ def train_cmd(
     if name is not None:
         from rediscovery.models import import_model
 
-        command = "rediscovery " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        entry = import_model(out, name=name, registry=registry, force=force, command=command)
+        entry = import_model(out, name=name, registry=registry, force=force,
+                             command=_command_line(ctx))
         typer.echo(f"registered as {entry.card.name!r}: {entry.folder}")
 
 
@@ -148,6 +168,7 @@ def sample_cmd(
 
 @generate_app.command("validate")
 def validate_cmd(
+    ctx: typer.Context,
     model: str = typer.Argument(..., metavar="MODEL", help=_MODEL_HELP),
     out: Path = typer.Option(..., "--out", help="Folder for validation.json, ks.csv and plots."),
     events: int = typer.Option(40_000, "--events", min=200,
@@ -206,7 +227,7 @@ def validate_cmd(
         "two_sample_auc_err": {r.process: round(r.auc_err, 4) for r in table.itertuples()},
         "min_ks_pvalue": {r.process: r.min_ks_pvalue for r in table.itertuples()},
         "worst_feature": {r.process: r.worst_feature for r in table.itertuples()},
-        "command": "rediscovery " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "command": _command_line(ctx),
     }
     write_json(out / "validation.json", result)
     if plots:

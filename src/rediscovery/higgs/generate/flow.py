@@ -1,7 +1,7 @@
 """A conditional generator of Higgs events like the simulator's (a normalizing flow or a
 flow-matching network).
 
-Model (one network for all processes, conditioned on the process):
+Model (per process: one network each, so that no process shares capacity with another):
 
 * **jet multiplicity**: p(n_jet | process, ν), n_jet ∈ {0, 1, 2, ≥3}, ν = (tes, jes, soft_met)
   the detector nuisances — per process, log-probabilities linear in ν, fitted by least squares
@@ -110,9 +110,15 @@ class FlowConfig:
 
 
 def build_network(n_proc: int, cfg: FlowConfig) -> Any:
-    """The untrained kinematic network of :class:`EventFlow` for ``n_proc`` processes (context:
-    the scaled nuisances, the process one-hot, the jet-multiplicity one-hot)."""
-    return build_kinematics(len(FLOW_COLUMNS), len(NUISANCES) + n_proc + N_JET_CLASSES, cfg)
+    """The untrained kinematic networks of :class:`EventFlow`: a ``torch.nn.ModuleList`` of
+    one network per process (context: the scaled nuisances and the jet-multiplicity
+    one-hot)."""
+    import torch
+
+    return torch.nn.ModuleList(
+        [build_kinematics(len(FLOW_COLUMNS), len(NUISANCES) + N_JET_CLASSES, cfg)
+         for _ in range(n_proc)]
+    )
 
 
 def simulate_training_set(
@@ -165,7 +171,8 @@ class EventFlow:
     config
         The :class:`FlowConfig` it was trained with.
     net
-        The torch module of the kinematics (:mod:`rediscovery.higgs.generate.networks`).
+        The kinematic networks, one per process in the order of :attr:`processes`
+        (:mod:`rediscovery.higgs.generate.networks`).
     jets_
         ``{process: 4 × 4 list}``: per jet class, its log-probability's coefficients
         ``[c0, c_tes, c_jes, c_soft_met]`` (nuisances scaled to [-1, 1] over :attr:`box`;
@@ -198,9 +205,8 @@ class EventFlow:
         span = np.where(hi > lo, hi - lo, 1.0)
         return np.where(hi > lo, 2.0 * (values - lo) / span - 1.0, 0.0)
 
-    def _context(self, nu: np.ndarray, proc: np.ndarray) -> np.ndarray:
-        onehot = np.eye(len(self.processes))[proc]
-        return np.column_stack([self.scaled_nuisances(nu), onehot]).astype(np.float32)
+    def _context(self, nu: np.ndarray) -> np.ndarray:
+        return self.scaled_nuisances(nu).astype(np.float32)
 
     def nuisance_values(
         self, nuisances: Mapping[str, float] | None, *, extrapolate: bool = False
@@ -357,10 +363,10 @@ class EventFlow:
             m = min(batch_size, int((n - have) * 1.1) + 16)
             njet = rng.choice(N_JET_CLASSES, size=m, p=p_jets)
             full = np.column_stack(
-                [self._context(np.tile(nu, (m, 1)), np.full(m, proc)), np.eye(N_JET_CLASSES)[njet]]
+                [self._context(np.tile(nu, (m, 1))), np.eye(N_JET_CLASSES)[njet]]
             ).astype(np.float32)
-            y = self.net.sample(torch.from_numpy(full)).numpy().astype(np.float64)
-            df, ok = self.transform.inverse(y, njet, seed=rng)
+            y = self.net[proc].sample(torch.from_numpy(full)).numpy().astype(np.float64)
+            df, ok = self.transform.inverse(y, njet, seed=rng, tes=nu[0], jes=nu[1])
             ok &= np.all(np.isfinite(y), axis=1)
             df = df[ok]
             got.append(df)
@@ -476,9 +482,10 @@ def train_flow(
             rng = np.random.default_rng(cfg.seed)
             y, njet = transform.forward(events, seed=rng)
             proc = pd.Categorical(events["Process"].astype(str), categories=procs).codes
-            ctx = flow._context(nu, proc)
+            ctx = flow._context(nu)
             tensors = [
-                torch.from_numpy(a) for a in (y.astype(np.float32), ctx, njet.astype(np.int64))
+                torch.from_numpy(a)
+                for a in (y.astype(np.float32), ctx, njet.astype(np.int64), proc.astype(np.int64))
             ]
             n = len(y)
             order = rng.permutation(n)
@@ -492,11 +499,15 @@ def train_flow(
 
             def loss_of(idx: np.ndarray) -> Any:
                 i = torch.from_numpy(idx)
-                yy, cc, jj = (t[i] for t in tensors)
+                yy, cc, jj, pp = (t[i] for t in tensors)
                 full = torch.cat(
                     [cc, torch.nn.functional.one_hot(jj, N_JET_CLASSES).float()], dim=1
                 )
-                return net.loss(yy, full)
+                total = 0.0
+                for k in torch.unique(pp).tolist():  # a few processes, each its own network
+                    m = pp == k
+                    total = total + net[k].loss(yy[m], full[m]) * m.sum()
+                return total / len(i)
 
             best, best_state, history = np.inf, None, []
             with progress_bar(enabled=progress) as bar:

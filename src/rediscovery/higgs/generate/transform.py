@@ -7,10 +7,13 @@ multiplicity is discrete and decides which jet columns exist. :class:`EventTrans
 event to
 
 * ``PRI_jet_num`` (a category, modelled apart: :mod:`rediscovery.higgs.generate.flow`);
-* 15 real numbers: ``log(p_T − lo + ε)`` for the τ, lepton and jet momenta (``lo`` their
+* 15 real numbers: ``log((p_T − lo) / s + ε)`` for the τ, lepton and jet momenta (``lo`` their
   selection threshold, :data:`rediscovery.higgs.events.simulate.SELECTION`, ε = 0.01 GeV: the
   density, largest at the threshold, becomes a smooth exponential tail instead of a hard edge
-  a flow cannot learn), ``log(1 + E_T^miss)``, the log of ΣE_T minus the τ, lepton and jet
+  a flow cannot learn; ``s`` the energy scale of the object at the event's detector setting,
+  ``tes`` for the τ, ``jes`` for the jets, 1 for the lepton: the scales' first-order effect
+  is built in, the network learns what is left, which is what makes the response to them
+  interpolate and extrapolate), ``log(1 + E_T^miss)``, the log of ΣE_T minus the τ, lepton and jet
   momenta (the soft and underlying-event part, positive by construction of the simulator:
   the sum itself is then exact), ``atanh(η / η_max)``, ``atanh(Δφ / π)`` of the
   lepton, E_T^miss and jets relative to the τ,
@@ -60,6 +63,23 @@ FLOW_COLUMNS: tuple[str, ...] = (
 N_JET_CLASSES = 4
 _SHRINK = 1.0 - 1e-7  # keeps atanh finite at the acceptance edge
 _PT_OFFSET = 0.01  # GeV: ε of log(pt - lo + ε); the stored momenta resolve 5e-4 GeV here
+
+# momentum component -> the energy-scale nuisance that multiplies it in the simulator
+_SCALE = {
+    "log_tau_pt": "tes",
+    "log_jet1_pt": "jes",
+    "log_jet2_pt": "jes",
+    "log_jet_extra_pt": "jes",
+}
+
+
+def _scales(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per-event ``tes`` and ``jes`` (columns of training events; 1 where absent)."""
+    return {
+        k: df[k].to_numpy(dtype=float) if k in df.columns else np.ones(len(df))
+        for k in ("tes", "jes")
+    }
+
 
 # flow-vector index -> minimum jet multiplicity for it to be defined
 _NEEDS_JETS = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3])
@@ -166,13 +186,14 @@ class EventTransform:
         )
         return v, njet
 
-    def _to_real(self, v: np.ndarray) -> np.ndarray:
+    def _to_real(self, v: np.ndarray, scales: dict[str, np.ndarray]) -> np.ndarray:
         y = np.empty_like(v)
         cols = FLOW_COLUMNS
         for j, name in enumerate(cols):
             x = v[:, j]
             if name in self.lo_:  # momenta above a threshold
-                y[:, j] = np.log(np.maximum(x - self.lo_[name], 0.0) + _PT_OFFSET)
+                s = scales[_SCALE.get(name, "")] if name in _SCALE else 1.0
+                y[:, j] = np.log(np.maximum(x - self.lo_[name], 0.0) / s + _PT_OFFSET)
             elif name == "log_met":
                 y[:, j] = np.log1p(np.maximum(x, 0.0))
             elif name == "log_sumet_rest":
@@ -190,7 +211,7 @@ class EventTransform:
         if len(v) == 0:
             raise InputError("no training events")
         self.lo_ = _thresholds()
-        y = self._to_real(v)
+        y = self._to_real(v, _scales(df))
         defined = njet[:, None] >= _NEEDS_JETS[None, :]
         cnt = np.maximum(defined.sum(axis=0), 1)
         self.mean_ = np.where(defined, y, 0.0).sum(axis=0) / cnt
@@ -201,9 +222,10 @@ class EventTransform:
     def forward(
         self, df: pd.DataFrame, *, seed: int | np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``(y (n, 15) standardised, njet (n,))``; undefined entries are N(0, 1) noise."""
+        """``(y (n, 15) standardised, njet (n,))``; undefined entries are N(0, 1) noise. The
+        ``tes`` and ``jes`` columns, when present, are the events' energy scales."""
         v, njet = self._raw(df)
-        y = (self._to_real(v) - self.mean_) / self.std_
+        y = (self._to_real(v, _scales(df)) - self.mean_) / self.std_
         undefined = njet[:, None] < _NEEDS_JETS[None, :]
         rng = np.random.default_rng(seed)
         y[undefined] = rng.standard_normal(int(undefined.sum()))
@@ -213,11 +235,18 @@ class EventTransform:
         return y, njet
 
     def inverse(
-        self, y: np.ndarray, njet: np.ndarray, *, seed: int | np.random.Generator
+        self,
+        y: np.ndarray,
+        njet: np.ndarray,
+        *,
+        seed: int | np.random.Generator,
+        tes: float | np.ndarray = 1.0,
+        jes: float | np.ndarray = 1.0,
     ) -> tuple[pd.DataFrame, np.ndarray]:
         """Primaries (the 17 ``PRI_*`` columns) of flow vectors ``y`` and multiplicities
-        ``njet``; also a mask of the physical rows (momenta above their thresholds, the
-        sub-leading jet not harder than the leading one)."""
+        ``njet`` at the energy scales ``tes``, ``jes``; also a mask of the physical rows
+        (momenta above their thresholds, the sub-leading jet not harder than the leading
+        one)."""
         from rediscovery.higgs.events.simulate import PRI_SIGNIFICAND_BITS
 
         y = np.asarray(y, dtype=float) * self.std_ + self.mean_
@@ -228,8 +257,11 @@ class EventTransform:
         ok = np.ones(len(y), dtype=bool)
         col = {name: y[:, j] for j, name in enumerate(FLOW_COLUMNS)}
 
+        scale = {"tes": tes, "jes": jes}
+
         def pt(name: str) -> np.ndarray:
-            return self.lo_[name] - _PT_OFFSET + np.exp(col[name])
+            s = scale[_SCALE[name]] if name in _SCALE else 1.0
+            return self.lo_[name] + s * (np.exp(col[name]) - _PT_OFFSET)
 
         for name in ("log_tau_pt", "log_lep_pt", "log_jet1_pt", "log_jet2_pt", "log_jet_extra_pt"):
             above = col[name] >= np.log(_PT_OFFSET)
