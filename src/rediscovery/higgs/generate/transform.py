@@ -15,8 +15,11 @@ event to
   is built in, the network learns what is left, which is what makes the response to them
   interpolate and extrapolate), ``log(1 + E_T^miss)``, the log of ΣE_T minus the τ, lepton and jet
   momenta (the soft and underlying-event part, positive by construction of the simulator:
-  the sum itself is then exact), ``atanh(η / η_max)``, ``atanh(Δφ / π)`` of the
-  lepton, E_T^miss and jets relative to the τ,
+  the sum itself is then exact), ``atanh(η / η_max)``, the azimuths relative to the τ after the
+  reflection φ → −φ that puts the lepton on the positive side (the simulation is symmetric
+  under it; the side is drawn at random when generating): ``atanh(1 − 2|Δφ_ℓ|/π)`` of the
+  lepton (mostly back to back with the τ), ``atanh(Δφ / π)`` of E_T^miss and the jets (E_T^miss
+  between the τ and the lepton is then one mode instead of two across ±π),
   and the jets' p_T beyond the two leading ones (``PRI_jet_all_pt`` minus both, zero unless
   three or more jets), each then standardised;
 * the τ azimuth, drawn uniform when generating.
@@ -161,6 +164,8 @@ class EventTransform:
         njet = np.clip(df["PRI_jet_num"].to_numpy(dtype=float), 0, 3).astype(np.int64)
         g = {c: df[c].to_numpy(dtype=float) for c in df.columns if c.startswith("PRI_")}
         phi0 = g["PRI_tau_phi"]
+        lep = _wrap(g["PRI_lep_phi"] - phi0)
+        side = np.where(lep >= 0, 1.0, -1.0)  # the reflection that puts the lepton at φ > 0
         lead = np.nan_to_num(g["PRI_jet_leading_pt"])
         sub = np.nan_to_num(g["PRI_jet_subleading_pt"])
         extra = g["PRI_jet_all_pt"] - lead - sub
@@ -171,16 +176,16 @@ class EventTransform:
                 g["PRI_tau_eta"],
                 g["PRI_lep_pt"],
                 g["PRI_lep_eta"],
-                _wrap(g["PRI_lep_phi"] - phi0),
+                np.abs(lep),
                 g["PRI_met"],
-                _wrap(g["PRI_met_phi"] - phi0),
+                side * _wrap(g["PRI_met_phi"] - phi0),
                 rest,
                 g["PRI_jet_leading_pt"],
                 g["PRI_jet_leading_eta"],
-                _wrap(g["PRI_jet_leading_phi"] - phi0),
+                side * _wrap(g["PRI_jet_leading_phi"] - phi0),
                 g["PRI_jet_subleading_pt"],
                 g["PRI_jet_subleading_eta"],
-                _wrap(g["PRI_jet_subleading_phi"] - phi0),
+                side * _wrap(g["PRI_jet_subleading_phi"] - phi0),
                 np.where(njet >= 3, extra, np.nan),
             ]
         )
@@ -201,6 +206,8 @@ class EventTransform:
             elif name.endswith("_eta"):
                 lim = _eta_max()["jet" if name.startswith("jet") else "lepton"]
                 y[:, j] = np.arctanh(np.clip(x / lim, -1.0, 1.0) * _SHRINK)
+            elif name == "lep_dphi":  # |Δφ| in [0, π], mostly back to back: log-like at π
+                y[:, j] = np.arctanh(np.clip(1.0 - 2.0 * x / np.pi, -1.0, 1.0) * _SHRINK)
             else:  # dphi
                 y[:, j] = np.arctanh(np.clip(x / np.pi, -1.0, 1.0) * _SHRINK)
         return y
@@ -253,6 +260,7 @@ class EventTransform:
         njet = np.asarray(njet, dtype=np.int64)
         rng = np.random.default_rng(seed)
         phi0 = rng.uniform(-np.pi, np.pi, len(y))
+        side = rng.choice([-1.0, 1.0], size=len(y))
         out: dict[str, np.ndarray] = {}
         ok = np.ones(len(y), dtype=bool)
         col = {name: y[:, j] for j, name in enumerate(FLOW_COLUMNS)}
@@ -272,9 +280,10 @@ class EventTransform:
         out["PRI_tau_phi"] = phi0
         out["PRI_lep_pt"] = pt("log_lep_pt")
         out["PRI_lep_eta"] = lepton * np.tanh(col["lep_eta"]) / _SHRINK
-        out["PRI_lep_phi"] = _wrap(phi0 + np.pi * np.tanh(col["lep_dphi"]) / _SHRINK)
+        lep_dphi = 0.5 * np.pi * (1.0 - np.tanh(col["lep_dphi"]) / _SHRINK)
+        out["PRI_lep_phi"] = _wrap(phi0 + side * np.clip(lep_dphi, 0.0, np.pi))
         out["PRI_met"] = np.expm1(col["log_met"]).clip(min=0.0)
-        out["PRI_met_phi"] = _wrap(phi0 + np.pi * np.tanh(col["met_dphi"]) / _SHRINK)
+        out["PRI_met_phi"] = _wrap(phi0 + side * np.pi * np.tanh(col["met_dphi"]) / _SHRINK)
         has1, has2, has3 = njet >= 1, njet >= 2, njet >= 3
         lead, sub = pt("log_jet1_pt"), pt("log_jet2_pt")
         ok &= ~has2 | (sub <= lead)
@@ -283,14 +292,14 @@ class EventTransform:
             has1, jet * np.tanh(col["jet1_eta"]) / _SHRINK, np.nan
         )
         out["PRI_jet_leading_phi"] = np.where(
-            has1, _wrap(phi0 + np.pi * np.tanh(col["jet1_dphi"]) / _SHRINK), np.nan
+            has1, _wrap(phi0 + side * np.pi * np.tanh(col["jet1_dphi"]) / _SHRINK), np.nan
         )
         out["PRI_jet_subleading_pt"] = np.where(has2, sub, np.nan)
         out["PRI_jet_subleading_eta"] = np.where(
             has2, jet * np.tanh(col["jet2_eta"]) / _SHRINK, np.nan
         )
         out["PRI_jet_subleading_phi"] = np.where(
-            has2, _wrap(phi0 + np.pi * np.tanh(col["jet2_dphi"]) / _SHRINK), np.nan
+            has2, _wrap(phi0 + side * np.pi * np.tanh(col["jet2_dphi"]) / _SHRINK), np.nan
         )
         extra = np.where(has3, pt("log_jet_extra_pt"), 0.0)
         out["PRI_jet_all_pt"] = np.where(has1, lead, 0.0) + np.where(has2, sub, 0.0) + extra
