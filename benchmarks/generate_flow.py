@@ -75,14 +75,20 @@ def main() -> None:
         )
         if args.out:
             save_flow(flow, Path(args.out) / arch)
-        record = {"architecture": arch, "config": vars(args) | {"cfg": cfg.__dict__},
-                  "train_seconds": info["seconds"], "tests": {}}
+        record = {
+            "architecture": arch,
+            "config": vars(args) | {"cfg": cfg.__dict__},
+            "train_seconds": info["seconds"],
+            "tests": {},
+        }
         t0 = time.perf_counter()
         flow.sample(args.speed_events, seed=args.seed + 300, nuisances={"tes": 1.0})
         rate = args.speed_events / (time.perf_counter() - t0)
         sim_rate = sims[args.test_tes[0]].attrs["rate"]
-        print(f"  speed: {rate:.0f} events/s, simulator {sim_rate:.0f} events/s "
-              f"(ratio {rate / sim_rate:.2f})")
+        print(
+            f"  speed: {rate:.0f} events/s, simulator {sim_rate:.0f} events/s "
+            f"(ratio {rate / sim_rate:.2f})"
+        )
         record |= {"events_per_s": rate, "simulator_events_per_s": sim_rate}
         for tes, sim in sims.items():
             gen = flow.sample(
@@ -96,8 +102,10 @@ def main() -> None:
             where = "inside" if min(args.tes) <= tes <= max(args.tes) else "outside"
             print(f"  tes {tes} ({where} the training points):")
             for r in table.itertuples():
-                print(f"    {r.process:8s} n={r.n:6d}  AUC {r.auc:.3f} ± {r.auc_err:.3f}  "
-                      f"min KS p {r.min_ks_pvalue:.2g} ({r.worst_feature})")
+                print(
+                    f"    {r.process:8s} n={r.n:6d}  AUC {r.auc:.3f} ± {r.auc_err:.3f}  "
+                    f"min KS p {r.min_ks_pvalue:.2g} ({r.worst_feature})"
+                )
             record["tests"][str(tes)] = table.to_dict(orient="records")
         if args.results:
             with Path(args.results).open("a") as fh:

@@ -37,20 +37,39 @@ def main() -> None:
         if seed in done:
             print(f"seed {seed}: already in {results}, skipped")
             continue
-        common = {"seed": seed, "events": args.events, "template_events": args.template_events,
-                  "lumi_factor": args.lumi_factor, "systematics": False}
+        common = {
+            "seed": seed,
+            "events": args.events,
+            "template_events": args.template_events,
+            "lumi_factor": args.lumi_factor,
+            "systematics": False,
+        }
         sim = run_pipeline(Path(args.out) / f"sim_{seed}", HiggsRunConfig(**common))
-        gen = run_pipeline(Path(args.out) / f"gen_{seed}",
-                           HiggsRunConfig(**common, templates=str(Path(args.generator))))
+        gen = run_pipeline(
+            Path(args.out) / f"gen_{seed}",
+            HiggsRunConfig(**common, templates=str(Path(args.generator))),
+        )
         lo, hi = sim["mu_stat_68"]
         sigma = (hi - lo) / 2
         shift = (gen["mu_hat"] - sim["mu_hat"]) / sigma
-        print(f"seed {seed}: mu_hat simulator templates {sim['mu_hat']:.3f}, generated "
-              f"templates {gen['mu_hat']:.3f}; sigma_stat {sigma:.3f}; shift {shift:+.2f} sigma")
+        print(
+            f"seed {seed}: mu_hat simulator templates {sim['mu_hat']:.3f}, generated "
+            f"templates {gen['mu_hat']:.3f}; sigma_stat {sigma:.3f}; shift {shift:+.2f} sigma"
+        )
         with results.open("a") as fh:
-            fh.write(json.dumps({"seed": seed, "mu_sim": sim["mu_hat"], "mu_gen": gen["mu_hat"],
-                                 "sigma_stat": sigma, "shift_sigma": shift,
-                                 "config": vars(args)}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "seed": seed,
+                        "mu_sim": sim["mu_hat"],
+                        "mu_gen": gen["mu_hat"],
+                        "sigma_stat": sigma,
+                        "shift_sigma": shift,
+                        "config": vars(args),
+                    }
+                )
+                + "\n"
+            )
 
 
 if __name__ == "__main__":

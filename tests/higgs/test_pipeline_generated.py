@@ -18,8 +18,14 @@ from rediscovery.higgs.generate.io import save_flow
 from rediscovery.higgs.pipeline import HiggsRunConfig, run_pipeline
 
 SMALL = {
-    "seed": 3, "events": 20000, "template_events": 40000, "lumi_factor": 0.05, "n_bootstrap": 5,
-    "model_params": {"n_estimators": 40, "max_depth": 3}, "max_bins": 8, "systematics": False,
+    "seed": 3,
+    "events": 20000,
+    "template_events": 40000,
+    "lumi_factor": 0.05,
+    "n_bootstrap": 5,
+    "model_params": {"n_estimators": 40, "max_depth": 3},
+    "max_bins": 8,
+    "systematics": False,
 }
 
 
@@ -36,8 +42,10 @@ def test_generated_templates_give_the_simulated_templates_mu(generator, tmp_path
     lo, hi = sim["mu_stat_68"]
     sigma = (hi - lo) / 2
     shift = gen["mu_hat"] - sim["mu_hat"]
-    print(f"mu_hat simulator {sim['mu_hat']:.3f}, generator {gen['mu_hat']:.3f}, "
-          f"sigma_stat {sigma:.3f}, shift {shift / sigma:+.2f} sigma")
+    print(
+        f"mu_hat simulator {sim['mu_hat']:.3f}, generator {gen['mu_hat']:.3f}, "
+        f"sigma_stat {sigma:.3f}, shift {shift / sigma:+.2f} sigma"
+    )
     assert abs(shift) < sigma
     assert gen["mu_hat"] != sim["mu_hat"]  # the templates did change
     data = json.loads((tmp_path / "gen" / "simulate" / "data.json").read_text())
@@ -45,5 +53,5 @@ def test_generated_templates_give_the_simulated_templates_mu(generator, tmp_path
 
 
 def test_a_folder_without_a_generator_is_refused(tmp_path):
-    with pytest.raises(InputError, match="generator folder holding flow.json"):
+    with pytest.raises(InputError, match=r"generator folder holding flow\.json"):
         run_pipeline(tmp_path / "run", HiggsRunConfig(**SMALL, templates=str(tmp_path)))

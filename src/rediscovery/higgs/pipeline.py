@@ -88,8 +88,10 @@ from rediscovery.higgs.schema import WEIGHT
 
 __all__ = [
     "STAGES",
+    "TEMPLATES_SIMULATOR",
     "HiggsRunConfig",
     "feature_table",
+    "generated_template_sample",
     "load_stage_function",
     "read_mc_file",
     "read_observed_file",
@@ -101,8 +103,6 @@ __all__ = [
     "stage_simulate",
     "stage_train",
     "template_count_shares",
-    "TEMPLATES_SIMULATOR",
-    "generated_template_sample",
     "template_sample",
 ]
 

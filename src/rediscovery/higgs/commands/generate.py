@@ -91,27 +91,33 @@ def _nuisances(tes: float | None, jes: float | None, soft_met: float | None) -> 
 def train_cmd(
     ctx: typer.Context,
     out: Path = typer.Option(..., "--out", help="Generator folder to write (flow.json, flow.pt)."),
-    events: int = typer.Option(60_000, "--events", min=100,
-                               help="Simulated training events, split over the points."),
-    tes: list[float] = typer.Option([0.97, 1.03], "--tes",
-                                    help="τ energy scale of a training point (repeatable)."),
+    events: int = typer.Option(
+        60_000, "--events", min=100, help="Simulated training events, split over the points."
+    ),
+    tes: list[float] = typer.Option(
+        [0.97, 1.03], "--tes", help="τ energy scale of a training point (repeatable)."
+    ),
     jes: list[float] = typer.Option([1.0], "--jes", help="Jet energy scale (repeatable)."),
-    soft_met: list[float] = typer.Option([0.0], "--soft-met",
-                                         help="Soft MET width [GeV] (repeatable)."),
-    process: list[str] = typer.Option([], "--process",
-                                      help="Train on this process only (repeatable; "
-                                      "default all)."),
-    architecture: str = typer.Option("nsf", "--architecture",
-                                     help="nsf (spline flow) | maf (affine flow, fastest) | "
-                                     "fm (flow matching)."),
+    soft_met: list[float] = typer.Option(
+        [0.0], "--soft-met", help="Soft MET width [GeV] (repeatable)."
+    ),
+    process: list[str] = typer.Option(
+        [], "--process", help="Train on this process only (repeatable; default all)."
+    ),
+    architecture: str = typer.Option(
+        "nsf",
+        "--architecture",
+        help="nsf (spline flow) | maf (affine flow, fastest) | fm (flow matching).",
+    ),
     epochs: int = typer.Option(30, "--epochs", min=1, help="Training epochs."),
-    transforms: int = typer.Option(4, "--transforms", min=1,
-                                   help="Coupling layers (nsf, maf) or hidden layers (fm)."),
+    transforms: int = typer.Option(
+        4, "--transforms", min=1, help="Coupling layers (nsf, maf) or hidden layers (fm)."
+    ),
     hidden: int = typer.Option(64, "--hidden", min=1, help="Width of the hidden layers."),
     seed: int = typer.Option(1, "--seed", min=0, help="Seed of the simulation and training."),
-    name: str | None = typer.Option(None, "--name",
-                                    help="Also register the generator in the model database "
-                                    "under this name."),
+    name: str | None = typer.Option(
+        None, "--name", help="Also register the generator in the model database under this name."
+    ),
     registry: Path | None = typer.Option(None, "--registry", help="Model database folder."),
     force: bool = typer.Option(False, "--force", help="Replace a registered model of that name."),
 ) -> None:
@@ -121,22 +127,27 @@ def train_cmd(
     from rediscovery.higgs.generate.io import save_flow
 
     check_output(out, "dir")
-    cfg = FlowConfig(architecture=architecture, epochs=epochs, transforms=transforms,
-                     hidden=hidden, seed=seed)
-    points = [{"tes": t, "jes": j, "soft_met": s}
-              for t, j, s in itertools.product(tes, jes, soft_met)]
+    cfg = FlowConfig(
+        architecture=architecture, epochs=epochs, transforms=transforms, hidden=hidden, seed=seed
+    )
+    points = [
+        {"tes": t, "jes": j, "soft_met": s} for t, j, s in itertools.product(tes, jes, soft_met)
+    ]
     data = simulate_training_set(events, points, seed=seed, processes=process or None)
     flow = train_flow(data, cfg)
     save_flow(flow, out)
     info = flow.training_info_
-    typer.echo(f"{architecture} generator trained on {info['n_train']} events at "
-               f"{len(points)} point(s) in {info['seconds']:.0f} s (best epoch "
-               f"{info['best_epoch']}): {out}")
+    typer.echo(
+        f"{architecture} generator trained on {info['n_train']} events at "
+        f"{len(points)} point(s) in {info['seconds']:.0f} s (best epoch "
+        f"{info['best_epoch']}): {out}"
+    )
     if name is not None:
         from rediscovery.models import import_model
 
-        entry = import_model(out, name=name, registry=registry, force=force,
-                             command=_command_line(ctx))
+        entry = import_model(
+            out, name=name, registry=registry, force=force, command=_command_line(ctx)
+        )
         typer.echo(f"registered as {entry.card.name!r}: {entry.folder}")
 
 
@@ -147,11 +158,13 @@ def sample_cmd(
     events: int = typer.Option(100_000, "--events", min=1, help="Events to generate."),
     tes: float | None = typer.Option(None, "--tes", help="τ energy scale (default nominal)."),
     jes: float | None = typer.Option(None, "--jes", help="Jet energy scale (default nominal)."),
-    soft_met: float | None = typer.Option(None, "--soft-met",
-                                          help="Soft MET width [GeV] (default nominal)."),
+    soft_met: float | None = typer.Option(
+        None, "--soft-met", help="Soft MET width [GeV] (default nominal)."
+    ),
     seed: int = typer.Option(1, "--seed", min=0, help="Seed of the generation."),
-    extrapolate: bool = typer.Option(False, "--extrapolate",
-                                     help="Allow settings outside the training range."),
+    extrapolate: bool = typer.Option(
+        False, "--extrapolate", help="Allow settings outside the training range."
+    ),
     registry: Path | None = typer.Option(None, "--registry", help="Model database folder."),
 ) -> None:
     """Generate an events table (the simulator's columns; weights sum to each process's
@@ -160,8 +173,9 @@ def sample_cmd(
 
     check_output(out, "file")
     flow = open_generator(model, registry)
-    df = flow.sample(events, seed=seed, nuisances=_nuisances(tes, jes, soft_met),
-                     extrapolate=extrapolate)
+    df = flow.sample(
+        events, seed=seed, nuisances=_nuisances(tes, jes, soft_met), extrapolate=extrapolate
+    )
     write_events(df, out)
     typer.echo(f"{len(df)} events: {out}")
 
@@ -171,18 +185,23 @@ def validate_cmd(
     ctx: typer.Context,
     model: str = typer.Argument(..., metavar="MODEL", help=_MODEL_HELP),
     out: Path = typer.Option(..., "--out", help="Folder for validation.json, ks.csv and plots."),
-    events: int = typer.Option(40_000, "--events", min=200,
-                               help="Simulated (and as many generated) events."),
+    events: int = typer.Option(
+        40_000, "--events", min=200, help="Simulated (and as many generated) events."
+    ),
     tes: float | None = typer.Option(None, "--tes", help="τ energy scale (default nominal)."),
     jes: float | None = typer.Option(None, "--jes", help="Jet energy scale (default nominal)."),
-    soft_met: float | None = typer.Option(None, "--soft-met",
-                                          help="Soft MET width [GeV] (default nominal)."),
-    seed: int = typer.Option(2, "--seed", min=0,
-                             help="Seed of the simulation, generation and classifier."),
-    extrapolate: bool = typer.Option(False, "--extrapolate",
-                                     help="Allow settings outside the training range."),
-    plots: bool = typer.Option(True, "--plots/--no-plots",
-                               help="Per-process feature plots (features_<process>.png)."),
+    soft_met: float | None = typer.Option(
+        None, "--soft-met", help="Soft MET width [GeV] (default nominal)."
+    ),
+    seed: int = typer.Option(
+        2, "--seed", min=0, help="Seed of the simulation, generation and classifier."
+    ),
+    extrapolate: bool = typer.Option(
+        False, "--extrapolate", help="Allow settings outside the training range."
+    ),
+    plots: bool = typer.Option(
+        True, "--plots/--no-plots", help="Per-process feature plots (features_<process>.png)."
+    ),
     registry: Path | None = typer.Option(None, "--registry", help="Model database folder."),
 ) -> None:
     """Two-sample tests of generated against simulated events, per process: the AUC of a
@@ -201,11 +220,11 @@ def validate_cmd(
     given = _nuisances(tes, jes, soft_met)
     flow.nuisance_values(given, extrapolate=extrapolate)  # refuse before simulating
     point = {k: given.get(k, NUISANCE_DEFAULTS[k]) for k in ("tes", "jes", "soft_met")}
-    sim = simulate_events(events, seed=np.random.default_rng([seed, 1]), nuisances=point,
-                          processes=flow.processes)
+    sim = simulate_events(
+        events, seed=np.random.default_rng([seed, 1]), nuisances=point, processes=flow.processes
+    )
     shares = sim["Process"].astype(str).value_counts(normalize=True).to_dict()
-    gen = flow.sample(events, seed=seed, nuisances=given, shares=shares,
-                      extrapolate=extrapolate)
+    gen = flow.sample(events, seed=seed, nuisances=given, shares=shares, extrapolate=extrapolate)
     table = compare_processes(sim, gen, seed=seed)
     ks = []
     for p in table["process"]:
@@ -236,7 +255,8 @@ def validate_cmd(
 
         for r in table.itertuples():
             fig = plot_features(
-                sim[sim["Process"] == r.process], gen[gen["Process"] == r.process],
+                sim[sim["Process"] == r.process],
+                gen[gen["Process"] == r.process],
                 [c for c in PRI_COLUMNS if c != "PRI_tau_phi"],
                 title=f"{r.process} at tes={point['tes']:g}, jes={point['jes']:g}, "
                 f"soft_met={point['soft_met']:g}: two-sample AUC {r.auc:.3f} ± {r.auc_err:.3f}",
@@ -244,6 +264,8 @@ def validate_cmd(
             )
             savefig(fig, out / f"features_{r.process}.png")
     for r in table.itertuples():
-        typer.echo(f"{r.process:8s} n={r.n:6d}  AUC {r.auc:.3f} ± {r.auc_err:.3f}  "
-                   f"min KS p {r.min_ks_pvalue:.2g} ({r.worst_feature})")
+        typer.echo(
+            f"{r.process:8s} n={r.n:6d}  AUC {r.auc:.3f} ± {r.auc_err:.3f}  "
+            f"min KS p {r.min_ks_pvalue:.2g} ({r.worst_feature})"
+        )
     typer.echo(f"written: {out / 'validation.json'}")

@@ -78,7 +78,8 @@ def run_cmd(
         "seed": seed, "events": events, "template_events": template_events, "model": model,
         "mmc": mmc, "observed": None if observed is None else str(observed),
         "mc": None if mc is None else str(mc), "mc_lumi_scale": mc_lumi_scale,
-        "lumi_factor": lumi_factor, "templates": templates, "systematics": systematics, "nominal_data": nominal_data},
+        "lumi_factor": lumi_factor, "templates": templates, "systematics": systematics,
+        "nominal_data": nominal_data},
         options={"mmc": "--mmc/--no-mmc", "systematics": "--systematics/--no-systematics",
                  "nominal_data": "--nominal-data/--drawn-nuisances"})
     results = run_pipeline(out, cfg, replace=parse_replacements(stage), force=force,

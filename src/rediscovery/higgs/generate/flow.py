@@ -15,9 +15,9 @@ Model (per process: one network each, so that no process shares capacity with an
   the training points (the simulator's weights follow the selected yield).
 
 The network is trained with Adam (maximum likelihood for the flows, the flow-matching loss
-for ``fm``), the best epoch on a held-out tenth kept. Sampling draws n_jet, then y, maps back to primaries, and drops the rare
-unphysical rows (a momentum below its threshold, the sub-leading jet harder than the leading),
-drawing again until each process has its count.
+for ``fm``), the best epoch on a held-out tenth kept. Sampling draws n_jet, then y, maps back
+to primaries, and drops the rare unphysical rows (a momentum below its threshold, the
+sub-leading jet harder than the leading), drawing again until each process has its count.
 """
 
 from __future__ import annotations
@@ -116,8 +116,10 @@ def build_network(n_proc: int, cfg: FlowConfig) -> Any:
     import torch
 
     return torch.nn.ModuleList(
-        [build_kinematics(len(FLOW_COLUMNS), len(NUISANCES) + N_JET_CLASSES, cfg)
-         for _ in range(n_proc)]
+        [
+            build_kinematics(len(FLOW_COLUMNS), len(NUISANCES) + N_JET_CLASSES, cfg)
+            for _ in range(n_proc)
+        ]
     )
 
 
@@ -252,7 +254,10 @@ class EventFlow:
         return {p: float(np.exp(np.dot(self.yields_[p], x))) for p in self.processes}
 
     def jet_probabilities(
-        self, process: str, nuisances: Mapping[str, float] | None = None, *,
+        self,
+        process: str,
+        nuisances: Mapping[str, float] | None = None,
+        *,
         extrapolate: bool = False,
     ) -> np.ndarray:
         """p(n_jet = 0, 1, 2, ≥3) of ``process`` at ``nuisances``."""

@@ -304,7 +304,9 @@ class EventTransform:
         extra = np.where(has3, pt("log_jet_extra_pt"), 0.0)
         out["PRI_jet_all_pt"] = np.where(has1, lead, 0.0) + np.where(has2, sub, 0.0) + extra
         out["PRI_met_sumet"] = (
-            out["PRI_tau_pt"] + out["PRI_lep_pt"] + out["PRI_jet_all_pt"]
+            out["PRI_tau_pt"]
+            + out["PRI_lep_pt"]
+            + out["PRI_jet_all_pt"]
             + np.exp(col["log_sumet_rest"])
         )
         from rediscovery.higgs.schema import PRI_COLUMNS

@@ -136,8 +136,14 @@ def compare_processes(
         ks = ks_table(a, b)
         worst = int(np.nanargmin(ks["pvalue"].to_numpy()))
         rows.append(
-            (p, res["n"], res["auc"], res["auc_err"], float(ks["pvalue"].iloc[worst]),
-             str(ks["feature"].iloc[worst]))
+            (
+                p,
+                res["n"],
+                res["auc"],
+                res["auc_err"],
+                float(ks["pvalue"].iloc[worst]),
+                str(ks["feature"].iloc[worst]),
+            )
         )
     if not rows:
         raise InputError(
