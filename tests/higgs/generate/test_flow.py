@@ -31,7 +31,7 @@ def training():
 
 @pytest.fixture(scope="module")
 def flow(training):
-    cfg = FlowConfig(transforms=2, hidden=32, epochs=12, batch_size=256, seed=2)
+    cfg = FlowConfig(architecture="nsf", transforms=2, hidden=32, epochs=12, batch_size=256, seed=2)
     return train_flow(training, cfg, progress=False)
 
 
@@ -166,3 +166,33 @@ def test_registered_in_the_model_database(flow, tmp_path):
     assert a.equals(flow.sample(300, seed=7, nuisances={"tes": 1.02}))
     with pytest.raises(OutsideValidityError, match=r"tes = 1\.05"):
         gen(10, seed=0, tes=1.05)
+
+
+def test_jet_multiplicity_follows_the_training_frequencies(flow, training):
+    """The log-linear table reproduces the jet-multiplicity frequencies at each training point
+    within their binomial errors (3 points, a line in tes through them)."""
+    for p in PROCESSES:
+        for tes in (0.97, 1.0, 1.03):
+            sim = training[(training["Process"] == p) & (training["tes"] == tes)]
+            freq = np.bincount(np.clip(sim["PRI_jet_num"].astype(int), 0, 3), minlength=4)
+            freq = freq / len(sim)
+            err = np.sqrt(freq * (1 - freq) / len(sim))
+            got = flow.jet_probabilities(p, {"tes": tes})
+            assert got.sum() == pytest.approx(1.0)
+            np.testing.assert_array_less(np.abs(got - freq), 4 * err + 0.01)
+
+
+def test_flow_matching_generator_trains_samples_and_round_trips(training, tmp_path):
+    ztt = training[training["Process"] == "ztautau"]
+    cfg = FlowConfig(architecture="fm", transforms=2, hidden=32, epochs=4, steps=4, seed=3)
+    gen = train_flow(ztt, cfg, progress=False)
+    g = gen.sample(1000, seed=1, nuisances={"tes": 1.0})
+    assert len(g) == 1000 and set(g["Process"].astype(str)) == {"ztautau"}
+    assert np.isfinite(g["PRI_tau_pt"]).all() and (g["PRI_tau_pt"] >= 20).all()
+    back = load_flow(save_flow(gen, tmp_path / "fm"))
+    assert back.config.architecture == "fm"
+    assert back.sample(300, seed=2, nuisances={"tes": 1.0}).equals(
+        gen.sample(300, seed=2, nuisances={"tes": 1.0})
+    )
+    nominal = ztt[ztt["tes"] == 1.0]
+    assert two_sample_auc(nominal, g, seed=0)["auc"] < 0.97  # seconds of training

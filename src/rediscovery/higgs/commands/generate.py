@@ -105,13 +105,13 @@ def train_cmd(
         [], "--process", help="Train on this process only (repeatable; default all)."
     ),
     architecture: str = typer.Option(
-        "nsf",
+        "maf",
         "--architecture",
-        help="nsf (spline flow) | maf (affine flow, fastest) | fm (flow matching).",
+        help="maf (affine flow, fastest to sample) | nsf (spline flow) | fm (flow matching).",
     ),
     epochs: int = typer.Option(30, "--epochs", min=1, help="Training epochs."),
     transforms: int = typer.Option(
-        4, "--transforms", min=1, help="Coupling layers (nsf, maf) or hidden layers (fm)."
+        6, "--transforms", min=1, help="Coupling layers (nsf, maf) or hidden layers (fm)."
     ),
     hidden: int = typer.Option(64, "--hidden", min=1, help="Width of the hidden layers."),
     seed: int = typer.Option(1, "--seed", min=0, help="Seed of the simulation and training."),

@@ -77,8 +77,8 @@ class FlowConfig:
         torch CPU threads while training and sampling.
     """
 
-    architecture: str = "nsf"
-    transforms: int = 4
+    architecture: str = "maf"
+    transforms: int = 6
     hidden: int = 64
     bins: int = 8
     steps: int = 8
