@@ -255,6 +255,7 @@ class EventTransform:
         (momenta above their thresholds, the sub-leading jet not harder than the leading
         one)."""
         from rediscovery.higgs.events.simulate import PRI_SIGNIFICAND_BITS
+        from rediscovery.higgs.schema import SQRT_S_MAX_GEV
 
         y = np.asarray(y, dtype=float) * self.std_ + self.mean_
         njet = np.asarray(njet, dtype=np.int64)
@@ -263,6 +264,12 @@ class EventTransform:
         side = rng.choice([-1.0, 1.0], size=len(y))
         out: dict[str, np.ndarray] = {}
         ok = np.ones(len(y), dtype=bool)
+        # an energy beyond the schema's largest is a draw from the far tail of the network: dropped
+        # (rows marked not ok), and capped first so that exp() stays finite
+        defined = njet[:, None] >= _NEEDS_JETS[None, :]
+        is_log = np.array([name.startswith("log_") for name in FLOW_COLUMNS])
+        ok &= ~np.any(defined & is_log & (y > np.log(SQRT_S_MAX_GEV)), axis=1)
+        y = np.where(is_log, np.minimum(y, np.log(SQRT_S_MAX_GEV)), y)
         col = {name: y[:, j] for j, name in enumerate(FLOW_COLUMNS)}
 
         scale = {"tes": tes, "jes": jes}
