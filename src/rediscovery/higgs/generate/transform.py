@@ -280,10 +280,6 @@ class EventTransform:
         is_log = np.array([name.startswith("log_") for name in FLOW_COLUMNS])
         ok &= ~np.any(defined & is_log & (y > np.log(SQRT_S_MAX_GEV)), axis=1)
         y = np.where(is_log, np.minimum(y, np.log(SQRT_S_MAX_GEV)), y)
-        big = np.arcsinh(SQRT_S_MAX_GEV / _RECOIL_GEV)
-        is_recoil = np.array([name.startswith("recoil_") for name in FLOW_COLUMNS])
-        ok &= ~np.any(is_recoil & (np.abs(y) > big), axis=1)
-        y = np.where(is_recoil, np.clip(y, -big, big), y)
         col = {name: y[:, j] for j, name in enumerate(FLOW_COLUMNS)}
 
         scale = {"tes": tes, "jes": jes}
@@ -311,7 +307,6 @@ class EventTransform:
         )
         met_y = _RECOIL_GEV * np.sinh(col["recoil_y"]) - out["PRI_lep_pt"] * np.sin(lep_angle)
         out["PRI_met"] = np.hypot(met_x, met_y)
-        ok &= out["PRI_met"] <= SQRT_S_MAX_GEV
         out["PRI_met_phi"] = _wrap(phi0 + side * np.arctan2(met_y, met_x))
         has1, has2, has3 = njet >= 1, njet >= 2, njet >= 3
         lead, sub = pt("log_jet1_pt"), pt("log_jet2_pt")
