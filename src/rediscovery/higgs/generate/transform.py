@@ -13,17 +13,13 @@ event to
   a flow cannot learn; ``s`` the energy scale of the object at the event's detector setting,
   ``tes`` for the τ, ``jes`` for the jets, 1 for the lepton: the scales' first-order effect
   is built in, the network learns what is left, which is what makes the response to them
-  interpolate and extrapolate), the log of ΣE_T minus the τ, lepton and jet
+  interpolate and extrapolate), ``log(1 + E_T^miss)``, the log of ΣE_T minus the τ, lepton and jet
   momenta (the soft and underlying-event part, positive by construction of the simulator:
   the sum itself is then exact), ``atanh(η / η_max)``, the azimuths relative to the τ after the
   reflection φ → −φ that puts the lepton on the positive side (the simulation is symmetric
   under it; the side is drawn at random when generating): ``atanh(1 − 2|Δφ_ℓ|/π)`` of the
-  lepton (mostly back to back with the τ), ``atanh(Δφ / π)`` of the jets; instead of E_T^miss
-  itself, the two components (along the τ and across it) of the recoil
-  p_T(τ) + p_T(ℓ) + E_T^miss, ``asinh(component / 10 GeV)``: the system's transverse momentum
-  is small where τ, lepton and E_T^miss nearly cancel, a cancellation a network would have
-  to learn to a precision it does not reach when E_T^miss is generated on its own (it is
-  then the recoil minus the τ and the lepton);
+  lepton (mostly back to back with the τ), ``atanh(Δφ / π)`` of E_T^miss and the jets (E_T^miss
+  between the τ and the lepton is then one mode instead of two across ±π),
   and the jets' p_T beyond the two leading ones (``PRI_jet_all_pt`` minus both, zero unless
   three or more jets), each then standardised;
 * the τ azimuth, drawn uniform when generating.
@@ -55,8 +51,8 @@ FLOW_COLUMNS: tuple[str, ...] = (
     "log_lep_pt",
     "lep_eta",
     "lep_dphi",
-    "recoil_x",
-    "recoil_y",
+    "log_met",
+    "met_dphi",
     "log_sumet_rest",
     "log_jet1_pt",
     "jet1_eta",
@@ -69,8 +65,6 @@ FLOW_COLUMNS: tuple[str, ...] = (
 #: Jet multiplicities 0, 1, 2 and ≥ 3 (``PRI_jet_num`` is capped at 3 in HiggsML).
 N_JET_CLASSES = 4
 _SHRINK = 1.0 - 1e-7  # keeps atanh finite at the acceptance edge
-#: Scale of the recoil components' asinh (GeV): linear below, logarithmic above.
-_RECOIL_GEV = 10.0
 _PT_OFFSET = 0.01  # GeV: ε of log(pt - lo + ε); the stored momenta resolve 5e-4 GeV here
 
 # momentum component -> the energy-scale nuisance that multiplies it in the simulator
@@ -176,10 +170,6 @@ class EventTransform:
         sub = np.nan_to_num(g["PRI_jet_subleading_pt"])
         extra = g["PRI_jet_all_pt"] - lead - sub
         rest = g["PRI_met_sumet"] - g["PRI_tau_pt"] - g["PRI_lep_pt"] - g["PRI_jet_all_pt"]
-        # the recoil τ + ℓ + E_T^miss in the τ frame (τ along x, the lepton at y > 0)
-        met_dphi = side * _wrap(g["PRI_met_phi"] - phi0)
-        recoil_x = g["PRI_tau_pt"] + g["PRI_lep_pt"] * np.cos(lep) + g["PRI_met"] * np.cos(met_dphi)
-        recoil_y = g["PRI_lep_pt"] * np.sin(np.abs(lep)) + g["PRI_met"] * np.sin(met_dphi)
         v = np.column_stack(
             [
                 g["PRI_tau_pt"],
@@ -187,8 +177,8 @@ class EventTransform:
                 g["PRI_lep_pt"],
                 g["PRI_lep_eta"],
                 np.abs(lep),
-                recoil_x,
-                recoil_y,
+                g["PRI_met"],
+                side * _wrap(g["PRI_met_phi"] - phi0),
                 rest,
                 g["PRI_jet_leading_pt"],
                 g["PRI_jet_leading_eta"],
@@ -209,8 +199,8 @@ class EventTransform:
             if name in self.lo_:  # momenta above a threshold
                 s = scales[_SCALE.get(name, "")] if name in _SCALE else 1.0
                 y[:, j] = np.log(np.maximum(x - self.lo_[name], 0.0) / s + _PT_OFFSET)
-            elif name.startswith("recoil_"):
-                y[:, j] = np.arcsinh(x / _RECOIL_GEV)
+            elif name == "log_met":
+                y[:, j] = np.log1p(np.maximum(x, 0.0))
             elif name == "log_sumet_rest":
                 y[:, j] = np.log(np.maximum(x, 1e-3))
             elif name.endswith("_eta"):
@@ -299,15 +289,8 @@ class EventTransform:
         out["PRI_lep_eta"] = lepton * np.tanh(col["lep_eta"]) / _SHRINK
         lep_dphi = 0.5 * np.pi * (1.0 - np.tanh(col["lep_dphi"]) / _SHRINK)
         out["PRI_lep_phi"] = _wrap(phi0 + side * np.clip(lep_dphi, 0.0, np.pi))
-        lep_angle = np.clip(lep_dphi, 0.0, np.pi)
-        met_x = (
-            _RECOIL_GEV * np.sinh(col["recoil_x"])
-            - out["PRI_tau_pt"]
-            - out["PRI_lep_pt"] * np.cos(lep_angle)
-        )
-        met_y = _RECOIL_GEV * np.sinh(col["recoil_y"]) - out["PRI_lep_pt"] * np.sin(lep_angle)
-        out["PRI_met"] = np.hypot(met_x, met_y)
-        out["PRI_met_phi"] = _wrap(phi0 + side * np.arctan2(met_y, met_x))
+        out["PRI_met"] = np.expm1(col["log_met"]).clip(min=0.0)
+        out["PRI_met_phi"] = _wrap(phi0 + side * np.pi * np.tanh(col["met_dphi"]) / _SHRINK)
         has1, has2, has3 = njet >= 1, njet >= 2, njet >= 3
         lead, sub = pt("log_jet1_pt"), pt("log_jet2_pt")
         ok &= ~has2 | (sub <= lead)
