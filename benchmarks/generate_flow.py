@@ -1,79 +1,115 @@
-"""Train the Higgs event flow and measure it against the simulator.
+"""Train event generators and measure them against the simulator.
 
-Simulates ``--events`` training events at the ``--tes`` points, trains the flow, then for each
-process prints the classifier two-sample AUC (± Hanley–McNeil error) of generated against
-freshly simulated events at every ``--test-tes`` (interpolation and extrapolation), the worst
-per-feature KS p-value, the generation speed (events/s, one torch thread) against the
-simulator's, and the training time.
+Simulates ``--events`` training events at the ``--tes`` points, trains one generator per
+``--architecture``, then for each ``--test-tes`` (interpolation inside the training points,
+extrapolation outside) prints per process the classifier two-sample AUC (± Hanley–McNeil
+error) of generated against freshly simulated events and the worst 1-D KS p-value, the
+generation speed (events/s, one torch thread) and its ratio to the simulator's, and the
+training time. One JSON line per architecture is appended to ``--results``; an architecture
+already there is skipped (a stopped run resumes). With ``--out DIR`` the generators are saved
+as ``DIR/ARCH`` (flow folders).
 
-    python benchmarks/generate_flow.py --events 60000 --epochs 20 --tes 0.97 1.03 \\
-        --test-tes 1.0 1.05 --test-events 20000
+    OMP_NUM_THREADS=1 python benchmarks/generate_flow.py --events 60000 --epochs 20 \\
+        --architecture nsf maf fm --tes 0.97 1.03 --test-tes 1.0 1.05 --test-events 20000
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
-
-import numpy as np
+from pathlib import Path
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=60_000)
     ap.add_argument("--epochs", type=int, default=20)
-    ap.add_argument("--architecture", default="nsf")
+    ap.add_argument("--architecture", nargs="+", default=["nsf"])
+    ap.add_argument("--transforms", type=int, default=None, help="default: per architecture")
+    ap.add_argument("--hidden", type=int, default=None, help="default: per architecture")
     ap.add_argument("--tes", type=float, nargs="+", default=[0.97, 1.0, 1.03])
     ap.add_argument("--test-tes", type=float, nargs="+", default=[1.0])
     ap.add_argument("--test-events", type=int, default=20_000)
+    ap.add_argument("--speed-events", type=int, default=200_000)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", default=None, help="save the flow folder here")
+    ap.add_argument("--out", default=None, help="save the generators as OUT/ARCH")
+    ap.add_argument("--results", default=None, help="append one JSON line per architecture")
     args = ap.parse_args()
+
+    import torch
 
     from rediscovery.higgs.events import simulate_events
     from rediscovery.higgs.generate import FlowConfig, simulate_training_set, train_flow
-    from rediscovery.higgs.generate.validation import ks_table, two_sample_auc
+    from rediscovery.higgs.generate.io import save_flow
+    from rediscovery.higgs.generate.validation import compare_processes
 
+    torch.set_num_threads(1)
+    done = set()
+    if args.results and Path(args.results).is_file():
+        done = {json.loads(line)["architecture"] for line in Path(args.results).open()}
     train = simulate_training_set(args.events, [{"tes": t} for t in args.tes], seed=args.seed)
-    cfg = FlowConfig(architecture=args.architecture, epochs=args.epochs, seed=args.seed)
-    t0 = time.perf_counter()
-    flow = train_flow(train, cfg)
-    print(
-        f"trained on {flow.training_info_['n_train']} events at tes {args.tes}: "
-        f"{time.perf_counter() - t0:.0f} s, best epoch {flow.training_info_['best_epoch']}"
-    )
-    if args.out:
-        from rediscovery.higgs.generate.io import save_flow
-
-        save_flow(flow, args.out)
+    sims = {}
     for tes in args.test_tes:
         t0 = time.perf_counter()
-        sim = simulate_events(args.test_events, seed=args.seed + 100, nuisances={"tes": tes})
-        t_sim = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        gen = flow.sample(
-            args.test_events,
-            seed=args.seed + 200,
-            nuisances={"tes": tes},
-            shares=sim["Process"].astype(str).value_counts(normalize=True).to_dict(),
+        sims[tes] = simulate_events(args.test_events, seed=args.seed + 100, nuisances={"tes": tes})
+        sims[tes].attrs["rate"] = len(sims[tes]) / (time.perf_counter() - t0)
+    for arch in args.architecture:
+        if arch in done:
+            print(f"{arch}: already in {args.results}, skipped")
+            continue
+        defaults = {"nsf": (4, 64), "maf": (6, 64), "fm": (4, 128)}[arch]
+        cfg = FlowConfig(
+            architecture=arch,
+            transforms=args.transforms or defaults[0],
+            hidden=args.hidden or defaults[1],
+            epochs=args.epochs,
+            seed=args.seed,
         )
-        t_gen = time.perf_counter() - t0
+        flow = train_flow(train, cfg)
+        info = flow.training_info_
         print(
-            f"tes {tes}: flow {len(gen) / t_gen:.0f} events/s, simulator "
-            f"{len(sim) / t_sim:.0f} events/s (ratio {t_sim / t_gen:.2f})"
+            f"{arch} (transforms {cfg.transforms}, hidden {cfg.hidden}): trained on "
+            f"{info['n_train']} events at tes {args.tes}: {info['seconds']:.0f} s, best epoch "
+            f"{info['best_epoch']} of {cfg.epochs}"
         )
-        for p in flow.processes:
-            a = sim[sim["Process"] == p]
-            b = gen[gen["Process"] == p]
-            if min(len(a), len(b)) < 100:
-                continue
-            res = two_sample_auc(a, b, seed=args.seed)
-            ks = ks_table(a, b)
-            worst = ks.loc[ks["pvalue"].idxmin(), "feature"]
-            print(
-                f"  {p:8s} n={res['n']:6d}  AUC {res['auc']:.3f} ± {res['auc_err']:.3f}  "
-                f"min KS p {np.nanmin(ks['pvalue']):.2g} ({worst})"
+        if args.out:
+            save_flow(flow, Path(args.out) / arch)
+        record = {
+            "architecture": arch,
+            "config": vars(args) | {"cfg": cfg.__dict__},
+            "train_seconds": info["seconds"],
+            "tests": {},
+        }
+        t0 = time.perf_counter()
+        flow.sample(args.speed_events, seed=args.seed + 300, nuisances={"tes": 1.0})
+        rate = args.speed_events / (time.perf_counter() - t0)
+        sim_rate = sims[args.test_tes[0]].attrs["rate"]
+        print(
+            f"  speed: {rate:.0f} events/s, simulator {sim_rate:.0f} events/s "
+            f"(ratio {rate / sim_rate:.2f})"
+        )
+        record |= {"events_per_s": rate, "simulator_events_per_s": sim_rate}
+        for tes, sim in sims.items():
+            gen = flow.sample(
+                args.test_events,
+                seed=args.seed + 200,
+                nuisances={"tes": tes},
+                shares=sim["Process"].astype(str).value_counts(normalize=True).to_dict(),
+                extrapolate=True,
             )
+            table = compare_processes(sim, gen, seed=args.seed)
+            where = "inside" if min(args.tes) <= tes <= max(args.tes) else "outside"
+            print(f"  tes {tes} ({where} the training points):")
+            for r in table.itertuples():
+                print(
+                    f"    {r.process:8s} n={r.n:6d}  AUC {r.auc:.3f} ± {r.auc_err:.3f}  "
+                    f"min KS p {r.min_ks_pvalue:.2g} ({r.worst_feature})"
+                )
+            record["tests"][str(tes)] = table.to_dict(orient="records")
+        if args.results:
+            with Path(args.results).open("a") as fh:
+                fh.write(json.dumps(record) + "\n")
 
 
 if __name__ == "__main__":

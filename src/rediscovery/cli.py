@@ -68,6 +68,7 @@ COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("higgs", "rediscovery.higgs.commands.models"),
     ("higgs", "rediscovery.higgs.commands.stat"),
     ("higgs", "rediscovery.higgs.commands.systematics"),
+    ("higgs", "rediscovery.higgs.commands.generate"),
     ("higgs", "rediscovery.higgs.commands.pipeline"),
     ("higgs", "rediscovery.higgs.commands.explore"),
     ("cosmo", "rediscovery.cosmo.commands.sn"),

@@ -79,7 +79,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from rediscovery.core.errors import ConvergenceError, InputError
+from rediscovery.core.errors import ConfigError, ConvergenceError, InputError
 from rediscovery.core.files import round_significand, write_json
 from rediscovery.core.lock import RunLock
 from rediscovery.core.pipeline import check_stage_names, load_stage_function, run_analysis
@@ -88,8 +88,10 @@ from rediscovery.higgs.schema import WEIGHT
 
 __all__ = [
     "STAGES",
+    "TEMPLATES_SIMULATOR",
     "HiggsRunConfig",
     "feature_table",
+    "generated_template_sample",
     "load_stage_function",
     "read_mc_file",
     "read_observed_file",
@@ -144,6 +146,13 @@ class HiggsRunConfig(BaseModel):
         default=1_000_000, ge=10_000,
         description="events of the separate MC sample for the fit templates and binning "
                     "(unused with mc)")
+    templates: str = Field(
+        default="simulator",
+        description="source of the template samples: 'simulator', or a generator folder "
+                    "(flow.json + flow.pt, from 'rediscovery higgs generate train') whose "
+                    "events replace the simulated template samples, nominal and shifted "
+                    "(the generator's training range must cover the run's nuisance values; "
+                    "unused with mc)")
     lumi_factor: float = Field(
         default=1.0, gt=0,
         description="luminosity of the (pseudo-)data / HiggsML's (2012); the MC weights are "
@@ -426,6 +435,8 @@ def stage_simulate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> d
         n_templates = _simulate_templates(out, cfg)
         data["mc"] = {**_file_entry(out / "mc.parquet", "simulated"),
                       "templates": _file_entry(out / "templates.parquet", "simulated")}
+        if cfg.templates != TEMPLATES_SIMULATOR:
+            data["mc"]["templates"]["generator"] = cfg.templates
     if observed is not None:
         (out / "truth.json").unlink(missing_ok=True)  # real data: nothing to unblind
         write_events(observed, out / "observed.parquet", compact=True)
@@ -468,6 +479,8 @@ def template_sample(cfg: HiggsRunConfig, nuisances: dict[str, float] | None) -> 
     nominal one only by the detector response."""
     from rediscovery.higgs.events.simulate import simulate_events
 
+    if cfg.templates != TEMPLATES_SIMULATOR:
+        return generated_template_sample(cfg, nuisances)
     crn_tes = None
     if nuisances is not None:
         from rediscovery.higgs.systematics.run_model import CRN_TES
@@ -476,6 +489,42 @@ def template_sample(cfg: HiggsRunConfig, nuisances: dict[str, float] | None) -> 
     return simulate_events(cfg.template_events, seed=np.random.default_rng([cfg.seed, 3]),
                            count_shares=template_count_shares(), nuisances=nuisances,
                            crn_tes=crn_tes)
+
+
+#: ``HiggsRunConfig.templates`` of template samples from the simulator.
+TEMPLATES_SIMULATOR = "simulator"
+
+
+def generated_template_sample(cfg: HiggsRunConfig,
+                              nuisances: Mapping[str, float] | None) -> pd.DataFrame:
+    """The run's template sample drawn from the generator folder ``cfg.templates``
+    (:mod:`rediscovery.higgs.generate`) at the detector settings ``nuisances`` (``None``: the
+    simulator's defaults), with the simulated sample's event shares per process
+    (:func:`template_count_shares`) and its yields. Every sample of a run uses the same seed,
+    so the shifted samples differ from the nominal one by the generator's response alone.
+
+    Raises
+    ------
+    ConfigError
+        A weight-scale nuisance other than 1 (the generator only knows the detector ones).
+    InputError
+        Settings outside the generator's training range, or a process it was not trained on.
+    """
+    from rediscovery.higgs.generate import NUISANCES
+    from rediscovery.higgs.generate.io import load_flow
+
+    given = dict(nuisances or {})
+    other = {k: v for k, v in given.items() if k not in NUISANCES and v != 1.0}
+    if other:
+        raise ConfigError(f"generated templates: weight scales {other} are not supported")
+    flow = load_flow(cfg.templates)
+    shares: dict[str, float] = {}
+    for sub, share in template_count_shares().items():
+        name = "htautau" if sub in ("ggH", "VBFH") else sub  # the simulator's signal processes
+        shares[name] = shares.get(name, 0.0) + share
+    seed = int(np.random.default_rng([cfg.seed, 3]).integers(2**62))
+    return flow.sample(cfg.template_events, seed=seed, shares=shares,
+                       nuisances={k: v for k, v in given.items() if k in NUISANCES})
 
 
 def _simulate_templates(out: Path, cfg: HiggsRunConfig) -> int:
@@ -743,6 +792,19 @@ def _with_input_files(cfg: HiggsRunConfig) -> tuple[HiggsRunConfig, dict, dict]:
             raise InputError(f"the {flag} events file does not exist", path=path)
         files[name] = str(path)
         update[key] = str(path)
+    if cfg.templates != TEMPLATES_SIMULATOR:
+        if cfg.mc is not None:
+            raise InputError("templates: a generator cannot replace the template samples "
+                             "of an --mc file; leave templates at 'simulator'")
+        path = Path(cfg.templates).expanduser().resolve()
+        if not (path / "flow.json").is_file():
+            raise InputError("templates: expected 'simulator' or a generator folder holding "
+                             "flow.json and flow.pt (rediscovery higgs generate train)",
+                             path=path)
+        update["templates"] = str(path)
+        for stage in ("simulate", "evaluate"):  # its files enter both stages' fingerprints
+            func, rel = stages[stage]
+            stages[stage] = (func, {**rel, "template_generator": str(path)})
     if files:
         func, rel = stages["simulate"]
         stages["simulate"] = (func, {**rel, **files})

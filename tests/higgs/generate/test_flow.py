@@ -31,25 +31,30 @@ def training():
 
 @pytest.fixture(scope="module")
 def flow(training):
-    cfg = FlowConfig(transforms=2, hidden=32, epochs=5, batch_size=256, seed=2)
+    cfg = FlowConfig(architecture="nsf", transforms=2, hidden=32, epochs=12, batch_size=256, seed=2)
     return train_flow(training, cfg, progress=False)
 
 
 def _rel_phi(df, col, rows):
-    phi = df[col].to_numpy(float)[rows] - df["PRI_tau_phi"].to_numpy(float)[rows]
-    return np.mod(phi + np.pi, 2 * np.pi) - np.pi
+    """Azimuth relative to the τ's, reflected so that the lepton's is positive."""
+
+    def rel(c):
+        phi = df[c].to_numpy(float)[rows] - df["PRI_tau_phi"].to_numpy(float)[rows]
+        return np.mod(phi + np.pi, 2 * np.pi) - np.pi
+
+    return rel(col) * np.where(rel("PRI_lep_phi") >= 0, 1.0, -1.0)
 
 
 def test_transform_round_trip_is_exact(training):
     tr = EventTransform().fit(training)
     y, njet = tr.forward(training, seed=0)
     assert y.shape == (len(training), 15) and np.isfinite(y).all()
-    back, ok = tr.inverse(y, njet, seed=0)
+    back, ok = tr.inverse(y, njet, seed=0, tes=training["tes"].to_numpy(), jes=1.0)
     assert ok.mean() > 0.999  # rounding can put a threshold event a hair below
     for c in PRI_COLUMNS:
         a, b = training[c].to_numpy(float)[ok], back[c].to_numpy(float)[ok]
         assert np.array_equal(np.isnan(a), np.isnan(b)), c
-        if c.endswith("_phi"):  # azimuths relative to the tau's
+        if c.endswith("_phi"):  # azimuths relative to the tau's, up to a reflection
             np.testing.assert_allclose(_rel_phi(back, c, ok), _rel_phi(training, c, ok), atol=2e-4)
         else:
             np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-4)
@@ -161,3 +166,33 @@ def test_registered_in_the_model_database(flow, tmp_path):
     assert a.equals(flow.sample(300, seed=7, nuisances={"tes": 1.02}))
     with pytest.raises(OutsideValidityError, match=r"tes = 1\.05"):
         gen(10, seed=0, tes=1.05)
+
+
+def test_jet_multiplicity_follows_the_training_frequencies(flow, training):
+    """The log-linear table reproduces the jet-multiplicity frequencies at each training point
+    within their binomial errors (3 points, a line in tes through them)."""
+    for p in PROCESSES:
+        for tes in (0.97, 1.0, 1.03):
+            sim = training[(training["Process"] == p) & (training["tes"] == tes)]
+            freq = np.bincount(np.clip(sim["PRI_jet_num"].astype(int), 0, 3), minlength=4)
+            freq = freq / len(sim)
+            err = np.sqrt(freq * (1 - freq) / len(sim))
+            got = flow.jet_probabilities(p, {"tes": tes})
+            assert got.sum() == pytest.approx(1.0)
+            np.testing.assert_array_less(np.abs(got - freq), 4 * err + 0.01)
+
+
+def test_flow_matching_generator_trains_samples_and_round_trips(training, tmp_path):
+    ztt = training[training["Process"] == "ztautau"]
+    cfg = FlowConfig(architecture="fm", transforms=2, hidden=32, epochs=4, steps=4, seed=3)
+    gen = train_flow(ztt, cfg, progress=False)
+    g = gen.sample(1000, seed=1, nuisances={"tes": 1.0})
+    assert len(g) == 1000 and set(g["Process"].astype(str)) == {"ztautau"}
+    assert np.isfinite(g["PRI_tau_pt"]).all() and (g["PRI_tau_pt"] >= 20).all()
+    back = load_flow(save_flow(gen, tmp_path / "fm"))
+    assert back.config.architecture == "fm"
+    assert back.sample(300, seed=2, nuisances={"tes": 1.0}).equals(
+        gen.sample(300, seed=2, nuisances={"tes": 1.0})
+    )
+    nominal = ztt[ztt["tes"] == 1.0]
+    assert two_sample_auc(nominal, g, seed=0)["auc"] < 0.97  # seconds of training

@@ -41,6 +41,10 @@ def run_cmd(
     lumi_factor: float | None = typer.Option(
         None, "--lumi-factor",
         help="Luminosity of the (pseudo-)data / HiggsML 2012's; scales the MC weights."),
+    templates: str | None = typer.Option(
+        None, "--templates", metavar="SOURCE",
+        help="Source of the template samples: 'simulator' (default), or an event generator: "
+        "a folder from 'rediscovery higgs generate train' or its name in the model database."),
     model: str | None = typer.Option(None, help="xgboost | lightgbm | hgb | nn."),
     mmc: bool | None = typer.Option(None, "--mmc/--no-mmc", help="Compute DER_mass_MMC."),
     systematics: bool | None = typer.Option(
@@ -66,11 +70,16 @@ def run_cmd(
     files used (path, SHA-256) are listed under "data" in results.json and manifest.json.
     """
     check_output(out, "dir")
+    if templates is not None and templates != "simulator" and not Path(templates).is_dir():
+        from rediscovery.models import find_model
+
+        templates = str(find_model(templates).folder)  # a name in the model database
     cfg = load_run_config(HiggsRunConfig, "higgs", config, {
         "seed": seed, "events": events, "template_events": template_events, "model": model,
         "mmc": mmc, "observed": None if observed is None else str(observed),
         "mc": None if mc is None else str(mc), "mc_lumi_scale": mc_lumi_scale,
-        "lumi_factor": lumi_factor, "systematics": systematics, "nominal_data": nominal_data},
+        "lumi_factor": lumi_factor, "templates": templates, "systematics": systematics,
+        "nominal_data": nominal_data},
         options={"mmc": "--mmc/--no-mmc", "systematics": "--systematics/--no-systematics",
                  "nominal_data": "--nominal-data/--drawn-nuisances"})
     results = run_pipeline(out, cfg, replace=parse_replacements(stage), force=force,

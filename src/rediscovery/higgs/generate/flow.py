@@ -1,20 +1,23 @@
-"""A conditional normalizing flow that generates Higgs events like the simulator.
+"""A conditional generator of Higgs events like the simulator's (a normalizing flow or a
+flow-matching network).
 
-Model (one network for all processes, conditioned on the process):
+Model (per process: one network each, so that no process shares capacity with another):
 
-* **jet multiplicity**: p(n_jet | process, ν) — a small network with a softmax over
-  n_jet ∈ {0, 1, 2, ≥3}, ν = (tes, jes, soft_met) the detector nuisances;
-* **kinematics**: p(y | process, ν, n_jet) — a neural spline flow (Durkan et al. 2019,
-  "Neural Spline Flows", NeurIPS, arXiv:1906.04032; rational-quadratic splines, coupling
-  layers so that sampling is one pass) from ``zuko`` (Rozet et al.) on the 15-vector of
-  :class:`~rediscovery.higgs.generate.transform.EventTransform`;
+* **jet multiplicity**: p(n_jet | process, ν), n_jet ∈ {0, 1, 2, ≥3}, ν = (tes, jes, soft_met)
+  the detector nuisances — per process, log-probabilities linear in ν, fitted by least squares
+  on the frequencies at the training points (exact at each point up to their statistics; a
+  network learnt it worse, the worst feature of the first version);
+* **kinematics**: p(y | process, ν, n_jet) on the 15-vector of
+  :class:`~rediscovery.higgs.generate.transform.EventTransform` — by default a neural spline
+  flow (Durkan et al. 2019, arXiv:1906.04032) from ``zuko``; the architectures are in
+  :mod:`rediscovery.higgs.generate.networks`;
 * **yields**: the summed weight of each process, log-linear in ν, fitted by least squares on
   the training points (the simulator's weights follow the selected yield).
 
-Both networks are trained together by maximum likelihood (Adam), the best epoch on a held-out
-tenth kept. Sampling draws n_jet, then y, maps back to primaries, and drops the rare
-unphysical rows (a momentum below its threshold, the sub-leading jet harder than the leading),
-drawing again until each process has its count.
+The network is trained with Adam (maximum likelihood for the flows, the flow-matching loss
+for ``fm``), the best epoch on a held-out tenth kept. Sampling draws n_jet, then y, maps back
+to primaries, and drops the rare unphysical rows (a momentum below its threshold, the
+sub-leading jet harder than the leading), drawing again until each process has its count.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.higgs.generate.networks import ARCHITECTURES, build_kinematics
 from rediscovery.higgs.generate.transform import FLOW_COLUMNS, N_JET_CLASSES, EventTransform
 
 __all__ = [
@@ -42,9 +46,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Flow architectures (:class:`FlowConfig` ``architecture``).
-ARCHITECTURES: tuple[str, ...] = ("nsf", "maf")
-
 #: Detector nuisances the flow is conditioned on (the simulator's shape nuisances).
 NUISANCES: tuple[str, ...] = ("tes", "jes", "soft_met")
 
@@ -57,10 +58,15 @@ class FlowConfig:
     ----------
     architecture
         ``nsf``: rational-quadratic spline couplings (Durkan et al. 2019); ``maf``: affine
-        couplings (RealNVP, Dinh et al. 2017, arXiv:1605.08803), less flexible but ~3 times
-        faster to sample on CPU (the spline's softmax dominates NSF's cost).
+        couplings (RealNVP, Dinh et al. 2017, arXiv:1605.08803), less flexible but several
+        times faster to sample on CPU (the spline's softmax dominates NSF's cost); ``fm``:
+        conditional flow matching (Lipman et al. 2023), an MLP velocity field integrated
+        in ``steps`` midpoint steps (:mod:`rediscovery.higgs.generate.networks`).
     transforms, hidden, bins
-        Coupling layers, width of their two hidden layers, spline bins (``nsf`` only).
+        Coupling layers (``nsf``, ``maf``; each with two hidden layers of width ``hidden``)
+        or hidden layers of the velocity MLP (``fm``); spline bins (``nsf`` only).
+    steps
+        Midpoint steps of the ODE when sampling (``fm`` only).
     epochs, batch_size, learning_rate
         Adam training; the learning rate decays by cosine annealing to 1/20.
     validation_fraction
@@ -71,10 +77,11 @@ class FlowConfig:
         torch CPU threads while training and sampling.
     """
 
-    architecture: str = "nsf"
-    transforms: int = 4
+    architecture: str = "maf"
+    transforms: int = 6
     hidden: int = 64
     bins: int = 8
+    steps: int = 8
     epochs: int = 30
     batch_size: int = 2048
     learning_rate: float = 2e-3
@@ -87,7 +94,7 @@ class FlowConfig:
             raise ConfigError(
                 f"architecture: expected one of {ARCHITECTURES}, got {self.architecture!r}"
             )
-        for name in ("transforms", "hidden", "bins", "epochs", "batch_size", "n_threads"):
+        for name in ("transforms", "hidden", "bins", "steps", "epochs", "batch_size", "n_threads"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ConfigError(f"{name}: expected an integer >= 1, got {v!r}")
@@ -103,35 +110,17 @@ class FlowConfig:
 
 
 def build_network(n_proc: int, cfg: FlowConfig) -> Any:
-    """The untrained torch module of :class:`EventFlow` (``flow``: the conditional flow;
-    ``jets``: the jet-multiplicity classifier) for ``n_proc`` processes."""
+    """The untrained kinematic networks of :class:`EventFlow`: a ``torch.nn.ModuleList`` of
+    one network per process (context: the scaled nuisances and the jet-multiplicity
+    one-hot)."""
     import torch
-    import zuko
 
-    class Net(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            n_ctx = len(NUISANCES) + n_proc
-            common = {
-                "features": len(FLOW_COLUMNS),
-                "context": n_ctx + N_JET_CLASSES,
-                "transforms": cfg.transforms,
-                "hidden_features": [cfg.hidden] * 2,
-                "passes": 2,
-            }  # passes=2: coupling layers, one pass to sample
-            if cfg.architecture == "nsf":
-                self.flow = zuko.flows.NSF(bins=cfg.bins, **common)
-            else:
-                self.flow = zuko.flows.MAF(**common)
-            self.jets = torch.nn.Sequential(
-                torch.nn.Linear(n_ctx, 32),
-                torch.nn.ReLU(),
-                torch.nn.Linear(32, 32),
-                torch.nn.ReLU(),
-                torch.nn.Linear(32, N_JET_CLASSES),
-            )
-
-    return Net()
+    return torch.nn.ModuleList(
+        [
+            build_kinematics(len(FLOW_COLUMNS), len(NUISANCES) + N_JET_CLASSES, cfg)
+            for _ in range(n_proc)
+        ]
+    )
 
 
 def simulate_training_set(
@@ -184,7 +173,12 @@ class EventFlow:
     config
         The :class:`FlowConfig` it was trained with.
     net
-        The torch module (``flow`` and ``jets``).
+        The kinematic networks, one per process in the order of :attr:`processes`
+        (:mod:`rediscovery.higgs.generate.networks`).
+    jets_
+        ``{process: 4 × 4 list}``: per jet class, its log-probability's coefficients
+        ``[c0, c_tes, c_jes, c_soft_met]`` (nuisances scaled to [-1, 1] over :attr:`box`;
+        normalised by a softmax).
     yields_
         ``{process: [c0, c_tes, c_jes, c_soft_met]}``: log summed weight, linear in the
         nuisances scaled to [-1, 1] over :attr:`box`.
@@ -199,6 +193,7 @@ class EventFlow:
     transform: EventTransform
     config: FlowConfig
     net: Any
+    jets_: dict[str, list[list[float]]] = field(default_factory=dict)
     yields_: dict[str, list[float]] = field(default_factory=dict)
     shares_: dict[str, float] = field(default_factory=dict)
     training_info_: dict[str, Any] = field(default_factory=dict)
@@ -212,9 +207,8 @@ class EventFlow:
         span = np.where(hi > lo, hi - lo, 1.0)
         return np.where(hi > lo, 2.0 * (values - lo) / span - 1.0, 0.0)
 
-    def _context(self, nu: np.ndarray, proc: np.ndarray) -> np.ndarray:
-        onehot = np.eye(len(self.processes))[proc]
-        return np.column_stack([self.scaled_nuisances(nu), onehot]).astype(np.float32)
+    def _context(self, nu: np.ndarray) -> np.ndarray:
+        return self.scaled_nuisances(nu).astype(np.float32)
 
     def nuisance_values(
         self, nuisances: Mapping[str, float] | None, *, extrapolate: bool = False
@@ -258,6 +252,22 @@ class EventFlow:
         u = self.scaled_nuisances(nu[None, :])[0]
         x = np.concatenate([[1.0], u])
         return {p: float(np.exp(np.dot(self.yields_[p], x))) for p in self.processes}
+
+    def jet_probabilities(
+        self,
+        process: str,
+        nuisances: Mapping[str, float] | None = None,
+        *,
+        extrapolate: bool = False,
+    ) -> np.ndarray:
+        """p(n_jet = 0, 1, 2, ≥3) of ``process`` at ``nuisances``."""
+        return self._jet_p(process, self.nuisance_values(nuisances, extrapolate=extrapolate))
+
+    def _jet_p(self, process: str, nu: np.ndarray) -> np.ndarray:
+        x = np.concatenate([[1.0], self.scaled_nuisances(nu[None, :])[0]])
+        logit = np.asarray(self.jets_[process]) @ x
+        p = np.exp(logit - logit.max())
+        return p / p.sum()
 
     # ------------------------------------------------------------------ sampling
 
@@ -351,16 +361,17 @@ class EventFlow:
     ) -> pd.DataFrame:
         import torch
 
+        p_jets = self._jet_p(self.processes[proc], nu)
         got: list[pd.DataFrame] = []
         have = 0
         while have < n:
             m = min(batch_size, int((n - have) * 1.1) + 16)
-            ctx = torch.from_numpy(self._context(np.tile(nu, (m, 1)), np.full(m, proc)))
-            probs = torch.softmax(self.net.jets(ctx), dim=1)
-            njet = torch.multinomial(probs, 1).squeeze(1)
-            full = torch.cat([ctx, torch.nn.functional.one_hot(njet, N_JET_CLASSES).float()], dim=1)
-            y = self.net.flow(full).sample().numpy().astype(np.float64)
-            df, ok = self.transform.inverse(y, njet.numpy(), seed=rng)
+            njet = rng.choice(N_JET_CLASSES, size=m, p=p_jets)
+            full = np.column_stack(
+                [self._context(np.tile(nu, (m, 1))), np.eye(N_JET_CLASSES)[njet]]
+            ).astype(np.float32)
+            y = self.net[proc].sample(torch.from_numpy(full)).numpy().astype(np.float64)
+            df, ok = self.transform.inverse(y, njet, seed=rng, tes=nu[0], jes=nu[1])
             ok &= np.all(np.isfinite(y), axis=1)
             df = df[ok]
             got.append(df)
@@ -387,6 +398,33 @@ def _fit_yields(df: pd.DataFrame, flow: EventFlow) -> dict[str, list[float]]:
         coef = np.zeros(len(keys) + 1)
         sol, *_ = np.linalg.lstsq(x[:, cols], np.log(rows["Weight"].to_numpy()), rcond=None)
         coef[cols] = sol
+        out[p] = coef.tolist()
+    return out
+
+
+def _fit_jets(
+    events: pd.DataFrame, njet: np.ndarray, flow: EventFlow
+) -> dict[str, list[list[float]]]:
+    """Per process and jet class, least-squares fit of the log-frequency (counts + 1/2) over
+    the nuisance points, linear in the scaled nuisances."""
+    keys = list(NUISANCES)
+    table = events[["Process", *keys]].copy()
+    table["Process"] = table["Process"].astype(str)
+    table["njet"] = njet
+    counts = table.groupby(["Process", *keys, "njet"]).size().unstack("njet", fill_value=0)
+    counts = counts.reindex(columns=range(N_JET_CLASSES), fill_value=0)
+    out = {}
+    for p in flow.processes:
+        rows = counts.loc[p]
+        u = flow.scaled_nuisances(np.array([list(ix) for ix in rows.index], dtype=float))
+        freq = rows.to_numpy(dtype=float) + 0.5
+        logf = np.log(freq / freq.sum(axis=1, keepdims=True))
+        x = np.column_stack([np.ones(len(u)), u])
+        varies = np.ptp(u, axis=0) > 0 if len(u) > 1 else np.zeros(len(keys), bool)
+        cols = np.concatenate([[True], varies])
+        coef = np.zeros((N_JET_CLASSES, len(keys) + 1))
+        sol, *_ = np.linalg.lstsq(x[:, cols], logf, rcond=None)
+        coef[:, cols] = sol.T
         out[p] = coef.tolist()
     return out
 
@@ -449,9 +487,10 @@ def train_flow(
             rng = np.random.default_rng(cfg.seed)
             y, njet = transform.forward(events, seed=rng)
             proc = pd.Categorical(events["Process"].astype(str), categories=procs).codes
-            ctx = flow._context(nu, proc)
+            ctx = flow._context(nu)
             tensors = [
-                torch.from_numpy(a) for a in (y.astype(np.float32), ctx, njet.astype(np.int64))
+                torch.from_numpy(a)
+                for a in (y.astype(np.float32), ctx, njet.astype(np.int64), proc.astype(np.int64))
             ]
             n = len(y)
             order = rng.permutation(n)
@@ -465,16 +504,19 @@ def train_flow(
 
             def loss_of(idx: np.ndarray) -> Any:
                 i = torch.from_numpy(idx)
-                yy, cc, jj = (t[i] for t in tensors)
-                jets = torch.nn.functional.cross_entropy(net.jets(cc), jj)
+                yy, cc, jj, pp = (t[i] for t in tensors)
                 full = torch.cat(
                     [cc, torch.nn.functional.one_hot(jj, N_JET_CLASSES).float()], dim=1
                 )
-                return jets - net.flow(full).log_prob(yy).mean()
+                total = 0.0
+                for k in torch.unique(pp).tolist():  # a few processes, each its own network
+                    m = pp == k
+                    total = total + net[k].loss(yy[m], full[m]) * m.sum()
+                return total / len(i)
 
             best, best_state, history = np.inf, None, []
             with progress_bar(enabled=progress) as bar:
-                task = bar.add_task("training the flow", total=cfg.epochs)
+                task = bar.add_task(f"training the {cfg.architecture} generator", total=cfg.epochs)
                 for epoch in range(cfg.epochs):
                     net.train()
                     perm = train[rng.permutation(len(train))]
@@ -485,7 +527,8 @@ def train_flow(
                         opt.step()
                         sched.step()
                     net.eval()
-                    with torch.no_grad():
+                    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+                        torch.manual_seed(cfg.seed)  # the same noise each epoch (fm's loss)
                         v = float(loss_of(val))
                     history.append(v)
                     if v < best:
@@ -499,6 +542,7 @@ def train_flow(
     finally:
         torch.set_num_threads(threads)
     flow.yields_ = _fit_yields(events, flow)
+    flow.jets_ = _fit_jets(events, njet, flow)
     counts = events["Process"].astype(str).value_counts()
     flow.shares_ = {p: float(counts.get(p, 0)) / len(events) for p in procs}
     flow.training_info_ = {

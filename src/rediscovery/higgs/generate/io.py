@@ -19,14 +19,14 @@ from rediscovery.higgs.generate.transform import EventTransform
 __all__ = ["FLOW_FORMAT_VERSION", "FLOW_KIND", "load_flow", "save_flow"]
 
 #: Format of ``flow.json``.
-FLOW_FORMAT_VERSION = 1
+FLOW_FORMAT_VERSION = 2  # 2: any architecture; the jet multiplicity a log-linear table
 #: The kind string of a flow folder (also its model-card kind in ``rediscovery.models``).
 FLOW_KIND = "rediscovery.higgs.generate/flow"
 
 
 def _versions() -> dict[str, str]:
     out = {}
-    for p in ("torch", "zuko", "numpy"):
+    for p in ("torch", "zuko", "numpy"):  # zuko: the nsf and maf architectures
         try:
             out[p] = importlib.metadata.version(p)
         except importlib.metadata.PackageNotFoundError:  # pragma: no cover - declared deps
@@ -50,6 +50,7 @@ def save_flow(flow: EventFlow, directory: str | os.PathLike[str]) -> Path:
         "box": {k: list(v) for k, v in flow.box.items()},
         "transform": flow.transform.to_json(),
         "yields": flow.yields_,
+        "jets": flow.jets_,
         "shares": flow.shares_,
         "training": flow.training_info_,
         "versions": _versions(),
@@ -74,7 +75,7 @@ def load_flow(directory: str | os.PathLike[str]) -> EventFlow:
     meta_path = d / "flow.json"
     if not meta_path.is_file():
         raise ModelFileError(
-            f"{d}: no flow.json; not a flow folder (rediscovery higgs generate-train writes one)"
+            f"{d}: no flow.json; not a flow folder (rediscovery higgs generate train writes one)"
         )
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -108,6 +109,7 @@ def load_flow(directory: str | os.PathLike[str]) -> EventFlow:
         transform=transform,
         config=cfg,
         net=net,
+        jets_={k: [[float(c) for c in row] for row in v] for k, v in meta["jets"].items()},
         yields_={k: [float(c) for c in v] for k, v in meta["yields"].items()},
         shares_={k: float(v) for k, v in meta["shares"].items()},
         training_info_=dict(meta.get("training", {})),

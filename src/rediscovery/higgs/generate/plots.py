@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_feature"]
+__all__ = ["plot_feature", "plot_features"]
 
 
 def plot_feature(
@@ -20,6 +20,7 @@ def plot_feature(
     *,
     bins: int = 40,
     ax: Any = None,
+    label: str = "flow",
 ) -> dict[str, Any]:
     """Normalised histograms of ``feature`` (defined values) for the simulator and the
     generator, on common bins (1st–99th percentile of the reference).
@@ -38,8 +39,33 @@ def plot_feature(
     ha, _ = np.histogram(a, edges, density=True)
     hb, _ = np.histogram(b, edges, density=True)
     ax.stairs(ha, edges, label=f"simulator ({len(a)})")
-    ax.stairs(hb, edges, label=f"flow ({len(b)})", linestyle="--")
+    ax.stairs(hb, edges, label=f"{label} ({len(b)})", linestyle="--")
     ax.set_xlabel(feature)
     ax.set_ylabel("density")
     ax.legend(fontsize="small")
     return {"edges": edges, "reference": ha, "generated": hb}
+
+
+def plot_features(
+    reference: pd.DataFrame,
+    generated: pd.DataFrame,
+    features: list[str],
+    *,
+    title: str = "",
+    label: str = "generator",
+    ncols: int = 4,
+) -> Any:
+    """A grid of :func:`plot_feature` panels (one per feature) under ``title``; returns the
+    figure (its axes hold the plotted data)."""
+    import matplotlib.pyplot as plt
+
+    nrows = -(-len(features) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.5 * nrows), squeeze=False)
+    for ax, feature in zip(axes.flat, features, strict=False):
+        plot_feature(reference, generated, feature, ax=ax, label=label)
+        ax.legend(fontsize="xx-small")
+    for ax in axes.flat[len(features) :]:
+        ax.set_visible(False)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

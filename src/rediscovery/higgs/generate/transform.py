@@ -7,10 +7,19 @@ multiplicity is discrete and decides which jet columns exist. :class:`EventTrans
 event to
 
 * ``PRI_jet_num`` (a category, modelled apart: :mod:`rediscovery.higgs.generate.flow`);
-* 15 real numbers: ``log(p_T − lo + 1 GeV)`` for the τ, lepton and jet momenta (``lo`` their
-  selection threshold, :data:`rediscovery.higgs.events.simulate.SELECTION`),
-  ``log(1 + E_T^miss)``, ``log ΣE_T``, ``atanh(η / η_max)``, ``atanh(Δφ / π)`` of the
-  lepton, E_T^miss and jets relative to the τ,
+* 15 real numbers: ``log((p_T − lo) / s + ε)`` for the τ, lepton and jet momenta (``lo`` their
+  selection threshold, :data:`rediscovery.higgs.events.simulate.SELECTION`, ε = 0.01 GeV: the
+  density, largest at the threshold, becomes a smooth exponential tail instead of a hard edge
+  a flow cannot learn; ``s`` the energy scale of the object at the event's detector setting,
+  ``tes`` for the τ, ``jes`` for the jets, 1 for the lepton: the scales' first-order effect
+  is built in, the network learns what is left, which is what makes the response to them
+  interpolate and extrapolate), ``log(1 + E_T^miss)``, the log of ΣE_T minus the τ, lepton and jet
+  momenta (the soft and underlying-event part, positive by construction of the simulator:
+  the sum itself is then exact), ``atanh(η / η_max)``, the azimuths relative to the τ after the
+  reflection φ → −φ that puts the lepton on the positive side (the simulation is symmetric
+  under it; the side is drawn at random when generating): ``atanh(1 − 2|Δφ_ℓ|/π)`` of the
+  lepton (mostly back to back with the τ), ``atanh(Δφ / π)`` of E_T^miss and the jets (E_T^miss
+  between the τ and the lepton is then one mode instead of two across ±π),
   and the jets' p_T beyond the two leading ones (``PRI_jet_all_pt`` minus both, zero unless
   three or more jets), each then standardised;
 * the τ azimuth, drawn uniform when generating.
@@ -44,7 +53,7 @@ FLOW_COLUMNS: tuple[str, ...] = (
     "lep_dphi",
     "log_met",
     "met_dphi",
-    "log_sumet",
+    "log_sumet_rest",
     "log_jet1_pt",
     "jet1_eta",
     "jet1_dphi",
@@ -56,7 +65,24 @@ FLOW_COLUMNS: tuple[str, ...] = (
 #: Jet multiplicities 0, 1, 2 and ≥ 3 (``PRI_jet_num`` is capped at 3 in HiggsML).
 N_JET_CLASSES = 4
 _SHRINK = 1.0 - 1e-7  # keeps atanh finite at the acceptance edge
-_PT_OFFSET = 1.0  # GeV: log(pt - lo + 1) is 0 at the threshold
+_PT_OFFSET = 0.01  # GeV: ε of log(pt - lo + ε); the stored momenta resolve 5e-4 GeV here
+
+# momentum component -> the energy-scale nuisance that multiplies it in the simulator
+_SCALE = {
+    "log_tau_pt": "tes",
+    "log_jet1_pt": "jes",
+    "log_jet2_pt": "jes",
+    "log_jet_extra_pt": "jes",
+}
+
+
+def _scales(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per-event ``tes`` and ``jes`` (columns of training events; 1 where absent)."""
+    return {
+        k: df[k].to_numpy(dtype=float) if k in df.columns else np.ones(len(df))
+        for k in ("tes", "jes")
+    }
+
 
 # flow-vector index -> minimum jet multiplicity for it to be defined
 _NEEDS_JETS = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3])
@@ -138,44 +164,50 @@ class EventTransform:
         njet = np.clip(df["PRI_jet_num"].to_numpy(dtype=float), 0, 3).astype(np.int64)
         g = {c: df[c].to_numpy(dtype=float) for c in df.columns if c.startswith("PRI_")}
         phi0 = g["PRI_tau_phi"]
+        lep = _wrap(g["PRI_lep_phi"] - phi0)
+        side = np.where(lep >= 0, 1.0, -1.0)  # the reflection that puts the lepton at φ > 0
         lead = np.nan_to_num(g["PRI_jet_leading_pt"])
         sub = np.nan_to_num(g["PRI_jet_subleading_pt"])
         extra = g["PRI_jet_all_pt"] - lead - sub
+        rest = g["PRI_met_sumet"] - g["PRI_tau_pt"] - g["PRI_lep_pt"] - g["PRI_jet_all_pt"]
         v = np.column_stack(
             [
                 g["PRI_tau_pt"],
                 g["PRI_tau_eta"],
                 g["PRI_lep_pt"],
                 g["PRI_lep_eta"],
-                _wrap(g["PRI_lep_phi"] - phi0),
+                np.abs(lep),
                 g["PRI_met"],
-                _wrap(g["PRI_met_phi"] - phi0),
-                g["PRI_met_sumet"],
+                side * _wrap(g["PRI_met_phi"] - phi0),
+                rest,
                 g["PRI_jet_leading_pt"],
                 g["PRI_jet_leading_eta"],
-                _wrap(g["PRI_jet_leading_phi"] - phi0),
+                side * _wrap(g["PRI_jet_leading_phi"] - phi0),
                 g["PRI_jet_subleading_pt"],
                 g["PRI_jet_subleading_eta"],
-                _wrap(g["PRI_jet_subleading_phi"] - phi0),
+                side * _wrap(g["PRI_jet_subleading_phi"] - phi0),
                 np.where(njet >= 3, extra, np.nan),
             ]
         )
         return v, njet
 
-    def _to_real(self, v: np.ndarray) -> np.ndarray:
+    def _to_real(self, v: np.ndarray, scales: dict[str, np.ndarray]) -> np.ndarray:
         y = np.empty_like(v)
         cols = FLOW_COLUMNS
         for j, name in enumerate(cols):
             x = v[:, j]
             if name in self.lo_:  # momenta above a threshold
-                y[:, j] = np.log(np.maximum(x - self.lo_[name], 0.0) + _PT_OFFSET)
+                s = scales[_SCALE.get(name, "")] if name in _SCALE else 1.0
+                y[:, j] = np.log(np.maximum(x - self.lo_[name], 0.0) / s + _PT_OFFSET)
             elif name == "log_met":
                 y[:, j] = np.log1p(np.maximum(x, 0.0))
-            elif name == "log_sumet":
+            elif name == "log_sumet_rest":
                 y[:, j] = np.log(np.maximum(x, 1e-3))
             elif name.endswith("_eta"):
                 lim = _eta_max()["jet" if name.startswith("jet") else "lepton"]
                 y[:, j] = np.arctanh(np.clip(x / lim, -1.0, 1.0) * _SHRINK)
+            elif name == "lep_dphi":  # |Δφ| in [0, π], mostly back to back: log-like at π
+                y[:, j] = np.arctanh(np.clip(1.0 - 2.0 * x / np.pi, -1.0, 1.0) * _SHRINK)
             else:  # dphi
                 y[:, j] = np.arctanh(np.clip(x / np.pi, -1.0, 1.0) * _SHRINK)
         return y
@@ -186,7 +218,7 @@ class EventTransform:
         if len(v) == 0:
             raise InputError("no training events")
         self.lo_ = _thresholds()
-        y = self._to_real(v)
+        y = self._to_real(v, _scales(df))
         defined = njet[:, None] >= _NEEDS_JETS[None, :]
         cnt = np.maximum(defined.sum(axis=0), 1)
         self.mean_ = np.where(defined, y, 0.0).sum(axis=0) / cnt
@@ -197,9 +229,10 @@ class EventTransform:
     def forward(
         self, df: pd.DataFrame, *, seed: int | np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``(y (n, 15) standardised, njet (n,))``; undefined entries are N(0, 1) noise."""
+        """``(y (n, 15) standardised, njet (n,))``; undefined entries are N(0, 1) noise. The
+        ``tes`` and ``jes`` columns, when present, are the events' energy scales."""
         v, njet = self._raw(df)
-        y = (self._to_real(v) - self.mean_) / self.std_
+        y = (self._to_real(v, _scales(df)) - self.mean_) / self.std_
         undefined = njet[:, None] < _NEEDS_JETS[None, :]
         rng = np.random.default_rng(seed)
         y[undefined] = rng.standard_normal(int(undefined.sum()))
@@ -209,36 +242,55 @@ class EventTransform:
         return y, njet
 
     def inverse(
-        self, y: np.ndarray, njet: np.ndarray, *, seed: int | np.random.Generator
+        self,
+        y: np.ndarray,
+        njet: np.ndarray,
+        *,
+        seed: int | np.random.Generator,
+        tes: float | np.ndarray = 1.0,
+        jes: float | np.ndarray = 1.0,
     ) -> tuple[pd.DataFrame, np.ndarray]:
         """Primaries (the 17 ``PRI_*`` columns) of flow vectors ``y`` and multiplicities
-        ``njet``; also a mask of the physical rows (momenta above their thresholds, the
-        sub-leading jet not harder than the leading one)."""
+        ``njet`` at the energy scales ``tes``, ``jes``; also a mask of the physical rows
+        (momenta above their thresholds, the sub-leading jet not harder than the leading
+        one)."""
         from rediscovery.higgs.events.simulate import PRI_SIGNIFICAND_BITS
+        from rediscovery.higgs.schema import SQRT_S_MAX_GEV
 
         y = np.asarray(y, dtype=float) * self.std_ + self.mean_
         njet = np.asarray(njet, dtype=np.int64)
         rng = np.random.default_rng(seed)
         phi0 = rng.uniform(-np.pi, np.pi, len(y))
+        side = rng.choice([-1.0, 1.0], size=len(y))
         out: dict[str, np.ndarray] = {}
         ok = np.ones(len(y), dtype=bool)
+        # an energy beyond the schema's largest is a draw from the far tail of the network: dropped
+        # (rows marked not ok), and capped first so that exp() stays finite
+        defined = njet[:, None] >= _NEEDS_JETS[None, :]
+        is_log = np.array([name.startswith("log_") for name in FLOW_COLUMNS])
+        ok &= ~np.any(defined & is_log & (y > np.log(SQRT_S_MAX_GEV)), axis=1)
+        y = np.where(is_log, np.minimum(y, np.log(SQRT_S_MAX_GEV)), y)
         col = {name: y[:, j] for j, name in enumerate(FLOW_COLUMNS)}
 
+        scale = {"tes": tes, "jes": jes}
+
         def pt(name: str) -> np.ndarray:
-            return self.lo_[name] - _PT_OFFSET + np.exp(col[name])
+            s = scale[_SCALE[name]] if name in _SCALE else 1.0
+            return self.lo_[name] + s * (np.exp(col[name]) - _PT_OFFSET)
 
         for name in ("log_tau_pt", "log_lep_pt", "log_jet1_pt", "log_jet2_pt", "log_jet_extra_pt"):
-            ok &= (col[name] >= 0.0) | (njet < _NEEDS_JETS[FLOW_COLUMNS.index(name)])
+            above = col[name] >= np.log(_PT_OFFSET)
+            ok &= above | (njet < _NEEDS_JETS[FLOW_COLUMNS.index(name)])
         lepton, jet = _eta_max()["lepton"], _eta_max()["jet"]
         out["PRI_tau_pt"] = pt("log_tau_pt")
         out["PRI_tau_eta"] = lepton * np.tanh(col["tau_eta"]) / _SHRINK
         out["PRI_tau_phi"] = phi0
         out["PRI_lep_pt"] = pt("log_lep_pt")
         out["PRI_lep_eta"] = lepton * np.tanh(col["lep_eta"]) / _SHRINK
-        out["PRI_lep_phi"] = _wrap(phi0 + np.pi * np.tanh(col["lep_dphi"]) / _SHRINK)
+        lep_dphi = 0.5 * np.pi * (1.0 - np.tanh(col["lep_dphi"]) / _SHRINK)
+        out["PRI_lep_phi"] = _wrap(phi0 + side * np.clip(lep_dphi, 0.0, np.pi))
         out["PRI_met"] = np.expm1(col["log_met"]).clip(min=0.0)
-        out["PRI_met_phi"] = _wrap(phi0 + np.pi * np.tanh(col["met_dphi"]) / _SHRINK)
-        out["PRI_met_sumet"] = np.exp(col["log_sumet"])
+        out["PRI_met_phi"] = _wrap(phi0 + side * np.pi * np.tanh(col["met_dphi"]) / _SHRINK)
         has1, has2, has3 = njet >= 1, njet >= 2, njet >= 3
         lead, sub = pt("log_jet1_pt"), pt("log_jet2_pt")
         ok &= ~has2 | (sub <= lead)
@@ -247,17 +299,23 @@ class EventTransform:
             has1, jet * np.tanh(col["jet1_eta"]) / _SHRINK, np.nan
         )
         out["PRI_jet_leading_phi"] = np.where(
-            has1, _wrap(phi0 + np.pi * np.tanh(col["jet1_dphi"]) / _SHRINK), np.nan
+            has1, _wrap(phi0 + side * np.pi * np.tanh(col["jet1_dphi"]) / _SHRINK), np.nan
         )
         out["PRI_jet_subleading_pt"] = np.where(has2, sub, np.nan)
         out["PRI_jet_subleading_eta"] = np.where(
             has2, jet * np.tanh(col["jet2_eta"]) / _SHRINK, np.nan
         )
         out["PRI_jet_subleading_phi"] = np.where(
-            has2, _wrap(phi0 + np.pi * np.tanh(col["jet2_dphi"]) / _SHRINK), np.nan
+            has2, _wrap(phi0 + side * np.pi * np.tanh(col["jet2_dphi"]) / _SHRINK), np.nan
         )
         extra = np.where(has3, pt("log_jet_extra_pt"), 0.0)
         out["PRI_jet_all_pt"] = np.where(has1, lead, 0.0) + np.where(has2, sub, 0.0) + extra
+        out["PRI_met_sumet"] = (
+            out["PRI_tau_pt"]
+            + out["PRI_lep_pt"]
+            + out["PRI_jet_all_pt"]
+            + np.exp(col["log_sumet_rest"])
+        )
         from rediscovery.higgs.schema import PRI_COLUMNS
 
         df = pd.DataFrame(
