@@ -72,13 +72,13 @@ class BumpHuntConfig:
         Seed of the pseudo-experiments.
     """
 
-    m_min: float = 160.0
+    m_min: float = 200.0
     m_max: float = 1300.0
     n_bins: int = 20
     window_bins: int = 5
-    degree: int = 2
+    degree: int = 3
     max_degree: int = 6
-    degree_test_p: float = 0.05
+    degree_test_p: float = 0.3
     n_toys: int = 300
     seed: int = 2019
 

@@ -15,8 +15,9 @@ I. Murray, NeurIPS 2017) of ``zuko``, small and single-threaded (a neural spline
 4× and sampled 12× slower on the 2-core test machine); features are scaled to (0, 1) over the
 SB and logit-transformed, as in the paper; SR masses for the samples are drawn from the SR
 data (bootstrap, the limit of the paper's kernel density); the classifier is scikit-learn's
-histogram gradient boosting, k-fold: each SR data event and each sample is scored by a model that did not see it, other
-events by one fold model drawn at random (so that every score has the same distribution).
+histogram gradient boosting, k-fold: each SR data event and each sample is scored by a model
+that did not see it, other events by one fold model drawn at random (so that every score has
+the same distribution).
 
 The excess of a SR is counted with the data's flanks as control: the cut keeping the fraction
 ``keep`` of the held-out samples is applied to the SR and to the two flanking bands (each half
