@@ -126,3 +126,22 @@ def test_challenge_refusals(tmp_path, run_cli):
         ]
     )
     assert code == 2 and "none.json" in err
+
+
+def test_anomaly_simulate_dijet(tmp_path, run_cli):
+    out = tmp_path / "dijet"
+    code, err = run_cli(
+        ["anomaly", "simulate", "--dataset", "dijet", "--out", out, "--background-events", 5000]
+    )
+    assert code == 0, err
+    data = pd.read_parquet(out / "data.parquet")
+    truth = json.loads((out / "truth.json").read_text())
+    assert {"mjj", "mj1", "delta_mj", "tau21_1", "tau21_2"} <= set(data.columns)
+    assert "Label" not in data.columns and len(data) == 5000 + truth["n_signal"]
+    assert truth["dataset"] == "dijet" and truth["signal_region"] == [3300.0, 3700.0]
+    code, err = run_cli(["anomaly", "simulate", "--dataset", "lhc", "--out", tmp_path / "x"])
+    assert code == 2 and "--dataset 'lhc'" in err
+    code, err = run_cli(
+        ["anomaly", "simulate", "--dataset", "dijet", "--out", tmp_path / "y", "--s-over-b", 3]
+    )
+    assert code == 2 and "--s-over-b" in err

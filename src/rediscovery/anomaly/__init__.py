@@ -2,14 +2,17 @@
 
 Reads: an events table (any file :func:`rediscovery.higgs.events.io.read_events` reads), the
 labelled SM reference MC and, only in scoring, ``truth.json``.
-Writes: ``data.parquet``, ``reference.parquet``, ``truth.json`` (``anomaly simulate``);
+Writes: ``data.parquet``, ``reference.parquet``, ``truth.json`` (``anomaly simulate``, the ττ
+or the dijet data set);
 ``scores.parquet`` (``EventId, anomaly_score, rank``), ``anomaly.json``, ``scores.png``,
 ``spectrum.png`` (``anomaly run``); the table of methods (``anomaly score``).
 
 Modules: :mod:`~rediscovery.anomaly.datasets` (the challenge data),
 :mod:`~rediscovery.anomaly.methods` (the interface, k-NN, bump-hunt method),
 :mod:`~rediscovery.anomaly.outliers` (isolation forest), :mod:`~rediscovery.anomaly.autoencoder`,
-:mod:`~rediscovery.anomaly.overdensity` (CWoLa hunting), :mod:`~rediscovery.anomaly.bumphunt`,
+:mod:`~rediscovery.anomaly.overdensity` (CWoLa hunting), :mod:`~rediscovery.anomaly.cathode`
+(CATHODE: a conditional flow of the sidebands), :mod:`~rediscovery.anomaly.dijet` (the
+LHC-Olympics-like dijet data set), :mod:`~rediscovery.anomaly.bumphunt`,
 :mod:`~rediscovery.anomaly.scoring`, :mod:`~rediscovery.anomaly.registry`, ``plots``.
 """
 
@@ -17,7 +20,9 @@ from __future__ import annotations
 
 from rediscovery.anomaly.autoencoder import AutoencoderMethod
 from rediscovery.anomaly.bumphunt import BumpHuntConfig, BumpHuntResult, bump_hunt
+from rediscovery.anomaly.cathode import CathodeMethod, FlowSettings, cathode_scores
 from rediscovery.anomaly.datasets import Challenge, ChallengeConfig, simulate_challenge
+from rediscovery.anomaly.dijet import DIJET_SIGNAL_REGION, DijetConfig, simulate_dijet
 from rediscovery.anomaly.methods import (
     AnomalyMethod,
     BumpHuntMethod,
@@ -35,6 +40,7 @@ from rediscovery.anomaly.registry import METHODS
 from rediscovery.anomaly.scoring import idealised_scores, score_method, sic_curve
 
 __all__ = [
+    "DIJET_SIGNAL_REGION",
     "METHODS",
     "AnomalyMethod",
     "AutoencoderMethod",
@@ -42,17 +48,22 @@ __all__ = [
     "BumpHuntMethod",
     "BumpHuntResult",
     "CWoLaMethod",
+    "CathodeMethod",
     "Challenge",
     "ChallengeConfig",
+    "DijetConfig",
+    "FlowSettings",
     "IsolationForestConfig",
     "IsolationForestMethod",
     "KNNDensityMethod",
     "MethodResult",
     "OutlierResult",
     "bump_hunt",
+    "cathode_scores",
     "idealised_scores",
     "isolation_forest_scores",
     "score_method",
     "sic_curve",
     "simulate_challenge",
+    "simulate_dijet",
 ]

@@ -30,7 +30,15 @@ from scipy import stats
 
 from rediscovery.core.errors import ConfigError, InputError
 
-__all__ = ["BumpHuntConfig", "BumpHuntResult", "bump_hunt", "fit_background", "window_scan"]
+__all__ = [
+    "BumpHuntConfig",
+    "BumpHuntResult",
+    "bump_hunt",
+    "choose_degree",
+    "fit_background",
+    "toy_max_z",
+    "window_scan",
+]
 
 _NEWTON_ITERATIONS = 60
 _MAX_STEP = 2.0  # largest change of a coefficient per Newton step (damping)
@@ -50,21 +58,27 @@ class BumpHuntConfig:
     window_bins
         Width of a signal window in bins (5 of the 20 default bins: ±26 %, about ±1σ of the
         MMC mass resolution at 300–800 GeV).
-    degree
-        Degree of the polynomial in ln m of the log background. 4: a cubic left local
-        excesses of 2.5–5σ on signal-free simulated spectra of 100,000 events (the SM
-        mixture has a shoulder near 400 GeV in the MMC mass).
+    degree, max_degree
+        Lowest and highest degree of the polynomial in ln m of the log background. The degree
+        used is chosen on the spectrum itself by :func:`choose_degree` (a likelihood-ratio
+        test of each added coefficient, as the F-test of the dijet searches), and again on
+        every pseudo-experiment, so that the global p-value counts the choice. A fixed
+        degree: ``max_degree = degree``.
+    degree_test_p
+        An added coefficient is kept when its likelihood-ratio test has a p-value below this.
     n_toys
         Background-only pseudo-experiments for the global p-value (0: not computed).
     seed
         Seed of the pseudo-experiments.
     """
 
-    m_min: float = 160.0
+    m_min: float = 200.0
     m_max: float = 1300.0
     n_bins: int = 20
     window_bins: int = 5
-    degree: int = 4
+    degree: int = 3
+    max_degree: int = 6
+    degree_test_p: float = 0.3
     n_toys: int = 300
     seed: int = 2019
 
@@ -75,12 +89,16 @@ class BumpHuntConfig:
             )
         if self.degree < 0 or self.degree > 6:
             raise ConfigError(f"degree {self.degree}: expected 0..6")
+        if not self.degree <= self.max_degree <= 6:
+            raise ConfigError(f"max_degree {self.max_degree}: expected degree ({self.degree}) .. 6")
+        if not 0 < self.degree_test_p < 1:
+            raise ConfigError(f"degree_test_p {self.degree_test_p}: expected a p-value in (0, 1)")
         if self.window_bins < 1:
             raise ConfigError(f"window_bins {self.window_bins}: expected at least 1")
-        if self.n_bins - self.window_bins - 2 < self.degree + 1:
+        if self.n_bins - self.window_bins - 2 < self.max_degree + 1:
             raise ConfigError(
-                f"n_bins {self.n_bins}: expected at least window_bins + degree + 3 = "
-                f"{self.window_bins + self.degree + 3} (bins outside a window fix the fit)"
+                f"n_bins {self.n_bins}: expected at least window_bins + max_degree + 3 = "
+                f"{self.window_bins + self.max_degree + 3} (bins outside a window fix the fit)"
             )
         if self.n_toys < 0:
             raise ConfigError(f"n_toys {self.n_toys}: expected >= 0")
@@ -229,10 +247,41 @@ def _fit_with_signal(
 
 
 def _poisson_loglike(counts: np.ndarray, nu: np.ndarray) -> np.ndarray:
-    return (counts * np.log(nu) - nu).sum(-1)
+    return (counts * np.log(np.maximum(nu, 1e-300)) - nu).sum(-1)
 
 
-def window_scan(counts: np.ndarray, cfg: BumpHuntConfig) -> tuple[np.ndarray, ...]:
+def choose_degree(counts: np.ndarray, cfg: BumpHuntConfig) -> np.ndarray:
+    """Degree of the log-polynomial background of each (..., n_bins) spectrum.
+
+    Starting at ``cfg.degree``, a coefficient is added while the likelihood-ratio test of the
+    background-only fits of degree d and d + 1 rejects degree d at level ``cfg.degree_test_p``
+    (−2 Δln L against χ² with one degree of freedom, Wilks' theorem), up to ``cfg.max_degree``:
+    the fitted family grows with the statistics until it describes the spectrum (the
+    "F-test" of the dijet searches, e.g. CMS, Phys. Rev. D 91 (2015) 052009).
+
+    Returns
+    -------
+    (...,) integer degrees.
+    """
+    c = np.asarray(counts, dtype=float)
+    every = np.ones(c.shape[-1], bool)
+    loglike = np.stack(
+        [
+            _poisson_loglike(c, np.maximum(fit_background(c, every, d), 1e-9))
+            for d in range(cfg.degree, cfg.max_degree + 1)
+        ],
+        axis=-1,
+    )  # (..., n_degrees)
+    threshold = stats.chi2.isf(cfg.degree_test_p, 1)
+    reject = 2.0 * np.diff(loglike, axis=-1) > threshold  # (..., n_degrees - 1)
+    # the first degree not rejected: count the leading rejections
+    leading = np.cumprod(reject, axis=-1).sum(-1) if reject.shape[-1] else np.zeros(c.shape[:-1])
+    return (cfg.degree + leading).astype(int)
+
+
+def window_scan(
+    counts: np.ndarray, cfg: BumpHuntConfig, degree: int | None = None
+) -> tuple[np.ndarray, ...]:
     """Observed and expected counts, p and Z of every window, for (..., n_bins) counts.
 
     The local significance is the profile-likelihood ratio of "background + a signal of free
@@ -240,18 +289,20 @@ def window_scan(counts: np.ndarray, cfg: BumpHuntConfig) -> tuple[np.ndarray, ..
     coefficients profiled): q0 = 2 (ln L(ŝ, β̂) − ln L(0, β̂̂)), Z = √q0 for ŝ > 0, else 0
     (Cowan, Cranmer, Gross, Vitells, Eur. Phys. J. C 71 (2011) 1554, eq. 12); p = Φ(−Z).
     The expected count of a window is the background of the signal-plus-background fit.
+    ``degree`` (default ``cfg.degree``): the background's polynomial degree for every spectrum.
 
     Returns (masks (W, nb), observed (..., W), expected (..., W), p (..., W), z (..., W),
     background of each window's fit (..., W, nb)).
     """
+    degree = cfg.degree if degree is None else int(degree)
     masks = _windows(counts.shape[-1], cfg.window_bins)
     c = np.asarray(counts, dtype=float)
-    nu0 = fit_background(c, np.ones(c.shape[-1], bool), cfg.degree)  # (..., nb)
-    x = _design(c.shape[-1], cfg.degree)
+    nu0 = fit_background(c, np.ones(c.shape[-1], bool), degree)  # (..., nb)
+    x = _design(c.shape[-1], degree)
     beta0 = np.linalg.lstsq(x, np.log(nu0).reshape(-1, c.shape[-1]).T, rcond=None)[0].T
     beta0 = beta0.reshape((*c.shape[:-1], 1, x.shape[1]))
     c1 = c[..., None, :]
-    beta, sig, nu1 = _fit_with_signal(c1, masks.astype(float), beta0, cfg.degree)
+    beta, sig, nu1 = _fit_with_signal(c1, masks.astype(float), beta0, degree)
     q0 = 2.0 * (_poisson_loglike(c1, nu1) - _poisson_loglike(c, nu0)[..., None])
     z = np.where(sig > 0, np.sqrt(np.clip(q0, 0.0, None)), 0.0)
     p = stats.norm.sf(z)
@@ -293,16 +344,15 @@ def bump_hunt(
             f"[{cfg.m_min}, {cfg.m_max}) GeV; expected at least 10",
             column="mass",
         )
-    masks, observed, expected, p, z, bkg = window_scan(counts, cfg)
+    degree = int(choose_degree(counts, cfg))
+    masks, observed, expected, p, z, bkg = window_scan(counts, cfg, degree)
     best = int(np.argmax(z)) if window is None else int(window)
     if not 0 <= best < z.shape[-1]:
         raise ConfigError(f"window {window}: expected 0..{z.shape[-1] - 1}")
-    background = fit_background(counts, np.ones(cfg.n_bins, bool), cfg.degree)
+    background = fit_background(counts, np.ones(cfg.n_bins, bool), degree)
     p_global = float("nan")
     if cfg.n_toys:
-        rng = np.random.default_rng(cfg.seed)
-        toys = rng.poisson(background, size=(cfg.n_toys, cfg.n_bins)).astype(float)
-        z_toys = window_scan(toys, cfg)[4].max(axis=1)
+        z_toys = toy_max_z(background, cfg)
         p_global = float((1 + np.count_nonzero(z_toys >= z[best])) / (1 + cfg.n_toys))
     # mass estimate: excess-weighted mean of ln m over the best window's bins
     centres = np.sqrt(edges[:-1] * edges[1:])
@@ -336,5 +386,18 @@ def bump_hunt(
         p_local=float(p[best]),
         p_global=p_global,
         mass=est,
-        settings=asdict(cfg),
+        settings={**asdict(cfg), "degree_used": degree},
     )
+
+
+def toy_max_z(background: np.ndarray, cfg: BumpHuntConfig) -> np.ndarray:
+    """Largest local Z of the scan of each of ``cfg.n_toys`` Poisson pseudo-experiments drawn
+    from ``background`` (seed ``cfg.seed``), each with the degree it chooses itself."""
+    rng = np.random.default_rng(cfg.seed)
+    toys = rng.poisson(background, size=(cfg.n_toys, background.size)).astype(float)
+    degrees = choose_degree(toys, cfg)
+    z_max = np.zeros(cfg.n_toys)
+    for d in np.unique(degrees):
+        pick = degrees == d
+        z_max[pick] = window_scan(toys[pick], cfg, int(d))[4].max(axis=1)
+    return z_max

@@ -29,10 +29,42 @@ def simulate_cmd(
     n_reference: int = typer.Option(
         100_000, "--reference-events", help="Events of the labelled SM reference MC."
     ),
+    dataset: str = typer.Option(
+        "tautau", "--dataset", help="tautau (the H->tautau simulator) | dijet (LHCO-like)."
+    ),
+    n_background: int = typer.Option(
+        1_000_000, "--background-events", help="dijet: QCD events (LHCO R&D: 10^6)."
+    ),
+    s_over_b: float = typer.Option(
+        0.006, "--s-over-b", help="dijet: S/B in the 3.3-3.7 TeV signal region (0: none)."
+    ),
 ) -> None:
     """A Standard Model data set with hidden new physics (recorded only in truth.json)."""
     from rediscovery.anomaly.datasets import ChallengeConfig, simulate_challenge
     from rediscovery.core.files import check_output, write_json, write_parquet
+
+    if dataset not in ("tautau", "dijet"):
+        raise ConfigError(f"--dataset {dataset!r}: expected tautau or dijet")
+    if dataset == "dijet":
+        from rediscovery.anomaly.dijet import DijetConfig, simulate_dijet
+
+        try:
+            dcfg = DijetConfig(
+                n_background=n_background, s_over_b=s_over_b, n_reference=0, seed=seed
+            )
+        except ConfigError as exc:
+            msg = str(exc).replace("n_background", "--background-events", 1)
+            raise ConfigError(msg.replace("s_over_b", "--s-over-b", 1)) from exc
+        check_output(out, "dir")
+        data, _, truth = simulate_dijet(dcfg)
+        out.mkdir(parents=True, exist_ok=True)
+        write_parquet(data, out / "data.parquet")
+        write_json(out / "truth.json", truth)
+        typer.echo(
+            f"wrote {out}/data.parquet ({len(data)} unlabelled dijet events), truth.json "
+            "(hidden: do not read it before `anomaly score`)"
+        )
+        return
 
     try:
         cfg = ChallengeConfig(
@@ -76,10 +108,12 @@ def run_cmd(
     method: str = typer.Option(
         "isolation-forest",
         "--method",
-        help="isolation-forest | knn | autoencoder | cwola | bumphunt",
+        help="isolation-forest | knn | autoencoder | cwola | cathode | bumphunt",
     ),
     reference: Path | None = typer.Option(
-        None, "--reference", help="Labelled SM reference MC (knn, autoencoder)."
+        None,
+        "--reference",
+        help="Labelled SM reference MC (knn, autoencoder; cwola: corrects the sculpting).",
     ),
     n_estimators: int = typer.Option(200, "--trees", help="Trees of the isolation forest."),
     max_samples: int = typer.Option(256, "--max-samples", help="Events per tree."),
@@ -120,6 +154,7 @@ def run_cmd(
         "knn": {"keep": keep, "seed": seed},
         "autoencoder": {"keep": keep, "seed": seed},
         "cwola": {"keep": keep, "seed": seed, "progress": True},
+        "cathode": {"keep": keep, "seed": seed, "progress": True},
         "bumphunt": {},
     }
     impl = _method(method, options.get(method, {}))

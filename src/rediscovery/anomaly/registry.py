@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rediscovery.anomaly.autoencoder import AutoencoderMethod
+from rediscovery.anomaly.cathode import CathodeMethod
 from rediscovery.anomaly.methods import BumpHuntMethod, IsolationForestMethod, KNNDensityMethod
 from rediscovery.anomaly.overdensity import CWoLaMethod
 
@@ -14,6 +15,7 @@ METHODS: dict[str, type] = {
     "knn": KNNDensityMethod,
     "autoencoder": AutoencoderMethod,
     "cwola": CWoLaMethod,
+    "cathode": CathodeMethod,
     "bumphunt": BumpHuntMethod,
 }
 #: Methods that learn the Standard Model from the labelled reference sample.

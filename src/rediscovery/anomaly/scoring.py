@@ -73,11 +73,18 @@ def sic_curve(scores: np.ndarray, is_signal: np.ndarray) -> SicCurve:
 def idealised_scores(
     data: pd.DataFrame, is_signal: np.ndarray, *, folds: int = 5, seed: int = 2019
 ) -> np.ndarray:
-    """Out-of-fold scores of a supervised classifier (gradient boosting on PRI_/DER_ features)
-    trained with the truth labels: the idealised anomaly detector."""
+    """Out-of-fold scores of a supervised classifier (gradient boosting on the PRI_/DER_
+    features, or on every numeric column but ``EventId`` and ``Weight`` of data without them,
+    e.g. the dijet set) trained with the truth labels: the idealised anomaly detector."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     cols = [c for c in data.columns if c.startswith(("PRI_", "DER_")) and not c.endswith("_phi")]
+    if not cols:
+        cols = [
+            c
+            for c in data.select_dtypes("number").columns
+            if c not in ("EventId", "Weight", "Label")
+        ]
     x = data[cols].to_numpy(float)
     y = np.asarray(is_signal, bool)
     rng = np.random.default_rng(seed)
