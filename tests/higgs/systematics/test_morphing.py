@@ -121,22 +121,28 @@ def test_exponential_shape_morphing_gradient_and_fit():
     from rediscovery.higgs.stats.model import BinnedModel, HistoSys
 
     t = _templates()
-    exp_mod = build_model(t, nuisances=("soft_met", "ttbar_scale"), mc_stat=True,
-                          shape_interpolation="code4")
+    exp_mod = build_model(
+        t, nuisances=("soft_met", "ttbar_scale"), mc_stat=True, shape_interpolation="code4"
+    )
     lo, hi = t.shifted["soft_met"][-1.0], t.shifted["soft_met"][1.0]
     other = HistoSys("tes", {s: (0.97 * hi[s], 1.02 * lo[s]) for s in t.nominal})
-    model = BinnedModel(exp_mod.signal, exp_mod.backgrounds,
-                        signal_sumw2=t.nominal["signal"] * 0.01,
-                        background_sumw2={b: t.nominal[b] * 0.01 for b in exp_mod.backgrounds},
-                        systematics=(*exp_mod.systematics, other))
+    model = BinnedModel(
+        exp_mod.signal,
+        exp_mod.backgrounds,
+        signal_sumw2=t.nominal["signal"] * 0.01,
+        background_sumw2={b: t.nominal[b] * 0.01 for b in exp_mod.backgrounds},
+        systematics=(*exp_mod.systematics, other),
+    )
     obs = model.expected(1.3, {"soft_met": 0.4}) + 3.0
     lik = Likelihood(model.arrays, obs)
     for theta in ([1.2, 0.3, -0.5, 0.2], [0.8, 2.2, 1.4, -1.7], [1.0, -1.6, 0.0, 3.0]):
         th = np.array(theta)
         g = lik.grad_profiled(th)
         h = 1e-6
-        num = [(lik.nll_profiled(th + h * e) - lik.nll_profiled(th - h * e)) / (2 * h)
-               for e in np.eye(th.size)]
+        num = [
+            (lik.nll_profiled(th + h * e) - lik.nll_profiled(th - h * e)) / (2 * h)
+            for e in np.eye(th.size)
+        ]
         np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-6)
 
 
