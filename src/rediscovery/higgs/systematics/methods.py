@@ -27,6 +27,10 @@ The methods (:data:`METHODS`):
     a torch classifier trained against an adversary that predicts the nuisances from its
     output (Louppe, Kagan & Cranmer 2017), then used like ``nominal``
     (:mod:`rediscovery.higgs.systematics.pivot`).
+``inferno``
+    a torch network with a softmax over the bins trained on the expected variance of μ̂ with
+    the nuisances profiled (de Castro & Dorigo 2019), its bins used like ``nominal``'s
+    (:mod:`rediscovery.higgs.systematics.inferno`).
 
 Every calibrated inference is picklable (it is shipped to executor workers) and also gives
 the statistics-only interval of the same data (:meth:`TemplateInference.stat_interval`) for
