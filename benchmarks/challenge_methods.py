@@ -6,6 +6,9 @@ Usage::
         [--n-train 50000 --n-templates 200000 --n-pool 100000 --seed 1 --chunk 20]
     python benchmarks/challenge_methods.py table --out DIR
 
+(``--n-estimators 100 --max-depth 4`` of the BDT methods, ``--max-bins``/``--min-bkg`` of the
+binning: defaults as the CLI.)
+
 ``run`` calibrates the method exactly as ``rediscovery higgs challenge --method NAME`` does
 (:func:`rediscovery.higgs.systematics.challenge.prepare_setup`, XGBoost 100 trees depth 4, or
 the torch pivot), then runs the pseudo-experiments (same seeds as the CLI:
@@ -66,7 +69,10 @@ def _setup(args: argparse.Namespace) -> ch.ChallengeSetup:
         if args.method == "pivot"
         else {}
         if args.method == "inferno"
-        else {"n_estimators": 100, "max_depth": 4}
+        else {"n_estimators": args.n_estimators, "max_depth": args.max_depth}
+    )
+    opts.update(
+        {k: v for k, v in (("max_bins", args.max_bins), ("min_bkg", args.min_bkg)) if v is not None}
     )
     if args.method == "parameterised-old":
         from rediscovery.higgs.systematics.methods import (
@@ -183,6 +189,10 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=20)
     ap.add_argument("--toy", type=float, default=None, metavar="LUMI")
     ap.add_argument("--morphing", default="code4p", choices=HISTOSYS_CODES)
+    ap.add_argument("--n-estimators", type=int, default=100)
+    ap.add_argument("--max-depth", type=int, default=4)
+    ap.add_argument("--max-bins", type=int, default=None)
+    ap.add_argument("--min-bkg", type=float, default=None)
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     np.seterr(all="ignore")
