@@ -327,7 +327,7 @@ def train_inferno(
         torch.from_numpy(_sample_index(base, processes)), n_s
     ).double()
     # normalisation slopes a_1 (code 4 at α = 0) per nuisance and sample
-    slopes = np.zeros((len(norm), n_s))
+    norm_slopes = np.zeros((len(norm), n_s))
     for k, n in enumerate(norm):
         p = priors[n]
         lo, hi = float(p.value(-1.0)) / p.nominal, float(p.value(1.0)) / p.nominal
@@ -335,8 +335,8 @@ def train_inferno(
         procs = NORM_NUISANCES[n] or processes
         for j, proc in enumerate(processes, start=1):
             if proc in procs:
-                slopes[k, j] = a1
-    slopes_t = torch.from_numpy(slopes)
+                norm_slopes[k, j] = a1
+    slopes_t = torch.from_numpy(norm_slopes)
 
     torch.set_num_threads(1)
     torch.manual_seed(seed)
