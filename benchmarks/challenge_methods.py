@@ -67,7 +67,7 @@ def _setup(args: argparse.Namespace) -> ch.ChallengeSetup:
     opts: dict = (
         {"pivot_lambda": args.pivot_lambda}
         if args.method == "pivot"
-        else {}
+        else {"slopes": args.inferno_slopes}
         if args.method == "inferno"
         else {"n_estimators": args.n_estimators, "max_depth": args.max_depth}
     )
@@ -189,6 +189,7 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=20)
     ap.add_argument("--toy", type=float, default=None, metavar="LUMI")
     ap.add_argument("--morphing", default="code4p", choices=HISTOSYS_CODES)
+    ap.add_argument("--inferno-slopes", default="one-sided", choices=("one-sided", "symmetric"))
     ap.add_argument("--n-estimators", type=int, default=100)
     ap.add_argument("--max-depth", type=int, default=4)
     ap.add_argument("--max-bins", type=int, default=None)
