@@ -256,8 +256,9 @@ def train_inferno(
         ``ν(+1) − ν(0)`` and ``ν(0) − ν(−1)``; ``"symmetric"``: the fit's slope at α = 0,
         ``(ν(+1) − ν(−1))/2``. With the symmetric slope the network can hide a nuisance's
         effect in the curvature (``ν(±1)`` both moved the same way: zero slope, no cost);
-        measured in the challenge configuration: μ̂ biased by −0.63 (−1.1 without
-        nuisances), coverage 0.26 (docs/higgs-systematics.md).
+        measured in the challenge configuration (N = 100): μ̂ biased by −0.60 (−1.08 without
+        nuisances), coverage 0.28; the one-sided slopes (N = 300): −0.49 and 0.42, still
+        biased (docs/higgs-systematics.md).
     progress
         Show a progress bar over the epochs.
     """
