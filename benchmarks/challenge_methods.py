@@ -6,6 +6,9 @@ Usage::
         [--n-train 50000 --n-templates 200000 --n-pool 100000 --seed 1 --chunk 20]
     python benchmarks/challenge_methods.py table --out DIR
 
+(``--n-estimators 100 --max-depth 4`` of the BDT methods, ``--max-bins``/``--min-bkg`` of the
+binning: defaults as the CLI.)
+
 ``run`` calibrates the method exactly as ``rediscovery higgs challenge --method NAME`` does
 (:func:`rediscovery.higgs.systematics.challenge.prepare_setup`, XGBoost 100 trees depth 4, or
 the torch pivot), then runs the pseudo-experiments (same seeds as the CLI:
@@ -24,6 +27,10 @@ terms in the model. It isolates the methods' intervals from the pool's MC noise.
 Variants for the study of the parameterised classifier (``--method``):
 ``parameterised-old`` (the earlier training: copies on a cycled α grid, evaluated at α = 0) and
 ``parameterised-alpha0`` (the present training, evaluated at α = 0 only, no re-scoring).
+
+``--morphing code4``: the shape templates morphed with per-bin exponential extrapolation
+beyond ±1σ (HistFactory code 4) instead of pyhf's default linear one (code 4p); the results go
+to ``pseudo_<method>-code4.csv``.
 """
 
 from __future__ import annotations
@@ -39,10 +46,18 @@ import numpy as np
 import pandas as pd
 
 from rediscovery.core.files import atomic_path
+from rediscovery.higgs.stats.model import HISTOSYS_CODES
 from rediscovery.higgs.systematics import challenge as ch
 from rediscovery.higgs.systematics.catalogue import METHODS
 
 VARIANTS = ("parameterised-old", "parameterised-alpha0")
+#: Nuisances of the extreme-decile coverage table (the challenge's six).
+NUISANCES = ("tes", "jes", "soft_met", "ttbar_scale", "diboson_scale", "bkg_scale")
+
+
+def _tag(method: str, morphing: str) -> str:
+    """File tag of a run: the method, suffixed with the morphing unless it is the default."""
+    return method if morphing == "code4p" else f"{method}-{morphing}"
 
 
 def _setup(args: argparse.Namespace) -> ch.ChallengeSetup:
@@ -52,7 +67,12 @@ def _setup(args: argparse.Namespace) -> ch.ChallengeSetup:
     opts: dict = (
         {"pivot_lambda": args.pivot_lambda}
         if args.method == "pivot"
-        else {"n_estimators": 100, "max_depth": 4}
+        else {"slopes": args.inferno_slopes}
+        if args.method == "inferno"
+        else {"n_estimators": args.n_estimators, "max_depth": args.max_depth}
+    )
+    opts.update(
+        {k: v for k, v in (("max_bins", args.max_bins), ("min_bkg", args.min_bkg)) if v is not None}
     )
     if args.method == "parameterised-old":
         from rediscovery.higgs.systematics.methods import (
@@ -87,12 +107,15 @@ def _setup(args: argparse.Namespace) -> ch.ChallengeSetup:
         setup = ch.prepare_setup(train, tmpl, pool, method=base, seed=args.seed, **opts)
     if args.method == "parameterised-alpha0":
         setup = replace(setup, inference=replace(setup.inference, max_iter=1), method=args.method)
+    if args.morphing != "code4p":
+        inf = replace(setup.inference, shape_interpolation=args.morphing)
+        setup = replace(setup, inference=inf)
     return setup
 
 
 def run(args: argparse.Namespace) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"pseudo_{args.method}.csv"
+    path = args.out / f"pseudo_{_tag(args.method, args.morphing)}.csv"
     done = pd.read_csv(path) if path.exists() else pd.DataFrame()
     t0 = time.process_time()
     setup = _setup(args)
@@ -120,7 +143,7 @@ def table(args: argparse.Namespace) -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     deciles = []
-    for m in (*METHODS, *VARIANTS):
+    for m in [_tag(m, c) for m in (*METHODS, *VARIANTS) for c in HISTOSYS_CODES]:
         path = args.out / f"pseudo_{m}.csv"
         if not path.exists():
             continue
@@ -136,14 +159,18 @@ def table(args: argparse.Namespace) -> None:
         )
         cov = (t["mu_true"] >= t["syst_lo"]) & (t["mu_true"] <= t["syst_hi"])
         parts = []
-        for n in ("tes", "jes", "soft_met"):
+        for n in NUISANCES:
             v = t[f"true_{n}"]
-            for lab, mask in (("low", v <= v.quantile(0.1)), ("high", v >= v.quantile(0.9))):
+            for mask in (v <= v.quantile(0.1), v >= v.quantile(0.9)):
                 c = float(cov[mask].mean())
-                err = math.sqrt(c * (1 - c) / max(int(mask.sum()), 1))
-                parts.append(f"{n} {lab} {c:.2f}±{err:.2f}")
-        deciles.append(f"{m}: " + ", ".join(parts))
-    print("\ncoverage in the extreme deciles of the true nuisances:")
+                err = math.sqrt(max(c * (1 - c), 1e-12) / max(int(mask.sum()), 1))
+                parts.append(f"{c:.2f} ± {err:.2f}")
+        deciles.append(f"| {m} | {len(t) // 10} | " + " | ".join(parts) + " |")
+    print("\ncoverage in the bottom / top decile of each true nuisance:\n")
+    print(
+        "| method | N per decile | " + " | ".join(f"{n} low | {n} high" for n in NUISANCES) + " |"
+    )
+    print("|---|---|" + "---|" * (2 * len(NUISANCES)))
     for d in deciles:
         print(d)
 
@@ -161,6 +188,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--chunk", type=int, default=20)
     ap.add_argument("--toy", type=float, default=None, metavar="LUMI")
+    ap.add_argument("--morphing", default="code4p", choices=HISTOSYS_CODES)
+    ap.add_argument("--inferno-slopes", default="one-sided", choices=("one-sided", "symmetric"))
+    ap.add_argument("--n-estimators", type=int, default=100)
+    ap.add_argument("--max-depth", type=int, default=4)
+    ap.add_argument("--max-bins", type=int, default=None)
+    ap.add_argument("--min-bkg", type=float, default=None)
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     np.seterr(all="ignore")

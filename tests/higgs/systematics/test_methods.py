@@ -59,8 +59,8 @@ def test_observed_counts_sum_weights_without_labels():
 
 def test_calibrate_rejects_unknown_method():
     with pytest.raises(ConfigError, match="choose among nominal, augmented, parameterised"):
-        calibrate("inferno", pd.DataFrame(), pd.DataFrame())
-    assert set(METHODS) == {"nominal", "augmented", "parameterised", "pivot"}
+        calibrate("nnlr", pd.DataFrame(), pd.DataFrame())
+    assert set(METHODS) == {"nominal", "augmented", "parameterised", "pivot", "inferno"}
 
 
 def test_augment_groups_make_alphas_independent(make_events):
@@ -122,7 +122,7 @@ def test_parameterised_rescoring_follows_the_profiled_alpha(sim_sets):
     assert used == inf.nearest(iv.alphas) != (0.0, 0.0, 0.0)
 
 
-@pytest.mark.parametrize("method", sorted(METHODS))
+@pytest.mark.parametrize("method", sorted(set(METHODS) - {"inferno"}))  # inferno: test_inferno
 def test_method_intervals_cover_on_toys(method, sim_sets):
     # Each method on a small configuration: N = 40 pseudo-experiments with the challenge's
     # priors and a toy truth that the model can represent: the pseudo-data are drawn from the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from pathlib import Path
@@ -231,7 +232,9 @@ def challenge_cmd(
         help="Comma-separated inference methods: nominal (classifier on nominal MC), augmented "
              "(MC altered with prior draws), parameterised (f(x; α), Baldi et al. 2016: "
              "templates on an α grid, data re-scored at the profiled α), pivot (torch "
-             "classifier with an adversary on the nuisances, Louppe et al. 2017)."),
+             "classifier with an adversary on the nuisances, Louppe et al. 2017), inferno "
+             "(torch network with a softmax over the bins trained on the expected profiled "
+             "variance of μ, de Castro & Dorigo 2019)."),
     n_train: int = typer.Option(50000, "--n-train", help="Simulated training events."),
     n_templates: int = typer.Option(500000, "--n-templates", help="Simulated template events."),
     n_pool: int = typer.Option(200000, "--n-pool", help="Simulated pseudo-data pool events."),
@@ -242,16 +245,20 @@ def challenge_cmd(
                                        help="pivot: weight λ of the adversary's loss."),
     pool_mc_stat: bool = typer.Option(False, "--pool-mc-stat/--no-pool-mc-stat",
                                       help="Model the pool's MC noise too (γ terms)."),
+    morphing: str = typer.Option("code4p", "--morphing",
+                                 help="Shape-template morphing: code4p (linear beyond ±1σ) or "
+                                      "code4 (per-bin factors, exponential beyond ±1σ)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Base seed."),
     scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
     n_workers: int = typer.Option(None, "--n-workers", help="Local worker processes."),
 ) -> None:
     """Fair Universe-style evaluation: μ ~ U(0.1, 3), nuisances from priors, fits, score.
 
-    Methods: nominal, augmented, parameterised, pivot (--method, comma-separated).
+    Methods: nominal, augmented, parameterised, pivot, inferno (--method, comma-separated).
     """
     import warnings
 
+    from rediscovery.higgs.stats.model import HISTOSYS_CODES
     from rediscovery.higgs.systematics import TemplateWarning
     from rediscovery.higgs.systematics import challenge as ch
     from rediscovery.higgs.systematics import plots as plots_syst
@@ -259,6 +266,8 @@ def challenge_cmd(
 
     if not (math.isfinite(lumi_factor) and lumi_factor > 0):
         raise ConfigError(f"--lumi-factor {lumi_factor}: expected a positive luminosity ratio")
+    if morphing not in HISTOSYS_CODES:
+        raise ConfigError(f"--morphing {morphing!r}: expected one of {', '.join(HISTOSYS_CODES)}")
     chosen = [m.strip() for m in methods.split(",") if m.strip()]
     bad = [m for m in chosen if m not in METHODS]
     if bad or not chosen:
@@ -278,12 +287,16 @@ def challenge_cmd(
     summaries, tables = {}, {}
     for method in chosen:
         opts: dict = ({"pivot_lambda": pivot_lambda} if method == "pivot"
+                      else {} if method == "inferno"
                       else {"n_estimators": n_estimators, "max_depth": 4})
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TemplateWarning)
             setup = ch.prepare_setup(train, tmpl, pool, method=method, seed=seed,
                                      lumi_factor=lumi_factor, **opts)
         setup.pool_mc_stat = pool_mc_stat
+        if morphing != "code4p":
+            setup = dataclasses.replace(setup, inference=dataclasses.replace(
+                setup.inference, shape_interpolation=morphing))
         expected = ch.expected_breakdown(setup)
         res = ch.run_challenge(setup, n_pseudo, seed=seed, scheduler=scheduler,
                                n_workers=n_workers)
@@ -308,5 +321,5 @@ def challenge_cmd(
                                         "n_train": n_train, "n_templates": n_templates,
                                         "n_pool": n_pool, "lumi_factor": lumi_factor,
                                         "pool_mc_stat": pool_mc_stat,
-                                        "pivot_lambda": pivot_lambda,
+                                        "pivot_lambda": pivot_lambda, "morphing": morphing,
                                         "results": summaries})

@@ -61,6 +61,8 @@ class ModelArrays:
     loglo: np.ndarray  # (K, S)  ln(lo factor) (normsys)
     alpha_names: tuple[str, ...]
     has_staterror: bool
+    bloghi: np.ndarray | None = None  # (K, S, B) ln(hi/nom) per bin (code-4 histosys)
+    bloglo: np.ndarray | None = None  # (K, S, B) ln(lo/nom) per bin (code-4 histosys)
 
     def __post_init__(self) -> None:
         self.s_h = 0.5 * (self.dhi + self.dlo)
@@ -77,6 +79,16 @@ class ModelArrays:
         self.hist_basis = np.concatenate([self.s_h, self.a_h, self.dhi, self.dlo]).reshape(
             4 * k_n, self.nominal.size)
         self.sig_nom = self.nominal[self.is_signal].sum(axis=0)
+        # code-4 (multiplicative, exponential beyond ±1) shape modifiers, per bin
+        self.expo_idx = np.array([], dtype=int)
+        if self.bloghi is not None and self.bloglo is not None:
+            self.expo_idx = np.flatnonzero(
+                np.any(self.bloghi != 0, axis=(1, 2)) | np.any(self.bloglo != 0, axis=(1, 2)))
+        if self.expo_idx.size:
+            assert self.bloghi is not None and self.bloglo is not None
+            self.e_loghi = self.bloghi[self.expo_idx]  # (E, S, B)
+            self.e_loglo = self.bloglo[self.expo_idx]
+            self.e_c4 = code4_coefficients(np.exp(self.e_loglo), np.exp(self.e_loghi))
         self.bkg_nom = self.nominal[~self.is_signal].sum(axis=0)
 
     @property
@@ -153,11 +165,24 @@ def _rates_jac(arr: ModelArrays, mu: float, alpha: np.ndarray, jac: bool):
         logf = np.where(up, ak * arr.loghi, np.where(dn, -ak * arr.loglo, np.log(poly_safe)))
         norm = np.exp(logf.sum(axis=0))
     factor = norm * (1.0 + (mu - 1.0) * arr.sig_f)
-    per_sample = factor[:, None] * shape
+    expo = None
+    if arr.expo_idx.size:  # code-4 shape modifiers: per-bin factors (E, S, B)
+        ae = a[arr.expo_idx]
+        aeb = ae[:, None, None]
+        polyb = 1.0 + np.einsum("esbi,ei->esb", arr.e_c4, ae[:, None] ** arr.pow6)
+        upb, dnb = aeb >= 1, aeb <= -1
+        polyb_safe = np.where(upb | dnb, 1.0, np.maximum(polyb, 1e-300))
+        logfb = np.where(upb, aeb * arr.e_loghi,
+                         np.where(dnb, -aeb * arr.e_loglo, np.log(polyb_safe)))
+        expo = np.exp(logfb.sum(axis=0))  # (S, B)
+        shape_x = shape * expo
+    else:
+        shape_x = shape
+    per_sample = factor[:, None] * shape_x
     if not jac:
         return per_sample, None
     out = np.empty((1 + k_n, n_b))
-    out[0] = (norm * arr.sig_f) @ shape
+    out[0] = (norm * arr.sig_f) @ shape_x
     dp4 = a * (30.0 + a2 * (-40.0 + 18.0 * a2))
     dpoly = np.matmul(arr.c4, (arr.pow6 * ak ** (arr.pow6 - 1))[:, :, None])[..., 0]
     basis = arr.hist_basis.reshape(4, k_n, -1)
@@ -168,7 +193,15 @@ def _rates_jac(arr: ModelArrays, mu: float, alpha: np.ndarray, jac: bool):
         ddelta = (mid[:, None] * (basis[0] + dp4[:, None] * basis[1])
                   + hi[:, None] * basis[2] + lo[:, None] * basis[3])
         dlogf = np.where(up, arr.loghi, np.where(dn, -arr.loglo, dpoly / poly_safe))  # type: ignore[arg-type]
-    out[1:] = factor @ ddelta.reshape(k_n, n_s, n_b) + dlogf @ per_sample
+    dd = ddelta.reshape(k_n, n_s, n_b)
+    if expo is not None:
+        dd = dd * expo[None]
+    out[1:] = factor @ dd + dlogf @ per_sample
+    if expo is not None:
+        dpolyb = np.einsum("esbi,ei->esb", arr.e_c4,
+                           arr.pow6 * ae[:, None] ** (arr.pow6 - 1))
+        dlogfb = np.where(upb, arr.e_loghi, np.where(dnb, -arr.e_loglo, dpolyb / polyb_safe))
+        out[1 + arr.expo_idx] += (dlogfb * per_sample[None]).sum(axis=1)
     return per_sample, out
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from rediscovery.core.errors import InputError
 from rediscovery.higgs.stats.likelihood import ModelArrays, rates
 
-__all__ = ["SIGNAL", "BinnedModel", "HistoSys", "NormSys"]
+__all__ = ["CODE4_MIN_RATIO", "HISTOSYS_CODES", "SIGNAL", "BinnedModel", "HistoSys", "NormSys"]
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,12 @@ SIGNAL = "signal"
 
 #: pyhf's default bounds of a constrained modifier parameter α (normsys/histosys).
 ALPHA_BOUNDS = (-5.0, 5.0)
+#: Interpolation codes of :class:`HistoSys`: ``code4p`` (additive, pyhf's histosys default)
+#: and ``code4`` (multiplicative per bin, exponential beyond ±1σ).
+HISTOSYS_CODES: tuple[str, ...] = ("code4p", "code4")
+#: Smallest per-bin ratio template/nominal of a ``code4`` HistoSys: a bin emptied at α = ±1
+#: is extrapolated as this factor per σ instead of log(0).
+CODE4_MIN_RATIO = 1e-6
 
 
 @dataclass(frozen=True)
@@ -52,12 +58,26 @@ class HistoSys:
         Parameter name α (shared with a :class:`NormSys` of the same name).
     templates
         Sample name → ``(lo, hi)``: per-bin yields (events) at α = −1 and α = +1.
-        Interpolated as pyhf's default (code 4p: linear for |α| > 1, a smooth polynomial
-        for |α| < 1) and added to the nominal.
+    interpolation
+        ``"code4p"`` (default, pyhf's ``histosys``): the difference to the nominal is
+        interpolated with a smooth polynomial for |α| < 1 and **linearly** beyond, and added
+        to the nominal. ``"code4"``: every bin is *multiplied* by HistFactory code 4 of its
+        own ratios ``hi_b/nom_b``, ``lo_b/nom_b`` (pyhf ``code4`` applied per bin: a 6th-order
+        polynomial for |α| < 1, ``(hi_b/nom_b)^α`` and ``(lo_b/nom_b)^{−α}`` beyond, so the
+        extrapolation is **exponential** and never negative; Cranmer et al. 2012,
+        CERN-OPEN-2012-016). Bins with a zero nominal stay zero; ratios are floored at
+        :data:`CODE4_MIN_RATIO`. The package's own likelihood only: the pyhf back-end refuses
+        it (pyhf's ``histosys`` is additive).
     """
 
     name: str
     templates: Mapping[str, tuple[Sequence[float], Sequence[float]]]
+    interpolation: str = "code4p"
+
+    def __post_init__(self) -> None:
+        if self.interpolation not in HISTOSYS_CODES:
+            raise InputError(f"histosys {self.name!r}: interpolation {self.interpolation!r} "
+                             f"unknown; expected one of {HISTOSYS_CODES}")
 
 
 def _as_bins(values: object, what: str, n_bins: int | None) -> np.ndarray:
@@ -260,6 +280,8 @@ class BinnedModel:
         dlo = np.zeros((k_n, n_s, n_b))
         loghi = np.zeros((k_n, n_s))
         loglo = np.zeros((k_n, n_s))
+        bloghi = np.zeros((k_n, n_s, n_b))  # code-4 shape: per-bin log ratios
+        bloglo = np.zeros((k_n, n_s, n_b))
         seen: set[tuple[str, str, str]] = set()
         for sy in self.systematics:
             k = alpha_names.index(sy.name)
@@ -284,8 +306,18 @@ class BinnedModel:
                 else:
                     lo_a = _as_bins(val[0], f"histosys {sy.name!r} {sample!r} lo", n_b)
                     hi_a = _as_bins(val[1], f"histosys {sy.name!r} {sample!r} hi", n_b)
-                    dhi[k, i] = hi_a - nominal[i]
-                    dlo[k, i] = nominal[i] - lo_a
+                    if sy.interpolation == "code4":
+                        nom = nominal[i]
+                        pos = nom > 0
+                        den = np.where(pos, nom, 1.0)
+                        bloghi[k, i] = np.where(
+                            pos, np.log(np.maximum(hi_a / den, CODE4_MIN_RATIO)), 0.0)
+                        bloglo[k, i] = np.where(
+                            pos, np.log(np.maximum(lo_a / den, CODE4_MIN_RATIO)), 0.0)
+                    else:
+                        dhi[k, i] = hi_a - nominal[i]
+                        dlo[k, i] = nominal[i] - lo_a
         return ModelArrays(nominal=nominal, is_signal=np.array([s == SIGNAL for s in names]),
                        sigma=sigma, dhi=dhi, dlo=dlo, loghi=loghi, loglo=loglo,
-                       alpha_names=tuple(alpha_names), has_staterror=self.has_staterror)
+                       alpha_names=tuple(alpha_names), has_staterror=self.has_staterror,
+                       bloghi=bloghi, bloglo=bloglo)

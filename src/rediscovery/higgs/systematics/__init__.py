@@ -2,7 +2,7 @@
 
 Reads labelled MC events, a classifier scorer and observed counts; varies detector nuisances.
 Writes Templates (templates.json), fits with pulls/impacts/breakdown (fit.json), challenge scores.
-Inference methods (nominal, augmented, parameterised, pivot) share one interface,
+Inference methods (nominal, augmented, parameterised, pivot, inferno) share one interface,
 :func:`calibrate` → ``inference.interval(observed_events)`` (:mod:`.methods`).
 """
 

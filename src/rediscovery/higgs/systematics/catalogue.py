@@ -1,7 +1,7 @@
 """The registry of inference methods and the common entry point :func:`calibrate`.
 
 See :mod:`rediscovery.higgs.systematics.methods` for the interface; each method lives in its
-own module (``methods`` for nominal/augmented, ``parameterised``, ``pivot``).
+own module (``methods`` for nominal/augmented, ``parameterised``, ``pivot``, ``inferno``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from rediscovery.core.errors import ConfigError
+from rediscovery.higgs.systematics.inferno import calibrate_inferno
 from rediscovery.higgs.systematics.methods import TemplateInference, calibrate_trained
 from rediscovery.higgs.systematics.parameterised import calibrate_parameterised
 from rediscovery.higgs.systematics.pivot import calibrate_pivot
@@ -38,6 +39,11 @@ METHODS: Mapping[str, tuple[str, Callable[..., TemplateInference]]] = {
         "torch classifier with an adversary on the nuisances (Louppe et al. 2017), "
         "weight --pivot-lambda",
         calibrate_pivot,
+    ),
+    "inferno": (
+        "torch network with a softmax over the bins trained on the expected profiled variance "
+        "of μ (de Castro & Dorigo 2019)",
+        calibrate_inferno,
     ),
 }
 

@@ -32,7 +32,7 @@ from rediscovery.higgs.stats.backends.base import Engine
 from rediscovery.higgs.stats.backends.minuit import MinuitEngine
 from rediscovery.higgs.stats.backends.registry import make_engine
 from rediscovery.higgs.stats.inference import fit, lowest_minimum, start_points
-from rediscovery.higgs.stats.model import BinnedModel, HistoSys, NormSys
+from rediscovery.higgs.stats.model import HISTOSYS_CODES, BinnedModel, HistoSys, NormSys
 from rediscovery.higgs.stats.results import FitResult
 from rediscovery.higgs.systematics.templates import (
     NORM_NUISANCES,
@@ -54,7 +54,8 @@ log = logging.getLogger(__name__)
 
 def build_model(templates: Templates, *, nuisances: Sequence[str] | None = None,
                 mc_stat: bool = True, mu_bounds: tuple[float, float] | None = None,
-                extra_sumw2: Mapping[str, np.ndarray] | None = None) -> BinnedModel:
+                extra_sumw2: Mapping[str, np.ndarray] | None = None,
+                shape_interpolation: str = "code4p") -> BinnedModel:
     """A :class:`~rediscovery.higgs.stats.model.BinnedModel` with the nuisance modifiers.
 
     Parameters
@@ -71,13 +72,20 @@ def build_model(templates: Templates, *, nuisances: Sequence[str] | None = None,
         Sample → additional sums of squared weights per bin, added to the templates' (e.g. the
         MC noise of an independent pseudo-data pool, see
         :mod:`rediscovery.higgs.systematics.challenge`).
+    shape_interpolation
+        Morphing of the shape nuisances: ``"code4p"`` (default; polynomial inside ±1σ, linear
+        beyond) or ``"code4"`` (per-bin factors, polynomial inside, exponential beyond);
+        :class:`~rediscovery.higgs.stats.model.HistoSys`.
     """
+    if shape_interpolation not in HISTOSYS_CODES:
+        raise ConfigError(f"shape_interpolation {shape_interpolation!r}: expected one of "
+                          f"{HISTOSYS_CODES}")
     names = templates.nuisances if nuisances is None else tuple(nuisances)
     bkgs = templates.backgrounds
     mods: list[NormSys | HistoSys] = []
     for n in names:
         if n in SHAPE_NUISANCES:
-            mods.append(shape_modifier(templates, n))
+            mods.append(shape_modifier(templates, n, interpolation=shape_interpolation))
         elif n in NORM_NUISANCES:
             p = templates.priors[n]
             procs = NORM_NUISANCES[n] or bkgs

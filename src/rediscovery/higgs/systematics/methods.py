@@ -27,6 +27,10 @@ The methods (:data:`METHODS`):
     a torch classifier trained against an adversary that predicts the nuisances from its
     output (Louppe, Kagan & Cranmer 2017), then used like ``nominal``
     (:mod:`rediscovery.higgs.systematics.pivot`).
+``inferno``
+    a torch network with a softmax over the bins trained on the expected variance of μ̂ with
+    the nuisances profiled (de Castro & Dorigo 2019), its bins used like ``nominal``'s
+    (:mod:`rediscovery.higgs.systematics.inferno`).
 
 Every calibrated inference is picklable (it is shipped to executor workers) and also gives
 the statistics-only interval of the same data (:meth:`TemplateInference.stat_interval`) for
@@ -150,6 +154,10 @@ class TemplateInference:
     mc_stat
         Carry the templates' MC statistics (Barlow–Beeston-lite γ's). Switch off only when
         the data are drawn from the template events themselves (toy studies).
+    shape_interpolation
+        Morphing of the shape nuisances (``"code4p"``: linear beyond ±1σ; ``"code4"``:
+        exponential beyond ±1σ, per bin); see
+        :func:`~rediscovery.higgs.systematics.fit.build_model`.
     """
 
     scorer: Scorer
@@ -157,6 +165,7 @@ class TemplateInference:
     nuisances: tuple[str, ...] | None = None
     extra_sumw2: Mapping[str, np.ndarray] | None = None
     mc_stat: bool = True
+    shape_interpolation: str = "code4p"
     _cache: dict[Any, BinnedModel] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -184,6 +193,7 @@ class TemplateInference:
                     mc_stat=self.mc_stat,
                     mu_bounds=MU_FIT_BOUNDS,
                     extra_sumw2=self.extra_sumw2,
+                    shape_interpolation=self.shape_interpolation,
                 )
         return self._cache[ck]
 

@@ -55,7 +55,13 @@ from rediscovery.higgs.systematics.training import (
 )
 from rediscovery.higgs.systematics.variations import NuisancePrior
 
-__all__ = ["PivotScorer", "calibrate_pivot", "train_pivot"]
+__all__ = [
+    "PivotScorer",
+    "calibrate_pivot",
+    "fit_standardisation",
+    "standardise",
+    "train_pivot",
+]
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +82,26 @@ def _networks(n_in: int, n_z: int, width: int, depth: int):
     return clf, adv
 
 
-def _standardise(
+def fit_standardisation(
+    X: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted mean and width of each feature (NaN ignored) and the features with NaNs.
+
+    Returns ``(mean, std, missing)`` for :func:`standardise` (a constant feature gets width 1).
+    """
+    ok = ~np.isnan(X)
+    wsum = (w[:, None] * ok).sum(axis=0)
+    mean = np.where(wsum > 0, np.nansum(w[:, None] * X, axis=0) / np.maximum(wsum, 1e-300), 0.0)
+    var = np.nansum(w[:, None] * (X - mean) ** 2, axis=0) / np.maximum(wsum, 1e-300)
+    std = np.where(var > 0, np.sqrt(var), 1.0)
+    return mean, std, np.flatnonzero((~ok).any(axis=0))
+
+
+def standardise(
     X: np.ndarray, mean: np.ndarray, std: np.ndarray, missing: np.ndarray
 ) -> np.ndarray:
+    """Network inputs: standardised features (NaN → 0) plus a 0/1 indicator per ``missing``
+    feature (float32, shape ``(n, n_features + missing.size)``)."""
     miss = np.isnan(X)
     z = np.where(miss, 0.0, (X - mean) / std)
     return np.concatenate([z, miss[:, missing].astype(float)], axis=1).astype(np.float32)
@@ -122,7 +145,7 @@ class PivotScorer:
         n_in = len(self.features) + int(self.missing.size)
         clf, _ = _networks(n_in, 1, self.width, self.depth)
         clf.load_state_dict({k: torch.as_tensor(v) for k, v in self.state.items()})
-        X = _standardise(df[self.features].to_numpy(dtype=float), self.mean, self.std, self.missing)
+        X = standardise(df[self.features].to_numpy(dtype=float), self.mean, self.std, self.missing)
         with torch.no_grad():
             out = torch.sigmoid(clf(torch.from_numpy(X))).squeeze(-1).numpy()
         return out.astype(float)
@@ -200,13 +223,8 @@ def train_pivot(
     y = aug[LABEL].to_numpy().astype(np.int8)
     w = training_weights(y, aug[WEIGHT].to_numpy(dtype=float), balance_classes=True)
     Z = aug[[alpha_column(n) for n in nuisances]].to_numpy(dtype=float)
-    ok = ~np.isnan(X)
-    wsum = (w[:, None] * ok).sum(axis=0)
-    mean = np.where(wsum > 0, np.nansum(w[:, None] * X, axis=0) / np.maximum(wsum, 1e-300), 0.0)
-    var = np.nansum(w[:, None] * (X - mean) ** 2, axis=0) / np.maximum(wsum, 1e-300)
-    std = np.where(var > 0, np.sqrt(var), 1.0)
-    missing = np.flatnonzero((~ok).any(axis=0))
-    Xs = torch.from_numpy(_standardise(X, mean, std, missing))
+    mean, std, missing = fit_standardisation(X, w)
+    Xs = torch.from_numpy(standardise(X, mean, std, missing))
     yt = torch.from_numpy(y.astype(np.float32))
     wt = torch.from_numpy(w.astype(np.float32))
     zt = torch.from_numpy(Z.astype(np.float32))

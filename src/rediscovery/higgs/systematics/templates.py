@@ -390,10 +390,17 @@ def check_templates(templates: Templates, *, tol: float = 0.5, min_rel_shift: fl
     return msgs
 
 
-def shape_modifier(templates: Templates, name: str) -> HistoSys:
-    """The pyhf ``histosys`` of shape nuisance ``name``: every sample's yields at α = ±1."""
+def shape_modifier(templates: Templates, name: str, *,
+                   interpolation: str = "code4p") -> HistoSys:
+    """The ``histosys`` of shape nuisance ``name``: every sample's yields at α = ±1.
+
+    ``interpolation``: ``"code4p"`` (pyhf's default, linear beyond ±1σ) or ``"code4"``
+    (per-bin multiplicative, exponential beyond ±1σ); see
+    :class:`~rediscovery.higgs.stats.model.HistoSys`.
+    """
     if name not in templates.shifted:
         raise ConfigError(f"no templates for shape nuisance {name!r}; rebuild the templates "
                           "with it")
     lo, hi = templates.shifted[name][-1.0], templates.shifted[name][1.0]
-    return HistoSys(name, {s: (lo[s].tolist(), hi[s].tolist()) for s in templates.samples})
+    return HistoSys(name, {s: (lo[s].tolist(), hi[s].tolist()) for s in templates.samples},
+                    interpolation=interpolation)

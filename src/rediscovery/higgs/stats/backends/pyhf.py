@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from rediscovery.core.errors import ConfigError
 from rediscovery.higgs.stats.backends.base import root_interval
 from rediscovery.higgs.stats.backends.minuit import MinuitEngine
 from rediscovery.higgs.stats.model import ALPHA_BOUNDS, SIGNAL, BinnedModel, HistoSys, NormSys
@@ -65,6 +66,11 @@ def workspace_spec(model: BinnedModel, observed: np.ndarray | None = None) -> di
                 mods.append({"name": sy.name, "type": "normsys",
                              "data": {"lo": float(lo), "hi": float(hi)}})
             elif isinstance(sy, HistoSys) and name in sy.templates:
+                if sy.interpolation != "code4p":
+                    raise ConfigError(
+                        f"histosys {sy.name!r} uses {sy.interpolation!r} (multiplicative) "
+                        "morphing, which pyhf's additive histosys cannot express; fit it with "
+                        "backend='minuit'")
                 lo_t, hi_t = sy.templates[name]
                 mods.append({"name": sy.name, "type": "histosys",
                              "data": {"lo_data": np.asarray(lo_t, float).tolist(),
