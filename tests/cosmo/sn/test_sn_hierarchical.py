@@ -153,15 +153,14 @@ def test_posterior_widths_agree_with_importance_sampling():
     emcee's snooker move was here, fails)."""
     from scipy import stats
 
-    from rediscovery.cosmo.sn.hierarchical import STANDARDISATION_PRIORS
-    from rediscovery.cosmo.sn.hubble import MODELS
+    from rediscovery.cosmo.sn.hierarchical import sampled_priors
 
     fits = _salt_table(100, seed=12)
     res = fit_hierarchical(fits, "flat-lcdm", abs_mag=POP.abs_mag, seed=2, n_steps=6000,
                            n_walkers=32, progress=False)
     s = res.mcmc.samples
     like = HierarchicalLikelihood(fits)
-    priors = [*MODELS["flat-lcdm"]["priors"], *(p for p, _ in STANDARDISATION_PRIORS.values())]
+    priors = sampled_priors("flat-lcdm")
     prop = stats.multivariate_t(loc=s.mean(axis=0), shape=2.0 * np.cov(s.T), df=5, seed=3)
     x = prop.rvs(120_000)
     inside = np.all([(x[:, j] >= p.lo) & (x[:, j] <= p.hi) for j, p in enumerate(priors)],

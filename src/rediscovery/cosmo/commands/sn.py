@@ -242,16 +242,13 @@ def sn_fit(
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     from rediscovery.core.errors import ConvergenceError
     from rediscovery.core.files import read_json
-    from rediscovery.core.plotting import savefig
     from rediscovery.cosmo.mcmc import acceptance_problems, check_sampler, write_posterior
-    from rediscovery.cosmo.plots import triangle_plot
     from rediscovery.cosmo.sn.hubble import MODELS, fit_hubble
     from rediscovery.cosmo.sn.io import read_hubble_table
-    from rediscovery.cosmo.sn.plots import plot_hubble_diagram, plot_om_ol
+    from rediscovery.cosmo.sn.plots import save_sn_fit_plots
 
     if model not in MODELS:
         raise ConfigError(f"--model {model!r} unknown; expected one of {list(MODELS)}")
@@ -279,12 +276,7 @@ def sn_fit(
     summary = res.summary()
     write_posterior(res.mcmc, out / "sn_posterior.json",
                     extra={k: v for k, v in summary.items() if k not in res.mcmc.summary()})
-    savefig(plot_hubble_diagram(res), out / "hubble_diagram.png", dpi=120)
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    plot_om_ol(res, ax=ax, truth=tr)
-    savefig(fig, out / "om_ol.png", dpi=120)
-    truths = None if tr is None else {k: tr.get(k) for k in res.mcmc.names}
-    savefig(triangle_plot(res.mcmc, truths=truths), out / "triangle.png", dpi=100)
+    save_sn_fit_plots(res, out, truth=tr)
     problems = acceptance_problems(res.mcmc, MODELS[model]["priors"],
                                    allow_unconverged=allow_unconverged,
                                    allow_boundary=allow_boundary)
@@ -313,8 +305,7 @@ def _sn_fit_salt2(table: Path, *, model: str, out: Path, seed: int, n_steps: int
     from rediscovery.core.errors import ConvergenceError
     from rediscovery.core.files import read_json
     from rediscovery.cosmo.mcmc import acceptance_problems, check_sampler, write_posterior
-    from rediscovery.cosmo.sn.hierarchical import STANDARDISATION_PRIORS, fit_hierarchical
-    from rediscovery.cosmo.sn.hubble import MODELS
+    from rediscovery.cosmo.sn.hierarchical import fit_hierarchical, sampled_priors
     from rediscovery.cosmo.sn.io import read_salt2_fits, write_csv
     from rediscovery.cosmo.sn.plots import save_sn_fit_plots
     from rediscovery.cosmo.sn.simulate import ABS_MAG_B_RANGE
@@ -324,7 +315,7 @@ def _sn_fit_salt2(table: Path, *, model: str, out: Path, seed: int, n_steps: int
                           "and the sampled standardisation; give no --cov")
     require_parameter_in_range("--abs-mag", abs_mag, *ABS_MAG_B_RANGE,
                                why="the absolute magnitude of a standardised SN Ia")
-    n_par = len(MODELS[model]["names"]) + len(STANDARDISATION_PRIORS)
+    n_par = len(sampled_priors(model))
     check_sampler(n_walkers, n_steps, n_par, walkers_name="--n-walkers",
                   steps_name="--n-steps")
     check_output(out, "dir")
@@ -345,8 +336,8 @@ def _sn_fit_salt2(table: Path, *, model: str, out: Path, seed: int, n_steps: int
     write_csv(pd.DataFrame({"sn_id": t.sn_id, "z": t.z, "mu": t.mu, "mu_err": t.mu_err}),
               out / "hubble.csv")
     save_sn_fit_plots(res, out, truth=tr)
-    priors = [*MODELS[model]["priors"], *(p for p, _ in STANDARDISATION_PRIORS.values())]
-    problems = acceptance_problems(res.mcmc, priors, allow_unconverged=allow_unconverged,
+    problems = acceptance_problems(res.mcmc, sampled_priors(model),
+                                   allow_unconverged=allow_unconverged,
                                    allow_boundary=allow_boundary)
     if problems:
         raise ConvergenceError(f"{model} fit of {table}: " + "; ".join(problems)

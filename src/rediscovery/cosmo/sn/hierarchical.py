@@ -63,7 +63,8 @@ from rediscovery.cosmo.sn.hubble import (
 )
 from rediscovery.cosmo.sn.io import HubbleTable
 
-__all__ = ["STANDARDISATION_PRIORS", "HierarchicalLikelihood", "fit_hierarchical"]
+__all__ = ["STANDARDISATION_PRIORS", "HierarchicalLikelihood", "fit_hierarchical",
+           "sampled_priors"]
 
 _LN10 = float(np.log(10.0))
 
@@ -76,6 +77,15 @@ STANDARDISATION_PRIORS: dict[str, tuple[Uniform, str]] = {
     "x1_sigma": (Uniform(0.01, 10.0), r"R_{x_1}"),
     "c_sigma": (Uniform(0.001, 2.0), r"R_c"),
 }
+
+
+def sampled_priors(model: str) -> list[Uniform]:
+    """The flat priors of the sampled vector of :func:`fit_hierarchical` for ``model``: the
+    cosmological parameters' (:data:`~rediscovery.cosmo.sn.hubble.MODELS`), then
+    :data:`STANDARDISATION_PRIORS`'."""
+    return [*MODELS[model]["priors"], *(p for p, _ in STANDARDISATION_PRIORS.values())]
+
+
 #: Samples evaluated at once for the derived H0 (bounds the memory to ~ chunk x n x 9 floats).
 _CHUNK = 2048
 
@@ -245,7 +255,7 @@ def fit_hierarchical(
         return -0.5 * like.minus2_log_like(*cosmo, *rest)
 
     names = [*spec["names"], *STANDARDISATION_PRIORS]
-    priors = [*spec["priors"], *(p for p, _ in STANDARDISATION_PRIORS.values())]
+    priors = sampled_priors(model)
     labels = [*spec["labels"], *(lab for _, lab in STANDARDISATION_PRIORS.values())]
     pop = tripp.population
     start_cosmo = list(spec["p0"])
@@ -362,7 +372,7 @@ def _profiles(
     :class:`~rediscovery.cosmo.sn.hubble.SNFitResult`, ``-2 ln L`` playing the role of χ²."""
     from scipy.optimize import minimize
 
-    priors = [*MODELS[lay.model]["priors"], *(p for p, _ in STANDARDISATION_PRIORS.values())]
+    priors = sampled_priors(lay.model)
     bounds = [(p.lo, p.hi) for p in priors]
 
     def m2ll(theta: np.ndarray) -> float:
@@ -378,9 +388,10 @@ def _profiles(
         bounds=bounds,
         options={"xtol": 1e-6, "ftol": 1e-10, "maxfev": 20000},
     )
-    x = fit.x if fit.fun <= m2ll(x0) else x0
+    m2ll_start = m2ll(x0)
+    x = fit.x if fit.fun <= m2ll_start else x0
     best = {n: float(v) for n, v in zip(res.names, x, strict=True)}
-    best["chi2"] = float(min(fit.fun, m2ll(x0)))
+    best["chi2"] = float(min(fit.fun, m2ll_start))
     best["dof"] = int(3 * like.n - len(x) - 3)
 
     # no dark energy: Ω_Λ = 0 (curvature 1 − Ω_m), i.e. the lcdm layout with OL pinned
