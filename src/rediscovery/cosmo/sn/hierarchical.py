@@ -49,6 +49,7 @@ from rediscovery.constants import C_KM_S
 from rediscovery.core.errors import ConfigError
 from rediscovery.cosmo.cosmology import DistanceGrid
 from rediscovery.cosmo.mcmc import MCMCResult, Uniform, run_mcmc
+from rediscovery.cosmo.profile import ProfileInterval
 from rediscovery.cosmo.sn.hubble import (
     H0_REF,
     MODELS,
@@ -57,6 +58,7 @@ from rediscovery.cosmo.sn.hubble import (
     TrippResult,
     fit_tripp,
     model_params,
+    profile_intervals,
     salt2_covariance,
     standardise,
     standardised_covariance,
@@ -349,7 +351,7 @@ def _result(
         cov=standardised_covariance(fits, std),
         source="hierarchical SALT2 fit",
     )
-    best, no_de = _profiles(res, like, lay)
+    best, no_de, profile = _profiles(res, like, lay)
     return SNFitResult(
         model=lay.model,
         table=table,
@@ -361,15 +363,17 @@ def _result(
         p_accelerating=float(np.mean(q0 < 0)),
         h0_samples=h0,
         derived=derived,
+        profile=profile,
     )
 
 
 def _profiles(
     res: MCMCResult, like: HierarchicalLikelihood, lay: _Layout
-) -> tuple[dict[str, float], dict[str, float]]:
-    """Maximum-likelihood point (started at the best sample) and the best fit without dark
+) -> tuple[dict[str, float], dict[str, float], dict[str, ProfileInterval]]:
+    """Maximum-likelihood point (started at the best sample), the best fit without dark
     energy (Ω_Λ = 0, Ω_m and the standardisation free): the evidence numbers of
-    :class:`~rediscovery.cosmo.sn.hubble.SNFitResult`, ``-2 ln L`` playing the role of χ²."""
+    :class:`~rediscovery.cosmo.sn.hubble.SNFitResult`, ``-2 ln L`` playing the role of χ²;
+    and the profile-likelihood intervals of the cosmological parameters."""
     from scipy.optimize import minimize
 
     priors = sampled_priors(lay.model)
@@ -418,4 +422,5 @@ def _profiles(
         ),
         key=lambda r: r.fun,
     )
-    return best, {"Om": float(nde.x[0]), "chi2": float(nde.fun)}
+    profile = profile_intervals(m2ll, x, list(res.names[: lay.n_cosmo]), bounds, res.samples)
+    return best, {"Om": float(nde.x[0]), "chi2": float(nde.fun)}, profile

@@ -58,6 +58,7 @@ from rediscovery.constants import C_KM_S
 from rediscovery.core.errors import ConfigError, ConvergenceError, InputError
 from rediscovery.cosmo.cosmology import DistanceGrid
 from rediscovery.cosmo.mcmc import MCMCResult, Uniform, interval_summary, run_mcmc
+from rediscovery.cosmo.profile import ProfileInterval, profile_interval
 from rediscovery.cosmo.sn.io import HubbleTable
 
 __all__ = [
@@ -189,6 +190,9 @@ class SNFitResult:
         Posterior probabilities of Ω_Λ > 0 and q0 < 0 (q0 = Ω_m/2 + (1+3w)/2 Ω_DE).
     h0_samples
         H0 per sample for a calibrated table (see the module notes).
+    profile
+        Profile-likelihood 68 % intervals of the cosmological parameters
+        (:mod:`rediscovery.cosmo.profile`): prior-independent, unlike the credible intervals.
     """
 
     model: str
@@ -201,6 +205,7 @@ class SNFitResult:
     p_accelerating: float
     h0_samples: np.ndarray
     derived: dict[str, np.ndarray] = field(default_factory=dict)
+    profile: dict[str, ProfileInterval] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """``sn_posterior.json`` content: the MCMC summary plus derived and evidence numbers."""
@@ -213,6 +218,10 @@ class SNFitResult:
                      "diagonal_covariance": self.table.is_diagonal,
                      "z_min": float(self.table.z.min()), "z_max": float(self.table.z.max())}
         s["best_fit"] = self.best_fit
+        if self.profile:
+            s["profile68"] = {k: v.to_dict() for k, v in self.profile.items()}
+            for k, v in self.profile.items():
+                s[k]["profile_lo68"], s[k]["profile_hi68"] = v.lo, v.hi
         s["offset_marginalised"] = True
         s["dark_energy_evidence"] = {
             "p_omega_lambda_positive": self.p_lambda_positive,
@@ -313,11 +322,26 @@ def fit_hubble(table: HubbleTable, model: str = "flat-lcdm", *, seed: int = 0,
         derived["OL"] = ol
     if model == "lcdm":
         derived["Ok"] = 1.0 - om - ol
+    bounds = [(p.lo, p.hi) for p in spec["priors"]]
+    profile = profile_intervals(chi2_of, best.x, spec["names"], bounds, s)
     return SNFitResult(
         model=model, table=table, mcmc=res, best_fit=best_fit, no_dark_energy=no_de,
         delta_chi2_no_de=dchi2, p_lambda_positive=float(np.mean(ol > 0)),
         p_accelerating=float(np.mean(q0 < 0)), h0_samples=h0, derived=derived,
+        profile=profile,
     )
+
+
+def profile_intervals(m2ll, x_best: np.ndarray, names: list[str],
+                      bounds: list[tuple[float, float]], samples: np.ndarray
+                      ) -> dict[str, ProfileInterval]:
+    """Profile-likelihood 68 % intervals of the first ``len(names)`` parameters (the
+    cosmology), scanned from ``x_best`` in steps of half the posterior width of ``samples``."""
+    out = {}
+    for i, name in enumerate(names):
+        step = 0.5 * max(float(np.std(samples[:, i])), 1e-4 * (bounds[i][1] - bounds[i][0]))
+        out[name] = profile_interval(m2ll, x_best, i, bounds, step=step, name=name)
+    return out
 
 
 # ------------------------------------------------------------------------------- Tripp fit
