@@ -290,6 +290,16 @@ def sn_fit(
                + f"; P(ΩΛ>0) = {ev['p_omega_lambda_positive']:.4f}, Δχ²(ΩΛ=0) = "
                f"{ev['delta_chi2']:.1f}; converged: {summary['converged']} -> "
                f"{out}/sn_posterior.json")
+    _echo_profile(summary)
+
+
+def _echo_profile(summary: dict) -> None:
+    """One line with the profile-likelihood 68 % intervals, when the fit reports them."""
+    prof = summary.get("profile68", {})
+    if prof:
+        typer.echo("profile likelihood, 68 %: " + ", ".join(
+            f"{n} [{p['lo68']:.3f}, {p['hi68']:.3f}]" + (" (prior edge)" if
+            p["lo_at_prior_edge"] or p["hi_at_prior_edge"] else "") for n, p in prof.items()))
 
 
 def _sn_fit_salt2(table: Path, *, model: str, out: Path, seed: int, n_steps: int,
@@ -347,6 +357,7 @@ def _sn_fit_salt2(table: Path, *, model: str, out: Path, seed: int, n_steps: int
              for n in [*res.mcmc.names, "H0_if_calibrated"]]
     typer.echo(f"{model} + standardisation: " + ", ".join(parts)
                + f"; converged: {summary['converged']} -> {out}/sn_posterior.json")
+    _echo_profile(summary)
 
 
 def _sn_fit_jla(table: Path, *, model: str, out: Path, seed: int, n_steps: int, n_walkers: int,
