@@ -5,10 +5,20 @@ Usage::
     PYTHONPATH=src python benchmarks/cmb_curved.py accuracy --cache CACHE.h5 [--emulator FILE]
     PYTHONPATH=src python benchmarks/cmb_curved.py speed [--camb-calls 2]
     PYTHONPATH=src python benchmarks/cmb_curved.py inject [--draws 10] [--steps 3000]
+    PYTHONPATH=src python benchmarks/cmb_curved.py camb-sampling --cache CACHE.h5 [--models 2]
 
 ``accuracy``: the emulator against the held-out CAMB spectra of the training cache (``test``
 group of ``cmb-emulator train-curved``), max / 99th percentile / median over spectra of
 max |emu/CAMB − 1| for 30 < ℓ ≤ 1500, per ℓ range, and for closed, flat and open models.
+
+``accuracy`` also prints the error of band powers (Δℓ = 30 from ℓ = 2, the uniform average
+``cmb-fit`` uses), which is what a fit sees.
+
+``camb-sampling``: the held-out models with the largest emulator error at 30 ≤ ℓ < 60
+recomputed by CAMB with every multipole (``lSampleBoost=50``, minutes per curved model) and
+with the package's settings (CAMB interpolates between sampled multipoles), both to
+``--lmax-check``: how far CAMB's own interpolation and the emulator are from the exact
+spectrum at ℓ ≤ 60.
 
 ``speed``: CAMB time per curved spectrum (the baseline: the package's CAMB settings, a closed
 and an open model) and emulator time per spectrum, alone and in a batch of 32, with the ratios.
@@ -84,6 +94,62 @@ def accuracy(args: argparse.Namespace) -> None:
         )
     for k, v in rep["max_rel_err_closed_open"].items():
         print(f"  {k}: max {'-' if v is None else f'{v:.2e}'}")
+    # what a fit sees: bands of Δℓ = 30 from ℓ = 2 (uniform D_ℓ average, as cmb-fit bins)
+    lo_b = np.arange(2, emu.lmax - DELTA_ELL + 2, DELTA_ELL)
+    bmat = ((emu.ell >= lo_b[:, None]) & (emu.ell < lo_b[:, None] + DELTA_ELL)) / DELTA_ELL
+    band = np.abs((emu.predict(p) @ bmat.T) / (tt @ bmat.T) - 1)
+    print(f"bands of Δℓ = {DELTA_ELL}: median / max over spectra of the max |ΔD_b/D_b|")
+    for lo, hi in ((2, 62), (62, 212), (212, 512), (512, emu.lmax + 1)):
+        sel = (lo_b >= lo) & (lo_b < hi)
+        per = band[:, sel].max(axis=1)
+        print(
+            f"  bands from l {lo:4d} to {hi - 1:4d}: {np.median(per):.2e} / {per.max():.2e}   "
+            f"|Ωk|<=0.3: {per[hidden].max():.2e}"
+        )
+
+
+def camb_sampling(args: argparse.Namespace) -> None:
+    """CAMB's own ℓ interpolation at low ℓ: the held-out models with the package's settings
+    against every multipole computed (``lSampleBoost=50``), ℓ ≤ ``--lmax-check``, and the
+    emulator against the latter."""
+    from rediscovery.cosmo.cmb.theory import CAMB_ACCURACY, densities_to_physical
+
+    emu = load_curved_emulator(args.emulator)
+    te = read_training_set(args.cache, "test")
+    good = np.isfinite(te["tt"][:, 0]) & emu.in_box(te["params"])
+    p = te["params"][good]
+    rel = np.abs(emu.predict(p) / te["tt"][good, : emu.lmax - 1] - 1)
+    worst = np.argsort(-rel[:, (emu.ell >= 30) & (emu.ell < 60)].max(axis=1))[: args.models]
+    n = 59  # ℓ = 2 … 60
+    for i in worst:
+        h, om, ol, ns, ln10as, tau = p[i]
+        cp = densities_to_physical(h, om, ol, ombh2=emu.fixed["ombh2"], mnu=emu.fixed["mnu"])
+        cp.update(ns=ns, ln10As=ln10as, tau=tau)
+        t0 = time.perf_counter()
+        exact = camb_spectra(
+            cp, lmax=args.lmax_check, accuracy=CAMB_ACCURACY | {"lSampleBoost": 50}
+        )
+        t1 = time.perf_counter()
+        default = camb_spectra(cp, lmax=args.lmax_check)
+        t2 = time.perf_counter()
+        d_camb = default.tt[:n] / exact.tt[:n] - 1
+        d_emu = emu.predict(p[i : i + 1])[0, :n] / exact.tt[:n] - 1
+        ell = np.arange(2, n + 2)
+        band = (ell >= 32) & (ell <= 61)
+        print(
+            f"h={h:.3f} Om={om:.3f} OL={ol:.3f} (Ωk {1 - om - ol:+.2f}); CAMB every ℓ "
+            f"{t1 - t0:.0f} s, default sampling {t2 - t1:.0f} s, ℓ <= 60:"
+        )
+        print(
+            f"  CAMB default/every-ℓ - 1: max {np.abs(d_camb).max():.2e} at ℓ "
+            f"{ell[np.argmax(np.abs(d_camb))]}; ℓ exactly computed by default: "
+            f"{ell[np.abs(d_camb) < 1e-6].tolist()}"
+        )
+        print(
+            f"  emulator/every-ℓ - 1:     max {np.abs(d_emu).max():.2e} at ℓ "
+            f"{ell[np.argmax(np.abs(d_emu))]}; band 32-61 mean {d_emu[band].mean():+.2e} "
+            f"(CAMB default {d_camb[band].mean():+.2e})"
+        )
 
 
 def _noise_dl(ell: np.ndarray) -> np.ndarray:
@@ -201,8 +267,15 @@ def main() -> None:
     j.add_argument("--camb-truth", action="store_true")
     for p in (a, s, j):
         p.add_argument("--emulator", default=None)
+    c = sub.add_parser("camb-sampling", help="CAMB's low-ℓ interpolation vs every ℓ computed")
+    c.add_argument("--cache", required=True)
+    c.add_argument("--emulator", default=None)
+    c.add_argument("--models", type=int, default=2)
+    c.add_argument("--lmax-check", type=int, default=300)
     args = ap.parse_args()
-    {"accuracy": accuracy, "speed": speed, "inject": inject}[args.cmd](args)
+    commands = {"accuracy": accuracy, "speed": speed, "inject": inject}
+    commands["camb-sampling"] = camb_sampling
+    commands[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Usage::
     PYTHONPATH=src python benchmarks/cmb_mapmaking.py validate [--days 1] [--plot FILE]
     PYTHONPATH=src python benchmarks/cmb_mapmaking.py gls
     PYTHONPATH=src python benchmarks/cmb_mapmaking.py throughput [--samples 1e8] [--workdir D]
+    PYTHONPATH=src python benchmarks/cmb_mapmaking.py litebird [--days 0.25] [--nside 128]
 
 ``validate``: simulates the default instrument (4 detectors, 10 Hz, 300 μK per sample,
 f_knee = 1 Hz, α = 1, 30′ beam, nside 256; ``--days``), makes the binned and destriped maps
@@ -17,6 +18,11 @@ makers never see the sky).
 ``throughput``: writes a noise-only TOD of ``--samples`` samples (4 detectors, no angles) to
 ``--workdir``, then times the streaming binned map, the destriper (reading + solving), and a
 plain-numpy baseline of the same binning (``np.add.at``), printing samples/s and the ratios.
+
+``litebird``: a noise-only TOD (white + 1/f) through the package's destriper (without and
+with its 1/f prior) and through litebird-sim's ``make_destriped_map`` with the same baseline
+length (needs ``pip install litebird-sim``, the optional ``litebird`` extra); prints the rms
+of each temperature map and of its difference from litebird-sim's, over the white-noise σ.
 """
 
 from __future__ import annotations
@@ -56,31 +62,44 @@ def validate(args: argparse.Namespace) -> None:
     import healpy as hp
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="cmbval_"))
-    cfg = TODConfig(days=args.days, detectors=tuple(default_focal_plane(4, alpha=args.alpha,
-                                                                        fknee=args.fknee)))
+    cfg = TODConfig(
+        days=args.days, detectors=tuple(default_focal_plane(4, alpha=args.alpha, fknee=args.fknee))
+    )
     t0 = time.perf_counter()
     simulate_to_files(work, cfg, args.seed, nside_sky=256, angles=False)
-    print(f"simulated {cfg.n_samples * 4:.3g} samples in {time.perf_counter() - t0:.1f} s "
-          f"-> {work}")
+    print(
+        f"simulated {cfg.n_samples * 4:.3g} samples in {time.perf_counter() - t0:.1f} s -> {work}"
+    )
     sky = hp.read_map(str(work / "truth" / "truth_sky.fits"), field=0)
     spectra = {}
     with TODFile(work / "tod.h5") as f:
         spectra["binned"] = residual_spectrum(
-            bin_tod(f.iter_chunks(), 256, f.nside_pointing, detector_weights(f.detectors)), sky)
-        data = load_tod(f.iter_chunks(chunk=int(f.attrs["noise_block"])), 256,
-                        f.nside_pointing, f.detectors, f.sample_rate)
+            bin_tod(f.iter_chunks(), 256, f.nside_pointing, detector_weights(f.detectors)), sky
+        )
+        data = load_tod(
+            f.iter_chunks(chunk=int(f.attrs["noise_block"])),
+            256,
+            f.nside_pointing,
+            f.detectors,
+            f.sample_rate,
+        )
     for secs in args.baselines:
         for prior in (True, False):
             res, _ = destripe(data, round(secs * 10), noise_prior=prior)
             name = f"destriped {secs:g} s{' +prior' if prior else ''}"
             spectra[name] = residual_spectrum(res, sky)
             print(f"{name}: CG {res.info['cg_iterations']} it, {res.info['seconds']:.1f} s")
-    print("C_l(residual)/N_white in l bands " + " ".join(
-        f"[{lo},{hi})" for lo, hi in itertools.pairwise(EDGES)))
+    print(
+        "C_l(residual)/N_white in l bands "
+        + " ".join(f"[{lo},{hi})" for lo, hi in itertools.pairwise(EDGES))
+    )
     for name, s in spectra.items():
-        print(f"{name:>24}: " + " ".join(f"{r:8.2f}" for r in band_average(s, EDGES)[1])
-              + f"   (N_white = {s.white:.3g} uK^2, fsky {s.fsky:.3f}, "
-              f"l>30: {s.excess(31, 767) + 1:.2f})")
+        print(
+            f"{name:>24}: "
+            + " ".join(f"{r:8.2f}" for r in band_average(s, EDGES)[1])
+            + f"   (N_white = {s.white:.3g} uK^2, fsky {s.fsky:.3f}, "
+            f"l>30: {s.excess(31, 767) + 1:.2f})"
+        )
     if args.plot:
         import matplotlib
 
@@ -95,13 +114,24 @@ def gls(args: argparse.Namespace) -> None:
     nside = 64
     cfg = TODConfig(detectors=tuple(default_focal_plane(2)), days=0.25)
     zero = np.zeros(12 * nside**2)
-    print("seed | rms residual (uK): binned destriped GLS | excess 2<=l<=24: binned destriped "
-          "GLS | destriped/GLS low-l power")
+    print(
+        "seed | rms residual (uK): binned destriped GLS | excess 2<=l<=24: binned destriped "
+        "GLS | destriped/GLS low-l power"
+    )
     for seed in args.seeds:
-        data = load_tod(simulate_chunks(cfg, None, seed, angles=False), nside,
-                        cfg.nside_pointing, list(cfg.detectors), cfg.sample_rate)
-        b = bin_tod(simulate_chunks(cfg, None, seed, angles=False), nside, cfg.nside_pointing,
-                    detector_weights(cfg.detectors))
+        data = load_tod(
+            simulate_chunks(cfg, None, seed, angles=False),
+            nside,
+            cfg.nside_pointing,
+            list(cfg.detectors),
+            cfg.sample_rate,
+        )
+        b = bin_tod(
+            simulate_chunks(cfg, None, seed, angles=False),
+            nside,
+            cfg.nside_pointing,
+            detector_weights(cfg.detectors),
+        )
         d, _ = destripe(data, 10)
         g = gls_map(data)
         seen = g.seen
@@ -113,10 +143,12 @@ def gls(args: argparse.Namespace) -> None:
         spec = [residual_spectrum(r, zero) for r in (b, d, g)]
         ex = [s.excess(2, 24) for s in spec]
         hi = [s.excess(31, 3 * nside - 1) + 1 for s in spec]
-        print(f"{seed:4d} | {rms(b):7.1f} {rms(d):7.1f} {rms(g):7.1f} | {ex[0]:8.1f} "
-              f"{ex[1]:6.1f} {ex[2]:6.1f} | {(ex[1] + 1) / (ex[2] + 1):.2f} | l>30 C_l/N_white:"
-              f" {hi[0]:.2f} {hi[1]:.2f} {hi[2]:.2f}  (CG: destriper "
-              f"{d.info['cg_iterations']}, GLS {g.info['cg_iterations']} it)")
+        print(
+            f"{seed:4d} | {rms(b):7.1f} {rms(d):7.1f} {rms(g):7.1f} | {ex[0]:8.1f} "
+            f"{ex[1]:6.1f} {ex[2]:6.1f} | {(ex[1] + 1) / (ex[2] + 1):.2f} | l>30 C_l/N_white:"
+            f" {hi[0]:.2f} {hi[1]:.2f} {hi[2]:.2f}  (CG: destriper "
+            f"{d.info['cg_iterations']}, GLS {g.info['cg_iterations']} it)"
+        )
 
 
 def throughput(args: argparse.Namespace) -> None:
@@ -129,8 +161,10 @@ def throughput(args: argparse.Namespace) -> None:
     if not path.exists():
         t0 = time.perf_counter()
         write_tod(path, cfg, simulate_chunks(cfg, None, 1, angles=False), angles=False)
-        print(f"simulated {n:.3g} samples in {time.perf_counter() - t0:.0f} s "
-              f"({path.stat().st_size / 1e9:.2f} GB)")
+        print(
+            f"simulated {n:.3g} samples in {time.perf_counter() - t0:.0f} s "
+            f"({path.stat().st_size / 1e9:.2f} GB)"
+        )
     clock = {}
 
     def timed(name, func):
@@ -154,24 +188,133 @@ def throughput(args: argparse.Namespace) -> None:
                 np.add.at(hits, p, w[c.detector])
 
         timed("numpy", naive)
-        data = timed("load", lambda: load_tod(f.iter_chunks(chunk=int(f.attrs["noise_block"])),
-                                              256, f.nside_pointing, f.detectors,
-                                              f.sample_rate))
+        data = timed(
+            "load",
+            lambda: load_tod(
+                f.iter_chunks(chunk=int(f.attrs["noise_block"])),
+                256,
+                f.nside_pointing,
+                f.detectors,
+                f.sample_rate,
+            ),
+        )
     res, _ = timed("destripe", lambda: destripe(data, 10, tol=args.tol))
     assert nread == n
     des = tuple(clock["load"][k] + clock["destripe"][k] for k in (0, 1))
     print(f"samples: {n:.3g}; wall / CPU seconds (CPU = wall on an idle core)")
-    for _name, label, t in (("read", "read only (h5py, float32 + int32)", clock["read"]),
-                           ("binned", "binned (streaming bincount)", clock["binned"]),
-                           ("numpy", "plain numpy np.add.at binning", clock["numpy"]),
-                           ("destriped", "destriped 1 s baselines + prior", des)):
-        print(f"{label:>34}: {n / t[0]:.3g} samples/s wall, {n / t[1]:.3g} CPU "
-              f"({t[0]:.1f} / {t[1]:.1f} s)")
-    print(f"binned vs np.add.at: x{clock['numpy'][1] / clock['binned'][1]:.2f} (CPU); "
-          f"destriped / binned time: x{des[1] / clock['binned'][1]:.1f} (CPU)")
-    print(f"destriper: load {clock['load'][1]:.1f} s CPU, solve {clock['destripe'][1]:.1f} s "
-          f"CPU, CG {res.info['cg_iterations']} iterations to {args.tol:g} "
-          f"({clock['destripe'][1] / max(res.info['cg_iterations'], 1):.2f} s CPU/iteration)")
+    for _name, label, t in (
+        ("read", "read only (h5py, float32 + int32)", clock["read"]),
+        ("binned", "binned (streaming bincount)", clock["binned"]),
+        ("numpy", "plain numpy np.add.at binning", clock["numpy"]),
+        ("destriped", "destriped 1 s baselines + prior", des),
+    ):
+        print(
+            f"{label:>34}: {n / t[0]:.3g} samples/s wall, {n / t[1]:.3g} CPU "
+            f"({t[0]:.1f} / {t[1]:.1f} s)"
+        )
+    print(
+        f"binned vs np.add.at: x{clock['numpy'][1] / clock['binned'][1]:.2f} (CPU); "
+        f"destriped / binned time: x{des[1] / clock['binned'][1]:.1f} (CPU)"
+    )
+    print(
+        f"destriper: load {clock['load'][1]:.1f} s CPU, solve {clock['destripe'][1]:.1f} s "
+        f"CPU, CG {res.info['cg_iterations']} iterations to {args.tol:g} "
+        f"({clock['destripe'][1] / max(res.info['cg_iterations'], 1):.2f} s CPU/iteration)"
+    )
+
+
+def litebird(args: argparse.Namespace) -> None:
+    """The same TOD through the package's destriper and litebird-sim's (``make_destriped_map``,
+    Kurki-Suonio et al. 2009's destriper as LiteBIRD runs it)."""
+    try:
+        import litebird_sim as lbs
+    except ImportError:
+        raise SystemExit(
+            "litebird-sim is not installed: pip install 'rediscovery[litebird]' "
+            "(or pip install litebird-sim)"
+        ) from None
+    import healpy as hp
+
+    nside = args.nside
+    cfg = TODConfig(detectors=tuple(default_focal_plane(args.detectors)), days=args.days)
+    chunks = list(simulate_chunks(cfg, None, args.seed, angles=True))  # noise only
+    dets = list(cfg.detectors)
+    n = cfg.n_samples
+    print(
+        f"{len(dets)} detectors × {n} samples (noise only: white + 1/f, f_knee "
+        f"{dets[0].fknee} Hz), nside {nside}, baselines {args.baseline_s:g} s"
+    )
+    data = load_tod(iter(chunks), nside, cfg.nside_pointing, dets, cfg.sample_rate)
+    base = round(args.baseline_s * cfg.sample_rate)
+    ours = {}
+    for prior in (False, True):
+        t0 = time.perf_counter()
+        res, _ = destripe(data, base, noise_prior=prior)
+        ours[prior] = (res, time.perf_counter() - t0)
+    # litebird-sim: one Observation, pointings (θ, φ, ψ); it solves I, Q, U, so ψ is drawn
+    # uniformly per sample (seeded): with T-only data Q and U come out as noise and I is the
+    # temperature map. Output "Ecliptic" = no rotation of the given angles.
+    rng = np.random.default_rng(args.seed)
+    obs = lbs.Observation(
+        detectors=[
+            {"name": d.name, "net_ukrts": d.net / math.sqrt(cfg.sample_rate), "pol_angle_rad": 0.0}
+            for d in dets
+        ],
+        n_samples_global=n,
+        start_time_global=0.0,
+        sampling_rate_hz=cfg.sample_rate,
+    )
+    pointings = np.empty((len(dets), n, 3))
+    order = {d.name: i for i, d in enumerate(dets)}
+    for c in chunks:
+        i, sl = order[c.detector], slice(c.start, c.start + len(c.signal))
+        obs.tod[i, sl] = c.signal
+        pointings[i, sl, 0] = c.theta
+        pointings[i, sl, 1] = c.phi
+    pointings[..., 2] = rng.uniform(0.0, math.pi, (len(dets), n))
+    params = lbs.DestriperParameters(
+        output_coordinate_system=lbs.CoordinateSystem.Ecliptic,
+        samples_per_baseline=base,
+        iter_max=200,
+        threshold=1e-7,
+    )
+    t0 = time.perf_counter()
+    lb = lbs.make_destriped_map(nside, obs, pointings=pointings, params=params, callback=None)
+    t_lb = time.perf_counter() - t0
+    lb_map = np.asarray(lb.destriped_map[0], dtype=float)
+    print(
+        f"litebird-sim: converged {lb.converged}, {len(lb.history_of_stopping_factors)} "
+        f"iterations, stopping factor {lb.stopping_factor:.2g}, baselines rms "
+        f"{np.std(np.concatenate([np.ravel(b) for b in lb.baselines])):.3g} μK"
+    )
+    seen = ours[False][0].seen & np.isfinite(lb_map) & (lb_map != hp.UNSEEN)
+    white = np.sqrt(np.median(ours[False][0].variance[seen]))
+
+    def centred(m):
+        return m[seen] - m[seen].mean()  # the monopole is free in both
+
+    ref = centred(lb_map)
+    lb_bin = np.asarray(lb.binned_map[0], dtype=float)
+    ours_bin = bin_tod(iter(chunks), nside, cfg.nside_pointing, detector_weights(dets))
+    both = seen & ours_bin.seen
+    print(
+        f"binned maps (no destriping), ours − litebird-sim: rms "
+        f"{np.std(ours_bin.map[both] - lb_bin[both]):.3g} μK over {int(both.sum())} pixels "
+        f"(map rms {np.std(ours_bin.map[both]):.3g} μK)"
+    )
+    print(
+        f"pixels seen by both: {int(seen.sum())}; white-noise σ per pixel (median) "
+        f"{white:.2f} μK; litebird-sim {t_lb:.1f} s"
+    )
+    print(f"{'map':>28} {'rms (μK)':>9} {'rms(map − litebird)':>20} {'/ white σ':>9} {'s':>6}")
+    print(f"{'litebird-sim destriper':>28} {ref.std():9.2f} {0.0:20.2f} {0.0:9.3f} {t_lb:6.1f}")
+    for prior, (res, t) in ours.items():
+        d = centred(res.map) - ref
+        name = f"ours{' + 1/f prior' if prior else ''}"
+        print(
+            f"{name:>28} {centred(res.map).std():9.2f} {d.std():20.2f} "
+            f"{d.std() / white:9.3f} {t:6.1f}"
+        )
 
 
 def main() -> None:
@@ -191,8 +334,16 @@ def main() -> None:
     t.add_argument("--samples", type=float, default=1e8)
     t.add_argument("--workdir", default=None)
     t.add_argument("--tol", type=float, default=1e-6)
+    lb = sub.add_parser("litebird")
+    lb.add_argument("--days", type=float, default=0.25)
+    lb.add_argument("--detectors", type=int, default=2)
+    lb.add_argument("--nside", type=int, default=128)
+    lb.add_argument("--baseline-s", type=float, default=1.0)
+    lb.add_argument("--seed", type=int, default=3)
     args = ap.parse_args()
-    {"validate": validate, "gls": gls, "throughput": throughput}[args.cmd](args)
+    commands = {"validate": validate, "gls": gls, "throughput": throughput}
+    commands["litebird"] = litebird
+    commands[args.cmd](args)
 
 
 if __name__ == "__main__":

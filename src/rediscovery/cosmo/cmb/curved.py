@@ -42,13 +42,18 @@ from typing import Any
 
 import numpy as np
 
-from rediscovery.core.errors import ConfigError, InputError, ModelFileError
-from rediscovery.core.files import atomic_path
+from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.cosmo.cmb.emulator import (
     DEFAULT_BOX,
-    OutOfBoxError,
     compute_spectra_cache,
     latin_hypercube,
+)
+from rediscovery.cosmo.cmb.emulator_files import (
+    OutOfBoxError,
+    check_rows_in_box,
+    read_emulator_file,
+    rows_in_box,
+    write_emulator_file,
 )
 from rediscovery.cosmo.cmb.theory import (
     CAMB_ACCURACY,
@@ -469,9 +474,7 @@ class CurvedEmulator:
     def in_box(self, x: np.ndarray) -> np.ndarray:
         """Boolean mask (n,) of rows inside both boxes."""
         x = np.atleast_2d(np.asarray(x, dtype=float))
-        ok = np.all(np.isfinite(x), axis=1)
-        for j, k in enumerate(self.names):
-            ok &= (x[:, j] >= self.box[k][0]) & (x[:, j] <= self.box[k][1])
+        ok = rows_in_box(x, self.names, self.box)
         d = self.derived(x)
         for k, (lo, hi) in self.derived_box.items():
             with np.errstate(invalid="ignore"):
@@ -481,16 +484,14 @@ class CurvedEmulator:
     def check_in_box(self, x: np.ndarray) -> None:
         """Raise :class:`OutOfBoxError` naming the first parameter outside the box."""
         x = np.atleast_2d(np.asarray(x, dtype=float))
-        for j, k in enumerate(self.names):
-            lo, hi = self.box[k]
-            bad = (x[:, j] < lo) | (x[:, j] > hi) | ~np.isfinite(x[:, j])
-            if np.any(bad):
-                raise OutOfBoxError(
-                    f"{k} = {x[bad, j][0]:.6g} is outside the curved emulator's box "
-                    f"[{lo}, {hi}] (box: {self._box_text()}); use --fallback-camb "
-                    "(fall back to CAMB there) or --theory camb",
-                    column=k,
-                )
+        check_rows_in_box(
+            x,
+            self.names,
+            self.box,
+            what="curved emulator's box",
+            hint=f" (box: {self._box_text()}); use --fallback-camb (fall back to CAMB there) "
+            "or --theory camb",
+        )
         d = self.derived(x)
         what = {
             "omch2": "Ωc h² = Ωm h² − Ωb h² − Ων h² (from h and Om)",
@@ -630,17 +631,8 @@ class CurvedEmulator:
             k: (v.astype(np.float32) if k in ("basis", "tail_basis") else v)
             for k, v in self.arrays.items()
         }
-        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            np.savez_compressed(
-                fh,
-                meta=np.array(json.dumps(meta)),
-                ell=self.ell,
-                x_grid=self.x_grid,
-                g_lo=self.g_lo,
-                g_hi=self.g_hi,
-                **arrays,
-            )
-        return Path(path)
+        arrays |= {"ell": self.ell, "x_grid": self.x_grid, "g_lo": self.g_lo, "g_hi": self.g_hi}
+        return write_emulator_file(path, meta, arrays)
 
 
 def load_curved_emulator(path: str | os.PathLike[str] | None = None) -> CurvedEmulator:
@@ -651,28 +643,15 @@ def load_curved_emulator(path: str | os.PathLike[str] | None = None) -> CurvedEm
     ModelFileError
         If the file is missing, not a curved emulator, or of another format version.
     """
-    p = Path(CURVED_EMULATOR_PATH if path is None else path)
-    if not p.is_file():
-        raise ModelFileError(
-            f"{p}: curved emulator file not found; train one with "
-            "`rediscovery cosmo cmb-emulator train-curved --out FILE` or use --theory camb"
-        )
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            arrays = {k: z[k] for k in z.files if k != "meta"}
-    except (OSError, ValueError, KeyError) as exc:
-        raise ModelFileError(f"{p}: not a readable emulator file ({exc})") from exc
-    if meta.get("kind") != CURVED_EMULATOR_KIND:
-        raise ModelFileError(
-            f"{p}: not a curved emulator (kind {meta.get('kind')!r}, expected "
-            f"{CURVED_EMULATOR_KIND!r}); flat files load with load_emulator"
-        )
-    if meta.get("format_version") != _FORMAT_VERSION:
-        raise ModelFileError(
-            f"{p}: curved emulator format {meta.get('format_version')} is not "
-            f"supported (expected {_FORMAT_VERSION})"
-        )
+    meta, arrays = read_emulator_file(
+        Path(CURVED_EMULATOR_PATH if path is None else path),
+        kind=CURVED_EMULATOR_KIND,
+        version=_FORMAT_VERSION,
+        missing="curved emulator file not found; train one with `rediscovery cosmo "
+        "cmb-emulator train-curved --out FILE` or use --theory camb",
+        wrong_kind=f"not a curved emulator (expected {CURVED_EMULATOR_KIND!r}); flat files "
+        "load with load_emulator",
+    )
     skip = {"ell", "x_grid", "g_lo", "g_hi"}
     pca = {
         k: (v.astype(np.float64) if v.dtype == np.float32 else v)

@@ -37,8 +37,14 @@ from typing import Any
 
 import numpy as np
 
-from rediscovery.core.errors import ConfigError, InputError, ModelFileError
-from rediscovery.core.files import atomic_path
+from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.cosmo.cmb.emulator_files import (
+    OutOfBoxError,
+    check_rows_in_box,
+    read_emulator_file,
+    rows_in_box,
+    write_emulator_file,
+)
 from rediscovery.cosmo.cmb.theory import (
     CAMB_ACCURACY,
     DEFAULT_LMAX,
@@ -90,10 +96,6 @@ _FORMAT_VERSION = 1
 EMULATOR_KIND = "rediscovery.cosmo.cmb.emulator/TT"
 
 
-class OutOfBoxError(InputError):
-    """Parameters outside the emulator's training box (the emulator would extrapolate)."""
-
-
 # ----------------------------------------------------------------------------- design
 
 
@@ -111,8 +113,9 @@ def latin_hypercube(box: Mapping[str, tuple[float, float]], n: int, seed: int) -
     hi = np.array([b[1] for b in box.values()], dtype=float)
     if np.any(hi <= lo):
         raise ConfigError(f"every box range needs lo < hi, got {dict(box)}")
-    sampler = qmc.LatinHypercube(d=len(lo), optimization="random-cd",
-                                 rng=np.random.default_rng(seed))
+    sampler = qmc.LatinHypercube(
+        d=len(lo), optimization="random-cd", rng=np.random.default_rng(seed)
+    )
     return np.asarray(qmc.scale(sampler.random(n), lo, hi))
 
 
@@ -212,9 +215,18 @@ def generate_training_set(
         p.update(row)
         return p
 
-    return compute_spectra_cache(cache, designs, names=list(box), to_camb=to_camb, meta=meta,
-                                 lmax=lmax, scheduler=scheduler, n_workers=n_workers,
-                                 chunk_size=chunk_size, progress=progress)
+    return compute_spectra_cache(
+        cache,
+        designs,
+        names=list(box),
+        to_camb=to_camb,
+        meta=meta,
+        lmax=lmax,
+        scheduler=scheduler,
+        n_workers=n_workers,
+        chunk_size=chunk_size,
+        progress=progress,
+    )
 
 
 def compute_spectra_cache(
@@ -282,11 +294,19 @@ def compute_spectra_cache(
             g = h5.require_group(group)
             if "index" not in g:
                 g.create_dataset("index", shape=(0,), maxshape=(None,), dtype="i8")
-                g.create_dataset("params", shape=(0, len(names)), maxshape=(None, len(names)),
-                                 dtype="f8")
+                g.create_dataset(
+                    "params", shape=(0, len(names)), maxshape=(None, len(names)), dtype="f8"
+                )
                 for s in ("tt", "te", "ee"):
-                    g.create_dataset(s, shape=(0, nell), maxshape=(None, nell), dtype="f8",
-                                     chunks=(16, nell), compression="gzip", compression_opts=4)
+                    g.create_dataset(
+                        s,
+                        shape=(0, nell),
+                        maxshape=(None, nell),
+                        dtype="f8",
+                        chunks=(16, nell),
+                        compression="gzip",
+                        compression_opts=4,
+                    )
         todo: list[tuple[str, np.ndarray, _Task]] = []
         for group, design in designs.items():
             done = set(h5[group]["index"][:].tolist())
@@ -298,8 +318,13 @@ def compute_spectra_cache(
                 lm = int(lmax) if lmaxes is None else min(int(lmaxes[i]), int(lmax))
                 todo.append((group, row, _Task(i, p, lm, dict(CAMB_ACCURACY))))
         n_total = sum(len(d) for d in designs.values())
-        log.info("%s: %d of %d spectra cached, %d to compute", path, n_total - len(todo), n_total,
-                 len(todo))
+        log.info(
+            "%s: %d of %d spectra cached, %d to compute",
+            path,
+            n_total - len(todo),
+            n_total,
+            len(todo),
+        )
         if not todo:
             return path
         workers = default_workers() if n_workers is None else int(n_workers)
@@ -309,9 +334,14 @@ def compute_spectra_cache(
         with progress_bar(enabled=progress, transient=False) as prog:
             bar = prog.add_task("CAMB spectra", total=n_total, completed=n_total - len(todo))
             for start in range(0, len(todo), size):
-                chunk = todo[start:start + size]
-                results = map_tasks(_camb_task, [t for _, _, t in chunk], scheduler=scheduler,
-                                    n_workers=workers, progress=False)
+                chunk = todo[start : start + size]
+                results = map_tasks(
+                    _camb_task,
+                    [t for _, _, t in chunk],
+                    scheduler=scheduler,
+                    n_workers=workers,
+                    progress=False,
+                )
                 for (group, row, _task), (idx, tt, te, ee) in zip(chunk, results, strict=True):
                     g = h5[group]
                     n = g["index"].shape[0]
@@ -377,10 +407,16 @@ def design_matrix(u: np.ndarray, exponents: np.ndarray) -> np.ndarray:
     return np.prod(u[:, None, :] ** exponents[None, :, :], axis=2)
 
 
-
-def predict_pca_gp(u: np.ndarray, mean: np.ndarray, basis: np.ndarray, exponents: np.ndarray,
-                   poly_coef: np.ndarray, x_train: np.ndarray, gp_alpha: np.ndarray,
-                   gp_inv_ls2: np.ndarray) -> np.ndarray:
+def predict_pca_gp(
+    u: np.ndarray,
+    mean: np.ndarray,
+    basis: np.ndarray,
+    exponents: np.ndarray,
+    poly_coef: np.ndarray,
+    x_train: np.ndarray,
+    gp_alpha: np.ndarray,
+    gp_inv_ls2: np.ndarray,
+) -> np.ndarray:
     """Evaluate a PCA + polynomial + GP regression (from :func:`fit_pca_gp`) at inputs ``u``.
 
     ``u`` (n, d) are inputs scaled like the training ones; returns the target (n, n_out).
@@ -393,9 +429,16 @@ def predict_pca_gp(u: np.ndarray, mean: np.ndarray, basis: np.ndarray, exponents
     return mean + coef @ basis
 
 
-def fit_pca_gp(u: np.ndarray, y: np.ndarray, *, n_pca: int = 24, degree: int = 1,
-               gp_subsample: int = 600, seed: int = 0, progress: bool = True,
-               ) -> dict[str, Any]:
+def fit_pca_gp(
+    u: np.ndarray,
+    y: np.ndarray,
+    *,
+    n_pca: int = 24,
+    degree: int = 1,
+    gp_subsample: int = 600,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Fit the regression of a vector target ``y`` (n, n_out) on inputs ``u`` (n, d) in [-1, 1].
 
     PCA (SVD) of ``y`` to ``n_pca`` components; per component a least-squares polynomial of
@@ -443,8 +486,9 @@ def fit_pca_gp(u: np.ndarray, y: np.ndarray, *, n_pca: int = 24, degree: int = 1
         for j in range(n_pca):
             r = resid[:, j]
             scale = r.std() or 1.0
-            kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.ones(d), (1e-2, 1e3)) + \
-                WhiteKernel(1e-4, (1e-10, 1e-1))
+            kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.ones(d), (1e-2, 1e3)) + WhiteKernel(
+                1e-4, (1e-10, 1e-1)
+            )
             gp = GaussianProcessRegressor(kernel, normalize_y=False, random_state=seed)
             with warnings.catch_warnings():
                 # a length scale at its upper bound just means "linear in that direction"
@@ -457,16 +501,30 @@ def fit_pca_gp(u: np.ndarray, y: np.ndarray, *, n_pca: int = 24, degree: int = 1
             inv_ls2[j] = 1.0 / ls**2
             kmat = amp2 * np.exp(-0.5 * diff2 @ inv_ls2[j]) + noise * np.eye(n)
             alpha[j] = amp2 * scale * cho_solve(cho_factor(kmat, lower=True), r / scale)
-            log.debug("component %d: amplitude %.3g, length scales %s, noise %.2e", j, amp2,
-                      np.round(ls, 3), noise)
+            log.debug(
+                "component %d: amplitude %.3g, length scales %s, noise %.2e",
+                j,
+                amp2,
+                np.round(ls, 3),
+                noise,
+            )
             prog.advance(bar)
     return {
-        "mean": mean, "basis": basis, "exponents": exponents, "poly_coef": poly, "x_train": u,
-        "gp_alpha": alpha, "gp_inv_ls2": inv_ls2,
-        "metadata": {"n_pca": int(n_pca), "degree": int(degree),
-                     "pca_max_abs_dlnD_train": float(recon),
-                     "singular_values": sv[: n_pca + 4].tolist()},
+        "mean": mean,
+        "basis": basis,
+        "exponents": exponents,
+        "poly_coef": poly,
+        "x_train": u,
+        "gp_alpha": alpha,
+        "gp_inv_ls2": inv_ls2,
+        "metadata": {
+            "n_pca": int(n_pca),
+            "degree": int(degree),
+            "pca_max_abs_dlnD_train": float(recon),
+            "singular_values": sv[: n_pca + 4].tolist(),
+        },
     }
+
 
 def _amplitude(names: Sequence[str], x: np.ndarray, fixed: Mapping[str, float]) -> np.ndarray:
     ln10as = x[:, names.index("ln10As")] if "ln10As" in names else fixed["ln10As"]
@@ -523,33 +581,37 @@ class CMBEmulator:
 
     def in_box(self, x: np.ndarray) -> np.ndarray:
         """Boolean mask (n,) of rows of ``x`` (n, d) inside the training box."""
-        u = self.to_unit_box(np.atleast_2d(np.asarray(x, dtype=float)))
-        return np.all(np.abs(u) <= 1.0 + 1e-12, axis=1)
+        return rows_in_box(x, self.names, self.box)
 
     def check_in_box(self, x: np.ndarray) -> None:
         """Raise :class:`OutOfBoxError` naming the first parameter outside the box."""
-        x = np.atleast_2d(np.asarray(x, dtype=float))
-        for j, k in enumerate(self.names):
-            lo, hi = self.box[k]
-            bad = (x[:, j] < lo) | (x[:, j] > hi) | ~np.isfinite(x[:, j])
-            if np.any(bad):
-                raise OutOfBoxError(
-                    f"{k} = {x[bad, j][0]:.6g} is outside the emulator's training range "
-                    f"[{lo}, {hi}]; use --theory camb (or fall_back=True) or retrain the "
-                    "emulator with a wider box",
-                    column=k,
-                )
+        check_rows_in_box(
+            x,
+            self.names,
+            self.box,
+            what="emulator's training range",
+            hint="; use --theory camb (or fall_back=True) or retrain the emulator with a wider box",
+        )
 
     def predict(self, x: np.ndarray, *, check: bool = True) -> np.ndarray:
         """D_ℓ^TT in μK² for parameter rows ``x`` (n, d) → (n, n_ell)."""
         x = np.atleast_2d(np.asarray(x, dtype=float))
         if x.shape[1] != len(self.names):
-            raise InputError(f"expected {len(self.names)} parameter columns {self.names}, "
-                             f"got {x.shape[1]}")
+            raise InputError(
+                f"expected {len(self.names)} parameter columns {self.names}, got {x.shape[1]}"
+            )
         if check:
             self.check_in_box(x)
-        y = predict_pca_gp(self.to_unit_box(x), self.mean_, self.basis_, self.exponents_,
-                           self.poly_coef_, self.x_train_, self.gp_alpha_, self.gp_inv_ls2_)
+        y = predict_pca_gp(
+            self.to_unit_box(x),
+            self.mean_,
+            self.basis_,
+            self.exponents_,
+            self.poly_coef_,
+            self.x_train_,
+            self.gp_alpha_,
+            self.gp_inv_ls2_,
+        )
         amp = _amplitude(self.names, x, self.fixed)
         return np.exp(y + amp[:, None])
 
@@ -557,13 +619,22 @@ class CMBEmulator:
         """The row vector for a parameter dict (missing names take :attr:`fixed` values)."""
         extra = set(params) - set(self.names) - set(self.fixed)
         if extra:
-            raise InputError(f"the emulator does not know parameter(s) {sorted(extra)}; it "
-                             f"emulates {self.names}", column=sorted(extra)[0])
+            raise InputError(
+                f"the emulator does not know parameter(s) {sorted(extra)}; it "
+                f"emulates {self.names}",
+                column=sorted(extra)[0],
+            )
         for k, v in params.items():
-            if k in self.fixed and k not in self.names and not math.isclose(
-                    float(v), self.fixed[k], rel_tol=1e-9, abs_tol=1e-12):
-                raise OutOfBoxError(f"the emulator was trained with {k} fixed at "
-                                    f"{self.fixed[k]}, got {v}; use --theory camb", column=k)
+            if (
+                k in self.fixed
+                and k not in self.names
+                and not math.isclose(float(v), self.fixed[k], rel_tol=1e-9, abs_tol=1e-12)
+            ):
+                raise OutOfBoxError(
+                    f"the emulator was trained with {k} fixed at "
+                    f"{self.fixed[k]}, got {v}; use --theory camb",
+                    column=k,
+                )
         missing = [k for k in self.names if k not in params]
         vals = [float(params[k]) if k in params else PLANCK2018_BEST_FIT[k] for k in self.names]
         if missing:
@@ -583,20 +654,17 @@ class CMBEmulator:
             "fixed": self.fixed,
             "metadata": self.metadata,
         }
-        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            np.savez_compressed(
-                fh,
-                meta=np.array(json.dumps(meta)),
-                ell=self.ell,
-                mean=self.mean_.astype(np.float64),
-                basis=self.basis_.astype(np.float64),
-                exponents=self.exponents_,
-                poly_coef=self.poly_coef_,
-                x_train=self.x_train_,
-                gp_alpha=self.gp_alpha_,
-                gp_inv_ls2=self.gp_inv_ls2_,
-            )
-        return Path(path)
+        arrays = {
+            "ell": self.ell,
+            "mean": self.mean_.astype(np.float64),
+            "basis": self.basis_.astype(np.float64),
+            "exponents": self.exponents_,
+            "poly_coef": self.poly_coef_,
+            "x_train": self.x_train_,
+            "gp_alpha": self.gp_alpha_,
+            "gp_inv_ls2": self.gp_inv_ls2_,
+        }
+        return write_emulator_file(path, meta, arrays)
 
 
 def load_emulator(path: str | os.PathLike[str] | None = None) -> CMBEmulator:
@@ -607,24 +675,16 @@ def load_emulator(path: str | os.PathLike[str] | None = None) -> CMBEmulator:
     ModelFileError
         If the file is missing, not an emulator, or of another format version.
     """
-    p = Path(DEFAULT_EMULATOR_PATH if path is None else path)
-    if not p.is_file():
-        raise ModelFileError(
-            f"{p}: emulator file not found; train one with "
-            "`rediscovery cosmo cmb-emulator train --samples 1200 --out FILE` or use --theory camb"
-        )
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            arrays = {k: z[k] for k in z.files if k != "meta"}
-    except (OSError, ValueError, KeyError) as exc:
-        raise ModelFileError(f"{p}: not a readable emulator file ({exc})") from exc
-    if meta.get("kind", EMULATOR_KIND) != EMULATOR_KIND:
-        raise ModelFileError(f"{p}: not a flat-ΛCDM emulator (kind {meta.get('kind')!r}); a "
-                             "curved emulator is for --params h,Om,OL (load_curved_emulator)")
-    if meta.get("format_version") != _FORMAT_VERSION:
-        raise ModelFileError(f"{p}: emulator format {meta.get('format_version')} is not "
-                             f"supported (expected {_FORMAT_VERSION})")
+    meta, arrays = read_emulator_file(
+        Path(DEFAULT_EMULATOR_PATH if path is None else path),
+        kind=EMULATOR_KIND,
+        version=_FORMAT_VERSION,
+        missing="emulator file not found; train one with `rediscovery cosmo cmb-emulator "
+        "train --samples 1200 --out FILE` or use --theory camb",
+        wrong_kind="not a flat-ΛCDM emulator; a curved emulator is for --params h,Om,OL "
+        "(load_curved_emulator)",
+        default_kind=EMULATOR_KIND,
+    )
     return CMBEmulator(
         names=list(meta["names"]),
         box={k: (float(v[0]), float(v[1])) for k, v in meta["box"].items()},
@@ -683,16 +743,24 @@ def fit_emulator(
     if np.any(tt <= 0) or not np.all(np.isfinite(tt)):
         raise InputError("training spectra must be positive and finite to take their log")
     n = len(params)
-    emu = CMBEmulator(names=names,
-                      box={k: (float(box[k][0]), float(box[k][1])) for k in names},
-                      fixed=dict(fixed),
-                      ell=np.asarray(ell), mean_=np.empty(0), basis_=np.empty((0, 0)),
-                      exponents_=np.empty(0), poly_coef_=np.empty(0),
-                      x_train_=np.empty(0), gp_alpha_=np.empty(0), gp_inv_ls2_=np.empty(0))
+    emu = CMBEmulator(
+        names=names,
+        box={k: (float(box[k][0]), float(box[k][1])) for k in names},
+        fixed=dict(fixed),
+        ell=np.asarray(ell),
+        mean_=np.empty(0),
+        basis_=np.empty((0, 0)),
+        exponents_=np.empty(0),
+        poly_coef_=np.empty(0),
+        x_train_=np.empty(0),
+        gp_alpha_=np.empty(0),
+        gp_inv_ls2_=np.empty(0),
+    )
     u = emu.to_unit_box(params)
     y = np.log(tt) - _amplitude(names, params, fixed)[:, None]
-    fitted = fit_pca_gp(u, y, n_pca=n_pca, degree=degree, gp_subsample=gp_subsample, seed=seed,
-                        progress=progress)
+    fitted = fit_pca_gp(
+        u, y, n_pca=n_pca, degree=degree, gp_subsample=gp_subsample, seed=seed, progress=progress
+    )
     emu.mean_, emu.basis_, emu.poly_coef_ = fitted["mean"], fitted["basis"], fitted["poly_coef"]
     emu.x_train_, emu.gp_alpha_ = fitted["x_train"], fitted["gp_alpha"]
     emu.gp_inv_ls2_, emu.exponents_ = fitted["gp_inv_ls2"], fitted["exponents"]

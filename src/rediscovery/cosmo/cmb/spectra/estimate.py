@@ -85,7 +85,8 @@ def prepare(
     subtract_mean: bool = False,
 ) -> SpectrumSetup:
     """Bands, transfer function (beam ``fwhm_arcmin``, pixel window if ``pixwin``) and the
-    pspy coupling matrix for ``window``."""
+    pspy coupling matrix for ``window``; ``niter``: Jacobi iterations of the maps' transforms
+    (the window's own transform uses :data:`~rediscovery.cosmo.cmb.spectra.master.WINDOW_NITER`)."""
     nside = window.nside
     top = 3 * nside - 4
     if lmax < 2 or lmax > top:
@@ -97,7 +98,7 @@ def prepare(
     work = make_binning(lmax_work, delta_ell)
     transfer = transfer_function(3 * nside - 1, fwhm_arcmin, nside if pixwin else None)
     t0 = time.perf_counter()
-    coupling = coupling_matrix(window, work, transfer, niter=niter)
+    coupling = coupling_matrix(window, work, transfer)
     seconds = time.perf_counter() - t0
     return SpectrumSetup(
         window, binning, coupling, transfer, work.lmax, niter, subtract_mean, seconds

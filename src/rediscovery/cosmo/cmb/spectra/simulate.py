@@ -33,6 +33,7 @@ import numpy as np
 
 from rediscovery.core.errors import ConfigError
 from rediscovery.cosmo.cmb.spectra.master import Binning, pseudo_alms, pseudo_cl
+from rediscovery.cosmo.cmb.spectra.sht import alm2map, map2alm
 from rediscovery.cosmo.cmb.spectra.window import Window
 
 __all__ = [
@@ -81,6 +82,10 @@ class SimulationSetup:
         return self.window.nside
 
 
+#: Threads of each simulation's transforms: the parallelism is across simulations (workers).
+_SIM_THREADS = 1
+
+
 def _signal_map(setup: SimulationSetup, rng: np.random.Generator) -> np.ndarray:
     import healpy as hp
 
@@ -90,7 +95,7 @@ def _signal_map(setup: SimulationSetup, rng: np.random.Generator) -> np.ndarray:
     re = rng.standard_normal(ell.size)
     im = rng.standard_normal(ell.size)
     alm = np.where(m == 0, sd * re, sd * (re + 1j * im) / math.sqrt(2.0)).astype(complex)
-    return hp.alm2map(alm, setup.nside, lmax=lsim)
+    return alm2map(alm, setup.nside, lsim, nthreads=_SIM_THREADS)
 
 
 def simulate_batch(task: tuple[SimulationSetup, int, Sequence[int]]) -> dict[str, np.ndarray]:
@@ -114,8 +119,11 @@ def _colour(setup: SimulationSetup, white: np.ndarray) -> np.ndarray:
     if setup.noise_colour is None:
         return white
     lsim = len(setup.noise_colour) - 1
-    alm = hp.map2alm(white, lmax=lsim, iter=0)
-    return white + hp.alm2map(hp.almxfl(alm, setup.noise_colour - 1.0), setup.nside, lmax=lsim)
+    (alm,) = map2alm(
+        [white], setup.nside, lsim, support=setup.window.weights > 0, nthreads=_SIM_THREADS
+    )
+    filtered = hp.almxfl(alm, setup.noise_colour - 1.0)
+    return white + alm2map(filtered, setup.nside, lsim, nthreads=_SIM_THREADS)
 
 
 def noise_colour_from_splits(
@@ -163,6 +171,7 @@ def _simulate(setup: SimulationSetup, seed: int, indices: Sequence[int]) -> dict
             setup.lmax,
             niter=setup.niter,
             subtract_mean=setup.subtract_mean,
+            nthreads=_SIM_THREADS,
         )
         total.append(pseudo_cl(alms))
         if len(noises) == 1:
@@ -174,6 +183,7 @@ def _simulate(setup: SimulationSetup, seed: int, indices: Sequence[int]) -> dict
                         setup.lmax,
                         niter=setup.niter,
                         subtract_mean=setup.subtract_mean,
+                        nthreads=_SIM_THREADS,
                     )
                 )
             )

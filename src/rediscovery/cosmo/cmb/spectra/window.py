@@ -18,7 +18,7 @@ pseudo-C_ℓ estimate (the Knox formula), and w₂ the mean power of the windowe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,6 +45,8 @@ class Window:
     weights: np.ndarray
     apod_deg: float = 0.0
     apod_type: str = "C1"
+    # moments computed once per window (the spectrum stage asks for them several times)
+    _moments: dict[int, float] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def nside(self) -> int:
@@ -53,8 +55,10 @@ class Window:
         return int(hp.npix2nside(len(self.weights)))
 
     def moment(self, i: int) -> float:
-        """w_i = ⟨w^i⟩ over the whole sphere."""
-        return float(np.mean(self.weights**i))
+        """w_i = ⟨w^i⟩ over the whole sphere (computed once per ``i``)."""
+        if i not in self._moments:
+            self._moments[i] = float(np.mean(self.weights**i))
+        return self._moments[i]
 
     @property
     def fsky(self) -> float:
