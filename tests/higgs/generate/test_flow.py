@@ -133,7 +133,7 @@ def test_refusals(flow, training):
     with pytest.raises(ConfigError, match="were not trained"):
         flow.sample(10, seed=0, shares={"ttbar": 1.0})
     with pytest.raises(ConfigError, match="architecture"):
-        FlowConfig(architecture="gan")
+        FlowConfig(architecture="vae")
     with pytest.raises(InputError, match="lack columns"):
         train_flow(training.drop(columns=["tes"]))
 
@@ -191,6 +191,50 @@ def test_flow_matching_generator_trains_samples_and_round_trips(training, tmp_pa
     assert np.isfinite(g["PRI_tau_pt"]).all() and (g["PRI_tau_pt"] >= 20).all()
     back = load_flow(save_flow(gen, tmp_path / "fm"))
     assert back.config.architecture == "fm"
+    assert back.sample(300, seed=2, nuisances={"tes": 1.0}).equals(
+        gen.sample(300, seed=2, nuisances={"tes": 1.0})
+    )
+    nominal = ztt[ztt["tes"] == 1.0]
+    assert two_sample_auc(nominal, g, seed=0)["auc"] < 0.97  # seconds of training
+
+
+def test_coupling_groups_split_every_pair_of_features():
+    """Every pair of the 15 features is split in some layer of an 8-layer flow (else the flow
+    cannot correlate them directly), the τ, lepton and E_T^miss features (the first 8) within
+    6 layers, and every feature is transformed given others in each pair of layers."""
+    from rediscovery.higgs.generate.networks import coupling_groups
+
+    def split(groups, n):
+        g = np.array(groups)[:, :n]
+        return (g[:, :, None] != g[:, None, :]).any(axis=0)[~np.eye(n, dtype=bool)].all()
+
+    assert split(coupling_groups(15, 8), 15) and not split(coupling_groups(15, 6), 15)
+    assert split(coupling_groups(15, 6), 8)
+    for pair in np.array(coupling_groups(15, 2)).reshape(-1, 2, 15):
+        assert (pair.sum(axis=0) == 1).all()
+    with pytest.raises(ValueError, match="at least 2"):
+        coupling_groups(1, 2)
+
+
+def test_training_set_has_one_weight_per_process(training):
+    """The sub-processes of H→ττ (gluon fusion, VBF) are simulated in proportion to their
+    yields, so an unweighted sample of a process is distributed as the weighted one (up to the
+    integer event counts and, away from the nominal tes, the sub-processes' slightly different
+    yield ratios; with the simulator's default shares a VBF event weighs 1/12 of a gluon-fusion
+    one)."""
+    for p, w in training.groupby(["Process", "tes"], observed=True)["Weight"]:
+        assert np.ptp(w.to_numpy()) < 0.02 * w.max(), p
+
+
+def test_diffusion_generator_trains_samples_and_round_trips(training, tmp_path):
+    ztt = training[training["Process"] == "ztautau"]
+    cfg = FlowConfig(architecture="ddpm", transforms=2, hidden=32, epochs=4, steps=6, seed=3)
+    gen = train_flow(ztt, cfg, progress=False)
+    g = gen.sample(1000, seed=1, nuisances={"tes": 1.0})
+    assert len(g) == 1000 and set(g["Process"].astype(str)) == {"ztautau"}
+    assert np.isfinite(g["PRI_tau_pt"]).all() and (g["PRI_tau_pt"] >= 20).all()
+    back = load_flow(save_flow(gen, tmp_path / "ddpm"))
+    assert back.config.architecture == "ddpm"
     assert back.sample(300, seed=2, nuisances={"tes": 1.0}).equals(
         gen.sample(300, seed=2, nuisances={"tes": 1.0})
     )
