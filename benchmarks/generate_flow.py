@@ -10,7 +10,7 @@ already there is skipped (a stopped run resumes). With ``--out DIR`` the generat
 as ``DIR/ARCH`` (flow folders).
 
     OMP_NUM_THREADS=1 python benchmarks/generate_flow.py --events 60000 --epochs 20 \\
-        --architecture nsf maf fm --tes 0.97 1.03 --test-tes 1.0 1.05 --test-events 20000
+        --architecture maf fm ddpm --tes 0.97 1.03 --test-tes 1.0 1.05 --test-events 20000
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ def main() -> None:
     ap.add_argument("--test-events", type=int, default=20_000)
     ap.add_argument("--speed-events", type=int, default=200_000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--steps", type=int, default=8, help="sampler steps of fm and ddpm")
+    ap.add_argument("--no-whiten", action="store_true", help="networks learn y unwhitened")
     ap.add_argument("--out", default=None, help="save the generators as OUT/ARCH")
     ap.add_argument("--results", default=None, help="append one JSON line per architecture")
     args = ap.parse_args()
@@ -41,6 +43,7 @@ def main() -> None:
 
     from rediscovery.higgs.events import simulate_events
     from rediscovery.higgs.generate import FlowConfig, simulate_training_set, train_flow
+    from rediscovery.higgs.generate.flow import equal_weight_count_shares
     from rediscovery.higgs.generate.io import save_flow
     from rediscovery.higgs.generate.validation import compare_processes
 
@@ -52,18 +55,25 @@ def main() -> None:
     sims = {}
     for tes in args.test_tes:
         t0 = time.perf_counter()
-        sims[tes] = simulate_events(args.test_events, seed=args.seed + 100, nuisances={"tes": tes})
+        sims[tes] = simulate_events(
+            args.test_events,
+            seed=args.seed + 100,
+            nuisances={"tes": tes},
+            count_shares=equal_weight_count_shares(),  # unweighted = weighted per process
+        )
         sims[tes].attrs["rate"] = len(sims[tes]) / (time.perf_counter() - t0)
     for arch in args.architecture:
         if arch in done:
             print(f"{arch}: already in {args.results}, skipped")
             continue
-        defaults = {"nsf": (4, 64), "maf": (6, 64), "fm": (4, 128)}[arch]
+        defaults = {"nsf": (4, 64), "maf": (8, 64), "fm": (4, 128), "ddpm": (4, 128)}[arch]
         cfg = FlowConfig(
             architecture=arch,
             transforms=args.transforms or defaults[0],
             hidden=args.hidden or defaults[1],
             epochs=args.epochs,
+            steps=args.steps,
+            whiten=not args.no_whiten,
             seed=args.seed,
         )
         flow = train_flow(train, cfg)

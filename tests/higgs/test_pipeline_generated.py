@@ -33,8 +33,8 @@ SMALL = {
 
 @pytest.fixture(scope="module")
 def generator(tmp_path_factory):
-    train = simulate_training_set(30_000, [{}], seed=5)  # the nominal detector only
-    cfg = FlowConfig(architecture="maf", transforms=4, hidden=32, epochs=8, seed=5)
+    train = simulate_training_set(60_000, [{}], seed=5)  # the nominal detector only
+    cfg = FlowConfig(architecture="maf", transforms=8, hidden=64, epochs=10, seed=5)
     return save_flow(train_flow(train, cfg, progress=False), tmp_path_factory.mktemp("g") / "g")
 
 

@@ -420,21 +420,28 @@ class EventFlow:
         return pd.concat(got, ignore_index=True).iloc[:n].reset_index(drop=True)
 
 
+def _loglinear_fit(u: np.ndarray, logy: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients ``[c0, c_tes, c_jes, c_soft_met]`` (one row per column of
+    ``logy`` (m, k)) of ``logy`` linear in the scaled nuisances ``u`` (m, 3) of ``m`` training
+    points; the coefficient of a nuisance that does not vary over the points is 0."""
+    x = np.column_stack([np.ones(len(u)), u])
+    varies = np.ptp(u, axis=0) > 0 if len(u) > 1 else np.zeros(u.shape[1], bool)
+    cols = np.concatenate([[True], varies])
+    coef = np.zeros((logy.shape[1], u.shape[1] + 1))
+    sol, *_ = np.linalg.lstsq(x[:, cols], logy, rcond=None)
+    coef[:, cols] = sol.T
+    return coef
+
+
 def _fit_yields(df: pd.DataFrame, flow: EventFlow) -> dict[str, list[float]]:
     """Least-squares log-linear fit of each process's summed weight over the nuisance points."""
-    out = {}
     keys = list(NUISANCES)
     sums = df.groupby(["Process", *keys], observed=True)["Weight"].sum().reset_index()
+    out = {}
     for p in flow.processes:
         rows = sums[sums["Process"] == p]
         u = flow.scaled_nuisances(rows[keys].to_numpy(dtype=float))
-        x = np.column_stack([np.ones(len(rows)), u])
-        varies = np.ptp(u, axis=0) > 0 if len(rows) > 1 else np.zeros(len(keys), bool)
-        cols = np.concatenate([[True], varies])
-        coef = np.zeros(len(keys) + 1)
-        sol, *_ = np.linalg.lstsq(x[:, cols], np.log(rows["Weight"].to_numpy()), rcond=None)
-        coef[cols] = sol
-        out[p] = coef.tolist()
+        out[p] = _loglinear_fit(u, np.log(rows["Weight"].to_numpy())[:, None])[0].tolist()
     return out
 
 
@@ -454,14 +461,7 @@ def _fit_jets(
         rows = counts.loc[p]
         u = flow.scaled_nuisances(np.array([list(ix) for ix in rows.index], dtype=float))
         freq = rows.to_numpy(dtype=float) + 0.5
-        logf = np.log(freq / freq.sum(axis=1, keepdims=True))
-        x = np.column_stack([np.ones(len(u)), u])
-        varies = np.ptp(u, axis=0) > 0 if len(u) > 1 else np.zeros(len(keys), bool)
-        cols = np.concatenate([[True], varies])
-        coef = np.zeros((N_JET_CLASSES, len(keys) + 1))
-        sol, *_ = np.linalg.lstsq(x[:, cols], logf, rcond=None)
-        coef[:, cols] = sol.T
-        out[p] = coef.tolist()
+        out[p] = _loglinear_fit(u, np.log(freq / freq.sum(axis=1, keepdims=True))).tolist()
     return out
 
 
