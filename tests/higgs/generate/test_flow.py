@@ -240,3 +240,21 @@ def test_diffusion_generator_trains_samples_and_round_trips(training, tmp_path):
     )
     nominal = ztt[ztt["tes"] == 1.0]
     assert two_sample_auc(nominal, g, seed=0)["auc"] < 0.97  # seconds of training
+
+
+def test_met_arc_is_the_inverse_of_met_azimuth():
+    """E_T^miss between the τ (0) and the lepton (θ) maps to [0, 1], the rest of the circle to
+    [-1/2, 0) and (1, 3/2); the map is continuous and met_azimuth inverts it."""
+    from rediscovery.higgs.generate.transform import met_arc, met_azimuth
+
+    rng = np.random.default_rng(0)
+    theta = rng.uniform(0.01, np.pi, 10_000)
+    phi = rng.uniform(-np.pi, np.pi, 10_000)
+    r = met_arc(phi, theta)
+    assert r.min() >= -0.5 and r.max() < 1.5
+    between = (phi >= 0) & (phi <= theta)
+    assert np.array_equal((r >= 0) & (r <= 1), between)
+    back = met_azimuth(r, theta)
+    np.testing.assert_allclose(np.mod(back - phi + np.pi, 2 * np.pi) - np.pi, 0.0, atol=1e-12)
+    np.testing.assert_allclose(met_arc(theta, theta), 1.0)  # along the lepton
+    np.testing.assert_allclose(met_arc(np.pi + theta / 2 - 1e-9, theta), 1.5, atol=1e-8)
