@@ -258,3 +258,22 @@ def test_met_arc_is_the_inverse_of_met_azimuth():
     np.testing.assert_allclose(np.mod(back - phi + np.pi, 2 * np.pi) - np.pi, 0.0, atol=1e-12)
     np.testing.assert_allclose(met_arc(theta, theta), 1.0)  # along the lepton
     np.testing.assert_allclose(met_arc(np.pi + theta / 2 - 1e-9, theta), 1.5, atol=1e-8)
+
+
+def test_generated_visible_mass_and_tau_lepton_correlation_follow_the_simulator():
+    """The derived quantities the classifier uses most come out right when the primaries'
+    correlations do. With one fixed coupling split (the first version) the τ and lepton
+    pseudorapidities came out uncorrelated (simulator: 0.73) and the median visible mass of
+    H→ττ 20 % high; the figures here: median within 4 %, correlation above 0.55 (a flow
+    trained for seconds gives 0.2 % and 0.66)."""
+    from rediscovery.higgs.features.derived import add_derived_features
+
+    train = simulate_training_set(20_000, [{}], seed=11, processes=["htautau"])
+    cfg = FlowConfig(architecture="maf", transforms=4, hidden=32, epochs=8, seed=11)
+    gen = add_derived_features(train_flow(train, cfg, progress=False).sample(20_000, seed=12))
+    ref = add_derived_features(simulate_training_set(20_000, [{}], seed=13, processes=["htautau"]))
+    ratio = gen["DER_mass_vis"].median() / ref["DER_mass_vis"].median()
+    assert abs(ratio - 1) < 0.04
+    corr = np.corrcoef(gen["PRI_tau_eta"], gen["PRI_lep_eta"])[0, 1]
+    assert np.corrcoef(ref["PRI_tau_eta"], ref["PRI_lep_eta"])[0, 1] > 0.65
+    assert corr > 0.55
