@@ -34,6 +34,8 @@ def main() -> None:
     ap.add_argument("--speed-events", type=int, default=200_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--steps", type=int, default=8, help="sampler steps of fm and ddpm")
+    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--learning-rate", type=float, default=1e-3)
     ap.add_argument("--no-whiten", action="store_true", help="networks learn y unwhitened")
     ap.add_argument("--out", default=None, help="save the generators as OUT/ARCH")
     ap.add_argument("--results", default=None, help="append one JSON line per architecture")
@@ -73,6 +75,8 @@ def main() -> None:
             hidden=args.hidden or defaults[1],
             epochs=args.epochs,
             steps=args.steps,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
             whiten=not args.no_whiten,
             seed=args.seed,
         )

@@ -110,7 +110,7 @@ def train_cmd(
         help="maf (affine flow, fastest to sample) | nsf (spline flow) | fm (flow matching) "
         "| ddpm (diffusion).",
     ),
-    epochs: int = typer.Option(30, "--epochs", min=1, help="Training epochs."),
+    epochs: int = typer.Option(40, "--epochs", min=1, help="Training epochs."),
     transforms: int = typer.Option(
         8, "--transforms", min=1, help="Coupling layers (nsf, maf) or hidden layers (fm, ddpm)."
     ),

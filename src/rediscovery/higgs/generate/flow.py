@@ -73,7 +73,10 @@ class FlowConfig:
     steps
         Steps of the sampler (``fm``: midpoint ODE steps, ``ddpm``: DDIM steps).
     epochs, batch_size, learning_rate
-        Adam training; the learning rate decays by cosine annealing to 1/20.
+        Adam training; the learning rate decays by cosine annealing to 1/20. The number of
+        optimiser steps matters most: W+jets alone (22,000 training events, ``maf`` 8 × 64)
+        gave a two-sample AUC of 0.785 with batches of 2048 at 2e-3 for 8 epochs, 0.648 with
+        batches of 256 at 1e-3, 0.562 after 24 epochs and 0.550 after 48.
     validation_fraction
         Held-out share of the training events; the epoch with the lowest held-out loss is kept.
     seed
@@ -90,9 +93,9 @@ class FlowConfig:
     hidden: int = 64
     bins: int = 8
     steps: int = 8
-    epochs: int = 30
-    batch_size: int = 2048
-    learning_rate: float = 2e-3
+    epochs: int = 40
+    batch_size: int = 256
+    learning_rate: float = 1e-3
     validation_fraction: float = 0.1
     seed: int = 0
     n_threads: int = 1
