@@ -31,7 +31,15 @@ def training():
 
 @pytest.fixture(scope="module")
 def flow(training):
-    cfg = FlowConfig(architecture="nsf", transforms=2, hidden=32, epochs=12, batch_size=256, seed=2)
+    cfg = FlowConfig(
+        architecture="nsf",
+        transforms=2,
+        hidden=32,
+        epochs=12,
+        batch_size=256,
+        learning_rate=2e-3,
+        seed=2,
+    )
     return train_flow(training, cfg, progress=False)
 
 
