@@ -31,7 +31,15 @@ def training():
 
 @pytest.fixture(scope="module")
 def flow(training):
-    cfg = FlowConfig(architecture="nsf", transforms=2, hidden=32, epochs=12, batch_size=256, seed=2)
+    cfg = FlowConfig(
+        architecture="nsf",
+        transforms=2,
+        hidden=32,
+        epochs=12,
+        batch_size=256,
+        learning_rate=2e-3,
+        seed=2,
+    )
     return train_flow(training, cfg, progress=False)
 
 
@@ -133,7 +141,7 @@ def test_refusals(flow, training):
     with pytest.raises(ConfigError, match="were not trained"):
         flow.sample(10, seed=0, shares={"ttbar": 1.0})
     with pytest.raises(ConfigError, match="architecture"):
-        FlowConfig(architecture="gan")
+        FlowConfig(architecture="vae")
     with pytest.raises(InputError, match="lack columns"):
         train_flow(training.drop(columns=["tes"]))
 
@@ -196,3 +204,84 @@ def test_flow_matching_generator_trains_samples_and_round_trips(training, tmp_pa
     )
     nominal = ztt[ztt["tes"] == 1.0]
     assert two_sample_auc(nominal, g, seed=0)["auc"] < 0.97  # seconds of training
+
+
+def test_coupling_groups_split_every_pair_of_features():
+    """Every pair of the 15 features is split in some layer of an 8-layer flow (else the flow
+    cannot correlate them directly), the τ, lepton and E_T^miss features (the first 8) within
+    6 layers, and every feature is transformed given others in each pair of layers."""
+    from rediscovery.higgs.generate.networks import coupling_groups
+
+    def split(groups, n):
+        g = np.array(groups)[:, :n]
+        return (g[:, :, None] != g[:, None, :]).any(axis=0)[~np.eye(n, dtype=bool)].all()
+
+    assert split(coupling_groups(15, 8), 15) and not split(coupling_groups(15, 6), 15)
+    assert split(coupling_groups(15, 6), 8)
+    for pair in np.array(coupling_groups(15, 2)).reshape(-1, 2, 15):
+        assert (pair.sum(axis=0) == 1).all()
+    with pytest.raises(ValueError, match="at least 2"):
+        coupling_groups(1, 2)
+
+
+def test_training_set_has_one_weight_per_process(training):
+    """The sub-processes of H→ττ (gluon fusion, VBF) are simulated in proportion to their
+    yields, so an unweighted sample of a process is distributed as the weighted one (up to the
+    integer event counts and, away from the nominal tes, the sub-processes' slightly different
+    yield ratios; with the simulator's default shares a VBF event weighs 1/12 of a gluon-fusion
+    one)."""
+    for p, w in training.groupby(["Process", "tes"], observed=True)["Weight"]:
+        assert np.ptp(w.to_numpy()) < 0.02 * w.max(), p
+
+
+def test_diffusion_generator_trains_samples_and_round_trips(training, tmp_path):
+    ztt = training[training["Process"] == "ztautau"]
+    cfg = FlowConfig(architecture="ddpm", transforms=2, hidden=32, epochs=4, steps=6, seed=3)
+    gen = train_flow(ztt, cfg, progress=False)
+    g = gen.sample(1000, seed=1, nuisances={"tes": 1.0})
+    assert len(g) == 1000 and set(g["Process"].astype(str)) == {"ztautau"}
+    assert np.isfinite(g["PRI_tau_pt"]).all() and (g["PRI_tau_pt"] >= 20).all()
+    back = load_flow(save_flow(gen, tmp_path / "ddpm"))
+    assert back.config.architecture == "ddpm"
+    assert back.sample(300, seed=2, nuisances={"tes": 1.0}).equals(
+        gen.sample(300, seed=2, nuisances={"tes": 1.0})
+    )
+    nominal = ztt[ztt["tes"] == 1.0]
+    assert two_sample_auc(nominal, g, seed=0)["auc"] < 0.97  # seconds of training
+
+
+def test_met_arc_is_the_inverse_of_met_azimuth():
+    """E_T^miss between the τ (0) and the lepton (θ) maps to [0, 1], the rest of the circle to
+    [-1/2, 0) and (1, 3/2); the map is continuous and met_azimuth inverts it."""
+    from rediscovery.higgs.generate.transform import met_arc, met_azimuth
+
+    rng = np.random.default_rng(0)
+    theta = rng.uniform(0.01, np.pi, 10_000)
+    phi = rng.uniform(-np.pi, np.pi, 10_000)
+    r = met_arc(phi, theta)
+    assert r.min() >= -0.5 and r.max() < 1.5
+    between = (phi >= 0) & (phi <= theta)
+    assert np.array_equal((r >= 0) & (r <= 1), between)
+    back = met_azimuth(r, theta)
+    np.testing.assert_allclose(np.mod(back - phi + np.pi, 2 * np.pi) - np.pi, 0.0, atol=1e-12)
+    np.testing.assert_allclose(met_arc(theta, theta), 1.0)  # along the lepton
+    np.testing.assert_allclose(met_arc(np.pi + theta / 2 - 1e-9, theta), 1.5, atol=1e-8)
+
+
+def test_generated_visible_mass_and_tau_lepton_correlation_follow_the_simulator():
+    """The derived quantities the classifier uses most come out right when the primaries'
+    correlations do. With one fixed coupling split (the first version) the τ and lepton
+    pseudorapidities came out uncorrelated (simulator: 0.73) and the median visible mass of
+    H→ττ 20 % high; the figures here: median within 4 %, correlation above 0.55 (a flow
+    trained for seconds gives 0.2 % and 0.66)."""
+    from rediscovery.higgs.features.derived import add_derived_features
+
+    train = simulate_training_set(20_000, [{}], seed=11, processes=["htautau"])
+    cfg = FlowConfig(architecture="maf", transforms=4, hidden=32, epochs=8, seed=11)
+    gen = add_derived_features(train_flow(train, cfg, progress=False).sample(20_000, seed=12))
+    ref = add_derived_features(simulate_training_set(20_000, [{}], seed=13, processes=["htautau"]))
+    ratio = gen["DER_mass_vis"].median() / ref["DER_mass_vis"].median()
+    assert abs(ratio - 1) < 0.04
+    corr = np.corrcoef(gen["PRI_tau_eta"], gen["PRI_lep_eta"])[0, 1]
+    assert np.corrcoef(ref["PRI_tau_eta"], ref["PRI_lep_eta"])[0, 1] > 0.65
+    assert corr > 0.55

@@ -107,11 +107,12 @@ def train_cmd(
     architecture: str = typer.Option(
         "maf",
         "--architecture",
-        help="maf (affine flow, fastest to sample) | nsf (spline flow) | fm (flow matching).",
+        help="maf (affine flow, fastest to sample) | nsf (spline flow) | fm (flow matching) "
+        "| ddpm (diffusion).",
     ),
-    epochs: int = typer.Option(30, "--epochs", min=1, help="Training epochs."),
+    epochs: int = typer.Option(40, "--epochs", min=1, help="Training epochs."),
     transforms: int = typer.Option(
-        6, "--transforms", min=1, help="Coupling layers (nsf, maf) or hidden layers (fm)."
+        8, "--transforms", min=1, help="Coupling layers (nsf, maf) or hidden layers (fm, ddpm)."
     ),
     hidden: int = typer.Option(64, "--hidden", min=1, help="Width of the hidden layers."),
     seed: int = typer.Option(1, "--seed", min=0, help="Seed of the simulation and training."),
@@ -212,6 +213,7 @@ def validate_cmd(
     import pandas as pd
 
     from rediscovery.higgs.events.simulate import NUISANCE_DEFAULTS, simulate_events
+    from rediscovery.higgs.generate.flow import equal_weight_count_shares
     from rediscovery.higgs.generate.validation import compare_processes, ks_table
     from rediscovery.higgs.schema import PRI_COLUMNS
 
@@ -221,7 +223,11 @@ def validate_cmd(
     flow.nuisance_values(given, extrapolate=extrapolate)  # refuse before simulating
     point = {k: given.get(k, NUISANCE_DEFAULTS[k]) for k in ("tes", "jes", "soft_met")}
     sim = simulate_events(
-        events, seed=np.random.default_rng([seed, 1]), nuisances=point, processes=flow.processes
+        events,
+        seed=np.random.default_rng([seed, 1]),
+        nuisances=point,
+        processes=flow.processes,
+        count_shares=equal_weight_count_shares(flow.processes),  # one weight per process
     )
     shares = sim["Process"].astype(str).value_counts(normalize=True).to_dict()
     gen = flow.sample(events, seed=seed, nuisances=given, shares=shares, extrapolate=extrapolate)

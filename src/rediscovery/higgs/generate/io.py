@@ -19,7 +19,7 @@ from rediscovery.higgs.generate.transform import EventTransform
 __all__ = ["FLOW_FORMAT_VERSION", "FLOW_KIND", "load_flow", "save_flow"]
 
 #: Format of ``flow.json``.
-FLOW_FORMAT_VERSION = 2  # 2: any architecture; the jet multiplicity a log-linear table
+FLOW_FORMAT_VERSION = 3  # 2: any architecture, jets a log-linear table; 3: coupling splits by bit
 #: The kind string of a flow folder (also its model-card kind in ``rediscovery.models``).
 FLOW_KIND = "rediscovery.higgs.generate/flow"
 
