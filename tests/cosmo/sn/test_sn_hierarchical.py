@@ -106,6 +106,13 @@ def test_fit_recovers_the_truth():
     assert res.table.n == len(fits) and not res.table.is_diagonal
     assert res.best_fit["dof"] == 3 * len(fits) - 6 - 3
     assert res.best_fit["chi2"] <= -2 * float(res.mcmc.log_prob.max()) + 1e-6
+    # the profile-likelihood interval of Ωm: around the best fit, as wide as the posterior
+    # (a near-Gaussian 1-D case: profile and credible intervals agree to ~10 %)
+    prof = s["profile68"]["Om"]
+    assert prof["lo68"] < res.best_fit["Om"] < prof["hi68"]
+    assert (prof["hi68"] - prof["lo68"]) == pytest.approx(s["Om"]["hi68"] - s["Om"]["lo68"],
+                                                          rel=0.15)
+    assert s["Om"]["profile_lo68"] == prof["lo68"]
 
 
 def test_read_salt2_fits_keeps_quality_rows_and_names_bad_columns(tmp_path):
