@@ -246,3 +246,35 @@ def test_a_replaced_features_stage_reaches_the_shifted_samples(syst_run, tmp_pat
     for name in variation_values():
         assert (copy / "evaluate" / f"templates_{name}_scores.parquet").is_file()
     assert not list((copy / "evaluate").glob(".shifted-*")), "temporary folders are removed"
+
+
+def test_cli_run_with_augmented_training_alters_only_the_training_third(tmp_path):
+    """``--training augmented``: the train stage replaces the training third of the MC by
+    copies altered with prior draws of the nuisances (weights divided by the number of copies,
+    so the summed weight is kept); validation and test stay the nominal events."""
+    from rediscovery.higgs.pipeline import augmented_training_set, read_with_features
+
+    out = tmp_path / "run"
+    assert main(["higgs", "run", "--out", str(out), "--events", "3000", "--template-events",
+                 "10000", "--lumi-factor", "0.01", "--training", "augmented", "--until",
+                 "train"]) == 0
+    import yaml
+
+    cfg = yaml.safe_load((out / "config.yaml").read_text())["higgs"]
+    assert cfg["training"] == "augmented" and cfg["augment_copies"] == 5
+    mc = read_with_features(out / "simulate" / "mc.parquet", out / "features" / "mc.parquet")
+    aug = augmented_training_set(mc, n_copies=3, seed=cfg["seed"])
+    nominal = augmented_training_set(mc, n_copies=1, seed=cfg["seed"])
+    tr = nominal["Set"] == "train"
+    assert (aug["Set"] == "train").sum() <= 3 * tr.sum()  # the selection may drop a few
+    assert (aug["Set"] == "train").sum() > 2.9 * tr.sum()
+    w_aug = aug.loc[aug["Set"] == "train", "Weight"].sum()
+    assert w_aug == pytest.approx(nominal.loc[tr, "Weight"].sum(), rel=0.02)
+    rest = aug[aug["Set"] != "train"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(rest, nominal[~tr].reset_index(drop=True), check_dtype=False,
+                                  check_categorical=False)
+    # the stored summary counts the copies the classifier was trained on
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "augmented_training_events" in json.dumps(manifest)
+    with pytest.raises(Exception, match="training"):
+        HiggsRunConfig(training="pivot")

@@ -212,6 +212,15 @@ class HiggsRunConfig(BaseModel):
         default=False,
         description="with systematics: pseudo-data at the nominal nuisance values (the "
                     "priors' centres) instead of hidden values drawn from the priors")
+    training: Literal["nominal", "augmented"] = Field(
+        default="nominal",
+        description="training of the classifier: 'nominal' (the simulated MC as it is) or "
+                    "'augmented' (its training third replaced by augment_copies copies altered "
+                    "with prior draws of the six nuisances, weights divided by the number of "
+                    "copies; the 'augmented' method of higgs challenge, docs/higgs-systematics.md"
+                    "). The templates and the fit are the same for both")
+    augment_copies: int = Field(default=5, ge=1,
+                                description="copies of the training events (training: augmented)")
     template_smoothing: bool = Field(
         default=True,
         description="with systematics: smooth the shifted templates' relative shift across "
@@ -592,6 +601,10 @@ def stage_train(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict
     from rediscovery.higgs.events.io import write_events
 
     mc = read_with_features(inputs["mc"], inputs["mc_features"])
+    n_train_events = None
+    if cfg.training == "augmented":
+        mc = augmented_training_set(mc, n_copies=cfg.augment_copies, seed=cfg.seed)
+        n_train_events = int((mc["Set"] == "train").sum())
     feats: str | list[str] = cfg.features
     if cfg.features not in ("pri", "all"):
         feats = [f.strip() for f in cfg.features.split(",") if f.strip()]
@@ -604,7 +617,24 @@ def stage_train(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig) -> dict
     write_json(out / "metrics.json", res.metrics)
     write_events(res.scores, out / "scores.parquet", compact=True)
     plot_training_summary(res, out)
-    return {k: res.metrics[k] for k in ("auc", "auc_err", "ams_best", "ams_best_err")}
+    summary = {k: res.metrics[k] for k in ("auc", "auc_err", "ams_best", "ams_best_err")}
+    if n_train_events is not None:
+        summary["augmented_training_events"] = n_train_events
+    return summary
+
+
+def augmented_training_set(mc: pd.DataFrame, *, n_copies: int, seed: int) -> pd.DataFrame:
+    """``mc`` split as the classifier workflow splits it (``Set``), its training events
+    replaced by ``n_copies`` copies altered with prior draws of the nuisances
+    (:func:`rediscovery.higgs.systematics.training.augment`); validation and test events stay
+    nominal, so the early stopping and the metrics see the analysis's nominal MC."""
+    from rediscovery.higgs.classifiers.workflow import split_if_needed
+    from rediscovery.higgs.systematics.training import augment
+
+    mc = split_if_needed(mc, seed=seed)
+    train = (mc["Set"] == "train").to_numpy()
+    copies = augment(mc.loc[train], n_copies=n_copies, seed=seed)
+    return pd.concat([copies.assign(Set="train"), mc.loc[~train]], ignore_index=True)
 
 
 def stage_evaluate(inputs: dict[str, Path], out: Path, cfg: HiggsRunConfig, *,

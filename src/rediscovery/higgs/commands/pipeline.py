@@ -56,6 +56,11 @@ def run_cmd(
         None, "--nominal-data/--drawn-nuisances",
         help="Pseudo-data at the nominal nuisance values instead of hidden values drawn from "
         "the priors (systematic runs)."),
+    training: str | None = typer.Option(
+        None, "--training", metavar="MODE",
+        help="nominal (default) | augmented: train the classifier on copies of its training "
+        "events altered with prior draws of the nuisances (the 'augmented' method of higgs "
+        "challenge); the templates and the fit with profiled nuisances are unchanged."),
     stage: list[str] = typer.Option(
         [], "--stage", help="Replace a stage: STAGE=package.module:function (repeatable)."
     ),
@@ -79,7 +84,7 @@ def run_cmd(
         "mmc": mmc, "observed": None if observed is None else str(observed),
         "mc": None if mc is None else str(mc), "mc_lumi_scale": mc_lumi_scale,
         "lumi_factor": lumi_factor, "templates": templates, "systematics": systematics,
-        "nominal_data": nominal_data},
+        "nominal_data": nominal_data, "training": training},
         options={"mmc": "--mmc/--no-mmc", "systematics": "--systematics/--no-systematics",
                  "nominal_data": "--nominal-data/--drawn-nuisances"})
     results = run_pipeline(out, cfg, replace=parse_replacements(stage), force=force,

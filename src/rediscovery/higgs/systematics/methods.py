@@ -66,6 +66,7 @@ __all__ = [
     "event_features",
     "fit_interval",
     "observed_counts",
+    "template_inference",
 ]
 
 log = logging.getLogger(__name__)
@@ -237,7 +238,38 @@ def choose_edges(
     return np.asarray(binning.edges, dtype=float)
 
 
-def calibrate_trained(mode: str) -> Callable[..., TemplateInference]:
+def template_inference(
+    scorer: Scorer,
+    template_events: pd.DataFrame,
+    *,
+    seed: int,
+    priors: Mapping[str, NuisancePrior],
+    max_bins: int = 10,
+    min_bkg: float = 100.0,
+    weight_scale: float = 1.0,
+) -> TemplateInference:
+    """Bin a trained ``scorer`` on the template events (:func:`choose_edges`) and build its
+    templates: the calibration step shared by every fixed-scorer method."""
+    edges = choose_edges(
+        scorer(template_events), template_events, max_bins=max_bins, min_bkg=min_bkg
+    )
+    t = build_templates(
+        template_events, scorer, edges, priors=priors, seed=seed, weight_scale=weight_scale
+    )
+    return TemplateInference(scorer=scorer, templates=t)
+
+
+def calibrate_trained(
+    mode: str,
+    finish: Callable[..., TemplateInference] = template_inference,
+    finish_options: tuple[str, ...] = (),
+) -> Callable[..., TemplateInference]:
+    """The calibration of a method that trains a classifier of ``mode``
+    (:func:`~rediscovery.higgs.systematics.training.train_classifier`) and then calls
+    ``finish(scorer, template_events, seed=, priors=, max_bins=, min_bkg=, weight_scale=,
+    **options)``; the keyword options named in ``finish_options`` go to ``finish``, the
+    others to the classifier."""
+
     def run(
         train: pd.DataFrame,
         template_events: pd.DataFrame,
@@ -253,6 +285,7 @@ def calibrate_trained(mode: str) -> Callable[..., TemplateInference]:
     ) -> TemplateInference:
         from rediscovery.higgs.systematics.training import train_classifier
 
+        extra = {k: params.pop(k) for k in finish_options if k in params}
         scorer = train_classifier(
             train,
             event_features(train),
@@ -263,13 +296,16 @@ def calibrate_trained(mode: str) -> Callable[..., TemplateInference]:
             priors=priors,
             **params,
         )
-        edges = choose_edges(
-            scorer(template_events), template_events, max_bins=max_bins, min_bkg=min_bkg
+        return finish(
+            scorer,
+            template_events,
+            seed=seed,
+            priors=priors,
+            max_bins=max_bins,
+            min_bkg=min_bkg,
+            weight_scale=weight_scale,
+            **extra,
         )
-        t = build_templates(
-            template_events, scorer, edges, priors=priors, seed=seed, weight_scale=weight_scale
-        )
-        return TemplateInference(scorer=scorer, templates=t)
 
     run.__doc__ = f"Calibrate the ``{mode}`` method (train, bin, build templates)."
     return run

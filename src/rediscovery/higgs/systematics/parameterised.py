@@ -38,20 +38,21 @@ from rediscovery.core.errors import ConfigError
 from rediscovery.higgs.systematics.methods import (
     Interval,
     TemplateInference,
+    calibrate_trained,
     choose_edges,
-    event_features,
     fit_interval,
     observed_counts,
 )
 from rediscovery.higgs.systematics.templates import Templates, build_template_family
-from rediscovery.higgs.systematics.training import (
-    PARAMETERISED_NUISANCES,
-    ClassifierScorer,
-    train_classifier,
-)
+from rediscovery.higgs.systematics.training import PARAMETERISED_NUISANCES, ClassifierScorer
 from rediscovery.higgs.systematics.variations import NuisancePrior
 
-__all__ = ["DEFAULT_ALPHA_POINTS", "ParameterisedInference", "calibrate_parameterised"]
+__all__ = [
+    "DEFAULT_ALPHA_POINTS",
+    "ParameterisedInference",
+    "calibrate_parameterised",
+    "parameterised_inference",
+]
 
 log = logging.getLogger(__name__)
 
@@ -116,43 +117,20 @@ class ParameterisedInference(TemplateInference):
         return iv
 
 
-def calibrate_parameterised(
-    train: pd.DataFrame,
+def parameterised_inference(
+    scorer: ClassifierScorer,
     template_events: pd.DataFrame,
     *,
     seed: int,
     priors: Mapping[str, NuisancePrior],
-    kind: str = "xgboost",
-    n_copies: int = 5,
-    n_groups: int = 20,
     max_bins: int = 10,
     min_bkg: float = 100.0,
     weight_scale: float = 1.0,
     alpha_points: Sequence[float] = DEFAULT_ALPHA_POINTS,
     max_iter: int = 3,
-    **params: Any,
 ) -> ParameterisedInference:
-    """Train f(x; α), bin at α = 0, build templates at every grid setting.
-
-    Parameters as :func:`rediscovery.higgs.systematics.methods.calibrate`, plus
-    ``n_groups`` (independent nuisance draws per training copy,
-    :func:`~rediscovery.higgs.systematics.training.augment`), ``alpha_points`` (grid per
-    nuisance, must contain 0) and ``max_iter``.
-    """
-    pts = tuple(sorted({float(a) for a in alpha_points}))
-    if 0.0 not in pts:
-        raise ConfigError(f"alpha_points must contain 0 (the starting setting), got {pts}")
-    scorer = train_classifier(
-        train,
-        event_features(train),
-        mode="parameterised",
-        kind=kind,
-        seed=seed,
-        n_copies=n_copies,
-        n_groups=n_groups,
-        priors=priors,
-        **params,
-    )
+    """Bin the trained f(x; α) at α = 0 and build templates at every grid setting."""
+    pts = _alpha_points(alpha_points)
     names = tuple(scorer.alphas)
     zero = tuple(0.0 for _ in names)
     base = replace(scorer, alphas=dict.fromkeys(names, 0.0))
@@ -178,3 +156,35 @@ def calibrate_parameterised(
         points=pts,
         max_iter=max_iter,
     )
+
+
+def _alpha_points(alpha_points: Sequence[float]) -> tuple[float, ...]:
+    pts = tuple(sorted({float(a) for a in alpha_points}))
+    if 0.0 not in pts:
+        raise ConfigError(f"alpha_points must contain 0 (the starting setting), got {pts}")
+    return pts
+
+
+_train_and_calibrate = calibrate_trained(
+    "parameterised", finish=parameterised_inference, finish_options=("alpha_points", "max_iter")
+)
+
+
+def calibrate_parameterised(
+    train: pd.DataFrame,
+    template_events: pd.DataFrame,
+    *,
+    alpha_points: Sequence[float] = DEFAULT_ALPHA_POINTS,
+    **options: Any,
+) -> ParameterisedInference:
+    """Train f(x; α), bin at α = 0, build templates at every grid setting.
+
+    Options as the other trained methods
+    (:func:`~rediscovery.higgs.systematics.methods.calibrate_trained`: ``seed``, ``priors``,
+    ``kind``, ``n_copies``, ``max_bins``, ``min_bkg``, ``weight_scale``, classifier
+    hyper-parameters), plus ``n_groups`` (independent nuisance draws per training copy,
+    :func:`~rediscovery.higgs.systematics.training.augment`), ``alpha_points`` (grid per
+    nuisance, must contain 0; checked before training) and ``max_iter``.
+    """
+    pts = _alpha_points(alpha_points)
+    return _train_and_calibrate(train, template_events, alpha_points=pts, **options)  # type: ignore[return-value]

@@ -44,10 +44,15 @@ from rediscovery.higgs.classifiers.base import training_weights
 from rediscovery.higgs.schema import LABEL, WEIGHT
 from rediscovery.higgs.systematics.methods import (
     TemplateInference,
-    choose_edges,
     event_features,
+    template_inference,
 )
-from rediscovery.higgs.systematics.templates import build_templates
+from rediscovery.higgs.systematics.networks import (
+    fit_standardisation,
+    mlp,
+    network_outputs,
+    standardise,
+)
 from rediscovery.higgs.systematics.training import (
     PARAMETERISED_NUISANCES,
     alpha_column,
@@ -55,13 +60,7 @@ from rediscovery.higgs.systematics.training import (
 )
 from rediscovery.higgs.systematics.variations import NuisancePrior
 
-__all__ = [
-    "PivotScorer",
-    "calibrate_pivot",
-    "fit_standardisation",
-    "standardise",
-    "train_pivot",
-]
+__all__ = ["PivotScorer", "calibrate_pivot", "train_pivot"]
 
 log = logging.getLogger(__name__)
 
@@ -69,42 +68,10 @@ log = logging.getLogger(__name__)
 def _networks(n_in: int, n_z: int, width: int, depth: int):
     from torch import nn
 
-    layers: list[nn.Module] = []
-    w = n_in
-    for _ in range(depth):
-        layers += [nn.Linear(w, width), nn.ReLU()]
-        w = width
-    layers.append(nn.Linear(w, 1))
-    clf = nn.Sequential(*layers)
     adv = nn.Sequential(
         nn.Linear(1, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2 * n_z)
     )
-    return clf, adv
-
-
-def fit_standardisation(
-    X: np.ndarray, w: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weighted mean and width of each feature (NaN ignored) and the features with NaNs.
-
-    Returns ``(mean, std, missing)`` for :func:`standardise` (a constant feature gets width 1).
-    """
-    ok = ~np.isnan(X)
-    wsum = (w[:, None] * ok).sum(axis=0)
-    mean = np.where(wsum > 0, np.nansum(w[:, None] * X, axis=0) / np.maximum(wsum, 1e-300), 0.0)
-    var = np.nansum(w[:, None] * (X - mean) ** 2, axis=0) / np.maximum(wsum, 1e-300)
-    std = np.where(var > 0, np.sqrt(var), 1.0)
-    return mean, std, np.flatnonzero((~ok).any(axis=0))
-
-
-def standardise(
-    X: np.ndarray, mean: np.ndarray, std: np.ndarray, missing: np.ndarray
-) -> np.ndarray:
-    """Network inputs: standardised features (NaN → 0) plus a 0/1 indicator per ``missing``
-    feature (float32, shape ``(n, n_features + missing.size)``)."""
-    miss = np.isnan(X)
-    z = np.where(miss, 0.0, (X - mean) / std)
-    return np.concatenate([z, miss[:, missing].astype(float)], axis=1).astype(np.float32)
+    return mlp(n_in, 1, width, depth), adv
 
 
 @dataclass
@@ -117,7 +84,7 @@ class PivotScorer:
         Event feature columns.
     mean, std, missing
         Standardisation (weighted training means and widths) and the features whose NaN
-        indicator is an extra input.
+        indicator is an extra input (:func:`~rediscovery.higgs.systematics.networks.standardise`).
     state
         The classifier's ``state_dict`` (numpy arrays); ``width``, ``depth`` its shape.
     history
@@ -136,19 +103,19 @@ class PivotScorer:
     def __call__(self, df: pd.DataFrame) -> np.ndarray:
         import torch
 
-        missing = [c for c in self.features if c not in df.columns]
-        if missing:
-            raise InputError(
-                f"events lack the pivot classifier features {missing}", column=missing[0]
-            )
-        torch.set_num_threads(1)
-        n_in = len(self.features) + int(self.missing.size)
-        clf, _ = _networks(n_in, 1, self.width, self.depth)
-        clf.load_state_dict({k: torch.as_tensor(v) for k, v in self.state.items()})
-        X = standardise(df[self.features].to_numpy(dtype=float), self.mean, self.std, self.missing)
-        with torch.no_grad():
-            out = torch.sigmoid(clf(torch.from_numpy(X))).squeeze(-1).numpy()
-        return out.astype(float)
+        logit = network_outputs(
+            df,
+            features=self.features,
+            mean=self.mean,
+            std=self.std,
+            missing=self.missing,
+            state=self.state,
+            n_out=1,
+            width=self.width,
+            depth=self.depth,
+            what="pivot classifier",
+        )[:, 0]
+        return torch.sigmoid(torch.from_numpy(logit)).numpy().astype(float)
 
 
 def train_pivot(
@@ -311,10 +278,12 @@ def calibrate_pivot(
     scorer = train_pivot(
         train, event_features(train), lam=pivot_lambda, seed=seed, priors=priors, **options
     )
-    edges = choose_edges(
-        scorer(template_events), template_events, max_bins=max_bins, min_bkg=min_bkg
+    return template_inference(
+        scorer,
+        template_events,
+        seed=seed,
+        priors=priors,
+        max_bins=max_bins,
+        min_bkg=min_bkg,
+        weight_scale=weight_scale,
     )
-    t = build_templates(
-        template_events, scorer, edges, priors=priors, seed=seed, weight_scale=weight_scale
-    )
-    return TemplateInference(scorer=scorer, templates=t)

@@ -221,8 +221,25 @@ def _score(scorer: Scorer, df: pd.DataFrame) -> np.ndarray:
 
 
 def build_templates(
+    events: pd.DataFrame, scorer: Scorer, edges: np.ndarray, **options: Any
+) -> Templates:
+    """Score templates of every sample at nominal and shifted nuisance values.
+
+    The one-scorer case of :func:`build_template_family`, whose keyword ``options`` it takes
+    (``nuisances``, ``grid``, ``priors``, ``seed``, ``weight_scale``, ``thresholds``,
+    ``check``); ``scorer`` is a function DataFrame → score per event (e.g. a fitted
+    classifier's ``predict``).
+
+    Returns
+    -------
+    Templates
+    """
+    return build_template_family(events, {None: scorer}, edges, **options)[None]
+
+
+def build_template_family(
     events: pd.DataFrame,
-    scorer: Scorer,
+    scorers: Mapping[Any, Scorer],
     edges: np.ndarray,
     *,
     nuisances: Sequence[str] | None = None,
@@ -232,8 +249,12 @@ def build_templates(
     weight_scale: float = 1.0,
     thresholds: SelectionThresholds | None = None,
     check: bool = True,
-) -> Templates:
-    """Score templates of every sample at nominal and shifted nuisance values.
+) -> dict[Any, Templates]:
+    """Score templates of several scorers at once (same binning, same shifted events).
+
+    Each shifted copy of ``events`` is made once and scored by every scorer (e.g. a
+    parameterised classifier evaluated at several values of its nuisance inputs), so the
+    cost of the shifts is paid once.
 
     Parameters
     ----------
@@ -241,8 +262,8 @@ def build_templates(
         Nominal labelled MC events (``Weight`` in expected events, ``Label``, ``Process``)
         holding every column the scorer needs (``DER_*``/``NEW_*`` are recomputed after
         each shift).
-    scorer
-        Function DataFrame → score per event (e.g. a fitted classifier's ``predict``).
+    scorers
+        Key → function DataFrame → score per event (e.g. a fitted classifier's ``predict``).
     edges
         Score bin edges.
     nuisances
@@ -262,32 +283,8 @@ def build_templates(
 
     Returns
     -------
-    Templates
-    """
-    return build_template_family(events, {None: scorer}, edges, nuisances=nuisances, grid=grid,
-                                 priors=priors, seed=seed, weight_scale=weight_scale,
-                                 thresholds=thresholds, check=check)[None]
-
-
-def build_template_family(
-    events: pd.DataFrame,
-    scorers: Mapping[Any, Scorer],
-    edges: np.ndarray,
-    *,
-    nuisances: Sequence[str] | None = None,
-    grid: Sequence[float] = DEFAULT_GRID,
-    priors: Mapping[str, NuisancePrior] = FAIR_UNIVERSE_PRIORS,
-    seed: int = 0,
-    weight_scale: float = 1.0,
-    thresholds: SelectionThresholds | None = None,
-    check: bool = True,
-) -> dict[Any, Templates]:
-    """:func:`build_templates` for several scorers at once (same binning, same shifted events).
-
-    Each shifted copy of ``events`` is made once and scored by every scorer (e.g. a
-    parameterised classifier evaluated at several values of its nuisance inputs), so the
-    cost of the shifts is paid once. Parameters as :func:`build_templates`; returns key of
-    ``scorers`` → :class:`Templates`.
+    dict
+        Key of ``scorers`` → :class:`Templates`.
     """
     names = tuple(priors) if nuisances is None else tuple(nuisances)
     unknown = sorted(set(names) - set(priors))
