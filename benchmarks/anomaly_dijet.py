@@ -38,6 +38,7 @@ from rediscovery.anomaly import (
 from rediscovery.anomaly.dijet import DIJET_FEATURES
 from rediscovery.anomaly.methods import limited_threads
 from rediscovery.anomaly.overdensity import cwola_region_scores
+from rediscovery.anomaly.windows import flank_mask
 
 
 def one(seed: int, args: argparse.Namespace) -> dict:
@@ -49,8 +50,7 @@ def one(seed: int, args: argparse.Namespace) -> dict:
     x = data[list(DIJET_FEATURES)].to_numpy()
     lo, hi = DIJET_SIGNAL_REGION
     sr = (m >= lo) & (m < hi)
-    half = np.sqrt(hi / lo)
-    flanks = ((m >= lo / half) & (m < lo)) | ((m >= hi) & (m < hi * half))
+    flanks = flank_mask(m, lo, hi)
     sb = (m >= args.m_min) & (m < args.m_max) & ~sr
     row = {
         "seed": seed,

@@ -46,6 +46,8 @@ from rediscovery.anomaly.datasets import MASS_COLUMN
 from rediscovery.anomaly.dijet import DIJET_FEATURES, DIJET_MASS_COLUMN
 from rediscovery.anomaly.methods import MethodResult, limited_threads
 from rediscovery.anomaly.overdensity import efficiency_excess_z
+from rediscovery.anomaly.training import train_torch
+from rediscovery.anomaly.windows import flank_mask, window_bump_result
 from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.core.progress import progress_bar
 
@@ -150,27 +152,18 @@ def _train_flow(x: np.ndarray, c: np.ndarray, cfg: FlowSettings, seed: int) -> A
     xt = torch.as_tensor(x, dtype=torch.float32)
     ct = torch.as_tensor(c[:, None], dtype=torch.float32)
     val = rng.random(len(x)) < cfg.validation_fraction
-    tr = np.flatnonzero(~val)
-    opt = torch.optim.Adam(flow.parameters(), lr=cfg.learning_rate)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs)
-    best, state, losses = np.inf, None, []
-    for _ in range(cfg.epochs):
-        flow.train()
-        for batch in np.array_split(rng.permutation(tr), max(1, tr.size // cfg.batch_size)):
-            loss = -flow(ct[batch]).log_prob(xt[batch]).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        sched.step()
-        flow.eval()
-        with torch.no_grad():
-            v = float(-flow(ct[val]).log_prob(xt[val]).mean())
-        losses.append(v)
-        if v < best:
-            best, state = v, {k: t.clone() for k, t in flow.state_dict().items()}
-    flow.load_state_dict(state)
-    flow.eval()
-    flow.losses_ = losses
+    hist = train_torch(
+        flow,
+        lambda idx: -flow(ct[idx]).log_prob(xt[idx]).mean(),
+        np.flatnonzero(~val),
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        learning_rate=cfg.learning_rate,
+        rng=rng,
+        validation_loss=lambda: -flow(ct[val]).log_prob(xt[val]).mean(),
+        cosine=True,
+    )
+    flow.losses_ = hist.validation
     return flow
 
 
@@ -388,8 +381,7 @@ class CathodeMethod:
             for i, (lo, hi) in enumerate(windows):
                 sr = good & (m >= lo) & (m < hi)
                 sb = good & ~sr
-                half = np.sqrt(hi / lo)
-                flanks = good & (((m >= lo / half) & (m < lo)) | ((m >= hi) & (m < hi * half)))
+                flanks = good & flank_mask(m, lo, hi)
                 out = cathode_scores(
                     np.where(np.isfinite(x), x, np.nan),
                     m,
@@ -442,24 +434,6 @@ def _bump_result(m, good, passed, edges, rows, j, out) -> BumpHuntResult:
     centres = np.sqrt(edges[:-1] * edges[1:])
     inside = (centres >= lo) & (centres < hi)
     n_sr = totals[inside].sum()
-    background = np.where(inside, totals * out["expected"] / max(n_sr, 1.0), np.nan)
-    excess = np.clip(counts - np.nan_to_num(background), 0.0, None) * inside
-    log_c = np.log(centres)
-    if excess.sum() > 0:
-        mass = float(np.exp((excess * log_c).sum() / excess.sum()))
-    else:
-        mass = float(np.sqrt(lo * hi))
-    windows = pd.DataFrame(rows)
-    p_local = float(windows["p_local"].iloc[j])
-    return BumpHuntResult(
-        edges=edges,
-        counts=counts,
-        background=np.nan_to_num(background),
-        windows=windows,
-        best=j,
-        z_local=float(windows["z_local"].iloc[j]),
-        p_local=p_local,
-        p_global=min(1.0, p_local * len(rows)),
-        mass=mass,
-        settings={"test": "SR data against the flow's samples, Bonferroni over windows"},
-    )
+    background = np.where(inside, totals * out["expected"] / max(n_sr, 1.0), 0.0)
+    settings = {"test": "SR data against the flow's samples, Bonferroni over windows"}
+    return window_bump_result(edges, counts, background, rows, j, inside, settings)
