@@ -108,12 +108,13 @@ def run_cmd(
     method: str = typer.Option(
         "isolation-forest",
         "--method",
-        help="isolation-forest | knn | autoencoder | cwola | cathode | bumphunt",
+        help="isolation-forest | knn | autoencoder | cwola | cathode | parameterised | bumphunt",
     ),
     reference: Path | None = typer.Option(
         None,
         "--reference",
-        help="Labelled SM reference MC (knn, autoencoder; cwola: corrects the sculpting).",
+        help="Labelled SM reference MC (knn, autoencoder, parameterised; cwola: corrects "
+        "the sculpting).",
     ),
     n_estimators: int = typer.Option(200, "--trees", help="Trees of the isolation forest."),
     max_samples: int = typer.Option(256, "--max-samples", help="Events per tree."),
@@ -155,6 +156,7 @@ def run_cmd(
         "autoencoder": {"keep": keep, "seed": seed},
         "cwola": {"keep": keep, "seed": seed, "progress": True},
         "cathode": {"keep": keep, "seed": seed, "progress": True},
+        "parameterised": {"keep": keep, "seed": seed, "progress": True},
         "bumphunt": {},
     }
     impl = _method(method, options.get(method, {}))

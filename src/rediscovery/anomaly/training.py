@@ -35,6 +35,7 @@ def train_torch(
     probabilities: np.ndarray | None = None,
     validation_loss: Callable[[], float] | None = None,
     cosine: bool = False,
+    epoch_done: Callable[[], None] | None = None,
 ) -> TrainingHistory:
     """Train ``model`` in place with Adam.
 
@@ -58,6 +59,8 @@ def train_torch(
         and no gradient; the state of the best epoch is loaded at the end.
     cosine
         Cosine annealing of the learning rate over ``epochs``.
+    epoch_done
+        Called after each epoch (e.g. to advance a progress bar).
     """
     import torch
 
@@ -91,6 +94,8 @@ def train_torch(
             if v < best:
                 best, hist.best_epoch = v, epoch
                 state = {k: t.clone() for k, t in model.state_dict().items()}
+        if epoch_done is not None:
+            epoch_done()
     if state is not None:
         model.load_state_dict(state)
     else:
