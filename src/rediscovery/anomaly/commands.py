@@ -123,8 +123,8 @@ def run_cmd(
     reference: Path | None = typer.Option(
         None,
         "--reference",
-        help="Labelled SM reference MC (knn, autoencoder, parameterised; cwola: corrects "
-        "the sculpting).",
+        help="Labelled SM reference MC (knn, autoencoder, parameterised; cwola, cathode: "
+        "corrects the sculpting).",
     ),
     n_estimators: int = typer.Option(200, "--trees", help="Trees of the isolation forest."),
     max_samples: int = typer.Option(256, "--max-samples", help="Events per tree."),

@@ -27,7 +27,12 @@ from scipy import stats
 
 from rediscovery.anomaly.bumphunt import BumpHuntConfig, BumpHuntResult
 from rediscovery.anomaly.methods import MethodResult, limited_threads, require_mass
-from rediscovery.anomaly.windows import bin_index, weighted_efficiency, window_bump_result
+from rediscovery.anomaly.windows import (
+    bin_index,
+    reference_corrected_test,
+    weighted_efficiency,
+    window_bump_result,
+)
 from rediscovery.core.errors import ConfigError
 from rediscovery.core.progress import progress_bar
 from rediscovery.higgs.schema import WEIGHT
@@ -249,14 +254,18 @@ def _window_test(b, passed, s, w, sb, cut, score_ref, ref, n_bins) -> dict:
             np.isin(b_ref, np.flatnonzero(inside)),
             np.isin(b_ref, np.flatnonzero(outside)),
         )
-        eff_sr, var_sr = weighted_efficiency(pass_ref[in_ref], w_ref[in_ref])
-        eff_sb, var_sb = weighted_efficiency(pass_ref[out_ref], w_ref[out_ref])
-        scale = k_sb / max(n_sb * eff_sb, 1e-12)  # data / reference efficiency in the SB
-        expected = float(n_sr * eff_sr * scale)
-        background = totals * eff_bin * scale
-        # Poisson error of the SR count, reference errors of both efficiencies, the data SB's
-        var = expected + expected**2 * (var_sr + var_sb + 1.0 / max(k_sb, 1.0))
-        z = float(max((k_sr - expected) / np.sqrt(max(var, 1e-12)), 0.0))
+        test = reference_corrected_test(
+            k_sr,
+            n_sr,
+            k_sb,
+            n_sb,
+            pass_ref[in_ref],
+            w_ref[in_ref],
+            pass_ref[out_ref],
+            w_ref[out_ref],
+        )
+        expected, z = test.expected, test.z
+        background = totals * eff_bin * test.scale
     row = {
         "observed": float(k_sr),
         "expected": expected,
