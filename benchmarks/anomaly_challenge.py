@@ -6,7 +6,10 @@ AUC and maximum SIC against the hidden truth, the local significance, global p-v
 estimate of the bump hunt of its selected events, and its seconds; the idealised (supervised)
 detector's AUC and SIC first.
 
-    python benchmarks/anomaly_challenge.py table --strength 1 --mass 500 --seed 1
+    python benchmarks/anomaly_challenge.py table --strength 1 --mass 500 --seed 1 --csv table.csv
+
+With ``--csv`` each method's row is appended as it finishes and methods already in the file
+are skipped (resumable; the idealised detector's row is named ``idealised``).
 
 ``false-discovery`` mode simulates ``--pseudo`` signal-free data sets (seeds ``--first-seed``
 .. ``--first-seed`` + N - 1) and runs
@@ -42,6 +45,7 @@ from rediscovery.anomaly import (
     sic_curve,
     simulate_challenge,
 )
+from rediscovery.anomaly.methods import limited_threads
 
 
 def table(args: argparse.Namespace) -> None:
@@ -62,28 +66,71 @@ def table(args: argparse.Namespace) -> None:
         f"{t['n_signal']} signal events (inclusive S/sqrt(B) {t['inclusive_s_over_sqrt_b']:.2f}"
         f"); reference {len(ch.reference)}; simulated in {time.perf_counter() - t0:.0f} s"
     )
-    t1 = time.perf_counter()
-    ideal = sic_curve(idealised_scores(ch.data, s), s)
+    path = Path(args.csv) if args.csv else None
+    done: dict[str, dict] = {}
+    if path is not None and path.exists():
+        with path.open() as fh:
+            done = {r["method"]: r for r in csv.DictReader(fh)}
+    fields = ["method", "auc", "sic_max", "z_local", "p_global", "mass", "found", "seconds"]
+
+    def emit(row: dict) -> None:
+        print(
+            f"{row['method']:18s} {float(row['auc']):6.3f} {float(row['sic_max']):7.2f} "
+            f"{float(row['z_local']):6.2f} {float(row['p_global']):7.3f} "
+            f"{float(row['mass']):6.0f} {row['found']!s:>6s} {float(row['seconds']):6.0f}",
+            flush=True,
+        )
+        if path is not None and row["method"] not in done:
+            new = not path.exists()
+            with path.open("a", newline="") as fh:
+                w = csv.DictWriter(fh, fieldnames=fields)
+                if new:
+                    w.writeheader()
+                w.writerow(row)
+
     print(
         f"{'method':18s} {'AUC':>6s} {'SICmax':>7s} {'Z_loc':>6s} {'p_glob':>7s} "
         f"{'mass':>6s} {'found':>6s} {'s':>6s}"
     )
-    print(
-        f"{'idealised':18s} {ideal.auc:6.3f} {ideal.sic_max:7.2f} {'':>6s} {'':>7s} {'':>6s} "
-        f"{'':>6s} {time.perf_counter() - t1:6.0f}"
-    )
+    nan = float("nan")
+    if "idealised" in done:
+        emit(done["idealised"])
+    else:
+        t1 = time.perf_counter()
+        ideal = sic_curve(idealised_scores(ch.data, s), s)
+        emit(
+            {
+                "method": "idealised",
+                "auc": ideal.auc,
+                "sic_max": ideal.sic_max,
+                "z_local": nan,
+                "p_global": nan,
+                "mass": nan,
+                "found": "-",
+                "seconds": time.perf_counter() - t1,
+            }
+        )
     for name in args.methods.split(","):
-        res = METHODS[name]().fit_score(ch.data, ch.reference)
+        if name in done:
+            emit(done[name])
+            continue
+        with limited_threads(1):
+            res = METHODS[name]().fit_score(ch.data, ch.reference)
         summary = {**res.summary, "method": name}
         if res.bump is not None:
             summary["bump"] = res.bump.summary()
         row = score_method(res.scores, s, summary, t)
-        print(
-            f"{name:18s} {row['auc']:6.3f} {row['sic_max']:7.2f} "
-            f"{row.get('z_local', np.nan):6.2f} {row.get('p_global', np.nan):7.3f} "
-            f"{row.get('mass', np.nan):6.0f} {row.get('found', '-')!s:>6s} "
-            f"{row['seconds']:6.0f}",
-            flush=True,
+        emit(
+            {
+                "method": name,
+                "auc": row["auc"],
+                "sic_max": row["sic_max"],
+                "z_local": row.get("z_local", nan),
+                "p_global": row.get("p_global", nan),
+                "mass": row.get("mass", nan),
+                "found": row.get("found", "-"),
+                "seconds": row["seconds"],
+            }
         )
 
 
@@ -144,6 +191,7 @@ def main() -> None:
     a.add_argument("--lumi-factor", type=float, default=0.25)
     a.add_argument("--reference-events", type=int, default=100_000)
     a.add_argument("--methods", default=",".join(METHODS))
+    a.add_argument("--csv", default=None, help="append rows here; skip methods already in it")
     b = sub.add_parser("false-discovery")
     b.add_argument("--pseudo", type=int, default=100)
     b.add_argument("--first-seed", type=int, default=101)
