@@ -289,7 +289,8 @@ def _hypothesis_test(s_data, b_data, s_ref, b_ref, w_ref, median_mass, keep, cfg
     n_sr, k_sr = int(in_data.sum()), int((in_data & passed).sum())
     expected = n_sr * eff
     var = expected + expected**2 * var_rel
-    z = float(max((k_sr - expected) / np.sqrt(max(var, 1e-12)), 0.0))
+    pull = float((k_sr - expected) / np.sqrt(max(var, 1e-12)))
+    z = max(pull, 0.0)
     # per-bin expectation (for the spectrum): the data's events times the reference's efficiency
     ok = b_ref >= 0
     sw = np.bincount(b_ref[ok], weights=w_ref[ok], minlength=n_bins)
@@ -303,5 +304,6 @@ def _hypothesis_test(s_data, b_data, s_ref, b_ref, w_ref, median_mass, keep, cfg
         "expected": float(expected),
         "p_local": float(stats.norm.sf(z)),
         "z_local": z,
+        "pull": pull,
     }
     return {"row": row, "passed": passed, "inside": inside, "background": background}
