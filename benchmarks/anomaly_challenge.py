@@ -6,7 +6,10 @@ AUC and maximum SIC against the hidden truth, the local significance, global p-v
 estimate of the bump hunt of its selected events, and its seconds; the idealised (supervised)
 detector's AUC and SIC first.
 
-    python benchmarks/anomaly_challenge.py table --strength 1 --mass 500 --seed 1
+    python benchmarks/anomaly_challenge.py table --strength 1 --mass 500 --seed 1 --csv table.csv
+
+With ``--csv`` each method's row is appended as it finishes and methods already in the file
+are skipped (resumable; the idealised detector's row is named ``idealised``).
 
 ``false-discovery`` mode simulates ``--pseudo`` signal-free data sets (seeds ``--first-seed``
 .. ``--first-seed`` + N - 1) and runs
@@ -16,6 +19,14 @@ standard error) and the local-Z quantiles. Results go to ``--csv`` row by row, a
 already there are skipped (resumable).
 
     python benchmarks/anomaly_challenge.py false-discovery --pseudo 100 --csv fd.csv
+
+``parameterised-null`` runs the parameterised classifier (:class:`rediscovery.anomaly.
+ParameterisedMethod`, one signal family simulated once) on ``--pseudo`` signal-free data sets
+and prints the mean and width of the signed pulls (observed - expected) / error of its six
+hypotheses (calibrated: 0 and 1) and the fraction with global p > 0.05. Rows go to ``--csv``
+per data set (resumable).
+
+    python benchmarks/anomaly_challenge.py parameterised-null --lumi-factor 0.03 --pseudo 30
 
 The bump hunt's defaults (fit from 200 GeV, degree 3-6 chosen with a likelihood-ratio test at
 p 0.3) were chosen on seeds 1-60 at --lumi-factor 0.03 and 1-24 at 0.25; measure on others
@@ -36,12 +47,16 @@ from rediscovery.anomaly import (
     BumpHuntConfig,
     BumpHuntMethod,
     ChallengeConfig,
+    ParameterisedMethod,
     bump_hunt,
     idealised_scores,
     score_method,
     sic_curve,
     simulate_challenge,
+    simulate_signal_family,
 )
+from rediscovery.anomaly.methods import limited_threads
+from rediscovery.anomaly.supervised import PARAMETERISED_MASSES
 
 
 def table(args: argparse.Namespace) -> None:
@@ -62,28 +77,71 @@ def table(args: argparse.Namespace) -> None:
         f"{t['n_signal']} signal events (inclusive S/sqrt(B) {t['inclusive_s_over_sqrt_b']:.2f}"
         f"); reference {len(ch.reference)}; simulated in {time.perf_counter() - t0:.0f} s"
     )
-    t1 = time.perf_counter()
-    ideal = sic_curve(idealised_scores(ch.data, s), s)
+    path = Path(args.csv) if args.csv else None
+    done: dict[str, dict] = {}
+    if path is not None and path.exists():
+        with path.open() as fh:
+            done = {r["method"]: r for r in csv.DictReader(fh)}
+    fields = ["method", "auc", "sic_max", "z_local", "p_global", "mass", "found", "seconds"]
+
+    def emit(row: dict) -> None:
+        print(
+            f"{row['method']:18s} {float(row['auc']):6.3f} {float(row['sic_max']):7.2f} "
+            f"{float(row['z_local']):6.2f} {float(row['p_global']):7.3f} "
+            f"{float(row['mass']):6.0f} {row['found']!s:>6s} {float(row['seconds']):6.0f}",
+            flush=True,
+        )
+        if path is not None and row["method"] not in done:
+            new = not path.exists()
+            with path.open("a", newline="") as fh:
+                w = csv.DictWriter(fh, fieldnames=fields)
+                if new:
+                    w.writeheader()
+                w.writerow(row)
+
     print(
         f"{'method':18s} {'AUC':>6s} {'SICmax':>7s} {'Z_loc':>6s} {'p_glob':>7s} "
         f"{'mass':>6s} {'found':>6s} {'s':>6s}"
     )
-    print(
-        f"{'idealised':18s} {ideal.auc:6.3f} {ideal.sic_max:7.2f} {'':>6s} {'':>7s} {'':>6s} "
-        f"{'':>6s} {time.perf_counter() - t1:6.0f}"
-    )
+    nan = float("nan")
+    if "idealised" in done:
+        emit(done["idealised"])
+    else:
+        t1 = time.perf_counter()
+        ideal = sic_curve(idealised_scores(ch.data, s), s)
+        emit(
+            {
+                "method": "idealised",
+                "auc": ideal.auc,
+                "sic_max": ideal.sic_max,
+                "z_local": nan,
+                "p_global": nan,
+                "mass": nan,
+                "found": "-",
+                "seconds": time.perf_counter() - t1,
+            }
+        )
     for name in args.methods.split(","):
-        res = METHODS[name]().fit_score(ch.data, ch.reference)
+        if name in done:
+            emit(done[name])
+            continue
+        with limited_threads(1):
+            res = METHODS[name]().fit_score(ch.data, ch.reference)
         summary = {**res.summary, "method": name}
         if res.bump is not None:
             summary["bump"] = res.bump.summary()
         row = score_method(res.scores, s, summary, t)
-        print(
-            f"{name:18s} {row['auc']:6.3f} {row['sic_max']:7.2f} "
-            f"{row.get('z_local', np.nan):6.2f} {row.get('p_global', np.nan):7.3f} "
-            f"{row.get('mass', np.nan):6.0f} {row.get('found', '-')!s:>6s} "
-            f"{row['seconds']:6.0f}",
-            flush=True,
+        emit(
+            {
+                "method": name,
+                "auc": row["auc"],
+                "sic_max": row["sic_max"],
+                "z_local": row.get("z_local", nan),
+                "p_global": row.get("p_global", nan),
+                "mass": row.get("mass", nan),
+                "found": row.get("found", "-"),
+                "seconds": row["seconds"],
+            }
         )
 
 
@@ -133,6 +191,58 @@ def false_discovery(args: argparse.Namespace) -> None:
     )
 
 
+def parameterised_null(args: argparse.Namespace) -> None:
+    path = Path(args.csv)
+    done = set()
+    if path.exists():
+        with path.open() as fh:
+            done = {int(r["seed"]) for r in csv.DictReader(fh)}
+    family = None
+    for seed in range(args.first_seed, args.first_seed + args.pseudo):
+        if seed in done:
+            continue
+        if family is None:
+            family = simulate_signal_family(PARAMETERISED_MASSES, args.signal_events, seed=1)
+        ch = simulate_challenge(
+            ChallengeConfig(
+                signal="none",
+                lumi_factor=args.lumi_factor,
+                n_reference=args.reference_events,
+                seed=20_000 + seed,
+            )
+        )
+        with limited_threads(1):
+            res = ParameterisedMethod(
+                signal_family=family, seed=seed, bump=BumpHuntConfig(n_toys=0)
+            ).fit_score(ch.data, ch.reference)
+        new = not path.exists()
+        with path.open("a", newline="") as fh:
+            w = csv.writer(fh)
+            if new:
+                w.writerow(["seed", "mass_hypothesis", "observed", "expected", "pull", "p_global"])
+            for h in res.summary["hypotheses"]:
+                w.writerow(
+                    [
+                        seed,
+                        h["mass_hypothesis"],
+                        h["observed"],
+                        h["expected"],
+                        h["pull"],
+                        res.bump.p_global,
+                    ]
+                )
+        print(f"seed {seed}: global p {res.bump.p_global:.3f}", flush=True)
+    rows = list(csv.DictReader(path.open()))
+    pulls = np.array([float(r["pull"]) for r in rows])
+    p = {int(r["seed"]): float(r["p_global"]) for r in rows}
+    frac = np.mean([v > 0.05 for v in p.values()])
+    print(
+        f"{len(p)} signal-free data sets, {len(pulls)} hypothesis tests: pull mean "
+        f"{pulls.mean():+.2f} ± {pulls.std(ddof=1) / np.sqrt(len(pulls)):.2f}, width "
+        f"{pulls.std(ddof=1):.2f}; global p > 0.05 in {frac:.1%}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="mode", required=True)
@@ -144,6 +254,7 @@ def main() -> None:
     a.add_argument("--lumi-factor", type=float, default=0.25)
     a.add_argument("--reference-events", type=int, default=100_000)
     a.add_argument("--methods", default=",".join(METHODS))
+    a.add_argument("--csv", default=None, help="append rows here; skip methods already in it")
     b = sub.add_parser("false-discovery")
     b.add_argument("--pseudo", type=int, default=100)
     b.add_argument("--first-seed", type=int, default=101)
@@ -152,8 +263,16 @@ def main() -> None:
     b.add_argument("--csv", default="anomaly_false_discovery.csv")
     b.add_argument("--source", choices=["simulation", "powerlaw"], default="simulation")
     b.add_argument("--powerlaw-events", type=int, default=25_000)
+    c = sub.add_parser("parameterised-null")
+    c.add_argument("--pseudo", type=int, default=30)
+    c.add_argument("--first-seed", type=int, default=1)
+    c.add_argument("--lumi-factor", type=float, default=0.03)
+    c.add_argument("--reference-events", type=int, default=20_000)
+    c.add_argument("--signal-events", type=int, default=2000)
+    c.add_argument("--csv", default="anomaly_parameterised_null.csv")
     args = ap.parse_args()
-    (table if args.mode == "table" else false_discovery)(args)
+    modes = {"table": table, "false-discovery": false_discovery}
+    modes.get(args.mode, parameterised_null)(args)
 
 
 if __name__ == "__main__":

@@ -117,6 +117,18 @@ def test_challenge_refusals(tmp_path, run_cli):
     code, err = run_cli(
         [
             "anomaly",
+            "run",
+            tmp_path / "x.parquet",
+            "--out",
+            tmp_path / "o",
+            "--method",
+            "parameterised",
+        ]
+    )
+    assert code == 2 and "--method parameterised" in err and "--reference" in err
+    code, err = run_cli(
+        [
+            "anomaly",
             "score",
             tmp_path / "r",
             "--data",

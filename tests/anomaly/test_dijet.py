@@ -52,3 +52,20 @@ def test_seeded_and_signal_free():
     assert truth["n_signal"] == 0 and truth["signal"] == "none" and len(data) == 2000
     with pytest.raises(ConfigError, match="s_over_b"):
         DijetConfig(s_over_b=2.0)
+
+
+def test_jet_masses_shifted_by_a_fraction_of_mjj():
+    # m_J -> m_J + c m_jj for every jet: the same events (same seed) with c = 0.1 differ from
+    # those with c = 0 by exactly 0.1 m_jj in the lighter jet's mass, delta_mj unchanged;
+    # the signal's lighter jet moves from m_Y to m_Y + 0.1 m_W'
+    plain = simulate_dijet(DijetConfig(n_background=5000, s_over_b=0.05, seed=4))[0]
+    data, _, truth = simulate_dijet(
+        DijetConfig(n_background=5000, s_over_b=0.05, seed=4, mjj_correlation=0.1)
+    )
+    np.testing.assert_allclose(data["mj1"], plain["mj1"] + 0.1 * plain["mjj"], rtol=1e-12)
+    np.testing.assert_allclose(data["delta_mj"], plain["delta_mj"], rtol=1e-9, atol=1e-9)
+    sig = np.isin(data["EventId"], truth["signal_event_ids"])
+    m_w, _, m_y = SIGNAL_MASSES
+    assert np.median(data.loc[sig, "mj1"]) == pytest.approx(m_y + 0.1 * m_w, rel=0.05)
+    with pytest.raises(ConfigError, match="mjj_correlation"):
+        DijetConfig(mjj_correlation=-0.1)

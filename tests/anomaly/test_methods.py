@@ -108,6 +108,8 @@ def test_every_method_scores_every_event(resonance_challenge):
             opts.update(max_iter=10, folds=2, step=6, flow=FlowSettings(epochs=1, max_train=500))
         if name == "autoencoder":
             opts.update(epochs=1)
+        if name == "parameterised":
+            opts.update(n_signal=100, epochs=1, masses=(400.0, 600.0))
         res = cls(**opts).fit_score(small, ch.reference)
         assert res.scores.shape == (4000,) and np.isfinite(res.scores).all(), name
         assert res.name == name

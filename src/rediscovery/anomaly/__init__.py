@@ -13,6 +13,9 @@ Modules: :mod:`~rediscovery.anomaly.datasets` (the challenge data),
 :mod:`~rediscovery.anomaly.overdensity` (CWoLa hunting), :mod:`~rediscovery.anomaly.cathode`
 (CATHODE: a conditional flow of the sidebands), :mod:`~rediscovery.anomaly.dijet` (the
 LHC-Olympics-like dijet data set), :mod:`~rediscovery.anomaly.bumphunt`,
+:mod:`~rediscovery.anomaly.supervised` (the parameterised supervised classifier of a resonance
+family), :mod:`~rediscovery.anomaly.windows` (mass-window bookkeeping),
+:mod:`~rediscovery.anomaly.training` (the torch training loop),
 :mod:`~rediscovery.anomaly.scoring`, :mod:`~rediscovery.anomaly.registry`, ``plots``.
 """
 
@@ -38,6 +41,7 @@ from rediscovery.anomaly.outliers import (
 from rediscovery.anomaly.overdensity import CWoLaMethod
 from rediscovery.anomaly.registry import METHODS
 from rediscovery.anomaly.scoring import idealised_scores, score_method, sic_curve
+from rediscovery.anomaly.supervised import ParameterisedMethod, simulate_signal_family
 
 __all__ = [
     "DIJET_SIGNAL_REGION",
@@ -58,6 +62,7 @@ __all__ = [
     "KNNDensityMethod",
     "MethodResult",
     "OutlierResult",
+    "ParameterisedMethod",
     "bump_hunt",
     "cathode_scores",
     "idealised_scores",
@@ -66,4 +71,5 @@ __all__ = [
     "sic_curve",
     "simulate_challenge",
     "simulate_dijet",
+    "simulate_signal_family",
 ]

@@ -23,6 +23,7 @@ from rediscovery.anomaly.methods import (
     need_reference,
     selected_bump_hunt,
 )
+from rediscovery.anomaly.training import train_torch
 from rediscovery.core.errors import ConfigError
 
 __all__ = ["AutoencoderMethod", "reconstruction_error", "train_autoencoder"]
@@ -105,26 +106,27 @@ def train_autoencoder(x: np.ndarray, weights: np.ndarray | None, cfg: Autoencode
         nn.ELU(),
         nn.Linear(cfg.hidden, d),
     )
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
     xt = torch.as_tensor(x, dtype=torch.float32)
     p = None
     if weights is not None:
         p = np.clip(weights, 0.0, None)
         p = p / p.sum()
-    n = len(x)
-    losses = []
-    for _ in range(cfg.epochs):
-        idx = rng.choice(n, n, replace=True, p=p) if p is not None else rng.permutation(n)
-        total = 0.0
-        for start in range(0, n, cfg.batch_size):
-            batch = xt[idx[start : start + cfg.batch_size]]
-            loss = ((model(batch) - batch) ** 2).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.detach().item() * len(batch)
-        losses.append(total / n)
-    return model, losses
+
+    def batch_loss(idx: np.ndarray):
+        batch = xt[idx]
+        return ((model(batch) - batch) ** 2).mean()
+
+    hist = train_torch(
+        model,
+        batch_loss,
+        np.arange(len(x)),
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        learning_rate=cfg.learning_rate,
+        rng=rng,
+        probabilities=p,
+    )
+    return model, hist.train
 
 
 def reconstruction_error(model, x: np.ndarray) -> np.ndarray:

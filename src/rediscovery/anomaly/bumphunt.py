@@ -35,6 +35,7 @@ __all__ = [
     "BumpHuntResult",
     "bump_hunt",
     "choose_degree",
+    "excess_weighted_mass",
     "fit_background",
     "toy_max_z",
     "window_scan",
@@ -354,16 +355,7 @@ def bump_hunt(
     if cfg.n_toys:
         z_toys = toy_max_z(background, cfg)
         p_global = float((1 + np.count_nonzero(z_toys >= z[best])) / (1 + cfg.n_toys))
-    # mass estimate: excess-weighted mean of ln m over the best window's bins
-    centres = np.sqrt(edges[:-1] * edges[1:])
-    inside = masks[best]
-    excess = np.clip(counts - bkg[best], 0.0, None) * inside
-    log_m = np.log(centres)
-    est = (
-        float(np.exp((excess * log_m).sum() / excess.sum()))
-        if excess.sum() > 0
-        else float(np.exp(log_m[inside].mean()))
-    )
+    est = excess_weighted_mass(edges, counts, bkg[best], masks[best])
     lo = edges[:-1][masks.argmax(axis=1)]
     hi = edges[1:][masks.shape[1] - 1 - masks[:, ::-1].argmax(axis=1)]
     windows = pd.DataFrame(
@@ -388,6 +380,18 @@ def bump_hunt(
         mass=est,
         settings={**asdict(cfg), "degree_used": degree},
     )
+
+
+def excess_weighted_mass(
+    edges: np.ndarray, counts: np.ndarray, background: np.ndarray, inside: np.ndarray
+) -> float:
+    """Mass estimate of a window (GeV): the mean of ln m over its bins (``inside``) weighted
+    by the excess counts − background (clipped at 0); the window's log-centre without excess."""
+    log_m = np.log(np.sqrt(edges[:-1] * edges[1:]))
+    excess = np.clip(counts - np.nan_to_num(background), 0.0, None) * inside
+    if excess.sum() > 0:
+        return float(np.exp((excess * log_m).sum() / excess.sum()))
+    return float(np.exp(log_m[inside].mean()))
 
 
 def toy_max_z(background: np.ndarray, cfg: BumpHuntConfig) -> np.ndarray:

@@ -38,6 +38,11 @@ def simulate_cmd(
     s_over_b: float = typer.Option(
         0.006, "--s-over-b", help="dijet: S/B in the 3.3-3.7 TeV signal region (0: none)."
     ),
+    mjj_correlation: float = typer.Option(
+        0.0,
+        "--mjj-correlation",
+        help="dijet: jet masses shifted by this fraction of m_jj (CATHODE's study: 0.1).",
+    ),
 ) -> None:
     """A Standard Model data set with hidden new physics (recorded only in truth.json)."""
     from rediscovery.anomaly.datasets import ChallengeConfig, simulate_challenge
@@ -50,10 +55,15 @@ def simulate_cmd(
 
         try:
             dcfg = DijetConfig(
-                n_background=n_background, s_over_b=s_over_b, n_reference=0, seed=seed
+                n_background=n_background,
+                s_over_b=s_over_b,
+                n_reference=0,
+                mjj_correlation=mjj_correlation,
+                seed=seed,
             )
         except ConfigError as exc:
             msg = str(exc).replace("n_background", "--background-events", 1)
+            msg = msg.replace("mjj_correlation", "--mjj-correlation", 1)
             raise ConfigError(msg.replace("s_over_b", "--s-over-b", 1)) from exc
         check_output(out, "dir")
         data, _, truth = simulate_dijet(dcfg)
@@ -108,12 +118,13 @@ def run_cmd(
     method: str = typer.Option(
         "isolation-forest",
         "--method",
-        help="isolation-forest | knn | autoencoder | cwola | cathode | bumphunt",
+        help="isolation-forest | knn | autoencoder | cwola | cathode | parameterised | bumphunt",
     ),
     reference: Path | None = typer.Option(
         None,
         "--reference",
-        help="Labelled SM reference MC (knn, autoencoder; cwola: corrects the sculpting).",
+        help="Labelled SM reference MC (knn, autoencoder, parameterised; cwola, cathode: "
+        "corrects the sculpting).",
     ),
     n_estimators: int = typer.Option(200, "--trees", help="Trees of the isolation forest."),
     max_samples: int = typer.Option(256, "--max-samples", help="Events per tree."),
@@ -155,6 +166,7 @@ def run_cmd(
         "autoencoder": {"keep": keep, "seed": seed},
         "cwola": {"keep": keep, "seed": seed, "progress": True},
         "cathode": {"keep": keep, "seed": seed, "progress": True},
+        "parameterised": {"keep": keep, "seed": seed, "progress": True},
         "bumphunt": {},
     }
     impl = _method(method, options.get(method, {}))

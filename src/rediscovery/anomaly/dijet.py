@@ -18,6 +18,12 @@ Background (QCD):
 * τ21 from a beta distribution whose mean falls with ln r (heavier QCD jets look more
   two-pronged), so the substructure is correlated with the jet mass and, through it, m_jj.
 
+Optionally (``mjj_correlation`` c > 0), both jet masses of every event are shifted by c · m_jj,
+the artificial correlation of the robustness study of CATHODE (Hallin et al. 2022; the shift
+m_J → m_J + 0.1 m_jj of K. Benkendorfer, L. Le Pottier, B. Nachman, Phys. Rev. D 104 (2021)
+035003): the signal region and its sidebands then differ without signal, which a classifier
+of SR against SB (CWoLa) learns and a conditional density of the sidebands (CATHODE) follows.
+
 Signal: m_jj normal around m_W′ (resolution :data:`MJJ_RESOLUTION`), jet masses normal
 around m_X and m_Y (:data:`JET_MASS_RESOLUTION`), two-pronged τ21 (mean
 :data:`SIGNAL_TAU21_MEAN`). The number of signal events is set by S/B in the signal region
@@ -78,6 +84,8 @@ class DijetConfig:
         Signal over background in :data:`DIJET_SIGNAL_REGION` (0: no signal).
     n_reference
         Background-only Monte Carlo events written beside the data (0: none).
+    mjj_correlation
+        c of the jet-mass shift m_J → m_J + c · m_jj (0: none; the CATHODE study's 0.1).
     seed
         Seed of everything.
     """
@@ -85,6 +93,7 @@ class DijetConfig:
     n_background: int = 1_000_000
     s_over_b: float = 0.006
     n_reference: int = 0
+    mjj_correlation: float = 0.0
     seed: int = 2021
 
     def __post_init__(self) -> None:
@@ -94,10 +103,17 @@ class DijetConfig:
             raise ConfigError(f"s_over_b {self.s_over_b!r}: expected a fraction in [0, 1]")
         if self.n_reference < 0:
             raise ConfigError(f"n_reference {self.n_reference}: expected >= 0")
+        if not (np.isfinite(self.mjj_correlation) and 0 <= self.mjj_correlation <= 1):
+            raise ConfigError(
+                f"mjj_correlation {self.mjj_correlation!r}: expected a value in [0, 1]"
+            )
 
 
-def _jets(m1: np.ndarray, m2: np.ndarray, t1: np.ndarray, t2: np.ndarray) -> dict:
-    """Order the two jets by mass: J1 the lighter."""
+def _jets(
+    m1: np.ndarray, m2: np.ndarray, t1: np.ndarray, t2: np.ndarray, shift: np.ndarray
+) -> dict:
+    """Both jet masses shifted by ``shift`` (GeV, c · m_jj), then ordered: J1 the lighter."""
+    m1, m2 = m1 + shift, m2 + shift
     swap = m1 > m2
     return {
         "mj1": np.where(swap, m2, m1),
@@ -112,7 +128,7 @@ def _beta(rng: np.random.Generator, mean: np.ndarray) -> np.ndarray:
     return rng.beta(mean * TAU21_CONCENTRATION, (1.0 - mean) * TAU21_CONCENTRATION)
 
 
-def _background(n: int, rng: np.random.Generator) -> pd.DataFrame:
+def _background(n: int, rng: np.random.Generator, c: float = 0.0) -> pd.DataFrame:
     # m_jj by inverse transform of the dijet function tabulated on a fine grid
     p1, p2 = DIJET_EXPONENTS
     grid = np.linspace(MJJ_MIN, 0.9 * SQRT_S, 20_001)
@@ -127,16 +143,17 @@ def _background(n: int, rng: np.random.Generator) -> pd.DataFrame:
         m = pt * np.exp(log_r)
         tau = _beta(rng, QCD_TAU21_MEAN + QCD_TAU21_SLOPE * (log_r - np.log(QCD_MASS_FRACTION)))
         cols.append((m, tau))
-    return pd.DataFrame({"mjj": mjj, **_jets(cols[0][0], cols[1][0], cols[0][1], cols[1][1])})
+    jets = _jets(cols[0][0], cols[1][0], cols[0][1], cols[1][1], c * mjj)
+    return pd.DataFrame({"mjj": mjj, **jets})
 
 
-def _signal(n: int, rng: np.random.Generator) -> pd.DataFrame:
+def _signal(n: int, rng: np.random.Generator, c: float = 0.0) -> pd.DataFrame:
     m_w, m_x, m_y = SIGNAL_MASSES
     mjj = rng.normal(m_w, MJJ_RESOLUTION * m_w, n)
     mx = rng.normal(m_x, JET_MASS_RESOLUTION * m_x, n)
     my = rng.normal(m_y, JET_MASS_RESOLUTION * m_y, n)
     tx, ty = _beta(rng, np.full(n, SIGNAL_TAU21_MEAN)), _beta(rng, np.full(n, SIGNAL_TAU21_MEAN))
-    return pd.DataFrame({"mjj": mjj, **_jets(np.abs(mx), np.abs(my), tx, ty)})
+    return pd.DataFrame({"mjj": mjj, **_jets(np.abs(mx), np.abs(my), tx, ty, c * mjj)})
 
 
 def simulate_dijet(config: DijetConfig | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -155,7 +172,8 @@ def simulate_dijet(config: DijetConfig | None = None) -> tuple[pd.DataFrame, pd.
     """
     cfg = config or DijetConfig()
     bkg_rng, sig_rng, ref_rng, shuffle_rng = np.random.default_rng(cfg.seed).spawn(4)
-    bkg = _background(cfg.n_background, bkg_rng)
+    c = cfg.mjj_correlation
+    bkg = _background(cfg.n_background, bkg_rng, c)
     lo, hi = DIJET_SIGNAL_REGION
     n_b_sr = int(((bkg["mjj"] >= lo) & (bkg["mjj"] < hi)).sum())
     # the share of the signal's normal m_jj inside the signal region
@@ -164,14 +182,14 @@ def simulate_dijet(config: DijetConfig | None = None) -> tuple[pd.DataFrame, pd.
     m_w = SIGNAL_MASSES[0]
     share = norm.cdf(hi, m_w, MJJ_RESOLUTION * m_w) - norm.cdf(lo, m_w, MJJ_RESOLUTION * m_w)
     n_sig = round(cfg.s_over_b * n_b_sr / share)
-    sig = _signal(n_sig, sig_rng).assign(**{LABEL: np.int8(1)})
+    sig = _signal(n_sig, sig_rng, c).assign(**{LABEL: np.int8(1)})
     data = pd.concat([bkg.assign(**{LABEL: np.int8(0)}), sig], ignore_index=True)
     data = data.iloc[shuffle_rng.permutation(len(data))].reset_index(drop=True)
     data.insert(0, EVENT_ID, np.arange(len(data), dtype=np.int64))
     data[WEIGHT] = 1.0
     is_sig = data.pop(LABEL).to_numpy() == 1
     in_sr = (data["mjj"] >= lo) & (data["mjj"] < hi)
-    reference = _background(cfg.n_reference, ref_rng) if cfg.n_reference else bkg.iloc[:0]
+    reference = _background(cfg.n_reference, ref_rng, c) if cfg.n_reference else bkg.iloc[:0]
     reference = reference.assign(**{WEIGHT: 1.0, LABEL: np.int8(0)})
     reference.insert(0, EVENT_ID, np.arange(len(reference), dtype=np.int64))
     truth: dict[str, Any] = {

@@ -27,6 +27,12 @@ from scipy import stats
 
 from rediscovery.anomaly.bumphunt import BumpHuntConfig, BumpHuntResult
 from rediscovery.anomaly.methods import MethodResult, limited_threads, require_mass
+from rediscovery.anomaly.windows import (
+    bin_index,
+    reference_corrected_test,
+    weighted_efficiency,
+    window_bump_result,
+)
 from rediscovery.core.errors import ConfigError
 from rediscovery.core.progress import progress_bar
 from rediscovery.higgs.schema import WEIGHT
@@ -166,7 +172,7 @@ class CWoLaMethod:
         cfg = self.bump or BumpHuntConfig()
         m = require_mass(data)
         edges = np.geomspace(cfg.m_min, cfg.m_max, cfg.n_bins + 1)
-        b = _bin_index(m, edges)
+        b = bin_index(m, edges)
         x = cwola_features(data, m)
         ref = None
         if reference is not None:
@@ -174,7 +180,7 @@ class CWoLaMethod:
             w_ref = reference[WEIGHT].to_numpy(float) if WEIGHT in reference else None
             if w_ref is None:
                 w_ref = np.ones(len(reference))
-            ref = (cwola_features(reference, m_ref), _bin_index(m_ref, edges), w_ref)
+            ref = (cwola_features(reference, m_ref), bin_index(m_ref, edges), w_ref)
         w, sb = cfg.window_bins, self.sideband_bins
         starts = np.arange(sb, cfg.n_bins - w - sb + 1, self.step)
         if starts.size == 0:
@@ -216,24 +222,6 @@ class CWoLaMethod:
         return MethodResult(self.name, scores, bump, summary)
 
 
-def _bin_index(m: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Bin of each mass (−1 outside the range or undefined)."""
-    b = np.full(len(m), -1)
-    ok = np.isfinite(m) & (m >= edges[0]) & (m < edges[-1])
-    b[ok] = np.searchsorted(edges, m[ok], side="right") - 1
-    return b
-
-
-def _weighted_efficiency(passed: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """Efficiency of weighted events and its relative variance (Kish's effective count)."""
-    sw, sw2 = w.sum(), (w**2).sum()
-    if sw <= 0:
-        return float("nan"), float("inf")
-    eff = float((w * passed).sum() / sw)
-    n_eff = sw**2 / sw2
-    return eff, (1.0 - eff) / max(eff * n_eff, 1e-12)
-
-
 def _window_test(b, passed, s, w, sb, cut, score_ref, ref, n_bins) -> dict:
     """Observed and expected selected SR events of one window, Z and per-bin background.
 
@@ -260,23 +248,24 @@ def _window_test(b, passed, s, w, sb, cut, score_ref, ref, n_bins) -> dict:
         _, b_ref, w_ref = ref
         pass_ref = score_ref >= cut
         eff_bin = np.array(
-            [
-                _weighted_efficiency(pass_ref[b_ref == i], w_ref[b_ref == i])[0]
-                for i in range(n_bins)
-            ]
+            [weighted_efficiency(pass_ref[b_ref == i], w_ref[b_ref == i])[0] for i in range(n_bins)]
         )
         in_ref, out_ref = (
             np.isin(b_ref, np.flatnonzero(inside)),
             np.isin(b_ref, np.flatnonzero(outside)),
         )
-        eff_sr, var_sr = _weighted_efficiency(pass_ref[in_ref], w_ref[in_ref])
-        eff_sb, var_sb = _weighted_efficiency(pass_ref[out_ref], w_ref[out_ref])
-        scale = k_sb / max(n_sb * eff_sb, 1e-12)  # data / reference efficiency in the SB
-        expected = float(n_sr * eff_sr * scale)
-        background = totals * eff_bin * scale
-        # Poisson error of the SR count, reference errors of both efficiencies, the data SB's
-        var = expected + expected**2 * (var_sr + var_sb + 1.0 / max(k_sb, 1.0))
-        z = float(max((k_sr - expected) / np.sqrt(max(var, 1e-12)), 0.0))
+        test = reference_corrected_test(
+            k_sr,
+            n_sr,
+            k_sb,
+            n_sb,
+            pass_ref[in_ref],
+            w_ref[in_ref],
+            pass_ref[out_ref],
+            w_ref[out_ref],
+        )
+        expected, z = test.expected, test.z
+        background = totals * eff_bin * test.scale
     row = {
         "observed": float(k_sr),
         "expected": expected,
@@ -287,34 +276,14 @@ def _window_test(b, passed, s, w, sb, cut, score_ref, ref, n_bins) -> dict:
 
 
 def _as_bump_result(b, passed, edges, rows, j, background, s, cfg) -> BumpHuntResult:
-    """The best window as a :class:`BumpHuntResult`: selected counts per bin, the expectation
-    without signal, the Bonferroni global p over the windows (conservative: the windows
-    overlap), the excess-weighted mass of the SR bins."""
+    """The best window as a :class:`BumpHuntResult` (selected counts per bin, the expectation
+    without signal; see :func:`~rediscovery.anomaly.windows.window_bump_result`)."""
     n_bins = edges.size - 1
     counts = np.bincount(b[(b >= 0) & passed], minlength=n_bins).astype(float)
-    windows = pd.DataFrame(rows)
-    p_local = float(windows["p_local"].iloc[j])
     inside = np.zeros(n_bins, bool)
     inside[s : s + cfg.window_bins] = True
-    excess = np.clip(counts - background, 0.0, None) * inside
-    log_c = np.log(np.sqrt(edges[:-1] * edges[1:]))
-    mass = float(
-        np.exp((excess * log_c).sum() / excess.sum())
-        if excess.sum() > 0
-        else np.exp(log_c[inside].mean())
-    )
-    return BumpHuntResult(
-        edges=edges,
-        counts=counts,
-        background=background,
-        windows=windows,
-        best=j,
-        z_local=float(windows["z_local"].iloc[j]),
-        p_local=p_local,
-        p_global=min(1.0, p_local * len(rows)),
-        mass=mass,
-        settings={**asdict(cfg), "test": "SR selection against its expectation, Bonferroni"},
-    )
+    settings = {**asdict(cfg), "test": "SR selection against its expectation, Bonferroni"}
+    return window_bump_result(edges, counts, background, rows, j, inside, settings)
 
 
 def efficiency_excess_z(k_sr: int, n_sr: int, k_sb: int, n_sb: int) -> float:

@@ -6,6 +6,7 @@ from rediscovery.anomaly.autoencoder import AutoencoderMethod
 from rediscovery.anomaly.cathode import CathodeMethod
 from rediscovery.anomaly.methods import BumpHuntMethod, IsolationForestMethod, KNNDensityMethod
 from rediscovery.anomaly.overdensity import CWoLaMethod
+from rediscovery.anomaly.supervised import ParameterisedMethod
 
 __all__ = ["METHODS", "NEEDS_REFERENCE"]
 
@@ -16,7 +17,8 @@ METHODS: dict[str, type] = {
     "autoencoder": AutoencoderMethod,
     "cwola": CWoLaMethod,
     "cathode": CathodeMethod,
+    "parameterised": ParameterisedMethod,
     "bumphunt": BumpHuntMethod,
 }
 #: Methods that learn the Standard Model from the labelled reference sample.
-NEEDS_REFERENCE: frozenset[str] = frozenset({"knn", "autoencoder"})
+NEEDS_REFERENCE: frozenset[str] = frozenset({"knn", "autoencoder", "parameterised"})
