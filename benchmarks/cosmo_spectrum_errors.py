@@ -17,7 +17,14 @@ For each universe, with the estimator exactly as the ``spectrum`` stage configur
   σ_file and with σ_truth; and χ² of the noise-free hidden sky (``truth_sky.fits``, the
   realisation the telescope saw) with σ_sig: the part of the scatter no pipeline step makes.
 
-Rows are appended to ``FILE.jsonl`` one universe at a time (a re-run skips finished seeds).
+With ``--toys N`` (after the rows exist): N pseudo-experiments per universe with band powers
+drawn from N(⟨D̂_b⟩ of the hidden spectrum, σ_truth) and a fresh SN table (150 SNe, as
+``cosmo_joint_coverage.py --mode hubble``), each fitted as the ``joint`` stage's likelihood
+(maximum by ``find_start``, widths from the inverse Hessian): the pulls (estimate − truth)/σ
+of (h, Ωm, ΩΛ, Ωk) show the coverage the joint fit would have with exactly right band errors.
+
+Rows are appended to ``FILE.jsonl`` one universe at a time (a re-run skips finished seeds);
+toys to ``FILE.toys.jsonl``.
 """
 
 from __future__ import annotations
@@ -101,6 +108,71 @@ def universe(u: Path, seed: int, n_sims: int) -> dict:
     }
 
 
+def toys(row: dict, u: Path, n: int) -> list[dict]:
+    """``n`` joint fits of Gaussian band powers with errors σ_truth and fresh SN tables."""
+    import dataclasses
+
+    from rediscovery.cosmo.cmb.curved import load_curved_emulator
+    from rediscovery.cosmo.cmb.emulator import OutOfBoxError
+    from rediscovery.cosmo.cmb.io import read_spectrum
+    from rediscovery.cosmo.cmb.likelihood import find_start
+    from rediscovery.cosmo.joint_spectrum import SpectrumSNLikelihood
+    from rediscovery.cosmo.pipeline_cmb import CMB_FIXED
+    from rediscovery.cosmo.sn.io import HubbleTable
+    from rediscovery.cosmo.sn.simulate import draw_truth, simulate_hubble_table
+
+    seed = row["seed"]
+    emu = load_curved_emulator()
+    t = draw_truth(seed)
+    truth = np.array([t.H0 / 100, t.Om, t.OL, 1 - t.Om - t.OL])
+    spec = read_spectrum(u / "spectrum" / "spectrum.csv")
+    mu, sd = np.asarray(row["exp_true"]), np.asarray(row["sd_truth"])
+    rng = np.random.default_rng(seed)
+    step = 1e-3 * np.eye(3)
+    grad_ok = np.array([0.0, -1.0, -1.0])  # Ωk = 1 − Ωm − ΩΛ
+    out = []
+    for k in range(n):
+        dl = mu + sd * rng.standard_normal(len(mu))
+        s = dataclasses.replace(spec, dl=dl, dl_err_lo=sd, dl_err_hi=sd, cov=None)
+        df = simulate_hubble_table(150, t, seed=10_000 * seed + k)
+        table = HubbleTable.from_frame(df[["sn_id", "z", "mu", "mu_err"]], source="toy")
+        lk = SpectrumSNLikelihood(table, s, emu, fixed=CMB_FIXED)
+        best = find_start(lk, seed=k)
+        x0 = np.array([best[q] for q in lk.free])
+
+        def f(x, lk=lk):
+            return -lk.log_like(x)
+
+        try:  # a maximum within a step of the emulator's box: a bounded posterior, skipped
+            hess = np.array(
+                [
+                    [f(x0 + a + b) - f(x0 + a - b) - f(x0 - a + b) + f(x0 - a - b) for b in step]
+                    for a in step
+                ]
+            ) / (4e-6)
+            cov = np.linalg.inv(hess)
+            sig = np.r_[np.sqrt(np.diag(cov)), np.sqrt(grad_ok @ cov @ grad_ok)]
+        except (OutOfBoxError, np.linalg.LinAlgError):
+            continue
+        est = np.r_[x0, 1 - x0[1] - x0[2]]
+        if np.isfinite(sig).all():
+            out.append({"seed": seed, "k": k, "omk": float(truth[3]),
+                        "pull": ((est - truth) / sig).tolist()})  # fmt: skip
+    return out
+
+
+def toy_summary(rows: list[dict]) -> None:
+    print("toys: pulls (estimate − truth)/σ_Laplace of h, Ωm, ΩΛ, Ωk; fraction |pull| < 1")
+    for label, sel in (("closed", lambda r: r["omk"] < 0), ("open", lambda r: r["omk"] > 0)):
+        p = np.array([r["pull"] for r in rows if sel(r)])
+        if len(p):
+            print(
+                f"{label}: {len(p)} toys of {len({r['seed'] for r in rows if sel(r)})} universes"
+                f"  mean {np.round(p.mean(0), 2)}  width {np.round(p.std(0, ddof=1), 2)}"
+                f"  68 %: {np.round((np.abs(p) < 1).mean(0), 2)}"
+            )
+
+
 def summary(rows: list[dict]) -> None:
     print(
         "seed    Ωk   χ²(σ_file) χ²(σ_truth) χ²(sky, σ_sig) | σ_fid/σ_truth σ_file/σ_truth "
@@ -146,6 +218,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="")
     ap.add_argument("--n-sims", type=int, default=100)
     ap.add_argument("--summary", action="store_true")
+    ap.add_argument("--toys", type=int, default=0, help="pseudo-experiments per universe")
     a = ap.parse_args()
     done = set()
     if a.out.exists():
@@ -158,7 +231,21 @@ def main() -> None:
             with open(a.out, "a") as f:
                 f.write(json.dumps(row) + "\n")
             print(f"{seed} done", flush=True)
-    summary([json.loads(line) for line in a.out.read_text().splitlines() if line])
+    rows = [json.loads(line) for line in a.out.read_text().splitlines() if line]
+    summary(rows)
+    toy_file = a.out.with_suffix(".toys.jsonl")
+    if a.toys and not a.summary:
+        done = set()
+        if toy_file.exists():
+            done = {json.loads(x)["seed"] for x in toy_file.read_text().splitlines() if x}
+        for row in rows:
+            if row["seed"] not in done:
+                fits = toys(row, a.diagnosis / f"u{row['seed']}", a.toys)
+                with open(toy_file, "a") as f:
+                    f.writelines(json.dumps(x) + "\n" for x in fits)
+                print(f"{row['seed']}: {len(fits)} toys", flush=True)
+    if toy_file.exists():
+        toy_summary([json.loads(x) for x in toy_file.read_text().splitlines() if x])
 
 
 if __name__ == "__main__":
