@@ -34,6 +34,7 @@ MCMC), then the simulations of that best-fit spectrum.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from pathlib import Path
@@ -207,6 +208,17 @@ def stage_map(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[s
     return info
 
 
+@functools.lru_cache(maxsize=4)
+def _planck_cl(lmax: int) -> np.ndarray:
+    """C_ℓ^TT (μK², ℓ = 0 … ``lmax``) of the Planck 2018 best fit from CAMB, the first pass's
+    fiducial; cached (one CAMB call per process instead of one per spectrum)."""
+    from rediscovery.cosmo.cmb.tod import tt_cl
+
+    cl = tt_cl(dict(PLANCK2018_BEST_FIT), lmax)
+    cl.flags.writeable = False
+    return cl
+
+
 def spectrum_of_splits(
     sets: list[Any],
     *,
@@ -248,7 +260,6 @@ def spectrum_of_splits(
     from rediscovery.cosmo.cmb.curved import load_curved_emulator
     from rediscovery.cosmo.cmb.likelihood import CMBLikelihood, find_start
     from rediscovery.cosmo.cmb.spectra import measure_spectrum, prepare, window_from_hits
-    from rediscovery.cosmo.cmb.tod import tt_cl
 
     nside = sets[0].nside
     for s in sets[1:]:
@@ -265,7 +276,7 @@ def spectrum_of_splits(
         maps,
         variances,
         setup,
-        tt_cl(dict(PLANCK2018_BEST_FIT), lsim),
+        _planck_cl(lsim),
         n_sims=0,
         noise_model="splits",
         progress=False,
