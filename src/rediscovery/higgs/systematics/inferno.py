@@ -57,9 +57,9 @@ from rediscovery.higgs.schema import LABEL, PROCESS, WEIGHT
 from rediscovery.higgs.stats.likelihood import code4_coefficients
 from rediscovery.higgs.systematics.methods import TemplateInference, event_features
 from rediscovery.higgs.systematics.networks import (
+    StoredNetwork,
     fit_standardisation,
     mlp,
-    network_outputs,
     standardise,
 )
 from rediscovery.higgs.systematics.templates import (
@@ -136,7 +136,7 @@ def asimov_mu_variance(
 
 
 @dataclass
-class InfernoScorer:
+class InfernoScorer(StoredNetwork):
     """The trained INFERNO network as a picklable ``scorer(df) -> scores`` in [0, 1].
 
     An event's score is ``(rank + 0.5) / n_bins``, ``rank`` the position of its bin (largest
@@ -156,31 +156,13 @@ class InfernoScorer:
         and ``sigma_mu_valid`` on the held-out events.
     """
 
-    features: list[str]
-    mean: np.ndarray
-    std: np.ndarray
-    missing: np.ndarray
-    state: dict[str, np.ndarray]
-    width: int
-    depth: int
     n_bins: int
     rank: np.ndarray
     history: list[dict[str, float]] = field(default_factory=list)
 
     def bins(self, df: pd.DataFrame) -> np.ndarray:
         """The bin (largest network output, before ranking) of every event."""
-        out = network_outputs(
-            df,
-            features=self.features,
-            mean=self.mean,
-            std=self.std,
-            missing=self.missing,
-            state=self.state,
-            n_out=self.n_bins,
-            width=self.width,
-            depth=self.depth,
-            what="INFERNO network",
-        )
+        out = self.outputs(df, self.n_bins, "INFERNO network")
         return out.argmax(axis=-1).astype(np.int64)
 
     def __call__(self, df: pd.DataFrame) -> np.ndarray:

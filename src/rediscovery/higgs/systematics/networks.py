@@ -10,13 +10,14 @@ events, the MLP shape, and the forward pass of a stored network on an events tab
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from rediscovery.core.errors import InputError
 
-__all__ = ["fit_standardisation", "mlp", "network_outputs", "standardise"]
+__all__ = ["StoredNetwork", "fit_standardisation", "mlp", "network_outputs", "standardise"]
 
 
 def mlp(n_in: int, n_out: int, width: int, depth: int):
@@ -85,3 +86,31 @@ def network_outputs(
     X = standardise(df[list(features)].to_numpy(dtype=float), mean, std, missing)
     with torch.no_grad():
         return net(torch.from_numpy(X)).numpy()
+
+
+@dataclass
+class StoredNetwork:
+    """A trained MLP kept as numpy arrays with its input standardisation: the picklable part
+    the pivot and INFERNO scorers share.
+
+    Attributes
+    ----------
+    features, mean, std, missing
+        Inputs and their standardisation (:func:`standardise`).
+    state
+        The network's ``state_dict`` (numpy arrays); ``width``, ``depth`` its shape.
+    """
+
+    features: list[str]
+    mean: np.ndarray
+    std: np.ndarray
+    missing: np.ndarray
+    state: dict[str, np.ndarray]
+    width: int
+    depth: int
+
+    def outputs(self, df: pd.DataFrame, n_out: int, what: str) -> np.ndarray:
+        """Raw outputs ``(n_events, n_out)`` on the events ``df`` (:func:`network_outputs`)."""
+        return network_outputs(df, features=self.features, mean=self.mean, std=self.std,
+                               missing=self.missing, state=self.state, n_out=n_out,
+                               width=self.width, depth=self.depth, what=what)

@@ -48,9 +48,9 @@ from rediscovery.higgs.systematics.methods import (
     template_inference,
 )
 from rediscovery.higgs.systematics.networks import (
+    StoredNetwork,
     fit_standardisation,
     mlp,
-    network_outputs,
     standardise,
 )
 from rediscovery.higgs.systematics.training import (
@@ -75,7 +75,7 @@ def _networks(n_in: int, n_z: int, width: int, depth: int):
 
 
 @dataclass
-class PivotScorer:
+class PivotScorer(StoredNetwork):
     """The pivot classifier as a picklable ``scorer(df) -> scores`` in [0, 1].
 
     Attributes
@@ -91,30 +91,12 @@ class PivotScorer:
         Per epoch: ``clf_loss`` (L_f) and ``adv_loss`` (L_r) on the training set.
     """
 
-    features: list[str]
-    mean: np.ndarray
-    std: np.ndarray
-    missing: np.ndarray
-    state: dict[str, np.ndarray]
-    width: int
-    depth: int
     history: list[dict[str, float]] = field(default_factory=list)
 
     def __call__(self, df: pd.DataFrame) -> np.ndarray:
         import torch
 
-        logit = network_outputs(
-            df,
-            features=self.features,
-            mean=self.mean,
-            std=self.std,
-            missing=self.missing,
-            state=self.state,
-            n_out=1,
-            width=self.width,
-            depth=self.depth,
-            what="pivot classifier",
-        )[:, 0]
+        logit = self.outputs(df, 1, "pivot classifier")[:, 0]
         return torch.sigmoid(torch.from_numpy(logit)).numpy().astype(float)
 
 
