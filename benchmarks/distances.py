@@ -4,8 +4,8 @@ Run:  PYTHONPATH=src python benchmarks/distances.py
 Prints calls per second for the luminosity distance and the distance modulus at 1,000
 redshifts in 0 < z < 2.5 for a flat, an open and a closed ΛCDM model and a flat wCDM model
 (astropy with Tcmb0=0, the same physics), the speed ratios, and the largest relative difference
-of D_L (a correctness check beside the timing). One ΛCDM model takes the single-model path of
-``rediscovery.cosmo.cosmology`` (cumulative Simpson + interpolation); wCDM the general one.
+of D_L (a correctness check beside the timing). ΛCDM models take the compiled kernel
+(``rediscovery.cosmo.distance_kernel``); wCDM the general numpy path.
 It also times one vectorised call for a 32-walker ensemble, the case an MCMC step sees.
 Rates are in CPU time of this process (``time.process_time``): on a shared machine the wall
 clock mostly measures the other jobs.

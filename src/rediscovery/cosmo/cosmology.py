@@ -35,15 +35,13 @@ cached per z_max; for fixed redshifts (an MCMC) :class:`DistanceGrid` also preco
 interpolation. The cosmological parameters broadcast, so one call evaluates all walkers of an
 ensemble. Speed against astropy: ``benchmarks/distances.py`` (docs/cosmo-supernovae.md).
 
-One ΛCDM model (scalar Ω_m, Ω_Λ, w = −1, no radiation) at z ≤ 2.5 takes a shorter path, where
-a call costs a few dozen array operations, so fewer and smaller ones matter: cumulative
-Simpson's rule in v = ln(1+z) (knots every 0.0015 in v, 1/E also at the midpoints) gives D_C
-at the knots; the curvature branch is applied there; the smooth ratio D_L/z is then
-interpolated linearly (``numpy.interp``) to the requested redshifts. The interpolation error is
-h²/8 · max|(D_L/z)''| / (D_L/z), below 1e-6 relative wherever 1/E varies slowly, so the
-path is taken only when E(z)² ≥ 0.02 on the grid and, for closed models, the sine's argument
-stays below π/2 (before the antipode); tested against astropy and the general path over the
-whole prior box of the SN fits (largest difference 9.2e-7). Other models take the general path.
+ΛCDM without radiation (w = −1) at z ≤ 2.5, one model or an ensemble of them, takes a
+compiled kernel (:mod:`rediscovery.cosmo.distance_kernel`: Gauss-Legendre D_C on 64 knots
+uniform in √z, the curvature branch there, cubic Hermite interpolation of D_L/z with its exact
+derivative), which costs a few microseconds per model. It serves models with E(z)² ≥ 0.02 on
+[0, z_max] and, for closed ones, before the antipode's half-way point (sine argument ≤ π/2);
+tested against astropy and the general path over the whole prior box of the SN fits (largest
+difference below 1e-7). Other models take the general path.
 
 Radiation is ignored by default (``omega_r=0``), as in astropy with ``Tcmb0=0``: at z < 2 it
 changes distances by < 0.05% (Ω_r ≈ 9e-5). Pass ``omega_r`` to include it as a massless
@@ -66,6 +64,7 @@ import numpy as np
 
 from rediscovery.constants import C_KM_S, N_EFF, T_CMB
 from rediscovery.core.errors import InputError
+from rediscovery.cosmo import distance_kernel
 
 __all__ = [
     "DistanceGrid",
@@ -89,16 +88,7 @@ _MAX_DZ = 0.02
 _Z_GEO0, _Z_LIN, _N_GEO = 1e-5, 0.1, 40
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(_GL_ORDER)
 #: |Ω_k| below which the curvature branch is replaced by its Taylor expansion.
-_FLAT_TOL = 1e-8
-#: The single-ΛCDM path (module notes): redshifts up to _FAST_ZMAX, knots every _FAST_DZ on
-#: [0, z_span] (z_max rounded up to a multiple of _FAST_SPAN_STEP, so that a few grids serve
-#: all calls), models with E² ≥ _FAST_E2_MIN and a closed sine argument ≤ _FAST_SIN_MAX.
-_FAST_ZMAX = 2.5
-_FAST_ZC = 1.0
-_FAST_DV = 0.0015
-_FAST_SPAN_STEP = 0.25
-_FAST_E2_MIN = 0.02
-_FAST_SIN_MAX = 0.5 * np.pi
+_FLAT_TOL = distance_kernel.FLAT_TOL
 
 
 def omega_radiation(h0: float, tcmb0: float = T_CMB, n_eff: float = N_EFF) -> float:
@@ -185,99 +175,6 @@ def _inv_efunc(k: _Knots, om: np.ndarray, ol: np.ndarray, w: np.ndarray,
     return np.where(e2 > 0, inv, np.nan)
 
 
-@dataclass(frozen=True)
-class _FastGrid:
-    """The single-ΛCDM path's grid: knots, then (1+z) and (1+z)² at the Simpson nodes (the
-    knots followed by the interval midpoints, each block contiguous), Simpson's weights in v
-    times dz/dv at the nodes, and (1+z)/z · h/3 at the knots."""
-
-    knots: np.ndarray
-    zp1: np.ndarray
-    zp2: np.ndarray
-    weights: np.ndarray
-    factor: np.ndarray
-    h_third: float
-
-
-@functools.lru_cache(maxsize=16)
-def _fast_grid(z_span: float) -> _FastGrid:
-    # uniform in v = z_c ln(1 + z/z_c): the knot spacing dv (1 + z/z_c) follows the curvature
-    # of D_L/z, largest at low z; Simpson's rule in v with the weights times dz/dv
-    v_span = _FAST_ZC * math.log1p(z_span / _FAST_ZC)
-    n = max(2, math.ceil(v_span / _FAST_DV - 1e-9))
-    v = np.linspace(0.0, v_span, 2 * n + 1)
-    z = _FAST_ZC * np.expm1(v / _FAST_ZC)
-    z[-1] = z_span
-    knots = z[::2].copy()
-    nodes = np.concatenate([knots, z[1::2]])  # knots, then midpoints
-    zp1 = 1.0 + nodes
-    weights = np.concatenate([np.ones(n + 1), np.full(n, 4.0)]) * (1.0 + nodes / _FAST_ZC)
-    h_third = (v[1] - v[0]) / 3.0
-    factor = np.empty(n + 1)
-    factor[0] = 0.0  # D_L/z -> 1 at z = 0 (set by the caller)
-    factor[1:] = (1.0 + knots[1:]) / knots[1:] * h_third
-    zp2 = zp1 * zp1
-    for a in (knots, zp1, zp2, weights, factor):
-        a.setflags(write=False)
-    return _FastGrid(knots=knots, zp1=zp1, zp2=zp2, weights=weights, factor=factor,
-                     h_third=h_third)
-
-
-def _min_e2(om: float, ok: float, ol: float, zmax: float) -> float:
-    """Smallest E² = Ω_m x³ + Ω_k x² + Ω_Λ over x = 1 + z in [1, 1 + zmax] (scalar algebra:
-    the ends and the cubic's interior stationary point)."""
-    def e2(x: float) -> float:
-        return (om * x + ok) * x * x + ol
-
-    lo = min(e2(1.0), e2(1.0 + zmax))
-    if om != 0.0:
-        x_st = -2.0 * ok / (3.0 * om)
-        if 1.0 < x_st < 1.0 + zmax:
-            lo = min(lo, e2(x_st))
-    return lo
-
-
-def _lcdm_dl_fast(z: np.ndarray, zmax: float, om: float, ol: float) -> np.ndarray | None:
-    """D_L H0/c of one ΛCDM model at ``z`` (validated, > 0) by the single-model path (module
-    notes); None when the model is outside the path's accuracy domain."""
-    ok = 1.0 - om - ol
-    if zmax > _FAST_ZMAX:
-        return None
-    z_span = max(_FAST_SPAN_STEP, math.ceil(zmax / _FAST_SPAN_STEP) * _FAST_SPAN_STEP)
-    if _min_e2(om, ok, ol, z_span) < _FAST_E2_MIN:
-        return None
-    g = _fast_grid(z_span)
-    y = om * g.zp1
-    y += ok
-    y *= g.zp2
-    y += ol
-    np.sqrt(y, out=y)
-    np.divide(g.weights, y, out=y)  # Simpson weight / E at the nodes
-    n = g.knots.size - 1
-    dc = np.empty(n + 1)
-    dc[0] = 0.0
-    pair = y[:n] + y[1:n + 1]
-    pair += y[n + 1:]
-    np.cumsum(pair, out=dc[1:])  # 3/h · D_C/D_H at the knots
-    if abs(ok) < _FLAT_TOL:
-        dl_z = dc * g.factor
-    else:
-        sq = np.sqrt(abs(ok))
-        dc *= sq * g.h_third
-        if ok > 0:
-            dm = np.sinh(dc, out=dc)
-        else:
-            if dc[-1] > _FAST_SIN_MAX:
-                return None
-            dm = np.sin(dc, out=dc)
-        dl_z = dm * g.factor
-        dl_z *= 1.0 / (sq * g.h_third)
-    dl_z[0] = 1.0
-    out = np.interp(z, g.knots, dl_z)
-    out *= z
-    return out
-
-
 def _scalar(x) -> float | None:
     """``x`` as a float when it is one number (Python or NumPy scalar, 0-d array), else None."""
     if isinstance(x, (float, int, np.floating, np.integer)):
@@ -309,12 +206,28 @@ def _validated_z(z: np.ndarray | float) -> tuple[np.ndarray, float]:
     return z, zmax
 
 
+def _lcdm_kernel(z: np.ndarray, om: float, ol: float) -> np.ndarray | None:
+    """D_L H0/c of one ΛCDM model by the compiled kernel (same shape as ``z``), or None when
+    the model is outside the kernel's accuracy domain; InputError for bad redshifts."""
+    zf = z.reshape(-1)
+    if not zf.flags.c_contiguous:
+        zf = np.ascontiguousarray(zf)
+    if zf.size == 0:
+        raise InputError("no redshifts given", column="z")
+    out = np.empty(zf.size)
+    status = distance_kernel.lcdm_hubble_free_dl(zf, om, ol, out)
+    if status == distance_kernel.OK:
+        return out.reshape(z.shape)
+    if status == distance_kernel.BAD_Z:
+        _validated_z(z)  # raises with the offending entries
+    return None
+
+
 def _hubble_free_dl_any(z: np.ndarray | float, om, ol, w, omega_r: float) -> np.ndarray:
-    """D_L H0/c: the single-ΛCDM path when it applies, else :class:`DistanceGrid`."""
+    """D_L H0/c: the compiled single-ΛCDM kernel when it applies, else :class:`DistanceGrid`."""
     single = _single_lcdm(om, ol, w, omega_r)
     if single is not None:
-        zarr, zmax = _validated_z(z)
-        out = _lcdm_dl_fast(zarr, zmax, *single)
+        out = _lcdm_kernel(np.asarray(z, dtype=float), *single)
         if out is not None:
             return out
     return DistanceGrid(z).hubble_free_dl(om, ol, w, omega_r)
@@ -430,14 +343,39 @@ class DistanceGrid:
         """
         single = _single_lcdm(om, ol, w, omega_r)
         if single is not None:
-            fast = _lcdm_dl_fast(self.z, float(self._k.knots[-1]), *single)
+            fast = _lcdm_kernel(self.z, *single)
             if fast is not None:
                 return fast
+        elif _scalar(w) == -1.0 and not omega_r:
+            ensemble = self._lcdm_ensemble(om, ol)
+            if ensemble is not None:
+                return ensemble
         dl = self.transverse_dimensionless(om, ol, w, omega_r)
         dl *= 1.0 + self.z
         if dl.min() > 0:  # the usual case (a NaN fails the test too)
             return dl
         return np.where(dl > 0, dl, np.nan)
+
+    def _lcdm_ensemble(self, om, ol) -> np.ndarray | None:
+        """D_L H0/c of many ΛCDM models (the compiled kernel, one loop over the models; the
+        rows outside its domain by the general path); None for a single model."""
+        om, ol = (np.asarray(v, dtype=float) for v in (om, ol))
+        pshape = np.broadcast_shapes(om.shape, ol.shape)
+        if not pshape:
+            return None
+        om_f = np.ascontiguousarray(np.broadcast_to(om, pshape)).reshape(-1)
+        ol_f = np.ascontiguousarray(np.broadcast_to(ol, pshape)).reshape(-1)
+        zf = np.ascontiguousarray(self.z).reshape(-1)
+        out = np.empty((om_f.size, zf.size))
+        inside = np.empty(om_f.size, dtype=bool)
+        distance_kernel.lcdm_hubble_free_dl_many(zf, om_f, ol_f, out, inside)
+        if not inside.all():
+            rest = ~inside
+            with np.errstate(invalid="ignore"):
+                dl = self.transverse_dimensionless(om_f[rest], ol_f[rest]).reshape(-1, zf.size)
+            dl *= 1.0 + zf
+            out[rest] = np.where(dl > 0, dl, np.nan)
+        return out.reshape((*pshape, *self.z.shape))
 
     def distance_modulus(self, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:
         """μ = 5 log10(D_L / Mpc) + 25 with H0 in km/s/Mpc (broadcast with the others)."""
