@@ -21,10 +21,13 @@ Method, per model (Ω_k = 1 − Ω_m − Ω_Λ) and the largest requested redshi
   ⌊√z/Δu⌋, no search. Error ≤ Δu⁴/384 · max|d⁴f/du⁴|: below 1e-7 relative over the SN fits'
   prior box (Ω_m ∈ [0, 1.5], Ω_Λ ∈ [−1, 2.5], z ≤ 2.5), tested against astropy.
 
+Near a bounce (Ω_Λ large, Ω_m small) E² dips: 1/E peaks with a width ∝ √E²_min, so where
+E²_min < :data:`E2_REFINE` the intervals are ⌈√(E2_REFINE/E²_min)⌉ times shorter (at most
+:data:`MAX_REFINE`); tested to 2e-7 against a tight scipy ``quad`` for 0.02 ≤ E²_min < 0.3.
+
 Accuracy domain (status 1 outside it, where the caller takes the general numpy path): E² ≥
-:data:`E2_MIN` on [0, z_max] (near a bounce 1/E is too peaked for the knots),
-z_max ≤ :data:`Z_MAX`, and closed models before √−Ω_k D_C/D_H = π/2 at z_max (beyond it D_M
-turns over towards the antipode).
+:data:`E2_MIN` on [0, z_max], z_max ≤ :data:`Z_MAX`, and closed models before
+√−Ω_k D_C/D_H = π/2 at z_max (beyond it D_M turns over towards the antipode).
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["BAD_Z", "E2_MIN", "FLAT_TOL", "N_INTERVALS", "OK", "OUTSIDE", "Z_MAX",
-           "lcdm_hubble_free_dl", "lcdm_hubble_free_dl_many"]
+__all__ = ["BAD_Z", "E2_MIN", "E2_REFINE", "FLAT_TOL", "MAX_REFINE", "N_INTERVALS", "OK",
+           "OUTSIDE", "Z_MAX", "lcdm_hubble_free_dl", "lcdm_hubble_free_dl_many"]
 
 #: Interpolation intervals (uniform in √z) on [0, z_max].
 N_INTERVALS = 64
@@ -43,6 +46,10 @@ N_INTERVALS = 64
 Z_MAX = 2.5
 #: Smallest E² on [0, z_max] the kernel serves.
 E2_MIN = 0.02
+#: Below this smallest E² the intervals are refined by ⌈√(E2_REFINE/E²_min)⌉, at most
+#: MAX_REFINE times (1/E peaks near a bounce, with a width ∝ √E²_min).
+E2_REFINE = 1.0
+MAX_REFINE = 8
 #: Largest √−Ω_k D_C/D_H of a closed model the kernel serves (the sine's maximum).
 _SIN_MAX = 0.5 * math.pi
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(3)
@@ -81,11 +88,16 @@ def _z_max(z):
 
 @numba.njit(**_JIT)
 def _table(om, ol, zmax, coef):
-    """Cubic coefficients of f(u) per interval (rows of ``coef``); False outside the domain."""
-    n = coef.shape[0]
+    """Cubic coefficients of f(u) per interval (the first n rows of ``coef``); returns n, or 0
+    outside the domain."""
     ok = 1.0 - om - ol
-    if zmax > Z_MAX or _min_e2(om, ok, ol, zmax) < E2_MIN:
-        return False
+    if zmax > Z_MAX:
+        return 0
+    e2 = _min_e2(om, ok, ol, zmax)
+    if e2 < E2_MIN:
+        return 0
+    # near a bounce 1/E peaks with a width ∝ √E²_min: shorter intervals there
+    n = N_INTERVALS * min(MAX_REFINE, max(1, math.ceil(math.sqrt(E2_REFINE / e2) - 1e-9)))
     du = math.sqrt(zmax) / n
     sq = math.sqrt(abs(ok))
     flat = abs(ok) < FLAT_TOL
@@ -111,7 +123,7 @@ def _table(om, ol, zmax, coef):
             dmp = 0.5 * (ex + 1.0 / ex) * inv_e
         else:
             if sq * dc > _SIN_MAX:
-                return False
+                return 0
             dm = math.sin(sq * dc) / sq
             dmp = math.cos(sq * dc) * inv_e
         f1 = x * dm / z1
@@ -122,12 +134,11 @@ def _table(om, ol, zmax, coef):
         coef[k, 2] = 3.0 * (f1 - f0) - du * (2.0 * g0 + g1)
         coef[k, 3] = 2.0 * (f0 - f1) + du * (g0 + g1)
         f0, g0, z0 = f1, g1, z1
-    return True
+    return n
 
 
 @numba.njit(**_JIT)
-def _evaluate(z, zmax, coef, out):
-    n = coef.shape[0]
+def _evaluate(z, zmax, n, coef, out):
     inv_du = n / math.sqrt(zmax)
     for m in range(z.size):
         zz = z[m]
@@ -142,10 +153,11 @@ def _one(z, om, ol, out):
     zmax = _z_max(z)
     if zmax < 0.0:
         return BAD_Z
-    coef = np.empty((N_INTERVALS, 4))
-    if not _table(om, ol, zmax, coef):
+    coef = np.empty((N_INTERVALS * MAX_REFINE, 4))
+    n = _table(om, ol, zmax, coef)
+    if n == 0:
         return OUTSIDE
-    _evaluate(z, zmax, coef, out)
+    _evaluate(z, zmax, n, coef, out)
     return OK
 
 
@@ -154,11 +166,12 @@ def _many(z, om, ol, out, inside):
     zmax = _z_max(z)
     if zmax < 0.0:
         return BAD_Z
-    coef = np.empty((N_INTERVALS, 4))
+    coef = np.empty((N_INTERVALS * MAX_REFINE, 4))
     for r in range(om.size):
-        inside[r] = _table(om[r], ol[r], zmax, coef)
-        if inside[r]:
-            _evaluate(z, zmax, coef, out[r])
+        n = _table(om[r], ol[r], zmax, coef)
+        inside[r] = n > 0
+        if n > 0:
+            _evaluate(z, zmax, n, coef, out[r])
     return OK
 
 
