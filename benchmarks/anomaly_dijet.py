@@ -5,6 +5,9 @@ W' -> XY at S/B = ``--s-over-b`` in 3.3-3.7 TeV) and scores the signal-region ev
 
 * the idealised detector: a supervised classifier, signal against background, trained with
   the truth labels on the SR events (5-fold);
+* the idealised anomaly detector of the CATHODE paper (``ideal_ad``): SR data against a
+  perfect background template, fresh QCD events of the SR (``--oversample`` per SR event),
+  with CATHODE's classifier (what CATHODE would reach with a perfect flow);
 * CATHODE (:func:`rediscovery.anomaly.cathode_scores`, the fixed SR);
 * CWoLa (:func:`rediscovery.anomaly.overdensity.cwola_region_scores`, SR against the flanks
   3.11-3.30 and 3.70-3.92 TeV);
@@ -53,6 +56,7 @@ from rediscovery.anomaly import (
     simulate_dijet,
 )
 from rediscovery.anomaly.dijet import DIJET_FEATURES
+from rediscovery.anomaly.kfold import kfold_scores
 from rediscovery.anomaly.methods import limited_threads
 from rediscovery.anomaly.overdensity import cwola_region_scores
 from rediscovery.anomaly.windows import flank_mask
@@ -86,11 +90,12 @@ def template_auc(a: np.ndarray, b: np.ndarray, seed: int) -> float:
 
 
 def one(seed: int, args: argparse.Namespace) -> dict:
-    data, _, truth = simulate_dijet(
+    data, reference, truth = simulate_dijet(
         DijetConfig(
             n_background=args.background_events,
             s_over_b=args.s_over_b,
             mjj_correlation=args.mjj_correlation,
+            n_reference=args.oversample * args.background_events,
             seed=seed,
         )
     )
@@ -119,6 +124,20 @@ def one(seed: int, args: argparse.Namespace) -> dict:
     t = time.perf_counter()
     ideal = idealised_scores(data.loc[sr, list(DIJET_FEATURES)], y[sr], seed=seed)
     row.update(curve_row("idealised", ideal, y[sr]), idealised_s=time.perf_counter() - t)
+    # the idealised anomaly detector of the CATHODE paper: SR data against a perfect background
+    # template (fresh QCD events of the SR, `oversample` per SR event), the same classifier
+    t = time.perf_counter()
+    m_ref = reference["mjj"].to_numpy()
+    x_tpl = reference.loc[(m_ref >= lo) & (m_ref < hi), list(DIJET_FEATURES)].to_numpy()
+    x_tpl = x_tpl[: args.oversample * int(sr.sum())]
+    rng = np.random.default_rng(seed)
+    x_ad = np.vstack([x[sr], x_tpl])
+    is_data = np.r_[np.ones(int(sr.sum()), bool), np.zeros(len(x_tpl), bool)]
+    with limited_threads(1):
+        s_ad, _ = kfold_scores(
+            x_ad, is_data, rng.integers(0, 5, len(x_ad)), folds=5, rng=rng, ensemble=args.ensemble
+        )
+    row.update(curve_row("ideal_ad", s_ad[is_data], y[sr]), ideal_ad_s=time.perf_counter() - t)
     t = time.perf_counter()
     with limited_threads(1):
         out = cathode_scores(

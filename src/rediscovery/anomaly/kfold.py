@@ -81,6 +81,8 @@ def kfold_scores(
             ).fit(x[fit], y[fit], sample_weight=weight)
             out[~fit] += clf.predict_proba(x[~fit])[:, 1] / ensemble
             for (xo, fo), so in zip(others, out_o, strict=True):
+                if len(xo) == 0:
+                    continue
                 if fo is None:
                     so += clf.predict_proba(xo)[:, 1] / (folds * ensemble)
                 elif (fo == k).any():
