@@ -4,10 +4,14 @@ AUC of two Gaussians, bagged ensembles, scoring of other events."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.stats import norm
 from sklearn.metrics import roc_auc_score
 
+from rediscovery.anomaly import CathodeMethod
 from rediscovery.anomaly.kfold import kfold_scores
+from rediscovery.anomaly.overdensity import CWoLaMethod
+from rediscovery.core.errors import ConfigError
 
 
 def _two_gaussians(shift: float, n: int, seed: int):
@@ -68,3 +72,15 @@ def test_bagged_members_differ_and_other_events_are_scored():
     # bagging changes the models (Poisson weights) but not what they learn
     assert not np.allclose(one, bag) and np.corrcoef(one, bag)[0, 1] > 0.9
     assert np.corrcoef(mean1, mean3)[0, 1] > 0.9
+
+
+def test_refusals():
+    x, y, rng = _two_gaussians(1.0, 200, 6)
+    with pytest.raises(ConfigError, match="ensemble 0"):
+        kfold_scores(x, y, np.zeros(200, int), folds=2, rng=rng, ensemble=0)
+    with pytest.raises(ConfigError, match="folds 1"):
+        kfold_scores(x, y, np.zeros(200, int), folds=1, rng=rng)
+    with pytest.raises(ConfigError, match="ensemble 0"):
+        CathodeMethod(ensemble=0)
+    with pytest.raises(ConfigError, match="ensemble 0"):
+        CWoLaMethod(ensemble=0)

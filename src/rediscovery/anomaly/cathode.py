@@ -348,7 +348,7 @@ class CathodeMethod:
         The SR slides by this many bins of the ``bump`` binning.
     signal_region
         A fixed SR (GeV) instead of the scan.
-    flow, folds, keep, max_iter, control
+    flow, folds, keep, max_iter, ensemble, control
         See :func:`cathode_scores`.
     bump
         Binning and window width (``None``: :class:`BumpHuntConfig` for the ττ mass,
@@ -363,6 +363,7 @@ class CathodeMethod:
     folds: int = 5
     keep: float = 0.1
     max_iter: int = 100
+    ensemble: int = 1
     control: str = "flanks"
     seed: int = 2022
     threads: int = 1
@@ -373,6 +374,8 @@ class CathodeMethod:
     def __post_init__(self) -> None:
         if self.folds < 2:
             raise ConfigError(f"folds {self.folds}: expected at least 2")
+        if self.ensemble < 1:
+            raise ConfigError(f"ensemble {self.ensemble}: expected at least 1 classifier")
         if self.step < 1:
             raise ConfigError(f"step {self.step}: expected at least 1 bin")
         if not 0 < self.keep < 1:
@@ -447,6 +450,7 @@ class CathodeMethod:
                     folds=self.folds,
                     keep=self.keep,
                     max_iter=self.max_iter,
+                    ensemble=self.ensemble,
                     seed=self.seed + i,
                     flanks=flanks,
                     control=self.control,

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rediscovery.core.errors import ConfigError
+
 __all__ = ["kfold_scores"]
 
 
@@ -59,6 +61,10 @@ def kfold_scores(
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    if ensemble < 1:
+        raise ConfigError(f"ensemble {ensemble}: expected at least 1 classifier per fold")
+    if folds < 2:
+        raise ConfigError(f"folds {folds}: expected at least 2")
     y = np.asarray(y, bool)
     w = np.where(y, 0.5 / max(y.sum(), 1), 0.5 / max((~y).sum(), 1))
     out = np.zeros(len(x))

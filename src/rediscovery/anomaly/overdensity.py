@@ -104,6 +104,9 @@ class CWoLaMethod:
         Fraction of the SR ∪ SB events kept by the classifier cut.
     max_iter, learning_rate, max_leaf_nodes
         Gradient boosting settings.
+    ensemble
+        Bagged classifiers averaged per fold (:func:`~rediscovery.anomaly.kfold.
+        kfold_scores`).
     bump
         Binning and windows (the SR is a bump-hunt window).
     seed
@@ -120,6 +123,7 @@ class CWoLaMethod:
     max_iter: int = 100
     learning_rate: float = 0.1
     max_leaf_nodes: int = 15
+    ensemble: int = 1
     seed: int = 2019
     threads: int = 1
     bump: BumpHuntConfig | None = None
@@ -129,6 +133,8 @@ class CWoLaMethod:
     def __post_init__(self) -> None:
         if self.folds < 2:
             raise ConfigError(f"folds {self.folds}: expected at least 2")
+        if self.ensemble < 1:
+            raise ConfigError(f"ensemble {self.ensemble}: expected at least 1 classifier")
         if self.step < 1:
             raise ConfigError(f"step {self.step}: expected at least 1 bin")
         if self.sideband_bins < 1:
@@ -195,7 +201,7 @@ class CWoLaMethod:
                 side = ((b >= s - sb) & (b < s)) | ((b >= s + w) & (b < s + w + sb))
                 train = np.flatnonzero(sr | side)
                 score, score_ref = self._window_scores(
-                    x, sr, train, rng, None if ref is None else ref[0]
+                    x, sr, train, rng, None if ref is None else ref[0], self.ensemble
                 )
                 # the cut keeps the fraction `keep` of the sideband events
                 cut = np.quantile(score[side], 1.0 - self.keep)
@@ -321,7 +327,7 @@ def cwola_region_scores(
     The plain form of Metodiev, Nachman & Thaler (2017) used on the dijet data set, where the
     jet features depend on m_jj only through the jet masses. ``ensemble`` bagged classifiers
     per fold are averaged (:func:`~rediscovery.anomaly.kfold.kfold_scores`)."""
-    method = CWoLaMethod(folds=folds, max_iter=max_iter, seed=seed)
+    method = CWoLaMethod(folds=folds, max_iter=max_iter, ensemble=ensemble, seed=seed)
     train = np.flatnonzero(sr | sb)
     with limited_threads(1):
         score, _ = method._window_scores(
