@@ -25,7 +25,8 @@ the CATHODE paper), where CWoLa is expected to lose and CATHODE not.
 Besides the max SIC, each row records where it is reached (``*_nb``: background events kept,
 ``*_eps``: signal efficiency; the max is at the floor of 20 background events when
 ``*_nb`` = 20) and the background events kept at a signal efficiency of 0.5 (``*_nb50``,
-below the floor: noisy, but not capped), and three
+below the floor: noisy, but not capped) and the signal efficiency of the cut keeping 100
+background events (``*_eps100``, five times the floor: less noisy), and three
 diagnostics of the background templates, each the out-of-fold AUC of a classifier (5-fold
 gradient boosting, :func:`~rediscovery.anomaly.overdensity.cwola_region_scores`) against the
 true SR background (0.5: indistinguishable):
@@ -64,6 +65,8 @@ from rediscovery.anomaly.windows import flank_mask
 
 #: fixed signal efficiency of the ``*_nb50`` columns
 EPS_FIXED = 0.5
+#: background events kept by the cut of the ``*_eps100`` columns (signal efficiency there)
+N_FIXED = 100
 
 
 def curve_row(name: str, scores: np.ndarray, y: np.ndarray) -> dict:
@@ -80,6 +83,7 @@ def curve_row(name: str, scores: np.ndarray, y: np.ndarray) -> dict:
         f"{name}_nb": round(c.eff_b[j] * nb),
         f"{name}_eps": float(c.eff_s[j]),
         f"{name}_nb50": round(fpr[np.searchsorted(tpr, EPS_FIXED)] * nb),
+        f"{name}_eps100": float(tpr[np.searchsorted(fpr * nb, N_FIXED, side="right") - 1]),
     }
 
 
