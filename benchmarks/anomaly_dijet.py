@@ -184,6 +184,7 @@ def main() -> None:
     ap.add_argument("--background-events", type=int, default=300_000)
     ap.add_argument("--s-over-b", type=float, default=0.006)
     ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--max-train", type=int, default=20_000)
     ap.add_argument("--oversample", type=int, default=4, help="flow samples per SR event")
@@ -203,7 +204,7 @@ def main() -> None:
     if path.exists():
         with path.open() as fh:
             done = {int(r["seed"]) for r in csv.DictReader(fh)}
-    for seed in range(1, args.seeds + 1):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         if seed in done:
             continue
         row = one(seed, args)
