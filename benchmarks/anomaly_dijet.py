@@ -5,6 +5,9 @@ W' -> XY at S/B = ``--s-over-b`` in 3.3-3.7 TeV) and scores the signal-region ev
 
 * the idealised detector: a supervised classifier, signal against background, trained with
   the truth labels on the SR events (5-fold);
+* the idealised anomaly detector of the CATHODE paper (``ideal_ad``): SR data against a
+  perfect background template, fresh QCD events of the SR (``--oversample`` per SR event),
+  with CATHODE's classifier (what CATHODE would reach with a perfect flow);
 * CATHODE (:func:`rediscovery.anomaly.cathode_scores`, the fixed SR);
 * CWoLa (:func:`rediscovery.anomaly.overdensity.cwola_region_scores`, SR against the flanks
   3.11-3.30 and 3.70-3.92 TeV);
@@ -18,6 +21,21 @@ and the ratio of CATHODE's max SIC to the idealised one. One line per seed is ap
 
 ``--mjj-correlation 0.1`` shifts both jet masses by 0.1 m_jj (the correlated-feature study of
 the CATHODE paper), where CWoLa is expected to lose and CATHODE not.
+
+Besides the max SIC, each row records where it is reached (``*_nb``: background events kept,
+``*_eps``: signal efficiency; the max is at the floor of 20 background events when
+``*_nb`` = 20) and the background events kept at a signal efficiency of 0.5 (``*_nb50``,
+below the floor: noisy, but not capped) and the signal efficiency of the cut keeping 100
+background events (``*_eps100``, five times the floor: less noisy), and three
+diagnostics of the background templates, each the out-of-fold AUC of a classifier (5-fold
+gradient boosting, :func:`~rediscovery.anomaly.overdensity.cwola_region_scores`) against the
+true SR background (0.5: indistinguishable):
+
+* ``flow_auc``: CATHODE's flow samples (its background template), in the preprocessed space;
+* ``flanks_auc``: the flanks' background events (CWoLa's template), in the raw features;
+* and the generator's m_jj dependence: ``rho_mj1`` and ``rho_dmj``, the Spearman correlation
+  of m_J1 and Δm_J with m_jj over 2.8-5 TeV, ``mj1_lo, mj1_sr, mj1_hi`` the median m_J1 (GeV)
+  of the background in the lower flank, the SR and the upper flank.
 """
 
 from __future__ import annotations
@@ -28,6 +46,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from rediscovery.anomaly import (
     DIJET_SIGNAL_REGION,
@@ -39,17 +58,52 @@ from rediscovery.anomaly import (
     simulate_dijet,
 )
 from rediscovery.anomaly.dijet import DIJET_FEATURES
+from rediscovery.anomaly.kfold import kfold_scores
 from rediscovery.anomaly.methods import limited_threads
 from rediscovery.anomaly.overdensity import cwola_region_scores
 from rediscovery.anomaly.windows import flank_mask
 
+#: fixed signal efficiency of the ``*_nb50`` columns
+EPS_FIXED = 0.5
+#: background events kept by the cut of the ``*_eps100`` columns (signal efficiency there)
+N_FIXED = 100
+
+
+def curve_row(name: str, scores: np.ndarray, y: np.ndarray) -> dict:
+    """AUC, max SIC, where it is reached, and the background events kept at ``EPS_FIXED``."""
+    from sklearn.metrics import roc_curve
+
+    c = sic_curve(scores, y)
+    j = int(np.argmax(c.sic))
+    nb = int((~y).sum())
+    fpr, tpr, _ = roc_curve(y, scores)
+    return {
+        f"{name}_auc": c.auc,
+        f"{name}_sic": c.sic_max,
+        f"{name}_nb": round(c.eff_b[j] * nb),
+        f"{name}_eps": float(c.eff_s[j]),
+        f"{name}_nb50": round(fpr[np.searchsorted(tpr, EPS_FIXED)] * nb),
+        f"{name}_eps100": float(tpr[np.searchsorted(fpr * nb, N_FIXED, side="right") - 1]),
+    }
+
+
+def template_auc(a: np.ndarray, b: np.ndarray, seed: int) -> float:
+    """Out-of-fold AUC of a classifier of ``a`` against ``b`` (0.5: the same density)."""
+    from sklearn.metrics import roc_auc_score
+
+    x = np.vstack([a, b])
+    is_a = np.r_[np.ones(len(a), bool), np.zeros(len(b), bool)]
+    s = cwola_region_scores(x, is_a, ~is_a, seed=seed)
+    return float(roc_auc_score(is_a, s))
+
 
 def one(seed: int, args: argparse.Namespace) -> dict:
-    data, _, truth = simulate_dijet(
+    data, reference, truth = simulate_dijet(
         DijetConfig(
             n_background=args.background_events,
             s_over_b=args.s_over_b,
             mjj_correlation=args.mjj_correlation,
+            n_reference=args.oversample * args.background_events,
             seed=seed,
         )
     )
@@ -65,10 +119,33 @@ def one(seed: int, args: argparse.Namespace) -> dict:
         "n_sr": int(sr.sum()),
         "s_sr": int((y & sr).sum()),
     }
+    bkg = ~y
+    rng_mjj = bkg & (m >= args.m_min) & (m < args.m_max)
+    lower, upper = flanks & (m < lo), flanks & (m >= hi)
+    row.update(
+        rho_mj1=float(spearmanr(m[rng_mjj], data["mj1"].to_numpy()[rng_mjj])[0]),
+        rho_dmj=float(spearmanr(m[rng_mjj], data["delta_mj"].to_numpy()[rng_mjj])[0]),
+        mj1_lo=float(np.median(data["mj1"].to_numpy()[bkg & lower])),
+        mj1_sr=float(np.median(data["mj1"].to_numpy()[bkg & sr])),
+        mj1_hi=float(np.median(data["mj1"].to_numpy()[bkg & upper])),
+    )
     t = time.perf_counter()
     ideal = idealised_scores(data.loc[sr, list(DIJET_FEATURES)], y[sr], seed=seed)
-    c = sic_curve(ideal, y[sr])
-    row.update(idealised_auc=c.auc, idealised_sic=c.sic_max, idealised_s=time.perf_counter() - t)
+    row.update(curve_row("idealised", ideal, y[sr]), idealised_s=time.perf_counter() - t)
+    # the idealised anomaly detector of the CATHODE paper: SR data against a perfect background
+    # template (fresh QCD events of the SR, `oversample` per SR event), the same classifier
+    t = time.perf_counter()
+    m_ref = reference["mjj"].to_numpy()
+    x_tpl = reference.loc[(m_ref >= lo) & (m_ref < hi), list(DIJET_FEATURES)].to_numpy()
+    x_tpl = x_tpl[: args.oversample * int(sr.sum())]
+    rng = np.random.default_rng(seed)
+    x_ad = np.vstack([x[sr], x_tpl])
+    is_data = np.r_[np.ones(int(sr.sum()), bool), np.zeros(len(x_tpl), bool)]
+    with limited_threads(1):
+        s_ad, _ = kfold_scores(
+            x_ad, is_data, rng.integers(0, 5, len(x_ad)), folds=5, rng=rng, ensemble=args.ensemble
+        )
+    row.update(curve_row("ideal_ad", s_ad[is_data], y[sr]), ideal_ad_s=time.perf_counter() - t)
     t = time.perf_counter()
     with limited_threads(1):
         out = cathode_scores(
@@ -77,20 +154,28 @@ def one(seed: int, args: argparse.Namespace) -> dict:
             sr,
             sb,
             flanks=flanks,
-            flow=FlowSettings(epochs=args.epochs, max_train=args.max_train),
+            flow=FlowSettings(
+                epochs=args.epochs,
+                max_train=args.max_train,
+                oversample=args.oversample,
+                transforms=args.transforms,
+                hidden=args.hidden,
+            ),
+            ensemble=args.ensemble,
             seed=seed,
         )
-    c = sic_curve(out["scores"][sr], y[sr])
     row.update(
-        cathode_auc=c.auc,
-        cathode_sic=c.sic_max,
+        curve_row("cathode", out["scores"][sr], y[sr]),
         cathode_z=out["z"],
         cathode_s=time.perf_counter() - t,
     )
     t = time.perf_counter()
-    cw = cwola_region_scores(x, sr, flanks, seed=seed)
-    c = sic_curve(cw[sr], y[sr])
-    row.update(cwola_auc=c.auc, cwola_sic=c.sic_max, cwola_s=time.perf_counter() - t)
+    cw = cwola_region_scores(x, sr, flanks, ensemble=args.ensemble, seed=seed)
+    row.update(curve_row("cwola", cw[sr], y[sr]), cwola_s=time.perf_counter() - t)
+    if args.diagnose:
+        z = out["features"]
+        row["flow_auc"] = template_auc(out["samples"], z[sr & bkg], seed)
+        row["flanks_auc"] = template_auc(x[flanks & bkg], x[sr & bkg], seed)
     return row
 
 
@@ -99,8 +184,16 @@ def main() -> None:
     ap.add_argument("--background-events", type=int, default=300_000)
     ap.add_argument("--s-over-b", type=float, default=0.006)
     ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--max-train", type=int, default=20_000)
+    ap.add_argument("--oversample", type=int, default=4, help="flow samples per SR event")
+    ap.add_argument("--transforms", type=int, default=3)
+    ap.add_argument("--hidden", type=int, default=48)
+    ap.add_argument(
+        "--ensemble", type=int, default=1, help="bagged classifiers averaged per fold (both)"
+    )
+    ap.add_argument("--diagnose", action="store_true", help="the template AUCs (slower)")
     ap.add_argument("--mjj-correlation", type=float, default=0.0)
     ap.add_argument("--m-min", type=float, default=2_800.0)
     ap.add_argument("--m-max", type=float, default=5_000.0)
@@ -111,7 +204,7 @@ def main() -> None:
     if path.exists():
         with path.open() as fh:
             done = {int(r["seed"]) for r in csv.DictReader(fh)}
-    for seed in range(1, args.seeds + 1):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         if seed in done:
             continue
         row = one(seed, args)
@@ -127,9 +220,12 @@ def main() -> None:
             f"{row['cathode_sic']:.2f} (AUC {row['cathode_auc']:.3f}, {row['cathode_s']:.0f} s,"
             f" local Z {row['cathode_z']:.2f}), CWoLa {row['cwola_sic']:.2f} "
             f"(AUC {row['cwola_auc']:.3f}); CATHODE / idealised "
-            f"{row['cathode_sic'] / row['idealised_sic']:.2f}",
+            f"{row['cathode_sic'] / row['idealised_sic']:.2f}; idealised anomaly detector "
+            f"{row['ideal_ad_sic']:.2f}, CATHODE / it "
+            f"{row['cathode_sic'] / row['ideal_ad_sic']:.2f}",
             flush=True,
         )
+        print("  " + ", ".join(f"{k} {v:.3g}" for k, v in row.items()), flush=True)
 
 
 if __name__ == "__main__":

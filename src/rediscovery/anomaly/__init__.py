@@ -16,6 +16,7 @@ LHC-Olympics-like dijet data set), :mod:`~rediscovery.anomaly.bumphunt`,
 :mod:`~rediscovery.anomaly.supervised` (the parameterised supervised classifier of a resonance
 family), :mod:`~rediscovery.anomaly.windows` (mass-window bookkeeping),
 :mod:`~rediscovery.anomaly.training` (the torch training loop),
+:mod:`~rediscovery.anomaly.kfold` (the k-fold classifier of CWoLa and CATHODE),
 :mod:`~rediscovery.anomaly.scoring`, :mod:`~rediscovery.anomaly.registry`, ``plots``.
 """
 

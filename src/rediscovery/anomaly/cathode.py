@@ -53,6 +53,7 @@ from scipy import stats
 from rediscovery.anomaly.bumphunt import BumpHuntConfig, BumpHuntResult
 from rediscovery.anomaly.datasets import MASS_COLUMN
 from rediscovery.anomaly.dijet import DIJET_FEATURES, DIJET_MASS_COLUMN
+from rediscovery.anomaly.kfold import kfold_scores
 from rediscovery.anomaly.methods import MethodResult, limited_threads
 from rediscovery.anomaly.overdensity import efficiency_excess_z
 from rediscovery.anomaly.training import train_torch
@@ -195,6 +196,7 @@ def cathode_scores(
     folds: int = 5,
     keep: float = 0.1,
     max_iter: int = 100,
+    ensemble: int = 1,
     seed: int = 2022,
     flanks: np.ndarray | None = None,
     control: str = "flanks",
@@ -212,9 +214,10 @@ def cathode_scores(
         (n,) booleans: the signal region and the sidebands the flow learns.
     flow
         :class:`FlowSettings`.
-    folds, keep, max_iter, seed
+    folds, keep, max_iter, ensemble, seed
         k of the k-fold classifier, the selected fraction of the samples, boosting
-        iterations, seed of everything.
+        iterations, bagged classifiers averaged per fold
+        (:func:`~rediscovery.anomaly.kfold.kfold_scores`), seed of everything.
     flanks, control
         (n,) booleans: the control events next to the SR (``control='flanks'``, the default),
         or ``control='samples'`` (see the module docstring).
@@ -229,10 +232,10 @@ def cathode_scores(
     -------
     dict with ``scores`` (n,) (higher: less like the interpolated background; SR events
     out-of-fold), ``observed`` (selected SR data events), ``expected`` (from the samples),
-    ``z``, ``cut``, ``flow_loss`` (validation loss per epoch).
+    ``z``, ``cut``, ``flow_loss`` (validation loss per epoch), and for diagnostics
+    ``features`` (n, d) (the preprocessed features the flow and the classifier see) and
+    ``samples`` (the flow's SR samples in the same space).
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
     cfg = flow or FlowSettings()
     if control not in ("flanks", "samples"):
         raise ConfigError(f"control {control!r}: expected 'flanks' or 'samples'")
@@ -274,32 +277,25 @@ def cathode_scores(
     fold_s = rng.integers(0, folds, len(samples))
     rest_idx = np.flatnonzero(~sr)
     fold_r = rng.integers(0, folds, rest_idx.size)
-    scores = np.zeros(len(x))
-    score_s = np.zeros(len(samples))
+    z_rest = np.where(np.isfinite(z[rest_idx]), z[rest_idx], 0.0)
+    others = [(z_rest, fold_r)]
     if reference is not None:
-        fold_ref = rng.integers(0, folds, len(z_ref))
-        score_ref = np.zeros(len(z_ref))
-    w1, w0 = 0.5 / idx.size, 0.5 / len(samples)
-    for k in range(folds):
-        xa = np.vstack([z[idx[fold_d != k]], samples[fold_s != k]])
-        ya = np.r_[np.ones((fold_d != k).sum()), np.zeros((fold_s != k).sum())]
-        wa = np.where(ya == 1, w1, w0) * len(ya)
-        clf = HistGradientBoostingClassifier(
-            max_iter=max_iter,
-            learning_rate=0.1,
-            max_leaf_nodes=15,
-            min_samples_leaf=50,
-            l2_regularization=1.0,
-            early_stopping=False,
-            random_state=int(rng.integers(2**31)),
-        ).fit(xa, ya, sample_weight=wa)
-        scores[idx[fold_d == k]] = clf.predict_proba(z[idx[fold_d == k]])[:, 1]
-        score_s[fold_s == k] = clf.predict_proba(samples[fold_s == k])[:, 1]
-        r = rest_idx[fold_r == k]
-        if r.size:
-            scores[r] = clf.predict_proba(np.where(np.isfinite(z[r]), z[r], 0.0))[:, 1]
-        if reference is not None and (fold_ref == k).any():
-            score_ref[fold_ref == k] = clf.predict_proba(z_ref[fold_ref == k])[:, 1]
+        others.append((z_ref, rng.integers(0, folds, len(z_ref))))
+    both, scored = kfold_scores(
+        np.vstack([z[idx], samples]),
+        np.r_[np.ones(idx.size, bool), np.zeros(len(samples), bool)],
+        np.r_[fold_d, fold_s],
+        folds=folds,
+        rng=rng,
+        others=others,
+        ensemble=ensemble,
+        max_iter=max_iter,
+    )
+    scores = np.zeros(len(x))
+    scores[idx], score_s = both[: idx.size], both[idx.size :]
+    scores[rest_idx] = scored[0]
+    if reference is not None:
+        score_ref = scored[1]
     cut = float(np.quantile(score_s, 1.0 - keep))
     n_sr = idx.size
     observed = float((scores[idx] >= cut).sum())
@@ -327,6 +323,8 @@ def cathode_scores(
         "z": zval,
         "cut": cut,
         "flow_loss": [float(v) for v in net.losses_],
+        "features": z,
+        "samples": samples,
     }
 
 
@@ -350,7 +348,7 @@ class CathodeMethod:
         The SR slides by this many bins of the ``bump`` binning.
     signal_region
         A fixed SR (GeV) instead of the scan.
-    flow, folds, keep, max_iter, control
+    flow, folds, keep, max_iter, ensemble, control
         See :func:`cathode_scores`.
     bump
         Binning and window width (``None``: :class:`BumpHuntConfig` for the ττ mass,
@@ -365,6 +363,7 @@ class CathodeMethod:
     folds: int = 5
     keep: float = 0.1
     max_iter: int = 100
+    ensemble: int = 1
     control: str = "flanks"
     seed: int = 2022
     threads: int = 1
@@ -375,6 +374,8 @@ class CathodeMethod:
     def __post_init__(self) -> None:
         if self.folds < 2:
             raise ConfigError(f"folds {self.folds}: expected at least 2")
+        if self.ensemble < 1:
+            raise ConfigError(f"ensemble {self.ensemble}: expected at least 1 classifier")
         if self.step < 1:
             raise ConfigError(f"step {self.step}: expected at least 1 bin")
         if not 0 < self.keep < 1:
@@ -449,6 +450,7 @@ class CathodeMethod:
                     folds=self.folds,
                     keep=self.keep,
                     max_iter=self.max_iter,
+                    ensemble=self.ensemble,
                     seed=self.seed + i,
                     flanks=flanks,
                     control=self.control,

@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from rediscovery.anomaly.bumphunt import BumpHuntConfig, BumpHuntResult
+from rediscovery.anomaly.kfold import kfold_scores
 from rediscovery.anomaly.methods import MethodResult, limited_threads, require_mass
 from rediscovery.anomaly.windows import (
     bin_index,
@@ -103,6 +104,9 @@ class CWoLaMethod:
         Fraction of the SR ∪ SB events kept by the classifier cut.
     max_iter, learning_rate, max_leaf_nodes
         Gradient boosting settings.
+    ensemble
+        Bagged classifiers averaged per fold (:func:`~rediscovery.anomaly.kfold.
+        kfold_scores`).
     bump
         Binning and windows (the SR is a bump-hunt window).
     seed
@@ -119,6 +123,7 @@ class CWoLaMethod:
     max_iter: int = 100
     learning_rate: float = 0.1
     max_leaf_nodes: int = 15
+    ensemble: int = 1
     seed: int = 2019
     threads: int = 1
     bump: BumpHuntConfig | None = None
@@ -128,6 +133,8 @@ class CWoLaMethod:
     def __post_init__(self) -> None:
         if self.folds < 2:
             raise ConfigError(f"folds {self.folds}: expected at least 2")
+        if self.ensemble < 1:
+            raise ConfigError(f"ensemble {self.ensemble}: expected at least 1 classifier")
         if self.step < 1:
             raise ConfigError(f"step {self.step}: expected at least 1 bin")
         if self.sideband_bins < 1:
@@ -135,37 +142,33 @@ class CWoLaMethod:
         if not 0 < self.keep <= 1:
             raise ConfigError(f"keep {self.keep}: expected a fraction in (0, 1]")
 
-    def _window_scores(self, x, y, train, rng, x_ref=None):
+    def _window_scores(self, x, y, train, rng, x_ref=None, ensemble=1):
         """Out-of-fold scores of the SR-vs-SB classifier for the ``train`` events, the mean
         of the fold models for the other events; ``x_ref`` (None: not scored) events are
         each scored by one fold model drawn at random, so that their scores are distributed
-        as the out-of-fold ones of the data."""
-        from sklearn.ensemble import HistGradientBoostingClassifier
-
+        as the out-of-fold ones of the data (:func:`~rediscovery.anomaly.kfold.
+        kfold_scores`)."""
         fold = rng.integers(0, self.folds, train.size)
-        out = np.zeros(len(x))
-        out_ref = None if x_ref is None else np.zeros(len(x_ref))
-        fold_ref = None if x_ref is None else rng.integers(0, self.folds, len(x_ref))
         rest = np.ones(len(x), bool)
         rest[train] = False
-        yt = y[train]
-        w = np.where(yt, 0.5 / max(yt.sum(), 1), 0.5 / max((~yt).sum(), 1))
-        for k in range(self.folds):
-            fit = fold != k
-            clf = HistGradientBoostingClassifier(
-                max_iter=self.max_iter,
-                learning_rate=self.learning_rate,
-                max_leaf_nodes=self.max_leaf_nodes,
-                min_samples_leaf=50,
-                l2_regularization=1.0,
-                early_stopping=False,
-                random_state=int(rng.integers(2**31)),
-            ).fit(x[train[fit]], yt[fit], sample_weight=w[fit] * fit.sum())
-            out[train[~fit]] = clf.predict_proba(x[train[~fit]])[:, 1]
-            out[rest] += clf.predict_proba(x[rest])[:, 1] / self.folds
-            if x_ref is not None:
-                out_ref[fold_ref == k] = clf.predict_proba(x_ref[fold_ref == k])[:, 1]
-        return out, out_ref
+        others = [(x[rest], None)]
+        if x_ref is not None:
+            others.append((x_ref, rng.integers(0, self.folds, len(x_ref))))
+        score, scored = kfold_scores(
+            x[train],
+            y[train],
+            fold,
+            folds=self.folds,
+            rng=rng,
+            others=others,
+            ensemble=ensemble,
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+        )
+        out = np.zeros(len(x))
+        out[train], out[rest] = score, scored[0]
+        return out, (scored[1] if x_ref is not None else None)
 
     def fit_score(self, data: pd.DataFrame, reference: pd.DataFrame | None) -> MethodResult:
         t0 = time.perf_counter()
@@ -198,7 +201,7 @@ class CWoLaMethod:
                 side = ((b >= s - sb) & (b < s)) | ((b >= s + w) & (b < s + w + sb))
                 train = np.flatnonzero(sr | side)
                 score, score_ref = self._window_scores(
-                    x, sr, train, rng, None if ref is None else ref[0]
+                    x, sr, train, rng, None if ref is None else ref[0], self.ensemble
                 )
                 # the cut keeps the fraction `keep` of the sideband events
                 cut = np.quantile(score[side], 1.0 - self.keep)
@@ -315,17 +318,21 @@ def cwola_region_scores(
     *,
     folds: int = 5,
     max_iter: int = 100,
+    ensemble: int = 1,
     seed: int = 2019,
 ) -> np.ndarray:
     """CWoLa on one fixed signal region: out-of-fold scores of a classifier of SR against SB
     events (features ``x`` (n, d), NaN allowed); events outside SR ∪ SB score NaN.
 
     The plain form of Metodiev, Nachman & Thaler (2017) used on the dijet data set, where the
-    jet features depend on m_jj only through the jet masses."""
-    method = CWoLaMethod(folds=folds, max_iter=max_iter, seed=seed)
+    jet features depend on m_jj only through the jet masses. ``ensemble`` bagged classifiers
+    per fold are averaged (:func:`~rediscovery.anomaly.kfold.kfold_scores`)."""
+    method = CWoLaMethod(folds=folds, max_iter=max_iter, ensemble=ensemble, seed=seed)
     train = np.flatnonzero(sr | sb)
     with limited_threads(1):
-        score, _ = method._window_scores(x, sr, train, np.random.default_rng(seed))
+        score, _ = method._window_scores(
+            x, sr, train, np.random.default_rng(seed), ensemble=ensemble
+        )
     out = np.full(len(x), np.nan)
     out[train] = score[train]
     return out
