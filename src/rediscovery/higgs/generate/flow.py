@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 
 #: Detector nuisances the flow is conditioned on (the simulator's shape nuisances).
 NUISANCES: tuple[str, ...] = ("tes", "jes", "soft_met")
+#: The cosine-annealed learning rate's floor, in units of ``FlowConfig.learning_rate``.
+_FINAL_LR_RATIO = 1.0 / 20.0
 
 
 @dataclass(frozen=True)
@@ -515,6 +517,7 @@ def train_flow(
     import torch
 
     from rediscovery.core.progress import progress_bar
+    from rediscovery.core.training import train_torch
 
     cfg = config or FlowConfig()
     missing = [c for c in (*NUISANCES, "Process", "Weight") if c not in events.columns]
@@ -566,11 +569,6 @@ def train_flow(
             order = rng.permutation(n)
             n_val = max(1, round(cfg.validation_fraction * n))
             val, train = order[:n_val], order[n_val:]
-            opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate)
-            steps = cfg.epochs * max(1, -(-len(train) // cfg.batch_size))
-            sched = torch.optim.lr_scheduler.CosineAnnealingLR(
-                opt, steps, eta_min=cfg.learning_rate / 20
-            )
 
             def loss_of(idx: np.ndarray) -> Any:
                 i = torch.from_numpy(idx)
@@ -584,31 +582,26 @@ def train_flow(
                     total = total + torch.sum(net[k].event_loss(yy[m], full[m]) * ww[m])
                 return total / len(i)
 
-            best, best_state, history = np.inf, None, []
+            def validation_loss() -> float:
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(cfg.seed)  # the same noise each epoch (fm's loss)
+                    return float(loss_of(val))
+
             with progress_bar(enabled=progress) as bar:
                 task = bar.add_task(f"training the {cfg.architecture} generator", total=cfg.epochs)
-                for epoch in range(cfg.epochs):
-                    net.train()
-                    perm = train[rng.permutation(len(train))]
-                    for start in range(0, len(perm), cfg.batch_size):
-                        loss = loss_of(perm[start : start + cfg.batch_size])
-                        opt.zero_grad()
-                        loss.backward()
-                        opt.step()
-                        sched.step()
-                    net.eval()
-                    with torch.no_grad(), torch.random.fork_rng(devices=[]):
-                        torch.manual_seed(cfg.seed)  # the same noise each epoch (fm's loss)
-                        v = float(loss_of(val))
-                    history.append(v)
-                    if v < best:
-                        best = v
-                        best_state = {k: t.clone() for k, t in net.state_dict().items()}
-                    bar.advance(task)
-                    log.debug("epoch %d: held-out loss %.4f", epoch, v)
-            if best_state is not None:
-                net.load_state_dict(best_state)
-            net.eval()
+                hist = train_torch(
+                    net,
+                    loss_of,
+                    train,
+                    epochs=cfg.epochs,
+                    batch_size=cfg.batch_size,
+                    learning_rate=cfg.learning_rate,
+                    rng=rng,
+                    validation_loss=validation_loss,
+                    cosine="step",
+                    final_lr_ratio=_FINAL_LR_RATIO,
+                    epoch_done=lambda: bar.advance(task),
+                )
     finally:
         torch.set_num_threads(threads)
     flow.yields_ = _fit_yields(events, flow)
@@ -618,8 +611,8 @@ def train_flow(
     flow.training_info_ = {
         "n_train": len(train),
         "n_valid": int(n_val),
-        "best_epoch": int(np.argmin(history)),
-        "valid_loss": [round(h, 5) for h in history],
+        "best_epoch": int(hist.best_epoch),
+        "valid_loss": [round(h, 5) for h in hist.validation],
         "seconds": round(time.perf_counter() - t0, 2),
     }
     return flow
