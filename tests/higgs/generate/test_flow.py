@@ -53,8 +53,10 @@ def _rel_phi(df, col, rows):
     return rel(col) * np.where(rel("PRI_lep_phi") >= 0, 1.0, -1.0)
 
 
-def test_transform_round_trip_is_exact(training):
-    tr = EventTransform().fit(training)
+@pytest.mark.parametrize("met", ["balance", "arc"])
+def test_transform_round_trip_is_exact(training, met):
+    tr = EventTransform(met=met).fit(training)
+    assert EventTransform.from_json(tr.to_json()).columns == tr.columns
     y, njet = tr.forward(training, seed=0)
     assert y.shape == (len(training), 15) and np.isfinite(y).all()
     back, ok = tr.inverse(y, njet, seed=0, tes=training["tes"].to_numpy(), jes=1.0)
