@@ -82,6 +82,8 @@ def run(args: argparse.Namespace) -> None:
             learning_rate=args.learning_rate,
             whiten=not args.no_whiten,
             seed=args.seed,
+            met=args.met,
+            reweight=not args.no_reweight,
         )
         if have(kind="train", architecture=arch) and (folder / "flow.json").is_file():
             flow = load_flow(folder)
@@ -142,7 +144,8 @@ def run(args: argparse.Namespace) -> None:
                     print(f"  tes {tes} {proc}: {len(one)} events, too few for the test")
                     _append(results, rec | {"process": proc, "n": len(one), "auc": None})
                     continue
-                table = compare_processes(one, other, seed=args.seed)
+                weights = "Weight" if flow.reweighter_ is not None else None
+                table = compare_processes(one, other, seed=args.seed, weight_column=weights)
                 r = table.iloc[0].to_dict()
                 print(
                     f"  tes {tes} ({where}) {proc:8s} n={r['n']:6d}  AUC {r['auc']:.3f} ± "
@@ -210,6 +213,8 @@ def main() -> None:
     r.add_argument("--batch-size", type=int, default=256)
     r.add_argument("--learning-rate", type=float, default=1e-3)
     r.add_argument("--no-whiten", action="store_true", help="networks learn y unwhitened")
+    r.add_argument("--met", default="balance", help="E_T^miss representation: balance | arc")
+    r.add_argument("--no-reweight", action="store_true", help="generators without reweighting")
     r.add_argument("--out", required=True, help="generators saved as OUT/ARCH")
     r.add_argument("--results", required=True, help="JSON lines, appended per step")
     t = sub.add_parser("table", help="print the tables of a results file")

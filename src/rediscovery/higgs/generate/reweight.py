@@ -28,8 +28,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rediscovery.core.errors import InputError
-
 __all__ = ["REWEIGHT_FEATURES", "Reweighter", "fit_reweighter", "reweight_features"]
 
 
@@ -115,20 +113,19 @@ def fit_reweighter(
     learning_rate: float = 0.1,
     clip: float = 10.0,
     n_threads: int = 1,
+    min_events: int = 200,
 ) -> Reweighter:
     """Train one booster per process of ``flow`` (an :class:`~rediscovery.higgs.generate.flow.
     EventFlow` whose networks are trained) on ``events`` (its training events, with the
     nuisance columns) against as many generated events at each nuisance point.
 
-    A quarter of the events is held out: the boosting stops when its log-loss has not improved
-    for 20 rounds, and ``info`` records there the classifier's AUC of simulated against
-    generated events before and after the weighting (a second classifier would be the strict
-    test; :mod:`rediscovery.higgs.generate.validation` does it on fresh events).
+    A process with fewer than ``min_events`` training events gets no booster (its events
+    keep equal weights; ``info`` says so). A quarter of the events is held out: the boosting
+    stops when its log-loss has not improved for 20 rounds, and ``info`` records there the
+    classifier's AUC of simulated against generated events before and after the weighting (a
+    second classifier would be the strict test; :mod:`rediscovery.higgs.generate.validation`
+    does it on fresh events).
 
-    Raises
-    ------
-    InputError
-        A process with fewer than 40 training events.
     """
     import xgboost as xgb
 
@@ -138,8 +135,9 @@ def fit_reweighter(
     boosters, info = {}, {}
     for p in flow.processes:
         sim = events[proc == p]
-        if len(sim) < 40:
-            raise InputError(f"process {p}: {len(sim)} training events, too few to reweight")
+        if len(sim) < min_events:
+            info[p] = {"n_simulated": len(sim), "skipped": f"fewer than {min_events} events"}
+            continue
         gens = []
         for point, part in sim.groupby(keys, sort=True):
             g = flow.sample(

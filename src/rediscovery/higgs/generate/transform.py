@@ -76,7 +76,8 @@ FLOW_COLUMNS: tuple[str, ...] = (
 #: How E_T^miss enters the flow vector (components 5 and 6): ``balance`` (the default) as the
 #: event's total transverse momentum (τ + lepton + E_T^miss + the two leading jets, the
 #: vector whose modulus is ``DER_pt_tot``), E_T^miss then being that balance minus the visible
-#: objects; ``arc`` (the first versions) as ``log(1 + E_T^miss)`` and its arc position.
+#: objects; ``arc`` (the first versions) as ``log(1 + E_T^miss)`` and its arc position
+#: (:func:`met_arc`).
 MET_REPRESENTATIONS: tuple[str, ...] = ("balance", "arc")
 _ARC_COLUMNS = {"log_pt_tot": "log_met", "tot_dphi": "met_arc"}
 #: Jet multiplicities 0, 1, 2 and ≥ 3 (``PRI_jet_num`` is capped at 3 in HiggsML).
