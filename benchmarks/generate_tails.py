@@ -5,8 +5,8 @@ and the ``DER_*`` features, trained on its own simulated sample, each class weig
 same total) scores a simulated and a generated sample at the nominal detector (the same
 events per process, one weight per process). Prints, per process, the share of its events
 above score cuts in both samples and their ratio (the leak the fit's top bins see); then in the
-high-score region (score above ``--cut``) the classifier two-sample AUC and the 1-D KS
-statistic of every feature, largest first.
+high-score region (score above ``--cut``) the classifier two-sample AUC (with the generated
+events' weights) and the unweighted 1-D KS statistic of every feature, largest first.
 
 The generator is a flow folder (``--generator``), or one trained here like the physics test's
 (``--train-events`` nominal events, ``--epochs``, ``maf`` 8 × 64; ``--save`` keeps it).
@@ -78,15 +78,17 @@ def main() -> None:
         s_gen = clf.predict_proba(gen[feats].to_numpy(dtype=float))[:, 1]
     print(f"samples and classifier ready in {time.perf_counter() - t0:.0f} s")
     cuts = (0.5, 0.8, 0.9, 0.95)
-    print("share of each process's events above the score cut: simulated, generated (ratio)")
+    print("share of each process's events above the score cut: simulated, generated (weighted)")
     print(f"{'process':8s} " + "  ".join(f"{'> ' + str(c):>22s}" for c in cuts))
     p_sim = sim["Process"].astype(str).to_numpy()
     p_gen = gen["Process"].astype(str).to_numpy()
+    w_gen = gen["Weight"].to_numpy(dtype=float)  # unequal within a process when reweighted
     for p in sorted(share):
         a, b = s_sim[p_sim == p], s_gen[p_gen == p]
+        wb = w_gen[p_gen == p]
         cells = []
         for c in cuts:
-            fa, fb = np.mean(a > c), np.mean(b > c)
+            fa, fb = np.mean(a > c), np.sum(wb * (b > c)) / np.sum(wb)
             na = max(int(np.sum(a > c)), 1)
             cells.append(f"{fa:.4f} {fb:.4f} ({fb / max(fa, 1e-12):.2f}±{1 / np.sqrt(na):.2f})")
         print(f"{p:8s} " + "  ".join(f"{x:>22s}" for x in cells))
@@ -97,7 +99,7 @@ def main() -> None:
         if min(len(a), len(b)) < 50:
             print(f"{p}: {len(a)} simulated, {len(b)} generated events: too few")
             continue
-        res = two_sample_auc(a, b, feats, seed=args.seed)
+        res = two_sample_auc(a, b, feats, seed=args.seed, weight_column="Weight")
         rows = []
         for c in feats:
             xa = a[c].to_numpy(dtype=float)
