@@ -278,3 +278,24 @@ def test_generated_visible_mass_and_tau_lepton_correlation_follow_the_simulator(
     corr = np.corrcoef(gen["PRI_tau_eta"], gen["PRI_lep_eta"])[0, 1]
     assert np.corrcoef(ref["PRI_tau_eta"], ref["PRI_lep_eta"])[0, 1] > 0.65
     assert corr > 0.55
+
+
+def test_balance_representation_learns_the_event_transverse_balance():
+    """``DER_pt_tot`` (the modulus of the τ + lepton + E_T^miss + jets transverse momentum) was
+    the feature furthest off with E_T^miss learnt on the τ–lepton arc (tt̄: median 30 GeV
+    simulated, 100 generated); learnt as the balance, a flow trained for seconds gets it within
+    25 % and closer than the arc representation does (network alone, no reweighting; measured
+    0.93 and 4.4 times the simulator's median)."""
+    from rediscovery.higgs.features.derived import derived_features
+
+    train = simulate_training_set(8_000, [{}], seed=41, processes=["ttbar"])
+    ref = derived_features(
+        simulate_training_set(8_000, [{}], seed=42, processes=["ttbar"]), mmc=False
+    )["DER_pt_tot"].median()
+    got = {}
+    for met in ("balance", "arc"):
+        cfg = FlowConfig(transforms=4, hidden=32, epochs=6, seed=41, met=met, reweight=False)
+        gen = train_flow(train, cfg, progress=False).sample(8_000, seed=43)
+        got[met] = derived_features(gen, mmc=False)["DER_pt_tot"].median() / ref
+    assert abs(got["balance"] - 1) < 0.25
+    assert abs(got["balance"] - 1) < abs(got["arc"] - 1)
