@@ -14,10 +14,12 @@ Here the classifier is a gradient-boosted tree ensemble (XGBoost, saved in its o
 format) per process, trained on the generator's training events against as many events it
 generates at the same nuisance points; its inputs are the momenta and pseudorapidities, the
 twelve closed-form ``DER_*`` features (the derived quantities the analysis classifier uses:
-transverse and visible masses, p_T of the Higgs candidate, the azimuthal centralities…) and
-the nuisances, so that the weight is conditional on the detector setting. The trees'
-log-odds are clipped to ±``log(clip)`` so that no event weighs more than ``clip`` times
-another's typical weight, and the weights of a process are normalised to its yield.
+transverse and visible masses, p_T of the Higgs candidate, the azimuthal centralities…), the
+``NEW_*`` features (the collinear-approximation mass among them: the missing mass itself is
+too slow to compute for every generated event) and the nuisances, so that the weight is
+conditional on the detector setting. The trees' log-odds are clipped to ±``log(clip)`` so that
+no event weighs more than ``clip`` times another's typical weight, and the weights of a
+process are normalised to its yield.
 """
 
 from __future__ import annotations
@@ -33,15 +35,17 @@ __all__ = ["REWEIGHT_FEATURES", "Reweighter", "fit_reweighter", "reweight_featur
 
 def _feature_names() -> tuple[str, ...]:
     from rediscovery.higgs.features.derived import DER_CLOSED_FORM
+    from rediscovery.higgs.features.new import NEW_FEATURES
     from rediscovery.higgs.schema import PRI_COLUMNS
 
     # the absolute azimuths are uniform (the simulation is symmetric under a rotation): left out
     pri = tuple(c for c in PRI_COLUMNS if not c.endswith("_phi"))
-    return (*pri, *DER_CLOSED_FORM, "tes", "jes", "soft_met")
+    return (*pri, *DER_CLOSED_FORM, *NEW_FEATURES, "tes", "jes", "soft_met")
 
 
 #: The classifier's inputs: primaries other than the absolute azimuths, the closed-form
-#: ``DER_*`` features, the nuisances.
+#: ``DER_*`` features, the ``NEW_*`` features (among them the collinear-approximation mass and
+#: momentum fractions, a fast stand-in for the missing mass), the nuisances.
 REWEIGHT_FEATURES: tuple[str, ...] = _feature_names()
 
 
@@ -50,6 +54,7 @@ def reweight_features(events: pd.DataFrame, nuisances: np.ndarray | None = None)
     ``nuisances`` (3,) is the setting of all rows, else the events' ``tes``, ``jes``,
     ``soft_met`` columns are used."""
     from rediscovery.higgs.features.derived import DER_CLOSED_FORM, derived_features
+    from rediscovery.higgs.features.new import NEW_FEATURES
 
     der = derived_features(events, mmc=False)
     keys = ("tes", "jes", "soft_met")
@@ -57,6 +62,8 @@ def reweight_features(events: pd.DataFrame, nuisances: np.ndarray | None = None)
     for c in REWEIGHT_FEATURES:
         if c in DER_CLOSED_FORM:
             cols.append(np.asarray(der[c], dtype=float))
+        elif c in NEW_FEATURES:
+            cols.append(np.asarray(NEW_FEATURES[c].function(events), dtype=float))
         elif c in keys and nuisances is not None:
             cols.append(np.full(len(events), float(nuisances[keys.index(c)])))
         else:
@@ -108,8 +115,8 @@ def fit_reweighter(
     events: pd.DataFrame,
     *,
     seed: int,
-    rounds: int = 300,
-    max_depth: int = 5,
+    rounds: int = 600,
+    max_depth: int = 9,
     learning_rate: float = 0.1,
     clip: float = 10.0,
     n_threads: int = 1,
