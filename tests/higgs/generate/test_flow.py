@@ -299,3 +299,22 @@ def test_balance_representation_learns_the_event_transverse_balance():
         got[met] = derived_features(gen, mmc=False)["DER_pt_tot"].median() / ref
     assert abs(got["balance"] - 1) < 0.25
     assert abs(got["balance"] - 1) < abs(got["arc"] - 1)
+
+
+def test_a_version_3_folder_loads_as_the_arc_representation(training, tmp_path):
+    """Folders written before the E_T^miss representation was recorded (format 3, no "met")
+    are read as ``arc``, what they were trained with."""
+    import json
+
+    ztt = training[training["Process"] == "ztautau"]
+    cfg = FlowConfig(transforms=2, hidden=16, epochs=1, seed=5, met="arc", reweight=False)
+    gen = train_flow(ztt, cfg, progress=False)
+    d = save_flow(gen, tmp_path / "v3")
+    meta = json.loads((d / "flow.json").read_text())
+    meta["format_version"] = 3
+    del meta["config"]["met"], meta["config"]["reweight"], meta["transform"]["met"]
+    del meta["reweighter"]
+    (d / "flow.json").write_text(json.dumps(meta))
+    back = load_flow(d)
+    assert back.transform.met == "arc" and back.config.met == "arc" and not back.config.reweight
+    assert back.sample(200, seed=1).equals(gen.sample(200, seed=1))

@@ -123,7 +123,9 @@ def load_flow(directory: str | os.PathLike[str]) -> EventFlow:
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         transform = EventTransform.from_json(meta["transform"])
-        cfg = FlowConfig(**(meta["config"] | {"met": transform.met}))
+        # what the folder holds decides: version-3 folders have neither field
+        held = {"met": transform.met, "reweight": bool(meta.get("reweighter"))}
+        cfg = FlowConfig(**(meta["config"] | held))
         procs = list(meta["processes"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{meta_path}: corrupt flow metadata ({exc})") from None
