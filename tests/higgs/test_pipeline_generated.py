@@ -3,9 +3,11 @@
 The physics test of the generative fast simulation (issue's "μ̂ within 0.3 σ_stat of
 simulator templates", measured at full size in docs/generative.md): here at a small size,
 with a generator trained for seconds, μ̂ should stay within one statistical σ of the run with
-simulated templates (same classifier, same pseudo-data: only the templates differ). It does
-not yet: the test is an expected failure (strict, so that a generator good enough to pass it
-is noticed), marked slow (a generator trained for about a minute and two runs).
+simulated templates (same classifier, same pseudo-data: only the templates differ; templates
+of the simulator with other seeds move it by 0.2-0.7 sigma at this size). Measured: -0.82
+sigma (the default generator: E_T^miss learnt as the event's balance, classifier reweighting);
+-12.0 sigma with E_T^miss on the tau-lepton arc and no reweighting. Marked slow (a generator
+trained for a few minutes and two runs, about 5 minutes).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 
 import pytest
 
-from rediscovery.core.errors import ConvergenceError, InputError
+from rediscovery.core.errors import InputError
 from rediscovery.higgs.generate import FlowConfig, simulate_training_set, train_flow
 from rediscovery.higgs.generate.io import save_flow
 from rediscovery.higgs.pipeline import HiggsRunConfig, run_pipeline
@@ -39,14 +41,6 @@ def generator(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    raises=(AssertionError, ConvergenceError),
-    reason="measured failure: the generated backgrounds leak into the signal-like region (W+jets "
-    "+49 %, Z->tautau +20-47 % in the classifier's score bins above 0.8) while S/B there is "
-    "~2 %, so mu_hat comes out -4 to -15 sigma_stat low (docs/generative.md); the earlier "
-    "+20 % visible-mass bias of H->tautau is fixed and tested in tests/higgs/generate",
-)
 def test_generated_templates_give_the_simulated_templates_mu(generator, tmp_path):
     sim = run_pipeline(tmp_path / "sim", HiggsRunConfig(**SMALL))
     gen = run_pipeline(tmp_path / "gen", HiggsRunConfig(**SMALL, templates=str(generator)))

@@ -15,9 +15,9 @@ Modules: :mod:`~rediscovery.anomaly.datasets` (the challenge data),
 LHC-Olympics-like dijet data set), :mod:`~rediscovery.anomaly.bumphunt`,
 :mod:`~rediscovery.anomaly.supervised` (the parameterised supervised classifier of a resonance
 family), :mod:`~rediscovery.anomaly.windows` (mass-window bookkeeping),
-:mod:`~rediscovery.anomaly.training` (the torch training loop),
 :mod:`~rediscovery.anomaly.kfold` (the k-fold classifier of CWoLa and CATHODE),
-:mod:`~rediscovery.anomaly.scoring`, :mod:`~rediscovery.anomaly.registry`, ``plots``.
+:mod:`~rediscovery.anomaly.scoring`, :mod:`~rediscovery.anomaly.registry`, ``plots``. The
+networks train with the package's one torch loop, :func:`rediscovery.core.training.train_torch`.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ from rediscovery.anomaly.methods import (
     need_reference,
     selected_bump_hunt,
 )
-from rediscovery.anomaly.training import train_torch
 from rediscovery.core.errors import ConfigError
+from rediscovery.core.training import train_torch
 
 __all__ = ["AutoencoderMethod", "reconstruction_error", "train_autoencoder"]
 

@@ -56,10 +56,10 @@ from rediscovery.anomaly.dijet import DIJET_FEATURES, DIJET_MASS_COLUMN
 from rediscovery.anomaly.kfold import kfold_scores
 from rediscovery.anomaly.methods import MethodResult, limited_threads
 from rediscovery.anomaly.overdensity import efficiency_excess_z
-from rediscovery.anomaly.training import train_torch
 from rediscovery.anomaly.windows import flank_mask, reference_corrected_test, window_bump_result
 from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.core.progress import progress_bar
+from rediscovery.core.training import train_torch
 from rediscovery.higgs.schema import WEIGHT
 
 __all__ = [
@@ -172,7 +172,7 @@ def _train_flow(x: np.ndarray, c: np.ndarray, cfg: FlowSettings, seed: int) -> A
         learning_rate=cfg.learning_rate,
         rng=rng,
         validation_loss=lambda: -flow(ct[val]).log_prob(xt[val]).mean(),
-        cosine=True,
+        cosine="epoch",
     )
     flow.losses_ = hist.validation
     return flow

@@ -47,10 +47,10 @@ from rediscovery.anomaly.methods import (
     need_reference,
     require_mass,
 )
-from rediscovery.anomaly.training import train_torch
 from rediscovery.anomaly.windows import bin_index, weighted_efficiency, window_bump_result
 from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.core.progress import progress_bar
+from rediscovery.core.training import train_torch
 from rediscovery.higgs.schema import WEIGHT
 
 __all__ = [

@@ -690,14 +690,17 @@ def register_flow(
     force: bool = False,
     command: str | None = None,
 ) -> Entry:
-    """Register a Higgs event generator (a flow folder: ``flow.json`` + ``flow.pt``, and
-    ``validation.json`` when present) with a card from its metadata."""
+    """Register a Higgs event generator (a flow folder: ``flow.json`` + ``flow.pt``, its
+    reweighting classifiers and ``validation.json`` when present) with a card from its
+    metadata."""
     from rediscovery.higgs.events.simulate import NUISANCE_DEFAULTS
 
     src = Path(path)
     _reserved(_check_name(name))
     meta = read_json(src / "flow.json", what="flow metadata")
-    files = ["flow.json", str(meta.get("model_file", "flow.pt"))]
+    from rediscovery.higgs.generate.io import reweighter_files
+
+    files = ["flow.json", str(meta.get("model_file", "flow.pt")), *reweighter_files(meta)]
     validation = None
     if (src / "validation.json").is_file():
         validation = read_json(src / "validation.json", what="flow validation")

@@ -53,8 +53,10 @@ def _rel_phi(df, col, rows):
     return rel(col) * np.where(rel("PRI_lep_phi") >= 0, 1.0, -1.0)
 
 
-def test_transform_round_trip_is_exact(training):
-    tr = EventTransform().fit(training)
+@pytest.mark.parametrize("met", ["balance", "arc"])
+def test_transform_round_trip_is_exact(training, met):
+    tr = EventTransform(met=met).fit(training)
+    assert EventTransform.from_json(tr.to_json()).columns == tr.columns
     y, njet = tr.forward(training, seed=0)
     assert y.shape == (len(training), 15) and np.isfinite(y).all()
     back, ok = tr.inverse(y, njet, seed=0, tes=training["tes"].to_numpy(), jes=1.0)
@@ -190,15 +192,22 @@ def test_jet_multiplicity_follows_the_training_frequencies(flow, training):
             np.testing.assert_array_less(np.abs(got - freq), 4 * err + 0.01)
 
 
-def test_flow_matching_generator_trains_samples_and_round_trips(training, tmp_path):
+@pytest.mark.parametrize(("architecture", "steps"), [("fm", 4), ("ddpm", 6)])
+def test_continuous_time_generator_trains_samples_and_round_trips(
+    training, tmp_path, architecture, steps
+):
+    """The flow-matching and the diffusion generators (one MLP each) train, sample physical
+    events of the process, round-trip through their folder and beat chance after seconds."""
     ztt = training[training["Process"] == "ztautau"]
-    cfg = FlowConfig(architecture="fm", transforms=2, hidden=32, epochs=4, steps=4, seed=3)
+    cfg = FlowConfig(
+        architecture=architecture, transforms=2, hidden=32, epochs=4, steps=steps, seed=3
+    )
     gen = train_flow(ztt, cfg, progress=False)
     g = gen.sample(1000, seed=1, nuisances={"tes": 1.0})
     assert len(g) == 1000 and set(g["Process"].astype(str)) == {"ztautau"}
     assert np.isfinite(g["PRI_tau_pt"]).all() and (g["PRI_tau_pt"] >= 20).all()
-    back = load_flow(save_flow(gen, tmp_path / "fm"))
-    assert back.config.architecture == "fm"
+    back = load_flow(save_flow(gen, tmp_path / architecture))
+    assert back.config.architecture == architecture
     assert back.sample(300, seed=2, nuisances={"tes": 1.0}).equals(
         gen.sample(300, seed=2, nuisances={"tes": 1.0})
     )
@@ -232,22 +241,6 @@ def test_training_set_has_one_weight_per_process(training):
     one)."""
     for p, w in training.groupby(["Process", "tes"], observed=True)["Weight"]:
         assert np.ptp(w.to_numpy()) < 0.02 * w.max(), p
-
-
-def test_diffusion_generator_trains_samples_and_round_trips(training, tmp_path):
-    ztt = training[training["Process"] == "ztautau"]
-    cfg = FlowConfig(architecture="ddpm", transforms=2, hidden=32, epochs=4, steps=6, seed=3)
-    gen = train_flow(ztt, cfg, progress=False)
-    g = gen.sample(1000, seed=1, nuisances={"tes": 1.0})
-    assert len(g) == 1000 and set(g["Process"].astype(str)) == {"ztautau"}
-    assert np.isfinite(g["PRI_tau_pt"]).all() and (g["PRI_tau_pt"] >= 20).all()
-    back = load_flow(save_flow(gen, tmp_path / "ddpm"))
-    assert back.config.architecture == "ddpm"
-    assert back.sample(300, seed=2, nuisances={"tes": 1.0}).equals(
-        gen.sample(300, seed=2, nuisances={"tes": 1.0})
-    )
-    nominal = ztt[ztt["tes"] == 1.0]
-    assert two_sample_auc(nominal, g, seed=0)["auc"] < 0.97  # seconds of training
 
 
 def test_met_arc_is_the_inverse_of_met_azimuth():
@@ -285,3 +278,43 @@ def test_generated_visible_mass_and_tau_lepton_correlation_follow_the_simulator(
     corr = np.corrcoef(gen["PRI_tau_eta"], gen["PRI_lep_eta"])[0, 1]
     assert np.corrcoef(ref["PRI_tau_eta"], ref["PRI_lep_eta"])[0, 1] > 0.65
     assert corr > 0.55
+
+
+def test_balance_representation_learns_the_event_transverse_balance():
+    """``DER_pt_tot`` (the modulus of the τ + lepton + E_T^miss + jets transverse momentum) was
+    the feature furthest off with E_T^miss learnt on the τ–lepton arc (tt̄: median 30 GeV
+    simulated, 100 generated); learnt as the balance, a flow trained for seconds gets it within
+    25 % and closer than the arc representation does (network alone, no reweighting; measured
+    0.93 and 4.4 times the simulator's median)."""
+    from rediscovery.higgs.features.derived import derived_features
+
+    train = simulate_training_set(8_000, [{}], seed=41, processes=["ttbar"])
+    ref = derived_features(
+        simulate_training_set(8_000, [{}], seed=42, processes=["ttbar"]), mmc=False
+    )["DER_pt_tot"].median()
+    got = {}
+    for met in ("balance", "arc"):
+        cfg = FlowConfig(transforms=4, hidden=32, epochs=6, seed=41, met=met, reweight=False)
+        gen = train_flow(train, cfg, progress=False).sample(8_000, seed=43)
+        got[met] = derived_features(gen, mmc=False)["DER_pt_tot"].median() / ref
+    assert abs(got["balance"] - 1) < 0.25
+    assert abs(got["balance"] - 1) < abs(got["arc"] - 1)
+
+
+def test_a_version_3_folder_loads_as_the_arc_representation(training, tmp_path):
+    """Folders written before the E_T^miss representation was recorded (format 3, no "met")
+    are read as ``arc``, what they were trained with."""
+    import json
+
+    ztt = training[training["Process"] == "ztautau"]
+    cfg = FlowConfig(transforms=2, hidden=16, epochs=1, seed=5, met="arc", reweight=False)
+    gen = train_flow(ztt, cfg, progress=False)
+    d = save_flow(gen, tmp_path / "v3")
+    meta = json.loads((d / "flow.json").read_text())
+    meta["format_version"] = 3
+    del meta["config"]["met"], meta["config"]["reweight"], meta["transform"]["met"]
+    del meta["reweighter"]
+    (d / "flow.json").write_text(json.dumps(meta))
+    back = load_flow(d)
+    assert back.transform.met == "arc" and back.config.met == "arc" and not back.config.reweight
+    assert back.sample(200, seed=1).equals(gen.sample(200, seed=1))

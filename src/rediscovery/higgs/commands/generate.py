@@ -115,6 +115,14 @@ def train_cmd(
         8, "--transforms", min=1, help="Coupling layers (nsf, maf) or hidden layers (fm, ddpm)."
     ),
     hidden: int = typer.Option(64, "--hidden", min=1, help="Width of the hidden layers."),
+    met: str = typer.Option(
+        "balance", "--met", help="E_T^miss learnt as balance (the total pT) | arc (tau-lepton arc)."
+    ),
+    reweight: bool = typer.Option(
+        True,
+        "--reweight/--no-reweight",
+        help="Fit classifiers that weight the generated events like the simulated ones.",
+    ),
     seed: int = typer.Option(1, "--seed", min=0, help="Seed of the simulation and training."),
     name: str | None = typer.Option(
         None, "--name", help="Also register the generator in the model database under this name."
@@ -129,7 +137,13 @@ def train_cmd(
 
     check_output(out, "dir")
     cfg = FlowConfig(
-        architecture=architecture, epochs=epochs, transforms=transforms, hidden=hidden, seed=seed
+        architecture=architecture,
+        epochs=epochs,
+        transforms=transforms,
+        hidden=hidden,
+        seed=seed,
+        met=met,
+        reweight=reweight,
     )
     points = [
         {"tes": t, "jes": j, "soft_met": s} for t, j, s in itertools.product(tes, jes, soft_met)
@@ -231,7 +245,8 @@ def validate_cmd(
     )
     shares = sim["Process"].astype(str).value_counts(normalize=True).to_dict()
     gen = flow.sample(events, seed=seed, nuisances=given, shares=shares, extrapolate=extrapolate)
-    table = compare_processes(sim, gen, seed=seed)
+    weighted = flow.reweighter_ is not None  # generated events of unequal weights
+    table = compare_processes(sim, gen, seed=seed, weight_column="Weight" if weighted else None)
     ks = []
     for p in table["process"]:
         k = ks_table(sim[sim["Process"] == p], gen[gen["Process"] == p])
@@ -248,6 +263,7 @@ def validate_cmd(
         "events": events,
         "seed": seed,
         "architecture": flow.config.architecture,
+        "weighted": weighted,
         "two_sample_auc": {r.process: round(r.auc, 4) for r in table.itertuples()},
         "two_sample_auc_err": {r.process: round(r.auc_err, 4) for r in table.itertuples()},
         "min_ks_pvalue": {r.process: r.min_ks_pvalue for r in table.itertuples()},

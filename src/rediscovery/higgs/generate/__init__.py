@@ -2,7 +2,8 @@
 flow that learns the simulator's events per process and detector nuisances.
 Reads: simulated events (the simulator's table with the nuisance point of each event).
 Writes: generated events tables (the simulator's columns), flow folders (``flow.pt`` torch
-state_dict + ``flow.json``), two-sample test results.
+state_dict + ``flow.json``, and per process ``reweight_<process>.json``, the XGBoost classifier
+that weights generated events like simulated ones), two-sample test results.
 """
 
 from __future__ import annotations

@@ -16,17 +16,19 @@ from rediscovery.core.files import atomic_path, file_sha256, write_json
 from rediscovery.higgs.generate.flow import EventFlow, FlowConfig, build_network
 from rediscovery.higgs.generate.transform import EventTransform
 
-__all__ = ["FLOW_FORMAT_VERSION", "FLOW_KIND", "load_flow", "save_flow"]
+__all__ = ["FLOW_FORMAT_VERSION", "FLOW_KIND", "load_flow", "reweighter_files", "save_flow"]
 
 #: Format of ``flow.json``.
-FLOW_FORMAT_VERSION = 3  # 2: any architecture, jets a log-linear table; 3: coupling splits by bit
+FLOW_FORMAT_VERSION = 4  # 2: any architecture, jets a log-linear table; 3: coupling splits by bit;
+# 4: the E_T^miss representation recorded (FlowConfig.met); a version-3 folder is read as "arc"
+_READABLE_VERSIONS = (3, FLOW_FORMAT_VERSION)
 #: The kind string of a flow folder (also its model-card kind in ``rediscovery.models``).
 FLOW_KIND = "rediscovery.higgs.generate/flow"
 
 
 def _versions() -> dict[str, str]:
     out = {}
-    for p in ("torch", "zuko", "numpy"):  # zuko: the nsf and maf architectures
+    for p in ("torch", "zuko", "numpy", "xgboost"):  # zuko: nsf, maf; xgboost: the reweighter
         try:
             out[p] = importlib.metadata.version(p)
         except importlib.metadata.PackageNotFoundError:  # pragma: no cover - declared deps
@@ -56,9 +58,50 @@ def save_flow(flow: EventFlow, directory: str | os.PathLike[str]) -> Path:
         "versions": _versions(),
         "model_file": "flow.pt",
         "model_sha256": file_sha256(d / "flow.pt"),
+        "reweighter": _save_reweighter(flow.reweighter_, d),
     }
     write_json(d / "flow.json", meta)
     return d
+
+
+def _save_reweighter(rw: Any, d: Path) -> dict[str, Any] | None:
+    """Write each process's booster as ``reweight_<process>.json`` (XGBoost's own JSON) and
+    return the metadata entry (``None`` without a reweighter)."""
+    if rw is None:
+        return None
+    files = {}
+    for p, booster in rw.boosters.items():
+        name = f"reweight_{p}.json"
+        with atomic_path(d / name) as tmp:
+            tmp.write_bytes(bytes(booster.save_raw("json")))
+        files[p] = {"file": name, "sha256": file_sha256(d / name)}
+    return {"clip": rw.clip, "files": files, "info": rw.info}
+
+
+def _load_reweighter(entry: dict[str, Any] | None, d: Path) -> Any:
+    if not entry:
+        return None
+    import xgboost as xgb
+
+    from rediscovery.higgs.generate.reweight import Reweighter
+
+    boosters = {}
+    for p, f in entry["files"].items():
+        path = d / f["file"]
+        if not path.is_file() or file_sha256(path) != f["sha256"]:
+            raise ModelFileError(
+                f"{path}: the reweighting classifier is missing, corrupt or was modified"
+            )
+        booster = xgb.Booster()
+        booster.load_model(bytearray(path.read_bytes()))
+        boosters[p] = booster
+    return Reweighter(boosters=boosters, clip=float(entry["clip"]), info=entry.get("info", {}))
+
+
+def reweighter_files(meta: dict[str, Any]) -> list[str]:
+    """The reweighting classifiers' file names listed in a ``flow.json`` (none without)."""
+    entry = meta.get("reweighter") or {}
+    return [f["file"] for f in entry.get("files", {}).values()]
 
 
 def load_flow(directory: str | os.PathLike[str]) -> EventFlow:
@@ -79,16 +122,18 @@ def load_flow(directory: str | os.PathLike[str]) -> EventFlow:
         )
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        cfg = FlowConfig(**meta["config"])
         transform = EventTransform.from_json(meta["transform"])
+        # what the folder holds decides: version-3 folders have neither field
+        held = {"met": transform.met, "reweight": bool(meta.get("reweighter"))}
+        cfg = FlowConfig(**(meta["config"] | held))
         procs = list(meta["processes"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{meta_path}: corrupt flow metadata ({exc})") from None
-    if meta.get("kind") != FLOW_KIND or meta.get("format_version") != FLOW_FORMAT_VERSION:
+    if meta.get("kind") != FLOW_KIND or meta.get("format_version") not in _READABLE_VERSIONS:
         raise ModelFileError(
             f"{meta_path}: kind {meta.get('kind')!r} format "
             f"{meta.get('format_version')!r}; expected {FLOW_KIND!r} "
-            f"format {FLOW_FORMAT_VERSION}"
+            f"format {' or '.join(map(str, _READABLE_VERSIONS))}"
         )
     weights = d / "flow.pt"
     if not weights.is_file():
@@ -113,4 +158,5 @@ def load_flow(directory: str | os.PathLike[str]) -> EventFlow:
         yields_={k: [float(c) for c in v] for k, v in meta["yields"].items()},
         shares_={k: float(v) for k, v in meta["shares"].items()},
         training_info_=dict(meta.get("training", {})),
+        reweighter_=_load_reweighter(meta.get("reweighter"), d),
     )

@@ -46,17 +46,24 @@ import pandas as pd
 from rediscovery.core.errors import InputError
 from rediscovery.core.files import round_significand
 
-__all__ = ["FLOW_COLUMNS", "N_JET_CLASSES", "EventTransform", "met_arc", "met_azimuth"]
+__all__ = [
+    "FLOW_COLUMNS",
+    "MET_REPRESENTATIONS",
+    "N_JET_CLASSES",
+    "EventTransform",
+    "met_arc",
+    "met_azimuth",
+]
 
-#: The vector the flow learns (names of its components).
+#: The vector the flow learns (names of its components; E_T^miss as the event's balance).
 FLOW_COLUMNS: tuple[str, ...] = (
     "log_tau_pt",
     "tau_eta",
     "log_lep_pt",
     "lep_eta",
     "lep_dphi",
-    "log_met",
-    "met_arc",
+    "log_pt_tot",
+    "tot_dphi",
     "log_sumet_rest",
     "log_jet1_pt",
     "jet1_eta",
@@ -66,6 +73,13 @@ FLOW_COLUMNS: tuple[str, ...] = (
     "jet2_dphi",
     "log_jet_extra_pt",
 )
+#: How E_T^miss enters the flow vector (components 5 and 6): ``balance`` (the default) as the
+#: event's total transverse momentum (τ + lepton + E_T^miss + the two leading jets, the
+#: vector whose modulus is ``DER_pt_tot``), E_T^miss then being that balance minus the visible
+#: objects; ``arc`` (the first versions) as ``log(1 + E_T^miss)`` and its arc position
+#: (:func:`met_arc`).
+MET_REPRESENTATIONS: tuple[str, ...] = ("balance", "arc")
+_ARC_COLUMNS = {"log_pt_tot": "log_met", "tot_dphi": "met_arc"}
 #: Jet multiplicities 0, 1, 2 and ≥ 3 (``PRI_jet_num`` is capped at 3 in HiggsML).
 N_JET_CLASSES = 4
 _SHRINK = 1.0 - 1e-7  # keeps atanh finite at the acceptance edge
@@ -125,6 +139,17 @@ def _wrap(phi: np.ndarray) -> np.ndarray:
     return np.mod(phi + np.pi, 2.0 * np.pi) - np.pi
 
 
+def _balance(tau_pt: np.ndarray, *objects: tuple[np.ndarray, np.ndarray]) -> tuple:
+    """The (x, y) components of the vector sum of the τ (along x) and ``objects`` given as
+    (p_T, azimuth relative to the τ) pairs."""
+    x = np.asarray(tau_pt, dtype=float).copy()
+    y = np.zeros_like(x)
+    for pt, phi in objects:
+        x = x + pt * np.cos(phi)
+        y = y + pt * np.sin(phi)
+    return x, y
+
+
 def met_arc(phi: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """The E_T^miss azimuth ``phi`` (relative to the τ, in the frame where the lepton is at
     ``theta`` ∈ [0, π]) as a position ``r`` on the circle measured in arcs: ``r = phi/theta``
@@ -162,15 +187,29 @@ class EventTransform:
 
     Attributes
     ----------
+    met
+        The representation of E_T^miss (:data:`MET_REPRESENTATIONS`).
     lo_
         ``{flow column: p_T threshold}`` (GeV) of the momentum components (the selection's).
     mean_, std_
         Standardisation of the flow vector (over defined entries).
     """
 
+    met: str = "balance"
     lo_: dict[str, float] = field(default_factory=dict)
     mean_: np.ndarray = field(default_factory=lambda: np.zeros(0))
     std_: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        if self.met not in MET_REPRESENTATIONS:
+            raise InputError(f"met: expected one of {MET_REPRESENTATIONS}, got {self.met!r}")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Names of the flow vector's components in this representation."""
+        if self.met == "balance":
+            return FLOW_COLUMNS
+        return tuple(_ARC_COLUMNS.get(c, c) for c in FLOW_COLUMNS)
 
     def _raw(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         missing = [
@@ -204,6 +243,20 @@ class EventTransform:
         sub = np.nan_to_num(g["PRI_jet_subleading_pt"])
         extra = g["PRI_jet_all_pt"] - lead - sub
         rest = g["PRI_met_sumet"] - g["PRI_tau_pt"] - g["PRI_lep_pt"] - g["PRI_jet_all_pt"]
+        met_rel = side * _wrap(g["PRI_met_phi"] - phi0)
+        jet1_rel = side * _wrap(g["PRI_jet_leading_phi"] - phi0)
+        jet2_rel = side * _wrap(g["PRI_jet_subleading_phi"] - phi0)
+        if self.met == "balance":
+            tx, ty = _balance(
+                g["PRI_tau_pt"],
+                (g["PRI_lep_pt"], np.abs(lep)),
+                (g["PRI_met"], met_rel),
+                (np.where(njet >= 1, lead, 0.0), np.nan_to_num(jet1_rel)),
+                (np.where(njet >= 2, sub, 0.0), np.nan_to_num(jet2_rel)),
+            )
+            met_a, met_b = np.hypot(tx, ty), np.arctan2(ty, tx)
+        else:
+            met_a, met_b = g["PRI_met"], met_arc(met_rel, np.abs(lep))
         v = np.column_stack(
             [
                 g["PRI_tau_pt"],
@@ -211,15 +264,15 @@ class EventTransform:
                 g["PRI_lep_pt"],
                 g["PRI_lep_eta"],
                 np.abs(lep),
-                g["PRI_met"],
-                met_arc(side * _wrap(g["PRI_met_phi"] - phi0), np.abs(lep)),
+                met_a,
+                met_b,
                 rest,
                 g["PRI_jet_leading_pt"],
                 g["PRI_jet_leading_eta"],
-                side * _wrap(g["PRI_jet_leading_phi"] - phi0),
+                jet1_rel,
                 g["PRI_jet_subleading_pt"],
                 g["PRI_jet_subleading_eta"],
-                side * _wrap(g["PRI_jet_subleading_phi"] - phi0),
+                jet2_rel,
                 np.where(njet >= 3, extra, np.nan),
             ]
         )
@@ -227,13 +280,13 @@ class EventTransform:
 
     def _to_real(self, v: np.ndarray, scales: dict[str, np.ndarray]) -> np.ndarray:
         y = np.empty_like(v)
-        cols = FLOW_COLUMNS
+        cols = self.columns
         for j, name in enumerate(cols):
             x = v[:, j]
             if name in self.lo_:  # momenta above a threshold
                 s = scales[_SCALE.get(name, "")] if name in _SCALE else 1.0
                 y[:, j] = np.log(np.maximum(x - self.lo_[name], 0.0) / s + _PT_OFFSET)
-            elif name == "log_met":
+            elif name in ("log_met", "log_pt_tot"):
                 y[:, j] = np.log1p(np.maximum(x, 0.0))
             elif name == "log_sumet_rest":
                 y[:, j] = np.log(np.maximum(x, 1e-3))
@@ -273,7 +326,7 @@ class EventTransform:
         rng = np.random.default_rng(seed)
         y[undefined] = rng.standard_normal(int(undefined.sum()))
         if not np.all(np.isfinite(y)):
-            bad = FLOW_COLUMNS[int(np.flatnonzero(~np.isfinite(y).all(axis=0))[0])]
+            bad = self.columns[int(np.flatnonzero(~np.isfinite(y).all(axis=0))[0])]
             raise InputError(f"non-finite primaries where defined ({bad})", column=bad)
         return y, njet
 
@@ -303,10 +356,10 @@ class EventTransform:
         # an energy beyond the schema's largest is a draw from the far tail of the network: dropped
         # (rows marked not ok), and capped first so that exp() stays finite
         defined = njet[:, None] >= _NEEDS_JETS[None, :]
-        is_log = np.array([name.startswith("log_") for name in FLOW_COLUMNS])
+        is_log = np.array([name.startswith("log_") for name in self.columns])
         ok &= ~np.any(defined & is_log & (y > np.log(SQRT_S_MAX_GEV)), axis=1)
         y = np.where(is_log, np.minimum(y, np.log(SQRT_S_MAX_GEV)), y)
-        col = {name: y[:, j] for j, name in enumerate(FLOW_COLUMNS)}
+        col = {name: y[:, j] for j, name in enumerate(self.columns)}
 
         scale = {"tes": tes, "jes": jes}
 
@@ -325,26 +378,38 @@ class EventTransform:
         out["PRI_lep_eta"] = lepton * np.tanh(col["lep_eta"]) / _SHRINK
         lep_dphi = 0.5 * np.pi * (1.0 - np.tanh(col["lep_dphi"]) / _SHRINK)
         out["PRI_lep_phi"] = _wrap(phi0 + side * np.clip(lep_dphi, 0.0, np.pi))
-        out["PRI_met"] = np.expm1(col["log_met"]).clip(min=0.0)
-        arc = 0.5 + np.tanh(col["met_arc"]) / _SHRINK
-        out["PRI_met_phi"] = _wrap(phi0 + side * met_azimuth(arc, np.clip(lep_dphi, 0.0, np.pi)))
         has1, has2, has3 = njet >= 1, njet >= 2, njet >= 3
         lead, sub = pt("log_jet1_pt"), pt("log_jet2_pt")
         ok &= ~has2 | (sub <= lead)
+        jet1_rel = np.pi * np.tanh(col["jet1_dphi"]) / _SHRINK
+        jet2_rel = np.pi * np.tanh(col["jet2_dphi"]) / _SHRINK
+        if self.met == "balance":  # E_T^miss = the balance minus the visible objects
+            total = np.expm1(col["log_pt_tot"]).clip(min=0.0)
+            direction = np.pi * np.tanh(col["tot_dphi"]) / _SHRINK
+            vx, vy = _balance(
+                out["PRI_tau_pt"],
+                (out["PRI_lep_pt"], np.clip(lep_dphi, 0.0, np.pi)),
+                (np.where(has1, lead, 0.0), jet1_rel),
+                (np.where(has2, sub, 0.0), jet2_rel),
+            )
+            mx, my = total * np.cos(direction) - vx, total * np.sin(direction) - vy
+            out["PRI_met"] = np.hypot(mx, my)
+            out["PRI_met_phi"] = _wrap(phi0 + side * np.arctan2(my, mx))
+        else:
+            out["PRI_met"] = np.expm1(col["log_met"]).clip(min=0.0)
+            arc = 0.5 + np.tanh(col["met_arc"]) / _SHRINK
+            met_rel = met_azimuth(arc, np.clip(lep_dphi, 0.0, np.pi))
+            out["PRI_met_phi"] = _wrap(phi0 + side * met_rel)
         out["PRI_jet_leading_pt"] = np.where(has1, lead, np.nan)
         out["PRI_jet_leading_eta"] = np.where(
             has1, jet * np.tanh(col["jet1_eta"]) / _SHRINK, np.nan
         )
-        out["PRI_jet_leading_phi"] = np.where(
-            has1, _wrap(phi0 + side * np.pi * np.tanh(col["jet1_dphi"]) / _SHRINK), np.nan
-        )
+        out["PRI_jet_leading_phi"] = np.where(has1, _wrap(phi0 + side * jet1_rel), np.nan)
         out["PRI_jet_subleading_pt"] = np.where(has2, sub, np.nan)
         out["PRI_jet_subleading_eta"] = np.where(
             has2, jet * np.tanh(col["jet2_eta"]) / _SHRINK, np.nan
         )
-        out["PRI_jet_subleading_phi"] = np.where(
-            has2, _wrap(phi0 + side * np.pi * np.tanh(col["jet2_dphi"]) / _SHRINK), np.nan
-        )
+        out["PRI_jet_subleading_phi"] = np.where(has2, _wrap(phi0 + side * jet2_rel), np.nan)
         extra = np.where(has3, pt("log_jet_extra_pt"), 0.0)
         out["PRI_jet_all_pt"] = np.where(has1, lead, 0.0) + np.where(has2, sub, 0.0) + extra
         out["PRI_met_sumet"] = (
@@ -370,21 +435,26 @@ class EventTransform:
     def to_json(self) -> dict[str, Any]:
         """The fitted constants (for the model's JSON metadata)."""
         return {
+            "met": self.met,
             "lo": self.lo_,
             "mean": self.mean_.tolist(),
             "std": self.std_.tolist(),
-            "columns": list(FLOW_COLUMNS),
+            "columns": list(self.columns),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EventTransform:
         """Inverse of :meth:`to_json`."""
-        if list(data.get("columns", [])) != list(FLOW_COLUMNS):
+        met = data.get("met", "arc")  # the first versions wrote no "met"
+        if met not in MET_REPRESENTATIONS:
+            raise InputError(f"E_T^miss representation {met!r}: expected {MET_REPRESENTATIONS}")
+        expected = list(cls(met=met).columns)
+        if list(data.get("columns", [])) != expected:
             raise InputError(
-                f"flow columns {data.get('columns')} differ from this version's "
-                f"{list(FLOW_COLUMNS)}"
+                f"flow columns {data.get('columns')} differ from this version's {expected}"
             )
         return cls(
+            met=met,
             lo_={k: float(v) for k, v in data["lo"].items()},
             mean_=np.asarray(data["mean"], dtype=float),
             std_=np.asarray(data["std"], dtype=float),

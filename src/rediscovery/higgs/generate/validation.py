@@ -40,11 +40,14 @@ def two_sample_auc(
     *,
     seed: int,
     n_threads: int = 1,
+    weight_column: str | None = None,
 ) -> dict[str, Any]:
     """Classifier two-sample test: ``{"auc", "auc_err", "n"}`` (``n`` events per sample).
 
     ``n_threads`` are the classifier's OpenMP threads. Both samples are cut to the same size
-    (the smaller one's) by a seeded draw.
+    (the smaller one's) by a seeded draw. With ``weight_column`` the events carry their
+    weights (each sample's normalised to a mean of 1) in the classifier's training and in the
+    AUC, whose error then uses Kish's effective sample sizes ``(Σw)²/Σw²``.
 
     Raises
     ------
@@ -65,20 +68,39 @@ def two_sample_auc(
     if n < 20:
         raise InputError(f"two-sample test needs >= 20 events per sample, got {n}")
     rng = np.random.default_rng(seed)
-    a = reference[feats].to_numpy(dtype=float)[rng.choice(len(reference), n, replace=False)]
-    b = generated[feats].to_numpy(dtype=float)[rng.choice(len(generated), n, replace=False)]
+    ia = rng.choice(len(reference), n, replace=False)
+    ib = rng.choice(len(generated), n, replace=False)
+    a = reference[feats].to_numpy(dtype=float)[ia]
+    b = generated[feats].to_numpy(dtype=float)[ib]
     x = np.vstack([a, b])
     y = np.r_[np.zeros(n), np.ones(n)]
+    w = np.ones(2 * n)
+    if weight_column is not None:
+        for name, df in (("reference", reference), ("generated", generated)):
+            if weight_column not in df.columns:
+                raise InputError(f"the {name} events lack {weight_column}", column=weight_column)
+        wa = reference[weight_column].to_numpy(dtype=float)[ia]
+        wb = generated[weight_column].to_numpy(dtype=float)[ib]
+        if not (np.all(np.isfinite(np.r_[wa, wb])) and wa.sum() > 0 and wb.sum() > 0):
+            raise InputError(f"{weight_column}: expected finite weights with a positive sum",
+                             column=weight_column)  # fmt: skip
+        w = np.r_[wa / wa.mean(), wb / wb.mean()]
     order = rng.permutation(2 * n)
     train, test = order[:n], order[n:]
     from threadpoolctl import threadpool_limits
 
     clf = HistGradientBoostingClassifier(random_state=seed, max_iter=200)
     with threadpool_limits(n_threads):  # OpenMP threads on a shared machine: 1 is fastest
-        clf.fit(x[train], y[train])
-        auc = float(roc_auc_score(y[test], clf.predict_proba(x[test])[:, 1]))
-    n_pos = int(y[test].sum())
-    return {"auc": auc, "auc_err": hanley_mcneil_error(auc, n_pos, len(test) - n_pos), "n": n}
+        weighted = weight_column is not None
+        clf.fit(x[train], y[train], sample_weight=w[train] if weighted else None)
+        score = clf.predict_proba(x[test])[:, 1]
+        auc = float(roc_auc_score(y[test], score, sample_weight=w[test] if weighted else None))
+
+    def n_eff(m: np.ndarray) -> int:
+        return max(1, round(w[test][m].sum() ** 2 / (w[test][m] ** 2).sum()))
+
+    pos = y[test] == 1
+    return {"auc": auc, "auc_err": hanley_mcneil_error(auc, n_eff(pos), n_eff(~pos)), "n": n}
 
 
 def ks_table(
@@ -110,12 +132,15 @@ def compare_processes(
     seed: int,
     min_events: int = 100,
     n_threads: int = 1,
+    weight_column: str | None = None,
 ) -> pd.DataFrame:
     """Per process: the classifier two-sample AUC (± Hanley–McNeil error) and the worst 1-D KS
     p-value of ``generated`` against ``reference`` (both with a ``Process`` column).
 
     Returns a DataFrame ``process, n, auc, auc_err, min_ks_pvalue, worst_feature`` (one row per
-    process with at least ``min_events`` events in both samples).
+    process with at least ``min_events`` events in both samples). ``weight_column``: the
+    two-sample test with the events' weights (:func:`two_sample_auc`; the KS tests are
+    unweighted).
 
     Raises
     ------
@@ -132,7 +157,7 @@ def compare_processes(
         a, b = reference[ref_p == p], generated[gen_p == p]
         if min(len(a), len(b)) < min_events:
             continue
-        res = two_sample_auc(a, b, seed=seed, n_threads=n_threads)
+        res = two_sample_auc(a, b, seed=seed, n_threads=n_threads, weight_column=weight_column)
         ks = ks_table(a, b)
         worst = int(np.nanargmin(ks["pvalue"].to_numpy()))
         rows.append(

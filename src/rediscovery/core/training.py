@@ -1,6 +1,7 @@
-"""One torch training loop for the anomaly networks (autoencoder, CATHODE's flow, the
-parameterised classifier): Adam on mini-batches, optionally a cosine learning-rate schedule and
-the state of the epoch with the lowest validation loss kept."""
+"""One torch training loop for the package's networks (the anomaly autoencoder, CATHODE's flow
+and the parameterised classifier; the event generators of :mod:`rediscovery.higgs.generate`):
+Adam on mini-batches, optionally a cosine learning-rate schedule (Loshchilov & Hutter 2017,
+arXiv:1608.03983) and the state of the epoch with the lowest validation loss kept."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TrainingHistory", "train_torch"]
+from rediscovery.core.errors import ConfigError
+
+__all__ = ["COSINE_SCHEDULES", "TrainingHistory", "train_torch"]
+
+#: ``train_torch(cosine=…)``: anneal the learning rate once per epoch or once per batch.
+COSINE_SCHEDULES: tuple[str, ...] = ("epoch", "step")
 
 
 @dataclass
@@ -34,7 +40,8 @@ def train_torch(
     rng: np.random.Generator,
     probabilities: np.ndarray | None = None,
     validation_loss: Callable[[], float] | None = None,
-    cosine: bool = False,
+    cosine: str | None = None,
+    final_lr_ratio: float = 0.0,
     epoch_done: Callable[[], None] | None = None,
 ) -> TrainingHistory:
     """Train ``model`` in place with Adam.
@@ -58,15 +65,34 @@ def train_torch(
         ``validation_loss()`` → float, evaluated after each epoch with the model in eval mode
         and no gradient; the state of the best epoch is loaded at the end.
     cosine
-        Cosine annealing of the learning rate over ``epochs``.
+        Cosine annealing of the learning rate from ``learning_rate`` to
+        ``final_lr_ratio * learning_rate``: ``"epoch"`` steps it once per epoch (over
+        ``epochs``), ``"step"`` once per batch (over all the batches of the training);
+        ``None``: a constant learning rate.
+    final_lr_ratio
+        The annealed learning rate's floor, in units of ``learning_rate``.
     epoch_done
         Called after each epoch (e.g. to advance a progress bar).
+
+    Raises
+    ------
+    ConfigError
+        An unknown ``cosine`` schedule.
     """
     import torch
 
-    opt = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs) if cosine else None
+    if cosine is not None and cosine not in COSINE_SCHEDULES:
+        raise ConfigError(f"cosine: expected one of {COSINE_SCHEDULES} or None, got {cosine!r}")
     rows = np.asarray(rows)
+    opt = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    sched = None
+    if cosine is not None:
+        batches = max(1, -(-rows.size // batch_size))
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+            opt,
+            epochs * (batches if cosine == "step" else 1),
+            eta_min=final_lr_ratio * learning_rate,
+        )
     hist = TrainingHistory()
     best, state = np.inf, None
     for epoch in range(epochs):
@@ -82,9 +108,11 @@ def train_torch(
             opt.zero_grad()
             loss.backward()
             opt.step()
+            if cosine == "step":
+                sched.step()
             total += float(loss.detach()) * batch.size
         hist.train.append(total / max(order.size, 1))
-        if sched is not None:
+        if cosine == "epoch":
             sched.step()
         if validation_loss is not None:
             model.eval()
