@@ -291,7 +291,7 @@ def every_ell_cost(args: argparse.Namespace) -> None:
         pick = [e for e in (30, 60, 100, 148) if e <= args.lmax]
         print(
             "  lensing, lensed/unlensed - 1 at ℓ "
-            + ", ".join(f"{e}: {ratio[ell == e][0]:+.2e}" for e in pick)
+            + ", ".join(f"{e}: {ratio[ell == e][0] - 1:+.2e}" for e in pick)
             + f"; max |.| for ℓ <= {args.lmax}: {np.abs(ratio - 1).max():.2e}"
         )
 
