@@ -6,6 +6,8 @@ Usage::
     PYTHONPATH=src python benchmarks/cmb_curved.py speed [--camb-calls 2]
     PYTHONPATH=src python benchmarks/cmb_curved.py inject [--draws 10] [--steps 3000]
     PYTHONPATH=src python benchmarks/cmb_curved.py camb-sampling --cache CACHE.h5 [--models 2]
+    PYTHONPATH=src python benchmarks/cmb_curved.py every-ell --cache CACHE.h5 --out EVERY.h5
+    PYTHONPATH=src python benchmarks/cmb_curved.py every-ell-cost [--models 2]
 
 ``accuracy``: the emulator against the held-out CAMB spectra of the training cache (``test``
 group of ``cmb-emulator train-curved``), max / 99th percentile / median over spectra of
@@ -19,6 +21,17 @@ recomputed by CAMB with every multipole (``lSampleBoost=50``, minutes per curved
 with the package's settings (CAMB interpolates between sampled multipoles), both to
 ``--lmax-check``: how far CAMB's own interpolation and the emulator are from the exact
 spectrum at ℓ ≤ 60.
+
+``every-ell``: the emulator (and CAMB at its default ℓ sampling) against CAMB with every
+multipole computed (``lSampleBoost=50``, lensed, ℓ ≤ ``--lmax``, the package's other
+settings), on the four corners of the hidden-universe range and on the held-out models of the
+training cache. The every-ℓ spectra go to a resumable HDF5 cache (``--out``; one spectrum is
+written as soon as it is computed, so a stopped run loses at most one); ``--report-only``
+prints what the cache holds without computing.
+
+``every-ell-cost``: what an every-ℓ CAMB spectrum to ℓ = ``--lmax`` costs and how far cheaper
+settings are from it (CAMB's default sampling, ``lSampleBoost=4``, lensing potential accuracy
+0, unlensed), and the size of lensing there.
 
 ``speed``: CAMB time per curved spectrum (the baseline: the package's CAMB settings, a closed
 and an open model) and emulator time per spectrum, alone and in a batch of 32, with the ratios.
@@ -152,6 +165,137 @@ def camb_sampling(args: argparse.Namespace) -> None:
         )
 
 
+#: The four corners of the hidden-universe range (docs/cosmo-cmb.md), n_s, A_s, τ at Planck.
+CORNERS = np.array(
+    [
+        [h, om, ol, 0.965, 3.05, 0.06]
+        for h, om, ol in (
+            (0.70, 0.30, 0.90),
+            (0.60, 0.40, 0.90),
+            (0.75, 0.20, 0.50),
+            (0.80, 0.20, 0.50),
+        )
+    ]
+)
+EVERY_ELL = {"lSampleBoost": 50}  # CAMB computes every multipole (no interpolation)
+ELL_RANGES = ((2, 30), (30, 60), (60, 100), (100, 151))
+
+
+def _held_out(cache: str, emu) -> tuple[np.ndarray, np.ndarray]:
+    te = read_training_set(cache, "test")
+    good = np.isfinite(te["tt"][:, 0]) & emu.in_box(te["params"])
+    return te["params"][good], te["tt"][good]
+
+
+def every_ell(args: argparse.Namespace) -> None:
+    from rediscovery.cosmo.cmb.curved import compute_curved_spectra
+
+    emu = load_curved_emulator(args.emulator)
+    p_test, tt_default = _held_out(args.cache, emu)
+    designs = {"corners": CORNERS, "test": p_test}
+    if not args.report_only:
+        compute_curved_spectra(
+            args.out,
+            designs,
+            {"reference": "every multipole, lensed"},
+            lmax=args.lmax,
+            accuracy=EVERY_ELL,
+            n_workers=1,
+            chunk_size=1,
+            progress=True,
+        )
+    n = args.lmax - 1
+    ell = np.arange(2, args.lmax + 1)
+    for group in designs:
+        ref = read_training_set(args.out, group)
+        done = np.isfinite(ref["tt"][:, 0])
+        p, exact = ref["params"][done], ref["tt"][done, :n]
+        if not len(p):
+            print(f"{group}: no every-ℓ spectrum yet")
+            continue
+        ok = emu.derived(p)["Ok"]
+        d_emu = np.abs(emu.predict(p)[:, :n] / exact - 1)
+        d_camb = None
+        if group == "test":  # the same models at CAMB's default sampling, from the cache
+            idx = [int(np.flatnonzero(np.all(p_test == row, axis=1))[0]) for row in p]
+            d_camb = np.abs(tt_default[idx, :n] / exact - 1)
+        print(f"{group}: {len(p)} models, max |x/CAMB_every-ℓ - 1| per ℓ range")
+        head = "  ".join(f"{lo:3d}-{hi - 1:3d}" for lo, hi in ELL_RANGES)
+        print(
+            f"  {'h':>5s} {'Om':>5s} {'OL':>6s} {'Ωk':>6s}  emulator: {head}"
+            + (f"   CAMB default: {head}" if d_camb is not None else "")
+        )
+        for i in range(len(p)):
+            e = "  ".join(
+                f"{d_emu[i, (ell >= lo) & (ell < hi)].max():7.2%}" for lo, hi in ELL_RANGES
+            )
+            c = ""
+            if d_camb is not None:
+                c = "   " + "  ".join(
+                    f"{d_camb[i, (ell >= lo) & (ell < hi)].max():7.2%}" for lo, hi in ELL_RANGES
+                )
+            print(
+                f"  {p[i, 0]:5.3f} {p[i, 1]:5.3f} {p[i, 2]:+6.3f} {ok[i]:+6.2f}            {e}{c}"
+            )
+        hidden = np.abs(ok) <= 0.3
+        for name, d in (("emulator", d_emu), ("CAMB default", d_camb)):
+            if d is None:
+                continue
+            per = [d[:, (ell >= lo) & (ell < hi)].max(axis=1) for lo, hi in ELL_RANGES]
+            print(
+                f"  {name:12s} median / max / max |Ωk|<=0.3 ({int(hidden.sum())}): "
+                + "; ".join(
+                    f"{lo}-{hi - 1}: {np.median(q):.2%} / {q.max():.2%} / "
+                    + (f"{q[hidden].max():.2%}" if hidden.any() else "-")
+                    for (lo, hi), q in zip(ELL_RANGES, per, strict=True)
+                )
+            )
+
+
+def every_ell_cost(args: argparse.Namespace) -> None:
+    """CAMB's cost for every multipole to ``--lmax`` and the error of cheaper settings."""
+    import camb
+
+    from rediscovery.cosmo.cmb.theory import camb_params, densities_to_physical
+
+    emu = load_curved_emulator(args.emulator)
+    models = [(0.556, 0.739, -0.425), (0.70, 0.30, 0.90), (0.75, 0.20, 0.50)][: args.models]
+    settings = {
+        "every ℓ, lensed (reference)": EVERY_ELL,
+        "every ℓ, unlensed": EVERY_ELL | {"DoLensing": False},
+        "every ℓ, lens_potential_accuracy 0": EVERY_ELL | {"lens_potential_accuracy": 0},
+        "lSampleBoost 4, lensed": {"lSampleBoost": 4},
+        "default sampling, lensed": {},
+    }
+    for h, om, ol in models:
+        cp = densities_to_physical(h, om, ol, ombh2=emu.fixed["ombh2"], mnu=emu.fixed["mnu"])
+        print(f"h={h} Om={om} OL={ol} (Ωk {1 - om - ol:+.2f}), ℓ <= {args.lmax}:")
+        ref = ratio = None
+        for name, acc in settings.items():
+            t0 = time.perf_counter()
+            res = camb.get_results(camb_params(cp, lmax=args.lmax, accuracy=acc))
+            unl = res.get_unlensed_scalar_cls(lmax=args.lmax, CMB_unit="muK")[2:, 0]
+            tt = (
+                unl
+                if acc.get("DoLensing", True) is False
+                else res.get_lensed_scalar_cls(lmax=args.lmax, CMB_unit="muK")[2:, 0]
+            )
+            dt = time.perf_counter() - t0
+            if ref is None:
+                ref, ratio = tt, tt / unl
+                print(f"  {name:36s} {dt:6.1f} s")
+                continue
+            d = np.abs(tt / ref - 1)
+            print(f"  {name:36s} {dt:6.1f} s   max |x/ref - 1| {d.max():.2e} at ℓ {2 + d.argmax()}")
+        ell = np.arange(2, args.lmax + 1)
+        pick = [e for e in (30, 60, 100, 148) if e <= args.lmax]
+        print(
+            "  lensing, lensed/unlensed - 1 at ℓ "
+            + ", ".join(f"{e}: {ratio[ell == e][0] - 1:+.2e}" for e in pick)
+            + f"; max |.| for ℓ <= {args.lmax}: {np.abs(ratio - 1).max():.2e}"
+        )
+
+
 def _noise_dl(ell: np.ndarray) -> np.ndarray:
     """White-noise D_ℓ of the instrument (μK²), beam-deconvolved."""
     arcmin = np.pi / 180 / 60
@@ -272,9 +416,21 @@ def main() -> None:
     c.add_argument("--emulator", default=None)
     c.add_argument("--models", type=int, default=2)
     c.add_argument("--lmax-check", type=int, default=300)
+    e = sub.add_parser("every-ell", help="emulator and CAMB default vs every ℓ computed")
+    e.add_argument("--cache", required=True, help="training cache with the held-out models")
+    e.add_argument("--out", required=True, help="HDF5 cache of the every-ℓ spectra")
+    e.add_argument("--lmax", type=int, default=150)
+    e.add_argument("--report-only", action="store_true")
+    e.add_argument("--emulator", default=None)
+    k = sub.add_parser("every-ell-cost", help="CAMB cost of every ℓ and of cheaper settings")
+    k.add_argument("--models", type=int, default=2)
+    k.add_argument("--lmax", type=int, default=150)
+    k.add_argument("--emulator", default=None)
     args = ap.parse_args()
     commands = {"accuracy": accuracy, "speed": speed, "inject": inject}
     commands["camb-sampling"] = camb_sampling
+    commands["every-ell"] = every_ell
+    commands["every-ell-cost"] = every_ell_cost
     commands[args.cmd](args)
 
 

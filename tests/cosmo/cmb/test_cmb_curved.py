@@ -170,3 +170,43 @@ def test_shipped_curved_emulator_flat_against_camb():
 def test_shipped_curved_emulator_closed_and_open_against_camb():
     # a closed (Ωk = -0.2) and an open (Ωk = +0.3) hidden-school-like universe, ~15 s of CAMB each
     _camb_check([(0.7, 0.3, 0.9), (0.75, 0.2, 0.5)], 0.015, 0.006)
+
+
+def test_compute_curved_spectra_with_camb_accuracy(tmp_path):
+    """The cache holds what CAMB returns with the same accuracy overrides (every multipole
+    computed here), records them, and refuses to resume with other ones."""
+    pytest.importorskip("camb")
+    from rediscovery.core.errors import ConfigError
+    from rediscovery.cosmo.cmb.curved import compute_curved_spectra
+    from rediscovery.cosmo.cmb.emulator import read_training_set
+    from rediscovery.cosmo.cmb.theory import camb_spectra
+
+    lmax = 60
+    every = {"lSampleBoost": 50, "lens_potential_accuracy": 0}  # cheap: a flat model, ℓ ≤ 60
+    row = np.array([[0.6732, 0.3158, 0.6841, 0.965, 3.05, 0.055]])
+    cache = tmp_path / "every.h5"
+    compute_curved_spectra(
+        cache,
+        {"test": row},
+        {"purpose": "test"},
+        lmax=lmax,
+        accuracy=every,
+        n_workers=1,
+        progress=False,
+    )
+    got = read_training_set(cache, "test")
+    cp = densities_to_physical(*row[0, :3]) | dict(
+        zip(("ns", "ln10As", "tau"), row[0, 3:], strict=True)
+    )
+    ref = camb_spectra(cp, lmax=lmax, accuracy=every).tt
+    # equal to 1e-10; CAMB's default sampling (ℓ it does not compute are interpolated) would
+    # differ by more than 1e-6 here
+    np.testing.assert_allclose(got["tt"][0], ref, rtol=1e-10)
+    import h5py
+
+    with h5py.File(cache, "r") as h5:
+        assert json.loads(h5.attrs["accuracy"])["lSampleBoost"] == 50
+    with pytest.raises(ConfigError, match="accuracy"):
+        compute_curved_spectra(
+            cache, {"test": row}, {"purpose": "test"}, lmax=lmax, n_workers=1, progress=False
+        )

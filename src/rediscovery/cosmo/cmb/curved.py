@@ -73,6 +73,7 @@ __all__ = [
     "CurvedEmulator",
     "acoustic_scale",
     "camb_acoustic_scale",
+    "compute_curved_spectra",
     "curved_accuracy_report",
     "curved_design",
     "fit_curved_emulator",
@@ -336,6 +337,65 @@ def _camb_lmax(x: np.ndarray, fixed: Mapping[str, float], lmax: int, smin: float
     return np.minimum(np.ceil(lmax * s / smin) + 20, _CAMB_LMAX_CAP).astype(int)
 
 
+def compute_curved_spectra(
+    cache: str | os.PathLike[str],
+    designs: Mapping[str, np.ndarray],
+    meta: Mapping[str, Any],
+    *,
+    lmax: int,
+    lmax_per_point: Mapping[str, np.ndarray] | None = None,
+    accuracy: Mapping[str, float] | None = None,
+    scheduler: str | Any | None = None,
+    n_workers: int | None = None,
+    chunk_size: int | None = None,
+    progress: bool = True,
+) -> Path:
+    """CAMB spectra of curved models into a resumable HDF5 cache.
+
+    Parameters
+    ----------
+    cache
+        HDF5 file (the layout of :func:`~rediscovery.cosmo.cmb.emulator.compute_spectra_cache`,
+        read back with :func:`~rediscovery.cosmo.cmb.emulator.read_training_set`).
+    designs
+        ``{group: rows (n, 6) in CURVED_BOX order}``, computed in the given order.
+    meta
+        Attributes that identify the design (a cache made with others is refused); the box,
+        the fixed parameters, ``lmax`` and ``accuracy`` are added here.
+    lmax, lmax_per_point
+        Width of the stored spectra, and CAMB's lmax per point (optional).
+    accuracy
+        Overrides of :data:`~rediscovery.cosmo.cmb.theory.CAMB_ACCURACY`, e.g.
+        ``{"lSampleBoost": 50}`` for every multipole computed (CAMB otherwise computes ℓ ≤ 19,
+        the odd ℓ to 37, then every fifth ℓ or wider, and interpolates).
+    scheduler, n_workers, chunk_size, progress
+        As in :func:`~rediscovery.cosmo.cmb.emulator.compute_spectra_cache`.
+    """
+    fixed = dict(CURVED_FIXED)
+    full_meta = {
+        "box": json.dumps({k: list(v) for k, v in CURVED_BOX.items()}),
+        "derived_box": json.dumps({k: list(v) for k, v in CURVED_DERIVED_BOX.items()}),
+        "fixed": json.dumps(fixed),
+        "lmax": int(lmax),
+        "accuracy": json.dumps(CAMB_ACCURACY | dict(accuracy or {})),
+        "kind": CURVED_EMULATOR_KIND,
+    } | dict(meta)
+    return compute_spectra_cache(
+        cache,
+        designs,
+        names=list(CURVED_BOX),
+        to_camb=_to_camb(fixed),
+        meta=full_meta,
+        lmax=int(lmax),
+        lmax_per_point=lmax_per_point,
+        accuracy=accuracy,
+        scheduler=scheduler,
+        n_workers=n_workers,
+        chunk_size=chunk_size,
+        progress=progress,
+    )
+
+
 def generate_curved_training_set(
     cache: str | os.PathLike[str],
     n_blocks: int,
@@ -362,25 +422,17 @@ def generate_curved_training_set(
     designs = {"test": test, "train": train}
     smin = CURVED_DERIVED_BOX["scale"][0]
     meta = {
-        "box": json.dumps({k: list(v) for k, v in CURVED_BOX.items()}),
-        "derived_box": json.dumps({k: list(v) for k, v in CURVED_DERIVED_BOX.items()}),
-        "fixed": json.dumps(fixed),
         "seed": int(seed),
         "n_blocks": int(n_blocks),
         "block_size": int(block_size),
         "n_test": int(n_test),
-        "lmax": int(_CAMB_LMAX_CAP),
-        "accuracy": json.dumps(CAMB_ACCURACY),
-        "kind": CURVED_EMULATOR_KIND,
     }
     lmaxes = {g: _camb_lmax(d, fixed, CURVED_LMAX, smin) for g, d in designs.items()}
     log.info("curved design: %d test and %d training models", len(test), len(train))
-    return compute_spectra_cache(
+    return compute_curved_spectra(
         cache,
         designs,
-        names=list(CURVED_BOX),
-        to_camb=_to_camb(fixed),
-        meta=meta,
+        meta,
         lmax=_CAMB_LMAX_CAP,
         lmax_per_point=lmaxes,
         scheduler=scheduler,

@@ -241,6 +241,7 @@ def compute_spectra_cache(
     scheduler: str | Any | None = None,
     n_workers: int | None = None,
     chunk_size: int | None = None,
+    accuracy: Mapping[str, float] | None = None,
     progress: bool = True,
 ) -> Path:
     """Run CAMB on given design points and append the spectra to an HDF5 cache (resumable).
@@ -267,6 +268,10 @@ def compute_spectra_cache(
         Width of the stored spectra (highest multipole).
     lmax_per_point
         Optional ``{group: (n,) int}``: CAMB's lmax per point (<= ``lmax``), to save time.
+    accuracy
+        Overrides of :data:`~rediscovery.cosmo.cmb.theory.CAMB_ACCURACY` (e.g.
+        ``{"lSampleBoost": 50}``: every multipole computed); the caller records them in
+        ``meta``.
     scheduler, n_workers, chunk_size, progress
         As in :func:`generate_training_set`.
     """
@@ -316,7 +321,9 @@ def compute_spectra_cache(
                     continue
                 p = to_camb(dict(zip(names, (float(v) for v in row), strict=True)))
                 lm = int(lmax) if lmaxes is None else min(int(lmaxes[i]), int(lmax))
-                todo.append((group, row, _Task(i, p, lm, dict(CAMB_ACCURACY))))
+                todo.append(
+                    (group, row, _Task(i, p, lm, dict(CAMB_ACCURACY) | dict(accuracy or {})))
+                )
         n_total = sum(len(d) for d in designs.values())
         log.info(
             "%s: %d of %d spectra cached, %d to compute",
