@@ -30,7 +30,8 @@ Variants for the study of the parameterised classifier (``--method``):
 
 ``--morphing code4``: the shape templates morphed with per-bin exponential extrapolation
 beyond ±1σ (HistFactory code 4) instead of pyhf's default linear one (code 4p); the results go
-to ``pseudo_<method>-code4.csv``.
+to ``pseudo_<method>-code4.csv``. ``--morphing spline``: a cubic spline per bin through every
+template of the grid (α = ±0.5, ±1, ±1.5, ±2); ``pseudo_<method>-spline.csv``.
 """
 
 from __future__ import annotations
