@@ -17,7 +17,8 @@ that an interrupted study resumes where it stopped (the calibration is determini
 re-made). ``table`` prints, per method found in DIR: N, mean width ± its error, coverage ±
 binomial error, pull mean and width, the challenge score, the ratio to the statistics-only
 width on the same data, failed fits and the CPU time per pseudo-experiment, plus coverage in
-the extreme deciles of each shape nuisance.
+the extreme deciles of each nuisance, and the pulls and coverage split at a drawn soft MET of
++1σ (with the mean fitted soft-MET α).
 
 ``--toy LUMI``: a controlled small configuration whose truth the model represents: the pool is
 the template sample itself, shifted with the template's soft-MET random numbers, at luminosity
@@ -30,7 +31,8 @@ Variants for the study of the parameterised classifier (``--method``):
 
 ``--morphing code4``: the shape templates morphed with per-bin exponential extrapolation
 beyond ±1σ (HistFactory code 4) instead of pyhf's default linear one (code 4p); the results go
-to ``pseudo_<method>-code4.csv``.
+to ``pseudo_<method>-code4.csv``. ``--morphing spline``: a cubic spline per bin through every
+template of the grid (α = ±0.5, ±1, ±1.5, ±2); ``pseudo_<method>-spline.csv``.
 """
 
 from __future__ import annotations
@@ -142,7 +144,7 @@ def table(args: argparse.Namespace) -> None:
         "| CPU s / pseudo |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
-    deciles = []
+    deciles, split = [], []
     for m in [_tag(m, c) for m in (*METHODS, *VARIANTS) for c in HISTOSYS_CODES]:
         path = args.out / f"pseudo_{m}.csv"
         if not path.exists():
@@ -166,12 +168,29 @@ def table(args: argparse.Namespace) -> None:
                 err = math.sqrt(max(c * (1 - c), 1e-12) / max(int(mask.sum()), 1))
                 parts.append(f"{c:.2f} ± {err:.2f}")
         deciles.append(f"| {m} | {len(t) // 10} | " + " | ".join(parts) + " |")
+        mu, mh = t["mu_true"], t["syst_mu_hat"]
+        sig = np.where(mh >= mu, mh - t["syst_lo"], t["syst_hi"] - mh)
+        pull = (mh - mu) / np.where(sig > 0, sig, np.nan)
+        a_soft = np.log(t["true_soft_met"].clip(lower=1e-300))
+        for name, mask in (("< 1", a_soft < 1.0), ("≥ 1", a_soft >= 1.0)):
+            c = float(cov[mask].mean())
+            err = math.sqrt(max(c * (1 - c), 1e-12) / max(int(mask.sum()), 1))
+            split.append(
+                f"| {m} | α {name} | {int(mask.sum())} | {np.nanmean(pull[mask]):+.2f} / "
+                f"{np.nanstd(pull[mask]):.2f} | {c:.3f} ± {err:.3f} | "
+                f"{t['syst_alpha_soft_met'][mask].mean():+.2f} |"
+            )
     print("\ncoverage in the bottom / top decile of each true nuisance:\n")
     print(
         "| method | N per decile | " + " | ".join(f"{n} low | {n} high" for n in NUISANCES) + " |"
     )
     print("|---|---|" + "---|" * (2 * len(NUISANCES)))
     for d in deciles:
+        print(d)
+    print("\nsplit by the drawn soft MET (α = ln(soft_met / 1 GeV), +1σ at α = 1):\n")
+    print("| method | drawn soft MET | N | pull mean / width | coverage | mean fitted α |")
+    print("|---|---|---|---|---|---|")
+    for d in split:
         print(d)
 
 

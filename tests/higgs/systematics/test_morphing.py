@@ -155,3 +155,98 @@ def test_exponential_shape_morphing_is_refused_by_pyhf_backend():
         workspace_spec(model)
     with pytest.raises(ConfigError, match="shape_interpolation"):
         build_model(_templates(), shape_interpolation="code9")
+
+
+def _soft_met_like(a: np.ndarray) -> np.ndarray:
+    """A response growing like the soft-MET variance e^{2α} (per unit of a bin's yield)."""
+    return np.expm1(2.0 * np.asarray(a, dtype=float)) / np.expm1(2.0)
+
+
+def _spline_templates(knots=(-2.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0)) -> Templates:
+    # templates of a soft-MET-like response: bin b moves by c_b (e^{2α} − 1)/(e² − 1)
+    t = _templates()
+    c = {
+        "signal": np.array([1.5, -0.8, 2.0]),
+        "ttbar": np.array([-9.0, 5.0, 1.0]),
+        "ztautau": np.array([40.0, -25.0, 4.0]),
+    }
+    shifted = {a: {s: t.nominal[s] + c[s] * _soft_met_like(a) for s in t.nominal} for a in knots}
+    return Templates(
+        edges=t.edges,
+        nominal=t.nominal,
+        sumw2=t.sumw2,
+        shifted={"soft_met": shifted},
+        priors=t.priors,
+        nuisances=("soft_met",),
+    )
+
+
+def test_spline_morphing_goes_through_every_template_and_follows_the_response():
+    # shape_interpolation="spline": an additive not-a-knot cubic spline per bin through every
+    # template of the grid (scipy.interpolate.CubicSpline, the independent reference), linear
+    # with the end slopes beyond; code 4p only knows α = ±1 and extrapolates linearly.
+    from scipy.interpolate import CubicSpline
+
+    t = _spline_templates()
+    model = build_model(t, nuisances=("soft_met",), mc_stat=False, shape_interpolation="spline")
+    lin = build_model(t, nuisances=("soft_met",), mc_stat=False)
+    knots = np.array(sorted({0.0, *t.shifted["soft_met"]}))
+    for s in t.nominal:
+        ys = np.array([t.nominal[s] if a == 0 else t.shifted["soft_met"][a][s] for a in knots])
+        ref = CubicSpline(knots, ys, axis=0)
+        for a in (-1.8, -1.0, -0.3, 0.0, 0.7, 1.0, 1.25, np.log(5.0), 2.0):
+            ours = model.expected(1.0, {"soft_met": float(a)}, per_sample=True)[s]
+            np.testing.assert_allclose(ours, ref(a), rtol=1e-12, atol=1e-9)
+        # beyond the last knot: linear with the end slope
+        ours = model.expected(1.0, {"soft_met": 3.0}, per_sample=True)[s]
+        np.testing.assert_allclose(ours, ref(2.0) + ref(2.0, 1), rtol=1e-12)
+    # at the soft-MET clip (α = ln 5) the spline is within 2% of the true response, code 4p
+    # (linear from the ±1 templates) is less than half of it
+    a = float(np.log(5.0))
+    true = t.nominal["ztautau"] + np.array([40.0, -25.0, 4.0]) * _soft_met_like(a)
+    d_true = true - t.nominal["ztautau"]
+    d_spl = model.expected(1.0, {"soft_met": a}, per_sample=True)["ztautau"] - t.nominal["ztautau"]
+    d_lin = lin.expected(1.0, {"soft_met": a}, per_sample=True)["ztautau"] - t.nominal["ztautau"]
+    np.testing.assert_allclose(d_spl, d_true, rtol=0.02)
+    assert np.all(np.abs(d_lin) < 0.5 * np.abs(d_true))
+
+
+def test_spline_morphing_gradient_and_refusals():
+    from rediscovery.core.errors import ConfigError, InputError
+    from rediscovery.higgs.stats.backends.pyhf import workspace_spec
+    from rediscovery.higgs.stats.likelihood import Likelihood
+    from rediscovery.higgs.stats.model import HistoSys
+
+    t = _spline_templates()
+    model = build_model(t, nuisances=("soft_met",), mc_stat=True, shape_interpolation="spline")
+    model = type(model)(
+        model.signal,
+        model.backgrounds,
+        signal_sumw2=model.signal * 0.01,
+        background_sumw2={b: v * 0.01 for b, v in model.backgrounds.items()},
+        systematics=model.systematics,
+    )
+    obs = model.expected(1.3, {"soft_met": 0.4}) + 3.0
+    lik = Likelihood(model.arrays, obs)
+    for theta in ([1.2, 0.3], [0.8, 1.2], [1.0, -1.7], [0.9, 2.6], [1.1, -2.4]):
+        th = np.array(theta)
+        h = 1e-6
+        num = [
+            (lik.nll_profiled(th + h * e) - lik.nll_profiled(th - h * e)) / (2 * h)
+            for e in np.eye(th.size)
+        ]
+        np.testing.assert_allclose(lik.grad_profiled(th), num, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ConfigError, match="backend='minuit'"):
+        workspace_spec(model)
+    lo, hi = [1.0, 2.0], [3.0, 4.0]
+    with pytest.raises(InputError, match="need interpolation='spline'"):
+        HistoSys("x", {"b": (lo, hi)}, points={"b": {2.0: [1.0, 1.0]}})
+    with pytest.raises(InputError, match="other than 0"):
+        HistoSys("x", {"b": (lo, hi)}, interpolation="spline", points={"b": {1.0: [1.0, 1.0]}})
+    with pytest.raises(InputError, match="same extra"):
+        HistoSys(
+            "x",
+            {"b": (lo, hi), "c": (lo, hi)},
+            interpolation="spline",
+            points={"b": {2.0: [1.0, 1.0]}, "c": {-2.0: [1.0, 1.0]}},
+        )

@@ -246,8 +246,9 @@ def challenge_cmd(
     pool_mc_stat: bool = typer.Option(False, "--pool-mc-stat/--no-pool-mc-stat",
                                       help="Model the pool's MC noise too (γ terms)."),
     morphing: str = typer.Option("code4p", "--morphing",
-                                 help="Shape-template morphing: code4p (linear beyond ±1σ) or "
-                                      "code4 (per-bin factors, exponential beyond ±1σ)."),
+                                 help="Shape-template morphing: code4p (linear beyond ±1σ), "
+                                      "code4 (per-bin factors, exponential beyond ±1σ) or "
+                                      "spline (cubic through the templates at α = ±0.5 … ±2)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Base seed."),
     scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
     n_workers: int = typer.Option(None, "--n-workers", help="Local worker processes."),

@@ -39,10 +39,50 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln, xlogy
 
-__all__ = ["Likelihood", "ModelArrays", "code4_coefficients", "profile_gamma", "rates"]
+__all__ = [
+    "Likelihood",
+    "ModelArrays",
+    "SplineShape",
+    "code4_coefficients",
+    "profile_gamma",
+    "rates",
+]
 
 #: ln sqrt(2π), the normalisation of a unit Gaussian.
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+@dataclass(frozen=True)
+class SplineShape:
+    """Additive shape modifier of parameter ``k``: a cubic spline per sample and bin in α.
+
+    ``delta(α)`` (shape ``(S, B)``) goes through the knots ``x`` (with ``delta(0) = 0``),
+    not-a-knot cubic inside ``[x_0, x_{J−1}]`` and linear with the end slopes outside.
+    """
+
+    k: int
+    x: np.ndarray  # (J,) knots, increasing, containing 0
+    coef: np.ndarray  # (4, J-1, S, B) scipy CubicSpline coefficients of (α - x_i)^(3..0)
+    ends: np.ndarray  # (2, 2, S, B): [left, right] x [value, slope]
+
+    @classmethod
+    def from_knots(cls, k: int, x: np.ndarray, y: np.ndarray) -> SplineShape:
+        """Spline of the deltas ``y`` (J, S, B) at the knots ``x`` (J,)."""
+        from scipy.interpolate import CubicSpline
+
+        cs = CubicSpline(x, y, axis=0)
+        ends = np.stack([np.stack([y[0], cs(x[0], 1)]), np.stack([y[-1], cs(x[-1], 1)])])
+        return cls(k=k, x=np.asarray(x, float), coef=np.asarray(cs.c, float), ends=ends)
+
+    def delta(self, a: float) -> tuple[np.ndarray, np.ndarray]:
+        """``delta(α)`` and ``d delta / dα``, each (S, B)."""
+        if a < self.x[0] or a > self.x[-1]:
+            v, slope = self.ends[0] if a < self.x[0] else self.ends[1]
+            return v + slope * (a - (self.x[0] if a < self.x[0] else self.x[-1])), slope
+        i = min(max(int(np.searchsorted(self.x, a, side="right")) - 1, 0), self.x.size - 2)
+        t = a - self.x[i]
+        c3, c2, c1, c0 = self.coef[:, i]
+        return ((c3 * t + c2) * t + c1) * t + c0, (3.0 * c3 * t + 2.0 * c2) * t + c1
 
 
 @dataclass
@@ -63,6 +103,7 @@ class ModelArrays:
     has_staterror: bool
     bloghi: np.ndarray | None = None  # (K, S, B) ln(hi/nom) per bin (code-4 histosys)
     bloglo: np.ndarray | None = None  # (K, S, B) ln(lo/nom) per bin (code-4 histosys)
+    splines: tuple[SplineShape, ...] = ()  # additive spline histosys (their dhi, dlo are 0)
 
     def __post_init__(self) -> None:
         self.s_h = 0.5 * (self.dhi + self.dlo)
@@ -164,6 +205,9 @@ def _rates_jac(arr: ModelArrays, mu: float, alpha: np.ndarray, jac: bool):
         poly_safe = np.where(up | dn, 1.0, poly)
         logf = np.where(up, ak * arr.loghi, np.where(dn, -ak * arr.loglo, np.log(poly_safe)))
         norm = np.exp(logf.sum(axis=0))
+    spl = [(sp.k, *sp.delta(float(a[sp.k]))) for sp in arr.splines]
+    for _, d, _ in spl:
+        shape = shape + d
     factor = norm * (1.0 + (mu - 1.0) * arr.sig_f)
     expo = None
     if arr.expo_idx.size:  # code-4 shape modifiers: per-bin factors (E, S, B)
@@ -194,6 +238,10 @@ def _rates_jac(arr: ModelArrays, mu: float, alpha: np.ndarray, jac: bool):
                   + hi[:, None] * basis[2] + lo[:, None] * basis[3])
         dlogf = np.where(up, arr.loghi, np.where(dn, -arr.loglo, dpoly / poly_safe))  # type: ignore[arg-type]
     dd = ddelta.reshape(k_n, n_s, n_b)
+    if spl:
+        dd = dd.copy()
+        for k, _, slope in spl:
+            dd[k] += slope
     if expo is not None:
         dd = dd * expo[None]
     out[1:] = factor @ dd + dlogf @ per_sample

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rediscovery.core.errors import InputError
-from rediscovery.higgs.stats.likelihood import ModelArrays, rates
+from rediscovery.higgs.stats.likelihood import ModelArrays, SplineShape, rates
 
 __all__ = ["CODE4_MIN_RATIO", "HISTOSYS_CODES", "SIGNAL", "BinnedModel", "HistoSys", "NormSys"]
 
@@ -21,9 +21,10 @@ SIGNAL = "signal"
 
 #: pyhf's default bounds of a constrained modifier parameter α (normsys/histosys).
 ALPHA_BOUNDS = (-5.0, 5.0)
-#: Interpolation codes of :class:`HistoSys`: ``code4p`` (additive, pyhf's histosys default)
-#: and ``code4`` (multiplicative per bin, exponential beyond ±1σ).
-HISTOSYS_CODES: tuple[str, ...] = ("code4p", "code4")
+#: Interpolation codes of :class:`HistoSys`: ``code4p`` (additive, pyhf's histosys default),
+#: ``code4`` (multiplicative per bin, exponential beyond ±1σ) and ``spline`` (additive cubic
+#: spline through templates at more α points than ±1).
+HISTOSYS_CODES: tuple[str, ...] = ("code4p", "code4", "spline")
 #: Smallest per-bin ratio template/nominal of a ``code4`` HistoSys: a bin emptied at α = ±1
 #: is extrapolated as this factor per σ instead of log(0).
 CODE4_MIN_RATIO = 1e-6
@@ -68,16 +69,53 @@ class HistoSys:
         CERN-OPEN-2012-016). Bins with a zero nominal stay zero; ratios are floored at
         :data:`CODE4_MIN_RATIO`. The package's own likelihood only: the pyhf back-end refuses
         it (pyhf's ``histosys`` is additive).
+        ``"spline"``: the difference to the nominal is a cubic spline per bin (not-a-knot,
+        :class:`scipy.interpolate.CubicSpline`) through α = −1, 0, +1 and the extra ``points``,
+        continued **linearly** with the end slopes beyond the outermost points. With templates
+        at, e.g., α = ±2 it follows a response that is not linear beyond ±1σ (the soft-MET
+        width, whose effect grows like e^{2α}). With no ``points`` it is the parabola through
+        α = −1, 0, +1. The package's own likelihood only (the pyhf back-end refuses it).
+    points
+        ``"spline"`` only: sample → {α → per-bin yields} at extra α values (not 0 or ±1; the
+        same α values for every sample).
     """
 
     name: str
     templates: Mapping[str, tuple[Sequence[float], Sequence[float]]]
     interpolation: str = "code4p"
+    points: Mapping[str, Mapping[float, Sequence[float]]] | None = None
 
     def __post_init__(self) -> None:
         if self.interpolation not in HISTOSYS_CODES:
             raise InputError(f"histosys {self.name!r}: interpolation {self.interpolation!r} "
                              f"unknown; expected one of {HISTOSYS_CODES}")
+        if self.points and self.interpolation != "spline":
+            raise InputError(f"histosys {self.name!r}: extra template points need "
+                             f"interpolation='spline', not {self.interpolation!r}")
+        sets = {tuple(sorted(float(a) for a in d)) for d in (self.points or {}).values()}
+        if len(sets) > 1:
+            raise InputError(f"histosys {self.name!r}: every sample needs templates at the same "
+                             f"extra α points, got {sorted(sets)}")
+        bad = [a for a in (sets.pop() if sets else ()) if a in (-1.0, 0.0, 1.0)
+               or not math.isfinite(a)]
+        if bad:
+            raise InputError(f"histosys {self.name!r}: extra points at α = {bad}; expected "
+                             "finite values other than 0 (the nominal) and ±1 (lo, hi)")
+        unknown = sorted(set(self.points or {}) - set(self.templates))
+        if unknown:
+            raise InputError(f"histosys {self.name!r}: extra points for samples {unknown} that "
+                             "have no (lo, hi) templates")
+
+
+def _spline_shape(k: int, name: str, knots: Mapping[float, np.ndarray]) -> SplineShape:
+    """The :class:`SplineShape` of modifier ``k`` from its per-sample deltas at each α."""
+    x = np.array(sorted({0.0, *knots}))
+    if x.size < 3 or not ({-1.0, 1.0} <= set(knots)):
+        raise InputError(f"histosys {name!r}: a spline needs the α = -1 and +1 templates of "
+                         "every one of its modifiers")
+    shape = next(iter(knots.values())).shape
+    y = np.stack([np.zeros(shape) if a == 0.0 else knots[a] for a in x])  # (J, S, B)
+    return SplineShape.from_knots(k, x, y)
 
 
 def _as_bins(values: object, what: str, n_bins: int | None) -> np.ndarray:
@@ -282,6 +320,7 @@ class BinnedModel:
         loglo = np.zeros((k_n, n_s))
         bloghi = np.zeros((k_n, n_s, n_b))  # code-4 shape: per-bin log ratios
         bloglo = np.zeros((k_n, n_s, n_b))
+        spline_knots: dict[int, dict[float, np.ndarray]] = {}  # k -> α -> (S, B) deltas
         seen: set[tuple[str, str, str]] = set()
         for sy in self.systematics:
             k = alpha_names.index(sy.name)
@@ -306,7 +345,15 @@ class BinnedModel:
                 else:
                     lo_a = _as_bins(val[0], f"histosys {sy.name!r} {sample!r} lo", n_b)
                     hi_a = _as_bins(val[1], f"histosys {sy.name!r} {sample!r} hi", n_b)
-                    if sy.interpolation == "code4":
+                    if sy.interpolation == "spline":
+                        knots = spline_knots.setdefault(k, {})
+                        extra = (sy.points or {}).get(sample, {})
+                        pts = {-1.0: lo_a, 1.0: hi_a, **{
+                            float(a): _as_bins(v, f"histosys {sy.name!r} {sample!r} at α = {a}",
+                                               n_b) for a, v in extra.items()}}
+                        for a, v in pts.items():
+                            knots.setdefault(a, np.zeros((n_s, n_b)))[i] = v - nominal[i]
+                    elif sy.interpolation == "code4":
                         nom = nominal[i]
                         pos = nom > 0
                         den = np.where(pos, nom, 1.0)
@@ -320,4 +367,6 @@ class BinnedModel:
         return ModelArrays(nominal=nominal, is_signal=np.array([s == SIGNAL for s in names]),
                        sigma=sigma, dhi=dhi, dlo=dlo, loghi=loghi, loglo=loglo,
                        alpha_names=tuple(alpha_names), has_staterror=self.has_staterror,
-                       bloghi=bloghi, bloglo=bloglo)
+                       bloghi=bloghi, bloglo=bloglo,
+                       splines=tuple(_spline_shape(k, alpha_names[k], kn)
+                                     for k, kn in spline_knots.items()))

@@ -70,8 +70,10 @@ NORM_NUISANCES: Mapping[str, tuple[str, ...] | None] = {
     "diboson_scale": ("diboson",),
     "bkg_scale": None,
 }
-#: Grid of α (prior standard deviations) at which templates are built, beside α = 0.
-DEFAULT_GRID: tuple[float, ...] = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+#: Grid of α (prior standard deviations) at which templates are built, beside α = 0: ±1 make
+#: the histosys, ±0.5 check its interpolation (:func:`check_templates`), and all of them are
+#: the knots of the ``"spline"`` morphing (±1.5 and ±2 reach the soft-MET clip, α = ln 5).
+DEFAULT_GRID: tuple[float, ...] = (-2.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0)
 #: Name of the signal sample in templates: the one of
 #: :class:`~rediscovery.higgs.stats.model.BinnedModel`.
 SIGNAL_SAMPLE = SIGNAL
@@ -391,13 +393,19 @@ def shape_modifier(templates: Templates, name: str, *,
                    interpolation: str = "code4p") -> HistoSys:
     """The ``histosys`` of shape nuisance ``name``: every sample's yields at α = ±1.
 
-    ``interpolation``: ``"code4p"`` (pyhf's default, linear beyond ±1σ) or ``"code4"``
-    (per-bin multiplicative, exponential beyond ±1σ); see
+    ``interpolation``: ``"code4p"`` (pyhf's default, linear beyond ±1σ), ``"code4"``
+    (per-bin multiplicative, exponential beyond ±1σ) or ``"spline"`` (a cubic spline through
+    every template of the grid, linear beyond its ends); see
     :class:`~rediscovery.higgs.stats.model.HistoSys`.
     """
     if name not in templates.shifted:
         raise ConfigError(f"no templates for shape nuisance {name!r}; rebuild the templates "
                           "with it")
-    lo, hi = templates.shifted[name][-1.0], templates.shifted[name][1.0]
+    by_alpha = templates.shifted[name]
+    lo, hi = by_alpha[-1.0], by_alpha[1.0]
+    points = None
+    if interpolation == "spline":
+        extra = [a for a in sorted(by_alpha) if a not in (-1.0, 0.0, 1.0)]
+        points = {s: {a: by_alpha[a][s].tolist() for a in extra} for s in templates.samples}
     return HistoSys(name, {s: (lo[s].tolist(), hi[s].tolist()) for s in templates.samples},
-                    interpolation=interpolation)
+                    interpolation=interpolation, points=points)

@@ -68,9 +68,9 @@ def workspace_spec(model: BinnedModel, observed: np.ndarray | None = None) -> di
             elif isinstance(sy, HistoSys) and name in sy.templates:
                 if sy.interpolation != "code4p":
                     raise ConfigError(
-                        f"histosys {sy.name!r} uses {sy.interpolation!r} (multiplicative) "
-                        "morphing, which pyhf's additive histosys cannot express; fit it with "
-                        "backend='minuit'")
+                        f"histosys {sy.name!r} uses {sy.interpolation!r} morphing, which "
+                        "pyhf's histosys (code 4p from the ±1σ templates) cannot express; fit "
+                        "it with backend='minuit'")
                 lo_t, hi_t = sy.templates[name]
                 mods.append({"name": sy.name, "type": "histosys",
                              "data": {"lo_data": np.asarray(lo_t, float).tolist(),
