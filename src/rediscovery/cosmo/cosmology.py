@@ -213,7 +213,7 @@ def _lcdm_kernel(z: np.ndarray, om: float, ol: float) -> np.ndarray | None:
     if not zf.flags.c_contiguous:
         zf = np.ascontiguousarray(zf)
     if zf.size == 0:
-        raise InputError("no redshifts given", column="z")
+        _validated_z(z)  # raises: no redshifts
     out = np.empty(zf.size)
     status = distance_kernel.lcdm_hubble_free_dl(zf, om, ol, out)
     if status == distance_kernel.OK:
@@ -350,6 +350,10 @@ class DistanceGrid:
             ensemble = self._lcdm_ensemble(om, ol)
             if ensemble is not None:
                 return ensemble
+        return self._general_dl(om, ol, w, omega_r)
+
+    def _general_dl(self, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:
+        """D_L H0/c by the general numpy path (any w, radiation); NaN where D_M ≤ 0."""
         dl = self.transverse_dimensionless(om, ol, w, omega_r)
         dl *= 1.0 + self.z
         if dl.min() > 0:  # the usual case (a NaN fails the test too)
@@ -372,9 +376,7 @@ class DistanceGrid:
         if not inside.all():
             rest = ~inside
             with np.errstate(invalid="ignore"):
-                dl = self.transverse_dimensionless(om_f[rest], ol_f[rest]).reshape(-1, zf.size)
-            dl *= 1.0 + zf
-            out[rest] = np.where(dl > 0, dl, np.nan)
+                out[rest] = self._general_dl(om_f[rest], ol_f[rest]).reshape(-1, zf.size)
         return out.reshape((*pshape, *self.z.shape))
 
     def distance_modulus(self, h0, om, ol, w=-1.0, omega_r: float = 0.0) -> np.ndarray:
