@@ -154,12 +154,17 @@ def table(args: argparse.Namespace) -> None:
         )
 
 
+def _done_seeds(path: Path) -> set[int]:
+    """Seeds already in a resumable CSV (empty when it does not exist yet)."""
+    if not path.exists():
+        return set()
+    with path.open() as fh:
+        return {int(r["seed"]) for r in csv.DictReader(fh)}
+
+
 def false_discovery(args: argparse.Namespace) -> None:
     path = Path(args.csv)
-    done = set()
-    if path.exists():
-        with path.open() as fh:
-            done = {int(r["seed"]) for r in csv.DictReader(fh)}
+    done = _done_seeds(path)
     new = not path.exists()
     with path.open("a", newline="") as fh:
         w = csv.writer(fh)
@@ -202,10 +207,7 @@ def false_discovery(args: argparse.Namespace) -> None:
 
 def parameterised_null(args: argparse.Namespace) -> None:
     path = Path(args.csv)
-    done = set()
-    if path.exists():
-        with path.open() as fh:
-            done = {int(r["seed"]) for r in csv.DictReader(fh)}
+    done = _done_seeds(path)
     family = None
     for seed in range(args.first_seed, args.first_seed + args.pseudo):
         if seed in done:
