@@ -18,6 +18,16 @@ from rediscovery.cosmo.cosmology import DistanceGrid, luminosity_distance
 # low z (relative accuracy of the Taylor start) and the SN range up to the kernel's z_max
 Z = np.concatenate([np.geomspace(1e-5, 0.01, 40), np.linspace(0.01, dk.Z_MAX, 400)[1:]])
 BOX = [(om, ol) for om in np.linspace(0.0, 1.5, 7) for ol in np.linspace(-1.0, 2.5, 8)]
+#: |Ω_k| below which the kernel takes the flat branch (the value cosmology passes)
+FLAT_TOL = 1e-8
+
+
+def _kernel(z, om, ol, out):
+    return dk.lcdm_hubble_free_dl(z, om, ol, out, flat_tol=FLAT_TOL)
+
+
+def _kernel_many(z, om, ol, out, inside):
+    return dk.lcdm_hubble_free_dl_many(z, om, ol, out, inside, flat_tol=FLAT_TOL)
 
 
 def _astropy_dl(om: float, ol: float, z: np.ndarray) -> np.ndarray:
@@ -37,7 +47,7 @@ def test_single_model_matches_astropy_over_the_prior_box():
     n_inside = 0
     for om, ol in BOX:
         out = np.empty(Z.size)
-        status = dk.lcdm_hubble_free_dl(Z, om, ol, out)
+        status = _kernel(Z, om, ol, out)
         if status == dk.OUTSIDE:
             continue
         assert status == dk.OK
@@ -73,21 +83,21 @@ def test_near_a_bounce_the_intervals_are_refined(om, ol, zmax):
     x = 1.0 + np.linspace(0.0, zmax, 4001)
     assert 0.02 <= np.min((om * x + 1.0 - om - ol) * x * x + ol) < 0.3
     out = np.empty(z.size)
-    assert dk.lcdm_hubble_free_dl(z, om, ol, out) == dk.OK
+    assert _kernel(z, om, ol, out) == dk.OK
     np.testing.assert_allclose(out, _quad_dl(z, om, ol), rtol=2e-7)
 
 
 def test_domain_edges():
     out = np.empty(Z.size)
     # E² = 0.01 at z = 0 region: no Big Bang nearby (bounce), outside
-    assert dk.lcdm_hubble_free_dl(Z, 0.0, 2.5, out) == dk.OUTSIDE
+    assert _kernel(Z, 0.0, 2.5, out) == dk.OUTSIDE
     # z beyond the kernel's range
-    assert dk.lcdm_hubble_free_dl(np.array([0.5, dk.Z_MAX * 1.01]), 0.3, 0.7,
+    assert _kernel(np.array([0.5, dk.Z_MAX * 1.01]), 0.3, 0.7,
                                   np.empty(2)) == dk.OUTSIDE
     # a strongly closed model whose sine argument passes π/2 before z_max
-    assert dk.lcdm_hubble_free_dl(Z, 1.5, 2.5, out) == dk.OUTSIDE
+    assert _kernel(Z, 1.5, 2.5, out) == dk.OUTSIDE
     for bad in (0.0, -0.1, np.nan, np.inf):
-        assert dk.lcdm_hubble_free_dl(np.array([0.5, bad]), 0.3, 0.7, np.empty(2)) == dk.BAD_Z
+        assert _kernel(np.array([0.5, bad]), 0.3, 0.7, np.empty(2)) == dk.BAD_Z
 
 
 def test_ensemble_equals_single_models_and_fills_the_rest_by_the_general_path():
@@ -98,15 +108,15 @@ def test_ensemble_equals_single_models_and_fills_the_rest_by_the_general_path():
     assert got.shape == (len(BOX), Z.size)
     out = np.empty((om.size, Z.size))
     inside = np.empty(om.size, dtype=bool)
-    assert dk.lcdm_hubble_free_dl_many(Z, om, ol, out, inside) == dk.OK
+    assert _kernel_many(Z, om, ol, out, inside) == dk.OK
     assert 0 < inside.sum() < om.size  # both kinds of rows are exercised
     for r, (o, lam) in enumerate(BOX):
         if inside[r]:
             single = np.empty(Z.size)
-            dk.lcdm_hubble_free_dl(Z, o, lam, single)
+            _kernel(Z, o, lam, single)
             np.testing.assert_array_equal(got[r], single)
         # the general path near a bounce is tested against quad in test_cosmology.py
-        if inside[r] or dk.lcdm_hubble_free_dl(Z[:1], o, lam, np.empty(1)) == dk.OUTSIDE:
+        if inside[r] or _kernel(Z[:1], o, lam, np.empty(1)) == dk.OUTSIDE:
             general = g.transverse_dimensionless(np.array([o]), np.array([lam]))[0] * (1 + Z)
             ok = np.isfinite(general) & (general > 0)
             np.testing.assert_allclose(got[r][ok], general[ok], rtol=1e-6)

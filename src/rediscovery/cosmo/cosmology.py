@@ -64,7 +64,6 @@ import numpy as np
 
 from rediscovery.constants import C_KM_S, N_EFF, T_CMB
 from rediscovery.core.errors import InputError
-from rediscovery.cosmo import distance_kernel
 
 __all__ = [
     "DistanceGrid",
@@ -88,7 +87,7 @@ _MAX_DZ = 0.02
 _Z_GEO0, _Z_LIN, _N_GEO = 1e-5, 0.1, 40
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(_GL_ORDER)
 #: |Ω_k| below which the curvature branch is replaced by its Taylor expansion.
-_FLAT_TOL = distance_kernel.FLAT_TOL
+_FLAT_TOL = 1e-8
 
 
 def omega_radiation(h0: float, tcmb0: float = T_CMB, n_eff: float = N_EFF) -> float:
@@ -214,8 +213,11 @@ def _lcdm_kernel(z: np.ndarray, om: float, ol: float) -> np.ndarray | None:
         zf = np.ascontiguousarray(zf)
     if zf.size == 0:
         _validated_z(z)  # raises: no redshifts
+    # imported here: numba is not loaded by commands that never evaluate a distance
+    from rediscovery.cosmo import distance_kernel
+
     out = np.empty(zf.size)
-    status = distance_kernel.lcdm_hubble_free_dl(zf, om, ol, out)
+    status = distance_kernel.lcdm_hubble_free_dl(zf, om, ol, out, flat_tol=_FLAT_TOL)
     if status == distance_kernel.OK:
         return out.reshape(z.shape)
     if status == distance_kernel.BAD_Z:
@@ -363,6 +365,8 @@ class DistanceGrid:
     def _lcdm_ensemble(self, om, ol) -> np.ndarray | None:
         """D_L H0/c of many ΛCDM models (the compiled kernel, one loop over the models; the
         rows outside its domain by the general path); None for a single model."""
+        from rediscovery.cosmo import distance_kernel
+
         om, ol = (np.asarray(v, dtype=float) for v in (om, ol))
         pshape = np.broadcast_shapes(om.shape, ol.shape)
         if not pshape:
@@ -372,7 +376,7 @@ class DistanceGrid:
         zf = np.ascontiguousarray(self.z).reshape(-1)
         out = np.empty((om_f.size, zf.size))
         inside = np.empty(om_f.size, dtype=bool)
-        distance_kernel.lcdm_hubble_free_dl_many(zf, om_f, ol_f, out, inside)
+        distance_kernel.lcdm_hubble_free_dl_many(zf, om_f, ol_f, out, inside, flat_tol=_FLAT_TOL)
         if not inside.all():
             rest = ~inside
             with np.errstate(invalid="ignore"):

@@ -37,7 +37,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["BAD_Z", "E2_MIN", "E2_REFINE", "FLAT_TOL", "MAX_REFINE", "N_INTERVALS", "OK",
+__all__ = ["BAD_Z", "E2_MIN", "E2_REFINE", "MAX_REFINE", "N_INTERVALS", "OK",
            "OUTSIDE", "Z_MAX", "lcdm_hubble_free_dl", "lcdm_hubble_free_dl_many"]
 
 #: Interpolation intervals (uniform in √z) on [0, z_max].
@@ -53,8 +53,6 @@ MAX_REFINE = 8
 #: Largest √−Ω_k D_C/D_H of a closed model the kernel serves (the sine's maximum).
 _SIN_MAX = 0.5 * math.pi
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(3)
-#: |Ω_k| below which the curvature branch is replaced by its Taylor expansion.
-FLAT_TOL = 1e-8
 #: Status codes returned by the kernels.
 OK, OUTSIDE, BAD_Z = 0, 1, 2
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
@@ -87,7 +85,7 @@ def _z_max(z):
 
 
 @numba.njit(**_JIT)
-def _table(om, ol, zmax, coef):
+def _table(om, ol, zmax, flat_tol, coef):
     """Cubic coefficients of f(u) per interval (the first n rows of ``coef``); returns n, or 0
     outside the domain."""
     ok = 1.0 - om - ol
@@ -100,7 +98,7 @@ def _table(om, ol, zmax, coef):
     n = N_INTERVALS * min(MAX_REFINE, max(1, math.ceil(math.sqrt(E2_REFINE / e2) - 1e-9)))
     du = math.sqrt(zmax) / n
     sq = math.sqrt(abs(ok))
-    flat = abs(ok) < FLAT_TOL
+    flat = abs(ok) < flat_tol
     f0, g0, z0, dc = 1.0, 0.0, 0.0, 0.0
     for k in range(n):
         u1 = (k + 1) * du
@@ -149,12 +147,12 @@ def _evaluate(z, zmax, n, coef, out):
 
 
 @numba.njit(**_JIT)
-def _one(z, om, ol, out):
+def _one(z, om, ol, flat_tol, out):
     zmax = _z_max(z)
     if zmax < 0.0:
         return BAD_Z
     coef = np.empty((N_INTERVALS * MAX_REFINE, 4))
-    n = _table(om, ol, zmax, coef)
+    n = _table(om, ol, zmax, flat_tol, coef)
     if n == 0:
         return OUTSIDE
     _evaluate(z, zmax, n, coef, out)
@@ -162,31 +160,33 @@ def _one(z, om, ol, out):
 
 
 @numba.njit(**_JIT)
-def _many(z, om, ol, out, inside):
+def _many(z, om, ol, flat_tol, out, inside):
     zmax = _z_max(z)
     if zmax < 0.0:
         return BAD_Z
     coef = np.empty((N_INTERVALS * MAX_REFINE, 4))
     for r in range(om.size):
-        n = _table(om[r], ol[r], zmax, coef)
+        n = _table(om[r], ol[r], zmax, flat_tol, coef)
         inside[r] = n > 0
         if n > 0:
             _evaluate(z, zmax, n, coef, out[r])
     return OK
 
 
-def lcdm_hubble_free_dl(z: np.ndarray, om: float, ol: float, out: np.ndarray) -> int:
-    """D_L H0/c of one ΛCDM model at the redshifts ``z`` (1-D float64) into ``out``.
+def lcdm_hubble_free_dl(z: np.ndarray, om: float, ol: float, out: np.ndarray, *,
+                        flat_tol: float) -> int:
+    """D_L H0/c of one ΛCDM model at the redshifts ``z`` (1-D float64) into ``out``; |Ω_k| <
+    ``flat_tol`` takes the flat branch's Taylor expansion.
 
     Returns :data:`OK`, :data:`OUTSIDE` (the model or z_max outside the domain: ``out`` is not
     filled) or :data:`BAD_Z` (an entry of ``z`` is not finite and > 0).
     """
-    return _one(z, om, ol, out)
+    return _one(z, om, ol, flat_tol, out)
 
 
 def lcdm_hubble_free_dl_many(z: np.ndarray, om: np.ndarray, ol: np.ndarray, out: np.ndarray,
-                             inside: np.ndarray) -> int:
+                             inside: np.ndarray, *, flat_tol: float) -> int:
     """D_L H0/c of many ΛCDM models (1-D float64 ``om``, ``ol``) at ``z`` (1-D float64) into
     the rows of ``out`` (models × z); ``inside`` (bool, per model) says which rows were filled.
     Returns :data:`OK` or :data:`BAD_Z`."""
-    return _many(z, om, ol, out, inside)
+    return _many(z, om, ol, flat_tol, out, inside)
