@@ -126,6 +126,23 @@ def test_ensemble_equals_single_models_and_fills_the_rest_by_the_general_path():
                                        err_msg=f"Om={o}, OL={lam}")
 
 
+def test_w_given_as_an_array_of_minus_one_takes_the_kernel():
+    """The fits pass w as one −1 per walker (``model_params``); that is ΛCDM too, and must
+    give the kernel's distances (and shapes) exactly, not the general path's."""
+    om = np.array([o for o, _ in BOX])
+    ol = np.array([lam for _, lam in BOX])
+    g = DistanceGrid(Z)
+    scalar_w = g.hubble_free_dl(om, ol)
+    np.testing.assert_array_equal(g.hubble_free_dl(om, ol, np.full_like(om, -1.0)), scalar_w)
+    one = g.hubble_free_dl(om[:1], ol[:1], np.array([-1.0]))  # the profile's (1,) vectors
+    np.testing.assert_array_equal(one, scalar_w[:1])
+    # a w of larger shape broadcasts as before
+    assert g.hubble_free_dl(0.3, 0.7, np.full(4, -1.0)).shape == (4, Z.size)
+    # any other w still goes the general way, and agrees with ΛCDM's limit
+    near = g.hubble_free_dl(om[:3], ol[:3], np.full(3, -1.0 + 1e-9))
+    np.testing.assert_allclose(near, scalar_w[:3], rtol=1e-6)
+
+
 def test_public_functions_reject_bad_redshifts_by_index():
     with pytest.raises(InputError, match=r"index \[1\]"):
         luminosity_distance(np.array([0.1, np.nan, 0.3]), 70.0, 0.3, 0.7)

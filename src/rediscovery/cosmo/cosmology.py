@@ -183,6 +183,16 @@ def _scalar(x) -> float | None:
     return None
 
 
+def _is_lambda(w) -> bool:
+    """True when ``w`` is −1: one number, or an array of −1 (what the fits' samplers pass for
+    ΛCDM, one entry per walker)."""
+    w_f = _scalar(w)
+    if w_f is not None:
+        return w_f == -1.0
+    w = np.asarray(w)
+    return w.size > 0 and bool(np.all(w == -1.0))
+
+
 def _single_lcdm(om, ol, w, omega_r) -> tuple[float, float] | None:
     """(Ω_m, Ω_Λ) as floats when the arguments describe one ΛCDM model without radiation."""
     om_f, ol_f = _scalar(om), _scalar(ol)
@@ -348,8 +358,8 @@ class DistanceGrid:
             fast = _lcdm_kernel(self.z, *single)
             if fast is not None:
                 return fast
-        elif _scalar(w) == -1.0 and not omega_r:
-            ensemble = self._lcdm_ensemble(om, ol)
+        elif not omega_r and _is_lambda(w):
+            ensemble = self._lcdm_ensemble(om, ol, np.shape(w))
             if ensemble is not None:
                 return ensemble
         return self._general_dl(om, ol, w, omega_r)
@@ -362,13 +372,14 @@ class DistanceGrid:
             return dl
         return np.where(dl > 0, dl, np.nan)
 
-    def _lcdm_ensemble(self, om, ol) -> np.ndarray | None:
+    def _lcdm_ensemble(self, om, ol, w_shape: tuple[int, ...] = ()) -> np.ndarray | None:
         """D_L H0/c of many ΛCDM models (the compiled kernel, one loop over the models; the
-        rows outside its domain by the general path); None for a single model."""
+        rows outside its domain by the general path); None for a single model. ``w_shape`` is
+        the shape of the (all −1) w given, which takes part in the broadcast."""
         from rediscovery.cosmo import distance_kernel
 
         om, ol = (np.asarray(v, dtype=float) for v in (om, ol))
-        pshape = np.broadcast_shapes(om.shape, ol.shape)
+        pshape = np.broadcast_shapes(om.shape, ol.shape, w_shape)
         if not pshape:
             return None
         om_f = np.ascontiguousarray(np.broadcast_to(om, pshape)).reshape(-1)

@@ -92,28 +92,6 @@ def sampled_priors(model: str) -> list[Uniform]:
 _CHUNK = 2048
 
 
-def _sym3_inverse(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse and determinant of symmetric 3x3 matrices ``s`` (..., 3, 3) by cofactors.
-
-    numpy's batched ``inv``/``slogdet`` call LAPACK once per 3x3 matrix; the closed form is
-    elementwise array arithmetic, ~10x faster for the (walkers x SNe) stacks sampled here.
-    Non-positive determinants are returned as they are (the caller rejects them).
-    """
-    a, b, c = s[..., 0, 0], s[..., 0, 1], s[..., 0, 2]
-    d, e, f = s[..., 1, 1], s[..., 1, 2], s[..., 2, 2]
-    c00, c01, c02 = d * f - e * e, c * e - b * f, b * e - c * d
-    c11, c12, c22 = a * f - c * c, b * c - a * e, a * d - b * b
-    det = a * c00 + b * c01 + c * c02
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv_det = np.where(det > 0, 1.0 / det, 0.0)
-    out = np.empty_like(s)
-    out[..., 0, 0], out[..., 1, 1], out[..., 2, 2] = c00 * inv_det, c11 * inv_det, c22 * inv_det
-    out[..., 0, 1] = out[..., 1, 0] = c01 * inv_det
-    out[..., 0, 2] = out[..., 2, 0] = c02 * inv_det
-    out[..., 1, 2] = out[..., 2, 1] = c12 * inv_det
-    return out, det
-
-
 class HierarchicalLikelihood:
     """The marginal likelihood of the module notes for a table of SALT2 fits.
 
@@ -144,29 +122,13 @@ class HierarchicalLikelihood:
             return np.atleast_2d(5.0 * np.log10(dl * (C_KM_S / H0_REF)) + 25.0)
 
     def _pieces(self, om, ol, w, alpha, beta, sigma_int, x1_sigma, c_sigma):
-        """S⁻¹-weighted sums of the module notes: (q + Σ ln det S, W, u) and a validity mask."""
-        alpha, beta = np.atleast_1d(alpha), np.atleast_1d(beta)
+        """S⁻¹-weighted sums of the module notes: (q + Σ ln det S, W, u) and a validity mask
+        (:func:`~rediscovery.cosmo.sn.hierarchical_kernel.hierarchical_sums`)."""
+        from rediscovery.cosmo.sn.hierarchical_kernel import hierarchical_sums
+
         si2, rx2, rc2 = (np.atleast_1d(v) ** 2 for v in (sigma_int, x1_sigma, c_sigma))
-        p = alpha.size
-        pop = np.empty((p, 3, 3))
-        pop[:, 0, 0] = si2 + alpha**2 * rx2 + beta**2 * rc2
-        pop[:, 0, 1] = pop[:, 1, 0] = -alpha * rx2
-        pop[:, 0, 2] = pop[:, 2, 0] = beta * rc2
-        pop[:, 1, 1] = rx2
-        pop[:, 2, 2] = rc2
-        pop[:, 1, 2] = pop[:, 2, 1] = 0.0
-        s = self.cmeas[None, :, :, :] + pop[:, None, :, :]  # (P, n, 3, 3)
-        sinv, det = _sym3_inverse(s)
-        mu = self.mu70(om, ol, w)
-        r = np.broadcast_to(self.d, (p, self.n, 3)).copy()
-        r[:, :, 0] -= mu
-        ok = np.all(det > 0, axis=1) & np.all(np.isfinite(mu), axis=1)
-        r[~ok] = 0.0
-        sinv[~ok] = np.eye(3)
-        det[~ok] = 1.0
-        sr = np.einsum("pnij,pnj->pni", sinv, r)
-        q = np.einsum("pni,pni->p", r, sr) + np.sum(np.log(det), axis=1)
-        return q, sinv.sum(axis=1), sr.sum(axis=1), ok
+        return hierarchical_sums(self.cmeas, self.d, self.mu70(om, ol, w), np.atleast_1d(alpha),
+                                 np.atleast_1d(beta), si2, rx2, rc2)
 
     def minus2_log_like(self, om, ol, w, alpha, beta, sigma_int, x1_sigma, c_sigma) -> np.ndarray:
         """−2 ln L (module notes; +∞ where the cosmology has no distances or S is singular)."""
