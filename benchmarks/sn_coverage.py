@@ -4,6 +4,7 @@ Run:  PYTHONPATH=src python benchmarks/sn_coverage.py [--universes 50]
           [--mode hubble|salt2|lightcurves]
           [--model lcdm] [--n-sne 300] [--steps 2000] [--workers 2] [--out coverage.json]
           [--cache DIR] [--no-ab-cov] [--true-standardisation] [--hierarchical | --grid]
+      PYTHONPATH=src python benchmarks/sn_coverage.py --pool STUDY.json [STUDY.json ...]
 
 Prints, for Ω_m, Ω_Λ and H0 (calibrated M), the fraction of universes whose truth lies in the
 68.27% credible interval (expected 0.683 ± binomial error) and the mean and width of the pulls
@@ -23,15 +24,37 @@ sampler, and seconds per universe, so hundreds of universes are cheap).
 (the SN-only fit of ``cosmo run``) instead of fitting the standardised Hubble table.
 It also prints the MCMC convergence (split-R̂ < 1.01 and more than 50 τ steps; the largest
 R̂ and τ over the universes) and the pulls of the Tripp α and β.
+``--pool`` prints the same table for the universes of several ``--out`` files together (studies
+of one mode, model and size, e.g. several ``--seed`` values).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
+from rediscovery.core.errors import ConfigError
 from rediscovery.core.files import write_json
-from rediscovery.cosmo.sn.validation import coverage_study
+from rediscovery.cosmo.sn.validation import coverage_study, summarise_universes
+
+
+def _pool(paths: list[str]) -> tuple[dict, str]:
+    """The summary of the universes of several study files, and a line naming them."""
+    studies = [json.loads(open(p, encoding="utf-8").read()) for p in paths]
+    keys = {(s["mode"], s["model"], s["n_sne"]) for s in studies}
+    if len(keys) != 1:
+        raise ConfigError(f"--pool: the studies differ in (mode, model, n_sne): {sorted(keys)}")
+    mode, model, n_sne = keys.pop()
+    rows = [u for s in studies for u in s["universes"]]
+    seeds = [u["seed"] for u in rows]
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError("--pool: some universes appear in more than one file")
+    res = summarise_universes(rows, mode=mode, model=model, n_sne=n_sne)
+    return res, (f"{len(rows)} universes pooled from {len(paths)} studies, mode={mode}, "
+                 f"model={model}, {n_sne} SNe each; MCMC converged in "
+                 f"{res['n_converged']}/{len(rows)} (largest split-Rhat {res['rhat_max']:.4f}, "
+                 f"largest tau {res['tau_max']:.0f} steps)")
 
 
 def main() -> None:
@@ -59,7 +82,14 @@ def main() -> None:
     ap.add_argument("--grid", action="store_true",
                     help="evaluate the Hubble table's posterior exactly on a grid instead of "
                          "the MCMC (flat-lcdm, lcdm; seconds per universe)")
+    ap.add_argument("--pool", nargs="+", default=None, metavar="STUDY.json",
+                    help="print the table of the universes of these --out files together")
     a = ap.parse_args()
+    if a.pool:
+        res, head = _pool(a.pool)
+        print(head)
+        _print_table(res)
+        return
     t0 = time.perf_counter()
     res = coverage_study(a.universes, seed=a.seed, mode=a.mode, model=a.model, n_sne=a.n_sne,
                          n_steps=a.steps, n_walkers=a.walkers, n_workers=a.workers,
@@ -72,6 +102,12 @@ def main() -> None:
           f"{dt:.0f} s ({dt / a.universes:.1f} s per universe); "
           f"MCMC converged in {res['n_converged']}/{a.universes} (largest split-Rhat "
           f"{res['rhat_max']:.4f}, largest tau {res['tau_max']:.0f} steps)")
+    _print_table(res)
+    if a.out:
+        write_json(a.out, res)
+
+
+def _print_table(res: dict) -> None:
     prof = res.get("profile_coverage", {})
     print(f"{'parameter':<18} {'68% coverage':>14} {'pull mean':>10} {'pull std':>9} "
           f"{'profile-likelihood coverage':>28}")
@@ -84,8 +120,6 @@ def main() -> None:
         if p in res["pull_mean"]:
             print(f"{p + ' (Tripp)':<18} {'':>14} {res['pull_mean'][p]:>10.2f} "
                   f"{res['pull_std'][p]:>9.2f}")
-    if a.out:
-        write_json(a.out, res)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rediscovery.cosmo.sn.validation import coverage_study, run_universe
+from rediscovery.cosmo.sn.validation import coverage_study, run_universe, summarise_universes
 
 
 def test_one_universe_smoke():
@@ -104,3 +104,10 @@ def test_grid_coverage_study_smoke():
     assert set(res["profile_coverage"]) == {"Om", "OL"}
     with pytest.raises(ConfigError, match="grid"):
         coverage_study(1, mode="salt2", grid=True, hierarchical=True, progress=False)
+    # pooling: the summary of rows from several studies is the study's own summary
+    rows = res["universes"]
+    again = summarise_universes(rows[:1] + rows[1:], mode="salt2", model="lcdm", n_sne=80)
+    for key in ("coverage", "coverage_err", "profile_coverage", "n_converged"):
+        assert again[key] == res[key]
+    with pytest.raises(ConfigError, match="no universes"):
+        summarise_universes([], mode="salt2", model="lcdm", n_sne=80)

@@ -26,7 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["coverage_study", "grid_posterior_summary", "run_universe"]
+from rediscovery.core.errors import ConfigError
+
+__all__ = ["coverage_study", "grid_posterior_summary", "run_universe", "summarise_universes"]
 
 
 @dataclass(frozen=True)
@@ -239,7 +241,6 @@ def coverage_study(n_universes: int = 50, *, seed: int = 0, mode: str = "hubble"
         ``profile_coverage`` / ``profile_coverage_err`` for the parameters whose fits report
         profile-likelihood intervals (:mod:`rediscovery.cosmo.profile`).
     """
-    from rediscovery.core.errors import ConfigError
     from rediscovery.core.executor import map_tasks
 
     if mode not in ("hubble", "salt2", "lightcurves"):
@@ -255,6 +256,17 @@ def coverage_study(n_universes: int = 50, *, seed: int = 0, mode: str = "hubble"
              for i in range(n_universes)]
     results = map_tasks(run_universe, tasks, n_workers=n_workers, progress=progress,
                         desc=f"universes ({mode})")
+    return summarise_universes(results, mode=mode, model=model, n_sne=n_sne)
+
+
+def summarise_universes(results: list[dict[str, Any]], *, mode: str, model: str,
+                        n_sne: int) -> dict[str, Any]:
+    """Coverage, binomial errors, pulls and convergence of per-universe rows
+    (:func:`run_universe`'s results): the summary of :func:`coverage_study`, also for rows
+    pooled from several studies (``benchmarks/sn_coverage.py --pool``)."""
+    if not results:
+        raise ConfigError("no universes to summarise")
+    n_universes = len(results)
     summary: dict[str, Any] = {"mode": mode, "model": model, "n_universes": n_universes,
                                "n_sne": n_sne, "universes": results, "coverage": {},
                                "coverage_err": {}, "pull_mean": {}, "pull_std": {}}
