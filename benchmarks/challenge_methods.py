@@ -33,6 +33,13 @@ Variants for the study of the parameterised classifier (``--method``):
 beyond ±1σ (HistFactory code 4) instead of pyhf's default linear one (code 4p); the results go
 to ``pseudo_<method>-code4.csv``. ``--morphing spline``: a cubic spline per bin through every
 template of the grid (α = ±0.5, ±1, ±1.5, ±2); ``pseudo_<method>-spline.csv``.
+
+``--control-channel FEATURE`` (``nominal``, ``augmented``): the events of the lowest
+``--control-score-bins`` score bins (default 1) are fitted as a control channel, histogrammed
+in FEATURE in ``--control-bins`` bins (default 10), nuisances shared with the score bins
+(:mod:`rediscovery.higgs.systematics.control`); ``pseudo_<method>-cr_FEATURE.csv``. ``table``
+then also prints, split by the drawn soft MET, the rms of the fitted minus the drawn soft-MET
+α, and the top decile of the drawn soft MET.
 """
 
 from __future__ import annotations
@@ -57,9 +64,11 @@ VARIANTS = ("parameterised-old", "parameterised-alpha0")
 NUISANCES = ("tes", "jes", "soft_met", "ttbar_scale", "diboson_scale", "bkg_scale")
 
 
-def _tag(method: str, morphing: str) -> str:
-    """File tag of a run: the method, suffixed with the morphing unless it is the default."""
-    return method if morphing == "code4p" else f"{method}-{morphing}"
+def _tag(method: str, morphing: str, control: str | None = None) -> str:
+    """File tag of a run: the method, suffixed with the morphing unless it is the default and
+    with ``cr_FEATURE`` for a control channel."""
+    tag = method if morphing == "code4p" else f"{method}-{morphing}"
+    return tag if control is None else f"{tag}-cr_{control}"
 
 
 def _setup(args: argparse.Namespace) -> ch.ChallengeSetup:
@@ -76,6 +85,14 @@ def _setup(args: argparse.Namespace) -> ch.ChallengeSetup:
     opts.update(
         {k: v for k, v in (("max_bins", args.max_bins), ("min_bkg", args.min_bkg)) if v is not None}
     )
+    if args.control_channel is not None:
+        if args.method not in ("nominal", "augmented"):
+            raise SystemExit("--control-channel is implemented for nominal and augmented only")
+        opts.update(
+            control_channel=args.control_channel,
+            control_bins=args.control_bins,
+            control_score_bins=args.control_score_bins,
+        )
     if args.method == "parameterised-old":
         from rediscovery.higgs.systematics.methods import (
             TemplateInference,
@@ -117,7 +134,7 @@ def _setup(args: argparse.Namespace) -> ch.ChallengeSetup:
 
 def run(args: argparse.Namespace) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"pseudo_{_tag(args.method, args.morphing)}.csv"
+    path = args.out / f"pseudo_{_tag(args.method, args.morphing, args.control_channel)}.csv"
     done = pd.read_csv(path) if path.exists() else pd.DataFrame()
     t0 = time.process_time()
     setup = _setup(args)
@@ -145,10 +162,11 @@ def table(args: argparse.Namespace) -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     deciles, split = [], []
-    for m in [_tag(m, c) for m in (*METHODS, *VARIANTS) for c in HISTOSYS_CODES]:
-        path = args.out / f"pseudo_{m}.csv"
-        if not path.exists():
-            continue
+    known = [f"pseudo_{_tag(m, c)}.csv" for m in (*METHODS, *VARIANTS) for c in HISTOSYS_CODES]
+    found = {p.name for p in args.out.glob("pseudo_*.csv")}
+    for name in [k for k in known if k in found] + sorted(found - set(known)):
+        path = args.out / name
+        m = name.removeprefix("pseudo_").removesuffix(".csv")
         t = pd.read_csv(path)
         s = ch.summarise(t)
         y = s["syst"]
@@ -172,13 +190,15 @@ def table(args: argparse.Namespace) -> None:
         sig = np.where(mh >= mu, mh - t["syst_lo"], t["syst_hi"] - mh)
         pull = (mh - mu) / np.where(sig > 0, sig, np.nan)
         a_soft = np.log(t["true_soft_met"].clip(lower=1e-300))
-        for name, mask in (("< 1", a_soft < 1.0), ("≥ 1", a_soft >= 1.0)):
+        top = a_soft >= a_soft.quantile(0.9)
+        for name, mask in (("< 1", a_soft < 1.0), ("≥ 1", a_soft >= 1.0), ("top 10%", top)):
             c = float(cov[mask].mean())
             err = math.sqrt(max(c * (1 - c), 1e-12) / max(int(mask.sum()), 1))
             split.append(
                 f"| {m} | α {name} | {int(mask.sum())} | {np.nanmean(pull[mask]):+.2f} / "
                 f"{np.nanstd(pull[mask]):.2f} | {c:.3f} ± {err:.3f} | "
-                f"{t['syst_alpha_soft_met'][mask].mean():+.2f} |"
+                f"{t['syst_alpha_soft_met'][mask].mean():+.2f} | "
+                f"{np.sqrt(np.mean((t['syst_alpha_soft_met'] - a_soft)[mask] ** 2)):.2f} |"
             )
     print("\ncoverage in the bottom / top decile of each true nuisance:\n")
     print(
@@ -188,8 +208,11 @@ def table(args: argparse.Namespace) -> None:
     for d in deciles:
         print(d)
     print("\nsplit by the drawn soft MET (α = ln(soft_met / 1 GeV), +1σ at α = 1):\n")
-    print("| method | drawn soft MET | N | pull mean / width | coverage | mean fitted α |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| method | drawn soft MET | N | pull mean / width | coverage | mean fitted α "
+        "| rms(fitted − drawn α) |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for d in split:
         print(d)
 
@@ -213,6 +236,9 @@ def main() -> None:
     ap.add_argument("--max-depth", type=int, default=4)
     ap.add_argument("--max-bins", type=int, default=None)
     ap.add_argument("--min-bkg", type=float, default=None)
+    ap.add_argument("--control-channel", default=None, metavar="FEATURE")
+    ap.add_argument("--control-bins", type=int, default=10)
+    ap.add_argument("--control-score-bins", type=int, default=1)
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     np.seterr(all="ignore")

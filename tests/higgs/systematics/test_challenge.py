@@ -159,3 +159,12 @@ def test_cli_challenge_help_lists_every_method(capsys):
     assert "--method" in text
     for m in METHODS:
         assert m in text
+
+
+def test_cli_challenge_refuses_a_control_channel_for_other_methods(tmp_path, capsys):
+    from rediscovery.cli import main
+
+    code = main(["higgs", "challenge", "--method", "nominal,pivot", "--control-channel",
+                 "DER_pt_tot", "--out", str(tmp_path / "ch")])
+    assert code != 0 and "not pivot" in capsys.readouterr().err
+    assert not (tmp_path / "ch").exists()  # refused before anything is simulated or written

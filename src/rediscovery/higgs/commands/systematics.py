@@ -249,6 +249,14 @@ def challenge_cmd(
                                  help="Shape-template morphing: code4p (linear beyond ±1σ), "
                                       "code4 (per-bin factors, exponential beyond ±1σ) or "
                                       "spline (cubic through the templates at α = ±0.5 … ±2)."),
+    control_channel: str = typer.Option(
+        None, "--control-channel", metavar="FEATURE",
+        help="nominal/augmented: fit a control channel too, the events of the lowest score "
+             "bin(s) histogrammed in FEATURE (e.g. DER_pt_tot, PRI_met), nuisances shared."),
+    control_bins: int = typer.Option(10, "--control-bins", min=2,
+                                     help="Bins of the control channel."),
+    control_score_bins: int = typer.Option(1, "--control-score-bins", min=1,
+                                           help="Lowest score bins forming the control region."),
     seed: int = typer.Option(0, "--seed", min=0, help="Base seed."),
     scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
     n_workers: int = typer.Option(None, "--n-workers", help="Local worker processes."),
@@ -274,6 +282,10 @@ def challenge_cmd(
     if bad or not chosen:
         raise ConfigError(f"--method/--training {methods!r}: unknown method(s) "
                           f"{', '.join(bad) or '(none)'}; choose among {', '.join(METHODS)}")
+    no_control = sorted(set(chosen) - {"nominal", "augmented"})
+    if control_channel is not None and no_control:
+        raise ConfigError(f"--control-channel is implemented for the nominal and augmented "
+                          f"methods only, not {', '.join(no_control)}")
     for name, value in (("--n-pseudo", n_pseudo), ("--n-train", n_train),
                         ("--n-templates", n_templates), ("--n-pool", n_pool),
                         ("--n-estimators", n_estimators)):
@@ -290,6 +302,9 @@ def challenge_cmd(
         opts: dict = ({"pivot_lambda": pivot_lambda} if method == "pivot"
                       else {} if method == "inferno"
                       else {"n_estimators": n_estimators, "max_depth": 4})
+        if control_channel is not None:
+            opts.update(control_channel=control_channel, control_bins=control_bins,
+                        control_score_bins=control_score_bins)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TemplateWarning)
             setup = ch.prepare_setup(train, tmpl, pool, method=method, seed=seed,
@@ -323,4 +338,7 @@ def challenge_cmd(
                                         "n_pool": n_pool, "lumi_factor": lumi_factor,
                                         "pool_mc_stat": pool_mc_stat,
                                         "pivot_lambda": pivot_lambda, "morphing": morphing,
+                                        "control_channel": control_channel,
+                                        "control_bins": control_bins,
+                                        "control_score_bins": control_score_bins,
                                         "results": summaries})

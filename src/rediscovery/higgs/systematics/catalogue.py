@@ -13,7 +13,11 @@ import pandas as pd
 
 from rediscovery.core.errors import ConfigError
 from rediscovery.higgs.systematics.inferno import calibrate_inferno
-from rediscovery.higgs.systematics.methods import TemplateInference, calibrate_trained
+from rediscovery.higgs.systematics.methods import (
+    CONTROL_OPTIONS,
+    TemplateInference,
+    calibrate_trained,
+)
 from rediscovery.higgs.systematics.parameterised import calibrate_parameterised
 from rediscovery.higgs.systematics.pivot import calibrate_pivot
 from rediscovery.higgs.systematics.variations import FAIR_UNIVERSE_PRIORS, NuisancePrior
@@ -25,11 +29,11 @@ __all__ = ["METHODS", "calibrate", "describe_methods"]
 METHODS: Mapping[str, tuple[str, Callable[..., TemplateInference]]] = {
     "nominal": (
         "classifier on nominal MC; templates + profiled nuisances",
-        calibrate_trained("nominal"),
+        calibrate_trained("nominal", finish_options=CONTROL_OPTIONS),
     ),
     "augmented": (
         "classifier on MC altered with prior draws of the nuisances",
-        calibrate_trained("augmented"),
+        calibrate_trained("augmented", finish_options=CONTROL_OPTIONS),
     ),
     "parameterised": (
         "f(x; α) (Baldi et al. 2016); templates on an α grid, data re-scored at the profiled α",
@@ -73,8 +77,9 @@ def calibrate(
         Nuisance model (default: the Fair Universe test-time priors).
     **options
         Method options (``kind``, ``n_copies``, ``max_bins``, ``min_bkg``, ``weight_scale``,
-        classifier hyper-parameters; ``pivot_lambda`` … for ``pivot``; ``alpha_points`` for
-        ``parameterised``).
+        classifier hyper-parameters; ``control_channel``, ``control_bins``,
+        ``control_score_bins`` for ``nominal`` and ``augmented``; ``pivot_lambda`` … for
+        ``pivot``; ``alpha_points`` for ``parameterised``).
 
     Returns
     -------

@@ -53,11 +53,13 @@ from rediscovery.higgs.schema import LABEL, WEIGHT
 from rediscovery.higgs.stats.binning import choose_binning
 from rediscovery.higgs.stats.inference import interval, mle
 from rediscovery.higgs.stats.model import BinnedModel
+from rediscovery.higgs.systematics.control import control_region_scorer
 from rediscovery.higgs.systematics.fit import best_start, build_model
 from rediscovery.higgs.systematics.templates import Scorer, Templates, build_templates
 from rediscovery.higgs.systematics.variations import NuisancePrior
 
 __all__ = [
+    "CONTROL_OPTIONS",
     "MU_FIT_BOUNDS",
     "Interval",
     "TemplateInference",
@@ -71,6 +73,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: Options of :func:`template_inference` that add a control channel to the fit.
+CONTROL_OPTIONS: tuple[str, ...] = ("control_channel", "control_bins", "control_score_bins")
 #: Fit range of μ in the challenge fits (wide enough never to bind for μ_true in [0.1, 3]).
 MU_FIT_BOUNDS: tuple[float, float] = (-5.0, 15.0)
 
@@ -247,12 +251,30 @@ def template_inference(
     max_bins: int = 10,
     min_bkg: float = 100.0,
     weight_scale: float = 1.0,
+    control_channel: str | None = None,
+    control_bins: int = 10,
+    control_score_bins: int = 1,
 ) -> TemplateInference:
     """Bin a trained ``scorer`` on the template events (:func:`choose_edges`) and build its
-    templates: the calibration step shared by every fixed-scorer method."""
+    templates: the calibration step shared by every fixed-scorer method.
+
+    ``control_channel``: a feature column; the events of the lowest ``control_score_bins``
+    score bins are then histogrammed in it (``control_bins`` bins) and fitted with the other
+    score bins, nuisances shared
+    (:func:`~rediscovery.higgs.systematics.control.control_region_scorer`).
+    """
     edges = choose_edges(
         scorer(template_events), template_events, max_bins=max_bins, min_bkg=min_bkg
     )
+    if control_channel is not None:
+        scorer, edges = control_region_scorer(
+            scorer,
+            edges,
+            template_events,
+            control_channel,
+            n_bins=control_bins,
+            n_score_bins=control_score_bins,
+        )
     t = build_templates(
         template_events, scorer, edges, priors=priors, seed=seed, weight_scale=weight_scale
     )
