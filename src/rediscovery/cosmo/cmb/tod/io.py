@@ -183,35 +183,55 @@ class TODFile:
         return all("theta" in g for g in self._f["detectors"].values())
 
     # -- data ------------------------------------------------------------------------------
+    def _group(self, name: str) -> Any:
+        if name not in self._f["detectors"]:
+            raise self._err(f"no detector {name!r}; the file has "
+                            f"{[d.name for d in self.detectors]}")
+        return self._f["detectors"][name]
+
+    def _check_pixels(self, pix: np.ndarray, name: str) -> np.ndarray:
+        npix = 12 * self.nside_pointing**2
+        if pix.size and (pix.min() < 0 or pix.max() >= npix):
+            raise self._err(f"pixel index outside [0, {npix}) for nside "
+                            f"{self.nside_pointing}", f"/detectors/{name}/pixels")
+        return pix
+
     def iter_chunks(self, chunk: int | None = None, *, detectors: Iterable[str] | None = None,
                     angles: bool = False) -> Iterator[TODChunk]:
         """Yield :class:`TODChunk` of ``chunk`` samples (default: the file's HDF5 chunk),
         detector after detector; signal as float64."""
         names = [d.name for d in self.detectors] if detectors is None else list(detectors)
-        npix = 12 * self.nside_pointing**2
         for name in names:
-            if name not in self._f["detectors"]:
-                raise self._err(f"no detector {name!r}; the file has "
-                                f"{[d.name for d in self.detectors]}")
-            g = self._f["detectors"][name]
-            step = chunk or (g["signal"].chunks or (1 << 20,))[0]
+            g = self._group(name)
+            signal, pixels = g["signal"], g["pixels"]  # a dataset lookup costs ~0.1 ms
+            theta, phi = (g.get("theta"), g.get("phi")) if angles else (None, None)
+            step = chunk or (signal.chunks or (1 << 20,))[0]
             for c0 in range(0, self.n_samples, step):
                 c1 = min(c0 + step, self.n_samples)
-                sig = g["signal"][c0:c1].astype(np.float64)
+                sig = signal[c0:c1].astype(np.float64)
                 bad = ~np.isfinite(sig)
                 if bad.any():
                     raise self._err(f"{int(bad.sum())} non-finite sample(s) (first at index "
                                     f"{c0 + int(np.argmax(bad))}); expected finite μK values",
                                     f"/detectors/{name}/signal")
-                pix = g["pixels"][c0:c1].astype(np.int64)
-                if pix.size and (pix.min() < 0 or pix.max() >= npix):
-                    raise self._err(f"pixel index outside [0, {npix}) for nside "
-                                    f"{self.nside_pointing}", f"/detectors/{name}/pixels")
-                th = ph = None
-                if angles:
-                    th = g["theta"][c0:c1] if "theta" in g else None
-                    ph = g["phi"][c0:c1] if "phi" in g else None
+                pix = self._check_pixels(pixels[c0:c1].astype(np.int64), name)
+                th = None if theta is None else theta[c0:c1]
+                ph = None if phi is None else phi[c0:c1]
                 yield TODChunk(name, c0, sig, pix, th, ph)
+
+    def iter_pixels(self, chunk: int | None = None, *,
+                    detectors: Iterable[str] | None = None) -> Iterator[tuple[str, int,
+                                                                              np.ndarray]]:
+        """Yield ``(detector, start, pixels)`` like :meth:`iter_chunks` without reading the
+        samples (the pointing alone, as stored: int32 NESTED indices at ``nside_pointing``);
+        for the passes of an iterative map-maker that only needs P."""
+        names = [d.name for d in self.detectors] if detectors is None else list(detectors)
+        for name in names:
+            pixels = self._group(name)["pixels"]
+            step = chunk or (pixels.chunks or (1 << 20,))[0]
+            for c0 in range(0, self.n_samples, step):
+                c1 = min(c0 + step, self.n_samples)
+                yield name, c0, self._check_pixels(pixels[c0:c1], name)
 
     def close(self) -> None:
         self._f.close()
