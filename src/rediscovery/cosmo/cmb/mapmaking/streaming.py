@@ -9,8 +9,9 @@ touches the samples computed by a pass over the file (:meth:`TODFile.iter_chunks
 * setup, one pass over samples and pointing: the hit map Pᵀ N_w⁻¹ P, Pᵀ N_w⁻¹ d and
   Fᵀ N_w⁻¹ d; then one pass over the pointing for B (Pᵀ N_w⁻¹ P)⁻¹ Pᵀ N_w⁻¹ d, with
   B = Fᵀ N_w⁻¹ P;
-* every CG iteration, two passes over the pointing: Bᵀ a = Pᵀ N_w⁻¹ F a (``bincount`` of the
-  spread baselines), then B z with z = (Pᵀ N_w⁻¹ P)⁻¹ Bᵀ a (``reduceat`` of z[pix]);
+* every CG iteration, two passes over the pointing: Bᵀ a = Pᵀ N_w⁻¹ F a (the baselines
+  binned), then B z with z = (Pᵀ N_w⁻¹ P)⁻¹ Bᵀ a (the map summed over each baseline), each a
+  compiled loop over the chunk (:mod:`~rediscovery.cosmo.cmb.mapmaking.kernels`);
 * at the end, one pass over samples and pointing for the map of d − F a.
 
 Memory: the maps (full sky at ``nside``, a few arrays of 12 nside² values), one chunk of
@@ -109,6 +110,8 @@ def destripe_file(tod: TODFile, nside: int, baseline_length: int, *,
         The map (``info`` as for ``destripe``, plus ``streamed``, ``chunk`` and
         ``passes``: the reads of the file) and the offsets a (μK), detector after detector.
     """
+    from rediscovery.cosmo.cmb.mapmaking.kernels import bin_baselines, collect_map
+
     t0 = time.perf_counter()
     names = [d.name for d in tod.detectors] if detectors is None else list(detectors)
     unknown = [x for x in names if x not in {d.name for d in tod.detectors}]
@@ -126,8 +129,8 @@ def destripe_file(tod: TODFile, nside: int, baseline_length: int, *,
     def pointing() -> Iterator[tuple[str, int, np.ndarray]]:
         nonlocal passes
         passes += 1
-        for name, c0, pix in tod.iter_pixels(chunk, detectors=names):
-            yield name, c0, np.right_shift(pix, shift)
+        # the indices were range-checked by the setup pass (TODFile.iter_chunks)
+        yield from tod.iter_pixels(chunk, detectors=names, check=False)
 
     # setup: hits, P^T N^-1 P, P^T N^-1 d, F^T N^-1 d in one pass over samples and pointing
     hits = np.zeros(npix, dtype=np.int64)
@@ -154,15 +157,14 @@ def destripe_file(tod: TODFile, nside: int, baseline_length: int, *,
         out = np.zeros(len(base))
         for name, c0, pix in pointing():
             lo, hi, first, _ = lay.local(name, c0, len(pix))
-            out[lo:hi] += lay.weight[name] * np.add.reduceat(z[pix], first)
+            collect_map(pix, shift, first, z, lay.weight[name], out[lo:hi])
         return out
 
     def bt_times(a: np.ndarray) -> np.ndarray:  # B^T a = P^T N^-1 F a
         y = np.zeros(npix)
         for name, c0, pix in pointing():
-            lo, hi, _, size = lay.local(name, c0, len(pix))
-            y += np.bincount(pix, weights=np.repeat(lay.weight[name] * a[lo:hi], size),
-                             minlength=npix)
+            lo, hi, first, _ = lay.local(name, c0, len(pix))
+            bin_baselines(pix, shift, first, a[lo:hi], lay.weight[name], y)
         return y
 
     fnf = base.w * base.lengths  # F^T N^-1 F (diagonal)

@@ -219,19 +219,28 @@ class TODFile:
                 ph = None if phi is None else phi[c0:c1]
                 yield TODChunk(name, c0, sig, pix, th, ph)
 
-    def iter_pixels(self, chunk: int | None = None, *,
-                    detectors: Iterable[str] | None = None) -> Iterator[tuple[str, int,
-                                                                              np.ndarray]]:
+    def iter_pixels(self, chunk: int | None = None, *, detectors: Iterable[str] | None = None,
+                    check: bool = True) -> Iterator[tuple[str, int, np.ndarray]]:
         """Yield ``(detector, start, pixels)`` like :meth:`iter_chunks` without reading the
-        samples (the pointing alone, as stored: int32 NESTED indices at ``nside_pointing``);
-        for the passes of an iterative map-maker that only needs P."""
+        samples: the pointing alone, as stored (int32 NESTED indices at ``nside_pointing``),
+        for the repeated passes of an iterative map-maker that only needs P.
+
+        The yielded array is a view of one buffer, overwritten by the next chunk (no fresh
+        allocation per chunk): copy it to keep it. ``check=False`` skips the range check of
+        the indices (for passes after one that checked them).
+        """
         names = [d.name for d in self.detectors] if detectors is None else list(detectors)
+        buf = None
         for name in names:
             pixels = self._group(name)["pixels"]
-            step = chunk or (pixels.chunks or (1 << 20,))[0]
+            step = min(chunk or (pixels.chunks or (1 << 20,))[0], self.n_samples)
+            if buf is None or buf.size < step or buf.dtype != pixels.dtype:
+                buf = np.empty(step, dtype=pixels.dtype)
             for c0 in range(0, self.n_samples, step):
                 c1 = min(c0 + step, self.n_samples)
-                yield name, c0, self._check_pixels(pixels[c0:c1], name)
+                view = buf[: c1 - c0]
+                pixels.read_direct(view, np.s_[c0:c1], np.s_[0:c1 - c0])
+                yield name, c0, self._check_pixels(view, name) if check else view
 
     def close(self) -> None:
         self._f.close()
