@@ -173,7 +173,8 @@ def destripe_file(tod: TODFile, nside: int, baseline_length: int, *,
 
     def apply_a(a: np.ndarray) -> np.ndarray:
         # F^T N^-1 Z F a = F^T N^-1 F a - B (P^T N^-1 P)^-1 B^T a
-        out = fnf * a - b_times(bt_times(a) * inv_m)
+        out = fnf * a
+        out -= b_times(bt_times(a) * inv_m)
         if prior:
             out += prior.apply(a)
         return out
