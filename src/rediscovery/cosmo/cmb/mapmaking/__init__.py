@@ -21,6 +21,7 @@ from rediscovery.cosmo.cmb.mapmaking.cg import CGResult, pcg
 from rediscovery.cosmo.cmb.mapmaking.destriper import destripe
 from rediscovery.cosmo.cmb.mapmaking.gls import gls_map
 from rediscovery.cosmo.cmb.mapmaking.io import read_maps, write_maps
+from rediscovery.cosmo.cmb.mapmaking.polarisation import IQUMapResult, bin_tod_iqu
 from rediscovery.cosmo.cmb.mapmaking.streaming import destripe_file
 from rediscovery.cosmo.cmb.mapmaking.validation import (
     ResidualSpectrum,
@@ -30,10 +31,12 @@ from rediscovery.cosmo.cmb.mapmaking.validation import (
 
 __all__ = [
     "CGResult",
+    "IQUMapResult",
     "MapResult",
     "ResidualSpectrum",
     "TODData",
     "bin_tod",
+    "bin_tod_iqu",
     "destripe",
     "destripe_file",
     "detector_weights",
