@@ -20,9 +20,9 @@ log = logging.getLogger(__name__)
 
 _METHODS = ("binned", "destriped", "gls")
 #: Above this many samples (all mapped detectors) ``cmb-mapmake --method destriped`` streams
-#: the TOD from the file (``destripe_file``) unless told otherwise: the in-memory destriper
-#: holds ~38 bytes per sample (1.1 GB here), the streaming one ~12 bytes per sample (its
-#: baselines) plus a fixed ~0.2 GB, and is ~2× slower (docs/cosmo-cmb-tod.md, "Streaming").
+#: the TOD from the file (``destripe_file``) unless told otherwise. Measured peak memory
+#: (docs/cosmo-cmb-tod.md, "Streaming destriper"): in memory ~57 bytes per sample (1.9 GB
+#: here), streamed ~10 bytes per sample over a fixed ~0.13 GB; streamed costs 1.2-3× the CPU.
 STREAM_ABOVE_SAMPLES = 30_000_000
 
 
@@ -120,7 +120,7 @@ def cmb_mapmake(
     stream: bool = typer.Option(None, "--stream/--in-memory",
                                 help="Destriper: read the TOD from the file chunk by chunk at "
                                      "every CG iteration (memory: the baselines and maps) or "
-                                     "load it (faster, ~38 bytes per sample). Default: stream "
+                                     "load it (faster, ~57 bytes per sample). Default: stream "
                                      f"above {STREAM_ABOVE_SAMPLES:.0e} samples."),
 ) -> None:
     """Make a map from a TOD: map.fits, hits.fits, variance.fits, mapmaking.json.
