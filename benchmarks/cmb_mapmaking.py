@@ -6,6 +6,7 @@ Usage::
     PYTHONPATH=src python benchmarks/cmb_mapmaking.py gls
     PYTHONPATH=src python benchmarks/cmb_mapmaking.py throughput [--samples 1e8] [--workdir D]
     PYTHONPATH=src python benchmarks/cmb_mapmaking.py litebird [--days 0.25] [--nside 128]
+    PYTHONPATH=src python benchmarks/cmb_mapmaking.py stream --samples 1e6 1e7 [--in-memory]
 
 ``validate``: simulates the default instrument (4 detectors, 10 Hz, 300 μK per sample,
 f_knee = 1 Hz, α = 1, 30′ beam, nside 256; ``--days``), makes the binned and destriped maps
@@ -19,6 +20,14 @@ makers never see the sky).
 ``--workdir``, then times the streaming binned map, the destriper (reading + solving), and a
 plain-numpy baseline of the same binning (``np.add.at``), printing samples/s and the ratios.
 
+``stream``: for each ``--samples`` size writes a noise-only TOD (4 detectors, no angles,
+f_knee = 1 Hz) to ``--workdir`` (kept there for re-runs), then destripes it streamed from the
+file (``destripe_file``, 1 s baselines + prior, nside 256) in a fresh process and prints
+samples/s (wall and CPU), the CG iterations, the passes over the file and the process's peak
+resident memory (``resource.getrusage``: ``ru_maxrss``) beside the same process's resident
+memory before destriping; ``--in-memory`` also runs ``load_tod`` + ``destripe`` in another
+fresh process for comparison.
+
 ``litebird``: a noise-only TOD (white + 1/f) through the package's destriper (without and
 with its 1/f prior) and through litebird-sim's ``make_destriped_map`` with the same baseline
 length (needs ``pip install litebird-sim``, the optional ``litebird`` extra); prints the rms
@@ -29,7 +38,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import math
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,6 +53,7 @@ import numpy as np
 from rediscovery.cosmo.cmb.mapmaking import (
     bin_tod,
     destripe,
+    destripe_file,
     detector_weights,
     gls_map,
     load_tod,
@@ -223,6 +237,71 @@ def throughput(args: argparse.Namespace) -> None:
     )
 
 
+def _rss_mb() -> float:
+    """Peak resident memory of this process so far (MB; ru_maxrss is in kB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _current_rss_mb() -> float:
+    """Resident memory now (MB), from /proc/self/statm."""
+    import os
+
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def stream_one(args: argparse.Namespace) -> None:
+    """One destriping of ``--tod`` in this (fresh) process; prints a JSON line."""
+    from rediscovery.cosmo.cmb.mapmaking import kernels  # noqa: F401 (numba: ~100 MB)
+
+    with TODFile(args.tod) as f:
+        before = _current_rss_mb()
+        w0, c0 = time.perf_counter(), _cpu()
+        if args.mode == "stream":
+            res, _ = destripe_file(f, 256, 10, tol=args.tol)
+        else:
+            data = load_tod(f.iter_chunks(chunk=int(f.attrs["noise_block"])), 256,
+                            f.nside_pointing, f.detectors, f.sample_rate)
+            res, _ = destripe(data, 10, tol=args.tol)
+        wall, cpu = time.perf_counter() - w0, _cpu() - c0
+    print(json.dumps({"wall": wall, "cpu": cpu, "rss_before_mb": before, "peak_mb": _rss_mb(),
+                      "n": res.info["n_samples"], "it": res.info["cg_iterations"],
+                      "passes": res.info.get("passes"), "converged": res.info["cg_converged"],
+                      "load1": __import__("os").getloadavg()[0]}))
+
+
+def stream(args: argparse.Namespace) -> None:
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="cmbstream_"))
+    work.mkdir(parents=True, exist_ok=True)
+    n_det = 4
+    print("samples | mode | wall s | CPU s | samples/s wall | samples/s CPU | CG it | passes | "
+          "RSS before MB | peak RSS MB | load (1 min)")
+    for total in args.samples:
+        cfg = TODConfig(days=total / n_det / 10.0 / 86400.0,
+                        detectors=tuple(default_focal_plane(n_det)))
+        path = work / f"tod_{cfg.n_samples * n_det:d}.h5"
+        if not path.exists():
+            t0 = time.perf_counter()
+            write_tod(path, cfg, simulate_chunks(cfg, None, 1, angles=False), angles=False)
+            print(f"simulated {cfg.n_samples * n_det:.3g} samples in "
+                  f"{time.perf_counter() - t0:.0f} s -> {path}")
+        for mode in ("stream", "memory") if args.in_memory else ("stream",):
+            out = subprocess.run(
+                [sys.executable, __file__, "stream-one", "--tod", str(path), "--mode", mode,
+                 "--tol", str(args.tol)], check=True, capture_output=True, text=True)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"{r['n']:.3g} | {mode} | {r['wall']:.1f} | {r['cpu']:.1f} | "
+                  f"{r['n'] / r['wall']:.3g} | {r['n'] / r['cpu']:.3g} | {r['it']} | "
+                  f"{r['passes'] if r['passes'] is not None else '-'} | "
+                  f"{r['rss_before_mb']:.0f} | {r['peak_mb']:.0f} | {r['load1']:.1f}"
+                  + ("" if r["converged"] else " (CG not converged)"))
+
+
 #: litebird-sim's TODs are in K while its detector noise (``net_ukrts``) is in μK√s: the
 #: destriper's weights are σ² = f_samp NET² in μK², and its stopping threshold (1e-7 by
 #: default) is on residuals in those mixed units. The package's TOD (μK) is handed over in K.
@@ -391,8 +470,19 @@ def main() -> None:
         help="litebird-sim's stopping threshold: the largest baseline residual "
         "F^T C_w^-1 Z (y - F a), TOD in K and σ² in μK² (its conventions)",
     )
+    st = sub.add_parser("stream")
+    st.add_argument("--samples", type=float, nargs="+", default=[1e6, 1e7])
+    st.add_argument("--workdir", default=None)
+    st.add_argument("--tol", type=float, default=1e-6)
+    st.add_argument("--in-memory", action="store_true",
+                    help="also run the in-memory destriper on each TOD")
+    one = sub.add_parser("stream-one")
+    one.add_argument("--tod", required=True)
+    one.add_argument("--mode", choices=("stream", "memory"), default="stream")
+    one.add_argument("--tol", type=float, default=1e-6)
     args = ap.parse_args()
-    commands = {"validate": validate, "gls": gls, "throughput": throughput}
+    commands = {"validate": validate, "gls": gls, "throughput": throughput, "stream": stream,
+                "stream-one": stream_one}
     commands["litebird"] = litebird
     commands[args.cmd](args)
 

@@ -53,6 +53,23 @@ def test_mapmake_and_check(simulated: Path, tmp_path: Path, method: str, run_cli
     assert len(res) == 1 and (tmp_path / "check" / "residuals.png").is_file()
 
 
+def test_mapmake_streamed_equals_in_memory(simulated: Path, tmp_path: Path, run_cli) -> None:
+    """--stream reads the TOD chunk by chunk (destripe_file): the same map as --in-memory."""
+    maps = {}
+    for flag in ("--stream", "--in-memory"):
+        out = tmp_path / flag
+        code, err = run_cli(["cosmo", "cmb-mapmake", simulated / "tod.h5", "--out", out,
+                             "--nside", "32", "--no-plots", "--tol", "1e-10", flag])
+        assert code == 0, err
+        maps[flag] = hp.read_map(str(out / "map.fits"))
+        info = json.loads((out / "mapmaking.json").read_text())
+        assert info.get("streamed", False) is (flag == "--stream")
+    seen = maps["--in-memory"] != hp.UNSEEN
+    np.testing.assert_array_equal(maps["--stream"] != hp.UNSEEN, seen)
+    diff = maps["--stream"][seen] - maps["--in-memory"][seen]
+    assert np.abs(diff).max() < 1e-8 * maps["--in-memory"][seen].std()
+
+
 def test_mapmake_writes_plots(simulated: Path, tmp_path: Path, run_cli) -> None:
     code, err = run_cli(["cosmo", "cmb-mapmake", simulated / "tod.h5", "--out", tmp_path,
                          "--nside", "32", "--baseline-seconds", "2"])

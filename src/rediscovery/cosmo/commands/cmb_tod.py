@@ -19,6 +19,11 @@ app = typer.Typer()
 log = logging.getLogger(__name__)
 
 _METHODS = ("binned", "destriped", "gls")
+#: Above this many samples (all mapped detectors) ``cmb-mapmake --method destriped`` streams
+#: the TOD from the file (``destripe_file``) unless told otherwise. Measured peak memory
+#: (docs/cosmo-cmb-tod.md, "Streaming destriper"): in memory ~57 bytes per sample (1.9 GB
+#: here), streamed ~10 bytes per sample over a fixed ~0.13 GB; streamed costs 1.2-3× the CPU.
+STREAM_ABOVE_SAMPLES = 30_000_000
 
 
 def _quiet_healpy() -> None:
@@ -112,6 +117,11 @@ def cmb_mapmake(
     split: str = typer.Option(None, "--split",
                               help="K/N: map only detectors K, K+N, K+2N, … (1-based), a data "
                                    "split with noise independent of the other N-1 splits."),
+    stream: bool = typer.Option(None, "--stream/--in-memory",
+                                help="Destriper: read the TOD from the file chunk by chunk at "
+                                     "every CG iteration (memory: the baselines and maps) or "
+                                     "load it (faster, ~57 bytes per sample). Default: stream "
+                                     f"above {STREAM_ABOVE_SAMPLES:.0e} samples."),
 ) -> None:
     """Make a map from a TOD: map.fits, hits.fits, variance.fits, mapmaking.json.
 
@@ -120,6 +130,7 @@ def cmb_mapmake(
     from rediscovery.cosmo.cmb.mapmaking import (
         bin_tod,
         destripe,
+        destripe_file,
         detector_weights,
         gls_map,
         load_tod,
@@ -141,6 +152,11 @@ def cmb_mapmake(
         if method == "binned":
             result = bin_tod(f.iter_chunks(detectors=names), nside, f.nside_pointing,
                              detector_weights(f.detectors))
+        elif method == "destriped" and (stream if stream is not None else
+                                        f.n_samples * len(names) > STREAM_ABOVE_SAMPLES):
+            length = max(1, round(baseline_seconds * f.sample_rate))
+            result, _ = destripe_file(f, nside, length, detectors=names,
+                                      noise_prior=noise_prior, tol=tol, maxiter=maxiter)
         else:
             block = int(f.attrs.get("noise_block", f.n_samples))
             data = load_tod(f.iter_chunks(chunk=block, detectors=names), nside,

@@ -3,8 +3,9 @@
 Reads: a TOD file (``tod.h5``, :class:`rediscovery.cosmo.cmb.tod.TODFile`).
 Writes: HEALPix FITS maps (``map.fits`` μK, ``hits.fits``, ``variance.fits`` μK²; RING,
 ``UNSEEN`` outside the observed pixels) and ``mapmaking.json`` (solver figures). Binned,
-destriped (MADAM-like, PCG) and, for small cases, exact GLS maps; residual spectra against
-a hidden input sky for validation scripts.
+destriped (MADAM-like, PCG; in memory, or streamed from the file chunk by chunk for TODs
+that do not fit) and, for small cases, exact GLS maps; residual spectra against a hidden
+input sky for validation scripts.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from rediscovery.cosmo.cmb.mapmaking.cg import CGResult, pcg
 from rediscovery.cosmo.cmb.mapmaking.destriper import destripe
 from rediscovery.cosmo.cmb.mapmaking.gls import gls_map
 from rediscovery.cosmo.cmb.mapmaking.io import read_maps, write_maps
+from rediscovery.cosmo.cmb.mapmaking.polarisation import IQUMapResult, bin_tod_iqu
+from rediscovery.cosmo.cmb.mapmaking.streaming import destripe_file
 from rediscovery.cosmo.cmb.mapmaking.validation import (
     ResidualSpectrum,
     residual_spectrum,
@@ -28,11 +31,14 @@ from rediscovery.cosmo.cmb.mapmaking.validation import (
 
 __all__ = [
     "CGResult",
+    "IQUMapResult",
     "MapResult",
     "ResidualSpectrum",
     "TODData",
     "bin_tod",
+    "bin_tod_iqu",
     "destripe",
+    "destripe_file",
     "detector_weights",
     "gls_map",
     "load_tod",

@@ -30,7 +30,8 @@ from rediscovery.core.errors import ConfigError
 from rediscovery.cosmo.cmb.tod.scan import Detector
 from rediscovery.cosmo.cmb.tod.simulate import TODChunk
 
-__all__ = ["MapResult", "TODData", "bin_tod", "detector_weights", "load_tod", "pixel_shift"]
+__all__ = ["MapResult", "TODData", "bin_tod", "detector_weights", "load_tod", "pixel_shift",
+           "ring_map"]
 
 
 def pixel_shift(nside: int, nside_pointing: int) -> int:
@@ -69,8 +70,10 @@ class MapResult:
         return self.hits > 0
 
 
-def _to_ring(nside: int, hit_nest: np.ndarray, values: dict[str, np.ndarray],
+def ring_map(nside: int, hit_nest: np.ndarray, values: dict[str, np.ndarray],
              info: dict[str, Any]) -> MapResult:
+    """A :class:`MapResult` from per-observed-pixel arrays ``map``, ``hits``, ``variance``
+    given on the NESTED pixels ``hit_nest`` (full-sky RING maps, ``UNSEEN`` elsewhere)."""
     import healpy as hp
 
     npix = 12 * nside * nside
@@ -116,7 +119,7 @@ def bin_tod(chunks: Iterable[TODChunk], nside: int, nside_pointing: int,
     if seen.size == 0:
         raise ConfigError("the TOD has no samples: nothing to map")
     wmap = wd[seen] / wsum[seen]
-    return _to_ring(nside, seen, {"map": wmap, "hits": hits[seen], "variance": 1.0 / wsum[seen]},
+    return ring_map(nside, seen, {"map": wmap, "hits": hits[seen], "variance": 1.0 / wsum[seen]},
                     {"method": "binned", "n_samples": n, "n_pixels_seen": int(seen.size)})
 
 
@@ -156,7 +159,7 @@ class TODData:
 
     def result(self, values: dict[str, np.ndarray], info: dict[str, Any]) -> MapResult:
         """Expand per-observed-pixel arrays ``map``, ``hits``, ``variance`` to a RING map."""
-        return _to_ring(self.nside, self.hit_nest, values, info)
+        return ring_map(self.nside, self.hit_nest, values, info)
 
 
 def load_tod(chunks: Iterable[TODChunk], nside: int, nside_pointing: int,

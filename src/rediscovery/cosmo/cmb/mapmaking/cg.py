@@ -57,19 +57,24 @@ def pcg(apply_a: Callable[[np.ndarray], np.ndarray], b: np.ndarray,
     res = float(np.linalg.norm(r)) / bnorm
     goal = max(tol, atol / bnorm)
     it = 0
+    work = np.empty_like(p)
+    # updates in place, one work vector: the streaming destriper's vectors are its memory
     while res > goal and it < maxiter:
         ap = apply_a(p)
         pap = float(p @ ap)
         if pap <= 0:  # exhausted the positive part (semi-definite A at round-off)
             break
         alpha = rz / pap
-        x += alpha * p
-        r -= alpha * ap
+        x += np.multiply(p, alpha, out=work)  # x += α p
+        r -= np.multiply(ap, alpha, out=ap)  # r -= α A p
+        del ap
         it += 1
         res = float(np.linalg.norm(r)) / bnorm
         hist.append(res)
         z = precond(r)
         rz_new = float(r @ z)
-        p = z + (rz_new / rz) * p
+        p *= rz_new / rz  # p = z + β p
+        p += z
+        del z
         rz = rz_new
     return CGResult(x, it, res, res <= goal, tuple(hist))

@@ -48,8 +48,9 @@ import numpy as np
 from rediscovery.core.errors import ConfigError
 from rediscovery.cosmo.cmb.mapmaking.binned import MapResult, TODData
 from rediscovery.cosmo.cmb.mapmaking.cg import pcg
+from rediscovery.cosmo.cmb.tod.scan import Detector
 
-__all__ = ["Baselines", "destripe"]
+__all__ = ["BaselinePrior", "Baselines", "destripe"]
 
 
 class Baselines:
@@ -57,16 +58,29 @@ class Baselines:
     white-noise weight ``w`` (1/σ²) of each baseline."""
 
     def __init__(self, data: TODData, baseline_length: int) -> None:
+        self._build(data.seg_start, data.seg_len, data.segment_weights(), data.n_samples,
+                    baseline_length)
+
+    @classmethod
+    def from_segments(cls, seg_start: np.ndarray, seg_len: np.ndarray, seg_w: np.ndarray,
+                      n_samples: int, baseline_length: int) -> Baselines:
+        """The layout of segments (first sample, length, 1/σ² each) of a TOD of ``n_samples``
+        samples in all, without the TOD itself (the streaming destriper's)."""
+        self = cls.__new__(cls)
+        self._build(seg_start, seg_len, seg_w, n_samples, baseline_length)
+        return self
+
+    def _build(self, seg_start: np.ndarray, seg_len: np.ndarray, seg_w: np.ndarray,
+               n_samples: int, baseline_length: int) -> None:
         if baseline_length < 1:
             raise ConfigError(f"baseline length {baseline_length} samples: expected >= 1")
         starts, weights = [], []
-        seg_w = data.segment_weights()
-        for s0, ln, w in zip(data.seg_start, data.seg_len, seg_w, strict=True):
+        for s0, ln, w in zip(seg_start, seg_len, seg_w, strict=True):
             st = np.arange(s0, s0 + ln, baseline_length)
             starts.append(st)
             weights.append(np.full(st.size, w))
         self.starts = np.concatenate(starts)
-        self.lengths = np.diff(np.r_[self.starts, data.n_samples])
+        self.lengths = np.diff(np.r_[self.starts, n_samples])
         self.w = np.concatenate(weights)
 
     def __len__(self) -> int:
@@ -81,29 +95,59 @@ class Baselines:
         return np.add.reduceat(x, self.starts)
 
 
-def _prior_filters(data: TODData, base: Baselines) -> list[tuple[int, int, int, np.ndarray]]:
-    """(first baseline, n baselines, FFT length, 1/P_a on its rfft frequencies) per segment.
+class BaselinePrior:
+    """The 1/f prior C_a⁻¹ on the baselines (module notes): per segment, (first baseline,
+    n baselines, FFT length, 1/P_a on its rfft frequencies); empty (falsy) without 1/f noise.
 
     The FFT length is the next fast length ≥ n (scipy ``next_fast_len``; a length with a large
     prime factor, e.g. 2²²/10 → 419431 = 59 × 7109, is 20× slower): C_a⁻¹ is applied as the
     circulant of that length restricted to the segment, still symmetric and positive.
-    """
-    from scipy.fft import next_fast_len
 
-    out = []
-    first = np.searchsorted(base.starts, data.seg_start)
-    counts = np.diff(np.r_[first, len(base)])
-    for b0, nb, k in zip(first, counts, data.seg_det, strict=True):
-        det = data.detectors[k]
-        if det.fknee <= 0 or det.net <= 0 or nb < 2:
-            continue
-        nlen = float(np.median(base.lengths[b0:b0 + nb]))
-        nfft = next_fast_len(int(nb), real=True)
-        f = np.fft.rfftfreq(nfft, d=nlen / data.sample_rate)
-        inv = np.zeros_like(f)
-        inv[1:] = nlen / det.net**2 * (f[1:] / det.fknee) ** det.alpha
-        out.append((int(b0), int(nb), int(nfft), inv))
-    return out
+    Parameters
+    ----------
+    base
+        The baseline layout.
+    seg_start, seg_det
+        First sample and detector (index into ``detectors``) of every segment.
+    detectors, sample_rate
+        Noise parameters and sampling frequency (Hz).
+    """
+
+    def __init__(self, base: Baselines, seg_start: np.ndarray, seg_det: np.ndarray,
+                 detectors: list[Detector], sample_rate: float) -> None:
+        from scipy.fft import next_fast_len
+
+        out = []
+        first = np.searchsorted(base.starts, seg_start)
+        counts = np.diff(np.r_[first, len(base)])
+        for b0, nb, k in zip(first, counts, seg_det, strict=True):
+            det = detectors[k]
+            if det.fknee <= 0 or det.net <= 0 or nb < 2:
+                continue
+            nlen = float(np.median(base.lengths[b0:b0 + nb]))
+            nfft = next_fast_len(int(nb), real=True)
+            f = np.fft.rfftfreq(nfft, d=nlen / sample_rate)
+            inv = np.zeros_like(f)
+            inv[1:] = nlen / det.net**2 * (f[1:] / det.fknee) ** det.alpha
+            out.append((int(b0), int(nb), int(nfft), inv))
+        self.filters = out
+
+    def __bool__(self) -> bool:
+        return bool(self.filters)
+
+    def apply(self, a: np.ndarray) -> np.ndarray:
+        """C_a⁻¹ a."""
+        out = np.zeros_like(a)
+        for b0, nb, nfft, inv in self.filters:
+            out[b0:b0 + nb] = np.fft.irfft(np.fft.rfft(a[b0:b0 + nb], n=nfft) * inv,
+                                           n=nfft)[:nb]
+        return out
+
+    def add_diagonal(self, diag: np.ndarray) -> np.ndarray:
+        """``diag`` + the diagonal of C_a⁻¹ (of a circulant: its mean eigenvalue), in place."""
+        for b0, nb, nfft, inv in self.filters:
+            diag[b0:b0 + nb] += (2 * inv.sum() - inv[0] - (inv[-1] if nfft % 2 == 0 else 0)) / nfft
+        return diag
 
 
 def destripe(data: TODData, baseline_length: int, *, noise_prior: bool = True,
@@ -151,27 +195,21 @@ def destripe(data: TODData, baseline_length: int, *, noise_prior: bool = True,
     def bin_weighted(y_w: np.ndarray) -> np.ndarray:  # (P^T N^-1 P)^-1 P^T N^-1 y, y_w = N^-1 y
         return np.bincount(pix, weights=y_w, minlength=npix) / m_diag
 
-    prior = _prior_filters(data, base) if noise_prior else []
-
-    def apply_prior(a: np.ndarray) -> np.ndarray:
-        out = np.zeros_like(a)
-        for b0, nb, nfft, inv in prior:
-            out[b0:b0 + nb] = np.fft.irfft(np.fft.rfft(a[b0:b0 + nb], n=nfft) * inv,
-                                           n=nfft)[:nb]
-        return out
+    prior = BaselinePrior(base, data.seg_start, data.seg_det, data.detectors,
+                          data.sample_rate) if noise_prior else None
 
     def apply_a(a: np.ndarray) -> np.ndarray:
         # F^T N^-1 Z F a = F^T N^-1 F a - B (P^T N^-1 P)^-1 B^T a
         out = fnf * a - fnp @ ((fnp_t @ a) / m_diag)
         if prior:
-            out += apply_prior(a)
+            out += prior.apply(a)
         return out
 
     d = data.signal
     rhs = base.w * base.collect(d) - fnp @ bin_weighted(d * w_samp)
     pdiag = fnf.copy()
-    for b0, nb, nfft, inv in prior:  # the diagonal of a circulant C_a^-1: its mean eigenvalue
-        pdiag[b0:b0 + nb] += (2 * inv.sum() - inv[0] - (inv[-1] if nfft % 2 == 0 else 0)) / nfft
+    if prior:
+        prior.add_diagonal(pdiag)
     precond_diag = 1.0 / pdiag
     # a right-hand side at round-off level of the data's own (noiseless TOD) is solved by a = 0
     scale = float(np.linalg.norm(base.w * base.collect(d)))

@@ -15,10 +15,17 @@ from rediscovery.cosmo.cmb.tod.scan import (
     ScanStrategy,
     default_focal_plane,
     detector_pointing,
+    detector_pointing_psi,
     horizon_to_equatorial,
+    parallactic_angle,
 )
 from rediscovery.cosmo.cmb.tod.simulate import TODChunk, TODConfig, simulate_chunks
-from rediscovery.cosmo.cmb.tod.sky import draw_sky_cosmology, gaussian_sky, tt_cl
+from rediscovery.cosmo.cmb.tod.sky import (
+    draw_sky_cosmology,
+    gaussian_sky,
+    gaussian_sky_iqu,
+    tt_cl,
+)
 
 __all__ = [
     "Detector",
@@ -28,10 +35,13 @@ __all__ = [
     "TODFile",
     "default_focal_plane",
     "detector_pointing",
+    "detector_pointing_psi",
     "draw_sky_cosmology",
     "gaussian_sky",
+    "gaussian_sky_iqu",
     "horizon_to_equatorial",
     "noise_psd",
+    "parallactic_angle",
     "simulate_chunks",
     "simulate_noise",
     "simulate_to_files",

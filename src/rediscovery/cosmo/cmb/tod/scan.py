@@ -40,7 +40,9 @@ __all__ = [
     "boresight_azel",
     "default_focal_plane",
     "detector_pointing",
+    "detector_pointing_psi",
     "horizon_to_equatorial",
+    "parallactic_angle",
 ]
 
 #: Nominal mean angular velocity of the Earth ω⊕ in rad/s (sidereal rotation), IERS
@@ -96,6 +98,12 @@ class Detector:
         Knee frequency of the 1/f noise (Hz); 0 for white noise only.
     alpha
         Slope of the 1/f noise, P(f) = σ² (1 + (f_knee/f)^α).
+    pol_angle
+        Polarisation-sensitive detector: the angle of its polarisation direction in the focal
+        plane (radians, from the elevation direction towards increasing azimuth); ``None`` for
+        a temperature-only detector. On the sky the angle is ψ = pol_angle + q, q the
+        parallactic angle (:func:`detector_pointing_psi`), and the detector sees
+        I + Q cos 2ψ + U sin 2ψ.
     """
 
     name: str
@@ -104,6 +112,11 @@ class Detector:
     net: float = 300.0
     fknee: float = 1.0
     alpha: float = 1.0
+    pol_angle: float | None = None
+
+    @property
+    def polarised(self) -> bool:
+        return self.pol_angle is not None
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.net) and self.net >= 0):
@@ -112,14 +125,21 @@ class Detector:
             raise ConfigError(f"detector {self.name}: fknee = {self.fknee}: expected >= 0 Hz")
         if not (math.isfinite(self.alpha) and 0 < self.alpha <= 4):
             raise ConfigError(f"detector {self.name}: alpha = {self.alpha}: expected 0 < α <= 4")
+        if self.pol_angle is not None and not math.isfinite(self.pol_angle):
+            raise ConfigError(f"detector {self.name}: pol_angle = {self.pol_angle}: expected "
+                              "a finite angle in radians (or None: temperature only)")
         if max(abs(self.dx), abs(self.dy)) > math.radians(10.0):
             raise ConfigError(f"detector {self.name}: offset ({self.dx}, {self.dy}) rad is "
                               "larger than 10°: the small-offset model does not apply")
 
 
 def default_focal_plane(n: int, *, radius_deg: float = 0.5, net: float = 300.0,
-                        fknee: float = 1.0, alpha: float = 1.0) -> list[Detector]:
+                        fknee: float = 1.0, alpha: float = 1.0,
+                        polarised: bool = False) -> list[Detector]:
     """``n`` detectors: one at the centre when ``n`` is odd, the others on a ring.
+
+    ``polarised``: detector k has the polarisation angle (k mod 4) × 45° (four angles, so
+    that every pixel seen by four consecutive detectors constrains Q and U).
 
     Examples
     --------
@@ -138,7 +158,9 @@ def default_focal_plane(n: int, *, radius_deg: float = 0.5, net: float = 300.0,
             ang = 2.0 * math.pi * j / max(ring, 1)
             dx = math.radians(radius_deg) * math.cos(ang)
             dy = math.radians(radius_deg) * math.sin(ang)
-        dets.append(Detector(f"det{k:03d}", dx, dy, net=net, fknee=fknee, alpha=alpha))
+        pol = math.radians(45.0 * (k % 4)) if polarised else None
+        dets.append(Detector(f"det{k:03d}", dx, dy, net=net, fknee=fknee, alpha=alpha,
+                             pol_angle=pol))
     return dets
 
 
@@ -175,16 +197,40 @@ def horizon_to_equatorial(az: np.ndarray, el: np.ndarray, lat: float,
     >>> np.degrees(dec).round(9).tolist(), round(float(ra[0]), 9)
     ([-30.0, 60.0], 1.0)
     """
+    ha, dec = _horizon_to_hadec(az, el, lat)
+    ra = np.mod(lst - ha, 2.0 * np.pi)
+    return ra, dec
+
+
+def _horizon_to_hadec(az: np.ndarray, el: np.ndarray,
+                      lat: float) -> tuple[np.ndarray, np.ndarray]:
     sa, ca = np.sin(el), np.cos(el)
     sl, cl = math.sin(lat), math.cos(lat)
     cos_az = np.cos(az)
     sin_dec = sl * sa + cl * ca * cos_az
     y = -ca * np.sin(az)  # cos δ sin H
     x = sa * cl - ca * sl * cos_az  # cos δ cos H
-    ha = np.arctan2(y, x)
-    dec = np.arcsin(np.clip(sin_dec, -1.0, 1.0))
-    ra = np.mod(lst - ha, 2.0 * np.pi)
-    return ra, dec
+    return np.arctan2(y, x), np.arcsin(np.clip(sin_dec, -1.0, 1.0))
+
+
+def parallactic_angle(ha: np.ndarray, dec: np.ndarray, lat: float) -> np.ndarray:
+    """Parallactic angle q (radians): the angle at the source from the direction to the
+    North celestial pole to the direction to the zenith, counted from North through East as
+    the observer sees the sky (positive West of the meridian, H > 0; Meeus, *Astronomical
+    Algorithms*, eq. 14.1),
+
+    tan q = sin H / (tan φ cos δ − sin δ cos H).
+
+    Examples
+    --------
+    On the meridian (H = 0) of a southern site, a source North of the zenith has q = 180°,
+    one South of it q = 0:
+
+    >>> np.degrees(parallactic_angle(np.zeros(2), np.radians([0.0, -60.0]),
+    ...                              math.radians(-30.0))).round(9).tolist()
+    [180.0, 0.0]
+    """
+    return np.arctan2(np.sin(ha), math.tan(lat) * np.cos(dec) - np.sin(dec) * np.cos(ha))
 
 
 def detector_pointing(t: np.ndarray, scan: ScanStrategy,
@@ -196,3 +242,21 @@ def detector_pointing(t: np.ndarray, scan: ScanStrategy,
     lst = math.radians(scan.lst_start) + EARTH_ROTATION_RATE * np.asarray(t, dtype=float)
     ra, dec = horizon_to_equatorial(az_d, el_d, math.radians(scan.site_latitude), lst)
     return 0.5 * np.pi - dec, ra
+
+
+def detector_pointing_psi(t: np.ndarray, scan: ScanStrategy,
+                          det: Detector) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """θ, φ (as :func:`detector_pointing`) and the polarisation angle on the sky
+    ψ = pol_angle + q (radians; q the :func:`parallactic_angle`; 0 for a temperature-only
+    detector). Without a half-wave plate ψ changes only as the sky turns: q differs between
+    rising and setting crossings of a pixel, which is what lets detectors at a few fixed
+    angles separate Q and U."""
+    az, el = boresight_azel(t, scan)
+    el_d = el + det.dy
+    az_d = az + det.dx / np.cos(el)
+    lat = math.radians(scan.site_latitude)
+    lst = math.radians(scan.lst_start) + EARTH_ROTATION_RATE * np.asarray(t, dtype=float)
+    ha, dec = _horizon_to_hadec(az_d, el_d, lat)
+    ra = np.mod(lst - ha, 2.0 * np.pi)
+    psi = (det.pol_angle or 0.0) + parallactic_angle(ha, dec, lat)
+    return 0.5 * np.pi - dec, ra, psi

@@ -27,6 +27,7 @@ from rediscovery.cosmo.cmb.tod.scan import (
     ScanStrategy,
     default_focal_plane,
     detector_pointing,
+    detector_pointing_psi,
 )
 
 __all__ = ["DEFAULT_CHUNK", "NSIDE_POINTING", "TODChunk", "TODConfig", "simulate_chunks",
@@ -87,7 +88,8 @@ class TODChunk:
     """A stretch of one detector's TOD: samples ``start … start + len(signal)``.
 
     ``signal`` in μK; ``pixels`` HEALPix NESTED at the file's ``nside_pointing``; ``theta``,
-    ``phi`` (radians) when available.
+    ``phi`` (radians) when available; ``psi`` the polarisation angle on the sky (radians)
+    for a polarisation-sensitive detector.
     """
 
     detector: str
@@ -96,6 +98,7 @@ class TODChunk:
     pixels: np.ndarray
     theta: np.ndarray | None = None
     phi: np.ndarray | None = None
+    psi: np.ndarray | None = None
 
 
 def sky_at_pixels(sky_nest: np.ndarray, pixels: np.ndarray, nside_pointing: int) -> np.ndarray:
@@ -121,8 +124,9 @@ def simulate_chunks(config: TODConfig, sky: np.ndarray | None, seed: int, *,
     config
         Instrument and scan.
     sky
-        Beam-smoothed sky (μK, RING) at an nside ≤ ``config.nside_pointing``; ``None`` for
-        noise only.
+        Beam-smoothed sky (μK, RING) at an nside ≤ ``config.nside_pointing``: a temperature
+        map (npix,), or I, Q, U maps (3, npix) (required when a detector is polarised: it
+        sees I + Q cos 2ψ + U sin 2ψ; temperature detectors see I); ``None`` for noise only.
     seed
         Seed of the noise.
     angles
@@ -132,19 +136,37 @@ def simulate_chunks(config: TODConfig, sky: np.ndarray | None, seed: int, *,
     """
     import healpy as hp
 
-    sky_nest = None if sky is None else hp.reorder(np.asarray(sky, float), r2n=True)
-    if sky_nest is not None and hp.npix2nside(len(sky_nest)) > config.nside_pointing:
-        raise ConfigError(f"sky nside {hp.npix2nside(len(sky_nest))} is finer than the pointing "
-                          f"nside {config.nside_pointing}")
+    sky_nest = None if sky is None else np.atleast_2d(
+        hp.reorder(np.asarray(sky, float), r2n=True))
+    if sky_nest is not None and hp.npix2nside(sky_nest.shape[1]) > config.nside_pointing:
+        raise ConfigError(f"sky nside {hp.npix2nside(sky_nest.shape[1])} is finer than the "
+                          f"pointing nside {config.nside_pointing}")
+    if sky_nest is not None and sky_nest.shape[0] not in (1, 3):
+        raise ConfigError(f"sky of shape {np.shape(sky)}: expected (npix,) or (3, npix) I, Q, U")
+    if (sky_nest is not None and sky_nest.shape[0] == 1
+            and any(d.polarised for d in config.detectors)):
+        raise ConfigError("polarised detectors need an I, Q, U sky of shape (3, npix); got a "
+                          "temperature map")
     n = config.n_samples
     for i_det, det in enumerate(config.detectors):
         for i_block, b0 in enumerate(range(0, n, config.noise_block)):
             b1 = min(b0 + config.noise_block, n)
             t = np.arange(b0, b1) / config.sample_rate
-            theta, phi = detector_pointing(t, config.scan, det)
+            psi = None
+            if det.polarised:
+                theta, phi, psi = detector_pointing_psi(t, config.scan, det)
+            else:
+                theta, phi = detector_pointing(t, config.scan, det)
             pixels = hp.ang2pix(config.nside_pointing, theta, phi, nest=True).astype(np.int32)
-            signal = np.zeros(b1 - b0) if sky_nest is None else sky_at_pixels(
-                sky_nest, pixels, config.nside_pointing)
+            if sky_nest is None:
+                signal = np.zeros(b1 - b0)
+            else:
+                signal = sky_at_pixels(sky_nest[0], pixels, config.nside_pointing)
+                if psi is not None:
+                    signal += (sky_at_pixels(sky_nest[1], pixels, config.nside_pointing)
+                               * np.cos(2.0 * psi)
+                               + sky_at_pixels(sky_nest[2], pixels, config.nside_pointing)
+                               * np.sin(2.0 * psi))
             if noise:
                 rng = np.random.default_rng([seed, _SEED_TAG, i_det, i_block])
                 signal = signal + simulate_noise(b1 - b0, config.sample_rate, det.net,
@@ -154,4 +176,5 @@ def simulate_chunks(config: TODConfig, sky: np.ndarray | None, seed: int, *,
                 yield TODChunk(det.name, b0 + c0, signal[c0:c1].astype(np.float32),
                                pixels[c0:c1],
                                theta[c0:c1].astype(np.float32) if angles else None,
-                               phi[c0:c1].astype(np.float32) if angles else None)
+                               phi[c0:c1].astype(np.float32) if angles else None,
+                               None if psi is None else psi[c0:c1].astype(np.float32))

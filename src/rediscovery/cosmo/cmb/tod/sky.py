@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SkyTruth", "draw_sky_cosmology", "gaussian_sky", "tt_cl"]
+from rediscovery.core.errors import ConfigError
+
+__all__ = ["SkyTruth", "draw_sky_cosmology", "gaussian_sky", "gaussian_sky_iqu", "tt_cl"]
 
 
 @dataclass(frozen=True)
@@ -92,4 +94,46 @@ def gaussian_sky(cl: np.ndarray, nside: int, fwhm_arcmin: float,
     sky = hp.alm2map(alm, nside, lmax=lmax)
     beam = hp.gauss_beam(math.radians(fwhm_arcmin / 60.0), lmax=lmax)
     smooth = hp.alm2map(hp.almxfl(alm, beam), nside, lmax=lmax)
+    return sky, smooth
+
+
+def gaussian_sky_iqu(cl: np.ndarray, nside: int, fwhm_arcmin: float,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Unsmoothed and beam-smoothed Gaussian I, Q, U maps (μK, RING, shape (3, npix)).
+
+    ``cl`` has rows C_ℓ^TT, C_ℓ^EE, C_ℓ^BB, C_ℓ^TE (μK², ℓ = 0 … lmax, healpy's order).
+    The correlated harmonic coefficients are drawn from unit Gaussians g₁, g₂, g₃ (with the
+    same real/imaginary convention as :func:`gaussian_sky`):
+    a^T = √C^TT g₁, a^E = (C^TE/√C^TT) g₁ + √(C^EE − (C^TE)²/C^TT) g₂, a^B = √C^BB g₃
+    (so ⟨a^T a^E*⟩ = C^TE); healpy's ``alm2map(pol=True)`` makes I, Q, U in its (COSMO)
+    polarisation convention, and the beam is ``gauss_beam(pol=True)`` (T, E, B columns).
+
+    Examples
+    --------
+    >>> ell = np.arange(48.0)
+    >>> tt = np.r_[0.0, 0.0, 1.0 / ell[2:] ** 2]
+    >>> cl = np.array([tt, 0.1 * tt, 0.0 * tt, 0.2 * tt])
+    >>> iqu, smooth = gaussian_sky_iqu(cl, 16, 60.0, np.random.default_rng(0))
+    >>> iqu.shape, bool(iqu[1].std() < iqu[0].std())
+    ((3, 3072), True)
+    """
+    import healpy as hp
+
+    cl = np.asarray(cl, dtype=float)
+    if cl.ndim != 2 or cl.shape[0] != 4:
+        raise ConfigError(f"cl of shape {cl.shape}: expected (4, lmax + 1) rows TT, EE, BB, TE")
+    tt, ee, bb, te = cl
+    lmax = cl.shape[1] - 1
+    ell, m = hp.Alm.getlm(lmax)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_tt = np.sqrt(tt)
+        r_te = np.where(tt > 0, te / np.where(tt > 0, s_tt, 1.0), 0.0)
+        s_ee = np.sqrt(np.clip(ee - r_te**2, 0.0, None))
+    g = [rng.standard_normal(ell.size) + 1j * rng.standard_normal(ell.size) for _ in range(3)]
+    g = [np.where(m == 0, x.real, x / math.sqrt(2.0)) for x in g]
+    alm = np.array([s_tt[ell] * g[0], r_te[ell] * g[0] + s_ee[ell] * g[1], np.sqrt(bb)[ell] * g[2]])
+    sky = np.asarray(hp.alm2map(alm, nside, lmax=lmax, pol=True))
+    beam = hp.gauss_beam(math.radians(fwhm_arcmin / 60.0), lmax=lmax, pol=True)
+    smooth = np.asarray(hp.alm2map(np.array([hp.almxfl(alm[k], beam[:, k]) for k in range(3)]),
+                                   nside, lmax=lmax, pol=True))
     return sky, smooth

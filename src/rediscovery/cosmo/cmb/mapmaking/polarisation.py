@@ -1,0 +1,138 @@
+"""Binned I, Q, U maps from polarisation-sensitive detectors: a 3 × 3 solve per pixel.
+
+A detector at angle ψ on the sky sees d = I + Q cos 2ψ + U sin 2ψ + n (a temperature-only
+detector: d = I + n). With the pointing row p_i = (1, cos 2ψ_i, sin 2ψ_i) (or (1, 0, 0)) and
+white-noise weights w_i = 1/σ²_det, the binned (white-noise maximum-likelihood) map of pixel
+p solves
+
+.. math::
+
+    A_p \\hat m_p = b_p, \\qquad A_p = \\sum_{i \\in p} w_i\\, p_i p_i^T, \\qquad
+    b_p = \\sum_{i \\in p} w_i\\, d_i\\, p_i, \\qquad \\mathrm{Cov}(\\hat m_p) = A_p^{-1}
+
+(e.g. the MADAM paper, Keihänen et al. 2010, A&A 510, A57, §2, with no baselines). The six
+distinct entries of A_p and the three of b_p are summed with ``np.bincount`` chunk by chunk
+(any TOD size streams); the systems are solved together (``np.linalg.solve`` on the stack of
+observed pixels). A pixel whose angles do not separate Q from U has an ill-conditioned A_p:
+where its reciprocal condition number (``1/np.linalg.cond``) is below ``rcond_min`` the three
+maps are ``UNSEEN`` there (counted in ``info["n_pixels_ill_conditioned"]``).
+
+Without a half-wave plate a detector's ψ changes only through the parallactic angle as the
+sky turns (:func:`rediscovery.cosmo.cmb.tod.detector_pointing_psi`): detectors at several
+focal-plane angles (the default polarised focal plane has 0°, 45°, 90°, 135°) make A_p
+well conditioned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rediscovery.core.errors import ConfigError, InputError
+from rediscovery.cosmo.cmb.mapmaking.binned import pixel_shift
+from rediscovery.cosmo.cmb.tod.simulate import TODChunk
+
+__all__ = ["IQUMapResult", "bin_tod_iqu"]
+
+#: Default smallest reciprocal condition number of a pixel's 3 × 3 system: below it the
+#: pixel's Q, U are not separable (1/rcond amplifies the noise; 10⁻² means at most ×100).
+RCOND_MIN = 1e-2
+
+
+@dataclass(frozen=True)
+class IQUMapResult:
+    """Binned I, Q, U maps, full sky, RING.
+
+    ``maps`` (3, npix) μK and ``variance`` (3, npix) μK² (the diagonal of A_p⁻¹) are
+    ``hp.UNSEEN`` where a pixel is unobserved or ill-conditioned; ``hits`` samples per pixel;
+    ``rcond`` (npix,) the reciprocal condition number of A_p (0 where unobserved).
+    """
+
+    nside: int
+    maps: np.ndarray
+    hits: np.ndarray
+    variance: np.ndarray
+    rcond: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def good(self) -> np.ndarray:
+        """Boolean mask of the pixels with a solved I, Q, U."""
+        import healpy as hp
+
+        return self.maps[0] != hp.UNSEEN
+
+
+def bin_tod_iqu(chunks: Iterable[TODChunk], nside: int, nside_pointing: int,
+                weights: dict[str, float], *, rcond_min: float = RCOND_MIN) -> IQUMapResult:
+    """Binned I, Q, U maps of a stream of TOD chunks (module notes).
+
+    Parameters
+    ----------
+    chunks
+        E.g. ``TODFile.iter_chunks()``; a chunk with ``psi`` (radians) is from a polarised
+        detector, one without from a temperature-only detector.
+    nside, nside_pointing
+        Output resolution and that of the chunks' pixel indices.
+    weights
+        1/σ² per detector name (:func:`~rediscovery.cosmo.cmb.mapmaking.detector_weights`).
+    rcond_min
+        Pixels whose system has a smaller reciprocal condition number are left ``UNSEEN``.
+    """
+    import healpy as hp
+
+    if not 0.0 < rcond_min < 1.0:
+        raise ConfigError(f"rcond_min {rcond_min}: expected 0 < rcond_min < 1")
+    shift = pixel_shift(nside, nside_pointing)
+    npix = 12 * nside * nside
+    # A entries (n, c, s, cc, cs, ss) and b entries (d, dc, ds), weighted
+    acc = np.zeros((9, npix))
+    hits = np.zeros(npix, dtype=np.int64)
+    n_pol = 0
+    for ch in chunks:
+        pix = np.right_shift(ch.pixels, shift)
+        w = weights[ch.detector]
+        d = np.asarray(ch.signal, dtype=float)
+        hits += np.bincount(pix, minlength=npix)
+        acc[0] += w * np.bincount(pix, minlength=npix)
+        acc[6] += w * np.bincount(pix, weights=d, minlength=npix)
+        if ch.psi is None:
+            continue
+        n_pol += len(d)
+        psi2 = 2.0 * np.asarray(ch.psi, dtype=float)  # float64 trigonometry (ψ may be float32)
+        c, s = np.cos(psi2), np.sin(psi2)
+        for k, x in ((1, c), (2, s), (3, c * c), (4, c * s), (5, s * s), (7, d * c),
+                     (8, d * s)):
+            acc[k] += w * np.bincount(pix, weights=x, minlength=npix)
+    if n_pol == 0:
+        raise InputError("no polarisation angles (psi) in the TOD: I, Q, U maps need "
+                         "polarisation-sensitive detectors; make a temperature map instead")
+    seen = np.flatnonzero(hits)
+    n, c, s, cc, cs, ss, bd, bc, bs = acc[:, seen]
+    a = np.stack([np.stack([n, c, s], -1), np.stack([c, cc, cs], -1),
+                  np.stack([s, cs, ss], -1)], -2)  # (k, 3, 3)
+    rcond = np.zeros(npix)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rc = 1.0 / np.linalg.cond(a)
+    rcond[seen] = np.nan_to_num(rc, nan=0.0)
+    ok = rcond[seen] >= rcond_min
+    good = seen[ok]
+    a_ok = a[ok]
+    m = np.linalg.solve(a_ok, np.stack([bd, bc, bs], -1)[ok][..., None])[..., 0]
+    var = np.diagonal(np.linalg.inv(a_ok), axis1=1, axis2=2)
+    ring = hp.nest2ring(nside, good)
+    maps = np.full((3, npix), hp.UNSEEN)
+    variance = np.full((3, npix), hp.UNSEEN)
+    maps[:, ring] = m.T
+    variance[:, ring] = var.T
+    hits_ring = np.zeros(npix, dtype=np.int64)
+    hits_ring[hp.nest2ring(nside, seen)] = hits[seen]
+    rcond_ring = np.zeros(npix)
+    rcond_ring[hp.nest2ring(nside, seen)] = rcond[seen]
+    info = {"method": "binned-iqu", "n_samples": int(hits.sum()), "n_samples_polarised": n_pol,
+            "n_pixels_seen": int(seen.size), "n_pixels_solved": int(good.size),
+            "n_pixels_ill_conditioned": int(seen.size - good.size), "rcond_min": rcond_min}
+    return IQUMapResult(nside, maps, hits_ring, variance, rcond_ring, info)
