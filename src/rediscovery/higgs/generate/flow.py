@@ -100,7 +100,7 @@ class FlowConfig:
     seed
         Seed of the initialisation, the shuffles and the noise of undefined features.
     n_threads
-        torch CPU threads while training and sampling.
+        torch CPU threads while training and sampling, and the reweighting trees' threads.
     whiten
         Let each process's network learn its whitened vector (the training events' linear
         correlations removed: :mod:`rediscovery.higgs.generate.networks`).
