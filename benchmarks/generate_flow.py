@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 #: (transforms, hidden) of each architecture in this benchmark.
-DEFAULT_SIZES = {"nsf": (4, 64), "maf": (8, 64), "fm": (4, 128), "ddpm": (4, 128)}
+DEFAULT_SIZES = {"nsf": (4, 64), "maf": (8, 64), "fm": (4, 128), "ddpm": (4, 128), "cgan": (4, 128)}
 
 
 def _done(results: Path) -> list[dict]:

@@ -1,5 +1,5 @@
 """The shared torch training loop: a least-squares fit it must solve, its schedules, the kept
-best epoch and its refusals."""
+best epoch, a Wasserstein GAN trained with an adversary, and its refusals."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rediscovery.core.errors import ConfigError
-from rediscovery.core.training import train_torch
+from rediscovery.core.training import Adversary, train_torch
 
 torch = pytest.importorskip("torch")
 
@@ -87,3 +87,64 @@ def test_train_torch_refuses_an_unknown_schedule():
             rng=np.random.default_rng(0),
             cosine="linear",
         )
+
+
+def test_an_adversary_trains_a_wasserstein_gan_to_a_gaussian():
+    """A generator ``A z + b`` against an MLP critic with the gradient penalty (WGAN-GP,
+    Gulrajani et al. 2017, arXiv:1704.00028) learns the mean of data drawn from
+    N((2, −1), diag(0.5², 0.3²)), within 0.15 (from about 0 at the start), and the critic's
+    Wasserstein estimate shrinks; the critic steps on every batch, the generator on every
+    second one. (In one dimension the two-sided penalty has a local minimum at a critic slope
+    of the wrong sign, hence two.)"""
+    rng = np.random.default_rng(0)
+    data = torch.as_tensor(rng.normal([2.0, -1.0], [0.5, 0.3], (2000, 2)), dtype=torch.float32)
+    torch.manual_seed(0)
+    gen = torch.nn.Linear(2, 2)
+    critic = torch.nn.Sequential(
+        torch.nn.Linear(2, 32), torch.nn.LeakyReLU(0.2), torch.nn.Linear(32, 1)
+    )
+    model = torch.nn.ModuleDict({"generator": gen, "critic": critic})
+    calls = {"generator": 0, "critic": 0}
+
+    def fake(n):
+        return gen(torch.randn(n, 2))
+
+    def critic_loss(idx):
+        calls["critic"] += 1
+        y = data[idx]
+        with torch.no_grad():
+            f = fake(len(idx))
+        eps = torch.rand(len(idx), 1)
+        mix = (eps * y + (1 - eps) * f).requires_grad_(True)
+        (grad,) = torch.autograd.grad(critic(mix).sum(), mix, create_graph=True)
+        return (critic(f) - critic(y)).mean() + 10.0 * ((grad.norm(dim=1) - 1) ** 2).mean()
+
+    def generator_loss(idx):
+        calls["generator"] += 1
+        return -critic(fake(len(idx))).mean()
+
+    epochs, batches = 50, -(-2000 // 64)  # 32 batches: the generator steps 16 times an epoch
+    hist = train_torch(
+        model,
+        generator_loss,
+        np.arange(2000),
+        epochs=epochs,
+        batch_size=64,
+        learning_rate=2e-2,
+        rng=np.random.default_rng(1),
+        adversary=Adversary(parameters=list(critic.parameters()), batch_loss=critic_loss, ratio=2),
+        betas=(0.0, 0.9),
+        cosine="step",
+        final_lr_ratio=0.1,
+    )
+    assert calls == {"generator": epochs * 16, "critic": epochs * batches}
+    assert len(hist.adversary) == epochs and hist.best_epoch == epochs - 1
+    assert abs(np.mean(hist.adversary[-5:])) < 0.25 * max(np.abs(hist.adversary))
+    with torch.no_grad():
+        out = fake(50_000).numpy()
+    np.testing.assert_allclose(out.mean(axis=0), [2.0, -1.0], atol=0.15)
+
+
+def test_adversary_refuses_a_ratio_below_one():
+    with pytest.raises(ConfigError, match="ratio: expected an integer >= 1"):
+        Adversary(parameters=[], batch_loss=lambda idx: 0.0, ratio=0)

@@ -107,12 +107,16 @@ def train_cmd(
     architecture: str = typer.Option(
         "maf",
         "--architecture",
-        help="maf (affine flow, fastest to sample) | nsf (spline flow) | fm (flow matching) "
-        "| ddpm (diffusion).",
+        "--arch",
+        help="maf (affine flow) | nsf (spline flow) | fm (flow matching) | ddpm (diffusion) "
+        "| cgan (conditional Wasserstein GAN).",
     ),
     epochs: int = typer.Option(40, "--epochs", min=1, help="Training epochs."),
     transforms: int = typer.Option(
-        8, "--transforms", min=1, help="Coupling layers (nsf, maf) or hidden layers (fm, ddpm)."
+        8,
+        "--transforms",
+        min=1,
+        help="Coupling layers (nsf, maf) or hidden layers (fm, ddpm; cgan: of each network).",
     ),
     hidden: int = typer.Option(64, "--hidden", min=1, help="Width of the hidden layers."),
     met: str = typer.Option(

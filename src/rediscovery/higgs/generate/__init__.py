@@ -1,5 +1,6 @@
-"""Generative fast simulation, owned by the generative-models team: a conditional normalizing
-flow that learns the simulator's events per process and detector nuisances.
+"""Generative fast simulation, owned by the generative-models team: a conditional generator
+(a normalizing flow, a flow-matching or diffusion network, or a conditional GAN) that learns
+the simulator's events per process and detector nuisances.
 Reads: simulated events (the simulator's table with the nuisance point of each event).
 Writes: generated events tables (the simulator's columns), flow folders (``flow.pt`` torch
 state_dict + ``flow.json``, and per process ``reweight_<process>.json``, the XGBoost classifier

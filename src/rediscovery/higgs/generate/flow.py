@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from rediscovery.core.errors import ConfigError, InputError
-from rediscovery.higgs.generate.networks import ARCHITECTURES, build_kinematics
+from rediscovery.higgs.generate.networks import ADVERSARIAL, ARCHITECTURES, build_kinematics
 from rediscovery.higgs.generate.transform import (
     FLOW_COLUMNS,
     MET_REPRESENTATIONS,
@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 NUISANCES: tuple[str, ...] = ("tes", "jes", "soft_met")
 #: The cosine-annealed learning rate's floor, in units of ``FlowConfig.learning_rate``.
 _FINAL_LR_RATIO = 1.0 / 20.0
+#: Adam's decay rates for the adversarial architectures (Gulrajani et al. 2017, Algorithm 1).
+_GAN_BETAS = (0.0, 0.9)
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,13 @@ class FlowConfig:
         times faster to sample on CPU (the spline's softmax dominates NSF's cost); ``fm``:
         conditional flow matching (Lipman et al. 2023), an MLP velocity field integrated
         in ``steps`` midpoint steps; ``ddpm``: a denoising diffusion model (Ho et al. 2020)
-        sampled with ``steps`` DDIM steps (:mod:`rediscovery.higgs.generate.networks`).
+        sampled with ``steps`` DDIM steps; ``cgan``: a conditional Wasserstein GAN with
+        gradient penalty (Gulrajani et al. 2017), sampled in one generator pass
+        (:mod:`rediscovery.higgs.generate.networks`).
     transforms, hidden, bins
         Coupling layers (``nsf``, ``maf``; each with two hidden layers of width ``hidden``)
-        or hidden layers of the MLP (``fm``, ``ddpm``); spline bins (``nsf`` only).
+        or hidden layers of the MLP (``fm``, ``ddpm``; ``cgan``: of the generator and of the
+        critic each); spline bins (``nsf`` only).
     steps
         Steps of the sampler (``fm``: midpoint ODE steps, ``ddpm``: DDIM steps).
     epochs, batch_size, learning_rate
@@ -85,11 +90,17 @@ class FlowConfig:
         gave a two-sample AUC of 0.785 with batches of 2048 at 2e-3 for 8 epochs, 0.648 with
         batches of 256 at 1e-3, 0.562 after 24 epochs and 0.550 after 48.
     validation_fraction
-        Held-out share of the training events; the epoch with the lowest held-out loss is kept.
+        Held-out share of the training events; the epoch with the lowest held-out loss is kept
+        (``cgan``: the last epoch, a GAN's losses do not rank its epochs; the held-out events
+        are left out all the same).
+    critic_steps, gradient_penalty
+        ``cgan`` only: critic updates per generator update and the penalty's weight λ (5 and
+        10 in Gulrajani et al. 2017, arXiv:1704.00028, who also set Adam's decay rates to
+        (0, 0.9), as here).
     seed
         Seed of the initialisation, the shuffles and the noise of undefined features.
     n_threads
-        torch CPU threads while training and sampling.
+        torch CPU threads while training and sampling, and the reweighting trees' threads.
     whiten
         Let each process's network learn its whitened vector (the training events' linear
         correlations removed: :mod:`rediscovery.higgs.generate.networks`).
@@ -125,19 +136,26 @@ class FlowConfig:
     whiten: bool = True
     met: str = "balance"
     reweight: bool = True
+    critic_steps: int = 5
+    gradient_penalty: float = 10.0
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
             raise ConfigError(
                 f"architecture: expected one of {ARCHITECTURES}, got {self.architecture!r}"
             )
-        for name in ("transforms", "hidden", "bins", "steps", "epochs", "batch_size", "n_threads"):
+        ints = ("transforms", "hidden", "bins", "steps", "epochs", "batch_size", "n_threads")
+        for name in (*ints, "critic_steps"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ConfigError(f"{name}: expected an integer >= 1, got {v!r}")
         if not (np.isfinite(self.learning_rate) and self.learning_rate > 0):
             raise ConfigError(
                 f"learning_rate: expected a positive number, got {self.learning_rate!r}"
+            )
+        if not (np.isfinite(self.gradient_penalty) and self.gradient_penalty >= 0):
+            raise ConfigError(
+                f"gradient_penalty: expected a number >= 0, got {self.gradient_penalty!r}"
             )
         if self.met not in MET_REPRESENTATIONS:
             raise ConfigError(f"met: expected one of {MET_REPRESENTATIONS}, got {self.met!r}")
@@ -405,7 +423,7 @@ class EventFlow:
         threads = torch.get_num_threads()
         torch.set_num_threads(self.config.n_threads)
         try:
-            with torch.random.fork_rng(devices=[]), torch.no_grad():
+            with torch.random.fork_rng(devices=[]), torch.inference_mode():
                 torch.manual_seed(int(rng.integers(2**62)))
                 self.net.eval()
                 for name, n in zip(names, counts, strict=True):
@@ -417,7 +435,9 @@ class EventFlow:
                     if self.reweighter_ is None:
                         df["Weight"] = yields[name] / n
                     else:
-                        w = self.reweighter_.weights(name, df, nu)
+                        w = self.reweighter_.weights(
+                            name, df, nu, n_threads=self.config.n_threads
+                        )
                         df["Weight"] = yields[name] * w / w.sum()
                     df["Label"] = np.int8(name in SIGNAL_PROCESSES)
                     df["Process"] = name
@@ -603,7 +623,8 @@ def train_flow(
             n_val = max(1, round(cfg.validation_fraction * n))
             val, train = order[:n_val], order[n_val:]
 
-            def loss_of(idx: np.ndarray) -> Any:
+            def weighted_loss(idx: np.ndarray, method: str) -> Any:
+                """The batch's mean of each event's ``method`` loss times its weight."""
                 i = torch.from_numpy(idx)
                 yy, cc, jj, pp, ww = (t[i] for t in tensors)
                 full = torch.cat(
@@ -612,13 +633,30 @@ def train_flow(
                 total = 0.0
                 for k in torch.unique(pp).tolist():  # a few processes, each its own network
                     m = pp == k
-                    total = total + torch.sum(net[k].event_loss(yy[m], full[m]) * ww[m])
+                    total = total + torch.sum(getattr(net[k], method)(yy[m], full[m]) * ww[m])
                 return total / len(i)
+
+            def loss_of(idx: np.ndarray) -> Any:
+                return weighted_loss(idx, "event_loss")
 
             def validation_loss() -> float:
                 with torch.random.fork_rng(devices=[]):
                     torch.manual_seed(cfg.seed)  # the same noise each epoch (fm's loss)
                     return float(loss_of(val))
+
+            adversarial = cfg.architecture in ADVERSARIAL
+            gan: dict[str, Any] = {}
+            if adversarial:  # a GAN's losses do not rank its epochs: the last one is kept
+                from rediscovery.core.training import Adversary
+
+                gan = {
+                    "adversary": Adversary(
+                        parameters=[p for k in net for p in k.critic.parameters()],
+                        batch_loss=lambda idx: weighted_loss(idx, "critic_loss"),
+                        ratio=cfg.critic_steps,
+                    ),
+                    "betas": _GAN_BETAS,
+                }
 
             with progress_bar(enabled=progress) as bar:
                 task = bar.add_task(f"training the {cfg.architecture} generator", total=cfg.epochs)
@@ -630,10 +668,11 @@ def train_flow(
                     batch_size=cfg.batch_size,
                     learning_rate=cfg.learning_rate,
                     rng=rng,
-                    validation_loss=validation_loss,
+                    validation_loss=None if adversarial else validation_loss,
                     cosine="step",
                     final_lr_ratio=_FINAL_LR_RATIO,
                     epoch_done=lambda: bar.advance(task),
+                    **gan,
                 )
     finally:
         torch.set_num_threads(threads)
@@ -646,6 +685,7 @@ def train_flow(
         "n_valid": int(n_val),
         "best_epoch": int(hist.best_epoch),
         "valid_loss": [round(h, 5) for h in hist.validation],
+        **({"critic_loss": [round(h, 5) for h in hist.adversary]} if hist.adversary else {}),
         "seconds": round(time.perf_counter() - t0, 2),
     }
     if cfg.reweight:

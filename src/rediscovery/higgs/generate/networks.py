@@ -6,7 +6,10 @@ Every architecture is a ``torch.nn.Module`` with the same two methods, so that
 * ``event_loss(y, ctx)``: the training loss of each event of a batch (a tensor of shape
   ``(n,)``; the caller weights and averages it);
 * ``sample(ctx)``: one draw of ``y`` per row of ``ctx`` (torch's global generator, which the
-  caller seeds).
+  caller seeds);
+* adversarial architectures (:data:`ADVERSARIAL`) also have ``critic_loss(y, ctx)`` (per
+  event, like ``event_loss``, which is then the generator's loss) and ``critic`` (the module
+  whose parameters the critic's optimiser trains).
 
 With ``FlowConfig.whiten`` (the default) the network is wrapped so that it learns the
 whitened vector ``L⁻¹ (y − m)`` (``m``, ``L``: mean and Cholesky factor of the covariance of
@@ -14,7 +17,7 @@ the process's training events, set once before training by ``fit_whitening(y, we
 the linear correlations, the bulk of what ties the τ, the lepton and E_T^miss together, are
 then exact from the start and the network learns what is left.
 
-Architectures (``FlowConfig.architecture``), two families:
+Architectures (``FlowConfig.architecture``), three families:
 
 Normalizing flows (loss: the negative log-likelihood)
     ``maf``: affine couplings (RealNVP, Dinh et al. 2017, arXiv:1605.08803);
@@ -40,6 +43,19 @@ context)
     ``v = cos φ · ε − sin φ · y`` (Salimans & Ho 2022, arXiv:2202.00512; no division by a
     vanishing signal level); sampling runs the deterministic DDIM update (Song et al. 2021,
     arXiv:2010.02502) from pure noise at φ = π/2 to φ = 0 in ``steps`` equal steps of φ.
+A generative adversarial network in plain torch
+    ``cgan``: a conditional GAN (Mirza & Osindero 2014, arXiv:1411.1784) with the Wasserstein
+    loss and gradient penalty (WGAN-GP, Gulrajani et al. 2017, arXiv:1704.00028): a generator
+    MLP ``G(z, ctx)`` of noise ``z ~ N(0, 1)`` (as many numbers as features) and the context,
+    and a critic MLP ``D(y, ctx)`` (``transforms`` hidden layers of ``hidden`` LeakyReLU units
+    each; no batch normalisation, as the penalty is per event). The critic minimises
+    ``D(G(z)) − D(y) + λ (‖∇D(ŷ)‖ − 1)²`` at ``ŷ`` uniform on the segment from ``y`` to
+    ``G(z)`` (λ = ``FlowConfig.gradient_penalty``, 10 in the paper), the generator
+    ``−D(G(z))``; both per event, so that the caller's event weights apply (an event's weight
+    multiplies its real term as it should; the fake and penalty terms, drawn independently of
+    the weight, keep their expectation because the weights average to 1 per process).
+    Sampling is one pass of the generator. ``zuko`` and the other libraries of the field
+    offer no conditional GAN, hence the few lines here.
 """
 
 from __future__ import annotations
@@ -50,10 +66,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ARCHITECTURES", "build_kinematics", "coupling_groups"]
+__all__ = ["ADVERSARIAL", "ARCHITECTURES", "build_kinematics", "coupling_groups"]
 
 #: Architectures of the kinematic network (``FlowConfig.architecture``).
-ARCHITECTURES: tuple[str, ...] = ("nsf", "maf", "fm", "ddpm")
+ARCHITECTURES: tuple[str, ...] = ("nsf", "maf", "fm", "ddpm", "cgan")
+#: Architectures trained against a critic (their networks have ``critic_loss`` and
+#: ``critic``): ``FlowConfig.critic_steps`` critic updates per generator update.
+ADVERSARIAL: tuple[str, ...] = ("cgan",)
 
 #: Frequencies (in units of 2π) of the sinusoidal embedding of the flow-matching time.
 _TIME_FREQUENCIES = (1.0, 2.0, 4.0, 8.0)
@@ -75,6 +94,46 @@ def coupling_groups(n_features: int, n_layers: int) -> list[np.ndarray]:
         group = (idx >> ((k // 2) % bits)) & 1
         out.append((group if k % 2 == 0 else 1 - group).astype(np.int64))
     return out
+
+
+def _coupling_inverse(flow: Any, ctx: Any) -> Any:
+    """One draw of a ``zuko`` flow of two-pass masked (coupling) layers per row of ``ctx``,
+    with half of the hyper-network evaluations of ``flow(ctx).sample()`` and the same result
+    (to float rounding; ``tests/higgs/generate/test_flow.py`` checks it against zuko).
+
+    ``zuko`` inverts a layer of ``passes`` passes by evaluating its hyper-network ``passes``
+    times on all rows, the first time at ``x = 0``. In a coupling layer the first pass only
+    fixes the features of the first half, whose parameters depend on the context alone; the
+    generator's contexts take a handful of values (one setting, four jet classes), so that
+    pass is evaluated on the distinct contexts and broadcast. zuko offers no such sampler,
+    hence these lines (written against zuko 1.6's ``MaskedAutoregressiveTransform``)."""
+    import torch
+    from zuko.transforms import DependentTransform
+    from zuko.utils import unpack
+
+    layers = list(flow.transform.transforms)
+    if any(getattr(layer, "passes", None) != 2 for layer in layers):
+        return flow(ctx).sample()
+
+    def transform(layer: Any, phi: Any) -> Any:  # as MaskedAutoregressiveTransform.meta
+        phi = unpack(phi.unflatten(-1, (-1, layer.total)), layer.shapes)
+        return DependentTransform(layer.univariate(*phi), 1)
+
+    y = flow(ctx).base.rsample()  # zuko's draw of the base noise
+    # the distinct contexts: rows compared as bytes (torch.unique(dim=0) sorts 30 times slower)
+    rows = np.ascontiguousarray(ctx.numpy())
+    _, first, where = np.unique(
+        rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel(),
+        return_index=True,
+        return_inverse=True,
+    )
+    uniq, where = ctx[torch.from_numpy(first)], torch.from_numpy(where.ravel())
+    zeros = torch.zeros(len(uniq), y.shape[-1], dtype=y.dtype)
+    for layer in reversed(layers):
+        first = layer.hyper(torch.cat([zeros, uniq], dim=-1))[where]
+        x = transform(layer, first).inv(y)  # right for the first half's features
+        y = transform(layer, layer.hyper(torch.cat([x, ctx], dim=-1))).inv(y)
+    return y
 
 
 def build_kinematics(n_features: int, n_context: int, cfg: Any) -> Any:
@@ -119,7 +178,7 @@ def build_kinematics(n_features: int, n_context: int, cfg: Any) -> Any:
             return -self.flow(ctx).log_prob(y)
 
         def sample(self, ctx: Any) -> Any:
-            return self.flow(ctx).sample()
+            return _coupling_inverse(self.flow, ctx)
 
     class TimeMLP(torch.nn.Module):
         """An MLP of (x, sinusoidal embedding of a time in [0, 1], context) → n_features."""
@@ -177,6 +236,43 @@ def build_kinematics(n_features: int, n_context: int, cfg: Any) -> Any:
                 x = math.cos(phi_next) * x0 + math.sin(phi_next) * eps
             return x
 
+    def mlp(n_in: int, n_out: int) -> torch.nn.Sequential:
+        layers: list[torch.nn.Module] = []
+        for _ in range(cfg.transforms):
+            layers += [torch.nn.Linear(n_in, cfg.hidden), torch.nn.LeakyReLU(0.2)]
+            n_in = cfg.hidden
+        return torch.nn.Sequential(*layers, torch.nn.Linear(n_in, n_out))
+
+    class ConditionalGAN(torch.nn.Module):
+        """WGAN-GP generator ``G(z, ctx)`` and critic ``D(y, ctx)`` (see the module docstring)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.generator = mlp(n_features + n_context, n_features)
+            self.critic = mlp(n_features + n_context, 1)
+
+        def _fake(self, ctx: Any) -> Any:
+            z = torch.randn(len(ctx), n_features, dtype=ctx.dtype)
+            return self.generator(torch.cat([z, ctx], dim=1))
+
+        def _d(self, y: Any, ctx: Any) -> Any:
+            return self.critic(torch.cat([y, ctx], dim=1))[:, 0]
+
+        def event_loss(self, y: Any, ctx: Any) -> Any:  # the generator's (y: its count only)
+            return -self._d(self._fake(ctx), ctx)
+
+        def critic_loss(self, y: Any, ctx: Any) -> Any:
+            with torch.no_grad():
+                fake = self._fake(ctx)
+            eps = torch.rand(len(y), 1, dtype=y.dtype)
+            mix = (eps * y + (1.0 - eps) * fake).requires_grad_(True)
+            (grad,) = torch.autograd.grad(self._d(mix, ctx).sum(), mix, create_graph=True)
+            penalty = (torch.linalg.vector_norm(grad, dim=1) - 1.0) ** 2
+            return self._d(fake, ctx) - self._d(y, ctx) + cfg.gradient_penalty * penalty
+
+        def sample(self, ctx: Any) -> Any:
+            return self._fake(ctx)
+
     class Whitened(torch.nn.Module):
         """A network learning ``L⁻¹ (y − m)`` instead of ``y``: ``m`` and the Cholesky factor
         ``L`` of the training events' covariance (buffers, set by :meth:`fit_whitening`; the
@@ -197,11 +293,22 @@ def build_kinematics(n_features: int, n_context: int, cfg: Any) -> Any:
             self.chol.copy_(torch.linalg.cholesky(cov))
 
         def event_loss(self, y: Any, ctx: Any) -> Any:
-            z = torch.linalg.solve_triangular(self.chol, (y - self.shift).T, upper=False).T
-            return self.inner.event_loss(z, ctx)
+            return self.inner.event_loss(self._whitened(y), ctx)
+
+        def _whitened(self, y: Any) -> Any:
+            return torch.linalg.solve_triangular(self.chol, (y - self.shift).T, upper=False).T
+
+        def critic_loss(self, y: Any, ctx: Any) -> Any:  # adversarial networks only
+            return self.inner.critic_loss(self._whitened(y), ctx)
+
+        @property
+        def critic(self) -> Any:  # adversarial networks only
+            return self.inner.critic
 
         def sample(self, ctx: Any) -> Any:
             return self.inner.sample(ctx) @ self.chol.T + self.shift
 
-    inner = {"fm": FlowMatching, "ddpm": Diffusion}.get(cfg.architecture, ZukoFlow)()
+    inner = {"fm": FlowMatching, "ddpm": Diffusion, "cgan": ConditionalGAN}.get(
+        cfg.architecture, ZukoFlow
+    )()
     return Whitened(inner) if cfg.whiten else inner
