@@ -19,6 +19,15 @@ and the ratio of CATHODE's max SIC to the idealised one. One line per seed is ap
 
     python benchmarks/anomaly_dijet.py --background-events 300000 --seeds 1 --csv dijet.csv
 
+With ``--s-over-b 0`` (no signal) only CATHODE runs, for its false-discovery behaviour: each
+row has its local Z (``cathode_z``, the sideband efficiency fit of ``--control fit``), the
+old flat test against the flanks on the same selection (``cathode_z_flanks``) and the selected
+fraction of the data in the lower flank, the SR and the upper flank (``eff_lower``,
+``eff_sr``, ``eff_upper``).
+
+    python benchmarks/anomaly_dijet.py --background-events 1000000 --s-over-b 0 --seeds 3 \
+        --max-train 1000000 --epochs 30 --csv null.csv
+
 ``--mjj-correlation 0.1`` shifts both jet masses by 0.1 m_jj (the correlated-feature study of
 the CATHODE paper), where CWoLa is expected to lose and CATHODE not.
 
@@ -57,6 +66,7 @@ from rediscovery.anomaly import (
     sic_curve,
     simulate_dijet,
 )
+from rediscovery.anomaly.cathode import CONTROLS
 from rediscovery.anomaly.dijet import DIJET_FEATURES
 from rediscovery.anomaly.kfold import kfold_scores
 from rediscovery.anomaly.methods import limited_threads
@@ -129,23 +139,30 @@ def one(seed: int, args: argparse.Namespace) -> dict:
         mj1_sr=float(np.median(data["mj1"].to_numpy()[bkg & sr])),
         mj1_hi=float(np.median(data["mj1"].to_numpy()[bkg & upper])),
     )
-    t = time.perf_counter()
-    ideal = idealised_scores(data.loc[sr, list(DIJET_FEATURES)], y[sr], seed=seed)
-    row.update(curve_row("idealised", ideal, y[sr]), idealised_s=time.perf_counter() - t)
-    # the idealised anomaly detector of the CATHODE paper: SR data against a perfect background
-    # template (fresh QCD events of the SR, `oversample` per SR event), the same classifier
-    t = time.perf_counter()
-    m_ref = reference["mjj"].to_numpy()
-    x_tpl = reference.loc[(m_ref >= lo) & (m_ref < hi), list(DIJET_FEATURES)].to_numpy()
-    x_tpl = x_tpl[: args.oversample * int(sr.sum())]
-    rng = np.random.default_rng(seed)
-    x_ad = np.vstack([x[sr], x_tpl])
-    is_data = np.r_[np.ones(int(sr.sum()), bool), np.zeros(len(x_tpl), bool)]
-    with limited_threads(1):
-        s_ad, _ = kfold_scores(
-            x_ad, is_data, rng.integers(0, 5, len(x_ad)), folds=5, rng=rng, ensemble=args.ensemble
-        )
-    row.update(curve_row("ideal_ad", s_ad[is_data], y[sr]), ideal_ad_s=time.perf_counter() - t)
+    if y[sr].any():
+        t = time.perf_counter()
+        ideal = idealised_scores(data.loc[sr, list(DIJET_FEATURES)], y[sr], seed=seed)
+        row.update(curve_row("idealised", ideal, y[sr]), idealised_s=time.perf_counter() - t)
+        # the idealised anomaly detector of the CATHODE paper: SR data against a perfect
+        # background template (fresh QCD events of the SR, `oversample` per SR event), the
+        # same classifier
+        t = time.perf_counter()
+        m_ref = reference["mjj"].to_numpy()
+        x_tpl = reference.loc[(m_ref >= lo) & (m_ref < hi), list(DIJET_FEATURES)].to_numpy()
+        x_tpl = x_tpl[: args.oversample * int(sr.sum())]
+        rng = np.random.default_rng(seed)
+        x_ad = np.vstack([x[sr], x_tpl])
+        is_data = np.r_[np.ones(int(sr.sum()), bool), np.zeros(len(x_tpl), bool)]
+        with limited_threads(1):
+            s_ad, _ = kfold_scores(
+                x_ad,
+                is_data,
+                rng.integers(0, 5, len(x_ad)),
+                folds=5,
+                rng=rng,
+                ensemble=args.ensemble,
+            )
+        row.update(curve_row("ideal_ad", s_ad[is_data], y[sr]), ideal_ad_s=time.perf_counter() - t)
     t = time.perf_counter()
     with limited_threads(1):
         out = cathode_scores(
@@ -162,16 +179,26 @@ def one(seed: int, args: argparse.Namespace) -> dict:
                 hidden=args.hidden,
             ),
             ensemble=args.ensemble,
+            control=args.control,
             seed=seed,
         )
+    passed = out["scores"] >= out["cut"]
     row.update(
-        curve_row("cathode", out["scores"][sr], y[sr]),
         cathode_z=out["z"],
+        cathode_test=out["test"],
+        cathode_observed=out["observed"],
+        cathode_expected=out["expected"],
+        cathode_z_flanks=out["z_flanks"],
+        eff_lower=float(passed[lower].mean()),
+        eff_sr=float(passed[sr].mean()),
+        eff_upper=float(passed[upper].mean()),
         cathode_s=time.perf_counter() - t,
     )
-    t = time.perf_counter()
-    cw = cwola_region_scores(x, sr, flanks, ensemble=args.ensemble, seed=seed)
-    row.update(curve_row("cwola", cw[sr], y[sr]), cwola_s=time.perf_counter() - t)
+    if y[sr].any():
+        row.update(curve_row("cathode", out["scores"][sr], y[sr]))
+        t = time.perf_counter()
+        cw = cwola_region_scores(x, sr, flanks, ensemble=args.ensemble, seed=seed)
+        row.update(curve_row("cwola", cw[sr], y[sr]), cwola_s=time.perf_counter() - t)
     if args.diagnose:
         z = out["features"]
         row["flow_auc"] = template_auc(out["samples"], z[sr & bkg], seed)
@@ -192,6 +219,12 @@ def main() -> None:
     ap.add_argument("--hidden", type=int, default=48)
     ap.add_argument(
         "--ensemble", type=int, default=1, help="bagged classifiers averaged per fold (both)"
+    )
+    ap.add_argument(
+        "--control",
+        default="fit",
+        choices=CONTROLS,
+        help="CATHODE's excess test (fit: sideband efficiency fit; flanks: flat, the old test)",
     )
     ap.add_argument("--diagnose", action="store_true", help="the template AUCs (slower)")
     ap.add_argument("--mjj-correlation", type=float, default=0.0)
@@ -215,17 +248,29 @@ def main() -> None:
                 w.writeheader()
             w.writerow(row)
         print(
-            f"seed {seed}: SR {row['n_sr']} events, {row['s_sr']} signal; max SIC "
-            f"idealised {row['idealised_sic']:.2f} (AUC {row['idealised_auc']:.3f}), CATHODE "
-            f"{row['cathode_sic']:.2f} (AUC {row['cathode_auc']:.3f}, {row['cathode_s']:.0f} s,"
-            f" local Z {row['cathode_z']:.2f}), CWoLa {row['cwola_sic']:.2f} "
-            f"(AUC {row['cwola_auc']:.3f}); CATHODE / idealised "
-            f"{row['cathode_sic'] / row['idealised_sic']:.2f}; idealised anomaly detector "
-            f"{row['ideal_ad_sic']:.2f}, CATHODE / it "
-            f"{row['cathode_sic'] / row['ideal_ad_sic']:.2f}",
+            f"seed {seed}: SR {row['n_sr']} events, {row['s_sr']} signal; CATHODE "
+            f"({row['cathode_s']:.0f} s) selected {row['cathode_observed']:.0f} SR events for "
+            f"{row['cathode_expected']:.0f} expected ({row['cathode_test']}): local Z "
+            f"{row['cathode_z']:.2f} (against the flanks alone {row['cathode_z_flanks']:.2f}; "
+            f"selected fraction {row['eff_lower']:.4f} lower flank, {row['eff_sr']:.4f} SR, "
+            f"{row['eff_upper']:.4f} upper flank)",
             flush=True,
         )
-        print("  " + ", ".join(f"{k} {v:.3g}" for k, v in row.items()), flush=True)
+        if row["s_sr"]:
+            print(
+                f"  max SIC idealised {row['idealised_sic']:.2f} (AUC "
+                f"{row['idealised_auc']:.3f}), CATHODE {row['cathode_sic']:.2f} (AUC "
+                f"{row['cathode_auc']:.3f}), CWoLa {row['cwola_sic']:.2f} (AUC "
+                f"{row['cwola_auc']:.3f}); CATHODE / idealised "
+                f"{row['cathode_sic'] / row['idealised_sic']:.2f}; idealised anomaly detector "
+                f"{row['ideal_ad_sic']:.2f}, CATHODE / it "
+                f"{row['cathode_sic'] / row['ideal_ad_sic']:.2f}",
+                flush=True,
+            )
+        print(
+            "  " + ", ".join(f"{k} {v:.3g}" for k, v in row.items() if not isinstance(v, str)),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -51,6 +51,8 @@ def test_refusals():
         CathodeMethod(signal_region=(3700.0, 3300.0))
     with pytest.raises(ConfigError, match="epochs 0"):
         FlowSettings(epochs=0)
+    with pytest.raises(ConfigError, match="control 'sidebands'"):
+        CathodeMethod(control="sidebands")
 
 
 def test_cathode_on_tautau_needs_the_reference(empty_challenge):
