@@ -25,7 +25,7 @@ from astropy import cosmology as ac
 from rediscovery.cosmo.cosmology import DistanceGrid, distance_modulus, luminosity_distance
 
 
-def _rate(fn, min_time=1.0):
+def cpu_rate(fn, min_time=1.0):
     fn()
     n, t0 = 0, time.process_time()
     while (dt := time.process_time() - t0) < min_time:
@@ -47,12 +47,12 @@ def main() -> None:
     print(f"{'model':<12} {'D_L ours':>9} {'astropy':>8} {'ratio':>6} | {'mu ours':>8} "
           f"{'grid':>7} {'astropy':>8} {'ratio':>6} {'grid':>6} | {'max rel diff D_L':>16}")
     for name, cosmo, (om, ol, w) in cases:
-        dl_ours = _rate(lambda om=om, ol=ol, w=w: luminosity_distance(z, 70.0, om, ol, w))
-        dl_ref = _rate(lambda c=cosmo: c.luminosity_distance(z))
-        ours = _rate(lambda om=om, ol=ol, w=w: distance_modulus(z, 70.0, om, ol, w))
+        dl_ours = cpu_rate(lambda om=om, ol=ol, w=w: luminosity_distance(z, 70.0, om, ol, w))
+        dl_ref = cpu_rate(lambda c=cosmo: c.luminosity_distance(z))
+        ours = cpu_rate(lambda om=om, ol=ol, w=w: distance_modulus(z, 70.0, om, ol, w))
         grid = DistanceGrid(z)
-        pre = _rate(lambda om=om, ol=ol, w=w, g=grid: g.distance_modulus(70.0, om, ol, w))
-        ref = _rate(lambda c=cosmo: c.distmod(z))
+        pre = cpu_rate(lambda om=om, ol=ol, w=w, g=grid: g.distance_modulus(70.0, om, ol, w))
+        ref = cpu_rate(lambda c=cosmo: c.distmod(z))
         diff = np.max(np.abs(luminosity_distance(z, 70.0, om, ol, w)
                              / cosmo.luminosity_distance(z).to_value("Mpc") - 1))
         print(f"{name:<12} {dl_ours:>9.0f} {dl_ref:>8.0f} {dl_ours / dl_ref:>6.1f} | "
@@ -61,9 +61,9 @@ def main() -> None:
     g = DistanceGrid(z)
     om = np.full(32, 0.3)
     ol = np.linspace(0.5, 0.9, 32)
-    rate = _rate(lambda: g.distance_modulus(70.0, om, ol))
+    rate = cpu_rate(lambda: g.distance_modulus(70.0, om, ol))
     models = [ac.LambdaCDM(H0=70, Om0=0.3, Ode0=v, Tcmb0=0) for v in ol]
-    ref = _rate(lambda: [m.distmod(z) for m in models])
+    ref = cpu_rate(lambda: [m.distmod(z) for m in models])
     print(f"ensemble of 32 curved models x 1,000 z (one MCMC step): ours {rate:.0f} calls/s, "
           f"astropy {ref:.1f} calls/s, ratio {rate / ref:.1f}")
 

@@ -15,23 +15,14 @@ mostly measures the other jobs):
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
+from distances import cpu_rate  # the sibling benchmark's CPU-time rate (run from benchmarks/)
 from rediscovery.cosmo.sn.hierarchical import HierarchicalLikelihood
 from rediscovery.cosmo.sn.hierarchical_kernel import hierarchical_sums
 from rediscovery.cosmo.sn.hubble import model_params
 from rediscovery.cosmo.sn.simulate import draw_truth, simulate_salt2_table
-
-
-def _rate(fn, min_time=1.0):
-    fn()
-    n, t0 = 0, time.process_time()
-    while (dt := time.process_time() - t0) < min_time:
-        fn()
-        n += 1
-    return n / dt
 
 
 def _numpy_sums(cmeas, d, mu, alpha, beta, si2, rx2, rc2):
@@ -73,9 +64,9 @@ def main() -> None:
     ref = _numpy_sums(*args)
     diff = max(float(np.max(np.abs(x - y) / np.maximum(np.abs(y), 1.0)))
                for x, y in zip(ours[:3], ref, strict=True))
-    r_ours = _rate(lambda: hierarchical_sums(*args))
-    r_ref = _rate(lambda: _numpy_sums(*args))
-    r_full = _rate(lambda: like.minus2_log_like(om, ol, w, alpha, beta, *sig))
+    r_ours = cpu_rate(lambda: hierarchical_sums(*args))
+    r_ref = cpu_rate(lambda: _numpy_sums(*args))
+    r_full = cpu_rate(lambda: like.minus2_log_like(om, ol, w, alpha, beta, *sig))
     print(f"{like.n} SNe, {p} walkers per call (CPU time)")
     print(f"likelihood sums, compiled       {r_ours:10.0f} calls/s")
     print(f"likelihood sums, numpy.linalg   {r_ref:10.0f} calls/s   ratio {r_ours / r_ref:.1f}x"
