@@ -96,8 +96,9 @@ def bin_tod_iqu(chunks: Iterable[TODChunk], nside: int, nside_pointing: int,
         pix = np.right_shift(ch.pixels, shift)
         w = weights[ch.detector]
         d = np.asarray(ch.signal, dtype=float)
-        hits += np.bincount(pix, minlength=npix)
-        acc[0] += w * np.bincount(pix, minlength=npix)
+        cnt = np.bincount(pix, minlength=npix)
+        hits += cnt
+        acc[0] += w * cnt
         acc[6] += w * np.bincount(pix, weights=d, minlength=npix)
         if ch.psi is None:
             continue
