@@ -21,7 +21,12 @@ Resumable: each universe writes ``DIR/u<seed>.json`` (``DIR/u<seed>/`` holds its
 runs) and a re-run skips the finished ones. Prints, for H0, Ω_m, Ω_Λ, Ω_k of the joint fit, the
 fraction of universes whose truth lies in the 68.27 % credible interval (expected 0.683 ±
 binomial error), the mean and width of the pulls (expected 0 and 1, pull = (mean − true)/std),
-and how many chains converged (split-R̂ − 1 < 0.01 and ≥ 50 autocorrelation times).
+the coverage of the profile-likelihood intervals (``--mode hubble``:
+:func:`~rediscovery.cosmo.joint_spectrum.profile_joint`) and how many chains converged
+(split-R̂ − 1 < 0.01 and ≥ 50 autocorrelation times; an unconverged chain is extended by half
+its length at a time up to ``--max-steps``). ``DIR/spectra/`` keeps each universe's CMB
+spectrum, so a re-run with other fit settings (after removing the ``u<seed>.json``) skips
+the CMB stages.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class Task:
     nside: int
     n_sims: int
     steps: int
+    max_steps: int
 
 
 def _truth(seed: int) -> dict[str, float]:
@@ -111,27 +117,37 @@ def run_universe(task: Task) -> dict[str, Any]:
         from rediscovery.cosmo.sn.io import HubbleTable
         from rediscovery.cosmo.sn.simulate import draw_truth, simulate_hubble_table
 
-        for name in ("tod", "map", "spectrum"):
-            fn, ins = CMB_STAGES[name]
-            (work / name).mkdir(parents=True, exist_ok=True)
-            fn({k: work / v for k, v in ins.items()}, work / name, cfg)
+        kept = Path(task.out) / "spectra" / f"u{task.seed}_spectrum.csv"
+        if not kept.exists():  # the CMB stages cost ~1 minute: keep their product
+            for name in ("tod", "map", "spectrum"):
+                fn, ins = CMB_STAGES[name]
+                (work / name).mkdir(parents=True, exist_ok=True)
+                fn({k: work / v for k, v in ins.items()}, work / name, cfg)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            tmp = kept.with_suffix(".tmp")
+            shutil.copyfile(work / "spectrum" / "spectrum.csv", tmp)
+            tmp.replace(kept)
         df = simulate_hubble_table(task.n_sne, draw_truth(task.seed), seed=task.seed)
         table = HubbleTable.from_frame(
             df[["sn_id", "z", "mu", "mu_err"]], source=f"universe {task.seed}"
         )
         fit = fit_joint_spectrum(
             table,
-            read_spectrum(work / "spectrum" / "spectrum.csv"),
+            read_spectrum(kept),
             fixed=CMB_FIXED,
             seed=task.seed,
             n_steps=task.steps,
+            max_steps=task.max_steps,
             progress=False,
         )
         post = fit.result.summary()
+        from rediscovery.cosmo.joint_spectrum import profile_joint
         from rediscovery.cosmo.mcmc import interval_summary
 
         d = fit.derived_density()
         post.update({k: interval_summary(d[k]) for k in ("H0", "Ok")})
+        post["profile68"] = {k: v.to_dict() for k, v in profile_joint(fit).items()}
+        post["n_steps"] = int(fit.result.chain.shape[0])
     out: dict[str, Any] = {
         "seed": task.seed,
         "mode": task.mode,
@@ -139,9 +155,14 @@ def run_universe(task: Task) -> dict[str, Any]:
         "rhat_max": max(float(v) for v in (post.get("rhat") or {0: math.nan}).values()),
         "tau_max": max(float(v) for v in (post.get("autocorr_tau") or {0: math.nan}).values()),
         "seconds": time.perf_counter() - t0,
+        "n_steps": int(post.get("n_steps", task.steps)),
     }
     for p in PARAMS:
         out[p] = _row(p, post[p], truth[p])
+        prof = (post.get("profile68") or {}).get(p)
+        if prof is not None:
+            out[p]["profile68"] = [prof["lo68"], prof["hi68"]]
+            out[p]["profile_covered"] = bool(prof["lo68"] <= truth[p] <= prof["hi68"])
     write_json(done, out)
     shutil.rmtree(work, ignore_errors=True)  # the TOD is ~100 MB per universe
     return out
@@ -157,6 +178,12 @@ def main() -> None:
     ap.add_argument("--nside", type=int, default=128)
     ap.add_argument("--n-sims", type=int, default=20)
     ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument(
+        "--max-steps",
+        type=int,
+        default=None,
+        help="extend unconverged joint chains up to this many steps (default 3 x --steps)",
+    )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument(
         "--summary",
@@ -172,7 +199,7 @@ def main() -> None:
             raise SystemExit(f"no finished universe in {a.out}")
     else:
         tasks = [
-            Task(s, a.out, a.mode, a.n_sne, a.nside, a.n_sims, a.steps)
+            Task(s, a.out, a.mode, a.n_sne, a.nside, a.n_sims, a.steps, a.max_steps or 3 * a.steps)
             for s in range(a.first_seed, a.first_seed + a.universes)
         ]
         rows = map_tasks(run_universe, tasks, n_workers=a.workers, desc="universes")
@@ -189,12 +216,20 @@ def main() -> None:
         f"{max(r['rhat_max'] for r in rows) - 1:.3f}, max τ "
         f"{max(r['tau_max'] for r in rows):.0f} steps)"
     )
-    print(f"{'parameter':<10} {'68% coverage':>16} {'pull mean':>10} {'pull std':>9}")
+    err = math.sqrt(P68 * (1 - P68) / n)
+    print(
+        f"{'parameter':<10} {'68% coverage':>16} {'pull mean':>10} {'pull std':>9}"
+        f" {'profile-likelihood coverage':>28}"
+    )
     for p in PARAMS:
         cov = np.mean([r[p]["covered"] for r in rows])
         pulls = np.array([r[p]["pull"] for r in rows])
-        err = math.sqrt(P68 * (1 - P68) / n)
-        print(f"{p:<10} {cov:>9.2f} ± {err:.2f} {pulls.mean():>+10.2f} {pulls.std(ddof=1):>9.2f}")
+        prof = [r[p]["profile_covered"] for r in rows if "profile_covered" in r[p]]
+        ptxt = f"{np.mean(prof):.2f} ({len(prof)} universes)" if prof else "not computed"
+        print(
+            f"{p:<10} {cov:>9.2f} ± {err:.2f} {pulls.mean():>+10.2f} "
+            f"{pulls.std(ddof=1):>9.2f} {ptxt:>28}"
+        )
 
 
 if __name__ == "__main__":

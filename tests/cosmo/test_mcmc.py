@@ -160,3 +160,39 @@ def test_unknown_moves_are_refused():
     with pytest.raises(ConfigError, match="moves"):
         run_mcmc(lambda t: 0.0, [0.0], [1.0], names=["x"], seed=1, n_steps=20, n_walkers=4,
                  progress=False, moves="gibbs")
+
+
+def test_max_steps_extends_an_unconverged_chain_until_it_converges():
+    # 400 steps are < 50 tau for this start far from the mode; run on up to 12,000
+    short = run_mcmc(_lnp_vec, MEAN + 3, 0.01, names=list("abc"), seed=1, n_steps=400,
+                     progress=False, vectorize=True)
+    assert not short.converged
+    long = run_mcmc(_lnp_vec, MEAN + 3, 0.01, names=list("abc"), seed=1, n_steps=400,
+                    max_steps=12000, progress=False, vectorize=True)
+    assert long.converged
+    n = long.chain.shape[0]
+    assert 400 < n <= 12000
+    assert n > 50 * np.max(long.autocorr_tau)
+    # the extension continues the same walkers: the first 400 steps are the short chain's
+    np.testing.assert_array_equal(long.chain[:400], short.chain)
+    assert long.summary()["n_steps"] == n
+    s = long.samples
+    np.testing.assert_allclose(s.mean(axis=0), MEAN, atol=0.15)
+
+
+def test_max_steps_stops_at_the_limit_and_reports_it(caplog):
+    res = run_mcmc(_lnp_vec, MEAN + 3, 0.01, names=list("abc"), seed=1, n_steps=60,
+                   max_steps=100, progress=False, vectorize=True)
+    assert res.chain.shape[0] == 100  # 60, +30, then +10 to the limit
+    assert not res.converged
+    assert "not converged" in caplog.text
+    with pytest.raises(ConfigError, match="max_steps"):
+        run_mcmc(_lnp_vec, MEAN, 0.1, names=list("abc"), seed=1, n_steps=100, max_steps=50,
+                 progress=False, vectorize=True)
+
+
+def test_converged_chain_is_not_extended(normal_result):
+    res = run_mcmc(_lnp_vec, MEAN + 0.5, 0.1, names=["a", "b", "c"], seed=42, n_walkers=32,
+                   n_steps=10000, max_steps=30000, progress=False, vectorize=True)
+    assert res.chain.shape[0] == 10000
+    np.testing.assert_array_equal(res.chain, normal_result.chain)

@@ -29,10 +29,14 @@ import numpy as np
 from rediscovery.core.errors import ConfigError
 from rediscovery.cosmo.cmb.io import BinnedSpectrum
 from rediscovery.cosmo.cmb.likelihood import CMBFit, CMBLikelihood, find_start, fit_cmb
+from rediscovery.cosmo.profile import ProfileInterval, profile_interval
 from rediscovery.cosmo.sn.hubble import HubbleLikelihood
 from rediscovery.cosmo.sn.io import HubbleTable
 
-__all__ = ["SpectrumSNLikelihood", "fit_joint_spectrum"]
+__all__ = ["JOINT_PROFILED", "SpectrumSNLikelihood", "fit_joint_spectrum", "profile_joint"]
+
+#: The parameters whose profile-likelihood intervals :func:`profile_joint` reports.
+JOINT_PROFILED = ("H0", "Om", "OL", "Ok")
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +105,7 @@ def fit_joint_spectrum(
     seed: int = 0,
     n_walkers: int = 32,
     n_steps: int = 4000,
+    max_steps: int | None = None,
     progress: bool = True,
 ) -> CMBFit:
     """MCMC of (h, Ω_m, Ω_Λ) given a Hubble table and a binned TT spectrum.
@@ -116,8 +121,9 @@ def fit_joint_spectrum(
         2018 best fit).
     emulator
         Curved-emulator file (default: the shipped one).
-    seed, n_walkers, n_steps, progress
-        Passed to :func:`~rediscovery.cosmo.cmb.likelihood.fit_cmb`.
+    seed, n_walkers, n_steps, max_steps, progress
+        Passed to :func:`~rediscovery.cosmo.cmb.likelihood.fit_cmb` (``max_steps``: extend an
+        unconverged chain up to this many steps).
 
     Returns
     -------
@@ -131,5 +137,78 @@ def fit_joint_spectrum(
     start = find_start(lk, seed=seed)
     log.info("SN + CMB spectrum fit: start %s", start)
     return fit_cmb(
-        lk, seed=seed, n_walkers=n_walkers, n_steps=n_steps, progress=progress, start=start
+        lk,
+        seed=seed,
+        n_walkers=n_walkers,
+        n_steps=n_steps,
+        progress=progress,
+        start=start,
+        max_steps=max_steps,
     )
+
+
+def profile_joint(fit: CMBFit) -> dict[str, ProfileInterval]:
+    """Profile-likelihood 68 % intervals of H0, Ω_m, Ω_Λ and Ω_k of a joint (h, Ω_m, Ω_Λ) fit.
+
+    The frequentist companion of the chain's credible intervals, as the SN fits report
+    (:mod:`rediscovery.cosmo.profile`): for each parameter, −2 ln L minimised over the other
+    two, the interval where it is within 1 of the minimum. Ω_k is profiled in the coordinates
+    (h, Ω_m, Ω_k) with Ω_Λ = 1 − Ω_m − Ω_k − Ω_r(h); H0 is 100 h. The scan starts at the
+    chain's highest-posterior sample, with steps of half the posterior's standard deviation,
+    and stays inside the emulator's box (−2 ln L is infinite outside it).
+
+    Returns
+    -------
+    dict
+        ``{name: ProfileInterval}`` (``to_dict()`` gives ``lo68``, ``hi68`` and the prior-edge
+        flags).
+    """
+    from rediscovery.cosmo.cosmology import omega_radiation
+
+    lk = fit.likelihood
+    if list(lk.free) != ["h", "Om", "OL"]:
+        raise ConfigError(f"profile_joint needs the free parameters h, Om, OL; got {lk.free}")
+    box = dict(lk.theory.box)
+    s = fit.result.samples
+    best = s[int(np.argmax(fit.result.log_prob))]
+    omr = omega_radiation(100.0)
+
+    def m2ll(x: np.ndarray) -> float:
+        return float(-2.0 * lk.log_like_many(np.asarray(x, dtype=float)[None, :])[0])
+
+    def to_ok(x: np.ndarray) -> np.ndarray:  # (h, Om, OL) -> (h, Om, Ok)
+        return np.array([x[0], x[1], 1.0 - x[1] - x[2] - omr / x[0] ** 2])
+
+    def m2ll_ok(y: np.ndarray) -> float:  # (h, Om, Ok)
+        return m2ll(np.array([y[0], y[1], 1.0 - y[1] - y[2] - omr / y[0] ** 2]))
+
+    bounds = [box["h"], box["Om"], box["OL"]]
+    ok_samples = 1.0 - s[:, 1] - s[:, 2] - omr / s[:, 0] ** 2
+    ok_bounds = (
+        1.0 - box["Om"][1] - box["OL"][1] - omr / box["h"][0] ** 2,
+        1.0 - box["Om"][0] - box["OL"][0],
+    )
+    out: dict[str, ProfileInterval] = {}
+    for name, i in (("h", 0), ("Om", 1), ("OL", 2)):
+        out[name] = profile_interval(
+            m2ll, best, i, bounds, step=0.5 * float(s[:, i].std()), name=name
+        )
+    out["Ok"] = profile_interval(
+        m2ll_ok,
+        to_ok(best),
+        2,
+        [box["h"], box["Om"], ok_bounds],
+        step=0.5 * float(ok_samples.std()),
+        name="Ok",
+    )
+    h = out.pop("h")
+    out["H0"] = ProfileInterval(
+        name="H0",
+        lo=100.0 * h.lo,
+        hi=100.0 * h.hi,
+        lo_at_edge=h.lo_at_edge,
+        hi_at_edge=h.hi_at_edge,
+        t=100.0 * h.t,
+        delta=h.delta,
+    )
+    return {k: out[k] for k in JOINT_PROFILED}

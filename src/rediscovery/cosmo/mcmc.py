@@ -485,6 +485,7 @@ def run_mcmc(
     rhat_threshold: float = DEFAULT_RHAT_THRESHOLD,
     desc: str = "MCMC",
     moves: str = "stretch",
+    max_steps: int | None = None,
 ) -> MCMCResult:
     """Sample a posterior with emcee's affine-invariant ensemble sampler.
 
@@ -522,6 +523,12 @@ def run_mcmc(
         differential-evolution ``DEMove`` (ter Braak 2006). For the 6-7-parameter SN fit with
         its standardisation the autocorrelation time drops from ~80 to ~23 steps with
         ``"de"``, and the posterior widths agree with importance sampling to 1 %.
+    max_steps
+        Run on until converged, up to this many steps in all: after ``n_steps`` the chain is
+        extended by half its length at a time (the same walkers, the same random stream)
+        while it is not converged and ``max_steps`` allows. The default (None) stops at
+        ``n_steps``. With ``burn`` given, it stays fixed; by default it is recomputed from the
+        longer chain.
 
     Returns
     -------
@@ -541,8 +548,9 @@ def run_mcmc(
         raise ConfigError(f"p0_scale must be positive and finite, got {scale.tolist()}")
     check_sampler(n_walkers, n_steps, ndim)
     # the sampler's chain and log-probabilities, and this module's copy of them
-    require_memory(2 * 8 * int(n_steps) * int(n_walkers) * (ndim + 1),
-                   what=f"an MCMC chain of {int(n_steps):,} steps x {int(n_walkers)} walkers",
+    most = max(int(n_steps), int(max_steps or 0))
+    require_memory(2 * 8 * most * int(n_walkers) * (ndim + 1),
+                   what=f"an MCMC chain of {most:,} steps x {int(n_walkers)} walkers",
                    hint="use fewer steps (or thin the chain)")
     if thin < 1:
         raise ConfigError(f"thin must be >= 1, got {thin}")
@@ -575,29 +583,27 @@ def run_mcmc(
 
     from rediscovery.core.progress import progress_bar
 
+    if max_steps is not None and max_steps < n_steps:
+        raise ConfigError(f"max_steps ({max_steps}) must be >= n_steps ({n_steps})")
+    user_burn = burn
     with progress_bar(enabled=progress) as prog:
         bar = prog.add_task(desc, total=n_steps)
         for _ in sampler.sample(p0, iterations=n_steps):
             prog.advance(bar)
+        while True:
+            total = sampler.iteration
+            burn, tau, rhat, messages = _diagnose(sampler, total, user_burn, rhat_threshold)
+            extra = min(total // 2, (max_steps or 0) - total)
+            if not messages or extra <= 0:
+                break
+            log.info("MCMC not converged after %d steps (%s): %d more", total,
+                     "; ".join(messages), extra)
+            prog.update(bar, total=total + extra)
+            for _ in sampler.sample(sampler.get_last_sample(), iterations=extra):
+                prog.advance(bar)
 
     chain = sampler.get_chain()
     lpc = sampler.get_log_prob()
-    tau = np.asarray(sampler.get_autocorr_time(quiet=True), dtype=float)
-    tau_max = float(np.nanmax(tau)) if np.isfinite(tau).any() else float("inf")
-    if burn is None:
-        burn = max(n_steps // 4, int(3 * tau_max) if np.isfinite(tau_max) else 0)
-        burn = min(burn, n_steps // 2)
-    if not 0 <= burn < n_steps:
-        raise ConfigError(f"burn must be in [0, n_steps={n_steps}), got {burn}")
-    rhat = split_rhat(chain[burn:])
-
-    messages: list[str] = []
-    if not n_steps > TAU_FACTOR * tau_max:
-        messages.append(f"chain of {n_steps} steps is shorter than {TAU_FACTOR:g} autocorrelation "
-                        f"times (tau_max = {tau_max:.1f}); run longer")
-    rhat_max = float(np.nanmax(rhat)) if np.isfinite(rhat).any() else float("nan")
-    if not rhat_max - 1 < rhat_threshold:
-        messages.append(f"split-Rhat - 1 = {rhat_max - 1:.3g} is not below {rhat_threshold:g}")
     converged = not messages
     for m in messages:
         log.warning("MCMC not converged: %s", m)
@@ -609,3 +615,26 @@ def run_mcmc(
         rhat_threshold=rhat_threshold, labels=None if labels is None else list(labels),
         seed=seed, messages=messages,
     )
+
+
+def _diagnose(sampler: Any, n_steps: int, burn: int | None,
+              rhat_threshold: float) -> tuple[int, np.ndarray, np.ndarray, list[str]]:
+    """Burn-in, τ, split-R̂ and the reasons (if any) why a chain of ``n_steps`` steps has not
+    converged: shorter than ``TAU_FACTOR`` τ_max, or max R̂ − 1 not below the threshold."""
+    chain = sampler.get_chain()
+    tau = np.asarray(sampler.get_autocorr_time(quiet=True), dtype=float)
+    tau_max = float(np.nanmax(tau)) if np.isfinite(tau).any() else float("inf")
+    if burn is None:
+        burn = max(n_steps // 4, int(3 * tau_max) if np.isfinite(tau_max) else 0)
+        burn = min(burn, n_steps // 2)
+    if not 0 <= burn < n_steps:
+        raise ConfigError(f"burn must be in [0, n_steps={n_steps}), got {burn}")
+    rhat = split_rhat(chain[burn:])
+    messages: list[str] = []
+    if not n_steps > TAU_FACTOR * tau_max:
+        messages.append(f"chain of {n_steps} steps is shorter than {TAU_FACTOR:g} autocorrelation "
+                        f"times (tau_max = {tau_max:.1f}); run longer")
+    rhat_max = float(np.nanmax(rhat)) if np.isfinite(rhat).any() else float("nan")
+    if not rhat_max - 1 < rhat_threshold:
+        messages.append(f"split-Rhat - 1 = {rhat_max - 1:.3g} is not below {rhat_threshold:g}")
+    return int(burn), tau, rhat, messages

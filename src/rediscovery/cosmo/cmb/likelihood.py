@@ -385,6 +385,7 @@ def fit_cmb(
     burn: int | None = None,
     progress: bool = True,
     start: Mapping[str, float] | None = None,
+    max_steps: int | None = None,
 ) -> CMBFit:
     """Sample the posterior of ``likelihood.free`` with :func:`rediscovery.cosmo.mcmc.run_mcmc`.
 
@@ -401,6 +402,9 @@ def fit_cmb(
         Passed to :func:`~rediscovery.cosmo.mcmc.run_mcmc`.
     start
         Centre of the starting ball (default: Planck 2018 best fit).
+    max_steps
+        Extend an unconverged chain up to this many steps
+        (:func:`~rediscovery.cosmo.mcmc.run_mcmc`).
     """
     from rediscovery.cosmo.mcmc import Uniform, run_mcmc
 
@@ -434,11 +438,12 @@ def fit_cmb(
             res = run_mcmc(likelihood.log_like_many,
                            center, scale, names=free, seed=seed, n_walkers=n_walkers,
                            n_steps=n_steps, burn=burn, progress=progress, priors=pri,
-                           vectorize=True, labels=labels, desc="CMB MCMC")
+                           vectorize=True, labels=labels, desc="CMB MCMC",
+                           max_steps=max_steps)
         else:
             res = geo.run(likelihood, pri, center, scale, run_mcmc, seed=seed,
                           n_walkers=n_walkers, n_steps=n_steps, burn=burn, progress=progress,
-                          labels=labels)
+                          labels=labels, max_steps=max_steps)
     # best fit = the post-burn-in sample of highest posterior
     s = res.samples
     i = int(np.argmax(res.log_prob))
