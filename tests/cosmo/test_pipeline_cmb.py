@@ -106,6 +106,25 @@ def test_cmb_branch_results_truth_and_report(cmb_run):
     assert "CMB only (68% CI)" in html and "TT power spectrum" in html
 
 
+def test_joint_posterior_has_profile_intervals(cmb_run):
+    """The joint stage writes profile-likelihood intervals that bracket its best fit."""
+    import json
+
+    out, _ = cmb_run
+    post = json.loads((out / "joint" / "joint_posterior.json").read_text())
+    best = post["best_fit"]
+    ok = 1 - best["Om"] - best["OL"]  # Ω_r h² ~ 4e-5: below the intervals' resolution here
+    centre = {"H0": 100 * best["h"], "Om": best["Om"], "OL": best["OL"], "Ok": ok}
+    for k in ("H0", "Om", "OL", "Ok"):
+        p = post["profile68"][k]
+        assert p["lo68"] < p["hi68"], k
+        width = p["hi68"] - p["lo68"]
+        assert p["lo68"] - 0.1 * width < centre[k] < p["hi68"] + 0.1 * width, (k, p, centre[k])
+        # the credible interval of the chain has a comparable width (same likelihood)
+        cred = post[k]["hi68"] - post[k]["lo68"]
+        assert 0.3 < width / cred < 3.0, (k, width, cred)
+
+
 def test_joint_contour_figure_data(cmb_run):
     """The (Ωm, ΩΛ) figure draws SN, CMB and joint regions and the flat line (plotted data)."""
     import matplotlib.pyplot as plt

@@ -52,6 +52,7 @@ __all__ = [
     "CMB_FIXED",
     "CMB_OUTPUTS",
     "CMB_STAGES",
+    "JOINT_MAX_STEPS_FACTOR",
     "MAPS_PIXEL_WINDOW",
     "beam_lmax",
     "hidden_ombh2",
@@ -406,15 +407,21 @@ def stage_cmb_fit(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> di
     }
 
 
+#: An unconverged joint chain is extended (by half its length at a time) up to this many times
+#: the configured number of steps (:func:`rediscovery.cosmo.mcmc.run_mcmc`, ``max_steps``).
+JOINT_MAX_STEPS_FACTOR = 3
+
+
 def stage_joint_spectrum(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[str, Any]:
-    """SN Hubble diagram + CMB spectrum MCMC of (h, Ω_m, Ω_Λ): ``joint_posterior.json``,
+    """SN Hubble diagram + CMB spectrum MCMC of (h, Ω_m, Ω_Λ): ``joint_posterior.json`` (with
+    the profile-likelihood intervals of H0, Ω_m, Ω_Λ, Ω_k under ``profile68``),
     ``joint_chain.parquet`` and ``om_ol_joint.png`` (SN, CMB and joint contours)."""
     import pandas as pd
 
     from rediscovery.core.errors import InputError
     from rediscovery.core.plotting import savefig
     from rediscovery.cosmo.cmb.io import read_spectrum
-    from rediscovery.cosmo.joint_spectrum import fit_joint_spectrum
+    from rediscovery.cosmo.joint_spectrum import fit_joint_spectrum, profile_joint
     from rediscovery.cosmo.mcmc import write_posterior
     from rediscovery.cosmo.plots import plot_om_ol_joint
     from rediscovery.cosmo.sn.io import read_hubble_table
@@ -428,6 +435,7 @@ def stage_joint_spectrum(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig
         seed=_seed(cfg, 0x4A54),
         n_walkers=cfg.n_walkers,
         n_steps=joint_steps(cfg),
+        max_steps=JOINT_MAX_STEPS_FACTOR * joint_steps(cfg),
         progress=cfg.progress,
     )
     extra = _cmb_extra(fit)
@@ -436,6 +444,7 @@ def stage_joint_spectrum(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig
         out / "joint_posterior.json",
         extra={
             **extra,
+            "profile68": {k: v.to_dict() for k, v in profile_joint(fit).items()},
             "model": "lcdm (curved)",
             "cmb": "TT spectrum",
             "spectrum": inputs["spectrum"].name,
