@@ -155,7 +155,9 @@ def profile_joint(fit: CMBFit) -> dict[str, ProfileInterval]:
     two, the interval where it is within 1 of the minimum. Ω_k is profiled in the coordinates
     (h, Ω_m, Ω_k) with Ω_Λ = 1 − Ω_m − Ω_k − Ω_r(h); H0 is 100 h. The scan starts at the
     chain's highest-posterior sample, with steps of half the posterior's standard deviation,
-    and stays inside the emulator's box (−2 ln L is infinite outside it).
+    each minimisation starting on the ridge predicted by the samples' covariance (the
+    likelihood is finite only inside the emulator's box, which cuts the CMB's thin
+    degeneracy ridge), and stays inside the box.
 
     Returns
     -------
@@ -189,10 +191,12 @@ def profile_joint(fit: CMBFit) -> dict[str, ProfileInterval]:
         1.0 - box["Om"][0] - box["OL"][0],
     )
     out: dict[str, ProfileInterval] = {}
+    cov = np.cov(s.T)
     for name, i in (("h", 0), ("Om", 1), ("OL", 2)):
         out[name] = profile_interval(
-            m2ll, best, i, bounds, step=0.5 * float(s[:, i].std()), name=name
+            m2ll, best, i, bounds, step=0.5 * float(s[:, i].std()), name=name, cov=cov
         )
+    s_ok = np.column_stack([s[:, 0], s[:, 1], ok_samples])
     out["Ok"] = profile_interval(
         m2ll_ok,
         to_ok(best),
@@ -200,6 +204,7 @@ def profile_joint(fit: CMBFit) -> dict[str, ProfileInterval]:
         [box["h"], box["Om"], ok_bounds],
         step=0.5 * float(ok_samples.std()),
         name="Ok",
+        cov=np.cov(s_ok.T),
     )
     h = out.pop("h")
     out["H0"] = ProfileInterval(
