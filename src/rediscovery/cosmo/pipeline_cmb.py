@@ -169,10 +169,13 @@ def stage_tod(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[s
 
 def stage_map(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[str, Any]:
     """Destriped maps of two detector splits (odd, even; independent noise), as ``cosmo
-    cmb-mapmake --split K/2``: ``split1/``, ``split2/`` (map, hits, variance FITS)."""
+    cmb-mapmake --split K/2``: ``split1/``, ``split2/`` (map, hits, variance FITS). A split
+    of more than :data:`~rediscovery.cosmo.cmb.mapmaking.STREAM_ABOVE_SAMPLES` samples is
+    destriped streamed from the file (the same solution, in bounded memory)."""
     from rediscovery.core.plotting import savefig
-    from rediscovery.cosmo.cmb.mapmaking import destripe, load_tod, write_maps
+    from rediscovery.cosmo.cmb.mapmaking import destripe, destripe_file, load_tod, write_maps
     from rediscovery.cosmo.cmb.mapmaking.plots import plot_maps
+    from rediscovery.cosmo.cmb.mapmaking.streaming import STREAM_ABOVE_SAMPLES
     from rediscovery.cosmo.cmb.tod import TODFile
 
     _quiet_healpy()
@@ -183,14 +186,18 @@ def stage_map(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[s
         length = max(1, round(cfg.cmb_baseline_seconds * f.sample_rate))
         for k in (1, 2):
             dets = names[k - 1 :: 2]
-            data = load_tod(
-                f.iter_chunks(chunk=block, detectors=dets),
-                cfg.cmb_nside,
-                f.nside_pointing,
-                f.detectors,
-                f.sample_rate,
-            )
-            result, _ = destripe(data, length)
+            streamed = f.n_samples * len(dets) > STREAM_ABOVE_SAMPLES
+            if streamed:
+                result, _ = destripe_file(f, cfg.cmb_nside, length, detectors=dets)
+            else:
+                data = load_tod(
+                    f.iter_chunks(chunk=block, detectors=dets),
+                    cfg.cmb_nside,
+                    f.nside_pointing,
+                    f.detectors,
+                    f.sample_rate,
+                )
+                result, _ = destripe(data, length)
             result.info.update(
                 {
                     "tod": str(inputs["tod"]),
@@ -203,6 +210,7 @@ def stage_map(inputs: dict[str, Path], out: Path, cfg: CosmoRunConfig) -> dict[s
             info[f"split{k}"] = {
                 "cg_iterations": result.info.get("cg_iterations"),
                 "pixels_seen": result.info.get("n_pixels_seen"),
+                "streamed": streamed,
             }
             if k == 1:
                 savefig(plot_maps(result), out / "maps.png", dpi=90)

@@ -14,16 +14,12 @@ import typer
 
 from rediscovery.core.errors import ConfigError
 from rediscovery.core.files import check_output
+from rediscovery.cosmo.cmb.mapmaking.streaming import STREAM_ABOVE_SAMPLES
 
 app = typer.Typer()
 log = logging.getLogger(__name__)
 
 _METHODS = ("binned", "destriped", "gls")
-#: Above this many samples (all mapped detectors) ``cmb-mapmake --method destriped`` streams
-#: the TOD from the file (``destripe_file``) unless told otherwise. Measured peak memory
-#: (docs/cosmo-cmb-tod.md, "Streaming destriper"): in memory ~57 bytes per sample (1.9 GB
-#: here), streamed ~10 bytes per sample over a fixed ~0.13 GB; streamed costs 1.2-3× the CPU.
-STREAM_ABOVE_SAMPLES = 30_000_000
 
 
 def _quiet_healpy() -> None:

@@ -22,7 +22,7 @@ from rediscovery.cosmo.cmb.mapmaking.destriper import destripe
 from rediscovery.cosmo.cmb.mapmaking.gls import gls_map
 from rediscovery.cosmo.cmb.mapmaking.io import read_maps, write_maps
 from rediscovery.cosmo.cmb.mapmaking.polarisation import IQUMapResult, bin_tod_iqu
-from rediscovery.cosmo.cmb.mapmaking.streaming import destripe_file
+from rediscovery.cosmo.cmb.mapmaking.streaming import STREAM_ABOVE_SAMPLES, destripe_file
 from rediscovery.cosmo.cmb.mapmaking.validation import (
     ResidualSpectrum,
     residual_spectrum,
@@ -30,6 +30,7 @@ from rediscovery.cosmo.cmb.mapmaking.validation import (
 )
 
 __all__ = [
+    "STREAM_ABOVE_SAMPLES",
     "CGResult",
     "IQUMapResult",
     "MapResult",

@@ -43,7 +43,14 @@ from rediscovery.cosmo.cmb.mapmaking.cg import pcg
 from rediscovery.cosmo.cmb.mapmaking.destriper import BaselinePrior, Baselines
 from rediscovery.cosmo.cmb.tod.io import TODFile
 
-__all__ = ["destripe_file"]
+__all__ = ["STREAM_ABOVE_SAMPLES", "destripe_file"]
+
+#: Above this many samples (all mapped detectors) ``cmb-mapmake --method destriped`` and the
+#: ``map`` stage of ``cosmo run`` stream the TOD from the file (:func:`destripe_file`) instead
+#: of loading it. Measured peak memory (docs/cosmo-cmb-tod.md, "Streaming destriper"): in
+#: memory ~57 bytes per sample (1.7 GB at this size), streamed ~10 bytes per sample over a
+#: fixed ~0.13 GB; streaming costs 1.2-3× the CPU, so small TODs stay in memory.
+STREAM_ABOVE_SAMPLES = 30_000_000
 
 
 class _Layout:
