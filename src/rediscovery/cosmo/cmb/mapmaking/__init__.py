@@ -2,10 +2,11 @@
 
 Reads: a TOD file (``tod.h5``, :class:`rediscovery.cosmo.cmb.tod.TODFile`).
 Writes: HEALPix FITS maps (``map.fits`` μK, ``hits.fits``, ``variance.fits`` μK²; RING,
-``UNSEEN`` outside the observed pixels) and ``mapmaking.json`` (solver figures). Binned,
-destriped (MADAM-like, PCG; in memory, or streamed from the file chunk by chunk for TODs
-that do not fit) and, for small cases, exact GLS maps; residual spectra against a hidden
-input sky for validation scripts.
+``UNSEEN`` outside the observed pixels; I, Q, U in three fields for polarised detectors) and
+``mapmaking.json`` (solver figures). Binned, destriped (MADAM-like, PCG; in memory, or
+streamed from the file chunk by chunk for TODs that do not fit; I, Q, U in memory) and, for
+small cases, exact GLS maps; residual spectra against a hidden input sky for validation
+scripts.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rediscovery.cosmo.cmb.mapmaking.binned import (
     load_tod,
 )
 from rediscovery.cosmo.cmb.mapmaking.cg import CGResult, pcg
-from rediscovery.cosmo.cmb.mapmaking.destriper import destripe
+from rediscovery.cosmo.cmb.mapmaking.destriper import destripe, destripe_iqu
 from rediscovery.cosmo.cmb.mapmaking.gls import gls_map
 from rediscovery.cosmo.cmb.mapmaking.io import read_maps, write_maps
 from rediscovery.cosmo.cmb.mapmaking.polarisation import IQUMapResult, bin_tod_iqu
@@ -40,6 +41,7 @@ __all__ = [
     "bin_tod_iqu",
     "destripe",
     "destripe_file",
+    "destripe_iqu",
     "detector_weights",
     "gls_map",
     "load_tod",

@@ -130,6 +130,8 @@ class TODData:
     ``pix`` indexes ``hit_nest`` (the observed NESTED pixels at ``nside``); samples of all
     segments are concatenated; a segment is one detector's stretch of one noise block
     (``seg_start``, ``seg_det``), so that no baseline crosses a detector or block edge.
+    ``psi`` (radians, float64) is the polarisation angle on the sky of every sample when some
+    detector is polarised (0 on the samples of temperature-only detectors), else ``None``.
     """
 
     nside: int
@@ -140,6 +142,7 @@ class TODData:
     seg_det: np.ndarray
     detectors: list[Detector]
     sample_rate: float
+    psi: np.ndarray | None = None
 
     @property
     def n_samples(self) -> int:
@@ -157,6 +160,11 @@ class TODData:
     def hits(self) -> np.ndarray:
         return np.bincount(self.pix, minlength=len(self.hit_nest))
 
+    def polarised_samples(self) -> np.ndarray:
+        """Boolean per sample: taken by a polarisation-sensitive detector."""
+        pol = np.array([d.polarised for d in self.detectors], dtype=bool)
+        return np.repeat(pol[self.seg_det], self.seg_len)
+
     def result(self, values: dict[str, np.ndarray], info: dict[str, Any]) -> MapResult:
         """Expand per-observed-pixel arrays ``map``, ``hits``, ``variance`` to a RING map."""
         return ring_map(self.nside, self.hit_nest, values, info)
@@ -165,14 +173,16 @@ class TODData:
 def load_tod(chunks: Iterable[TODChunk], nside: int, nside_pointing: int,
              detectors: list[Detector], sample_rate: float) -> TODData:
     """Read chunks into a :class:`TODData`; each chunk is one segment (read the file with
-    ``chunk=noise_block`` so that segments are noise blocks). Memory: 16 bytes per sample."""
+    ``chunk=noise_block`` so that segments are noise blocks). Memory: 16 bytes per sample, 24
+    when some detector is polarised (ψ kept)."""
     shift = pixel_shift(nside, nside_pointing)
     names = [d.name for d in detectors]
-    pix_l, sig_l, starts, dets = [], [], [], []
+    pix_l, sig_l, psi_l, starts, dets = [], [], [], [], []
     n = 0
     for c in chunks:
         pix_l.append(np.right_shift(c.pixels, shift))
         sig_l.append(np.asarray(c.signal, dtype=np.float64))
+        psi_l.append(c.psi)
         starts.append(n)
         dets.append(names.index(c.detector))
         n += len(c.signal)
@@ -185,5 +195,9 @@ def load_tod(chunks: Iterable[TODChunk], nside: int, nside_pointing: int,
     lut = np.full(npix, -1, dtype=np.int64)
     lut[hit_nest] = np.arange(hit_nest.size)
     pix = lut[pix]
+    psi = None
+    if any(p is not None for p in psi_l):
+        psi = np.concatenate([np.zeros(len(x)) if p is None else np.asarray(p, dtype=np.float64)
+                              for p, x in zip(psi_l, sig_l, strict=True)])
     return TODData(nside, hit_nest, pix, np.concatenate(sig_l), np.asarray(starts),
-                   np.asarray(dets), detectors, sample_rate)
+                   np.asarray(dets), detectors, sample_rate, psi)

@@ -35,7 +35,8 @@ from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.cosmo.cmb.mapmaking.binned import pixel_shift
 from rediscovery.cosmo.cmb.tod.simulate import TODChunk
 
-__all__ = ["IQUMapResult", "bin_tod_iqu"]
+__all__ = ["RCOND_MIN", "IQUMapResult", "bin_tod_iqu", "block_matrix", "invert_pixel_blocks",
+           "iqu_result"]
 
 #: Default smallest reciprocal condition number of a pixel's 3 × 3 system: below it the
 #: pixel's Q, U are not separable (1/rcond amplifies the noise; 10⁻² means at most ×100).
@@ -82,8 +83,6 @@ def bin_tod_iqu(chunks: Iterable[TODChunk], nside: int, nside_pointing: int,
     rcond_min
         Pixels whose system has a smaller reciprocal condition number are left ``UNSEEN``.
     """
-    import healpy as hp
-
     if not 0.0 < rcond_min < 1.0:
         raise ConfigError(f"rcond_min {rcond_min}: expected 0 < rcond_min < 1")
     shift = pixel_shift(nside, nside_pointing)
@@ -112,28 +111,64 @@ def bin_tod_iqu(chunks: Iterable[TODChunk], nside: int, nside_pointing: int,
         raise InputError("no polarisation angles (psi) in the TOD: I, Q, U maps need "
                          "polarisation-sensitive detectors; make a temperature map instead")
     seen = np.flatnonzero(hits)
-    n, c, s, cc, cs, ss, bd, bc, bs = acc[:, seen]
-    a = np.stack([np.stack([n, c, s], -1), np.stack([c, cc, cs], -1),
-                  np.stack([s, cs, ss], -1)], -2)  # (k, 3, 3)
-    rcond = np.zeros(npix)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rc = 1.0 / np.linalg.cond(a)
-    rcond[seen] = np.nan_to_num(rc, nan=0.0)
-    ok = rcond[seen] >= rcond_min
-    good = seen[ok]
-    a_ok = a[ok]
-    m = np.linalg.solve(a_ok, np.stack([bd, bc, bs], -1)[ok][..., None])[..., 0]
-    var = np.diagonal(np.linalg.inv(a_ok), axis1=1, axis2=2)
-    ring = hp.nest2ring(nside, good)
-    maps = np.full((3, npix), hp.UNSEEN)
-    variance = np.full((3, npix), hp.UNSEEN)
-    maps[:, ring] = m.T
-    variance[:, ring] = var.T
-    hits_ring = np.zeros(npix, dtype=np.int64)
-    hits_ring[hp.nest2ring(nside, seen)] = hits[seen]
-    rcond_ring = np.zeros(npix)
-    rcond_ring[hp.nest2ring(nside, seen)] = rcond[seen]
+    inv, rcond = invert_pixel_blocks(block_matrix(acc[:6, seen]), rcond_min)
+    m = np.einsum("pij,jp->pi", inv, acc[6:, seen])
     info = {"method": "binned-iqu", "n_samples": int(hits.sum()), "n_samples_polarised": n_pol,
-            "n_pixels_seen": int(seen.size), "n_pixels_solved": int(good.size),
-            "n_pixels_ill_conditioned": int(seen.size - good.size), "rcond_min": rcond_min}
-    return IQUMapResult(nside, maps, hits_ring, variance, rcond_ring, info)
+            "rcond_min": rcond_min}
+    return iqu_result(nside, seen, m, inv, hits[seen], rcond, rcond_min, info)
+
+
+def block_matrix(entries: np.ndarray) -> np.ndarray:
+    """The symmetric 3 × 3 blocks A_p, shape (k, 3, 3), from their six distinct entries
+    (n, c, s, cc, cs, ss), shape (6, k) (module notes)."""
+    n, c, s, cc, cs, ss = entries
+    return np.stack([np.stack([n, c, s], -1), np.stack([c, cc, cs], -1),
+                     np.stack([s, cs, ss], -1)], -2)
+
+
+def invert_pixel_blocks(a: np.ndarray, rcond_min: float = RCOND_MIN
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Inverses of a stack of pixel blocks A_p (k, n, n) and their reciprocal condition numbers.
+
+    A block with ``1/cond(A_p) < rcond_min`` (Q, U not separable, or unobserved) gets a zero
+    inverse: its pixel is excluded (the caller leaves it ``UNSEEN``).
+
+    Examples
+    --------
+    >>> a = np.array([np.diag([4.0, 2.0, 2.0]), np.diag([4.0, 1e-9, 1.0])])
+    >>> inv, rc = invert_pixel_blocks(a)
+    >>> np.diagonal(inv, axis1=1, axis2=2).tolist(), rc.round(3).tolist()
+    ([[0.25, 0.5, 0.5], [0.0, 0.0, 0.0]], [0.5, 0.0])
+    """
+    if not 0.0 < rcond_min < 1.0:
+        raise ConfigError(f"rcond_min {rcond_min}: expected 0 < rcond_min < 1")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rcond = np.nan_to_num(1.0 / np.linalg.cond(a), nan=0.0)
+    ok = rcond >= rcond_min
+    inv = np.zeros_like(a)
+    inv[ok] = np.linalg.inv(a[ok])
+    return inv, rcond
+
+
+def iqu_result(nside: int, seen_nest: np.ndarray, maps: np.ndarray, inv: np.ndarray,
+               hits: np.ndarray, rcond: np.ndarray, rcond_min: float,
+               info: dict[str, Any]) -> IQUMapResult:
+    """An :class:`IQUMapResult` (full sky, RING) from per-observed-pixel arrays on the NESTED
+    pixels ``seen_nest``: ``maps`` (k, 3) μK, ``inv`` the blocks A_p⁻¹ (k, 3, 3) (zero where
+    ``rcond < rcond_min``: those pixels are ``UNSEEN``), ``hits`` and ``rcond`` (k,)."""
+    import healpy as hp
+
+    npix = 12 * nside * nside
+    ok = rcond >= rcond_min
+    ring = hp.nest2ring(nside, seen_nest)
+    full_maps = np.full((3, npix), hp.UNSEEN)
+    variance = np.full((3, npix), hp.UNSEEN)
+    full_maps[:, ring[ok]] = maps[ok].T
+    variance[:, ring[ok]] = np.diagonal(inv[ok], axis1=1, axis2=2).T
+    hits_ring = np.zeros(npix, dtype=np.int64)
+    hits_ring[ring] = hits
+    rcond_ring = np.zeros(npix)
+    rcond_ring[ring] = rcond
+    info = {**info, "n_pixels_seen": int(seen_nest.size), "n_pixels_solved": int(ok.sum()),
+            "n_pixels_ill_conditioned": int(seen_nest.size - ok.sum())}
+    return IQUMapResult(nside, full_maps, hits_ring, variance, rcond_ring, info)

@@ -40,7 +40,7 @@ from rediscovery.cosmo.cmb.mapmaking.binned import (
     ring_map,
 )
 from rediscovery.cosmo.cmb.mapmaking.cg import pcg
-from rediscovery.cosmo.cmb.mapmaking.destriper import BaselinePrior, Baselines
+from rediscovery.cosmo.cmb.mapmaking.destriper import BaselinePrior, Baselines, white_segments
 from rediscovery.cosmo.cmb.tod.io import TODFile
 
 __all__ = ["STREAM_ABOVE_SAMPLES", "destripe_file"]
@@ -58,7 +58,8 @@ class _Layout:
     order of the in-memory destriper: detector after detector, sample index
     ``i_det × n_samples + i`` (``i_det`` the position among the selected detectors)."""
 
-    def __init__(self, tod: TODFile, names: list[str], baseline_length: int) -> None:
+    def __init__(self, tod: TODFile, names: list[str], baseline_length: int,
+                 noise_prior: bool) -> None:
         n = tod.n_samples
         block = int(tod.attrs.get("noise_block", n)) or n
         all_names = [d.name for d in tod.detectors]
@@ -77,8 +78,9 @@ class _Layout:
         self.weight = {name: w[name] for name in names}
         self.position = {name: k for k, name in enumerate(names)}
         seg_w = np.array([w[tod.detectors[j].name] for j in self.seg_det])
+        whole = white_segments(self.seg_det, tod.detectors) if noise_prior else None
         self.base = Baselines.from_segments(self.seg_start, self.seg_len, seg_w,
-                                            n * len(names), baseline_length)
+                                            n * len(names), baseline_length, whole)
 
     def local(self, name: str, start: int, size: int) -> tuple[int, int, np.ndarray, np.ndarray]:
         """Baselines ``lo … hi-1`` overlapping a chunk, their first sample in the chunk
@@ -130,7 +132,7 @@ def destripe_file(tod: TODFile, nside: int, baseline_length: int, *,
         raise ConfigError(f"chunk {chunk}: expected >= 1 samples")
     shift = pixel_shift(nside, tod.nside_pointing)
     npix = 12 * nside * nside
-    lay = _Layout(tod, names, baseline_length)
+    lay = _Layout(tod, names, baseline_length, noise_prior)
     base = lay.base
     passes = 0
 
