@@ -94,3 +94,101 @@ def test_mapmake_refuses_a_non_tod(tmp_path: Path, run_cli) -> None:
     bad.write_bytes(b"\x00" * 100)
     code, err = run_cli(["cosmo", "cmb-mapmake", bad, "--out", tmp_path / "m"])
     assert code == 2 and "not a readable HDF5 file" in err and str(bad) in err, err
+
+
+# -- polarisation: cmb-simulate --polarised → I, Q, U maps ------------------------------------
+
+@pytest.fixture(scope="module")
+def simulated_pol(tmp_path_factory) -> Path:
+    """4 polarised detectors × 0.05 day (4.3 × 10⁴ samples each), sky at nside 32."""
+    from rediscovery.cli import main
+
+    out = tmp_path_factory.mktemp("cmbpol") / "sim"
+    code = main(["-q", "cosmo", "cmb-simulate", "--out", str(out), "--seed", "4", "--nside",
+                 "32", "--days", "0.05", "--detectors", "4", "--polarised", "--no-progress"])
+    assert code == 0
+    return out
+
+
+def test_simulate_polarised_writes_psi_and_the_iqu_truth(simulated_pol: Path,
+                                                         simulated: Path) -> None:
+    from rediscovery.cosmo.cmb.tod import TODFile
+
+    with TODFile(simulated_pol / "tod.h5") as f:
+        assert all(d.polarised for d in f.detectors)
+        assert next(f.iter_chunks()).psi is not None
+    with TODFile(simulated / "tod.h5") as f:  # the default stays temperature only
+        assert not any(d.polarised for d in f.detectors)
+    truth = json.loads((simulated_pol / "truth" / "truth.json").read_text())
+    assert truth["polarised"] and truth["hidden"]
+    ee, te = np.array(truth["cl_ee_uK2"]), np.array(truth["cl_te_uK2"])
+    # CAMB: EE ~ 1 % of TT at ℓ ~ 50, TE changes sign
+    assert 0 < ee[50] < 0.05 * truth["cl_tt_uK2"][50] and te.min() < 0 < te.max()
+    sky = hp.read_map(str(simulated_pol / "truth" / "truth_sky.fits"), field=None)
+    assert sky.shape == (6, 12 * 32**2)
+    assert 0 < sky[2].std() < 0.2 * sky[0].std()  # Q_SMOOTHED ≪ I
+
+
+@pytest.mark.parametrize("method", ["binned", "destriped"])
+def test_mapmake_polarised_writes_iqu_maps(simulated_pol: Path, tmp_path: Path, method: str,
+                                           run_cli) -> None:
+    from rediscovery.cosmo.cmb.mapmaking import (
+        IQUMapResult,
+        bin_tod_iqu,
+        destripe_iqu,
+        detector_weights,
+        load_tod,
+        read_maps,
+    )
+    from rediscovery.cosmo.cmb.tod import TODFile
+
+    out = tmp_path / method
+    plots = ["--plots"] if method == "binned" else ["--no-plots"]
+    code, err = run_cli(["cosmo", "cmb-mapmake", simulated_pol / "tod.h5", "--out", out,
+                         "--nside", "32", "--method", method, *plots])
+    assert code == 0, err
+    res = read_maps(out)
+    assert isinstance(res, IQUMapResult) and res.maps.shape == (3, 12 * 32**2)
+    assert res.variance.shape == (3, 12 * 32**2) and res.hits.sum() == 4 * 43_200
+    assert res.info["stokes"] == "IQU" and res.good.sum() > 100
+    header = dict(hp.read_map(str(out / "map.fits"), h=True, field=None)[1])
+    assert header["TTYPE2"] == "Q_STOKES" and header["POLCCONV"] == "COSMO"
+    with TODFile(simulated_pol / "tod.h5") as f:  # the command = the library
+        if method == "binned":
+            ref = bin_tod_iqu(f.iter_chunks(), 32, f.nside_pointing,
+                              detector_weights(f.detectors))
+        else:
+            data = load_tod(f.iter_chunks(chunk=int(f.attrs["noise_block"])), 32,
+                            f.nside_pointing, f.detectors, f.sample_rate)
+            ref = destripe_iqu(data, 10)[0]
+    np.testing.assert_allclose(res.maps, ref.maps, rtol=1e-12)
+    for png in ("maps.png", "maps_q.png", "maps_u.png"):
+        assert (out / png).is_file() is (method == "binned")
+    code, err = run_cli(["cosmo", "cmb-map-check", out, "--truth", simulated_pol / "truth",
+                         "--out", tmp_path / "check"])
+    assert code == 0, err
+    checked = json.loads((tmp_path / "check" / "residuals.json").read_text())
+    assert [k[-1] for k in checked] == ["I", "Q", "U"]
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [
+    (["--method", "gls"], "--method gls: not implemented for I, Q, U maps"),
+    (["--stream"], "--stream: the I, Q, U destriper works in memory"),
+])
+def test_mapmake_polarised_refusals(simulated_pol: Path, tmp_path: Path, run_cli, forbid, argv,
+                                    fragment) -> None:
+    forbid(MAPMAKE)
+    code, err = run_cli(["cosmo", "cmb-mapmake", simulated_pol / "tod.h5", "--out",
+                         tmp_path / "m", "--nside", "32", *argv])
+    assert code == 2 and fragment in err and "tod.h5" in err, err
+
+
+def test_map_check_needs_a_polarised_truth(simulated_pol: Path, simulated: Path,
+                                           tmp_path: Path, run_cli) -> None:
+    out = tmp_path / "m"
+    code, err = run_cli(["cosmo", "cmb-mapmake", simulated_pol / "tod.h5", "--out", out,
+                         "--nside", "32", "--method", "binned", "--no-plots"])
+    assert code == 0, err
+    code, err = run_cli(["cosmo", "cmb-map-check", out, "--truth", simulated / "truth",
+                         "--out", tmp_path / "check"])
+    assert code == 2 and "no column Q_SMOOTHED" in err and "--polarised" in err, err

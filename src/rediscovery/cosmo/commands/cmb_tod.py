@@ -57,6 +57,10 @@ def cmb_simulate(
                                    help="Azimuth scan speed in deg/s."),
     angles: bool = typer.Option(True, "--angles/--no-angles",
                                 help="Also store θ, φ (float32) beside the pixel indices."),
+    polarised: bool = typer.Option(False, "--polarised/--temperature",
+                                   help="Polarisation-sensitive detectors (angles 0°, 45°, "
+                                        "90°, 135° in turn) observing an I, Q, U sky drawn "
+                                        "from CAMB's TT, TE, EE; ψ stored per sample."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Simulate a hidden CMB sky and the TOD of a scanning telescope: tod.h5 + truth/."""
@@ -68,14 +72,17 @@ def cmb_simulate(
         raise ConfigError(f"--nside {nside}: expected a power of 2")
     check_output(out, "dir")
     config = TODConfig(
-        detectors=tuple(default_focal_plane(detectors, net=net, fknee=fknee, alpha=alpha)),
+        detectors=tuple(default_focal_plane(detectors, net=net, fknee=fknee, alpha=alpha,
+                                            polarised=polarised)),
         scan=ScanStrategy(site_latitude=latitude, elevation=elevation,
                           az_half_width=az_half_width, az_speed=az_speed),
         sample_rate=sample_rate, days=days, fwhm_arcmin=fwhm)
     info = simulate_to_files(out, config, seed, nside_sky=nside, angles=angles,
                              progress=progress)
-    typer.echo(f"{info['n_detectors']} detectors × {info['n_samples_per_detector']} samples "
-               f"= {info['n_samples_total']} -> {info['tod']} (hidden sky in {out}/truth/)")
+    kind = "polarised" if polarised else "temperature"
+    typer.echo(f"{info['n_detectors']} {kind} detectors × {info['n_samples_per_detector']} "
+               f"samples = {info['n_samples_total']} -> {info['tod']} (hidden sky in "
+               f"{out}/truth/)")
 
 
 def _split_detectors(names: list[str], split: str | None) -> list[str]:
@@ -121,12 +128,16 @@ def cmb_mapmake(
 ) -> None:
     """Make a map from a TOD: map.fits, hits.fits, variance.fits, mapmaking.json.
 
+    A TOD with polarisation-sensitive detectors (``psi`` in the file) gives I, Q, U maps (three
+    columns in map.fits and variance.fits), binned or destriped in memory.
     Exits 3 (after writing the files) when CG did not reach --tol within --maxiter.
     """
     from rediscovery.cosmo.cmb.mapmaking import (
         bin_tod,
+        bin_tod_iqu,
         destripe,
         destripe_file,
+        destripe_iqu,
         detector_weights,
         gls_map,
         load_tod,
@@ -145,22 +156,36 @@ def cmb_mapmake(
             raise ConfigError(f"--nside {nside}: finer than the TOD's pointing resolution "
                               f"{f.nside_pointing}")
         names = _split_detectors([d.name for d in f.detectors], split)
+        polarised = any(d.polarised for d in f.detectors if d.name in names)
+        n_total = f.n_samples * len(names)
+        if polarised and method == "gls":
+            raise ConfigError(f"--method gls: not implemented for I, Q, U maps ({tod} has "
+                              "polarised detectors); use --method binned or destriped")
+        if polarised and method == "destriped" and stream:
+            raise ConfigError(f"--stream: the I, Q, U destriper works in memory ({tod} has "
+                              "polarised detectors, ~24 bytes per sample + the sparse "
+                              "matrices); use --in-memory")
         if method == "binned":
-            result = bin_tod(f.iter_chunks(detectors=names), nside, f.nside_pointing,
+            bin_map = bin_tod_iqu if polarised else bin_tod
+            result = bin_map(f.iter_chunks(detectors=names), nside, f.nside_pointing,
                              detector_weights(f.detectors))
-        elif method == "destriped" and (stream if stream is not None else
-                                        f.n_samples * len(names) > STREAM_ABOVE_SAMPLES):
+        elif method == "destriped" and not polarised and (
+                stream if stream is not None else n_total > STREAM_ABOVE_SAMPLES):
             length = max(1, round(baseline_seconds * f.sample_rate))
             result, _ = destripe_file(f, nside, length, detectors=names,
                                       noise_prior=noise_prior, tol=tol, maxiter=maxiter)
         else:
+            if polarised and n_total > STREAM_ABOVE_SAMPLES:
+                log.warning("%d samples of polarised detectors destriped in memory (no "
+                            "streaming I, Q, U destriper)", n_total)
             block = int(f.attrs.get("noise_block", f.n_samples))
             data = load_tod(f.iter_chunks(chunk=block, detectors=names), nside,
                             f.nside_pointing, f.detectors, f.sample_rate)
             if method == "destriped":
                 length = max(1, round(baseline_seconds * f.sample_rate))
-                result, _ = destripe(data, length, noise_prior=noise_prior, tol=tol,
-                                     maxiter=maxiter)
+                destriper = destripe_iqu if polarised else destripe
+                result, _ = destriper(data, length, noise_prior=noise_prior, tol=tol,
+                                      maxiter=maxiter)
             else:
                 result = gls_map(data, tol=tol, maxiter=maxiter)
     result.info["tod"] = str(tod)
@@ -176,11 +201,16 @@ def cmb_mapmake(
         from rediscovery.core.plotting import savefig
         from rediscovery.cosmo.cmb.mapmaking.plots import plot_cg_convergence, plot_maps
 
-        savefig(plot_maps(result), out / "maps.png")
+        for k, suffix in enumerate(("", "_q", "_u") if polarised else ("",)):
+            shown = result.stokes(k) if polarised else result
+            savefig(plot_maps(shown), out / f"maps{suffix}.png")
         if "cg_history" in result.info:
             savefig(plot_cg_convergence({method: result.info}), out / "cg.png")
-    msg = (f"{method} map, nside {nside}: {result.info['n_pixels_seen']} pixels seen, "
-           f"{result.info['n_samples']} samples")
+    msg = (f"{method} {'I, Q, U ' if polarised else ''}map, nside {nside}: "
+           f"{result.info['n_pixels_seen']} pixels seen, ")
+    if polarised:
+        msg += f"{result.info['n_pixels_solved']} with Q, U solved, "
+    msg += f"{result.info['n_samples']} samples"
     if "cg_iterations" in result.info:
         msg += (f"; CG {result.info['cg_iterations']} iterations, ‖r‖/‖b‖ = "
                 f"{result.info['cg_residual']:.2e}")
@@ -198,13 +228,14 @@ def cmb_map_check(
     out: Path = typer.Option(..., "--out", help="Output folder: residuals.json, residuals.png."),
 ) -> None:
     """Validation (unblinding) of maps: residual power of map − beam-smoothed input sky
-    against the white-noise level, per ℓ band."""
+    against the white-noise level, per ℓ band (I, Q and U for I, Q, U maps)."""
     import healpy as hp
     import numpy as np
+    from astropy.io import fits
 
     from rediscovery.core.errors import InputError
     from rediscovery.core.files import write_json
-    from rediscovery.cosmo.cmb.mapmaking import read_maps, residual_spectrum
+    from rediscovery.cosmo.cmb.mapmaking import IQUMapResult, read_maps, residual_spectrum
 
     _quiet_healpy()
     sky_file = truth / "truth_sky.fits"
@@ -212,12 +243,27 @@ def cmb_map_check(
         raise InputError("missing truth_sky.fits; expected the truth/ folder written by "
                          "cmb-simulate", path=truth)
     check_output(out, "dir")
-    sky = hp.read_map(str(sky_file), field=0)
+    with fits.open(sky_file) as hdul:
+        truth_columns = [c.name for c in hdul[1].columns]
     spectra, summary = {}, {}
+    checks = []
     for folder in maps:
         res = read_maps(folder)
-        spec = residual_spectrum(res, sky)
         name = f"{res.info.get('method', '?')} ({folder.name})"
+        if not isinstance(res, IQUMapResult):
+            checks.append((name, res, "SKY_SMOOTHED"))
+            continue
+        for k, column in enumerate(("SKY_SMOOTHED", "Q_SMOOTHED", "U_SMOOTHED")):
+            if column not in truth_columns:
+                raise InputError(f"no column {column} in truth_sky.fits for the I, Q, U maps "
+                                 f"of {folder}; expected a sky simulated with --polarised",
+                                 path=sky_file)
+            checks.append((f"{name} {'IQU'[k]}", res.stokes(k), column))
+    skies = {}
+    for name, res, column in checks:
+        if column not in skies:
+            skies[column] = hp.read_map(str(sky_file), field=truth_columns.index(column))
+        spec = residual_spectrum(res, skies[column])
         spectra[name] = spec
         lmax = int(spec.ell[-1])
         bands = [(lo, min(hi, lmax)) for lo, hi in ((2, 30), (30, 100), (100, 300),

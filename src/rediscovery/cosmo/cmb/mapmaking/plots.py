@@ -33,7 +33,7 @@ def plot_maps(result: MapResult, *, fig: Any = None) -> Any:
     hits = np.where(seen, result.hits.astype(float), hp.UNSEEN)
     method = result.info.get("method", "")
     for k, (arr, title, unit, cmap) in enumerate((
-            (result.map, "map", r"$\mu$K", "coolwarm"),
+            (result.map, f"map {result.info.get('stokes', '')}".strip(), r"$\mu$K", "coolwarm"),
             (hits, "hits", "samples", "viridis"),
             (sigma, r"white-noise $\sigma$ per pixel", r"$\mu$K", "viridis"))):
         lo, hi = np.percentile(arr[seen], [1, 99])

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from rediscovery.core.errors import ConfigError, InputError
-from rediscovery.cosmo.cmb.mapmaking.binned import pixel_shift
+from rediscovery.cosmo.cmb.mapmaking.binned import MapResult, pixel_shift
 from rediscovery.cosmo.cmb.tod.simulate import TODChunk
 
 __all__ = ["RCOND_MIN", "IQUMapResult", "bin_tod_iqu", "block_matrix", "invert_pixel_blocks",
@@ -65,6 +65,18 @@ class IQUMapResult:
         import healpy as hp
 
         return self.maps[0] != hp.UNSEEN
+
+    def stokes(self, k: int) -> MapResult:
+        """Stokes map ``k`` (0 I, 1 Q, 2 U) as a :class:`MapResult` for the temperature
+        tools (plots, residual spectra): its ``hits`` are 0 where ``k`` is not solved."""
+        if k not in (0, 1, 2):
+            raise ConfigError(f"Stokes index {k}: expected 0 (I), 1 (Q) or 2 (U)")
+        import healpy as hp
+
+        solved = self.maps[k] != hp.UNSEEN
+        info = {**self.info, "stokes": "IQU"[k]}
+        return MapResult(self.nside, self.maps[k], np.where(solved, self.hits, 0),
+                         self.variance[k], info)
 
 
 def bin_tod_iqu(chunks: Iterable[TODChunk], nside: int, nside_pointing: int,

@@ -3,7 +3,10 @@
 Inputs (the files of ``rediscovery cosmo cmb-mapmake``, :mod:`rediscovery.cosmo.cmb.mapmaking.io`):
 a folder holding ``map.fits`` (μK), ``hits.fits`` and ``variance.fits`` (μK²) and
 ``mapmaking.json``, or a map FITS file with its hits and variance given separately or found
-beside it under those names. A mask is any HEALPix FITS map (0 = masked, > 0 kept).
+beside it under those names. The temperature is the first column (I of an I, Q, U file); a
+pixel that is ``UNSEEN`` in the map counts as unobserved whatever its hit count (the I, Q, U
+map-maker leaves pixels whose Q and U are not separable ``UNSEEN``). A mask is any HEALPix
+FITS map (0 = masked, > 0 kept).
 
 Outputs (``write_outputs``):
 
@@ -100,6 +103,9 @@ def read_map_set(
             f"{int(np.argmax(bad))}); expected counts >= 0",
             path=hits_file,
         )
+    # a pixel the map-maker left UNSEEN although hit (I, Q, U maps: Q and U not separable
+    # there) is not part of the map
+    h = np.where(m == hp.UNSEEN, 0.0, h)
     seen = h > 0
     nan = seen & ~np.isfinite(m)
     if nan.any():

@@ -24,6 +24,7 @@ from rediscovery.cosmo.cmb.tod.sky import (
     draw_sky_cosmology,
     gaussian_sky,
     gaussian_sky_iqu,
+    iqu_cl,
     tt_cl,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "gaussian_sky",
     "gaussian_sky_iqu",
     "horizon_to_equatorial",
+    "iqu_cl",
     "noise_psd",
     "parallactic_angle",
     "simulate_chunks",

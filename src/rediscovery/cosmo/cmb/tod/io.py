@@ -280,47 +280,71 @@ def simulate_to_files(out: str | os.PathLike[str], config: TODConfig, seed: int,
 
     Writes ``out/tod.h5`` (the data) and the hidden truth ``out/truth/truth.json`` (cosmology,
     seed, C_ℓ^TT in μK²) and ``out/truth/truth_sky.fits`` (RING maps in μK: column
-    ``SKY_SMOOTHED`` seen by the detectors, column ``SKY`` before the beam). No analysis
-    stage reads ``truth/``.
+    ``SKY_SMOOTHED`` seen by the detectors, column ``SKY`` before the beam). When a detector
+    of ``config`` is polarised the sky is I, Q, U (:func:`~rediscovery.cosmo.cmb.tod.sky
+    .gaussian_sky_iqu` of CAMB's TT, EE, TE): ``truth.json`` also holds C_ℓ^EE, BB, TE and
+    ``truth_sky.fits`` the columns ``Q_SMOOTHED``, ``U_SMOOTHED``, ``Q``, ``U`` after the two
+    temperature ones (I). No analysis stage reads ``truth/``.
 
     Parameters
     ----------
     cl
-        C_ℓ^TT (μK², ℓ = 0 … lmax) to use instead of CAMB at the hidden cosmology.
+        C_ℓ^TT (μK², ℓ = 0 … lmax) to use instead of CAMB at the hidden cosmology; for
+        polarised detectors rows TT, EE, BB, TE (shape (4, lmax + 1)).
     cosmology
         CAMB parameters to use instead of the hidden draw (ignored when ``cl`` is given).
 
     Returns
     -------
     dict
-        A small summary: paths, samples, detectors (no hidden values).
+        A small summary: paths, samples, detectors, whether polarised (no hidden values).
     """
     import healpy as hp
 
     from rediscovery.core.files import write_json
     from rediscovery.core.progress import progress_bar
     from rediscovery.cosmo.cmb.tod.simulate import simulate_chunks
-    from rediscovery.cosmo.cmb.tod.sky import draw_sky_cosmology, gaussian_sky, tt_cl
+    from rediscovery.cosmo.cmb.tod.sky import (
+        draw_sky_cosmology,
+        gaussian_sky,
+        gaussian_sky_iqu,
+        iqu_cl,
+        tt_cl,
+    )
 
     out = Path(out)
     lmax = 3 * nside_sky - 1
     hidden = cl is None and cosmology is None
+    polarised = any(d.polarised for d in config.detectors)
     if cl is None:
         cosmology = cosmology if cosmology is not None else draw_sky_cosmology(seed)
-        cl = tt_cl(cosmology, lmax)
-    cl = np.asarray(cl, dtype=float)[: lmax + 1]
+        cl = (iqu_cl if polarised else tt_cl)(cosmology, lmax)
+    cl = np.asarray(cl, dtype=float)[..., : lmax + 1]
+    if cl.shape[:-1] != ((4,) if polarised else ()):
+        raise ConfigError(f"cl of shape {cl.shape}: expected "
+                          + ("(4, lmax + 1) rows TT, EE, BB, TE for polarised detectors"
+                             if polarised else "(lmax + 1,) C_ell^TT"))
     rng = np.random.default_rng([seed, 0x534B59])  # "SKY"
-    sky, smooth = gaussian_sky(cl, nside_sky, config.fwhm_arcmin, rng)
+    if polarised:
+        sky, smooth = gaussian_sky_iqu(cl, nside_sky, config.fwhm_arcmin, rng)
+        columns = [smooth[0], sky[0], smooth[1], smooth[2], sky[1], sky[2]]
+        names = ["SKY_SMOOTHED", "SKY", "Q_SMOOTHED", "U_SMOOTHED", "Q", "U"]
+        spectra = {"cl_tt_uK2": cl[0].tolist(), "cl_ee_uK2": cl[1].tolist(),
+                   "cl_bb_uK2": cl[2].tolist(), "cl_te_uK2": cl[3].tolist()}
+    else:
+        sky, smooth = gaussian_sky(cl, nside_sky, config.fwhm_arcmin, rng)
+        columns, names = [smooth, sky], ["SKY_SMOOTHED", "SKY"]
+        spectra = {"cl_tt_uK2": cl.tolist()}
     truth_dir = out / "truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(truth_dir / "truth_sky.fits") as tmp:
-        hp.write_map(str(tmp), [smooth, sky], column_names=["SKY_SMOOTHED", "SKY"],
-                     column_units="uK", coord="C", overwrite=True, dtype=np.float64)
+        hp.write_map(str(tmp), columns, column_names=names, column_units="uK", coord="C",
+                     overwrite=True, dtype=np.float64)
     write_json(truth_dir / "truth.json", {
         "cosmology": cosmology, "hidden": hidden, "seed": seed, "nside_sky": nside_sky,
-        "fwhm_arcmin": config.fwhm_arcmin, "cl_tt_uK2": cl.tolist(),
-        "note": "C_ell^TT (uK^2, ell = 0..lmax) of the realisation in truth_sky.fits; the TOD "
-                "samples SKY_SMOOTHED at the nearest pixel"})
+        "fwhm_arcmin": config.fwhm_arcmin, "polarised": polarised, **spectra,
+        "note": "C_ell (uK^2, ell = 0..lmax) of the realisation in truth_sky.fits; the TOD "
+                "samples SKY_SMOOTHED (and Q_SMOOTHED, U_SMOOTHED) at the nearest pixel"})
     total = config.n_samples * len(config.detectors)
     with progress_bar(enabled=progress) as bar:
         task = bar.add_task("TOD samples", total=total)
@@ -328,4 +352,4 @@ def simulate_to_files(out: str | os.PathLike[str], config: TODConfig, seed: int,
                   angles=angles, progress=lambda k: bar.advance(task, k))
     return {"tod": str(out / "tod.h5"), "n_samples_per_detector": config.n_samples,
             "n_detectors": len(config.detectors), "n_samples_total": total,
-            "hidden": hidden}
+            "hidden": hidden, "polarised": polarised}

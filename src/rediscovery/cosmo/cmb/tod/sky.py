@@ -21,7 +21,8 @@ import numpy as np
 
 from rediscovery.core.errors import ConfigError
 
-__all__ = ["SkyTruth", "draw_sky_cosmology", "gaussian_sky", "gaussian_sky_iqu", "tt_cl"]
+__all__ = ["SkyTruth", "draw_sky_cosmology", "gaussian_sky", "gaussian_sky_iqu", "iqu_cl",
+           "tt_cl"]
 
 
 @dataclass(frozen=True)
@@ -58,16 +59,30 @@ def draw_sky_cosmology(seed: int) -> dict[str, float]:
             "Om": truth.Om, "OL": truth.OL}
 
 
-def tt_cl(params: dict[str, float], lmax: int) -> np.ndarray:
-    """C_ℓ^TT in μK² for ℓ = 0 … ``lmax`` from CAMB (lensed; zeros at ℓ = 0, 1)."""
+def _camb_cl(params: dict[str, float], lmax: int, names: tuple[str, ...]) -> np.ndarray:
+    """C_ℓ (μK², ℓ = 0 … ``lmax``, zeros at ℓ < 2) of CAMB's lensed spectra ``names``."""
     from rediscovery.cosmo.cmb.theory import camb_spectra
 
     camb_keys = ("H0", "ombh2", "omch2", "ns", "ln10As", "tau", "omk", "mnu")
     s = camb_spectra({k: params[k] for k in camb_keys if k in params}, lmax=max(lmax, 30))
-    cl = np.zeros(lmax + 1)
+    cl = np.zeros((len(names), lmax + 1))
     ell = s.ell[s.ell <= lmax]
-    cl[ell] = s.tt[: len(ell)] * 2.0 * math.pi / (ell * (ell + 1.0))
+    for row, name in zip(cl, names, strict=True):
+        row[ell] = s[name][: len(ell)] * 2.0 * math.pi / (ell * (ell + 1.0))
     return cl
+
+
+def tt_cl(params: dict[str, float], lmax: int) -> np.ndarray:
+    """C_ℓ^TT in μK² for ℓ = 0 … ``lmax`` from CAMB (lensed; zeros at ℓ = 0, 1)."""
+    return _camb_cl(params, lmax, ("tt",))[0]
+
+
+def iqu_cl(params: dict[str, float], lmax: int) -> np.ndarray:
+    """C_ℓ^TT, EE, BB, TE (rows, healpy's order; μK², ℓ = 0 … ``lmax``) from CAMB for
+    :func:`gaussian_sky_iqu`: lensed TT, EE, TE; BB = 0 (the package's CAMB spectra have no
+    B modes: no tensors, and lensing B, ~0.1 μK² in D_ℓ, is left out)."""
+    tt, ee, te = _camb_cl(params, lmax, ("tt", "ee", "te"))
+    return np.array([tt, ee, np.zeros_like(tt), te])
 
 
 def gaussian_sky(cl: np.ndarray, nside: int, fwhm_arcmin: float,
