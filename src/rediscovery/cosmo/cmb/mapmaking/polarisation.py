@@ -12,7 +12,7 @@ p solves
 
 (e.g. the MADAM paper, Keihänen et al. 2010, A&A 510, A57, §2, with no baselines). The six
 distinct entries of A_p and the three of b_p are summed with ``np.bincount`` chunk by chunk
-(any TOD size streams); the systems are solved together (``np.linalg.solve`` on the stack of
+(any TOD size streams); the blocks are inverted together (``np.linalg.inv`` on the stack of
 observed pixels). A pixel whose angles do not separate Q from U has an ill-conditioned A_p:
 where its reciprocal condition number (``1/np.linalg.cond``) is below ``rcond_min`` the three
 maps are ``UNSEEN`` there (counted in ``info["n_pixels_ill_conditioned"]``).
