@@ -229,3 +229,57 @@ def test_noise_model_needs_splits(maps: Path, tmp_path: Path, run_cli) -> None:
         ]
     )
     assert code == 2 and "white or splits" in err
+
+
+def test_spectrum_of_iqu_maps(maps: Path, tmp_path: Path, run_cli) -> None:
+    """I, Q, U maps (binned from 4 polarised detectors, white noise): spectrum.csv is the TT
+    of I, the same as for I written alone as a temperature map; spectrum_te.csv and
+    spectrum_ee.csv have its columns; an I, Q, U map with temperature splits is refused."""
+    from rediscovery.cosmo.cmb.mapmaking import (
+        MapResult,
+        bin_tod_iqu,
+        detector_weights,
+        read_maps,
+        write_maps,
+    )
+    from rediscovery.cosmo.cmb.tod import (
+        TODConfig,
+        default_focal_plane,
+        gaussian_sky_iqu,
+        simulate_chunks,
+    )
+
+    ell = np.arange(96.0)
+    tt = np.r_[0.0, 0.0, 2e4 / ell[2:] ** 2]
+    sky = gaussian_sky_iqu(np.array([tt, 0.1 * tt, 0 * tt, 0.2 * tt]), 32, 30.0,
+                           np.random.default_rng(5))[1]
+    cfg = TODConfig(detectors=tuple(default_focal_plane(4, fknee=0.0, polarised=True)),
+                    days=0.05)
+    iqu = tmp_path / "iqu"
+    binned = bin_tod_iqu(simulate_chunks(cfg, sky, 5, angles=False), 32, cfg.nside_pointing,
+                         detector_weights(cfg.detectors))
+    write_maps(iqu, binned)
+    res = read_maps(iqu)
+    temperature = tmp_path / "t"
+    i_map = res.stokes(0)
+    info = {**res.info, "beam_fwhm_arcmin": 30.0}
+    write_maps(temperature, MapResult(32, i_map.map, i_map.hits, i_map.variance, info))
+    common = ["--no-plots", "--no-progress", "--lmax", "60", "--delta-ell", "10", "--n-sims", "0",
+              "--fwhm", "30"]
+    for src, out in ((iqu, tmp_path / "spec_iqu"), (temperature, tmp_path / "spec_t")):
+        code, err = run_cli(["cosmo", "cmb-spectrum", src, "--out", out, *common])
+        assert code == 0, err
+    tt = np.loadtxt(tmp_path / "spec_iqu" / "spectrum.csv", delimiter=",", skiprows=1)
+    np.testing.assert_allclose(
+        tt, np.loadtxt(tmp_path / "spec_t" / "spectrum.csv", delimiter=",", skiprows=1)
+    )
+    header = (tmp_path / "spec_iqu" / "spectrum.csv").read_text().splitlines()[0]
+    for kind in ("te", "ee"):
+        lines = (tmp_path / "spec_iqu" / f"spectrum_{kind}.csv").read_text().splitlines()
+        assert lines[0] == header and len(lines) == len(tt) + 1
+    assert not (tmp_path / "spec_t" / "spectrum_te.csv").exists()
+    info = json.loads((tmp_path / "spec_iqu" / "spectrum.json").read_text())
+    assert set(info["polarisation"]) == {"te", "ee"}
+    code, err = run_cli(["cosmo", "cmb-spectrum", iqu, "--splits", f"{iqu},{maps / 's1'}",
+                         "--out", tmp_path / "mixed", *common])
+    assert code == 2 and "some maps are I, Q, U and some temperature only" in err, err

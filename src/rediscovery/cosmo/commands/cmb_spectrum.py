@@ -1,4 +1,5 @@
-"""``rediscovery cosmo cmb-spectrum``: the TT power spectrum of a CMB map on the cut sky.
+"""``rediscovery cosmo cmb-spectrum``: the TT power spectrum of a CMB map on the cut sky (and TE,
+EE of I, Q, U maps).
 
 Thin wiring over :mod:`rediscovery.cosmo.cmb.spectra`; file formats and measured figures in
 docs/cosmo-cmb-spectrum.md.
@@ -51,6 +52,21 @@ def _fiducial_cl(path: Path | None, lmax: int) -> tuple[np.ndarray, str]:
     keep = (e >= 2) & (e <= lmax)
     cl[e[keep]] = dl[keep] * 2 * math.pi / (e[keep] * (e[keep] + 1.0))
     return cl, str(path)
+
+
+def _pol_spectra(sets, window, lmax: int, delta_ell: int, fwhm: float, pixwin: bool,
+                 niter: int) -> dict:
+    """TE and EE band powers of I, Q, U map sets, Knox errors for CAMB's Planck 2018 best
+    fit."""
+    from rediscovery.cosmo.cmb.spectra import measure_pol_spectra, prepare_pol
+    from rediscovery.cosmo.cmb.theory import PLANCK2018_BEST_FIT
+    from rediscovery.cosmo.cmb.tod import iqu_cl
+
+    setup = prepare_pol(window, lmax=lmax, delta_ell=delta_ell, fwhm_arcmin=fwhm,
+                        pixwin=pixwin, niter=niter)
+    fiducial = iqu_cl(dict(PLANCK2018_BEST_FIT), 3 * window.nside - 1)
+    iqus = [s.iqu() for s in sets]
+    return measure_pol_spectra([m for m, _ in iqus], [v for _, v in iqus], setup, fiducial)
 
 
 @app.command("cmb-spectrum")
@@ -127,7 +143,8 @@ def cmb_spectrum(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Pseudo-C_ℓ (MASTER) band powers with Monte-Carlo errors: spectrum.csv, covariance.npy,
-    bands.csv, spectrum.json, window.fits, spectrum.png."""
+    bands.csv, spectrum.json, window.fits, spectrum.png; for I, Q, U maps also
+    spectrum_te.csv and spectrum_ee.csv (Knox errors)."""
     from rediscovery.cosmo.cmb.spectra import (
         measure_spectrum,
         prepare,
@@ -135,6 +152,7 @@ def cmb_spectrum(
         read_mask,
         window_from_hits,
         write_outputs,
+        write_pol_outputs,
     )
 
     logging.getLogger("healpy").setLevel(max(logging.getLogger().level, logging.WARNING))
@@ -186,6 +204,12 @@ def cmb_spectrum(
         progress=progress,
         noise_model=noise_model or ("splits" if splits else "white"),
     )
+    pol = None
+    if all(s.polarised for s in sets):
+        pol = _pol_spectra(sets, window, lmax, delta_ell, float(fwhm), pixwin, niter)
+    elif any(s.polarised for s in sets):
+        raise InputError("some maps are I, Q, U and some temperature only; expected the same "
+                         "kind for MAP and all --splits", path=map_path)
     meta = {
         "map": str(map_path),
         "splits": [s.source for s in sets] if splits else [],
@@ -194,7 +218,13 @@ def cmb_spectrum(
         "pixwin": pixwin,
         "fiducial": fid_source,
     }
+    if pol is not None:
+        meta["polarisation"] = {k: {"dl": r.dl.tolist(), "dl_err_knox": r.knox_err.tolist(),
+                                    "expected": r.expected.tolist(), **r.info}
+                                for k, r in pol.items()}
     write_outputs(out, result, window, meta)
+    if pol is not None:
+        write_pol_outputs(out, pol)
     if plots:
         import matplotlib
 
@@ -222,4 +252,6 @@ def cmb_spectrum(
             f"; σ_MC/σ_Knox {ratio.min():.2f}-{ratio.max():.2f}, max |bias|/σ "
             f"{np.abs(bos).max():.2f}"
         )
+    if pol is not None:
+        msg += "; TE, EE (Knox errors) -> spectrum_te.csv, spectrum_ee.csv"
     typer.echo(f"{msg} -> {out}/spectrum.csv")

@@ -4,7 +4,8 @@ Reads: the map-maker's HEALPix FITS files (``map.fits`` μK, ``hits.fits``, ``va
 μK², from ``rediscovery cosmo cmb-mapmake``; or data splits of them), an optional mask.
 Writes: ``spectrum.csv`` (``ell_min, ell_max, ell_eff, dl, dl_err``, μK², the CMB contract
 read by ``cosmo cmb-fit``), ``covariance.npy`` (μK⁴, from simulations), ``bands.csv``,
-``spectrum.json`` and ``window.fits``.
+``spectrum.json`` and ``window.fits``; for I, Q, U maps also ``spectrum_te.csv`` and
+``spectrum_ee.csv`` (same columns; pspy's spin-0 and spin-2 coupling, Knox errors).
 
 MASTER pseudo-C_ℓ (Hivon et al. 2002) with pspy's apodised window and mode-coupling matrix,
 healpy transforms, beam and pixel-window deconvolution, noise bias removed by cross-spectra
@@ -20,7 +21,13 @@ from rediscovery.cosmo.cmb.spectra.estimate import (
     measure_spectrum,
     prepare,
 )
-from rediscovery.cosmo.cmb.spectra.io import MapSet, read_map_set, read_mask, write_outputs
+from rediscovery.cosmo.cmb.spectra.io import (
+    MapSet,
+    read_map_set,
+    read_mask,
+    write_outputs,
+    write_pol_outputs,
+)
 from rediscovery.cosmo.cmb.spectra.master import (
     Binning,
     Coupling,
@@ -33,6 +40,13 @@ from rediscovery.cosmo.cmb.spectra.master import (
     white_noise_pseudo_cl,
 )
 from rediscovery.cosmo.cmb.spectra.pixwin import pixel_window
+from rediscovery.cosmo.cmb.spectra.polarised import (
+    PolSetup,
+    measure_pol_spectra,
+    prepare_pol,
+    pseudo_alms_iqu,
+    pseudo_cl_pol,
+)
 from rediscovery.cosmo.cmb.spectra.simulate import (
     SimulationSetup,
     knox_errors,
@@ -46,6 +60,7 @@ __all__ = [
     "Binning",
     "Coupling",
     "MapSet",
+    "PolSetup",
     "SimulationSetup",
     "SpectrumResult",
     "SpectrumSetup",
@@ -55,13 +70,17 @@ __all__ = [
     "coupling_matrix",
     "knox_errors",
     "make_binning",
+    "measure_pol_spectra",
     "measure_spectrum",
     "noise_cl",
     "noise_colour_from_splits",
     "pixel_window",
     "prepare",
+    "prepare_pol",
     "pseudo_alms",
+    "pseudo_alms_iqu",
     "pseudo_cl",
+    "pseudo_cl_pol",
     "read_map_set",
     "read_mask",
     "run_simulations",
@@ -69,4 +88,5 @@ __all__ = [
     "white_noise_pseudo_cl",
     "window_from_hits",
     "write_outputs",
+    "write_pol_outputs",
 ]

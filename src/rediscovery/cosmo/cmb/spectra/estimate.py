@@ -37,7 +37,7 @@ from rediscovery.cosmo.cmb.spectra.simulate import (
 )
 from rediscovery.cosmo.cmb.spectra.window import Window
 
-__all__ = ["SpectrumResult", "SpectrumSetup", "measure_spectrum", "prepare"]
+__all__ = ["SpectrumResult", "SpectrumSetup", "band_layout", "measure_spectrum", "prepare"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,18 @@ class SpectrumSetup:
         return self.coupling.expected(dl)[: self.n_bins]
 
 
+def band_layout(lmax: int, delta_ell: int, nside: int) -> tuple[Binning, Binning]:
+    """The requested bands to ``lmax`` and the bands of the coupling matrix, which go on to
+    ``lmax`` + max(2 Δℓ, ``lmax``/10) within 3 nside − 4 (module notes)."""
+    top = 3 * nside - 4
+    if lmax < 2 or lmax > top:
+        raise ConfigError(
+            f"--lmax {lmax}: expected 2 <= lmax <= 3 nside - 4 = {top} for the map's nside {nside}"
+        )
+    lmax_work = min(top, lmax + max(2 * delta_ell, lmax // 10))
+    return make_binning(lmax, delta_ell), make_binning(lmax_work, delta_ell)
+
+
 def prepare(
     window: Window,
     *,
@@ -88,14 +100,7 @@ def prepare(
     pspy coupling matrix for ``window``; ``niter``: Jacobi iterations of the maps' transforms
     (the window's own transform uses :data:`~rediscovery.cosmo.cmb.spectra.master.WINDOW_NITER`)."""
     nside = window.nside
-    top = 3 * nside - 4
-    if lmax < 2 or lmax > top:
-        raise ConfigError(
-            f"--lmax {lmax}: expected 2 <= lmax <= 3 nside - 4 = {top} for the map's nside {nside}"
-        )
-    binning = make_binning(lmax, delta_ell)
-    lmax_work = min(top, lmax + max(2 * delta_ell, lmax // 10))
-    work = make_binning(lmax_work, delta_ell)
+    binning, work = band_layout(lmax, delta_ell, nside)
     transfer = transfer_function(3 * nside - 1, fwhm_arcmin, nside if pixwin else None)
     t0 = time.perf_counter()
     coupling = coupling_matrix(window, work, transfer)
@@ -129,6 +134,8 @@ class SpectrumResult:
         Method, sizes, timings, f_sky figures (JSON-able).
     window_function
         Band-power window B_bℓ (n_bins, L) with column ℓ = 0 … L − 1: ⟨D̂_b⟩ = B @ D_ℓ[:L].
+    kind
+        ``"TT"``, ``"TE"`` or ``"EE"``.
     """
 
     binning: Binning
@@ -140,6 +147,7 @@ class SpectrumResult:
     expected: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
     window_function: np.ndarray | None = None
+    kind: str = "TT"
 
     @property
     def mc_mean(self) -> np.ndarray | None:
@@ -165,7 +173,7 @@ class SpectrumResult:
             self.dl_err,
             self.dl_err,
             self.cov,
-            "TT",
+            self.kind,
             source,
         )
 

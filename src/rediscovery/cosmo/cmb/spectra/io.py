@@ -21,6 +21,8 @@ bands.csv        per band: dl, dl_err_mc, dl_err_knox, expected (fiducial      �
 spectrum.json    method, window figures (f_sky, w₂, w₄, f_sky,eff), noise,     --
                  timings, inputs
 window.fits      the apodised window (RING)                                    --
+spectrum_te.csv  I, Q, U maps only (``write_pol_outputs``): TE and EE band     μK²
+spectrum_ee.csv  powers, the columns of spectrum.csv (Knox errors)
 ===============  ============================================================  =======
 """
 
@@ -36,20 +38,24 @@ import numpy as np
 from rediscovery.core.errors import InputError
 from rediscovery.core.files import atomic_path, read_json, write_json
 
-__all__ = ["MapSet", "read_map_set", "read_mask", "write_outputs"]
+__all__ = ["MapSet", "read_map_set", "read_mask", "write_outputs", "write_pol_outputs"]
 
 _MAP, _HITS, _VAR = "map.fits", "hits.fits", "variance.fits"
 
 
 @dataclass(frozen=True)
 class MapSet:
-    """A map with its hit counts and white-noise variance (RING, full sky)."""
+    """A map with its hit counts and white-noise variance (RING, full sky); for an I, Q, U
+    file also ``qu`` (2, npix) and ``qu_variance`` (2, npix) (0 outside the observed pixels;
+    ``map`` and ``variance`` are I's)."""
 
     map: np.ndarray
     hits: np.ndarray
     variance: np.ndarray
     source: str
     info: dict[str, Any] = field(default_factory=dict)
+    qu: np.ndarray | None = None
+    qu_variance: np.ndarray | None = None
 
     @property
     def nside(self) -> int:
@@ -57,19 +63,46 @@ class MapSet:
 
         return int(hp.npix2nside(len(self.map)))
 
+    @property
+    def polarised(self) -> bool:
+        return self.qu is not None
 
-def _read_healpix(path: Path, what: str) -> np.ndarray:
+    def iqu(self) -> tuple[np.ndarray, np.ndarray]:
+        """(3, npix) I, Q, U maps and their variances (polarised map sets only)."""
+        if self.qu is None or self.qu_variance is None:
+            raise InputError("not an I, Q, U map (map.fits has one column)", path=self.source)
+        return np.vstack([self.map, self.qu]), np.vstack([self.variance, self.qu_variance])
+
+
+#: Column names of an I, Q, U map file (the map-maker's, healpy's defaults).
+_IQU_COLUMNS = ("I_STOKES", "Q_STOKES", "U_STOKES")
+
+
+def _read_healpix(path: Path, what: str, iqu: bool = False) -> np.ndarray:
+    """Column 0 of a HEALPix FITS map, or (3, npix) I, Q, U when ``iqu``."""
     import healpy as hp
 
     if not path.is_file():
         raise InputError(f"{what} not found; expected a HEALPix FITS map", path=path)
     try:
-        m = hp.read_map(str(path), field=0, nest=False)
+        m = hp.read_map(str(path), field=(0, 1, 2) if iqu else 0, nest=False)
     except Exception as exc:  # astropy/healpy raise many types on a bad file
         raise InputError(
             f"cannot read the {what} as a HEALPix FITS map: {exc}", path=path
         ) from None
     return np.asarray(m, dtype=float)
+
+
+def _is_iqu(path: Path) -> bool:
+    """Whether a FITS map file holds the map-maker's three I, Q, U columns."""
+    from astropy.io import fits
+
+    try:
+        with fits.open(path) as hdul:
+            names = tuple(c.name for c in hdul[1].columns) if len(hdul) > 1 else ()
+    except Exception:  # unreadable: _read_healpix reports it
+        return False
+    return names == _IQU_COLUMNS
 
 
 def read_map_set(
@@ -78,7 +111,8 @@ def read_map_set(
     hits: str | os.PathLike[str] | None = None,
     variance: str | os.PathLike[str] | None = None,
 ) -> MapSet:
-    """Read a map-maker output folder, or a map file (hits/variance beside it or given)."""
+    """Read a map-maker output folder, or a map file (hits/variance beside it or given);
+    an I, Q, U file (columns ``I_STOKES, Q_STOKES, U_STOKES``) also gives Q, U."""
     import healpy as hp
 
     p = Path(path)
@@ -86,9 +120,15 @@ def read_map_set(
     map_file = p / _MAP if p.is_dir() else p
     hits_file = Path(hits) if hits is not None else folder / _HITS
     var_file = Path(variance) if variance is not None else folder / _VAR
-    m = _read_healpix(map_file, "map")
+    iqu = map_file.is_file() and _is_iqu(map_file)
+    maps = _read_healpix(map_file, "map", iqu)
+    m = maps[0] if iqu else maps
     h = _read_healpix(hits_file, "hit map")
-    v = _read_healpix(var_file, "variance map")
+    if iqu and not _is_iqu_variance(var_file):
+        raise InputError("the map is I, Q, U but the variance map has not the three "
+                         "columns II, QQ, UU of the map-maker", path=var_file)
+    vs = _read_healpix(var_file, "variance map", iqu)
+    v = vs[0] if iqu else vs
     for arr, f, what in ((h, hits_file, "hit map"), (v, var_file, "variance map")):
         if arr.size != m.size:
             raise InputError(
@@ -107,24 +147,39 @@ def read_map_set(
     # there) is not part of the map
     h = np.where(m == hp.UNSEEN, 0.0, h)
     seen = h > 0
-    nan = seen & ~np.isfinite(m)
-    if nan.any():
-        raise InputError(
-            f"{int(nan.sum())} NaN pixel(s) where the hit map says observed "
-            f"(first at RING pixel {int(np.argmax(nan))}); expected finite μK",
-            path=map_file,
-        )
-    badv = seen & (~np.isfinite(v) | (v < 0) | (v == hp.UNSEEN))
-    if badv.any():
-        raise InputError(
-            f"{int(badv.sum())} observed pixel(s) with a negative, NaN or UNSEEN "
-            f"variance (first at RING pixel {int(np.argmax(badv))}); expected "
-            "μK² >= 0",
-            path=var_file,
-        )
+    for k, arr in enumerate(maps if iqu else [m]):
+        nan = seen & (~np.isfinite(arr) | (arr == hp.UNSEEN))
+        if nan.any():
+            raise InputError(
+                f"{int(nan.sum())} NaN pixel(s) in column {k + 1} where the hit map says "
+                f"observed (first at RING pixel {int(np.argmax(nan))}); expected finite μK",
+                path=map_file,
+            )
+    for k, arr in enumerate(vs if iqu else [v]):
+        badv = seen & (~np.isfinite(arr) | (arr < 0) | (arr == hp.UNSEEN))
+        if badv.any():
+            raise InputError(
+                f"{int(badv.sum())} observed pixel(s) with a negative, NaN or UNSEEN "
+                f"variance in column {k + 1} (first at RING pixel {int(np.argmax(badv))}); "
+                "expected μK² >= 0",
+                path=var_file,
+            )
     info_file = folder / "mapmaking.json"
     info = read_json(info_file) if info_file.is_file() else {}
-    return MapSet(np.where(seen, m, 0.0), h, np.where(seen, v, 0.0), str(map_file), info)
+    qu = np.where(seen, maps[1:], 0.0) if iqu else None
+    qu_var = np.where(seen, vs[1:], 0.0) if iqu else None
+    return MapSet(np.where(seen, m, 0.0), h, np.where(seen, v, 0.0), str(map_file), info,
+                  qu, qu_var)
+
+
+def _is_iqu_variance(path: Path) -> bool:
+    from astropy.io import fits
+
+    try:
+        with fits.open(path) as hdul:
+            return len(hdul) > 1 and len(hdul[1].columns) == 3
+    except Exception:  # unreadable: _read_healpix reports it
+        return False
 
 
 def read_mask(path: str | os.PathLike[str], nside: int) -> np.ndarray:
@@ -204,3 +259,15 @@ def write_outputs(
     write_json(out / "spectrum.json", info)
     paths["info"] = out / "spectrum.json"
     return paths
+
+
+def write_pol_outputs(out: str | os.PathLike[str], results: dict[str, Any]) -> dict[str, Path]:
+    """Write ``spectrum_te.csv`` and ``spectrum_ee.csv`` (the columns of ``spectrum.csv``)
+    from :func:`~rediscovery.cosmo.cmb.spectra.measure_pol_spectra`'s results."""
+    from rediscovery.cosmo.cmb.io import write_spectrum_csv
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return {f"spectrum_{k}": write_spectrum_csv(r.to_binned_spectrum(),
+                                                out / f"spectrum_{k}.csv")
+            for k, r in results.items()}

@@ -45,6 +45,7 @@ __all__ = [
     "Binning",
     "Coupling",
     "bandpowers",
+    "check_map",
     "coupling_matrix",
     "make_binning",
     "pseudo_alms",
@@ -219,7 +220,9 @@ def coupling_matrix(
     return Coupling(mbb_inv, bbl, binning, np.asarray(transfer[: lmax + 4], dtype=float))
 
 
-def _check_map(m: np.ndarray, window: Window, name: str) -> np.ndarray:
+def check_map(m: np.ndarray, window: Window, name: str) -> np.ndarray:
+    """``m`` (RING, μK) zeroed outside the window, refusing a wrong size or NaN/UNSEEN pixels
+    inside it (``name`` for the message)."""
     import healpy as hp
 
     m = np.asarray(m, dtype=float)
@@ -272,7 +275,7 @@ def pseudo_alms(
     w = window.weights
     windowed = []
     for m, name in zip(maps, names, strict=True):
-        m = _check_map(m, window, name)
+        m = check_map(m, window, name)
         if subtract_mean:
             m = m - np.sum(w * m) / np.sum(w)
         windowed.append(w * m)
