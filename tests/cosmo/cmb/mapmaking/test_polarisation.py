@@ -89,3 +89,26 @@ def test_psi_round_trip(iqu, tmp_path: Path) -> None:
     np.testing.assert_array_equal(np.concatenate([c.psi for c in read]),
                                   np.concatenate([c.psi for c in direct]))
     np.testing.assert_allclose(a.maps, b.maps, rtol=1e-12)
+
+
+def test_iqu_map_files(iqu, tmp_path: Path) -> None:
+    """write_maps of an IQUMapResult: 3-column map.fits and variance.fits read back as an
+    IQUMapResult; inconsistent files are refused naming the folder or file."""
+    from rediscovery.cosmo.cmb.mapmaking import IQUMapResult, read_maps, write_maps
+
+    cfg = _config(days=0.1)
+    res = bin_tod_iqu(simulate_chunks(cfg, iqu, 2, angles=False), NSIDE, cfg.nside_pointing,
+                      detector_weights(cfg.detectors))
+    write_maps(tmp_path / "m", res)
+    back = read_maps(tmp_path / "m")
+    assert isinstance(back, IQUMapResult) and back.info["stokes"] == "IQU"
+    np.testing.assert_array_equal(back.maps, res.maps)
+    np.testing.assert_array_equal(back.variance, res.variance)
+    np.testing.assert_array_equal(back.hits, res.hits)
+    np.testing.assert_array_equal(back.good, res.good)
+    hp.write_map(str(tmp_path / "m" / "variance.fits"), res.variance[0], overwrite=True)
+    with pytest.raises(InputError, match=r"map.fits has 3 column\(s\), variance.fits 1"):
+        read_maps(tmp_path / "m")
+    hp.write_map(str(tmp_path / "m" / "map.fits"), res.maps[:2], overwrite=True)
+    with pytest.raises(InputError, match=r"2 columns in map\.fits; expected 1"):
+        read_maps(tmp_path / "m")

@@ -100,3 +100,29 @@ def test_refusals(cl) -> None:
         measure_pol_spectra([iqu], [iqu], setup, cl[0])
     with pytest.raises(ConfigError, match="expected the same number"):
         measure_pol_spectra([iqu, iqu], [iqu], setup, cl)
+
+
+def test_read_map_set_of_iqu_files(tmp_path) -> None:
+    """An I, Q, U folder gives I as the map and Q, U beside it; UNSEEN pixels (Q, U not
+    separable) count as unobserved; a one-column variance beside I, Q, U maps is refused."""
+    from rediscovery.core.errors import InputError
+    from rediscovery.cosmo.cmb.mapmaking import IQUMapResult, write_maps
+    from rediscovery.cosmo.cmb.spectra import read_map_set
+
+    npix = 12 * NSIDE**2
+    rng = np.random.default_rng(3)
+    maps = rng.normal(size=(3, npix))
+    var = np.full((3, npix), 2.0)
+    hits = np.full(npix, 10)
+    maps[:, :5] = var[:, :5] = hp.UNSEEN  # hit but not solved
+    hits[-7:] = 0
+    maps[:, -7:] = var[:, -7:] = hp.UNSEEN
+    write_maps(tmp_path, IQUMapResult(NSIDE, maps, hits, var, np.ones(npix), {}))
+    m = read_map_set(tmp_path)
+    assert m.polarised and m.hits[:5].sum() == 0 and (m.hits > 0).sum() == npix - 12
+    iqu, v = m.iqu()
+    np.testing.assert_array_equal(iqu[:, 5:-7], maps[:, 5:-7])
+    assert np.all(iqu[:, :5] == 0) and np.all(v[:, 5:-7] == 2.0)
+    hp.write_map(str(tmp_path / "variance.fits"), var[0], overwrite=True)
+    with pytest.raises(InputError, match="variance map has not the three columns"):
+        read_map_set(tmp_path)

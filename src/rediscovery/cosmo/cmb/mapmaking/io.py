@@ -42,8 +42,7 @@ __all__ = ["MAP_FILES", "read_maps", "write_maps"]
 MAP_FILES = {"map": "map.fits", "hits": "hits.fits", "variance": "variance.fits"}
 _UNITS = {"map": "uK", "hits": "", "variance": "uK^2"}
 #: Column names of the I, Q, U files (healpy's default names for the maps).
-_IQU_COLUMNS = {"map": ["I_STOKES", "Q_STOKES", "U_STOKES"], "hits": ["HITS"],
-                "variance": ["II", "QQ", "UU"]}
+_IQU_COLUMNS = {"map": ["I_STOKES", "Q_STOKES", "U_STOKES"], "variance": ["II", "QQ", "UU"]}
 
 
 def write_maps(out: str | os.PathLike[str], result: MapResult | IQUMapResult) -> dict[str, Path]:

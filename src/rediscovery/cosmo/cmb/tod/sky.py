@@ -80,7 +80,7 @@ def tt_cl(params: dict[str, float], lmax: int) -> np.ndarray:
 def iqu_cl(params: dict[str, float], lmax: int) -> np.ndarray:
     """C_ℓ^TT, EE, BB, TE (rows, healpy's order; μK², ℓ = 0 … ``lmax``) from CAMB for
     :func:`gaussian_sky_iqu`: lensed TT, EE, TE; BB = 0 (the package's CAMB spectra have no
-    B modes: no tensors, and lensing B, ~0.1 μK² in D_ℓ, is left out)."""
+    B modes: no tensors, and lensing B, D_ℓ ≲ 0.1 μK², is left out)."""
     tt, ee, te = _camb_cl(params, lmax, ("tt", "ee", "te"))
     return np.array([tt, ee, np.zeros_like(tt), te])
 
