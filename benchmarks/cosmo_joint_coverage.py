@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import chi2, norm
 
 from rediscovery.core.executor import map_tasks
 from rediscovery.core.files import write_json
@@ -49,6 +49,9 @@ from rediscovery.core.files import write_json
 PARAMS = ("H0", "Om", "OL", "Ok")
 #: Probability content of a 68 % (1σ) interval.
 P68 = float(norm.cdf(1.0) - norm.cdf(-1.0))
+#: Δχ² bounding the 68.27 % region of two parameters (χ² quantile with 2 degrees of freedom).
+SN_2D_68 = float(chi2.ppf(P68, 2))
+P68_OUT = 1.0 - P68
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,35 @@ def _truth(seed: int) -> dict[str, float]:
         "OL": t.OL,
         "Ok": 1.0 - t.Om - t.OL - omega_radiation(100.0) / (t.H0 / 100.0) ** 2,
     }
+
+
+def sn_delta_chi2(seed: int, n_sne: int) -> float:
+    """χ²_SN(truth) − min χ²_SN of the universe's ``--mode hubble`` Hubble table, SN only
+    (Ω_m, Ω_Λ free, offset marginalised): χ² with 2 degrees of freedom if the table follows
+    the likelihood, above 2.30 for 31.7 % of tables. It says how far a universe's supernovae
+    happened to scatter from its truth, and so how much of a set's coverage is chance."""
+    from scipy.optimize import minimize
+
+    from rediscovery.cosmo.sn.hubble import HubbleLikelihood
+    from rediscovery.cosmo.sn.io import HubbleTable
+    from rediscovery.cosmo.sn.simulate import draw_truth, simulate_hubble_table
+
+    t = draw_truth(seed)
+    table = simulate_hubble_table(n_sne, t, seed=seed)
+    like = HubbleLikelihood(HubbleTable.from_frame(table, source=f"universe {seed}"))
+
+    def chi2(x: np.ndarray) -> float:
+        return float(like.chi2(np.array([x[0]]), np.array([x[1]]), -1.0)[0])
+
+    true = np.array([t.Om, t.OL])
+    best = min(
+        (
+            minimize(chi2, true + d, method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-9})
+            for d in ([0.0, 0.0], [0.2, 0.2], [-0.1, -0.2])
+        ),
+        key=lambda r: r.fun,
+    )
+    return chi2(true) - float(best.fun)
 
 
 def _row(name: str, s: dict[str, Any], true: float) -> dict[str, Any]:
@@ -230,6 +262,19 @@ def main() -> None:
             f"{p:<10} {cov:>9.2f} ± {err:.2f} {pulls.mean():>+10.2f} "
             f"{pulls.std(ddof=1):>9.2f} {ptxt:>28}"
         )
+    if a.mode == "hubble":
+        dchi2 = np.array([sn_delta_chi2(r["seed"], a.n_sne) for r in rows])
+        far = dchi2 > SN_2D_68
+        print(
+            f"SN tables whose truth lies outside their own 68 % (Ω_m, Ω_Λ) region (SN-only "
+            f"Δχ² > {SN_2D_68:.2f}): {far.sum()}/{n} = {far.mean():.2f} (expected {P68_OUT:.3f} "
+            f"± {math.sqrt(P68_OUT * (1 - P68_OUT) / n):.2f}); coverage of H0, Om, OL, Ok:"
+        )
+        for label, sel in (("SN inside", ~far), ("SN outside", far)):
+            if sel.any():
+                sub = [r for r, k in zip(rows, sel, strict=True) if k]
+                covs = " ".join(f"{np.mean([r[p]['covered'] for r in sub]):.2f}" for p in PARAMS)
+                print(f"  {label:<11} {int(sel.sum()):>3} universes: {covs}")
 
 
 if __name__ == "__main__":

@@ -145,3 +145,37 @@ def test_standardised_covariance_adds_the_alpha_beta_term():
                                                + c**2 * v[1, 1]), hub["mu_err"] ** 2, rtol=1e-12)
     np.linalg.cholesky(cov)
 
+
+
+def test_simulated_hubble_tables_follow_the_likelihood():
+    """The Hubble tables the joint coverage benchmark draws (``simulate_hubble_table``) and the
+    offset-marginalised likelihood agree: over 150 tables of 150 SNe at a curved truth,
+    χ²(truth) − min χ² (Ω_m, Ω_Λ free) follows χ² with 2 degrees of freedom: mean 2 (±4
+    standard errors, 0.65), 31.7 % above 2.30 (±4σ binomial, 0.15), KS p > 10⁻³. (Measured
+    over 800 tables at 160 truths: mean 2.12 ± 0.07, 34.8 %, KS p 0.31.)"""
+    from scipy.optimize import minimize
+    from scipy.stats import chi2, kstest
+
+    from rediscovery.cosmo.sn.simulate import Truth, simulate_hubble_table
+
+    truth = Truth(H0=70.0, Om=0.35, OL=0.6)
+    d = []
+    for seed in range(150):
+        table = HubbleTable.from_frame(simulate_hubble_table(150, truth, seed=seed), source="t")
+        like = HubbleLikelihood(table)
+
+        def c2(x, like=like):
+            return float(like.chi2(np.array([x[0]]), np.array([x[1]]), -1.0)[0])
+
+        start = np.array([truth.Om, truth.OL])
+        best = min(
+            (minimize(c2, start + s, method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-9})
+             for s in ([0.0, 0.0], [0.2, 0.2], [-0.1, -0.2])),
+            key=lambda r: r.fun,
+        )
+        d.append(c2(start) - best.fun)
+    d = np.array(d)
+    assert d.min() >= -1e-6
+    assert abs(d.mean() - 2.0) < 0.65, d.mean()
+    assert abs((d > 2.30).mean() - chi2.sf(2.30, 2)) < 0.15, (d > 2.30).mean()
+    assert kstest(d, chi2(2).cdf).pvalue > 1e-3
