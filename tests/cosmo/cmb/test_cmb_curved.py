@@ -24,7 +24,6 @@ from rediscovery.cosmo.cmb.curved import (
     camb_acoustic_scale,
     curved_design,
     fit_curved_emulator,
-    fit_lowl_component,
     fit_scale_correction,
     load_curved_emulator,
 )
@@ -115,55 +114,6 @@ def test_fit_save_load(small_curved, tmp_path):
     if DEFAULT_EMULATOR_PATH.is_file():
         with pytest.raises(ModelFileError, match="not a curved"):
             load_curved_emulator(DEFAULT_EMULATOR_PATH)
-
-
-def _isw_bump(x: np.ndarray, ell: np.ndarray) -> np.ndarray:
-    """A smooth low-ℓ distortion of ln D_ℓ that depends on the curvature (a stand-in for the
-    late ISW rise the rescaled shape does not carry): up to ~5 % at ℓ = 2, gone by ℓ ≈ 100."""
-    ok = 1.0 - x[:, 1] - x[:, 2]
-    return (0.03 + 0.1 * ok[:, None]) * np.exp(-ell[None, :] / 25.0)
-
-
-def test_lowl_component_used_and_continuous(small_curved, tmp_path):
-    """A low-ℓ component fitted on spectra with a low-ℓ distortion the main emulator lacks
-    removes it below the blend, leaves ℓ ≥ the blend's end untouched, joins continuously, and
-    survives save/load (format 2; the format-1 files load too)."""
-    lo, hi = 50, 120  # inside LMAX = 600 of the stand-in
-    x = np.concatenate([curved_design(100, seed) for seed in range(2)])
-    ell = np.arange(2, hi + 1)
-    truth = fake_rescaled(x)[:, : hi - 1] * np.exp(_isw_bump(x, ell))
-    emu = fit_lowl_component(
-        small_curved, x, truth, blend=(lo, hi), n_pca=4, gp_subsample=60, progress=False
-    )
-    assert emu.lowl_blend == (lo, hi) and "lowl_basis" in emu.arrays
-    xt = curved_design(40, seed=77)
-    ref = fake_rescaled(xt)[:, : hi - 1] * np.exp(_isw_bump(xt, ell))
-    before = np.abs(small_curved.predict(xt)[:, : hi - 1] / ref - 1)[:, : lo - 1]
-    after = np.abs(emu.predict(xt)[:, : hi - 1] / ref - 1)[:, : lo - 1]
-    assert before.max() > 0.02 and after.max() < 0.1 * before.max(), (before.max(), after.max())
-    # ℓ >= hi is the main emulator's, exactly; the weight falls linearly to 0 at ℓ = hi
-    top = np.s_[:, hi - 2 :]  # ℓ >= hi
-    np.testing.assert_array_equal(emu.predict(xt)[top], small_curved.predict(xt)[top])
-    corr = emu.lowl_correction(emu.scaled_inputs(xt))
-    assert corr.shape == (len(xt), hi - 1) and np.all(corr[:, -1] == 0.0)
-    steps = np.abs(np.diff(np.log(emu.predict(xt)[:, : hi + 10]), axis=1))
-    base_steps = np.abs(np.diff(np.log(small_curved.predict(xt)[:, : hi + 10]), axis=1))
-    assert steps[:, lo - 3 :].max() < 2.0 * base_steps[:, lo - 3 :].max()  # no jump in the blend
-    back = load_curved_emulator(emu.save(tmp_path / "lowl.npz"))
-    assert back.lowl_blend == (lo, hi)
-    np.testing.assert_allclose(back.predict(xt), emu.predict(xt), rtol=1e-5)
-    # a format-1 file (no low-ℓ component) still loads and predicts without one
-    old = tmp_path / "v1.npz"
-    small_curved.save(old)
-    with np.load(old, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    meta = json.loads(str(arrays.pop("meta")))
-    assert meta["format_version"] == 2 and "lowl_blend" not in meta
-    meta["format_version"] = 1
-    np.savez(old, meta=json.dumps(meta), **arrays)
-    v1 = load_curved_emulator(old)
-    assert v1.lowl_blend is None
-    np.testing.assert_allclose(v1.predict(xt), small_curved.predict(xt), rtol=1e-5)
 
 
 def test_params_dict_and_boxes(small_curved):

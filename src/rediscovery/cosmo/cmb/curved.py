@@ -70,7 +70,6 @@ __all__ = [
     "CURVED_EMULATOR_PATH",
     "CURVED_FIXED",
     "CURVED_LMAX",
-    "LOWL_BLEND",
     "CurvedEmulator",
     "acoustic_scale",
     "camb_acoustic_scale",
@@ -78,7 +77,6 @@ __all__ = [
     "curved_accuracy_report",
     "curved_design",
     "fit_curved_emulator",
-    "fit_lowl_component",
     "fit_scale_correction",
     "generate_curved_training_set",
     "load_curved_emulator",
@@ -121,11 +119,6 @@ CURVED_LMAX = 1500
 #: blended linearly in between.
 BLEND_ELL = (40, 80)
 
-#: Multipoles where the low-ℓ component (emulated ln D_ℓ, ℓ = 2 … the end of this range,
-#: trained on spectra with every multipole computed; :func:`fit_lowl_component`) hands over to
-#: the main emulator, blended linearly; the main emulator is already within 0.3 % there.
-LOWL_BLEND = (100, 150)
-
 #: Highest multipole CAMB computes for a training model: ``min(CURVED_LMAX s/s_min, this)``.
 _CAMB_LMAX_CAP = 3000
 
@@ -134,9 +127,7 @@ CURVED_EMULATOR_PATH = Path(__file__).parent / "data" / "emulator_tt_curved.npz"
 
 #: The ``kind`` in the metadata of a curved TT emulator file.
 CURVED_EMULATOR_KIND = "rediscovery.cosmo.cmb.curved/TT"
-_FORMAT_VERSION = 2  # 2: optional low-ℓ component (arrays ``lowl_*``, metadata ``lowl_blend``)
-_READABLE_VERSIONS = (1, _FORMAT_VERSION)
-_PCA_KEYS = ("mean", "basis", "exponents", "poly_coef", "x_train", "gp_alpha", "gp_inv_ls2")
+_FORMAT_VERSION = 1
 _GRID_NAMES = ("ln_omch2", "scale", "h", "ns", "ln10As", "tau")
 _TAIL_OVERLAP = 40  # rescaled multipoles where the head and the tail regressions are blended
 # ranges of the regression inputs (the design box), mapped to [-1, 1]
@@ -495,9 +486,6 @@ class CurvedEmulator:
         :attr:`x_grid`.
     blend
         ℓ range where the direct and the rescaled parts are blended.
-    lowl_blend
-        ℓ range where the low-ℓ component (arrays ``lowl_*``, a correction of ln D_ℓ for
-        ℓ = 2 … ``lowl_blend[1]``; :func:`fit_lowl_component`) is blended out; None without one.
     """
 
     names: list[str]
@@ -512,7 +500,6 @@ class CurvedEmulator:
     arrays: dict[str, np.ndarray]  # the arrays of fit_pca_gp
     blend: tuple[int, int] = BLEND_ELL
     metadata: dict[str, Any] = field(default_factory=dict)
-    lowl_blend: tuple[int, int] | None = None
 
     name = "emulator (curved)"
 
@@ -639,31 +626,7 @@ class CurvedEmulator:
         direct = np.zeros_like(resc)
         direct[:, :nd] = y[:, :nd]
         amp = x[:, self.names.index("ln10As")] - 2.0 * x[:, self.names.index("tau")]
-        lnd = (1.0 - w) * direct + w * resc
-        if self.lowl_blend is not None:
-            lnd[:, : self.lowl_blend[1] - 1] += self.lowl_correction(u)
-        return np.exp(lnd + amp[:, None])
-
-    def lowl_correction(self, u: np.ndarray) -> np.ndarray:
-        """The low-ℓ component's correction of ln D_ℓ at ℓ = 2 … ``lowl_blend[1]``, already
-        weighted by its blend (1 below ``lowl_blend[0]``, 0 at ``lowl_blend[1]``), at scaled
-        regression inputs ``u`` (n, 6); zeros without a low-ℓ component."""
-        from rediscovery.cosmo.cmb.emulator import predict_pca_gp
-
-        if self.lowl_blend is None:
-            return np.zeros((len(u), 0))
-        lo, hi = self.lowl_blend
-        corr = predict_pca_gp(u, *(self.arrays[f"lowl_{k}"] for k in _PCA_KEYS))
-        return corr * np.clip((hi - self.ell[: hi - 1]) / (hi - lo), 0.0, 1.0)
-
-    def scaled_inputs(self, x: np.ndarray) -> np.ndarray:
-        """The regression inputs (ln ω_c, s, h, n_s, ln 10¹⁰A_s, τ) of rows ``x`` (n, 6),
-        mapped to [-1, 1] over the design box."""
-        x = np.atleast_2d(np.asarray(x, dtype=float))
-        _, _, g = _derived_coordinates(
-            x, self.names, self.fixed, self.scale_ref, self._correction()
-        )
-        return 2.0 * (g - self.g_lo) / (self.g_hi - self.g_lo) - 1.0
+        return np.exp((1.0 - w) * direct + w * resc + amp[:, None])
 
     def params_vector(self, params: Mapping[str, float]) -> np.ndarray:
         """The row vector of a parameter dict (``H0`` accepted for ``h``; ``ombh2``/``mnu``
@@ -715,11 +678,9 @@ class CurvedEmulator:
             "blend": list(self.blend),
             "metadata": self.metadata,
         }
-        if self.lowl_blend is not None:
-            meta["lowl_blend"] = list(self.lowl_blend)
         # float32 PCA bases: 1e-7 relative, far below the emulator's error; halves the file
         arrays = {
-            k: (v.astype(np.float32) if k in ("basis", "tail_basis", "lowl_basis") else v)
+            k: (v.astype(np.float32) if k in ("basis", "tail_basis") else v)
             for k, v in self.arrays.items()
         }
         arrays |= {"ell": self.ell, "x_grid": self.x_grid, "g_lo": self.g_lo, "g_hi": self.g_hi}
@@ -737,7 +698,7 @@ def load_curved_emulator(path: str | os.PathLike[str] | None = None) -> CurvedEm
     meta, arrays = read_emulator_file(
         Path(CURVED_EMULATOR_PATH if path is None else path),
         kind=CURVED_EMULATOR_KIND,
-        version=_READABLE_VERSIONS,
+        version=_FORMAT_VERSION,
         missing="curved emulator file not found; train one with `rediscovery cosmo "
         "cmb-emulator train-curved --out FILE` or use --theory camb",
         wrong_kind=f"not a curved emulator (expected {CURVED_EMULATOR_KIND!r}); flat files "
@@ -762,11 +723,6 @@ def load_curved_emulator(path: str | os.PathLike[str] | None = None) -> CurvedEm
         arrays=pca,
         blend=(int(meta["blend"][0]), int(meta["blend"][1])),
         metadata=meta.get("metadata", {}),
-        lowl_blend=(
-            (int(meta["lowl_blend"][0]), int(meta["lowl_blend"][1]))
-            if "lowl_blend" in meta
-            else None
-        ),
     )
 
 
@@ -906,77 +862,6 @@ def fit_curved_emulator(
         g_hi=lhs_hi,
         arrays=fitted,
         blend=(la, lb),
-        metadata=meta,
-    )
-
-
-def fit_lowl_component(
-    emu: CurvedEmulator,
-    params: np.ndarray,
-    tt: np.ndarray,
-    *,
-    blend: tuple[int, int] = LOWL_BLEND,
-    n_pca: int = 16,
-    degree: int = 1,
-    gp_subsample: int = 600,
-    seed: int = 0,
-    progress: bool = True,
-) -> CurvedEmulator:
-    """A copy of ``emu`` with a low-ℓ component fitted on spectra ``tt`` at ``params``.
-
-    The component emulates the main emulator's own error, r_ℓ = ln D_ℓ,CAMB − ln D_ℓ,emu for
-    ℓ = 2 … ``blend[1]`` (PCA + polynomial + GP on the main emulator's regression inputs,
-    :func:`~rediscovery.cosmo.cmb.emulator.fit_pca_gp`), and is added to ln D_ℓ with a weight
-    1 below ``blend[0]`` falling linearly to 0 at ``blend[1]``.
-
-    Parameters
-    ----------
-    emu
-        The main emulator (a low-ℓ component it has already is replaced).
-    params, tt
-        (n, 6) rows in :data:`CURVED_BOX` order and their CAMB D_ℓ^TT from ℓ = 2 (μK², at
-        least to ``blend[1]``; rows with NaN there or outside the emulator's boxes are dropped),
-        computed with every multipole (e.g. by :func:`compute_curved_spectra` with
-        ``accuracy={"lSampleBoost": 50}``): CAMB's default sampling interpolates between the
-        multipoles it computes, which is off by up to ~1 % below ℓ = 30.
-    blend
-        ℓ range where the component is blended out.
-    n_pca, degree, gp_subsample, seed, progress
-        As in :func:`~rediscovery.cosmo.cmb.emulator.fit_pca_gp`.
-    """
-    from dataclasses import replace
-
-    from rediscovery.cosmo.cmb.emulator import fit_pca_gp
-
-    lo, hi = int(blend[0]), int(blend[1])
-    if not 2 < lo < hi <= emu.lmax:
-        raise ConfigError(f"low-ℓ blend {blend}: expected 2 < start < end <= {emu.lmax}")
-    params = np.asarray(params, dtype=float)
-    tt = np.asarray(tt, dtype=float)[:, : hi - 1]
-    if tt.shape[1] < hi - 1:
-        raise ConfigError(f"the low-ℓ spectra end at ℓ = {tt.shape[1] + 1} < {hi}")
-    good = np.all(np.isfinite(tt), axis=1) & emu.in_box(params)
-    base = replace(emu, lowl_blend=None, arrays={
-        k: v for k, v in emu.arrays.items() if not k.startswith("lowl_")
-    })
-    params, tt = params[good], tt[good]
-    resid = np.log(tt) - np.log(base.predict(params)[:, : hi - 1])
-    fitted = fit_pca_gp(
-        base.scaled_inputs(params),
-        resid,
-        n_pca=n_pca,
-        degree=degree,
-        gp_subsample=gp_subsample,
-        seed=seed,
-        progress=progress,
-    )
-    lmeta = fitted.pop("metadata")
-    meta = dict(base.metadata)
-    meta["lowl"] = lmeta | {"n_train": len(params)}
-    return replace(
-        base,
-        arrays=base.arrays | {f"lowl_{k}": v for k, v in fitted.items()},
-        lowl_blend=(lo, hi),
         metadata=meta,
     )
 

@@ -76,13 +76,12 @@ def read_emulator_file(
     path: Path,
     *,
     kind: str,
-    version: int | tuple[int, ...],
+    version: int,
     missing: str,
     wrong_kind: str,
     default_kind: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """(metadata, arrays) of an emulator file of ``kind`` and format ``version`` (one of them
-    if a tuple: the versions the caller reads).
+    """(metadata, arrays) of an emulator file of ``kind`` and format ``version``.
 
     Raises :class:`~rediscovery.core.errors.ModelFileError` with ``path`` and ``missing``
     (the file does not exist), when the file is not a readable ``.npz``, when its kind is not
@@ -99,10 +98,9 @@ def read_emulator_file(
         raise ModelFileError(f"{path}: not a readable emulator file ({exc})") from exc
     if meta.get("kind", default_kind) != kind:
         raise ModelFileError(f"{path}: {wrong_kind} (kind {meta.get('kind')!r})")
-    versions = version if isinstance(version, tuple) else (version,)
-    if meta.get("format_version") not in versions:
+    if meta.get("format_version") != version:
         raise ModelFileError(
             f"{path}: emulator format {meta.get('format_version')} is not supported "
-            f"(expected {' or '.join(str(v) for v in versions)})"
+            f"(expected {version})"
         )
     return meta, arrays
