@@ -390,7 +390,8 @@ def lowl_cost(args: argparse.Namespace) -> None:
 #: ℓ ≤ 150 on the four LOWL_MODELS).
 LOWL_TRAIN_ACCURACY = {"lSampleBoost": 4, "DoLensing": False}
 LOWL_TRAIN_LMAX = 200  # CAMB lmax of those spectra (the component ends at LOWL_BLEND[1])
-LOWL_RANGES = ((2, 30), (30, 60), (60, 100), (100, 200))
+LOWL_CHECK_LMAX = 150  # the corrections and their check end here (lowl-cost's 0.09 % range)
+LOWL_RANGES = ((2, 30), (30, 60), (60, 100), (100, LOWL_CHECK_LMAX + 1))
 
 
 def _fiducial_lensing(ref_dir: Path, lmax: int) -> np.ndarray:
@@ -411,10 +412,43 @@ def _lensed_lowl(emu, p: np.ndarray, unl: np.ndarray, lens_fid: np.ndarray) -> n
     return unl * np.stack([np.interp(ell / si, lf, lens_fid) for si in s])
 
 
+#: Fits tried by ``lowl-train``: (target, extra input, number of PCA components, blend).
+#: "residual": ln D_ℓ,CAMB − ln D_ℓ,emulator; "direct": ln D_ℓ − (ln 10¹⁰A_s − 2τ), both on the
+#: emulator's regression inputs, optionally with max(Ωk, 0) as a 7th input (CAMB's open models
+#: carry a step between ℓ = 17 and 18 that closed and flat ones do not); the result is blended
+#: out linearly over the blend's ℓ range.
+LOWL_FITS = (
+    ("residual", False, 16, (100, 150)),
+    ("residual", True, 16, (100, 150)),
+    ("direct", True, 8, (50, 90)),
+    ("direct", True, 12, (50, 90)),
+)
+_PCA_KEYS = ("mean", "basis", "exponents", "poly_coef", "x_train", "gp_alpha", "gp_inv_ls2")
+
+
+def _lowl_inputs(emu, p: np.ndarray, open_input: bool) -> np.ndarray:
+    """The main emulator's regression inputs (ln ω_c, s, h, n_s, ln 10¹⁰A_s, τ) of rows ``p``,
+    mapped to [-1, 1] over its design box, and optionally max(Ωk, 0) (mapped likewise)."""
+    d = emu.derived(p)
+    g = np.column_stack([np.log(d["omch2"]), d["scale"], p[:, 0], p[:, 3], p[:, 4], p[:, 5]])
+    u = 2.0 * (g - emu.g_lo) / (emu.g_hi - emu.g_lo) - 1.0
+    if not open_input:
+        return u
+    ok_max = 1.0 - emu.box["Om"][0] - emu.box["OL"][0]  # the largest Ωk of the box
+    return np.column_stack([u, 2.0 * np.maximum(d["Ok"], 0.0) / ok_max - 1.0])
+
+
+def _step_17_18(tt: np.ndarray) -> np.ndarray:
+    """|Δ ln D at ℓ = 17 → 18 minus the mean of its two neighbours| per spectrum (ℓ from 2)."""
+    d1 = np.diff(np.log(tt[:, :20]), axis=1)  # d1[k]: ℓ = k + 2 → k + 3
+    return np.abs(d1[:, 15] - 0.5 * (d1[:, 14] + d1[:, 16]))
+
+
 def lowl_train(args: argparse.Namespace) -> None:
-    """Low-ℓ training and held-out spectra (resumable cache), then the low-ℓ component fitted
-    on them and its held-out errors before / after."""
-    from rediscovery.cosmo.cmb.curved import compute_curved_spectra, fit_lowl_component
+    """Low-ℓ training and held-out spectra (resumable cache), then low-ℓ corrections fitted
+    on them (LOWL_FITS) and their held-out errors against the main emulator's."""
+    from rediscovery.cosmo.cmb.curved import compute_curved_spectra
+    from rediscovery.cosmo.cmb.emulator import fit_pca_gp, predict_pca_gp
 
     emu = load_curved_emulator(args.emulator)
     designs = {
@@ -436,31 +470,48 @@ def lowl_train(args: argparse.Namespace) -> None:
             progress=True,
         )
     lens_fid = _fiducial_lensing(Path(args.ref_dir), 2 * LOWL_TRAIN_LMAX)
+    n = LOWL_CHECK_LMAX - 1
     sets = {}
     for g in ("train", "test"):
         d = read_training_set(args.cache, g)
         ok = np.isfinite(d["tt"][:, 0]) & (d["tt"][:, 0] > 0) & emu.in_box(d["params"])
-        sets[g] = (d["params"][ok], _lensed_lowl(emu, d["params"][ok], d["tt"][ok], lens_fid))
-    p_tr, tt_tr = sets["train"]
-    p_te, tt_te = sets["test"]
-    print(f"{len(p_tr)} training and {len(p_te)} held-out low-ℓ spectra", flush=True)
-    new = fit_lowl_component(
-        emu, p_tr, tt_tr, n_pca=args.n_pca, degree=args.degree, progress=True
-    )
-    hidden = np.abs(emu.derived(p_te)["Ok"]) <= 0.3
-    ell = np.arange(2, LOWL_TRAIN_LMAX + 1)
-    print(f"held out: median / max over the {len(p_te)} models of the max |x/CAMB - 1|, and the "
-          f"max over the {int(hidden.sum())} with |Ωk| <= 0.3")
-    for name, e in (("before", emu), ("after", new)):
-        rel = np.abs(e.predict(p_te)[:, : len(ell)] / tt_te - 1)
-        print(f"  {name}: " + "; ".join(
-            f"{lo}-{hi - 1}: {np.median(q):.2%} / {q.max():.2%} / {q[hidden].max():.2%}"
+        lensed = _lensed_lowl(emu, d["params"][ok], d["tt"][ok], lens_fid)
+        sets[g] = (d["params"][ok], lensed[:, :n])
+    p, tt = sets["train"]
+    pt, ttt = sets["test"]
+    ok_t = emu.derived(pt)["Ok"]
+    hidden = np.abs(ok_t) <= 0.3
+    step = _step_17_18(ttt)
+    print(f"{len(p)} training and {len(pt)} held-out low-ℓ spectra ({int(hidden.sum())} with "
+          f"|Ωk| <= 0.3); CAMB's step at ℓ 17 → 18, median / max: open (Ωk > 0.02) "
+          f"{np.median(step[ok_t > 0.02]):.2%} / {step[ok_t > 0.02].max():.2%}, others "
+          f"{np.median(step[ok_t <= 0.02]):.2%} / {step[ok_t <= 0.02].max():.2%}")
+    ell = np.arange(2, n + 2)
+    base, base_tr = emu.predict(pt)[:, :n], emu.predict(p)[:, :n]
+    amp, amp_t = p[:, 4] - 2 * p[:, 5], pt[:, 4] - 2 * pt[:, 5]
+
+    def report(name: str, pred: np.ndarray) -> None:
+        rel = np.abs(pred / ttt - 1)
+        print(f"  {name:34s} " + "  ".join(
+            f"{np.median(q):.2%} / {q.max():.2%} / {q[hidden].max():.2%}"
             for lo, hi in LOWL_RANGES
             for q in [rel[:, (ell >= lo) & (ell < hi)].max(axis=1)]
-        ))
-    if args.out:
-        new.save(args.out)
-        print(f"wrote {args.out}")
+        ), flush=True)
+
+    print(f"  {'median / max / max |Ωk| <= 0.3':34s} "
+          + "  ".join(f"{f'ℓ {lo}-{hi - 1}':^22s}" for lo, hi in LOWL_RANGES))
+    report("main emulator (before)", base)
+    for target, open_input, n_pca, (b0, b1) in LOWL_FITS:
+        y = np.log(tt / base_tr) if target == "residual" else np.log(tt) - amp[:, None]
+        f = fit_pca_gp(_lowl_inputs(emu, p, open_input), y, n_pca=n_pca, progress=False)
+        f.pop("metadata")
+        r = predict_pca_gp(_lowl_inputs(emu, pt, open_input), *(f[k] for k in _PCA_KEYS))
+        w = np.clip((b1 - ell) / (b1 - b0), 0.0, 1.0)  # 1 below the blend, 0 above
+        if target == "residual":
+            pred = base * np.exp(w * r)
+        else:
+            pred = np.exp(w * (r + amp_t[:, None]) + (1 - w) * np.log(base))
+        report(f"{target}{' + Ωk+' if open_input else ''}, {n_pca} PCA, blend {b0}-{b1}", pred)
 
 
 def _noise_dl(ell: np.ndarray) -> np.ndarray:
@@ -610,10 +661,7 @@ def main() -> None:
     t.add_argument("--test-samples", type=int, default=60)
     t.add_argument("--seed", type=int, default=7000)
     t.add_argument("--workers", type=int, default=2)
-    t.add_argument("--n-pca", type=int, default=16)
-    t.add_argument("--degree", type=int, default=1)
     t.add_argument("--fit-only", action="store_true", help="fit what the cache holds")
-    t.add_argument("--out", default=None, help="write the emulator with the component here")
     t.add_argument("--emulator", default=None)
     args = ap.parse_args()
     commands = {"accuracy": accuracy, "speed": speed, "inject": inject}
