@@ -8,6 +8,8 @@ Usage::
     PYTHONPATH=src python benchmarks/cmb_curved.py camb-sampling --cache CACHE.h5 [--models 2]
     PYTHONPATH=src python benchmarks/cmb_curved.py every-ell --cache CACHE.h5 --out EVERY.h5
     PYTHONPATH=src python benchmarks/cmb_curved.py every-ell-cost [--models 2]
+    PYTHONPATH=src python benchmarks/cmb_curved.py lowl-cost --ref-dir DIR [--settings 0 3 5]
+    PYTHONPATH=src python benchmarks/cmb_curved.py lowl-train --cache LOWL.h5 --ref-dir DIR
 
 ``accuracy``: the emulator against the held-out CAMB spectra of the training cache (``test``
 group of ``cmb-emulator train-curved``), max / 99th percentile / median over spectra of
@@ -32,6 +34,15 @@ prints what the cache holds without computing.
 ``every-ell-cost``: what an every-ℓ CAMB spectrum to ℓ = ``--lmax`` costs and how far cheaper
 settings are from it (CAMB's default sampling, ``lSampleBoost=4``, lensing potential accuracy
 0, unlensed), and the size of lensing there.
+
+``lowl-cost``: cheap CAMB settings for ℓ ≤ 200 (LOWL_SETTINGS: unlensed, a smaller k range,
+``lSampleBoost=4``) against every multipole, lensed, at the package's settings (cached per model
+in ``--ref-dir``), on LOWL_MODELS: CPU seconds per model and max |x/ref − 1| per ℓ range, the
+unlensed ones multiplied by the Planck 2018 best fit's lensing as it is and at ℓ/s.
+
+``lowl-train``: low-ℓ spectra (LOWL_TRAIN_ACCURACY, to ℓ = 200) of a held-out design and of
+training blocks, in a resumable cache (``--fit-only`` fits what it holds), then the low-ℓ fits
+of LOWL_FITS and their held-out errors next to the main emulator's.
 
 ``speed``: CAMB time per curved spectrum (the baseline: the package's CAMB settings, a closed
 and an open model) and emulator time per spectrum, alone and in a batch of 32, with the ratios.
