@@ -8,6 +8,8 @@ Usage::
     PYTHONPATH=src python benchmarks/cmb_curved.py camb-sampling --cache CACHE.h5 [--models 2]
     PYTHONPATH=src python benchmarks/cmb_curved.py every-ell --cache CACHE.h5 --out EVERY.h5
     PYTHONPATH=src python benchmarks/cmb_curved.py every-ell-cost [--models 2]
+    PYTHONPATH=src python benchmarks/cmb_curved.py lowl-cost --ref-dir DIR [--settings 0 3 5]
+    PYTHONPATH=src python benchmarks/cmb_curved.py lowl-train --cache LOWL.h5 --ref-dir DIR
 
 ``accuracy``: the emulator against the held-out CAMB spectra of the training cache (``test``
 group of ``cmb-emulator train-curved``), max / 99th percentile / median over spectra of
@@ -32,6 +34,15 @@ prints what the cache holds without computing.
 ``every-ell-cost``: what an every-ℓ CAMB spectrum to ℓ = ``--lmax`` costs and how far cheaper
 settings are from it (CAMB's default sampling, ``lSampleBoost=4``, lensing potential accuracy
 0, unlensed), and the size of lensing there.
+
+``lowl-cost``: cheap CAMB settings for ℓ ≤ 200 (LOWL_SETTINGS: unlensed, a smaller k range,
+``lSampleBoost=4``) against every multipole, lensed, at the package's settings (cached per model
+in ``--ref-dir``), on LOWL_MODELS: CPU seconds per model and max |x/ref − 1| per ℓ range, the
+unlensed ones multiplied by the Planck 2018 best fit's lensing as it is and at ℓ/s.
+
+``lowl-train``: low-ℓ spectra (LOWL_TRAIN_ACCURACY, to ℓ = 200) of a held-out design and of
+training blocks, in a resumable cache (``--fit-only`` fits what it holds), then the low-ℓ fits
+of LOWL_FITS and their held-out errors next to the main emulator's.
 
 ``speed``: CAMB time per curved spectrum (the baseline: the package's CAMB settings, a closed
 and an open model) and emulator time per spectrum, alone and in a batch of 32, with the ratios.
@@ -296,6 +307,224 @@ def every_ell_cost(args: argparse.Namespace) -> None:
         )
 
 
+#: Models of ``lowl-cost``: closed, open and near-flat corners of the hidden-universe range and
+#: the most open held-out model (h, Ωm, ΩΛ; n_s, A_s, τ at the corners' values).
+LOWL_MODELS = ((0.70, 0.30, 0.90), (0.75, 0.20, 0.50), (0.68, 0.31, 0.69), (0.556, 0.739, -0.425))
+#: Candidate cheap CAMB settings for a low-ℓ training set (overrides of CAMB_ACCURACY). With
+#: ``lens_potential_accuracy=1`` CAMB raises k η_0 to ``lens_k_eta_reference`` (18000 by default,
+#: for the lensing potential at high L); ℓ ≤ 200 needs far less.
+_KETA = "lens_k_eta_reference"
+LOWL_SETTINGS = {
+    "every ℓ, unlensed": EVERY_ELL | {"DoLensing": False},
+    "every ℓ, unlensed, kη ≤ 6000": EVERY_ELL | {"DoLensing": False, _KETA: 6000.0},
+    "every ℓ, unlensed, kη ≤ 3000": EVERY_ELL | {"DoLensing": False, _KETA: 3000.0},
+    "lSampleBoost 4, unlensed": {"lSampleBoost": 4, "DoLensing": False},
+    "every ℓ, lensed, kη ≤ 3000": EVERY_ELL | {_KETA: 3000.0},
+    "lSampleBoost 4, lensed, kη ≤ 3000": {"lSampleBoost": 4, _KETA: 3000.0},
+}
+
+
+def _lowl_tt(cp: dict, lmax: int, acc: dict) -> np.ndarray:
+    """Lensed (or, with ``DoLensing`` False, unlensed) D_ℓ^TT, ℓ = 2 … lmax, of one CAMB run."""
+    import camb
+
+    from rediscovery.cosmo.cmb.theory import camb_params
+
+    res = camb.get_results(camb_params(cp, lmax=lmax, accuracy=acc))
+    if acc.get("DoLensing", True) is False:
+        return res.get_unlensed_scalar_cls(lmax=lmax, CMB_unit="muK")[2:, 0]
+    return res.get_lensed_scalar_cls(lmax=lmax, CMB_unit="muK")[2:, 0]
+
+
+def lowl_cost(args: argparse.Namespace) -> None:
+    """Cost and error of cheap CAMB settings for ℓ ≤ ``--lmax`` against every multipole,
+    lensed, at the package's settings (the reference, cached per model in ``--ref-dir``).
+
+    Unlensed settings are multiplied by the lensing of the Planck 2018 flat best fit
+    (lensed/unlensed, every ℓ), either as it is or taken at ℓ/s (s the model's acoustic scale
+    relative to Planck's: lensing smooths the acoustic shape, which moves with ℓ_A). Times are
+    CPU seconds of this process (run it with OMP_NUM_THREADS=1): on a shared machine the wall
+    time is longer."""
+    from rediscovery.cosmo.cmb.theory import densities_to_physical
+
+    emu = load_curved_emulator(args.emulator)
+    ref_dir = Path(args.ref_dir)
+    ref_dir.mkdir(parents=True, exist_ok=True)
+    ell = np.arange(2, args.lmax + 1)
+    l_fid = 2 * args.lmax  # the fiducial lensing at ℓ/s needs ℓ/s_min ≈ 1.8 lmax
+    fid = ref_dir / f"fiducial_lensing_l{l_fid}.npy"
+    if not fid.exists():  # lensed/unlensed of the Planck 2018 flat best fit, every ℓ
+        np.save(fid, _lowl_tt({}, l_fid, EVERY_ELL) / _lowl_tt(
+            {}, l_fid, EVERY_ELL | {"DoLensing": False}))
+    lens_fid = np.load(fid)
+    settings = {k: v for i, (k, v) in enumerate(LOWL_SETTINGS.items()) if i in args.settings}
+    ranges = ((2, 30), (30, 60), (60, 100), (100, args.lmax_check + 1),
+              (args.lmax_check + 1, args.lmax + 1))
+    for h, om, ol in (LOWL_MODELS[i] for i in args.models):
+        row = np.array([[h, om, ol, 0.965, 3.05, 0.06]])
+        cp = densities_to_physical(h, om, ol, ombh2=emu.fixed["ombh2"], mnu=emu.fixed["mnu"])
+        cp.update(ns=0.965, ln10As=3.05, tau=0.06)
+        path = ref_dir / f"ref_l{args.lmax}_{h}_{om}_{ol}.npy"
+        if not path.exists():
+            t0 = time.process_time()
+            np.save(path, _lowl_tt(cp, args.lmax, EVERY_ELL))
+            print(f"  (reference computed in {time.process_time() - t0:.0f} s)", flush=True)
+        ref = np.load(path)
+        s_model = float(emu.derived(row)["scale"][0])
+        lens_resc = np.interp(ell / s_model, np.arange(2, l_fid + 1), lens_fid)
+        d_emu = np.abs(emu.predict(row)[0, : len(ell)] / ref - 1)
+        head = "  ".join(f"{lo:3d}-{hi - 1:3d}" for lo, hi in ranges)
+        print(f"h={h} Om={om} OL={ol} (Ωk {1 - om - ol:+.2f}, s {s_model:.3f}), "
+              f"max |x/ref - 1| per ℓ range:\n  {'':46s} {'CPU':>7s}  {head}", flush=True)
+        rows = {"emulator (for comparison)": (None, d_emu)}
+        for name, acc in settings.items():
+            t0 = time.process_time()
+            tt = _lowl_tt(cp, args.lmax, acc)
+            dt = time.process_time() - t0
+            if acc.get("DoLensing", True) is False:
+                rows[name + " x fid. lensing"] = (dt, np.abs(tt * lens_fid[: len(ell)] / ref - 1))
+                rows[name + " x fid. lensing(ℓ/s)"] = (dt, np.abs(tt * lens_resc / ref - 1))
+            else:
+                rows[name] = (dt, np.abs(tt / ref - 1))
+            for key in list(rows)[-2 if acc.get("DoLensing", True) is False else -1:]:
+                t, d = rows[key]
+                print(f"  {key:46s} {t:6.1f}s  " + "  ".join(
+                    f"{d[(ell >= lo) & (ell < hi)].max():7.3%}" for lo, hi in ranges), flush=True)
+        t, d = rows["emulator (for comparison)"]
+        print(f"  {'emulator (for comparison)':46s} {'':7s}  " + "  ".join(
+            f"{d[(ell >= lo) & (ell < hi)].max():7.3%}" for lo, hi in ranges), flush=True)
+
+
+#: CAMB settings of the low-ℓ training and held-out spectra (``lowl-train``): unlensed, CAMB's
+#: ℓ sampling 4× denser than its default; lensing is put back with the Planck 2018 best fit's
+#: lensed/unlensed ratio taken at ℓ/s (``lowl-cost``: within 0.07 % of every ℓ lensed at
+#: ℓ ≤ 150 on the four LOWL_MODELS).
+LOWL_TRAIN_ACCURACY = {"lSampleBoost": 4, "DoLensing": False}
+LOWL_TRAIN_LMAX = 200  # CAMB lmax of those spectra (the component ends at LOWL_BLEND[1])
+LOWL_CHECK_LMAX = 150  # the corrections and their check end here (lowl-cost's 0.09 % range)
+LOWL_RANGES = ((2, 30), (30, 60), (60, 100), (100, LOWL_CHECK_LMAX + 1))
+
+
+def _fiducial_lensing(ref_dir: Path, lmax: int) -> np.ndarray:
+    """Lensed/unlensed D_ℓ^TT of the Planck 2018 flat best fit, every ℓ, ℓ = 2 … lmax (cached)."""
+    path = ref_dir / f"fiducial_lensing_l{lmax}.npy"
+    if not path.exists():
+        ref_dir.mkdir(parents=True, exist_ok=True)
+        np.save(path, _lowl_tt({}, lmax, EVERY_ELL) / _lowl_tt(
+            {}, lmax, EVERY_ELL | {"DoLensing": False}))
+    return np.load(path)
+
+
+def _lensed_lowl(emu, p: np.ndarray, unl: np.ndarray, lens_fid: np.ndarray) -> np.ndarray:
+    """Unlensed spectra (n, n_ell from ℓ = 2) times the fiducial lensing at ℓ/s of each model."""
+    ell = np.arange(2, unl.shape[1] + 2)
+    s = emu.derived(p)["scale"]
+    lf = np.arange(2, len(lens_fid) + 2)
+    return unl * np.stack([np.interp(ell / si, lf, lens_fid) for si in s])
+
+
+#: Fits tried by ``lowl-train``: (target, extra input, number of PCA components, blend).
+#: "residual": ln D_ℓ,CAMB − ln D_ℓ,emulator; "direct": ln D_ℓ − (ln 10¹⁰A_s − 2τ), both on the
+#: emulator's regression inputs, optionally with max(Ωk, 0) as a 7th input (CAMB's open models
+#: carry a step between ℓ = 17 and 18 that closed and flat ones do not); the result is blended
+#: out linearly over the blend's ℓ range.
+LOWL_FITS = (
+    ("residual", False, 16, (100, 150)),
+    ("residual", True, 16, (100, 150)),
+    ("direct", True, 8, (50, 90)),
+    ("direct", True, 12, (50, 90)),
+)
+_PCA_KEYS = ("mean", "basis", "exponents", "poly_coef", "x_train", "gp_alpha", "gp_inv_ls2")
+
+
+def _lowl_inputs(emu, p: np.ndarray, open_input: bool) -> np.ndarray:
+    """The main emulator's regression inputs (ln ω_c, s, h, n_s, ln 10¹⁰A_s, τ) of rows ``p``,
+    mapped to [-1, 1] over its design box, and optionally max(Ωk, 0) (mapped likewise)."""
+    d = emu.derived(p)
+    g = np.column_stack([np.log(d["omch2"]), d["scale"], p[:, 0], p[:, 3], p[:, 4], p[:, 5]])
+    u = 2.0 * (g - emu.g_lo) / (emu.g_hi - emu.g_lo) - 1.0
+    if not open_input:
+        return u
+    ok_max = 1.0 - emu.box["Om"][0] - emu.box["OL"][0]  # the largest Ωk of the box
+    return np.column_stack([u, 2.0 * np.maximum(d["Ok"], 0.0) / ok_max - 1.0])
+
+
+def _step_17_18(tt: np.ndarray) -> np.ndarray:
+    """|Δ ln D at ℓ = 17 → 18 minus the mean of its two neighbours| per spectrum (ℓ from 2)."""
+    d1 = np.diff(np.log(tt[:, :20]), axis=1)  # d1[k]: ℓ = k + 2 → k + 3
+    return np.abs(d1[:, 15] - 0.5 * (d1[:, 14] + d1[:, 16]))
+
+
+def lowl_train(args: argparse.Namespace) -> None:
+    """Low-ℓ training and held-out spectra (resumable cache), then low-ℓ corrections fitted
+    on them (LOWL_FITS) and their held-out errors against the main emulator's."""
+    from rediscovery.cosmo.cmb.curved import compute_curved_spectra
+    from rediscovery.cosmo.cmb.emulator import fit_pca_gp, predict_pca_gp
+
+    emu = load_curved_emulator(args.emulator)
+    designs = {
+        "test": curved_design(args.test_samples, args.seed + 1000),
+        "train": np.concatenate(
+            [curved_design(args.block_size, args.seed + b) for b in range(args.blocks)]
+        ),
+    }
+    if not args.fit_only:
+        compute_curved_spectra(
+            args.cache,
+            designs,
+            {"seed": args.seed, "blocks": args.blocks, "block_size": args.block_size,
+             "test_samples": args.test_samples, "purpose": "low-ell component"},
+            lmax=LOWL_TRAIN_LMAX,
+            accuracy=LOWL_TRAIN_ACCURACY,
+            n_workers=args.workers,
+            chunk_size=2 * args.workers,  # written every two models per worker
+            progress=True,
+        )
+    lens_fid = _fiducial_lensing(Path(args.ref_dir), 2 * LOWL_TRAIN_LMAX)
+    n = LOWL_CHECK_LMAX - 1
+    sets = {}
+    for g in ("train", "test"):
+        d = read_training_set(args.cache, g)
+        ok = np.isfinite(d["tt"][:, 0]) & (d["tt"][:, 0] > 0) & emu.in_box(d["params"])
+        lensed = _lensed_lowl(emu, d["params"][ok], d["tt"][ok], lens_fid)
+        sets[g] = (d["params"][ok], lensed[:, :n])
+    p, tt = sets["train"]
+    pt, ttt = sets["test"]
+    ok_t = emu.derived(pt)["Ok"]
+    hidden = np.abs(ok_t) <= 0.3
+    step = _step_17_18(ttt)
+    print(f"{len(p)} training and {len(pt)} held-out low-ℓ spectra ({int(hidden.sum())} with "
+          f"|Ωk| <= 0.3); CAMB's step at ℓ 17 → 18, median / max: open (Ωk > 0.02) "
+          f"{np.median(step[ok_t > 0.02]):.2%} / {step[ok_t > 0.02].max():.2%}, others "
+          f"{np.median(step[ok_t <= 0.02]):.2%} / {step[ok_t <= 0.02].max():.2%}")
+    ell = np.arange(2, n + 2)
+    base, base_tr = emu.predict(pt)[:, :n], emu.predict(p)[:, :n]
+    amp, amp_t = p[:, 4] - 2 * p[:, 5], pt[:, 4] - 2 * pt[:, 5]
+
+    def report(name: str, pred: np.ndarray) -> None:
+        rel = np.abs(pred / ttt - 1)
+        print(f"  {name:34s} " + "  ".join(
+            f"{np.median(q):.2%} / {q.max():.2%} / {q[hidden].max():.2%}"
+            for lo, hi in LOWL_RANGES
+            for q in [rel[:, (ell >= lo) & (ell < hi)].max(axis=1)]
+        ), flush=True)
+
+    print(f"  {'median / max / max |Ωk| <= 0.3':34s} "
+          + "  ".join(f"{f'ℓ {lo}-{hi - 1}':^22s}" for lo, hi in LOWL_RANGES))
+    report("main emulator (before)", base)
+    for target, open_input, n_pca, (b0, b1) in LOWL_FITS:
+        y = np.log(tt / base_tr) if target == "residual" else np.log(tt) - amp[:, None]
+        f = fit_pca_gp(_lowl_inputs(emu, p, open_input), y, n_pca=n_pca, progress=False)
+        f.pop("metadata")
+        r = predict_pca_gp(_lowl_inputs(emu, pt, open_input), *(f[k] for k in _PCA_KEYS))
+        w = np.clip((b1 - ell) / (b1 - b0), 0.0, 1.0)  # 1 below the blend, 0 above
+        if target == "residual":
+            pred = base * np.exp(w * r)
+        else:
+            pred = np.exp(w * (r + amp_t[:, None]) + (1 - w) * np.log(base))
+        report(f"{target}{' + Ωk+' if open_input else ''}, {n_pca} PCA, blend {b0}-{b1}", pred)
+
+
 def _noise_dl(ell: np.ndarray) -> np.ndarray:
     """White-noise D_ℓ of the instrument (μK²), beam-deconvolved."""
     arcmin = np.pi / 180 / 60
@@ -426,11 +655,32 @@ def main() -> None:
     k.add_argument("--models", type=int, default=2)
     k.add_argument("--lmax", type=int, default=150)
     k.add_argument("--emulator", default=None)
+    lc = sub.add_parser("lowl-cost", help="cost and error of cheap CAMB settings at low ℓ")
+    lc.add_argument("--models", type=int, nargs="*", default=list(range(len(LOWL_MODELS))),
+                    help="indices into LOWL_MODELS (default: all)")
+    lc.add_argument("--lmax", type=int, default=200)
+    lc.add_argument("--lmax-check", type=int, default=150)
+    lc.add_argument("--ref-dir", required=True, help="folder caching the every-ℓ references")
+    lc.add_argument("--settings", type=int, nargs="*", default=list(range(len(LOWL_SETTINGS))),
+                    help="indices into LOWL_SETTINGS (default: all)")
+    lc.add_argument("--emulator", default=None)
+    t = sub.add_parser("lowl-train", help="low-ℓ spectra, the low-ℓ component, its errors")
+    t.add_argument("--cache", required=True, help="HDF5 cache of the low-ℓ spectra (resumable)")
+    t.add_argument("--ref-dir", required=True, help="folder caching the fiducial lensing")
+    t.add_argument("--blocks", type=int, default=8)
+    t.add_argument("--block-size", type=int, default=100)
+    t.add_argument("--test-samples", type=int, default=60)
+    t.add_argument("--seed", type=int, default=7000)
+    t.add_argument("--workers", type=int, default=2)
+    t.add_argument("--fit-only", action="store_true", help="fit what the cache holds")
+    t.add_argument("--emulator", default=None)
     args = ap.parse_args()
     commands = {"accuracy": accuracy, "speed": speed, "inject": inject}
     commands["camb-sampling"] = camb_sampling
     commands["every-ell"] = every_ell
     commands["every-ell-cost"] = every_ell_cost
+    commands["lowl-cost"] = lowl_cost
+    commands["lowl-train"] = lowl_train
     commands[args.cmd](args)
 
 

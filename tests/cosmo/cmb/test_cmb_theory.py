@@ -58,6 +58,16 @@ def test_theory_callable_matches_spectra(best_fit_spectra):
     np.testing.assert_allclose(th({}), best_fit_spectra.tt, rtol=1e-10)
 
 
+def test_unlensed_when_lensing_is_off(best_fit_spectra):
+    """accuracy={"DoLensing": False} returns CAMB's unlensed spectra (its lensed array would be
+    zeros): lensing moves D_ℓ^TT by < 0.3 % below ℓ = 150 and smooths the peaks (> 1 % at the
+    third trough, ℓ ≈ 1400)."""
+    unl = camb_spectra(accuracy={"DoLensing": False})
+    lens = best_fit_spectra.tt / unl.tt - 1
+    assert np.all(unl.tt > 0)
+    assert np.max(np.abs(lens[:149])) < 3e-3 and np.max(np.abs(lens)) > 1e-2
+
+
 def test_densities_to_physical_round_trip():
     import camb
 

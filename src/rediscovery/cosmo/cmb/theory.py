@@ -341,7 +341,8 @@ def camb_spectra(
     lmax
         Highest multipole returned.
     accuracy
-        Overrides of :data:`CAMB_ACCURACY`.
+        Overrides of :data:`CAMB_ACCURACY`; with ``{"DoLensing": False}`` the spectra returned
+        are the unlensed ones.
 
     Examples
     --------
@@ -358,7 +359,10 @@ def camb_spectra(
         results = camb.get_results(pars)
     except camb.CAMBError as exc:
         raise InputError(f"CAMB failed for parameters {full}: {exc}") from exc
-    cl = results.get_lensed_scalar_cls(lmax=int(lmax), CMB_unit="muK", raw_cl=False)
+    if pars.DoLensing:
+        cl = results.get_lensed_scalar_cls(lmax=int(lmax), CMB_unit="muK", raw_cl=False)
+    else:  # accuracy={"DoLensing": False}: CAMB's lensed array would be zeros
+        cl = results.get_unlensed_scalar_cls(lmax=int(lmax), CMB_unit="muK", raw_cl=False)
     ell = np.arange(2, int(lmax) + 1)
     return TheorySpectra(
         ell=ell,
