@@ -24,7 +24,6 @@ from rediscovery.cosmo.cmb.tod import (
     TODConfig,
     TODFile,
     default_focal_plane,
-    gaussian_sky_iqu,
     simulate_chunks,
     write_tod,
 )
@@ -37,15 +36,6 @@ SEED = 3
 def _config(fknee: float, days: float = 0.25, polarised: bool = True) -> TODConfig:
     return TODConfig(detectors=tuple(default_focal_plane(4, polarised=polarised, fknee=fknee)),
                      days=days)
-
-
-@pytest.fixture(scope="module")
-def iqu() -> np.ndarray:
-    """Smoothed I, Q, U (μK) with C^EE = C^TT/10, C^TE = C^TT/5, no B."""
-    ell = np.arange(3 * NSIDE, dtype=float)
-    tt = np.r_[0.0, 0.0, 2e4 / ell[2:] ** 2]
-    cl = np.array([tt, 0.1 * tt, 0.0 * tt, 0.2 * tt])
-    return gaussian_sky_iqu(cl, NSIDE, 60.0, np.random.default_rng(21))[1]
 
 
 def _load(cfg: TODConfig, sky, noise: bool = True):
@@ -161,18 +151,25 @@ def test_destriper_removes_the_1_over_f_in_q_and_u(iqu, one_over_f) -> None:
     assert np.all(removed > 0.9), removed
 
 
+def _streamed_and_loaded(cfg: TODConfig, sky: np.ndarray, tmp_path):
+    """A temperature TOD file of ``sky``: its map and offsets from the streaming destriper
+    (converged to 10⁻¹¹), and the TOD loaded by noise blocks for the in-memory destripers."""
+    path = tmp_path / "tod.h5"
+    write_tod(path, cfg, simulate_chunks(cfg, sky, SEED, angles=False), angles=False)
+    with TODFile(path) as f:
+        streamed, a = destripe_file(f, NSIDE, BASELINE, tol=1e-11, maxiter=1000)
+        data = load_tod(f.iter_chunks(chunk=cfg.noise_block), NSIDE, f.nside_pointing,
+                        f.detectors, f.sample_rate)
+    return streamed, a, data
+
+
 def test_temperature_only_tod_gives_the_temperature_destriper_map(iqu, tmp_path) -> None:
     """Temperature-only detectors: I equals the temperature destriper's map, in memory
     (the same code with one Stokes parameter) and streamed from the file (an independent
     implementation, numba loops over the pointing) to 10⁻⁹ of the map's rms; Q, U ``UNSEEN``."""
     cfg = TODConfig(detectors=tuple(default_focal_plane(3)), days=0.02, noise_block=6000,
                     chunk=2000)
-    path = tmp_path / "tod.h5"
-    write_tod(path, cfg, simulate_chunks(cfg, iqu[0], SEED, angles=False), angles=False)
-    with TODFile(path) as f:
-        streamed, _ = destripe_file(f, NSIDE, BASELINE, tol=1e-11, maxiter=1000)
-        data = load_tod(f.iter_chunks(chunk=cfg.noise_block), NSIDE, f.nside_pointing,
-                        f.detectors, f.sample_rate)
+    streamed, _, data = _streamed_and_loaded(cfg, iqu[0], tmp_path)
     assert data.psi is None
     res, a = destripe_iqu(data, BASELINE, tol=1e-11, maxiter=1000)
     ref, a_ref = destripe(data, BASELINE, tol=1e-11, maxiter=1000)
@@ -189,12 +186,7 @@ def test_white_segments_streamed_equal_in_memory(iqu, tmp_path) -> None:
     destriper: its temperature map equals the in-memory one to 10⁻⁹ of the map's rms."""
     cfg = TODConfig(detectors=tuple(default_focal_plane(2, fknee=0.0)), days=0.02,
                     noise_block=6000, chunk=2000)
-    path = tmp_path / "tod.h5"
-    write_tod(path, cfg, simulate_chunks(cfg, iqu[0], SEED, angles=False), angles=False)
-    with TODFile(path) as f:
-        streamed, a_s = destripe_file(f, NSIDE, BASELINE, tol=1e-11, maxiter=1000)
-        data = load_tod(f.iter_chunks(chunk=cfg.noise_block), NSIDE, f.nside_pointing,
-                        f.detectors, f.sample_rate)
+    streamed, a_s, data = _streamed_and_loaded(cfg, iqu[0], tmp_path)
     memory, a_m = destripe(data, BASELINE, tol=1e-11, maxiter=1000)
     assert len(a_m) == len(a_s) == 2 * 3  # 2 detectors × 3 noise blocks, one offset each
     np.testing.assert_allclose(a_s, a_m, rtol=0, atol=1e-9 * np.abs(a_m).max())

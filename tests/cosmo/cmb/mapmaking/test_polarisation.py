@@ -17,7 +17,6 @@ from rediscovery.cosmo.cmb.tod import (
     TODConfig,
     TODFile,
     default_focal_plane,
-    gaussian_sky_iqu,
     simulate_chunks,
     write_tod,
 )
@@ -28,15 +27,6 @@ NSIDE = 32
 def _config(fknee: float = 1.0, days: float = 0.25) -> TODConfig:
     return TODConfig(detectors=tuple(default_focal_plane(4, polarised=True, fknee=fknee)),
                      days=days)
-
-
-@pytest.fixture(scope="module")
-def iqu() -> np.ndarray:
-    """Smoothed I, Q, U (μK) with C^EE = C^TT/10, C^TE = C^TT/5, no B (|ρ_TE| < 1)."""
-    ell = np.arange(3 * NSIDE, dtype=float)
-    tt = np.r_[0.0, 0.0, 2e4 / ell[2:] ** 2]
-    cl = np.array([tt, 0.1 * tt, 0.0 * tt, 0.2 * tt])
-    return gaussian_sky_iqu(cl, NSIDE, 60.0, np.random.default_rng(21))[1]
 
 
 def test_noiseless_iqu_map_is_the_input_sky(iqu) -> None:

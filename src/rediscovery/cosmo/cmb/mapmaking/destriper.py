@@ -221,8 +221,7 @@ class _Pointing:
                                         minlength=npix)
                             for i, j in ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))])
         self.inv, self.rcond = invert_pixel_blocks(block_matrix(entries), rcond_min)
-        self.good = self.rcond >= rcond_min
-        self.w = w_samp * self.good[self.pix]
+        self.w = w_samp * (self.rcond >= rcond_min)[self.pix]
 
     def bin(self, y_w: np.ndarray) -> np.ndarray:
         """Pᵀ y_w, (npix, npol): ``y_w`` already weighted by N_w⁻¹."""
