@@ -3,6 +3,7 @@
 Run:  PYTHONPATH=src python benchmarks/cosmo_joint_coverage.py --out DIR [--universes 50]
           [--mode hubble|run] [--n-sne 150] [--nside 128] [--n-sims 20] [--steps 4000]
           [--workers 2] [--first-seed 1000]
+      PYTHONPATH=src python benchmarks/cosmo_joint_coverage.py --out DIR --summary --toys 3
 
 Each universe is one seed: the hidden (H0, Ω_m, Ω_Λ) of ``draw_truth(seed)`` drives both
 probes. The CMB is the `cosmo run` branch (stages ``tod → map → spectrum`` of
@@ -27,6 +28,15 @@ the coverage of the profile-likelihood intervals (``--mode hubble``:
 its length at a time up to ``--max-steps``). ``DIR/spectra/`` keeps each universe's CMB
 spectrum, so a re-run with other fit settings (after removing the ``u<seed>.json``) skips
 the CMB stages.
+
+``--toys K`` (``--mode hubble``) then asks which input makes a set's coverage: for each
+finished universe, K pseudo-experiments fitted by maximum likelihood exactly as the joint
+stage's likelihood, with the CMB band powers either drawn around the emulator's binned
+spectrum at the truth with the kept spectrum's errors ("ideal") or the kept spectrum itself
+("kept"), and the supernovae either a fresh Hubble table ("fresh") or the table the universe
+had ("kept"). Printed per variant: the mean and width of the maximum-likelihood pulls
+(in units of the universe's posterior σ) and the profile-likelihood coverage (truth within
+Δχ² < 1 of the maximum, the other two parameters minimised).
 """
 
 from __future__ import annotations
@@ -106,6 +116,97 @@ def sn_delta_chi2(seed: int, n_sne: int) -> float:
         key=lambda r: r.fun,
     )
     return chi2(true) - float(best.fun)
+
+
+def toy_profiles(task: tuple[int, str, dict[str, float], int, int, str, str]) -> np.ndarray:
+    """Maximum-likelihood pulls and profile Δχ² at the truth of one universe's pseudo-experiments.
+
+    ``task`` is (seed, kept spectrum path, posterior σ per parameter, n_sne, K, CMB variant
+    "ideal" | "kept", SN variant "fresh" | "kept"). Returns (K, 8): the pulls of H0, Om, OL,
+    Ok, then the profile Δχ² of each at its true value.
+    """
+    from dataclasses import replace
+
+    from scipy.optimize import minimize
+
+    from rediscovery.cosmo.cmb.curved import load_curved_emulator
+    from rediscovery.cosmo.cmb.io import read_spectrum
+    from rediscovery.cosmo.cosmology import omega_radiation
+    from rediscovery.cosmo.joint_spectrum import SpectrumSNLikelihood
+    from rediscovery.cosmo.pipeline_cmb import CMB_FIXED
+    from rediscovery.cosmo.sn.io import HubbleTable
+    from rediscovery.cosmo.sn.simulate import draw_truth, simulate_hubble_table
+
+    seed, path, std, n_sne, k, cmb, sn = task
+    emu, omr = load_curved_emulator(), omega_radiation(100.0)
+    kept = read_spectrum(path)
+    t = draw_truth(seed)
+    x0 = np.array([t.H0 / 100.0, t.Om, t.OL])
+    truth = _truth(seed)
+    nm = {"xatol": 1e-6, "fatol": 1e-6, "maxiter": 4000}
+    out = np.zeros((k, 8))
+    for j in range(k):
+        rng = np.random.default_rng([seed, j, 7])
+        sn_seed = seed if sn == "kept" else int(rng.integers(2**31))
+        df = simulate_hubble_table(n_sne, t, seed=sn_seed)
+        table = HubbleTable.from_frame(df[["sn_id", "z", "mu", "mu_err"]], source=f"toy {seed}")
+        spec = kept
+        if cmb == "ideal":
+            th = SpectrumSNLikelihood(table, kept, emu, fixed=CMB_FIXED).binned_theory(x0)
+            spec = replace(kept, dl=th + rng.normal(0.0, 1.0, th.size) * kept.dl_err_lo)
+        lk = SpectrumSNLikelihood(table, spec, emu, fixed=CMB_FIXED)
+
+        def m2ll(x: np.ndarray, lk: SpectrumSNLikelihood = lk) -> float:
+            v = float(lk.log_like_many(np.asarray(x, dtype=float)[None, :])[0])
+            return -2.0 * v if np.isfinite(v) else 1e30
+
+        best = min(
+            (minimize(m2ll, x0 + d, method="Nelder-Mead", options=nm)
+             for d in (np.zeros(3), np.array([0.02, 0.03, -0.03]))),
+            key=lambda r: r.fun,
+        )
+        xb = best.x
+        fit = {"H0": 100 * xb[0], "Om": xb[1], "OL": xb[2],
+               "Ok": 1 - xb[1] - xb[2] - omr / xb[0] ** 2}
+        # each parameter fixed at its truth, the other two minimised: (h, Om, OL) from y
+        fixers = {
+            "H0": lambda y: np.array([x0[0], y[0], y[1]]),
+            "Om": lambda y: np.array([y[0], x0[1], y[1]]),
+            "OL": lambda y: np.array([y[0], y[1], x0[2]]),
+            "Ok": lambda y: np.array([y[0], y[1], 1 - y[1] - truth["Ok"] - omr / y[0] ** 2]),
+        }
+        starts = {"H0": (1, 2), "Om": (0, 2), "OL": (0, 1), "Ok": (0, 1)}
+        for i, p in enumerate(PARAMS):
+            out[j, i] = (fit[p] - truth[p]) / std[p]
+            f = fixers[p]
+            prof = min(
+                (minimize(lambda y, f=f: m2ll(f(y)), st[list(starts[p])], method="Nelder-Mead",
+                          options=nm) for st in (x0, xb)),
+                key=lambda r: r.fun,
+            )
+            out[j, 4 + i] = max(prof.fun - best.fun, 0.0)
+    return out
+
+
+def print_toys(rows: list[dict[str, Any]], out: str, n_sne: int, k: int, workers: int) -> None:
+    """The ``--toys`` table: which of the CMB spectrum and the SN table makes the coverage."""
+    print(f"pseudo-experiments ({k} per universe, maximum likelihood): pull mean / width and "
+          "profile coverage of H0, Om, OL, Ok")
+    for cmb, sn in (("ideal", "fresh"), ("ideal", "kept"), ("kept", "fresh")):
+        tasks = [
+            (r["seed"], str(Path(out) / "spectra" / f"u{r['seed']}_spectrum.csv"),
+             {p: r[p]["std"] for p in PARAMS}, n_sne, k, cmb, sn)
+            for r in rows
+        ]
+        res = np.concatenate(map_tasks(toy_profiles, tasks, n_workers=workers, desc=cmb + sn))
+        n = len(res)
+        cells = "  ".join(
+            f"{p} {res[:, i].mean():+.2f}±{res[:, i].std() / math.sqrt(n):.2f} / "
+            f"{res[:, i].std():.2f}, {np.mean(res[:, 4 + i] < 1.0):.2f}"
+            for i, p in enumerate(PARAMS)
+        )
+        print(f"  CMB {cmb:5s} SN {sn:5s} ({n:4d}, coverage ± "
+              f"{math.sqrt(P68 * (1 - P68) / n):.2f}): {cells}", flush=True)
 
 
 def _row(name: str, s: dict[str, Any], true: float) -> dict[str, Any]:
@@ -222,6 +323,12 @@ def main() -> None:
         action="store_true",
         help="only print the table of the universes finished so far in --out",
     )
+    ap.add_argument(
+        "--toys",
+        type=int,
+        default=0,
+        help="with --mode hubble: K pseudo-experiments per finished universe (see above)",
+    )
     a = ap.parse_args()
     Path(a.out).mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -275,6 +382,8 @@ def main() -> None:
                 sub = [r for r, k in zip(rows, sel, strict=True) if k]
                 covs = " ".join(f"{np.mean([r[p]['covered'] for r in sub]):.2f}" for p in PARAMS)
                 print(f"  {label:<11} {int(sel.sum()):>3} universes: {covs}")
+        if a.toys:
+            print_toys(rows, a.out, a.n_sne, a.toys, a.workers)
 
 
 if __name__ == "__main__":
