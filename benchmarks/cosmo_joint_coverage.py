@@ -161,13 +161,19 @@ def toy_profiles(task: tuple[int, str, dict[str, float], int, int, str, str]) ->
             return -2.0 * v if np.isfinite(v) else 1e30
 
         best = min(
-            (minimize(m2ll, x0 + d, method="Nelder-Mead", options=nm)
-             for d in (np.zeros(3), np.array([0.02, 0.03, -0.03]))),
+            (
+                minimize(m2ll, x0 + d, method="Nelder-Mead", options=nm)
+                for d in (np.zeros(3), np.array([0.02, 0.03, -0.03]))
+            ),
             key=lambda r: r.fun,
         )
         xb = best.x
-        fit = {"H0": 100 * xb[0], "Om": xb[1], "OL": xb[2],
-               "Ok": 1 - xb[1] - xb[2] - omr / xb[0] ** 2}
+        fit = {
+            "H0": 100 * xb[0],
+            "Om": xb[1],
+            "OL": xb[2],
+            "Ok": 1 - xb[1] - xb[2] - omr / xb[0] ** 2,
+        }
         # each parameter fixed at its truth, the other two minimised: (h, Om, OL) from y
         fixers = {
             "H0": lambda y: np.array([x0[0], y[0], y[1]]),
@@ -180,8 +186,15 @@ def toy_profiles(task: tuple[int, str, dict[str, float], int, int, str, str]) ->
             out[j, i] = (fit[p] - truth[p]) / std[p]
             f = fixers[p]
             prof = min(
-                (minimize(lambda y, f=f: m2ll(f(y)), st[list(starts[p])], method="Nelder-Mead",
-                          options=nm) for st in (x0, xb)),
+                (
+                    minimize(
+                        lambda y, f=f: m2ll(f(y)),
+                        st[list(starts[p])],
+                        method="Nelder-Mead",
+                        options=nm,
+                    )
+                    for st in (x0, xb)
+                ),
                 key=lambda r: r.fun,
             )
             out[j, 4 + i] = max(prof.fun - best.fun, 0.0)
@@ -190,12 +203,21 @@ def toy_profiles(task: tuple[int, str, dict[str, float], int, int, str, str]) ->
 
 def print_toys(rows: list[dict[str, Any]], out: str, n_sne: int, k: int, workers: int) -> None:
     """The ``--toys`` table: which of the CMB spectrum and the SN table makes the coverage."""
-    print(f"pseudo-experiments ({k} per universe, maximum likelihood): pull mean / width and "
-          "profile coverage of H0, Om, OL, Ok")
+    print(
+        f"pseudo-experiments ({k} per universe, maximum likelihood): pull mean / width and "
+        "profile coverage of H0, Om, OL, Ok"
+    )
     for cmb, sn in (("ideal", "fresh"), ("ideal", "kept"), ("kept", "fresh")):
         tasks = [
-            (r["seed"], str(Path(out) / "spectra" / f"u{r['seed']}_spectrum.csv"),
-             {p: r[p]["std"] for p in PARAMS}, n_sne, k, cmb, sn)
+            (
+                r["seed"],
+                str(Path(out) / "spectra" / f"u{r['seed']}_spectrum.csv"),
+                {p: r[p]["std"] for p in PARAMS},
+                n_sne,
+                k,
+                cmb,
+                sn,
+            )
             for r in rows
         ]
         res = np.concatenate(map_tasks(toy_profiles, tasks, n_workers=workers, desc=cmb + sn))
@@ -205,8 +227,11 @@ def print_toys(rows: list[dict[str, Any]], out: str, n_sne: int, k: int, workers
             f"{res[:, i].std():.2f}, {np.mean(res[:, 4 + i] < 1.0):.2f}"
             for i, p in enumerate(PARAMS)
         )
-        print(f"  CMB {cmb:5s} SN {sn:5s} ({n:4d}, coverage ± "
-              f"{math.sqrt(P68 * (1 - P68) / n):.2f}): {cells}", flush=True)
+        print(
+            f"  CMB {cmb:5s} SN {sn:5s} ({n:4d}, coverage ± "
+            f"{math.sqrt(P68 * (1 - P68) / n):.2f}): {cells}",
+            flush=True,
+        )
 
 
 def _row(name: str, s: dict[str, Any], true: float) -> dict[str, Any]:
