@@ -235,7 +235,9 @@ def print_toys(rows: list[dict[str, Any]], out: str, n_sne: int, k: int, workers
             )
             for r in rows
         ]
-        res = np.concatenate(map_tasks(toy_profiles, tasks, n_workers=workers, desc=cmb + sn))
+        res = np.concatenate(
+            map_tasks(toy_profiles, tasks, n_workers=workers, desc=cmb + sn, start_method="spawn")
+        )
         n = len(res)
         cells = "  ".join(
             f"{p} {res[:, i].mean():+.2f}±{res[:, i].std() / math.sqrt(n):.2f} / "
@@ -335,8 +337,12 @@ def run_map_sims(a: argparse.Namespace) -> None:
         for s in range(a.first_seed, a.first_seed + a.map_sims)
         if s not in done
     ]
+    # spawn: this process ran healpy's OpenMP transforms (the reference maps), after which a
+    # forked worker hangs
     for lo in range(0, len(todo), 20):  # written every 20 universes
-        new = map_tasks(map_sim, todo[lo : lo + 20], n_workers=a.workers, desc="map sims")
+        new = map_tasks(
+            map_sim, todo[lo : lo + 20], n_workers=a.workers, desc="map sims", start_method="spawn"
+        )
         with store.open("a") as f:
             f.writelines(json.dumps(r) + "\n" for r in new)
         rows += new
@@ -377,7 +383,9 @@ def run_map_sims(a: argparse.Namespace) -> None:
             (r["seed"], str(spectra / f"u{r['seed']}_spectrum.csv"), unit, a.n_sne, 1, cmb, "fresh")
             for r in rows
         ]
-        res = np.concatenate(map_tasks(toy_profiles, tasks, n_workers=a.workers, desc=cmb))
+        res = np.concatenate(
+            map_tasks(toy_profiles, tasks, n_workers=a.workers, desc=cmb, start_method="spawn")
+        )
         sr = np.sign(res[:, :4]) * np.sqrt(res[:, 4:])
         cells = "  ".join(
             f"{p} {np.mean(res[:, 4 + i] < 1.0):.3f}, {sr[:, i].mean():+.3f} ± "
