@@ -159,6 +159,15 @@ def toy_profiles(task: tuple[int, str, dict[str, float], int, int, str, str]) ->
     x0 = np.array([t.H0 / 100.0, t.Om, t.OL])
     truth = _truth(seed)
     nm = {"xatol": 1e-6, "fatol": 1e-6, "maxiter": 4000}
+    th = None  # the binned theory at the truth ("ideal"): the same for every toy
+    # each parameter fixed at its truth, the other two minimised: (h, Om, OL) from y
+    fixers = {
+        "H0": lambda y: np.array([x0[0], y[0], y[1]]),
+        "Om": lambda y: np.array([y[0], x0[1], y[1]]),
+        "OL": lambda y: np.array([y[0], y[1], x0[2]]),
+        "Ok": lambda y: np.array([y[0], y[1], 1 - y[1] - truth["Ok"] - omr / y[0] ** 2]),
+    }
+    starts = {"H0": (1, 2), "Om": (0, 2), "OL": (0, 1), "Ok": (0, 1)}
     out = np.zeros((k, 8))
     for j in range(k):
         rng = np.random.default_rng([seed, j, 7])
@@ -167,7 +176,8 @@ def toy_profiles(task: tuple[int, str, dict[str, float], int, int, str, str]) ->
         table = HubbleTable.from_frame(df[["sn_id", "z", "mu", "mu_err"]], source=f"toy {seed}")
         spec = kept
         if cmb == "ideal":
-            th = SpectrumSNLikelihood(table, kept, emu, fixed=CMB_FIXED).binned_theory(x0)
+            if th is None:
+                th = SpectrumSNLikelihood(table, kept, emu, fixed=CMB_FIXED).binned_theory(x0)
             spec = replace(kept, dl=th + rng.normal(0.0, 1.0, th.size) * kept.dl_err_lo)
         lk = SpectrumSNLikelihood(table, spec, emu, fixed=CMB_FIXED)
 
@@ -189,14 +199,6 @@ def toy_profiles(task: tuple[int, str, dict[str, float], int, int, str, str]) ->
             "OL": xb[2],
             "Ok": 1 - xb[1] - xb[2] - omr / xb[0] ** 2,
         }
-        # each parameter fixed at its truth, the other two minimised: (h, Om, OL) from y
-        fixers = {
-            "H0": lambda y: np.array([x0[0], y[0], y[1]]),
-            "Om": lambda y: np.array([y[0], x0[1], y[1]]),
-            "OL": lambda y: np.array([y[0], y[1], x0[2]]),
-            "Ok": lambda y: np.array([y[0], y[1], 1 - y[1] - truth["Ok"] - omr / y[0] ** 2]),
-        }
-        starts = {"H0": (1, 2), "Om": (0, 2), "OL": (0, 1), "Ok": (0, 1)}
         for i, p in enumerate(PARAMS):
             out[j, i] = (fit[p] - truth[p]) / std[p]
             f = fixers[p]
@@ -251,12 +253,15 @@ def print_toys(rows: list[dict[str, Any]], out: str, n_sne: int, k: int, workers
         )
 
 
-def map_sim(task: tuple[int, str, int, int]) -> dict[str, Any]:
+def map_sim(task: tuple[int, str, int, int, str]) -> dict[str, Any]:
     """One universe of ``--map-sims``: (seed, folder of the reference map stage, nside,
-    n_sims) → the spectrum stage's band powers, errors and the CAMB top-hat band means."""
+    n_sims, folder of the spectra) → the spectrum stage's band powers and errors, also
+    written as ``u<seed>_spectrum.csv`` (the stage's contract), and the CAMB top-hat band
+    means."""
     from dataclasses import replace
 
     from rediscovery.cosmo.cmb.curved import CURVED_FIXED
+    from rediscovery.cosmo.cmb.io import write_spectrum_csv
     from rediscovery.cosmo.cmb.spectra import read_map_set
     from rediscovery.cosmo.cmb.theory import densities_to_physical
     from rediscovery.cosmo.cmb.tod.sky import gaussian_sky, tt_cl
@@ -269,7 +274,7 @@ def map_sim(task: tuple[int, str, int, int]) -> dict[str, Any]:
     )
     from rediscovery.cosmo.sn.simulate import draw_truth
 
-    seed, ref, nside, n_sims = task
+    seed, ref, nside, n_sims, spectra = task
     cfg = CosmoRunConfig(seed=seed, cmb_nside=nside, cmb_n_sims=n_sims)
     sets = [read_map_set(Path(ref) / k / "map.fits") for k in ("split1", "split2")]
     t = draw_truth(seed)
@@ -300,6 +305,7 @@ def map_sim(task: tuple[int, str, int, int]) -> dict[str, Any]:
         n_workers=1,
         pixwin=MAPS_PIXEL_WINDOW,
     )
+    write_spectrum_csv(res.to_binned_spectrum(), Path(spectra) / f"u{seed}_spectrum.csv")
     ell = np.arange(cl.size)
     d = ell * (ell + 1) * cl / (2 * np.pi)
     lo, hi = np.asarray(res.binning.ell_min), np.asarray(res.binning.ell_max)
@@ -315,8 +321,6 @@ def map_sim(task: tuple[int, str, int, int]) -> dict[str, Any]:
 
 def run_map_sims(a: argparse.Namespace) -> None:
     """``--map-sims``: the spectrum stage and the joint fit on simulated split maps."""
-    import pandas as pd
-
     from rediscovery.cosmo.pipeline import CosmoRunConfig
     from rediscovery.cosmo.pipeline_cmb import CMB_STAGES
 
@@ -329,11 +333,13 @@ def run_map_sims(a: argparse.Namespace) -> None:
             (ref / name).mkdir(parents=True, exist_ok=True)
             fn({k: ref / v for k, v in ins.items()}, ref / name, cfg)
         shutil.rmtree(ref / "tod", ignore_errors=True)
+    spectra = out / "map_sims_spectra"
+    spectra.mkdir(exist_ok=True)
     store = out / "map_sims.jsonl"
     rows = [json.loads(x) for x in store.read_text().splitlines()] if store.exists() else []
     done = {r["seed"] for r in rows}
     todo = [
-        (s, str(ref / "map"), a.nside, a.n_sims)
+        (s, str(ref / "map"), a.nside, a.n_sims, str(spectra))
         for s in range(a.first_seed, a.first_seed + a.map_sims)
         if s not in done
     ]
@@ -360,19 +366,6 @@ def run_map_sims(a: argparse.Namespace) -> None:
             f"  ℓ {r0['ell_min'][b]:3d}-{r0['ell_max'][b]:3d}: {z[:, b].mean():+.3f} ± "
             f"{z[:, b].std() / math.sqrt(n):.3f}  (width {z[:, b].std():.2f})"
         )
-    spectra = out / "map_sims_spectra"
-    spectra.mkdir(exist_ok=True)
-    for r in rows:
-        lo, hi = np.array(r["ell_min"]), np.array(r["ell_max"])
-        pd.DataFrame(
-            {
-                "ell_min": lo,
-                "ell_max": hi,
-                "ell_eff": (lo + hi) / 2,
-                "dl": r["dl"],
-                "dl_err": r["dl_err"],
-            }
-        ).to_csv(spectra / f"u{r['seed']}_spectrum.csv", index=False)
     unit = dict.fromkeys(PARAMS, 1.0)
     print(
         "one fit per universe with a fresh SN table: profile coverage ± error, signed-root "
