@@ -40,9 +40,10 @@ settings are from it (CAMB's default sampling, ``lSampleBoost=4``, lensing poten
 in ``--ref-dir``), on LOWL_MODELS: CPU seconds per model and max |x/ref − 1| per ℓ range, the
 unlensed ones multiplied by the Planck 2018 best fit's lensing as it is and at ℓ/s.
 
-``lowl-train``: low-ℓ spectra (LOWL_TRAIN_ACCURACY, to ℓ = 200) of a held-out design and of
-training blocks, in a resumable cache (``--fit-only`` fits what it holds), then the low-ℓ fits
-of LOWL_FITS and their held-out errors next to the main emulator's.
+``lowl-train``: low-ℓ spectra (the package's LOWL_ACCURACY, to ℓ = 150) of a held-out design and of
+training blocks, in a resumable cache (``--fit-only`` fits what it holds), then the per-ℓ low-ℓ
+component that ``cmb-emulator train-curved-lowl`` ships and the PCA fits of LOWL_FITS, with their
+held-out errors next to the emulator's without the component.
 
 ``speed``: CAMB time per curved spectrum (the baseline: the package's CAMB settings, a closed
 and an open model) and emulator time per spectrum, alone and in a batch of 32, with the ratios.
@@ -58,6 +59,7 @@ format, read back with Δℓ = 30, and fitted with (h, Ωm, ΩΛ) free. Prints p
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -69,6 +71,16 @@ from rediscovery.cosmo.cmb.curved import (
     curved_accuracy_report,
     curved_design,
     load_curved_emulator,
+    lowl_inputs,
+)
+from rediscovery.cosmo.cmb.curved_lowl import (
+    LOWL_BLEND,
+    LOWL_LMAX,
+    LOWL_RANGES,
+    fiducial_lensing,
+    fit_lowl_component,
+    generate_lowl_training_set,
+    lens_at_scale,
 )
 from rediscovery.cosmo.cmb.emulator import read_training_set
 from rediscovery.cosmo.cmb.io import read_three_column
@@ -395,58 +407,24 @@ def lowl_cost(args: argparse.Namespace) -> None:
             f"{d[(ell >= lo) & (ell < hi)].max():7.3%}" for lo, hi in ranges), flush=True)
 
 
-#: CAMB settings of the low-ℓ training and held-out spectra (``lowl-train``): unlensed, CAMB's
-#: ℓ sampling 4× denser than its default; lensing is put back with the Planck 2018 best fit's
-#: lensed/unlensed ratio taken at ℓ/s (``lowl-cost``: within 0.07 % of every ℓ lensed at
-#: ℓ ≤ 150 on the four LOWL_MODELS).
-LOWL_TRAIN_ACCURACY = {"lSampleBoost": 4, "DoLensing": False}
-LOWL_TRAIN_LMAX = 200  # CAMB lmax of those spectra (the component ends at LOWL_BLEND[1])
-LOWL_CHECK_LMAX = 150  # the corrections and their check end here (lowl-cost's 0.09 % range)
-LOWL_RANGES = ((2, 30), (30, 60), (60, 100), (100, LOWL_CHECK_LMAX + 1))
-
-
-def _fiducial_lensing(ref_dir: Path, lmax: int) -> np.ndarray:
-    """Lensed/unlensed D_ℓ^TT of the Planck 2018 flat best fit, every ℓ, ℓ = 2 … lmax (cached)."""
-    path = ref_dir / f"fiducial_lensing_l{lmax}.npy"
+def _fiducial_lensing(ref_dir: Path) -> np.ndarray:
+    """The package's fiducial lensing ratio (``curved_lowl.fiducial_lensing``), cached."""
+    path = ref_dir / f"fiducial_lensing_l{2 * LOWL_LMAX}.npy"
     if not path.exists():
         ref_dir.mkdir(parents=True, exist_ok=True)
-        np.save(path, _lowl_tt({}, lmax, EVERY_ELL) / _lowl_tt(
-            {}, lmax, EVERY_ELL | {"DoLensing": False}))
+        np.save(path, fiducial_lensing(2 * LOWL_LMAX))
     return np.load(path)
 
 
-def _lensed_lowl(emu, p: np.ndarray, unl: np.ndarray, lens_fid: np.ndarray) -> np.ndarray:
-    """Unlensed spectra (n, n_ell from ℓ = 2) times the fiducial lensing at ℓ/s of each model."""
-    ell = np.arange(2, unl.shape[1] + 2)
-    s = emu.derived(p)["scale"]
-    lf = np.arange(2, len(lens_fid) + 2)
-    return unl * np.stack([np.interp(ell / si, lf, lens_fid) for si in s])
-
-
-#: Fits tried by ``lowl-train``: (target, extra input, number of PCA components, blend).
-#: "residual": ln D_ℓ,CAMB − ln D_ℓ,emulator; "direct": ln D_ℓ − (ln 10¹⁰A_s − 2τ), both on the
-#: emulator's regression inputs, optionally with max(Ωk, 0) as a 7th input (CAMB's open models
-#: carry a step between ℓ = 17 and 18 that closed and flat ones do not); the result is blended
-#: out linearly over the blend's ℓ range.
+#: PCA fits compared with the shipped per-ℓ component (``lowl-train``): (target, extra input,
+#: number of PCA components, blend). "residual": ln D_ℓ,CAMB − ln D_ℓ,emulator; "direct":
+#: ln D_ℓ − (ln 10¹⁰A_s − 2τ), both on the emulator's regression inputs, optionally with
+#: max(Ωk, 0) as a 7th input; the result is blended out linearly over the blend's ℓ range.
 LOWL_FITS = (
     ("residual", False, 16, (100, 150)),
-    ("residual", True, 16, (100, 150)),
-    ("direct", True, 8, (50, 90)),
     ("direct", True, 12, (50, 90)),
 )
 _PCA_KEYS = ("mean", "basis", "exponents", "poly_coef", "x_train", "gp_alpha", "gp_inv_ls2")
-
-
-def _lowl_inputs(emu, p: np.ndarray, open_input: bool) -> np.ndarray:
-    """The main emulator's regression inputs (ln ω_c, s, h, n_s, ln 10¹⁰A_s, τ) of rows ``p``,
-    mapped to [-1, 1] over its design box, and optionally max(Ωk, 0) (mapped likewise)."""
-    d = emu.derived(p)
-    g = np.column_stack([np.log(d["omch2"]), d["scale"], p[:, 0], p[:, 3], p[:, 4], p[:, 5]])
-    u = 2.0 * (g - emu.g_lo) / (emu.g_hi - emu.g_lo) - 1.0
-    if not open_input:
-        return u
-    ok_max = 1.0 - emu.box["Om"][0] - emu.box["OL"][0]  # the largest Ωk of the box
-    return np.column_stack([u, 2.0 * np.maximum(d["Ok"], 0.0) / ok_max - 1.0])
 
 
 def _step_17_18(tt: np.ndarray) -> np.ndarray:
@@ -456,40 +434,39 @@ def _step_17_18(tt: np.ndarray) -> np.ndarray:
 
 
 def lowl_train(args: argparse.Namespace) -> None:
-    """Low-ℓ training and held-out spectra (resumable cache), then low-ℓ corrections fitted
-    on them (LOWL_FITS) and their held-out errors against the main emulator's."""
-    from rediscovery.cosmo.cmb.curved import compute_curved_spectra
+    """Low-ℓ training and held-out spectra (the package's ``generate_lowl_training_set``,
+    resumable), then the per-ℓ component (``fit_lowl_component``, what ``cmb-emulator
+    train-curved-lowl`` ships) and, for comparison, PCA fits (LOWL_FITS), with their held-out
+    errors next to the emulator's without the component."""
     from rediscovery.cosmo.cmb.emulator import fit_pca_gp, predict_pca_gp
 
     emu = load_curved_emulator(args.emulator)
-    designs = {
-        "test": curved_design(args.test_samples, args.seed + 1000),
-        "train": np.concatenate(
-            [curved_design(args.block_size, args.seed + b) for b in range(args.blocks)]
-        ),
-    }
+    if "lowl_mean" in emu.arrays:  # compare with the emulator without its low-ℓ component
+        emu = dataclasses.replace(
+            emu, arrays={k: v for k, v in emu.arrays.items() if not k.startswith("lowl_")}
+        )
     if not args.fit_only:
-        compute_curved_spectra(
+        generate_lowl_training_set(
             args.cache,
-            designs,
-            {"seed": args.seed, "blocks": args.blocks, "block_size": args.block_size,
-             "test_samples": args.test_samples, "purpose": "low-ell component"},
-            lmax=LOWL_TRAIN_LMAX,
-            accuracy=LOWL_TRAIN_ACCURACY,
+            args.blocks,
+            block_size=args.block_size,
+            n_test=args.test_samples,
+            seed=args.seed,
             n_workers=args.workers,
-            chunk_size=2 * args.workers,  # written every two models per worker
             progress=True,
         )
-    lens_fid = _fiducial_lensing(Path(args.ref_dir), 2 * LOWL_TRAIN_LMAX)
-    n = LOWL_CHECK_LMAX - 1
+    lens_fid = _fiducial_lensing(Path(args.ref_dir))
     sets = {}
     for g in ("train", "test"):
         d = read_training_set(args.cache, g)
         ok = np.isfinite(d["tt"][:, 0]) & (d["tt"][:, 0] > 0) & emu.in_box(d["params"])
-        lensed = _lensed_lowl(emu, d["params"][ok], d["tt"][ok], lens_fid)
-        sets[g] = (d["params"][ok], lensed[:, :n])
+        p = d["params"][ok]
+        sets[g] = (p, lens_at_scale(emu.derived(p)["scale"], d["tt"][ok], lens_fid))
     p, tt = sets["train"]
     pt, ttt = sets["test"]
+    if args.max_train:
+        p, tt = p[: args.max_train], tt[: args.max_train]
+    n = ttt.shape[1]
     ok_t = emu.derived(pt)["Ok"]
     hidden = np.abs(ok_t) <= 0.3
     step = _step_17_18(ttt)
@@ -503,26 +480,37 @@ def lowl_train(args: argparse.Namespace) -> None:
 
     def report(name: str, pred: np.ndarray) -> None:
         rel = np.abs(pred / ttt - 1)
-        print(f"  {name:34s} " + "  ".join(
+        print(f"  {name:40s} " + "  ".join(
             f"{np.median(q):.2%} / {q.max():.2%} / {q[hidden].max():.2%}"
             for lo, hi in LOWL_RANGES
             for q in [rel[:, (ell >= lo) & (ell < hi)].max(axis=1)]
         ), flush=True)
 
-    print(f"  {'median / max / max |Ωk| <= 0.3':34s} "
+    print(f"  {'median / max / max |Ωk| <= 0.3':40s} "
           + "  ".join(f"{f'ℓ {lo}-{hi - 1}':^22s}" for lo, hi in LOWL_RANGES))
-    report("main emulator (before)", base)
+    report("emulator without the component", base)
+    t0 = time.perf_counter()
+    new = fit_lowl_component(emu, p, tt, gp_subsample=args.gp_subsample, progress=True)
+    fit_s = time.perf_counter() - t0
+    blend = f"{LOWL_BLEND[0]}-{LOWL_BLEND[1]}"
+    report(f"per-ℓ GP, blend {blend} ({fit_s:.0f} s)", new.predict(pt)[:, :n])
+    ok_scale = float(new.arrays["lowl_ok_scale"])
     for target, open_input, n_pca, (b0, b1) in LOWL_FITS:
         y = np.log(tt / base_tr) if target == "residual" else np.log(tt) - amp[:, None]
-        f = fit_pca_gp(_lowl_inputs(emu, p, open_input), y, n_pca=n_pca, progress=False)
+
+        def inputs(x: np.ndarray, open_input: bool = open_input) -> np.ndarray:
+            u = emu.regression_inputs(x)
+            return lowl_inputs(u, emu.derived(x)["Ok"], ok_scale) if open_input else u
+
+        f = fit_pca_gp(inputs(p), y, n_pca=n_pca, progress=False)
         f.pop("metadata")
-        r = predict_pca_gp(_lowl_inputs(emu, pt, open_input), *(f[k] for k in _PCA_KEYS))
+        r = predict_pca_gp(inputs(pt), *(f[k] for k in _PCA_KEYS))
         w = np.clip((b1 - ell) / (b1 - b0), 0.0, 1.0)  # 1 below the blend, 0 above
         if target == "residual":
             pred = base * np.exp(w * r)
         else:
             pred = np.exp(w * (r + amp_t[:, None]) + (1 - w) * np.log(base))
-        report(f"{target}{' + Ωk+' if open_input else ''}, {n_pca} PCA, blend {b0}-{b1}", pred)
+        report(f"PCA {target}{' + Ωk+' if open_input else ''}, {n_pca}, blend {b0}-{b1}", pred)
 
 
 def _noise_dl(ell: np.ndarray) -> np.ndarray:
@@ -674,6 +662,8 @@ def main() -> None:
     t.add_argument("--workers", type=int, default=2)
     t.add_argument("--fit-only", action="store_true", help="fit what the cache holds")
     t.add_argument("--emulator", default=None)
+    t.add_argument("--gp-subsample", type=int, default=400)
+    t.add_argument("--max-train", type=int, default=0, help="use the first N training spectra")
     args = ap.parse_args()
     commands = {"accuracy": accuracy, "speed": speed, "inject": inject}
     commands["camb-sampling"] = camb_sampling

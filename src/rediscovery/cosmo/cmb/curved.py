@@ -80,6 +80,7 @@ __all__ = [
     "fit_scale_correction",
     "generate_curved_training_set",
     "load_curved_emulator",
+    "lowl_inputs",
 ]
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,9 @@ CURVED_EMULATOR_KIND = "rediscovery.cosmo.cmb.curved/TT"
 _FORMAT_VERSION = 1
 _GRID_NAMES = ("ln_omch2", "scale", "h", "ns", "ln10As", "tau")
 _TAIL_OVERLAP = 40  # rescaled multipoles where the head and the tail regressions are blended
+#: The arrays of one regression (:func:`~rediscovery.cosmo.cmb.emulator.fit_pca_gp`), in the
+#: order :func:`~rediscovery.cosmo.cmb.emulator.predict_pca_gp` takes them.
+_PCA_ARRAYS = ("mean", "basis", "exponents", "poly_coef", "x_train", "gp_alpha", "gp_inv_ls2")
 # ranges of the regression inputs (the design box), mapped to [-1, 1]
 _G_LO = np.array(
     [
@@ -456,6 +460,15 @@ def _catmull_rom(y: np.ndarray, pos: np.ndarray) -> np.ndarray:
     )
 
 
+def lowl_inputs(u: np.ndarray, ok: np.ndarray, ok_scale: float) -> np.ndarray:
+    """Inputs of the low-ℓ component: the emulator's regression inputs ``u`` (n, 6, in
+    [-1, 1]) and max(Ωk, 0) mapped from [0, ``ok_scale``] to [-1, 1]. CAMB's open models
+    carry a step in D_ℓ between ℓ = 17 and 18 whose size grows from 0 at Ωk = 0 (closed and
+    flat models have none): a feature that starts at Ωk = 0, which this input lets the Gaussian
+    processes switch on there."""
+    return np.column_stack([u, 2.0 * np.maximum(ok, 0.0) / ok_scale - 1.0])
+
+
 @dataclass
 class CurvedEmulator:
     """Emulated lensed D_ℓ^TT (μK²) on ℓ = 2 … :data:`CURVED_LMAX` over (h, Ωm, ΩΛ, n_s, A_s, τ).
@@ -483,7 +496,9 @@ class CurvedEmulator:
     arrays
         The PCA + polynomial + GP arrays (:func:`~rediscovery.cosmo.cmb.emulator.fit_pca_gp`)
         of the target: ln D_ℓ − (ln 10¹⁰A_s − 2τ) at ℓ = 2 … ``blend[1]``, then y(x) on
-        :attr:`x_grid`.
+        :attr:`x_grid`; optionally (``lowl_*``, :mod:`~rediscovery.cosmo.cmb.curved_lowl`) a
+        low-ℓ component, one Gaussian process per multipole, that replaces the prediction
+        below ``lowl_blend[0]`` and is blended into it up to ``lowl_blend[1]``.
     blend
         ℓ range where the direct and the rescaled parts are blended.
     """
@@ -517,6 +532,17 @@ class CurvedEmulator:
 
         ok = 1.0 - x[:, 1] - x[:, 2] - omega_radiation(100.0) / x[:, 0] ** 2
         return {"omch2": omch2, "scale": s, "Ok": ok}
+
+    def regression_inputs(self, x: np.ndarray) -> np.ndarray:
+        """The regression inputs (ln ω_c, s, h, n_s, ln 10¹⁰A_s, τ) of rows ``x`` (n, 6),
+        mapped to [-1, 1] over :attr:`g_lo` … :attr:`g_hi`."""
+        return self._scale_and_inputs(np.atleast_2d(np.asarray(x, dtype=float)))[1]
+
+    def _scale_and_inputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        _, s, g = _derived_coordinates(
+            x, self.names, self.fixed, self.scale_ref, self._correction()
+        )
+        return s, 2.0 * (g - self.g_lo) / (self.g_hi - self.g_lo) - 1.0
 
     def _correction(self) -> tuple[np.ndarray, np.ndarray] | None:
         if "scale_corr_coef" not in self.arrays:
@@ -580,10 +606,7 @@ class CurvedEmulator:
             )
         if check:
             self.check_in_box(x)
-        _, s, g = _derived_coordinates(
-            x, self.names, self.fixed, self.scale_ref, self._correction()
-        )
-        u = 2.0 * (g - self.g_lo) / (self.g_hi - self.g_lo) - 1.0
+        s, u = self._scale_and_inputs(x)
         a = self.arrays
         y = predict_pca_gp(
             u,
@@ -598,21 +621,7 @@ class CurvedEmulator:
         la, lb = self.blend
         if "n_head" in a:  # the high-x tail of small-s (closed) models, blended over the overlap
             nh = int(a["n_head"])
-            t = predict_pca_gp(
-                u,
-                *(
-                    a[f"tail_{k}"]
-                    for k in (
-                        "mean",
-                        "basis",
-                        "exponents",
-                        "poly_coef",
-                        "x_train",
-                        "gp_alpha",
-                        "gp_inv_ls2",
-                    )
-                ),
-            )
+            t = predict_pca_gp(u, *(a[f"tail_{k}"] for k in _PCA_ARRAYS))
             w = np.linspace(0.0, 1.0, _TAIL_OVERLAP)
             head = y[:, lb - 1 :]
             join = (1.0 - w) * head[:, nh - _TAIL_OVERLAP :] + w * t[:, :_TAIL_OVERLAP]
@@ -626,7 +635,27 @@ class CurvedEmulator:
         direct = np.zeros_like(resc)
         direct[:, :nd] = y[:, :nd]
         amp = x[:, self.names.index("ln10As")] - 2.0 * x[:, self.names.index("tau")]
-        return np.exp((1.0 - w) * direct + w * resc + amp[:, None])
+        lnd = (1.0 - w) * direct + w * resc + amp[:, None]
+        if "lowl_mean" in a:
+            lnd = self._with_low_ell(x, u, lnd, amp)
+        return np.exp(lnd)
+
+    def _with_low_ell(
+        self, x: np.ndarray, u: np.ndarray, lnd: np.ndarray, amp: np.ndarray
+    ) -> np.ndarray:
+        """ln D_ℓ with the low-ℓ component (``curved_lowl``) blended in: one Gaussian process
+        per multipole ℓ = 2 … ``lowl_blend[1]`` on the regression inputs plus max(Ωk, 0)."""
+        from rediscovery.cosmo.cmb.emulator import predict_pca_gp
+
+        a = self.arrays
+        ul = lowl_inputs(u, self.derived(x)["Ok"], float(a["lowl_ok_scale"]))
+        yl = predict_pca_gp(ul, *(a[f"lowl_{k}"] for k in _PCA_ARRAYS)) + amp[:, None]
+        b0, b1 = (int(v) for v in a["lowl_blend"])
+        n = yl.shape[1]
+        wl = np.clip((self.ell[:n] - b0) / (b1 - b0), 0.0, 1.0)  # 0: low-ℓ component only
+        out = lnd.copy()
+        out[:, :n] = (1.0 - wl) * yl + wl * lnd[:, :n]
+        return out
 
     def params_vector(self, params: Mapping[str, float]) -> np.ndarray:
         """The row vector of a parameter dict (``H0`` accepted for ``h``; ``ombh2``/``mnu``
@@ -680,7 +709,7 @@ class CurvedEmulator:
         }
         # float32 PCA bases: 1e-7 relative, far below the emulator's error; halves the file
         arrays = {
-            k: (v.astype(np.float32) if k in ("basis", "tail_basis") else v)
+            k: (v.astype(np.float32) if k in ("basis", "tail_basis", "lowl_basis") else v)
             for k, v in self.arrays.items()
         }
         arrays |= {"ell": self.ell, "x_grid": self.x_grid, "g_lo": self.g_lo, "g_hi": self.g_hi}

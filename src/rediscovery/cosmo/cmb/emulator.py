@@ -445,10 +445,14 @@ def fit_pca_gp(
     gp_subsample: int = 600,
     seed: int = 0,
     progress: bool = True,
+    pca: bool = True,
 ) -> dict[str, Any]:
     """Fit the regression of a vector target ``y`` (n, n_out) on inputs ``u`` (n, d) in [-1, 1].
 
-    PCA (SVD) of ``y`` to ``n_pca`` components; per component a least-squares polynomial of
+    PCA (SVD) of ``y`` to ``n_pca`` components (with ``pca=False`` none: every output column
+    is a component of its own, ``n_pca`` is ignored and the basis is the identity; for targets
+    with features that PCA spreads over many components, such as a step at one ℓ whose size
+    depends on the parameters); per component a least-squares polynomial of
     ``degree`` (lowered while it has more than n/10 terms) plus a Gaussian process with an
     anisotropic squared-exponential kernel and a white-noise term (Rasmussen & Williams 2006,
     ch. 2 and 5), hyper-parameters by maximum marginal likelihood (scikit-learn) on
@@ -472,9 +476,14 @@ def fit_pca_gp(
         log.info("polynomial degree lowered to %d for %d training points", degree, n)
     exponents = monomials(d, degree)
     mean = y.mean(axis=0)
-    _, sv, vt = np.linalg.svd(y - mean, full_matrices=False)
-    n_pca = min(n_pca, len(sv))
-    basis = vt[:n_pca]
+    if pca:
+        _, sv, vt = np.linalg.svd(y - mean, full_matrices=False)
+        n_pca = min(n_pca, len(sv))
+        basis = vt[:n_pca]
+    else:
+        sv = np.zeros(0)
+        n_pca = y.shape[1]
+        basis = np.eye(n_pca)
     coef = (y - mean) @ basis.T  # (n, k)
     recon = np.abs(mean + coef @ basis - y).max()
     log.info("PCA with %d components: max |Δ y| on the training set %.2e", n_pca, recon)

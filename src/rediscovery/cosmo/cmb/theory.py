@@ -105,6 +105,9 @@ CAMB_ACCURACY: dict[str, float] = {
     "lAccuracyBoost": 1.0,
 }
 
+# The AccuracyParams fields camb.set_params takes itself (through set_accuracy).
+_SET_PARAMS_ACCURACY = frozenset({"AccuracyBoost", "lSampleBoost", "lAccuracyBoost"})
+
 # Ω_ν h² = Σm_ν / 93.14 eV (Lesgourgues & Pastor 2006, Phys. Rep. 429, 307, eq. 12, for
 # T_ν/T_γ = (4/11)^(1/3)); used only to split Ωm h² into cdm and neutrinos.
 _NU_MASS_PER_OMEGA_EV = 93.14
@@ -274,7 +277,9 @@ def camb_params(
     lmax
         Highest multipole of the output spectra.
     accuracy
-        Overrides of :data:`CAMB_ACCURACY`.
+        Overrides of :data:`CAMB_ACCURACY`: arguments of ``camb.set_params``, or fields of
+        ``camb.model.AccuracyParams`` that it does not take (e.g. ``TimeStepBoost``), which are
+        set on ``pars.Accuracy``.
 
     Returns
     -------
@@ -284,8 +289,11 @@ def camb_params(
     full = _full_params(params or {})
     acc = dict(CAMB_ACCURACY)
     acc.update(accuracy or {})
+    # camb.set_params refuses AccuracyParams fields other than its own few boosts
+    fields = set(camb.model.AccuracyParams.get_valid_field_names())
+    extra = {k: acc.pop(k) for k in list(acc) if k in fields and k not in _SET_PARAMS_ACCURACY}
     try:
-        return camb.set_params(
+        pars = camb.set_params(
             H0=full["H0"],
             ombh2=full["ombh2"],
             omch2=full["omch2"],
@@ -298,8 +306,16 @@ def camb_params(
             WantTensors=False,
             **acc,
         )
+    except camb.baseconfig.CAMBUnknownArgumentError as exc:
+        raise ConfigError(
+            f"unknown CAMB accuracy setting in {sorted(acc)}: {exc}; expected arguments of "
+            "camb.set_params or fields of camb.model.AccuracyParams"
+        ) from exc
     except camb.CAMBError as exc:
         raise InputError(f"CAMB rejected the parameters {full}: {exc}") from exc
+    for name, value in extra.items():
+        setattr(pars.Accuracy, name, value)
+    return pars
 
 
 @dataclass(frozen=True)

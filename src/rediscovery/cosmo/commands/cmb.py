@@ -323,6 +323,114 @@ def train_curved(
     )
 
 
+@emulator_app.command("train-curved-lowl")
+def train_curved_lowl(
+    out: Path = typer.Option(..., "--out", help="Emulator file to write (.npz)."),
+    emulator: Path = typer.Option(
+        None, "--emulator", help="Curved emulator to add the component to (default: shipped)."
+    ),
+    blocks: int = typer.Option(
+        8, "--blocks", help="Training designs of --block-size candidate points each."
+    ),
+    block_size: int = typer.Option(100, "--block-size", help="Candidate points per block."),
+    test_samples: int = typer.Option(
+        60, "--test-samples", help="Candidate held-out points (computed first)."
+    ),
+    cache: Path = typer.Option(
+        None,
+        "--cache",
+        help="HDF5 cache of low-ℓ spectra (default: OUT with .h5); re-running resumes from it.",
+    ),
+    seed: int = typer.Option(7000, "--seed", min=0, help="Seed of the design."),
+    gp_subsample: int = typer.Option(
+        400, "--gp-subsample", help="Spectra used to optimise each GP's hyper-parameters."
+    ),
+    fit_only: bool = typer.Option(
+        False, "--fit-only", help="Skip CAMB: fit on the spectra already in the cache."
+    ),
+    scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler tcp://HOST:PORT."),
+    workers: int = typer.Option(None, "--workers", help="Local worker processes."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Add the low-ℓ component (one GP per multipole, ℓ < 100) to a curved emulator."""
+    import numpy as np
+
+    from rediscovery.cosmo.cmb.curved import load_curved_emulator
+    from rediscovery.cosmo.cmb.curved_lowl import (
+        LOWL_ACCURACY,
+        LOWL_BLEND,
+        fiducial_lensing,
+        fit_lowl_component,
+        generate_lowl_training_set,
+        lens_at_scale,
+        lowl_accuracy,
+    )
+    from rediscovery.cosmo.cmb.emulator import read_training_set
+
+    cache = _check_training_options(
+        {"--blocks": blocks, "--block-size": block_size, "--gp-subsample": gp_subsample},
+        {"--test-samples": test_samples},
+        workers,
+        scheduler,
+        out,
+        cache,
+    )
+    emu = load_curved_emulator(emulator)
+    if not fit_only:
+        generate_lowl_training_set(
+            cache,
+            blocks,
+            block_size=block_size,
+            n_test=test_samples,
+            seed=seed,
+            scheduler=scheduler,
+            n_workers=workers,
+            progress=progress,
+        )
+    lens_fid = fiducial_lensing()
+
+    def lensed(group: str) -> tuple[np.ndarray, np.ndarray]:
+        d = read_training_set(cache, group)
+        ok = np.isfinite(d["tt"][:, 0]) & (d["tt"][:, 0] > 0) & emu.in_box(d["params"])
+        p = d["params"][ok]
+        return p, lens_at_scale(emu.derived(p)["scale"], d["tt"][ok], lens_fid)
+
+    p, tt = lensed("train")
+    if len(p) < 20:
+        raise ConfigError(f"only {len(p)} training spectra in {cache}: compute more (--blocks)")
+    new = fit_lowl_component(emu, p, tt, gp_subsample=gp_subsample, seed=seed, progress=progress)
+    new.metadata["lowl"] |= {
+        "seed": seed,
+        "blocks": blocks,
+        "block_size": block_size,
+        "camb_accuracy": _camb_accuracy() | LOWL_ACCURACY,
+    }
+    try:
+        pt, ttt = lensed("test")
+    except InputError:
+        pt = np.zeros((0, 6))
+    if len(pt):
+        before, after = lowl_accuracy(emu, pt, ttt), lowl_accuracy(new, pt, ttt)
+        new.metadata["lowl"]["held_out"] = {"n_test": len(pt), "before": before, "after": after}
+        typer.echo(
+            f"held-out low-ℓ accuracy ({len(pt)} CAMB spectra; median / max / max for "
+            f"|Ωk| <= 0.3 of max |emu/CAMB - 1|; blend {LOWL_BLEND[0]}-{LOWL_BLEND[1]}):"
+        )
+        for name, rep in (("before", before), ("after", after)):
+            typer.echo(
+                f"  {name:7s} "
+                + "  ".join(
+                    f"ℓ {r}: " + " / ".join(f"{v:.2%}" for v in q.values())
+                    for r, q in rep.items()
+                )
+            )
+    _save_emulator(
+        new,
+        out,
+        {"names": new.names, "box": new.box, "derived_box": new.derived_box, "fixed": new.fixed},
+    )
+
+
 def _camb_accuracy() -> dict[str, float]:
     from rediscovery.cosmo.cmb.theory import CAMB_ACCURACY
 
