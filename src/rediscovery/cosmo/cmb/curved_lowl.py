@@ -10,11 +10,16 @@ two reasons measured on CAMB 2.0.5 (docs/cosmo-cmb.md, "The low-ℓ component"):
   5 × 10⁻⁵ in cross-validation), but PCA spreads a feature at one ℓ whose size varies over many
   components. Here every multipole is a regression of its own (``fit_pca_gp(pca=False)``), with
   max(Ωk, 0) as a seventh input so that the step can switch on at Ωk = 0.
-* **At CAMB's default time step about one model in ten has a spurious step** of 0.5-10 % at one
-  ℓ between 24 and 36 that decays by ℓ ≈ 100 and disappears with ``TimeStepBoost = 3`` (and with
-  ``AccuracyBoost = 2``; not with finer k sampling). Such spectra are not a smooth function of the
-  parameters, so the training spectra here are computed with ``TimeStepBoost = 3``
-  (:data:`LOWL_ACCURACY`).
+* **Some CAMB spectra carry a spurious step** at one ℓ between ~24 and ~60 that decays by
+  ℓ ≈ 150: at the package's settings 50 of the 702 training models of the design have a kink
+  above 0.5 % at ℓ ≥ 20 (16 above 1 %, up to 10 %), all but one open. They are numerical: the
+  same models computed with ``TimeStepBoost = 5`` or ``AccuracyBoost = 2`` (which agree with
+  each other to 0.01 %) have none, but a finer time step is no cure, it moves the steps to
+  other models (``TimeStepBoost = 3`` gives one held-out model a 1.7 % step at ℓ ≈ 60 that the
+  default and ``TimeStepBoost = 5`` do not have). Such spectra are not a smooth function of the
+  parameters, so :func:`spurious_steps` finds them and the fit leaves them out
+  (:data:`SPURIOUS_STEP`); the training spectra are otherwise at the package's settings, like
+  the emulator's own.
 
 The training spectra are unlensed (no margin above ℓ_max, seconds per model) with CAMB's ℓ
 sampling 4× denser than its default, and the lensing is put back as the ratio lensed/unlensed of
@@ -29,6 +34,7 @@ linearly in ln D up to ``blend[1]`` (:data:`LOWL_BLEND`).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -48,33 +54,49 @@ from rediscovery.cosmo.cmb.curved import (
 __all__ = [
     "LOWL_ACCURACY",
     "LOWL_BLEND",
+    "LOWL_GP_EDGES",
     "LOWL_LMAX",
     "LOWL_RANGES",
     "LOWL_SEED",
+    "SPURIOUS_STEP",
     "fiducial_lensing",
     "fit_lowl_component",
     "generate_lowl_training_set",
     "lens_at_scale",
     "lowl_accuracy",
+    "spurious_steps",
 ]
 
 log = logging.getLogger(__name__)
 
 #: CAMB settings of the low-ℓ training spectra: unlensed, ℓ sampling 4× denser than CAMB's
-#: default (within 0.07 % of every ℓ at ℓ ≤ 150), time steps 3× finer (no spurious steps).
-LOWL_ACCURACY: dict[str, float] = {"lSampleBoost": 4, "DoLensing": False, "TimeStepBoost": 3}
+#: default (within 0.07 % of every ℓ at ℓ ≤ 150), otherwise the package's.
+LOWL_ACCURACY: dict[str, float] = {"lSampleBoost": 4, "DoLensing": False}
 
 #: CAMB lmax of the low-ℓ training spectra (the held-out check runs to ℓ = 150).
-LOWL_LMAX = 150
+LOWL_LMAX = 200
+
+#: A training spectrum whose ln D_ℓ has a kink larger than this at 20 ≤ ℓ ≤ 150 (a jump of
+#: ln D against the mean of its neighbours, :func:`spurious_steps`) is left out of the fit: the
+#: median spectrum's largest kink is 0.04 % and 80 % stay below 0.17 %, CAMB's spurious steps
+#: reach 10 % (70 of the 702 training spectra of the design are above this).
+SPURIOUS_STEP = 0.004
 
 #: The low-ℓ component alone below the first ℓ, blended into the emulator up to the second.
 LOWL_BLEND = (80, 100)
+
+#: Multipoles whose Gaussian processes share hyper-parameters (those of the middle ℓ of each
+#: range; edges in ℓ, the last one is LOWL_BLEND[1] + 1): prediction then evaluates one kernel
+#: per range instead of one per ℓ. The ranges are narrow where the spectrum's dependence on
+#: the parameters changes fast with ℓ (the Sachs-Wolfe plateau, the open-model step, which
+#: starts a range at ℓ = 18).
+LOWL_GP_EDGES: tuple[int, ...] = (2, 4, 7, 11, 15, 18, 22, 28, 36, 46, 58, 72, 86, 101)
 
 #: Seed of the low-ℓ design (training blocks seed, seed + 1, …; held-out points seed + 1000).
 LOWL_SEED = 7000
 
 #: ℓ ranges of the held-out report.
-LOWL_RANGES: tuple[tuple[int, int], ...] = ((2, 30), (30, 60), (60, 100), (100, LOWL_LMAX + 1))
+LOWL_RANGES: tuple[tuple[int, int], ...] = ((2, 30), (30, 60), (60, 100), (100, 151))
 
 # CAMB computes every multipole with this ℓ sampling (no interpolation).
 _EVERY_ELL = {"lSampleBoost": 50}
@@ -142,12 +164,23 @@ def lens_at_scale(scale: np.ndarray, unlensed: np.ndarray, lens_fid: np.ndarray)
     return unlensed * np.interp(ell[None, :] / np.asarray(scale)[:, None], lf, lens_fid)
 
 
+def spurious_steps(tt: np.ndarray, ell_min: int = 20) -> np.ndarray:
+    """Largest kink of ln D_ℓ at ℓ ≥ ``ell_min`` per spectrum (rows of ``tt`` from ℓ = 2): the
+    jump Δ ln D from ℓ to ℓ + 1 minus the mean of the jumps before and after it. CAMB's
+    open-model step at ℓ = 17 → 18 lies below the default ``ell_min``."""
+    d1 = np.diff(np.log(tt), axis=1)  # d1[k]: ℓ = k + 2 → k + 3
+    kink = d1[:, 1:-1] - 0.5 * (d1[:, :-2] + d1[:, 2:])  # kink[j]: ℓ = j + 3 → j + 4
+    return np.abs(kink[:, max(ell_min - 3, 0) :]).max(axis=1)
+
+
 def fit_lowl_component(
     emu: CurvedEmulator,
     params: np.ndarray,
     lensed: np.ndarray,
     *,
     blend: Sequence[int] = LOWL_BLEND,
+    max_step: float | None = SPURIOUS_STEP,
+    gp_edges: Sequence[int] | None = LOWL_GP_EDGES,
     gp_subsample: int = 400,
     seed: int = 0,
     progress: bool = True,
@@ -165,6 +198,12 @@ def fit_lowl_component(
         Lensed D_ℓ^TT in μK² from ℓ = 2 to at least ``blend[1]`` (n, n_ell).
     blend
         (b0, b1): the component alone for ℓ < b0, blended into the emulator up to b1.
+    max_step
+        Spectra with a kink above this at 20 ≤ ℓ ≤ 150 (:func:`spurious_steps`) are left out;
+        None keeps all.
+    gp_edges
+        ℓ edges of the ranges that share GP hyper-parameters (:data:`LOWL_GP_EDGES`; ranges
+        beyond ``blend[1]`` are cut there); None: every ℓ its own.
     gp_subsample, seed, progress
         As in :func:`~rediscovery.cosmo.cmb.emulator.fit_pca_gp`.
     """
@@ -178,13 +217,29 @@ def fit_lowl_component(
     if lensed.shape[1] < b1 - 1:
         raise ConfigError(f"the low-ℓ spectra end at ℓ = {lensed.shape[1] + 1} < {b1}")
     emu.check_in_box(params)
+    n_all = len(params)
+    if max_step is not None:
+        keep = spurious_steps(lensed[:, :149]) <= max_step
+        params, lensed = params[keep], lensed[keep]
+        log.info("left out %d of %d spectra with a spurious step", n_all - len(params), n_all)
     n = b1 - 1  # ℓ = 2 … b1
     amp = params[:, emu.names.index("ln10As")] - 2.0 * params[:, emu.names.index("tau")]
     y = np.log(lensed[:, :n]) - amp[:, None]
     ok_scale = 1.0 - emu.box["Om"][0] - emu.box["OL"][0]  # the largest Ωk of the box
     u = lowl_inputs(emu.regression_inputs(params), emu.derived(params)["Ok"], ok_scale)
+    groups = None
+    if gp_edges is not None:
+        edges = sorted({max(min(int(e), b1 + 1), 2) for e in gp_edges} | {2, b1 + 1})
+        groups = [(lo - 2, hi - 2) for lo, hi in itertools.pairwise(edges)]
     fitted = fit_pca_gp(
-        u, y, pca=False, degree=1, gp_subsample=gp_subsample, seed=seed, progress=progress
+        u,
+        y,
+        pca=False,
+        degree=1,
+        gp_subsample=gp_subsample,
+        seed=seed,
+        progress=progress,
+        groups=groups,
     )
     fitted.pop("metadata")
     arrays = {k: v for k, v in emu.arrays.items() if not k.startswith("lowl_")}
@@ -194,8 +249,11 @@ def fit_lowl_component(
     meta = dict(emu.metadata)
     meta["lowl"] = {
         "n_train": len(params),
+        "n_left_out_spurious_step": n_all - len(params),
+        "max_step": max_step,
         "blend": [b0, b1],
         "inputs": "regression inputs + max(Ok, 0)",
+        "gp_edges": None if gp_edges is None else [int(e) for e in gp_edges],
         "gp_subsample": int(gp_subsample),
     }
     return dataclasses.replace(emu, arrays=arrays, metadata=meta)

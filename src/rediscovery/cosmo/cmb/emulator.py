@@ -431,8 +431,16 @@ def predict_pca_gp(
     coef = design_matrix(u, exponents) @ poly_coef  # (n, k)
     # GP residual: k_j(u, X) = exp(-0.5 Σ_d (u_d - X_d)² / l_jd²), per component j
     diff2 = (u[:, None, :] - x_train[None, :, :]) ** 2  # (n, m, d)
-    kern = np.exp(-0.5 * np.einsum("nmd,jd->njm", diff2, gp_inv_ls2))
-    coef += np.einsum("njm,jm->nj", kern, gp_alpha)
+    uniq, which = np.unique(gp_inv_ls2, axis=0, return_inverse=True)
+    if len(uniq) < len(gp_inv_ls2):
+        # components sharing length scales (fit_pca_gp's groups): one kernel per group; the
+        # loop runs over the few groups, not over data
+        for g, inv in enumerate(uniq):
+            sel = np.flatnonzero(which.ravel() == g)
+            coef[:, sel] += np.exp(-0.5 * (diff2 @ inv)) @ gp_alpha[sel].T
+    else:
+        kern = np.exp(-0.5 * np.einsum("nmd,jd->njm", diff2, gp_inv_ls2))
+        coef += np.einsum("njm,jm->nj", kern, gp_alpha)
     return mean + coef @ basis
 
 
@@ -446,13 +454,17 @@ def fit_pca_gp(
     seed: int = 0,
     progress: bool = True,
     pca: bool = True,
+    groups: Sequence[tuple[int, int]] | None = None,
 ) -> dict[str, Any]:
     """Fit the regression of a vector target ``y`` (n, n_out) on inputs ``u`` (n, d) in [-1, 1].
 
     PCA (SVD) of ``y`` to ``n_pca`` components (with ``pca=False`` none: every output column
     is a component of its own, ``n_pca`` is ignored and the basis is the identity; for targets
     with features that PCA spreads over many components, such as a step at one ℓ whose size
-    depends on the parameters); per component a least-squares polynomial of
+    depends on the parameters); ``groups`` (ranges [a, b) of components covering all once)
+    share the Gaussian-process hyper-parameters of their middle component, so that prediction
+    evaluates one kernel per group (:func:`predict_pca_gp`); per component a least-squares
+    polynomial of
     ``degree`` (lowered while it has more than n/10 terms) plus a Gaussian process with an
     anisotropic squared-exponential kernel and a white-noise term (Rasmussen & Williams 2006,
     ch. 2 and 5), hyper-parameters by maximum marginal likelihood (scikit-learn) on
@@ -497,9 +509,17 @@ def fit_pca_gp(
     from rich.progress import Progress
 
     diff2 = (u[:, None, :] - u[None, :, :]) ** 2  # (n, n, d)
+    if groups is None:
+        groups = [(j, j + 1) for j in range(n_pca)]
+    else:
+        groups = [(int(a), int(b)) for a, b in groups]
+        covered = sorted(j for a, b in groups for j in range(a, b))
+        if covered != list(range(n_pca)):
+            raise ValueError(f"groups {groups} must cover the components 0 … {n_pca - 1} once")
     with Progress(disable=not progress, transient=True) as prog:
-        bar = prog.add_task("GP per PCA component", total=n_pca)
-        for j in range(n_pca):
+        bar = prog.add_task("GP per component group", total=len(groups))
+        for a, b in groups:
+            j = (a + b - 1) // 2  # the hyper-parameters of the middle component serve the group
             r = resid[:, j]
             scale = r.std() or 1.0
             kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.ones(d), (1e-2, 1e3)) + WhiteKernel(
@@ -514,12 +534,18 @@ def fit_pca_gp(
             amp2 = float(k.k1.k1.constant_value)
             ls = np.atleast_1d(k.k1.k2.length_scale).astype(float)
             noise = float(k.k2.noise_level)
-            inv_ls2[j] = 1.0 / ls**2
+            inv_ls2[a:b] = 1.0 / ls**2
             kmat = amp2 * np.exp(-0.5 * diff2 @ inv_ls2[j]) + noise * np.eye(n)
-            alpha[j] = amp2 * scale * cho_solve(cho_factor(kmat, lower=True), r / scale)
+            factor = cho_factor(kmat, lower=True)
+            scales = resid[:, a:b].std(axis=0)
+            scales[scales == 0] = 1.0
+            # every component of the group: its own weights, the group's kernel (in units of
+            # each component's own spread)
+            alpha[a:b] = (amp2 * scales * cho_solve(factor, resid[:, a:b] / scales)).T
             log.debug(
-                "component %d: amplitude %.3g, length scales %s, noise %.2e",
-                j,
+                "components %d-%d: amplitude %.3g, length scales %s, noise %.2e",
+                a,
+                b - 1,
                 amp2,
                 np.round(ls, 3),
                 noise,

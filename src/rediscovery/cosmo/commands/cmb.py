@@ -359,11 +359,13 @@ def train_curved_lowl(
     from rediscovery.cosmo.cmb.curved_lowl import (
         LOWL_ACCURACY,
         LOWL_BLEND,
+        SPURIOUS_STEP,
         fiducial_lensing,
         fit_lowl_component,
         generate_lowl_training_set,
         lens_at_scale,
         lowl_accuracy,
+        spurious_steps,
     )
     from rediscovery.cosmo.cmb.emulator import read_training_set
 
@@ -410,13 +412,22 @@ def train_curved_lowl(
     except InputError:
         pt = np.zeros((0, 6))
     if len(pt):
+        clean = spurious_steps(ttt[:, :149]) <= SPURIOUS_STEP
         before, after = lowl_accuracy(emu, pt, ttt), lowl_accuracy(new, pt, ttt)
-        new.metadata["lowl"]["held_out"] = {"n_test": len(pt), "before": before, "after": after}
+        after_clean = lowl_accuracy(new, pt[clean], ttt[clean])
+        new.metadata["lowl"]["held_out"] = {
+            "n_test": len(pt),
+            "before": before,
+            "after": after,
+            "n_test_without_spurious_step": int(clean.sum()),
+            "after_without_spurious_step": after_clean,
+        }
         typer.echo(
-            f"held-out low-ℓ accuracy ({len(pt)} CAMB spectra; median / max / max for "
+            f"held-out low-ℓ accuracy ({len(pt)} CAMB spectra, {len(pt) - int(clean.sum())} "
+            f"with a spurious step above {SPURIOUS_STEP:.1%}; median / max / max for "
             f"|Ωk| <= 0.3 of max |emu/CAMB - 1|; blend {LOWL_BLEND[0]}-{LOWL_BLEND[1]}):"
         )
-        for name, rep in (("before", before), ("after", after)):
+        for name, rep in (("before", before), ("after", after), ("after*", after_clean)):
             typer.echo(
                 f"  {name:7s} "
                 + "  ".join(
@@ -424,6 +435,7 @@ def train_curved_lowl(
                     for r, q in rep.items()
                 )
             )
+        typer.echo("  (*: without the held-out spectra that have a spurious step)")
     _save_emulator(
         new,
         out,
