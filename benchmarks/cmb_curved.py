@@ -484,7 +484,7 @@ def lowl_train(args: argparse.Namespace) -> None:
 
     def report(name: str, pred: np.ndarray) -> None:
         rel = np.abs(pred / ttt - 1)
-        for sel, what in ((slice(None), "all"), (clean, "no spurious step")):
+        for sel, what in ((np.ones_like(clean), "all"), (clean, "no spurious step")):
             print(f"  {name + ' (' + what + ')':52s} " + "  ".join(
                 f"{np.median(q[sel]):.2%} / {q[sel].max():.2%} / {q[sel & hidden].max():.2%}"
                 for lo, hi in LOWL_RANGES
