@@ -2,8 +2,8 @@
 
 The mechanism (one Gaussian process per multipole with max(Ωk, 0) as an input) is tested on a
 stand-in for CAMB: smooth low-ℓ spectra with a step between ℓ = 17 and 18 whose size grows with
-Ωk > 0 and is zero for closed models, as CAMB's open models have; the fit must learn it. The shipped component is checked against
-fresh CAMB spectra in a slow test.
+Ωk > 0 and is zero for closed models, as CAMB's open models have; the fit must learn it. The
+shipped component is checked against fresh CAMB spectra in a slow test.
 """
 
 from __future__ import annotations

@@ -280,6 +280,19 @@ def test_spectrum_of_iqu_maps(maps: Path, tmp_path: Path, run_cli) -> None:
     assert not (tmp_path / "spec_t" / "spectrum_te.csv").exists()
     info = json.loads((tmp_path / "spec_iqu" / "spectrum.json").read_text())
     assert set(info["polarisation"]) == {"te", "ee"}
+    assert info["polarisation"]["ee"]["errors"] == "Knox"
+    # with simulations: TE and EE errors and covariances from I, Q, U simulations
+    mc = tmp_path / "spec_mc"
+    code, err = run_cli(["cosmo", "cmb-spectrum", iqu, "--out", mc, *common[:-4], "--n-sims",
+                         "6", "--workers", "1", "--fwhm", "30"])
+    assert code == 0, err
+    pol = json.loads((mc / "spectrum.json").read_text())["polarisation"]
+    for kind in ("te", "ee"):
+        assert pol[kind]["errors"] == "Monte Carlo (6 simulations)"
+        cov = np.load(mc / f"covariance_{kind}.npy")
+        csv = np.loadtxt(mc / f"spectrum_{kind}.csv", delimiter=",", skiprows=1)
+        np.testing.assert_allclose(csv[:, 4], np.sqrt(np.diag(cov)), rtol=1e-8)
+        assert not np.allclose(csv[:, 4], pol[kind]["dl_err_knox"])
     code, err = run_cli(["cosmo", "cmb-spectrum", iqu, "--splits", f"{iqu},{maps / 's1'}",
                          "--out", tmp_path / "mixed", *common])
     assert code == 2 and "some maps are I, Q, U and some temperature only" in err, err

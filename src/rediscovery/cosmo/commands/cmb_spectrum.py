@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import typer
@@ -55,9 +56,10 @@ def _fiducial_cl(path: Path | None, lmax: int) -> tuple[np.ndarray, str]:
 
 
 def _pol_spectra(sets, window, lmax: int, delta_ell: int, fwhm: float, pixwin: bool,
-                 niter: int) -> dict:
-    """TE and EE band powers of I, Q, U map sets, Knox errors for CAMB's Planck 2018 best
-    fit."""
+                 niter: int, sims: dict[str, Any]) -> dict:
+    """TE and EE band powers of I, Q, U map sets with Monte-Carlo errors (``sims``: n_sims,
+    seed, scheduler, n_workers, progress; Knox with n_sims = 0), the fiducial CAMB's Planck
+    2018 best fit."""
     from rediscovery.cosmo.cmb.spectra import measure_pol_spectra, prepare_pol
     from rediscovery.cosmo.cmb.theory import PLANCK2018_BEST_FIT
     from rediscovery.cosmo.cmb.tod import iqu_cl
@@ -66,7 +68,8 @@ def _pol_spectra(sets, window, lmax: int, delta_ell: int, fwhm: float, pixwin: b
                         pixwin=pixwin, niter=niter)
     fiducial = iqu_cl(dict(PLANCK2018_BEST_FIT), 3 * window.nside - 1)
     iqus = [s.iqu() for s in sets]
-    return measure_pol_spectra([m for m, _ in iqus], [v for _, v in iqus], setup, fiducial)
+    return measure_pol_spectra([m for m, _ in iqus], [v for _, v in iqus], setup, fiducial,
+                               **sims)
 
 
 @app.command("cmb-spectrum")
@@ -144,7 +147,8 @@ def cmb_spectrum(
 ) -> None:
     """Pseudo-C_ℓ (MASTER) band powers with Monte-Carlo errors: spectrum.csv, covariance.npy,
     bands.csv, spectrum.json, window.fits, spectrum.png; for I, Q, U maps also
-    spectrum_te.csv and spectrum_ee.csv (Knox errors)."""
+    spectrum_te.csv and spectrum_ee.csv (errors from the same simulations' I, Q, U skies) and
+    their covariances."""
     from rediscovery.cosmo.cmb.spectra import (
         measure_spectrum,
         prepare,
@@ -206,7 +210,11 @@ def cmb_spectrum(
     )
     pol = None
     if all(s.polarised for s in sets):
-        pol = _pol_spectra(sets, window, lmax, delta_ell, float(fwhm), pixwin, niter)
+        pol = _pol_spectra(
+            sets, window, lmax, delta_ell, float(fwhm), pixwin, niter,
+            {"n_sims": n_sims, "seed": seed + 1, "scheduler": scheduler, "n_workers": workers,
+             "progress": progress},
+        )  # seed + 1: other skies than the temperature simulations
     elif any(s.polarised for s in sets):
         raise InputError("some maps are I, Q, U and some temperature only; expected the same "
                          "kind for MAP and all --splits", path=map_path)
@@ -219,8 +227,11 @@ def cmb_spectrum(
         "fiducial": fid_source,
     }
     if pol is not None:
-        meta["polarisation"] = {k: {"dl": r.dl.tolist(), "dl_err_knox": r.knox_err.tolist(),
-                                    "expected": r.expected.tolist(), **r.info}
+        meta["polarisation"] = {k: {"dl": r.dl.tolist(), "dl_err": r.dl_err.tolist(),
+                                    "dl_err_knox": r.knox_err.tolist(),
+                                    "expected": r.expected.tolist(),
+                                    "mc_mean": None if r.sims is None else r.mc_mean.tolist(),
+                                    **r.info}
                                 for k, r in pol.items()}
     write_outputs(out, result, window, meta)
     if pol is not None:
@@ -253,5 +264,6 @@ def cmb_spectrum(
             f"{np.abs(bos).max():.2f}"
         )
     if pol is not None:
-        msg += "; TE, EE (Knox errors) -> spectrum_te.csv, spectrum_ee.csv"
+        msg += (f"; TE, EE ({pol['ee'].info['errors']} errors) -> spectrum_te.csv, "
+                "spectrum_ee.csv")
     typer.echo(f"{msg} -> {out}/spectrum.csv")

@@ -22,7 +22,9 @@ spectrum.json    method, window figures (f_sky, w₂, w₄, f_sky,eff), noise,  
                  timings, inputs
 window.fits      the apodised window (RING)                                    --
 spectrum_te.csv  I, Q, U maps only (``write_pol_outputs``): TE and EE band     μK²
-spectrum_ee.csv  powers, the columns of spectrum.csv (Knox errors)
+spectrum_ee.csv  powers, the columns of spectrum.csv (errors of the I, Q, U
+                 simulations; Knox without simulations)
+covariance_te.npy, covariance_ee.npy  their covariances (with simulations)    μK⁴
 ===============  ============================================================  =======
 """
 
@@ -263,11 +265,18 @@ def write_outputs(
 
 def write_pol_outputs(out: str | os.PathLike[str], results: dict[str, Any]) -> dict[str, Path]:
     """Write ``spectrum_te.csv`` and ``spectrum_ee.csv`` (the columns of ``spectrum.csv``)
-    from :func:`~rediscovery.cosmo.cmb.spectra.measure_pol_spectra`'s results."""
+    and, with simulations, ``covariance_te.npy`` and ``covariance_ee.npy`` from
+    :func:`~rediscovery.cosmo.cmb.spectra.measure_pol_spectra`'s results."""
     from rediscovery.cosmo.cmb.io import write_spectrum_csv
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    return {f"spectrum_{k}": write_spectrum_csv(r.to_binned_spectrum(),
-                                                out / f"spectrum_{k}.csv")
-            for k, r in results.items()}
+    paths = {f"spectrum_{k}": write_spectrum_csv(r.to_binned_spectrum(),
+                                                 out / f"spectrum_{k}.csv")
+             for k, r in results.items()}
+    for k, r in results.items():
+        if r.cov is not None:
+            with atomic_path(out / f"covariance_{k}.npy") as tmp, open(tmp, "wb") as fh:
+                np.save(fh, r.cov)
+            paths[f"covariance_{k}"] = out / f"covariance_{k}.npy"
+    return paths

@@ -30,7 +30,13 @@ white-noise pseudo-spectra Ω_pix² Σ_p w_p² σ_p² / 4π of I (TT) and of (σ
 BB); TE keeps the pixels' I × Q, U noise correlation, which the variance files do not hold
 (use splits for TE).
 
-Errors: Knox (Monte-Carlo simulations of I, Q, U are not implemented):
+Errors: Monte-Carlo simulations through the same pipeline (``n_sims`` ≥ 2): Gaussian T, E, B
+skies of the fiducial spectra (T and E correlated, a_ℓm^E = (C^TE/C^TT) a_ℓm^T + an independent
+part of variance C^EE − (C^TE)²/C^TT), convolved with F^T, F^P, with white noise of each split's
+I, Q, U pixel variances (independent between Stokes parameters and splits), measured exactly as
+the data; σ and the band-power covariance are those of the simulations, each with its own
+generator ``SeedSequence(seed, spawn_key=(i,))``, run through
+:func:`rediscovery.core.executor.map_tasks`. Without simulations, Knox:
 σ²(C^EE_ℓ) = 2 (C^EE + N^P/F_P²)² / ((2ℓ+1) f_sky,eff) and
 σ²(C^TE_ℓ) = ((C^TE)² + (C^TT + N^T/F_T²)(C^EE + N^P/F_P²)) / ((2ℓ+1) f_sky,eff) for one map,
 with the split-pair sums of :func:`~rediscovery.cosmo.cmb.spectra.knox_errors` for splits.
@@ -40,6 +46,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -60,8 +67,8 @@ from rediscovery.cosmo.cmb.spectra.sht import map2alm
 from rediscovery.cosmo.cmb.spectra.simulate import knox_errors, noise_cl
 from rediscovery.cosmo.cmb.spectra.window import Window
 
-__all__ = ["SPECTRA", "PolSetup", "measure_pol_spectra", "prepare_pol", "pseudo_alms_iqu",
-           "pseudo_cl_pol"]
+__all__ = ["SPECTRA", "PolSetup", "PolSimulationSetup", "measure_pol_spectra", "prepare_pol",
+           "pseudo_alms_iqu", "pseudo_cl_pol", "run_pol_simulations", "simulate_pol_batch"]
 
 #: The nine spectra of a spin-0 and a spin-2 field, in pspy's order.
 SPECTRA = ("TT", "TE", "TB", "ET", "BT", "EE", "EB", "BE", "BB")
@@ -203,10 +210,108 @@ def _knox_te(cl_tt: np.ndarray, cl_ee: np.ndarray, cl_te: np.ndarray, noise_t: l
     return np.sqrt(binning.matrix(lmax) ** 2 @ (dfac * var))
 
 
+def _pol_bandpowers(maps: list[np.ndarray], variances: list[np.ndarray], setup: PolSetup,
+                    names: list[str] | None = None) -> tuple[dict[str, np.ndarray], str]:
+    """D̂_b of the nine spectra of I, Q, U maps: one map, its auto-spectra minus the white-noise
+    bias; several, the mean cross-spectra of the splits. Returns (D̂_b, the bias method)."""
+    w = setup.window
+    names = names or [f"map {i + 1}" for i in range(len(maps))]
+    alms = [pseudo_alms_iqu(m, w, setup.lmax_work, niter=setup.niter, name=nm)
+            for m, nm in zip(maps, names, strict=True)]
+    pcl = pseudo_cl_pol(alms)
+    if len(maps) == 1:
+        var = np.asarray(variances[0], dtype=float)
+        n_t = white_noise_pseudo_cl(w, var[0])
+        n_p = white_noise_pseudo_cl(w, 0.5 * (var[1] + var[2]))
+        pcl = {**pcl, "TT": pcl["TT"] - n_t, "EE": pcl["EE"] - n_p, "BB": pcl["BB"] - n_p}
+        bias = "analytic white noise subtracted from TT, EE, BB (none from TE)"
+    else:
+        bias = "cross-spectra of splits"
+    return setup.bandpowers(pcl), bias
+
+
+@dataclass(frozen=True)
+class PolSimulationSetup:
+    """What a polarised simulation needs (picklable: sent to the workers): the estimator's
+    ``setup``, the fiducial ``cl`` (rows TT, EE, BB, TE, μK², ℓ = 0 …, no beam) and the
+    per-pixel I, Q, U white-noise variances (3, npix) of each split."""
+
+    setup: PolSetup
+    cl: np.ndarray
+    variances: tuple[np.ndarray, ...]
+
+
+def _iqu_sky(sim: PolSimulationSetup, rng: np.random.Generator) -> np.ndarray:
+    """A Gaussian I, Q, U sky (3, npix) of the fiducial spectra, convolved with F^T, F^P."""
+    import healpy as hp
+
+    nside = sim.setup.window.nside
+    lsim = min(sim.cl.shape[1] - 1, 3 * nside - 1)
+    ell, m = hp.Alm.getlm(lsim)
+    tt, ee, bb, te = (np.asarray(sim.cl[k], dtype=float)[ell] for k in range(4))
+    z = []
+    for _ in range(3):  # unit complex Gaussians, real for m = 0 (as the TT simulations)
+        re, im = rng.standard_normal(ell.size), rng.standard_normal(ell.size)
+        z.append(np.where(m == 0, re, (re + 1j * im) / math.sqrt(2.0)))
+    root_tt = np.sqrt(np.clip(tt, 0.0, None))
+    te_part = np.divide(te, root_tt, out=np.zeros_like(te), where=root_tt > 0)
+    t = root_tt * z[0]
+    e = te_part * z[0] + np.sqrt(np.clip(ee - te_part**2, 0.0, None)) * z[1]
+    b = np.sqrt(np.clip(bb, 0.0, None)) * z[2]
+    f_t, f_p = (np.asarray(f)[ell] for f in sim.setup.transfer)
+    alms = [(t * f_t).astype(complex), (e * f_p).astype(complex), (b * f_p).astype(complex)]
+    return np.asarray(hp.alm2map(alms, nside, lmax=lsim, pol=True))
+
+
+def simulate_pol_batch(task: tuple[PolSimulationSetup, int, Sequence[int]]
+                       ) -> dict[str, np.ndarray]:
+    """TE and EE band powers (n, n_bins) of the simulations ``indices`` of ``(sim, seed,
+    indices)``. Module-level so that worker processes and dask can import it."""
+    import healpy  # noqa: F401  (loads its OpenMP runtime before the limit below)
+    from threadpoolctl import threadpool_limits
+
+    sim, seed, indices = task
+    inside = sim.setup.window.weights > 0
+    sigmas = [np.sqrt(np.where(inside, np.asarray(v, dtype=float), 0.0)) for v in sim.variances]
+    te, ee = [], []
+    # one thread per worker: the parallelism is across simulations
+    with threadpool_limits(limits=1, user_api="openmp"):
+        for i in indices:
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(i),)))
+            sky = _iqu_sky(sim, rng)
+            maps = [sky + rng.standard_normal(sky.shape) * sd for sd in sigmas]
+            dl, _ = _pol_bandpowers(maps, list(sim.variances), sim.setup)
+            te.append(0.5 * (dl["TE"] + dl["ET"]))
+            ee.append(dl["EE"])
+    return {"te": np.array(te), "ee": np.array(ee)}
+
+
+def run_pol_simulations(sim: PolSimulationSetup, n_sims: int, seed: int, *,
+                        scheduler: object | None = None, n_workers: int | None = None,
+                        progress: bool = True) -> dict[str, np.ndarray]:
+    """``n_sims`` polarised simulations through :func:`rediscovery.core.executor.map_tasks`:
+    ``{"te": (n_sims, n_bins), "ee": (n_sims, n_bins)}`` band powers."""
+    from rediscovery.core.executor import default_workers, map_tasks
+
+    if n_sims < 1:
+        raise ConfigError(f"--n-sims {n_sims}: expected >= 1")
+    workers = default_workers() if n_workers is None else max(1, n_workers)
+    size = max(1, -(-n_sims // (4 * workers)))
+    batches = [list(range(i, min(i + size, n_sims))) for i in range(0, n_sims, size)]
+    results = map_tasks(simulate_pol_batch, [(sim, seed, b) for b in batches],
+                        scheduler=scheduler, n_workers=n_workers, progress=progress,
+                        desc=f"{n_sims} I, Q, U simulations",
+                        start_method="spawn")  # healpy's OpenMP hangs in forked children
+    return {k: np.concatenate([r[k] for r in results]) for k in ("te", "ee")}
+
+
 def measure_pol_spectra(maps: list[np.ndarray], variances: list[np.ndarray], setup: PolSetup,
-                        fiducial_cl: np.ndarray) -> dict[str, SpectrumResult]:
+                        fiducial_cl: np.ndarray, *, n_sims: int = 0, seed: int = 0,
+                        scheduler: object | None = None, n_workers: int | None = None,
+                        progress: bool = False) -> dict[str, SpectrumResult]:
     """TE and EE band powers of I, Q, U maps (one map: auto-spectra minus the white-noise
-    bias; several: mean cross-spectra of the splits) with Knox errors.
+    bias; several: mean cross-spectra of the splits) with Monte-Carlo errors (``n_sims`` ≥ 2)
+    or Knox errors.
 
     Parameters
     ----------
@@ -216,17 +321,24 @@ def measure_pol_spectra(maps: list[np.ndarray], variances: list[np.ndarray], set
     setup
         From :func:`prepare_pol`.
     fiducial_cl
-        Rows C_ℓ^TT, EE, BB, TE (μK², ℓ = 0 …, no beam) for the Knox errors and ``expected``.
+        Rows C_ℓ^TT, EE, BB, TE (μK², ℓ = 0 …, no beam) for the simulations, the Knox errors
+        and ``expected``.
+    n_sims, seed, scheduler, n_workers, progress
+        Simulations through the same pipeline (:func:`run_pol_simulations`); 0 for Knox
+        errors only.
 
     Returns
     -------
     dict
         ``"te"`` and ``"ee"``: :class:`~rediscovery.cosmo.cmb.spectra.SpectrumResult`
-        (``kind`` TE / EE; TE is the mean of the TE and ET estimates).
+        (``kind`` TE / EE; TE is the mean of the TE and ET estimates; ``sims`` and ``cov``
+        with simulations).
     """
     if len(maps) != len(variances) or not maps:
         raise ConfigError(f"{len(maps)} I, Q, U map(s) and {len(variances)} variance set(s): "
                           "expected the same number, at least one")
+    if n_sims == 1 or n_sims < 0:
+        raise ConfigError(f"--n-sims {n_sims}: expected 0 (Knox errors) or >= 2")
     fid = np.asarray(fiducial_cl, dtype=float)
     if fid.ndim != 2 or fid.shape[0] != 4 or fid.shape[1] < setup.binning.lmax + 1:
         raise ConfigError(f"fiducial C_ℓ of shape {fid.shape}: expected (4, > lmax) rows TT, "
@@ -234,18 +346,8 @@ def measure_pol_spectra(maps: list[np.ndarray], variances: list[np.ndarray], set
     w = setup.window
     t0 = time.perf_counter()
     names = [f"map {i + 1}" for i in range(len(maps))] if len(maps) > 1 else ["map"]
-    alms = [pseudo_alms_iqu(m, w, setup.lmax_work, niter=setup.niter, name=nm)
-            for m, nm in zip(maps, names, strict=True)]
-    pcl = pseudo_cl_pol(alms)
     var = [np.asarray(v, dtype=float) for v in variances]
-    if len(maps) == 1:
-        n_t = white_noise_pseudo_cl(w, var[0][0])
-        n_p = white_noise_pseudo_cl(w, 0.5 * (var[0][1] + var[0][2]))
-        pcl = {**pcl, "TT": pcl["TT"] - n_t, "EE": pcl["EE"] - n_p, "BB": pcl["BB"] - n_p}
-        bias = "analytic white noise subtracted from TT, EE, BB (none from TE)"
-    else:
-        bias = "cross-spectra of splits"
-    dl = setup.bandpowers(pcl)
+    dl, bias = _pol_bandpowers(maps, var, setup, names)
     t_spec = time.perf_counter() - t0
     lfid = fid.shape[1] - 1
     ell = np.arange(lfid + 1)
@@ -261,21 +363,33 @@ def measure_pol_spectra(maps: list[np.ndarray], variances: list[np.ndarray], set
     err_ee = knox_errors(fid[1], noise_p, setup.transfer[1], w.fsky_eff, setup.binning)
     err_te = _knox_te(fid[0], fid[1], fid[3], noise_t, noise_p, setup.transfer, w.fsky_eff,
                       setup.binning)
+    sims: dict[str, np.ndarray] = {}
+    t_sims = 0.0
+    if n_sims >= 2:
+        t1 = time.perf_counter()
+        sims = run_pol_simulations(PolSimulationSetup(setup, fid, tuple(var)), n_sims, seed,
+                                   scheduler=scheduler, n_workers=n_workers, progress=progress)
+        t_sims = time.perf_counter() - t1
     info: dict[str, Any] = {
         "estimator": "MASTER pseudo-C_ell, spin 0 and 2 (pspy coupling, healpy transforms)",
-        "n_maps": len(maps), "noise_bias": bias, "errors": "Knox",
+        "n_maps": len(maps), "noise_bias": bias,
+        "errors": f"Monte Carlo ({n_sims} simulations)" if sims else "Knox",
+        "n_sims": n_sims if sims else 0, "seed": seed if sims else None,
         "noise_white_T_uK2_sr": noise_t, "noise_white_P_uK2_sr": noise_p,
         "coupling_seconds": setup.coupling_seconds, "spectrum_seconds": t_spec,
-        "lmax_work": setup.lmax_work, "niter": setup.niter}
+        "simulation_seconds": t_sims, "lmax_work": setup.lmax_work, "niter": setup.niter}
     out = {}
     nb = setup.binning.n_bins
     window_te = np.hstack([np.zeros((nb, 2)), setup.bbl["spin0xspin2"][:nb]])
     window_ee = np.hstack([np.zeros((nb, 2)), setup.bbl["spin2xspin2"][:nb, : window_te.shape[1]
                                                                        - 2]])
-    for kind, d, err, exp, win in (
+    for kind, d, knox, exp, win in (
             ("TE", 0.5 * (dl["TE"] + dl["ET"]), err_te, 0.5 * (expected["TE"] + expected["ET"]),
              window_te),
             ("EE", dl["EE"], err_ee, expected["EE"], window_ee)):
-        out[kind.lower()] = SpectrumResult(setup.binning, d, err, err, None, None, exp,
+        s = sims.get(kind.lower())
+        err = s.std(axis=0, ddof=1) if s is not None else knox
+        cov = np.cov(s, rowvar=False) if s is not None else None
+        out[kind.lower()] = SpectrumResult(setup.binning, d, err, knox, cov, s, exp,
                                            {**info, "spectrum": kind}, win, kind)
     return out
