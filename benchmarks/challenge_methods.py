@@ -64,11 +64,12 @@ VARIANTS = ("parameterised-old", "parameterised-alpha0")
 NUISANCES = ("tes", "jes", "soft_met", "ttbar_scale", "diboson_scale", "bkg_scale")
 
 
-def _tag(method: str, morphing: str, control: str | None = None) -> str:
-    """File tag of a run: the method, suffixed with the morphing unless it is the default and
-    with ``cr_FEATURE`` for a control channel."""
+def _tag(method: str, morphing: str, control: str | None = None, pool_mc: bool = False) -> str:
+    """File tag of a run: the method, suffixed with the morphing unless it is the default,
+    with ``cr_FEATURE`` for a control channel and ``poolmc`` with ``--pool-mc-stat``."""
     tag = method if morphing == "code4p" else f"{method}-{morphing}"
-    return tag if control is None else f"{tag}-cr_{control}"
+    tag = tag if control is None else f"{tag}-cr_{control}"
+    return f"{tag}-poolmc" if pool_mc else tag
 
 
 def _setup(args: argparse.Namespace) -> ch.ChallengeSetup:
@@ -129,12 +130,15 @@ def _setup(args: argparse.Namespace) -> ch.ChallengeSetup:
     if args.morphing != "code4p":
         inf = replace(setup.inference, shape_interpolation=args.morphing)
         setup = replace(setup, inference=inf)
+    if args.pool_mc_stat:  # the pool's own Σw² in the Barlow-Beeston terms
+        setup = ch.with_pool_mc_stat(replace(setup, pool_mc_stat=True))
     return setup
 
 
 def run(args: argparse.Namespace) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"pseudo_{_tag(args.method, args.morphing, args.control_channel)}.csv"
+    tag = _tag(args.method, args.morphing, args.control_channel, args.pool_mc_stat)
+    path = args.out / f"pseudo_{tag}.csv"
     done = pd.read_csv(path) if path.exists() else pd.DataFrame()
     t0 = time.process_time()
     setup = _setup(args)
@@ -231,6 +235,8 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=20)
     ap.add_argument("--toy", type=float, default=None, metavar="LUMI")
     ap.add_argument("--morphing", default="code4p", choices=HISTOSYS_CODES)
+    ap.add_argument("--pool-mc-stat", action="store_true",
+                    help="add the pool's MC-statistics variance to the fit (template methods)")
     ap.add_argument("--inferno-slopes", default="one-sided", choices=("one-sided", "symmetric"))
     ap.add_argument("--n-estimators", type=int, default=100)
     ap.add_argument("--max-depth", type=int, default=4)

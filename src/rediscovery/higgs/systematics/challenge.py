@@ -71,6 +71,7 @@ __all__ = [
     "run_challenge",
     "run_pseudo_experiment",
     "simulated_sets",
+    "with_pool_mc_stat",
 ]
 
 log = logging.getLogger(__name__)
@@ -242,7 +243,7 @@ def run_pseudo_experiment(setup: ChallengeSetup, seed: int) -> dict[str, Any]:
     return out
 
 
-def _with_pool_mc_stat(setup: ChallengeSetup) -> ChallengeSetup:
+def with_pool_mc_stat(setup: ChallengeSetup) -> ChallengeSetup:
     """``setup`` whose template inference also carries the pool's Σw² (``pool_mc_stat``)."""
     inf = setup.inference
     if not setup.pool_mc_stat or inf is None:
@@ -260,7 +261,7 @@ def _with_pool_mc_stat(setup: ChallengeSetup) -> ChallengeSetup:
 
 def _run_chunk(task: tuple[ChallengeSetup, Sequence[int]]) -> list[dict[str, Any]]:
     setup, seeds = task
-    setup = _with_pool_mc_stat(setup)
+    setup = with_pool_mc_stat(setup)
     return [run_pseudo_experiment(setup, int(s)) for s in seeds]
 
 
@@ -349,7 +350,7 @@ def expected_breakdown(setup: ChallengeSetup, mu: float = 1.0) -> dict[str, floa
     Half-widths of the 68.27% interval: ``total``, ``stat``, ``mc_stat`` and each nuisance
     (:func:`~rediscovery.higgs.systematics.fit.fit_with_systematics`), for the model of ``setup``.
     """
-    inf = _with_pool_mc_stat(setup).inference
+    inf = with_pool_mc_stat(setup).inference
     assert inf is not None
     model = inf.model()
     res = fit_with_systematics(model, asimov_data(model, mu), prefit_impacts=False,
