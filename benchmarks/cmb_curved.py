@@ -59,7 +59,6 @@ format, read back with Δℓ = 30, and fitted with (h, Ωm, ΩΛ) free. Prints p
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -81,7 +80,7 @@ from rediscovery.cosmo.cmb.curved_lowl import (
     fiducial_lensing,
     fit_lowl_component,
     generate_lowl_training_set,
-    lens_at_scale,
+    read_lowl_set,
     spurious_steps,
 )
 from rediscovery.cosmo.cmb.emulator import read_training_set
@@ -443,10 +442,7 @@ def lowl_train(args: argparse.Namespace) -> None:
     from rediscovery.cosmo.cmb.emulator import fit_pca_gp, predict_pca_gp
 
     emu = load_curved_emulator(args.emulator)
-    if "lowl_mean" in emu.arrays:  # compare with the emulator without its low-ℓ component
-        emu = dataclasses.replace(
-            emu, arrays={k: v for k, v in emu.arrays.items() if not k.startswith("lowl_")}
-        )
+    emu = emu.without_low_ell()  # compare with the emulator without its low-ℓ component
     if not args.fit_only:
         generate_lowl_training_set(
             args.cache,
@@ -458,14 +454,9 @@ def lowl_train(args: argparse.Namespace) -> None:
             progress=True,
         )
     lens_fid = _fiducial_lensing(Path(args.ref_dir))
-    sets = {}
-    for g in ("train", "test"):
-        d = read_training_set(args.cache, g)
-        ok = np.isfinite(d["tt"][:, 0]) & (d["tt"][:, 0] > 0) & emu.in_box(d["params"])
-        p = d["params"][ok]
-        sets[g] = (p, lens_at_scale(emu.derived(p)["scale"], d["tt"][ok], lens_fid)[:, :149])
-    p, tt = sets["train"]
-    pt, ttt = sets["test"]
+    p, tt = read_lowl_set(args.cache, "train", emu, lens_fid)
+    pt, ttt = read_lowl_set(args.cache, "test", emu, lens_fid)
+    tt, ttt = tt[:, :149], ttt[:, :149]  # the held-out check runs to ℓ = 150
     if args.max_train:
         p, tt = p[: args.max_train], tt[: args.max_train]
     n = ttt.shape[1]

@@ -34,14 +34,6 @@ shipped = pytest.mark.skipif(
 BLEND = (20, 26)  # a short component keeps the fit to a few seconds
 
 
-def _without_lowl(emu):
-    import dataclasses
-
-    return dataclasses.replace(
-        emu, arrays={k: v for k, v in emu.arrays.items() if not k.startswith("lowl_")}
-    )
-
-
 def fake_camb(emu, x: np.ndarray) -> np.ndarray:
     """Stand-in low-ℓ spectra (ℓ = 2 … 40): a smooth function of the parameters (a tilted
     plateau with a late-ISW-like rise that grows with ΩΛ and falls with ℓ h), with an
@@ -59,7 +51,7 @@ def fake_camb(emu, x: np.ndarray) -> np.ndarray:
 def base():
     if not CURVED_EMULATOR_PATH.is_file():
         pytest.skip("the trained curved emulator is not in this checkout")
-    return _without_lowl(load_curved_emulator())
+    return load_curved_emulator().without_low_ell()
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ the file is ``.npz`` + JSON metadata, no pickle.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -460,6 +461,13 @@ def _catmull_rom(y: np.ndarray, pos: np.ndarray) -> np.ndarray:
     )
 
 
+def _omega_k(x: np.ndarray) -> np.ndarray:
+    """Ωk = 1 − Ωm − ΩΛ − Ω_r of rows (h, Om, OL, …) (radiation: photons and neutrinos)."""
+    from rediscovery.cosmo.cosmology import omega_radiation
+
+    return 1.0 - x[:, 1] - x[:, 2] - omega_radiation(100.0) / x[:, 0] ** 2
+
+
 def lowl_inputs(u: np.ndarray, ok: np.ndarray, ok_scale: float) -> np.ndarray:
     """Inputs of the low-ℓ component: the emulator's regression inputs ``u`` (n, 6, in
     [-1, 1]) and max(Ωk, 0) mapped from [0, ``ok_scale``] to [-1, 1]. CAMB's open models
@@ -528,10 +536,12 @@ class CurvedEmulator:
         omch2, s, _ = _derived_coordinates(
             x, self.names, self.fixed, self.scale_ref, self._correction()
         )
-        from rediscovery.cosmo.cosmology import omega_radiation
+        return {"omch2": omch2, "scale": s, "Ok": _omega_k(x)}
 
-        ok = 1.0 - x[:, 1] - x[:, 2] - omega_radiation(100.0) / x[:, 0] ** 2
-        return {"omch2": omch2, "scale": s, "Ok": ok}
+    def without_low_ell(self) -> CurvedEmulator:
+        """The same emulator without its low-ℓ component (the PCA regression alone)."""
+        arrays = {k: v for k, v in self.arrays.items() if not k.startswith("lowl_")}
+        return dataclasses.replace(self, arrays=arrays)
 
     def regression_inputs(self, x: np.ndarray) -> np.ndarray:
         """The regression inputs (ln ω_c, s, h, n_s, ln 10¹⁰A_s, τ) of rows ``x`` (n, 6),
@@ -648,7 +658,7 @@ class CurvedEmulator:
         from rediscovery.cosmo.cmb.emulator import predict_pca_gp
 
         a = self.arrays
-        ul = lowl_inputs(u, self.derived(x)["Ok"], float(a["lowl_ok_scale"]))
+        ul = lowl_inputs(u, _omega_k(x), float(a["lowl_ok_scale"]))
         yl = predict_pca_gp(ul, *(a[f"lowl_{k}"] for k in _PCA_ARRAYS)) + amp[:, None]
         b0, b1 = (int(v) for v in a["lowl_blend"])
         n = yl.shape[1]

@@ -66,6 +66,7 @@ __all__ = [
     "generate_lowl_training_set",
     "lens_at_scale",
     "lowl_accuracy",
+    "read_lowl_set",
     "spurious_steps",
 ]
 
@@ -166,13 +167,25 @@ def lens_at_scale(scale: np.ndarray, unlensed: np.ndarray, lens_fid: np.ndarray)
     return unlensed * np.interp(ell[None, :] / np.asarray(scale)[:, None], lf, lens_fid)
 
 
-def spurious_steps(tt: np.ndarray, ell_min: int = 20) -> np.ndarray:
-    """Largest kink of ln D_ℓ at ℓ ≥ ``ell_min`` per spectrum (rows of ``tt`` from ℓ = 2): the
-    jump Δ ln D from ℓ to ℓ + 1 minus the mean of the jumps before and after it. CAMB's
-    open-model step at ℓ = 17 → 18 lies below the default ``ell_min``."""
-    d1 = np.diff(np.log(tt), axis=1)  # d1[k]: ℓ = k + 2 → k + 3
+def spurious_steps(tt: np.ndarray, ell_min: int = 20, ell_max: int = 150) -> np.ndarray:
+    """Largest kink of ln D_ℓ at ``ell_min`` ≤ ℓ ≤ ``ell_max`` per spectrum (rows of ``tt``
+    from ℓ = 2): the jump Δ ln D from ℓ to ℓ + 1 minus the mean of the jumps before and after
+    it. CAMB's open-model step at ℓ = 17 → 18 lies below the default ``ell_min``."""
+    d1 = np.diff(np.log(tt[:, : ell_max - 1]), axis=1)  # d1[k]: ℓ = k + 2 → k + 3
     kink = d1[:, 1:-1] - 0.5 * (d1[:, :-2] + d1[:, 2:])  # kink[j]: ℓ = j + 3 → j + 4
     return np.abs(kink[:, max(ell_min - 3, 0) :]).max(axis=1)
+
+
+def read_lowl_set(cache: str | os.PathLike[str], group: str, emu: CurvedEmulator,
+                  lens_fid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The models of ``group`` in a low-ℓ cache that CAMB computed and that lie in ``emu``'s
+    box, and their lensed spectra (:func:`lens_at_scale` with ``lens_fid``, from ℓ = 2)."""
+    from rediscovery.cosmo.cmb.emulator import read_training_set
+
+    d = read_training_set(cache, group)
+    ok = np.isfinite(d["tt"][:, 0]) & (d["tt"][:, 0] > 0) & emu.in_box(d["params"])
+    p = d["params"][ok]
+    return p, lens_at_scale(emu.derived(p)["scale"], d["tt"][ok], lens_fid)
 
 
 def fit_lowl_component(
@@ -221,7 +234,7 @@ def fit_lowl_component(
     emu.check_in_box(params)
     n_all = len(params)
     if max_step is not None:
-        keep = spurious_steps(lensed[:, :149]) <= max_step
+        keep = spurious_steps(lensed) <= max_step
         params, lensed = params[keep], lensed[keep]
         log.info("left out %d of %d spectra with a spurious step", n_all - len(params), n_all)
     n = b1 - 1  # ℓ = 2 … b1
@@ -244,7 +257,7 @@ def fit_lowl_component(
         groups=groups,
     )
     fitted.pop("metadata")
-    arrays = {k: v for k, v in emu.arrays.items() if not k.startswith("lowl_")}
+    arrays = dict(emu.without_low_ell().arrays)
     arrays |= {f"lowl_{k}": v for k, v in fitted.items()}
     arrays["lowl_blend"] = np.array([b0, b1])
     arrays["lowl_ok_scale"] = np.array(ok_scale)

@@ -363,11 +363,10 @@ def train_curved_lowl(
         fiducial_lensing,
         fit_lowl_component,
         generate_lowl_training_set,
-        lens_at_scale,
         lowl_accuracy,
+        read_lowl_set,
         spurious_steps,
     )
-    from rediscovery.cosmo.cmb.emulator import read_training_set
 
     cache = _check_training_options(
         {"--blocks": blocks, "--block-size": block_size, "--gp-subsample": gp_subsample},
@@ -390,14 +389,7 @@ def train_curved_lowl(
             progress=progress,
         )
     lens_fid = fiducial_lensing()
-
-    def lensed(group: str) -> tuple[np.ndarray, np.ndarray]:
-        d = read_training_set(cache, group)
-        ok = np.isfinite(d["tt"][:, 0]) & (d["tt"][:, 0] > 0) & emu.in_box(d["params"])
-        p = d["params"][ok]
-        return p, lens_at_scale(emu.derived(p)["scale"], d["tt"][ok], lens_fid)
-
-    p, tt = lensed("train")
+    p, tt = read_lowl_set(cache, "train", emu, lens_fid)
     if len(p) < 20:
         raise ConfigError(f"only {len(p)} training spectra in {cache}: compute more (--blocks)")
     new = fit_lowl_component(emu, p, tt, gp_subsample=gp_subsample, seed=seed, progress=progress)
@@ -408,11 +400,11 @@ def train_curved_lowl(
         "camb_accuracy": _camb_accuracy() | LOWL_ACCURACY,
     }
     try:
-        pt, ttt = lensed("test")
+        pt, ttt = read_lowl_set(cache, "test", emu, lens_fid)
     except InputError:
         pt = np.zeros((0, 6))
     if len(pt):
-        clean = spurious_steps(ttt[:, :149]) <= SPURIOUS_STEP
+        clean = spurious_steps(ttt) <= SPURIOUS_STEP
         before, after = lowl_accuracy(emu, pt, ttt), lowl_accuracy(new, pt, ttt)
         after_clean = lowl_accuracy(new, pt[clean], ttt[clean])
         new.metadata["lowl"]["held_out"] = {
