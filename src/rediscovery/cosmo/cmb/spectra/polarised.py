@@ -64,7 +64,12 @@ from rediscovery.cosmo.cmb.spectra.master import (
     white_noise_pseudo_cl,
 )
 from rediscovery.cosmo.cmb.spectra.sht import map2alm
-from rediscovery.cosmo.cmb.spectra.simulate import knox_errors, noise_cl
+from rediscovery.cosmo.cmb.spectra.simulate import (
+    knox_errors,
+    noise_cl,
+    simulation_batches,
+    unit_gaussian_alm,
+)
 from rediscovery.cosmo.cmb.spectra.window import Window
 
 __all__ = ["SPECTRA", "PolSetup", "PolSimulationSetup", "measure_pol_spectra", "prepare_pol",
@@ -249,10 +254,7 @@ def _iqu_sky(sim: PolSimulationSetup, rng: np.random.Generator) -> np.ndarray:
     lsim = min(sim.cl.shape[1] - 1, 3 * nside - 1)
     ell, m = hp.Alm.getlm(lsim)
     tt, ee, bb, te = (np.asarray(sim.cl[k], dtype=float)[ell] for k in range(4))
-    z = []
-    for _ in range(3):  # unit complex Gaussians, real for m = 0 (as the TT simulations)
-        re, im = rng.standard_normal(ell.size), rng.standard_normal(ell.size)
-        z.append(np.where(m == 0, re, (re + 1j * im) / math.sqrt(2.0)))
+    z = [unit_gaussian_alm(m, rng) for _ in range(3)]
     root_tt = np.sqrt(np.clip(tt, 0.0, None))
     te_part = np.divide(te, root_tt, out=np.zeros_like(te), where=root_tt > 0)
     t = root_tt * z[0]
@@ -291,13 +293,9 @@ def run_pol_simulations(sim: PolSimulationSetup, n_sims: int, seed: int, *,
                         progress: bool = True) -> dict[str, np.ndarray]:
     """``n_sims`` polarised simulations through :func:`rediscovery.core.executor.map_tasks`:
     ``{"te": (n_sims, n_bins), "ee": (n_sims, n_bins)}`` band powers."""
-    from rediscovery.core.executor import default_workers, map_tasks
+    from rediscovery.core.executor import map_tasks
 
-    if n_sims < 1:
-        raise ConfigError(f"--n-sims {n_sims}: expected >= 1")
-    workers = default_workers() if n_workers is None else max(1, n_workers)
-    size = max(1, -(-n_sims // (4 * workers)))
-    batches = [list(range(i, min(i + size, n_sims))) for i in range(0, n_sims, size)]
+    batches = simulation_batches(n_sims, n_workers)
     results = map_tasks(simulate_pol_batch, [(sim, seed, b) for b in batches],
                         scheduler=scheduler, n_workers=n_workers, progress=progress,
                         desc=f"{n_sims} I, Q, U simulations",

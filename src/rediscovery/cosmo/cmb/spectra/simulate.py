@@ -43,6 +43,8 @@ __all__ = [
     "noise_colour_from_splits",
     "run_simulations",
     "simulate_batch",
+    "simulation_batches",
+    "unit_gaussian_alm",
 ]
 
 
@@ -86,16 +88,35 @@ class SimulationSetup:
 _SIM_THREADS = 1
 
 
+def unit_gaussian_alm(m: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Complex a_ℓm of unit variance in healpy's order (``m`` from ``hp.Alm.getlm``): real
+    for m = 0, (re + i im)/√2 otherwise; draws the real parts, then the imaginary parts."""
+    re = rng.standard_normal(m.size)
+    im = rng.standard_normal(m.size)
+    return np.where(m == 0, re, (re + 1j * im) / math.sqrt(2.0)).astype(complex)
+
+
+def simulation_batches(n_sims: int, n_workers: int | None,
+                       batch_size: int | None = None) -> list[list[int]]:
+    """Indices 0 … n_sims − 1 in tasks of ``batch_size`` (default: about 4 tasks per
+    worker)."""
+    from rediscovery.core.executor import default_workers
+
+    if n_sims < 1:
+        raise ConfigError(f"--n-sims {n_sims}: expected >= 1")
+    if batch_size is None:
+        workers = default_workers() if n_workers is None else max(1, n_workers)
+        batch_size = max(1, -(-n_sims // (4 * workers)))
+    return [list(range(i, min(i + batch_size, n_sims))) for i in range(0, n_sims, batch_size)]
+
+
 def _signal_map(setup: SimulationSetup, rng: np.random.Generator) -> np.ndarray:
     import healpy as hp
 
     lsim = len(setup.cl) - 1
     ell, m = hp.Alm.getlm(lsim)
     sd = np.sqrt(np.asarray(setup.cl)[ell]) * np.asarray(setup.transfer)[ell]
-    re = rng.standard_normal(ell.size)
-    im = rng.standard_normal(ell.size)
-    alm = np.where(m == 0, sd * re, sd * (re + 1j * im) / math.sqrt(2.0)).astype(complex)
-    return alm2map(alm, setup.nside, lsim, nthreads=_SIM_THREADS)
+    return alm2map(sd * unit_gaussian_alm(m, rng), setup.nside, lsim, nthreads=_SIM_THREADS)
 
 
 def simulate_batch(task: tuple[SimulationSetup, int, Sequence[int]]) -> dict[str, np.ndarray]:
@@ -208,17 +229,12 @@ def run_simulations(
     Returns ``{"total": (n_sims, lmax+1)}`` pseudo-spectra, plus ``"noise"`` for one map.
     ``batch_size`` simulations per task (default: about 4 tasks per worker).
     """
-    from rediscovery.core.executor import default_workers, map_tasks
+    from rediscovery.core.executor import map_tasks
 
-    if n_sims < 1:
-        raise ConfigError(f"--n-sims {n_sims}: expected >= 1")
-    if batch_size is None:
-        workers = default_workers() if n_workers is None else max(1, n_workers)
-        batch_size = max(1, -(-n_sims // (4 * workers)))
-    batches = [range(i, min(i + batch_size, n_sims)) for i in range(0, n_sims, batch_size)]
+    batches = simulation_batches(n_sims, n_workers, batch_size)
     results = map_tasks(
         simulate_batch,
-        [(setup, seed, list(b)) for b in batches],
+        [(setup, seed, b) for b in batches],
         scheduler=scheduler,
         n_workers=n_workers,
         progress=progress,
