@@ -7,6 +7,7 @@ Usage::
     PYTHONPATH=src python benchmarks/cmb_mapmaking.py throughput [--samples 1e8] [--workdir D]
     PYTHONPATH=src python benchmarks/cmb_mapmaking.py litebird [--days 0.25] [--nside 128]
     PYTHONPATH=src python benchmarks/cmb_mapmaking.py stream --samples 1e6 1e7 [--in-memory]
+        [--polarised]
 
 ``validate``: simulates the default instrument (4 detectors, 10 Hz, 300 μK per sample,
 f_knee = 1 Hz, α = 1, 30′ beam, nside 256; ``--days``), makes the binned and destriped maps
@@ -26,7 +27,8 @@ file (``destripe_file``, 1 s baselines + prior, nside 256) in a fresh process an
 samples/s (wall and CPU), the CG iterations, the passes over the file and the process's peak
 resident memory (``resource.getrusage``: ``ru_maxrss``) beside the same process's resident
 memory before destriping; ``--in-memory`` also runs ``load_tod`` + ``destripe`` in another
-fresh process for comparison.
+fresh process for comparison. ``--polarised``: the 4 detectors are polarised (0°, 45°, 90°,
+135°; ψ in the file) and the I, Q, U destripers run (``destripe_file_iqu``, ``destripe_iqu``).
 
 ``litebird``: a noise-only TOD (white + 1/f) through the package's destriper (without and
 with its 1/f prior) and through litebird-sim's ``make_destriped_map`` with the same baseline
@@ -54,6 +56,8 @@ from rediscovery.cosmo.cmb.mapmaking import (
     bin_tod,
     destripe,
     destripe_file,
+    destripe_file_iqu,
+    destripe_iqu,
     detector_weights,
     gls_map,
     load_tod,
@@ -262,12 +266,14 @@ def stream_one(args: argparse.Namespace) -> None:
     with TODFile(args.tod) as f:
         before = _current_rss_mb()
         w0, c0 = time.perf_counter(), _cpu()
+        polarised = any(d.polarised for d in f.detectors)
         if args.mode == "stream":
-            res, _ = destripe_file(f, 256, 10, tol=args.tol)
+            streamer = destripe_file_iqu if polarised else destripe_file
+            res, _ = streamer(f, 256, 10, tol=args.tol)
         else:
             data = load_tod(f.iter_chunks(chunk=int(f.attrs["noise_block"])), 256,
                             f.nside_pointing, f.detectors, f.sample_rate)
-            res, _ = destripe(data, 10, tol=args.tol)
+            res, _ = (destripe_iqu if polarised else destripe)(data, 10, tol=args.tol)
         wall, cpu = time.perf_counter() - w0, _cpu() - c0
     print(json.dumps({"wall": wall, "cpu": cpu, "rss_before_mb": before, "peak_mb": _rss_mb(),
                       "n": res.info["n_samples"], "it": res.info["cg_iterations"],
@@ -283,8 +289,9 @@ def stream(args: argparse.Namespace) -> None:
           "RSS before MB | peak RSS MB | load (1 min)")
     for total in args.samples:
         cfg = TODConfig(days=total / n_det / 10.0 / 86400.0,
-                        detectors=tuple(default_focal_plane(n_det)))
-        path = work / f"tod_{cfg.n_samples * n_det:d}.h5"
+                        detectors=tuple(default_focal_plane(n_det, polarised=args.polarised)))
+        kind = "_pol" if args.polarised else ""
+        path = work / f"tod{kind}_{cfg.n_samples * n_det:d}.h5"
         if not path.exists():
             t0 = time.perf_counter()
             write_tod(path, cfg, simulate_chunks(cfg, None, 1, angles=False), angles=False)
@@ -476,6 +483,8 @@ def main() -> None:
     st.add_argument("--tol", type=float, default=1e-6)
     st.add_argument("--in-memory", action="store_true",
                     help="also run the in-memory destriper on each TOD")
+    st.add_argument("--polarised", action="store_true",
+                    help="polarised detectors: the I, Q, U destripers")
     one = sub.add_parser("stream-one")
     one.add_argument("--tod", required=True)
     one.add_argument("--mode", choices=("stream", "memory"), default="stream")

@@ -17,7 +17,6 @@ from rediscovery.core.files import check_output
 from rediscovery.cosmo.cmb.mapmaking.streaming import STREAM_ABOVE_SAMPLES
 
 app = typer.Typer()
-log = logging.getLogger(__name__)
 
 _METHODS = ("binned", "destriped", "gls")
 
@@ -129,7 +128,7 @@ def cmb_mapmake(
     """Make a map from a TOD: map.fits, hits.fits, variance.fits, mapmaking.json.
 
     A TOD with polarisation-sensitive detectors (``psi`` in the file) gives I, Q, U maps (three
-    columns in map.fits and variance.fits), binned or destriped in memory.
+    columns in map.fits and variance.fits) with every method, streamed or in memory.
     Exits 3 (after writing the files) when CG did not reach --tol within --maxiter.
     """
     from rediscovery.cosmo.cmb.mapmaking import (
@@ -137,9 +136,11 @@ def cmb_mapmake(
         bin_tod_iqu,
         destripe,
         destripe_file,
+        destripe_file_iqu,
         destripe_iqu,
         detector_weights,
         gls_map,
+        gls_map_iqu,
         load_tod,
         write_maps,
     )
@@ -158,26 +159,17 @@ def cmb_mapmake(
         names = _split_detectors([d.name for d in f.detectors], split)
         polarised = any(d.polarised for d in f.detectors if d.name in names)
         n_total = f.n_samples * len(names)
-        if polarised and method == "gls":
-            raise ConfigError(f"--method gls: not implemented for I, Q, U maps ({tod} has "
-                              "polarised detectors); use --method binned or destriped")
-        if polarised and method == "destriped" and stream:
-            raise ConfigError(f"--stream: the I, Q, U destriper works in memory ({tod} has "
-                              "polarised detectors, ~24 bytes per sample + the sparse "
-                              "matrices); use --in-memory")
         if method == "binned":
             bin_map = bin_tod_iqu if polarised else bin_tod
             result = bin_map(f.iter_chunks(detectors=names), nside, f.nside_pointing,
                              detector_weights(f.detectors))
-        elif method == "destriped" and not polarised and (
+        elif method == "destriped" and (
                 stream if stream is not None else n_total > STREAM_ABOVE_SAMPLES):
             length = max(1, round(baseline_seconds * f.sample_rate))
-            result, _ = destripe_file(f, nside, length, detectors=names,
-                                      noise_prior=noise_prior, tol=tol, maxiter=maxiter)
+            destriper = destripe_file_iqu if polarised else destripe_file
+            result, _ = destriper(f, nside, length, detectors=names, noise_prior=noise_prior,
+                                  tol=tol, maxiter=maxiter)
         else:
-            if polarised and n_total > STREAM_ABOVE_SAMPLES:
-                log.warning("%d samples of polarised detectors destriped in memory (no "
-                            "streaming I, Q, U destriper)", n_total)
             block = int(f.attrs.get("noise_block", f.n_samples))
             data = load_tod(f.iter_chunks(chunk=block, detectors=names), nside,
                             f.nside_pointing, f.detectors, f.sample_rate)
@@ -187,7 +179,8 @@ def cmb_mapmake(
                 result, _ = destriper(data, length, noise_prior=noise_prior, tol=tol,
                                       maxiter=maxiter)
             else:
-                result = gls_map(data, tol=tol, maxiter=maxiter)
+                gls = gls_map_iqu if polarised else gls_map
+                result = gls(data, tol=tol, maxiter=maxiter)
     result.info["tod"] = str(tod)
     result.info["beam_fwhm_arcmin"] = f.fwhm_arcmin
     result.info["detectors"] = names

@@ -13,6 +13,7 @@ import pytest
 
 from rediscovery.core.errors import InputError
 from rediscovery.cosmo.cmb.tod import (
+    Detector,
     TODConfig,
     TODFile,
     default_focal_plane,
@@ -125,3 +126,32 @@ def test_gaussian_sky_spectrum_and_beam() -> None:
     assert np.mean(c_sky[sel] / cl[sel]) == pytest.approx(1.0, abs=0.06)
     beam = hp.gauss_beam(math.radians(1.5), lmax=lmax)
     np.testing.assert_allclose(c_smooth[sel] / c_sky[sel], beam[sel] ** 2, rtol=0.02)
+
+
+def test_iter_pointing_matches_iter_chunks(tmp_path: Path) -> None:
+    """The pointing passes of the iterative map-makers read the same pixels and angles as the
+    full chunks (ψ as stored, float32; ``None`` for a temperature-only detector), in the same
+    order, for a chunk size that divides nothing; a NaN angle is refused."""
+    dets = (*default_focal_plane(2, polarised=True), Detector("t000"))
+    cfg = _config(detectors=dets)
+    path = tmp_path / "pol.h5"
+    sky = np.stack([_sky(), 0.1 * _sky(), -0.1 * _sky()])
+    write_tod(path, cfg, simulate_chunks(cfg, sky, seed=4, angles=False), angles=False)
+    with TODFile(path) as f:
+        full = list(f.iter_chunks(chunk=777))
+        light = [(n, c0, pix.copy(), None if psi is None else psi.copy())
+                 for n, c0, pix, psi in f.iter_pointing(chunk=777)]
+        pixels_only = [(n, c0, pix.copy()) for n, c0, pix in f.iter_pixels(chunk=777)]
+    assert [(c.detector, c.start) for c in full] == [(n, c0) for n, c0, _, _ in light]
+    for c, (_, _, pix, psi), (_, _, pix2) in zip(full, light, pixels_only, strict=True):
+        np.testing.assert_array_equal(c.pixels, pix)
+        np.testing.assert_array_equal(pix, pix2)
+        if c.detector == "t000":
+            assert c.psi is None and psi is None
+        else:
+            assert psi.dtype == np.float32
+            np.testing.assert_array_equal(c.psi, psi.astype(np.float64))
+    bad = _copy(path, tmp_path / "bad.h5",
+                lambda h: h["detectors/det001/psi"].__setitem__(9, np.nan))
+    with TODFile(bad) as f, pytest.raises(InputError, match="non-finite polarisation"):
+        list(f.iter_pointing())

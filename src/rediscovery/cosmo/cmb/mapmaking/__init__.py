@@ -4,7 +4,7 @@ Reads: a TOD file (``tod.h5``, :class:`rediscovery.cosmo.cmb.tod.TODFile`).
 Writes: HEALPix FITS maps (``map.fits`` μK, ``hits.fits``, ``variance.fits`` μK²; RING,
 ``UNSEEN`` outside the observed pixels; I, Q, U in three fields for polarised detectors) and
 ``mapmaking.json`` (solver figures). Binned, destriped (MADAM-like, PCG; in memory, or
-streamed from the file chunk by chunk for TODs that do not fit; I, Q, U in memory) and, for
+streamed from the file chunk by chunk for TODs that do not fit; also I, Q, U) and, for
 small cases, exact GLS maps; residual spectra against a hidden input sky for validation
 scripts.
 """
@@ -20,10 +20,14 @@ from rediscovery.cosmo.cmb.mapmaking.binned import (
 )
 from rediscovery.cosmo.cmb.mapmaking.cg import CGResult, pcg
 from rediscovery.cosmo.cmb.mapmaking.destriper import destripe, destripe_iqu
-from rediscovery.cosmo.cmb.mapmaking.gls import gls_map
+from rediscovery.cosmo.cmb.mapmaking.gls import gls_map, gls_map_iqu
 from rediscovery.cosmo.cmb.mapmaking.io import read_maps, write_maps
 from rediscovery.cosmo.cmb.mapmaking.polarisation import IQUMapResult, bin_tod_iqu
-from rediscovery.cosmo.cmb.mapmaking.streaming import STREAM_ABOVE_SAMPLES, destripe_file
+from rediscovery.cosmo.cmb.mapmaking.streaming import (
+    STREAM_ABOVE_SAMPLES,
+    destripe_file,
+    destripe_file_iqu,
+)
 from rediscovery.cosmo.cmb.mapmaking.validation import (
     ResidualSpectrum,
     residual_spectrum,
@@ -41,9 +45,11 @@ __all__ = [
     "bin_tod_iqu",
     "destripe",
     "destripe_file",
+    "destripe_file_iqu",
     "destripe_iqu",
     "detector_weights",
     "gls_map",
+    "gls_map_iqu",
     "load_tod",
     "pcg",
     "read_maps",

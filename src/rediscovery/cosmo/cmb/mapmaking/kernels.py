@@ -1,4 +1,5 @@
-"""Compiled kernels of the streaming destriper: Bᵀa and Bz on one chunk of pointing.
+"""Compiled kernels of the streaming destriper: Bᵀa and Bz on one chunk of pointing
+(temperature; and I, Q, U with the polarisation angles).
 
 Why compiled: the streaming destriper (:mod:`~rediscovery.cosmo.cmb.mapmaking.streaming`)
 cannot keep the sparse baseline × pixel matrix B = Fᵀ N_w⁻¹ P that the in-memory destriper
@@ -15,7 +16,10 @@ file or in numba's user cache.
 Conventions: ``pix`` are NESTED indices at the pointing resolution, ``shift`` the right shift
 to the map's nside; the chunk holds baselines ``j = 0 … len(first) - 1`` starting at samples
 ``first[j]`` (``first[0] = 0``) and ending at the next start or the chunk's end; ``w`` is the
-detector's 1/σ².
+detector's 1/σ². The I, Q, U kernels take the chunk's polarisation angles ``psi`` (radians,
+as stored) and compute the pointing row (1, cos 2ψ, sin 2ψ) in the loop: storing the two
+columns would cost 16 bytes per sample, the size of the pointing the streamer avoids holding;
+the maps are (npix, 3).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["bin_baselines", "collect_map"]
+__all__ = ["bin_baselines", "bin_baselines_iqu", "collect_map", "collect_map_iqu"]
 
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
@@ -54,4 +58,39 @@ def collect_map(pix: np.ndarray, shift: int, first: np.ndarray, z: np.ndarray, w
         acc = 0.0
         for i in range(first[j], s1):
             acc += z[pix[i] >> shift]
+        out[j] += w * acc
+
+
+@numba.njit(**_JIT)
+def bin_baselines_iqu(pix: np.ndarray, psi: np.ndarray, shift: int, first: np.ndarray,
+                      a: np.ndarray, w: float, y: np.ndarray) -> None:  # pragma: no cover
+    """y += Pᵀ N_w⁻¹ F a for a polarised detector, y (npix, 3): sample i of baseline j adds
+    ``w a[j] (1, cos 2ψ_i, sin 2ψ_i)`` to its pixel's row (in place)."""
+    n = pix.size
+    nb = first.size
+    for j in range(nb):
+        s1 = first[j + 1] if j + 1 < nb else n
+        v = w * a[j]
+        for i in range(first[j], s1):
+            p = pix[i] >> shift
+            t = 2.0 * np.float64(psi[i])
+            y[p, 0] += v
+            y[p, 1] += v * np.cos(t)
+            y[p, 2] += v * np.sin(t)
+
+
+@numba.njit(**_JIT)
+def collect_map_iqu(pix: np.ndarray, psi: np.ndarray, shift: int, first: np.ndarray,
+                    z: np.ndarray, w: float, out: np.ndarray) -> None:  # pragma: no cover
+    """out += Fᵀ N_w⁻¹ P z for a polarised detector, z (npix, 3):
+    ``out[j] += w Σ_{i ∈ j} (z[p,0] + z[p,1] cos 2ψ_i + z[p,2] sin 2ψ_i)`` (in place)."""
+    n = pix.size
+    nb = first.size
+    for j in range(nb):
+        s1 = first[j + 1] if j + 1 < nb else n
+        acc = 0.0
+        for i in range(first[j], s1):
+            p = pix[i] >> shift
+            t = 2.0 * np.float64(psi[i])
+            acc += z[p, 0] + z[p, 1] * np.cos(t) + z[p, 2] * np.sin(t)
         out[j] += w * acc

@@ -35,8 +35,8 @@ from rediscovery.core.errors import ConfigError, InputError
 from rediscovery.cosmo.cmb.mapmaking.binned import MapResult, pixel_shift
 from rediscovery.cosmo.cmb.tod.simulate import TODChunk
 
-__all__ = ["RCOND_MIN", "IQUMapResult", "bin_tod_iqu", "block_matrix", "invert_pixel_blocks",
-           "iqu_result"]
+__all__ = ["RCOND_MIN", "IQUMapResult", "accumulate_iqu", "bin_tod_iqu", "block_matrix",
+           "invert_pixel_blocks", "iqu_result"]
 
 #: Default smallest reciprocal condition number of a pixel's 3 × 3 system: below it the
 #: pixel's Q, U are not separable (1/rcond amplifies the noise; 10⁻² means at most ×100).
@@ -105,20 +105,9 @@ def bin_tod_iqu(chunks: Iterable[TODChunk], nside: int, nside_pointing: int,
     n_pol = 0
     for ch in chunks:
         pix = np.right_shift(ch.pixels, shift)
-        w = weights[ch.detector]
-        d = np.asarray(ch.signal, dtype=float)
-        cnt = np.bincount(pix, minlength=npix)
-        hits += cnt
-        acc[0] += w * cnt
-        acc[6] += w * np.bincount(pix, weights=d, minlength=npix)
-        if ch.psi is None:
-            continue
-        n_pol += len(d)
-        psi2 = 2.0 * np.asarray(ch.psi, dtype=float)  # float64 trigonometry (ψ may be float32)
-        c, s = np.cos(psi2), np.sin(psi2)
-        for k, x in ((1, c), (2, s), (3, c * c), (4, c * s), (5, s * s), (7, d * c),
-                     (8, d * s)):
-            acc[k] += w * np.bincount(pix, weights=x, minlength=npix)
+        hits += accumulate_iqu(acc, pix, weights[ch.detector], ch.signal, ch.psi)
+        if ch.psi is not None:
+            n_pol += len(ch.signal)
     if n_pol == 0:
         raise InputError("no polarisation angles (psi) in the TOD: I, Q, U maps need "
                          "polarisation-sensitive detectors; make a temperature map instead")
@@ -128,6 +117,30 @@ def bin_tod_iqu(chunks: Iterable[TODChunk], nside: int, nside_pointing: int,
     info = {"method": "binned-iqu", "n_samples": int(hits.sum()), "n_samples_polarised": n_pol,
             "rcond_min": rcond_min}
     return iqu_result(nside, seen, m, inv, hits[seen], rcond, rcond_min, info)
+
+
+def accumulate_iqu(acc: np.ndarray, pix: np.ndarray, w: float, signal: np.ndarray,
+                   psi: np.ndarray | None) -> np.ndarray:
+    """Add one detector's chunk to the weighted sums of every pixel (in place) and return its
+    hit count per pixel.
+
+    ``acc`` (9, npix): the six distinct entries of A_p (n, c, s, cc, cs, ss) and the three of
+    b_p (d, dc, ds) (module notes), each weighted by ``w`` = 1/σ²; ``pix`` the chunk's pixel
+    indices at the map's resolution; ``psi`` its polarisation angles (radians), ``None`` for a
+    temperature-only detector (then only n and d grow).
+    """
+    npix = acc.shape[1]
+    d = np.asarray(signal, dtype=float)
+    cnt = np.bincount(pix, minlength=npix)
+    acc[0] += w * cnt
+    acc[6] += w * np.bincount(pix, weights=d, minlength=npix)
+    if psi is not None:
+        psi2 = 2.0 * np.asarray(psi, dtype=float)  # float64 trigonometry (ψ may be float32)
+        c, s = np.cos(psi2), np.sin(psi2)
+        for k, x in ((1, c), (2, s), (3, c * c), (4, c * s), (5, s * s), (7, d * c),
+                     (8, d * s)):
+            acc[k] += w * np.bincount(pix, weights=x, minlength=npix)
+    return cnt
 
 
 def block_matrix(entries: np.ndarray) -> np.ndarray:
@@ -154,9 +167,17 @@ def invert_pixel_blocks(a: np.ndarray, rcond_min: float = RCOND_MIN
     """
     if not 0.0 < rcond_min < 1.0:
         raise ConfigError(f"rcond_min {rcond_min}: expected 0 < rcond_min < 1")
+    if a.shape[0] == 0:
+        return np.zeros_like(a), np.zeros(0)
     with np.errstate(divide="ignore", invalid="ignore"):
         rcond = np.nan_to_num(1.0 / np.linalg.cond(a), nan=0.0)
     ok = rcond >= rcond_min
+    if a.shape[-1] > 1 and not ok.any():
+        raise InputError(f"none of the {a.shape[0]} observed pixels has a well-conditioned "
+                         f"{a.shape[-1]} × {a.shape[-1]} system (reciprocal condition number "
+                         f">= rcond_min {rcond_min}): the detectors' polarisation angles do "
+                         "not separate Q from U (map more detectors, e.g. at 0°, 45°, 90°, "
+                         "135°, or make a temperature map)")
     inv = np.zeros_like(a)
     inv[ok] = np.linalg.inv(a[ok])
     return inv, rcond

@@ -249,18 +249,44 @@ class TODFile:
         allocation per chunk): copy it to keep it. ``check=False`` skips the range check of
         the indices (for passes after one that checked them).
         """
+        for name, c0, pix, _ in self._iter_pointing(chunk, detectors, check, False):
+            yield name, c0, pix
+
+    def iter_pointing(self, chunk: int | None = None, *,
+                      detectors: Iterable[str] | None = None, check: bool = True
+                      ) -> Iterator[tuple[str, int, np.ndarray, np.ndarray | None]]:
+        """Yield ``(detector, start, pixels, psi)``: :meth:`iter_pixels` with the polarisation
+        angles as stored (float32 radians; ``None`` for a temperature-only detector), for an
+        iterative I, Q, U map-maker. Both arrays are views of reused buffers."""
+        yield from self._iter_pointing(chunk, detectors, check, True)
+
+    def _iter_pointing(self, chunk: int | None, detectors: Iterable[str] | None, check: bool,
+                       with_psi: bool
+                       ) -> Iterator[tuple[str, int, np.ndarray, np.ndarray | None]]:
         names = [d.name for d in self.detectors] if detectors is None else list(detectors)
-        buf = None
+        bufs: dict[str, np.ndarray] = {}
+
+        def read(dset: Any, key: str, step: int, c0: int, c1: int) -> np.ndarray:
+            buf = bufs.get(key)
+            if buf is None or buf.size < step or buf.dtype != dset.dtype:
+                buf = bufs[key] = np.empty(step, dtype=dset.dtype)
+            view = buf[: c1 - c0]
+            dset.read_direct(view, np.s_[c0:c1], np.s_[0:c1 - c0])
+            return view
+
         for name in names:
-            pixels = self._group(name)["pixels"]
+            g = self._group(name)
+            pixels = g["pixels"]
+            psi = g.get("psi") if with_psi else None
             step = min(chunk or (pixels.chunks or (1 << 20,))[0], self.n_samples)
-            if buf is None or buf.size < step or buf.dtype != pixels.dtype:
-                buf = np.empty(step, dtype=pixels.dtype)
             for c0 in range(0, self.n_samples, step):
                 c1 = min(c0 + step, self.n_samples)
-                view = buf[: c1 - c0]
-                pixels.read_direct(view, np.s_[c0:c1], np.s_[0:c1 - c0])
-                yield name, c0, self._check_pixels(view, name) if check else view
+                view = read(pixels, "pixels", step, c0, c1)
+                ps = None if psi is None else read(psi, "psi", step, c0, c1)
+                if check and ps is not None and not np.all(np.isfinite(ps)):
+                    raise self._err("non-finite polarisation angle(s); expected radians",
+                                    f"/detectors/{name}/psi")
+                yield name, c0, self._check_pixels(view, name) if check else view, ps
 
     def close(self) -> None:
         self._f.close()
