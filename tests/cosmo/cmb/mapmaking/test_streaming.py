@@ -132,12 +132,13 @@ def _assert_same_iqu(streamed, memory) -> None:
     np.testing.assert_array_equal(s.hits, m.hits)
     np.testing.assert_array_equal(s.good, m.good)
     good = m.good
-    np.testing.assert_allclose(s.variance[:, good], m.variance[:, good], rtol=1e-9)
+    var = np.abs(s.variance[:, good] / m.variance[:, good] - 1).max()
     rms = np.std(m.maps[:, good], axis=1)
-    assert np.all(np.abs(s.maps[:, good] - m.maps[:, good]).max(axis=1) < 1e-9 * rms)
+    maps = (np.abs(s.maps[:, good] - m.maps[:, good]).max(axis=1) / rms).max()
+    offsets = np.abs(a_s - a_m).max() / np.std(a_m)
+    assert var < 1e-6 and maps < 1e-5 and offsets < 1e-5, (var, maps, offsets)
     assert np.all(s.maps[:, ~good] == hp.UNSEEN)
     assert a_s.shape == a_m.shape
-    assert np.abs(a_s - a_m).max() < 1e-9 * np.std(a_m)
     for key in ("n_pixels_seen", "n_pixels_solved", "n_samples", "n_samples_polarised"):
         assert s.info[key] == m.info[key], key
 
@@ -146,7 +147,10 @@ def _assert_same_iqu(streamed, memory) -> None:
 def test_streamed_iqu_equals_in_memory(pol_tod_path: Path, chunk: int | None) -> None:
     """The streaming I, Q, U destriper (numba loops over pointing and angles read from the
     file) against the in-memory one (scipy sparse matrices): the same maps and offsets to
-    10⁻⁹ of their rms (measured 3e-11), with ill-conditioned pixels present."""
+    10⁻⁵ of their rms, the variances to 10⁻⁶, with ill-conditioned pixels present. Not
+    10⁻⁹ as for temperature: the streamer takes cos 2ψ, sin 2ψ in float32 (float64 there
+    gave 3 × 10⁻¹¹; float32: maps ≤ 1.7 × 10⁻⁶, offsets ≤ 8 × 10⁻⁷, variances ≤ 5 × 10⁻⁸
+    over the three cases; a wrong term in an operator gives O(1))."""
     with TODFile(pol_tod_path) as f:
         names = [d.name for d in f.detectors]
         streamed = destripe_file_iqu(f, NSIDE, 10, chunk=chunk, tol=TOL, maxiter=1000)

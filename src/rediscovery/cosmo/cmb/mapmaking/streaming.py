@@ -23,8 +23,11 @@ in-memory destriper's CPU time at 10⁸ samples, 2-3× below 10⁷.
 
 **I, Q, U** (:func:`destripe_file_iqu`): the same passes with the polarised pointing row
 (1, cos 2ψ, sin 2ψ) of :func:`~rediscovery.cosmo.cmb.mapmaking.destripe_iqu`, the angles read
-with the pixels (:meth:`TODFile.iter_pointing`, 4 more bytes per sample and pass), the 3 × 3
-pixel blocks inverted once after the setup pass. The samples of ill-conditioned pixels get
+with the pixels (:meth:`TODFile.iter_pointing`, 4 more bytes per sample and pass) and cos 2ψ,
+sin 2ψ taken in float32 in every pass (:func:`~rediscovery.cosmo.cmb.mapmaking.polarisation.
+cos_sin_2psi`: below the float32 ψ's own rounding, and 20× cheaper than float64 here; the maps
+then differ from the in-memory destriper's, float64 trigonometry, by ~10⁻⁷ of their rms), the
+3 × 3 pixel blocks inverted once after the setup pass. The samples of ill-conditioned pixels get
 weight 0 as in memory; that changes only the diagonal Fᵀ N_w⁻¹ F and Fᵀ N_w⁻¹ d (those pixels'
 blocks are zero in (Pᵀ N_w⁻¹ P)⁻¹), so one extra pass over the file corrects them when a seen
 pixel is ill-conditioned.
@@ -55,6 +58,7 @@ from rediscovery.cosmo.cmb.mapmaking.polarisation import (
     IQUMapResult,
     accumulate_iqu,
     block_matrix,
+    cos_sin_2psi,
     invert_pixel_blocks,
     iqu_result,
 )
@@ -317,7 +321,8 @@ def destripe_file_iqu(tod: TODFile, nside: int, baseline_length: int, *,
     passes += 1
     for c in tod.iter_chunks(chunk, detectors=names):
         w = lay.weight[c.detector]
-        hits += accumulate_iqu(acc, np.right_shift(c.pixels, shift), w, c.signal, c.psi)
+        hits += accumulate_iqu(acc, np.right_shift(c.pixels, shift), w, c.signal,
+                               cos_sin_2psi(c.psi, np.float32))
         n_pol += 0 if c.psi is None else len(c.signal)
         lo, hi, first, _ = lay.local(c.detector, c.start, len(c.signal))
         fnd[lo:hi] += w * np.add.reduceat(c.signal, first)
@@ -357,7 +362,8 @@ def destripe_file_iqu(tod: TODFile, nside: int, baseline_length: int, *,
         for name, c0, pix, psi in pointing():
             lo, hi, first, _ = lay.local(name, c0, len(pix))
             if pol[name]:
-                collect_map_iqu(pix, psi, shift, first, z, lay.weight[name], out[lo:hi])
+                c2, s2 = cos_sin_2psi(psi, np.float32)
+                collect_map_iqu(pix, c2, s2, shift, first, z, lay.weight[name], out[lo:hi])
             else:
                 collect_map(pix, shift, first, z_t, lay.weight[name], out[lo:hi])
         return out
@@ -368,7 +374,8 @@ def destripe_file_iqu(tod: TODFile, nside: int, baseline_length: int, *,
         for name, c0, pix, psi in pointing():
             lo, hi, first, _ = lay.local(name, c0, len(pix))
             if pol[name]:
-                bin_baselines_iqu(pix, psi, shift, first, a[lo:hi], lay.weight[name], y)
+                c2, s2 = cos_sin_2psi(psi, np.float32)
+                bin_baselines_iqu(pix, c2, s2, shift, first, a[lo:hi], lay.weight[name], y)
             else:
                 bin_baselines(pix, shift, first, a[lo:hi], lay.weight[name], y_t)
         y[:, 0] += y_t
@@ -387,7 +394,7 @@ def destripe_file_iqu(tod: TODFile, nside: int, baseline_length: int, *,
         lo, hi, _, size = lay.local(c.detector, c.start, len(c.signal))
         clean = c.signal - np.repeat(a[lo:hi], size)
         accumulate_iqu(acc, np.right_shift(c.pixels, shift), lay.weight[c.detector], clean,
-                       c.psi)
+                       cos_sin_2psi(c.psi, np.float32))
     m = np.einsum("pij,jp->pi", inv, acc[6:, seen])
     info = _info(lay, tod, sol, prior, baseline_length, tol, seen.size, t0, chunk, passes)
     info.update(method="destriped-iqu", n_samples_polarised=n_pol, rcond_min=rcond_min)
