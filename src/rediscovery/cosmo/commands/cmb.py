@@ -405,7 +405,9 @@ def train_curved_lowl(
         pt = np.zeros((0, 6))
     if len(pt):
         clean = spurious_steps(ttt) <= SPURIOUS_STEP
-        before, after = lowl_accuracy(emu, pt, ttt), lowl_accuracy(new, pt, ttt)
+        # "before": the PCA regression alone, also when --emulator already has a component
+        before = lowl_accuracy(emu.without_low_ell(), pt, ttt)
+        after = lowl_accuracy(new, pt, ttt)
         after_clean = lowl_accuracy(new, pt[clean], ttt[clean])
         new.metadata["lowl"]["held_out"] = {
             "n_test": len(pt),
@@ -419,7 +421,7 @@ def train_curved_lowl(
             f"with a spurious step above {SPURIOUS_STEP:.1%}; median / max / max for "
             f"|Ωk| <= 0.3 of max |emu/CAMB - 1|; blend {LOWL_BLEND[0]}-{LOWL_BLEND[1]}):"
         )
-        for name, rep in (("before", before), ("after", after), ("after*", after_clean)):
+        for name, rep in (("PCA", before), ("after", after), ("after*", after_clean)):
             typer.echo(
                 f"  {name:7s} "
                 + "  ".join(
@@ -427,7 +429,8 @@ def train_curved_lowl(
                     for r, q in rep.items()
                 )
             )
-        typer.echo("  (*: without the held-out spectra that have a spurious step)")
+        typer.echo("  (PCA: the emulator's PCA regression alone; *: without the held-out "
+                   "spectra that have a spurious step)")
     _save_emulator(
         new,
         out,
