@@ -165,6 +165,16 @@ class TODData:
         pol = np.array([d.polarised for d in self.detectors], dtype=bool)
         return np.repeat(pol[self.seg_det], self.seg_len)
 
+    def iqu_columns(self) -> np.ndarray:
+        """(3, n_samples): every sample's row of the I, Q, U pointing matrix,
+        (1, cos 2ψ, sin 2ψ), or (1, 0, 0) for a temperature-only detector (float64)."""
+        if self.psi is None:
+            raise ConfigError("the TOD has no polarisation angles (psi): no I, Q, U pointing")
+        psi2 = 2.0 * self.psi
+        pol = self.polarised_samples()
+        return np.stack([np.ones_like(psi2), np.where(pol, np.cos(psi2), 0.0),
+                         np.where(pol, np.sin(psi2), 0.0)])
+
     def result(self, values: dict[str, np.ndarray], info: dict[str, Any]) -> MapResult:
         """Expand per-observed-pixel arrays ``map``, ``hits``, ``variance`` to a RING map."""
         return ring_map(self.nside, self.hit_nest, values, info)

@@ -212,11 +212,7 @@ class _Pointing:
             self.rcond = np.ones(npix)
             self.w = w_samp
             return
-        psi2 = 2.0 * data.psi
-        pol = data.polarised_samples()
-        self.cols = np.stack([np.ones_like(psi2), np.where(pol, np.cos(psi2), 0.0),
-                              np.where(pol, np.sin(psi2), 0.0)])
-        del psi2, pol
+        self.cols = data.iqu_columns()
         entries = np.stack([np.bincount(self.pix, weights=w_samp * self.cols[i] * self.cols[j],
                                         minlength=npix)
                             for i, j in ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))])

@@ -130,10 +130,7 @@ def gls_map_iqu(data: TODData, *, tol: float = 1e-8, maxiter: int = 1000,
     npix = len(data.hit_nest)
     pix = data.pix
     ninv = _NoiseInverse(data)
-    pol = data.polarised_samples()
-    cols = np.stack([np.ones(data.n_samples), np.where(pol, np.cos(2.0 * data.psi), 0.0),
-                     np.where(pol, np.sin(2.0 * data.psi), 0.0)])
-    del pol
+    cols = data.iqu_columns()
 
     def bin_cols(y: np.ndarray) -> np.ndarray:  # P^T y, (npix, 3)
         return np.stack([np.bincount(pix, weights=y * c, minlength=npix) for c in cols], -1)
