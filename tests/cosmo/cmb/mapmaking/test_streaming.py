@@ -47,10 +47,13 @@ def tod_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _in_memory(f: TODFile, names: list[str], baseline: int, prior: bool):
-    data = load_tod(f.iter_chunks(chunk=CFG.noise_block, detectors=names), NSIDE,
+def _in_memory(f: TODFile, names: list[str], baseline: int, prior: bool,
+               destriper=destripe):
+    """The in-memory destriper (``destripe`` or ``destripe_iqu``) of the file's TOD, read by
+    noise blocks (6000 samples in both test files)."""
+    data = load_tod(f.iter_chunks(chunk=int(f.attrs["noise_block"]), detectors=names), NSIDE,
                     f.nside_pointing, f.detectors, f.sample_rate)
-    return destripe(data, baseline, noise_prior=prior, tol=TOL, maxiter=1000)
+    return destriper(data, baseline, noise_prior=prior, tol=TOL, maxiter=1000)
 
 
 def _assert_same(streamed, memory) -> None:
@@ -120,12 +123,6 @@ def pol_tod_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _in_memory_iqu(f: TODFile, names: list[str], baseline: int, prior: bool):
-    data = load_tod(f.iter_chunks(chunk=POL_CFG.noise_block, detectors=names), NSIDE,
-                    f.nside_pointing, f.detectors, f.sample_rate)
-    return destripe_iqu(data, baseline, noise_prior=prior, tol=TOL, maxiter=1000)
-
-
 def _assert_same_iqu(streamed, memory) -> None:
     (s, a_s), (m, a_m) = streamed, memory
     assert s.info["cg_converged"] and m.info["cg_converged"]
@@ -154,7 +151,7 @@ def test_streamed_iqu_equals_in_memory(pol_tod_path: Path, chunk: int | None) ->
     with TODFile(pol_tod_path) as f:
         names = [d.name for d in f.detectors]
         streamed = destripe_file_iqu(f, NSIDE, 10, chunk=chunk, tol=TOL, maxiter=1000)
-        memory = _in_memory_iqu(f, names, 10, True)
+        memory = _in_memory(f, names, 10, True, destripe_iqu)
     _assert_same_iqu(streamed, memory)
     info = streamed[0].info
     assert info["n_pixels_ill_conditioned"] > 0 and info["method"] == "destriped-iqu"
@@ -169,7 +166,7 @@ def test_streamed_iqu_split_without_prior(pol_tod_path: Path) -> None:
         names = [f.detectors[k].name for k in (0, 1, 4)]
         streamed = destripe_file_iqu(f, NSIDE, 7, detectors=names, chunk=333,
                                      noise_prior=False, tol=TOL, maxiter=1000)
-        memory = _in_memory_iqu(f, names, 7, False)
+        memory = _in_memory(f, names, 7, False, destripe_iqu)
     _assert_same_iqu(streamed, memory)
 
 

@@ -65,9 +65,9 @@ from rediscovery.cosmo.cmb.mapmaking.cg import pcg
 from rediscovery.cosmo.cmb.mapmaking.polarisation import (
     RCOND_MIN,
     IQUMapResult,
-    block_matrix,
     invert_pixel_blocks,
     iqu_result,
+    pixel_blocks,
 )
 from rediscovery.cosmo.cmb.tod.scan import Detector
 
@@ -213,10 +213,8 @@ class _Pointing:
             self.w = w_samp
             return
         self.cols = data.iqu_columns()
-        entries = np.stack([np.bincount(self.pix, weights=w_samp * self.cols[i] * self.cols[j],
-                                        minlength=npix)
-                            for i, j in ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))])
-        self.inv, self.rcond = invert_pixel_blocks(block_matrix(entries), rcond_min)
+        self.inv, self.rcond = invert_pixel_blocks(
+            pixel_blocks(self.pix, w_samp, self.cols, npix), rcond_min)
         self.w = w_samp * (self.rcond >= rcond_min)[self.pix]
 
     def bin(self, y_w: np.ndarray) -> np.ndarray:

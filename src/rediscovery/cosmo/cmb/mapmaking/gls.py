@@ -34,9 +34,9 @@ from rediscovery.cosmo.cmb.mapmaking.cg import pcg
 from rediscovery.cosmo.cmb.mapmaking.polarisation import (
     RCOND_MIN,
     IQUMapResult,
-    block_matrix,
     invert_pixel_blocks,
     iqu_result,
+    pixel_blocks,
 )
 from rediscovery.cosmo.cmb.tod.noise import noise_psd
 
@@ -135,23 +135,20 @@ def gls_map_iqu(data: TODData, *, tol: float = 1e-8, maxiter: int = 1000,
     def bin_cols(y: np.ndarray) -> np.ndarray:  # P^T y, (npix, 3)
         return np.stack([np.bincount(pix, weights=y * c, minlength=npix) for c in cols], -1)
 
-    def blocks(w: np.ndarray) -> np.ndarray:  # Σ_i w_i p_i p_i^T per pixel, (npix, 3, 3)
-        return block_matrix(np.stack([
-            np.bincount(pix, weights=w * cols[i] * cols[j], minlength=npix)
-            for i, j in ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))]))
-
     def apply_a(m: np.ndarray) -> np.ndarray:
         mm = m.reshape(npix, 3)
         return bin_cols(ninv(np.einsum("kp,pk->p", cols, mm[pix]))).ravel()
 
     # block Jacobi: Σ_i <1/P> p_i p_i^T, pseudo-inverted (singular blocks, module notes)
-    precond = np.linalg.pinv(blocks(ninv.diagonal), rcond=1e-10, hermitian=True)
+    precond = np.linalg.pinv(pixel_blocks(pix, ninv.diagonal, cols, npix), rcond=1e-10,
+                             hermitian=True)
     rhs = bin_cols(ninv(data.signal)).ravel()
     sol = pcg(apply_a, rhs,
               lambda r: np.einsum("pij,pj->pi", precond, r.reshape(npix, 3)).ravel(),
               tol=tol, maxiter=maxiter)
     inv_white, rcond = invert_pixel_blocks(
-        blocks(np.repeat(data.segment_weights(), data.seg_len)), rcond_min)
+        pixel_blocks(pix, np.repeat(data.segment_weights(), data.seg_len), cols, npix),
+        rcond_min)
     info = {"method": "gls-iqu", "cg_iterations": sol.iterations, "cg_residual": sol.residual,
             "cg_tol": tol, "cg_converged": sol.converged, "cg_history": list(sol.history),
             "n_samples": data.n_samples,

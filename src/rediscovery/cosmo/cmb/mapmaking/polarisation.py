@@ -36,7 +36,7 @@ from rediscovery.cosmo.cmb.mapmaking.binned import MapResult, pixel_shift
 from rediscovery.cosmo.cmb.tod.simulate import TODChunk
 
 __all__ = ["RCOND_MIN", "IQUMapResult", "accumulate_iqu", "bin_tod_iqu", "block_matrix",
-           "cos_sin_2psi", "invert_pixel_blocks", "iqu_result"]
+           "cos_sin_2psi", "invert_pixel_blocks", "iqu_result", "pixel_blocks"]
 
 #: Default smallest reciprocal condition number of a pixel's 3 × 3 system: below it the
 #: pixel's Q, U are not separable (1/rcond amplifies the noise; 10⁻² means at most ×100).
@@ -157,6 +157,15 @@ def cos_sin_2psi(psi: np.ndarray | None, dtype: Any = np.float64
         return None
     t = np.multiply(psi, 2.0, dtype=dtype)
     return np.cos(t), np.sin(t)
+
+
+def pixel_blocks(pix: np.ndarray, w: np.ndarray, cols: np.ndarray, npix: int) -> np.ndarray:
+    """The blocks Σ_i w_i p_i p_iᵀ of every pixel, shape (npix, 3, 3), from the samples' pixel
+    indices ``pix``, weights ``w`` and pointing rows ``cols`` (3, n)
+    (:meth:`~rediscovery.cosmo.cmb.mapmaking.TODData.iqu_columns`)."""
+    return block_matrix(np.stack([np.bincount(pix, weights=w * cols[i] * cols[j],
+                                              minlength=npix)
+                                  for i, j in ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))]))
 
 
 def block_matrix(entries: np.ndarray) -> np.ndarray:

@@ -354,14 +354,12 @@ def destripe_file_iqu(tod: TODFile, nside: int, baseline_length: int, *,
         z[seen] = np.einsum("pij,pj->pi", inv, y[seen])
         return z
 
-    pol = {d.name: d.polarised for d in tod.detectors}
-
     def b_times(z: np.ndarray) -> np.ndarray:  # B z = F^T N^-1 P z
         out = np.zeros(len(base))
         z_t = np.ascontiguousarray(z[:, 0])
         for name, c0, pix, psi in pointing():
             lo, hi, first, _ = lay.local(name, c0, len(pix))
-            if pol[name]:
+            if psi is not None:  # a polarised detector
                 c2, s2 = cos_sin_2psi(psi, np.float32)
                 collect_map_iqu(pix, c2, s2, shift, first, z, lay.weight[name], out[lo:hi])
             else:
@@ -373,7 +371,7 @@ def destripe_file_iqu(tod: TODFile, nside: int, baseline_length: int, *,
         y_t = np.zeros(npix)
         for name, c0, pix, psi in pointing():
             lo, hi, first, _ = lay.local(name, c0, len(pix))
-            if pol[name]:
+            if psi is not None:
                 c2, s2 = cos_sin_2psi(psi, np.float32)
                 bin_baselines_iqu(pix, c2, s2, shift, first, a[lo:hi], lay.weight[name], y)
             else:
