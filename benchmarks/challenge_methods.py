@@ -37,7 +37,9 @@ template of the grid (α = ±0.5, ±1, ±1.5, ±2); ``pseudo_<method>-spline.csv
 ``--control-channel FEATURE`` (``nominal``, ``augmented``): the events of the lowest
 ``--control-score-bins`` score bins (default 1) are fitted as a control channel, histogrammed
 in FEATURE in ``--control-bins`` bins (default 10), nuisances shared with the score bins
-(:mod:`rediscovery.higgs.systematics.control`); ``pseudo_<method>-cr_FEATURE.csv``. ``table``
+(:mod:`rediscovery.higgs.systematics.control`); ``pseudo_<method>-cr_FEATURE.csv``.
+``--control-channel F1,F2`` histograms it on a grid of ``--control-bins`` bins per feature
+(``pseudo_<method>-cr_F1+F2.csv``). ``table``
 then also prints, split by the drawn soft MET, the rms of the fitted minus the drawn soft-MET
 α, and the top decile of the drawn soft MET.
 """
@@ -66,9 +68,10 @@ NUISANCES = ("tes", "jes", "soft_met", "ttbar_scale", "diboson_scale", "bkg_scal
 
 def _tag(method: str, morphing: str, control: str | None = None, pool_mc: bool = False) -> str:
     """File tag of a run: the method, suffixed with the morphing unless it is the default,
-    with ``cr_FEATURE`` for a control channel and ``poolmc`` with ``--pool-mc-stat``."""
+    with ``cr_FEATURE`` (``cr_F1+F2`` for a grid) for a control channel and ``poolmc`` with
+    ``--pool-mc-stat``."""
     tag = method if morphing == "code4p" else f"{method}-{morphing}"
-    tag = tag if control is None else f"{tag}-cr_{control}"
+    tag = tag if control is None else f"{tag}-cr_{control.replace(',', '+')}"
     return f"{tag}-poolmc" if pool_mc else tag
 
 
@@ -90,7 +93,7 @@ def _setup(args: argparse.Namespace) -> ch.ChallengeSetup:
         if args.method not in ("nominal", "augmented"):
             raise SystemExit("--control-channel is implemented for nominal and augmented only")
         opts.update(
-            control_channel=args.control_channel,
+            control_channel=args.control_channel.split(","),
             control_bins=args.control_bins,
             control_score_bins=args.control_score_bins,
         )
@@ -242,7 +245,7 @@ def main() -> None:
     ap.add_argument("--max-depth", type=int, default=4)
     ap.add_argument("--max-bins", type=int, default=None)
     ap.add_argument("--min-bkg", type=float, default=None)
-    ap.add_argument("--control-channel", default=None, metavar="FEATURE")
+    ap.add_argument("--control-channel", default=None, metavar="FEATURE[,FEATURE]")
     ap.add_argument("--control-bins", type=int, default=10)
     ap.add_argument("--control-score-bins", type=int, default=1)
     args = ap.parse_args()

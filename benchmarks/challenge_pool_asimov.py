@@ -47,7 +47,7 @@ ALPHAS = (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--control-channel", default=None, metavar="FEATURE")
+    ap.add_argument("--control-channel", default=None, metavar="FEATURE[,FEATURE]")
     ap.add_argument("--morphing", default="spline", choices=HISTOSYS_CODES)
     ap.add_argument("--n-train", type=int, default=50000)
     ap.add_argument("--n-templates", type=int, default=500000)
@@ -66,7 +66,7 @@ def main() -> None:
     )
     opts: dict = {"n_estimators": 100, "max_depth": 4}
     if args.control_channel is not None:
-        opts["control_channel"] = args.control_channel
+        opts["control_channel"] = args.control_channel.split(",")
     inf = calibrate("nominal", train, tmpl, seed=args.seed, **opts)
     inf = replace(inf, shape_interpolation=args.morphing)
     print(f"edges {np.round(inf.templates.edges, 3).tolist()}", flush=True)

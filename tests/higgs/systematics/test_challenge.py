@@ -171,9 +171,9 @@ def test_cli_challenge_refuses_a_control_channel_for_other_methods(tmp_path, cap
 
 
 def test_cli_challenge_with_a_control_channel_runs_end_to_end(tmp_path):
-    """The real command with a control channel in DER_pt_tot and spline morphing on tiny
-    samples: it runs, writes one row per pseudo-experiment with finite intervals that hold
-    their μ̂, and records the channel in challenge.json."""
+    """The real command with a control channel on a (PRI_tau_pt, DER_pt_tot) grid and spline
+    morphing on tiny samples: it runs, writes one row per pseudo-experiment with finite
+    intervals that hold their μ̂, and records the channel in challenge.json."""
     import json
 
     from rediscovery.cli import main
@@ -181,12 +181,16 @@ def test_cli_challenge_with_a_control_channel_runs_end_to_end(tmp_path):
     out = tmp_path / "ch"
     code = main(["higgs", "challenge", "--n-pseudo", "3", "--out", str(out), "--n-train", "3000",
                  "--n-templates", "6000", "--n-pool", "6000", "--n-estimators", "5",
-                 "--n-workers", "1", "--control-channel", "DER_pt_tot", "--morphing", "spline"])
+                 "--n-workers", "1", "--control-channel", "PRI_tau_pt,DER_pt_tot",
+                 "--control-bins", "3", "--morphing", "spline"])
     assert code == 0
     table = pd.read_csv(out / "pseudo_experiments_nominal.csv")
     assert len(table) == 3
     lo, hi, mu = table["syst_lo"], table["syst_hi"], table["syst_mu_hat"]
     assert np.all(np.isfinite(lo) & np.isfinite(hi)) and np.all((lo <= mu) & (mu <= hi))
     text = (out / "challenge.json").read_text()
-    assert "DER_pt_tot" in text and "spline" in text
-    assert json.loads(text)["results"]["nominal"]["n_pseudo"] == 3
+    assert "spline" in text
+    record = json.loads(text)
+    assert record["control_channel"] == ["PRI_tau_pt", "DER_pt_tot"]
+    assert record["results"]["nominal"]["n_pseudo"] == 3
+    assert record["results"]["nominal"]["n_bins"] > 9  # the 3 x 3 control cells + score bins

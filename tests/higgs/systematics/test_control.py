@@ -29,7 +29,7 @@ def _score(df: pd.DataFrame) -> np.ndarray:
 
 def test_scorer_puts_low_scores_in_feature_bins_and_keeps_the_others():
     df = pd.DataFrame({"PRI_met": [1.0, 5.0, 50.0, 7.0, 3.0], "s": [0.1, 0.2, 0.3, 0.6, 0.9]})
-    crs = ControlRegionScorer(lambda d: d["s"].to_numpy(), "PRI_met", 0.5, (2.0, 10.0))
+    crs = ControlRegionScorer(lambda d: d["s"].to_numpy(), ("PRI_met",), 0.5, ((2.0, 10.0),))
     x = crs(df)
     # control bins on [-0.5, 0.5): [-0.5, -1/6), [-1/6, 1/6), [1/6, 0.5) for met < 2, < 10, ≥ 10
     np.testing.assert_allclose(x[:3], [-0.5 + 1 / 6, -0.5 + 0.5, -0.5 + 5 / 6])
@@ -54,6 +54,52 @@ def test_control_region_edges_and_histogram_partition_the_events(make_events):
     np.testing.assert_allclose(per_bin[5:], above)
     # the feature bins hold equal shares of the control region's weight (to one event)
     np.testing.assert_allclose(per_bin[:5], per_bin[:5].mean(), atol=w.max())
+
+
+def test_two_features_make_a_grid_of_cells_in_row_major_order():
+    df = pd.DataFrame({
+        "PRI_met": [1.0, 1.0, 50.0, 50.0, 3.0],
+        "PRI_tau_pt": [20.0, 40.0, 20.0, 40.0, 99.0],
+        "s": [0.1, 0.2, 0.3, 0.4, 0.9],
+    })
+    crs = ControlRegionScorer(
+        lambda d: d["s"].to_numpy(), ("PRI_met", "PRI_tau_pt"), 0.5, ((10.0,), (30.0,))
+    )
+    assert crs.grid_shape == (2, 2) and crs.n_control_bins == 4
+    x = crs(df)
+    # cells (met bin, τ bin) = (0,0), (0,1), (1,0), (1,1): indices 0..3 of 4 on [-0.5, 0.5)
+    np.testing.assert_allclose(x[:4], -0.5 + (np.arange(4) + 0.5) / 4)
+    assert x[4] == 0.9
+    with pytest.raises(ConfigError, match="one set per feature"):
+        ControlRegionScorer(crs.scorer, ("PRI_met", "PRI_tau_pt"), 0.5, ((10.0,),))
+
+
+def test_grid_control_region_partitions_the_events_with_equal_marginals(make_events):
+    ev = make_events(n=4000, seed=24)
+    score_edges = np.array([0.0, 0.4, 0.7, 1.0])
+    crs, edges = control_region_scorer(
+        _score, score_edges, ev, ["PRI_met", "PRI_tau_pt"], n_bins=4
+    )
+    assert crs.grid_shape == (4, 4) and edges.size == 16 + 2 + 1
+    idx = np.searchsorted(edges, crs(ev), side="right") - 1
+    w = ev["Weight"].to_numpy()
+    per_bin = np.bincount(idx, weights=w, minlength=edges.size - 1)
+    assert per_bin.sum() == pytest.approx(w.sum())
+    grid = per_bin[:16].reshape(4, 4)
+    # each feature's marginal holds equal shares of the control region's weight
+    for marginal in (grid.sum(axis=1), grid.sum(axis=0)):
+        np.testing.assert_allclose(marginal, marginal.mean(), atol=w.max())
+    # the grid is the 2-D histogram of the two features in the control region
+    control = _score(ev) < 0.4
+    h = np.histogram2d(
+        ev["PRI_met"].to_numpy()[control],
+        ev["PRI_tau_pt"].to_numpy()[control],
+        bins=[np.r_[-np.inf, e, np.inf] for e in crs.inner_edges],
+        weights=w[control],
+    )[0]
+    np.testing.assert_allclose(grid, h)
+    with pytest.raises(ConfigError, match="distinct"):
+        control_region_scorer(_score, score_edges, ev, ["PRI_met", "PRI_met"])
 
 
 def test_control_region_scorer_rejects_bad_input(make_events):

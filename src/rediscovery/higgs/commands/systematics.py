@@ -250,11 +250,12 @@ def challenge_cmd(
                                       "code4 (per-bin factors, exponential beyond ±1σ) or "
                                       "spline (cubic through the templates at α = ±0.5 … ±2)."),
     control_channel: str = typer.Option(
-        None, "--control-channel", metavar="FEATURE",
+        None, "--control-channel", metavar="FEATURE[,FEATURE]",
         help="nominal/augmented: fit a control channel too, the events of the lowest score "
-             "bin(s) histogrammed in FEATURE (e.g. DER_pt_tot, PRI_met), nuisances shared."),
+             "bin(s) histogrammed in FEATURE (e.g. PRI_tau_pt, DER_pt_tot, PRI_met), "
+             "nuisances shared; comma-separated features make a grid."),
     control_bins: int = typer.Option(10, "--control-bins", min=2,
-                                     help="Bins of the control channel."),
+                                     help="Bins of the control channel per feature."),
     control_score_bins: int = typer.Option(1, "--control-score-bins", min=1,
                                            help="Lowest score bins forming the control region."),
     seed: int = typer.Option(0, "--seed", min=0, help="Base seed."),
@@ -282,6 +283,11 @@ def challenge_cmd(
     if bad or not chosen:
         raise ConfigError(f"--method/--training {methods!r}: unknown method(s) "
                           f"{', '.join(bad) or '(none)'}; choose among {', '.join(METHODS)}")
+    control_features = ([f.strip() for f in control_channel.split(",") if f.strip()]
+                        if control_channel is not None else [])
+    if control_channel is not None and not control_features:
+        raise ConfigError(f"--control-channel {control_channel!r}: expected one or more "
+                          "comma-separated feature columns")
     no_control = sorted(set(chosen) - {"nominal", "augmented"})
     if control_channel is not None and no_control:
         raise ConfigError(f"--control-channel is implemented for the nominal and augmented "
@@ -302,8 +308,8 @@ def challenge_cmd(
         opts: dict = ({"pivot_lambda": pivot_lambda} if method == "pivot"
                       else {} if method == "inferno"
                       else {"n_estimators": n_estimators, "max_depth": 4})
-        if control_channel is not None:
-            opts.update(control_channel=control_channel, control_bins=control_bins,
+        if control_features:
+            opts.update(control_channel=control_features, control_bins=control_bins,
                         control_score_bins=control_score_bins)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TemplateWarning)
@@ -338,7 +344,7 @@ def challenge_cmd(
                                         "n_pool": n_pool, "lumi_factor": lumi_factor,
                                         "pool_mc_stat": pool_mc_stat,
                                         "pivot_lambda": pivot_lambda, "morphing": morphing,
-                                        "control_channel": control_channel,
+                                        "control_channel": control_features or None,
                                         "control_bins": control_bins,
                                         "control_score_bins": control_score_bins,
                                         "results": summaries})

@@ -8,9 +8,12 @@ signal region, histogrammed in an observable that the nuisance moves, and fitted
 simultaneously with the signal region with the nuisance parameters shared.
 
 Here the control region is the events of the lowest ``n_score_bins`` score bins (the lowest
-s/b of the binning), histogrammed in ``feature`` (e.g. ``DER_pt_tot``, the transverse
+s/b of the binning), histogrammed in one feature (e.g. ``DER_pt_tot``, the transverse
 momentum balance of the visible objects and the MET, or ``PRI_met``) in ``n_bins`` bins of
-equal nominal weight; the other score bins are the signal channel, unchanged. Both channels
+equal nominal weight, or in two or more features at once (e.g. ``PRI_tau_pt`` for the τ
+energy scale and ``DER_pt_tot`` for the soft MET): a grid of ``n_bins`` bins per feature,
+each feature's bins of equal nominal weight in its own marginal. The other score bins are the
+signal channel, unchanged. Both channels
 are put on one axis by :class:`ControlRegionScorer`, so the templates, the fit model (one
 binned likelihood: the product of the Poisson terms of every bin of both channels, shared
 HistoSys/NormSys α's, one Barlow–Beeston-lite γ per bin) and the data histogram are those of
@@ -20,13 +23,14 @@ exactly this concatenation of the channels' bins. Every event is in one bin of o
 so no event is counted twice.
 
 The axis: an event of the signal channel keeps its score ``s ≥ cut`` (``cut`` the upper edge
-of the control region's score bins); an event of the control region with feature bin ``j`` of
-``K`` goes to ``cut − 1 + (j + ½)/K``, inside the control bins ``[cut − 1 + j/K,
-cut − 1 + (j + 1)/K)``.
+of the control region's score bins); an event of the control region in grid cell ``j`` of
+``K`` (the row-major index of its feature bins, ``numpy.ravel_multi_index``) goes to
+``cut − 1 + (j + ½)/K``, inside the control bins ``[cut − 1 + j/K, cut − 1 + (j + 1)/K)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,29 +65,41 @@ def _feature(df: pd.DataFrame, name: str, where: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ControlRegionScorer:
-    """Score of the signal channel and feature bin of the control channel, on one axis.
+    """Score of the signal channel and feature-grid cell of the control channel, on one axis.
 
     Attributes
     ----------
     scorer
         The classifier's ``scorer(df) -> scores``.
-    feature
-        Column histogrammed in the control region.
+    features
+        Columns histogrammed in the control region (one or more).
     cut
         Score below which an event is in the control region.
     inner_edges
-        Interior edges of the feature bins (``K − 1`` increasing values; the first and last
+        Per feature, the interior edges of its bins (increasing values; the first and last
         bins are open-ended).
     """
 
     scorer: Scorer
-    feature: str
+    features: tuple[str, ...]
     cut: float
-    inner_edges: tuple[float, ...]
+    inner_edges: tuple[tuple[float, ...], ...]
+
+    def __post_init__(self) -> None:
+        if len(self.features) != len(self.inner_edges) or not self.features:
+            raise ConfigError(
+                f"control channel: {len(self.features)} features but {len(self.inner_edges)} "
+                "sets of bin edges; expected one set per feature, at least one feature"
+            )
+
+    @property
+    def grid_shape(self) -> tuple[int, ...]:
+        """Bins per feature."""
+        return tuple(len(e) + 1 for e in self.inner_edges)
 
     @property
     def n_control_bins(self) -> int:
-        return len(self.inner_edges) + 1
+        return int(np.prod(self.grid_shape))
 
     def control_edges(self) -> np.ndarray:
         """The ``K + 1`` edges of the control bins on the combined axis (the last is ``cut``)."""
@@ -93,8 +109,12 @@ class ControlRegionScorer:
     def __call__(self, df: pd.DataFrame) -> np.ndarray:
         s = np.asarray(self.scorer(df), dtype=float)
         control = s < self.cut
-        x = _feature(df, self.feature, control)
-        j = np.searchsorted(np.asarray(self.inner_edges), np.where(control, x, 0.0), side="right")
+        idx = [
+            np.searchsorted(np.asarray(e), np.where(control, _feature(df, f, control), 0.0),
+                            side="right")
+            for f, e in zip(self.features, self.inner_edges, strict=True)
+        ]
+        j = np.ravel_multi_index(idx, self.grid_shape)
         k = self.n_control_bins
         return np.where(control, self.cut - 1.0 + (j + 0.5) / k, s)
 
@@ -109,7 +129,7 @@ def control_region_scorer(
     scorer: Scorer,
     score_edges: np.ndarray,
     events: pd.DataFrame,
-    feature: str,
+    features: str | Sequence[str],
     *,
     n_bins: int = 10,
     n_score_bins: int = 1,
@@ -125,12 +145,12 @@ def control_region_scorer(
     events
         Nominal labelled template events (``Weight``): the feature bins hold equal shares of
         their weight in the control region.
-    feature
-        Column histogrammed in the control region (recomputed by
+    features
+        Column(s) histogrammed in the control region (recomputed by
         :func:`~rediscovery.higgs.systematics.variations.apply_systematics` after each shift:
-        a ``PRI_`` or closed-form ``DER_`` column).
+        ``PRI_`` or closed-form ``DER_`` columns); several make a grid.
     n_bins
-        Bins of the control channel (ties in the feature may leave fewer).
+        Bins per feature (ties in a feature may leave fewer).
     n_score_bins
         The lowest score bins that form the control region (the rest is the signal channel).
 
@@ -140,6 +160,11 @@ def control_region_scorer(
         A :class:`ControlRegionScorer` and the edges of both channels on its axis (the
         ``K`` control bins, then the remaining score bins).
     """
+    names = (features,) if isinstance(features, str) else tuple(features)
+    if not names or len(set(names)) != len(names):
+        raise ConfigError(
+            f"control channel features {list(names)}: expected one or more distinct columns"
+        )
     edges = np.asarray(score_edges, dtype=float)
     if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
         raise InputError("score edges must be at least two increasing values")
@@ -155,9 +180,13 @@ def control_region_scorer(
     control = s < cut
     if not control.any():
         raise InputError(f"no template event has a score below {cut:.4g}: empty control region")
-    x = _feature(events, feature, control)[control]
     w = events[WEIGHT].to_numpy(dtype=float)[control]
-    inner = np.unique(_weighted_quantiles(x, w, np.arange(1, n_bins) / n_bins))
-    crs = ControlRegionScorer(scorer, feature, cut, tuple(float(v) for v in inner))
+    q = np.arange(1, n_bins) / n_bins
+    inner = tuple(
+        tuple(float(v) for v in np.unique(
+            _weighted_quantiles(_feature(events, f, control)[control], w, q)))
+        for f in names
+    )
+    crs = ControlRegionScorer(scorer, names, cut, inner)
     return crs, np.concatenate([crs.control_edges()[:-1], edges[n_score_bins:]])
 

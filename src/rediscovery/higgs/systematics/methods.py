@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -251,16 +251,16 @@ def template_inference(
     max_bins: int = 10,
     min_bkg: float = 100.0,
     weight_scale: float = 1.0,
-    control_channel: str | None = None,
+    control_channel: str | Sequence[str] | None = None,
     control_bins: int = 10,
     control_score_bins: int = 1,
 ) -> TemplateInference:
     """Bin a trained ``scorer`` on the template events (:func:`choose_edges`) and build its
     templates: the calibration step shared by every fixed-scorer method.
 
-    ``control_channel``: a feature column; the events of the lowest ``control_score_bins``
-    score bins are then histogrammed in it (``control_bins`` bins) and fitted with the other
-    score bins, nuisances shared
+    ``control_channel``: a feature column, or several; the events of the lowest
+    ``control_score_bins`` score bins are then histogrammed in it (``control_bins`` bins per
+    feature, a grid for several) and fitted with the other score bins, nuisances shared
     (:func:`~rediscovery.higgs.systematics.control.control_region_scorer`).
     """
     edges = choose_edges(
