@@ -67,3 +67,54 @@ def test_cathode_on_tautau_needs_the_reference(empty_challenge):
     assert res.summary["sculpting_corrected"] and res.summary["mass_column"] == "DER_mass_MMC"
     assert res.bump.p_global > 0.05 and not res.bump.summary()["excess_claimed"]
     assert all(w["z_local"] < 3 for w in res.summary["windows"]), res.summary["windows"]
+
+
+def test_weakly_supervised_and_idealised_scores_of_an_independent_test_set():
+    """The ``test`` option of CATHODE, CWoLa and the idealised detector: events of a second,
+    independently seeded simulation are scored by the mean of the fold models, so the SIC
+    curve can be drawn on events no classifier saw (as the CATHODE paper evaluates)."""
+    import pandas as pd
+
+    from rediscovery.anomaly import cathode_scores, idealised_scores
+    from rediscovery.anomaly.dijet import DIJET_FEATURES
+    from rediscovery.anomaly.overdensity import cwola_region_scores
+    from rediscovery.anomaly.windows import flank_mask
+
+    def sr_of(seed, s_over_b):
+        data, _, truth = simulate_dijet(
+            DijetConfig(n_background=40_000, s_over_b=s_over_b, seed=seed)
+        )
+        m = data["mjj"].to_numpy()
+        y = np.isin(data["EventId"], truth["signal_event_ids"])
+        return data, m, y
+
+    lo, hi = DIJET_SIGNAL_REGION
+    data, m, y = sr_of(7, 0.1)
+    x = data[list(DIJET_FEATURES)].to_numpy()
+    sr = (m >= lo) & (m < hi)
+    flanks = flank_mask(m, lo, hi)
+    sb = (m >= 2_800) & (m < 5_000) & ~sr
+    test, m_t, y_t = sr_of(8, 0.2)
+    in_t = (m_t >= lo) & (m_t < hi)
+    x_t, y_t = test.loc[in_t, list(DIJET_FEATURES)].to_numpy(), y_t[in_t]
+    out = cathode_scores(
+        x, m, sr, sb, flow=SMALL_FLOW, folds=3, max_iter=50, seed=7, flanks=flanks, test=x_t
+    )
+    cw, cw_t = cwola_region_scores(x, sr, flanks, folds=3, max_iter=50, seed=7, test=x_t)
+    ideal, ideal_t = idealised_scores(
+        data.loc[sr, list(DIJET_FEATURES)],
+        y[sr],
+        folds=3,
+        seed=7,
+        test=pd.DataFrame(x_t, columns=list(DIJET_FEATURES)),
+    )
+    for scores in (out["test_scores"], cw_t, ideal_t):
+        assert scores.shape == (len(x_t),) and np.all((scores >= 0) & (scores <= 1))
+        assert roc_auc_score(y_t, scores) > 0.9  # the W' -> XY ranked first on unseen events
+    # the data's own scores are unchanged by the option
+    again = cwola_region_scores(x, sr, flanks, folds=3, max_iter=50, seed=7)
+    np.testing.assert_array_equal(np.isnan(again), np.isnan(cw))
+    np.testing.assert_allclose(again[sr], cw[sr])
+    np.testing.assert_allclose(
+        idealised_scores(data.loc[sr, list(DIJET_FEATURES)], y[sr], folds=3, seed=7), ideal
+    )

@@ -216,6 +216,7 @@ def cathode_scores(
     flanks: np.ndarray | None = None,
     control: str = "fit",
     reference: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    test: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """CATHODE on one signal region.
 
@@ -245,6 +246,10 @@ def cathode_scores(
         expected selected SR events are then the flanks' corrected for the change of the
         selection's efficiency between flanks and SR measured on the reference
         (:func:`~rediscovery.anomaly.windows.reference_corrected_test`).
+    test
+        (t, d) independent events to score (e.g. a labelled test set of the SR, for SIC
+        curves not limited by the data's own background count, as the CATHODE paper
+        evaluates): preprocessed as the data and scored by the mean of the fold models.
 
     Returns
     -------
@@ -253,7 +258,8 @@ def cathode_scores(
     ``z``, ``test`` (the control used), ``z_flanks`` (the flat flank test, NaN without
     ``flanks``), ``cut``, ``flow_loss`` (validation loss per epoch), and for diagnostics
     ``features`` (n, d) (the preprocessed features the flow and the classifier see) and
-    ``samples`` (the flow's SR samples in the same space).
+    ``samples`` (the flow's SR samples in the same space); with ``test``, ``test_scores``
+    (t,).
     """
     cfg = flow or FlowSettings()
     if control not in CONTROLS:
@@ -279,6 +285,11 @@ def cathode_scores(
         z = _preprocess(x, sb)
     if not np.all(np.isfinite(z[sr | sb])):
         raise InputError("has undefined values; CATHODE expects finite features", column="x")
+    if test is not None:
+        z_test = _preprocess(np.vstack([x, test]), np.r_[sb, np.zeros(len(test), bool)])
+        z_test = z_test[len(x) :]
+        if not np.all(np.isfinite(z_test)):
+            raise InputError("has undefined values; expected finite features", column="test")
     t = np.log(mass)
     t_mu, t_sd = t[sb].mean(), t[sb].std()
     ctx = (t - t_mu) / t_sd
@@ -301,6 +312,8 @@ def cathode_scores(
     others = [(z_rest, fold_r)]
     if reference is not None:
         others.append((z_ref, rng.integers(0, folds, len(z_ref))))
+    if test is not None:
+        others.append((z_test, None))
     both, scored = kfold_scores(
         np.vstack([z[idx], samples]),
         np.r_[np.ones(idx.size, bool), np.zeros(len(samples), bool)],
@@ -346,7 +359,9 @@ def cathode_scores(
         test = "flanks"
         expected = n_sr * k_fl / max(n_fl, 1)
         zval = z_flanks
+    extra = {"test_scores": scored[-1]} if test is not None else {}
     return {
+        **extra,
         "scores": scores,
         "observed": observed,
         "expected": expected,

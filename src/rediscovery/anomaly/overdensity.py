@@ -320,19 +320,27 @@ def cwola_region_scores(
     max_iter: int = 100,
     ensemble: int = 1,
     seed: int = 2019,
-) -> np.ndarray:
+    test: np.ndarray | None = None,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """CWoLa on one fixed signal region: out-of-fold scores of a classifier of SR against SB
     events (features ``x`` (n, d), NaN allowed); events outside SR ∪ SB score NaN.
 
     The plain form of Metodiev, Nachman & Thaler (2017) used on the dijet data set, where the
     jet features depend on m_jj only through the jet masses. ``ensemble`` bagged classifiers
-    per fold are averaged (:func:`~rediscovery.anomaly.kfold.kfold_scores`)."""
+    per fold are averaged (:func:`~rediscovery.anomaly.kfold.kfold_scores`). With ``test``
+    ((t, d) independent events, e.g. a labelled test set of the SR), returns the scores and
+    the test events' scores by the mean of the fold models."""
     method = CWoLaMethod(folds=folds, max_iter=max_iter, ensemble=ensemble, seed=seed)
     train = np.flatnonzero(sr | sb)
+    x_all = x if test is None else np.vstack([x, test])
     with limited_threads(1):
         score, _ = method._window_scores(
-            x, sr, train, np.random.default_rng(seed), ensemble=ensemble
+            x_all,
+            np.r_[sr, np.zeros(len(x_all) - len(x), bool)],
+            train,
+            np.random.default_rng(seed),
+            ensemble=ensemble,
         )
     out = np.full(len(x), np.nan)
     out[train] = score[train]
-    return out
+    return out if test is None else (out, score[len(x) :])

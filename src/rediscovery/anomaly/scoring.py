@@ -71,11 +71,18 @@ def sic_curve(scores: np.ndarray, is_signal: np.ndarray) -> SicCurve:
 
 
 def idealised_scores(
-    data: pd.DataFrame, is_signal: np.ndarray, *, folds: int = 5, seed: int = 2019
-) -> np.ndarray:
+    data: pd.DataFrame,
+    is_signal: np.ndarray,
+    *,
+    folds: int = 5,
+    seed: int = 2019,
+    test: pd.DataFrame | None = None,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Out-of-fold scores of a supervised classifier (gradient boosting on the PRI_/DER_
     features, or on every numeric column but ``EventId`` and ``Weight`` of data without them,
-    e.g. the dijet set) trained with the truth labels: the idealised anomaly detector."""
+    e.g. the dijet set) trained with the truth labels: the idealised anomaly detector. With
+    ``test`` (independent events with the same columns), returns the scores and the test
+    events' scores by the mean of the fold models."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     cols = [c for c in data.columns if c.startswith(("PRI_", "DER_")) and not c.endswith("_phi")]
@@ -90,6 +97,8 @@ def idealised_scores(
     rng = np.random.default_rng(seed)
     fold = rng.integers(0, folds, len(x))
     out = np.zeros(len(x))
+    x_test = None if test is None else test[cols].to_numpy(float)
+    out_test = None if test is None else np.zeros(len(test))
     w = np.where(y, 0.5 / y.sum(), 0.5 / (~y).sum()) * len(y)
     with limited_threads(1):
         for k in range(folds):
@@ -99,7 +108,9 @@ def idealised_scores(
             )
             clf.fit(x[fit], y[fit], sample_weight=w[fit])
             out[~fit] = clf.predict_proba(x[~fit])[:, 1]
-    return out
+            if out_test is not None:
+                out_test += clf.predict_proba(x_test)[:, 1] / folds
+    return out if out_test is None else (out, out_test)
 
 
 def score_method(
