@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/challenge_pool_asimov.py [--control-channel DER_pt_tot] \
+    python benchmarks/challenge_pool_asimov.py [--control-channel DER_pt_tot [--control-bins 10]] \
         [--morphing spline] [--n-templates 500000 --n-pool 200000 --seed 1] [--combined]
         [--at-truth K]
 
@@ -48,6 +48,7 @@ ALPHAS = (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--control-channel", default=None, metavar="FEATURE[,FEATURE]")
+    ap.add_argument("--control-bins", type=int, default=10, help="control bins per feature")
     ap.add_argument("--morphing", default="spline", choices=HISTOSYS_CODES)
     ap.add_argument("--n-train", type=int, default=50000)
     ap.add_argument("--n-templates", type=int, default=500000)
@@ -67,6 +68,7 @@ def main() -> None:
     opts: dict = {"n_estimators": 100, "max_depth": 4}
     if args.control_channel is not None:
         opts["control_channel"] = args.control_channel.split(",")
+        opts["control_bins"] = args.control_bins
     inf = calibrate("nominal", train, tmpl, seed=args.seed, **opts)
     inf = replace(inf, shape_interpolation=args.morphing)
     print(f"edges {np.round(inf.templates.edges, 3).tolist()}", flush=True)
