@@ -111,7 +111,13 @@ def test_weakly_supervised_and_idealised_scores_of_an_independent_test_set():
     for scores in (out["test_scores"], cw_t, ideal_t):
         assert scores.shape == (len(x_t),) and np.all((scores >= 0) & (scores <= 1))
         assert roc_auc_score(y_t, scores) > 0.9  # the W' -> XY ranked first on unseen events
-    # the data's own scores are unchanged by the option
+    # the data's own scores are unchanged by the option, and only the option adds test scores
+    plain = cathode_scores(
+        x, m, sr, sb, flow=SMALL_FLOW, folds=3, max_iter=50, seed=7, flanks=flanks
+    )
+    assert "test_scores" not in plain
+    np.testing.assert_allclose(plain["scores"], out["scores"])
+    assert plain["test"] == out["test"]
     again = cwola_region_scores(x, sr, flanks, folds=3, max_iter=50, seed=7)
     np.testing.assert_array_equal(np.isnan(again), np.isnan(cw))
     np.testing.assert_allclose(again[sr], cw[sr])

@@ -276,20 +276,18 @@ def cathode_scores(
             "at least 20 and 100",
             column="mass",
         )
-    if reference is not None:
-        x_ref, region_ref, w_ref = reference
-        z_all = _preprocess(np.vstack([x, x_ref]), np.r_[sb, np.zeros(len(x_ref), bool)])
-        z, z_ref = z_all[: len(x)], z_all[len(x) :]
-        z_ref = np.where(np.isfinite(z_ref), z_ref, 0.0)
-    else:
-        z = _preprocess(x, sb)
+    # one transform, fitted on the sidebands, for the data and the other events scored
+    x_ref = reference[0] if reference is not None else np.empty((0, x.shape[1]))
+    x_test = test if test is not None else np.empty((0, x.shape[1]))
+    z_all = _preprocess(
+        np.vstack([x, x_ref, x_test]), np.r_[sb, np.zeros(len(x_ref) + len(x_test), bool)]
+    )
+    z, z_ref, z_test = np.split(z_all, [len(x), len(x) + len(x_ref)])
+    z_ref = np.where(np.isfinite(z_ref), z_ref, 0.0)
     if not np.all(np.isfinite(z[sr | sb])):
         raise InputError("has undefined values; CATHODE expects finite features", column="x")
-    if test is not None:
-        z_test = _preprocess(np.vstack([x, test]), np.r_[sb, np.zeros(len(test), bool)])
-        z_test = z_test[len(x) :]
-        if not np.all(np.isfinite(z_test)):
-            raise InputError("has undefined values; expected finite features", column="test")
+    if not np.all(np.isfinite(z_test)):
+        raise InputError("has undefined values; expected finite features", column="test")
     t = np.log(mass)
     t_mu, t_sd = t[sb].mean(), t[sb].std()
     ctx = (t - t_mu) / t_sd
@@ -311,6 +309,7 @@ def cathode_scores(
     z_rest = np.where(np.isfinite(z[rest_idx]), z[rest_idx], 0.0)
     others = [(z_rest, fold_r)]
     if reference is not None:
+        _, region_ref, w_ref = reference
         others.append((z_ref, rng.integers(0, folds, len(z_ref))))
     if test is not None:
         others.append((z_test, None))
@@ -338,13 +337,13 @@ def cathode_scores(
         n_fl, k_fl = int(flanks.sum()), int((flanks & passed).sum())
         z_flanks = efficiency_excess_z(int(observed), n_sr, k_fl, n_fl)
     if control == "samples":
-        test = "samples"
+        used = "samples"
         eff = float((score_s >= cut).mean())
         expected = n_sr * eff
         var = expected + expected**2 * (1.0 - eff) / max(eff * len(samples), 1e-12)
         zval = float(max((observed - expected) / np.sqrt(max(var, 1e-12)), 0.0))
     elif reference is not None:
-        test = "flanks, reference-corrected"
+        used = "flanks, reference-corrected"
         pass_ref = score_ref >= cut
         in_sr, in_fl = region_ref == 1, region_ref == 2
         corrected = reference_corrected_test(
@@ -353,10 +352,10 @@ def cathode_scores(
         expected, zval = corrected.expected, corrected.z
     elif control == "fit":
         fitted = efficiency_fit_test(passed, mass, sr, sb)
-        test = f"sideband efficiency fit, degree {fitted.degree}"
+        used = f"sideband efficiency fit, degree {fitted.degree}"
         expected, zval = fitted.expected, fitted.z
     else:
-        test = "flanks"
+        used = "flanks"
         expected = n_sr * k_fl / max(n_fl, 1)
         zval = z_flanks
     extra = {"test_scores": scored[-1]} if test is not None else {}
@@ -366,7 +365,7 @@ def cathode_scores(
         "observed": observed,
         "expected": expected,
         "z": zval,
-        "test": test,
+        "test": used,
         "z_flanks": z_flanks,
         "cut": cut,
         "flow_loss": [float(v) for v in net.losses_],
