@@ -10,7 +10,8 @@ Usage::
         [--polarised]
 
 ``validate``: simulates the default instrument (4 detectors, 10 Hz, 300 μK per sample,
-f_knee = 1 Hz, α = 1, 30′ beam, nside 256; ``--days``), makes the binned and destriped maps
+f_knee = 1 Hz, α = 1, 30′ beam, nside 256; ``--days``; ``--sample-rate``, ``--az-speed`` and
+``--net`` change it), makes the binned and destriped maps (``--gls``: and the exact GLS map)
 and prints C_ℓ(map − beam-smoothed sky)/N_ℓ^white in ℓ bands (the validation figure; the map
 makers never see the sky).
 
@@ -65,6 +66,7 @@ from rediscovery.cosmo.cmb.mapmaking import (
 )
 from rediscovery.cosmo.cmb.mapmaking.validation import band_average
 from rediscovery.cosmo.cmb.tod import (
+    ScanStrategy,
     TODConfig,
     TODFile,
     default_focal_plane,
@@ -81,7 +83,19 @@ def validate(args: argparse.Namespace) -> None:
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="cmbval_"))
     cfg = TODConfig(
-        days=args.days, detectors=tuple(default_focal_plane(4, alpha=args.alpha, fknee=args.fknee))
+        days=args.days,
+        detectors=tuple(
+            default_focal_plane(4, alpha=args.alpha, fknee=args.fknee, net=args.net)
+        ),
+        sample_rate=args.sample_rate,
+        scan=ScanStrategy(az_speed=args.az_speed),
+    )
+    # the scan's speed on the sky sets which multipole a TOD frequency lands on: ℓ ≈ 2π f / v
+    v_sky = math.radians(args.az_speed * math.cos(math.radians(cfg.scan.elevation)))
+    print(
+        f"scan {v_sky * 180 / math.pi:.2f} deg/s on the sky: f_knee = {args.fknee:g} Hz "
+        f"at l = {2 * math.pi * args.fknee / v_sky:.0f}; "
+        f"l = 30 at {30 * v_sky / (2 * math.pi):.2f} Hz"
     )
     t0 = time.perf_counter()
     simulate_to_files(work, cfg, args.seed, nside_sky=256, angles=False)
@@ -103,10 +117,14 @@ def validate(args: argparse.Namespace) -> None:
         )
     for secs in args.baselines:
         for prior in (True, False):
-            res, _ = destripe(data, round(secs * 10), noise_prior=prior)
+            res, _ = destripe(data, max(round(secs * cfg.sample_rate), 1), noise_prior=prior)
             name = f"destriped {secs:g} s{' +prior' if prior else ''}"
             spectra[name] = residual_spectrum(res, sky)
             print(f"{name}: CG {res.info['cg_iterations']} it, {res.info['seconds']:.1f} s")
+    if args.gls:
+        res = gls_map(data, tol=1e-6)
+        spectra["GLS"] = residual_spectrum(res, sky)
+        print(f"GLS: CG {res.info['cg_iterations']} it, {res.info['seconds']:.1f} s")
     print(
         "C_l(residual)/N_white in l bands "
         + " ".join(f"[{lo},{hi})" for lo, hi in itertools.pairwise(EDGES))
@@ -116,7 +134,7 @@ def validate(args: argparse.Namespace) -> None:
             f"{name:>24}: "
             + " ".join(f"{r:8.2f}" for r in band_average(s, EDGES)[1])
             + f"   (N_white = {s.white:.3g} uK^2, fsky {s.fsky:.3f}, "
-            f"l>30: {s.excess(31, 767) + 1:.2f})"
+            f"l>30: {s.excess(31, 767) + 1:.3f})"
         )
     if args.plot:
         import matplotlib
@@ -451,6 +469,10 @@ def main() -> None:
     v.add_argument("--alpha", type=float, default=1.0)
     v.add_argument("--seed", type=int, default=1)
     v.add_argument("--baselines", type=float, nargs="+", default=[1.0, 10.0])
+    v.add_argument("--sample-rate", type=float, default=10.0, help="Hz")
+    v.add_argument("--az-speed", type=float, default=3.0, help="deg/s in azimuth")
+    v.add_argument("--net", type=float, default=300.0, help="white noise per sample, uK")
+    v.add_argument("--gls", action="store_true", help="also the exact GLS map (holds the TOD)")
     v.add_argument("--workdir", default=None)
     v.add_argument("--plot", default=None)
     g = sub.add_parser("gls")
