@@ -5,6 +5,7 @@ Usage::
     PYTHONPATH=src python benchmarks/cmb_curved.py accuracy --cache CACHE.h5 [--emulator FILE]
     PYTHONPATH=src python benchmarks/cmb_curved.py speed [--camb-calls 2]
     PYTHONPATH=src python benchmarks/cmb_curved.py inject [--draws 10] [--steps 3000]
+    PYTHONPATH=src python benchmarks/cmb_curved.py hidden --out HIDDEN.h5 [--models 60]
     PYTHONPATH=src python benchmarks/cmb_curved.py camb-sampling --cache CACHE.h5 [--models 2]
     PYTHONPATH=src python benchmarks/cmb_curved.py every-ell --cache CACHE.h5 --out EVERY.h5
     PYTHONPATH=src python benchmarks/cmb_curved.py every-ell-cost [--models 2]
@@ -17,6 +18,11 @@ max |emu/CAMB − 1| for 30 < ℓ ≤ 1500, per ℓ range, and for closed, flat 
 
 ``accuracy`` also prints the error of band powers (Δℓ = 30 from ℓ = 2, the uniform average
 ``cmb-fit`` uses), which is what a fit sees.
+
+``hidden``: the emulator against CAMB (package settings, lensed, ℓ ≤ 1500) on ``--models``
+universes drawn as the simulators draw hidden ones (H0 ~ U(60, 80), Ωm ~ U(0.2, 0.4),
+ΩΛ ~ U(0.5, 0.9); n_s, A_s, τ uniform over the box), a design independent of the training and
+held-out ones; the CAMB spectra go to a resumable cache (``--out``; ``--report-only`` reads it).
 
 ``camb-sampling``: the held-out models with the largest emulator error at 30 ≤ ℓ < 60
 recomputed by CAMB with every multipole (``lSampleBoost=50``, minutes per curved model) and
@@ -143,6 +149,57 @@ def accuracy(args: argparse.Namespace) -> None:
             f"  bands from l {lo:4d} to {hi - 1:4d}: {np.median(per):.2e} / {per.max():.2e}   "
             f"|Ωk|<=0.3: {per[hidden].max():.2e}"
         )
+
+
+def hidden(args: argparse.Namespace) -> None:
+    """The emulator against CAMB on universes drawn as the simulators draw hidden ones
+    (H0 ~ U(60, 80), Ωm ~ U(0.2, 0.4), ΩΛ ~ U(0.5, 0.9); n_s, ln10¹⁰A_s, τ uniform over the
+    emulator's box), the CAMB spectra (package settings, lensed) in a resumable cache."""
+    from rediscovery.cosmo.cmb.curved import CURVED_LMAX, compute_curved_spectra
+
+    emu = load_curved_emulator(args.emulator)
+    rng = np.random.default_rng(args.seed)
+    n = args.models
+    rows = np.column_stack(
+        [
+            rng.uniform(0.60, 0.80, n),
+            rng.uniform(0.2, 0.4, n),
+            rng.uniform(0.5, 0.9, n),
+            *(rng.uniform(*emu.box[k], n) for k in ("ns", "ln10As", "tau")),
+        ]
+    )
+    if not args.report_only:
+        compute_curved_spectra(
+            args.out,
+            {"hidden": rows},
+            {"purpose": "hidden-universe check", "seed": int(args.seed), "n": int(n)},
+            lmax=CURVED_LMAX,
+            n_workers=args.workers,
+        )
+    got = read_training_set(args.out, "hidden")
+    ok = np.isfinite(got["tt"][:, 0])
+    p, tt = got["params"][ok], got["tt"][ok, : emu.lmax - 1]
+    rel = np.abs(emu.predict(p) / tt - 1)
+    ok_k = emu.derived(p)["Ok"]
+    print(
+        f"{len(p)} hidden-universe models (seed {args.seed}; Ωk {ok_k.min():+.2f} … "
+        f"{ok_k.max():+.2f}), emulator with {emu.metadata.get('n_train')} training spectra"
+    )
+    print("max |emu/CAMB - 1| per l range: median / 90th pct / max over models; max closed / open")
+    for lo, hi in ((2, 30), (30, 100), (100, 500), (500, 1000), (1000, emu.lmax + 1)):
+        per = rel[:, (emu.ell >= lo) & (emu.ell < hi)].max(axis=1)
+        print(
+            f"  l {lo:4d}-{hi - 1:4d}: {np.median(per):.2e} / {np.quantile(per, 0.9):.2e} / "
+            f"{per.max():.2e}   closed {per[ok_k < 0].max(initial=0):.2e}  open "
+            f"{per[ok_k >= 0].max(initial=0):.2e}"
+        )
+    worst = int(np.argmax(rel[:, emu.ell >= 30].max(axis=1)))
+    print(
+        "worst model (l >= 30): h, Om, OL, ns, ln10As, tau = "
+        + ", ".join(f"{v:.4g}" for v in p[worst])
+        + f" (Ωk {ok_k[worst]:+.3f}): {rel[worst, emu.ell >= 30].max():.2e} at l = "
+        f"{int(emu.ell[emu.ell >= 30][np.argmax(rel[worst, emu.ell >= 30])])}"
+    )
 
 
 def camb_sampling(args: argparse.Namespace) -> None:
@@ -626,6 +683,13 @@ def main() -> None:
     j.add_argument("--camb-truth", action="store_true")
     for p in (a, s, j):
         p.add_argument("--emulator", default=None)
+    hd = sub.add_parser("hidden", help="emulator vs CAMB on hidden-universe draws")
+    hd.add_argument("--out", required=True, help="HDF5 cache of the CAMB spectra (resumable)")
+    hd.add_argument("--models", type=int, default=60)
+    hd.add_argument("--seed", type=int, default=9000)
+    hd.add_argument("--workers", type=int, default=2)
+    hd.add_argument("--report-only", action="store_true")
+    hd.add_argument("--emulator", default=None)
     c = sub.add_parser("camb-sampling", help="CAMB's low-ℓ interpolation vs every ℓ computed")
     c.add_argument("--cache", required=True)
     c.add_argument("--emulator", default=None)
@@ -665,6 +729,7 @@ def main() -> None:
     args = ap.parse_args()
     commands = {"accuracy": accuracy, "speed": speed, "inject": inject}
     commands["camb-sampling"] = camb_sampling
+    commands["hidden"] = hidden
     commands["every-ell"] = every_ell
     commands["every-ell-cost"] = every_ell_cost
     commands["lowl-cost"] = lowl_cost
