@@ -148,10 +148,12 @@ def _camb_check(models: list[tuple[float, float, float]], tol: float, tol_100: f
     emu = load_curved_emulator()
     for h, om, ol in models:
         p = {"h": h, "Om": om, "OL": ol, "ns": 0.965, "ln10As": 3.05, "tau": 0.06}
+        # CAMB's lensed spectrum is off near its own lmax (0.56 % at ℓ 1000-1500 with lmax
+        # 1500 at Ωk = -0.2): the reference is computed to ℓ = 2500 and cut
         ref = camb_spectra(
             densities_to_physical(h, om, ol) | {k: p[k] for k in ("ns", "ln10As", "tau")},
-            lmax=emu.lmax,
-        ).tt
+            lmax=2500,
+        ).tt[: emu.lmax - 1]
         rel = np.abs(emu(p) / ref - 1)
         assert np.max(rel[emu.ell > 30]) < tol, (h, om, ol, np.max(rel[emu.ell > 30]))
         assert np.max(rel[emu.ell >= 100]) < tol_100, (h, om, ol, np.max(rel[emu.ell >= 100]))
@@ -168,8 +170,9 @@ def test_shipped_curved_emulator_flat_against_camb():
 @shipped
 @pytest.mark.slow
 def test_shipped_curved_emulator_closed_and_open_against_camb():
-    # a closed (Ωk = -0.2) and an open (Ωk = +0.3) hidden-school-like universe, ~15 s of CAMB each
-    _camb_check([(0.7, 0.3, 0.9), (0.75, 0.2, 0.5)], 0.015, 0.006)
+    # a closed (Ωk = -0.2) and an open (Ωk = +0.3) hidden-school-like universe, ~15 s of CAMB
+    # each; measured 0.10 % / 0.098 % (ℓ > 30 / ℓ ≥ 100) and 0.086 % / 0.086 %
+    _camb_check([(0.7, 0.3, 0.9), (0.75, 0.2, 0.5)], 0.005, 0.003)
 
 
 def test_compute_curved_spectra_with_camb_accuracy(tmp_path):
