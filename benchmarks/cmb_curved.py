@@ -6,6 +6,7 @@ Usage::
     PYTHONPATH=src python benchmarks/cmb_curved.py speed [--camb-calls 2]
     PYTHONPATH=src python benchmarks/cmb_curved.py inject [--draws 10] [--steps 3000]
     PYTHONPATH=src python benchmarks/cmb_curved.py hidden --out HIDDEN.h5 [--models 60]
+    PYTHONPATH=src python benchmarks/cmb_curved.py corners [--camb-lmax 2500]
     PYTHONPATH=src python benchmarks/cmb_curved.py camb-sampling --cache CACHE.h5 [--models 2]
     PYTHONPATH=src python benchmarks/cmb_curved.py every-ell --cache CACHE.h5 --out EVERY.h5
     PYTHONPATH=src python benchmarks/cmb_curved.py every-ell-cost [--models 2]
@@ -25,6 +26,10 @@ in closed models) on ``--models``
 universes drawn as the simulators draw hidden ones (H0 ~ U(60, 80), Ωm ~ U(0.2, 0.4),
 ΩΛ ~ U(0.5, 0.9); n_s, A_s, τ uniform over the box), a design independent of the training and
 held-out ones; the CAMB spectra go to a resumable cache (``--out``; ``--report-only`` reads it).
+
+``corners``: the emulator against CAMB (computed to ``--camb-lmax``) at the four corners of
+the hidden-universe range (n_s 0.965, ln10¹⁰A_s 3.05, τ 0.06), and CAMB computed only to ℓ =
+1500 against the same references.
 
 ``camb-sampling``: the held-out models with the largest emulator error at 30 ≤ ℓ < 60
 recomputed by CAMB with every multipole (``lSampleBoost=50``, minutes per curved model) and
@@ -202,6 +207,32 @@ def hidden(args: argparse.Namespace) -> None:
         + f" (Ωk {ok_k[worst]:+.3f}): {rel[worst, emu.ell >= 30].max():.2e} at l = "
         f"{int(emu.ell[emu.ell >= 30][np.argmax(rel[worst, emu.ell >= 30])])}"
     )
+
+
+def corners(args: argparse.Namespace) -> None:
+    """The emulator against CAMB (computed to ``--camb-lmax``, cut at the emulator's lmax) at
+    the four corners of the hidden-universe range, max |emu/CAMB − 1| per ℓ range; and how far
+    CAMB computed only to the emulator's lmax is from it."""
+    from rediscovery.cosmo.cmb.theory import densities_to_physical
+
+    emu = load_curved_emulator(args.emulator)
+    ranges = ((2, 30), (30, 100), (100, 500), (500, 1000), (1000, emu.lmax + 1))
+    cols = " | ".join(f"{a}-{b - 1}" for a, b in ranges)
+    print(f"h, Om, OL (Ok): max |emu/CAMB - 1| in l {cols}")
+    for h, om, ol, ns, ln10as, tau in CORNERS:
+        p = {"h": h, "Om": om, "OL": ol, "ns": ns, "ln10As": ln10as, "tau": tau}
+        cp = densities_to_physical(h, om, ol) | {k: p[k] for k in ("ns", "ln10As", "tau")}
+        ref = camb_spectra(cp, lmax=args.camb_lmax).tt[: emu.lmax - 1]
+        short = camb_spectra(cp, lmax=emu.lmax).tt
+        for name, r in (("emulator", emu(p) / ref), (f"CAMB to l = {emu.lmax}", short / ref)):
+            rel = np.abs(r - 1)
+            print(
+                f"  {h:.2f}, {om:.2f}, {ol:.2f} ({1 - om - ol:+.1f}) {name}: "
+                + " | ".join(
+                    f"{rel[(emu.ell >= a) & (emu.ell < b)].max():.2e}" for a, b in ranges
+                ),
+                flush=True,
+            )
 
 
 def camb_sampling(args: argparse.Namespace) -> None:
@@ -699,6 +730,9 @@ def main() -> None:
     )
     hd.add_argument("--report-only", action="store_true")
     hd.add_argument("--emulator", default=None)
+    co = sub.add_parser("corners", help="emulator vs CAMB at the hidden range's corners")
+    co.add_argument("--camb-lmax", type=int, default=2500)
+    co.add_argument("--emulator", default=None)
     c = sub.add_parser("camb-sampling", help="CAMB's low-ℓ interpolation vs every ℓ computed")
     c.add_argument("--cache", required=True)
     c.add_argument("--emulator", default=None)
@@ -739,6 +773,7 @@ def main() -> None:
     commands = {"accuracy": accuracy, "speed": speed, "inject": inject}
     commands["camb-sampling"] = camb_sampling
     commands["hidden"] = hidden
+    commands["corners"] = corners
     commands["every-ell"] = every_ell
     commands["every-ell-cost"] = every_ell_cost
     commands["lowl-cost"] = lowl_cost
