@@ -18,7 +18,9 @@ re-made). ``table`` prints, per method found in DIR: N, mean width ± its error,
 binomial error, pull mean and width, the challenge score, the ratio to the statistics-only
 width on the same data, failed fits and the CPU time per pseudo-experiment, plus coverage in
 the extreme deciles of each nuisance, and the pulls and coverage split at a drawn soft MET of
-+1σ (with the mean fitted soft-MET α).
++1σ (with the mean fitted soft-MET α), and per nuisance the profiled minus the drawn α (by
+quintile of the drawn α) with the share of the mean pull that a linear fit of the pull on
+these residuals assigns to it.
 
 ``--toy LUMI``: a controlled small configuration whose truth the model represents: the pool is
 the template sample itself, shifted with the template's soft-MET random numbers, at luminosity
@@ -60,6 +62,7 @@ from rediscovery.core.files import atomic_path
 from rediscovery.higgs.stats.model import HISTOSYS_CODES
 from rediscovery.higgs.systematics import challenge as ch
 from rediscovery.higgs.systematics.catalogue import METHODS
+from rediscovery.higgs.systematics.variations import FAIR_UNIVERSE_PRIORS
 
 VARIANTS = ("parameterised-old", "parameterised-alpha0")
 #: Nuisances of the extreme-decile coverage table (the challenge's six).
@@ -168,7 +171,7 @@ def table(args: argparse.Namespace) -> None:
         "| CPU s / pseudo |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
-    deciles, split = [], []
+    deciles, split, profiled = [], [], []
     known = [f"pseudo_{_tag(m, c)}.csv" for m in (*METHODS, *VARIANTS) for c in HISTOSYS_CODES]
     found = {p.name for p in args.out.glob("pseudo_*.csv")}
     for name in [k for k in known if k in found] + sorted(found - set(known)):
@@ -196,6 +199,26 @@ def table(args: argparse.Namespace) -> None:
         mu, mh = t["mu_true"], t["syst_mu_hat"]
         sig = np.where(mh >= mu, mh - t["syst_lo"], t["syst_hi"] - mh)
         pull = (mh - mu) / np.where(sig > 0, sig, np.nan)
+        # profiled minus drawn nuisance (α units) by quintile of the drawn one, and the share
+        # of the mean pull a linear fit of the pull on these residuals gives to each
+        resid = {
+            n: t[f"syst_alpha_{n}"] - FAIR_UNIVERSE_PRIORS[n].alpha(t[f"true_{n}"].clip(lower=1e-9))
+            for n in NUISANCES
+            if f"syst_alpha_{n}" in t
+        }
+        ok = np.isfinite(pull) & np.all([np.isfinite(r) for r in resid.values()], axis=0)
+        if resid and ok.sum() > 2 * len(resid):
+            x = np.column_stack([*(r[ok] for r in resid.values()), np.ones(int(ok.sum()))])
+            coef, *_ = np.linalg.lstsq(x, pull[ok], rcond=None)
+            for j, (n, r) in enumerate(resid.items()):
+                a = FAIR_UNIVERSE_PRIORS[n].alpha(t[f"true_{n}"].clip(lower=1e-9))
+                q = pd.Series(pd.qcut(a, 5, labels=False, duplicates="drop"), index=t.index)
+                means = " / ".join(f"{r[q == k].mean():+.2f}" for k in sorted(q.dropna().unique()))
+                profiled.append(
+                    f"| {m} | {n} | {r.mean():+.2f} ± {r.std() / math.sqrt(len(r)):.2f} | "
+                    f"{means} | {coef[j] * x[:, j].mean():+.3f} |"
+                )
+            profiled.append(f"| {m} | (constant) | | | {coef[-1]:+.3f} |")
         a_soft = np.log(t["true_soft_met"].clip(lower=1e-300))
         top = a_soft >= a_soft.quantile(0.9)
         for name, mask in (("< 1", a_soft < 1.0), ("≥ 1", a_soft >= 1.0), ("top 10%", top)):
@@ -221,6 +244,17 @@ def table(args: argparse.Namespace) -> None:
     )
     print("|---|---|---|---|---|---|---|")
     for d in split:
+        print(d)
+    print(
+        "\nprofiled minus drawn nuisance α, and the mean pull a linear fit of the pull on these "
+        "residuals assigns to each:\n"
+    )
+    print(
+        "| method | nuisance | mean α̂ − α | by quintile of the drawn α (lowest → highest) "
+        "| share of the mean pull |"
+    )
+    print("|---|---|---|---|---|")
+    for d in profiled:
         print(d)
 
 
